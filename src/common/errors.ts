@@ -1,0 +1,33 @@
+/**
+ * The one error type of Gotong. Every failure a user can meet is a GotongError with a short
+ * message, a hint of what to do, a stable code, and the cause. The HTTP layer maps it to a status
+ * and an OpenAI-style error object in one place (`src/common/http.ts`); the CLI prints the message
+ * and the hint, and the stack only with `--verbose`.
+ */
+export class GotongError extends Error {
+  /** Stable machine-readable code, e.g. `voucher_signature_invalid`. */
+  readonly code: string;
+  /** What the user can do about it. */
+  readonly hint: string | undefined;
+  /** HTTP status this error maps to when it crosses an HTTP boundary. */
+  readonly status: number;
+  /** Whether retrying the same operation later can help (network down, busy) or not (bad input). */
+  readonly retryable: boolean;
+
+  constructor(
+    message: string,
+    options: { code: string; hint?: string; status?: number; retryable?: boolean; cause?: unknown },
+  ) {
+    super(message, { cause: options.cause });
+    this.name = "GotongError";
+    this.code = options.code;
+    this.hint = options.hint;
+    this.status = options.status ?? 400;
+    this.retryable = options.retryable ?? false;
+  }
+}
+
+/** True when `error` is a GotongError, optionally with the given code. */
+export function isGotongError(error: unknown, code?: string): error is GotongError {
+  return error instanceof GotongError && (code === undefined || error.code === code);
+}
