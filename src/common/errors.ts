@@ -13,10 +13,12 @@ export class GotongError extends Error {
   readonly status: number;
   /** Whether retrying the same operation later can help (network down, busy) or not (bad input). */
   readonly retryable: boolean;
+  /** The request parameter at fault, when there is one (OpenAI's `param`). */
+  readonly param: string | undefined;
 
   constructor(
     message: string,
-    options: { code: string; hint?: string; status?: number; retryable?: boolean; cause?: unknown },
+    options: { code: string; hint?: string; status?: number; retryable?: boolean; param?: string; cause?: unknown },
   ) {
     super(message, { cause: options.cause });
     this.name = "GotongError";
@@ -24,6 +26,7 @@ export class GotongError extends Error {
     this.hint = options.hint;
     this.status = options.status ?? 400;
     this.retryable = options.retryable ?? false;
+    this.param = options.param;
   }
 }
 

@@ -1,0 +1,62 @@
+import type { Address, Hex } from "viem";
+import type { ChainClients } from "./createClients.ts";
+import type { Deployment } from "./deployment.ts";
+import { TestTokenArtifact, ModelRegistryArtifact, ProviderRegistryArtifact, PaymentChannelsArtifact } from "./contracts.generated.ts";
+
+export type DeployOptions = {
+  rpcUrl: string;
+  fundingPool: Address;
+  /** Protocol fee into the funding pool, basis points. Default 200 (2%). */
+  protocolFeeBps?: number;
+  /** Seconds a closing channel waits so the provider can redeem its latest voucher. Default 3600. */
+  challengePeriod?: number;
+  /** Minimum provider stake in token base units. Default 100 tokens. */
+  minStake?: bigint;
+  /** Seconds before unstaked tokens can be withdrawn. Default 7 days. */
+  unstakeDelay?: number;
+  /** An existing ERC-20 for payments; when absent a TestToken (gUSD, 6 decimals) is deployed. */
+  token?: { address: Address; symbol: string; decimals: number };
+};
+
+/** Deploys Gotong's contracts with `clients` as deployer and returns the deployment record. */
+export async function deployContracts(clients: ChainClients, options: DeployOptions): Promise<Deployment> {
+  const deploy = async (artifact: { abi: readonly unknown[]; bytecode: Hex }, args: readonly unknown[]): Promise<Address> => {
+    const hash = await clients.wallet.deployContract({ abi: artifact.abi as never, bytecode: artifact.bytecode, args: args as never });
+    const receipt = await clients.public.waitForTransactionReceipt({ hash });
+    if (!receipt.contractAddress || receipt.status !== "success") throw new Error(`Deployment transaction ${hash} failed`);
+    return receipt.contractAddress;
+  };
+  const startBlock = await clients.public.getBlockNumber();
+  const decimals = options.token?.decimals ?? 6;
+  const token = options.token ?? {
+    address: await deploy(TestTokenArtifact, ["Gotong Test USD", "gUSD", decimals]),
+    symbol: "gUSD",
+    decimals,
+  };
+  const protocolFeeBps = options.protocolFeeBps ?? 200;
+  const challengePeriod = options.challengePeriod ?? 3600;
+  const minStake = options.minStake ?? 100n * 10n ** BigInt(decimals);
+  const modelRegistry = await deploy(ModelRegistryArtifact, []);
+  const providerRegistry = await deploy(ProviderRegistryArtifact, [token.address, modelRegistry, minStake, BigInt(options.unstakeDelay ?? 7 * 24 * 3600)]);
+  const paymentChannels = await deploy(PaymentChannelsArtifact, [
+    token.address,
+    modelRegistry,
+    providerRegistry,
+    options.fundingPool,
+    protocolFeeBps,
+    BigInt(challengePeriod),
+  ]);
+  return {
+    chainId: clients.chain.id,
+    rpcUrl: options.rpcUrl,
+    startBlock: startBlock.toString(),
+    token,
+    modelRegistry,
+    providerRegistry,
+    paymentChannels,
+    fundingPool: options.fundingPool,
+    protocolFeeBps,
+    challengePeriod,
+    minStake: minStake.toString(),
+  };
+}

@@ -1,0 +1,46 @@
+import { readFileSync, writeFileSync, renameSync, existsSync } from "node:fs";
+import type { Address } from "viem";
+import { GotongError } from "../common/errors.ts";
+
+/** Where Gotong's contracts live on one chain: written by `gotong devnet`, read by every role. */
+export type Deployment = {
+  chainId: number;
+  rpcUrl: string;
+  /** Block the contracts were deployed in; event scans start here. */
+  startBlock: string;
+  token: { address: Address; symbol: string; decimals: number };
+  modelRegistry: Address;
+  providerRegistry: Address;
+  paymentChannels: Address;
+  fundingPool: Address;
+  protocolFeeBps: number;
+  challengePeriod: number;
+  minStake: string;
+};
+
+/** Reads a deployment file, with a clear error naming what is missing. */
+export function readDeployment(path: string): Deployment {
+  if (!existsSync(path)) {
+    throw new GotongError(`No deployment file at ${path}`, {
+      code: "deployment_missing",
+      hint: "Start a local chain with `gotong devnet` (or `gotong up`), or pass --deployment FILE for another network.",
+    });
+  }
+  let value: Deployment;
+  try {
+    value = JSON.parse(readFileSync(path, "utf8")) as Deployment;
+  } catch (cause) {
+    throw new GotongError(`The deployment file ${path} is not valid JSON`, { code: "deployment_invalid", cause });
+  }
+  for (const key of ["chainId", "rpcUrl", "token", "modelRegistry", "providerRegistry", "paymentChannels", "fundingPool"] as const) {
+    if (value[key] === undefined) throw new GotongError(`The deployment file ${path} has no "${key}"`, { code: "deployment_invalid" });
+  }
+  return value;
+}
+
+/** Writes a deployment file atomically. */
+export function writeDeployment(path: string, deployment: Deployment): void {
+  const tmp = `${path}.tmp`;
+  writeFileSync(tmp, JSON.stringify(deployment, null, 2) + "\n");
+  renameSync(tmp, path);
+}

@@ -1,0 +1,45 @@
+import { BaseError, ContractFunctionRevertedError, type Abi, type Address, type Hex, type TransactionReceipt } from "viem";
+import { GotongError } from "../common/errors.ts";
+import type { ChainClients } from "./createClients.ts";
+
+/**
+ * Simulates a contract call, sends it, and waits for it to be mined. A revert becomes a GotongError
+ * naming the contract's custom error and its arguments (e.g. `VoucherNotIncreasing(100, 90)`).
+ */
+export async function writeAndWait(
+  clients: ChainClients,
+  call: { address: Address; abi: Abi | readonly unknown[]; functionName: string; args?: readonly unknown[] },
+): Promise<{ hash: Hex; receipt: TransactionReceipt; result: unknown }> {
+  try {
+    const { request, result } = await clients.public.simulateContract({
+      address: call.address,
+      abi: call.abi as Abi,
+      functionName: call.functionName,
+      args: call.args as unknown[],
+      account: clients.account,
+    });
+    const hash = await clients.wallet.writeContract(request as never);
+    const receipt = await clients.public.waitForTransactionReceipt({ hash });
+    if (receipt.status !== "success") throw new GotongError(`${call.functionName} transaction ${hash} reverted`, { code: "transaction_reverted", status: 502 });
+    return { hash, receipt, result };
+  } catch (error) {
+    throw toChainError(error, call.functionName);
+  }
+}
+
+/** Turns a viem error into a GotongError with the revert reason when there is one. */
+export function toChainError(error: unknown, what: string): unknown {
+  if (error instanceof GotongError) return error;
+  if (error instanceof BaseError) {
+    const revert = error.walk((e) => e instanceof ContractFunctionRevertedError) as ContractFunctionRevertedError | null;
+    if (revert?.data?.errorName) {
+      const args = (revert.data.args ?? []).map((a) => String(a)).join(", ");
+      return new GotongError(`${what} was refused by the contract: ${revert.data.errorName}(${args})`, { code: "contract_revert", status: 400, cause: error });
+    }
+    if (/fetch failed|ECONNREFUSED|HTTP request failed/i.test(error.message)) {
+      return new GotongError(`Cannot reach the chain's RPC for ${what}`, { code: "chain_unreachable", status: 503, retryable: true, hint: "Is the chain running? Start it with `gotong devnet`.", cause: error });
+    }
+    return new GotongError(`${what} failed: ${error.shortMessage}`, { code: "chain_error", status: 502, cause: error });
+  }
+  return error;
+}

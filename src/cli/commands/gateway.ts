@@ -1,0 +1,40 @@
+import { privateKeyToAccount } from "viem/accounts";
+import { fundOnDevnet } from "../../chain/fundOnDevnet.ts";
+import { GotongError } from "../../common/errors.ts";
+import { startGateway } from "../../gateway/startGateway.ts";
+import { context, integer, parse, tokens, untilStopped } from "../shared.ts";
+
+export const help = `gotong gateway start [--port 8600] [--host 127.0.0.1] [--deposit T] [--key FILE] [--deployment FILE]
+
+A local OpenAI-compatible endpoint: point any OpenAI client at http://host:port/v1.
+It finds offers on-chain, opens payment channels (deposit T tokens each, default 1), signs vouchers,
+checks every receipt, and fails over when a provider is down.`;
+
+export async function run(args: string[]) {
+  const [sub, ...rest] = args;
+  if (sub !== "start") throw new GotongError(`Unknown gateway command "${sub ?? ""}"`, { code: "invalid_arguments", hint: help });
+  const { values } = parse(rest, {
+    port: { type: "string" },
+    host: { type: "string" },
+    deposit: { type: "string" },
+    key: { type: "string" },
+    deployment: { type: "string" },
+  }, false);
+  const ctx = context(values);
+  const deployment = ctx.deployment(values.deployment);
+  const key = ctx.key("gateway", values.key);
+  const unit = 10n ** BigInt(deployment.token.decimals);
+  if (deployment.chainId === 31337) await fundOnDevnet(deployment, privateKeyToAccount(key).address, { tokens: 100n * unit });
+  const gateway = await startGateway({
+    home: ctx.home,
+    deployment,
+    privateKey: key,
+    port: integer(values.port, "port"),
+    host: values.host,
+    deposit: values.deposit ? tokens(values.deposit, deployment.token.decimals, unit) : undefined,
+    logger: ctx.logger,
+  });
+  process.stdout.write(values.json ? JSON.stringify({ baseUrl: gateway.baseUrl, account: gateway.address }) + "\n" : `gateway at ${gateway.baseUrl} paying from ${gateway.address}\n`);
+  await untilStopped();
+  await gateway.stop();
+}

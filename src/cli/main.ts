@@ -1,0 +1,52 @@
+import { GotongError } from "../common/errors.ts";
+
+const commands: Record<string, () => Promise<{ run(args: string[]): Promise<void>; help: string }>> = {
+  up: () => import("./commands/up.ts"),
+  devnet: () => import("./commands/devnet.ts"),
+  provider: () => import("./commands/provider.ts"),
+  gateway: () => import("./commands/gateway.ts"),
+  model: () => import("./commands/model.ts"),
+  chat: () => import("./commands/chat.ts"),
+};
+
+const usage = `gotong — an open network for AI
+
+  gotong up                      run a whole local network (chain, model, provider, gateway)
+  gotong devnet                  run only the local chain
+  gotong provider start|redeem   serve a model and get paid
+  gotong gateway start           an OpenAI-compatible endpoint that pays providers
+  gotong model pull|publish|inspect
+  gotong chat "PROMPT"           one request through the network
+
+Options everywhere: --home DIR (default $GOTONG_HOME or ~/.gotong), --json, --verbose, --help`;
+
+async function main(argv: string[]) {
+  const [name, ...args] = argv;
+  if (!name || name === "--help" || name === "-h" || name === "help") {
+    process.stdout.write(usage + "\n");
+    return;
+  }
+  const load = commands[name];
+  if (!load) throw new GotongError(`Unknown command "${name}"`, { code: "invalid_arguments", hint: `Commands: ${Object.keys(commands).join(", ")}.` });
+  const command = await load();
+  if (args.includes("--help") || args.includes("-h")) {
+    process.stdout.write(command.help + "\n");
+    return;
+  }
+  await command.run(args);
+}
+
+const verbose = process.argv.includes("--verbose") || process.argv.includes("-v");
+main(process.argv.slice(2)).then(
+  () => process.exit(0),
+  (error: unknown) => {
+    if (error instanceof GotongError) {
+      process.stderr.write(`error: ${error.message}\n${error.hint ? `hint: ${error.hint}\n` : ""}`);
+      if (verbose) process.stderr.write(`${error.stack}\n${error.cause ? `cause: ${String((error.cause as Error).stack ?? error.cause)}\n` : ""}`);
+    } else {
+      process.stderr.write(`error: ${(error as Error)?.message ?? String(error)}\n`);
+      if (verbose) process.stderr.write(`${(error as Error)?.stack}\n`);
+    }
+    process.exit(1);
+  },
+);

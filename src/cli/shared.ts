@@ -1,0 +1,72 @@
+import { parseArgs, type ParseArgsConfig } from "node:util";
+import { privateKeyToAccount } from "viem/accounts";
+import type { Hex } from "viem";
+import { readDeployment, type Deployment } from "../chain/deployment.ts";
+import { createClients } from "../chain/createClients.ts";
+import { GotongError } from "../common/errors.ts";
+import { resolveHome, type GotongHome } from "../common/home.ts";
+import { loadOrCreateKey, readKey } from "../common/keys.ts";
+import { createLogger, type Logger } from "../common/logger.ts";
+import { parseUnits } from "../payments/price.ts";
+
+/** Options every command understands. */
+export const commonOptions = {
+  home: { type: "string" },
+  verbose: { type: "boolean", short: "v" },
+  json: { type: "boolean" },
+  help: { type: "boolean", short: "h" },
+} as const satisfies ParseArgsConfig["options"];
+
+/** Parses a command's arguments with a clear error for an unknown option. */
+export function parse<O extends NonNullable<ParseArgsConfig["options"]>>(args: string[], options: O, allowPositionals = true) {
+  try {
+    return parseArgs({ args, options: { ...commonOptions, ...options }, allowPositionals, strict: true });
+  } catch (cause) {
+    throw new GotongError((cause as Error).message, { code: "invalid_arguments", hint: "Run the command with --help to see its options." });
+  }
+}
+
+/** Everything a command needs: the data folder, a logger, and (lazily) the deployment. */
+export function context(values: { home?: string; verbose?: boolean }) {
+  const home: GotongHome = resolveHome(values.home);
+  const logger: Logger = createLogger({ level: values.verbose ? "debug" : undefined });
+  return {
+    home,
+    logger,
+    deployment(path?: string): Deployment {
+      return readDeployment(path ?? home.deployment);
+    },
+    key(role: string, file?: string): Hex {
+      return file ? readKey(file) : loadOrCreateKey(home.keys, role);
+    },
+    clients(deployment: Deployment, key: Hex) {
+      return createClients({ rpcUrl: deployment.rpcUrl, chainId: deployment.chainId, account: privateKeyToAccount(key) });
+    },
+  };
+}
+
+/** Parses a token amount given in whole tokens (`"1.5"`) into base units. */
+export function tokens(text: string | undefined, decimals: number, fallback: bigint): bigint {
+  if (text === undefined) return fallback;
+  try {
+    return parseUnits(text, decimals);
+  } catch (cause) {
+    throw new GotongError(`Invalid amount "${text}": ${(cause as Error).message}`, { code: "invalid_arguments" });
+  }
+}
+
+/** Parses a non-negative integer option. */
+export function integer(text: string | undefined, name: string, fallback?: number): number | undefined {
+  if (text === undefined) return fallback;
+  if (!/^\d+$/.test(text)) throw new GotongError(`--${name} must be a non-negative integer, not "${text}"`, { code: "invalid_arguments" });
+  return Number(text);
+}
+
+/** Resolves when the process is asked to stop (Ctrl-C or SIGTERM). */
+export function untilStopped(): Promise<string> {
+  return new Promise((resolve) => {
+    const done = (signal: string) => resolve(signal);
+    process.once("SIGINT", () => done("SIGINT"));
+    process.once("SIGTERM", () => done("SIGTERM"));
+  });
+}

@@ -1,0 +1,122 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { GotongError } from "./errors.ts";
+
+/** Default cap on a request body: large prompts fit, a flood does not get buffered. */
+export const DEFAULT_BODY_LIMIT = 1024 * 1024;
+
+/**
+ * Reads a JSON request body, refusing it with 413 as soon as it passes `limit` bytes (before
+ * buffering the rest), and with 400 when it is not a JSON object.
+ */
+export async function readJsonBody(req: IncomingMessage, limit = DEFAULT_BODY_LIMIT): Promise<Record<string, unknown>> {
+  return parseJsonObject(await readBody(req, limit));
+}
+
+/** Reads a request body as bytes, refusing it with 413 as soon as it passes `limit`. */
+export async function readBody(req: IncomingMessage, limit = DEFAULT_BODY_LIMIT): Promise<Buffer> {
+  const declared = Number(req.headers["content-length"] ?? 0);
+  if (declared > limit) throw bodyTooLarge(limit);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    // Stop reading at the limit; the error response closes the connection behind it.
+    if (size > limit) throw bodyTooLarge(limit);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
+
+/** Parses bytes as a JSON object, with a 400 error naming what is wrong. */
+export function parseJsonObject(bytes: Uint8Array): Record<string, unknown> {
+  const text = Buffer.from(bytes).toString("utf8");
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (cause) {
+    throw new GotongError(`The request body is not valid JSON: ${(cause as Error).message}`, {
+      code: "invalid_json",
+      hint: "Send a JSON object with Content-Type: application/json.",
+      status: 400,
+    });
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new GotongError("The request body must be a JSON object", { code: "invalid_json", status: 400 });
+  }
+  return value as Record<string, unknown>;
+}
+
+function bodyTooLarge(limit: number): GotongError {
+  return new GotongError(`The request body is larger than the limit of ${limit} bytes`, {
+    code: "body_too_large",
+    hint: "Shorten the prompt or raise the server's body limit.",
+    status: 413,
+  });
+}
+
+/** The OpenAI-style error object every HTTP API in Gotong answers with. */
+export type ErrorBody = { error: { message: string; type: string; code: string; param: string | null; hint?: string } };
+
+/** Maps any error to an HTTP status and an OpenAI-style error body: the one place this happens. */
+export function toErrorResponse(error: unknown): { status: number; body: ErrorBody; headers: Record<string, string> } {
+  const e =
+    error instanceof GotongError
+      ? error
+      : new GotongError("Internal error", { code: "internal_error", status: 500, cause: error });
+  const type =
+    e.status === 401 || e.status === 403
+      ? "authentication_error"
+      : e.status === 402
+        ? "payment_required"
+        : e.status === 429
+          ? "rate_limit_error"
+          : e.status >= 500
+            ? "server_error"
+            : "invalid_request_error";
+  const headers: Record<string, string> = {};
+  if (e.status === 429 || e.status === 503) headers["retry-after"] = "1";
+  if (e.status === 413) headers.connection = "close";
+  const body: ErrorBody = { error: { message: e.message, type, code: e.code, param: e.param ?? null } };
+  if (e.hint) body.error.hint = e.hint;
+  return { status: e.status, body, headers };
+}
+
+/** Writes a JSON response. */
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body, (_k, v) => (typeof v === "bigint" ? v.toString() : v));
+  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text), ...headers });
+  res.end(text);
+}
+
+/** Writes an error as an OpenAI-style error response, or ends the stream when headers are already out. */
+export function sendError(res: ServerResponse, error: unknown): void {
+  const { status, body, headers } = toErrorResponse(error);
+  if (res.headersSent) {
+    // Mid-stream: the status is gone, so the error travels as a final SSE event.
+    if (!res.writableEnded) res.end(`data: ${JSON.stringify(body)}\n\n`);
+    return;
+  }
+  sendJson(res, status, body, headers);
+}
+
+/** Starts a Server-Sent Events response with a keep-alive comment every 15 s during long evaluations. */
+export function startSse(res: ServerResponse, headers: Record<string, string> = {}): { send(data: unknown): boolean; end(): void } {
+  res.writeHead(200, {
+    "content-type": "text/event-stream",
+    "cache-control": "no-cache",
+    connection: "keep-alive",
+    "x-accel-buffering": "no",
+    ...headers,
+  });
+  res.flushHeaders();
+  const keepAlive = setInterval(() => res.write(": keep-alive\n\n"), 15_000);
+  keepAlive.unref();
+  res.on("close", () => clearInterval(keepAlive));
+  return {
+    send: (data) => res.write(`data: ${typeof data === "string" ? data : JSON.stringify(data)}\n\n`),
+    end: () => {
+      clearInterval(keepAlive);
+      if (!res.writableEnded) res.end("data: [DONE]\n\n");
+    },
+  };
+}

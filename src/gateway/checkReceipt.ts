@@ -1,0 +1,40 @@
+import type { Hex } from "viem";
+import { GotongError } from "../common/errors.ts";
+import { computeCost } from "../payments/price.ts";
+import { isReceiptSignedBy, type SignedReceipt } from "../payments/receipt.ts";
+import type { VoucherDomain } from "../payments/voucher.ts";
+import type { Offer } from "./discoverOffers.ts";
+
+/**
+ * Checks a provider's receipt before the gateway pays for it: signed by that provider, for this
+ * request and channel, naming the registered weights, and charging no more than the offer's price
+ * for the tokens it reports (nor reporting more output tokens than the gateway saw arrive).
+ */
+export async function checkReceipt(
+  domain: VoucherDomain,
+  offer: Offer,
+  receipt: SignedReceipt | undefined,
+  expected: { requestId: Hex; channelId: Hex; observedOutputTokens?: bigint },
+): Promise<SignedReceipt> {
+  const refuse = (message: string, code: string) =>
+    new GotongError(`Refused the receipt from provider ${offer.provider}: ${message}`, { code, status: 502, hint: "Nothing was paid for this request; the gateway stops routing to this provider." });
+  if (!receipt) throw refuse("it is missing or malformed", "receipt_missing");
+  if (receipt.requestId !== expected.requestId) throw refuse(`it is for request ${receipt.requestId}, not ${expected.requestId}`, "receipt_wrong_request");
+  if (receipt.channelId !== expected.channelId) throw refuse("it names another channel", "receipt_wrong_channel");
+  if (receipt.weightsHash.toLowerCase() !== offer.weightsHash.toLowerCase()) {
+    throw refuse(`it names weights ${receipt.weightsHash} but model ${offer.modelId} is ${offer.weightsHash}`, "receipt_wrong_weights");
+  }
+  if (expected.observedOutputTokens !== undefined && receipt.outputTokens > expected.observedOutputTokens) {
+    throw refuse(`it bills ${receipt.outputTokens} output tokens but only ${expected.observedOutputTokens} arrived`, "receipt_overcount");
+  }
+  if (receipt.inputTokens >= 2n ** 53n || receipt.outputTokens >= 2n ** 53n) throw refuse("its token counts are implausible", "receipt_overcharge");
+  const fair = computeCost(offer.price, { inputTokens: Number(receipt.inputTokens), outputTokens: Number(receipt.outputTokens) });
+  if (receipt.cost > fair) {
+    throw refuse(
+      `it charges ${receipt.cost} but ${receipt.inputTokens} input and ${receipt.outputTokens} output tokens at its price (${offer.price.pricePerMillionInput}/${offer.price.pricePerMillionOutput} per million) cost at most ${fair}`,
+      "receipt_overcharge",
+    );
+  }
+  if (!(await isReceiptSignedBy(domain, receipt, offer.provider))) throw refuse("its signature is not the provider's", "receipt_signature_invalid");
+  return receipt;
+}

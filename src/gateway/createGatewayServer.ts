@@ -1,0 +1,297 @@
+import { createServer, type IncomingMessage, type ServerResponse, type Server } from "node:http";
+import { randomBytes } from "node:crypto";
+import type { Hex } from "viem";
+import { GotongError, isGotongError } from "../common/errors.ts";
+import { readBody, parseJsonObject, sendError, sendJson, startSse, DEFAULT_BODY_LIMIT } from "../common/http.ts";
+import type { Logger } from "../common/logger.ts";
+import { computeCost } from "../payments/price.ts";
+import { decodeReceiptHeader, receiptFromJson, type SignedReceipt } from "../payments/receipt.ts";
+import { encodeVoucherHeader, type VoucherDomain } from "../payments/voucher.ts";
+import { checkReceipt } from "./checkReceipt.ts";
+import type { ChannelManager } from "./createChannelManager.ts";
+import type { ChannelRecord, GatewayStore } from "./createGatewayStore.ts";
+import type { Router } from "./createRouter.ts";
+import type { Offer } from "./discoverOffers.ts";
+
+export type GatewayServerOptions = {
+  router: Router;
+  channels: ChannelManager;
+  store: GatewayStore;
+  domain: VoucherDomain;
+  logger: Logger;
+  bodyLimit?: number;
+  /** Time to wait for a provider's response headers before failing over. Default 30 s. */
+  upstreamTimeoutMs?: number;
+  /** Extra routes (the web app, later) tried before the API's 404. */
+  fallback?: (req: IncomingMessage, res: ServerResponse) => boolean;
+};
+
+/** Summary of a paid request, returned to the client in headers and the final SSE event. */
+function gotongSummary(offer: Offer, receipt: SignedReceipt) {
+  return {
+    receiptId: receipt.requestId,
+    cost: receipt.cost.toString(),
+    inputTokens: Number(receipt.inputTokens),
+    outputTokens: Number(receipt.outputTokens),
+    provider: offer.provider,
+    modelId: offer.modelId.toString(),
+    weightsHash: receipt.weightsHash,
+  };
+}
+
+/** Thrown inside a relay attempt when the next provider should be tried. */
+class TryNext extends Error {}
+
+/**
+ * The gateway's OpenAI-compatible API. For each request it picks a provider, pays through a channel
+ * (a voucher for everything received before), relays the answer, and checks the provider's receipt
+ * before counting its cost. If a provider is down or fails before answering, it tries the next.
+ */
+export function createGatewayServer(options: GatewayServerOptions): Server {
+  const { router, channels, store, logger, domain } = options;
+  const timeoutMs = options.upstreamTimeoutMs ?? 30_000;
+
+  /** Settles requests whose streams were cut before their receipts arrived. */
+  async function settlePending(offer: Offer, channel: ChannelRecord): Promise<void> {
+    for (const pending of store.listPending(channel.channelId)) {
+      if (pending.epoch !== channel.epoch) {
+        store.deletePending(pending.requestId);
+        continue;
+      }
+      const res = await fetch(`${offer.endpoint}/gotong/receipts/${pending.requestId}`, { signal: AbortSignal.timeout(5_000) });
+      if (res.status === 404) {
+        store.deletePending(pending.requestId);
+        continue;
+      }
+      if (!res.ok) throw new Error(`receipt lookup answered ${res.status}`);
+      const receipt = await checkReceipt(domain, offer, receiptFromJson(await res.json()), {
+        requestId: pending.requestId,
+        channelId: channel.channelId,
+        observedOutputTokens: pending.observedOutputTokens,
+      });
+      store.addReceipt(store.getChannel(channel.channelId)!, { receipt, provider: offer.provider, modelId: offer.modelId, modelName: offer.modelName });
+    }
+  }
+
+  function estimateMaxCost(offer: Offer, body: Record<string, unknown>, rawLength: number): bigint {
+    // Every token is at least one byte of the body, plus a template's few tokens: an upper bound.
+    const inputTokens = rawLength + 64;
+    const maxTokens = Number(body.max_completion_tokens ?? body.max_tokens ?? 512);
+    return computeCost(offer.price, { inputTokens, outputTokens: Number.isFinite(maxTokens) && maxTokens > 0 ? maxTokens : 512 });
+  }
+
+  async function relay(path: string, req: IncomingMessage, res: ServerResponse) {
+    const raw = await readBody(req, options.bodyLimit ?? DEFAULT_BODY_LIMIT);
+    const body = parseJsonObject(raw);
+    if (typeof body.model !== "string" || !body.model) throw new GotongError(`"model" is required`, { code: "invalid_parameter", param: "model", status: 400 });
+    const stream = body.stream === true;
+    const offers = await router.route(body.model);
+    const clientGone = new AbortController();
+    res.on("close", () => {
+      if (!res.writableFinished) clientGone.abort(new Error("client disconnected"));
+    });
+    let lastError: unknown;
+    for (const offer of offers) {
+      if (clientGone.signal.aborted) return;
+      try {
+        await attempt(offer, path, body, raw, stream, res, clientGone.signal);
+        return;
+      } catch (error) {
+        if (!(error instanceof TryNext)) throw error;
+        lastError = error.cause;
+        logger.warn("provider failed, trying the next", { provider: offer.provider, error: (error.cause as Error)?.message });
+      }
+    }
+    throw new GotongError(`No provider of "${body.model}" could serve the request`, {
+      code: "no_provider_available",
+      status: 503,
+      retryable: true,
+      hint: `Last error: ${(lastError as Error)?.message ?? "unknown"}`,
+      cause: lastError,
+    });
+  }
+
+  async function attempt(offer: Offer, path: string, body: Record<string, unknown>, raw: Buffer, stream: boolean, res: ServerResponse, clientGone: AbortSignal) {
+    let channel: ChannelRecord;
+    try {
+      channel = await channels.ensureChannel(offer.provider, offer.modelId, estimateMaxCost(offer, body, raw.length));
+      await settlePending(offer, channel);
+    } catch (error) {
+      if (isGotongError(error) && !error.retryable && error.status < 500) throw error;
+      router.markDown(offer.provider);
+      throw new TryNext("channel", { cause: error });
+    }
+    for (let retry = 0; ; retry++) {
+      channel = store.getChannel(channel.channelId)!;
+      const voucher = await channels.voucherFor(channel);
+      const requestId = `0x${randomBytes(32).toString("hex")}` as Hex;
+      const started = performance.now();
+      const upstreamAbort = new AbortController();
+      const onGone = () => upstreamAbort.abort();
+      clientGone.addEventListener("abort", onGone);
+      const headerTimer = setTimeout(() => upstreamAbort.abort(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+      let upstream: Response;
+      store.putPending({ requestId, channelId: channel.channelId, epoch: channel.epoch, observedOutputTokens: 0n });
+      try {
+        upstream = await fetch(`${offer.endpoint}${path}`, {
+          method: "POST",
+          headers: { "content-type": "application/json", "x-gotong-voucher": encodeVoucherHeader(voucher), "x-gotong-request-id": requestId },
+          body: raw,
+          signal: upstreamAbort.signal,
+        });
+      } catch (error) {
+        clearTimeout(headerTimer);
+        clientGone.removeEventListener("abort", onGone);
+        store.deletePending(requestId);
+        if (clientGone.aborted) return;
+        router.markDown(offer.provider);
+        throw new TryNext("unreachable", { cause: error });
+      }
+      clearTimeout(headerTimer);
+      try {
+        if (upstream.status !== 200) {
+          store.deletePending(requestId);
+          const errorBody = (await upstream.json().catch(() => ({}))) as { error?: { code?: string; message?: string } };
+          const code = errorBody.error?.code;
+          if (upstream.status === 402 && retry === 0 && (code === "voucher_below_owed" || code === "insufficient_deposit")) {
+            // The provider counts something we have not seen (a receipt lost with a cut stream), or the
+            // deposit ran short: settle or top up, then try once more.
+            if (code === "insufficient_deposit") {
+              channels.forget(channel.channelId);
+              channel = await channels.ensureChannel(offer.provider, offer.modelId, estimateMaxCost(offer, body, raw.length) * 2n);
+            } else {
+              await settlePending(offer, channel);
+            }
+            continue;
+          }
+          if (upstream.status >= 500 || upstream.status === 429 || upstream.status === 402) {
+            router.markDown(offer.provider);
+            throw new TryNext(`status ${upstream.status}`, { cause: new Error(errorBody.error?.message ?? `provider answered ${upstream.status}`) });
+          }
+          // The request itself is at fault: the next provider would say the same.
+          sendJson(res, upstream.status, errorBody.error ? errorBody : { error: { message: `Provider answered ${upstream.status}`, type: "invalid_request_error", code: "upstream_error", param: null } });
+          return;
+        }
+        router.observe(offer.provider, performance.now() - started);
+        if (stream) await relayStream(offer, channel, requestId, upstream, res);
+        else await relayJson(offer, channel, requestId, upstream, res);
+        return;
+      } finally {
+        clientGone.removeEventListener("abort", onGone);
+      }
+    }
+  }
+
+  async function accept(offer: Offer, channel: ChannelRecord, requestId: Hex, receipt: SignedReceipt | undefined, observedOutputTokens?: bigint): Promise<SignedReceipt> {
+    try {
+      const checked = await checkReceipt(domain, offer, receipt, { requestId, channelId: channel.channelId, observedOutputTokens });
+      store.addReceipt(store.getChannel(channel.channelId)!, { receipt: checked, provider: offer.provider, modelId: offer.modelId, modelName: offer.modelName });
+      return checked;
+    } catch (error) {
+      store.deletePending(requestId);
+      router.markUntrusted(offer.provider);
+      logger.warn("receipt refused; provider excluded", { provider: offer.provider, error: (error as Error).message });
+      throw error;
+    }
+  }
+
+  async function relayJson(offer: Offer, channel: ChannelRecord, requestId: Hex, upstream: Response, res: ServerResponse) {
+    const body = (await upstream.json()) as Record<string, unknown>;
+    const header = upstream.headers.get("x-gotong-receipt");
+    const receipt = await accept(offer, channel, requestId, header ? decodeReceiptHeader(header) : undefined);
+    const summary = gotongSummary(offer, receipt);
+    body.gotong = summary;
+    sendJson(res, 200, body, {
+      "x-gotong-receipt-id": summary.receiptId,
+      "x-gotong-cost": summary.cost,
+      "x-gotong-input-tokens": String(summary.inputTokens),
+      "x-gotong-output-tokens": String(summary.outputTokens),
+      "x-gotong-provider": offer.provider,
+    });
+  }
+
+  async function relayStream(offer: Offer, channel: ChannelRecord, requestId: Hex, upstream: Response, res: ServerResponse) {
+    const sse = startSse(res, { "x-gotong-provider": offer.provider, "x-gotong-request-id": requestId });
+    const decoder = new TextDecoder();
+    let buffer = "";
+    let observed = 0n;
+    let settled = false;
+    try {
+      for await (const bytes of upstream.body as unknown as AsyncIterable<Uint8Array>) {
+        buffer += decoder.decode(bytes, { stream: true });
+        let cut: number;
+        while ((cut = buffer.indexOf("\n\n")) >= 0) {
+          const event = buffer.slice(0, cut);
+          buffer = buffer.slice(cut + 2);
+          for (const line of event.split("\n")) {
+            if (!line.startsWith("data: ")) continue;
+            const data = line.slice(6);
+            if (data === "[DONE]") continue;
+            const chunk = JSON.parse(data) as Record<string, unknown> & { gotong?: { outputTokens?: number; receipt?: unknown } };
+            if (chunk.gotong?.receipt !== undefined) {
+              const receipt = await accept(offer, channel, requestId, receiptFromJson(chunk.gotong.receipt), observed);
+              settled = true;
+              chunk.gotong = gotongSummary(offer, receipt) as never;
+            } else if (chunk.gotong?.outputTokens !== undefined) {
+              observed = BigInt(chunk.gotong.outputTokens);
+              store.putPending({ requestId, channelId: channel.channelId, epoch: channel.epoch, observedOutputTokens: observed });
+              delete chunk.gotong;
+            }
+            sse.send(chunk);
+          }
+        }
+      }
+      if (!settled && !res.destroyed) {
+        sse.send({ error: { message: `Provider ${offer.provider} stopped mid-stream`, type: "server_error", code: "provider_stream_cut", param: null } });
+      }
+      sse.end();
+    } catch (error) {
+      if (res.destroyed) return;
+      const message = isGotongError(error) ? error.message : `Provider ${offer.provider} stopped mid-stream`;
+      const code = isGotongError(error) ? error.code : "provider_stream_cut";
+      sse.send({ error: { message, type: "server_error", code, param: null } });
+      sse.end();
+    }
+  }
+
+  async function route(req: IncomingMessage, res: ServerResponse) {
+    const url = new URL(req.url ?? "/", "http://gateway");
+    const path = url.pathname.replace(/\/+$/, "") || "/";
+    if (req.method === "GET" && path === "/health") return sendJson(res, 200, { ok: true });
+    if (req.method === "GET" && path === "/v1/models") {
+      const models = await router.listModels();
+      return sendJson(res, 200, {
+        object: "list",
+        data: models.map((m) => ({
+          id: m.name,
+          object: "model",
+          created: 0,
+          owned_by: "gotong",
+          gotong: {
+            modelId: m.offers[0]!.modelId.toString(),
+            weightsHash: m.offers[0]!.weightsHash,
+            providers: m.offers.length,
+            pricePerMillionInput: m.offers.map((o) => o.price.pricePerMillionInput).reduce((a, b) => (a < b ? a : b)).toString(),
+            pricePerMillionOutput: m.offers.map((o) => o.price.pricePerMillionOutput).reduce((a, b) => (a < b ? a : b)).toString(),
+          },
+        })),
+      });
+    }
+    if (req.method === "GET" && path === "/gotong/receipts") {
+      return sendJson(res, 200, { data: store.listReceipts(Number(url.searchParams.get("limit") ?? 100)).map((r) => ({ ...gotongSummary({ provider: r.provider, modelId: r.modelId } as Offer, r.receipt), model: r.modelName, createdAt: r.createdAt })) });
+    }
+    if (path === "/v1/chat/completions" || path === "/v1/completions") {
+      if (req.method !== "POST") throw new GotongError(`Use POST for ${path}`, { code: "method_not_allowed", status: 405 });
+      return relay(path, req, res);
+    }
+    if (options.fallback?.(req, res)) return;
+    throw new GotongError(`No route for ${req.method} ${path}`, { code: "not_found", status: 404 });
+  }
+
+  return createServer((req, res) => {
+    route(req, res).catch((error) => {
+      if (!isGotongError(error)) logger.error("request failed", { error: (error as Error).message });
+      sendError(res, error);
+    });
+  });
+}

@@ -1,0 +1,64 @@
+import { once } from "node:events";
+import { join } from "node:path";
+import type { AddressInfo } from "node:net";
+import type { Hex } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import { createClients } from "../chain/createClients.ts";
+import type { Deployment } from "../chain/deployment.ts";
+import type { GotongHome } from "../common/home.ts";
+import type { Logger } from "../common/logger.ts";
+import { createChannelManager } from "./createChannelManager.ts";
+import { createGatewayServer } from "./createGatewayServer.ts";
+import { createGatewayStore } from "./createGatewayStore.ts";
+import { createRouter } from "./createRouter.ts";
+import { discoverOffers } from "./discoverOffers.ts";
+
+export type StartGatewayOptions = {
+  home: GotongHome;
+  deployment: Deployment;
+  privateKey: Hex;
+  /** Port on `host`; 0 picks a free one. Default 8600. */
+  port?: number;
+  host?: string;
+  /** Deposit per channel and per top-up, token base units. Default 1 token. */
+  deposit?: bigint;
+  /** How long offers read from the chain are reused. Default 5 s. */
+  offersRefreshMs?: number;
+  logger: Logger;
+};
+
+/** Starts the user's gateway: a local OpenAI-compatible endpoint that pays providers per request. */
+export async function startGateway(options: StartGatewayOptions) {
+  const { deployment, logger } = options;
+  const account = privateKeyToAccount(options.privateKey);
+  const clients = createClients({ rpcUrl: deployment.rpcUrl, chainId: deployment.chainId, account });
+  const store = createGatewayStore(join(options.home.gateway, `gateway-${account.address.toLowerCase()}.db`));
+  const channels = createChannelManager({ clients, account, deployment, store, logger: logger.child("channels"), deposit: options.deposit });
+  const router = createRouter({ loadOffers: () => discoverOffers(clients.public, deployment), refreshMs: options.offersRefreshMs });
+  const domain = { chainId: deployment.chainId, verifyingContract: deployment.paymentChannels };
+  const server = createGatewayServer({ router, channels, store, domain, logger });
+  const host = options.host ?? "127.0.0.1";
+  server.listen(options.port ?? 8600, host);
+  await once(server, "listening");
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://${host}:${port}`;
+  logger.info("gateway listening", { url: `${url}/v1`, account: account.address });
+  let stopped: Promise<void> | undefined;
+  return {
+    url,
+    baseUrl: `${url}/v1`,
+    address: account.address,
+    store,
+    router,
+    channels,
+    clients,
+    stop: () =>
+      (stopped ??= (async () => {
+        server.closeAllConnections();
+        server.close();
+        store.close();
+      })()),
+  };
+}
+
+export type RunningGateway = Awaited<ReturnType<typeof startGateway>>;

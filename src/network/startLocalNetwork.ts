@@ -1,0 +1,127 @@
+import { readdirSync, writeFileSync, existsSync } from "node:fs";
+import { join } from "node:path";
+import { privateKeyToAccount } from "viem/accounts";
+import type { Hex } from "viem";
+import { createClients } from "../chain/createClients.ts";
+import { fundOnDevnet } from "../chain/fundOnDevnet.ts";
+import { startDevnet } from "../chain/startDevnet.ts";
+import type { GotongHome } from "../common/home.ts";
+import { loadOrCreateKey } from "../common/keys.ts";
+import type { Logger } from "../common/logger.ts";
+import { startGateway } from "../gateway/startGateway.ts";
+import { generateTestModel, TEST_MODEL_FILE_NAME } from "../model/generateTestModel.ts";
+import { registerModel } from "../model/registerModel.ts";
+import type { Price } from "../payments/price.ts";
+import { startProvider } from "../provider/startProvider.ts";
+
+export type LocalNetworkOptions = {
+  home: GotongHome;
+  /** A GGUF to serve; default the first in GOTONG_HOME/models, else a generated test model. */
+  modelPath?: string;
+  modelName?: string;
+  chainPort?: number;
+  providerPort?: number;
+  gatewayPort?: number;
+  threads?: number;
+  /** Default 1 token per million input tokens, 2 per million output tokens. */
+  price?: Price;
+  royaltyBps?: number;
+  logger: Logger;
+};
+
+/** What `gotong up` prints, and writes to GOTONG_HOME/up.json for scripts. */
+export type UpInfo = {
+  baseUrl: string;
+  gatewayUrl: string;
+  rpcUrl: string;
+  chainId: number;
+  contracts: { token: Hex; modelRegistry: Hex; providerRegistry: Hex; paymentChannels: Hex; fundingPool: Hex };
+  account: { address: Hex; privateKey: Hex };
+  provider: { url: string; address: Hex };
+  creator: { address: Hex };
+  model: { name: string; modelId: string; weightsHash: Hex; path: string; testModel: boolean };
+};
+
+/**
+ * Starts a complete local Gotong network in one process: the chain (state kept in GOTONG_HOME),
+ * the contracts, a published model, a provider serving it, and a gateway paying for it.
+ */
+export async function startLocalNetwork(options: LocalNetworkOptions) {
+  const { home, logger } = options;
+  const devnet = await startDevnet({ home, port: options.chainPort, logger: logger.child("chain") });
+  const stops: (() => Promise<void>)[] = [devnet.stop];
+  const stop = async () => {
+    for (const s of stops.reverse()) await s().catch(() => {});
+  };
+  try {
+    const { deployment } = devnet;
+    const unit = 10n ** BigInt(deployment.token.decimals);
+    const creatorKey = loadOrCreateKey(home.keys, "creator");
+    const providerKey = loadOrCreateKey(home.keys, "provider");
+    const userKey = loadOrCreateKey(home.keys, "gateway");
+    for (const [key, amount] of [[creatorKey, 0n], [providerKey, 1_000n * unit], [userKey, 1_000n * unit]] as const) {
+      await fundOnDevnet(deployment, privateKeyToAccount(key).address, { tokens: amount });
+    }
+
+    let modelPath = options.modelPath;
+    let testModel = false;
+    if (!modelPath) {
+      const cached = readdirSync(home.models).filter((f) => f.endsWith(".gguf") && f !== TEST_MODEL_FILE_NAME).sort();
+      if (cached.length > 0) modelPath = join(home.models, cached[0]!);
+      else {
+        modelPath = join(home.models, TEST_MODEL_FILE_NAME);
+        testModel = true;
+        if (!existsSync(modelPath)) {
+          await generateTestModel(modelPath);
+          logger.info("no model at hand: generated a small test model with random weights (gibberish output)", { path: modelPath });
+        }
+      }
+    }
+    const creator = createClients({ rpcUrl: deployment.rpcUrl, chainId: deployment.chainId, account: privateKeyToAccount(creatorKey) });
+    const model = await registerModel(creator, deployment, {
+      path: modelPath,
+      name: options.modelName ?? (testModel ? "gotong-test-model" : undefined),
+      royaltyBps: options.royaltyBps ?? 1000,
+      manifestsDir: join(home.root, "manifests"),
+    });
+    if (model.created) logger.info("model published", { name: model.name, modelId: model.modelId });
+
+    const provider = await startProvider({
+      home,
+      deployment,
+      privateKey: providerKey,
+      modelPath,
+      modelId: model.modelId,
+      price: options.price ?? { pricePerMillionInput: unit, pricePerMillionOutput: 2n * unit },
+      port: options.providerPort ?? 8601,
+      threads: options.threads,
+      logger: logger.child("provider"),
+    });
+    stops.push(provider.stop);
+    const gateway = await startGateway({ home, deployment, privateKey: userKey, port: options.gatewayPort ?? 8600, logger: logger.child("gateway") });
+    stops.push(gateway.stop);
+
+    const info: UpInfo = {
+      baseUrl: gateway.baseUrl,
+      gatewayUrl: gateway.url,
+      rpcUrl: deployment.rpcUrl,
+      chainId: deployment.chainId,
+      contracts: {
+        token: deployment.token.address,
+        modelRegistry: deployment.modelRegistry,
+        providerRegistry: deployment.providerRegistry,
+        paymentChannels: deployment.paymentChannels,
+        fundingPool: deployment.fundingPool,
+      },
+      account: { address: privateKeyToAccount(userKey).address, privateKey: userKey },
+      provider: { url: provider.url, address: provider.address },
+      creator: { address: privateKeyToAccount(creatorKey).address },
+      model: { name: model.name, modelId: model.modelId.toString(), weightsHash: model.weightsHash, path: modelPath, testModel },
+    };
+    writeFileSync(home.upFile, JSON.stringify(info, null, 2) + "\n", { mode: 0o600 });
+    return { info, devnet, provider, gateway, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}

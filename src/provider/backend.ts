@@ -1,0 +1,43 @@
+/** One chat message in the OpenAI shape (text content only). */
+export type ChatMessage = { role: "system" | "user" | "assistant"; content: string };
+
+/** What the provider asks a backend to generate, after validating the OpenAI request. */
+export type GenerationRequest = {
+  kind: "chat" | "completion";
+  messages?: ChatMessage[];
+  prompt?: string;
+  maxTokens: number;
+  temperature: number;
+  topP?: number;
+  topK?: number;
+  seed?: number;
+  stop: string[];
+  presencePenalty?: number;
+  frequencyPenalty?: number;
+};
+
+export type FinishReason = "stop" | "length" | "abort";
+
+/** A request whose prompt has been rendered and counted, ready to run when a slot is free. */
+export type PreparedGeneration = {
+  /** Exact number of prompt tokens the model will evaluate (what the user pays for as input). */
+  inputTokens: number;
+  /** Largest number of output tokens this request may produce. */
+  maxOutputTokens: number;
+  /**
+   * Generates, calling `onText` as text arrives with the number of new tokens it carries. Stops
+   * within a token when `signal` aborts and then reports `abort`.
+   */
+  run(options: { signal: AbortSignal; onText: (text: string, tokens: number) => void }): Promise<{ finishReason: FinishReason; outputTokens: number }>;
+};
+
+/** An inference engine a provider serves from: embedded llama.cpp, or an upstream server. */
+export interface InferenceBackend {
+  /** Name of the engine, for `/v1/models` and logs. */
+  readonly engine: string;
+  /** Maximum tokens of prompt plus output. */
+  readonly contextSize: number;
+  /** Renders and counts the prompt; throws a 400 GotongError when it cannot fit. */
+  prepare(request: GenerationRequest): Promise<PreparedGeneration>;
+  dispose(): Promise<void>;
+}

@@ -1,0 +1,152 @@
+import {
+  getLlama,
+  LlamaCompletion,
+  resolveChatWrapper,
+  GeneralChatWrapper,
+  type ChatHistoryItem,
+  type LlamaContextSequence,
+  type Token,
+  type ChatWrapper,
+} from "node-llama-cpp";
+import { GotongError } from "../common/errors.ts";
+import type { GenerationRequest, InferenceBackend, PreparedGeneration } from "./backend.ts";
+
+export type LlamaBackendOptions = {
+  modelPath: string;
+  /** CPU threads for generation. On small shared machines 1 is often fastest; see chooseThreads. */
+  threads: number;
+  /** Context window per sequence. Default: the model's training context, capped at 4096. */
+  contextSize?: number;
+  /** Requests generated at once (llama.cpp sequences). Default 1. */
+  parallel?: number;
+  /** "auto" uses a GPU when one is present; false forces CPU. Default false. */
+  gpu?: "auto" | false;
+};
+
+/** Loads a GGUF into embedded llama.cpp (node-llama-cpp) and serves generations from it. */
+export async function createLlamaBackend(options: LlamaBackendOptions): Promise<InferenceBackend> {
+  const llama = await getLlama({ gpu: options.gpu ?? false, build: "never", logLevel: "error" as never, logger: () => {} });
+  let model;
+  try {
+    model = await llama.loadModel({ modelPath: options.modelPath });
+  } catch (cause) {
+    throw new GotongError(`llama.cpp could not load ${options.modelPath}: ${(cause as Error).message}`, {
+      code: "model_load_failed",
+      hint: "Check that the file is a complete GGUF model supported by this llama.cpp version.",
+      cause,
+    });
+  }
+  const trained = model.trainContextSize;
+  const contextSize = options.contextSize ?? Math.min(trained, 4096);
+  const parallel = options.parallel ?? 1;
+  const context = await model.createContext({ contextSize, sequences: parallel, threads: options.threads });
+  const free: LlamaContextSequence[] = [];
+  for (let i = 0; i < parallel; i++) free.push(context.getSequence());
+  const waiters: ((s: LlamaContextSequence) => void)[] = [];
+  const acquire = () => new Promise<LlamaContextSequence>((resolve) => {
+    const s = free.pop();
+    if (s) resolve(s);
+    else waiters.push(resolve);
+  });
+  const release = (s: LlamaContextSequence) => {
+    const next = waiters.shift();
+    if (next) next(s);
+    else free.push(s);
+  };
+
+  let chatWrapper: ChatWrapper;
+  try {
+    chatWrapper = resolveChatWrapper(model) ?? new GeneralChatWrapper();
+  } catch {
+    chatWrapper = new GeneralChatWrapper();
+  }
+
+  const render = (request: GenerationRequest): { tokens: Token[]; stopTriggers: string[] } => {
+    if (request.kind === "completion") {
+      const bos = model.tokens.bos;
+      const prefix = bos !== null && model.tokens.shouldPrependBosToken ? [bos] : [];
+      return { tokens: [...prefix, ...model.tokenize(request.prompt ?? "")], stopTriggers: [] };
+    }
+    const history: ChatHistoryItem[] = (request.messages ?? []).map((m) =>
+      m.role === "system"
+        ? { type: "system", text: m.content }
+        : m.role === "user"
+          ? { type: "user", text: m.content }
+          : { type: "model", response: [m.content] },
+    );
+    history.push({ type: "model", response: [] });
+    const state = chatWrapper.generateContextState({ chatHistory: history });
+    return {
+      tokens: state.contextText.tokenize(model.tokenizer),
+      stopTriggers: state.stopGenerationTriggers.map((t) => t.toString()).filter((t) => t.length > 0),
+    };
+  };
+
+  return {
+    engine: "llama.cpp",
+    contextSize,
+    async prepare(request): Promise<PreparedGeneration> {
+      const { tokens, stopTriggers } = render(request);
+      if (tokens.length >= contextSize) {
+        throw new GotongError(`The prompt is ${tokens.length} tokens, more than the model's context of ${contextSize}`, {
+          code: "context_length_exceeded",
+          hint: "Shorten the prompt or the conversation history.",
+          status: 400,
+        });
+      }
+      if (tokens.length + request.maxTokens > contextSize) {
+        throw new GotongError(
+          `max_tokens ${request.maxTokens} plus the prompt's ${tokens.length} tokens exceeds the model's context of ${contextSize}`,
+          { code: "context_length_exceeded", hint: `Ask for at most ${contextSize - tokens.length} tokens.`, status: 400 },
+        );
+      }
+      return {
+        inputTokens: tokens.length,
+        maxOutputTokens: request.maxTokens,
+        async run({ signal, onText }) {
+          const sequence = await acquire();
+          let outputTokens = 0;
+          let pendingTokens = 0;
+          try {
+            await sequence.clearHistory();
+            const completion = new LlamaCompletion({ contextSequence: sequence });
+            const result = await completion.generateCompletionWithMeta(tokens, {
+              maxTokens: request.maxTokens,
+              temperature: request.temperature,
+              topP: request.topP,
+              topK: request.topK,
+              seed: request.seed,
+              signal,
+              stopOnAbortSignal: true,
+              customStopTriggers: [...stopTriggers, ...request.stop],
+              repeatPenalty:
+                request.presencePenalty || request.frequencyPenalty
+                  ? { presencePenalty: request.presencePenalty, frequencyPenalty: request.frequencyPenalty }
+                  : undefined,
+              onToken: (t) => {
+                // Tokens may arrive before the text they form (multi-byte characters): carry the
+                // count until the text comes out, so tokens are billed with what was delivered.
+                pendingTokens += t.length;
+              },
+              onTextChunk: (text) => {
+                if (signal.aborted) return;
+                outputTokens += pendingTokens;
+                const n = pendingTokens;
+                pendingTokens = 0;
+                onText(text, n);
+              },
+            });
+            const reason = result.metadata.stopReason;
+            return { finishReason: reason === "maxTokens" ? "length" : reason === "abort" ? "abort" : "stop", outputTokens };
+          } finally {
+            release(sequence);
+          }
+        },
+      };
+    },
+    async dispose() {
+      await context.dispose();
+      await model.dispose();
+    },
+  };
+}

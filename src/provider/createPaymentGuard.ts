@@ -1,0 +1,113 @@
+import { type Address, type Hex, isAddressEqual, zeroAddress } from "viem";
+import { GotongError } from "../common/errors.ts";
+import type { OnchainChannel } from "../payments/readChannel.ts";
+import { type SignedVoucher, type VoucherDomain, decodeVoucherHeader, isVoucherSignedBy } from "../payments/voucher.ts";
+import type { ProviderStore } from "./createProviderStore.ts";
+
+/** A payment authorised for one request: the channel, and the deposit reserved while it runs. */
+export type Authorization = { channel: OnchainChannel; channelId: Hex; epoch: bigint; release(): void };
+
+export type PaymentGuardOptions = {
+  provider: Address;
+  domain: VoucherDomain;
+  store: ProviderStore;
+  readChannel(channelId: Hex): Promise<OnchainChannel>;
+  /** How long an on-chain channel read is trusted before it is read again. Default 5 s. */
+  channelCacheMs?: number;
+  now?: () => number;
+};
+
+function paymentError(message: string, code: string, hint?: string, status = 402): GotongError {
+  return new GotongError(message, { code, hint, status });
+}
+
+/**
+ * Decides whether a request is paid for. The rule: a request is served only with a valid voucher for
+ * everything served before it on the channel, and only when the deposit still covers the most this
+ * request can cost on top of every request in flight. So the most a vanished client can cost the
+ * provider is one request, and the voucher is committed to disk before any token is generated.
+ */
+export function createPaymentGuard(options: PaymentGuardOptions) {
+  const cache = new Map<Hex, { channel: OnchainChannel; at: number }>();
+  const reserved = new Map<Hex, bigint>();
+  const ttl = options.channelCacheMs ?? 5_000;
+  const now = options.now ?? Date.now;
+
+  const channelFor = async (channelId: Hex, voucher: SignedVoucher): Promise<OnchainChannel> => {
+    const hit = cache.get(channelId);
+    // Read again when stale, or when the voucher suggests the chain moved (top-up, new epoch).
+    if (hit && now() - hit.at < ttl && hit.channel.epoch === voucher.epoch && voucher.cumulativeAmount <= hit.channel.deposit) {
+      return hit.channel;
+    }
+    const channel = await options.readChannel(channelId);
+    cache.set(channelId, { channel, at: now() });
+    return channel;
+  };
+
+  return {
+    /**
+     * Checks the `x-gotong-voucher` header for a request on `modelId` whose cost is at most
+     * `maxCost`, stores the voucher durably, and reserves `maxCost` of the deposit.
+     */
+    async authorize(header: string | undefined, modelId: bigint, maxCost: bigint): Promise<Authorization> {
+      if (!header) {
+        throw paymentError("This provider serves paid requests only: no x-gotong-voucher header", "voucher_missing", "Call it through a Gotong gateway, which opens a channel and signs vouchers.");
+      }
+      const voucher = decodeVoucherHeader(header);
+      if (!voucher) throw paymentError("The x-gotong-voucher header is malformed", "voucher_malformed", "Expected channelId:epoch:cumulativeAmount:signature.", 400);
+      const channel = await channelFor(voucher.channelId, voucher);
+      if (channel.sender === zeroAddress) throw paymentError(`Channel ${voucher.channelId} does not exist on chain ${options.domain.chainId}`, "channel_not_found", "Open a channel first.");
+      if (!isAddressEqual(channel.provider, options.provider)) throw paymentError(`Channel ${voucher.channelId} pays another provider (${channel.provider})`, "channel_wrong_provider");
+      if (channel.modelId !== modelId) throw paymentError(`Channel ${voucher.channelId} is for model ${channel.modelId}, not model ${modelId}`, "channel_wrong_model");
+      if (voucher.epoch !== channel.epoch) throw paymentError(`The voucher is for epoch ${voucher.epoch} but the channel is in epoch ${channel.epoch}`, "voucher_wrong_epoch", "A voucher from a closed channel cannot pay again.");
+      if (channel.closesAt !== 0n) throw paymentError(`Channel ${voucher.channelId} is closing`, "channel_closing", "Open a new channel once it has closed.");
+      const stored = options.store.getChannel(voucher.channelId, voucher.epoch);
+      const known = stored.voucher?.cumulativeAmount === voucher.cumulativeAmount && stored.voucher.signature === voucher.signature;
+      // The same voucher as last time needs no second signature check (the common case on retries).
+      if (!known && !(await isVoucherSignedBy(options.domain, voucher, channel.sender))) {
+        throw paymentError("The voucher's signature is not the channel sender's for this chain and contract", "voucher_signature_invalid", "Vouchers are bound to one chain id, one PaymentChannels contract, one channel and one epoch.", 401);
+      }
+      // Re-read after the await: another request may have completed meanwhile.
+      const state = options.store.getChannel(voucher.channelId, voucher.epoch);
+      if (voucher.cumulativeAmount < state.owed) {
+        throw new GotongError(`The voucher pays ${voucher.cumulativeAmount} but ${state.owed} is owed for requests already served on this channel`, {
+          code: "voucher_below_owed",
+          hint: "Sign a voucher for the cumulative cost of every receipt received; fetch missing receipts from /gotong/receipts/ID.",
+          status: 402,
+        });
+      }
+      if (voucher.cumulativeAmount > channel.deposit) {
+        throw paymentError(`The voucher pays ${voucher.cumulativeAmount}, above the channel's deposit of ${channel.deposit}`, "voucher_exceeds_deposit", "Top up the channel before signing a larger voucher.");
+      }
+      const inFlight = reserved.get(voucher.channelId) ?? 0n;
+      const committed = state.owed + inFlight;
+      if (committed + maxCost > channel.deposit) {
+        throw new GotongError(
+          `The channel's deposit of ${channel.deposit} does not cover this request: ${committed} is committed and the request may cost up to ${maxCost}`,
+          { code: "insufficient_deposit", hint: "Top up the channel, or lower max_tokens.", status: 402 },
+        );
+      }
+      options.store.acceptVoucher(voucher);
+      reserved.set(voucher.channelId, inFlight + maxCost);
+      let released = false;
+      return {
+        channel,
+        channelId: voucher.channelId,
+        epoch: voucher.epoch,
+        release() {
+          if (released) return;
+          released = true;
+          const left = (reserved.get(voucher.channelId) ?? 0n) - maxCost;
+          if (left > 0n) reserved.set(voucher.channelId, left);
+          else reserved.delete(voucher.channelId);
+        },
+      };
+    },
+    /** Forgets a cached channel so the next request reads it from the chain again. */
+    invalidate(channelId: Hex) {
+      cache.delete(channelId);
+    },
+  };
+}
+
+export type PaymentGuard = ReturnType<typeof createPaymentGuard>;

@@ -1,0 +1,212 @@
+import { createServer, type IncomingMessage, type ServerResponse, type Server } from "node:http";
+import { createHash, randomBytes } from "node:crypto";
+import type { Address, Hex, LocalAccount } from "viem";
+import { GotongError } from "../common/errors.ts";
+import { readBody, parseJsonObject, sendError, sendJson, startSse, DEFAULT_BODY_LIMIT } from "../common/http.ts";
+import type { Logger } from "../common/logger.ts";
+import { computeCost, type Price } from "../payments/price.ts";
+import { signReceipt, receiptToJson, encodeReceiptHeader, type SignedReceipt } from "../payments/receipt.ts";
+import type { VoucherDomain } from "../payments/voucher.ts";
+import type { InferenceBackend } from "./backend.ts";
+import { parseGenerationRequest } from "./parseGenerationRequest.ts";
+import type { PaymentGuard } from "./createPaymentGuard.ts";
+import type { ProviderStore } from "./createProviderStore.ts";
+
+/** One model this provider serves: its on-chain identity, its price, and the engine running it. */
+export type ServedModel = { name: string; modelId: bigint; weightsHash: Hex; price: Price; backend: InferenceBackend };
+
+export type ProviderServerOptions = {
+  account: LocalAccount;
+  domain: VoucherDomain;
+  models: ServedModel[];
+  guard: PaymentGuard;
+  store: ProviderStore;
+  logger: Logger;
+  bodyLimit?: number;
+  /** Requests waiting beyond those running before new ones get 503. Default 32. */
+  maxQueued?: number;
+};
+
+const sha256 = (data: Uint8Array | string): Hex => `0x${createHash("sha256").update(data).digest("hex")}`;
+
+/** The provider's HTTP API: OpenAI-compatible generation, paid per request by channel vouchers. */
+export function createProviderServer(options: ProviderServerOptions): Server {
+  const { logger } = options;
+  let inFlight = 0;
+  const maxInFlight = options.models.length + (options.maxQueued ?? 32);
+
+  const findModel = (name: unknown): ServedModel => {
+    if (typeof name !== "string" || !name) throw new GotongError(`"model" is required`, { code: "invalid_parameter", param: "model", status: 400 });
+    const model = options.models.find((m) => m.name === name || `${m.name}@${m.modelId}` === name || m.weightsHash === name);
+    if (!model) {
+      throw new GotongError(`This provider does not serve the model "${name}"`, {
+        code: "model_not_found",
+        status: 404,
+        hint: `It serves: ${options.models.map((m) => m.name).join(", ")}.`,
+        param: "model",
+      });
+    }
+    return model;
+  };
+
+  const info = () => ({
+    provider: options.account.address,
+    chainId: options.domain.chainId,
+    paymentChannels: options.domain.verifyingContract,
+    models: options.models.map((m) => ({
+      name: m.name,
+      modelId: m.modelId.toString(),
+      weightsHash: m.weightsHash,
+      pricePerMillionInput: m.price.pricePerMillionInput.toString(),
+      pricePerMillionOutput: m.price.pricePerMillionOutput.toString(),
+      engine: m.backend.engine,
+      contextSize: m.backend.contextSize,
+    })),
+  });
+
+  async function generate(kind: "chat" | "completion", req: IncomingMessage, res: ServerResponse) {
+    const raw = await readBody(req, options.bodyLimit ?? DEFAULT_BODY_LIMIT);
+    const body = parseJsonObject(raw);
+    const model = findModel(body.model);
+    const request = parseGenerationRequest(kind, body);
+    const requestIdHeader = req.headers["x-gotong-request-id"];
+    const requestId = (typeof requestIdHeader === "string" && /^0x[0-9a-f]{64}$/.test(requestIdHeader)
+      ? requestIdHeader
+      : `0x${randomBytes(32).toString("hex")}`) as Hex;
+    if (options.store.hasReceipt(requestId)) throw new GotongError(`Request id ${requestId} was already used`, { code: "request_id_reused", status: 409 });
+    const prepared = await model.backend.prepare(request);
+    const maxCost = computeCost(model.price, { inputTokens: prepared.inputTokens, outputTokens: prepared.maxOutputTokens });
+    const voucherHeader = req.headers["x-gotong-voucher"];
+    const auth = await options.guard.authorize(typeof voucherHeader === "string" ? voucherHeader : undefined, model.modelId, maxCost);
+    try {
+      const abort = new AbortController();
+      const clientGone = () => {
+        if (!res.writableFinished) abort.abort(new Error("client disconnected"));
+      };
+      res.on("close", clientGone);
+      const created = Math.floor(Date.now() / 1000);
+      const id = `${kind === "chat" ? "chatcmpl" : "cmpl"}-${requestId.slice(2, 26)}`;
+      const object = kind === "chat" ? "chat.completion" : "text_completion";
+      const baseHeaders = { "x-gotong-request-id": requestId, "x-gotong-provider": options.account.address };
+      const hash = createHash("sha256");
+      let outputTokens = 0;
+      let text = "";
+
+      const finish = async (finishReason: string): Promise<SignedReceipt> => {
+        const counts = { inputTokens: prepared.inputTokens, outputTokens };
+        const cost = computeCost(model.price, counts);
+        const owedBefore = options.store.getChannel(auth.channelId, auth.epoch).owed;
+        const receipt = await signReceipt(options.account, options.domain, {
+          requestId,
+          channelId: auth.channelId,
+          weightsHash: model.weightsHash,
+          inputTokens: BigInt(counts.inputTokens),
+          outputTokens: BigInt(counts.outputTokens),
+          cost,
+          cumulativeOwed: owedBefore + cost,
+          requestHash: sha256(raw),
+          responseHash: `0x${hash.digest("hex")}`,
+        });
+        options.store.recordServed(auth.epoch, receipt);
+        logger.info("served", { request: requestId.slice(0, 10), model: model.name, in: counts.inputTokens, out: outputTokens, cost, finish: finishReason });
+        return receipt;
+      };
+      const usage = () => ({ prompt_tokens: prepared.inputTokens, completion_tokens: outputTokens, total_tokens: prepared.inputTokens + outputTokens });
+
+      if (request.stream) {
+        const sse = startSse(res, baseHeaders);
+        if (kind === "chat") sse.send({ id, object: "chat.completion.chunk", created, model: model.name, choices: [{ index: 0, delta: { role: "assistant", content: "" }, finish_reason: null }] });
+        const result = await prepared.run({
+          signal: abort.signal,
+          onText: (piece, tokens) => {
+            if (abort.signal.aborted) return;
+            outputTokens += tokens;
+            hash.update(piece);
+            const choice = kind === "chat" ? { index: 0, delta: { content: piece }, finish_reason: null } : { index: 0, text: piece, finish_reason: null };
+            // `gotong.outputTokens` lets the gateway check a receipt against what it actually received.
+            sse.send({ id, object: `${object}.chunk`.replace("text_completion.chunk", "text_completion"), created, model: model.name, choices: [choice], gotong: { outputTokens } });
+          },
+        });
+        const receipt = await finish(result.finishReason);
+        if (abort.signal.aborted) return;
+        const finishReason = result.finishReason === "length" ? "length" : "stop";
+        const last = kind === "chat" ? { index: 0, delta: {}, finish_reason: finishReason } : { index: 0, text: "", finish_reason: finishReason };
+        const gotong = { receipt: receiptToJson(receipt), cost: receipt.cost.toString() };
+        sse.send({ id, object: kind === "chat" ? "chat.completion.chunk" : "text_completion", created, model: model.name, choices: [last], usage: usage(), gotong });
+        if (request.includeUsage) sse.send({ id, object: kind === "chat" ? "chat.completion.chunk" : "text_completion", created, model: model.name, choices: [], usage: usage() });
+        sse.end();
+        return;
+      }
+
+      const result = await prepared.run({
+        signal: abort.signal,
+        onText: (piece, tokens) => {
+          outputTokens += tokens;
+          text += piece;
+          hash.update(piece);
+        },
+      });
+      if (abort.signal.aborted) {
+        // Nothing was delivered: bill the evaluated prompt only.
+        outputTokens = 0;
+        await finish("abort");
+        return;
+      }
+      const receipt = await finish(result.finishReason);
+      const finishReason = result.finishReason === "length" ? "length" : "stop";
+      const choice = kind === "chat"
+        ? { index: 0, message: { role: "assistant", content: text }, finish_reason: finishReason, logprobs: null }
+        : { index: 0, text, finish_reason: finishReason, logprobs: null };
+      sendJson(res, 200, { id, object, created, model: model.name, choices: [choice], usage: usage(), gotong: { receipt: receiptToJson(receipt), cost: receipt.cost.toString() } }, {
+        ...baseHeaders,
+        "x-gotong-receipt-id": requestId,
+        "x-gotong-receipt": encodeReceiptHeader(receipt),
+        "x-gotong-cost": receipt.cost.toString(),
+        "x-gotong-input-tokens": String(prepared.inputTokens),
+        "x-gotong-output-tokens": String(outputTokens),
+      });
+    } finally {
+      auth.release();
+    }
+  }
+
+  async function route(req: IncomingMessage, res: ServerResponse) {
+    const url = new URL(req.url ?? "/", "http://provider");
+    const path = url.pathname.replace(/\/+$/, "") || "/";
+    if (req.method === "GET" && path === "/health") return sendJson(res, 200, { ok: true });
+    if (req.method === "GET" && path === "/gotong/info") return sendJson(res, 200, info());
+    if (req.method === "GET" && path === "/v1/models") {
+      return sendJson(res, 200, {
+        object: "list",
+        data: options.models.map((m) => ({ id: m.name, object: "model", created: 0, owned_by: "gotong", gotong: { modelId: m.modelId.toString(), weightsHash: m.weightsHash } })),
+      });
+    }
+    const receiptMatch = /^\/gotong\/receipts\/(0x[0-9a-f]{64})$/.exec(path);
+    if (req.method === "GET" && receiptMatch) {
+      const receipt = options.store.getReceipt(receiptMatch[1] as Hex);
+      if (!receipt) throw new GotongError(`No receipt for request ${receiptMatch[1]}`, { code: "receipt_not_found", status: 404 });
+      return sendJson(res, 200, receiptToJson(receipt));
+    }
+    if (path === "/v1/chat/completions" || path === "/v1/completions") {
+      if (req.method !== "POST") throw new GotongError(`Use POST for ${path}`, { code: "method_not_allowed", status: 405 });
+      if (inFlight >= maxInFlight) throw new GotongError("The provider is busy", { code: "overloaded", status: 503, retryable: true, hint: "Retry after a second." });
+      inFlight++;
+      try {
+        return await generate(path === "/v1/chat/completions" ? "chat" : "completion", req, res);
+      } finally {
+        inFlight--;
+      }
+    }
+    throw new GotongError(`No route for ${req.method} ${path}`, { code: "not_found", status: 404 });
+  }
+
+  return createServer((req, res) => {
+    route(req, res).catch((error) => {
+      if (!(error instanceof GotongError)) logger.error("request failed", { error: (error as Error).message });
+      sendError(res, error);
+    });
+  });
+}
+
+/** The provider address a server answers for (for tests and logs). */
+export type ProviderIdentity = { address: Address };

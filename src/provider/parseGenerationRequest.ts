@@ -1,0 +1,114 @@
+import { GotongError } from "../common/errors.ts";
+import type { ChatMessage, GenerationRequest } from "./backend.ts";
+
+/** Default output cap when a request names none: long enough to be useful, bounded for the deposit check. */
+export const DEFAULT_MAX_TOKENS = 512;
+
+const chatKeys = new Set([
+  "model", "messages", "max_tokens", "max_completion_tokens", "temperature", "top_p", "top_k", "seed", "stop",
+  "stream", "stream_options", "n", "user", "presence_penalty", "frequency_penalty",
+]);
+const completionKeys = new Set([
+  "model", "prompt", "max_tokens", "temperature", "top_p", "top_k", "seed", "stop", "stream", "stream_options", "n",
+  "user", "presence_penalty", "frequency_penalty", "echo",
+]);
+
+function bad(message: string, param: string, hint?: string): GotongError {
+  return new GotongError(message, { code: "invalid_parameter", status: 400, hint, param });
+}
+
+function numberIn(body: Record<string, unknown>, key: string, min: number, max: number): number | undefined {
+  const value = body[key];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== "number" || !Number.isFinite(value) || value < min || value > max) {
+    throw bad(`"${key}" must be a number from ${min} to ${max}`, key);
+  }
+  return value;
+}
+
+function integerIn(body: Record<string, unknown>, key: string, min: number, max: number): number | undefined {
+  const value = numberIn(body, key, min, max);
+  if (value !== undefined && !Number.isInteger(value)) throw bad(`"${key}" must be an integer`, key);
+  return value;
+}
+
+/**
+ * Validates an OpenAI chat or completion request body into a GenerationRequest. A parameter this
+ * provider cannot honour (tools, n > 1, logprobs…) is refused with 400, never silently dropped.
+ */
+export function parseGenerationRequest(kind: "chat" | "completion", body: Record<string, unknown>): GenerationRequest & { stream: boolean; includeUsage: boolean } {
+  const allowed = kind === "chat" ? chatKeys : completionKeys;
+  for (const key of Object.keys(body)) {
+    if (!allowed.has(key)) {
+      throw bad(`The parameter "${key}" is not supported by this provider`, key, "Remove it from the request; Gotong refuses what it cannot honour instead of ignoring it.");
+    }
+  }
+  const n = integerIn(body, "n", 1, 1);
+  void n;
+  if (body.echo !== undefined && body.echo !== false) throw bad(`"echo" is not supported`, "echo");
+  if (body.stream !== undefined && typeof body.stream !== "boolean") throw bad(`"stream" must be true or false`, "stream");
+  const maxTokens =
+    integerIn(body, "max_completion_tokens", 1, 1_000_000) ?? integerIn(body, "max_tokens", 1, 1_000_000) ?? DEFAULT_MAX_TOKENS;
+  const stop = parseStop(body.stop);
+  const request: GenerationRequest & { stream: boolean; includeUsage: boolean } = {
+    kind,
+    maxTokens,
+    temperature: numberIn(body, "temperature", 0, 2) ?? 1,
+    topP: numberIn(body, "top_p", 0, 1),
+    topK: integerIn(body, "top_k", 0, 1_000_000),
+    seed: integerIn(body, "seed", 0, 2 ** 32 - 1),
+    presencePenalty: numberIn(body, "presence_penalty", -2, 2),
+    frequencyPenalty: numberIn(body, "frequency_penalty", -2, 2),
+    stop,
+    stream: body.stream === true,
+    includeUsage: false,
+  };
+  if (body.stream_options !== undefined && body.stream_options !== null) {
+    const options = body.stream_options as Record<string, unknown>;
+    if (typeof options !== "object") throw bad(`"stream_options" must be an object`, "stream_options");
+    request.includeUsage = options.include_usage === true;
+  }
+  if (kind === "chat") request.messages = parseMessages(body.messages);
+  else request.prompt = parsePrompt(body.prompt);
+  return request;
+}
+
+function parseStop(value: unknown): string[] {
+  if (value === undefined || value === null) return [];
+  const list = typeof value === "string" ? [value] : value;
+  if (!Array.isArray(list) || list.length > 4 || list.some((s) => typeof s !== "string" || s.length === 0)) {
+    throw bad(`"stop" must be a string or up to 4 non-empty strings`, "stop");
+  }
+  return list as string[];
+}
+
+function parsePrompt(value: unknown): string {
+  const prompt = Array.isArray(value) && value.length === 1 ? value[0] : value;
+  if (typeof prompt !== "string") throw bad(`"prompt" must be a string`, "prompt");
+  if (prompt.length === 0) throw bad(`"prompt" is empty`, "prompt");
+  return prompt;
+}
+
+function parseMessages(value: unknown): ChatMessage[] {
+  if (!Array.isArray(value) || value.length === 0) throw bad(`"messages" must be a non-empty array`, "messages");
+  return value.map((m, i) => {
+    if (typeof m !== "object" || m === null) throw bad(`messages[${i}] must be an object`, "messages");
+    const { role, content } = m as Record<string, unknown>;
+    if (role !== "system" && role !== "user" && role !== "assistant" && role !== "developer") {
+      throw bad(`messages[${i}].role "${String(role)}" is not supported (system, developer, user or assistant)`, "messages");
+    }
+    const text = typeof content === "string" ? content : textParts(content, i);
+    return { role: role === "developer" ? "system" : role, content: text };
+  });
+}
+
+function textParts(content: unknown, i: number): string {
+  if (!Array.isArray(content)) throw bad(`messages[${i}].content must be a string or an array of text parts`, "messages");
+  return content
+    .map((part) => {
+      const p = part as Record<string, unknown>;
+      if (p?.type !== "text" || typeof p.text !== "string") throw bad(`messages[${i}] has a non-text part; this model takes text only`, "messages");
+      return p.text;
+    })
+    .join("");
+}

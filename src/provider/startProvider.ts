@@ -1,0 +1,119 @@
+import { once } from "node:events";
+import { join } from "node:path";
+import type { AddressInfo } from "node:net";
+import type { Hex } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import { createClients } from "../chain/createClients.ts";
+import type { Deployment } from "../chain/deployment.ts";
+import type { GotongHome } from "../common/home.ts";
+import type { Logger } from "../common/logger.ts";
+import { hashFile } from "../model/hashFile.ts";
+import { readGgufHeader } from "../model/readGgufHeader.ts";
+import type { Price } from "../payments/price.ts";
+import { readChannel } from "../payments/readChannel.ts";
+import { loadOrCreateHpkeKey } from "../privacy/loadOrCreateHpkeKey.ts";
+import type { InferenceBackend } from "./backend.ts";
+import { chooseThreads } from "./chooseThreads.ts";
+import { createLlamaBackend } from "./createLlamaBackend.ts";
+import { createPaymentGuard } from "./createPaymentGuard.ts";
+import { createProviderServer } from "./createProviderServer.ts";
+import { createProviderStore } from "./createProviderStore.ts";
+import { createRedeemer } from "./createRedeemer.ts";
+import { ensureProviderRegistered } from "./ensureProviderRegistered.ts";
+import { resolveRegisteredModel } from "./resolveRegisteredModel.ts";
+
+export type StartProviderOptions = {
+  home: GotongHome;
+  deployment: Deployment;
+  privateKey: Hex;
+  modelPath: string;
+  /** Registry id the weights must match; by default the id registered for the file's hash. */
+  modelId?: bigint;
+  price: Price;
+  /** Port on `host`; 0 picks a free one. Default 8601. */
+  port?: number;
+  host?: string;
+  /** URL clients reach this provider at, registered on-chain. Default http://host:port. */
+  publicUrl?: string;
+  /** CPU threads; default measured once per model and machine (see chooseThreads). */
+  threads?: number;
+  contextSize?: number;
+  parallel?: number;
+  /** Stake to register with; default the registry's minimum. */
+  stake?: bigint;
+  redeemIntervalMs?: number;
+  /** A backend to serve instead of embedded llama.cpp (an upstream server, or a test double). */
+  backend?: InferenceBackend;
+  logger: Logger;
+  onProgress?: (stage: string, done: number, total: number) => void;
+};
+
+/**
+ * Starts a provider: checks the weights against the registry, loads them, registers its offer
+ * on-chain, serves the OpenAI-compatible API, and redeems vouchers in batches (first of all the
+ * ones accepted before any crash).
+ */
+export async function startProvider(options: StartProviderOptions) {
+  const { home, deployment, logger } = options;
+  const header = await readGgufHeader(options.modelPath);
+  const weightsHash = `0x${await hashFile(options.modelPath, { onProgress: (done: number | bigint, total: number | bigint) => options.onProgress?.("hashing", Number(done), Number(total)) })}` as Hex;
+  const account = privateKeyToAccount(options.privateKey);
+  const clients = createClients({ rpcUrl: deployment.rpcUrl, chainId: deployment.chainId, account });
+  const registered = await resolveRegisteredModel(clients.public, deployment, weightsHash, options.modelId);
+  logger.info("weights match the registry", { model: registered.name, modelId: registered.modelId, sha256: weightsHash.slice(2, 14), arch: header.architecture });
+
+  const threads = options.threads ?? (await chooseThreads({ modelPath: options.modelPath, weightsHash, cacheFile: join(home.provider, "threads.json") }));
+  const backend = options.backend ?? (await createLlamaBackend({ modelPath: options.modelPath, threads, contextSize: options.contextSize, parallel: options.parallel }));
+  const store = createProviderStore(join(home.provider, `provider-${account.address.toLowerCase()}.db`));
+  const domain = { chainId: deployment.chainId, verifyingContract: deployment.paymentChannels };
+  const guard = createPaymentGuard({
+    provider: account.address,
+    domain,
+    store,
+    readChannel: (id) => readChannel(clients.public, deployment.paymentChannels, id),
+  });
+  const redeemer = createRedeemer({ clients, paymentChannels: deployment.paymentChannels, store, logger: logger.child("redeem"), intervalMs: options.redeemIntervalMs });
+  const server = createProviderServer({
+    account,
+    domain,
+    guard,
+    store,
+    logger,
+    models: [{ name: registered.name, modelId: registered.modelId, weightsHash, price: options.price, backend }],
+  });
+  const host = options.host ?? "127.0.0.1";
+  server.listen(options.port ?? 8601, host);
+  await once(server, "listening");
+  const port = (server.address() as AddressInfo).port;
+  const url = options.publicUrl ?? `http://${host}:${port}`;
+  const hpke = loadOrCreateHpkeKey(home.keys, "provider");
+  await ensureProviderRegistered(clients, deployment, {
+    endpoint: url,
+    hpkePublicKey: hpke.publicKey,
+    stake: options.stake,
+    offers: [{ modelId: registered.modelId, price: options.price }],
+    logger,
+  });
+  redeemer.start();
+  logger.info("provider serving", { url, model: registered.name, threads, address: account.address });
+  let stopped: Promise<void> | undefined;
+  return {
+    url,
+    address: account.address,
+    model: registered,
+    weightsHash,
+    threads,
+    redeemer,
+    store,
+    stop: () =>
+      (stopped ??= (async () => {
+        server.closeAllConnections();
+        server.close();
+        await redeemer.stop();
+        await backend.dispose();
+        store.close();
+      })()),
+  };
+}
+
+export type RunningProvider = Awaited<ReturnType<typeof startProvider>>;
