@@ -1,0 +1,556 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.24;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {ModelRegistry} from "./ModelRegistry.sol";
+import {ProviderRegistry} from "./ProviderRegistry.sol";
+
+/// @title PaymentChannels
+/// @notice Unidirectional payment channels that pay for inference. A client (the sender) escrows
+///         tokens for one (provider, model) pair, then pays each request by signing an EIP-712
+///         voucher for the new cumulative amount. The provider redeems the latest voucher whenever
+///         it likes, one or many channels per transaction. Each redeemed amount is split: the
+///         model owner's royalty and the protocol fee (both fixed when the channel opened), the rest
+///         to the provider. Payouts are credited to internal balances and withdrawn separately.
+///
+///         Closing: the sender starts a close, which opens a challenge period of `challengePeriod`
+///         seconds during which the provider can still redeem its latest voucher; once it has ended
+///         nothing more can be redeemed and the sender withdraws what is left. Withdrawing moves the
+///         channel to its next epoch, so vouchers of an earlier epoch can never pay again.
+///
+///         Amounts above the deposit: a voucher pays up to `min(cumulativeAmount, deposit)`. The
+///         excess is not lost: the same voucher (or a later one) pays it after a top-up.
+///
+///         Time boundary: the challenge period covers timestamps `< closesAt`. At `closesAt` and
+///         after, redeeming is refused and withdrawing allowed.
+/// @dev Channel ids are `keccak256(abi.encode(sender, provider, modelId))`; there is at most one
+///      live channel (deposit above zero) per id. Every state-changing function is nonReentrant.
+contract PaymentChannels is EIP712, ReentrancyGuardTransient {
+    using SafeERC20 for IERC20;
+
+    // ---------------------------------------------------------------- errors
+
+    /// @notice The protocol fee is above the maximum.
+    /// @param feeBps The fee asked for, in basis points.
+    /// @param maximum The highest fee allowed, in basis points.
+    error FeeTooHigh(uint16 feeBps, uint16 maximum);
+
+    /// @notice The funding pool is the zero address.
+    error ZeroFundingPool();
+
+    /// @notice The challenge period is zero, which would leave a provider no time to redeem.
+    error ZeroChallengePeriod();
+
+    /// @notice An amount of zero was given, or zero tokens arrived.
+    error ZeroAmount();
+
+    /// @notice The provider is not active or has no offer for this model.
+    /// @param provider The provider.
+    /// @param modelId The model.
+    error OfferNotFound(address provider, uint256 modelId);
+
+    /// @notice A channel for this (sender, provider, model) is already open.
+    /// @param channelId The channel.
+    error ChannelAlreadyOpen(bytes32 channelId);
+
+    /// @notice The channel is not open: it was never opened, or was withdrawn and not reopened.
+    /// @param channelId The channel.
+    error ChannelNotOpen(bytes32 channelId);
+
+    /// @notice Only the channel's sender may do this.
+    /// @param channelId The channel.
+    /// @param caller The account that tried.
+    error NotChannelSender(bytes32 channelId, address caller);
+
+    /// @notice Only the channel's provider may do this.
+    /// @param channelId The channel.
+    /// @param caller The account that tried.
+    error NotChannelProvider(bytes32 channelId, address caller);
+
+    /// @notice The voucher is for another epoch of the channel.
+    /// @param channelEpoch The channel's current epoch.
+    /// @param voucherEpoch The voucher's epoch.
+    error WrongEpoch(uint64 channelEpoch, uint64 voucherEpoch);
+
+    /// @notice The channel's challenge period has ended: nothing more can be redeemed.
+    /// @param channelId The channel.
+    /// @param closedAt When the challenge period ended.
+    error ChannelClosed(bytes32 channelId, uint64 closedAt);
+
+    /// @notice The voucher is not signed by the channel's sender.
+    error InvalidVoucherSignature();
+
+    /// @notice The voucher pays nothing more than what was already redeemed.
+    /// @param redeemed The amount already redeemed on this channel epoch.
+    /// @param cumulativeAmount The voucher's cumulative amount.
+    error VoucherNotIncreasing(uint256 redeemed, uint256 cumulativeAmount);
+
+    /// @notice The channel is already closing (a second close cannot reset the clock), or is
+    ///         closing and so cannot be topped up.
+    /// @param channelId The channel.
+    /// @param closesAt When its challenge period ends.
+    error ChannelAlreadyClosing(bytes32 channelId, uint64 closesAt);
+
+    /// @notice The channel is not closing: start a close first.
+    /// @param channelId The channel.
+    error ChannelNotClosing(bytes32 channelId);
+
+    /// @notice The challenge period has not ended yet.
+    /// @param closesAt When it ends.
+    /// @param now The current block timestamp.
+    error ChallengePeriodActive(uint64 closesAt, uint64 now);
+
+    /// @notice The vouchers and signatures arrays differ in length.
+    /// @param vouchers The number of vouchers.
+    /// @param signatures The number of signatures.
+    error LengthMismatch(uint256 vouchers, uint256 signatures);
+
+    /// @notice The account has no earnings to withdraw.
+    /// @param account The account.
+    error NothingToWithdraw(address account);
+
+    /// @notice Earnings cannot be sent to the zero address.
+    error ZeroRecipient();
+
+    // ---------------------------------------------------------------- events
+
+    /// @notice A channel was opened (or reopened in a new epoch).
+    /// @param channelId The channel.
+    /// @param sender The client paying.
+    /// @param provider The provider paid.
+    /// @param modelId The model served.
+    /// @param deposit The amount escrowed (what arrived).
+    /// @param royaltyBps The model royalty fixed for this epoch, in basis points.
+    /// @param feeBps The protocol fee fixed for this epoch, in basis points.
+    /// @param epoch The channel's epoch; vouchers must carry it.
+    event ChannelOpened(
+        bytes32 indexed channelId,
+        address indexed sender,
+        address indexed provider,
+        uint256 modelId,
+        uint256 deposit,
+        uint16 royaltyBps,
+        uint16 feeBps,
+        uint64 epoch
+    );
+
+    /// @notice A channel's deposit was topped up.
+    /// @param channelId The channel.
+    /// @param sender The client.
+    /// @param amount The amount added (what arrived).
+    /// @param deposit The channel's deposit now.
+    event ChannelToppedUp(bytes32 indexed channelId, address indexed sender, uint256 amount, uint256 deposit);
+
+    /// @notice A voucher was redeemed.
+    /// @param channelId The channel.
+    /// @param provider The provider.
+    /// @param modelId The model.
+    /// @param cumulativeAmount The voucher's signed cumulative amount (what was paid is capped by
+    ///        the deposit; the channel's `redeemed` is the paid cumulative).
+    /// @param amount The amount paid by this redemption.
+    /// @param providerShare The provider's share of `amount`.
+    /// @param royaltyRecipient The model owner credited with the royalty (zero when no royalty is due).
+    /// @param royalty The royalty share of `amount`.
+    /// @param fee The protocol fee share of `amount`, credited to the funding pool.
+    event VoucherRedeemed(
+        bytes32 indexed channelId,
+        address indexed provider,
+        uint256 indexed modelId,
+        uint256 cumulativeAmount,
+        uint256 amount,
+        uint256 providerShare,
+        address royaltyRecipient,
+        uint256 royalty,
+        uint256 fee
+    );
+
+    /// @notice The sender started closing a channel.
+    /// @param channelId The channel.
+    /// @param sender The client.
+    /// @param closesAt When the challenge period ends.
+    event ChannelCloseStarted(bytes32 indexed channelId, address indexed sender, uint64 closesAt);
+
+    /// @notice The sender withdrew what was left in a closed channel; the channel moved to its
+    ///         next epoch.
+    /// @param channelId The channel.
+    /// @param sender The client.
+    /// @param refund The amount paid back (deposit minus redeemed).
+    /// @param nextEpoch The channel's epoch from now on.
+    event ChannelWithdrawn(bytes32 indexed channelId, address indexed sender, uint256 refund, uint64 nextEpoch);
+
+    /// @notice An account withdrew its earnings.
+    /// @param account The account whose earnings were paid.
+    /// @param to Where they were sent.
+    /// @param amount The amount.
+    event EarningsWithdrawn(address indexed account, address indexed to, uint256 amount);
+
+    // ---------------------------------------------------------------- storage
+
+    /// @notice A channel, as returned by `getChannel`.
+    /// @param sender The client paying.
+    /// @param provider The provider paid.
+    /// @param modelId The model served.
+    /// @param deposit The amount escrowed in this epoch (0 when not open).
+    /// @param redeemed The amount redeemed in this epoch.
+    /// @param royaltyBps The model royalty fixed when this epoch opened, in basis points.
+    /// @param feeBps The protocol fee fixed when this epoch opened, in basis points.
+    /// @param epoch The current epoch.
+    /// @param closesAt When the challenge period ends (0 when not closing).
+    struct Channel {
+        address sender;
+        address provider;
+        uint256 modelId;
+        uint256 deposit;
+        uint256 redeemed;
+        uint16 royaltyBps;
+        uint16 feeBps;
+        uint64 epoch;
+        uint64 closesAt;
+    }
+
+    /// @notice A payment voucher: the sender's promise of `cumulativeAmount` in total on one
+    ///         epoch of one channel.
+    /// @param channelId The channel.
+    /// @param epoch The channel's epoch.
+    /// @param cumulativeAmount The total paid on this channel epoch so far, in base units.
+    struct Voucher {
+        bytes32 channelId;
+        uint64 epoch;
+        uint256 cumulativeAmount;
+    }
+
+    /// @dev A channel as stored: the same fields, packed into five slots (the public struct's order
+    ///      would take six), so a redemption reads one slot fewer.
+    struct ChannelSlot {
+        address sender; // slot 0
+        uint16 royaltyBps;
+        uint16 feeBps;
+        uint64 epoch;
+        address provider; // slot 1
+        uint64 closesAt;
+        uint256 modelId; // slot 2
+        uint256 deposit; // slot 3
+        uint256 redeemed; // slot 4
+    }
+
+    /// @notice The EIP-712 type hash of `Voucher`.
+    bytes32 public constant VOUCHER_TYPEHASH =
+        keccak256("Voucher(bytes32 channelId,uint64 epoch,uint256 cumulativeAmount)");
+
+    /// @notice The highest protocol fee, in basis points (10%).
+    uint16 public constant MAX_FEE_BPS = 1000;
+
+    /// @dev Basis points in one whole.
+    uint256 private constant BPS = 10_000;
+
+    /// @notice The token channels are paid in.
+    IERC20 public immutable token;
+
+    /// @notice The model registry royalties are read from.
+    ModelRegistry public immutable models;
+
+    /// @notice The provider registry offers are checked against.
+    ProviderRegistry public immutable providers;
+
+    /// @notice The account credited with protocol fees (the quadratic-funding matching pool).
+    address public immutable fundingPool;
+
+    /// @notice The protocol fee applied to channels opened from now on, in basis points.
+    uint16 public immutable protocolFeeBps;
+
+    /// @notice Seconds between `startClose` and the end of the challenge period.
+    uint64 public immutable challengePeriod;
+
+    /// @dev Channels by id.
+    mapping(bytes32 channelId => ChannelSlot) private _channels;
+
+    /// @dev Earnings not yet withdrawn, by account.
+    mapping(address account => uint256) private _earnings;
+
+    // ---------------------------------------------------------------- constructor
+
+    /// @notice Deploys the channels contract.
+    /// @param token_ The token channels are paid in.
+    /// @param models_ The model registry royalties are read from.
+    /// @param providers_ The provider registry offers are checked against.
+    /// @param fundingPool_ The account credited with protocol fees; must not be zero.
+    /// @param protocolFeeBps_ The protocol fee, in basis points, at most `MAX_FEE_BPS`.
+    /// @param challengePeriod_ Seconds a provider has to redeem after a close starts; must not be zero.
+    constructor(
+        IERC20 token_,
+        ModelRegistry models_,
+        ProviderRegistry providers_,
+        address fundingPool_,
+        uint16 protocolFeeBps_,
+        uint64 challengePeriod_
+    ) EIP712("Gotong PaymentChannels", "1") {
+        if (protocolFeeBps_ > MAX_FEE_BPS) revert FeeTooHigh(protocolFeeBps_, MAX_FEE_BPS);
+        if (fundingPool_ == address(0)) revert ZeroFundingPool();
+        if (challengePeriod_ == 0) revert ZeroChallengePeriod();
+        token = token_;
+        models = models_;
+        providers = providers_;
+        fundingPool = fundingPool_;
+        protocolFeeBps = protocolFeeBps_;
+        challengePeriod = challengePeriod_;
+    }
+
+    // ---------------------------------------------------------------- external
+
+    /// @notice Opens a channel from the caller to `provider` for `modelId`, pulling `amount`
+    ///         (approve first). Fixes the model's current royalty and the protocol fee for this epoch.
+    /// @param provider The provider; must be active and offer `modelId`.
+    /// @param modelId The model.
+    /// @param amount The deposit to pull; what arrives is credited.
+    /// @return channelId The channel's id, `channelIdOf(msg.sender, provider, modelId)`.
+    function open(address provider, uint256 modelId, uint256 amount) external nonReentrant returns (bytes32 channelId) {
+        if (amount == 0) revert ZeroAmount();
+        if (!providers.hasOffer(provider, modelId)) revert OfferNotFound(provider, modelId);
+        channelId = channelIdOf(msg.sender, provider, modelId);
+        ChannelSlot storage channel = _channels[channelId];
+        if (channel.deposit != 0) revert ChannelAlreadyOpen(channelId);
+
+        uint16 royaltyBps = models.royaltyBpsOf(modelId);
+        uint256 received = _pull(amount);
+
+        uint64 epoch = channel.epoch;
+        channel.sender = msg.sender;
+        channel.royaltyBps = royaltyBps;
+        channel.feeBps = protocolFeeBps;
+        channel.provider = provider;
+        channel.modelId = modelId;
+        channel.deposit = received;
+        // `redeemed` and `closesAt` are zero: a new channel, or one reset by `withdraw`.
+
+        emit ChannelOpened(channelId, msg.sender, provider, modelId, received, royaltyBps, protocolFeeBps, epoch);
+    }
+
+    /// @notice Adds to an open channel's deposit, pulling `amount` (approve first). Not allowed
+    ///         once the channel is closing.
+    /// @param channelId The channel; the caller must be its sender.
+    /// @param amount The amount to pull; what arrives is credited.
+    function topUp(bytes32 channelId, uint256 amount) external nonReentrant {
+        ChannelSlot storage channel = _openChannel(channelId);
+        if (channel.sender != msg.sender) revert NotChannelSender(channelId, msg.sender);
+        if (channel.closesAt != 0) revert ChannelAlreadyClosing(channelId, channel.closesAt);
+        if (amount == 0) revert ZeroAmount();
+        uint256 received = _pull(amount);
+        uint256 deposit = channel.deposit + received;
+        channel.deposit = deposit;
+        emit ChannelToppedUp(channelId, msg.sender, received, deposit);
+    }
+
+    /// @notice Redeems a voucher: pays `min(cumulativeAmount, deposit) - redeemed`, split between
+    ///         the provider, the model owner (royalty) and the funding pool (fee), credited to
+    ///         `earnings`. Allowed until the challenge period ends.
+    /// @param voucher The voucher; its epoch must be the channel's.
+    /// @param signature The sender's signature over `hashVoucher(voucher)` (65-byte ECDSA, or
+    ///        whatever the sender's ERC-1271 contract accepts).
+    /// @return paid The amount paid by this redemption (above zero).
+    function redeem(Voucher calldata voucher, bytes calldata signature) external nonReentrant returns (uint256 paid) {
+        paid = _redeem(voucher, signature, true);
+    }
+
+    /// @notice Redeems many vouchers in one transaction, with the same checks as `redeem`, except
+    ///         that a voucher paying nothing more (stale, or repeated in the batch) is skipped.
+    /// @param vouchers The vouchers.
+    /// @param signatures Their signatures, in the same order.
+    /// @return totalPaid The total paid.
+    function redeemBatch(Voucher[] calldata vouchers, bytes[] calldata signatures)
+        external
+        nonReentrant
+        returns (uint256 totalPaid)
+    {
+        if (vouchers.length != signatures.length) {
+            revert LengthMismatch(vouchers.length, signatures.length);
+        }
+        for (uint256 i; i < vouchers.length; ++i) {
+            totalPaid += _redeem(vouchers[i], signatures[i], false);
+        }
+    }
+
+    /// @notice Starts closing a channel: the provider has `challengePeriod` seconds to redeem its
+    ///         latest voucher, then the sender can withdraw the rest.
+    /// @param channelId The channel; the caller must be its sender.
+    function startClose(bytes32 channelId) external nonReentrant {
+        ChannelSlot storage channel = _openChannel(channelId);
+        if (channel.sender != msg.sender) revert NotChannelSender(channelId, msg.sender);
+        if (channel.closesAt != 0) revert ChannelAlreadyClosing(channelId, channel.closesAt);
+        uint64 closesAt = uint64(block.timestamp) + challengePeriod;
+        channel.closesAt = closesAt;
+        emit ChannelCloseStarted(channelId, msg.sender, closesAt);
+    }
+
+    /// @notice After the challenge period, pays the sender `deposit - redeemed` and moves the
+    ///         channel to its next epoch; it can then be opened again.
+    /// @param channelId The channel; the caller must be its sender.
+    /// @return refund The amount paid back.
+    function withdraw(bytes32 channelId) external nonReentrant returns (uint256 refund) {
+        ChannelSlot storage channel = _openChannel(channelId);
+        if (channel.sender != msg.sender) revert NotChannelSender(channelId, msg.sender);
+        uint64 closesAt = channel.closesAt;
+        if (closesAt == 0) revert ChannelNotClosing(channelId);
+        if (block.timestamp < closesAt) revert ChallengePeriodActive(closesAt, uint64(block.timestamp));
+
+        refund = channel.deposit - channel.redeemed;
+        uint64 nextEpoch = channel.epoch + 1;
+        channel.deposit = 0;
+        channel.redeemed = 0;
+        channel.closesAt = 0;
+        channel.epoch = nextEpoch;
+
+        if (refund != 0) token.safeTransfer(msg.sender, refund);
+        emit ChannelWithdrawn(channelId, msg.sender, refund, nextEpoch);
+    }
+
+    /// @notice Pays the caller's earnings (provider shares, royalties, fees) to `to`.
+    /// @param to Where to send them; must not be zero.
+    /// @return amount The amount paid.
+    function withdrawEarnings(address to) external nonReentrant returns (uint256 amount) {
+        if (to == address(0)) revert ZeroRecipient();
+        amount = _earnings[msg.sender];
+        if (amount == 0) revert NothingToWithdraw(msg.sender);
+        _earnings[msg.sender] = 0;
+        token.safeTransfer(to, amount);
+        emit EarningsWithdrawn(msg.sender, to, amount);
+    }
+
+    /// @notice Earnings (provider shares, royalties, fees) credited to an account and not yet withdrawn.
+    /// @param account The account.
+    /// @return The amount, in token base units.
+    function earnings(address account) external view returns (uint256) {
+        return _earnings[account];
+    }
+
+    /// @notice A channel's state (all zero when it never existed).
+    /// @param channelId The channel.
+    /// @return The channel.
+    function getChannel(bytes32 channelId) external view returns (Channel memory) {
+        ChannelSlot storage c = _channels[channelId];
+        return Channel({
+            sender: c.sender,
+            provider: c.provider,
+            modelId: c.modelId,
+            deposit: c.deposit,
+            redeemed: c.redeemed,
+            royaltyBps: c.royaltyBps,
+            feeBps: c.feeBps,
+            epoch: c.epoch,
+            closesAt: c.closesAt
+        });
+    }
+
+    /// @notice The EIP-712 digest a sender signs for `voucher`.
+    /// @param voucher The voucher.
+    /// @return The digest.
+    function hashVoucher(Voucher calldata voucher) external view returns (bytes32) {
+        return _hashVoucher(voucher);
+    }
+
+    /// @notice The EIP-712 domain separator (name "Gotong PaymentChannels", version "1", this
+    ///         chain, this contract).
+    /// @return The separator.
+    function domainSeparator() external view returns (bytes32) {
+        return _domainSeparatorV4();
+    }
+
+    // ---------------------------------------------------------------- public
+
+    /// @notice The id of the channel from `sender` to `provider` for `modelId`.
+    /// @param sender The client.
+    /// @param provider The provider.
+    /// @param modelId The model.
+    /// @return `keccak256(abi.encode(sender, provider, modelId))`.
+    function channelIdOf(address sender, address provider, uint256 modelId) public pure returns (bytes32) {
+        return keccak256(abi.encode(sender, provider, modelId));
+    }
+
+    // ---------------------------------------------------------------- internal
+
+    /// @dev Checks and pays one voucher. When `strict` is false, a voucher that pays nothing more
+    ///      returns 0 instead of reverting (batch semantics); every other check still reverts.
+    function _redeem(Voucher calldata voucher, bytes calldata signature, bool strict)
+        internal
+        returns (uint256 amount)
+    {
+        bytes32 channelId = voucher.channelId;
+        ChannelSlot storage channel = _openChannel(channelId);
+        if (channel.provider != msg.sender) revert NotChannelProvider(channelId, msg.sender);
+        if (voucher.epoch != channel.epoch) revert WrongEpoch(channel.epoch, voucher.epoch);
+        uint64 closesAt = channel.closesAt;
+        if (closesAt != 0 && block.timestamp >= closesAt) revert ChannelClosed(channelId, closesAt);
+
+        uint256 redeemed = channel.redeemed;
+        uint256 payable_ = Math.min(voucher.cumulativeAmount, channel.deposit);
+        if (payable_ <= redeemed) {
+            if (strict) revert VoucherNotIncreasing(redeemed, voucher.cumulativeAmount);
+            return 0;
+        }
+        if (!_isValidSignature(channel.sender, _hashVoucher(voucher), signature)) revert InvalidVoucherSignature();
+
+        amount = payable_ - redeemed;
+        channel.redeemed = payable_;
+        _pay(channelId, channel, voucher.cumulativeAmount, amount);
+    }
+
+    /// @dev Splits `amount` into royalty, fee and provider share, credits them, and emits
+    ///      `VoucherRedeemed`. The shares sum to `amount` exactly: the provider gets the remainder.
+    function _pay(bytes32 channelId, ChannelSlot storage channel, uint256 cumulativeAmount, uint256 amount) internal {
+        uint256 royalty = Math.mulDiv(amount, channel.royaltyBps, BPS);
+        uint256 fee = Math.mulDiv(amount, channel.feeBps, BPS);
+        uint256 providerShare = amount - royalty - fee;
+        uint256 modelId = channel.modelId;
+
+        // Royalty follows the token: whoever owns the model now is paid.
+        address royaltyRecipient;
+        if (royalty != 0) {
+            royaltyRecipient = models.ownerOf(modelId);
+            _earnings[royaltyRecipient] += royalty;
+        }
+        if (fee != 0) _earnings[fundingPool] += fee;
+        _earnings[msg.sender] += providerShare;
+
+        emit VoucherRedeemed(
+            channelId, msg.sender, modelId, cumulativeAmount, amount, providerShare, royaltyRecipient, royalty, fee
+        );
+    }
+
+    /// @dev Whether `signature` is `signer`'s over `digest`: an ECDSA signature by the signer's key,
+    ///      or, when the signer has code, whatever its ERC-1271 `isValidSignature` accepts. ECDSA is
+    ///      tried first even when the signer has code, so an EOA with an EIP-7702 delegation can
+    ///      still sign with its key (OpenZeppelin's `SignatureChecker.isValidSignatureNow` would only
+    ///      ask the delegate). Zero-address recovery, wrong length, and high-s are refused by `ECDSA`.
+    function _isValidSignature(address signer, bytes32 digest, bytes calldata signature) internal view returns (bool) {
+        (address recovered, ECDSA.RecoverError err,) = ECDSA.tryRecoverCalldata(digest, signature);
+        if (err == ECDSA.RecoverError.NoError && recovered == signer) return true;
+        return signer.code.length != 0 && SignatureChecker.isValidERC1271SignatureNowCalldata(signer, digest, signature);
+    }
+
+    /// @dev The EIP-712 digest of `voucher`.
+    function _hashVoucher(Voucher calldata voucher) internal view returns (bytes32) {
+        return _hashTypedDataV4(
+            keccak256(abi.encode(VOUCHER_TYPEHASH, voucher.channelId, voucher.epoch, voucher.cumulativeAmount))
+        );
+    }
+
+    /// @dev The stored channel, reverting with `ChannelNotOpen` unless it holds a deposit.
+    function _openChannel(bytes32 channelId) internal view returns (ChannelSlot storage channel) {
+        channel = _channels[channelId];
+        if (channel.deposit == 0) revert ChannelNotOpen(channelId);
+    }
+
+    /// @dev Pulls `amount` from the caller and returns what actually arrived, so a token that
+    ///      takes a fee on transfer is credited only what this contract holds.
+    function _pull(uint256 amount) internal returns (uint256 received) {
+        uint256 before = token.balanceOf(address(this));
+        token.safeTransferFrom(msg.sender, address(this), amount);
+        received = token.balanceOf(address(this)) - before;
+        if (received == 0) revert ZeroAmount();
+    }
+}

@@ -1,0 +1,372 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.24;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {EnumerableSet} from "@openzeppelin/contracts/utils/structs/EnumerableSet.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {ModelRegistry} from "./ModelRegistry.sol";
+
+/// @title ProviderRegistry
+/// @notice Compute providers register here: a stake, the endpoint clients reach them at, the HPKE
+///         key prompts are sealed to, and one offer (prices) per model they serve. A provider is
+///         active while its stake is at least `minStake`; only active providers' offers can be
+///         used to open payment channels.
+/// @dev Stake leaves in two steps (`requestUnstake`, then `withdrawStake` after `unstakeDelay`) so
+///      that a provider cannot pull its stake out from under a pending dispute. Slashing comes in a
+///      later change: it will be one more entry point (callable by the validator quorum) that takes
+///      from `stake` first and then from `unstaking`, both of which stay in this contract for
+///      exactly that reason; no other function needs to change.
+contract ProviderRegistry is ReentrancyGuardTransient {
+    using SafeERC20 for IERC20;
+    using EnumerableSet for EnumerableSet.UintSet;
+
+    // ---------------------------------------------------------------- errors
+
+    /// @notice The stake is below the minimum.
+    /// @param stake The stake offered (or received, for fee-on-transfer tokens).
+    /// @param minimum The minimum stake.
+    error StakeBelowMinimum(uint256 stake, uint256 minimum);
+
+    /// @notice This account is already registered.
+    /// @param provider The account.
+    error AlreadyRegistered(address provider);
+
+    /// @notice This account is not registered.
+    /// @param provider The account.
+    error NotRegistered(address provider);
+
+    /// @notice The endpoint is empty.
+    error EmptyEndpoint();
+
+    /// @notice The HPKE public key is zero.
+    error EmptyHpkeKey();
+
+    /// @notice An amount of zero was given, or zero tokens arrived.
+    error ZeroAmount();
+
+    /// @notice No model has this id.
+    /// @param modelId The id asked for.
+    error ModelNotFound(uint256 modelId);
+
+    /// @notice The provider has no offer for this model.
+    /// @param provider The provider.
+    /// @param modelId The model.
+    error OfferNotFound(address provider, uint256 modelId);
+
+    /// @notice More stake was asked for than is staked.
+    /// @param stake The stake.
+    /// @param requested The amount asked for.
+    error InsufficientStake(uint256 stake, uint256 requested);
+
+    /// @notice The unstaking delay has not passed yet.
+    /// @param readyAt When the stake can be withdrawn.
+    /// @param now The current block timestamp.
+    error UnstakeNotReady(uint64 readyAt, uint64 now);
+
+    /// @notice There is nothing to withdraw.
+    /// @param provider The account.
+    error NothingToWithdraw(address provider);
+
+    // ---------------------------------------------------------------- events
+
+    /// @notice A provider registered.
+    /// @param provider The provider.
+    /// @param endpoint The URL clients reach it at.
+    /// @param hpkePublicKey Its X25519 HPKE public key.
+    /// @param stake The stake received.
+    event ProviderRegistered(address indexed provider, string endpoint, bytes32 hpkePublicKey, uint256 stake);
+
+    /// @notice A provider added stake.
+    /// @param provider The provider.
+    /// @param amount The amount received.
+    /// @param stake The provider's stake now.
+    event StakeAdded(address indexed provider, uint256 amount, uint256 stake);
+
+    /// @notice A provider changed its endpoint.
+    /// @param provider The provider.
+    /// @param endpoint The new endpoint.
+    event EndpointChanged(address indexed provider, string endpoint);
+
+    /// @notice A provider changed its HPKE public key.
+    /// @param provider The provider.
+    /// @param hpkePublicKey The new key.
+    event HpkeKeyChanged(address indexed provider, bytes32 hpkePublicKey);
+
+    /// @notice A provider set (added or repriced) its offer for a model.
+    /// @param provider The provider.
+    /// @param modelId The model.
+    /// @param pricePerMillionInput Price per 1,000,000 input tokens, in payment-token base units.
+    /// @param pricePerMillionOutput Price per 1,000,000 output tokens, in payment-token base units.
+    event OfferSet(
+        address indexed provider, uint256 indexed modelId, uint256 pricePerMillionInput, uint256 pricePerMillionOutput
+    );
+
+    /// @notice A provider removed its offer for a model.
+    /// @param provider The provider.
+    /// @param modelId The model.
+    event OfferRemoved(address indexed provider, uint256 indexed modelId);
+
+    /// @notice A provider asked to unstake.
+    /// @param provider The provider.
+    /// @param amount The amount moved from stake to unstaking.
+    /// @param unstaking The provider's total unstaking amount now.
+    /// @param readyAt When the unstaking amount can be withdrawn.
+    event UnstakeRequested(address indexed provider, uint256 amount, uint256 unstaking, uint64 readyAt);
+
+    /// @notice A provider withdrew its unstaked tokens.
+    /// @param provider The provider.
+    /// @param amount The amount paid out.
+    event StakeWithdrawn(address indexed provider, uint256 amount);
+
+    // ---------------------------------------------------------------- storage
+
+    /// @notice A provider's registration.
+    /// @param registered Whether the account ever registered.
+    /// @param stake The active stake.
+    /// @param unstaking Stake on its way out, withdrawable at `unstakeReadyAt`.
+    /// @param unstakeReadyAt When `unstaking` can be withdrawn (0 when nothing is unstaking).
+    /// @param hpkePublicKey The X25519 HPKE public key prompts are sealed to.
+    /// @param endpoint The URL clients reach the provider at.
+    struct Provider {
+        bool registered;
+        uint256 stake;
+        uint256 unstaking;
+        uint64 unstakeReadyAt;
+        bytes32 hpkePublicKey;
+        string endpoint;
+    }
+
+    /// @notice A provider's prices for one model.
+    /// @param modelId The model.
+    /// @param pricePerMillionInput Price per 1,000,000 input tokens, in payment-token base units.
+    /// @param pricePerMillionOutput Price per 1,000,000 output tokens, in payment-token base units.
+    struct Offer {
+        uint256 modelId;
+        uint256 pricePerMillionInput;
+        uint256 pricePerMillionOutput;
+    }
+
+    /// @dev Prices stored per (provider, model); the model id is the mapping key.
+    struct Prices {
+        uint256 pricePerMillionInput;
+        uint256 pricePerMillionOutput;
+    }
+
+    /// @notice The token staked.
+    IERC20 public immutable stakeToken;
+
+    /// @notice The model registry offers refer to.
+    ModelRegistry public immutable models;
+
+    /// @notice The stake a provider needs to be active.
+    uint256 public immutable minStake;
+
+    /// @notice Seconds between `requestUnstake` and `withdrawStake`.
+    uint64 public immutable unstakeDelay;
+
+    /// @dev Registrations by account.
+    mapping(address provider => Provider) private _providers;
+
+    /// @dev Every account that registered, in registration order.
+    address[] private _providerList;
+
+    /// @dev The model ids each provider has an offer for.
+    mapping(address provider => EnumerableSet.UintSet) private _offerModels;
+
+    /// @dev Prices by provider and model.
+    mapping(address provider => mapping(uint256 modelId => Prices)) private _prices;
+
+    // ---------------------------------------------------------------- constructor
+
+    /// @notice Deploys the registry.
+    /// @param stakeToken_ The token staked.
+    /// @param models_ The model registry offers refer to.
+    /// @param minStake_ The stake a provider needs to be active.
+    /// @param unstakeDelay_ Seconds between `requestUnstake` and `withdrawStake`.
+    constructor(IERC20 stakeToken_, ModelRegistry models_, uint256 minStake_, uint64 unstakeDelay_) {
+        stakeToken = stakeToken_;
+        models = models_;
+        minStake = minStake_;
+        unstakeDelay = unstakeDelay_;
+    }
+
+    // ---------------------------------------------------------------- external
+
+    /// @notice Registers the caller as a provider, pulling its stake (approve first).
+    /// @param endpoint The URL clients reach the provider at; must not be empty.
+    /// @param hpkePublicKey The X25519 HPKE public key prompts are sealed to; must not be zero.
+    /// @param stakeAmount The stake to pull; what arrives must be at least `minStake`.
+    function register(string calldata endpoint, bytes32 hpkePublicKey, uint256 stakeAmount) external nonReentrant {
+        Provider storage provider = _providers[msg.sender];
+        if (provider.registered) revert AlreadyRegistered(msg.sender);
+        if (bytes(endpoint).length == 0) revert EmptyEndpoint();
+        if (hpkePublicKey == bytes32(0)) revert EmptyHpkeKey();
+        if (stakeAmount < minStake) revert StakeBelowMinimum(stakeAmount, minStake);
+
+        uint256 received = _pullStake(stakeAmount);
+        if (received < minStake) revert StakeBelowMinimum(received, minStake);
+
+        provider.registered = true;
+        provider.stake = received;
+        provider.hpkePublicKey = hpkePublicKey;
+        provider.endpoint = endpoint;
+        _providerList.push(msg.sender);
+
+        emit ProviderRegistered(msg.sender, endpoint, hpkePublicKey, received);
+    }
+
+    /// @notice Adds to the caller's stake, pulling the tokens (approve first).
+    /// @param amount The amount to pull; the amount that arrives is credited.
+    function addStake(uint256 amount) external nonReentrant {
+        Provider storage provider = _registered(msg.sender);
+        if (amount == 0) revert ZeroAmount();
+        uint256 received = _pullStake(amount);
+        provider.stake += received;
+        emit StakeAdded(msg.sender, received, provider.stake);
+    }
+
+    /// @notice Changes the caller's endpoint.
+    /// @param endpoint The new endpoint; must not be empty.
+    function setEndpoint(string calldata endpoint) external {
+        Provider storage provider = _registered(msg.sender);
+        if (bytes(endpoint).length == 0) revert EmptyEndpoint();
+        provider.endpoint = endpoint;
+        emit EndpointChanged(msg.sender, endpoint);
+    }
+
+    /// @notice Changes the caller's HPKE public key.
+    /// @param hpkePublicKey The new key; must not be zero.
+    function setHpkeKey(bytes32 hpkePublicKey) external {
+        Provider storage provider = _registered(msg.sender);
+        if (hpkePublicKey == bytes32(0)) revert EmptyHpkeKey();
+        provider.hpkePublicKey = hpkePublicKey;
+        emit HpkeKeyChanged(msg.sender, hpkePublicKey);
+    }
+
+    /// @notice Adds or reprices the caller's offer for a model. Channels already open are not
+    ///         affected: they are paid by voucher, and the client checks prices off-chain.
+    /// @param modelId The model; must exist.
+    /// @param pricePerMillionInput Price per 1,000,000 input tokens, in payment-token base units.
+    /// @param pricePerMillionOutput Price per 1,000,000 output tokens, in payment-token base units.
+    function setOffer(uint256 modelId, uint256 pricePerMillionInput, uint256 pricePerMillionOutput) external {
+        _registered(msg.sender);
+        if (!models.exists(modelId)) revert ModelNotFound(modelId);
+        _offerModels[msg.sender].add(modelId);
+        _prices[msg.sender][modelId] = Prices(pricePerMillionInput, pricePerMillionOutput);
+        emit OfferSet(msg.sender, modelId, pricePerMillionInput, pricePerMillionOutput);
+    }
+
+    /// @notice Removes the caller's offer for a model. Channels already open stay redeemable.
+    /// @param modelId The model.
+    function removeOffer(uint256 modelId) external {
+        _registered(msg.sender);
+        if (!_offerModels[msg.sender].remove(modelId)) revert OfferNotFound(msg.sender, modelId);
+        delete _prices[msg.sender][modelId];
+        emit OfferRemoved(msg.sender, modelId);
+    }
+
+    /// @notice Moves `amount` of the caller's stake to unstaking. It can be withdrawn
+    ///         `unstakeDelay` seconds from now; a new request adds to what is unstaking and
+    ///         restarts the delay for all of it.
+    /// @param amount The amount to unstake; at most the stake.
+    function requestUnstake(uint256 amount) external {
+        Provider storage provider = _registered(msg.sender);
+        if (amount == 0) revert ZeroAmount();
+        if (amount > provider.stake) revert InsufficientStake(provider.stake, amount);
+        provider.stake -= amount;
+        provider.unstaking += amount;
+        uint64 readyAt = uint64(block.timestamp) + unstakeDelay;
+        provider.unstakeReadyAt = readyAt;
+        emit UnstakeRequested(msg.sender, amount, provider.unstaking, readyAt);
+    }
+
+    /// @notice Pays the caller its unstaked tokens once the delay has passed.
+    function withdrawStake() external nonReentrant {
+        Provider storage provider = _registered(msg.sender);
+        uint256 amount = provider.unstaking;
+        if (amount == 0) revert NothingToWithdraw(msg.sender);
+        if (block.timestamp < provider.unstakeReadyAt) {
+            revert UnstakeNotReady(provider.unstakeReadyAt, uint64(block.timestamp));
+        }
+        provider.unstaking = 0;
+        provider.unstakeReadyAt = 0;
+        stakeToken.safeTransfer(msg.sender, amount);
+        emit StakeWithdrawn(msg.sender, amount);
+    }
+
+    /// @notice A provider's registration (all zero when the account never registered).
+    /// @param provider The account.
+    /// @return The registration.
+    function getProvider(address provider) external view returns (Provider memory) {
+        return _providers[provider];
+    }
+
+    /// @notice Every account that ever registered, in registration order, active or not.
+    /// @return The accounts.
+    function getProviders() external view returns (address[] memory) {
+        return _providerList;
+    }
+
+    /// @notice A provider's offers.
+    /// @param provider The provider.
+    /// @return offers Its offers, in no particular order.
+    function getOffers(address provider) external view returns (Offer[] memory offers) {
+        EnumerableSet.UintSet storage modelIds = _offerModels[provider];
+        uint256 count = modelIds.length();
+        offers = new Offer[](count);
+        for (uint256 i; i < count; ++i) {
+            uint256 modelId = modelIds.at(i);
+            Prices storage prices = _prices[provider][modelId];
+            offers[i] = Offer(modelId, prices.pricePerMillionInput, prices.pricePerMillionOutput);
+        }
+    }
+
+    /// @notice A provider's offer for a model.
+    /// @param provider The provider.
+    /// @param modelId The model.
+    /// @return The offer.
+    function getOffer(address provider, uint256 modelId) external view returns (Offer memory) {
+        if (!_offerModels[provider].contains(modelId)) revert OfferNotFound(provider, modelId);
+        Prices storage prices = _prices[provider][modelId];
+        return Offer(modelId, prices.pricePerMillionInput, prices.pricePerMillionOutput);
+    }
+
+    /// @notice Whether a provider is active and offers a model: what opening a channel requires.
+    /// @param provider The provider.
+    /// @param modelId The model.
+    /// @return True when the provider is registered, staked at least `minStake`, and has the offer.
+    function hasOffer(address provider, uint256 modelId) external view returns (bool) {
+        return _isActive(provider) && _offerModels[provider].contains(modelId);
+    }
+
+    /// @notice Whether a provider is registered and staked at least `minStake`.
+    /// @param provider The provider.
+    /// @return True when active.
+    function isActive(address provider) external view returns (bool) {
+        return _isActive(provider);
+    }
+
+    // ---------------------------------------------------------------- internal
+
+    /// @dev Whether `provider` is registered and staked at least `minStake`.
+    function _isActive(address provider) internal view returns (bool) {
+        Provider storage p = _providers[provider];
+        return p.registered && p.stake >= minStake;
+    }
+
+    /// @dev The registration of `account`, reverting with `NotRegistered` when there is none.
+    function _registered(address account) internal view returns (Provider storage provider) {
+        provider = _providers[account];
+        if (!provider.registered) revert NotRegistered(account);
+    }
+
+    /// @dev Pulls `amount` of stake token from the caller and returns what actually arrived, so a
+    ///      token that takes a fee on transfer is credited only what this contract holds.
+    function _pullStake(uint256 amount) internal returns (uint256 received) {
+        uint256 before = stakeToken.balanceOf(address(this));
+        stakeToken.safeTransferFrom(msg.sender, address(this), amount);
+        received = stakeToken.balanceOf(address(this)) - before;
+        if (received == 0) revert ZeroAmount();
+    }
+}

@@ -1,0 +1,1279 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.24;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {Fixture} from "./utils/Fixture.sol";
+import {TestToken} from "../src/TestToken.sol";
+import {ModelRegistry} from "../src/ModelRegistry.sol";
+import {ProviderRegistry} from "../src/ProviderRegistry.sol";
+import {PaymentChannels} from "../src/PaymentChannels.sol";
+import {FeeOnTransferToken} from "./mocks/FeeOnTransferToken.sol";
+import {FalseReturningToken} from "./mocks/FalseReturningToken.sol";
+import {HookToken, ITokenHooks} from "./mocks/HookToken.sol";
+import {MockERC1271Wallet} from "./mocks/MockERC1271Wallet.sol";
+
+contract PaymentChannelsTest is Fixture {
+    uint256 internal constant DEPOSIT = 10e6;
+
+    event ChannelOpened(
+        bytes32 indexed channelId,
+        address indexed sender,
+        address indexed provider,
+        uint256 modelId,
+        uint256 deposit,
+        uint16 royaltyBps,
+        uint16 feeBps,
+        uint64 epoch
+    );
+    event ChannelToppedUp(bytes32 indexed channelId, address indexed sender, uint256 amount, uint256 deposit);
+    event VoucherRedeemed(
+        bytes32 indexed channelId,
+        address indexed provider,
+        uint256 indexed modelId,
+        uint256 cumulativeAmount,
+        uint256 amount,
+        uint256 providerShare,
+        address royaltyRecipient,
+        uint256 royalty,
+        uint256 fee
+    );
+    event ChannelCloseStarted(bytes32 indexed channelId, address indexed sender, uint64 closesAt);
+    event ChannelWithdrawn(bytes32 indexed channelId, address indexed sender, uint256 refund, uint64 nextEpoch);
+    event EarningsWithdrawn(address indexed account, address indexed to, uint256 amount);
+
+    // ---------------------------------------------------------------- helpers
+
+    function _royalty(uint256 amount) internal pure returns (uint256) {
+        return amount * ROYALTY_BPS / 10_000;
+    }
+
+    function _fee(uint256 amount) internal pure returns (uint256) {
+        return amount * FEE_BPS / 10_000;
+    }
+
+    function _startClose(bytes32 channelId) internal returns (uint64 closesAt) {
+        vm.prank(sender);
+        channels.startClose(channelId);
+        closesAt = channels.getChannel(channelId).closesAt;
+    }
+
+    function _closeAndWithdraw(bytes32 channelId) internal returns (uint256 refund) {
+        uint64 closesAt = _startClose(channelId);
+        vm.warp(closesAt);
+        vm.prank(sender);
+        refund = channels.withdraw(channelId);
+    }
+
+    function _batch(PaymentChannels.Voucher memory a, PaymentChannels.Voucher memory b)
+        internal
+        view
+        returns (PaymentChannels.Voucher[] memory vouchers, bytes[] memory signatures)
+    {
+        vouchers = new PaymentChannels.Voucher[](2);
+        signatures = new bytes[](2);
+        vouchers[0] = a;
+        vouchers[1] = b;
+        signatures[0] = _sign(senderKey, a);
+        signatures[1] = _sign(senderKey, b);
+    }
+
+    // ---------------------------------------------------------------- constructor
+
+    function test_constructor_setsParameters() public view {
+        assertEq(address(channels.token()), address(usd));
+        assertEq(address(channels.models()), address(models));
+        assertEq(address(channels.providers()), address(providers));
+        assertEq(channels.fundingPool(), fundingPool);
+        assertEq(uint256(channels.protocolFeeBps()), uint256(FEE_BPS));
+        assertEq(uint256(channels.challengePeriod()), uint256(CHALLENGE_PERIOD));
+        assertEq(uint256(channels.MAX_FEE_BPS()), 1000);
+        assertEq(
+            channels.VOUCHER_TYPEHASH(), keccak256("Voucher(bytes32 channelId,uint64 epoch,uint256 cumulativeAmount)")
+        );
+    }
+
+    function test_constructor_acceptsMaximumFee() public {
+        PaymentChannels pc = new PaymentChannels(usd, models, providers, fundingPool, 1000, CHALLENGE_PERIOD);
+        assertEq(uint256(pc.protocolFeeBps()), 1000);
+    }
+
+    function test_constructor_revertsWhenFeeTooHigh() public {
+        vm.expectRevert(abi.encodeWithSelector(PaymentChannels.FeeTooHigh.selector, uint16(1001), uint16(1000)));
+        new PaymentChannels(usd, models, providers, fundingPool, 1001, CHALLENGE_PERIOD);
+    }
+
+    function test_constructor_revertsWhenFundingPoolZero() public {
+        vm.expectRevert(PaymentChannels.ZeroFundingPool.selector);
+        new PaymentChannels(usd, models, providers, address(0), FEE_BPS, CHALLENGE_PERIOD);
+    }
+
+    function test_constructor_revertsWhenChallengePeriodZero() public {
+        vm.expectRevert(PaymentChannels.ZeroChallengePeriod.selector);
+        new PaymentChannels(usd, models, providers, fundingPool, FEE_BPS, 0);
+    }
+
+    function test_domainSeparator_matchesEip712Domain() public view {
+        PaymentChannels.Voucher memory voucher = _voucher(bytes32(uint256(1)), 0, 5);
+        assertEq(channels.hashVoucher(voucher), _digest(address(channels), block.chainid, voucher));
+        (, string memory name, string memory version, uint256 chainId, address verifyingContract,,) =
+            channels.eip712Domain();
+        assertEq(name, "Gotong PaymentChannels");
+        assertEq(version, "1");
+        assertEq(chainId, block.chainid);
+        assertEq(verifyingContract, address(channels));
+        bytes32 expected = keccak256(
+            abi.encode(
+                keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"),
+                keccak256("Gotong PaymentChannels"),
+                keccak256("1"),
+                block.chainid,
+                address(channels)
+            )
+        );
+        assertEq(channels.domainSeparator(), expected);
+    }
+
+    function test_channelIdOf_hashesSenderProviderAndModel() public view {
+        assertEq(channels.channelIdOf(sender, provider, modelId), keccak256(abi.encode(sender, provider, modelId)));
+    }
+
+    // ---------------------------------------------------------------- open
+
+    function test_open_escrowsDepositAndSnapshotsTerms() public {
+        bytes32 expectedId = channels.channelIdOf(sender, provider, modelId);
+        usd.mint(sender, DEPOSIT);
+        vm.prank(sender);
+        usd.approve(address(channels), DEPOSIT);
+
+        vm.expectEmit(address(channels));
+        emit ChannelOpened(expectedId, sender, provider, modelId, DEPOSIT, ROYALTY_BPS, FEE_BPS, 0);
+        vm.prank(sender);
+        bytes32 channelId = channels.open(provider, modelId, DEPOSIT);
+
+        assertEq(channelId, expectedId);
+        PaymentChannels.Channel memory c = channels.getChannel(channelId);
+        assertEq(c.sender, sender);
+        assertEq(c.provider, provider);
+        assertEq(c.modelId, modelId);
+        assertEq(c.deposit, DEPOSIT);
+        assertEq(c.redeemed, 0);
+        assertEq(uint256(c.royaltyBps), uint256(ROYALTY_BPS));
+        assertEq(uint256(c.feeBps), uint256(FEE_BPS));
+        assertEq(uint256(c.epoch), 0);
+        assertEq(uint256(c.closesAt), 0);
+        assertEq(usd.balanceOf(address(channels)), DEPOSIT);
+        assertEq(usd.balanceOf(sender), 0);
+    }
+
+    function test_open_revertsWhenAmountZero() public {
+        vm.expectRevert(PaymentChannels.ZeroAmount.selector);
+        vm.prank(sender);
+        channels.open(provider, modelId, 0);
+    }
+
+    function test_open_revertsWhenProviderNotRegistered() public {
+        usd.mint(sender, DEPOSIT);
+        vm.prank(sender);
+        usd.approve(address(channels), DEPOSIT);
+        vm.expectRevert(abi.encodeWithSelector(PaymentChannels.OfferNotFound.selector, stranger, modelId));
+        vm.prank(sender);
+        channels.open(stranger, modelId, DEPOSIT);
+    }
+
+    function test_open_revertsWhenModelNotOffered() public {
+        uint256 otherModel = _registerModel(creator, 0);
+        vm.expectRevert(abi.encodeWithSelector(PaymentChannels.OfferNotFound.selector, provider, otherModel));
+        vm.prank(sender);
+        channels.open(provider, otherModel, DEPOSIT);
+    }
+
+    function test_open_revertsWhenProviderUnderstaked() public {
+        vm.prank(provider);
+        providers.requestUnstake(1);
+        vm.expectRevert(abi.encodeWithSelector(PaymentChannels.OfferNotFound.selector, provider, modelId));
+        vm.prank(sender);
+        channels.open(provider, modelId, DEPOSIT);
+    }
+
+    function test_open_revertsWhenChannelAlreadyOpen() public {
+        bytes32 channelId = _open(DEPOSIT);
+        usd.mint(sender, DEPOSIT);
+        vm.prank(sender);
+        usd.approve(address(channels), DEPOSIT);
+        vm.expectRevert(abi.encodeWithSelector(PaymentChannels.ChannelAlreadyOpen.selector, channelId));
+        vm.prank(sender);
+        channels.open(provider, modelId, DEPOSIT);
+    }
+
+    function test_open_revertsWhenChannelClosingButNotWithdrawn() public {
+        bytes32 channelId = _open(DEPOSIT);
+        uint64 closesAt = _startClose(channelId);
+        vm.warp(closesAt + 1);
+        vm.expectRevert(abi.encodeWithSelector(PaymentChannels.ChannelAlreadyOpen.selector, channelId));
+        vm.prank(sender);
+        channels.open(provider, modelId, DEPOSIT);
+    }
+
+    function test_open_separateChannelsPerModelAndSender() public {
+        uint256 otherModel = _registerModel(creator, 0);
+        vm.prank(provider);
+        providers.setOffer(otherModel, 1, 1);
+        bytes32 a = _open(DEPOSIT);
+        bytes32 b = _open(sender, provider, otherModel, DEPOSIT);
+        bytes32 c = _open(stranger, provider, modelId, DEPOSIT);
+        assertTrue(a != b && a != c && b != c, "distinct ids");
+        assertEq(usd.balanceOf(address(channels)), 3 * DEPOSIT);
+    }
+
+    function test_open_creditsReceivedAmountOfFeeOnTransferToken() public {
+        FeeOnTransferToken feeToken = new FeeOnTransferToken(100); // 1% burned per transfer
+        PaymentChannels pc =
+            new PaymentChannels(IERC20(address(feeToken)), models, providers, fundingPool, FEE_BPS, CHALLENGE_PERIOD);
+        feeToken.mint(sender, 1010);
+        vm.startPrank(sender);
+        feeToken.approve(address(pc), type(uint256).max);
+        bytes32 channelId = pc.open(provider, modelId, 1000);
+        assertEq(pc.getChannel(channelId).deposit, 990, "credited what arrived");
+        pc.topUp(channelId, 10);
+        vm.stopPrank();
+        assertEq(pc.getChannel(channelId).deposit, 990 + 10 - 0, "1% of 10 rounds to 0");
+        assertEq(feeToken.balanceOf(address(pc)), pc.getChannel(channelId).deposit, "deposit == balance");
+
+        // Everything credited can be paid out again.
+        vm.prank(sender);
+        pc.startClose(channelId);
+        vm.warp(block.timestamp + CHALLENGE_PERIOD);
+        vm.prank(sender);
+        pc.withdraw(channelId);
+        assertEq(feeToken.balanceOf(address(pc)), 0);
+    }
+
+    function test_open_revertsWhenTokenReturnsFalse() public {
+        FalseReturningToken falseToken = new FalseReturningToken();
+        PaymentChannels pc =
+            new PaymentChannels(IERC20(address(falseToken)), models, providers, fundingPool, FEE_BPS, CHALLENGE_PERIOD);
+        falseToken.mint(sender, DEPOSIT);
+        vm.startPrank(sender);
+        falseToken.approve(address(pc), DEPOSIT);
+        vm.expectRevert(abi.encodeWithSelector(SafeERC20.SafeERC20FailedOperation.selector, address(falseToken)));
+        pc.open(provider, modelId, DEPOSIT);
+        vm.stopPrank();
+    }
+
+    function test_open_royaltyChangeAffectsOnlyLaterChannels() public {
+        bytes32 before = _open(DEPOSIT);
+        vm.prank(creator);
+        models.setRoyalty(modelId, 3000);
+        bytes32 later = _open(stranger, provider, modelId, DEPOSIT);
+        assertEq(uint256(channels.getChannel(before).royaltyBps), uint256(ROYALTY_BPS));
+        assertEq(uint256(channels.getChannel(later).royaltyBps), 3000);
+
+        _redeem(before, 0, 1000);
+        assertEq(channels.earnings(creator), 100, "old terms");
+    }
+
+    function test_open_reopensInNextEpochAfterWithdraw() public {
+        bytes32 channelId = _open(DEPOSIT);
+        _closeAndWithdraw(channelId);
+        usd.mint(sender, 5);
+        vm.prank(sender);
+        usd.approve(address(channels), 5);
+        vm.expectEmit(address(channels));
+        emit ChannelOpened(channelId, sender, provider, modelId, 5, ROYALTY_BPS, FEE_BPS, 1);
+        vm.prank(sender);
+        assertEq(channels.open(provider, modelId, 5), channelId);
+        PaymentChannels.Channel memory c = channels.getChannel(channelId);
+        assertEq(uint256(c.epoch), 1);
+        assertEq(c.deposit, 5);
+        assertEq(c.redeemed, 0);
+        assertEq(uint256(c.closesAt), 0);
+    }
+
+    // ---------------------------------------------------------------- topUp
+
+    function test_topUp_increasesDepositAndEmits() public {
+        bytes32 channelId = _open(DEPOSIT);
+        usd.mint(sender, 7);
+        vm.startPrank(sender);
+        usd.approve(address(channels), 7);
+        vm.expectEmit(address(channels));
+        emit ChannelToppedUp(channelId, sender, 7, DEPOSIT + 7);
+        channels.topUp(channelId, 7);
+        vm.stopPrank();
+        assertEq(channels.getChannel(channelId).deposit, DEPOSIT + 7);
+        assertEq(usd.balanceOf(address(channels)), DEPOSIT + 7);
+    }
+
+    function test_topUp_revertsWhenNotSender() public {
+        bytes32 channelId = _open(DEPOSIT);
+        usd.mint(stranger, 7);
+        vm.prank(stranger);
+        usd.approve(address(channels), 7);
+        vm.expectRevert(abi.encodeWithSelector(PaymentChannels.NotChannelSender.selector, channelId, stranger));
+        vm.prank(stranger);
+        channels.topUp(channelId, 7);
+    }
+
+    function test_topUp_revertsWhenClosing() public {
+        bytes32 channelId = _open(DEPOSIT);
+        uint64 closesAt = _startClose(channelId);
+        vm.expectRevert(abi.encodeWithSelector(PaymentChannels.ChannelAlreadyClosing.selector, channelId, closesAt));
+        vm.prank(sender);
+        channels.topUp(channelId, 1);
+    }
+
+    function test_topUp_revertsWhenZero() public {
+        bytes32 channelId = _open(DEPOSIT);
+        vm.expectRevert(PaymentChannels.ZeroAmount.selector);
+        vm.prank(sender);
+        channels.topUp(channelId, 0);
+    }
+
+    function test_topUp_revertsWhenChannelNotOpen() public {
+        bytes32 channelId = channels.channelIdOf(sender, provider, modelId);
+        vm.expectRevert(abi.encodeWithSelector(PaymentChannels.ChannelNotOpen.selector, channelId));
+        vm.prank(sender);
+        channels.topUp(channelId, 1);
+    }
+
+    function test_topUp_letsVoucherAboveDepositPayTheRestLater() public {
+        bytes32 channelId = _open(100);
+        PaymentChannels.Voucher memory voucher = _voucher(channelId, 0, 150);
+        bytes memory signature = _sign(senderKey, voucher);
+        vm.prank(provider);
+        assertEq(channels.redeem(voucher, signature), 100, "capped at deposit");
+
+        usd.mint(sender, 100);
+        vm.startPrank(sender);
+        usd.approve(address(channels), 100);
+        channels.topUp(channelId, 100);
+        vm.stopPrank();
+
+        vm.prank(provider);
+        assertEq(channels.redeem(voucher, signature), 50, "excess paid after top-up");
+        assertEq(channels.getChannel(channelId).redeemed, 150);
+        vm.expectRevert(abi.encodeWithSelector(PaymentChannels.VoucherNotIncreasing.selector, 150, 150));
+        vm.prank(provider);
+        channels.redeem(voucher, signature);
+    }
+
+    // ---------------------------------------------------------------- redeem
+
+    function test_redeem_splitsAndCreditsEarnings() public {
+        bytes32 channelId = _open(DEPOSIT);
+        uint256 amount = 1_000_000;
+        PaymentChannels.Voucher memory voucher = _voucher(channelId, 0, amount);
+        bytes memory signature = _sign(senderKey, voucher);
+
+        uint256 royalty = _royalty(amount);
+        uint256 fee = _fee(amount);
+        vm.expectEmit(address(channels));
+        emit VoucherRedeemed(
+            channelId, provider, modelId, amount, amount, amount - royalty - fee, creator, royalty, fee
+        );
+        vm.prank(provider);
+        uint256 paid = channels.redeem(voucher, signature);
+
+        assertEq(paid, amount);
+        assertEq(royalty, 100_000);
+        assertEq(fee, 25_000);
+        assertEq(channels.earnings(provider), 875_000);
+        assertEq(channels.earnings(creator), 100_000);
+        assertEq(channels.earnings(fundingPool), 25_000);
+        assertEq(channels.getChannel(channelId).redeemed, amount);
+        assertEq(usd.balanceOf(address(channels)), DEPOSIT, "nothing leaves on redeem");
+    }
+
+    function test_redeem_paysOnlyTheIncrease() public {
+        bytes32 channelId = _open(DEPOSIT);
+        assertEq(_redeem(channelId, 0, 100), 100);
+        assertEq(_redeem(channelId, 0, 250), 150);
+        assertEq(_redeem(channelId, 0, 251), 1);
+        assertEq(channels.getChannel(channelId).redeemed, 251);
+        assertEq(
+            channels.earnings(provider) + channels.earnings(creator) + channels.earnings(fundingPool), 251, "sum paid"
+        );
+    }
+
+    function test_redeem_revertsWhenVoucherIsStale() public {
+        bytes32 channelId = _open(DEPOSIT);
+        _redeem(channelId, 0, 500);
+        PaymentChannels.Voucher memory older = _voucher(channelId, 0, 400);
+        bytes memory signature = _sign(senderKey, older);
+        vm.expectRevert(abi.encodeWithSelector(PaymentChannels.VoucherNotIncreasing.selector, 500, 400));
+        vm.prank(provider);
+        channels.redeem(older, signature);
+    }
+
+    function test_redeem_sameVoucherTwicePaysOnce() public {
+        bytes32 channelId = _open(DEPOSIT);
+        PaymentChannels.Voucher memory voucher = _voucher(channelId, 0, 500);
+        bytes memory signature = _sign(senderKey, voucher);
+        vm.prank(provider);
+        channels.redeem(voucher, signature);
+        vm.expectRevert(abi.encodeWithSelector(PaymentChannels.VoucherNotIncreasing.selector, 500, 500));
+        vm.prank(provider);
+        channels.redeem(voucher, signature);
+        assertEq(channels.earnings(provider) + channels.earnings(creator) + channels.earnings(fundingPool), 500);
+    }
+
+    function test_redeem_revertsWhenZeroVoucher() public {
+        bytes32 channelId = _open(DEPOSIT);
+        PaymentChannels.Voucher memory voucher = _voucher(channelId, 0, 0);
+        bytes memory signature = _sign(senderKey, voucher);
+        vm.expectRevert(abi.encodeWithSelector(PaymentChannels.VoucherNotIncreasing.selector, 0, 0));
+        vm.prank(provider);
+        channels.redeem(voucher, signature);
+    }
+
+    function test_redeem_capsAtDeposit() public {
+        bytes32 channelId = _open(100);
+        PaymentChannels.Voucher memory voucher = _voucher(channelId, 0, 1000);
+        bytes memory signature = _sign(senderKey, voucher);
+        vm.expectEmit(address(channels));
+        emit VoucherRedeemed(channelId, provider, modelId, 1000, 100, 100 - 10 - 2, creator, 10, 2);
+        vm.prank(provider);
+        assertEq(channels.redeem(voucher, signature), 100);
+        assertEq(channels.getChannel(channelId).redeemed, 100);
+        // Fully redeemed: the same voucher pays nothing more until a top-up.
+        vm.expectRevert(abi.encodeWithSelector(PaymentChannels.VoucherNotIncreasing.selector, 100, 1000));
+        vm.prank(provider);
+        channels.redeem(voucher, signature);
+    }
+
+    function test_redeem_revertsWhenCallerNotProvider() public {
+        bytes32 channelId = _open(DEPOSIT);
+        PaymentChannels.Voucher memory voucher = _voucher(channelId, 0, 100);
+        bytes memory signature = _sign(senderKey, voucher);
+        vm.expectRevert(abi.encodeWithSelector(PaymentChannels.NotChannelProvider.selector, channelId, stranger));
+        vm.prank(stranger);
+        channels.redeem(voucher, signature);
+        vm.expectRevert(abi.encodeWithSelector(PaymentChannels.NotChannelProvider.selector, channelId, sender));
+        vm.prank(sender);
+        channels.redeem(voucher, signature);
+    }
+
+    function test_redeem_revertsWhenChannelNotOpen() public {
+        bytes32 channelId = channels.channelIdOf(sender, provider, modelId);
+        PaymentChannels.Voucher memory voucher = _voucher(channelId, 0, 100);
+        bytes memory signature = _sign(senderKey, voucher);
+        vm.expectRevert(abi.encodeWithSelector(PaymentChannels.ChannelNotOpen.selector, channelId));
+        vm.prank(provider);
+        channels.redeem(voucher, signature);
+    }
+
+    function test_redeem_revertsWhenWrongEpoch() public {
+        bytes32 channelId = _open(DEPOSIT);
+        PaymentChannels.Voucher memory voucher = _voucher(channelId, 1, 100);
+        bytes memory signature = _sign(senderKey, voucher);
+        vm.expectRevert(abi.encodeWithSelector(PaymentChannels.WrongEpoch.selector, uint64(0), uint64(1)));
+        vm.prank(provider);
+        channels.redeem(voucher, signature);
+    }
+
+    function test_redeem_refusesReplayOnReopenedChannel() public {
+        bytes32 channelId = _open(DEPOSIT);
+        PaymentChannels.Voucher memory old = _voucher(channelId, 0, 300);
+        bytes memory oldSignature = _sign(senderKey, old);
+        vm.prank(provider);
+        channels.redeem(old, oldSignature);
+        _closeAndWithdraw(channelId);
+
+        // Not reopened: nothing to pay from.
+        vm.expectRevert(abi.encodeWithSelector(PaymentChannels.ChannelNotOpen.selector, channelId));
+        vm.prank(provider);
+        channels.redeem(old, oldSignature);
+
+        // Reopened: same id, next epoch; the old voucher (and its signature) cannot pay again.
+        _open(DEPOSIT);
+        vm.expectRevert(abi.encodeWithSelector(PaymentChannels.WrongEpoch.selector, uint64(1), uint64(0)));
+        vm.prank(provider);
+        channels.redeem(old, oldSignature);
+
+        // Re-labelling the old voucher with the new epoch breaks its signature.
+        PaymentChannels.Voucher memory relabelled = _voucher(channelId, 1, 300);
+        vm.expectRevert(PaymentChannels.InvalidVoucherSignature.selector);
+        vm.prank(provider);
+        channels.redeem(relabelled, oldSignature);
+
+        assertEq(_redeem(channelId, 1, 300), 300, "a new-epoch voucher pays");
+    }
+
+    function test_redeem_revertsWhenSignedByAnotherKey() public {
+        bytes32 channelId = _open(DEPOSIT);
+        PaymentChannels.Voucher memory voucher = _voucher(channelId, 0, 100);
+        bytes memory signature = _sign(providerKey, voucher);
+        vm.expectRevert(PaymentChannels.InvalidVoucherSignature.selector);
+        vm.prank(provider);
+        channels.redeem(voucher, signature);
+    }
+
+    function test_redeem_revertsWhenSignatureIsGarbage() public {
+        bytes32 channelId = _open(DEPOSIT);
+        PaymentChannels.Voucher memory voucher = _voucher(channelId, 0, 100);
+
+        vm.expectRevert(PaymentChannels.InvalidVoucherSignature.selector);
+        vm.prank(provider);
+        channels.redeem(voucher, "");
+
+        vm.expectRevert(PaymentChannels.InvalidVoucherSignature.selector);
+        vm.prank(provider);
+        channels.redeem(voucher, hex"deadbeef");
+
+        bytes memory random = abi.encodePacked(keccak256("r"), keccak256("s"), uint8(27));
+        vm.expectRevert(PaymentChannels.InvalidVoucherSignature.selector);
+        vm.prank(provider);
+        channels.redeem(voucher, random);
+    }
+
+    function test_redeem_revertsWhenSignatureRecoversToZero() public {
+        bytes32 channelId = _open(DEPOSIT);
+        PaymentChannels.Voucher memory voucher = _voucher(channelId, 0, 100);
+        // r = 0 is not a curve point: ecrecover returns address(0).
+        bytes memory zeroSigner = abi.encodePacked(bytes32(0), bytes32(uint256(1)), uint8(27));
+        assertEq(ecrecover(channels.hashVoucher(voucher), 27, bytes32(0), bytes32(uint256(1))), address(0));
+        vm.expectRevert(PaymentChannels.InvalidVoucherSignature.selector);
+        vm.prank(provider);
+        channels.redeem(voucher, zeroSigner);
+    }
+
+    function test_redeem_revertsWhenSignatureIsMalleated() public {
+        bytes32 channelId = _open(DEPOSIT);
+        PaymentChannels.Voucher memory voucher = _voucher(channelId, 0, 100);
+        (uint8 v, bytes32 r, bytes32 s) = vm.sign(senderKey, channels.hashVoucher(voucher));
+        bytes32 highS = bytes32(SECP256K1_ORDER - uint256(s));
+        bytes memory malleated = abi.encodePacked(r, highS, v == 27 ? uint8(28) : uint8(27));
+        vm.expectRevert(PaymentChannels.InvalidVoucherSignature.selector);
+        vm.prank(provider);
+        channels.redeem(voucher, malleated);
+    }
+
+    function test_redeem_revertsWhenSignedForAnotherChain() public {
+        bytes32 channelId = _open(DEPOSIT);
+        PaymentChannels.Voucher memory voucher = _voucher(channelId, 0, 100);
+        bytes memory otherChain = signDigest(senderKey, _digest(address(channels), block.chainid + 1, voucher));
+        vm.expectRevert(PaymentChannels.InvalidVoucherSignature.selector);
+        vm.prank(provider);
+        channels.redeem(voucher, otherChain);
+    }
+
+    function test_redeem_revertsAfterChainIdChanges() public {
+        bytes32 channelId = _open(DEPOSIT);
+        PaymentChannels.Voucher memory voucher = _voucher(channelId, 0, 100);
+        bytes memory signature = _sign(senderKey, voucher);
+        bytes32 separatorBefore = channels.domainSeparator();
+        vm.chainId(block.chainid + 1);
+        assertNotEq(channels.domainSeparator(), separatorBefore, "separator follows the chain id");
+        vm.expectRevert(PaymentChannels.InvalidVoucherSignature.selector);
+        vm.prank(provider);
+        channels.redeem(voucher, signature);
+    }
+
+    function test_redeem_revertsWhenSignedForAnotherDeployment() public {
+        PaymentChannels other = new PaymentChannels(usd, models, providers, fundingPool, FEE_BPS, CHALLENGE_PERIOD);
+        bytes32 channelId = _open(DEPOSIT);
+        PaymentChannels.Voucher memory voucher = _voucher(channelId, 0, 100);
+        bytes memory forOther = signDigest(senderKey, other.hashVoucher(voucher));
+        vm.expectRevert(PaymentChannels.InvalidVoucherSignature.selector);
+        vm.prank(provider);
+        channels.redeem(voucher, forOther);
+    }
+
+    function test_redeem_revertsWhenVoucherIsForAnotherChannel() public {
+        uint256 otherModel = _registerModel(creator, 0);
+        vm.prank(provider);
+        providers.setOffer(otherModel, 1, 1);
+        bytes32 channelA = _open(DEPOSIT);
+        bytes32 channelB = _open(sender, provider, otherModel, DEPOSIT);
+        bytes memory signatureForA = _sign(senderKey, _voucher(channelA, 0, 100));
+        vm.expectRevert(PaymentChannels.InvalidVoucherSignature.selector);
+        vm.prank(provider);
+        channels.redeem(_voucher(channelB, 0, 100), signatureForA);
+    }
+
+    function test_redeem_allowedDuringChallengePeriod() public {
+        bytes32 channelId = _open(DEPOSIT);
+        _redeem(channelId, 0, 100);
+        uint64 closesAt = _startClose(channelId);
+        vm.warp(closesAt - 1);
+        assertEq(_redeem(channelId, 0, 900), 800, "newer voucher wins inside the challenge period");
+    }
+
+    function test_redeem_revertsAfterChallengePeriod() public {
+        bytes32 channelId = _open(DEPOSIT);
+        uint64 closesAt = _startClose(channelId);
+        vm.warp(closesAt);
+        PaymentChannels.Voucher memory voucher = _voucher(channelId, 0, 100);
+        bytes memory signature = _sign(senderKey, voucher);
+        vm.expectRevert(abi.encodeWithSelector(PaymentChannels.ChannelClosed.selector, channelId, closesAt));
+        vm.prank(provider);
+        channels.redeem(voucher, signature);
+    }
+
+    function test_redeem_royaltyFollowsModelTransfer() public {
+        address buyer = makeAddr("buyer");
+        bytes32 channelId = _open(DEPOSIT);
+        _redeem(channelId, 0, 1000);
+        vm.prank(creator);
+        models.transferFrom(creator, buyer, modelId);
+
+        PaymentChannels.Voucher memory voucher = _voucher(channelId, 0, 3000);
+        bytes memory signature = _sign(senderKey, voucher);
+        vm.expectEmit(address(channels));
+        emit VoucherRedeemed(channelId, provider, modelId, 3000, 2000, 2000 - 200 - 50, buyer, 200, 50);
+        vm.prank(provider);
+        channels.redeem(voucher, signature);
+
+        assertEq(channels.earnings(creator), 100, "before the transfer");
+        assertEq(channels.earnings(buyer), 200, "after the transfer");
+    }
+
+    function test_redeem_zeroRoyaltyModelCreditsNoRecipient() public {
+        uint256 freeModel = _registerModel(creator, 0);
+        vm.prank(provider);
+        providers.setOffer(freeModel, 1, 1);
+        bytes32 channelId = _open(sender, provider, freeModel, DEPOSIT);
+        PaymentChannels.Voucher memory voucher = _voucher(channelId, 0, 1000);
+        bytes memory signature = _sign(senderKey, voucher);
+        vm.expectEmit(address(channels));
+        emit VoucherRedeemed(channelId, provider, freeModel, 1000, 1000, 975, address(0), 0, 25);
+        vm.prank(provider);
+        channels.redeem(voucher, signature);
+        assertEq(channels.earnings(creator), 0);
+    }
+
+    function test_redeem_smallAmountsRoundInProviderFavourAndSumExactly() public {
+        bytes32 channelId = _open(DEPOSIT);
+        _redeem(channelId, 0, 1);
+        assertEq(channels.earnings(provider), 1, "1 unit: all to provider");
+        _redeem(channelId, 0, 4);
+        assertEq(channels.earnings(provider), 4, "3 units: all to provider");
+        _redeem(channelId, 0, 44);
+        // 40 units: royalty 4, fee 1 (1.0 exactly), provider 35.
+        assertEq(channels.earnings(creator), 4);
+        assertEq(channels.earnings(fundingPool), 1);
+        assertEq(channels.earnings(provider), 4 + 35);
+    }
+
+    function test_redeem_splitsMaxUint256Exactly() public {
+        uint256 richModel = _registerModel(creator, 5000);
+        vm.prank(provider);
+        providers.setOffer(richModel, 1, 1);
+        PaymentChannels pc = new PaymentChannels(usd, models, providers, fundingPool, 1000, CHALLENGE_PERIOD);
+        channels = pc;
+        uint256 max = type(uint256).max;
+        bytes32 channelId = _open(sender, provider, richModel, max);
+        assertEq(_redeem(channelId, 0, max), max);
+        uint256 royalty = Math.mulDiv(max, 5000, 10_000);
+        uint256 fee = Math.mulDiv(max, 1000, 10_000);
+        assertEq(channels.earnings(creator), royalty);
+        assertEq(channels.earnings(fundingPool), fee);
+        assertEq(channels.earnings(provider), max - royalty - fee);
+        assertEq(royalty, max / 2);
+    }
+
+    function test_redeem_acceptsErc1271Sender() public {
+        (address owner, uint256 ownerKey) = makeAddrAndKey("agent owner");
+        MockERC1271Wallet wallet = new MockERC1271Wallet(owner);
+        usd.mint(address(wallet), DEPOSIT);
+        vm.startPrank(owner);
+        wallet.approve(usd, address(channels), DEPOSIT);
+        bytes memory result =
+            wallet.execute(address(channels), abi.encodeCall(PaymentChannels.open, (provider, modelId, DEPOSIT)));
+        vm.stopPrank();
+        bytes32 channelId = abi.decode(result, (bytes32));
+        assertEq(channels.getChannel(channelId).sender, address(wallet));
+
+        PaymentChannels.Voucher memory voucher = _voucher(channelId, 0, 100);
+        bytes memory signature = _sign(ownerKey, voucher);
+        vm.prank(provider);
+        assertEq(channels.redeem(voucher, signature), 100, "owner's key signs for the wallet");
+
+        PaymentChannels.Voucher memory next = _voucher(channelId, 0, 200);
+        bytes memory wrongSignature = _sign(senderKey, next);
+        vm.expectRevert(PaymentChannels.InvalidVoucherSignature.selector);
+        vm.prank(provider);
+        channels.redeem(next, wrongSignature);
+    }
+
+    function test_redeem_acceptsKeySignatureFromSenderWithDelegatedCode() public {
+        bytes32 channelId = _open(DEPOSIT);
+        // An EIP-7702 delegation gives the sender's EOA code that does not implement ERC-1271.
+        vm.etch(sender, abi.encodePacked(hex"ef0100", address(usd)));
+        assertGt(sender.code.length, 0, "sender has code");
+        assertEq(_redeem(channelId, 0, 100), 100);
+
+        PaymentChannels.Voucher memory voucher = _voucher(channelId, 0, 200);
+        bytes memory wrongKey = _sign(providerKey, voucher);
+        vm.expectRevert(PaymentChannels.InvalidVoucherSignature.selector);
+        vm.prank(provider);
+        channels.redeem(voucher, wrongKey);
+    }
+
+    function test_redeem_stillPaysAfterOfferRemovedOrProviderUnstaked() public {
+        bytes32 channelId = _open(DEPOSIT);
+        vm.startPrank(provider);
+        providers.removeOffer(modelId);
+        providers.requestUnstake(MIN_STAKE);
+        vm.stopPrank();
+        assertEq(_redeem(channelId, 0, 100), 100);
+    }
+
+    function test_hashVoucher_matchesIndependentDigest() public {
+        bytes32 channelId = _open(DEPOSIT);
+        PaymentChannels.Voucher memory voucher = _voucher(channelId, 3, 123_456);
+        assertEq(channels.hashVoucher(voucher), _digest(address(channels), block.chainid, voucher));
+    }
+
+    // ---------------------------------------------------------------- redeemBatch
+
+    function test_redeemBatch_paysManyChannels() public {
+        uint256 otherModel = _registerModel(creator, 0);
+        vm.prank(provider);
+        providers.setOffer(otherModel, 1, 1);
+        bytes32 a = _open(DEPOSIT);
+        bytes32 b = _open(sender, provider, otherModel, DEPOSIT);
+        (PaymentChannels.Voucher[] memory vouchers, bytes[] memory signatures) =
+            _batch(_voucher(a, 0, 1000), _voucher(b, 0, 2000));
+        vm.prank(provider);
+        assertEq(channels.redeemBatch(vouchers, signatures), 3000);
+        assertEq(channels.getChannel(a).redeemed, 1000);
+        assertEq(channels.getChannel(b).redeemed, 2000);
+        assertEq(channels.earnings(creator), 100, "royalty only on the first model");
+        assertEq(channels.earnings(fundingPool), 25 + 50);
+        assertEq(channels.earnings(provider), 3000 - 100 - 75);
+    }
+
+    function test_redeemBatch_sameVoucherTwicePaysOnce() public {
+        bytes32 channelId = _open(DEPOSIT);
+        PaymentChannels.Voucher memory voucher = _voucher(channelId, 0, 1000);
+        (PaymentChannels.Voucher[] memory vouchers, bytes[] memory signatures) = _batch(voucher, voucher);
+        vm.prank(provider);
+        assertEq(channels.redeemBatch(vouchers, signatures), 1000);
+        assertEq(channels.getChannel(channelId).redeemed, 1000);
+        assertEq(channels.earnings(provider) + channels.earnings(creator) + channels.earnings(fundingPool), 1000);
+    }
+
+    function test_redeemBatch_skipsStaleVoucherAndPaysNewer() public {
+        bytes32 channelId = _open(DEPOSIT);
+        (PaymentChannels.Voucher[] memory vouchers, bytes[] memory signatures) =
+            _batch(_voucher(channelId, 0, 1000), _voucher(channelId, 0, 400));
+        vm.prank(provider);
+        assertEq(channels.redeemBatch(vouchers, signatures), 1000);
+
+        (vouchers, signatures) = _batch(_voucher(channelId, 0, 900), _voucher(channelId, 0, 1500));
+        vm.prank(provider);
+        assertEq(channels.redeemBatch(vouchers, signatures), 500);
+        assertEq(channels.getChannel(channelId).redeemed, 1500);
+    }
+
+    function test_redeemBatch_skipsStaleVoucherWithoutCheckingItsSignature() public {
+        bytes32 channelId = _open(DEPOSIT);
+        _redeem(channelId, 0, 1000);
+        PaymentChannels.Voucher[] memory vouchers = new PaymentChannels.Voucher[](1);
+        bytes[] memory signatures = new bytes[](1);
+        vouchers[0] = _voucher(channelId, 0, 999);
+        signatures[0] = hex"00";
+        vm.prank(provider);
+        assertEq(channels.redeemBatch(vouchers, signatures), 0);
+    }
+
+    function test_redeemBatch_revertsOnLengthMismatch() public {
+        PaymentChannels.Voucher[] memory vouchers = new PaymentChannels.Voucher[](2);
+        bytes[] memory signatures = new bytes[](1);
+        vm.expectRevert(abi.encodeWithSelector(PaymentChannels.LengthMismatch.selector, 2, 1));
+        vm.prank(provider);
+        channels.redeemBatch(vouchers, signatures);
+    }
+
+    function test_redeemBatch_revertsWhenAnySignatureInvalid() public {
+        bytes32 channelId = _open(DEPOSIT);
+        (PaymentChannels.Voucher[] memory vouchers, bytes[] memory signatures) =
+            _batch(_voucher(channelId, 0, 100), _voucher(channelId, 0, 200));
+        signatures[1] = _sign(providerKey, vouchers[1]);
+        vm.expectRevert(PaymentChannels.InvalidVoucherSignature.selector);
+        vm.prank(provider);
+        channels.redeemBatch(vouchers, signatures);
+        assertEq(channels.getChannel(channelId).redeemed, 0, "all or nothing");
+    }
+
+    function test_redeemBatch_revertsWhenCallerNotProvider() public {
+        bytes32 channelId = _open(DEPOSIT);
+        (PaymentChannels.Voucher[] memory vouchers, bytes[] memory signatures) =
+            _batch(_voucher(channelId, 0, 100), _voucher(channelId, 0, 200));
+        vm.expectRevert(abi.encodeWithSelector(PaymentChannels.NotChannelProvider.selector, channelId, stranger));
+        vm.prank(stranger);
+        channels.redeemBatch(vouchers, signatures);
+    }
+
+    function test_redeemBatch_revertsWhenWrongEpoch() public {
+        bytes32 channelId = _open(DEPOSIT);
+        (PaymentChannels.Voucher[] memory vouchers, bytes[] memory signatures) =
+            _batch(_voucher(channelId, 0, 100), _voucher(channelId, 2, 200));
+        vm.expectRevert(abi.encodeWithSelector(PaymentChannels.WrongEpoch.selector, uint64(0), uint64(2)));
+        vm.prank(provider);
+        channels.redeemBatch(vouchers, signatures);
+    }
+
+    function test_redeemBatch_revertsAfterChallengePeriod() public {
+        bytes32 channelId = _open(DEPOSIT);
+        uint64 closesAt = _startClose(channelId);
+        vm.warp(closesAt + 10);
+        (PaymentChannels.Voucher[] memory vouchers, bytes[] memory signatures) =
+            _batch(_voucher(channelId, 0, 100), _voucher(channelId, 0, 200));
+        vm.expectRevert(abi.encodeWithSelector(PaymentChannels.ChannelClosed.selector, channelId, closesAt));
+        vm.prank(provider);
+        channels.redeemBatch(vouchers, signatures);
+    }
+
+    function test_redeemBatch_emptyPaysNothing() public {
+        vm.prank(provider);
+        assertEq(channels.redeemBatch(new PaymentChannels.Voucher[](0), new bytes[](0)), 0);
+    }
+
+    // ---------------------------------------------------------------- startClose
+
+    function test_startClose_setsClosesAtAndEmits() public {
+        bytes32 channelId = _open(DEPOSIT);
+        uint64 closesAt = uint64(block.timestamp) + CHALLENGE_PERIOD;
+        vm.expectEmit(address(channels));
+        emit ChannelCloseStarted(channelId, sender, closesAt);
+        vm.prank(sender);
+        channels.startClose(channelId);
+        assertEq(uint256(channels.getChannel(channelId).closesAt), uint256(closesAt));
+    }
+
+    function test_startClose_revertsWhenNotSender() public {
+        bytes32 channelId = _open(DEPOSIT);
+        vm.expectRevert(abi.encodeWithSelector(PaymentChannels.NotChannelSender.selector, channelId, stranger));
+        vm.prank(stranger);
+        channels.startClose(channelId);
+        vm.expectRevert(abi.encodeWithSelector(PaymentChannels.NotChannelSender.selector, channelId, provider));
+        vm.prank(provider);
+        channels.startClose(channelId);
+    }
+
+    function test_startClose_twiceCannotResetTheClock() public {
+        bytes32 channelId = _open(DEPOSIT);
+        uint64 closesAt = _startClose(channelId);
+        vm.warp(block.timestamp + 10 minutes);
+        vm.expectRevert(abi.encodeWithSelector(PaymentChannels.ChannelAlreadyClosing.selector, channelId, closesAt));
+        vm.prank(sender);
+        channels.startClose(channelId);
+        assertEq(uint256(channels.getChannel(channelId).closesAt), uint256(closesAt));
+    }
+
+    function test_startClose_revertsWhenChannelNotOpen() public {
+        bytes32 channelId = channels.channelIdOf(sender, provider, modelId);
+        vm.expectRevert(abi.encodeWithSelector(PaymentChannels.ChannelNotOpen.selector, channelId));
+        vm.prank(sender);
+        channels.startClose(channelId);
+    }
+
+    // ---------------------------------------------------------------- withdraw
+
+    function test_withdraw_refundsRestAndAdvancesEpoch() public {
+        bytes32 channelId = _open(DEPOSIT);
+        _redeem(channelId, 0, 1234);
+        uint64 closesAt = _startClose(channelId);
+        vm.warp(closesAt);
+        vm.expectEmit(address(channels));
+        emit ChannelWithdrawn(channelId, sender, DEPOSIT - 1234, 1);
+        vm.prank(sender);
+        assertEq(channels.withdraw(channelId), DEPOSIT - 1234);
+
+        assertEq(usd.balanceOf(sender), DEPOSIT - 1234);
+        assertEq(usd.balanceOf(address(channels)), 1234, "earnings stay until withdrawn");
+        PaymentChannels.Channel memory c = channels.getChannel(channelId);
+        assertEq(c.deposit, 0);
+        assertEq(c.redeemed, 0);
+        assertEq(uint256(c.closesAt), 0);
+        assertEq(uint256(c.epoch), 1);
+        assertEq(c.sender, sender, "parties kept for the record");
+    }
+
+    function test_withdraw_revertsDuringChallengePeriod() public {
+        bytes32 channelId = _open(DEPOSIT);
+        uint64 closesAt = _startClose(channelId);
+        vm.warp(closesAt - 1);
+        vm.expectRevert(abi.encodeWithSelector(PaymentChannels.ChallengePeriodActive.selector, closesAt, closesAt - 1));
+        vm.prank(sender);
+        channels.withdraw(channelId);
+    }
+
+    function test_withdraw_revertsWhenNotClosing() public {
+        bytes32 channelId = _open(DEPOSIT);
+        vm.expectRevert(abi.encodeWithSelector(PaymentChannels.ChannelNotClosing.selector, channelId));
+        vm.prank(sender);
+        channels.withdraw(channelId);
+    }
+
+    function test_withdraw_revertsWhenNotSender() public {
+        bytes32 channelId = _open(DEPOSIT);
+        uint64 closesAt = _startClose(channelId);
+        vm.warp(closesAt);
+        vm.expectRevert(abi.encodeWithSelector(PaymentChannels.NotChannelSender.selector, channelId, stranger));
+        vm.prank(stranger);
+        channels.withdraw(channelId);
+        vm.expectRevert(abi.encodeWithSelector(PaymentChannels.NotChannelSender.selector, channelId, provider));
+        vm.prank(provider);
+        channels.withdraw(channelId);
+    }
+
+    function test_withdraw_revertsWhenAlreadyWithdrawn() public {
+        bytes32 channelId = _open(DEPOSIT);
+        _closeAndWithdraw(channelId);
+        vm.expectRevert(abi.encodeWithSelector(PaymentChannels.ChannelNotOpen.selector, channelId));
+        vm.prank(sender);
+        channels.withdraw(channelId);
+    }
+
+    function test_withdraw_refundsZeroWhenFullyRedeemed() public {
+        bytes32 channelId = _open(DEPOSIT);
+        _redeem(channelId, 0, DEPOSIT);
+        assertEq(_closeAndWithdraw(channelId), 0);
+        assertEq(usd.balanceOf(sender), 0);
+        assertEq(uint256(channels.getChannel(channelId).epoch), 1);
+    }
+
+    function test_withdraw_providerRedeemsLatestVoucherBeforeStaleClose() public {
+        bytes32 channelId = _open(DEPOSIT);
+        _redeem(channelId, 0, 100);
+        // The sender has since signed a voucher for 5000 but tries to close with only 100 redeemed.
+        uint64 closesAt = _startClose(channelId);
+        vm.warp(closesAt - 1);
+        _redeem(channelId, 0, 5000);
+        vm.warp(closesAt);
+        vm.prank(sender);
+        assertEq(channels.withdraw(channelId), DEPOSIT - 5000);
+    }
+
+    // ---------------------------------------------------------------- withdrawEarnings
+
+    function test_withdrawEarnings_paysEveryRecipient() public {
+        bytes32 channelId = _open(DEPOSIT);
+        _redeem(channelId, 0, 1_000_000);
+
+        vm.expectEmit(address(channels));
+        emit EarningsWithdrawn(provider, provider, 875_000);
+        vm.prank(provider);
+        assertEq(channels.withdrawEarnings(provider), 875_000);
+
+        vm.prank(creator);
+        channels.withdrawEarnings(creator);
+        vm.prank(fundingPool);
+        channels.withdrawEarnings(fundingPool);
+
+        assertEq(usd.balanceOf(provider), 875_000);
+        assertEq(usd.balanceOf(creator), 100_000);
+        assertEq(usd.balanceOf(fundingPool), 25_000);
+        assertEq(channels.earnings(provider), 0);
+        assertEq(usd.balanceOf(address(channels)), DEPOSIT - 1_000_000);
+    }
+
+    function test_withdrawEarnings_sendsToAnotherAddress() public {
+        bytes32 channelId = _open(DEPOSIT);
+        _redeem(channelId, 0, 1000);
+        address cold = makeAddr("cold wallet");
+        vm.expectEmit(address(channels));
+        emit EarningsWithdrawn(provider, cold, 875);
+        vm.prank(provider);
+        channels.withdrawEarnings(cold);
+        assertEq(usd.balanceOf(cold), 875);
+    }
+
+    function test_withdrawEarnings_revertsWhenNothingEarned() public {
+        vm.expectRevert(abi.encodeWithSelector(PaymentChannels.NothingToWithdraw.selector, stranger));
+        vm.prank(stranger);
+        channels.withdrawEarnings(stranger);
+    }
+
+    function test_withdrawEarnings_revertsWhenRecipientZero() public {
+        bytes32 channelId = _open(DEPOSIT);
+        _redeem(channelId, 0, 1000);
+        vm.expectRevert(PaymentChannels.ZeroRecipient.selector);
+        vm.prank(provider);
+        channels.withdrawEarnings(address(0));
+    }
+
+    // ---------------------------------------------------------------- reentrancy
+
+    function _deployHookStack() internal returns (HookToken hookToken) {
+        hookToken = new HookToken();
+        channels =
+            new PaymentChannels(IERC20(address(hookToken)), models, providers, fundingPool, FEE_BPS, CHALLENGE_PERIOD);
+    }
+
+    function test_withdraw_cannotBeReenteredByTokenHook() public {
+        HookToken hookToken = _deployHookStack();
+        ReentrantSender attacker = new ReentrantSender(channels, hookToken);
+        hookToken.mint(address(attacker), DEPOSIT);
+        bytes32 channelId = attacker.open(provider, modelId, DEPOSIT);
+        attacker.startClose(channelId);
+        vm.warp(block.timestamp + CHALLENGE_PERIOD);
+
+        attacker.arm(abi.encodeCall(PaymentChannels.withdraw, (channelId)));
+        vm.expectRevert(ReentrancyGuardTransient.ReentrancyGuardReentrantCall.selector);
+        attacker.withdraw(channelId);
+
+        PaymentChannels.Channel memory c = channels.getChannel(channelId);
+        assertEq(c.deposit, DEPOSIT, "state unchanged");
+        assertEq(uint256(c.epoch), 0, "epoch unchanged");
+        assertEq(hookToken.balanceOf(address(channels)), DEPOSIT, "tokens unchanged");
+
+        attacker.arm("");
+        attacker.withdraw(channelId);
+        assertEq(hookToken.balanceOf(address(attacker)), DEPOSIT, "honest withdraw still works");
+    }
+
+    function test_open_cannotBeReenteredByTokenHook() public {
+        HookToken hookToken = _deployHookStack();
+        ReentrantSender attacker = new ReentrantSender(channels, hookToken);
+        hookToken.mint(address(attacker), 2 * DEPOSIT);
+        attacker.arm(abi.encodeCall(PaymentChannels.open, (provider, modelId, DEPOSIT)));
+        vm.expectRevert(ReentrancyGuardTransient.ReentrancyGuardReentrantCall.selector);
+        attacker.open(provider, modelId, DEPOSIT);
+        assertEq(hookToken.balanceOf(address(channels)), 0);
+    }
+
+    function test_redeem_cannotBeReenteredFromEarningsWithdrawal() public {
+        HookToken hookToken = _deployHookStack();
+        ReentrantProvider attacker = new ReentrantProvider(channels, hookToken);
+        stakeToken.mint(address(attacker), MIN_STAKE);
+        attacker.register(providers, stakeToken, modelId, MIN_STAKE);
+
+        hookToken.mint(sender, DEPOSIT);
+        vm.startPrank(sender);
+        hookToken.approve(address(channels), DEPOSIT);
+        bytes32 channelId = channels.open(address(attacker), modelId, DEPOSIT);
+        vm.stopPrank();
+
+        PaymentChannels.Voucher memory first = _voucher(channelId, 0, 1000);
+        attacker.redeem(first, _sign(senderKey, first));
+        uint256 earned = channels.earnings(address(attacker));
+
+        // While its earnings arrive, the provider tries to redeem a newer voucher.
+        PaymentChannels.Voucher memory second = _voucher(channelId, 0, 2000);
+        attacker.arm(abi.encodeCall(PaymentChannels.redeem, (second, _sign(senderKey, second))));
+        vm.expectRevert(ReentrancyGuardTransient.ReentrancyGuardReentrantCall.selector);
+        attacker.withdrawEarnings();
+
+        assertEq(channels.earnings(address(attacker)), earned, "earnings unchanged");
+        assertEq(channels.getChannel(channelId).redeemed, 1000, "redeemed unchanged");
+    }
+
+    // ---------------------------------------------------------------- fuzz
+
+    function testFuzz_redeem_splitsExactly(uint256 amount, uint16 royaltyBps, uint16 feeBps) public {
+        amount = bound(amount, 1, type(uint256).max);
+        royaltyBps = uint16(bound(royaltyBps, 0, 5000));
+        feeBps = uint16(bound(feeBps, 0, 1000));
+        uint256 model = _registerModel(creator, royaltyBps);
+        vm.prank(provider);
+        providers.setOffer(model, 1, 1);
+        channels = new PaymentChannels(usd, models, providers, fundingPool, feeBps, CHALLENGE_PERIOD);
+
+        bytes32 channelId = _open(sender, provider, model, amount);
+        assertEq(_redeem(channelId, 0, amount), amount);
+
+        uint256 royalty = channels.earnings(creator);
+        uint256 fee = channels.earnings(fundingPool);
+        uint256 providerShare = channels.earnings(provider);
+        assertEq(royalty, Math.mulDiv(amount, royaltyBps, 10_000), "royalty");
+        assertEq(fee, Math.mulDiv(amount, feeBps, 10_000), "fee");
+        assertEq(providerShare, amount - royalty - fee, "provider gets the rest");
+        assertLe(royalty, amount - fee, "no overflow in the sum");
+    }
+
+    function testFuzz_redeem_paysEachIncrementOnce(uint256 deposit, uint256 first, uint256 second) public {
+        deposit = bound(deposit, 1, 1e30);
+        first = bound(first, 1, 2e30);
+        second = bound(second, 0, 2e30);
+        bytes32 channelId = _open(deposit);
+        uint256 paidFirst = _redeem(channelId, 0, first);
+        assertEq(paidFirst, Math.min(first, deposit));
+
+        uint256 payableSecond = Math.min(second, deposit);
+        if (payableSecond <= paidFirst) {
+            PaymentChannels.Voucher memory voucher = _voucher(channelId, 0, second);
+            bytes memory signature = _sign(senderKey, voucher);
+            vm.expectRevert(abi.encodeWithSelector(PaymentChannels.VoucherNotIncreasing.selector, paidFirst, second));
+            vm.prank(provider);
+            channels.redeem(voucher, signature);
+        } else {
+            assertEq(_redeem(channelId, 0, second), payableSecond - paidFirst);
+        }
+        uint256 redeemed = channels.getChannel(channelId).redeemed;
+        assertEq(redeemed, Math.max(paidFirst, payableSecond));
+        assertEq(
+            channels.earnings(provider) + channels.earnings(creator) + channels.earnings(fundingPool),
+            redeemed,
+            "earnings == redeemed"
+        );
+    }
+
+    function testFuzz_withdraw_returnsDepositMinusRedeemed(
+        uint256 deposit,
+        uint256 topUp,
+        uint256 voucherAmount,
+        uint256 redeemDelay
+    ) public {
+        deposit = bound(deposit, 1, 1e30);
+        topUp = bound(topUp, 0, 1e30);
+        voucherAmount = bound(voucherAmount, 0, 3e30);
+        redeemDelay = bound(redeemDelay, 0, 2 * CHALLENGE_PERIOD);
+        bytes32 channelId = _open(deposit);
+        if (topUp > 0) {
+            usd.mint(sender, topUp);
+            vm.startPrank(sender);
+            usd.approve(address(channels), topUp);
+            channels.topUp(channelId, topUp);
+            vm.stopPrank();
+        }
+        uint64 closesAt = _startClose(channelId);
+        vm.warp(block.timestamp + redeemDelay);
+
+        uint256 total = deposit + topUp;
+        uint256 redeemed;
+        PaymentChannels.Voucher memory voucher = _voucher(channelId, 0, voucherAmount);
+        bytes memory signature = _sign(senderKey, voucher);
+        vm.prank(provider);
+        if (block.timestamp >= closesAt) {
+            vm.expectRevert(abi.encodeWithSelector(PaymentChannels.ChannelClosed.selector, channelId, closesAt));
+            channels.redeem(voucher, signature);
+        } else if (voucherAmount == 0) {
+            vm.expectRevert(abi.encodeWithSelector(PaymentChannels.VoucherNotIncreasing.selector, 0, 0));
+            channels.redeem(voucher, signature);
+        } else {
+            redeemed = channels.redeem(voucher, signature);
+            assertEq(redeemed, Math.min(voucherAmount, total));
+        }
+
+        vm.warp(Math.max(block.timestamp, closesAt));
+        vm.prank(sender);
+        uint256 refund = channels.withdraw(channelId);
+        assertEq(refund, total - redeemed, "refund == deposit - redeemed");
+        assertEq(usd.balanceOf(sender), refund);
+        assertEq(usd.balanceOf(address(channels)), redeemed, "only earnings remain");
+        assertEq(uint256(channels.getChannel(channelId).epoch), 1);
+    }
+
+    function testFuzz_sequence_openRedeemCloseWithdrawReopen(uint256[4] memory amounts, uint256 rounds) public {
+        rounds = bound(rounds, 1, 3);
+        bytes32 channelId;
+        uint256 totalRefund;
+        uint256 totalDeposit;
+        for (uint64 epoch; epoch < rounds; ++epoch) {
+            uint256 deposit = bound(amounts[epoch], 1, 1e24);
+            totalDeposit += deposit;
+            channelId = _open(deposit);
+            uint256 voucherAmount = bound(uint256(keccak256(abi.encode(amounts[3], epoch))), 1, 2e24);
+            _redeem(channelId, epoch, voucherAmount);
+            // A voucher from the previous epoch can never pay again.
+            if (epoch > 0) {
+                PaymentChannels.Voucher memory old = _voucher(channelId, epoch - 1, voucherAmount);
+                bytes memory signature = _sign(senderKey, old);
+                vm.expectRevert(abi.encodeWithSelector(PaymentChannels.WrongEpoch.selector, epoch, epoch - 1));
+                vm.prank(provider);
+                channels.redeem(old, signature);
+            }
+            totalRefund += _closeAndWithdraw(channelId);
+        }
+        uint256 earned = channels.earnings(provider) + channels.earnings(creator) + channels.earnings(fundingPool);
+        assertEq(totalRefund + earned, totalDeposit, "every unit is refunded or earned");
+        assertEq(usd.balanceOf(address(channels)), earned);
+        assertEq(uint256(channels.getChannel(channelId).epoch), rounds);
+    }
+}
+
+/// @dev A channel sender whose token hook re-enters the channels contract with a prepared call.
+contract ReentrantSender is ITokenHooks {
+    PaymentChannels internal immutable channels;
+    HookToken internal immutable token;
+    bytes internal reentry;
+
+    constructor(PaymentChannels channels_, HookToken token_) {
+        channels = channels_;
+        token = token_;
+        token_.setHook(this);
+        token_.approve(address(channels_), type(uint256).max);
+    }
+
+    function arm(bytes calldata call) external {
+        reentry = call;
+    }
+
+    function open(address provider, uint256 modelId, uint256 amount) external returns (bytes32) {
+        return channels.open(provider, modelId, amount);
+    }
+
+    function startClose(bytes32 channelId) external {
+        channels.startClose(channelId);
+    }
+
+    function withdraw(bytes32 channelId) external {
+        channels.withdraw(channelId);
+    }
+
+    function tokensToSend(address, address, uint256) external {
+        _reenter();
+    }
+
+    function tokensReceived(address, address, uint256) external {
+        _reenter();
+    }
+
+    function _reenter() internal {
+        if (reentry.length == 0) return;
+        (bool ok, bytes memory result) = address(channels).call(reentry);
+        if (!ok) {
+            assembly ("memory-safe") {
+                revert(add(result, 0x20), mload(result))
+            }
+        }
+    }
+}
+
+/// @dev A provider whose token hook re-enters `redeem` while its earnings arrive.
+contract ReentrantProvider is ITokenHooks {
+    PaymentChannels internal immutable channels;
+    bytes internal reentry;
+
+    constructor(PaymentChannels channels_, HookToken token_) {
+        channels = channels_;
+        token_.setHook(this);
+    }
+
+    function register(ProviderRegistry registry, TestToken stake, uint256 modelId, uint256 amount) external {
+        stake.approve(address(registry), amount);
+        registry.register("https://reentrant", keccak256("k"), amount);
+        registry.setOffer(modelId, 1, 1);
+    }
+
+    function arm(bytes calldata call) external {
+        reentry = call;
+    }
+
+    function redeem(PaymentChannels.Voucher calldata voucher, bytes calldata signature) external {
+        channels.redeem(voucher, signature);
+    }
+
+    function withdrawEarnings() external {
+        channels.withdrawEarnings(address(this));
+    }
+
+    function tokensToSend(address, address, uint256) external {}
+
+    function tokensReceived(address, address, uint256) external {
+        if (reentry.length == 0) return;
+        (bool ok, bytes memory result) = address(channels).call(reentry);
+        if (!ok) {
+            assembly ("memory-safe") {
+                revert(add(result, 0x20), mload(result))
+            }
+        }
+    }
+}

@@ -1,0 +1,99 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.24;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {Test} from "../utils/Test.sol";
+import {TestToken} from "../../src/TestToken.sol";
+import {ModelRegistry} from "../../src/ModelRegistry.sol";
+import {ProviderRegistry} from "../../src/ProviderRegistry.sol";
+import {PaymentChannels} from "../../src/PaymentChannels.sol";
+import {PaymentChannelsHandler} from "./handlers/PaymentChannelsHandler.sol";
+
+/// @notice Invariants of PaymentChannels under random sequences of every user action.
+contract PaymentChannelsInvariantTest is Test {
+    PaymentChannels internal channels;
+    TestToken internal usd;
+    PaymentChannelsHandler internal handler;
+
+    function setUp() public {
+        uint256 start = 1_700_000_000;
+        vm.warp(start);
+        usd = new TestToken("Gotong Test USD", "tUSD", 6);
+        TestToken stakeToken = new TestToken("Stake", "STK", 18);
+        ModelRegistry models = new ModelRegistry();
+        ProviderRegistry providers = new ProviderRegistry(IERC20(address(stakeToken)), models, 1e18, 7 days);
+        channels = new PaymentChannels(usd, models, providers, makeAddr("fundingPool"), 300, 1 hours);
+        handler = new PaymentChannelsHandler(channels, usd, stakeToken, models, providers, start);
+
+        bytes4[] memory selectors = new bytes4[](11);
+        selectors[0] = PaymentChannelsHandler.open.selector;
+        selectors[1] = PaymentChannelsHandler.topUp.selector;
+        selectors[2] = PaymentChannelsHandler.redeem.selector;
+        selectors[3] = PaymentChannelsHandler.redeemStale.selector;
+        selectors[4] = PaymentChannelsHandler.redeemOldEpoch.selector;
+        selectors[5] = PaymentChannelsHandler.redeemBatch.selector;
+        selectors[6] = PaymentChannelsHandler.startClose.selector;
+        selectors[7] = PaymentChannelsHandler.warp.selector;
+        selectors[8] = PaymentChannelsHandler.withdraw.selector;
+        selectors[9] = PaymentChannelsHandler.withdrawEarnings.selector;
+        selectors[10] = PaymentChannelsHandler.transferModel.selector;
+        targetSelector(FuzzSelector({addr: address(handler), selectors: selectors}));
+        targetContract(address(handler));
+    }
+
+    /// @notice Tokens in == tokens out + tokens held, and what is held is exactly what the contract
+    ///         owes: the unredeemed part of every channel plus every unwithdrawn earning.
+    function invariant_fundsConserved() public view {
+        uint256 held = usd.balanceOf(address(channels));
+        assertEq(
+            handler.ghostDeposited(),
+            handler.ghostRefunded() + handler.ghostEarningsWithdrawn() + held,
+            "deposited == refunded + earnings withdrawn + held"
+        );
+
+        uint256 owed;
+        bytes32[] memory ids = handler.channelIds();
+        for (uint256 i; i < ids.length; ++i) {
+            PaymentChannels.Channel memory c = channels.getChannel(ids[i]);
+            assertLe(c.redeemed, c.deposit, "redeemed <= deposit");
+            owed += c.deposit - c.redeemed;
+        }
+        address[] memory earners = handler.earners();
+        for (uint256 i; i < earners.length; ++i) {
+            owed += channels.earnings(earners[i]);
+        }
+        assertEq(held, owed, "held == sum(deposit - redeemed) + sum(earnings)");
+        assertEq(handler.ghostRefundMismatches(), 0, "refunds are exactly deposit - redeemed");
+    }
+
+    /// @notice Everything paid equals, summed over channels and epochs, the highest voucher
+    ///         amount redeemed (capped by the deposit): no voucher, repeat, or replay paid twice.
+    function invariant_noVoucherPaysTwice() public view {
+        assertEq(handler.ghostPaid(), handler.ghostSumHighestVoucher(), "paid == sum of highest vouchers");
+        assertEq(handler.ghostReplaysAccepted(), 0, "stale and old-epoch vouchers are refused");
+        assertEq(handler.ghostUnexpectedErrors(), 0, "refused with the documented error");
+
+        uint256 unwithdrawn;
+        address[] memory earners = handler.earners();
+        for (uint256 i; i < earners.length; ++i) {
+            unwithdrawn += channels.earnings(earners[i]);
+        }
+        assertEq(handler.ghostPaid(), unwithdrawn + handler.ghostEarningsWithdrawn(), "paid == earnings credited");
+    }
+
+    /// @notice Every redemption split exactly: royalty + fee + provider share == amount, each share
+    ///         as computed with mulDiv, and the funding pool received exactly the fees.
+    function invariant_splitExact() public view {
+        assertEq(handler.ghostSplitMismatches(), 0, "every split matched");
+        assertEq(
+            handler.ghostRoyalty() + handler.ghostFee() + handler.ghostProviderShare(),
+            handler.ghostPaid(),
+            "royalty + fee + provider share == paid"
+        );
+        assertEq(
+            channels.earnings(channels.fundingPool()) + handler.ghostFeesWithdrawn(),
+            handler.ghostFee(),
+            "funding pool received exactly the fees"
+        );
+    }
+}
