@@ -38,9 +38,13 @@ function forgeBinary() {
 
 /** The compiler Forge runs: the wrapper itself where shebangs work, a .cmd shim on Windows. */
 function compilerPath() {
-  if (process.platform !== "win32") return wrapper;
-  const shim = path.join(root, "scripts", "solc-wrapper.cmd");
-  return shim;
+  if (process.platform === "win32") return path.join(root, "scripts", "solc-wrapper.cmd");
+  try {
+    fs.accessSync(wrapper, fs.constants.X_OK);
+  } catch {
+    fs.chmodSync(wrapper, 0o755); // the executable bit can be lost by archives and some checkouts
+  }
+  return wrapper;
 }
 
 const args = process.argv.slice(2);
