@@ -11,6 +11,7 @@ import { createChannelManager } from "./createChannelManager.ts";
 import { createGatewayServer } from "./createGatewayServer.ts";
 import { createGatewayStore } from "./createGatewayStore.ts";
 import { createRouter } from "./createRouter.ts";
+import { createSettler } from "./createSettler.ts";
 import { discoverOffers } from "./discoverOffers.ts";
 
 export type StartGatewayOptions = {
@@ -24,6 +25,8 @@ export type StartGatewayOptions = {
   deposit?: bigint;
   /** How long offers read from the chain are reused. Default 5 s. */
   offersRefreshMs?: number;
+  /** How often vouchers for the latest requests are sent on their own. Default 5 s. */
+  settleIntervalMs?: number;
   logger: Logger;
 };
 
@@ -37,6 +40,14 @@ export async function startGateway(options: StartGatewayOptions) {
   const router = createRouter({ loadOffers: () => discoverOffers(clients.public, deployment), refreshMs: options.offersRefreshMs });
   const domain = { chainId: deployment.chainId, verifyingContract: deployment.paymentChannels };
   const server = createGatewayServer({ router, channels, store, domain, logger });
+  const settler = createSettler({
+    store,
+    channels,
+    logger,
+    endpointOf: async (provider) => (await router.listModels()).flatMap((m) => m.offers).find((o) => o.provider === provider)?.endpoint,
+  });
+  const settleTimer = setInterval(() => void settler.settle().catch(() => {}), options.settleIntervalMs ?? 5_000);
+  settleTimer.unref();
   const host = options.host ?? "127.0.0.1";
   server.listen(options.port ?? 8600, host);
   await once(server, "listening");
@@ -52,8 +63,11 @@ export async function startGateway(options: StartGatewayOptions) {
     router,
     channels,
     clients,
+    settle: () => settler.settle(),
     stop: () =>
       (stopped ??= (async () => {
+        clearInterval(settleTimer);
+        await settler.settle().catch(() => {});
         server.closeAllConnections();
         server.close();
         store.close();

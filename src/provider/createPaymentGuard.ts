@@ -44,41 +44,47 @@ export function createPaymentGuard(options: PaymentGuardOptions) {
     return channel;
   };
 
+  /** The checks every voucher passes, for a request or a settlement. */
+  const check = async (header: string | undefined, modelId?: bigint) => {
+    if (!header) {
+      throw paymentError("This provider serves paid requests only: no x-gotong-voucher header", "voucher_missing", "Call it through a Gotong gateway, which opens a channel and signs vouchers.");
+    }
+    const voucher = decodeVoucherHeader(header);
+    if (!voucher) throw paymentError("The x-gotong-voucher header is malformed", "voucher_malformed", "Expected channelId:epoch:cumulativeAmount:signature.", 400);
+    const channel = await channelFor(voucher.channelId, voucher);
+    if (channel.sender === zeroAddress) throw paymentError(`Channel ${voucher.channelId} does not exist on chain ${options.domain.chainId}`, "channel_not_found", "Open a channel first.");
+    if (!isAddressEqual(channel.provider, options.provider)) throw paymentError(`Channel ${voucher.channelId} pays another provider (${channel.provider})`, "channel_wrong_provider");
+    if (modelId !== undefined && channel.modelId !== modelId) throw paymentError(`Channel ${voucher.channelId} is for model ${channel.modelId}, not model ${modelId}`, "channel_wrong_model");
+    if (voucher.epoch !== channel.epoch) throw paymentError(`The voucher is for epoch ${voucher.epoch} but the channel is in epoch ${channel.epoch}`, "voucher_wrong_epoch", "A voucher from a closed channel cannot pay again.");
+    const stored = options.store.getChannel(voucher.channelId, voucher.epoch);
+    const known = stored.voucher?.cumulativeAmount === voucher.cumulativeAmount && stored.voucher.signature === voucher.signature;
+    // The same voucher as last time needs no second signature check (the common case on retries).
+    if (!known && !(await isVoucherSignedBy(options.domain, voucher, channel.sender))) {
+      throw paymentError("The voucher's signature is not the channel sender's for this chain and contract", "voucher_signature_invalid", "Vouchers are bound to one chain id, one PaymentChannels contract, one channel and one epoch.", 401);
+    }
+    // Re-read after the await: another request may have completed meanwhile.
+    const state = options.store.getChannel(voucher.channelId, voucher.epoch);
+    if (voucher.cumulativeAmount < state.owed) {
+      throw new GotongError(`The voucher pays ${voucher.cumulativeAmount} but ${state.owed} is owed for requests already served on this channel`, {
+        code: "voucher_below_owed",
+        hint: "Sign a voucher for the cumulative cost of every receipt received; fetch missing receipts from /gotong/receipts/ID.",
+        status: 402,
+      });
+    }
+    if (voucher.cumulativeAmount > channel.deposit) {
+      throw paymentError(`The voucher pays ${voucher.cumulativeAmount}, above the channel's deposit of ${channel.deposit}`, "voucher_exceeds_deposit", "Top up the channel before signing a larger voucher.");
+    }
+    return { voucher, channel, state };
+  };
+
   return {
     /**
      * Checks the `x-gotong-voucher` header for a request on `modelId` whose cost is at most
      * `maxCost`, stores the voucher durably, and reserves `maxCost` of the deposit.
      */
     async authorize(header: string | undefined, modelId: bigint, maxCost: bigint): Promise<Authorization> {
-      if (!header) {
-        throw paymentError("This provider serves paid requests only: no x-gotong-voucher header", "voucher_missing", "Call it through a Gotong gateway, which opens a channel and signs vouchers.");
-      }
-      const voucher = decodeVoucherHeader(header);
-      if (!voucher) throw paymentError("The x-gotong-voucher header is malformed", "voucher_malformed", "Expected channelId:epoch:cumulativeAmount:signature.", 400);
-      const channel = await channelFor(voucher.channelId, voucher);
-      if (channel.sender === zeroAddress) throw paymentError(`Channel ${voucher.channelId} does not exist on chain ${options.domain.chainId}`, "channel_not_found", "Open a channel first.");
-      if (!isAddressEqual(channel.provider, options.provider)) throw paymentError(`Channel ${voucher.channelId} pays another provider (${channel.provider})`, "channel_wrong_provider");
-      if (channel.modelId !== modelId) throw paymentError(`Channel ${voucher.channelId} is for model ${channel.modelId}, not model ${modelId}`, "channel_wrong_model");
-      if (voucher.epoch !== channel.epoch) throw paymentError(`The voucher is for epoch ${voucher.epoch} but the channel is in epoch ${channel.epoch}`, "voucher_wrong_epoch", "A voucher from a closed channel cannot pay again.");
+      const { voucher, channel, state } = await check(header, modelId);
       if (channel.closesAt !== 0n) throw paymentError(`Channel ${voucher.channelId} is closing`, "channel_closing", "Open a new channel once it has closed.");
-      const stored = options.store.getChannel(voucher.channelId, voucher.epoch);
-      const known = stored.voucher?.cumulativeAmount === voucher.cumulativeAmount && stored.voucher.signature === voucher.signature;
-      // The same voucher as last time needs no second signature check (the common case on retries).
-      if (!known && !(await isVoucherSignedBy(options.domain, voucher, channel.sender))) {
-        throw paymentError("The voucher's signature is not the channel sender's for this chain and contract", "voucher_signature_invalid", "Vouchers are bound to one chain id, one PaymentChannels contract, one channel and one epoch.", 401);
-      }
-      // Re-read after the await: another request may have completed meanwhile.
-      const state = options.store.getChannel(voucher.channelId, voucher.epoch);
-      if (voucher.cumulativeAmount < state.owed) {
-        throw new GotongError(`The voucher pays ${voucher.cumulativeAmount} but ${state.owed} is owed for requests already served on this channel`, {
-          code: "voucher_below_owed",
-          hint: "Sign a voucher for the cumulative cost of every receipt received; fetch missing receipts from /gotong/receipts/ID.",
-          status: 402,
-        });
-      }
-      if (voucher.cumulativeAmount > channel.deposit) {
-        throw paymentError(`The voucher pays ${voucher.cumulativeAmount}, above the channel's deposit of ${channel.deposit}`, "voucher_exceeds_deposit", "Top up the channel before signing a larger voucher.");
-      }
       const inFlight = reserved.get(voucher.channelId) ?? 0n;
       const committed = state.owed + inFlight;
       if (committed + maxCost > channel.deposit) {
@@ -102,6 +108,14 @@ export function createPaymentGuard(options: PaymentGuardOptions) {
           else reserved.delete(voucher.channelId);
         },
       };
+    },
+    /**
+     * Accepts a voucher sent without a request: the client paying for the last request it received
+     * (which the next request would otherwise carry), so the provider can redeem everything now.
+     */
+    async settle(header: string | undefined): Promise<{ owed: bigint; accepted: boolean }> {
+      const { voucher, state } = await check(header);
+      return { owed: state.owed, accepted: options.store.acceptVoucher(voucher) };
     },
     /** Forgets a cached channel so the next request reads it from the chain again. */
     invalidate(channelId: Hex) {

@@ -181,6 +181,11 @@ export function createProviderServer(options: ProviderServerOptions): Server {
         data: options.models.map((m) => ({ id: m.name, object: "model", created: 0, owned_by: "gotong", gotong: { modelId: m.modelId.toString(), weightsHash: m.weightsHash } })),
       });
     }
+    if (req.method === "POST" && path === "/gotong/vouchers") {
+      const header = req.headers["x-gotong-voucher"];
+      const result = await options.guard.settle(typeof header === "string" ? header : undefined);
+      return sendJson(res, 200, { accepted: result.accepted, owed: result.owed.toString() });
+    }
     const receiptMatch = /^\/gotong\/receipts\/(0x[0-9a-f]{64})$/.exec(path);
     if (req.method === "GET" && receiptMatch) {
       const receipt = options.store.getReceipt(receiptMatch[1] as Hex);

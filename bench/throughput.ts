@@ -1,0 +1,143 @@
+import { join } from "node:path";
+import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
+import { getLlama, LlamaCompletion } from "node-llama-cpp";
+import { createChannelManager } from "../src/gateway/createChannelManager.ts";
+import { createGatewayStore } from "../src/gateway/createGatewayStore.ts";
+import { fundOnDevnet } from "../src/chain/fundOnDevnet.ts";
+import { createClients } from "../src/chain/createClients.ts";
+import { decodeReceiptHeader, receiptFromJson } from "../src/payments/receipt.ts";
+import { encodeVoucherHeader } from "../src/payments/voucher.ts";
+import { chatModel } from "../test/helpers/chatModel.ts";
+import { startTestNetwork, quietLogger } from "../test/helpers/network.ts";
+
+type Run = { ttftMs: number; tokens: number; decodeTps: number; totalMs: number };
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+/** Reads an SSE completion stream, timing the first token and the rest. */
+async function timeStream(res: Response, started: number): Promise<Run & { receipt?: unknown }> {
+  if (res.status !== 200) throw new Error(`status ${res.status}: ${await res.text()}`);
+  const decoder = new TextDecoder();
+  let buffer = "";
+  let first = 0;
+  let last = 0;
+  let tokens = 0;
+  let receipt: unknown;
+  for await (const bytes of res.body as unknown as AsyncIterable<Uint8Array>) {
+    buffer += decoder.decode(bytes, { stream: true });
+    let cut: number;
+    while ((cut = buffer.indexOf("\n\n")) >= 0) {
+      const line = buffer.slice(0, cut);
+      buffer = buffer.slice(cut + 2);
+      if (!line.startsWith("data: ") || line === "data: [DONE]") continue;
+      const chunk = JSON.parse(line.slice(6)) as { choices: { text?: string }[]; usage?: { completion_tokens: number }; gotong?: { receipt?: unknown } };
+      if (chunk.choices[0]?.text) {
+        const now = performance.now();
+        if (!first) first = now;
+        last = now;
+      }
+      if (chunk.usage) tokens = chunk.usage.completion_tokens;
+      if (chunk.gotong?.receipt) receipt = chunk.gotong.receipt;
+    }
+  }
+  return { ttftMs: first - started, tokens, decodeTps: (tokens - 1) / ((last - first) / 1000), totalMs: last - started, receipt };
+}
+
+/**
+ * Tokens per second and time to first token: node-llama-cpp called directly, the provider called
+ * directly (paid by voucher), and the whole path through the gateway. Same model, same thread count,
+ * same greedy prompt, interleaved rounds in one process.
+ */
+export async function benchThroughput(options: { rounds?: number; maxTokens?: number } = {}) {
+  const rounds = options.rounds ?? 7;
+  const maxTokens = options.maxTokens ?? 200;
+  const prompt = "Once upon a time";
+  const net = await startTestNetwork();
+  try {
+    const model = await chatModel(net.home.models);
+    await net.publish(model.path, model.name);
+    const provider = await net.provider(model.path);
+    const gateway = await net.gateway();
+
+    // A second paying client for the provider-direct figures, with its own channel.
+    const { deployment } = net.devnet;
+    const key = generatePrivateKey();
+    const account = privateKeyToAccount(key);
+    await fundOnDevnet(deployment, account.address, { tokens: 100_000_000n });
+    const store = createGatewayStore(join(net.home.root, "bench-client.db"));
+    const clients = createClients({ rpcUrl: deployment.rpcUrl, chainId: deployment.chainId, account });
+    const channels = createChannelManager({ clients, account, deployment, store, logger: quietLogger() });
+    let channel = await channels.ensureChannel(provider.address, provider.model.modelId, 10_000_000n);
+
+    const llama = await getLlama({ gpu: false, build: "never", logger: () => {} });
+    const direct = await llama.loadModel({ modelPath: model.path });
+    const context = await direct.createContext({ threads: 1, contextSize: 512 });
+
+    const body = JSON.stringify({ model: model.name, prompt, max_tokens: maxTokens, temperature: 0, stream: true });
+    const runs = { direct: [] as Run[], provider: [] as Run[], gateway: [] as Run[] };
+    for (let round = 0; round < rounds + 1; round++) {
+      // direct
+      const sequence = context.getSequence();
+      const completion = new LlamaCompletion({ contextSequence: sequence });
+      let first = 0;
+      let last = 0;
+      let tokens = 0;
+      const started = performance.now();
+      await completion.generateCompletion(prompt, {
+        maxTokens,
+        temperature: 0,
+        onToken: (t) => (tokens += t.length),
+        onTextChunk: () => {
+          const now = performance.now();
+          if (!first) first = now;
+          last = now;
+        },
+      });
+      sequence.dispose();
+      const directRun = { ttftMs: first - started, tokens, decodeTps: (tokens - 1) / ((last - first) / 1000), totalMs: last - started };
+
+      // provider, paid directly
+      channel = store.getChannel(channel.channelId)!;
+      const voucher = await channels.voucherFor(channel);
+      const p0 = performance.now();
+      const providerRes = await fetch(`${provider.url}/v1/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-gotong-voucher": encodeVoucherHeader(voucher) },
+        body,
+      });
+      const providerRun = await timeStream(providerRes, p0);
+      const receipt = receiptFromJson(providerRun.receipt) ?? decodeReceiptHeader("");
+      if (receipt) store.addReceipt(channel, { receipt, provider: provider.address, modelId: provider.model.modelId, modelName: model.name });
+
+      // through the gateway
+      const g0 = performance.now();
+      const gatewayRun = await timeStream(await fetch(`${gateway.baseUrl}/completions`, { method: "POST", headers: { "content-type": "application/json" }, body }), g0);
+      if (round === 0) continue; // warm-up
+      runs.direct.push(directRun);
+      runs.provider.push({ ...providerRun, receipt: undefined } as Run);
+      runs.gateway.push({ ...gatewayRun, receipt: undefined } as Run);
+    }
+    const summary = (rs: Run[]) => ({ decodeTps: median(rs.map((r) => r.decodeTps)), ttftMs: median(rs.map((r) => r.ttftMs)), tokens: median(rs.map((r) => r.tokens)) });
+    const d = summary(runs.direct);
+    const p = summary(runs.provider);
+    const g = summary(runs.gateway);
+    await context.dispose();
+    await direct.dispose();
+    store.close();
+    return {
+      model: model.name,
+      threads: 1,
+      maxTokens,
+      rounds,
+      direct: d,
+      provider: p,
+      gateway: g,
+      providerVsDirectTps: p.decodeTps / d.decodeTps,
+      gatewayVsDirectTps: g.decodeTps / d.decodeTps,
+      ttftAddedByProviderMs: p.ttftMs - d.ttftMs,
+      ttftAddedByGatewayMs: g.ttftMs - p.ttftMs,
+      goal: "gateway tokens/s at least 0.9 of direct",
+    };
+  } finally {
+    await net.stop();
+  }
+}

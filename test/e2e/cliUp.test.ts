@@ -1,0 +1,40 @@
+import { afterAll, describe, expect, it } from "vitest";
+import { existsSync, readFileSync } from "node:fs";
+import { runGotong, spawnGotong } from "../helpers/cli.ts";
+import { freePort } from "../helpers/ports.ts";
+import { tempHome } from "../helpers/tempHome.ts";
+
+describe("gotong up on the embedded defaults", () => {
+  const home = tempHome();
+  afterAll(() => home.cleanup());
+
+  it("starts a whole network on a generated test model, answers `gotong chat`, and stops cleanly", async () => {
+    const ports = [await freePort(), await freePort(), await freePort()];
+    const up = spawnGotong(["up", "--home", home.root, "--chain-port", String(ports[0]), "--provider-port", String(ports[1]), "--gateway-port", String(ports[2])]);
+    try {
+      await up.waitFor(/Gotong is up/, 120_000);
+      expect(up.stdout()).toContain(`http://127.0.0.1:${ports[2]}/v1`);
+      expect(up.stdout()).toMatch(/private key\s+0x[0-9a-f]{64}/);
+      expect(up.stdout()).toContain("curl ");
+      const info = JSON.parse(readFileSync(home.upFile, "utf8"));
+      expect(info).toMatchObject({ baseUrl: `http://127.0.0.1:${ports[2]}/v1`, rpcUrl: `http://127.0.0.1:${ports[0]}`, model: { name: "gotong-test-model", testModel: true } });
+      expect(info.account.privateKey).toMatch(/^0x[0-9a-f]{64}$/);
+      expect(info.contracts.paymentChannels).toMatch(/^0x[0-9a-fA-F]{40}$/);
+
+      const chat = await runGotong(["chat", "Hello there", "--home", home.root, "--max-tokens", "12"]);
+      expect(chat.code).toBe(0);
+      expect(chat.stdout.trim().length).toBeGreaterThan(0);
+      expect(chat.stderr).toMatch(/cost \d+ base units/);
+    } finally {
+      up.child.kill("SIGINT");
+      expect(await up.exited).toBe(0);
+    }
+    expect(existsSync(home.anvilState)).toBe(true);
+  });
+
+  it("explains a bad command line", async () => {
+    const result = await runGotong(["provider", "start", "--home", home.root]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/--model FILE.gguf is required/);
+  });
+});

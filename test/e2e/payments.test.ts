@@ -1,0 +1,105 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { decodeEventLog, erc20Abi, type Address } from "viem";
+import { privateKeyToAccount, generatePrivateKey } from "viem/accounts";
+import { ModelRegistryArtifact, PaymentChannelsArtifact } from "../../src/chain/contracts.generated.ts";
+import { writeAndWait } from "../../src/chain/writeAndWait.ts";
+import { readChannel } from "../../src/payments/readChannel.ts";
+import { startTestNetwork, type TestNetwork } from "../helpers/network.ts";
+import { chatModel } from "../helpers/chatModel.ts";
+import type { RunningProvider } from "../../src/provider/startProvider.ts";
+import type { RunningGateway } from "../../src/gateway/startGateway.ts";
+
+async function chat(baseUrl: string, model: string, content: string, maxTokens = 16) {
+  const res = await fetch(`${baseUrl}/chat/completions`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ model, messages: [{ role: "user", content }], max_tokens: maxTokens }),
+  });
+  expect(res.status).toBe(200);
+  return { cost: BigInt(res.headers.get("x-gotong-cost")!), body: (await res.json()) as { choices: { message: { content: string } }[] } };
+}
+
+describe("paying for requests through a payment channel", () => {
+  let net: TestNetwork;
+  let provider: RunningProvider;
+  let gateway: RunningGateway;
+  let modelId: bigint;
+  let modelName: string;
+  const pc = () => ({ address: net.devnet.deployment.paymentChannels, abi: PaymentChannelsArtifact.abi }) as const;
+  const earnings = (who: Address) => net.creator.public.readContract({ ...pc(), functionName: "earnings", args: [who] }) as Promise<bigint>;
+
+  beforeAll(async () => {
+    net = await startTestNetwork();
+    const model = await chatModel(net.home.models);
+    modelName = model.name;
+    modelId = await net.publish(model.path, model.name, 1000);
+    provider = await net.provider(model.path);
+    gateway = await net.gateway();
+  });
+  afterAll(() => net?.stop());
+
+  it("settles several requests in one redeem, split exactly between provider, model owner and funding pool", async () => {
+    const { deployment } = net.devnet;
+    const costs: bigint[] = [];
+    for (const prompt of ["One day", "A cat", "The sun", "Lily went"]) costs.push((await chat(gateway.baseUrl, modelName, prompt)).cost);
+    const total = costs.reduce((a, b) => a + b, 0n);
+    await gateway.settle(); // the voucher for the last request, sent without waiting for a next one
+
+    const creator = net.creator.account.address;
+    const before = { provider: await earnings(provider.address), creator: await earnings(creator), pool: await earnings(deployment.fundingPool) };
+    const result = await provider.redeemer.redeemNow();
+    expect(result.transactionHash).toBeDefined();
+    expect(result.amount).toBe(total);
+
+    const receipt = await net.creator.public.getTransactionReceipt({ hash: result.transactionHash! });
+    const redeemed = receipt.logs
+      .filter((l) => l.address.toLowerCase() === deployment.paymentChannels.toLowerCase())
+      .map((l) => decodeEventLog({ abi: PaymentChannelsArtifact.abi, data: l.data, topics: l.topics }))
+      .filter((e) => e.eventName === "VoucherRedeemed");
+    expect(redeemed).toHaveLength(1);
+
+    const royalty = (total * 1000n) / 10_000n;
+    const fee = (total * BigInt(deployment.protocolFeeBps)) / 10_000n;
+    const after = { provider: await earnings(provider.address), creator: await earnings(creator), pool: await earnings(deployment.fundingPool) };
+    expect(after.creator - before.creator).toBe(royalty);
+    expect(after.pool - before.pool).toBe(fee);
+    expect(after.provider - before.provider).toBe(total - royalty - fee);
+
+    // Redeeming again pays nothing more: no voucher pays twice.
+    const again = await provider.redeemer.redeemNow();
+    expect(again.amount).toBe(0n);
+
+    // Earnings leave the contract as real tokens.
+    const providerClients = net.creator; // any client can read balances
+    const balanceBefore = await providerClients.public.readContract({ address: deployment.token.address, abi: erc20Abi, functionName: "balanceOf", args: [creator] });
+    await writeAndWait(net.creator, { ...pc(), functionName: "withdrawEarnings", args: [creator] });
+    const balanceAfter = await providerClients.public.readContract({ address: deployment.token.address, abi: erc20Abi, functionName: "balanceOf", args: [creator] });
+    expect(balanceAfter - balanceBefore).toBe(after.creator);
+  });
+
+  it("pays later royalties to whoever owns the model's token now", async () => {
+    const { deployment } = net.devnet;
+    const newOwner = privateKeyToAccount(generatePrivateKey()).address;
+    await writeAndWait(net.creator, {
+      address: deployment.modelRegistry,
+      abi: ModelRegistryArtifact.abi,
+      functionName: "transferFrom",
+      args: [net.creator.account.address, newOwner, modelId],
+    });
+    const oldOwnerBefore = await earnings(net.creator.account.address);
+    const cost = (await chat(gateway.baseUrl, modelName, "Once")).cost;
+    await gateway.settle();
+    const result = await provider.redeemer.redeemNow();
+    expect(result.amount).toBe(cost);
+    expect(await earnings(newOwner)).toBe((cost * 1000n) / 10_000n);
+    expect(await earnings(net.creator.account.address)).toBe(oldOwnerBefore);
+  });
+
+  it("keeps the channel's books equal on both sides", async () => {
+    const channel = gateway.store.listChannels()[0]!;
+    const onchain = await readChannel(net.creator.public, net.devnet.deployment.paymentChannels, channel.channelId);
+    expect(onchain.redeemed).toBe(channel.spent);
+    const owed = provider.store.getChannel(channel.channelId, channel.epoch).owed;
+    expect(owed).toBe(channel.spent);
+  });
+});

@@ -1,0 +1,83 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
+import { readChannel } from "../../src/payments/readChannel.ts";
+import type { RunningGateway } from "../../src/gateway/startGateway.ts";
+import { chatModel } from "../helpers/chatModel.ts";
+import { spawnGotong, type CliProcess } from "../helpers/cli.ts";
+import { startTestNetwork, type TestNetwork } from "../helpers/network.ts";
+import { freePort } from "../helpers/ports.ts";
+
+describe("a provider killed with SIGKILL while serving", () => {
+  let net: TestNetwork;
+  let gateway: RunningGateway;
+  let modelName: string;
+  let modelPath: string;
+  const key = generatePrivateKey();
+  let keyFile: string;
+  let port: number;
+  const children: CliProcess[] = [];
+
+  const startProviderProcess = async () => {
+    const p = spawnGotong(["provider", "start", "--model", modelPath, "--home", net.home.root, "--key", keyFile, "--port", String(port), "--threads", "1", "--price-input", "1", "--price-output", "2"]);
+    children.push(p);
+    await p.waitFor(/serving/);
+    return p;
+  };
+
+  beforeAll(async () => {
+    net = await startTestNetwork();
+    const model = await chatModel(net.home.models);
+    modelName = model.name;
+    modelPath = model.path;
+    await net.publish(model.path, model.name);
+    keyFile = join(net.home.keys, "crash-provider.key");
+    writeFileSync(keyFile, key, { mode: 0o600 });
+    port = await freePort();
+    gateway = await net.gateway();
+  });
+  afterAll(async () => {
+    for (const c of children) c.child.kill("SIGKILL");
+    await net?.stop();
+  });
+
+  it("redeems the last voucher it accepted after it is started again", async () => {
+    const first = await startProviderProcess();
+    const ask = (stream: boolean, max: number) =>
+      fetch(`${gateway.baseUrl}/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ model: modelName, messages: [{ role: "user", content: "Once upon a time" }], max_tokens: max, stream }),
+      });
+    const paid = await ask(false, 16);
+    expect(paid.status).toBe(200);
+    const firstCost = BigInt(paid.headers.get("x-gotong-cost")!);
+
+    // The second request carries a voucher for the first; kill the provider as it streams.
+    const streaming = await ask(true, 400);
+    expect(streaming.status).toBe(200);
+    const reader = streaming.body!.getReader();
+    await reader.read();
+    first.child.kill("SIGKILL");
+    await first.exited;
+    while (!(await reader.read().catch(() => ({ done: true }))).done) {
+      /* drain what the gateway sends after the provider died */
+    }
+
+    const channel = gateway.store.listChannels()[0]!;
+    const before = await readChannel(net.creator.public, net.devnet.deployment.paymentChannels, channel.channelId);
+    expect(before.redeemed).toBe(0n);
+
+    await startProviderProcess(); // redeems on start
+    const deadline = Date.now() + 30_000;
+    let redeemed = 0n;
+    while (Date.now() < deadline) {
+      redeemed = (await readChannel(net.creator.public, net.devnet.deployment.paymentChannels, channel.channelId)).redeemed;
+      if (redeemed > 0n) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(redeemed).toBe(firstCost);
+    expect(privateKeyToAccount(key).address).toBe(channel.provider);
+  });
+});

@@ -1,0 +1,65 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ProviderRegistryArtifact } from "../../src/chain/contracts.generated.ts";
+import { createClients } from "../../src/chain/createClients.ts";
+import { writeAndWait } from "../../src/chain/writeAndWait.ts";
+import { privateKeyToAccount } from "viem/accounts";
+import { join } from "node:path";
+import { copyFileSync, appendFileSync } from "node:fs";
+import { chatModel } from "../helpers/chatModel.ts";
+import { startTestNetwork, DEFAULT_PRICE, type TestNetwork } from "../helpers/network.ts";
+
+describe("what providers and gateways refuse to trust", () => {
+  let net: TestNetwork;
+  let model: { path: string; name: string };
+  let modelId: bigint;
+
+  beforeAll(async () => {
+    net = await startTestNetwork();
+    model = await chatModel(net.home.models);
+    modelId = await net.publish(model.path, model.name);
+  });
+  afterAll(() => net?.stop());
+
+  it("a provider refuses weights whose sha256 differs from the registry's, saying which", async () => {
+    const tampered = join(net.home.models, "tampered.gguf");
+    copyFileSync(model.path, tampered);
+    appendFileSync(tampered, Buffer.from([0])); // one extra byte: same model to llama.cpp, different hash
+    await expect(net.provider(tampered, { modelId })).rejects.toMatchObject({
+      code: "weights_hash_mismatch",
+      message: expect.stringMatching(/sha256 is [0-9a-f]{64} but registry model \d+ .* expects [0-9a-f]{64}/),
+    });
+  });
+
+  it("a provider refuses weights that were never registered", async () => {
+    const other = join(net.home.models, "unregistered.gguf");
+    copyFileSync(model.path, other);
+    appendFileSync(other, Buffer.from([1, 2, 3]));
+    await expect(net.provider(other)).rejects.toMatchObject({ code: "model_not_registered", message: expect.stringContaining("No model in the registry") });
+  });
+
+  it("a gateway refuses a receipt that charges more than price × tokens, and stops using that provider", async () => {
+    // The provider charges its start-up price, then advertises a lower one on-chain.
+    const greedy = await net.provider(model.path, { price: { pricePerMillionInput: 50n * DEFAULT_PRICE.pricePerMillionInput, pricePerMillionOutput: 50n * DEFAULT_PRICE.pricePerMillionOutput } });
+    const { deployment } = net.devnet;
+    const clients = createClients({ rpcUrl: deployment.rpcUrl, chainId: deployment.chainId, account: privateKeyToAccount(greedy.key) });
+    await writeAndWait(clients, {
+      address: deployment.providerRegistry,
+      abi: ProviderRegistryArtifact.abi,
+      functionName: "setOffer",
+      args: [modelId, DEFAULT_PRICE.pricePerMillionInput, DEFAULT_PRICE.pricePerMillionOutput],
+    });
+    const gateway = await net.gateway();
+    const res = await fetch(`${gateway.baseUrl}/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: model.name, messages: [{ role: "user", content: "Hello" }], max_tokens: 8 }),
+    });
+    const body = (await res.json()) as { error: { code: string; message: string } };
+    expect(res.status).toBe(502);
+    expect(body.error.code).toBe("receipt_overcharge");
+    expect(body.error.message).toMatch(/charges \d+ but \d+ input and \d+ output tokens at its price .* cost at most \d+/);
+    expect(gateway.router.isUntrusted(greedy.address)).toBe(true);
+    // Nothing was paid for it.
+    expect(gateway.store.listChannels().every((c) => c.spent === 0n)).toBe(true);
+  });
+});

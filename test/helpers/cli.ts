@@ -1,0 +1,43 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { resolve } from "node:path";
+
+export const gotongBin = resolve(import.meta.dirname, "../../bin/gotong.js");
+
+/** A `gotong` command running as its own process, with its output captured. */
+export type CliProcess = { child: ChildProcess; stdout(): string; stderr(): string; waitFor(pattern: RegExp, ms?: number): Promise<string>; exited: Promise<number | null> };
+
+/** Starts `gotong ARGS…` as a child process. */
+export function spawnGotong(args: string[], env: Record<string, string> = {}): CliProcess {
+  const child = spawn(process.execPath, [gotongBin, ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  let err = "";
+  child.stdout!.on("data", (b: Buffer) => (out += b.toString()));
+  child.stderr!.on("data", (b: Buffer) => (err += b.toString()));
+  const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
+  return {
+    child,
+    stdout: () => out,
+    stderr: () => err,
+    exited,
+    waitFor(pattern, ms = 60_000) {
+      return new Promise((resolvePromise, reject) => {
+        const started = Date.now();
+        const check = () => {
+          const m = pattern.exec(out) ?? pattern.exec(err);
+          if (m) return resolvePromise(m[0]);
+          if (child.exitCode !== null) return reject(new Error(`gotong exited (${child.exitCode}) before ${pattern}:\n${out}\n${err}`));
+          if (Date.now() - started > ms) return reject(new Error(`timed out waiting for ${pattern}:\n${out}\n${err}`));
+          setTimeout(check, 50);
+        };
+        check();
+      });
+    },
+  };
+}
+
+/** Runs `gotong ARGS…` to completion. */
+export async function runGotong(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const p = spawnGotong(args, env);
+  const code = await p.exited;
+  return { code, stdout: p.stdout(), stderr: p.stderr() };
+}
