@@ -1,4 +1,7 @@
 import { join } from "node:path";
+import { writeFileSync } from "node:fs";
+import { spawnGotong, type CliProcess } from "../test/helpers/cli.ts";
+import { freePort } from "../test/helpers/ports.ts";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { getLlama, LlamaCompletion } from "node-llama-cpp";
 import { createChannelManager } from "../src/gateway/createChannelManager.ts";
@@ -48,15 +51,29 @@ async function timeStream(res: Response, started: number): Promise<Run & { recei
  * same greedy prompt, interleaved rounds in one process.
  */
 export async function benchThroughput(options: { rounds?: number; maxTokens?: number } = {}) {
-  const rounds = options.rounds ?? 7;
-  const maxTokens = options.maxTokens ?? 200;
+  const rounds = options.rounds ?? 15;
+  const maxTokens = options.maxTokens ?? 400;
   const prompt = "Once upon a time";
   const net = await startTestNetwork();
+  const children: CliProcess[] = [];
   try {
     const model = await chatModel(net.home.models);
-    await net.publish(model.path, model.name);
-    const provider = await net.provider(model.path);
-    const gateway = await net.gateway();
+    const modelId = await net.publish(model.path, model.name);
+    // Provider and gateway run as their own processes, as they do when deployed: each has its own
+    // event loop, and the provider's token loop does not share one with its clients.
+    const providerKey = generatePrivateKey();
+    const keyFile = join(net.home.keys, "bench-provider.key");
+    writeFileSync(keyFile, providerKey, { mode: 0o600 });
+    const providerPort = await freePort();
+    const gatewayPort = await freePort();
+    const providerProcess = spawnGotong(["provider", "start", "--model", model.path, "--home", net.home.root, "--key", keyFile, "--port", String(providerPort), "--threads", "1"]);
+    children.push(providerProcess);
+    await providerProcess.waitFor(/serving/);
+    const gatewayProcess = spawnGotong(["gateway", "start", "--home", net.home.root, "--port", String(gatewayPort)]);
+    children.push(gatewayProcess);
+    await gatewayProcess.waitFor(/gateway at/);
+    const provider = { url: `http://127.0.0.1:${providerPort}`, address: privateKeyToAccount(providerKey).address, model: { modelId } };
+    const gateway = { baseUrl: `http://127.0.0.1:${gatewayPort}/v1` };
 
     // A second paying client for the provider-direct figures, with its own channel.
     const { deployment } = net.devnet;
@@ -138,6 +155,10 @@ export async function benchThroughput(options: { rounds?: number; maxTokens?: nu
       goal: "gateway tokens/s at least 0.9 of direct",
     };
   } finally {
+    for (const child of children) {
+      child.child.kill("SIGTERM");
+      await child.exited;
+    }
     await net.stop();
   }
 }

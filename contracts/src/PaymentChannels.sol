@@ -16,8 +16,16 @@ import {ProviderRegistry} from "./ProviderRegistry.sol";
 ///         tokens for one (provider, model) pair, then pays each request by signing an EIP-712
 ///         voucher for the new cumulative amount. The provider redeems the latest voucher whenever
 ///         it likes, one or many channels per transaction. Each redeemed amount is split: the
-///         model owner's royalty and the protocol fee (both fixed when the channel opened), the rest
-///         to the provider. Payouts are credited to internal balances and withdrawn separately.
+///         model's royalty and the protocol fee (both fixed when the channel opened), the rest to
+///         the provider. Payouts are credited to internal balances and withdrawn separately: the
+///         provider's share and the fee to their accounts (`withdrawEarnings`), the royalty to the
+///         model itself (`withdrawModelEarnings`, by whoever owns the model's token when withdrawing).
+///
+///         Royalties follow the token: they accrue to the model id, not to an address, so a
+///         redemption never consults the model registry, and accrued, unwithdrawn royalties travel
+///         with the token when it changes hands. A seller should withdraw before transferring; a
+///         buyer acquires whatever the token has accrued and not been withdrawn (but should not pay
+///         for it in advance: the seller can withdraw until the transfer happens).
 ///
 ///         Closing: the sender starts a close, which opens a challenge period of `challengePeriod`
 ///         seconds during which the provider can still redeem its latest voucher; once it has ended
@@ -31,6 +39,8 @@ import {ProviderRegistry} from "./ProviderRegistry.sol";
 ///         after, redeeming is refused and withdrawing allowed.
 /// @dev Channel ids are `keccak256(abi.encode(sender, provider, modelId))`; there is at most one
 ///      live channel (deposit above zero) per id. Every state-changing function is nonReentrant.
+///      Channels are stored with a 32-bit model id (see `ModelIdTooLarge`), which packs a channel
+///      into four slots.
 contract PaymentChannels is EIP712, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
@@ -115,8 +125,24 @@ contract PaymentChannels is EIP712, ReentrancyGuardTransient {
     /// @param account The account.
     error NothingToWithdraw(address account);
 
+    /// @notice The model has no royalties to withdraw.
+    /// @param modelId The model.
+    error NoModelEarnings(uint256 modelId);
+
+    /// @notice Only the current owner of the model's token may withdraw its royalties (also raised
+    ///         for a model that does not exist).
+    /// @param modelId The model.
+    /// @param caller The account that tried.
+    error NotModelOwner(uint256 modelId, address caller);
+
     /// @notice Earnings cannot be sent to the zero address.
     error ZeroRecipient();
+
+    /// @notice The model id does not fit the 32 bits a channel stores it in. The registry numbers
+    ///         models from 1, so this takes more than four billion registrations.
+    /// @param modelId The model.
+    /// @param maximum The highest model id a channel can be opened for.
+    error ModelIdTooLarge(uint256 modelId, uint256 maximum);
 
     // ---------------------------------------------------------------- events
 
@@ -154,9 +180,8 @@ contract PaymentChannels is EIP712, ReentrancyGuardTransient {
     /// @param cumulativeAmount The voucher's signed cumulative amount (what was paid is capped by
     ///        the deposit; the channel's `redeemed` is the paid cumulative).
     /// @param amount The amount paid by this redemption.
-    /// @param providerShare The provider's share of `amount`.
-    /// @param royaltyRecipient The model owner credited with the royalty (zero when no royalty is due).
-    /// @param royalty The royalty share of `amount`.
+    /// @param providerShare The provider's share of `amount`, credited to the provider.
+    /// @param royalty The royalty share of `amount`, credited to the model (`modelEarnings`).
     /// @param fee The protocol fee share of `amount`, credited to the funding pool.
     event VoucherRedeemed(
         bytes32 indexed channelId,
@@ -165,7 +190,6 @@ contract PaymentChannels is EIP712, ReentrancyGuardTransient {
         uint256 cumulativeAmount,
         uint256 amount,
         uint256 providerShare,
-        address royaltyRecipient,
         uint256 royalty,
         uint256 fee
     );
@@ -189,6 +213,13 @@ contract PaymentChannels is EIP712, ReentrancyGuardTransient {
     /// @param to Where they were sent.
     /// @param amount The amount.
     event EarningsWithdrawn(address indexed account, address indexed to, uint256 amount);
+
+    /// @notice The owner of a model's token withdrew the royalties the model had accrued.
+    /// @param modelId The model.
+    /// @param owner The token's owner, who withdrew.
+    /// @param to Where the royalties were sent.
+    /// @param amount The amount.
+    event ModelEarningsWithdrawn(uint256 indexed modelId, address indexed owner, address indexed to, uint256 amount);
 
     // ---------------------------------------------------------------- storage
 
@@ -225,8 +256,9 @@ contract PaymentChannels is EIP712, ReentrancyGuardTransient {
         uint256 cumulativeAmount;
     }
 
-    /// @dev A channel as stored: the same fields, packed into five slots (the public struct's order
-    ///      would take six), so a redemption reads one slot fewer.
+    /// @dev A channel as stored: the same fields, packed into four slots (the public struct's order
+    ///      would take six), all of which a redemption needs. The model id is stored in 32 bits;
+    ///      `open` refuses larger ids.
     struct ChannelSlot {
         address sender; // slot 0
         uint16 royaltyBps;
@@ -234,9 +266,9 @@ contract PaymentChannels is EIP712, ReentrancyGuardTransient {
         uint64 epoch;
         address provider; // slot 1
         uint64 closesAt;
-        uint256 modelId; // slot 2
-        uint256 deposit; // slot 3
-        uint256 redeemed; // slot 4
+        uint32 modelId;
+        uint256 deposit; // slot 2
+        uint256 redeemed; // slot 3
     }
 
     /// @notice The EIP-712 type hash of `Voucher`.
@@ -252,7 +284,8 @@ contract PaymentChannels is EIP712, ReentrancyGuardTransient {
     /// @notice The token channels are paid in.
     IERC20 public immutable token;
 
-    /// @notice The model registry royalties are read from.
+    /// @notice The model registry: a channel's royalty is read from it when the channel opens, a
+    ///         model's owner when its royalties are withdrawn (never during a redemption).
     ModelRegistry public immutable models;
 
     /// @notice The provider registry offers are checked against.
@@ -270,14 +303,17 @@ contract PaymentChannels is EIP712, ReentrancyGuardTransient {
     /// @dev Channels by id.
     mapping(bytes32 channelId => ChannelSlot) private _channels;
 
-    /// @dev Earnings not yet withdrawn, by account.
+    /// @dev Earnings (provider shares, protocol fees) not yet withdrawn, by account.
     mapping(address account => uint256) private _earnings;
+
+    /// @dev Royalties not yet withdrawn, by model; withdrawn by the model token's current owner.
+    mapping(uint256 modelId => uint256) private _modelEarnings;
 
     // ---------------------------------------------------------------- constructor
 
     /// @notice Deploys the channels contract.
     /// @param token_ The token channels are paid in.
-    /// @param models_ The model registry royalties are read from.
+    /// @param models_ The model registry royalties and model owners are read from.
     /// @param providers_ The provider registry offers are checked against.
     /// @param fundingPool_ The account credited with protocol fees; must not be zero.
     /// @param protocolFeeBps_ The protocol fee, in basis points, at most `MAX_FEE_BPS`.
@@ -306,12 +342,13 @@ contract PaymentChannels is EIP712, ReentrancyGuardTransient {
     /// @notice Opens a channel from the caller to `provider` for `modelId`, pulling `amount`
     ///         (approve first). Fixes the model's current royalty and the protocol fee for this epoch.
     /// @param provider The provider; must be active and offer `modelId`.
-    /// @param modelId The model.
+    /// @param modelId The model; at most `type(uint32).max`.
     /// @param amount The deposit to pull; what arrives is credited.
     /// @return channelId The channel's id, `channelIdOf(msg.sender, provider, modelId)`.
     function open(address provider, uint256 modelId, uint256 amount) external nonReentrant returns (bytes32 channelId) {
         if (amount == 0) revert ZeroAmount();
         if (!providers.hasOffer(provider, modelId)) revert OfferNotFound(provider, modelId);
+        if (modelId > type(uint32).max) revert ModelIdTooLarge(modelId, type(uint32).max);
         channelId = channelIdOf(msg.sender, provider, modelId);
         ChannelSlot storage channel = _channels[channelId];
         if (channel.deposit != 0) revert ChannelAlreadyOpen(channelId);
@@ -324,7 +361,9 @@ contract PaymentChannels is EIP712, ReentrancyGuardTransient {
         channel.royaltyBps = royaltyBps;
         channel.feeBps = protocolFeeBps;
         channel.provider = provider;
-        channel.modelId = modelId;
+        // casting to 'uint32' is safe because `modelId` was checked against `type(uint32).max` above
+        // forge-lint: disable-next-line(unsafe-typecast)
+        channel.modelId = uint32(modelId);
         channel.deposit = received;
         // `redeemed` and `closesAt` are zero: a new channel, or one reset by `withdraw`.
 
@@ -347,8 +386,8 @@ contract PaymentChannels is EIP712, ReentrancyGuardTransient {
     }
 
     /// @notice Redeems a voucher: pays `min(cumulativeAmount, deposit) - redeemed`, split between
-    ///         the provider, the model owner (royalty) and the funding pool (fee), credited to
-    ///         `earnings`. Allowed until the challenge period ends.
+    ///         the provider and the funding pool (fee), credited to `earnings`, and the model
+    ///         (royalty), credited to `modelEarnings`. Allowed until the challenge period ends.
     /// @param voucher The voucher; its epoch must be the channel's.
     /// @param signature The sender's signature over `hashVoucher(voucher)` (65-byte ECDSA, or
     ///        whatever the sender's ERC-1271 contract accepts).
@@ -409,7 +448,8 @@ contract PaymentChannels is EIP712, ReentrancyGuardTransient {
         emit ChannelWithdrawn(channelId, msg.sender, refund, nextEpoch);
     }
 
-    /// @notice Pays the caller's earnings (provider shares, royalties, fees) to `to`.
+    /// @notice Pays the caller's earnings (provider shares, protocol fees) to `to`. Royalties are
+    ///         not among them: see `withdrawModelEarnings`.
     /// @param to Where to send them; must not be zero.
     /// @return amount The amount paid.
     function withdrawEarnings(address to) external nonReentrant returns (uint256 amount) {
@@ -421,11 +461,38 @@ contract PaymentChannels is EIP712, ReentrancyGuardTransient {
         emit EarningsWithdrawn(msg.sender, to, amount);
     }
 
-    /// @notice Earnings (provider shares, royalties, fees) credited to an account and not yet withdrawn.
+    /// @notice Pays the royalties `modelId` has accrued to `to`. Only the owner of the model's token
+    ///         at the time of the call may withdraw, whoever owned it when the royalties accrued:
+    ///         unwithdrawn royalties travel with the token, so a seller should withdraw before
+    ///         transferring it, and a buyer acquires what it has accrued.
+    /// @param modelId The model; the caller must own its token.
+    /// @param to Where to send the royalties; must not be zero.
+    /// @return amount The amount paid.
+    function withdrawModelEarnings(uint256 modelId, address to) external nonReentrant returns (uint256 amount) {
+        if (to == address(0)) revert ZeroRecipient();
+        // `exists` first: `ownerOf` reverts, with the registry's error, for a model that does not.
+        address owner = models.exists(modelId) ? models.ownerOf(modelId) : address(0);
+        if (owner != msg.sender) revert NotModelOwner(modelId, msg.sender);
+        amount = _modelEarnings[modelId];
+        if (amount == 0) revert NoModelEarnings(modelId);
+        _modelEarnings[modelId] = 0;
+        token.safeTransfer(to, amount);
+        emit ModelEarningsWithdrawn(modelId, msg.sender, to, amount);
+    }
+
+    /// @notice Earnings (provider shares, protocol fees) credited to an account and not yet withdrawn.
     /// @param account The account.
     /// @return The amount, in token base units.
     function earnings(address account) external view returns (uint256) {
         return _earnings[account];
+    }
+
+    /// @notice Royalties a model has accrued and its token's owner has not yet withdrawn. They
+    ///         belong to whoever owns the token when they are withdrawn.
+    /// @param modelId The model.
+    /// @return The amount, in token base units.
+    function modelEarnings(uint256 modelId) external view returns (uint256) {
+        return _modelEarnings[modelId];
     }
 
     /// @notice A channel's state (all zero when it never existed).
@@ -475,50 +542,48 @@ contract PaymentChannels is EIP712, ReentrancyGuardTransient {
 
     /// @dev Checks and pays one voucher. When `strict` is false, a voucher that pays nothing more
     ///      returns 0 instead of reverting (batch semantics); every other check still reverts.
+    ///      The channel's four slots are each read once (a redemption needs all of them).
     function _redeem(Voucher calldata voucher, bytes calldata signature, bool strict)
         internal
         returns (uint256 amount)
     {
         bytes32 channelId = voucher.channelId;
-        ChannelSlot storage channel = _openChannel(channelId);
+        ChannelSlot storage stored = _channels[channelId];
+        ChannelSlot memory channel = stored;
+        if (channel.deposit == 0) revert ChannelNotOpen(channelId);
         if (channel.provider != msg.sender) revert NotChannelProvider(channelId, msg.sender);
         if (voucher.epoch != channel.epoch) revert WrongEpoch(channel.epoch, voucher.epoch);
         uint64 closesAt = channel.closesAt;
         if (closesAt != 0 && block.timestamp >= closesAt) revert ChannelClosed(channelId, closesAt);
 
         uint256 redeemed = channel.redeemed;
-        uint256 payable_ = Math.min(voucher.cumulativeAmount, channel.deposit);
+        uint256 cumulativeAmount = voucher.cumulativeAmount;
+        uint256 payable_ = Math.min(cumulativeAmount, channel.deposit);
         if (payable_ <= redeemed) {
-            if (strict) revert VoucherNotIncreasing(redeemed, voucher.cumulativeAmount);
+            if (strict) revert VoucherNotIncreasing(redeemed, cumulativeAmount);
             return 0;
         }
         if (!_isValidSignature(channel.sender, _hashVoucher(voucher), signature)) revert InvalidVoucherSignature();
 
         amount = payable_ - redeemed;
-        channel.redeemed = payable_;
-        _pay(channelId, channel, voucher.cumulativeAmount, amount);
+        stored.redeemed = payable_;
+        _pay(channelId, channel, cumulativeAmount, amount);
     }
 
-    /// @dev Splits `amount` into royalty, fee and provider share, credits them, and emits
-    ///      `VoucherRedeemed`. The shares sum to `amount` exactly: the provider gets the remainder.
-    function _pay(bytes32 channelId, ChannelSlot storage channel, uint256 cumulativeAmount, uint256 amount) internal {
+    /// @dev Splits `amount` into royalty, fee and provider share, credits them (the royalty to the
+    ///      model, whoever owns it), and emits `VoucherRedeemed`. The shares sum to `amount` exactly:
+    ///      the provider gets the remainder.
+    function _pay(bytes32 channelId, ChannelSlot memory channel, uint256 cumulativeAmount, uint256 amount) internal {
         uint256 royalty = Math.mulDiv(amount, channel.royaltyBps, BPS);
         uint256 fee = Math.mulDiv(amount, channel.feeBps, BPS);
         uint256 providerShare = amount - royalty - fee;
         uint256 modelId = channel.modelId;
 
-        // Royalty follows the token: whoever owns the model now is paid.
-        address royaltyRecipient;
-        if (royalty != 0) {
-            royaltyRecipient = models.ownerOf(modelId);
-            _earnings[royaltyRecipient] += royalty;
-        }
+        if (royalty != 0) _modelEarnings[modelId] += royalty;
         if (fee != 0) _earnings[fundingPool] += fee;
         _earnings[msg.sender] += providerShare;
 
-        emit VoucherRedeemed(
-            channelId, msg.sender, modelId, cumulativeAmount, amount, providerShare, royaltyRecipient, royalty, fee
-        );
+        emit VoucherRedeemed(channelId, msg.sender, modelId, cumulativeAmount, amount, providerShare, royalty, fee);
     }
 
     /// @dev Whether `signature` is `signer`'s over `digest`: an ECDSA signature by the signer's key,

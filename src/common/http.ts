@@ -99,8 +99,12 @@ export function sendError(res: ServerResponse, error: unknown): void {
   sendJson(res, status, body, headers);
 }
 
-/** Starts a Server-Sent Events response with a keep-alive comment every 15 s during long evaluations. */
-export function startSse(res: ServerResponse, headers: Record<string, string> = {}): { send(data: unknown): boolean; end(): void } {
+/**
+ * Starts a Server-Sent Events response with a keep-alive comment every 15 s during long evaluations.
+ * Events sent in the same turn of the event loop leave in one write, after the turn: the token loop
+ * goes straight back to the model while the socket work happens beside it.
+ */
+export function startSse(res: ServerResponse, headers: Record<string, string> = {}): { send(data: unknown): void; forward(events: Buffer): void; end(): void } {
   res.writeHead(200, {
     "content-type": "text/event-stream",
     "cache-control": "no-cache",
@@ -112,11 +116,30 @@ export function startSse(res: ServerResponse, headers: Record<string, string> = 
   const keepAlive = setInterval(() => res.write(": keep-alive\n\n"), 15_000);
   keepAlive.unref();
   res.on("close", () => clearInterval(keepAlive));
+  let pending = "";
+  let scheduled = false;
+  const flush = () => {
+    scheduled = false;
+    if (pending && !res.writableEnded) res.write(pending);
+    pending = "";
+  };
   return {
-    send: (data) => res.write(`data: ${typeof data === "string" ? data : JSON.stringify(data)}\n\n`),
+    send: (data) => {
+      pending += `data: ${typeof data === "string" ? data : JSON.stringify(data)}\n\n`;
+      if (!scheduled) {
+        scheduled = true;
+        setImmediate(flush);
+      }
+    },
+    /** Passes on complete, already-encoded SSE events as they are. */
+    forward: (events) => {
+      if (pending) flush();
+      if (!res.writableEnded) res.write(events);
+    },
     end: () => {
       clearInterval(keepAlive);
-      if (!res.writableEnded) res.end("data: [DONE]\n\n");
+      if (!res.writableEnded) res.end(pending + "data: [DONE]\n\n");
+      pending = "";
     },
   };
 }

@@ -4,6 +4,7 @@ import type { Hex } from "viem";
 import { GotongError, isGotongError } from "../common/errors.ts";
 import { readBody, parseJsonObject, sendError, sendJson, startSse, DEFAULT_BODY_LIMIT } from "../common/http.ts";
 import type { Logger } from "../common/logger.ts";
+import { postUpstream, type UpstreamResponse } from "../common/postUpstream.ts";
 import { computeCost } from "../payments/price.ts";
 import { decodeReceiptHeader, receiptFromJson, type SignedReceipt } from "../payments/receipt.ts";
 import { encodeVoucherHeader, type VoucherDomain } from "../payments/voucher.ts";
@@ -80,6 +81,11 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
     return computeCost(offer.price, { inputTokens, outputTokens: Number.isFinite(maxTokens) && maxTokens > 0 ? maxTokens : 512 });
   }
 
+  function outputCap(body: Record<string, unknown>): bigint {
+    const cap = Number(body.max_completion_tokens ?? body.max_tokens);
+    return BigInt(Number.isSafeInteger(cap) && cap > 0 ? cap : 1_000_000);
+  }
+
   async function relay(path: string, req: IncomingMessage, res: ServerResponse) {
     const raw = await readBody(req, options.bodyLimit ?? DEFAULT_BODY_LIMIT);
     const body = parseJsonObject(raw);
@@ -130,15 +136,17 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
       const onGone = () => upstreamAbort.abort();
       clientGone.addEventListener("abort", onGone);
       const headerTimer = setTimeout(() => upstreamAbort.abort(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
-      let upstream: Response;
-      store.putPending({ requestId, channelId: channel.channelId, epoch: channel.epoch, observedOutputTokens: 0n });
+      let upstream: UpstreamResponse;
+      // Until the gateway knows better, the most output this request can be billed for is its cap:
+      // if the gateway itself dies mid-request, a fair receipt still settles on the next use.
+      store.putPending({ requestId, channelId: channel.channelId, epoch: channel.epoch, observedOutputTokens: outputCap(body) });
       try {
-        upstream = await fetch(`${offer.endpoint}${path}`, {
-          method: "POST",
-          headers: { "content-type": "application/json", "x-gotong-voucher": encodeVoucherHeader(voucher), "x-gotong-request-id": requestId },
-          body: raw,
-          signal: upstreamAbort.signal,
-        });
+        upstream = await postUpstream(
+          `${offer.endpoint}${path}`,
+          { "content-type": "application/json", "x-gotong-voucher": encodeVoucherHeader(voucher), "x-gotong-request-id": requestId },
+          raw,
+          upstreamAbort.signal,
+        );
       } catch (error) {
         clearTimeout(headerTimer);
         clientGone.removeEventListener("abort", onGone);
@@ -195,9 +203,9 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
     }
   }
 
-  async function relayJson(offer: Offer, channel: ChannelRecord, requestId: Hex, upstream: Response, res: ServerResponse) {
+  async function relayJson(offer: Offer, channel: ChannelRecord, requestId: Hex, upstream: UpstreamResponse, res: ServerResponse) {
     const body = (await upstream.json()) as Record<string, unknown>;
-    const header = upstream.headers.get("x-gotong-receipt");
+    const header = upstream.header("x-gotong-receipt");
     const receipt = await accept(offer, channel, requestId, header ? decodeReceiptHeader(header) : undefined);
     const summary = gotongSummary(offer, receipt);
     body.gotong = summary;
@@ -210,36 +218,52 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
     });
   }
 
-  async function relayStream(offer: Offer, channel: ChannelRecord, requestId: Hex, upstream: Response, res: ServerResponse) {
+  async function relayStream(offer: Offer, channel: ChannelRecord, requestId: Hex, upstream: UpstreamResponse, res: ServerResponse) {
     const sse = startSse(res, { "x-gotong-provider": offer.provider, "x-gotong-request-id": requestId });
-    const decoder = new TextDecoder();
-    let buffer = "";
+    let pending: Buffer = Buffer.alloc(0);
     let observed = 0n;
     let settled = false;
-    try {
-      for await (const bytes of upstream.body as unknown as AsyncIterable<Uint8Array>) {
-        buffer += decoder.decode(bytes, { stream: true });
-        let cut: number;
-        while ((cut = buffer.indexOf("\n\n")) >= 0) {
-          const event = buffer.slice(0, cut);
-          buffer = buffer.slice(cut + 2);
-          for (const line of event.split("\n")) {
-            if (!line.startsWith("data: ")) continue;
-            const data = line.slice(6);
-            if (data === "[DONE]") continue;
-            const chunk = JSON.parse(data) as Record<string, unknown> & { gotong?: { outputTokens?: number; receipt?: unknown } };
-            if (chunk.gotong?.receipt !== undefined) {
-              const receipt = await accept(offer, channel, requestId, receiptFromJson(chunk.gotong.receipt), observed);
-              settled = true;
-              chunk.gotong = gotongSummary(offer, receipt) as never;
-            } else if (chunk.gotong?.outputTokens !== undefined) {
-              observed = BigInt(chunk.gotong.outputTokens);
-              store.putPending({ requestId, channelId: channel.channelId, epoch: channel.epoch, observedOutputTokens: observed });
-              delete chunk.gotong;
-            }
-            sse.send(chunk);
-          }
+    // This runs once per token, so it works on bytes: complete events are passed on untouched in one
+    // write (each carries the provider's running `gotong.outputTokens`, which clients may ignore),
+    // and only the final event holding the receipt is parsed, checked and rewritten.
+    const counterKey = Buffer.from('"outputTokens":');
+    const receiptKey = Buffer.from('"receipt":');
+    const handleEvents = async (events: Buffer) => {
+      if (events.indexOf(receiptKey) < 0) {
+        const counterAt = events.lastIndexOf(counterKey);
+        if (counterAt >= 0) {
+          let end = counterAt + counterKey.length;
+          let n = 0n;
+          while (end < events.length && events[end]! >= 48 && events[end]! <= 57) n = n * 10n + BigInt(events[end++]! - 48);
+          observed = n;
         }
+        sse.forward(events);
+        return;
+      }
+      for (const event of events.toString("utf8").split("\n\n")) {
+        if (!event.startsWith("data: ")) continue;
+        const data = event.slice(6);
+        if (data === "[DONE]") continue;
+        const chunk = JSON.parse(data) as Record<string, unknown> & { gotong?: { receipt?: unknown; outputTokens?: unknown } };
+        if (typeof chunk.gotong?.outputTokens === "number") observed = BigInt(chunk.gotong.outputTokens);
+        if (chunk.gotong?.receipt !== undefined) {
+          settled = true; // accepted or refused, this request's receipt has been dealt with
+          const receipt = await accept(offer, channel, requestId, receiptFromJson(chunk.gotong.receipt), observed);
+          chunk.gotong = gotongSummary(offer, receipt) as never;
+        }
+        sse.send(chunk);
+      }
+    };
+    try {
+      for await (const bytes of upstream.body) {
+        pending = pending.length ? Buffer.concat([pending, bytes]) : bytes;
+        const cut = pending.lastIndexOf("\n\n");
+        if (cut < 0) continue;
+        const complete = pending.subarray(0, cut + 2);
+        pending = pending.subarray(cut + 2);
+        // [DONE] is ours to send once the receipt has been checked.
+        const done = complete.lastIndexOf("data: [DONE]\n\n");
+        await handleEvents(done >= 0 ? complete.subarray(0, done) : complete);
       }
       if (!settled && !res.destroyed) {
         sse.send({ error: { message: `Provider ${offer.provider} stopped mid-stream`, type: "server_error", code: "provider_stream_cut", param: null } });
@@ -251,6 +275,9 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
       const code = isGotongError(error) ? error.code : "provider_stream_cut";
       sse.send({ error: { message, type: "server_error", code, param: null } });
       sse.end();
+    } finally {
+      // A cut stream: remember exactly how much arrived, so its receipt can be checked later.
+      if (!settled) store.putPending({ requestId, channelId: channel.channelId, epoch: channel.epoch, observedOutputTokens: observed });
     }
   }
 

@@ -116,15 +116,18 @@ export function createProviderServer(options: ProviderServerOptions): Server {
       if (request.stream) {
         const sse = startSse(res, baseHeaders);
         if (kind === "chat") sse.send({ id, object: "chat.completion.chunk", created, model: model.name, choices: [{ index: 0, delta: { role: "assistant", content: "" }, finish_reason: null }] });
+        // Per-token chunks are built from a fixed prefix: this runs once per token, on the hot path.
+        const chunkObject = kind === "chat" ? "chat.completion.chunk" : "text_completion";
+        const prefix = `{"id":${JSON.stringify(id)},"object":"${chunkObject}","created":${created},"model":${JSON.stringify(model.name)},"choices":[{"index":0,${kind === "chat" ? '"delta":{"content":' : '"text":'}`;
+        const middle = kind === "chat" ? '},"finish_reason":null}],"gotong":{"outputTokens":' : ',"finish_reason":null}],"gotong":{"outputTokens":';
         const result = await prepared.run({
           signal: abort.signal,
           onText: (piece, tokens) => {
             if (abort.signal.aborted) return;
             outputTokens += tokens;
             hash.update(piece);
-            const choice = kind === "chat" ? { index: 0, delta: { content: piece }, finish_reason: null } : { index: 0, text: piece, finish_reason: null };
             // `gotong.outputTokens` lets the gateway check a receipt against what it actually received.
-            sse.send({ id, object: `${object}.chunk`.replace("text_completion.chunk", "text_completion"), created, model: model.name, choices: [choice], gotong: { outputTokens } });
+            sse.send(`${prefix}${JSON.stringify(piece)}${middle}${outputTokens}}}`);
           },
         });
         const receipt = await finish(result.finishReason);

@@ -27,6 +27,10 @@ interface Vm {
     /// @notice Sets the runtime code of `target`.
     function etch(address target, bytes calldata newRuntimeBytecode) external;
 
+    /// @notice Marks `target` and every storage slot of it cold, as at the start of a transaction
+    ///         (EIP-2929), so the next call pays what a fresh transaction would.
+    function cool(address target) external;
+
     /// @notice Takes a snapshot of the whole EVM state.
     function snapshotState() external returns (uint256 snapshotId);
 

@@ -1,0 +1,66 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.24;
+
+import {Fixture} from "./utils/Fixture.sol";
+import {PaymentChannels} from "../src/PaymentChannels.sol";
+
+/// @notice Gas of one `redeem` settling 1,000 requests, as bench/settlementGas.ts measures it on a
+///         node: the provider, the funding pool and the model already credited once (their earnings
+///         slots non-zero), every account and slot cold at the start of the transaction. `setUp`
+///         does the warm-up redeem, so the measured call starts a fresh transaction (fresh access
+///         lists and original values). Run with `-vv` to see the figures; `--isolate --gas-report`
+///         reports the same transaction gas.
+contract PaymentChannelsGasTest is Fixture {
+    /// @dev Forge prints these in a test's logs.
+    event log_named_uint(string key, uint256 val);
+
+    /// @dev What the benchmark settles: 1,000 requests of 230 units each.
+    uint256 internal constant COST_PER_REQUEST = 230;
+    uint256 internal constant REQUESTS = 1000;
+
+    /// @dev The benchmark's goal: one redeem costs at least 500x less than 1,000 ERC-20 transfers of
+    ///      the same token, measured there at 34,453 gas each.
+    uint256 internal constant GOAL_TX_GAS = 34_453 * REQUESTS / 500;
+
+    /// @dev Intrinsic gas of a transaction and of its calldata bytes (EIP-2028).
+    uint256 internal constant TX_BASE_GAS = 21_000;
+    uint256 internal constant ZERO_BYTE_GAS = 4;
+    uint256 internal constant NON_ZERO_BYTE_GAS = 16;
+
+    /// @dev What a CALL to a cold account costs beyond a warm one; a transaction's `to` is warm.
+    uint256 internal constant COLD_ACCOUNT_EXTRA_GAS = 2_600 - 100;
+
+    bytes32 internal channelId;
+    bytes internal redeemCall;
+
+    function setUp() public override {
+        super.setUp();
+        channelId = _open(COST_PER_REQUEST * REQUESTS);
+        _redeem(channelId, 0, COST_PER_REQUEST); // provider, funding pool and model slots now non-zero
+        PaymentChannels.Voucher memory voucher = _voucher(channelId, 0, COST_PER_REQUEST * REQUESTS);
+        redeemCall = abi.encodeCall(PaymentChannels.redeem, (voucher, _sign(senderKey, voucher)));
+    }
+
+    function _calldataGas(bytes memory data) internal pure returns (uint256 gas) {
+        for (uint256 i; i < data.length; ++i) {
+            gas += data[i] == 0 ? ZERO_BYTE_GAS : NON_ZERO_BYTE_GAS;
+        }
+    }
+
+    function test_redeem_gasWithWarmEarningsSlotsMeetsSettlementGoal() public {
+        bytes memory data = redeemCall;
+        address target = address(channels);
+        vm.prank(provider);
+        uint256 before = gasleft();
+        (bool ok,) = target.call(data);
+        uint256 used = before - gasleft();
+        assertTrue(ok, "redeem succeeded");
+        assertEq(channels.getChannel(channelId).redeemed, COST_PER_REQUEST * REQUESTS);
+
+        // The measured call paid for a cold `channels`; a transaction pays the intrinsic gas instead.
+        uint256 txGas = used - COLD_ACCOUNT_EXTRA_GAS + TX_BASE_GAS + _calldataGas(data);
+        emit log_named_uint("redeem call gas (cold call, warm earnings slots)", used);
+        emit log_named_uint("redeem transaction gas", txGas);
+        assertLe(txGas, GOAL_TX_GAS, "one redeem of 1,000 requests costs at most 1/500 of 1,000 transfers");
+    }
+}
