@@ -36,13 +36,13 @@ contract PaymentChannelsTest is Fixture {
         uint256 cumulativeAmount,
         uint256 amount,
         uint256 providerShare,
-        address royaltyRecipient,
         uint256 royalty,
         uint256 fee
     );
     event ChannelCloseStarted(bytes32 indexed channelId, address indexed sender, uint64 closesAt);
     event ChannelWithdrawn(bytes32 indexed channelId, address indexed sender, uint256 refund, uint64 nextEpoch);
     event EarningsWithdrawn(address indexed account, address indexed to, uint256 amount);
+    event ModelEarningsWithdrawn(uint256 indexed modelId, address indexed owner, address indexed to, uint256 amount);
 
     // ---------------------------------------------------------------- helpers
 
@@ -52,6 +52,17 @@ contract PaymentChannelsTest is Fixture {
 
     function _fee(uint256 amount) internal pure returns (uint256) {
         return amount * FEE_BPS / 10_000;
+    }
+
+    /// @dev Everything credited and not withdrawn on the default model's channels: the provider's
+    ///      share, the funding pool's fee and the model's royalty.
+    function _credited() internal view returns (uint256) {
+        return channels.earnings(provider) + channels.earnings(fundingPool) + channels.modelEarnings(modelId);
+    }
+
+    function _withdrawModelEarnings(uint256 model, address owner, address to) internal returns (uint256) {
+        vm.prank(owner);
+        return channels.withdrawModelEarnings(model, to);
     }
 
     function _startClose(bytes32 channelId) internal returns (uint64 closesAt) {
@@ -263,6 +274,39 @@ contract PaymentChannelsTest is Fixture {
         vm.stopPrank();
     }
 
+    /// @dev Makes the registry's next model id `nextId` (the registry numbers models from 1).
+    function _setNextModelId(uint256 nextId) internal {
+        vm.store(address(models), bytes32(uint256(6)), bytes32(nextId - 1)); // ModelRegistry._modelCount
+        assertEq(models.modelCount(), nextId - 1, "_modelCount slot");
+    }
+
+    function test_open_acceptsLargestModelId() public {
+        _setNextModelId(type(uint32).max);
+        uint256 model = _registerModel(creator, ROYALTY_BPS);
+        assertEq(model, type(uint32).max);
+        vm.prank(provider);
+        providers.setOffer(model, 1, 1);
+        bytes32 channelId = _open(sender, provider, model, DEPOSIT);
+        assertEq(channels.getChannel(channelId).modelId, model);
+        assertEq(_redeem(channelId, 0, 1000), 1000);
+        assertEq(channels.modelEarnings(model), 100);
+    }
+
+    function test_open_revertsWhenModelIdTooLarge() public {
+        _setNextModelId(uint256(type(uint32).max) + 1);
+        uint256 model = _registerModel(creator, ROYALTY_BPS);
+        vm.prank(provider);
+        providers.setOffer(model, 1, 1);
+        usd.mint(sender, DEPOSIT);
+        vm.startPrank(sender);
+        usd.approve(address(channels), DEPOSIT);
+        vm.expectRevert(
+            abi.encodeWithSelector(PaymentChannels.ModelIdTooLarge.selector, model, uint256(type(uint32).max))
+        );
+        channels.open(provider, model, DEPOSIT);
+        vm.stopPrank();
+    }
+
     function test_open_royaltyChangeAffectsOnlyLaterChannels() public {
         bytes32 before = _open(DEPOSIT);
         vm.prank(creator);
@@ -272,7 +316,7 @@ contract PaymentChannelsTest is Fixture {
         assertEq(uint256(channels.getChannel(later).royaltyBps), 3000);
 
         _redeem(before, 0, 1000);
-        assertEq(channels.earnings(creator), 100, "old terms");
+        assertEq(channels.modelEarnings(modelId), 100, "old terms");
     }
 
     function test_open_reopensInNextEpochAfterWithdraw() public {
@@ -372,7 +416,7 @@ contract PaymentChannelsTest is Fixture {
         uint256 fee = _fee(amount);
         vm.expectEmit(address(channels));
         emit VoucherRedeemed(
-            channelId, provider, modelId, amount, amount, amount - royalty - fee, creator, royalty, fee
+            channelId, provider, modelId, amount, amount, amount - royalty - fee, royalty, fee
         );
         vm.prank(provider);
         uint256 paid = channels.redeem(voucher, signature);
@@ -381,7 +425,8 @@ contract PaymentChannelsTest is Fixture {
         assertEq(royalty, 100_000);
         assertEq(fee, 25_000);
         assertEq(channels.earnings(provider), 875_000);
-        assertEq(channels.earnings(creator), 100_000);
+        assertEq(channels.modelEarnings(modelId), 100_000, "royalty accrues to the model");
+        assertEq(channels.earnings(creator), 0, "not to its owner's account");
         assertEq(channels.earnings(fundingPool), 25_000);
         assertEq(channels.getChannel(channelId).redeemed, amount);
         assertEq(usd.balanceOf(address(channels)), DEPOSIT, "nothing leaves on redeem");
@@ -393,9 +438,7 @@ contract PaymentChannelsTest is Fixture {
         assertEq(_redeem(channelId, 0, 250), 150);
         assertEq(_redeem(channelId, 0, 251), 1);
         assertEq(channels.getChannel(channelId).redeemed, 251);
-        assertEq(
-            channels.earnings(provider) + channels.earnings(creator) + channels.earnings(fundingPool), 251, "sum paid"
-        );
+        assertEq(_credited(), 251, "sum paid");
     }
 
     function test_redeem_revertsWhenVoucherIsStale() public {
@@ -417,7 +460,7 @@ contract PaymentChannelsTest is Fixture {
         vm.expectRevert(abi.encodeWithSelector(PaymentChannels.VoucherNotIncreasing.selector, 500, 500));
         vm.prank(provider);
         channels.redeem(voucher, signature);
-        assertEq(channels.earnings(provider) + channels.earnings(creator) + channels.earnings(fundingPool), 500);
+        assertEq(_credited(), 500);
     }
 
     function test_redeem_revertsWhenZeroVoucher() public {
@@ -434,7 +477,7 @@ contract PaymentChannelsTest is Fixture {
         PaymentChannels.Voucher memory voucher = _voucher(channelId, 0, 1000);
         bytes memory signature = _sign(senderKey, voucher);
         vm.expectEmit(address(channels));
-        emit VoucherRedeemed(channelId, provider, modelId, 1000, 100, 100 - 10 - 2, creator, 10, 2);
+        emit VoucherRedeemed(channelId, provider, modelId, 1000, 100, 100 - 10 - 2, 10, 2);
         vm.prank(provider);
         assertEq(channels.redeem(voucher, signature), 100);
         assertEq(channels.getChannel(channelId).redeemed, 100);
@@ -613,7 +656,7 @@ contract PaymentChannelsTest is Fixture {
         channels.redeem(voucher, signature);
     }
 
-    function test_redeem_royaltyFollowsModelTransfer() public {
+    function test_redeem_royaltyAccruesToModelAcrossTransfer() public {
         address buyer = makeAddr("buyer");
         bytes32 channelId = _open(DEPOSIT);
         _redeem(channelId, 0, 1000);
@@ -623,15 +666,25 @@ contract PaymentChannelsTest is Fixture {
         PaymentChannels.Voucher memory voucher = _voucher(channelId, 0, 3000);
         bytes memory signature = _sign(senderKey, voucher);
         vm.expectEmit(address(channels));
-        emit VoucherRedeemed(channelId, provider, modelId, 3000, 2000, 2000 - 200 - 50, buyer, 200, 50);
+        emit VoucherRedeemed(channelId, provider, modelId, 3000, 2000, 2000 - 200 - 50, 200, 50);
         vm.prank(provider);
         channels.redeem(voucher, signature);
 
-        assertEq(channels.earnings(creator), 100, "before the transfer");
-        assertEq(channels.earnings(buyer), 200, "after the transfer");
+        assertEq(channels.modelEarnings(modelId), 100 + 200, "before and after the transfer, on the model");
+        assertEq(channels.earnings(creator), 0);
+        assertEq(channels.earnings(buyer), 0);
     }
 
-    function test_redeem_zeroRoyaltyModelCreditsNoRecipient() public {
+    function test_redeem_neverCallsModelRegistry() public {
+        bytes32 channelId = _open(DEPOSIT);
+        // Whatever the registry does (here: revert on every call), redemption is unaffected.
+        vm.etch(address(models), hex"60006000fd");
+        assertEq(_redeem(channelId, 0, 1000), 1000);
+        assertEq(channels.modelEarnings(modelId), 100);
+        assertEq(channels.earnings(provider), 875);
+    }
+
+    function test_redeem_zeroRoyaltyModelCreditsNothingToModel() public {
         uint256 freeModel = _registerModel(creator, 0);
         vm.prank(provider);
         providers.setOffer(freeModel, 1, 1);
@@ -639,9 +692,10 @@ contract PaymentChannelsTest is Fixture {
         PaymentChannels.Voucher memory voucher = _voucher(channelId, 0, 1000);
         bytes memory signature = _sign(senderKey, voucher);
         vm.expectEmit(address(channels));
-        emit VoucherRedeemed(channelId, provider, freeModel, 1000, 1000, 975, address(0), 0, 25);
+        emit VoucherRedeemed(channelId, provider, freeModel, 1000, 1000, 975, 0, 25);
         vm.prank(provider);
         channels.redeem(voucher, signature);
+        assertEq(channels.modelEarnings(freeModel), 0);
         assertEq(channels.earnings(creator), 0);
     }
 
@@ -653,7 +707,7 @@ contract PaymentChannelsTest is Fixture {
         assertEq(channels.earnings(provider), 4, "3 units: all to provider");
         _redeem(channelId, 0, 44);
         // 40 units: royalty 4, fee 1 (1.0 exactly), provider 35.
-        assertEq(channels.earnings(creator), 4);
+        assertEq(channels.modelEarnings(modelId), 4);
         assertEq(channels.earnings(fundingPool), 1);
         assertEq(channels.earnings(provider), 4 + 35);
     }
@@ -669,7 +723,7 @@ contract PaymentChannelsTest is Fixture {
         assertEq(_redeem(channelId, 0, max), max);
         uint256 royalty = Math.mulDiv(max, 5000, 10_000);
         uint256 fee = Math.mulDiv(max, 1000, 10_000);
-        assertEq(channels.earnings(creator), royalty);
+        assertEq(channels.modelEarnings(richModel), royalty);
         assertEq(channels.earnings(fundingPool), fee);
         assertEq(channels.earnings(provider), max - royalty - fee);
         assertEq(royalty, max / 2);
@@ -742,7 +796,8 @@ contract PaymentChannelsTest is Fixture {
         assertEq(channels.redeemBatch(vouchers, signatures), 3000);
         assertEq(channels.getChannel(a).redeemed, 1000);
         assertEq(channels.getChannel(b).redeemed, 2000);
-        assertEq(channels.earnings(creator), 100, "royalty only on the first model");
+        assertEq(channels.modelEarnings(modelId), 100, "royalty on the first model");
+        assertEq(channels.modelEarnings(otherModel), 0, "none on the royalty-free one");
         assertEq(channels.earnings(fundingPool), 25 + 50);
         assertEq(channels.earnings(provider), 3000 - 100 - 75);
     }
@@ -754,7 +809,7 @@ contract PaymentChannelsTest is Fixture {
         vm.prank(provider);
         assertEq(channels.redeemBatch(vouchers, signatures), 1000);
         assertEq(channels.getChannel(channelId).redeemed, 1000);
-        assertEq(channels.earnings(provider) + channels.earnings(creator) + channels.earnings(fundingPool), 1000);
+        assertEq(_credited(), 1000);
     }
 
     function test_redeemBatch_skipsStaleVoucherAndPaysNewer() public {
@@ -962,8 +1017,7 @@ contract PaymentChannelsTest is Fixture {
         vm.prank(provider);
         assertEq(channels.withdrawEarnings(provider), 875_000);
 
-        vm.prank(creator);
-        channels.withdrawEarnings(creator);
+        _withdrawModelEarnings(modelId, creator, creator);
         vm.prank(fundingPool);
         channels.withdrawEarnings(fundingPool);
 
@@ -997,6 +1051,149 @@ contract PaymentChannelsTest is Fixture {
         vm.expectRevert(PaymentChannels.ZeroRecipient.selector);
         vm.prank(provider);
         channels.withdrawEarnings(address(0));
+    }
+
+    function test_withdrawEarnings_doesNotPayRoyalties() public {
+        bytes32 channelId = _open(DEPOSIT);
+        _redeem(channelId, 0, 1000);
+        vm.expectRevert(abi.encodeWithSelector(PaymentChannels.NothingToWithdraw.selector, creator));
+        vm.prank(creator);
+        channels.withdrawEarnings(creator);
+        assertEq(channels.modelEarnings(modelId), 100, "royalty stays on the model");
+    }
+
+    // ---------------------------------------------------------------- withdrawModelEarnings
+
+    function test_withdrawModelEarnings_paysOwnerAndEmits() public {
+        bytes32 channelId = _open(DEPOSIT);
+        _redeem(channelId, 0, 1_000_000);
+
+        vm.expectEmit(address(channels));
+        emit ModelEarningsWithdrawn(modelId, creator, creator, 100_000);
+        assertEq(_withdrawModelEarnings(modelId, creator, creator), 100_000);
+
+        assertEq(usd.balanceOf(creator), 100_000);
+        assertEq(channels.modelEarnings(modelId), 0);
+        assertEq(usd.balanceOf(address(channels)), DEPOSIT - 100_000, "only the royalty left");
+        assertEq(channels.earnings(provider), 875_000, "other earnings untouched");
+    }
+
+    function test_withdrawModelEarnings_sendsToAnotherAddress() public {
+        bytes32 channelId = _open(DEPOSIT);
+        _redeem(channelId, 0, 1000);
+        address cold = makeAddr("cold wallet");
+        vm.expectEmit(address(channels));
+        emit ModelEarningsWithdrawn(modelId, creator, cold, 100);
+        _withdrawModelEarnings(modelId, creator, cold);
+        assertEq(usd.balanceOf(cold), 100);
+        assertEq(usd.balanceOf(creator), 0);
+    }
+
+    function test_withdrawModelEarnings_currentOwnerWithdrawsAfterTransfer() public {
+        address buyer = makeAddr("buyer");
+        bytes32 channelId = _open(DEPOSIT);
+        _redeem(channelId, 0, 1000); // 100 accrued under the creator
+        vm.prank(creator);
+        models.transferFrom(creator, buyer, modelId);
+        _redeem(channelId, 0, 3000); // 200 accrued under the buyer
+
+        vm.expectRevert(abi.encodeWithSelector(PaymentChannels.NotModelOwner.selector, modelId, creator));
+        vm.prank(creator);
+        channels.withdrawModelEarnings(modelId, creator);
+
+        vm.expectEmit(address(channels));
+        emit ModelEarningsWithdrawn(modelId, buyer, buyer, 300);
+        assertEq(_withdrawModelEarnings(modelId, buyer, buyer), 300, "the buyer acquired the unwithdrawn royalties");
+        assertEq(usd.balanceOf(buyer), 300);
+        assertEq(usd.balanceOf(creator), 0);
+    }
+
+    function test_withdrawModelEarnings_sellerWithdrawsBeforeTransfer() public {
+        address buyer = makeAddr("buyer");
+        bytes32 channelId = _open(DEPOSIT);
+        _redeem(channelId, 0, 1000);
+        assertEq(_withdrawModelEarnings(modelId, creator, creator), 100);
+        vm.prank(creator);
+        models.transferFrom(creator, buyer, modelId);
+        _redeem(channelId, 0, 3000);
+
+        assertEq(_withdrawModelEarnings(modelId, buyer, buyer), 200, "only what accrued since");
+        assertEq(usd.balanceOf(creator), 100);
+        assertEq(usd.balanceOf(buyer), 200);
+    }
+
+    function test_withdrawModelEarnings_revertsWhenCallerNotOwner() public {
+        bytes32 channelId = _open(DEPOSIT);
+        _redeem(channelId, 0, 1000);
+        vm.expectRevert(abi.encodeWithSelector(PaymentChannels.NotModelOwner.selector, modelId, stranger));
+        vm.prank(stranger);
+        channels.withdrawModelEarnings(modelId, stranger);
+        vm.expectRevert(abi.encodeWithSelector(PaymentChannels.NotModelOwner.selector, modelId, provider));
+        vm.prank(provider);
+        channels.withdrawModelEarnings(modelId, provider);
+        assertEq(channels.modelEarnings(modelId), 100, "unchanged");
+    }
+
+    function test_withdrawModelEarnings_revertsWhenCallerIsApprovedButNotOwner() public {
+        bytes32 channelId = _open(DEPOSIT);
+        _redeem(channelId, 0, 1000);
+        address operator = makeAddr("operator");
+        vm.startPrank(creator);
+        models.approve(operator, modelId);
+        models.setApprovalForAll(operator, true);
+        vm.stopPrank();
+        vm.expectRevert(abi.encodeWithSelector(PaymentChannels.NotModelOwner.selector, modelId, operator));
+        vm.prank(operator);
+        channels.withdrawModelEarnings(modelId, operator);
+    }
+
+    function test_withdrawModelEarnings_revertsWhenModelDoesNotExist() public {
+        uint256 missing = models.modelCount() + 1;
+        vm.expectRevert(abi.encodeWithSelector(PaymentChannels.NotModelOwner.selector, missing, creator));
+        vm.prank(creator);
+        channels.withdrawModelEarnings(missing, creator);
+        vm.expectRevert(abi.encodeWithSelector(PaymentChannels.NotModelOwner.selector, 0, creator));
+        vm.prank(creator);
+        channels.withdrawModelEarnings(0, creator);
+    }
+
+    function test_withdrawModelEarnings_revertsWhenNothingAccrued() public {
+        vm.expectRevert(abi.encodeWithSelector(PaymentChannels.NoModelEarnings.selector, modelId));
+        vm.prank(creator);
+        channels.withdrawModelEarnings(modelId, creator);
+    }
+
+    function test_withdrawModelEarnings_revertsWhenAlreadyWithdrawn() public {
+        bytes32 channelId = _open(DEPOSIT);
+        _redeem(channelId, 0, 1000);
+        _withdrawModelEarnings(modelId, creator, creator);
+        vm.expectRevert(abi.encodeWithSelector(PaymentChannels.NoModelEarnings.selector, modelId));
+        vm.prank(creator);
+        channels.withdrawModelEarnings(modelId, creator);
+    }
+
+    function test_withdrawModelEarnings_revertsWhenRecipientZero() public {
+        bytes32 channelId = _open(DEPOSIT);
+        _redeem(channelId, 0, 1000);
+        vm.expectRevert(PaymentChannels.ZeroRecipient.selector);
+        vm.prank(creator);
+        channels.withdrawModelEarnings(modelId, address(0));
+    }
+
+    function test_withdrawModelEarnings_paysEachModelSeparately() public {
+        uint256 otherModel = _registerModel(stranger, 2000);
+        vm.prank(provider);
+        providers.setOffer(otherModel, 1, 1);
+        _redeem(_open(DEPOSIT), 0, 1000);
+        _redeem(_open(sender, provider, otherModel, DEPOSIT), 0, 1000);
+        assertEq(channels.modelEarnings(modelId), 100);
+        assertEq(channels.modelEarnings(otherModel), 200);
+
+        vm.expectRevert(abi.encodeWithSelector(PaymentChannels.NotModelOwner.selector, otherModel, creator));
+        vm.prank(creator);
+        channels.withdrawModelEarnings(otherModel, creator);
+        assertEq(_withdrawModelEarnings(otherModel, stranger, stranger), 200);
+        assertEq(channels.modelEarnings(modelId), 100, "the other model's royalties untouched");
     }
 
     // ---------------------------------------------------------------- reentrancy
@@ -1065,6 +1262,33 @@ contract PaymentChannelsTest is Fixture {
         assertEq(channels.getChannel(channelId).redeemed, 1000, "redeemed unchanged");
     }
 
+    function test_withdrawModelEarnings_cannotBeReenteredByTokenHook() public {
+        HookToken hookToken = _deployHookStack();
+        ReentrantModelOwner attacker = new ReentrantModelOwner(channels, hookToken);
+        uint256 model = attacker.registerModel(models);
+        vm.prank(provider);
+        providers.setOffer(model, 1, 1);
+        hookToken.mint(sender, DEPOSIT);
+        vm.startPrank(sender);
+        hookToken.approve(address(channels), DEPOSIT);
+        bytes32 channelId = channels.open(provider, model, DEPOSIT);
+        vm.stopPrank();
+        _redeem(channelId, 0, 1000);
+        uint256 accrued = channels.modelEarnings(model);
+        assertEq(accrued, 100);
+
+        // While the royalties arrive, the owner tries to withdraw them again.
+        attacker.arm(abi.encodeCall(PaymentChannels.withdrawModelEarnings, (model, address(attacker))));
+        vm.expectRevert(ReentrancyGuardTransient.ReentrancyGuardReentrantCall.selector);
+        attacker.withdrawModelEarnings(model);
+        assertEq(channels.modelEarnings(model), accrued, "royalties unchanged");
+        assertEq(hookToken.balanceOf(address(attacker)), 0);
+
+        attacker.arm("");
+        attacker.withdrawModelEarnings(model);
+        assertEq(hookToken.balanceOf(address(attacker)), accrued, "honest withdrawal still works");
+    }
+
     // ---------------------------------------------------------------- fuzz
 
     function testFuzz_redeem_splitsExactly(uint256 amount, uint16 royaltyBps, uint16 feeBps) public {
@@ -1079,13 +1303,65 @@ contract PaymentChannelsTest is Fixture {
         bytes32 channelId = _open(sender, provider, model, amount);
         assertEq(_redeem(channelId, 0, amount), amount);
 
-        uint256 royalty = channels.earnings(creator);
+        uint256 royalty = channels.modelEarnings(model);
         uint256 fee = channels.earnings(fundingPool);
         uint256 providerShare = channels.earnings(provider);
         assertEq(royalty, Math.mulDiv(amount, royaltyBps, 10_000), "royalty");
         assertEq(fee, Math.mulDiv(amount, feeBps, 10_000), "fee");
         assertEq(providerShare, amount - royalty - fee, "provider gets the rest");
         assertLe(royalty, amount - fee, "no overflow in the sum");
+    }
+
+    function testFuzz_withdrawModelEarnings_paysCurrentOwnerEverythingAccrued(
+        uint256[4] memory increments,
+        uint256 transfers,
+        uint256 withdrawAt
+    ) public {
+        address[3] memory owners = [creator, makeAddr("buyer"), makeAddr("collector")];
+        withdrawAt = bound(withdrawAt, 0, 4); // 4: never withdraw midway
+        bytes32 channelId = _open(4e30);
+        uint256 cumulative;
+        uint256 accrued;
+        uint256 paidOut;
+        uint256 ownerIndex;
+        for (uint256 i; i < 4; ++i) {
+            uint256 increment = bound(increments[i], 1, 1e30);
+            cumulative += increment;
+            _redeem(channelId, 0, cumulative);
+            accrued += Math.mulDiv(increment, ROYALTY_BPS, 10_000);
+            assertEq(channels.modelEarnings(modelId), accrued - paidOut, "accrued on the model");
+            if (i == withdrawAt && accrued > paidOut) {
+                paidOut += _withdrawModelEarnings(modelId, owners[ownerIndex], owners[ownerIndex]);
+            }
+            // Bit i of `transfers`: the token changes hands after this redemption.
+            if ((transfers >> i) & 1 == 1) {
+                uint256 next = (ownerIndex + 1) % owners.length;
+                vm.prank(owners[ownerIndex]);
+                models.transferFrom(owners[ownerIndex], owners[next], modelId);
+                ownerIndex = next;
+            }
+        }
+        address current = owners[ownerIndex];
+        for (uint256 i; i < owners.length; ++i) {
+            if (owners[i] == current) continue;
+            vm.expectRevert(abi.encodeWithSelector(PaymentChannels.NotModelOwner.selector, modelId, owners[i]));
+            vm.prank(owners[i]);
+            channels.withdrawModelEarnings(modelId, owners[i]);
+        }
+        uint256 rest = accrued - paidOut;
+        if (rest == 0) {
+            vm.expectRevert(abi.encodeWithSelector(PaymentChannels.NoModelEarnings.selector, modelId));
+            vm.prank(current);
+            channels.withdrawModelEarnings(modelId, current);
+        } else {
+            assertEq(_withdrawModelEarnings(modelId, current, current), rest, "the current owner gets the rest");
+        }
+        uint256 received;
+        for (uint256 i; i < owners.length; ++i) {
+            received += usd.balanceOf(owners[i]);
+        }
+        assertEq(received, accrued, "every royalty paid out exactly once");
+        assertEq(channels.modelEarnings(modelId), 0);
     }
 
     function testFuzz_redeem_paysEachIncrementOnce(uint256 deposit, uint256 first, uint256 second) public {
@@ -1108,11 +1384,7 @@ contract PaymentChannelsTest is Fixture {
         }
         uint256 redeemed = channels.getChannel(channelId).redeemed;
         assertEq(redeemed, Math.max(paidFirst, payableSecond));
-        assertEq(
-            channels.earnings(provider) + channels.earnings(creator) + channels.earnings(fundingPool),
-            redeemed,
-            "earnings == redeemed"
-        );
+        assertEq(_credited(), redeemed, "earnings == redeemed");
     }
 
     function testFuzz_withdraw_returnsDepositMinusRedeemed(
@@ -1182,7 +1454,7 @@ contract PaymentChannelsTest is Fixture {
             }
             totalRefund += _closeAndWithdraw(channelId);
         }
-        uint256 earned = channels.earnings(provider) + channels.earnings(creator) + channels.earnings(fundingPool);
+        uint256 earned = _credited();
         assertEq(totalRefund + earned, totalDeposit, "every unit is refunded or earned");
         assertEq(usd.balanceOf(address(channels)), earned);
         assertEq(uint256(channels.getChannel(channelId).epoch), rounds);
@@ -1263,6 +1535,41 @@ contract ReentrantProvider is ITokenHooks {
 
     function withdrawEarnings() external {
         channels.withdrawEarnings(address(this));
+    }
+
+    function tokensToSend(address, address, uint256) external {}
+
+    function tokensReceived(address, address, uint256) external {
+        if (reentry.length == 0) return;
+        (bool ok, bytes memory result) = address(channels).call(reentry);
+        if (!ok) {
+            assembly ("memory-safe") {
+                revert(add(result, 0x20), mload(result))
+            }
+        }
+    }
+}
+
+/// @dev A model owner whose token hook re-enters the channels contract while its royalties arrive.
+contract ReentrantModelOwner is ITokenHooks {
+    PaymentChannels internal immutable channels;
+    bytes internal reentry;
+
+    constructor(PaymentChannels channels_, HookToken token_) {
+        channels = channels_;
+        token_.setHook(this);
+    }
+
+    function registerModel(ModelRegistry registry) external returns (uint256) {
+        return registry.register("reentrant", keccak256("reentrant weights"), bytes32(0), "", 1000);
+    }
+
+    function arm(bytes calldata call) external {
+        reentry = call;
+    }
+
+    function withdrawModelEarnings(uint256 modelId) external {
+        channels.withdrawModelEarnings(modelId, address(this));
     }
 
     function tokensToSend(address, address, uint256) external {}

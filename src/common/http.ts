@@ -104,7 +104,17 @@ export function sendError(res: ServerResponse, error: unknown): void {
  * Events sent in the same turn of the event loop leave in one write, after the turn: the token loop
  * goes straight back to the model while the socket work happens beside it.
  */
-export function startSse(res: ServerResponse, headers: Record<string, string> = {}): { send(data: unknown): void; forward(events: Buffer): void; end(): void } {
+export type SseStream = {
+  /** Queues an event; `mark` is a running count (e.g. output tokens) that counts as sent once flushed. */
+  send(data: unknown, mark?: number): void;
+  /** Passes on complete, already-encoded SSE events as they are. */
+  forward(events: Buffer): void;
+  /** The latest `mark` whose event has been written to the socket. */
+  sentMark(): number;
+  end(): void;
+};
+
+export function startSse(res: ServerResponse, headers: Record<string, string> = {}): SseStream {
   res.writeHead(200, {
     "content-type": "text/event-stream",
     "cache-control": "no-cache",
@@ -118,20 +128,26 @@ export function startSse(res: ServerResponse, headers: Record<string, string> = 
   res.on("close", () => clearInterval(keepAlive));
   let pending = "";
   let scheduled = false;
+  let pendingMark = 0;
+  let sent = 0;
   const flush = () => {
     scheduled = false;
-    if (pending && !res.writableEnded) res.write(pending);
+    if (pending && !res.writableEnded && !res.destroyed) {
+      res.write(pending);
+      sent = pendingMark;
+    }
     pending = "";
   };
   return {
-    send: (data) => {
+    sentMark: () => sent,
+    send: (data, mark) => {
       pending += `data: ${typeof data === "string" ? data : JSON.stringify(data)}\n\n`;
+      if (mark !== undefined) pendingMark = mark;
       if (!scheduled) {
         scheduled = true;
         setImmediate(flush);
       }
     },
-    /** Passes on complete, already-encoded SSE events as they are. */
     forward: (events) => {
       if (pending) flush();
       if (!res.writableEnded) res.write(events);

@@ -10,11 +10,17 @@ import type { Offer } from "./discoverOffers.ts";
  * request and channel, naming the registered weights, and charging no more than the offer's price
  * for the tokens it reports (nor reporting more output tokens than the gateway saw arrive).
  */
+/**
+ * Tokens a provider may bill beyond what the gateway saw arrive, on a stream the client cut: those
+ * written to the socket but still in flight when the connection closed. Neither side can know them.
+ */
+export const IN_FLIGHT_TOKEN_ALLOWANCE = 8n;
+
 export async function checkReceipt(
   domain: VoucherDomain,
   offer: Offer,
   receipt: SignedReceipt | undefined,
-  expected: { requestId: Hex; channelId: Hex; observedOutputTokens?: bigint },
+  expected: { requestId: Hex; channelId: Hex; observedOutputTokens?: bigint; cut?: boolean },
 ): Promise<SignedReceipt> {
   const refuse = (message: string, code: string) =>
     new GotongError(`Refused the receipt from provider ${offer.provider}: ${message}`, { code, status: 502, hint: "Nothing was paid for this request; the gateway stops routing to this provider." });
@@ -24,7 +30,8 @@ export async function checkReceipt(
   if (receipt.weightsHash.toLowerCase() !== offer.weightsHash.toLowerCase()) {
     throw refuse(`it names weights ${receipt.weightsHash} but model ${offer.modelId} is ${offer.weightsHash}`, "receipt_wrong_weights");
   }
-  if (expected.observedOutputTokens !== undefined && receipt.outputTokens > expected.observedOutputTokens) {
+  const allowance = expected.cut ? IN_FLIGHT_TOKEN_ALLOWANCE : 0n;
+  if (expected.observedOutputTokens !== undefined && receipt.outputTokens > expected.observedOutputTokens + allowance) {
     throw refuse(`it bills ${receipt.outputTokens} output tokens but only ${expected.observedOutputTokens} arrived`, "receipt_overcount");
   }
   if (receipt.inputTokens >= 2n ** 53n || receipt.outputTokens >= 2n ** 53n) throw refuse("its token counts are implausible", "receipt_overcharge");

@@ -69,6 +69,7 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
         requestId: pending.requestId,
         channelId: channel.channelId,
         observedOutputTokens: pending.observedOutputTokens,
+        cut: true,
       });
       store.addReceipt(store.getChannel(channel.channelId)!, { receipt, provider: offer.provider, modelId: offer.modelId, modelName: offer.modelName });
     }

@@ -127,9 +127,11 @@ export function createProviderServer(options: ProviderServerOptions): Server {
             outputTokens += tokens;
             hash.update(piece);
             // `gotong.outputTokens` lets the gateway check a receipt against what it actually received.
-            sse.send(`${prefix}${JSON.stringify(piece)}${middle}${outputTokens}}}`);
+            sse.send(`${prefix}${JSON.stringify(piece)}${middle}${outputTokens}}}`, outputTokens);
           },
         });
+        // A client that left is billed for the tokens written to it before it left, not those generated.
+        if (abort.signal.aborted) outputTokens = sse.sentMark();
         const receipt = await finish(result.finishReason);
         if (abort.signal.aborted) return;
         const finishReason = result.finishReason === "length" ? "length" : "stop";

@@ -25,7 +25,7 @@ contract PaymentChannelsInvariantTest is Test {
         channels = new PaymentChannels(usd, models, providers, makeAddr("fundingPool"), 300, 1 hours);
         handler = new PaymentChannelsHandler(channels, usd, stakeToken, models, providers, start);
 
-        bytes4[] memory selectors = new bytes4[](11);
+        bytes4[] memory selectors = new bytes4[](12);
         selectors[0] = PaymentChannelsHandler.open.selector;
         selectors[1] = PaymentChannelsHandler.topUp.selector;
         selectors[2] = PaymentChannelsHandler.redeem.selector;
@@ -37,18 +37,27 @@ contract PaymentChannelsInvariantTest is Test {
         selectors[8] = PaymentChannelsHandler.withdraw.selector;
         selectors[9] = PaymentChannelsHandler.withdrawEarnings.selector;
         selectors[10] = PaymentChannelsHandler.transferModel.selector;
+        selectors[11] = PaymentChannelsHandler.withdrawModelEarnings.selector;
         targetSelector(FuzzSelector({addr: address(handler), selectors: selectors}));
         targetContract(address(handler));
     }
 
+    /// @dev Royalties accrued on every model and not yet withdrawn.
+    function _unwithdrawnRoyalties() internal view returns (uint256 sum) {
+        uint256[] memory modelIds = handler.modelIds();
+        for (uint256 i; i < modelIds.length; ++i) {
+            sum += channels.modelEarnings(modelIds[i]);
+        }
+    }
+
     /// @notice Tokens in == tokens out + tokens held, and what is held is exactly what the contract
-    ///         owes: the unredeemed part of every channel plus every unwithdrawn earning.
+    ///         owes: the unredeemed part of every channel plus every unwithdrawn earning and royalty.
     function invariant_fundsConserved() public view {
         uint256 held = usd.balanceOf(address(channels));
         assertEq(
             handler.ghostDeposited(),
-            handler.ghostRefunded() + handler.ghostEarningsWithdrawn() + held,
-            "deposited == refunded + earnings withdrawn + held"
+            handler.ghostRefunded() + handler.ghostEarningsWithdrawn() + handler.ghostModelEarningsWithdrawn() + held,
+            "deposited == refunded + earnings withdrawn + royalties withdrawn + held"
         );
 
         uint256 owed;
@@ -62,7 +71,8 @@ contract PaymentChannelsInvariantTest is Test {
         for (uint256 i; i < earners.length; ++i) {
             owed += channels.earnings(earners[i]);
         }
-        assertEq(held, owed, "held == sum(deposit - redeemed) + sum(earnings)");
+        owed += _unwithdrawnRoyalties();
+        assertEq(held, owed, "held == sum(deposit - redeemed) + sum(earnings) + sum(model earnings)");
         assertEq(handler.ghostRefundMismatches(), 0, "refunds are exactly deposit - redeemed");
     }
 
@@ -73,12 +83,16 @@ contract PaymentChannelsInvariantTest is Test {
         assertEq(handler.ghostReplaysAccepted(), 0, "stale and old-epoch vouchers are refused");
         assertEq(handler.ghostUnexpectedErrors(), 0, "refused with the documented error");
 
-        uint256 unwithdrawn;
+        uint256 unwithdrawn = _unwithdrawnRoyalties();
         address[] memory earners = handler.earners();
         for (uint256 i; i < earners.length; ++i) {
             unwithdrawn += channels.earnings(earners[i]);
         }
-        assertEq(handler.ghostPaid(), unwithdrawn + handler.ghostEarningsWithdrawn(), "paid == earnings credited");
+        assertEq(
+            handler.ghostPaid(),
+            unwithdrawn + handler.ghostEarningsWithdrawn() + handler.ghostModelEarningsWithdrawn(),
+            "paid == earnings and royalties credited"
+        );
     }
 
     /// @notice Every redemption split exactly: royalty + fee + provider share == amount, each share
@@ -95,5 +109,30 @@ contract PaymentChannelsInvariantTest is Test {
             handler.ghostFee(),
             "funding pool received exactly the fees"
         );
+        assertEq(
+            _unwithdrawnRoyalties() + handler.ghostModelEarningsWithdrawn(),
+            handler.ghostRoyalty(),
+            "models received exactly the royalties"
+        );
+    }
+
+    /// @notice Royalties accrue to the model, never to an address: each model holds exactly the
+    ///         royalties paid on its channels less what its owners withdrew, model owners' accounts
+    ///         earn nothing, and only a model's current owner ever withdrew its royalties.
+    function invariant_royaltiesAccrueToModels() public view {
+        uint256[] memory modelIds = handler.modelIds();
+        for (uint256 i; i < modelIds.length; ++i) {
+            uint256 id = modelIds[i];
+            assertEq(
+                channels.modelEarnings(id) + handler.ghostRoyaltyWithdrawnOf(id),
+                handler.ghostRoyaltyOf(id),
+                "model earnings == royalties paid on it - withdrawn"
+            );
+        }
+        address[] memory creators = handler.creators();
+        for (uint256 i; i < creators.length; ++i) {
+            assertEq(channels.earnings(creators[i]), 0, "royalties never credited to an owner's account");
+        }
+        assertEq(handler.ghostUnauthorizedWithdrawals(), 0, "only the current owner withdraws");
     }
 }

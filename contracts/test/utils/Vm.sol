@@ -27,9 +27,8 @@ interface Vm {
     /// @notice Sets the runtime code of `target`.
     function etch(address target, bytes calldata newRuntimeBytecode) external;
 
-    /// @notice Marks `target` and every storage slot of it cold, as at the start of a transaction
-    ///         (EIP-2929), so the next call pays what a fresh transaction would.
-    function cool(address target) external;
+    /// @notice Writes `value` to storage slot `slot` of `target`.
+    function store(address target, bytes32 slot, bytes32 value) external;
 
     /// @notice Takes a snapshot of the whole EVM state.
     function snapshotState() external returns (uint256 snapshotId);

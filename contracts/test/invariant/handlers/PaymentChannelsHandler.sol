@@ -10,8 +10,9 @@ import {PaymentChannels} from "../../../src/PaymentChannels.sol";
 
 /// @notice Drives PaymentChannels through random but valid sequences (open, top up, redeem with
 ///         real signatures, batch redeem with repeats, stale and old-epoch replays, close, warp,
-///         withdraw, withdraw earnings, transfer a model) and keeps ghost totals the invariants
-///         compare with the contract's state. Every action returns quietly when it has nothing
+///         withdraw, withdraw earnings, transfer a model, withdraw a model's royalties, with the
+///         previous owners refused) and keeps ghost totals the invariants compare with the
+///         contract's state. Every action returns quietly when it has nothing
 ///         valid to do, so the run can fail on any unexpected revert.
 contract PaymentChannelsHandler is TestBase {
     uint256 internal constant SENDERS = 3;
@@ -23,6 +24,8 @@ contract PaymentChannelsHandler is TestBase {
     TestToken public immutable usd;
     ModelRegistry public immutable models;
     address public immutable fundingPool;
+    /// @dev Where model owners sometimes send their royalties (outside the contract's books).
+    address public immutable royaltyWallet;
 
     address[] internal _senders;
     uint256[] internal _senderKeys;
@@ -42,6 +45,7 @@ contract PaymentChannelsHandler is TestBase {
     uint256 public ghostRefunded;
     uint256 public ghostEarningsWithdrawn;
     uint256 public ghostFeesWithdrawn;
+    uint256 public ghostModelEarningsWithdrawn;
     uint256 public ghostPaid;
     uint256 public ghostRoyalty;
     uint256 public ghostFee;
@@ -50,11 +54,15 @@ contract PaymentChannelsHandler is TestBase {
     ///      at the time it was redeemed.
     uint256 public ghostSumHighestVoucher;
     mapping(bytes32 channelId => mapping(uint64 epoch => uint256)) public ghostHighestVoucher;
+    /// @dev Royalties credited to, and withdrawn from, each model.
+    mapping(uint256 modelId => uint256) public ghostRoyaltyOf;
+    mapping(uint256 modelId => uint256) public ghostRoyaltyWithdrawnOf;
     // ghost failure counters (all must stay zero)
     uint256 public ghostReplaysAccepted;
     uint256 public ghostUnexpectedErrors;
     uint256 public ghostSplitMismatches;
     uint256 public ghostRefundMismatches;
+    uint256 public ghostUnauthorizedWithdrawals;
 
     mapping(string action => uint256) public calls;
 
@@ -75,6 +83,7 @@ contract PaymentChannelsHandler is TestBase {
         usd = usd_;
         models = models_;
         fundingPool = channels_.fundingPool();
+        royaltyWallet = makeAddr("royaltyWallet");
         currentTime = startTime;
 
         for (uint256 i; i < SENDERS; ++i) {
@@ -225,7 +234,7 @@ contract PaymentChannelsHandler is TestBase {
         Balances memory before;
         before.provider = channels.earnings(provider);
         before.pool = channels.earnings(fundingPool);
-        before.creators = _creatorEarnings();
+        before.models = _modelEarnings();
         for (uint256 i; i < count; ++i) {
             bytes32 id = vouchers[i].channelId;
             PaymentChannels.Channel memory c = _simulated(sim, id);
@@ -239,6 +248,7 @@ contract PaymentChannelsHandler is TestBase {
             expected.royalty += royalty;
             expected.fee += fee;
             expected.providerShare += amount - royalty - fee;
+            ghostRoyaltyOf[c.modelId] += royalty;
             _raiseHighest(id, c.epoch, payable_);
         }
 
@@ -248,7 +258,7 @@ contract PaymentChannelsHandler is TestBase {
         if (paid != expected.paid) ghostSplitMismatches++;
         if (channels.earnings(provider) - before.provider != expected.providerShare) ghostSplitMismatches++;
         if (channels.earnings(fundingPool) - before.pool != expected.fee) ghostSplitMismatches++;
-        if (_creatorEarnings() - before.creators != expected.royalty) ghostSplitMismatches++;
+        if (_modelEarnings() - before.models != expected.royalty) ghostSplitMismatches++;
         ghostPaid += paid;
         ghostRoyalty += expected.royalty;
         ghostFee += expected.fee;
@@ -298,6 +308,36 @@ contract PaymentChannelsHandler is TestBase {
         }
     }
 
+    /// @dev The model's owners before the current one try first, and are refused; then the current
+    ///      owner withdraws, to itself or to a wallet of its own.
+    function withdrawModelEarnings(uint256 modelSeed, bool toWallet) external useTime {
+        uint256 modelId = _modelIds[modelSeed % _modelIds.length];
+        uint256 owed = channels.modelEarnings(modelId);
+        if (owed == 0) return;
+        address owner = models.ownerOf(modelId);
+        for (uint256 i; i < _creators.length; ++i) {
+            address other = _creators[i];
+            if (other == owner) continue;
+            vm.prank(other);
+            (bool ok, bytes memory result) =
+                address(channels).call(abi.encodeCall(PaymentChannels.withdrawModelEarnings, (modelId, other)));
+            if (ok) ghostUnauthorizedWithdrawals++;
+            else if (
+                keccak256(result)
+                    != keccak256(abi.encodeWithSelector(PaymentChannels.NotModelOwner.selector, modelId, other))
+            ) ghostUnexpectedErrors++;
+        }
+        address to = toWallet ? royaltyWallet : owner;
+        uint256 balanceBefore = usd.balanceOf(to);
+        vm.prank(owner);
+        uint256 amount = channels.withdrawModelEarnings(modelId, to);
+        if (amount != owed || usd.balanceOf(to) - balanceBefore != amount) ghostRefundMismatches++;
+        if (channels.modelEarnings(modelId) != 0) ghostRefundMismatches++;
+        ghostModelEarningsWithdrawn += amount;
+        ghostRoyaltyWithdrawnOf[modelId] += amount;
+        calls["withdrawModelEarnings"]++;
+    }
+
     function transferModel(uint256 modelSeed) external useTime {
         uint256 modelId = _modelIds[modelSeed % _modelIds.length];
         address owner = models.ownerOf(modelId);
@@ -317,12 +357,20 @@ contract PaymentChannelsHandler is TestBase {
         return _earners();
     }
 
+    function modelIds() external view returns (uint256[] memory) {
+        return _modelIds;
+    }
+
+    function creators() external view returns (address[] memory) {
+        return _creators;
+    }
+
     // ---------------------------------------------------------------- internal
 
     struct Balances {
         uint256 provider;
         uint256 pool;
-        uint256 creators;
+        uint256 models;
     }
 
     /// @dev Channel states as a batch redemption changes them, keyed by id.
@@ -403,12 +451,12 @@ contract PaymentChannelsHandler is TestBase {
     function _balances(PaymentChannels.Channel memory c) internal view returns (Balances memory b) {
         b.provider = channels.earnings(c.provider);
         b.pool = channels.earnings(fundingPool);
-        b.creators = _creatorEarnings();
+        b.models = _modelEarnings();
     }
 
-    function _creatorEarnings() internal view returns (uint256 sum) {
-        for (uint256 i; i < _creators.length; ++i) {
-            sum += channels.earnings(_creators[i]);
+    function _modelEarnings() internal view returns (uint256 sum) {
+        for (uint256 i; i < _modelIds.length; ++i) {
+            sum += channels.modelEarnings(_modelIds[i]);
         }
     }
 
@@ -440,10 +488,11 @@ contract PaymentChannelsHandler is TestBase {
         if (paid != amount) ghostSplitMismatches++;
         if (channels.earnings(c.provider) - before.provider != providerShare) ghostSplitMismatches++;
         if (channels.earnings(fundingPool) - before.pool != fee) ghostSplitMismatches++;
-        if (_creatorEarnings() - before.creators != royalty) ghostSplitMismatches++;
+        if (_modelEarnings() - before.models != royalty) ghostSplitMismatches++;
         if (channels.getChannel(id).redeemed != payable_) ghostSplitMismatches++;
         ghostPaid += paid;
         ghostRoyalty += royalty;
+        ghostRoyaltyOf[c.modelId] += royalty;
         ghostFee += fee;
         ghostProviderShare += providerShare;
         _raiseHighest(id, c.epoch, payable_);

@@ -1,0 +1,63 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { RunningGateway } from "../../src/gateway/startGateway.ts";
+import { chatModel } from "../helpers/chatModel.ts";
+import { startTestNetwork, DEFAULT_PRICE, type TestNetwork } from "../helpers/network.ts";
+
+describe("the gateway choosing and leaving providers", () => {
+  let net: TestNetwork;
+  let model: { path: string; name: string };
+  let gateway: RunningGateway;
+
+  beforeAll(async () => {
+    net = await startTestNetwork();
+    model = await chatModel(net.home.models);
+    await net.publish(model.path, model.name);
+    gateway = await net.gateway();
+  });
+  afterAll(() => net?.stop());
+
+  const ask = (body: Record<string, unknown>, signal?: AbortSignal) =>
+    fetch(`${gateway.baseUrl}/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: model.name, messages: [{ role: "user", content: "Once upon a time" }], max_tokens: 8, ...body }),
+      signal,
+    });
+
+  it("picks the cheapest provider, and fails over to the next when it goes down", async () => {
+    const cheap = await net.provider(model.path);
+    const dear = await net.provider(model.path, { price: { pricePerMillionInput: 2n * DEFAULT_PRICE.pricePerMillionInput, pricePerMillionOutput: 2n * DEFAULT_PRICE.pricePerMillionOutput } });
+    const first = await ask({});
+    expect(first.status).toBe(200);
+    expect(first.headers.get("x-gotong-provider")).toBe(cheap.address);
+
+    await cheap.stop();
+    const second = await ask({});
+    expect(second.status).toBe(200);
+    expect(second.headers.get("x-gotong-provider")).toBe(dear.address);
+    const body = (await second.json()) as { choices: { message: { content: string } }[] };
+    expect(body.choices[0]!.message.content.length).toBeGreaterThan(0);
+  });
+
+  it("stops generation when the client disconnects, and bills only what was delivered", async () => {
+    const controller = new AbortController();
+    const res = await ask({ stream: true, max_tokens: 400 }, controller.signal);
+    expect(res.status).toBe(200);
+    const requestId = res.headers.get("x-gotong-request-id") as `0x${string}`;
+    const provider = res.headers.get("x-gotong-provider");
+    const reader = res.body!.getReader();
+    let received = "";
+    while (!received.includes('"outputTokens":')) received += new TextDecoder().decode((await reader.read()).value);
+    controller.abort();
+    const seen = Math.max(...[...received.matchAll(/"outputTokens":(\d+)/g)].map((m) => Number(m[1])));
+
+    // The next request settles the cut one: the gateway fetches and checks its receipt.
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await ask({})).status).toBe(200);
+    const settled = gateway.store.listReceipts(10).find((r) => r.receipt.requestId === requestId);
+    expect(settled?.provider).toBe(provider);
+    const billed = Number(settled!.receipt.outputTokens);
+    expect(billed).toBeGreaterThanOrEqual(seen);
+    expect(billed).toBeLessThan(200); // stopped long before max_tokens
+  });
+});
