@@ -475,7 +475,7 @@ contract PaymentChannels is EIP712, ReentrancyGuardTransient {
         if (owner != msg.sender) revert NotModelOwner(modelId, msg.sender);
         amount = _modelEarnings[modelId];
         if (amount == 0) revert NoModelEarnings(modelId);
-        // mutated
+        _modelEarnings[modelId] = 0;
         token.safeTransfer(to, amount);
         emit ModelEarningsWithdrawn(modelId, msg.sender, to, amount);
     }
