@@ -8,8 +8,9 @@ import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 
 /// @title ModelRegistry
 /// @notice The registry of open models. Each model is an ERC-721 token, ids counting from 1, minted
-///         to its creator; whoever owns the token owns the model: it receives the model's royalty
-///         on every paid inference (see PaymentChannels) and may change its licence terms.
+///         to its creator; whoever owns the token owns the model: it may withdraw the royalties the
+///         model accrues on every paid inference (PaymentChannels credits them to the model id, so
+///         unwithdrawn royalties go with the token) and may change its licence terms.
 /// @dev A model is identified by the sha256 of its weights, which can be registered once. Tokens
 ///      cannot be burned, so a model id in `[1, modelCount()]` always exists.
 contract ModelRegistry is ERC721, IERC2981 {
