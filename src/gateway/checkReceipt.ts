@@ -1,8 +1,8 @@
 import type { Hex } from "viem";
 import { GotongError } from "../common/errors.ts";
 import { computeCost } from "../payments/price.ts";
-import { isReceiptSignedBy, type SignedReceipt } from "../payments/receipt.ts";
-import type { VoucherDomain } from "../payments/voucher.ts";
+import type { PaymentVerifier } from "../payments/createPaymentVerifier.ts";
+import type { SignedReceipt } from "../payments/receipt.ts";
 import type { Offer } from "./discoverOffers.ts";
 
 /**
@@ -17,7 +17,7 @@ import type { Offer } from "./discoverOffers.ts";
 export const IN_FLIGHT_TOKEN_ALLOWANCE = 8n;
 
 export async function checkReceipt(
-  domain: VoucherDomain,
+  verifier: PaymentVerifier,
   offer: Offer,
   receipt: SignedReceipt | undefined,
   expected: { requestId: Hex; channelId: Hex; observedOutputTokens?: bigint; cut?: boolean },
@@ -42,6 +42,6 @@ export async function checkReceipt(
       "receipt_overcharge",
     );
   }
-  if (!(await isReceiptSignedBy(domain, receipt, offer.provider))) throw refuse("its signature is not the provider's", "receipt_signature_invalid");
+  if (!verifier.receiptSignedBy(receipt, offer.provider)) throw refuse("its signature is not the provider's", "receipt_signature_invalid");
   return receipt;
 }

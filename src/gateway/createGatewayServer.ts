@@ -6,6 +6,7 @@ import { readBody, parseJsonObject, sendError, sendJson, startSse, DEFAULT_BODY_
 import type { Logger } from "../common/logger.ts";
 import { postUpstream, type UpstreamResponse } from "../common/postUpstream.ts";
 import { computeCost } from "../payments/price.ts";
+import { createPaymentVerifier } from "../payments/createPaymentVerifier.ts";
 import { decodeReceiptHeader, receiptFromJson, type SignedReceipt } from "../payments/receipt.ts";
 import { encodeVoucherHeader, type VoucherDomain } from "../payments/voucher.ts";
 import { checkReceipt } from "./checkReceipt.ts";
@@ -51,6 +52,7 @@ class TryNext extends Error {}
 export function createGatewayServer(options: GatewayServerOptions): Server {
   const { router, channels, store, logger, domain } = options;
   const timeoutMs = options.upstreamTimeoutMs ?? 30_000;
+  const verifier = createPaymentVerifier(domain);
 
   /** Settles requests whose streams were cut before their receipts arrived. */
   async function settlePending(offer: Offer, channel: ChannelRecord): Promise<void> {
@@ -65,7 +67,7 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
         continue;
       }
       if (!res.ok) throw new Error(`receipt lookup answered ${res.status}`);
-      const receipt = await checkReceipt(domain, offer, receiptFromJson(await res.json()), {
+      const receipt = await checkReceipt(verifier, offer, receiptFromJson(await res.json()), {
         requestId: pending.requestId,
         channelId: channel.channelId,
         observedOutputTokens: pending.observedOutputTokens,
@@ -193,7 +195,7 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
 
   async function accept(offer: Offer, channel: ChannelRecord, requestId: Hex, receipt: SignedReceipt | undefined, observedOutputTokens?: bigint): Promise<SignedReceipt> {
     try {
-      const checked = await checkReceipt(domain, offer, receipt, { requestId, channelId: channel.channelId, observedOutputTokens });
+      const checked = await checkReceipt(verifier, offer, receipt, { requestId, channelId: channel.channelId, observedOutputTokens });
       store.addReceipt(store.getChannel(channel.channelId)!, { receipt: checked, provider: offer.provider, modelId: offer.modelId, modelName: offer.modelName });
       return checked;
     } catch (error) {

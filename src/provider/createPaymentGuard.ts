@@ -1,7 +1,8 @@
 import { type Address, type Hex, isAddressEqual, zeroAddress } from "viem";
 import { GotongError } from "../common/errors.ts";
 import type { OnchainChannel } from "../payments/readChannel.ts";
-import { type SignedVoucher, type VoucherDomain, decodeVoucherHeader, isVoucherSignedBy } from "../payments/voucher.ts";
+import { createPaymentVerifier } from "../payments/createPaymentVerifier.ts";
+import { type SignedVoucher, type VoucherDomain, decodeVoucherHeader } from "../payments/voucher.ts";
 import type { ProviderStore } from "./createProviderStore.ts";
 
 /** A payment authorised for one request: the channel, and the deposit reserved while it runs. */
@@ -32,6 +33,7 @@ export function createPaymentGuard(options: PaymentGuardOptions) {
   const reserved = new Map<Hex, bigint>();
   const ttl = options.channelCacheMs ?? 5_000;
   const now = options.now ?? Date.now;
+  const verifier = createPaymentVerifier(options.domain);
 
   const channelFor = async (channelId: Hex, voucher: SignedVoucher): Promise<OnchainChannel> => {
     const hit = cache.get(channelId);
@@ -59,7 +61,7 @@ export function createPaymentGuard(options: PaymentGuardOptions) {
     const stored = options.store.getChannel(voucher.channelId, voucher.epoch);
     const known = stored.voucher?.cumulativeAmount === voucher.cumulativeAmount && stored.voucher.signature === voucher.signature;
     // The same voucher as last time needs no second signature check (the common case on retries).
-    if (!known && !(await isVoucherSignedBy(options.domain, voucher, channel.sender))) {
+    if (!known && !verifier.voucherSignedBy(voucher, channel.sender)) {
       throw paymentError("The voucher's signature is not the channel sender's for this chain and contract", "voucher_signature_invalid", "Vouchers are bound to one chain id, one PaymentChannels contract, one channel and one epoch.", 401);
     }
     // Re-read after the await: another request may have completed meanwhile.

@@ -3,6 +3,8 @@ import { decodeEventLog, erc20Abi, type Address } from "viem";
 import { privateKeyToAccount, generatePrivateKey } from "viem/accounts";
 import { ModelRegistryArtifact, PaymentChannelsArtifact } from "../../src/chain/contracts.generated.ts";
 import { writeAndWait } from "../../src/chain/writeAndWait.ts";
+import { createClients } from "../../src/chain/createClients.ts";
+import { fundOnDevnet } from "../../src/chain/fundOnDevnet.ts";
 import { readChannel } from "../../src/payments/readChannel.ts";
 import { startTestNetwork, type TestNetwork } from "../helpers/network.ts";
 import { chatModel } from "../helpers/chatModel.ts";
@@ -27,6 +29,7 @@ describe("paying for requests through a payment channel", () => {
   let modelName: string;
   const pc = () => ({ address: net.devnet.deployment.paymentChannels, abi: PaymentChannelsArtifact.abi }) as const;
   const earnings = (who: Address) => net.creator.public.readContract({ ...pc(), functionName: "earnings", args: [who] }) as Promise<bigint>;
+  const royalties = () => net.creator.public.readContract({ ...pc(), functionName: "modelEarnings", args: [modelId] }) as Promise<bigint>;
 
   beforeAll(async () => {
     net = await startTestNetwork();
@@ -46,7 +49,7 @@ describe("paying for requests through a payment channel", () => {
     await gateway.settle(); // the voucher for the last request, sent without waiting for a next one
 
     const creator = net.creator.account.address;
-    const before = { provider: await earnings(provider.address), creator: await earnings(creator), pool: await earnings(deployment.fundingPool) };
+    const before = { provider: await earnings(provider.address), model: await royalties(), pool: await earnings(deployment.fundingPool) };
     const result = await provider.redeemer.redeemNow();
     expect(result.transactionHash).toBeDefined();
     expect(result.amount).toBe(total);
@@ -60,8 +63,8 @@ describe("paying for requests through a payment channel", () => {
 
     const royalty = (total * 1000n) / 10_000n;
     const fee = (total * BigInt(deployment.protocolFeeBps)) / 10_000n;
-    const after = { provider: await earnings(provider.address), creator: await earnings(creator), pool: await earnings(deployment.fundingPool) };
-    expect(after.creator - before.creator).toBe(royalty);
+    const after = { provider: await earnings(provider.address), model: await royalties(), pool: await earnings(deployment.fundingPool) };
+    expect(after.model - before.model).toBe(royalty);
     expect(after.pool - before.pool).toBe(fee);
     expect(after.provider - before.provider).toBe(total - royalty - fee);
 
@@ -69,30 +72,40 @@ describe("paying for requests through a payment channel", () => {
     const again = await provider.redeemer.redeemNow();
     expect(again.amount).toBe(0n);
 
-    // Earnings leave the contract as real tokens.
-    const providerClients = net.creator; // any client can read balances
-    const balanceBefore = await providerClients.public.readContract({ address: deployment.token.address, abi: erc20Abi, functionName: "balanceOf", args: [creator] });
-    await writeAndWait(net.creator, { ...pc(), functionName: "withdrawEarnings", args: [creator] });
-    const balanceAfter = await providerClients.public.readContract({ address: deployment.token.address, abi: erc20Abi, functionName: "balanceOf", args: [creator] });
-    expect(balanceAfter - balanceBefore).toBe(after.creator);
+    // Royalties leave the contract as real tokens, to the model's owner.
+    const balance = () => net.creator.public.readContract({ address: deployment.token.address, abi: erc20Abi, functionName: "balanceOf", args: [creator] });
+    const balanceBefore = await balance();
+    await writeAndWait(net.creator, { ...pc(), functionName: "withdrawModelEarnings", args: [modelId, creator] });
+    expect((await balance()) - balanceBefore).toBe(after.model);
+    expect(await royalties()).toBe(0n);
   });
 
   it("pays later royalties to whoever owns the model's token now", async () => {
     const { deployment } = net.devnet;
-    const newOwner = privateKeyToAccount(generatePrivateKey()).address;
+    const newOwnerKey = generatePrivateKey();
+    const newOwner = privateKeyToAccount(newOwnerKey).address;
     await writeAndWait(net.creator, {
       address: deployment.modelRegistry,
       abi: ModelRegistryArtifact.abi,
       functionName: "transferFrom",
       args: [net.creator.account.address, newOwner, modelId],
     });
-    const oldOwnerBefore = await earnings(net.creator.account.address);
     const cost = (await chat(gateway.baseUrl, modelName, "Once")).cost;
     await gateway.settle();
     const result = await provider.redeemer.redeemNow();
     expect(result.amount).toBe(cost);
-    expect(await earnings(newOwner)).toBe((cost * 1000n) / 10_000n);
-    expect(await earnings(net.creator.account.address)).toBe(oldOwnerBefore);
+    const royalty = (cost * 1000n) / 10_000n;
+    expect(await royalties()).toBe(royalty);
+
+    // The old owner can no longer take them; the new owner can.
+    await expect(writeAndWait(net.creator, { ...pc(), functionName: "withdrawModelEarnings", args: [modelId, net.creator.account.address] })).rejects.toMatchObject({
+      message: expect.stringContaining("NotModelOwner"),
+    });
+    await fundOnDevnet(deployment, newOwner, {});
+    const owner = createClients({ rpcUrl: deployment.rpcUrl, chainId: deployment.chainId, account: privateKeyToAccount(newOwnerKey) });
+    await writeAndWait(owner, { ...pc(), functionName: "withdrawModelEarnings", args: [modelId, newOwner] });
+    const received = await net.creator.public.readContract({ address: deployment.token.address, abi: erc20Abi, functionName: "balanceOf", args: [newOwner] });
+    expect(received).toBe(royalty);
   });
 
   it("keeps the channel's books equal on both sides", async () => {
