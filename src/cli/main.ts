@@ -7,6 +7,7 @@ const commands: Record<string, () => Promise<{ run(args: string[]): Promise<void
   gateway: () => import("./commands/gateway.ts"),
   model: () => import("./commands/model.ts"),
   chat: () => import("./commands/chat.ts"),
+  receipts: () => import("./commands/receipts.ts"),
 };
 
 const usage = `gotong — an open network for AI
@@ -17,6 +18,7 @@ const usage = `gotong — an open network for AI
   gotong gateway start           an OpenAI-compatible endpoint that pays providers
   gotong model pull|publish|inspect
   gotong chat "PROMPT"           one request through the network
+  gotong receipts                what your gateway paid for, request by request
 
 Options everywhere: --home DIR (default $GOTONG_HOME or ~/.gotong), --json, --verbose, --help`;
 

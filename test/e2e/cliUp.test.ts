@@ -25,6 +25,13 @@ describe("gotong up on the embedded defaults", () => {
       expect(chat.code).toBe(0);
       expect(chat.stdout.trim().length).toBeGreaterThan(0);
       expect(chat.stderr).toMatch(/cost \d+ base units/);
+
+      const receipts = await runGotong(["receipts", "--home", home.root, "--json"]);
+      expect(receipts.code).toBe(0);
+      const list = JSON.parse(receipts.stdout) as { cost: string; outputTokens: number; model: string }[];
+      expect(list).toHaveLength(1);
+      expect(list[0]).toMatchObject({ model: "gotong-test-model" });
+      expect(BigInt(list[0]!.cost)).toBeGreaterThan(0n);
     } finally {
       up.child.kill("SIGINT");
       expect(await up.exited).toBe(0);

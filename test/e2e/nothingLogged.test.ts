@@ -1,0 +1,78 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { randomBytes } from "node:crypto";
+import { generatePrivateKey } from "viem/accounts";
+import { chatModel } from "../helpers/chatModel.ts";
+import { spawnGotong, type CliProcess } from "../helpers/cli.ts";
+import { startTestNetwork, type TestNetwork } from "../helpers/network.ts";
+import { freePort } from "../helpers/ports.ts";
+
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    const stat = statSync(path);
+    return stat.isDirectory() ? filesUnder(path) : stat.isFile() ? [path] : [];
+  });
+}
+
+describe("nothing logged", () => {
+  let net: TestNetwork;
+  const children: CliProcess[] = [];
+  let gatewayUrl: string;
+  let modelName: string;
+
+  beforeAll(async () => {
+    net = await startTestNetwork();
+    const model = await chatModel(net.home.models);
+    modelName = model.name;
+    await net.publish(model.path, model.name);
+    const keyFile = join(net.home.keys, "canary-provider.key");
+    writeFileSync(keyFile, generatePrivateKey(), { mode: 0o600 });
+    const env = { GOTONG_LOG_LEVEL: "debug" }; // the most talkative level must still say nothing of content
+    const provider = spawnGotong(["provider", "start", "--model", model.path, "--home", net.home.root, "--key", keyFile, "--port", String(await freePort()), "--threads", "1", "--verbose"], env);
+    children.push(provider);
+    await provider.waitFor(/serving/);
+    const port = await freePort();
+    const gateway = spawnGotong(["gateway", "start", "--home", net.home.root, "--port", String(port), "--verbose"], env);
+    children.push(gateway);
+    await gateway.waitFor(/gateway at/);
+    gatewayUrl = `http://127.0.0.1:${port}/v1`;
+  });
+  afterAll(async () => {
+    for (const c of children) {
+      c.child.kill("SIGTERM");
+      await c.exited;
+    }
+    await net?.stop();
+  });
+
+  it("keeps no trace of a prompt or its answer in GOTONG_HOME, logs, stdout or stderr", async () => {
+    const canary = `canary-${randomBytes(12).toString("hex")}`;
+    let answer = "";
+    for (const stream of [false, true]) {
+      const res = await fetch(`${gatewayUrl}/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ model: modelName, messages: [{ role: "user", content: `Say ${canary} please` }], max_tokens: 24, stream }),
+      });
+      expect(res.status).toBe(200);
+      answer += await res.text();
+    }
+    // A malformed request containing the canary, and one refused for a bad parameter, must not echo it to logs either.
+    await fetch(`${gatewayUrl}/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: `{"model":"${modelName}","messages":[{"role":"user","content":"${canary}"}` });
+    await fetch(`${gatewayUrl}/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: modelName, messages: [{ role: "user", content: canary }], n: 9 }) });
+    await new Promise((r) => setTimeout(r, 500)); // let WAL and logs settle
+
+    // Words of the model's answer long enough to be distinctive, to check the completion too.
+    const answerWords = [...answer.matchAll(/"content":"([^"]{12,})"/g)].map((m) => m[1]!).slice(0, 5);
+    const haystacks: [string, Buffer][] = filesUnder(net.home.root).map((f) => [f, readFileSync(f)]);
+    for (const c of children) haystacks.push(["stdout", Buffer.from(c.stdout())], ["stderr", Buffer.from(c.stderr())]);
+    expect(children.every((c) => c.stderr().length > 0)).toBe(true); // logs were on, at debug level
+    for (const [where, bytes] of haystacks) {
+      expect(bytes.includes(canary), `canary found in ${where}`).toBe(false);
+      expect(bytes.includes(Buffer.from(canary).toString("base64").slice(0, 20)), `base64 canary found in ${where}`).toBe(false);
+      for (const word of answerWords) expect(bytes.includes(word), `completion text found in ${where}`).toBe(false);
+    }
+  });
+});
