@@ -10,12 +10,15 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { benchThroughput } from "./throughput.ts";
 import { benchSettlementGas } from "./settlementGas.ts";
+import { benchVoucherVerify } from "./voucherVerify.ts";
 
 const results: Record<string, unknown> = { date: new Date().toISOString(), node: process.version };
 results.throughput = await benchThroughput();
 results.settlementGas = await benchSettlementGas();
+results.voucherVerify = await benchVoucherVerify();
 const file = join(import.meta.dirname, "results", "latest.json");
 writeFileSync(file, JSON.stringify(results, (_k, v) => (typeof v === "bigint" ? v.toString() : v), 2) + "\n");
 console.log(JSON.stringify(results, (_k, v) => (typeof v === "bigint" ? v.toString() : v), 2));
 console.log(`written to ${file}`);
+await import("./renderReadme.ts");
 process.exit(0);

@@ -1,0 +1,34 @@
+/**
+ * Writes the figures from bench/results/latest.json into README.md between the bench markers, so
+ * the README always shows the last measured run. `npm run bench` calls it after measuring.
+ */
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+
+type Results = Record<string, Record<string, unknown> | string>;
+const root = join(import.meta.dirname, "..");
+const results = JSON.parse(readFileSync(join(root, "bench/results/latest.json"), "utf8")) as Results;
+const n = (v: unknown, digits = 2) => (typeof v === "number" ? v.toFixed(digits) : String(v));
+const rows: string[] = ["| what | measured | baseline in the same run | ratio | goal |", "|---|---|---|---|---|"];
+const t = results.throughput as Record<string, any> | undefined;
+if (t) {
+  rows.push(`| tokens/s through gateway + provider (${t.model}, ${t.threads} thread, ${t.maxTokens} tokens) | ${n(t.gateway.decodeTps, 0)} tok/s | node-llama-cpp direct: ${n(t.direct.decodeTps, 0)} tok/s | **${n(t.gatewayVsDirectTps)}** | ≥ 0.9 |`);
+  rows.push(`| tokens/s through the provider alone | ${n(t.provider.decodeTps, 0)} tok/s | direct: ${n(t.direct.decodeTps, 0)} tok/s | ${n(t.providerVsDirectTps)} | |`);
+  rows.push(`| time to first token added by the provider (voucher check, durable commit, prompt) | +${n(t.ttftAddedByProviderMs, 1)} ms | direct: ${n(t.direct.ttftMs, 1)} ms | | |`);
+  rows.push(`| time to first token added by the gateway | +${n(t.ttftAddedByGatewayMs, 1)} ms | provider: ${n(t.provider.ttftMs, 1)} ms | | |`);
+}
+const g = results.settlementGas as Record<string, any> | undefined;
+if (g) rows.push(`| gas to settle ${g.requests} requests: one redeem | ${g.redeemGas} gas | ${g.requests} ERC-20 transfers: ${g.transfersGas} gas | **${n(g.ratio, 0)}× less** | ≥ 500× |`);
+const v = results.voucherVerify as Record<string, any> | undefined;
+if (v) rows.push(`| voucher signature check (direct EIP-712 digest + libsecp256k1, cached key) | ${n(v.gotongVerifyMs, 3)} ms | viem typed-data recovery: ${n(v.viemRecoverMs, 3)} ms | **${n(v.speedup, 1)}× faster** | ≥ 5× |`);
+const h = results.hpke as Record<string, any> | undefined;
+if (h) rows.push(`| HPKE sealed round trip per request | ${n(h.ourRoundTripMs, 3)} ms | @hpke/core: ${n(h.hpkeCoreRoundTripMs, 3)} ms | **${n(h.speedup, 1)}× faster** | ≥ 5× |`);
+const s = results.sealedThroughput as Record<string, any> | undefined;
+if (s) rows.push(`| tokens/s through the sealed path | ${n(s.sealed.decodeTps, 0)} tok/s | unsealed: ${n(s.unsealed.decodeTps, 0)} tok/s | **${n(s.sealedVsUnsealedTps)}** | ≥ 0.97 |`);
+const readme = readFileSync(join(root, "README.md"), "utf8");
+const start = "<!-- bench:start -->";
+const end = "<!-- bench:end -->";
+const table = `${start}\n_Last run: ${results.date} on ${results.node}._\n\n${rows.join("\n")}\n${end}`;
+const next = readme.includes(start) ? readme.replace(new RegExp(`${start}[\\s\\S]*?${end}`), table) : readme.replace("BENCH_TABLE", table);
+writeFileSync(join(root, "README.md"), next);
+console.log(rows.join("\n"));
