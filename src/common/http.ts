@@ -114,7 +114,12 @@ export type SseStream = {
   end(): void;
 };
 
-export function startSse(res: ServerResponse, headers: Record<string, string> = {}): SseStream {
+export function startSse(
+  res: ServerResponse,
+  headers: Record<string, string> = {},
+  /** Seals each batch of events before it leaves (end-to-end encryption); `final` marks the last. */
+  seal?: (events: string, final: boolean) => string,
+): SseStream {
   res.writeHead(200, {
     "content-type": "text/event-stream",
     "cache-control": "no-cache",
@@ -133,7 +138,7 @@ export function startSse(res: ServerResponse, headers: Record<string, string> = 
   const flush = () => {
     scheduled = false;
     if (pending && !res.writableEnded && !res.destroyed) {
-      res.write(pending);
+      res.write(seal ? seal(pending, false) : pending);
       sent = pendingMark;
     }
     pending = "";
@@ -150,11 +155,11 @@ export function startSse(res: ServerResponse, headers: Record<string, string> = 
     },
     forward: (events) => {
       if (pending) flush();
-      if (!res.writableEnded) res.write(events);
+      if (!res.writableEnded) res.write(seal ? seal(events.toString("utf8"), false) : events);
     },
     end: () => {
       clearInterval(keepAlive);
-      if (!res.writableEnded) res.end(pending + "data: [DONE]\n\n");
+      if (!res.writableEnded) res.end(seal ? seal(pending + "data: [DONE]\n\n", true) : pending + "data: [DONE]\n\n");
       pending = "";
     },
   };

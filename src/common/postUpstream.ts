@@ -6,6 +6,7 @@ export type UpstreamResponse = {
   status: number;
   header(name: string): string | undefined;
   json(): Promise<unknown>;
+  bytes(): Promise<Buffer>;
   /** The body as it arrives; iterate once. */
   body: AsyncIterable<Buffer>;
 };
@@ -26,17 +27,19 @@ export function postUpstream(url: string, headers: Record<string, string>, body:
       target,
       { method: "POST", headers: { ...headers, "content-length": String(body.length) }, signal, agent: target.protocol === "https:" ? httpsAgent : httpAgent },
       (res: IncomingMessage) => {
+        const bytes = async () => {
+          const chunks: Buffer[] = [];
+          for await (const chunk of res) chunks.push(chunk as Buffer);
+          return Buffer.concat(chunks);
+        };
         resolve({
           status: res.statusCode ?? 0,
           header: (name) => {
             const value = res.headers[name.toLowerCase()];
             return Array.isArray(value) ? value[0] : value;
           },
-          async json() {
-            const chunks: Buffer[] = [];
-            for await (const chunk of res) chunks.push(chunk as Buffer);
-            return JSON.parse(Buffer.concat(chunks).toString("utf8"));
-          },
+          json: async () => JSON.parse((await bytes()).toString("utf8")),
+          bytes,
           body: res,
         });
       },

@@ -1,10 +1,12 @@
 import { createServer, type IncomingMessage, type ServerResponse, type Server } from "node:http";
 import { randomBytes } from "node:crypto";
-import type { Hex } from "viem";
+import { hexToBytes, type Hex } from "viem";
 import { GotongError, isGotongError } from "../common/errors.ts";
 import { readBody, parseJsonObject, sendError, sendJson, startSse, DEFAULT_BODY_LIMIT } from "../common/http.ts";
 import type { Logger } from "../common/logger.ts";
 import { postUpstream, type UpstreamResponse } from "../common/postUpstream.ts";
+import { createBinaryFrameReader, createRequestInfo, createStreamOpener, decodeSseFrame, sealRequest, type ResponseKeys, type StreamOpener } from "../privacy/index.ts";
+import { SEALED_CONTENT_TYPE } from "../provider/createSealedTransport.ts";
 import { computeCost } from "../payments/price.ts";
 import { createPaymentVerifier } from "../payments/createPaymentVerifier.ts";
 import { decodeReceiptHeader, receiptFromJson, type SignedReceipt } from "../payments/receipt.ts";
@@ -24,6 +26,8 @@ export type GatewayServerOptions = {
   bodyLimit?: number;
   /** Time to wait for a provider's response headers before failing over. Default 30 s. */
   upstreamTimeoutMs?: number;
+  /** Seal requests end to end to each provider's registered HPKE key. Default true. */
+  seal?: boolean;
   /** Extra routes (the web app, later) tried before the API's 404. */
   fallback?: (req: IncomingMessage, res: ServerResponse) => boolean;
 };
@@ -143,11 +147,23 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
       // Until the gateway knows better, the most output this request can be billed for is its cap:
       // if the gateway itself dies mid-request, a fair receipt still settles on the next use.
       store.putPending({ requestId, channelId: channel.channelId, epoch: channel.epoch, observedOutputTokens: outputCap(body) });
+      // End-to-end: only the provider's registered key opens the prompt; only we open the answer.
+      let responseKeys: ResponseKeys | undefined;
+      let payload: Buffer = raw;
+      if (options.seal !== false) {
+        const sealed = sealRequest(hexToBytes(offer.hpkePublicKey), raw, createRequestInfo({ chainId: domain.chainId, provider: offer.provider }), { aad: hexToBytes(requestId) });
+        payload = Buffer.from(sealed.envelope);
+        responseKeys = sealed.responseKeys;
+      }
       try {
         upstream = await postUpstream(
           `${offer.endpoint}${path}`,
-          { "content-type": "application/json", "x-gotong-voucher": encodeVoucherHeader(voucher), "x-gotong-request-id": requestId },
-          raw,
+          {
+            "content-type": responseKeys ? SEALED_CONTENT_TYPE : "application/json",
+            "x-gotong-voucher": encodeVoucherHeader(voucher),
+            "x-gotong-request-id": requestId,
+          },
+          payload,
           upstreamAbort.signal,
         );
       } catch (error) {
@@ -184,8 +200,14 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
           return;
         }
         router.observe(offer.provider, performance.now() - started);
-        if (stream) await relayStream(offer, channel, requestId, upstream, res);
-        else await relayJson(offer, channel, requestId, upstream, res);
+        if (responseKeys && upstream.header("x-gotong-sealed") !== "1") {
+          store.deletePending(requestId);
+          router.markUntrusted(offer.provider);
+          throw new GotongError(`Provider ${offer.provider} answered a sealed request in the clear`, { code: "provider_unsealed", status: 502 });
+        }
+        const opener = responseKeys ? createStreamOpener(responseKeys) : undefined;
+        if (stream) await relayStream(offer, channel, requestId, upstream, res, opener);
+        else await relayJson(offer, channel, requestId, upstream, res, opener);
         return;
       } finally {
         clientGone.removeEventListener("abort", onGone);
@@ -206,8 +228,16 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
     }
   }
 
-  async function relayJson(offer: Offer, channel: ChannelRecord, requestId: Hex, upstream: UpstreamResponse, res: ServerResponse) {
-    const body = (await upstream.json()) as Record<string, unknown>;
+  async function relayJson(offer: Offer, channel: ChannelRecord, requestId: Hex, upstream: UpstreamResponse, res: ServerResponse, opener?: StreamOpener) {
+    let bytes = await upstream.bytes();
+    if (opener) {
+      const reader = createBinaryFrameReader();
+      const parts = reader.push(bytes).map((frame) => opener.open(frame).plaintext);
+      reader.end();
+      opener.end();
+      bytes = Buffer.concat(parts);
+    }
+    const body = JSON.parse(bytes.toString("utf8")) as Record<string, unknown>;
     const header = upstream.header("x-gotong-receipt");
     const receipt = await accept(offer, channel, requestId, header ? decodeReceiptHeader(header) : undefined);
     const summary = gotongSummary(offer, receipt);
@@ -221,7 +251,7 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
     });
   }
 
-  async function relayStream(offer: Offer, channel: ChannelRecord, requestId: Hex, upstream: UpstreamResponse, res: ServerResponse) {
+  async function relayStream(offer: Offer, channel: ChannelRecord, requestId: Hex, upstream: UpstreamResponse, res: ServerResponse, opener?: StreamOpener) {
     const sse = startSse(res, { "x-gotong-provider": offer.provider, "x-gotong-request-id": requestId });
     let pending: Buffer = Buffer.alloc(0);
     let observed = 0n;
@@ -257,6 +287,11 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
         sse.send(chunk);
       }
     };
+    const handleComplete = async (complete: Buffer) => {
+      // [DONE] is ours to send once the receipt has been checked.
+      const done = complete.lastIndexOf("data: [DONE]\n\n");
+      await handleEvents(done >= 0 ? complete.subarray(0, done) : complete);
+    };
     try {
       for await (const bytes of upstream.body) {
         pending = pending.length ? Buffer.concat([pending, bytes]) : bytes;
@@ -264,10 +299,17 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
         if (cut < 0) continue;
         const complete = pending.subarray(0, cut + 2);
         pending = pending.subarray(cut + 2);
-        // [DONE] is ours to send once the receipt has been checked.
-        const done = complete.lastIndexOf("data: [DONE]\n\n");
-        await handleEvents(done >= 0 ? complete.subarray(0, done) : complete);
+        if (!opener) {
+          await handleComplete(complete);
+          continue;
+        }
+        // Sealed: each SSE event carries one frame holding a batch of plain events.
+        for (const event of complete.toString("latin1").split("\n\n")) {
+          if (!event.startsWith("data:")) continue;
+          await handleComplete(Buffer.from(opener.open(decodeSseFrame(event.slice(5))).plaintext));
+        }
       }
+      if (opener && !opener.finished && !settled) opener.end(); // a sealed stream cut short is refused as truncated
       if (!settled && !res.destroyed) {
         sse.send({ error: { message: `Provider ${offer.provider} stopped mid-stream`, type: "server_error", code: "provider_stream_cut", param: null } });
       }

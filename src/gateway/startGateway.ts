@@ -25,6 +25,8 @@ export type StartGatewayOptions = {
   deposit?: bigint;
   /** How long offers read from the chain are reused. Default 5 s. */
   offersRefreshMs?: number;
+  /** Seal every request end to end to the provider's HPKE key. Default true; false only for benchmarks. */
+  seal?: boolean;
   /** How often vouchers for the latest requests are sent on their own. Default 5 s. */
   settleIntervalMs?: number;
   logger: Logger;
@@ -39,7 +41,7 @@ export async function startGateway(options: StartGatewayOptions) {
   const channels = createChannelManager({ clients, account, deployment, store, logger: logger.child("channels"), deposit: options.deposit });
   const router = createRouter({ loadOffers: () => discoverOffers(clients.public, deployment), refreshMs: options.offersRefreshMs });
   const domain = { chainId: deployment.chainId, verifyingContract: deployment.paymentChannels };
-  const server = createGatewayServer({ router, channels, store, domain, logger });
+  const server = createGatewayServer({ router, channels, store, domain, logger, seal: options.seal });
   const settler = createSettler({
     store,
     channels,

@@ -9,6 +9,8 @@ import { signReceipt, receiptToJson, encodeReceiptHeader, type SignedReceipt } f
 import type { VoucherDomain } from "../payments/voucher.ts";
 import type { InferenceBackend } from "./backend.ts";
 import { parseGenerationRequest } from "./parseGenerationRequest.ts";
+import { SEALED_CONTENT_TYPE, sealedRequestIdMissing, type SealedTransport } from "./createSealedTransport.ts";
+import type { ResponseKeys } from "../privacy/index.ts";
 import type { PaymentGuard } from "./createPaymentGuard.ts";
 import type { ProviderStore } from "./createProviderStore.ts";
 
@@ -21,6 +23,8 @@ export type ProviderServerOptions = {
   models: ServedModel[];
   guard: PaymentGuard;
   store: ProviderStore;
+  /** Opens sealed requests and seals their responses; without it only plaintext requests are served. */
+  sealed?: SealedTransport;
   logger: Logger;
   bodyLimit?: number;
   /** Requests waiting beyond those running before new ones get 503. Default 32. */
@@ -65,15 +69,21 @@ export function createProviderServer(options: ProviderServerOptions): Server {
   });
 
   async function generate(kind: "chat" | "completion", req: IncomingMessage, res: ServerResponse) {
-    const raw = await readBody(req, options.bodyLimit ?? DEFAULT_BODY_LIMIT);
+    const received = await readBody(req, options.bodyLimit ?? DEFAULT_BODY_LIMIT);
+    const requestIdHeader = req.headers["x-gotong-request-id"];
+    const givenId = typeof requestIdHeader === "string" && /^0x[0-9a-f]{64}$/.test(requestIdHeader);
+    const requestId = (givenId ? requestIdHeader : `0x${randomBytes(32).toString("hex")}`) as Hex;
+    if (options.store.hasReceipt(requestId)) throw new GotongError(`Request id ${requestId} was already used`, { code: "request_id_reused", status: 409 });
+    let raw: Uint8Array = received;
+    let responseKeys: ResponseKeys | undefined;
+    if (req.headers["content-type"]?.startsWith(SEALED_CONTENT_TYPE)) {
+      if (!options.sealed) throw new GotongError("This provider has no key for sealed requests", { code: "sealing_unavailable", status: 400 });
+      if (!givenId) throw sealedRequestIdMissing();
+      ({ plaintext: raw, responseKeys } = options.sealed.open(received, requestId));
+    }
     const body = parseJsonObject(raw);
     const model = findModel(body.model);
     const request = parseGenerationRequest(kind, body);
-    const requestIdHeader = req.headers["x-gotong-request-id"];
-    const requestId = (typeof requestIdHeader === "string" && /^0x[0-9a-f]{64}$/.test(requestIdHeader)
-      ? requestIdHeader
-      : `0x${randomBytes(32).toString("hex")}`) as Hex;
-    if (options.store.hasReceipt(requestId)) throw new GotongError(`Request id ${requestId} was already used`, { code: "request_id_reused", status: 409 });
     const prepared = await model.backend.prepare(request);
     const maxCost = computeCost(model.price, { inputTokens: prepared.inputTokens, outputTokens: prepared.maxOutputTokens });
     const voucherHeader = req.headers["x-gotong-voucher"];
@@ -87,7 +97,8 @@ export function createProviderServer(options: ProviderServerOptions): Server {
       const created = Math.floor(Date.now() / 1000);
       const id = `${kind === "chat" ? "chatcmpl" : "cmpl"}-${requestId.slice(2, 26)}`;
       const object = kind === "chat" ? "chat.completion" : "text_completion";
-      const baseHeaders = { "x-gotong-request-id": requestId, "x-gotong-provider": options.account.address };
+      const baseHeaders: Record<string, string> = { "x-gotong-request-id": requestId, "x-gotong-provider": options.account.address };
+      if (responseKeys) baseHeaders["x-gotong-sealed"] = "1";
       const hash = createHash("sha256");
       let outputTokens = 0;
       let text = "";
@@ -114,7 +125,7 @@ export function createProviderServer(options: ProviderServerOptions): Server {
       const usage = () => ({ prompt_tokens: prepared.inputTokens, completion_tokens: outputTokens, total_tokens: prepared.inputTokens + outputTokens });
 
       if (request.stream) {
-        const sse = startSse(res, baseHeaders);
+        const sse = startSse(res, baseHeaders, responseKeys ? options.sealed!.streamSealer(responseKeys) : undefined);
         if (kind === "chat") sse.send({ id, object: "chat.completion.chunk", created, model: model.name, choices: [{ index: 0, delta: { role: "assistant", content: "" }, finish_reason: null }] });
         // Per-token chunks are built from a fixed prefix: this runs once per token, on the hot path.
         const chunkObject = kind === "chat" ? "chat.completion.chunk" : "text_completion";
@@ -162,14 +173,22 @@ export function createProviderServer(options: ProviderServerOptions): Server {
       const choice = kind === "chat"
         ? { index: 0, message: { role: "assistant", content: text }, finish_reason: finishReason, logprobs: null }
         : { index: 0, text, finish_reason: finishReason, logprobs: null };
-      sendJson(res, 200, { id, object, created, model: model.name, choices: [choice], usage: usage(), gotong: { receipt: receiptToJson(receipt), cost: receipt.cost.toString() } }, {
+      const answer = { id, object, created, model: model.name, choices: [choice], usage: usage(), gotong: { receipt: receiptToJson(receipt), cost: receipt.cost.toString() } };
+      const answerHeaders = {
         ...baseHeaders,
         "x-gotong-receipt-id": requestId,
         "x-gotong-receipt": encodeReceiptHeader(receipt),
         "x-gotong-cost": receipt.cost.toString(),
         "x-gotong-input-tokens": String(prepared.inputTokens),
         "x-gotong-output-tokens": String(outputTokens),
-      });
+      };
+      if (responseKeys) {
+        const sealedBody = options.sealed!.sealBody(responseKeys, JSON.stringify(answer));
+        res.writeHead(200, { ...answerHeaders, "content-type": SEALED_CONTENT_TYPE, "content-length": sealedBody.length });
+        res.end(sealedBody);
+      } else {
+        sendJson(res, 200, answer, answerHeaders);
+      }
     } finally {
       auth.release();
     }

@@ -11,7 +11,7 @@ import { hashFile } from "../model/hashFile.ts";
 import { readGgufHeader } from "../model/readGgufHeader.ts";
 import type { Price } from "../payments/price.ts";
 import { readChannel } from "../payments/readChannel.ts";
-import { loadOrCreateHpkeKey } from "../privacy/loadOrCreateHpkeKey.ts";
+import { createSealedTransport } from "./createSealedTransport.ts";
 import type { InferenceBackend } from "./backend.ts";
 import { chooseThreads } from "./chooseThreads.ts";
 import { createLlamaBackend } from "./createLlamaBackend.ts";
@@ -73,12 +73,14 @@ export async function startProvider(options: StartProviderOptions) {
     readChannel: (id) => readChannel(clients.public, deployment.paymentChannels, id),
   });
   const redeemer = createRedeemer({ clients, paymentChannels: deployment.paymentChannels, store, logger: logger.child("redeem"), intervalMs: options.redeemIntervalMs });
+  const sealed = createSealedTransport({ keysDir: home.keys, chainId: deployment.chainId, provider: account.address });
   const server = createProviderServer({
     account,
     domain,
     guard,
     store,
     logger,
+    sealed,
     models: [{ name: registered.name, modelId: registered.modelId, weightsHash, price: options.price, backend }],
   });
   const host = options.host ?? "127.0.0.1";
@@ -86,10 +88,9 @@ export async function startProvider(options: StartProviderOptions) {
   await once(server, "listening");
   const port = (server.address() as AddressInfo).port;
   const url = options.publicUrl ?? `http://${host}:${port}`;
-  const hpke = loadOrCreateHpkeKey(home.keys, "provider");
   await ensureProviderRegistered(clients, deployment, {
     endpoint: url,
-    hpkePublicKey: hpke.publicKey,
+    hpkePublicKey: sealed.publicKey,
     stake: options.stake,
     offers: [{ modelId: registered.modelId, price: options.price }],
     logger,
@@ -105,6 +106,7 @@ export async function startProvider(options: StartProviderOptions) {
     threads,
     redeemer,
     store,
+    sealed,
     stop: () =>
       (stopped ??= (async () => {
         server.closeAllConnections();

@@ -24,9 +24,9 @@ export type TestNetwork = {
   /** Registers a model file as the creator; returns its id. */
   publish(path: string, name: string, royaltyBps?: number): Promise<bigint>;
   /** Starts a provider (own key, funded) serving `path`. */
-  provider(path: string, options?: { price?: Price; modelId?: bigint; key?: Hex; port?: number }): Promise<RunningProvider & { key: Hex }>;
+  provider(path: string, options?: { price?: Price; modelId?: bigint; key?: Hex; port?: number; publicUrl?: string }): Promise<RunningProvider & { key: Hex }>;
   /** Starts a gateway with its own funded key. */
-  gateway(options?: { key?: Hex; deposit?: bigint }): Promise<RunningGateway & { key: Hex }>;
+  gateway(options?: { key?: Hex; deposit?: bigint; offersRefreshMs?: number; seal?: boolean }): Promise<RunningGateway & { key: Hex }>;
   stop(): Promise<void>;
 };
 
@@ -60,6 +60,7 @@ export async function startTestNetwork(): Promise<TestNetwork> {
         modelId: options.modelId,
         price: options.price ?? DEFAULT_PRICE,
         port: options.port ?? 0,
+        publicUrl: options.publicUrl,
         threads: 1,
         redeemIntervalMs: 3_600_000,
         logger,
@@ -70,7 +71,7 @@ export async function startTestNetwork(): Promise<TestNetwork> {
     async gateway(options = {}) {
       const key = options.key ?? generatePrivateKey();
       await fundOnDevnet(deployment, privateKeyToAccount(key).address, { tokens: 1_000n * UNIT });
-      const gateway = await startGateway({ home, deployment, privateKey: key, port: 0, deposit: options.deposit, logger });
+      const gateway = await startGateway({ home, deployment, privateKey: key, port: 0, deposit: options.deposit, offersRefreshMs: options.offersRefreshMs, seal: options.seal, logger });
       stops.push(gateway.stop);
       return Object.assign(gateway, { key });
     },

@@ -5,6 +5,7 @@ import { GotongError } from "../../common/errors.ts";
 import { createProviderStore } from "../../provider/createProviderStore.ts";
 import { createRedeemer } from "../../provider/createRedeemer.ts";
 import { startProvider } from "../../provider/startProvider.ts";
+import { rotateProviderKey } from "../../provider/rotateProviderKey.ts";
 import { context, integer, parse, tokens, untilStopped } from "../shared.ts";
 
 export const help = `gotong provider start --model FILE.gguf [options]
@@ -18,12 +19,14 @@ export const help = `gotong provider start --model FILE.gguf [options]
   --stake T               stake in tokens when registering (default the minimum)
   --key FILE              provider key (default GOTONG_HOME/keys/provider.key)
   --deployment FILE       contracts to use (default GOTONG_HOME/chain/deployment.json)
-gotong provider redeem    redeems every stored voucher now, in one transaction`;
+gotong provider redeem    redeems every stored voucher now, in one transaction
+gotong provider rotate-key  new HPKE key on-chain; the old one still opens requests for an hour`;
 
 export async function run(args: string[]) {
   const [sub, ...rest] = args;
   if (sub === "start") return start(rest);
   if (sub === "redeem") return redeem(rest);
+  if (sub === "rotate-key") return rotateKey(rest);
   throw new GotongError(`Unknown provider command "${sub ?? ""}"`, { code: "invalid_arguments", hint: help });
 }
 
@@ -89,4 +92,13 @@ async function redeem(args: string[]) {
   process.stdout.write(values.json
     ? JSON.stringify({ transactionHash: result.transactionHash ?? null, channels: result.channels, amount: result.amount.toString() }) + "\n"
     : result.transactionHash ? `redeemed ${result.amount} base units from ${result.channels} channel(s) in ${result.transactionHash}\n` : "nothing to redeem\n");
+}
+
+async function rotateKey(args: string[]) {
+  const { values } = parse(args, { key: { type: "string" }, deployment: { type: "string" } }, false);
+  const ctx = context(values);
+  const deployment = ctx.deployment(values.deployment);
+  const clients = ctx.clients(deployment, ctx.key("provider", values.key));
+  const result = await rotateProviderKey(clients, deployment, ctx.home.keys);
+  process.stdout.write(values.json ? JSON.stringify(result) + "\n" : `new HPKE key ${result.publicKey} registered in ${result.transactionHash}\n`);
 }
