@@ -1,4 +1,4 @@
-// The model domain's public API: reading, checking, fetching and generating model files.
+// The model domain's public API: reading, checking, fetching, generating, publishing and verifying models.
 export { readGgufHeader, type ReadGgufHeaderOptions } from "./readGgufHeader.ts";
 export {
   parseGgufHeader,
@@ -28,3 +28,32 @@ export {
   TEST_MODEL_SHAPE,
   type GenerateTestModelResult,
 } from "./generateTestModel.ts";
+export { readSafetensorsHeader, type ReadSafetensorsHeaderOptions } from "./readSafetensorsHeader.ts";
+export {
+  parseSafetensorsHeader,
+  SAFETENSORS_MAX_HEADER_BYTES,
+  type SafetensorsHeader,
+  type SafetensorsTensorInfo,
+  type ParseSafetensorsHeaderOptions,
+} from "./parseSafetensorsHeader.ts";
+export { SAFETENSORS_DTYPE_BITS, type SafetensorsDtype } from "./safetensorsDtypeBits.ts";
+export { encodeSafetensors, type SafetensorsWriteTensor } from "./encodeSafetensors.ts";
+export { inspectModelFile, type ModelFileSummary } from "./inspectModelFile.ts";
+export { MANIFEST_SCHEMA, type ModelManifest, type ManifestFile, type SignedManifest } from "./modelManifest.ts";
+export { canonicalJson } from "./canonicalJson.ts";
+export { checkManifestField } from "./checkManifestField.ts";
+export { parseManifest } from "./parseManifest.ts";
+export { computeWeightsHash } from "./computeWeightsHash.ts";
+export { manifestTypedData, MANIFEST_TYPES } from "./manifestTypedData.ts";
+export { signManifest, type ManifestSigner } from "./signManifest.ts";
+export { verifyManifestSignature, type ManifestExpectations } from "./verifyManifestSignature.ts";
+export { storeManifest, type StoredManifest } from "./storeManifest.ts";
+export { loadManifest } from "./loadManifest.ts";
+export { findLocalManifest } from "./findLocalManifest.ts";
+export { listModelFiles, type ModelFileEntry, type ModelFileList } from "./listModelFiles.ts";
+export { describeModelFiles, type ModelDescription } from "./describeModelFiles.ts";
+export { hashModelFiles, type HashModelFilesOptions } from "./hashModelFiles.ts";
+export { readRegisteredModel, type RegisteredModel } from "./readRegisteredModel.ts";
+export { publishModel, type PublishModelOptions, type PublishModelResult } from "./publishModel.ts";
+export { registerModel, type RegisterModelOptions } from "./registerModel.ts";
+export { verifyModel, type VerifyModelOptions, type VerifyModelResult, type ModelCheck } from "./verifyModel.ts";

@@ -2,6 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { isGotongError } from "../common/errors.ts";
 import { encodeGguf } from "./encodeGguf.ts";
+import { fuzzRuns } from "./fuzzRuns.ts";
 import { generateTestModel } from "./generateTestModel.ts";
 import { parseGgufHeader, type GgufHeader } from "./parseGgufHeader.ts";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
@@ -13,6 +14,7 @@ import { join } from "node:path";
 const ALLOWED_CODES = new Set(["gguf_truncated", "gguf_invalid", "gguf_not_gguf", "gguf_unsupported_version", "gguf_header_incomplete"]);
 // Generous for a 2-core CI machine; a real parse of these inputs takes microseconds.
 const MAX_MS_PER_CASE = 250;
+// GOTONG_FUZZ_RUNS sets the runs of every property below (see fuzzRuns).
 
 const u32 = (value: number) => ({ type: "uint32", value }) as const;
 const f32 = (name: string, dims: number[]) => ({ name, dims, type: 0, data: new Uint8Array(dims.reduce((a, b) => a * b, 1) * 4) });
@@ -132,14 +134,14 @@ describe("parseGgufHeader under fuzzing", () => {
         bytes.set(rest, prefix.length);
         check(bytes);
       }),
-      { numRuns: 4000, seed: 0x60706, endOnFailure: true },
+      { ...fuzzRuns(4000, 0x60706), endOnFailure: true },
     );
   });
 
   it("mutations of a valid header: returns or throws a GotongError, quickly", () => {
     fc.assert(
       fc.property(fc.array(mutation, { minLength: 1, maxLength: 4 }), (mutations) => check(mutate(seed, mutations))),
-      { numRuns: 8000, seed: 0x60707, endOnFailure: true },
+      { ...fuzzRuns(8000, 0x60707), endOnFailure: true },
     );
   });
 
@@ -152,7 +154,7 @@ describe("parseGgufHeader under fuzzing", () => {
       const prefix = file.slice(0, Number(header.dataOffset));
       fc.assert(
         fc.property(fc.array(mutation, { minLength: 1, maxLength: 3 }), (mutations) => check(mutate(prefix, mutations), header.fileSize)),
-        { numRuns: 1500, seed: 0x60708, endOnFailure: true },
+        { ...fuzzRuns(1500, 0x60708), endOnFailure: true },
       );
     } finally {
       await rm(dir, { recursive: true, force: true });

@@ -3,6 +3,7 @@ import { createServer, type Server } from "node:http";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { AddressInfo } from "node:net";
+import { encodeSafetensors } from "../../src/model/encodeSafetensors.ts";
 import { generateTestModel, TEST_MODEL_SHA256 } from "../../src/model/generateTestModel.ts";
 import { runGotong } from "../helpers/cli.ts";
 import { tempHome } from "../helpers/tempHome.ts";
@@ -58,17 +59,28 @@ describe("gotong model", () => {
     expect(JSON.parse(result.stdout)).toMatchObject({ format: "gguf", architecture: "llama" });
   });
 
-  it("refuses to inspect a file that is not GGUF, and a pickle with a warning about code execution", async () => {
+  it("refuses to inspect a file that is not a model, and a pickle with a warning about code execution", async () => {
     const text = join(home.root, "notes.gguf");
     writeFileSync(text, "just some text, not a model\n");
     const notGguf = await runGotong(["model", "inspect", text]);
     expect(notGguf.code).toBe(1);
-    expect(notGguf.stderr).toMatch(/not a GGUF/i);
+    expect(notGguf.stderr).toMatch(/Unsupported model format: .*notes\.gguf is a text file.*GGUF and safetensors only/i);
     const pickle = join(home.root, "model.gguf");
     writeFileSync(pickle, Buffer.from([0x80, 0x04, 0x95, 0x10, 0, 0, 0, 0, 0, 0, 0, 0x8c, 0x05, 0x70, 0x6f, 0x73, 0x69, 0x78, 0x94, 0x2e]));
     const refused = await runGotong(["model", "inspect", pickle]);
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toMatch(/pickle/i);
+    expect(refused.stderr).toMatch(/pickle.*arbitrary code/i);
+  });
+
+  it("inspects a safetensors header", async () => {
+    const path = join(home.root, "tiny.safetensors");
+    writeFileSync(path, encodeSafetensors([{ name: "w", dtype: "BF16", shape: [4, 2] }, { name: "b", dtype: "F32", shape: [2] }], { architecture: "llama" }));
+    const result = await runGotong(["model", "inspect", path]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/format +safetensors/);
+    expect(result.stdout).toMatch(/architecture +llama/);
+    expect(result.stdout).toMatch(/parameters +10/);
+    expect(result.stdout).toMatch(/tensorTypes +BF16×1 F32×1/);
   });
 
   it("refuses a truncated GGUF", async () => {

@@ -1,0 +1,192 @@
+import { basename } from "node:path";
+import { getAddress, type Hex } from "viem";
+import type { ChainClients } from "../chain/createClients.ts";
+import type { Deployment } from "../chain/deployment.ts";
+import { ModelRegistryArtifact } from "../chain/contracts.generated.ts";
+import { toChainError, writeAndWait } from "../chain/writeAndWait.ts";
+import { GotongError, isGotongError } from "../common/errors.ts";
+import { canonicalJson } from "./canonicalJson.ts";
+import { checkManifestField } from "./checkManifestField.ts";
+import { computeWeightsHash } from "./computeWeightsHash.ts";
+import { describeModelFiles } from "./describeModelFiles.ts";
+import { hashModelFiles } from "./hashModelFiles.ts";
+import { listModelFiles } from "./listModelFiles.ts";
+import { loadManifest } from "./loadManifest.ts";
+import { MANIFEST_SCHEMA, type ModelManifest } from "./modelManifest.ts";
+import { readRegisteredModel } from "./readRegisteredModel.ts";
+import { sha256Hex } from "./sha256Hex.ts";
+import { signManifest, type ManifestSigner } from "./signManifest.ts";
+import { storeManifest } from "./storeManifest.ts";
+import { verifyManifestSignature } from "./verifyManifestSignature.ts";
+
+/** Options of `publishModel`. */
+export type PublishModelOptions = {
+  /** A GGUF or safetensors file, or a folder of shards (with their JSON companions for safetensors). */
+  path: string;
+  /** Name clients ask for (`model` in the OpenAI API). Default: the file name without extension, or the folder's name. */
+  name?: string;
+  /** Default `1.0.0`. */
+  version?: string;
+  /** SPDX licence expression. Default `NOASSERTION` (SPDX for "the creator did not say"). */
+  license?: string;
+  /** Creator's royalty on every paid request, basis points (1000 = 10%); the registry allows at most 5000. */
+  royaltyBps: number;
+  /** Used only when the headers do not name the architecture (safetensors without metadata or config.json). */
+  architecture?: string;
+  /** Folder where manifests are kept, content-addressed (`GOTONG_HOME/manifests`). */
+  manifestsDir: string;
+  /** Signs the manifest. Default: the account of `clients` (who also sends the transaction and must be the signer). */
+  signer?: ManifestSigner;
+  /** Bytes hashed so far, out of the model's total size. */
+  onProgress?: (done: number, total: number) => void;
+  signal?: AbortSignal;
+};
+
+/** What `publishModel` did. */
+export type PublishModelResult = {
+  modelId: bigint;
+  /** False when these weights were already registered by this creator and nothing was sent. */
+  created: boolean;
+  name: string;
+  weightsHash: Hex;
+  manifestHash: Hex;
+  metadataURI: string;
+  /** The signed manifest; undefined only for an existing entry whose manifest is not kept locally. */
+  manifest: ModelManifest | undefined;
+  signature: Hex | undefined;
+  manifestPath: string | undefined;
+  transactionHash: Hex | undefined;
+};
+
+/**
+ * Publishes a model: lists its files (refusing symlinks out of the folder and unknown files),
+ * checks every file's format and header (refusing pickle in any disguise), hashes them with
+ * progress, builds the manifest (architecture and sizes from the headers; chain and registry so it
+ * cannot be replayed elsewhere), signs it with EIP-712, stores it content-addressed, and registers
+ * it, minting the model's token to the creator. Nothing is sent until every check has passed.
+ * Returns the existing entry when this creator already registered these weights; another
+ * creator's registration is refused with the registry's `ModelAlreadyRegistered`.
+ *
+ * @example const { modelId } = await publishModel(clients, deployment, { path: "model.gguf", royaltyBps: 1000, manifestsDir });
+ */
+export async function publishModel(clients: ChainClients, deployment: Deployment, options: PublishModelOptions): Promise<PublishModelResult> {
+  const { signal } = options;
+  const version = options.version ?? "1.0.0";
+  const license = options.license ?? "NOASSERTION";
+  // Check what the creator typed before spending minutes hashing.
+  if (options.name !== undefined) checkManifestField("name", options.name);
+  checkManifestField("version", version);
+  checkManifestField("license", license);
+  checkManifestField("royaltyBps", options.royaltyBps);
+  if (options.architecture !== undefined) checkManifestField("architecture", options.architecture);
+
+  const list = await listModelFiles(options.path, { signal });
+  const description = await describeModelFiles(list, { signal });
+  const architecture = description.architecture ?? options.architecture;
+  if (architecture === undefined) {
+    throw new GotongError(`The headers of ${options.path} do not say which architecture the model is.`, {
+      code: "model_architecture_unknown",
+      hint: "Add a config.json with model_type, or an \"architecture\" entry in the safetensors __metadata__, or pass --architecture.",
+    });
+  }
+  checkManifestField("architecture", architecture);
+  const name = options.name ?? defaultName(list.single ? options.path : list.root, list.single);
+  checkManifestField("name", name);
+
+  const files = await hashModelFiles(list.files, { signal, onProgress: options.onProgress });
+  const weightsHash = computeWeightsHash(files);
+  const registry = { address: deployment.modelRegistry, abi: ModelRegistryArtifact.abi } as const;
+  const creator = getAddress(clients.account.address);
+
+  const existing = await clients.public.readContract({ ...registry, functionName: "modelIdOfWeights", args: [weightsHash] }).catch((error: unknown) => {
+    throw toChainError(error, "modelIdOfWeights");
+  });
+  if (existing !== 0n) {
+    const entry = await readRegisteredModel(clients.public, deployment, existing);
+    if ((entry.creator ?? entry.owner).toLowerCase() === creator.toLowerCase()) {
+      const kept = await loadManifest(options.manifestsDir, entry.manifestHash).catch(() => undefined);
+      return {
+        modelId: existing,
+        created: false,
+        name: entry.name,
+        weightsHash,
+        manifestHash: entry.manifestHash,
+        metadataURI: entry.metadataURI,
+        manifest: kept?.manifest,
+        signature: kept?.signature,
+        manifestPath: undefined,
+        transactionHash: undefined,
+      };
+    }
+  }
+
+  const manifest: ModelManifest = {
+    schema: MANIFEST_SCHEMA,
+    name,
+    version,
+    format: description.format,
+    files,
+    weightsHash,
+    architecture,
+    ...(description.parameterCount !== undefined ? { parameterCount: description.parameterCount } : {}),
+    ...(description.contextLength !== undefined ? { contextLength: description.contextLength } : {}),
+    license,
+    royaltyBps: options.royaltyBps,
+    creator,
+    chainId: deployment.chainId,
+    modelRegistry: getAddress(deployment.modelRegistry),
+  };
+  const signer = options.signer ?? { signTypedData: (typedData) => clients.wallet.signTypedData({ account: clients.account, ...typedData }) };
+  const signed = await signManifest(signer, manifest);
+  // A signer that is not the sender (a misconfigured hardware wallet, a wrong key file) would
+  // register a manifest nobody can verify: refuse before anything is sent.
+  await verifyManifestSignature(signed, { creator, chainId: deployment.chainId, modelRegistry: deployment.modelRegistry });
+  signal?.throwIfAborted();
+
+  // The content address storeManifest will use; simulating with it first means a refusal (weights
+  // taken by another creator, royalty too high) leaves no manifest behind.
+  const manifestHash: Hex = `0x${sha256Hex(canonicalJson(signed))}`;
+  const args = [name, weightsHash, manifestHash, `gotong:manifest:${manifestHash}`, options.royaltyBps] as const;
+  try {
+    await clients.public.simulateContract({ ...registry, functionName: "register", args, account: clients.account });
+  } catch (error) {
+    throw alreadyRegistered(toChainError(error, "register"), existing);
+  }
+  const stored = await storeManifest(options.manifestsDir, signed);
+  let sent: Awaited<ReturnType<typeof writeAndWait>>;
+  try {
+    sent = await writeAndWait(clients, { ...registry, functionName: "register", args });
+  } catch (error) {
+    throw alreadyRegistered(error, existing);
+  }
+  return {
+    modelId: sent.result as bigint,
+    created: true,
+    name,
+    weightsHash,
+    manifestHash: stored.manifestHash,
+    metadataURI: stored.metadataURI,
+    manifest,
+    signature: signed.signature,
+    manifestPath: stored.path,
+    transactionHash: sent.hash,
+  };
+}
+
+/** The registry's `ModelAlreadyRegistered`, said plainly; other errors pass through. */
+function alreadyRegistered(error: unknown, existing: bigint): unknown {
+  if (!isGotongError(error, "contract_revert") || !error.message.includes("ModelAlreadyRegistered")) return error;
+  const id = /ModelAlreadyRegistered\([^,]*, (\d+)\)/.exec(error.message)?.[1] ?? existing.toString();
+  return new GotongError(`These weights are already registered by another creator as model #${id}: ${error.message.replace(/^.*refused by the contract: /, "the registry refused them with ")}.`, {
+    code: "model_already_registered",
+    status: 409,
+    hint: `Weights can be registered once. If model #${id} is yours, publish from the key that registered it; to build on it, publish your changed weights as a new model.`,
+    cause: error,
+  });
+}
+
+/** The file name without its extension, or the folder's name. */
+function defaultName(path: string, single: boolean): string {
+  const base = basename(path.replace(/[\\/]+$/, ""));
+  return single ? base.replace(/\.(gguf|safetensors)$/i, "") : base;
+}

@@ -1,0 +1,83 @@
+import { open, type FileHandle } from "node:fs/promises";
+import { GotongError, isGotongError } from "../common/errors.ts";
+import { parseSafetensorsHeader, type SafetensorsHeader } from "./parseSafetensorsHeader.ts";
+
+export type { SafetensorsHeader, SafetensorsTensorInfo } from "./parseSafetensorsHeader.ts";
+
+/** Options of `readSafetensorsHeader`. */
+export type ReadSafetensorsHeaderOptions = {
+  /** Cancels the read. */
+  signal?: AbortSignal;
+};
+
+/**
+ * Reads and checks the header of the safetensors file at `path`: the 8-byte length first, then
+ * exactly that many bytes, and only once the length is known to be within 100 MB and within the
+ * file. Tensor data is never read.
+ *
+ * @example const { tensors, metadata } = await readSafetensorsHeader("model.safetensors");
+ */
+export async function readSafetensorsHeader(path: string, options: ReadSafetensorsHeaderOptions = {}): Promise<SafetensorsHeader> {
+  const { signal } = options;
+  signal?.throwIfAborted();
+  let handle: FileHandle;
+  try {
+    handle = await open(path, "r");
+  } catch (error) {
+    throw fileError(path, error);
+  }
+  try {
+    const stats = await handle.stat();
+    if (!stats.isFile()) {
+      throw new GotongError(`${path} is not a regular file.`, { code: "model_file_unreadable", hint: "Point to the model's .safetensors file." });
+    }
+    const fileSize = BigInt(stats.size);
+    const prefix = new Uint8Array(Math.min(8, stats.size));
+    await readFully(handle, prefix, 0);
+    let dataOffset: number;
+    try {
+      // With only the prefix, the parser checks the length against the limit and the file size and
+      // then asks for more: only a length that passed those checks is ever allocated.
+      return parseSafetensorsHeader(prefix, { fileSize });
+    } catch (error) {
+      if (!isGotongError(error, "safetensors_header_incomplete")) throw error;
+      dataOffset = 8 + Number(new DataView(prefix.buffer).getBigUint64(0, true));
+    }
+    signal?.throwIfAborted();
+    const header = new Uint8Array(dataOffset);
+    header.set(prefix);
+    if ((await readFully(handle, header, 8)) < dataOffset) {
+      throw new GotongError(`${path} changed size while it was being read.`, {
+        code: "safetensors_truncated",
+        status: 422,
+        hint: "Wait for whatever is writing the file to finish, then try again.",
+      });
+    }
+    return parseSafetensorsHeader(header, { fileSize });
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Fills `buffer` from `from` with the file's bytes at the same offsets; returns bytes filled. */
+async function readFully(handle: FileHandle, buffer: Uint8Array, from: number): Promise<number> {
+  let filled = from;
+  while (filled < buffer.length) {
+    const { bytesRead } = await handle.read(buffer, filled, buffer.length - filled, filled);
+    if (bytesRead === 0) break;
+    filled += bytesRead;
+  }
+  return filled;
+}
+
+function fileError(path: string, error: unknown): GotongError {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === "ENOENT") {
+    return new GotongError(`Model file not found: ${path}`, { code: "model_file_not_found", status: 404, hint: "Check the path.", cause: error });
+  }
+  return new GotongError(`Cannot read ${path} (${code ?? String(error)}).`, {
+    code: "model_file_unreadable",
+    hint: code === "EACCES" || code === "EPERM" ? "Check the file's permissions." : "Check that the path is a readable file.",
+    cause: error,
+  });
+}
