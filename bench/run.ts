@@ -11,11 +11,13 @@ import { join } from "node:path";
 import { benchThroughput } from "./throughput.ts";
 import { benchSettlementGas } from "./settlementGas.ts";
 import { benchVoucherVerify } from "./voucherVerify.ts";
+import { benchHpke } from "./hpke.ts";
 
 const results: Record<string, unknown> = { date: new Date().toISOString(), node: process.version };
 results.throughput = await benchThroughput();
 results.settlementGas = await benchSettlementGas();
 results.voucherVerify = await benchVoucherVerify();
+results.hpke = await benchHpke();
 const file = join(import.meta.dirname, "results", "latest.json");
 writeFileSync(file, JSON.stringify(results, (_k, v) => (typeof v === "bigint" ? v.toString() : v), 2) + "\n");
 console.log(JSON.stringify(results, (_k, v) => (typeof v === "bigint" ? v.toString() : v), 2));

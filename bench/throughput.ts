@@ -76,6 +76,13 @@ export async function benchThroughput(options: { rounds?: number; maxTokens?: nu
     await gatewayProcess.waitFor(/gateway at/);
     const provider = { url: `http://127.0.0.1:${providerPort}`, address: privateKeyToAccount(providerKey).address, model: { modelId } };
     const gateway = { baseUrl: `http://127.0.0.1:${gatewayPort}/v1` };
+    // The same gateway with sealing off, to measure what end-to-end encryption costs.
+    const clearPort = await freePort();
+    writeFileSync(join(net.home.keys, "bench-clear-gateway.key"), generatePrivateKey(), { mode: 0o600 });
+    const clearProcess = spawnGotong(["gateway", "start", "--home", net.home.root, "--port", String(clearPort), "--key", join(net.home.keys, "bench-clear-gateway.key"), "--no-seal"]);
+    children.push(clearProcess);
+    await clearProcess.waitFor(/gateway at/);
+    const clearGateway = { baseUrl: `http://127.0.0.1:${clearPort}/v1` };
 
     // A second paying client for the provider-direct figures, with its own channel.
     const { deployment } = net.devnet;
@@ -92,7 +99,7 @@ export async function benchThroughput(options: { rounds?: number; maxTokens?: nu
     const context = await direct.createContext({ threads: 1, contextSize: 512 });
 
     const body = JSON.stringify({ model: model.name, prompt, max_tokens: maxTokens, temperature: 0, stream: true });
-    const runs = { direct: [] as Run[], provider: [] as Run[], gateway: [] as Run[] };
+    const runs = { direct: [] as Run[], provider: [] as Run[], gateway: [] as Run[], unsealed: [] as Run[] };
     for (let round = 0; round < rounds + 1; round++) {
       // direct
       const sequence = context.getSequence();
@@ -130,7 +137,10 @@ export async function benchThroughput(options: { rounds?: number; maxTokens?: nu
       // through the gateway
       const g0 = performance.now();
       const gatewayRun = await timeStream(await fetch(`${gateway.baseUrl}/completions`, { method: "POST", headers: { "content-type": "application/json" }, body }), g0);
+      const u0 = performance.now();
+      const unsealedRun = await timeStream(await fetch(`${clearGateway.baseUrl}/completions`, { method: "POST", headers: { "content-type": "application/json" }, body }), u0);
       if (round === 0) continue; // warm-up
+      runs.unsealed.push({ ...unsealedRun, receipt: undefined } as Run);
       runs.direct.push(directRun);
       runs.provider.push({ ...providerRun, receipt: undefined } as Run);
       runs.gateway.push({ ...gatewayRun, receipt: undefined } as Run);
@@ -139,6 +149,7 @@ export async function benchThroughput(options: { rounds?: number; maxTokens?: nu
     const d = summary(runs.direct);
     const p = summary(runs.provider);
     const g = summary(runs.gateway);
+    const u = summary(runs.unsealed);
     await context.dispose();
     await direct.dispose();
     store.close();
@@ -157,6 +168,7 @@ export async function benchThroughput(options: { rounds?: number; maxTokens?: nu
       gatewayVsDirectTps: paired(runs.gateway, runs.direct),
       ttftAddedByProviderMs: p.ttftMs - d.ttftMs,
       ttftAddedByGatewayMs: g.ttftMs - p.ttftMs,
+      sealed: { gateway: g, unsealedGateway: u, sealedVsUnsealedTps: paired(runs.gateway, runs.unsealed), ttftAddedBySealingMs: g.ttftMs - u.ttftMs },
       goal: "gateway tokens/s at least 0.9 of direct",
     };
   } finally {

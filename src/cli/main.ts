@@ -16,7 +16,7 @@ const usage = `gotong — an open network for AI
   gotong devnet                  run only the local chain
   gotong provider start|redeem   serve a model and get paid
   gotong gateway start           an OpenAI-compatible endpoint that pays providers
-  gotong model pull|publish|inspect
+  gotong model pull|publish|verify|inspect
   gotong chat "PROMPT"           one request through the network
   gotong receipts                what your gateway paid for, request by request
 

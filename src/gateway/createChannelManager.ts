@@ -7,6 +7,7 @@ import { GotongError } from "../common/errors.ts";
 import type { Logger } from "../common/logger.ts";
 import { readChannel } from "../payments/readChannel.ts";
 import { signVoucher, type SignedVoucher } from "../payments/voucher.ts";
+import type { PaymentSigner } from "../payments/createPaymentSigner.ts";
 import type { ChannelRecord, GatewayStore } from "./createGatewayStore.ts";
 
 /** The id PaymentChannels gives the channel from `sender` to `provider` for `modelId`. */
@@ -20,6 +21,8 @@ export type ChannelManagerOptions = {
   deployment: Deployment;
   store: GatewayStore;
   logger: Logger;
+  /** Signs vouchers fast (libsecp256k1); without it the account signs through viem. */
+  signer?: PaymentSigner;
   /** Deposit for a new channel and for each top-up, in token base units. Default 1 token. */
   deposit?: bigint;
 };
@@ -91,7 +94,9 @@ export function createChannelManager(options: ChannelManagerOptions) {
     },
     /** Signs the voucher that pays for everything received so far on the channel. */
     voucherFor(channel: ChannelRecord): Promise<SignedVoucher> {
-      return signVoucher(account, domain, { channelId: channel.channelId, epoch: channel.epoch, cumulativeAmount: channel.spent });
+      const voucher = { channelId: channel.channelId, epoch: channel.epoch, cumulativeAmount: channel.spent };
+      if (options.signer) return Promise.resolve(options.signer.signVoucher(voucher));
+      return signVoucher(account, domain, voucher);
     },
     /** Forces a top-up on the next request (after a provider said the deposit is short). */
     forget(channelId: Hex) {

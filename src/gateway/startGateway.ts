@@ -8,6 +8,7 @@ import type { Deployment } from "../chain/deployment.ts";
 import type { GotongHome } from "../common/home.ts";
 import type { Logger } from "../common/logger.ts";
 import { createChannelManager } from "./createChannelManager.ts";
+import { createPaymentSigner } from "../payments/createPaymentSigner.ts";
 import { createGatewayServer } from "./createGatewayServer.ts";
 import { createGatewayStore } from "./createGatewayStore.ts";
 import { createRouter } from "./createRouter.ts";
@@ -38,9 +39,10 @@ export async function startGateway(options: StartGatewayOptions) {
   const account = privateKeyToAccount(options.privateKey);
   const clients = createClients({ rpcUrl: deployment.rpcUrl, chainId: deployment.chainId, account });
   const store = createGatewayStore(join(options.home.gateway, `gateway-${account.address.toLowerCase()}.db`));
-  const channels = createChannelManager({ clients, account, deployment, store, logger: logger.child("channels"), deposit: options.deposit });
-  const router = createRouter({ loadOffers: () => discoverOffers(clients.public, deployment), refreshMs: options.offersRefreshMs });
   const domain = { chainId: deployment.chainId, verifyingContract: deployment.paymentChannels };
+  const signer = createPaymentSigner(options.privateKey, domain);
+  const channels = createChannelManager({ clients, account, deployment, store, signer, logger: logger.child("channels"), deposit: options.deposit });
+  const router = createRouter({ loadOffers: () => discoverOffers(clients.public, deployment), refreshMs: options.offersRefreshMs });
   const server = createGatewayServer({ router, channels, store, domain, logger, seal: options.seal });
   const settler = createSettler({
     store,

@@ -68,3 +68,19 @@ describe("createSignatureChecker", () => {
     expect(checker.isSignedBy(digest, highS, account.address)).toBe(false);
   });
 });
+
+describe("createPaymentSigner", () => {
+  it("signs vouchers and receipts exactly as viem's signTypedData does", async () => {
+    const { createPaymentSigner } = await import("./createPaymentSigner.ts");
+    const { signReceipt } = await import("./receipt.ts");
+    const key = generatePrivateKey();
+    const account = privateKeyToAccount(key);
+    const signer = createPaymentSigner(key, domain);
+    for (let i = 0; i < 20; i++) {
+      const voucher = { channelId: `0x${i.toString(16).padStart(64, "0")}` as Hex, epoch: BigInt(i), cumulativeAmount: BigInt(i) * 7919n };
+      expect(signer.signVoucher(voucher).signature).toBe((await signVoucher(account, domain, voucher)).signature);
+      const receipt = { requestId: voucher.channelId, channelId: voucher.channelId, weightsHash: voucher.channelId, inputTokens: 3n, outputTokens: BigInt(i), cost: 99n, cumulativeOwed: 1000n, requestHash: voucher.channelId, responseHash: voucher.channelId };
+      expect(signer.signReceipt(receipt).signature).toBe((await signReceipt(account, domain, receipt)).signature);
+    }
+  });
+});

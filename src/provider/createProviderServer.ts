@@ -5,7 +5,8 @@ import { GotongError } from "../common/errors.ts";
 import { readBody, parseJsonObject, sendError, sendJson, startSse, DEFAULT_BODY_LIMIT } from "../common/http.ts";
 import type { Logger } from "../common/logger.ts";
 import { computeCost, type Price } from "../payments/price.ts";
-import { signReceipt, receiptToJson, encodeReceiptHeader, type SignedReceipt } from "../payments/receipt.ts";
+import { receiptToJson, encodeReceiptHeader, type SignedReceipt } from "../payments/receipt.ts";
+import type { PaymentSigner } from "../payments/createPaymentSigner.ts";
 import type { VoucherDomain } from "../payments/voucher.ts";
 import type { InferenceBackend } from "./backend.ts";
 import { parseGenerationRequest } from "./parseGenerationRequest.ts";
@@ -19,6 +20,8 @@ export type ServedModel = { name: string; modelId: bigint; weightsHash: Hex; pri
 
 export type ProviderServerOptions = {
   account: LocalAccount;
+  /** Signs receipts with the provider's key. */
+  signer: PaymentSigner;
   domain: VoucherDomain;
   models: ServedModel[];
   guard: PaymentGuard;
@@ -107,7 +110,7 @@ export function createProviderServer(options: ProviderServerOptions): Server {
         const counts = { inputTokens: prepared.inputTokens, outputTokens };
         const cost = computeCost(model.price, counts);
         const owedBefore = options.store.getChannel(auth.channelId, auth.epoch).owed;
-        const receipt = await signReceipt(options.account, options.domain, {
+        const receipt = await options.signer.signReceipt({
           requestId,
           channelId: auth.channelId,
           weightsHash: model.weightsHash,

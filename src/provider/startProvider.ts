@@ -12,6 +12,7 @@ import { readGgufHeader } from "../model/readGgufHeader.ts";
 import type { Price } from "../payments/price.ts";
 import { readChannel } from "../payments/readChannel.ts";
 import { createSealedTransport } from "./createSealedTransport.ts";
+import { createPaymentSigner } from "../payments/createPaymentSigner.ts";
 import type { InferenceBackend } from "./backend.ts";
 import { chooseThreads } from "./chooseThreads.ts";
 import { createLlamaBackend } from "./createLlamaBackend.ts";
@@ -76,6 +77,7 @@ export async function startProvider(options: StartProviderOptions) {
   const sealed = createSealedTransport({ keysDir: home.keys, chainId: deployment.chainId, provider: account.address });
   const server = createProviderServer({
     account,
+    signer: createPaymentSigner(options.privateKey, domain),
     domain,
     guard,
     store,

@@ -4,11 +4,12 @@ import { GotongError } from "../../common/errors.ts";
 import { startGateway } from "../../gateway/startGateway.ts";
 import { context, integer, parse, tokens, untilStopped } from "../shared.ts";
 
-export const help = `gotong gateway start [--port 8600] [--host 127.0.0.1] [--deposit T] [--key FILE] [--deployment FILE]
+export const help = `gotong gateway start [--port 8600] [--host 127.0.0.1] [--deposit T] [--key FILE] [--deployment FILE] [--no-seal]
 
 A local OpenAI-compatible endpoint: point any OpenAI client at http://host:port/v1.
 It finds offers on-chain, opens payment channels (deposit T tokens each, default 1), signs vouchers,
-checks every receipt, and fails over when a provider is down.`;
+checks every receipt, and fails over when a provider is down. Prompts and answers are sealed end to
+end with HPKE to each provider's registered key; --no-seal sends them in the clear (for measurement only).`;
 
 export async function run(args: string[]) {
   const [sub, ...rest] = args;
@@ -19,6 +20,7 @@ export async function run(args: string[]) {
     deposit: { type: "string" },
     key: { type: "string" },
     deployment: { type: "string" },
+    "no-seal": { type: "boolean" },
   }, false);
   const ctx = context(values);
   const deployment = ctx.deployment(values.deployment);
@@ -32,8 +34,10 @@ export async function run(args: string[]) {
     port: integer(values.port, "port"),
     host: values.host,
     deposit: values.deposit ? tokens(values.deposit, deployment.token.decimals, unit) : undefined,
+    seal: !values["no-seal"],
     logger: ctx.logger,
   });
+  if (values["no-seal"]) ctx.logger.warn("sealing is off: prompts travel to providers in the clear");
   process.stdout.write(values.json ? JSON.stringify({ baseUrl: gateway.baseUrl, account: gateway.address }) + "\n" : `gateway at ${gateway.baseUrl} paying from ${gateway.address}\n`);
   await untilStopped();
   await gateway.stop();
