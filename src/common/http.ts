@@ -111,14 +111,15 @@ export type SseStream = {
   forward(events: Buffer): void;
   /** The latest `mark` whose event has been written to the socket. */
   sentMark(): number;
-  end(): void;
+  /** Ends the stream; `trailer` is raw SSE text written after the last (sealed) event. */
+  end(trailer?: string): void;
 };
 
 export function startSse(
   res: ServerResponse,
   headers: Record<string, string> = {},
   /** Seals each batch of events before it leaves (end-to-end encryption); `final` marks the last. */
-  seal?: (events: string, final: boolean) => string,
+  seal?: (events: string, final: boolean, mark: number) => string,
 ): SseStream {
   res.writeHead(200, {
     "content-type": "text/event-stream",
@@ -138,7 +139,7 @@ export function startSse(
   const flush = () => {
     scheduled = false;
     if (pending && !res.writableEnded && !res.destroyed) {
-      res.write(seal ? seal(pending, false) : pending);
+      res.write(seal ? seal(pending, false, pendingMark) : pending);
       sent = pendingMark;
     }
     pending = "";
@@ -155,11 +156,11 @@ export function startSse(
     },
     forward: (events) => {
       if (pending) flush();
-      if (!res.writableEnded) res.write(seal ? seal(events.toString("utf8"), false) : events);
+      if (!res.writableEnded) res.write(seal ? seal(events.toString("utf8"), false, pendingMark) : events);
     },
-    end: () => {
+    end: (trailer = "") => {
       clearInterval(keepAlive);
-      if (!res.writableEnded) res.end(seal ? seal(pending + "data: [DONE]\n\n", true) : pending + "data: [DONE]\n\n");
+      if (!res.writableEnded) res.end((seal ? seal(pending + "data: [DONE]\n\n", true, pendingMark) : pending + "data: [DONE]\n\n") + trailer);
       pending = "";
     },
   };

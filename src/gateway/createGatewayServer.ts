@@ -124,7 +124,20 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
     });
   }
 
-  async function attempt(offer: Offer, path: string, body: Record<string, unknown>, raw: Buffer, stream: boolean, res: ServerResponse, clientGone: AbortSignal) {
+  /**
+   * One try at one provider. `opaque` is a request the client sealed itself (the web app): the
+   * gateway pays for it and relays it without being able to read it.
+   */
+  async function attempt(
+    offer: Offer,
+    path: string,
+    body: Record<string, unknown>,
+    raw: Buffer,
+    stream: boolean,
+    res: ServerResponse,
+    clientGone: AbortSignal,
+    opaque?: { requestId: Hex; envelope: Buffer },
+  ) {
     let channel: ChannelRecord;
     try {
       channel = await channels.ensureChannel(offer.provider, offer.modelId, estimateMaxCost(offer, body, raw.length));
@@ -137,7 +150,7 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
     for (let retry = 0; ; retry++) {
       channel = store.getChannel(channel.channelId)!;
       const voucher = await channels.voucherFor(channel);
-      const requestId = `0x${randomBytes(32).toString("hex")}` as Hex;
+      const requestId = opaque?.requestId ?? (`0x${randomBytes(32).toString("hex")}` as Hex);
       const started = performance.now();
       const upstreamAbort = new AbortController();
       const onGone = () => upstreamAbort.abort();
@@ -149,8 +162,8 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
       store.putPending({ requestId, channelId: channel.channelId, epoch: channel.epoch, observedOutputTokens: outputCap(body) });
       // End-to-end: only the provider's registered key opens the prompt; only we open the answer.
       let responseKeys: ResponseKeys | undefined;
-      let payload: Buffer = raw;
-      if (options.seal !== false) {
+      let payload: Buffer = opaque?.envelope ?? raw;
+      if (!opaque && options.seal !== false) {
         const sealed = sealRequest(hexToBytes(offer.hpkePublicKey), raw, createRequestInfo({ chainId: domain.chainId, provider: offer.provider }), { aad: hexToBytes(requestId) });
         payload = Buffer.from(sealed.envelope);
         responseKeys = sealed.responseKeys;
@@ -159,7 +172,7 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
         upstream = await postUpstream(
           `${offer.endpoint}${path}`,
           {
-            "content-type": responseKeys ? SEALED_CONTENT_TYPE : "application/json",
+            "content-type": responseKeys || opaque ? SEALED_CONTENT_TYPE : "application/json",
             "x-gotong-voucher": encodeVoucherHeader(voucher),
             "x-gotong-request-id": requestId,
           },
@@ -200,10 +213,14 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
           return;
         }
         router.observe(offer.provider, performance.now() - started);
-        if (responseKeys && upstream.header("x-gotong-sealed") !== "1") {
+        if ((responseKeys || opaque) && upstream.header("x-gotong-sealed") !== "1") {
           store.deletePending(requestId);
           router.markUntrusted(offer.provider);
           throw new GotongError(`Provider ${offer.provider} answered a sealed request in the clear`, { code: "provider_unsealed", status: 502 });
+        }
+        if (opaque) {
+          await relayOpaqueStream(offer, channel, requestId, upstream, res);
+          return;
         }
         const opener = responseKeys ? createStreamOpener(responseKeys) : undefined;
         if (stream) await relayStream(offer, channel, requestId, upstream, res, opener);
@@ -303,10 +320,13 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
           await handleComplete(complete);
           continue;
         }
-        // Sealed: each SSE event carries one frame holding a batch of plain events.
+        // Sealed: each SSE event carries one frame holding a batch of plain events (the clear
+        // receipt trailer is for relays that cannot open frames; we read the sealed one).
         for (const event of complete.toString("latin1").split("\n\n")) {
-          if (!event.startsWith("data:")) continue;
-          await handleComplete(Buffer.from(opener.open(decodeSseFrame(event.slice(5))).plaintext));
+          if (event.startsWith("event:")) continue;
+          const data = event.indexOf("data:");
+          if (data < 0) continue;
+          await handleComplete(Buffer.from(opener.open(decodeSseFrame(event.slice(data + 5))).plaintext));
         }
       }
       if (opener && !opener.finished && !settled) opener.end(); // a sealed stream cut short is refused as truncated
@@ -323,6 +343,85 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
     } finally {
       // A cut stream: remember exactly how much arrived, so its receipt can be checked later.
       if (!settled) store.putPending({ requestId, channelId: channel.channelId, epoch: channel.epoch, observedOutputTokens: observed });
+    }
+  }
+
+  /**
+   * Relays a stream the gateway cannot read: sealed frames pass through untouched, while the clear
+   * running token count (`id:`) and the clear receipt trailer let it check the bill before paying.
+   */
+  async function relayOpaqueStream(offer: Offer, channel: ChannelRecord, requestId: Hex, upstream: UpstreamResponse, res: ServerResponse) {
+    const sse = startSse(res, { "x-gotong-provider": offer.provider, "x-gotong-request-id": requestId, "x-gotong-sealed": "1" });
+    let pending = "";
+    let observed = 0n;
+    let settled = false;
+    try {
+      for await (const bytes of upstream.body) {
+        pending += (bytes as Buffer).toString("latin1");
+        const cut = pending.lastIndexOf("\n\n");
+        if (cut < 0) continue;
+        const complete = pending.slice(0, cut + 2);
+        pending = pending.slice(cut + 2);
+        let passOn = "";
+        for (const event of complete.split("\n\n")) {
+          if (!event) continue;
+          if (event.startsWith("event: receipt")) {
+            settled = true;
+            const json = event.slice(event.indexOf("data:") + 5).trim();
+            const receipt = await accept(offer, channel, requestId, receiptFromJson(JSON.parse(json)), observed);
+            passOn += `event: gotong\ndata: ${JSON.stringify(gotongSummary(offer, receipt))}\n\n`;
+            continue;
+          }
+          const id = /^id: (\d+)$/m.exec(event);
+          if (id) observed = BigInt(id[1]!);
+          passOn += event + "\n\n";
+        }
+        if (passOn) sse.forward(Buffer.from(passOn, "latin1"));
+      }
+      if (!settled && !res.destroyed) sse.forward(Buffer.from(`event: error\ndata: ${JSON.stringify({ error: { message: `Provider ${offer.provider} stopped mid-stream`, type: "server_error", code: "provider_stream_cut", param: null } })}\n\n`));
+    } catch (error) {
+      if (!res.destroyed) {
+        const message = isGotongError(error) ? error.message : `Provider ${offer.provider} stopped mid-stream`;
+        const code = isGotongError(error) ? error.code : "provider_stream_cut";
+        sse.forward(Buffer.from(`event: error\ndata: ${JSON.stringify({ error: { message, type: "server_error", code, param: null } })}\n\n`));
+      }
+    } finally {
+      if (!settled) store.putPending({ requestId, channelId: channel.channelId, epoch: channel.epoch, observedOutputTokens: observed });
+      if (!res.writableEnded) res.end();
+    }
+  }
+
+  /** Requests prepared for the web app: the provider is fixed once the browser has sealed to its key. */
+  const prepared = new Map<Hex, { offer: Offer; expires: number }>();
+
+  async function prepareRelay(req: IncomingMessage, res: ServerResponse) {
+    const body = parseJsonObject(await readBody(req, 16 * 1024));
+    if (typeof body.model !== "string" || !body.model) throw new GotongError(`"model" is required`, { code: "invalid_parameter", param: "model", status: 400 });
+    const offer = (await router.route(body.model))[0]!;
+    const requestId = `0x${randomBytes(32).toString("hex")}` as Hex;
+    const now = Date.now();
+    for (const [id, p] of prepared) if (p.expires < now) prepared.delete(id);
+    prepared.set(requestId, { offer, expires: now + 5 * 60_000 });
+    sendJson(res, 200, { requestId, provider: offer.provider, hpkePublicKey: offer.hpkePublicKey, chainId: domain.chainId, modelId: offer.modelId.toString() });
+  }
+
+  async function relaySealed(requestId: Hex, req: IncomingMessage, res: ServerResponse) {
+    const entry = prepared.get(requestId);
+    if (!entry || entry.expires < Date.now()) throw new GotongError(`No prepared request ${requestId}`, { code: "relay_not_prepared", status: 404, hint: "POST /gotong/relay/prepare first, then seal to the provider it names." });
+    prepared.delete(requestId);
+    if (!req.headers["content-type"]?.startsWith(SEALED_CONTENT_TYPE)) throw new GotongError("The relay carries only sealed requests", { code: "relay_not_sealed", status: 415 });
+    const envelope = await readBody(req, options.bodyLimit ?? DEFAULT_BODY_LIMIT);
+    const clientGone = new AbortController();
+    res.on("close", () => {
+      if (!res.writableFinished) clientGone.abort(new Error("client disconnected"));
+    });
+    try {
+      await attempt(entry.offer, "/v1/chat/completions", {}, envelope, true, res, clientGone.signal, { requestId, envelope });
+    } catch (error) {
+      if (error instanceof TryNext) {
+        throw new GotongError(`Provider ${entry.offer.provider} could not take the request`, { code: "provider_unavailable", status: 503, retryable: true, hint: "Prepare again: another provider may be chosen.", cause: error.cause });
+      }
+      throw error;
     }
   }
 
@@ -352,6 +451,26 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
     if (req.method === "GET" && path === "/gotong/receipts") {
       return sendJson(res, 200, { data: store.listReceipts(Number(url.searchParams.get("limit") ?? 100)).map((r) => ({ ...gotongSummary({ provider: r.provider, modelId: r.modelId } as Offer, r.receipt), model: r.modelName, createdAt: r.createdAt })) });
     }
+    if (req.method === "GET" && path === "/gotong/offers") {
+      const models = await router.listModels();
+      return sendJson(res, 200, {
+        chainId: domain.chainId,
+        data: models.flatMap((m) =>
+          m.offers.map((o) => ({
+            model: m.name,
+            modelId: o.modelId.toString(),
+            provider: o.provider,
+            hpkePublicKey: o.hpkePublicKey,
+            weightsHash: o.weightsHash,
+            pricePerMillionInput: o.price.pricePerMillionInput.toString(),
+            pricePerMillionOutput: o.price.pricePerMillionOutput.toString(),
+          })),
+        ),
+      });
+    }
+    if (req.method === "POST" && path === "/gotong/relay/prepare") return prepareRelay(req, res);
+    const relayMatch = /^\/gotong\/relay\/(0x[0-9a-f]{64})$/.exec(path);
+    if (req.method === "POST" && relayMatch) return relaySealed(relayMatch[1] as Hex, req, res);
     if (path === "/v1/chat/completions" || path === "/v1/completions") {
       if (req.method !== "POST") throw new GotongError(`Use POST for ${path}`, { code: "method_not_allowed", status: 405 });
       return relay(path, req, res);

@@ -153,7 +153,8 @@ export function createProviderServer(options: ProviderServerOptions): Server {
         const gotong = { receipt: receiptToJson(receipt), cost: receipt.cost.toString() };
         sse.send({ id, object: kind === "chat" ? "chat.completion.chunk" : "text_completion", created, model: model.name, choices: [last], usage: usage(), gotong });
         if (request.includeUsage) sse.send({ id, object: kind === "chat" ? "chat.completion.chunk" : "text_completion", created, model: model.name, choices: [], usage: usage() });
-        sse.end();
+        // Sealed: the receipt (hashes and counts, no content) also follows in the clear for a relay.
+        sse.end(responseKeys ? `event: receipt\ndata: ${JSON.stringify(receiptToJson(receipt))}\n\n` : undefined);
         return;
       }
 

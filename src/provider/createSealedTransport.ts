@@ -47,10 +47,14 @@ export function createSealedTransport(options: { keysDir: string; chainId: numbe
         return openRequest(ring, envelope, info, { aad });
       }
     },
-    /** Seals SSE event batches into frames carried as SSE events. */
+    /**
+     * Seals SSE event batches into frames carried as SSE events. Each carries, in the clear, the
+     * running count of output tokens sent (`id:`), so a relaying gateway that cannot read the
+     * answer can still check the bill against what passed through it.
+     */
     streamSealer(keys: ResponseKeys) {
       const sealer = createStreamSealer(keys);
-      return (events: string, final: boolean) => encodeSseFrame(sealer.seal(Buffer.from(events), { final }));
+      return (events: string, final: boolean, tokens: number) => `id: ${tokens}\n${encodeSseFrame(sealer.seal(Buffer.from(events), { final }))}`;
     },
     /** Seals a whole JSON body as one final binary frame. */
     sealBody(keys: ResponseKeys, body: string): Uint8Array {
