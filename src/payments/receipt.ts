@@ -1,5 +1,5 @@
 import { type Address, type Hex, type LocalAccount, recoverTypedDataAddress, isAddressEqual } from "viem";
-import type { VoucherDomain } from "./voucher.ts";
+import { paymentDomain as domainOf, type VoucherDomain } from "./voucher.ts";
 
 /**
  * What a provider signs after each request: which weights served it, the token counts, the cost,
@@ -32,10 +32,7 @@ export const receiptTypes = {
   ],
 } as const;
 
-// Receipts share the channel contract's domain so a receipt is bound to one chain and deployment.
-function domainOf(domain: VoucherDomain) {
-  return { name: "Gotong PaymentChannels", version: "1", chainId: domain.chainId, verifyingContract: domain.verifyingContract } as const;
-}
+// Receipts share the channel contract's domain, so a receipt is bound to one chain and deployment.
 
 /** Signs a receipt with the provider's key. */
 export async function signReceipt(account: LocalAccount, domain: VoucherDomain, receipt: Receipt): Promise<SignedReceipt> {

@@ -1,6 +1,6 @@
 import { keccak_256 } from "@noble/hashes/sha3.js";
 import { hashDomain, hexToBytes, keccak256, toBytes, type Hex } from "viem";
-import type { VoucherDomain } from "./voucher.ts";
+import { paymentDomain, type VoucherDomain } from "./voucher.ts";
 
 /**
  * EIP-712 digests for Gotong's two fixed structs, computed directly from their 32-byte words.
@@ -18,7 +18,7 @@ const RECEIPT_TYPEHASH = hexToBytes(
 
 /** The domain separator of the PaymentChannels deployment (vouchers and receipts share it). */
 export function domainSeparator(domain: VoucherDomain): Uint8Array {
-  return hexToBytes(hashDomain({ domain: { name: "Gotong PaymentChannels", version: "1", chainId: BigInt(domain.chainId), verifyingContract: domain.verifyingContract }, types: { EIP712Domain: [{ name: "name", type: "string" }, { name: "version", type: "string" }, { name: "chainId", type: "uint256" }, { name: "verifyingContract", type: "address" }] } }));
+  return hexToBytes(hashDomain({ domain: { ...paymentDomain(domain), chainId: BigInt(domain.chainId) }, types: { EIP712Domain: [{ name: "name", type: "string" }, { name: "version", type: "string" }, { name: "chainId", type: "uint256" }, { name: "verifyingContract", type: "address" }] } }));
 }
 
 function putHex(out: Uint8Array, offset: number, hex: Hex): void {

@@ -15,9 +15,11 @@ export const voucherTypes = {
   ],
 } as const;
 
-function domainOf(domain: VoucherDomain) {
+/** The full EIP-712 domain of a PaymentChannels deployment; vouchers and receipts share it. */
+export function paymentDomain(domain: VoucherDomain) {
   return { name: "Gotong PaymentChannels", version: "1", chainId: domain.chainId, verifyingContract: domain.verifyingContract } as const;
 }
+const domainOf = paymentDomain;
 
 /** The EIP-712 digest of a voucher, as `PaymentChannels.hashVoucher` computes it. */
 export function hashVoucher(domain: VoucherDomain, voucher: Voucher): Hex {
