@@ -97,7 +97,11 @@ export async function startLocalNetwork(options: LocalNetworkOptions) {
       threads: options.threads,
       logger: logger.child("provider"),
     });
-    stops.push(provider.stop);
+    stops.push(async () => {
+      // Paid for, so redeemed: whatever the gateway settled on its way out reaches the chain.
+      await provider.redeemer.redeemNow().catch((error) => logger.warn("final redeem failed", { error: (error as Error).message }));
+      await provider.stop();
+    });
     const gateway = await startGateway({ home, deployment, privateKey: userKey, port: options.gatewayPort ?? 8600, logger: logger.child("gateway") });
     stops.push(gateway.stop);
 
