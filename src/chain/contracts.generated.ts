@@ -2,6 +2,247 @@
 // Regenerate with `npm run build:contracts`; `node scripts/compile-contracts.mjs --check` verifies it.
 // Compiler: solc 0.8.30+commit.73712a01.Emscripten.clang, optimizer on (200 runs), evm cancun.
 
+/** ABI and creation bytecode of the `AttestationRegistry` contract (contracts/src). */
+export const AttestationRegistryArtifact = {
+  contractName: "AttestationRegistry",
+  abi: [
+    {
+      "inputs": [
+        {
+          "internalType": "uint64",
+          "name": "expiresAt",
+          "type": "uint64"
+        },
+        {
+          "internalType": "uint64",
+          "name": "now",
+          "type": "uint64"
+        }
+      ],
+      "name": "ExpiryNotInFuture",
+      "type": "error"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "uint256",
+          "name": "subjects",
+          "type": "uint256"
+        },
+        {
+          "internalType": "uint256",
+          "name": "uids",
+          "type": "uint256"
+        }
+      ],
+      "name": "LengthMismatch",
+      "type": "error"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "address",
+          "name": "issuer",
+          "type": "address"
+        },
+        {
+          "internalType": "address",
+          "name": "subject",
+          "type": "address"
+        }
+      ],
+      "name": "NotAttested",
+      "type": "error"
+    },
+    {
+      "inputs": [],
+      "name": "ZeroSubject",
+      "type": "error"
+    },
+    {
+      "inputs": [],
+      "name": "ZeroUid",
+      "type": "error"
+    },
+    {
+      "anonymous": false,
+      "inputs": [
+        {
+          "indexed": true,
+          "internalType": "address",
+          "name": "issuer",
+          "type": "address"
+        },
+        {
+          "indexed": true,
+          "internalType": "address",
+          "name": "subject",
+          "type": "address"
+        },
+        {
+          "indexed": true,
+          "internalType": "bytes32",
+          "name": "uid",
+          "type": "bytes32"
+        },
+        {
+          "indexed": false,
+          "internalType": "uint64",
+          "name": "expiresAt",
+          "type": "uint64"
+        }
+      ],
+      "name": "Attested",
+      "type": "event"
+    },
+    {
+      "anonymous": false,
+      "inputs": [
+        {
+          "indexed": true,
+          "internalType": "address",
+          "name": "issuer",
+          "type": "address"
+        },
+        {
+          "indexed": true,
+          "internalType": "address",
+          "name": "subject",
+          "type": "address"
+        },
+        {
+          "indexed": true,
+          "internalType": "bytes32",
+          "name": "uid",
+          "type": "bytes32"
+        }
+      ],
+      "name": "Revoked",
+      "type": "event"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "address",
+          "name": "subject",
+          "type": "address"
+        },
+        {
+          "internalType": "bytes32",
+          "name": "uid",
+          "type": "bytes32"
+        },
+        {
+          "internalType": "uint64",
+          "name": "expiresAt",
+          "type": "uint64"
+        }
+      ],
+      "name": "attest",
+      "outputs": [],
+      "stateMutability": "nonpayable",
+      "type": "function"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "address[]",
+          "name": "subjects",
+          "type": "address[]"
+        },
+        {
+          "internalType": "bytes32[]",
+          "name": "uids",
+          "type": "bytes32[]"
+        },
+        {
+          "internalType": "uint64",
+          "name": "expiresAt",
+          "type": "uint64"
+        }
+      ],
+      "name": "attestBatch",
+      "outputs": [],
+      "stateMutability": "nonpayable",
+      "type": "function"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "address",
+          "name": "issuer",
+          "type": "address"
+        },
+        {
+          "internalType": "address",
+          "name": "subject",
+          "type": "address"
+        }
+      ],
+      "name": "getAttestation",
+      "outputs": [
+        {
+          "components": [
+            {
+              "internalType": "bytes32",
+              "name": "uid",
+              "type": "bytes32"
+            },
+            {
+              "internalType": "uint64",
+              "name": "expiresAt",
+              "type": "uint64"
+            }
+          ],
+          "internalType": "struct AttestationRegistry.Attestation",
+          "name": "",
+          "type": "tuple"
+        }
+      ],
+      "stateMutability": "view",
+      "type": "function"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "address",
+          "name": "subject",
+          "type": "address"
+        }
+      ],
+      "name": "revoke",
+      "outputs": [],
+      "stateMutability": "nonpayable",
+      "type": "function"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "address",
+          "name": "issuer",
+          "type": "address"
+        },
+        {
+          "internalType": "address",
+          "name": "subject",
+          "type": "address"
+        }
+      ],
+      "name": "uidOf",
+      "outputs": [
+        {
+          "internalType": "bytes32",
+          "name": "",
+          "type": "bytes32"
+        }
+      ],
+      "stateMutability": "view",
+      "type": "function"
+    }
+  ] as const,
+  bytecode: "0x6080604052348015600e575f5ffd5b506106048061001c5f395ff3fe608060405234801561000f575f5ffd5b5060043610610055575f3560e01c806374a8f10314610059578063794810e51461006e578063b8221b2d14610094578063beb6bb1a146100a7578063e8d55ccf146100ba575b5f5ffd5b61006c610067366004610451565b610143565b005b61008161007c366004610471565b6101fc565b6040519081526020015b60405180910390f35b61006c6100a2366004610501565b610263565b61006c6100b5366004610581565b6102f0565b61011e6100c8366004610471565b6040805180820182525f80825260209182018190526001600160a01b039485168152808252828120939094168452918252918290208251808401909352805483526001015467ffffffffffffffff169082015290565b604080518251815260209283015167ffffffffffffffff16928101929092520161008b565b335f908152602081815260408083206001600160a01b03851684529091529020805480610199576040516305aac9f160e21b81523360048201526001600160a01b03841660248201526044015b60405180910390fd5b335f818152602081815260408083206001600160a01b0388168085529252808320838155600101805467ffffffffffffffff1916905551849391927feee7de70b290c411a060d8bb9b1cba152a40d74147fef0974d7c2b25ac9b718a91a4505050565b6001600160a01b038083165f908152602081815260408083209385168352929052908120600181015467ffffffffffffffff16801580159061024857508067ffffffffffffffff164210155b1561025857505f915061025d9050565b505490505b92915050565b83821461028d576040516355c5b3e360e11b81526004810185905260248101839052604401610190565b5f5b848110156102e8576102e08686838181106102ac576102ac6105ba565b90506020020160208101906102c19190610451565b8585848181106102d3576102d36105ba565b9050602002013584610300565b60010161028f565b505050505050565b6102fb838383610300565b505050565b6001600160a01b03831661032757604051638782a30760e01b815260040160405180910390fd5b816103455760405163373c886d60e11b815260040160405180910390fd5b67ffffffffffffffff8116158015906103685750428167ffffffffffffffff1611155b1561039a576040516327b229d560e01b815267ffffffffffffffff808316600483015242166024820152604401610190565b60408051808201825283815267ffffffffffffffff8381166020808401828152335f8181528084528781206001600160a01b038c16808352908552908890209651875591516001909601805467ffffffffffffffff19169690951695909517909355935190815285939192917fafe7f17ee5c312c5fb1a1782116ebc8c77122f439d5acb15122a8a2e7f6c13da910160405180910390a4505050565b80356001600160a01b038116811461044c575f5ffd5b919050565b5f60208284031215610461575f5ffd5b61046a82610436565b9392505050565b5f5f60408385031215610482575f5ffd5b61048b83610436565b915061049960208401610436565b90509250929050565b5f5f83601f8401126104b2575f5ffd5b50813567ffffffffffffffff8111156104c9575f5ffd5b6020830191508360208260051b85010111156104e3575f5ffd5b9250929050565b803567ffffffffffffffff8116811461044c575f5ffd5b5f5f5f5f5f60608688031215610515575f5ffd5b853567ffffffffffffffff81111561052b575f5ffd5b610537888289016104a2565b909650945050602086013567ffffffffffffffff811115610556575f5ffd5b610562888289016104a2565b90945092506105759050604087016104ea565b90509295509295909350565b5f5f5f60608486031215610593575f5ffd5b61059c84610436565b9250602084013591506105b1604085016104ea565b90509250925092565b634e487b7160e01b5f52603260045260245ffdfea2646970667358221220ef5c1400f071a5bc006f1c60415b76270cd2a1bb454bc008588118d485a36c9f64736f6c634300081e0033",
+} as const;
+
 /** ABI and creation bytecode of the `ModelRegistry` contract (contracts/src). */
 export const ModelRegistryArtifact = {
   contractName: "ModelRegistry",
@@ -2696,6 +2937,2001 @@ export const ProviderRegistryArtifact = {
     }
   ] as const,
   bytecode: "0x610100604052348015610010575f5ffd5b50604051611ad3380380611ad383398101604081905261002f91610072565b6001600160a01b039384166080529190921660a05260c0919091526001600160401b031660e0526100cf565b6001600160a01b038116811461006f575f5ffd5b50565b5f5f5f5f60808587031215610085575f5ffd5b84516100908161005b565b60208601519094506100a18161005b565b6040860151606087015191945092506001600160401b03811681146100c4575f5ffd5b939692955090935050565b60805160a05160c05160e05161198461014f5f395f818161018901526105e001525f81816101c8015281816103ae015281816103ea015281816104240152818161046001526110ea01525f8181610282015261093001525f81816101fd01528181610cc501528181610ef801528181610f700152610faf01526119845ff3fe608060405234801561000f575f5ffd5b5060043610610110575f3560e01c806395a0f9c71161009e578063bc856b981161006e578063bc856b98146102d7578063bed9d861146102ea578063eb4f16b5146102f2578063edc922a914610305578063fc5965421461031a575f5ffd5b806395a0f9c71461026a5780639986df2c1461027d5780639f8a13d7146102a4578063ac71045e146102b7575f5ffd5b80633222012f116100e45780633222012f14610184578063375b3c0a146101c357806351ed6a30146101f857806355f21eb7146102375780635a525d8314610257575f5ffd5b8062882f5714610114578063230957211461012957806329783f221461013c5780632d86c00014610164575b5f5ffd5b610127610122366004611483565b61032d565b005b6101276101373660046114cf565b610546565b61014f61014a3660046114fc565b610678565b60405190151581526020015b60405180910390f35b610177610172366004611524565b6106b3565b60405161015b919061153d565b6101ab7f000000000000000000000000000000000000000000000000000000000000000081565b6040516001600160401b03909116815260200161015b565b6101ea7f000000000000000000000000000000000000000000000000000000000000000081565b60405190815260200161015b565b61021f7f000000000000000000000000000000000000000000000000000000000000000081565b6040516001600160a01b03909116815260200161015b565b61024a610245366004611524565b6107d3565b60405161015b919061159e565b61012761026536600461161c565b610910565b6101276102783660046114cf565b610a4e565b61021f7f000000000000000000000000000000000000000000000000000000000000000081565b61014f6102b2366004611524565b610ae3565b6102ca6102c53660046114fc565b610aed565b60405161015b9190611645565b6101276102e5366004611666565b610ba3565b610127610c1b565b6101276103003660046114cf565b610d2d565b61030d610dd8565b60405161015b91906116a4565b6101276103283660046114cf565b610e38565b610335610ea2565b335f908152602081905260409020805460ff161561036d576040516345ed80e960e01b81523360048201526024015b60405180910390fd5b5f84900361038e5760405163221418ad60e21b815260040160405180910390fd5b826103ac576040516357f2950b60e11b815260040160405180910390fd5b7f0000000000000000000000000000000000000000000000000000000000000000821015610416576040516378e030db60e01b8152600481018390527f00000000000000000000000000000000000000000000000000000000000000006024820152604401610364565b5f61042083610ed7565b90507f000000000000000000000000000000000000000000000000000000000000000081101561048c576040516378e030db60e01b8152600481018290527f00000000000000000000000000000000000000000000000000000000000000006024820152604401610364565b815460ff191660019081178355820181905560048201849055600582016104b4868883611775565b506001805480820182555f919091527fb10e2d527612073b26eecdfd717e6a320cf44b4afac2b0732d9fcbe2b7fa0cf60180546001600160a01b031916339081179091556040517fd59d72738f82ff0c6a1333dbc42d90f5275a92bc1ef6c04ae4c0190a39796f3c9061052e908990899089908790611856565b60405180910390a25050610540611052565b50505050565b5f6105503361107c565b9050815f0361057257604051631f2a200560e01b815260040160405180910390fd5b80600101548211156105a75760018101546040516322df051360e11b8152600481019190915260248101839052604401610364565b81816001015f8282546105ba9190611890565b9250508190555081816002015f8282546105d491906118a3565b909155505f90506106057f0000000000000000000000000000000000000000000000000000000000000000426118b6565b60038301805467ffffffffffffffff19166001600160401b038316908117909155600284015460408051878152602081019290925281019190915290915033907fad45e73f3869206cbe603af99c45463bc0a13c481e99d8a2efd93c7d64f2814b906060015b60405180910390a2505050565b5f610682836110c5565b80156106aa57506001600160a01b0383165f9081526002602052604090206106aa9083611118565b90505b92915050565b6001600160a01b0381165f9081526002602052604081206060916106d68261112f565b9050806001600160401b038111156106f0576106f06116e4565b60405190808252806020026020018201604052801561074257816020015b61072f60405180606001604052805f81526020015f81526020015f81525090565b81526020019060019003908161070e5790505b5092505f5b818110156107cb575f61075a8483611138565b6001600160a01b0387165f9081526003602090815260408083208484528252918290208251606081018452848152815492810192909252600181015492820192909252875192935090918790859081106107b6576107b66118d5565b60209081029190910101525050600101610747565b505050919050565b6108126040518060c001604052805f151581526020015f81526020015f81526020015f6001600160401b031681526020015f8152602001606081525090565b6001600160a01b0382165f9081526020818152604091829020825160c081018452815460ff161515815260018201549281019290925260028101549282019290925260038201546001600160401b031660608201526004820154608082015260058201805491929160a084019190610889906116f8565b80601f01602080910402602001604051908101604052809291908181526020018280546108b5906116f8565b80156109005780601f106108d757610100808354040283529160200191610900565b820191905f5260205f20905b8154815290600101906020018083116108e357829003601f168201915b5050505050815250509050919050565b6109193361107c565b50604051634f558e7960e01b8152600481018490527f00000000000000000000000000000000000000000000000000000000000000006001600160a01b031690634f558e7990602401602060405180830381865afa15801561097d573d5f5f3e3d5ffd5b505050506040513d601f19601f820116820180604052508101906109a191906118e9565b6109c157604051631b5c438560e21b815260048101849052602401610364565b335f9081526002602052604090206109d99084611143565b506040805180820182528381526020808201848152335f818152600384528581208982528452859020935184559051600190930192909255825185815290810184905285927fcc92c769e54feb354935d4538c60297bbc53adf997a0442be2804ee242e5029c910160405180910390a3505050565b610a573361107c565b50335f908152600260205260409020610a70908261114e565b610a965760405163ae9df38360e01b815233600482015260248101829052604401610364565b335f818152600360209081526040808320858452909152808220828155600101829055518392917fa4bd37825655e889b76e1e9aced301522f517fbb0f8b5d4644ba19de5d59a48791a350565b5f6106ad826110c5565b610b0e60405180606001604052805f81526020015f81526020015f81525090565b6001600160a01b0383165f908152600260205260409020610b2f9083611118565b610b5e5760405163ae9df38360e01b81526001600160a01b038416600482015260248101839052604401610364565b506001600160a01b03919091165f9081526003602090815260408083208484528252918290208251606081018452938452805491840191909152600101549082015290565b5f610bad3361107c565b90505f829003610bd05760405163221418ad60e21b815260040160405180910390fd5b60058101610bdf838583611775565b50336001600160a01b03167fd9220bc5a2b96f599a5f2c277dd2501a7d5b81a0dc0860cf63b530a84ee8eb69848460405161066b929190611908565b610c23610ea2565b5f610c2d3361107c565b60028101549091505f819003610c5857604051636e34ee0b60e11b8152336004820152602401610364565b60038201546001600160401b0316421015610c9f576003820154604051629d0b6760e61b81526001600160401b039182166004820152429091166024820152604401610364565b5f600283015560038201805467ffffffffffffffff19169055610cec6001600160a01b037f0000000000000000000000000000000000000000000000000000000000000000163383611159565b60405181815233907f8108595eb6bad3acefa9da467d90cc2217686d5c5ac85460f8b7849c840645fc9060200160405180910390a25050610d2b611052565b565b610d35610ea2565b5f610d3f3361107c565b9050815f03610d6157604051631f2a200560e01b815260040160405180910390fd5b5f610d6b83610ed7565b905080826001015f828254610d8091906118a3565b9091555050600182015460405133917f270d6dd254edd1d985c81cf7861b8f28fb06b6d719df04d90464034d4341244091610dc391858252602082015260400190565b60405180910390a25050610dd5611052565b50565b60606001805480602002602001604051908101604052809291908181526020018280548015610e2e57602002820191905f5260205f20905b81546001600160a01b03168152600190910190602001808311610e10575b5050505050905090565b5f610e423361107c565b905081610e62576040516357f2950b60e11b815260040160405180910390fd5b6004810182905560405182815233907f6fdfc42c0d79b08af3f7f3dca416f3fa79b8006f985a6d51afcb7086616090789060200160405180910390a25050565b610eaa611193565b610d2b60017f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f005b906111d3565b6040516370a0823160e01b81523060048201525f9081906001600160a01b037f000000000000000000000000000000000000000000000000000000000000000016906370a0823190602401602060405180830381865afa158015610f3d573d5f5f3e3d5ffd5b505050506040513d601f19601f82011682018060405250810190610f619190611923565b9050610f986001600160a01b037f0000000000000000000000000000000000000000000000000000000000000000163330866111da565b6040516370a0823160e01b815230600482015281907f00000000000000000000000000000000000000000000000000000000000000006001600160a01b0316906370a0823190602401602060405180830381865afa158015610ffc573d5f5f3e3d5ffd5b505050506040513d601f19601f820116820180604052508101906110209190611923565b61102a9190611890565b9150815f0361104c57604051631f2a200560e01b815260040160405180910390fd5b50919050565b610d2b5f7f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f00610ed1565b6001600160a01b0381165f908152602081905260409020805460ff166110c05760405163bfc6c33760e01b81526001600160a01b0383166004820152602401610364565b919050565b6001600160a01b0381165f908152602081905260408120805460ff16801561111157507f0000000000000000000000000000000000000000000000000000000000000000816001015410155b9392505050565b5f81815260018301602052604081205415156106aa565b5f6106ad825490565b5f6106aa8383611210565b5f6106aa838361121b565b5f6106aa8383611267565b611166838383600161134a565b61118e57604051635274afe760e01b81526001600160a01b0384166004820152602401610364565b505050565b7f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f005c15610d2b57604051633ee5aeb560e01b815260040160405180910390fd5b80825d5050565b6111e88484848460016113ac565b61054057604051635274afe760e01b81526001600160a01b0385166004820152602401610364565b5f6106aa8383611419565b5f81815260018301602052604081205461126057508154600181810184555f8481526020808220909301849055845484825282860190935260409020919091556106ad565b505f6106ad565b5f8181526001830160205260408120548015611341575f611289600183611890565b85549091505f9061129c90600190611890565b90508082146112fb575f865f0182815481106112ba576112ba6118d5565b905f5260205f200154905080875f0184815481106112da576112da6118d5565b5f918252602080832090910192909255918252600188019052604090208390555b855486908061130c5761130c61193a565b600190038181905f5260205f20015f90559055856001015f8681526020019081526020015f205f9055600193505050506106ad565b5f9150506106ad565b60405163a9059cbb60e01b5f8181526001600160a01b038616600452602485905291602083604481808b5af1925060015f511483166113a0578383151615611394573d5f823e3d81fd5b5f873b113d1516831692505b60405250949350505050565b6040516323b872dd60e01b5f8181526001600160a01b038781166004528616602452604485905291602083606481808c5af1925060015f511483166114085783831516156113fc573d5f823e3d81fd5b5f883b113d1516831692505b604052505f60605295945050505050565b5f825f01828154811061142e5761142e6118d5565b905f5260205f200154905092915050565b5f5f83601f84011261144f575f5ffd5b5081356001600160401b03811115611465575f5ffd5b60208301915083602082850101111561147c575f5ffd5b9250929050565b5f5f5f5f60608587031215611496575f5ffd5b84356001600160401b038111156114ab575f5ffd5b6114b78782880161143f565b90989097506020870135966040013595509350505050565b5f602082840312156114df575f5ffd5b5035919050565b80356001600160a01b03811681146110c0575f5ffd5b5f5f6040838503121561150d575f5ffd5b611516836114e6565b946020939093013593505050565b5f60208284031215611534575f5ffd5b6106aa826114e6565b602080825282518282018190525f918401906040840190835b818110156115935761157d8385518051825260208082015190830152604090810151910152565b6020939093019260609290920191600101611556565b509095945050505050565b6020815281511515602082015260208201516040820152604082015160608201526001600160401b036060830151166080820152608082015160a08201525f60a083015160c08084015280518060e0850152806020830161010086015e5f6101008286010152610100601f19601f8301168501019250505092915050565b5f5f5f6060848603121561162e575f5ffd5b505081359360208301359350604090920135919050565b815181526020808301519082015260408083015190820152606081016106ad565b5f5f60208385031215611677575f5ffd5b82356001600160401b0381111561168c575f5ffd5b6116988582860161143f565b90969095509350505050565b602080825282518282018190525f918401906040840190835b818110156115935783516001600160a01b03168352602093840193909201916001016116bd565b634e487b7160e01b5f52604160045260245ffd5b600181811c9082168061170c57607f821691505b60208210810361104c57634e487b7160e01b5f52602260045260245ffd5b601f82111561118e57805f5260205f20601f840160051c8101602085101561174f5750805b601f840160051c820191505b8181101561176e575f815560010161175b565b5050505050565b6001600160401b0383111561178c5761178c6116e4565b6117a08361179a83546116f8565b8361172a565b5f601f8411600181146117d1575f85156117ba5750838201355b5f19600387901b1c1916600186901b17835561176e565b5f83815260208120601f198716915b8281101561180057868501358255602094850194600190920191016117e0565b508682101561181c575f1960f88860031b161c19848701351681555b505060018560011b0183555050505050565b81835281816020850137505f828201602090810191909152601f909101601f19169091010190565b606081525f61186960608301868861182e565b6020830194909452506040015292915050565b634e487b7160e01b5f52601160045260245ffd5b818103818111156106ad576106ad61187c565b808201808211156106ad576106ad61187c565b6001600160401b0381811683821601908111156106ad576106ad61187c565b634e487b7160e01b5f52603260045260245ffd5b5f602082840312156118f9575f5ffd5b81518015158114611111575f5ffd5b602081525f61191b60208301848661182e565b949350505050565b5f60208284031215611933575f5ffd5b5051919050565b634e487b7160e01b5f52603160045260245ffdfea26469706673582212200a8fc2000226373f31876778892232975a19b35e878428eb425106f7633f588964736f6c634300081e0033",
+} as const;
+
+/** ABI and creation bytecode of the `QuadraticFunding` contract (contracts/src). */
+export const QuadraticFundingArtifact = {
+  contractName: "QuadraticFunding",
+  abi: [
+    {
+      "inputs": [
+        {
+          "internalType": "contract ModelRegistry",
+          "name": "models_",
+          "type": "address"
+        },
+        {
+          "internalType": "address",
+          "name": "steward_",
+          "type": "address"
+        }
+      ],
+      "stateMutability": "nonpayable",
+      "type": "constructor"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "uint256",
+          "name": "roundId",
+          "type": "uint256"
+        },
+        {
+          "internalType": "uint256",
+          "name": "projectId",
+          "type": "uint256"
+        }
+      ],
+      "name": "AlreadyApplied",
+      "type": "error"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "uint256",
+          "name": "roundId",
+          "type": "uint256"
+        },
+        {
+          "internalType": "uint256",
+          "name": "projectId",
+          "type": "uint256"
+        }
+      ],
+      "name": "AlreadyClaimed",
+      "type": "error"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "uint256",
+          "name": "amount",
+          "type": "uint256"
+        },
+        {
+          "internalType": "uint256",
+          "name": "maximum",
+          "type": "uint256"
+        }
+      ],
+      "name": "AmountTooLarge",
+      "type": "error"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "uint256",
+          "name": "roundId",
+          "type": "uint256"
+        },
+        {
+          "internalType": "uint64",
+          "name": "now",
+          "type": "uint64"
+        },
+        {
+          "internalType": "uint64",
+          "name": "start",
+          "type": "uint64"
+        },
+        {
+          "internalType": "uint64",
+          "name": "end",
+          "type": "uint64"
+        }
+      ],
+      "name": "ApplicationWindowClosed",
+      "type": "error"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "uint64",
+          "name": "donationEnd",
+          "type": "uint64"
+        },
+        {
+          "internalType": "uint64",
+          "name": "now",
+          "type": "uint64"
+        }
+      ],
+      "name": "DonationEndInPast",
+      "type": "error"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "uint256",
+          "name": "roundId",
+          "type": "uint256"
+        },
+        {
+          "internalType": "uint64",
+          "name": "now",
+          "type": "uint64"
+        },
+        {
+          "internalType": "uint64",
+          "name": "start",
+          "type": "uint64"
+        },
+        {
+          "internalType": "uint64",
+          "name": "end",
+          "type": "uint64"
+        }
+      ],
+      "name": "DonationWindowClosed",
+      "type": "error"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "uint256",
+          "name": "roundId",
+          "type": "uint256"
+        },
+        {
+          "internalType": "address",
+          "name": "donor",
+          "type": "address"
+        }
+      ],
+      "name": "DonorNotAttested",
+      "type": "error"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "address",
+          "name": "attestations",
+          "type": "address"
+        },
+        {
+          "internalType": "uint256",
+          "name": "issuers",
+          "type": "uint256"
+        }
+      ],
+      "name": "InvalidAttestationConfig",
+      "type": "error"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "uint16",
+          "name": "matchingCapBps",
+          "type": "uint16"
+        }
+      ],
+      "name": "InvalidMatchingCap",
+      "type": "error"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "uint16",
+          "name": "usageWeightBps",
+          "type": "uint16"
+        }
+      ],
+      "name": "InvalidUsageWeight",
+      "type": "error"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "uint64",
+          "name": "applicationStart",
+          "type": "uint64"
+        },
+        {
+          "internalType": "uint64",
+          "name": "applicationEnd",
+          "type": "uint64"
+        },
+        {
+          "internalType": "uint64",
+          "name": "donationStart",
+          "type": "uint64"
+        },
+        {
+          "internalType": "uint64",
+          "name": "donationEnd",
+          "type": "uint64"
+        }
+      ],
+      "name": "InvalidWindows",
+      "type": "error"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "uint256",
+          "name": "modelId",
+          "type": "uint256"
+        }
+      ],
+      "name": "ModelNotFound",
+      "type": "error"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "address",
+          "name": "caller",
+          "type": "address"
+        }
+      ],
+      "name": "NotDeployer",
+      "type": "error"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "address",
+          "name": "fundingPool",
+          "type": "address"
+        }
+      ],
+      "name": "NotFundingPoolOf",
+      "type": "error"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "uint256",
+          "name": "modelId",
+          "type": "uint256"
+        },
+        {
+          "internalType": "address",
+          "name": "caller",
+          "type": "address"
+        }
+      ],
+      "name": "NotModelOwner",
+      "type": "error"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "uint256",
+          "name": "roundId",
+          "type": "uint256"
+        },
+        {
+          "internalType": "address",
+          "name": "caller",
+          "type": "address"
+        }
+      ],
+      "name": "NotOperator",
+      "type": "error"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "uint256",
+          "name": "roundId",
+          "type": "uint256"
+        },
+        {
+          "internalType": "uint256",
+          "name": "projectId",
+          "type": "uint256"
+        },
+        {
+          "internalType": "address",
+          "name": "caller",
+          "type": "address"
+        }
+      ],
+      "name": "NotProjectRecipient",
+      "type": "error"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "address",
+          "name": "caller",
+          "type": "address"
+        }
+      ],
+      "name": "NotSteward",
+      "type": "error"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "uint256",
+          "name": "roundId",
+          "type": "uint256"
+        },
+        {
+          "internalType": "uint256",
+          "name": "projectId",
+          "type": "uint256"
+        }
+      ],
+      "name": "NothingToClaim",
+      "type": "error"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "uint256",
+          "name": "roundId",
+          "type": "uint256"
+        }
+      ],
+      "name": "NothingUnallocated",
+      "type": "error"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "address",
+          "name": "paymentChannels",
+          "type": "address"
+        }
+      ],
+      "name": "PaymentChannelsAlreadySet",
+      "type": "error"
+    },
+    {
+      "inputs": [],
+      "name": "PaymentChannelsNotSet",
+      "type": "error"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "uint256",
+          "name": "roundId",
+          "type": "uint256"
+        },
+        {
+          "internalType": "uint256",
+          "name": "projectId",
+          "type": "uint256"
+        }
+      ],
+      "name": "ProjectHasContributions",
+      "type": "error"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "uint256",
+          "name": "roundId",
+          "type": "uint256"
+        },
+        {
+          "internalType": "uint256",
+          "name": "projectId",
+          "type": "uint256"
+        }
+      ],
+      "name": "ProjectNotInRound",
+      "type": "error"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "uint256",
+          "name": "roundId",
+          "type": "uint256"
+        },
+        {
+          "internalType": "uint256",
+          "name": "projectId",
+          "type": "uint256"
+        }
+      ],
+      "name": "ProjectRejected",
+      "type": "error"
+    },
+    {
+      "inputs": [],
+      "name": "ReentrancyGuardReentrantCall",
+      "type": "error"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "uint256",
+          "name": "roundId",
+          "type": "uint256"
+        }
+      ],
+      "name": "RoundAlreadyFinalized",
+      "type": "error"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "uint256",
+          "name": "roundId",
+          "type": "uint256"
+        },
+        {
+          "internalType": "uint256",
+          "name": "maximum",
+          "type": "uint256"
+        }
+      ],
+      "name": "RoundFull",
+      "type": "error"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "uint256",
+          "name": "roundId",
+          "type": "uint256"
+        },
+        {
+          "internalType": "uint64",
+          "name": "donationEnd",
+          "type": "uint64"
+        },
+        {
+          "internalType": "uint64",
+          "name": "now",
+          "type": "uint64"
+        }
+      ],
+      "name": "RoundNotEnded",
+      "type": "error"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "uint256",
+          "name": "roundId",
+          "type": "uint256"
+        }
+      ],
+      "name": "RoundNotFinalized",
+      "type": "error"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "uint256",
+          "name": "roundId",
+          "type": "uint256"
+        }
+      ],
+      "name": "RoundNotFound",
+      "type": "error"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "address",
+          "name": "token",
+          "type": "address"
+        }
+      ],
+      "name": "SafeERC20FailedOperation",
+      "type": "error"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "address",
+          "name": "token",
+          "type": "address"
+        }
+      ],
+      "name": "TokenNotContract",
+      "type": "error"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "uint256",
+          "name": "roundId",
+          "type": "uint256"
+        }
+      ],
+      "name": "UnallocatedReturnedToProtocol",
+      "type": "error"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "uint256",
+          "name": "roundId",
+          "type": "uint256"
+        },
+        {
+          "internalType": "uint64",
+          "name": "donationStart",
+          "type": "uint64"
+        },
+        {
+          "internalType": "uint64",
+          "name": "now",
+          "type": "uint64"
+        }
+      ],
+      "name": "UsageNotOpen",
+      "type": "error"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "uint256",
+          "name": "roundId",
+          "type": "uint256"
+        }
+      ],
+      "name": "UsageNotWeighed",
+      "type": "error"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "uint256",
+          "name": "roundId",
+          "type": "uint256"
+        },
+        {
+          "internalType": "address",
+          "name": "token",
+          "type": "address"
+        },
+        {
+          "internalType": "address",
+          "name": "feeToken",
+          "type": "address"
+        }
+      ],
+      "name": "WrongToken",
+      "type": "error"
+    },
+    {
+      "inputs": [],
+      "name": "ZeroAmount",
+      "type": "error"
+    },
+    {
+      "inputs": [],
+      "name": "ZeroRecipient",
+      "type": "error"
+    },
+    {
+      "inputs": [],
+      "name": "ZeroSteward",
+      "type": "error"
+    },
+    {
+      "anonymous": false,
+      "inputs": [
+        {
+          "indexed": true,
+          "internalType": "uint256",
+          "name": "roundId",
+          "type": "uint256"
+        },
+        {
+          "indexed": true,
+          "internalType": "uint256",
+          "name": "projectId",
+          "type": "uint256"
+        },
+        {
+          "indexed": true,
+          "internalType": "address",
+          "name": "recipient",
+          "type": "address"
+        },
+        {
+          "indexed": false,
+          "internalType": "address",
+          "name": "to",
+          "type": "address"
+        },
+        {
+          "indexed": false,
+          "internalType": "uint256",
+          "name": "donations",
+          "type": "uint256"
+        },
+        {
+          "indexed": false,
+          "internalType": "uint256",
+          "name": "donationMatch",
+          "type": "uint256"
+        },
+        {
+          "indexed": false,
+          "internalType": "uint256",
+          "name": "usageMatch",
+          "type": "uint256"
+        }
+      ],
+      "name": "Claimed",
+      "type": "event"
+    },
+    {
+      "anonymous": false,
+      "inputs": [
+        {
+          "indexed": true,
+          "internalType": "uint256",
+          "name": "roundId",
+          "type": "uint256"
+        },
+        {
+          "indexed": true,
+          "internalType": "uint256",
+          "name": "projectId",
+          "type": "uint256"
+        },
+        {
+          "indexed": true,
+          "internalType": "address",
+          "name": "donor",
+          "type": "address"
+        },
+        {
+          "indexed": false,
+          "internalType": "bytes32",
+          "name": "donorKey",
+          "type": "bytes32"
+        },
+        {
+          "indexed": false,
+          "internalType": "uint256",
+          "name": "amount",
+          "type": "uint256"
+        },
+        {
+          "indexed": false,
+          "internalType": "uint256",
+          "name": "donorTotal",
+          "type": "uint256"
+        }
+      ],
+      "name": "Donated",
+      "type": "event"
+    },
+    {
+      "anonymous": false,
+      "inputs": [
+        {
+          "indexed": true,
+          "internalType": "address",
+          "name": "paymentChannels",
+          "type": "address"
+        }
+      ],
+      "name": "PaymentChannelsSet",
+      "type": "event"
+    },
+    {
+      "anonymous": false,
+      "inputs": [
+        {
+          "indexed": true,
+          "internalType": "uint256",
+          "name": "roundId",
+          "type": "uint256"
+        },
+        {
+          "indexed": true,
+          "internalType": "address",
+          "name": "funder",
+          "type": "address"
+        },
+        {
+          "indexed": false,
+          "internalType": "uint256",
+          "name": "amount",
+          "type": "uint256"
+        },
+        {
+          "indexed": false,
+          "internalType": "uint256",
+          "name": "pool",
+          "type": "uint256"
+        }
+      ],
+      "name": "PoolFunded",
+      "type": "event"
+    },
+    {
+      "anonymous": false,
+      "inputs": [
+        {
+          "indexed": true,
+          "internalType": "uint256",
+          "name": "roundId",
+          "type": "uint256"
+        },
+        {
+          "indexed": true,
+          "internalType": "uint256",
+          "name": "projectId",
+          "type": "uint256"
+        },
+        {
+          "indexed": true,
+          "internalType": "uint256",
+          "name": "modelId",
+          "type": "uint256"
+        },
+        {
+          "indexed": false,
+          "internalType": "address",
+          "name": "recipient",
+          "type": "address"
+        }
+      ],
+      "name": "ProjectApplied",
+      "type": "event"
+    },
+    {
+      "anonymous": false,
+      "inputs": [
+        {
+          "indexed": true,
+          "internalType": "uint256",
+          "name": "roundId",
+          "type": "uint256"
+        },
+        {
+          "indexed": true,
+          "internalType": "uint256",
+          "name": "projectId",
+          "type": "uint256"
+        }
+      ],
+      "name": "ProjectWasRejected",
+      "type": "event"
+    },
+    {
+      "anonymous": false,
+      "inputs": [
+        {
+          "indexed": true,
+          "internalType": "uint256",
+          "name": "roundId",
+          "type": "uint256"
+        },
+        {
+          "indexed": false,
+          "internalType": "uint256",
+          "name": "amount",
+          "type": "uint256"
+        }
+      ],
+      "name": "ProtocolFeesCollected",
+      "type": "event"
+    },
+    {
+      "anonymous": false,
+      "inputs": [
+        {
+          "indexed": true,
+          "internalType": "uint256",
+          "name": "roundId",
+          "type": "uint256"
+        },
+        {
+          "indexed": false,
+          "internalType": "uint256",
+          "name": "reserveMoved",
+          "type": "uint256"
+        }
+      ],
+      "name": "ProtocolRoundSet",
+      "type": "event"
+    },
+    {
+      "anonymous": false,
+      "inputs": [
+        {
+          "indexed": true,
+          "internalType": "uint256",
+          "name": "roundId",
+          "type": "uint256"
+        },
+        {
+          "indexed": true,
+          "internalType": "address",
+          "name": "operator",
+          "type": "address"
+        },
+        {
+          "indexed": true,
+          "internalType": "address",
+          "name": "token",
+          "type": "address"
+        },
+        {
+          "components": [
+            {
+              "internalType": "contract IERC20",
+              "name": "token",
+              "type": "address"
+            },
+            {
+              "internalType": "uint64",
+              "name": "applicationStart",
+              "type": "uint64"
+            },
+            {
+              "internalType": "uint64",
+              "name": "applicationEnd",
+              "type": "uint64"
+            },
+            {
+              "internalType": "uint64",
+              "name": "donationStart",
+              "type": "uint64"
+            },
+            {
+              "internalType": "uint64",
+              "name": "donationEnd",
+              "type": "uint64"
+            },
+            {
+              "internalType": "uint16",
+              "name": "matchingCapBps",
+              "type": "uint16"
+            },
+            {
+              "internalType": "uint16",
+              "name": "usageWeightBps",
+              "type": "uint16"
+            },
+            {
+              "internalType": "uint128",
+              "name": "donorCap",
+              "type": "uint128"
+            },
+            {
+              "internalType": "contract AttestationRegistry",
+              "name": "attestations",
+              "type": "address"
+            },
+            {
+              "internalType": "address[]",
+              "name": "issuers",
+              "type": "address[]"
+            }
+          ],
+          "indexed": false,
+          "internalType": "struct QuadraticFunding.RoundParams",
+          "name": "params",
+          "type": "tuple"
+        }
+      ],
+      "name": "RoundCreated",
+      "type": "event"
+    },
+    {
+      "anonymous": false,
+      "inputs": [
+        {
+          "indexed": true,
+          "internalType": "uint256",
+          "name": "roundId",
+          "type": "uint256"
+        },
+        {
+          "indexed": false,
+          "internalType": "uint256",
+          "name": "pool",
+          "type": "uint256"
+        },
+        {
+          "indexed": false,
+          "internalType": "uint256",
+          "name": "donationPool",
+          "type": "uint256"
+        },
+        {
+          "indexed": false,
+          "internalType": "uint256",
+          "name": "usagePool",
+          "type": "uint256"
+        },
+        {
+          "indexed": false,
+          "internalType": "uint256",
+          "name": "allocated",
+          "type": "uint256"
+        },
+        {
+          "indexed": false,
+          "internalType": "uint256",
+          "name": "unallocated",
+          "type": "uint256"
+        }
+      ],
+      "name": "RoundFinalized",
+      "type": "event"
+    },
+    {
+      "anonymous": false,
+      "inputs": [
+        {
+          "indexed": true,
+          "internalType": "address",
+          "name": "previous",
+          "type": "address"
+        },
+        {
+          "indexed": true,
+          "internalType": "address",
+          "name": "steward",
+          "type": "address"
+        }
+      ],
+      "name": "StewardChanged",
+      "type": "event"
+    },
+    {
+      "anonymous": false,
+      "inputs": [
+        {
+          "indexed": true,
+          "internalType": "uint256",
+          "name": "roundId",
+          "type": "uint256"
+        },
+        {
+          "indexed": true,
+          "internalType": "uint256",
+          "name": "toRoundId",
+          "type": "uint256"
+        },
+        {
+          "indexed": false,
+          "internalType": "uint256",
+          "name": "amount",
+          "type": "uint256"
+        }
+      ],
+      "name": "UnallocatedReturned",
+      "type": "event"
+    },
+    {
+      "anonymous": false,
+      "inputs": [
+        {
+          "indexed": true,
+          "internalType": "uint256",
+          "name": "roundId",
+          "type": "uint256"
+        },
+        {
+          "indexed": true,
+          "internalType": "address",
+          "name": "to",
+          "type": "address"
+        },
+        {
+          "indexed": false,
+          "internalType": "uint256",
+          "name": "amount",
+          "type": "uint256"
+        }
+      ],
+      "name": "UnallocatedWithdrawn",
+      "type": "event"
+    },
+    {
+      "anonymous": false,
+      "inputs": [
+        {
+          "indexed": true,
+          "internalType": "uint256",
+          "name": "roundId",
+          "type": "uint256"
+        },
+        {
+          "indexed": true,
+          "internalType": "uint256",
+          "name": "projectId",
+          "type": "uint256"
+        },
+        {
+          "indexed": true,
+          "internalType": "bytes32",
+          "name": "channelId",
+          "type": "bytes32"
+        },
+        {
+          "indexed": false,
+          "internalType": "address",
+          "name": "payer",
+          "type": "address"
+        },
+        {
+          "indexed": false,
+          "internalType": "bytes32",
+          "name": "payerKey",
+          "type": "bytes32"
+        },
+        {
+          "indexed": false,
+          "internalType": "uint256",
+          "name": "amount",
+          "type": "uint256"
+        }
+      ],
+      "name": "UsageRecorded",
+      "type": "event"
+    },
+    {
+      "inputs": [],
+      "name": "MAX_ISSUERS",
+      "outputs": [
+        {
+          "internalType": "uint256",
+          "name": "",
+          "type": "uint256"
+        }
+      ],
+      "stateMutability": "view",
+      "type": "function"
+    },
+    {
+      "inputs": [],
+      "name": "MAX_PROJECTS",
+      "outputs": [
+        {
+          "internalType": "uint256",
+          "name": "",
+          "type": "uint256"
+        }
+      ],
+      "stateMutability": "view",
+      "type": "function"
+    },
+    {
+      "inputs": [],
+      "name": "SCALE",
+      "outputs": [
+        {
+          "internalType": "uint256",
+          "name": "",
+          "type": "uint256"
+        }
+      ],
+      "stateMutability": "view",
+      "type": "function"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "uint256",
+          "name": "roundId",
+          "type": "uint256"
+        },
+        {
+          "internalType": "uint256",
+          "name": "modelId",
+          "type": "uint256"
+        }
+      ],
+      "name": "applyProject",
+      "outputs": [
+        {
+          "internalType": "uint256",
+          "name": "projectId",
+          "type": "uint256"
+        }
+      ],
+      "stateMutability": "nonpayable",
+      "type": "function"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "uint256",
+          "name": "roundId",
+          "type": "uint256"
+        },
+        {
+          "internalType": "uint256",
+          "name": "projectId",
+          "type": "uint256"
+        },
+        {
+          "internalType": "address",
+          "name": "to",
+          "type": "address"
+        }
+      ],
+      "name": "claim",
+      "outputs": [
+        {
+          "internalType": "uint256",
+          "name": "amount",
+          "type": "uint256"
+        }
+      ],
+      "stateMutability": "nonpayable",
+      "type": "function"
+    },
+    {
+      "inputs": [],
+      "name": "collectProtocolFees",
+      "outputs": [
+        {
+          "internalType": "uint256",
+          "name": "received",
+          "type": "uint256"
+        }
+      ],
+      "stateMutability": "nonpayable",
+      "type": "function"
+    },
+    {
+      "inputs": [
+        {
+          "components": [
+            {
+              "internalType": "contract IERC20",
+              "name": "token",
+              "type": "address"
+            },
+            {
+              "internalType": "uint64",
+              "name": "applicationStart",
+              "type": "uint64"
+            },
+            {
+              "internalType": "uint64",
+              "name": "applicationEnd",
+              "type": "uint64"
+            },
+            {
+              "internalType": "uint64",
+              "name": "donationStart",
+              "type": "uint64"
+            },
+            {
+              "internalType": "uint64",
+              "name": "donationEnd",
+              "type": "uint64"
+            },
+            {
+              "internalType": "uint16",
+              "name": "matchingCapBps",
+              "type": "uint16"
+            },
+            {
+              "internalType": "uint16",
+              "name": "usageWeightBps",
+              "type": "uint16"
+            },
+            {
+              "internalType": "uint128",
+              "name": "donorCap",
+              "type": "uint128"
+            },
+            {
+              "internalType": "contract AttestationRegistry",
+              "name": "attestations",
+              "type": "address"
+            },
+            {
+              "internalType": "address[]",
+              "name": "issuers",
+              "type": "address[]"
+            }
+          ],
+          "internalType": "struct QuadraticFunding.RoundParams",
+          "name": "params",
+          "type": "tuple"
+        }
+      ],
+      "name": "createRound",
+      "outputs": [
+        {
+          "internalType": "uint256",
+          "name": "roundId",
+          "type": "uint256"
+        }
+      ],
+      "stateMutability": "nonpayable",
+      "type": "function"
+    },
+    {
+      "inputs": [],
+      "name": "deployer",
+      "outputs": [
+        {
+          "internalType": "address",
+          "name": "",
+          "type": "address"
+        }
+      ],
+      "stateMutability": "view",
+      "type": "function"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "uint256",
+          "name": "roundId",
+          "type": "uint256"
+        },
+        {
+          "internalType": "uint256",
+          "name": "projectId",
+          "type": "uint256"
+        },
+        {
+          "internalType": "uint256",
+          "name": "amount",
+          "type": "uint256"
+        }
+      ],
+      "name": "donate",
+      "outputs": [
+        {
+          "internalType": "uint256",
+          "name": "received",
+          "type": "uint256"
+        }
+      ],
+      "stateMutability": "nonpayable",
+      "type": "function"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "uint256",
+          "name": "roundId",
+          "type": "uint256"
+        },
+        {
+          "internalType": "uint256",
+          "name": "projectId",
+          "type": "uint256"
+        },
+        {
+          "internalType": "bytes32",
+          "name": "donorKey",
+          "type": "bytes32"
+        }
+      ],
+      "name": "donationOf",
+      "outputs": [
+        {
+          "internalType": "uint256",
+          "name": "",
+          "type": "uint256"
+        }
+      ],
+      "stateMutability": "view",
+      "type": "function"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "uint256",
+          "name": "roundId",
+          "type": "uint256"
+        },
+        {
+          "internalType": "address",
+          "name": "account",
+          "type": "address"
+        }
+      ],
+      "name": "donorKeyOf",
+      "outputs": [
+        {
+          "internalType": "bytes32",
+          "name": "",
+          "type": "bytes32"
+        }
+      ],
+      "stateMutability": "view",
+      "type": "function"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "uint256",
+          "name": "roundId",
+          "type": "uint256"
+        }
+      ],
+      "name": "finalize",
+      "outputs": [
+        {
+          "internalType": "uint256",
+          "name": "allocated",
+          "type": "uint256"
+        }
+      ],
+      "stateMutability": "nonpayable",
+      "type": "function"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "uint256",
+          "name": "roundId",
+          "type": "uint256"
+        },
+        {
+          "internalType": "uint256",
+          "name": "amount",
+          "type": "uint256"
+        }
+      ],
+      "name": "fundPool",
+      "outputs": [
+        {
+          "internalType": "uint256",
+          "name": "received",
+          "type": "uint256"
+        }
+      ],
+      "stateMutability": "nonpayable",
+      "type": "function"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "uint256",
+          "name": "roundId",
+          "type": "uint256"
+        },
+        {
+          "internalType": "uint256",
+          "name": "projectId",
+          "type": "uint256"
+        }
+      ],
+      "name": "getProject",
+      "outputs": [
+        {
+          "components": [
+            {
+              "internalType": "address",
+              "name": "recipient",
+              "type": "address"
+            },
+            {
+              "internalType": "uint64",
+              "name": "modelId",
+              "type": "uint64"
+            },
+            {
+              "internalType": "bool",
+              "name": "rejected",
+              "type": "bool"
+            },
+            {
+              "internalType": "bool",
+              "name": "claimed",
+              "type": "bool"
+            },
+            {
+              "components": [
+                {
+                  "internalType": "uint128",
+                  "name": "sqrtSum",
+                  "type": "uint128"
+                },
+                {
+                  "internalType": "uint128",
+                  "name": "counted",
+                  "type": "uint128"
+                },
+                {
+                  "internalType": "uint128",
+                  "name": "amount",
+                  "type": "uint128"
+                },
+                {
+                  "internalType": "uint64",
+                  "name": "contributors",
+                  "type": "uint64"
+                }
+              ],
+              "internalType": "struct QuadraticFunding.Tally",
+              "name": "donations",
+              "type": "tuple"
+            },
+            {
+              "components": [
+                {
+                  "internalType": "uint128",
+                  "name": "sqrtSum",
+                  "type": "uint128"
+                },
+                {
+                  "internalType": "uint128",
+                  "name": "counted",
+                  "type": "uint128"
+                },
+                {
+                  "internalType": "uint128",
+                  "name": "amount",
+                  "type": "uint128"
+                },
+                {
+                  "internalType": "uint64",
+                  "name": "contributors",
+                  "type": "uint64"
+                }
+              ],
+              "internalType": "struct QuadraticFunding.Tally",
+              "name": "usage",
+              "type": "tuple"
+            }
+          ],
+          "internalType": "struct QuadraticFunding.Project",
+          "name": "",
+          "type": "tuple"
+        }
+      ],
+      "stateMutability": "view",
+      "type": "function"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "uint256",
+          "name": "roundId",
+          "type": "uint256"
+        }
+      ],
+      "name": "getRound",
+      "outputs": [
+        {
+          "components": [
+            {
+              "internalType": "contract IERC20",
+              "name": "token",
+              "type": "address"
+            },
+            {
+              "internalType": "uint64",
+              "name": "donationStart",
+              "type": "uint64"
+            },
+            {
+              "internalType": "uint16",
+              "name": "matchingCapBps",
+              "type": "uint16"
+            },
+            {
+              "internalType": "uint16",
+              "name": "usageWeightBps",
+              "type": "uint16"
+            },
+            {
+              "internalType": "contract AttestationRegistry",
+              "name": "attestations",
+              "type": "address"
+            },
+            {
+              "internalType": "uint64",
+              "name": "donationEnd",
+              "type": "uint64"
+            },
+            {
+              "internalType": "uint32",
+              "name": "projectCount",
+              "type": "uint32"
+            },
+            {
+              "internalType": "address",
+              "name": "operator",
+              "type": "address"
+            },
+            {
+              "internalType": "uint64",
+              "name": "applicationStart",
+              "type": "uint64"
+            },
+            {
+              "internalType": "bool",
+              "name": "finalized",
+              "type": "bool"
+            },
+            {
+              "internalType": "bool",
+              "name": "protocolFunded",
+              "type": "bool"
+            },
+            {
+              "internalType": "uint128",
+              "name": "donorCap",
+              "type": "uint128"
+            },
+            {
+              "internalType": "uint64",
+              "name": "applicationEnd",
+              "type": "uint64"
+            },
+            {
+              "internalType": "uint256",
+              "name": "pool",
+              "type": "uint256"
+            },
+            {
+              "internalType": "uint256",
+              "name": "donated",
+              "type": "uint256"
+            },
+            {
+              "internalType": "uint256",
+              "name": "donationWeight",
+              "type": "uint256"
+            },
+            {
+              "internalType": "uint256",
+              "name": "usageWeight",
+              "type": "uint256"
+            },
+            {
+              "internalType": "uint256",
+              "name": "donationPool",
+              "type": "uint256"
+            },
+            {
+              "internalType": "uint256",
+              "name": "usagePool",
+              "type": "uint256"
+            },
+            {
+              "internalType": "uint256",
+              "name": "unallocated",
+              "type": "uint256"
+            }
+          ],
+          "internalType": "struct QuadraticFunding.Round",
+          "name": "",
+          "type": "tuple"
+        }
+      ],
+      "stateMutability": "view",
+      "type": "function"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "uint256",
+          "name": "roundId",
+          "type": "uint256"
+        }
+      ],
+      "name": "issuersOf",
+      "outputs": [
+        {
+          "internalType": "address[]",
+          "name": "",
+          "type": "address[]"
+        }
+      ],
+      "stateMutability": "view",
+      "type": "function"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "uint256",
+          "name": "roundId",
+          "type": "uint256"
+        },
+        {
+          "internalType": "uint256",
+          "name": "projectId",
+          "type": "uint256"
+        }
+      ],
+      "name": "matchOf",
+      "outputs": [
+        {
+          "internalType": "uint256",
+          "name": "donationMatch",
+          "type": "uint256"
+        },
+        {
+          "internalType": "uint256",
+          "name": "usageMatch",
+          "type": "uint256"
+        }
+      ],
+      "stateMutability": "view",
+      "type": "function"
+    },
+    {
+      "inputs": [],
+      "name": "models",
+      "outputs": [
+        {
+          "internalType": "contract ModelRegistry",
+          "name": "",
+          "type": "address"
+        }
+      ],
+      "stateMutability": "view",
+      "type": "function"
+    },
+    {
+      "inputs": [],
+      "name": "paymentChannels",
+      "outputs": [
+        {
+          "internalType": "contract PaymentChannels",
+          "name": "",
+          "type": "address"
+        }
+      ],
+      "stateMutability": "view",
+      "type": "function"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "uint256",
+          "name": "roundId",
+          "type": "uint256"
+        },
+        {
+          "internalType": "bytes32",
+          "name": "channelId",
+          "type": "bytes32"
+        }
+      ],
+      "name": "pendingUsage",
+      "outputs": [
+        {
+          "internalType": "uint256",
+          "name": "projectId",
+          "type": "uint256"
+        },
+        {
+          "internalType": "bytes32",
+          "name": "payerKey",
+          "type": "bytes32"
+        },
+        {
+          "internalType": "uint256",
+          "name": "amount",
+          "type": "uint256"
+        }
+      ],
+      "stateMutability": "view",
+      "type": "function"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "uint256",
+          "name": "roundId",
+          "type": "uint256"
+        },
+        {
+          "internalType": "uint256",
+          "name": "modelId",
+          "type": "uint256"
+        }
+      ],
+      "name": "projectIdOfModel",
+      "outputs": [
+        {
+          "internalType": "uint256",
+          "name": "",
+          "type": "uint256"
+        }
+      ],
+      "stateMutability": "view",
+      "type": "function"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "uint256",
+          "name": "roundId",
+          "type": "uint256"
+        },
+        {
+          "internalType": "address",
+          "name": "recipient",
+          "type": "address"
+        }
+      ],
+      "name": "projectIdOfRecipient",
+      "outputs": [
+        {
+          "internalType": "uint256",
+          "name": "",
+          "type": "uint256"
+        }
+      ],
+      "stateMutability": "view",
+      "type": "function"
+    },
+    {
+      "inputs": [],
+      "name": "protocolRoundId",
+      "outputs": [
+        {
+          "internalType": "uint256",
+          "name": "",
+          "type": "uint256"
+        }
+      ],
+      "stateMutability": "view",
+      "type": "function"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "uint256",
+          "name": "roundId",
+          "type": "uint256"
+        },
+        {
+          "internalType": "uint256",
+          "name": "projectId",
+          "type": "uint256"
+        }
+      ],
+      "name": "recipientOf",
+      "outputs": [
+        {
+          "internalType": "address",
+          "name": "",
+          "type": "address"
+        }
+      ],
+      "stateMutability": "view",
+      "type": "function"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "uint256",
+          "name": "roundId",
+          "type": "uint256"
+        },
+        {
+          "internalType": "bytes32[]",
+          "name": "channelIds",
+          "type": "bytes32[]"
+        }
+      ],
+      "name": "recordUsage",
+      "outputs": [
+        {
+          "internalType": "uint256",
+          "name": "credited",
+          "type": "uint256"
+        }
+      ],
+      "stateMutability": "nonpayable",
+      "type": "function"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "uint256",
+          "name": "roundId",
+          "type": "uint256"
+        },
+        {
+          "internalType": "uint256",
+          "name": "projectId",
+          "type": "uint256"
+        }
+      ],
+      "name": "rejectProject",
+      "outputs": [],
+      "stateMutability": "nonpayable",
+      "type": "function"
+    },
+    {
+      "inputs": [],
+      "name": "reserve",
+      "outputs": [
+        {
+          "internalType": "uint256",
+          "name": "",
+          "type": "uint256"
+        }
+      ],
+      "stateMutability": "view",
+      "type": "function"
+    },
+    {
+      "inputs": [],
+      "name": "roundCount",
+      "outputs": [
+        {
+          "internalType": "uint256",
+          "name": "",
+          "type": "uint256"
+        }
+      ],
+      "stateMutability": "view",
+      "type": "function"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "contract PaymentChannels",
+          "name": "paymentChannels_",
+          "type": "address"
+        }
+      ],
+      "name": "setPaymentChannels",
+      "outputs": [],
+      "stateMutability": "nonpayable",
+      "type": "function"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "uint256",
+          "name": "roundId",
+          "type": "uint256"
+        }
+      ],
+      "name": "setProtocolRound",
+      "outputs": [],
+      "stateMutability": "nonpayable",
+      "type": "function"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "address",
+          "name": "steward_",
+          "type": "address"
+        }
+      ],
+      "name": "setSteward",
+      "outputs": [],
+      "stateMutability": "nonpayable",
+      "type": "function"
+    },
+    {
+      "inputs": [],
+      "name": "steward",
+      "outputs": [
+        {
+          "internalType": "address",
+          "name": "",
+          "type": "address"
+        }
+      ],
+      "stateMutability": "view",
+      "type": "function"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "uint256",
+          "name": "roundId",
+          "type": "uint256"
+        },
+        {
+          "internalType": "uint256",
+          "name": "projectId",
+          "type": "uint256"
+        },
+        {
+          "internalType": "bytes32",
+          "name": "payerKey",
+          "type": "bytes32"
+        }
+      ],
+      "name": "usageOf",
+      "outputs": [
+        {
+          "internalType": "uint256",
+          "name": "",
+          "type": "uint256"
+        }
+      ],
+      "stateMutability": "view",
+      "type": "function"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "bytes32",
+          "name": "channelId",
+          "type": "bytes32"
+        },
+        {
+          "internalType": "uint64",
+          "name": "epoch",
+          "type": "uint64"
+        }
+      ],
+      "name": "usageSeen",
+      "outputs": [
+        {
+          "internalType": "uint256",
+          "name": "",
+          "type": "uint256"
+        }
+      ],
+      "stateMutability": "view",
+      "type": "function"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "uint256",
+          "name": "sqrtSum",
+          "type": "uint256"
+        },
+        {
+          "internalType": "uint256",
+          "name": "counted",
+          "type": "uint256"
+        }
+      ],
+      "name": "weightOf",
+      "outputs": [
+        {
+          "internalType": "uint256",
+          "name": "",
+          "type": "uint256"
+        }
+      ],
+      "stateMutability": "pure",
+      "type": "function"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "uint256",
+          "name": "roundId",
+          "type": "uint256"
+        },
+        {
+          "internalType": "address",
+          "name": "to",
+          "type": "address"
+        }
+      ],
+      "name": "withdrawUnallocated",
+      "outputs": [
+        {
+          "internalType": "uint256",
+          "name": "amount",
+          "type": "uint256"
+        }
+      ],
+      "stateMutability": "nonpayable",
+      "type": "function"
+    }
+  ] as const,
+  bytecode: "0x60c060405234801561000f575f5ffd5b506040516140f93803806140f983398101604081905261002e916100c5565b6001600160a01b0381166100555760405163071d46a360e01b815260040160405180910390fd5b6001600160a01b03828116608052600180546001600160a01b03191691831691821790553360a0526040515f907fab643c8265fea08f237e54d661565a4edc4a3fb6e16c649514bc002241a5c928908290a350506100fd565b6001600160a01b03811681146100c2575f5ffd5b50565b5f5f604083850312156100d6575f5ffd5b82516100e1816100ae565b60208401519092506100f2816100ae565b809150509250929050565b60805160a051613fbf61013a5f395f81816104ff01526109d001525f818161044001528181610c4501528181610cf90152612ab00152613fbf5ff3fe608060405234801561000f575f5ffd5b5060043610610213575f3560e01c806391b920da1161011f578063d1352a05116100a9578063e3d1fcd211610079578063e3d1fcd214610529578063eced55261461055e578063ef39f6e21461056d578063ef88f48b14610580578063f7e54d7d14610593575f5ffd5b8063d1352a05146104d4578063d3da814d146104e7578063d5f39488146104fa578063dfcb36db14610521575f5ffd5b8063a1af5b9a116100ef578063a1af5b9a14610475578063ac44ff311461047d578063c0f5f46e14610490578063c7d1188f146104a3578063cd3293de146104cb575f5ffd5b806391b920da146103f757806398bcf8991461040a5780639986df2c1461043b5780639e1ada9b14610462575f5ffd5b806340603ed0116101a0578063637eea1911610170578063637eea191461037d5780637f330247146103a8578063856f67c1146103b15780638a948428146103c45780638f1327c0146103d7575f5ffd5b806340603ed01461030d578063488590091461033757806349df94641461034a5780635acd6fac1461036a575f5ffd5b80631fa5f24c116101e65780631fa5f24c14610287578063213985e31461029a57806325422071146102af57806336a4acd9146102b857806338d893d6146102ed575f5ffd5b806305261aea146102175780630bc7e0521461023d578063127f0b3f1461026b578063199ed01b14610274575b5f5ffd5b61022a610225366004613667565b6105a5565b6040519081526020015b60405180910390f35b61025061024b36600461367e565b6107f1565b60408051938452602084019290925290820152606001610234565b61022a60045481565b61022a61028236600461367e565b61081e565b61022a6102953660046136b2565b610860565b6102ad6102a83660046136e0565b6109c5565b005b61022a6103e881565b61022a6102c636600461371a565b5f918252600c602090815260408084206001600160401b0393909316845291905290205490565b6103006102fb366004613667565b610b26565b604051610234919061373d565b61022a61031b36600461367e565b5f91825260086020908152604080842092845291905290205490565b61022a61034536600461367e565b610b99565b61035d61035836600461367e565b610f30565b60405161023491906137d2565b61022a61037836600461367e565b61103a565b600154610390906001600160a01b031681565b6040516001600160a01b039091168152602001610234565b61022a60025481565b61022a6103bf366004613836565b6110cc565b6103906103d236600461367e565b6110f5565b6103ea6103e5366004613667565b611115565b604051610234919061385f565b61022a6104053660046136b2565b6112eb565b61022a610418366004613836565b5f928352600b602090815260408085209385529281528284209184525290205490565b6103907f000000000000000000000000000000000000000000000000000000000000000081565b6102ad610470366004613667565b6112ff565b61022a6114a4565b61022a61048b3660046139fe565b6114ca565b6102ad61049e3660046136e0565b6116ad565b6104b66104b136600461367e565b61175c565b60408051928352602083019190915201610234565b61022a60035481565b6102ad6104e236600461367e565b6117bb565b61022a6104f5366004613a34565b6118dd565b6103907f000000000000000000000000000000000000000000000000000000000000000081565b61022a600481565b61022a6105373660046136b2565b5f9182526009602090815260408084206001600160a01b0393909316845291905290205490565b61022a670de0b6b3a764000081565b61022a61057b366004613a6b565b611eac565b61022a61058e366004613836565b611fe4565b5f54610390906001600160a01b031681565b5f6105ae6121a2565b5f6105b8836121fb565b6002810154909150600160e01b900460ff16156105f05760405163189e17e760e21b8152600481018490526024015b60405180910390fd5b6001810154600160a01b90046001600160401b031642101561064c576001810154604051633b4d536960e21b815260048101859052600160a01b9091046001600160401b039081166024830152421660448201526064016105e7565b6002810154600160e81b900460ff168015610668575082600254145b15610683575f54610681906001600160a01b0316612233565b505b60048101548154600683015460078401545f9283926106b0928692600160f01b900461ffff1691906124a1565b600286018054600160e01b60ff60e01b199091168117909155600887018390556009870182905560018088015493955091935090910463ffffffff16905b818111610748575f8881526007602090815260408083208484529091528120819061071a9089906124e3565b90925090506107298183613af7565b610733908a613af7565b985050508061074190613b0a565b90506106ee565b505f6107548786613b22565b6040805187815260208101879052908101859052606081018990526080810182905290915088907fab765070c4519d57b53a6a1ee41f598fc658babbe118e4516db92300d6f3089a9060a00160405180910390a26002860154600160e81b900460ff1680156107c257508015155b156107d6576107d18882612534565b6107de565b600a86018190555b5050505050506107ec612580565b919050565b5f5f5f61080f85610801876121fb565b6108096125aa565b876125d3565b50919790965090945092505050565b5f80670de0b6b3a76400006108338580613b35565b61083d9190613b60565b905082811161084c575f610856565b6108568382613b22565b9150505b92915050565b5f6108696121a2565b6001600160a01b0382166108905760405163d27b444360e01b815260040160405180910390fd5b5f61089a846121fb565b60028101549091506001600160a01b031633146108d35760405163335b726f60e21b8152600481018590523360248201526044016105e7565b6002810154600160e01b900460ff16610902576040516335f7f2d760e01b8152600481018590526024016105e7565b6002810154600160e81b900460ff1615610932576040516301d5eef960e51b8152600481018590526024016105e7565b80600a01549150815f0361095c576040516365a1e57160e11b8152600481018590526024016105e7565b5f600a8201558054610978906001600160a01b03168484612740565b826001600160a01b0316847f56b585817edba193807d1012d0475e7fe324690fd58bcb2d50886888a315c727846040516109b491815260200190565b60405180910390a35061085a612580565b336001600160a01b037f00000000000000000000000000000000000000000000000000000000000000001614610a1057604051630646601b60e11b81523360048201526024016105e7565b5f546001600160a01b031615610a47575f5460405163249673b160e11b81526001600160a01b0390911660048201526024016105e7565b5f816001600160a01b031663f6a1fe946040518163ffffffff1660e01b8152600401602060405180830381865afa158015610a84573d5f5f3e3d5ffd5b505050506040513d601f19601f82011682018060405250810190610aa89190613b8a565b90506001600160a01b0381163014610ade57604051632211763d60e11b81526001600160a01b03821660048201526024016105e7565b5f80546001600160a01b0319166001600160a01b038416908117825560405190917f32a235255eb387ece6f731e06a95060d925f345b987db490f2f77b52e684e94e91a25050565b6060610b31826121fb565b505f8281526006602090815260409182902080548351818402810184019094528084529091830182828015610b8d57602002820191905f5260205f20905b81546001600160a01b03168152600190910190602001808311610b6f575b50505050509050919050565b5f5f610ba4846121fb565b60028101546003820154919250610bd99186916001600160401b03600160a01b909104811691600160801b900416600161277a565b6001810154600160e01b900463ffffffff166103e88110610c1857604051634bf2c03f60e01b8152600481018690526103e860248201526044016105e7565b5f8415610dda576001600160401b03851180610cb85750604051634f558e7960e01b8152600481018690527f00000000000000000000000000000000000000000000000000000000000000006001600160a01b031690634f558e7990602401602060405180830381865afa158015610c92573d5f5f3e3d5ffd5b505050506040513d601f19601f82011682018060405250810190610cb69190613ba5565b155b15610cd957604051631b5c438560e21b8152600481018690526024016105e7565b6040516331a9108f60e11b81526004810186905233906001600160a01b037f00000000000000000000000000000000000000000000000000000000000000001690636352211e90602401602060405180830381865afa158015610d3e573d5f5f3e3d5ffd5b505050506040513d601f19601f82011682018060405250810190610d629190613b8a565b6001600160a01b031614610d92576040516304b41e2760e31b8152600481018690523360248201526044016105e7565b5f8681526008602090815260408083208884529091529020548015610dd4576040516323bff93d60e21b815260048101889052602481018290526044016105e7565b50610e20565b505f858152600960209081526040808320338085529252909120548015610e1e576040516323bff93d60e21b815260048101889052602481018290526044016105e7565b505b610e2b826001613af7565b6001840180546001600160e01b0316600160e01b63ffffffff8416021790555f87815260076020908152604080832084845290915290209094508515610eae57805467ffffffffffffffff60a01b1916600160a01b6001600160401b038816021781555f8781526008602090815260408083208984529091529020859055610ee4565b80546001600160a01b0319166001600160a01b03831690811782555f888152600960209081526040808320938352929052208590555b6040516001600160a01b03831681528690869089907fc7be36e125950cffc6d58fba810f118d3db792bf02496ec80b4180a6b0797ea49060200160405180910390a45050505092915050565b610f3861352e565b5f610f42846121fb565b9050610f4f848285612821565b6040805160c08101825282546001600160a01b03811682526001600160401b03600160a01b8204811660208085019190915260ff600160e01b84048116151585870152600160e81b909304909216151560608085019190915284516080818101875260018801546001600160801b038082168452600160801b9182900481168488015260028a0154808216858b015282900486168486015282880193909352875191820188526003890154808416835281900483169582019590955260049097015490811695870195909552919093049092169183019190915260a081019190915291505092915050565b5f6110436121a2565b815f0361106357604051631f2a200560e01b815260040160405180910390fd5b5f61106d846121fb565b6002810154909150600160e01b900460ff16156110a05760405163189e17e760e21b8152600481018590526024016105e7565b80546110b5906001600160a01b0316846128b4565b91506110c3848233856129d0565b5061085a612580565b5f838152600a6020908152604080832085845282528083208484529091529020545b9392505050565b5f5f611100846121fb565b9050610856611110858386612821565b612a6f565b60408051610280810182525f80825260208201819052918101829052606081018290526080810182905260a0810182905260c0810182905260e08101829052610100810182905261012081018290526101408101829052610160810182905261018081018290526101a081018290526101c081018290526101e081018290526102008101829052610220810182905261024081018290526102608101919091526111be826121fb565b604080516102808101825282546001600160a01b0380821683526001600160401b03600160a01b8084048216602086015261ffff600160e01b808604821697870197909752600160f01b909404909316606085015260018601548083166080860152838104821660a086015263ffffffff908690041660c0850152600286015491821660e0850152918104821661010084015260ff93810484161515610120840152600160e81b9004909216151561014082015260038301546001600160801b038116610160830152600160801b900490911661018082015260048201546101a082015260058201546101c082015260068201546101e0820152600782015461020082015260088201546102208201526009820154610240820152600a9091015461026082015292915050565b5f6110ee836112f9856121fb565b84612b21565b6113076121a2565b6001546001600160a01b0316331461133457604051630102389960e51b81523360048201526024016105e7565b5f61133d6125aa565b90505f611349836121fb565b6002810154909150600160e01b900460ff161561137c5760405163189e17e760e21b8152600481018490526024016105e7565b5f826001600160a01b031663fc0c546a6040518163ffffffff1660e01b8152600401602060405180830381865afa1580156113b9573d5f5f3e3d5ffd5b505050506040513d601f19601f820116820180604052508101906113dd9190613b8a565b82549091506001600160a01b0380831691161461142a578154604051632a5d8ba160e21b8152600481018690526001600160a01b03918216602482015290821660448201526064016105e7565b60028481558201805460ff60e81b1916600160e81b179055600354801561145b575f60035561145b858430846129d0565b847f27c2a13280baa0b025a1968cd24be7905ed871bcb478a8aa7a586c52d09da8858260405161148d91815260200190565b60405180910390a2505050506114a1612580565b50565b5f6114ad6121a2565b6114bd6114b86125aa565b612233565b90506114c7612580565b90565b5f6114d36121a2565b6001600160a01b0382166114fa5760405163d27b444360e01b815260040160405180910390fd5b5f611504856121fb565b6002810154909150600160e01b900460ff16611536576040516335f7f2d760e01b8152600481018690526024016105e7565b5f611542868387612821565b90505f61154e82612a6f565b9050336001600160a01b0382161461158957604051637f421bc360e11b815260048101889052602481018790523360448201526064016105e7565b8154600160e81b900460ff16156115bd57604051636bd4745f60e01b815260048101889052602481018790526044016105e7565b5f5f6115c985856124e3565b600286015491935091506001600160801b0316816115e78483613af7565b6115f19190613af7565b9650865f0361161d5760405163db2e106360e01b8152600481018b9052602481018a90526044016105e7565b845460ff60e81b1916600160e81b1785558554611644906001600160a01b03168989612740565b604080516001600160a01b038a811682526020820184905291810185905260608101849052908516908a908c907f72fe269578a052d43a03ea9c51e3c0fe833ee1e6fd6f24c79383045e76090b97906080015b60405180910390a45050505050506110ee612580565b6001546001600160a01b031633146116da57604051630102389960e51b81523360048201526024016105e7565b6001600160a01b0381166117015760405163071d46a360e01b815260040160405180910390fd5b6001546040516001600160a01b038084169216907fab643c8265fea08f237e54d661565a4edc4a3fb6e16c649514bc002241a5c928905f90a3600180546001600160a01b0319166001600160a01b0392909216919091179055565b5f5f5f611768856121fb565b6002810154909150600160e01b900460ff1661179a576040516335f7f2d760e01b8152600481018690526024016105e7565b6117ae816117a9878488612821565b6124e3565b92509250505b9250929050565b5f6117c5836121fb565b60028101549091506001600160a01b031633146117fe5760405163335b726f60e21b8152600481018490523360248201526044016105e7565b6002810154600160e01b900460ff161561182e5760405163189e17e760e21b8152600481018490526024016105e7565b5f61183a848385612821565b6002810154909150600160801b90046001600160401b031615158061187257506004810154600160801b90046001600160401b031615155b1561189a57604051632d6a7e5f60e11b815260048101859052602481018490526044016105e7565b805460ff60e01b1916600160e01b178155604051839085907f9d798d702afed349b29f86d82acf0fa4ea6feba5779449e437308ce0d5f29b75905f90a350505050565b5f6118eb60208301836136e0565b6001600160a01b03163b5f0361192d5761190860208301836136e0565b6040516318aca2db60e01b81526001600160a01b0390911660048201526024016105e7565b61193d6060830160408401613bcf565b6001600160401b03166119566040840160208501613bcf565b6001600160401b031610158061199c575061197760a0830160808401613bcf565b6001600160401b03166119906080840160608501613bcf565b6001600160401b031610155b806119d657506119b26080830160608401613bcf565b6001600160401b03166119cb6040840160208501613bcf565b6001600160401b0316115b80611a1057506119ec60a0830160808401613bcf565b6001600160401b0316611a056060840160408501613bcf565b6001600160401b0316115b15611a9257611a256040830160208401613bcf565b611a356060840160408501613bcf565b611a456080850160608601613bcf565b611a5560a0860160808701613bcf565b6040516327000dbb60e11b81526001600160401b0394851660048201529284166024840152908316604483015290911660648201526084016105e7565b42611aa360a0840160808501613bcf565b6001600160401b031611611aef57611ac160a0830160808401613bcf565b604051631b07d7ad60e11b81526001600160401b0391821660048201524290911660248201526044016105e7565b611aff60c0830160a08401613c04565b61ffff161580611b235750612710611b1d60c0840160a08501613c04565b61ffff16115b15611b5857611b3860c0830160a08401613c04565b60405163125436d760e11b815261ffff90911660048201526024016105e7565b612710611b6b60e0840160c08501613c04565b61ffff161115611ba557611b8560e0830160c08401613c04565b6040516325939dd760e11b815261ffff90911660048201526024016105e7565b611bb560e0830160c08401613c04565b61ffff1615801590611bcf57505f546001600160a01b0316155b15611bed57604051634e2cf41d60e11b815260040160405180910390fd5b611c15611c02610120840161010085016136e0565b611c10610120850185613c1f565b612c4d565b60045f8154611c2390613b0a565b91829055505f818152600560209081526040909120919250611c47908401846136e0565b81546001600160a01b0319166001600160a01b0391909116178155611c726080840160608501613bcf565b81546001600160401b0391909116600160a01b0267ffffffffffffffff60a01b19909116178155611ca960c0840160a08501613c04565b815461ffff91909116600160e01b0261ffff60e01b19909116178155611cd560e0840160c08501613c04565b815461ffff91909116600160f01b026001600160f01b03909116178155611d04610120840161010085016136e0565b6001820180546001600160a01b0319166001600160a01b0392909216919091179055611d3660a0840160808501613bcf565b6001820180546001600160401b0392909216600160a01b0267ffffffffffffffff60a01b199092169190911790556002810180546001600160a01b03191633179055611d886040840160208501613bcf565b6002820180546001600160401b0392909216600160a01b0267ffffffffffffffff60a01b19909216919091179055611dc7610100840160e08501613c7a565b6003820180546001600160801b0319166001600160801b0392909216919091179055611df96060840160408501613bcf565b6003820180546001600160401b0392909216600160801b0267ffffffffffffffff60801b19909216919091179055611e35610120840184613c1f565b5f848152600660205260409020611e4d9290916135a7565b50611e5b60208401846136e0565b6001600160a01b0316336001600160a01b0316837f4b76ef85eef47162c2dbda30389e77c8bd5a7d2edc5b049bb79f2e72c9cb590c86604051611e9e9190613d1f565b60405180910390a450919050565b5f611eb56121a2565b5f611ebf856121fb565b8054909150600160f01b900461ffff165f03611ef15760405163019e348560e11b8152600481018690526024016105e7565b6002810154600160e01b900460ff1615611f215760405163189e17e760e21b8152600481018690526024016105e7565b8054600160a01b90046001600160401b0316421015611f775780546040516371f1886f60e11b815260048101879052600160a01b9091046001600160401b039081166024830152421660448201526064016105e7565b5f611f806125aa565b60078301549091505f5b85811015611fd1575f611fb88986868b8b87818110611fab57611fab613e47565b9050602002013587612d16565b93509050611fc68187613af7565b955050600101611f8a565b50600790920191909155506110ee612580565b5f611fed6121a2565b815f0361200d57604051631f2a200560e01b815260040160405180910390fd5b5f612017856121fb565b805460018201549192506120469187916001600160401b03600160a01b9182900481169291909104165f61277a565b5f612052868387612821565b90505f612060878433612b21565b9050806120895760405163a1b174d360e01b8152600481018890523360248201526044016105e7565b825461209e906001600160a01b0316866128b4565b5f888152600a602090815260408083208a845282528083208584529182905282205492965091906120cf8783613af7565b90506001600160801b0381111561210957604051637f16270360e01b8152600481018290526001600160801b0360248201526044016105e7565b5f8481526020849052604090208190556006860154600387015461213e916001880191859085906001600160801b0316612e00565b866006018190555086866005015f8282546121599190613af7565b9091555050604080518581526020810189905290810182905233908a908c907f787d742843c45e3b8d81f609587c857f64d0bc2eb4452b400c7d926e636bda1a90606001611697565b6121cc7f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f005c61303b565b6121f960017f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f005b90613059565b565b5f81815260056020526040902080546001600160a01b03166107ec5760405163f8ae813760e01b8152600481018390526024016105e7565b60405163543fd31360e01b81523060048201525f906001600160a01b0383169063543fd31390602401602060405180830381865afa158015612277573d5f5f3e3d5ffd5b505050506040513d601f19601f8201168201806040525081019061229b9190613e5b565b5f036122a857505f919050565b5f826001600160a01b031663fc0c546a6040518163ffffffff1660e01b8152600401602060405180830381865afa1580156122e5573d5f5f3e3d5ffd5b505050506040513d601f19601f820116820180604052508101906123099190613b8a565b6040516370a0823160e01b81523060048201529091505f906001600160a01b038316906370a0823190602401602060405180830381865afa158015612350573d5f5f3e3d5ffd5b505050506040513d601f19601f820116820180604052508101906123749190613e5b565b604051633d4d8d4f60e01b81523060048201529091506001600160a01b03851690633d4d8d4f906024016020604051808303815f875af11580156123ba573d5f5f3e3d5ffd5b505050506040513d601f19601f820116820180604052508101906123de9190613e5b565b506040516370a0823160e01b815230600482015281906001600160a01b038416906370a0823190602401602060405180830381865afa158015612423573d5f5f3e3d5ffd5b505050506040513d601f19601f820116820180604052508101906124479190613e5b565b6124519190613b22565b92505f61245d84613060565b9050807f010e71fd89bb93d973685092824ea357641f86cd93dc504320a69ae4ca3bccd68560405161249191815260200190565b60405180910390a2505050919050565b5f5f6124b4868661ffff166127106130ba565b9050825f036124c457505f6124ce565b835f036124ce5750845b6124d88187613b22565b915094509492505050565b5f5f5f845f01601c9054906101000a900461ffff16905061251185600801548660060154866001018461316a565b925061252a85600901548660070154866003018461316a565b9150509250929050565b5f61253e82613060565b905080837f64cace81412e040d0874ac1fea54c39c51a6a78e762650064a3a9a4eb04dbeb58460405161257391815260200190565b60405180910390a3505050565b6121f95f7f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f006121f3565b5f546001600160a01b0316806114c757604051634e2cf41d60e11b815260040160405180910390fd5b5f5f5f6125de613608565b60405163418e15c160e11b8152600481018690526001600160a01b0387169063831c2b829060240161012060405180830381865afa158015612622573d5f5f3e3d5ffd5b505050506040513d601f19601f820116820180604052508101906126469190613ebd565b80519091506001600160a01b0316612666575f9350839250829150612735565b5f88815260086020908152604080832084820151845290915290205493508315806126b057505f888152600760209081526040808320878452909152902054600160e01b900460ff165b156126c3575f9350839250829150612735565b5f858152600c6020908152604080832060e08501516001600160401b031684529091529020546080820151811061270057505f9250829150612735565b61270e8989845f0151612b21565b93508361272157505f9250829150612735565b8082608001516127319190613b22565b9250505b945094509450949050565b61274d83838360016131ed565b61277557604051635274afe760e01b81526001600160a01b03841660048201526024016105e7565b505050565b826001600160401b031642108061279a5750816001600160401b03164210155b1561281b5780156127e057604051633d91417d60e11b8152600481018590526001600160401b0342811660248301528085166044830152831660648201526084016105e7565b6040516311914f9d60e11b8152600481018590526001600160401b0342811660248301528085166044830152831660648201526084016105e7565b50505050565b5f81158061283f57506001830154600160e01b900463ffffffff1682115b156128675760405163b948c6c160e01b815260048101859052602481018390526044016105e7565b505f83815260076020908152604080832084845290915290208054600160e01b900460ff16156110ee57604051630ced420760e41b815260048101859052602481018390526044016105e7565b6040516370a0823160e01b81523060048201525f9081906001600160a01b038516906370a0823190602401602060405180830381865afa1580156128fa573d5f5f3e3d5ffd5b505050506040513d601f19601f8201168201806040525081019061291e9190613e5b565b90506129356001600160a01b03851633308661324f565b6040516370a0823160e01b815230600482015281906001600160a01b038616906370a0823190602401602060405180830381865afa158015612979573d5f5f3e3d5ffd5b505050506040513d601f19601f8201168201806040525081019061299d9190613e5b565b6129a79190613b22565b9150815f036129c957604051631f2a200560e01b815260040160405180910390fd5b5092915050565b5f8184600401546129e19190613af7565b90506001600160801b03811115612a1b57604051637f16270360e01b8152600481018290526001600160801b0360248201526044016105e7565b6004840181905560408051838152602081018390526001600160a01b0385169187917fd3f7c35e2bedcd85d9a2a1b5df946647205e2f3536da3e7e899d7ade0def8baf910160405180910390a35050505050565b80545f90600160a01b90046001600160401b0316808203612a9a5782546001600160a01b03166110ee565b6040516331a9108f60e11b8152600481018290527f00000000000000000000000000000000000000000000000000000000000000006001600160a01b031690636352211e90602401602060405180830381865afa158015612afd573d5f5f3e3d5ffd5b505050506040513d601f19601f820116820180604052508101906110ee9190613b8a565b60018201545f906001600160a01b031680612b475750506001600160a01b0381166110ee565b5f858152600660205260408120905b8154811015612c41575f828281548110612b7257612b72613e47565b5f91825260208220015460405163794810e560e01b81526001600160a01b0391821660048201819052898316602483015293509086169063794810e590604401602060405180830381865afa158015612bcd573d5f5f3e3d5ffd5b505050506040513d601f19601f82011682018060405250810190612bf19190613e5b565b90508015612c3757604080516001600160a01b038416602082015290810182905260600160405160208183030381529060405280519060200120955050505050506110ee565b5050600101612b56565b505f9695505050505050565b806001600160a01b038416151581151581141580612c6b5750600482115b15612c9b5760405163c92a8e8960e01b81526001600160a01b0386166004820152602481018390526044016105e7565b5f5b82811015612d0e575f858583818110612cb857612cb8613e47565b9050602002016020810190612ccd91906136e0565b6001600160a01b031603612d065760405163c92a8e8960e01b81526001600160a01b0387166004820152602481018490526044016105e7565b600101612c9d565b505050505050565b5f5f5f5f612d22613608565b612d2e8a8a8a8a6125d3565b909750919450925090505f859003612d4e575f8694509450505050612df6565b60808101515f888152600c6020908152604080832060e08601516001600160401b031684529091529020556003890154612d9a908b908590859089908b906001600160801b0316613285565b8151604080516001600160a01b039092168252602082018590528101879052909650879084908c907fde3eb5ccfc85f1462eaf357ff141ff182d27925995e4f26fe28b92428c6658609060600160405180910390a45084925050505b9550959350505050565b84545f906001600160801b0380821691600160801b90041682612e23838361081e565b90505f8515612e3b57612e36888761332d565b612e3d565b875b90505f8615612e5557612e50888861332d565b612e57565b875b9050818114612f4457612e7a612e75670de0b6b3a764000083613b35565b61333c565b612e8f612e75670de0b6b3a764000085613b35565b612e999087613b22565b612ea39190613af7565b945081612eb08286613af7565b612eba9190613b22565b93506001600160801b03851115612ef457604051637f16270360e01b8152600481018690526001600160801b0360248201526044016105e7565b6001600160801b03841115612f2c57604051637f16270360e01b8152600481018590526001600160801b0360248201526044016105e7565b6001600160801b03848116600160801b02908616178b555b5f612f4f8a8a613b22565b60018d0154612f6791906001600160801b0316613af7565b90506001600160801b03811115612fa157604051637f16270360e01b8152600481018290526001600160801b0360248201526044016105e7565b60018c0180546001600160801b0319166001600160801b0383161790555f8a900361300d5760018c018054601090612fe890600160801b90046001600160401b0316613f5f565b91906101000a8154816001600160401b0302191690836001600160401b031602179055505b613017868661081e565b613021858d613b22565b61302b9190613af7565b9c9b505050505050505050505050565b156121f957604051633ee5aeb560e01b815260040160405180910390fd5b80825d5050565b600254801561309d575f8181526005602052604090206002810154600160e01b900460ff1661309b57613095828230866129d0565b50919050565b505b8160035f8282546130ae9190613af7565b909155505f9392505050565b5f5f5f6130c78686613494565b91509150815f036130eb578381816130e1576130e1613b4c565b04925050506110ee565b8184116131025761310260038515026011186134b0565b5f848688095f868103871696879004966002600389028118808a02820302808a02820302808a02820302808a02820302808a02820302808a02909103029181900381900460010185841190960395909502919093039390930492909217029150509392505050565b5f831580613176575084155b1561318257505f6131e5565b82545f906131a3906001600160801b0380821691600160801b90041661081e565b9050805f036131b5575f9150506131e5565b6131c08682876130ba565b91505f6131d4878561ffff166127106130ba565b9050808311156131e2578092505b50505b949350505050565b60405163a9059cbb60e01b5f8181526001600160a01b038616600452602485905291602083604481808b5af1925060015f51148316613243578383151615613237573d5f823e3d81fd5b5f873b113d1516831692505b60405250949350505050565b61325d8484848460016134c1565b61281b57604051635274afe760e01b81526001600160a01b03851660048201526024016105e7565b5f868152600b60209081526040808320888452825280832087845291829052822054826132b28783613af7565b90506001600160801b038111156132ec57604051637f16270360e01b8152600481018290526001600160801b0360248201526044016105e7565b5f888152602084815260408083208490558c8352600782528083208c8452909152902061331f9060030187848489612e00565b9a9950505050505050505050565b5f8282188284100282186110ee565b5f60018211613349575090565b816001600160801b82106133625760809190911c9060401b5b68010000000000000000821061337d5760409190911c9060201b5b64010000000082106133945760209190911c9060101b5b6201000082106133a95760109190911c9060081b5b61010082106133bd5760089190911c9060041b5b601082106133d05760049190911c9060021b5b600482106133dc5760011b5b600302600190811c908185816133f4576133f4613b4c565b048201901c9050600181858161340c5761340c613b4c565b048201901c9050600181858161342457613424613b4c565b048201901c9050600181858161343c5761343c613b4c565b048201901c9050600181858161345457613454613b4c565b048201901c9050600181858161346c5761346c613b4c565b048201901c905061348b81858161348557613485613b4c565b04821190565b90039392505050565b5f805f1983850993909202808410938190039390930393915050565b634e487b715f52806020526024601cfd5b6040516323b872dd60e01b5f8181526001600160a01b038781166004528616602452604485905291602083606481808c5af1925060015f5114831661351d578383151615613511573d5f823e3d81fd5b5f883b113d1516831692505b604052505f60605295945050505050565b6040805160c0810182525f8082526020820181905291810182905260608101919091526080810161357e604080516080810182525f80825260208201819052918101829052606081019190915290565b8152604080516080810182525f8082526020828101829052928201819052606082015291015290565b828054828255905f5260205f209081019282156135f8579160200282015b828111156135f85781546001600160a01b0319166001600160a01b038435161782556020909201916001909101906135c5565b50613604929150613653565b5090565b60408051610120810182525f80825260208201819052918101829052606081018290526080810182905260a0810182905260c0810182905260e0810182905261010081019190915290565b5b80821115613604575f8155600101613654565b5f60208284031215613677575f5ffd5b5035919050565b5f5f6040838503121561368f575f5ffd5b50508035926020909101359150565b6001600160a01b03811681146114a1575f5ffd5b5f5f604083850312156136c3575f5ffd5b8235915060208301356136d58161369e565b809150509250929050565b5f602082840312156136f0575f5ffd5b81356110ee8161369e565b6001600160401b03811681146114a1575f5ffd5b80356107ec816136fb565b5f5f6040838503121561372b575f5ffd5b8235915060208301356136d5816136fb565b602080825282518282018190525f918401906040840190835b8181101561377d5783516001600160a01b0316835260209384019390920191600101613756565b509095945050505050565b6001600160801b0381511682526001600160801b0360208201511660208301526001600160801b0360408201511660408301526001600160401b0360608201511660608301525050565b81516001600160a01b031681526020808301516001600160401b03169082015260408083015115159082015260608083015115159082015260808083015161018083019161382290840182613788565b5060a08301516129c9610100840182613788565b5f5f5f60608486031215613848575f5ffd5b505081359360208301359350604090920135919050565b81516001600160a01b031681526102808101602083015161388b60208401826001600160401b03169052565b5060408301516138a1604084018261ffff169052565b5060608301516138b7606084018261ffff169052565b5060808301516138d260808401826001600160a01b03169052565b5060a08301516138ed60a08401826001600160401b03169052565b5060c083015161390560c084018263ffffffff169052565b5060e083015161392060e08401826001600160a01b03169052565b5061010083015161393d6101008401826001600160401b03169052565b5061012083015161395361012084018215159052565b5061014083015161396961014084018215159052565b506101608301516139866101608401826001600160801b03169052565b506101808301516139a36101808401826001600160401b03169052565b506101a08301516101a08301526101c08301516101c08301526101e08301516101e083015261020083015161020083015261022083015161022083015261024083015161024083015261026083015161026083015292915050565b5f5f5f60608486031215613a10575f5ffd5b83359250602084013591506040840135613a298161369e565b809150509250925092565b5f60208284031215613a44575f5ffd5b81356001600160401b03811115613a59575f5ffd5b820161014081850312156110ee575f5ffd5b5f5f5f60408486031215613a7d575f5ffd5b8335925060208401356001600160401b03811115613a99575f5ffd5b8401601f81018613613aa9575f5ffd5b80356001600160401b03811115613abe575f5ffd5b8660208260051b8401011115613ad2575f5ffd5b939660209190910195509293505050565b634e487b7160e01b5f52601160045260245ffd5b8082018082111561085a5761085a613ae3565b5f60018201613b1b57613b1b613ae3565b5060010190565b8181038181111561085a5761085a613ae3565b808202811582820484141761085a5761085a613ae3565b634e487b7160e01b5f52601260045260245ffd5b5f82613b7a57634e487b7160e01b5f52601260045260245ffd5b500490565b80516107ec8161369e565b5f60208284031215613b9a575f5ffd5b81516110ee8161369e565b5f60208284031215613bb5575f5ffd5b815180151581146110ee575f5ffd5b80356107ec8161369e565b5f60208284031215613bdf575f5ffd5b81356110ee816136fb565b61ffff811681146114a1575f5ffd5b80356107ec81613bea565b5f60208284031215613c14575f5ffd5b81356110ee81613bea565b5f5f8335601e19843603018112613c34575f5ffd5b8301803591506001600160401b03821115613c4d575f5ffd5b6020019150600581901b36038213156117b4575f5ffd5b80356001600160801b03811681146107ec575f5ffd5b5f60208284031215613c8a575f5ffd5b6110ee82613c64565b5f5f8335601e19843603018112613ca8575f5ffd5b83016020810192503590506001600160401b03811115613cc6575f5ffd5b8060051b36038213156117b4575f5ffd5b8183526020830192505f815f5b84811015613d15578135613cf78161369e565b6001600160a01b031686526020958601959190910190600101613ce4565b5093949350505050565b60208152613d4060208201613d3384613bc4565b6001600160a01b03169052565b5f613d4d6020840161370f565b6001600160401b038116604084015250613d696040840161370f565b6001600160401b038116606084015250613d856060840161370f565b6001600160401b038116608084015250613da16080840161370f565b6001600160401b03811660a084015250613dbd60a08401613bf9565b61ffff811660c084015250613dd460c08401613bf9565b61ffff811660e084015250613deb60e08401613c64565b6001600160801b03811661010084015250613e096101008401613bc4565b6001600160a01b03811661012084015250613e28610120840184613c93565b61014080850152613e3e61016085018284613cd7565b95945050505050565b634e487b7160e01b5f52603260045260245ffd5b5f60208284031215613e6b575f5ffd5b5051919050565b60405161012081016001600160401b0381118282101715613ea157634e487b7160e01b5f52604160045260245ffd5b60405290565b80516107ec81613bea565b80516107ec816136fb565b5f610120828403128015613ecf575f5ffd5b50613ed8613e72565b613ee183613b7f565b8152613eef60208401613b7f565b6020820152604083810151908201526060808401519082015260808084015190820152613f1e60a08401613ea7565b60a0820152613f2f60c08401613ea7565b60c0820152613f4060e08401613eb2565b60e0820152613f526101008401613eb2565b6101008201529392505050565b5f6001600160401b0382166001600160401b038103613f8057613f80613ae3565b6001019291505056fea2646970667358221220a6cd60b9f731e2569fcbb12874569dbb4746ad36a0cd6fc25b433f80b15f9f5c64736f6c634300081e0033",
 } as const;
 
 /** ABI and creation bytecode of the `TestToken` contract (contracts/src). */

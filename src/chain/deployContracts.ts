@@ -2,10 +2,21 @@ import type { Address, Hex } from "viem";
 import type { ChainClients } from "./createClients.ts";
 import type { Deployment } from "./deployment.ts";
 import { TestTokenArtifact, ModelRegistryArtifact, ProviderRegistryArtifact, PaymentChannelsArtifact } from "./contracts.generated.ts";
+import { QuadraticFundingArtifact, AttestationRegistryArtifact } from "./contracts.generated.ts";
+import { writeAndWait } from "./writeAndWait.ts";
 
 export type DeployOptions = {
   rpcUrl: string;
-  fundingPool: Address;
+  /**
+   * The steward of the funding contract: the account that picks which QuadraticFunding round the
+   * protocol fee feeds (a DAO or multisig on a real network). Protocol fees themselves are credited
+   * to the QuadraticFunding contract deployed here, which becomes the deployment's `fundingPool`.
+   * Kept under this name for callers that passed the fee recipient; `steward` takes precedence.
+   * Default: the deployer.
+   */
+  fundingPool?: Address;
+  /** The QuadraticFunding steward (see `fundingPool`). */
+  steward?: Address;
   /** Protocol fee into the funding pool, basis points. Default 200 (2%). */
   protocolFeeBps?: number;
   /** Seconds a closing channel waits so the provider can redeem its latest voucher. Default 3600. */
@@ -38,14 +49,19 @@ export async function deployContracts(clients: ChainClients, options: DeployOpti
   const minStake = options.minStake ?? 100n * 10n ** BigInt(decimals);
   const modelRegistry = await deploy(ModelRegistryArtifact, []);
   const providerRegistry = await deploy(ProviderRegistryArtifact, [token.address, modelRegistry, minStake, BigInt(options.unstakeDelay ?? 7 * 24 * 3600)]);
+  // QuadraticFunding first: PaymentChannels credits its protocol fee to it, and is wired back once.
+  const steward = options.steward ?? options.fundingPool ?? clients.account.address;
+  const quadraticFunding = await deploy(QuadraticFundingArtifact, [modelRegistry, steward]);
   const paymentChannels = await deploy(PaymentChannelsArtifact, [
     token.address,
     modelRegistry,
     providerRegistry,
-    options.fundingPool,
+    quadraticFunding,
     protocolFeeBps,
     BigInt(challengePeriod),
   ]);
+  await writeAndWait(clients, { address: quadraticFunding, abi: QuadraticFundingArtifact.abi, functionName: "setPaymentChannels", args: [paymentChannels] });
+  const attestationRegistry = await deploy(AttestationRegistryArtifact, []);
   return {
     chainId: clients.chain.id,
     rpcUrl: options.rpcUrl,
@@ -54,7 +70,9 @@ export async function deployContracts(clients: ChainClients, options: DeployOpti
     modelRegistry,
     providerRegistry,
     paymentChannels,
-    fundingPool: options.fundingPool,
+    fundingPool: quadraticFunding,
+    quadraticFunding,
+    attestationRegistry,
     protocolFeeBps,
     challengePeriod,
     minStake: minStake.toString(),

@@ -12,7 +12,12 @@ export type Deployment = {
   modelRegistry: Address;
   providerRegistry: Address;
   paymentChannels: Address;
+  /** Where protocol fees are credited; equals `quadraticFunding` on deployments that have it. */
   fundingPool: Address;
+  /** QuadraticFunding: funding rounds, fed by the protocol fee (absent on deployments made before it). */
+  quadraticFunding?: Address;
+  /** AttestationRegistry that funding rounds can require donors to be attested in (absent before it). */
+  attestationRegistry?: Address;
   protocolFeeBps: number;
   challengePeriod: number;
   minStake: string;

@@ -8,6 +8,7 @@ const commands: Record<string, () => Promise<{ run(args: string[]): Promise<void
   model: () => import("./commands/model.ts"),
   chat: () => import("./commands/chat.ts"),
   receipts: () => import("./commands/receipts.ts"),
+  fund: () => import("./commands/fund.ts"),
 };
 
 const usage = `gotong — an open network for AI

@@ -1,0 +1,35 @@
+import { GotongError } from "../common/errors.ts";
+
+/** What to do about each refusal of the QuadraticFunding contract, by custom error name. */
+const HINTS: Record<string, string> = {
+  RoundNotFound: "No round has this id; rounds are numbered from 1.",
+  ProjectNotInRound: "See the round's projects with `gotong fund round status ROUND`.",
+  ProjectRejected: "The round's operator rejected this project.",
+  DonationWindowClosed: "The round is not taking donations now; `gotong fund round status ROUND` shows its windows.",
+  ApplicationWindowClosed: "The round is not taking applications now; `gotong fund round status ROUND` shows its windows.",
+  DonorNotAttested: "This round counts only donors attested by the issuers its operator named; ask one of them to attest your address.",
+  NotModelOwner: "Only the owner of the model's token can apply with it or claim for it: pass its key with --key FILE.",
+  AlreadyApplied: "This model or address is already a project of the round.",
+  RoundNotEnded: "A round can be finalized from the end of its donation window on.",
+  RoundAlreadyFinalized: "The round's pool is fixed and its matches computed; projects can claim.",
+  RoundNotFinalized: "Claims open once the round is finalized: `gotong fund round finalize ROUND` after donations close.",
+  NotProjectRecipient: "Only the project's recipient (the model token's owner, or the project's address) can claim: pass its key with --key FILE.",
+  AlreadyClaimed: "This project has already been paid.",
+  NothingToClaim: "The project received no donations and no match.",
+  NotSteward: "Only the funding steward can choose the round the protocol fee feeds: pass its key with --steward-key FILE.",
+  WrongToken: "The protocol fee can only feed a round in the token it is paid in.",
+  ZeroAmount: "Amounts must be above zero.",
+  InvalidWindows: "Applications must open no later than donations and close no later than them.",
+  InvalidMatchingCap: "The matching cap is 1 to 10000 basis points.",
+  RoundFull: "A round holds at most 1000 projects.",
+  UsageNotWeighed: "This round gives no weight to usage.",
+};
+
+/** Adds a hint to a GotongError that carries a QuadraticFunding refusal, when it has none. */
+export function fundingErrorHint(error: unknown): unknown {
+  if (!(error instanceof GotongError) || error.hint) return error;
+  const name = /refused by the contract: (\w+)\(/.exec(error.message)?.[1];
+  const hint = name ? HINTS[name] : undefined;
+  if (!hint) return error;
+  return new GotongError(error.message, { code: error.code, hint, status: error.status, retryable: error.retryable, cause: error.cause });
+}
