@@ -14,6 +14,7 @@ import { createGatewayStore } from "./createGatewayStore.ts";
 import { createRouter } from "./createRouter.ts";
 import { createSettler } from "./createSettler.ts";
 import { discoverOffers } from "./discoverOffers.ts";
+import { createWebRoutes } from "../web/server/createWebRoutes.ts";
 
 export type StartGatewayOptions = {
   home: GotongHome;
@@ -43,7 +44,8 @@ export async function startGateway(options: StartGatewayOptions) {
   const signer = createPaymentSigner(options.privateKey, domain);
   const channels = createChannelManager({ clients, account, deployment, store, signer, logger: logger.child("channels"), deposit: options.deposit });
   const router = createRouter({ loadOffers: () => discoverOffers(clients.public, deployment), refreshMs: options.offersRefreshMs });
-  const server = createGatewayServer({ router, channels, store, domain, logger, seal: options.seal });
+  const web = createWebRoutes({ home: options.home, deployment, clients, store, router, channels, logger: logger.child("web") });
+  const server = createGatewayServer({ router, channels, store, domain, logger, seal: options.seal, fallback: web.handle });
   const settler = createSettler({
     store,
     channels,

@@ -1,0 +1,94 @@
+import type { ChatReceipt } from "./sealedChat.ts";
+
+/** A message kept in this browser. */
+export type StoredMessage = {
+  id: string;
+  role: "user" | "assistant";
+  content: string;
+  createdAt: number;
+  /** done; streaming (being written); incomplete (stream broke, partial kept); error (nothing came). */
+  status: "done" | "streaming" | "incomplete" | "error";
+  model?: string;
+  receipt?: ChatReceipt;
+  error?: { message: string; hint?: string; code: string };
+};
+
+/** A conversation kept in this browser. */
+export type Conversation = { id: string; title: string; model: string; createdAt: number; updatedAt: number; messages: StoredMessage[] };
+
+const DB_NAME = "gotong-chat";
+const STORE = "conversations";
+
+/**
+ * Chat history, only in this browser (IndexedDB): never sent anywhere except, turn by turn, sealed
+ * to the provider. Falls back to memory (lost on reload, and said so) where IndexedDB is unavailable.
+ */
+export interface ChatHistory {
+  readonly persistent: boolean;
+  list(): Promise<Conversation[]>;
+  save(conversation: Conversation): Promise<void>;
+  remove(id: string): Promise<void>;
+  clear(): Promise<void>;
+}
+
+function promisify<T>(req: IDBRequest<T>): Promise<T> {
+  return new Promise((resolve, reject) => {
+    req.onsuccess = () => resolve(req.result);
+    req.onerror = () => reject(req.error);
+  });
+}
+
+/** Opens the history store. */
+export async function openChatHistory(): Promise<ChatHistory> {
+  let db: IDBDatabase;
+  try {
+    db = await new Promise<IDBDatabase>((resolve, reject) => {
+      const open = indexedDB.open(DB_NAME, 1);
+      open.onupgradeneeded = () => open.result.createObjectStore(STORE, { keyPath: "id" });
+      open.onsuccess = () => resolve(open.result);
+      open.onerror = () => reject(open.error);
+      open.onblocked = () => reject(new Error("blocked"));
+    });
+  } catch {
+    return memoryHistory();
+  }
+  const tx = (mode: IDBTransactionMode) => db.transaction(STORE, mode).objectStore(STORE);
+  return {
+    persistent: true,
+    async list() {
+      const all = await promisify(tx("readonly").getAll() as IDBRequest<Conversation[]>);
+      return all.sort((a, b) => b.updatedAt - a.updatedAt);
+    },
+    async save(conversation) {
+      await promisify(tx("readwrite").put(structuredClone(conversation)));
+    },
+    async remove(id) {
+      await promisify(tx("readwrite").delete(id));
+    },
+    async clear() {
+      await promisify(tx("readwrite").clear());
+    },
+  };
+}
+
+function memoryHistory(): ChatHistory {
+  const items = new Map<string, Conversation>();
+  return {
+    persistent: false,
+    list: async () => [...items.values()].sort((a, b) => b.updatedAt - a.updatedAt),
+    save: async (c) => void items.set(c.id, structuredClone(c)),
+    remove: async (id) => void items.delete(id),
+    clear: async () => items.clear(),
+  };
+}
+
+/** The whole history as a JSON file's text, for the person to keep. */
+export function exportHistory(conversations: Conversation[]): string {
+  return JSON.stringify({ format: "gotong.chat-history/1", exportedAt: new Date().toISOString(), conversations }, null, 2);
+}
+
+/** A random id for a conversation or message. */
+export function newId(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(12));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}

@@ -1,0 +1,144 @@
+import { createRequestInfo, createStreamOpener, decodeSseFrame, fromUtf8, hexToBytes, sealRequest, utf8 } from "../../crypto/index.ts";
+import { errorFromResponse, PageError, request } from "../lib/api.ts";
+import { createSseParser } from "../lib/sse.ts";
+
+/** One message of a conversation, as the OpenAI API takes it. */
+export type ChatMessage = { role: "system" | "user" | "assistant"; content: string };
+
+/** The checked receipt summary the gateway sends after the answer (clear, it holds no content). */
+export type ChatReceipt = {
+  receiptId: string;
+  cost: string;
+  inputTokens: number;
+  outputTokens: number;
+  provider: string;
+  modelId?: string;
+  weightsHash?: string;
+};
+
+/** A chat that failed part-way: what arrived is kept, with why it stopped. */
+export class ChatStreamError extends PageError {
+  constructor(
+    message: string,
+    options: { code: string; hint?: string; status?: number; cause?: unknown },
+    readonly partial: string,
+  ) {
+    super(message, options);
+  }
+}
+
+/** Options of {@link sendSealedChat}. */
+export type SealedChatOptions = {
+  model: string;
+  messages: ChatMessage[];
+  maxTokens: number;
+  signal?: AbortSignal;
+  /** Each piece of the answer as it is opened. */
+  onDelta?: (text: string) => void;
+  /** Once the gateway has chosen a provider (before anything is sent). */
+  onPrepared?: (info: { requestId: string; provider: string }) => void;
+};
+
+/**
+ * Sends one chat turn through the gateway without the gateway being able to read it: asks the
+ * gateway to prepare a request (it picks the provider and the request id), seals the OpenAI request
+ * to that provider's HPKE key in this browser, posts the envelope, and opens the sealed answer
+ * frame by frame. The gateway pays the provider and checks its receipt; its summary arrives last.
+ *
+ * @throws PageError before anything streamed (payment refused, no provider, gateway down), or
+ *   ChatStreamError with the partial answer when the stream broke or was stopped
+ * @example const { text, receipt } = await sendSealedChat({ model, messages, maxTokens: 256, onDelta });
+ */
+export async function sendSealedChat(options: SealedChatOptions): Promise<{ text: string; receipt: ChatReceipt; requestId: string }> {
+  const prepareRes = await request("/gotong/relay/prepare", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ model: options.model }),
+    signal: options.signal,
+  });
+  if (!prepareRes.ok) throw await errorFromResponse(prepareRes);
+  const prepared = (await prepareRes.json()) as { requestId: string; provider: string; hpkePublicKey: string; chainId: number };
+  options.onPrepared?.({ requestId: prepared.requestId, provider: prepared.provider });
+
+  const body = utf8(JSON.stringify({ model: options.model, messages: options.messages, max_tokens: options.maxTokens, stream: true }));
+  const { envelope, responseKeys } = sealRequest(hexToBytes(prepared.hpkePublicKey), body, createRequestInfo({ chainId: prepared.chainId, provider: prepared.provider }), {
+    aad: hexToBytes(prepared.requestId),
+  });
+  const res = await request(`/gotong/relay/${prepared.requestId}`, {
+    method: "POST",
+    headers: { "content-type": "application/gotong-sealed" },
+    body: envelope as Uint8Array<ArrayBuffer>,
+    signal: options.signal,
+  });
+  if (!res.ok || !res.body) throw await errorFromResponse(res);
+
+  const opener = createStreamOpener(responseKeys);
+  const outer = createSseParser();
+  const inner = createSseParser();
+  const decoder = new TextDecoder();
+  let text = "";
+  let receipt: ChatReceipt | undefined;
+  const broken = (message: string, code: string, hint: string, cause?: unknown) => new ChatStreamError(message, { code, hint, cause }, text);
+
+  const handleInner = (plaintext: Uint8Array) => {
+    for (const event of inner.push(fromUtf8(plaintext))) {
+      if (event.data === "[DONE]") continue;
+      let chunk: { choices?: { delta?: { content?: string }; text?: string }[]; error?: { message?: string; code?: string } };
+      try {
+        chunk = JSON.parse(event.data) as typeof chunk;
+      } catch {
+        continue;
+      }
+      if (chunk.error) throw broken(chunk.error.message ?? "The provider reported an error.", chunk.error.code ?? "provider_error", "What arrived is kept. You are charged only for the tokens you received.");
+      const piece = chunk.choices?.[0]?.delta?.content ?? chunk.choices?.[0]?.text ?? "";
+      if (piece) {
+        text += piece;
+        options.onDelta?.(piece);
+      }
+    }
+  };
+
+  const reader = res.body.getReader();
+  try {
+    for (;;) {
+      let read: ReadableStreamReadResult<Uint8Array>;
+      try {
+        read = await reader.read();
+      } catch (error) {
+        if (options.signal?.aborted) throw broken("Stopped.", "aborted", "What arrived is kept. You are charged only for the tokens you received.", error);
+        throw broken("The connection to the gateway dropped mid-answer.", "network_down", "What arrived is kept; you are charged only for the tokens you received. Check the connection and ask again.", error);
+      }
+      if (read.done) break;
+      for (const event of outer.push(decoder.decode(read.value, { stream: true }))) {
+        if (event.event === "gotong") {
+          receipt = JSON.parse(event.data) as ChatReceipt;
+        } else if (event.event === "error") {
+          const e = (JSON.parse(event.data) as { error?: { message?: string; code?: string } }).error ?? {};
+          const cut = e.code === "provider_stream_cut" || e.code === "stream_truncated";
+          throw broken(
+            cut ? "The provider stopped in the middle of the answer." : (e.message ?? "The answer failed."),
+            e.code ?? "stream_error",
+            "What arrived is kept, marked incomplete. You are charged only for the tokens you received; ask again to retry.",
+          );
+        } else if (event.data) {
+          let opened: { plaintext: Uint8Array };
+          try {
+            opened = opener.open(decodeSseFrame(event.data));
+          } catch (error) {
+            throw broken("The sealed answer did not open: it was altered or broken in transit.", "envelope_invalid", "Nothing unauthenticated is shown. Ask again.", error);
+          }
+          handleInner(opened.plaintext);
+        }
+      }
+    }
+  } finally {
+    reader.releaseLock();
+  }
+  try {
+    opener.end();
+  } catch (error) {
+    throw broken("The provider stopped in the middle of the answer.", "stream_truncated", "What arrived is kept, marked incomplete. You are charged only for the tokens you received; ask again to retry.", error);
+  }
+  if (!receipt) throw broken("The answer arrived but its receipt did not.", "receipt_missing", "The gateway will settle it on its next request to this provider.");
+  return { text, receipt, requestId: prepared.requestId };
+}

@@ -1,0 +1,59 @@
+import { h } from "preact";
+import { formatAmount, formatTime, shortHex } from "../lib/format.ts";
+
+type Series = { key: string; label: string; points: { time: number; total: string }[] };
+
+const COLOURS = ["#0b6bcb", "#b5470b", "#1a7f37", "#8250df", "#bf3989", "#57606a"];
+
+/**
+ * Cumulative earnings over time as a small SVG line chart, with the same numbers in a table for
+ * screen readers and for anyone who prefers figures. Amounts stay bigint until the pixel: the
+ * y position is the only place a ratio becomes a number.
+ */
+export function EarningsChart(props: { title: string; series: Series[]; token: { decimals: number; symbol: string }; id: string }) {
+  const { series, token } = props;
+  if (series.length === 0) return h("p", { class: "fine" }, "No earnings redeemed on-chain yet. Providers redeem vouchers in batches; this fills in when they do.");
+  const times = series.flatMap((s) => s.points.map((p) => p.time));
+  const t0 = Math.min(...times);
+  const t1 = Math.max(...times, t0 + 1);
+  const max = series.flatMap((s) => s.points.map((p) => BigInt(p.total))).reduce((a, b) => (a > b ? a : b), 1n);
+  const W = 600;
+  const H = 200;
+  const pad = 8;
+  const x = (t: number) => pad + ((t - t0) / (t1 - t0)) * (W - 2 * pad);
+  const y = (v: bigint) => H - pad - Number((v * 10_000n) / max) / 10_000 * (H - 2 * pad);
+  const label = (s: Series) => (s.label.startsWith("0x") ? shortHex(s.label) : s.label);
+  return h(
+    "figure",
+    { class: "chart" },
+    h(
+      "svg",
+      { viewBox: `0 0 ${W} ${H}`, role: "img", "aria-labelledby": `${props.id}-caption`, preserveAspectRatio: "none" },
+      h("line", { x1: pad, y1: H - pad, x2: W - pad, y2: H - pad, class: "axis" }),
+      series.map((s, i) => {
+        const points = [{ time: t0, total: "0" }, ...s.points];
+        const d = points.map((p, j) => `${j === 0 ? "M" : "L"}${x(p.time).toFixed(1)},${y(BigInt(p.total)).toFixed(1)}`).join(" ");
+        return h("path", { key: s.key, d, fill: "none", stroke: COLOURS[i % COLOURS.length], "stroke-width": 2.5, "vector-effect": "non-scaling-stroke" });
+      }),
+    ),
+    h(
+      "figcaption",
+      { id: `${props.id}-caption` },
+      `${props.title}: `,
+      series.map((s, i) =>
+        h("span", { key: s.key, class: "legend" }, h("span", { class: "swatch", style: { background: COLOURS[i % COLOURS.length] } }), `${label(s)} ${formatAmount(s.points[s.points.length - 1]!.total, token)}`),
+      ),
+    ),
+    h(
+      "details",
+      null,
+      h("summary", null, "Show the figures"),
+      h(
+        "table",
+        null,
+        h("thead", null, h("tr", null, h("th", { scope: "col" }, "Who"), h("th", { scope: "col" }, "When"), h("th", { scope: "col" }, "Total earned"))),
+        h("tbody", null, series.flatMap((s) => s.points.map((p, j) => h("tr", { key: `${s.key}-${j}` }, h("td", null, label(s)), h("td", null, formatTime(p.time)), h("td", null, formatAmount(p.total, token)))))),
+      ),
+    ),
+  );
+}

@@ -1,0 +1,175 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { erc20Abi, getAddress, isAddress, type Hex } from "viem";
+import type { ChainClients } from "../../chain/createClients.ts";
+import type { Deployment } from "../../chain/deployment.ts";
+import { GotongError } from "../../common/errors.ts";
+import type { GotongHome } from "../../common/home.ts";
+import { parseJsonObject, readBody, sendError, sendJson } from "../../common/http.ts";
+import type { Logger } from "../../common/logger.ts";
+import type { ChannelManager } from "../../gateway/createChannelManager.ts";
+import type { GatewayStore } from "../../gateway/createGatewayStore.ts";
+import type { Router } from "../../gateway/createRouter.ts";
+import { checkWalletRequest } from "./checkWalletRequest.ts";
+import { createLocalWallet, localWalletUnavailable, WalletRpcError } from "./createLocalWallet.ts";
+import { ensureWebBuild } from "./ensureWebBuild.ts";
+import { manifestsDirOf, readExplorer } from "./readExplorer.ts";
+import { readChannels } from "./readChannels.ts";
+import { readEarnings } from "./readEarnings.ts";
+import { readFunding } from "./readFunding.ts";
+import { serveWebAsset, WEB_SECURITY_HEADERS } from "./serveWebAsset.ts";
+
+/** Options of {@link createWebRoutes}. */
+export type WebRoutesOptions = {
+  home: GotongHome;
+  deployment: Deployment;
+  clients: ChainClients;
+  store: GatewayStore;
+  router: Router;
+  channels: ChannelManager;
+  logger: Logger;
+  /**
+   * Offer the page a wallet that signs with the gateway's own key (see `createLocalWallet`).
+   * Default: only on a local devnet (chain id 31337), where that key is a test key.
+   */
+  localWallet?: boolean;
+};
+
+/** How long a provider's measured latency is reused. */
+const LATENCY_TTL_MS = 15_000;
+
+/**
+ * The web app's side of the gateway: serves the built page at `/` (building it first when needed)
+ * and the read-only JSON the page shows (explorer, channels, earnings, funding), plus the local
+ * wallet on a local network. Plug it in as `createGatewayServer({ fallback })`.
+ *
+ * @returns `handle(req, res)`, true when it took the request
+ * @example createGatewayServer({ …, fallback: createWebRoutes({ … }).handle })
+ */
+export function createWebRoutes(options: WebRoutesOptions) {
+  const { deployment, clients, store, router, channels, logger } = options;
+  const client = clients.public;
+  const localWallet = (options.localWallet ?? deployment.chainId === 31337)
+    ? createLocalWallet({
+        clients,
+        deployment,
+        serially: channels.serially,
+        onSent: ({ signature, data }) => {
+          // Closing or withdrawing a channel the gateway pays through: it must read it again before using it.
+          if (signature !== "startClose(bytes32)" && signature !== "withdraw(bytes32)") return;
+          const channelId = `0x${data.slice(10, 74)}` as Hex;
+          if (store.getChannel(channelId)) channels.forget(channelId);
+        },
+      })
+    : undefined;
+
+  const latency = new Map<string, { at: number; ms: number | undefined }>();
+  async function latencyOf(endpoint: string): Promise<number | undefined> {
+    const cached = latency.get(endpoint);
+    if (cached && Date.now() - cached.at < LATENCY_TTL_MS) return cached.ms;
+    const started = performance.now();
+    const ms = await fetch(`${endpoint}/health`, { signal: AbortSignal.timeout(2_000) }).then(
+      (res) => (res.ok ? Math.round(performance.now() - started) : undefined),
+      () => undefined,
+    );
+    latency.set(endpoint, { at: Date.now(), ms });
+    return ms;
+  }
+
+  /** A channel the gateway pays through that was closed on-chain (from the page): make it look again. */
+  function syncClosed(views: Awaited<ReturnType<typeof readChannels>>) {
+    for (const view of views) {
+      const known = store.getChannel(view.channelId);
+      if (known && (view.state !== "open" || known.epoch !== BigInt(view.epoch)) && known.deposit !== known.spent) channels.forget(view.channelId);
+    }
+  }
+
+  async function route(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    const path = url.pathname;
+    const json = (body: unknown) => sendJson(res, 200, body, { "cache-control": "no-store", "x-content-type-options": "nosniff" });
+    if (path === "/gotong/web/config") {
+      return json({
+        chainId: deployment.chainId,
+        token: deployment.token,
+        contracts: {
+          modelRegistry: deployment.modelRegistry,
+          providerRegistry: deployment.providerRegistry,
+          paymentChannels: deployment.paymentChannels,
+          quadraticFunding: deployment.quadraticFunding ?? null,
+        },
+        challengePeriod: deployment.challengePeriod,
+        gatewayAccount: clients.account.address,
+        localWallet: localWallet ? { address: localWallet.address } : null,
+      });
+    }
+    if (path === "/gotong/web/explorer") {
+      return json(await readExplorer({ client, deployment, store, router, manifestsDir: manifestsDirOf(options.home.root), latencyOf }));
+    }
+    if (path === "/gotong/web/channels") {
+      const account = url.searchParams.get("account") ?? clients.account.address;
+      if (!isAddress(account, { strict: false })) throw new GotongError("`account` must be an address", { code: "invalid_parameter", param: "account", status: 400 });
+      const views = await readChannels(client, deployment, getAddress(account), store);
+      syncClosed(views);
+      return json({ account: getAddress(account), data: views });
+    }
+    if (path === "/gotong/web/earnings") {
+      const { models } = await readExplorer({ client, deployment, store, router, manifestsDir: manifestsDirOf(options.home.root), latencyOf: async () => undefined });
+      return json(await readEarnings(client, deployment, new Map(models.map((m) => [m.modelId, m.name]))));
+    }
+    if (path === "/gotong/web/funding") return json(await readFunding(client, deployment));
+    if (path === "/gotong/web/account") {
+      const address = url.searchParams.get("address") ?? "";
+      if (!isAddress(address, { strict: false })) throw new GotongError("`address` must be an address", { code: "invalid_parameter", param: "address", status: 400 });
+      const balance = await client.readContract({ address: deployment.token.address, abi: erc20Abi, functionName: "balanceOf", args: [getAddress(address)] });
+      return json({ address: getAddress(address), balance: balance.toString() });
+    }
+    const tx = /^\/gotong\/web\/tx\/(0x[0-9a-fA-F]{64})$/.exec(path);
+    if (tx) {
+      const receipt = await client.getTransactionReceipt({ hash: tx[1] as Hex }).catch(() => undefined);
+      return json({ hash: tx[1], status: receipt ? receipt.status : "pending", blockNumber: receipt?.blockNumber.toString() ?? null });
+    }
+    throw new GotongError(`No route for ${req.method} ${path}`, { code: "not_found", status: 404 });
+  }
+
+  async function walletRoute(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (!localWallet) throw localWalletUnavailable();
+    checkWalletRequest(req);
+    const body = parseJsonObject(await readBody(req, 64 * 1024));
+    const id = typeof body.id === "number" || typeof body.id === "string" ? body.id : null;
+    try {
+      const result = await localWallet.request({ method: String(body.method), params: Array.isArray(body.params) ? body.params : [] });
+      sendJson(res, 200, { jsonrpc: "2.0", id, result }, { "cache-control": "no-store" });
+    } catch (error) {
+      const code = error instanceof WalletRpcError ? error.code : -32603;
+      const message = error instanceof WalletRpcError ? error.message : `The transaction failed: ${(error as Error).message}`;
+      if (!(error instanceof WalletRpcError)) logger.warn("local wallet transaction failed", { error: (error as Error).message });
+      sendJson(res, 200, { jsonrpc: "2.0", id, error: { code, message } }, { "cache-control": "no-store" });
+    }
+  }
+
+  async function page(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+    await ensureWebBuild({ logger });
+    if (!serveWebAsset(req, res, path)) {
+      res.writeHead(404, { ...WEB_SECURITY_HEADERS, "content-type": "text/plain; charset=utf-8" });
+      res.end("Not found\n");
+    }
+  }
+
+  return {
+    /** The `fallback` of `createGatewayServer`: takes the web app's requests, leaves the rest. */
+    handle(req: IncomingMessage, res: ServerResponse): boolean {
+      const url = new URL(req.url ?? "/", "http://gateway");
+      const path = url.pathname;
+      let work: Promise<void> | undefined;
+      if (path === "/gotong/web/wallet" && req.method === "POST") work = walletRoute(req, res);
+      else if (path.startsWith("/gotong/web/") && req.method === "GET") work = route(req, res, url);
+      else if ((req.method === "GET" || req.method === "HEAD") && !path.startsWith("/v1/") && !path.startsWith("/gotong/")) work = page(req, res, path);
+      if (!work) return false;
+      work.catch((error) => {
+        if (!(error instanceof GotongError)) logger.error("web request failed", { path, error: (error as Error).message });
+        sendError(res, error);
+      });
+      return true;
+    },
+    localWallet,
+  };
+}

@@ -1,0 +1,89 @@
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { join, relative } from "node:path";
+import { GotongError } from "../../common/errors.ts";
+import { PROJECT_ROOT, WEB_DIST_DIR, WEB_VITE_CONFIG } from "./webPaths.ts";
+
+/** Name of the file in the build folder that records which sources it was built from. */
+const STAMP = ".source-hash";
+
+/** Every file the browser bundle is built from: the app, its crypto, the shared error type, the config. */
+function sourceFiles(): string[] {
+  const files: string[] = [];
+  const walk = (dir: string) => {
+    for (const name of readdirSync(dir).sort()) {
+      const path = join(dir, name);
+      if (statSync(path).isDirectory()) walk(path);
+      else if (!name.endsWith(".test.ts")) files.push(path);
+    }
+  };
+  walk(join(PROJECT_ROOT, "src", "web", "app"));
+  walk(join(PROJECT_ROOT, "src", "web", "crypto"));
+  files.push(join(PROJECT_ROOT, "src", "common", "errors.ts"), WEB_VITE_CONFIG, join(PROJECT_ROOT, "package-lock.json"));
+  return files;
+}
+
+/** A hash of the web app's sources: the build is current when its stamp holds the same. */
+export function webSourceHash(): string {
+  const hash = createHash("sha256");
+  for (const file of sourceFiles()) {
+    hash.update(relative(PROJECT_ROOT, file)).update("\0").update(existsSync(file) ? readFileSync(file) : "").update("\0");
+  }
+  return hash.digest("hex");
+}
+
+/** Whether dist/web holds a build of the current sources. */
+export function isWebBuildCurrent(): boolean {
+  const stamp = join(WEB_DIST_DIR, STAMP);
+  return existsSync(join(WEB_DIST_DIR, "index.html")) && existsSync(stamp) && readFileSync(stamp, "utf8") === webSourceHash();
+}
+
+let building: Promise<void> | undefined;
+
+/**
+ * Builds the web app with vite into dist/web unless a build of the current sources is there. The
+ * build goes to a temporary folder first and replaces dist/web in one rename, so a gateway serving
+ * the old build never serves half of a new one. Concurrent callers in one process share one build.
+ *
+ * @throws `web_build_failed` when vite is missing (a production install without devDependencies) or fails
+ * @example await ensureWebBuild(); // then serve dist/web
+ */
+export function ensureWebBuild(options: { logger?: { info(message: string, fields?: Record<string, unknown>): void } } = {}): Promise<void> {
+  if (isWebBuildCurrent()) return Promise.resolve();
+  building ??= (async () => {
+    const hash = webSourceHash();
+    const outDir = `${WEB_DIST_DIR}.tmp-${process.pid}-${Date.now()}`;
+    let vite: typeof import("vite");
+    try {
+      vite = await import("vite");
+    } catch (cause) {
+      throw new GotongError("The web app is not built and vite is not installed to build it", {
+        code: "web_build_failed",
+        status: 503,
+        hint: "Run `npm install` (with devDependencies) and then `npm run build:web`.",
+        cause,
+      });
+    }
+    options.logger?.info("building the web app", { outDir: relative(PROJECT_ROOT, WEB_DIST_DIR) });
+    try {
+      await vite.build({ configFile: WEB_VITE_CONFIG, logLevel: "warn", build: { outDir, emptyOutDir: true } });
+    } catch (cause) {
+      rmSync(outDir, { recursive: true, force: true });
+      throw new GotongError(`Building the web app failed: ${(cause as Error).message}`, { code: "web_build_failed", status: 503, cause });
+    }
+    writeFileSync(join(outDir, STAMP), hash);
+    const old = `${WEB_DIST_DIR}.old-${process.pid}-${Date.now()}`;
+    try {
+      if (existsSync(WEB_DIST_DIR)) renameSync(WEB_DIST_DIR, old);
+      renameSync(outDir, WEB_DIST_DIR);
+    } catch (error) {
+      // Another process swapped in its build at the same moment: fine if that one is current.
+      rmSync(outDir, { recursive: true, force: true });
+      if (!isWebBuildCurrent()) throw error;
+    }
+    rmSync(old, { recursive: true, force: true });
+  })().finally(() => {
+    building = undefined;
+  });
+  return building;
+}

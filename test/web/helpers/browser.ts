@@ -1,0 +1,41 @@
+import { existsSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+
+/** Debian's Chromium; playwright-core drives it and never downloads a browser of its own. */
+export const CHROMIUM_PATH = process.env.GOTONG_CHROMIUM ?? "/usr/bin/chromium";
+
+/** Where every browser test saves its screenshots for review (kept out of git). */
+export const SCREENSHOT_DIR = fileURLToPath(new URL("../screenshots", import.meta.url));
+
+/** Why browser tests cannot run here, or undefined when they can (printed once when skipping). */
+export function browserSkipReason(): string | undefined {
+  if (existsSync(CHROMIUM_PATH)) return undefined;
+  const reason = `no Chromium at ${CHROMIUM_PATH} (install it with \`apt-get install -y chromium\`, as .ci/run does): browser tests are skipped`;
+  console.warn(`[skip] ${reason}`);
+  return reason;
+}
+
+/** Starts headless Chromium with nothing of its own going out (no updates, sync or background fetches). */
+export function launchBrowser(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM_PATH,
+    args: ["--headless", "--no-sandbox", "--disable-background-networking", "--disable-gpu", "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"],
+  });
+}
+
+/** Every request a page makes, to check none leaves for another origin. */
+export function recordRequests(context: BrowserContext): string[] {
+  const urls: string[] = [];
+  context.on("request", (request) => urls.push(request.url()));
+  return urls;
+}
+
+/** Saves a full-page screenshot under test/web/screenshots and returns its path. */
+export async function screenshot(page: Page, name: string): Promise<string> {
+  mkdirSync(SCREENSHOT_DIR, { recursive: true });
+  const path = join(SCREENSHOT_DIR, `${name}.png`);
+  await page.screenshot({ path, fullPage: true });
+  return path;
+}

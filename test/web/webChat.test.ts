@@ -1,0 +1,89 @@
+import { randomBytes } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Browser, Page } from "playwright-core";
+import { browserSkipReason, launchBrowser, recordRequests, screenshot } from "./helpers/browser.ts";
+import { startWebNetwork, type WebNetwork } from "./helpers/webNetwork.ts";
+
+const skip = browserSkipReason();
+
+/** The page's token amounts, as the page formats them (6 decimals, trailing zeros dropped). */
+const tokens = (baseUnits: bigint) => {
+  const whole = baseUnits / 1_000_000n;
+  const fraction = (baseUnits % 1_000_000n).toString().padStart(6, "0").replace(/0+$/, "");
+  return `${whole}${fraction ? `.${fraction}` : ""} gUSD`;
+};
+
+describe.skipIf(skip)("the web app's private chat, in headless Chromium", () => {
+  let web: WebNetwork;
+  let browser: Browser;
+  const pageErrors: string[] = [];
+
+  beforeAll(async () => {
+    web = await startWebNetwork();
+    browser = await launchBrowser();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await web?.stop();
+  });
+
+  async function open(options: { width?: number; height?: number } = {}) {
+    const context = await browser.newContext({ viewport: { width: options.width ?? 1280, height: options.height ?? 900 } });
+    const requests = recordRequests(context);
+    const page = await context.newPage();
+    page.on("pageerror", (error) => pageErrors.push(error.message));
+    await page.goto(web.pageUrl);
+    await page.getByLabel("Model").and(page.locator(":enabled")).waitFor();
+    return { context, page, requests };
+  }
+
+  const assistant = (page: Page) => page.locator(".message-assistant").last();
+
+  it("streams an answer from a real model, sealed in the browser: the gateway relays only ciphertext; price and receipt shown", async () => {
+    const { page, requests } = await open();
+    const canary = `canary${randomBytes(6).toString("hex")}`;
+    const sentBefore = web.gatewayTap.sent().length;
+    const receivedBefore = web.gatewayTap.received().length;
+    const providerSentBefore = web.providerTap.sent().length;
+    // Keyboard only: focus the message box, type, Enter sends.
+    await page.getByLabel("Message", { exact: true }).focus();
+    await page.keyboard.type(`Once upon a time ${canary} went to the forest.`);
+    await page.keyboard.press("Enter");
+    await assistant(page).locator("[data-testid=message-receipt]").waitFor({ timeout: 90_000 });
+    const answer = await assistant(page).locator(".message-text").innerText();
+    expect(answer.trim().length).toBeGreaterThan(0);
+
+    // The price and receipt shown are the gateway's checked receipt.
+    const [receipt] = web.gateway.store.listReceipts(1);
+    expect(await assistant(page).getByTestId("message-cost").innerText()).toBe(`Cost ${tokens(receipt!.receipt.cost)}`);
+    expect(await assistant(page).getByTestId("message-receipt").innerText()).toContain(`${receipt!.receipt.outputTokens} out tokens`);
+
+    // Browser → gateway: the prompt left the browser sealed; gateway → provider: still sealed.
+    const browserToGateway = web.gatewayTap.sent().subarray(sentBefore);
+    const gatewayToBrowser = web.gatewayTap.received().subarray(receivedBefore);
+    const gatewayToProvider = web.providerTap.sent().subarray(providerSentBefore);
+    expect(browserToGateway.includes("application/gotong-sealed")).toBe(true);
+    for (const wire of [browserToGateway, gatewayToProvider]) {
+      expect(wire.includes(canary)).toBe(false);
+      expect(wire.includes("Once upon a time")).toBe(false);
+      expect(wire.includes('"messages"')).toBe(false);
+    }
+    // The answer came back as many sealed frames (streamed), none of them readable on the way.
+    const frames = gatewayToBrowser.toString("latin1").match(/\ndata: [A-Za-z0-9_-]{20,}/g) ?? [];
+    expect(frames.length).toBeGreaterThanOrEqual(3);
+    expect(gatewayToBrowser.includes('"choices"')).toBe(false);
+    expect(gatewayToBrowser.includes('"content"')).toBe(false);
+    for (const word of answer.split(/\W+/).filter((w) => w.length >= 7)) expect(gatewayToBrowser.includes(word)).toBe(false);
+
+    // Every request went to the page's own origin.
+    const origin = new URL(web.pageUrl).origin;
+    expect(requests.filter((url) => !url.startsWith(origin) && !url.startsWith("data:") && !url.startsWith("blob:"))).toEqual([]);
+    await screenshot(page, "chat-streamed");
+
+    // History lives in the browser: a reload shows it again.
+    await page.reload();
+    await page.getByText(canary).first().waitFor();
+    expect(await assistant(page).locator(".message-text").innerText()).toBe(answer);
+    expect(pageErrors).toEqual([]);
+  });
+});
