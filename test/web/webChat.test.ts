@@ -82,7 +82,7 @@ describe.skipIf(skip)("the web app's private chat, in headless Chromium", () => 
 
     // History lives in the browser: a reload shows it again.
     await page.reload();
-    await page.getByText(canary).first().waitFor();
+    await page.locator(".message-user .message-text", { hasText: canary }).waitFor();
     expect(await assistant(page).locator(".message-text").innerText()).toBe(answer);
     expect(pageErrors).toEqual([]);
   });

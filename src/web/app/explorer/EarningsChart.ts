@@ -14,25 +14,34 @@ export function EarningsChart(props: { title: string; series: Series[]; token: {
   const { series, token } = props;
   if (series.length === 0) return h("p", { class: "fine" }, "No earnings redeemed on-chain yet. Providers redeem vouchers in batches; this fills in when they do.");
   const times = series.flatMap((s) => s.points.map((p) => p.time));
-  const t0 = Math.min(...times);
-  const t1 = Math.max(...times, t0 + 1);
+  const last = Math.max(...times);
+  // Start a little before the first payment so a single one still shows as a step.
+  const t0 = Math.min(...times) - Math.max(60, Math.round((last - Math.min(...times)) * 0.05));
+  const t1 = last;
   const max = series.flatMap((s) => s.points.map((p) => BigInt(p.total))).reduce((a, b) => (a > b ? a : b), 1n);
   const W = 600;
   const H = 200;
-  const pad = 8;
-  const x = (t: number) => pad + ((t - t0) / (t1 - t0)) * (W - 2 * pad);
-  const y = (v: bigint) => H - pad - Number((v * 10_000n) / max) / 10_000 * (H - 2 * pad);
+  const padX = 8;
+  const padTop = 22;
+  const padBottom = 22;
+  const x = (t: number) => padX + ((t - t0) / (t1 - t0)) * (W - 2 * padX);
+  const y = (v: bigint) => H - padBottom - (Number((v * 10_000n) / max) / 10_000) * (H - padTop - padBottom);
   const label = (s: Series) => (s.label.startsWith("0x") ? shortHex(s.label) : s.label);
   return h(
     "figure",
     { class: "chart" },
     h(
       "svg",
-      { viewBox: `0 0 ${W} ${H}`, role: "img", "aria-labelledby": `${props.id}-caption`, preserveAspectRatio: "none" },
-      h("line", { x1: pad, y1: H - pad, x2: W - pad, y2: H - pad, class: "axis" }),
+      { viewBox: `0 0 ${W} ${H}`, role: "img", "aria-labelledby": `${props.id}-caption` },
+      h("line", { x1: padX, y1: H - padBottom, x2: W - padX, y2: H - padBottom, class: "axis" }),
+      h("text", { x: padX, y: 14, class: "tick" }, formatAmount(max, token)),
+      h("text", { x: padX, y: H - 6, class: "tick" }, formatTime(t0)),
+      h("text", { x: W - padX, y: H - 6, class: "tick", "text-anchor": "end" }, formatTime(t1)),
       series.map((s, i) => {
-        const points = [{ time: t0, total: "0" }, ...s.points];
-        const d = points.map((p, j) => `${j === 0 ? "M" : "L"}${x(p.time).toFixed(1)},${y(BigInt(p.total)).toFixed(1)}`).join(" ");
+        // A step line: earnings change only when a voucher is redeemed, and hold until the next.
+        let d = `M${x(t0).toFixed(1)},${y(0n).toFixed(1)}`;
+        for (const p of s.points) d += ` H${x(p.time).toFixed(1)} V${y(BigInt(p.total)).toFixed(1)}`;
+        d += ` H${x(t1).toFixed(1)}`;
         return h("path", { key: s.key, d, fill: "none", stroke: COLOURS[i % COLOURS.length], "stroke-width": 2.5, "vector-effect": "non-scaling-stroke" });
       }),
     ),

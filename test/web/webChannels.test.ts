@@ -1,0 +1,93 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Browser, Page } from "playwright-core";
+import { PaymentChannelsArtifact } from "../../src/chain/contracts.generated.ts";
+import { browserSkipReason, launchBrowser, recordRequests, screenshot } from "./helpers/browser.ts";
+import { startWebNetwork, type WebNetwork } from "./helpers/webNetwork.ts";
+
+const skip = browserSkipReason();
+
+describe.skipIf(skip)("the web app's channels, in headless Chromium", () => {
+  let web: WebNetwork;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    web = await startWebNetwork();
+    browser = await launchBrowser();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await web?.stop();
+  });
+
+  async function chat(page: Page, text: string) {
+    await page.goto(`${web.pageUrl}#/chat`);
+    await page.getByLabel("Model").and(page.locator(":enabled")).waitFor();
+    await page.getByRole("button", { name: "New chat" }).click();
+    await page.getByLabel("Message", { exact: true }).fill(text);
+    await page.getByRole("button", { name: "Send" }).click();
+    await page.locator(".message-assistant").last().locator("[data-testid=message-receipt]").waitFor({ timeout: 90_000 });
+  }
+
+  it("closing a channel from the page returns exactly the unspent deposit, and chat opens a new one afterwards", async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 1000 } });
+    const requests = recordRequests(context);
+    const page = await context.newPage();
+    await chat(page, "Once upon a time");
+    await chat(page, "The little dog");
+    const [channel] = web.gateway.store.listChannels();
+    expect(channel!.spent).toBeGreaterThan(0n);
+    await web.gateway.settle(); // the provider now holds a voucher for everything spent
+
+    await page.goto(`${web.pageUrl}#/explorer`);
+    const row = page.locator(`tr[data-channel="${channel!.channelId}"]`);
+    await row.waitFor();
+    expect(await row.getAttribute("data-state")).toBe("open");
+    const account = web.gateway.address;
+    const balanceBefore = await web.balanceOf(account);
+    await row.getByRole("button", { name: /^Close the channel/ }).click();
+    await page.getByRole("status").filter({ hasText: "Closing started" }).waitFor({ timeout: 30_000 });
+    expect(await row.getAttribute("data-state")).toBe("closing");
+
+    // Inside the challenge period the provider redeems its latest voucher; then the period ends.
+    await web.provider.redeemer.redeemNow();
+    await web.advanceTime(web.deployment.challengePeriod + 1);
+    await page.getByRole("button", { name: "Refresh" }).click();
+    await page.locator(`tr[data-channel="${channel!.channelId}"][data-state="withdrawable"]`).waitFor();
+    const onChain = await web.client.readContract({ address: web.deployment.paymentChannels, abi: PaymentChannelsArtifact.abi, functionName: "getChannel", args: [channel!.channelId] });
+    expect(onChain.redeemed).toBe(channel!.spent); // the provider was paid exactly what the receipts say
+    expect(await row.getByTestId("channel-unspent").innerText()).toContain(String(Number(onChain.deposit - onChain.redeemed) / 1e6));
+    await screenshot(page, "channels-withdrawable");
+
+    await row.getByRole("button", { name: /^Withdraw the unspent deposit/ }).click();
+    await page.getByRole("status").filter({ hasText: "Withdrawn" }).waitFor({ timeout: 30_000 });
+    expect(await web.balanceOf(account)).toBe(balanceBefore + (onChain.deposit - onChain.redeemed));
+    expect(await page.locator(`tr[data-channel="${channel!.channelId}"]`).getAttribute("data-state")).toBe("withdrawn");
+    await screenshot(page, "channels-withdrawn");
+
+    // The gateway noticed: its next chat opens the channel's next epoch instead of paying into a closed one.
+    await chat(page, "After the close");
+    const reopened = web.gateway.store.getChannel(channel!.channelId)!;
+    expect(reopened.epoch).toBe(channel!.epoch + 1n);
+    const origin = new URL(web.pageUrl).origin;
+    expect(requests.filter((url) => !url.startsWith(origin) && !url.startsWith("data:"))).toEqual([]);
+    await context.close();
+  });
+
+  it("the explorer shows models with owner, hash, licence and royalty, and providers with stake, prices and latency", async () => {
+    await web.provider.redeemer.redeemNow().catch(() => undefined);
+    const page = await browser.newPage({ viewport: { width: 1280, height: 1200 } });
+    await page.goto(`${web.pageUrl}#/explorer`);
+    const models = page.getByRole("region", { name: "Models" });
+    await models.locator("tbody tr").first().waitFor();
+    const modelRow = await models.locator("tbody tr").first().innerText();
+    expect(modelRow).toContain(`${web.model.name} #${web.model.modelId}`);
+    expect(modelRow).toContain("10%");
+    const providers = await page.getByRole("region", { name: "Providers" }).locator("tbody tr").first().innerText();
+    expect(providers).toContain("1 gUSD / 1M tokens / 2 gUSD / 1M tokens");
+    expect(providers).toMatch(/\d+ ms/);
+    expect(providers).toMatch(/\d+ receipts checked, none refused/);
+    await page.locator(".chart svg").first().waitFor();
+    await screenshot(page, "explorer");
+    await page.close();
+  });
+});
