@@ -28,7 +28,12 @@ export type PreparedGeneration = {
    * Generates, calling `onText` as text arrives with the number of new tokens it carries. Stops
    * within a token when `signal` aborts and then reports `abort`.
    */
-  run(options: { signal: AbortSignal; onText: (text: string, tokens: number) => void }): Promise<{ finishReason: FinishReason; outputTokens: number }>;
+  run(options: { signal: AbortSignal; onText: (text: string, tokens: number) => void }): Promise<{
+    finishReason: FinishReason;
+    outputTokens: number;
+    /** Prompt tokens actually evaluated, when only known afterwards (upstream servers); at most `inputTokens`. */
+    inputTokens?: number;
+  }>;
 };
 
 /** An inference engine a provider serves from: embedded llama.cpp, or an upstream server. */

@@ -104,10 +104,12 @@ export function createProviderServer(options: ProviderServerOptions): Server {
       if (responseKeys) baseHeaders["x-gotong-sealed"] = "1";
       const hash = createHash("sha256");
       let outputTokens = 0;
+      // Billed prompt tokens: exact from the embedded engine; from an upstream, its own count afterwards.
+      let inputTokens = prepared.inputTokens;
       let text = "";
 
       const finish = async (finishReason: string): Promise<SignedReceipt> => {
-        const counts = { inputTokens: prepared.inputTokens, outputTokens };
+        const counts = { inputTokens, outputTokens };
         const cost = computeCost(model.price, counts);
         const owedBefore = options.store.getChannel(auth.channelId, auth.epoch).owed;
         const receipt = await options.signer.signReceipt({
@@ -125,7 +127,7 @@ export function createProviderServer(options: ProviderServerOptions): Server {
         logger.info("served", { request: requestId.slice(0, 10), model: model.name, in: counts.inputTokens, out: outputTokens, cost, finish: finishReason });
         return receipt;
       };
-      const usage = () => ({ prompt_tokens: prepared.inputTokens, completion_tokens: outputTokens, total_tokens: prepared.inputTokens + outputTokens });
+      const usage = () => ({ prompt_tokens: inputTokens, completion_tokens: outputTokens, total_tokens: inputTokens + outputTokens });
 
       if (request.stream) {
         const sse = startSse(res, baseHeaders, responseKeys ? options.sealed!.streamSealer(responseKeys) : undefined);
@@ -144,6 +146,7 @@ export function createProviderServer(options: ProviderServerOptions): Server {
             sse.send(`${prefix}${JSON.stringify(piece)}${middle}${outputTokens}}}`, outputTokens);
           },
         });
+        if (result.inputTokens !== undefined) inputTokens = Math.min(result.inputTokens, prepared.inputTokens);
         // A client that left is billed for the tokens written to it before it left, not those generated.
         if (abort.signal.aborted) outputTokens = sse.sentMark();
         const receipt = await finish(result.finishReason);
@@ -166,6 +169,7 @@ export function createProviderServer(options: ProviderServerOptions): Server {
           hash.update(piece);
         },
       });
+      if (result.inputTokens !== undefined) inputTokens = Math.min(result.inputTokens, prepared.inputTokens);
       if (abort.signal.aborted) {
         // Nothing was delivered: bill the evaluated prompt only.
         outputTokens = 0;
@@ -183,7 +187,7 @@ export function createProviderServer(options: ProviderServerOptions): Server {
         "x-gotong-receipt-id": requestId,
         "x-gotong-receipt": encodeReceiptHeader(receipt),
         "x-gotong-cost": receipt.cost.toString(),
-        "x-gotong-input-tokens": String(prepared.inputTokens),
+        "x-gotong-input-tokens": String(inputTokens),
         "x-gotong-output-tokens": String(outputTokens),
       };
       if (responseKeys) {

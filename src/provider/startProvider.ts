@@ -43,7 +43,7 @@ export type StartProviderOptions = {
   /** Stake to register with; default the registry's minimum. */
   stake?: bigint;
   redeemIntervalMs?: number;
-  /** A backend to serve instead of embedded llama.cpp (an upstream server, or a test double). */
+  /** A backend to serve instead of embedded llama.cpp (see createUpstreamBackend). */
   backend?: InferenceBackend;
   logger: Logger;
   onProgress?: (stage: string, done: number, total: number) => void;
@@ -63,7 +63,7 @@ export async function startProvider(options: StartProviderOptions) {
   const registered = await resolveRegisteredModel(clients.public, deployment, weightsHash, options.modelId);
   logger.info("weights match the registry", { model: registered.name, modelId: registered.modelId, sha256: weightsHash.slice(2, 14), arch: header.architecture });
 
-  const threads = options.threads ?? (await chooseThreads({ modelPath: options.modelPath, weightsHash, cacheFile: join(home.provider, "threads.json") }));
+  const threads = options.backend ? 0 : (options.threads ?? (await chooseThreads({ modelPath: options.modelPath, weightsHash, cacheFile: join(home.provider, "threads.json") })));
   const backend = options.backend ?? (await createLlamaBackend({ modelPath: options.modelPath, threads, contextSize: options.contextSize, parallel: options.parallel }));
   const store = createProviderStore(join(home.provider, `provider-${account.address.toLowerCase()}.db`));
   const domain = { chainId: deployment.chainId, verifyingContract: deployment.paymentChannels };
@@ -72,6 +72,7 @@ export async function startProvider(options: StartProviderOptions) {
     domain,
     store,
     readChannel: (id) => readChannel(clients.public, deployment.paymentChannels, id),
+    client: clients.public,
   });
   const redeemer = createRedeemer({ clients, paymentChannels: deployment.paymentChannels, store, logger: logger.child("redeem"), intervalMs: options.redeemIntervalMs });
   const sealed = createSealedTransport({ keysDir: home.keys, chainId: deployment.chainId, provider: account.address });

@@ -1,5 +1,6 @@
 import { privateKeyToAccount } from "viem/accounts";
-import { join } from "node:path";
+import { basename, join } from "node:path";
+import { createUpstreamBackend } from "../../provider/createUpstreamBackend.ts";
 import { fundOnDevnet } from "../../chain/fundOnDevnet.ts";
 import { GotongError } from "../../common/errors.ts";
 import { createProviderStore } from "../../provider/createProviderStore.ts";
@@ -17,6 +18,10 @@ export const help = `gotong provider start --model FILE.gguf [options]
   --threads N             CPU threads (default: measured once on this machine)
   --parallel N            requests generated at once (default 1)
   --stake T               stake in tokens when registering (default the minimum)
+  --upstream URL          serve from an OpenAI-compatible server you already run (vLLM, Ollama,
+                          llama-server) instead of embedded llama.cpp; --model is still the GGUF
+                          it serves, hashed and checked against the registry
+  --upstream-model NAME   the model name the upstream knows (default the registry name)
   --key FILE              provider key (default GOTONG_HOME/keys/provider.key)
   --deployment FILE       contracts to use (default GOTONG_HOME/chain/deployment.json)
 gotong provider redeem    redeems every stored voucher now, in one transaction
@@ -45,6 +50,8 @@ async function start(args: string[]) {
     key: { type: "string" },
     deployment: { type: "string" },
     "redeem-interval": { type: "string" },
+    upstream: { type: "string" },
+    "upstream-model": { type: "string" },
   }, false);
   if (!values.model) throw new GotongError("--model FILE.gguf is required", { code: "invalid_arguments", hint: help });
   const ctx = context(values);
@@ -69,6 +76,7 @@ async function start(args: string[]) {
     parallel: integer(values.parallel, "parallel"),
     stake: values.stake ? tokens(values.stake, d, 0n) : undefined,
     redeemIntervalMs: values["redeem-interval"] ? integer(values["redeem-interval"], "redeem-interval")! * 1000 : undefined,
+    backend: values.upstream ? createUpstreamBackend({ baseUrl: values.upstream, model: values["upstream-model"] ?? basename(values.model).replace(/\.gguf$/i, "") }) : undefined,
     logger: ctx.logger,
   });
   process.stdout.write(values.json

@@ -1,0 +1,78 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
+import { fundOnDevnet } from "../../src/chain/fundOnDevnet.ts";
+import { createUpstreamBackend } from "../../src/provider/createUpstreamBackend.ts";
+import { startProvider, type RunningProvider } from "../../src/provider/startProvider.ts";
+import type { RunningGateway } from "../../src/gateway/startGateway.ts";
+import { chatModel } from "../helpers/chatModel.ts";
+import { startTestNetwork, DEFAULT_PRICE, UNIT, quietLogger, type TestNetwork } from "../helpers/network.ts";
+
+/** A stand-in for vLLM / llama-server: an OpenAI-compatible server that streams and reports usage. */
+function startFakeUpstream(): Promise<{ server: Server; url: string; requests: Record<string, unknown>[] }> {
+  const requests: Record<string, unknown>[] = [];
+  const server = createServer((req, res) => {
+    let body = "";
+    req.on("data", (b) => (body += b));
+    req.on("end", () => {
+      const request = JSON.parse(body) as Record<string, unknown>;
+      requests.push(request);
+      res.writeHead(200, { "content-type": "text/event-stream" });
+      const words = ["Upstream", " says", " hello", " to", " you"];
+      for (const w of words) res.write(`data: ${JSON.stringify({ choices: [{ index: 0, delta: { content: w }, finish_reason: null }] })}\n\n`);
+      res.write(`data: ${JSON.stringify({ choices: [{ index: 0, delta: {}, finish_reason: "stop" }] })}\n\n`);
+      res.write(`data: ${JSON.stringify({ choices: [], usage: { prompt_tokens: 7, completion_tokens: words.length } })}\n\n`);
+      res.end("data: [DONE]\n\n");
+    });
+  });
+  return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve({ server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`, requests })));
+}
+
+describe("a provider serving from an upstream OpenAI-compatible server", () => {
+  let net: TestNetwork;
+  let upstream: Awaited<ReturnType<typeof startFakeUpstream>>;
+  let provider: RunningProvider;
+  let gateway: RunningGateway;
+  let modelName: string;
+
+  beforeAll(async () => {
+    net = await startTestNetwork();
+    upstream = await startFakeUpstream();
+    const model = await chatModel(net.home.models);
+    modelName = model.name;
+    await net.publish(model.path, model.name);
+    const key = generatePrivateKey();
+    await fundOnDevnet(net.devnet.deployment, privateKeyToAccount(key).address, { tokens: 1_000n * UNIT });
+    provider = await startProvider({
+      home: net.home,
+      deployment: net.devnet.deployment,
+      privateKey: key,
+      modelPath: model.path,
+      price: DEFAULT_PRICE,
+      port: 0,
+      backend: createUpstreamBackend({ baseUrl: upstream.url, model: "served-by-upstream" }),
+      logger: quietLogger(),
+    });
+    gateway = await net.gateway();
+  });
+  afterAll(async () => {
+    await provider?.stop();
+    upstream?.server.close();
+    await net?.stop();
+  });
+
+  it("relays the upstream's answer, paid and receipted, billing the upstream's prompt count", async () => {
+    const res = await fetch(`${gateway.baseUrl}/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: modelName, messages: [{ role: "user", content: "hi there" }], max_tokens: 16 }),
+    });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { choices: { message: { content: string } }[]; usage: { prompt_tokens: number; completion_tokens: number } };
+    expect(body.choices[0]!.message.content).toBe("Upstream says hello to you");
+    expect(body.usage).toMatchObject({ prompt_tokens: 7, completion_tokens: 5 });
+    expect(res.headers.get("x-gotong-cost")).toBe(String((7n * DEFAULT_PRICE.pricePerMillionInput + 5n * DEFAULT_PRICE.pricePerMillionOutput + 999_999n) / 1_000_000n));
+    expect(upstream.requests[0]).toMatchObject({ model: "served-by-upstream", max_tokens: 16, stream: true });
+  });
+});
