@@ -5,6 +5,8 @@ import { spawnSync } from "node:child_process";
 
 const steps = [
   ["typecheck", "npx", ["tsc", "--noEmit", "-p", "."]],
+  // The browser app has its own config: DOM types, no Node types. Its browser tests run in vitest.
+  ["typecheck (web app)", "npx", ["tsc", "--noEmit", "-p", "src/web"]],
   ["contract artifacts are current", "node", ["scripts/compile-contracts.mjs", "--check"]],
   ["contracts (forge)", "node", ["scripts/forge.mjs", "test"]],
   ["typescript (vitest)", "npx", ["vitest", "run", ...process.argv.slice(2)]],

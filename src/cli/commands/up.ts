@@ -33,6 +33,7 @@ export async function run(args: string[]) {
     process.stdout.write(`
 Gotong is up.
 
+  Web app           ${info.gatewayUrl}/   (private chat, explorer, funding)
   OpenAI base URL   ${info.baseUrl}
   model             ${info.model.name}${info.model.testModel ? "  (generated test model: random weights, gibberish output)" : ""}
   chain RPC         ${info.rpcUrl}  (chain id ${info.chainId})

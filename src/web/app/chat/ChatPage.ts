@@ -81,7 +81,7 @@ export function ChatPage() {
   const [busy, setBusy] = useState<AbortController>();
   const [error, setError] = useState<unknown>();
   const [notice, setNotice] = useState<string>();
-  const logRef = useRef<HTMLOListElement>(null);
+  const logRef = useRef<HTMLDivElement>(null);
   const inputRef = useRef<HTMLTextAreaElement>(null);
 
   const current = conversations.find((c) => c.id === currentId);
@@ -286,8 +286,11 @@ export function ChatPage() {
         ),
       ),
       h(
-        "ol",
+        "div",
         { class: "messages", ref: logRef, role: "log", "aria-live": "polite", "aria-label": "Conversation", tabIndex: 0 },
+        h(
+        "ol",
+        { class: "message-list" },
         current && current.messages.length > 0
           ? current.messages.map((m, i) =>
               h(MessageView, {
@@ -297,6 +300,7 @@ export function ChatPage() {
               }),
             )
           : h("li", { class: "empty" }, "Ask anything. Your message is sealed in this browser to the provider's key (HPKE); the gateway pays for it without being able to read it."),
+      ),
       ),
       h(Notice, { error, notice, onDismiss: () => setError(undefined) }),
       h(
