@@ -11,7 +11,10 @@ export function createSseParser() {
   let buffer = "";
   return {
     push(text: string): SseEvent[] {
-      buffer += text.replace(/\r\n?/g, "\n");
+      // A CR at the very end may be the first half of a CRLF cut by the network: keep it for later.
+      const raw = buffer + text;
+      const held = raw.endsWith("\r") ? "\r" : "";
+      buffer = (held ? raw.slice(0, -1) : raw).replace(/\r\n?/g, "\n");
       const events: SseEvent[] = [];
       let cut: number;
       while ((cut = buffer.indexOf("\n\n")) >= 0) {
@@ -32,6 +35,7 @@ export function createSseParser() {
         }
         if (data.length > 0 || event !== "message") events.push({ event, id, data: data.join("\n") });
       }
+      buffer += held;
       return events;
     },
     /** What is left unparsed (an event cut off by the end of the stream). */
