@@ -18,6 +18,7 @@ results.throughput = await benchThroughput();
 results.settlementGas = await benchSettlementGas();
 results.voucherVerify = await benchVoucherVerify();
 results.hpke = await benchHpke();
+results.fundingGas = await (await import("./fundingGas.ts")).benchFundingGas();
 const file = join(import.meta.dirname, "results", "latest.json");
 writeFileSync(file, JSON.stringify(results, (_k, v) => (typeof v === "bigint" ? v.toString() : v), 2) + "\n");
 console.log(JSON.stringify(results, (_k, v) => (typeof v === "bigint" ? v.toString() : v), 2));

@@ -404,7 +404,6 @@ contract QuadraticFunding is ReentrancyGuardTransient {
     /// @param donorCap The most of one donor's total per project that counts (0: no cap).
     /// @param applicationEnd When applications close (excluded).
     /// @param pool The matching pool (fixed once finalized).
-    /// @param donated The donations received, all projects together.
     /// @param donationWeight The sum of every project's donation weight.
     /// @param usageWeight The sum of every project's usage weight.
     /// @param donationPool The part of the pool matched by donations (set at finalization).
@@ -430,7 +429,6 @@ contract QuadraticFunding is ReentrancyGuardTransient {
         uint64 applicationEnd;
         // totals
         uint256 pool;
-        uint256 donated;
         uint256 donationWeight;
         uint256 usageWeight;
         // set at finalization
@@ -699,7 +697,6 @@ contract QuadraticFunding is ReentrancyGuardTransient {
         if (total > MAX_AMOUNT) revert AmountTooLarge(total, MAX_AMOUNT);
         totals[donorKey] = total;
         round.donationWeight = _tally(project.donations, round.donationWeight, before, total, round.donorCap);
-        round.donated += received;
 
         emit Donated(roundId, projectId, msg.sender, donorKey, received, total);
     }

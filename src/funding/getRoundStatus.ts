@@ -51,6 +51,8 @@ export type RoundStatus = {
   pendingProtocolFees: bigint;
   /** The pool the matches are computed from: the fixed pool once finalized, else pool + pending fees. */
   pool: bigint;
+  /** Donations received by every project together. */
+  donated: bigint;
   /** True until finalization: matches are what the round would pay if finalized now. */
   estimate: boolean;
   donationPool: bigint;
@@ -101,6 +103,7 @@ export async function getRoundStatus(client: PublicClient, deployment: Deploymen
     protocolRound,
     pendingProtocolFees,
     pool,
+    donated: projects.reduce((sum, p) => sum + p.donations.amount, 0n),
     estimate: !round.finalized,
     donationPool: result.donationPool,
     usagePool: result.usagePool,

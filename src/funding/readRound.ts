@@ -22,7 +22,6 @@ export type Round = {
   finalized: boolean;
   protocolFunded: boolean;
   pool: bigint;
-  donated: bigint;
   donationWeight: bigint;
   usageWeight: bigint;
   donationPool: bigint;
@@ -77,7 +76,6 @@ export async function readRound(client: PublicClient, deployment: Deployment, ro
       finalized: r.finalized,
       protocolFunded: r.protocolFunded,
       pool: r.pool,
-      donated: r.donated,
       donationWeight: r.donationWeight,
       usageWeight: r.usageWeight,
       donationPool: r.donationPool,

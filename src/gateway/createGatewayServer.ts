@@ -12,6 +12,7 @@ import { createPaymentVerifier } from "../payments/createPaymentVerifier.ts";
 import { decodeReceiptHeader, receiptFromJson, type SignedReceipt } from "../payments/receipt.ts";
 import { encodeVoucherHeader, type VoucherDomain } from "../payments/voucher.ts";
 import { checkReceipt } from "./checkReceipt.ts";
+import { refuseCrossSiteSpending } from "./refuseCrossSiteSpending.ts";
 import type { ChannelManager } from "./createChannelManager.ts";
 import type { ChannelRecord, GatewayStore } from "./createGatewayStore.ts";
 import type { Router } from "./createRouter.ts";
@@ -94,6 +95,7 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
   }
 
   async function relay(path: string, req: IncomingMessage, res: ServerResponse) {
+    refuseCrossSiteSpending(req);
     const raw = await readBody(req, options.bodyLimit ?? DEFAULT_BODY_LIMIT);
     const body = parseJsonObject(raw);
     if (typeof body.model !== "string" || !body.model) throw new GotongError(`"model" is required`, { code: "invalid_parameter", param: "model", status: 400 });
@@ -395,6 +397,7 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
   const prepared = new Map<Hex, { offer: Offer; expires: number }>();
 
   async function prepareRelay(req: IncomingMessage, res: ServerResponse) {
+    refuseCrossSiteSpending(req);
     const body = parseJsonObject(await readBody(req, 16 * 1024));
     if (typeof body.model !== "string" || !body.model) throw new GotongError(`"model" is required`, { code: "invalid_parameter", param: "model", status: 400 });
     const offer = (await router.route(body.model))[0]!;
@@ -408,8 +411,8 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
   async function relaySealed(requestId: Hex, req: IncomingMessage, res: ServerResponse) {
     const entry = prepared.get(requestId);
     if (!entry || entry.expires < Date.now()) throw new GotongError(`No prepared request ${requestId}`, { code: "relay_not_prepared", status: 404, hint: "POST /gotong/relay/prepare first, then seal to the provider it names." });
+    refuseCrossSiteSpending(req, [SEALED_CONTENT_TYPE]);
     prepared.delete(requestId);
-    if (!req.headers["content-type"]?.startsWith(SEALED_CONTENT_TYPE)) throw new GotongError("The relay carries only sealed requests", { code: "relay_not_sealed", status: 415 });
     const envelope = await readBody(req, options.bodyLimit ?? DEFAULT_BODY_LIMIT);
     const clientGone = new AbortController();
     res.on("close", () => {

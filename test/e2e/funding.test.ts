@@ -205,6 +205,9 @@ describe("quadratic funding fed by paid inference", () => {
     expect(done.phase).toBe("finalized");
     expect(done.estimate).toBe(false);
     expect(done.projects.map((p) => [p.donationMatch, p.usageMatch])).toEqual(estimate.projects.map((p) => [p.donationMatch, p.usageMatch]));
+    const table = await gotong("fund", "round", "status", round);
+    expect(table.stdout).toMatch(/round 1 — finalized/);
+    expect(table.stdout).toMatch(new RegExp(`#1 model ${a.id}`));
     const [pa, pb] = done.projects as [StatusJson["projects"][0], StatusJson["projects"][0]];
     // Donation weights: A (√2 + √3)² − 5 = 2√6, B (√0.5 + √20)² − 20.5 = 2√10: B's share is larger.
     expect(BigInt(pb.donationMatch)).toBeGreaterThan(BigInt(pa.donationMatch));

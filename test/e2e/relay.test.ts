@@ -66,6 +66,17 @@ describe("the sealed relay for clients that seal themselves", () => {
     expect(plain.status).toBe(415);
   });
 
+  it("refuses to spend for another web site: a foreign Origin, or a body not declared JSON", async () => {
+    const body = JSON.stringify({ model: modelName, messages: [{ role: "user", content: "hi" }], max_tokens: 4 });
+    const foreign = await fetch(`${gateway.baseUrl}/chat/completions`, { method: "POST", headers: { "content-type": "application/json", origin: "https://evil.example" }, body });
+    expect(foreign.status).toBe(403);
+    expect(((await foreign.json()) as { error: { code: string } }).error.code).toBe("cross_origin_refused");
+    const simple = await fetch(`${gateway.baseUrl}/chat/completions`, { method: "POST", headers: { "content-type": "text/plain" }, body });
+    expect(simple.status).toBe(415);
+    const own = await fetch(`${gateway.baseUrl}/chat/completions`, { method: "POST", headers: { "content-type": "application/json", origin: gateway.url }, body });
+    expect(own.status).toBe(200);
+  });
+
   it("lists offers with the keys a client seals to", async () => {
     const offers = (await (await fetch(`${gateway.url}/gotong/offers`)).json()) as { chainId: number; data: { model: string; hpkePublicKey: string }[] };
     expect(offers.chainId).toBe(31337);

@@ -264,7 +264,7 @@ function statusJson(s: RoundStatus) {
     estimate: s.estimate,
     donationPool: s.donationPool.toString(),
     usagePool: s.usagePool.toString(),
-    donated: r.donated.toString(),
+    donated: s.donated.toString(),
     allocated: s.allocated.toString(),
     unallocated: s.unallocated.toString(),
     projects: s.projects.map((p) => ({
