@@ -3,6 +3,7 @@ import type { ChainClients } from "./createClients.ts";
 import type { Deployment } from "./deployment.ts";
 import { TestTokenArtifact, ModelRegistryArtifact, ProviderRegistryArtifact, PaymentChannelsArtifact } from "./contracts.generated.ts";
 import { QuadraticFundingArtifact, AttestationRegistryArtifact } from "./contracts.generated.ts";
+import { AgentWalletFactoryArtifact, AgentRegistryArtifact, AgentReputationArtifact } from "./contracts.generated.ts";
 import { writeAndWait } from "./writeAndWait.ts";
 
 export type DeployOptions = {
@@ -62,6 +63,11 @@ export async function deployContracts(clients: ChainClients, options: DeployOpti
   ]);
   await writeAndWait(clients, { address: quadraticFunding, abi: QuadraticFundingArtifact.abi, functionName: "setPaymentChannels", args: [paymentChannels] });
   const attestationRegistry = await deploy(AttestationRegistryArtifact, []);
+  // Agents: wallets with a spending policy, ERC-8004 identities, and reputation that counts paid feedback
+  // only (its fee goes to the steward, who feeds funding rounds).
+  const agentWalletFactory = await deploy(AgentWalletFactoryArtifact, []);
+  const agentRegistry = await deploy(AgentRegistryArtifact, []);
+  const agentReputation = await deploy(AgentReputationArtifact, [token.address, agentRegistry, steward, protocolFeeBps]);
   return {
     chainId: clients.chain.id,
     rpcUrl: options.rpcUrl,
@@ -73,6 +79,9 @@ export async function deployContracts(clients: ChainClients, options: DeployOpti
     fundingPool: quadraticFunding,
     quadraticFunding,
     attestationRegistry,
+    agentWalletFactory,
+    agentRegistry,
+    agentReputation,
     protocolFeeBps,
     challengePeriod,
     minStake: minStake.toString(),

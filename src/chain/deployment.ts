@@ -18,6 +18,12 @@ export type Deployment = {
   quadraticFunding?: Address;
   /** AttestationRegistry that funding rounds can require donors to be attested in (absent before it). */
   attestationRegistry?: Address;
+  /** AgentWalletFactory: agent wallets with an on-chain spending policy (absent before agents). */
+  agentWalletFactory?: Address;
+  /** AgentRegistry: ERC-8004 agent identities (absent before agents). */
+  agentRegistry?: Address;
+  /** AgentReputation: feedback that counts only with a payment, weighted by it (absent before agents). */
+  agentReputation?: Address;
   protocolFeeBps: number;
   challengePeriod: number;
   minStake: string;

@@ -8,6 +8,8 @@ const commands: Record<string, () => Promise<{ run(args: string[]): Promise<void
   model: () => import("./commands/model.ts"),
   chat: () => import("./commands/chat.ts"),
   receipts: () => import("./commands/receipts.ts"),
+  agent: () => import("./commands/agent.ts"),
+  mcp: () => import("./commands/mcp.ts"),
   fund: () => import("./commands/fund.ts"),
 };
 
@@ -20,6 +22,8 @@ const usage = `gotong — an open network for AI
   gotong model pull|publish|verify|inspect
   gotong chat "PROMPT"           one request through the network
   gotong receipts                what your gateway paid for, request by request
+  gotong agent create|policy|revoke|status   agent wallets: a budget the owner sets and can revoke
+  gotong mcp                     an MCP server (stdio) for agents: chat, pay, donate, balance, budget
 
 Options everywhere: --home DIR (default $GOTONG_HOME or ~/.gotong), --json, --verbose, --help`;
 

@@ -15,6 +15,24 @@ export function channelIdOf(sender: Address, provider: Address, modelId: bigint)
   return keccak256(encodeAbiParameters([{ type: "address" }, { type: "address" }, { type: "uint256" }], [sender, provider, modelId]));
 }
 
+/** A deposit into a payment channel: a new channel, or a top-up of an open one. */
+export type ChannelDeposit =
+  | { kind: "open"; provider: Address; modelId: bigint; amount: bigint }
+  | { kind: "topUp"; provider: Address; modelId: bigint; channelId: Hex; amount: bigint };
+
+/**
+ * Who a gateway's channels are from and how their deposits are made. The default is the gateway's
+ * own account (approve, then open or top up). An agent wallet supplies its own: the wallet contract
+ * is the channel's sender, deposits go through its spending policy, and vouchers are signed by the
+ * agent key (pass it as `signer`), which the wallet vouches for through ERC-1271.
+ */
+export type ChannelFunder = {
+  /** The channel sender: the account or contract the deposits come from. */
+  sender: Address;
+  /** Escrows the deposit; resolves once it is mined. */
+  deposit(request: ChannelDeposit): Promise<void>;
+};
+
 export type ChannelManagerOptions = {
   clients: ChainClients;
   account: LocalAccount;
@@ -25,6 +43,8 @@ export type ChannelManagerOptions = {
   signer?: PaymentSigner;
   /** Deposit for a new channel and for each top-up, in token base units. Default 1 token. */
   deposit?: bigint;
+  /** Who the channels are from and how deposits are made. Default: `account`, approving then opening. */
+  funder?: ChannelFunder;
 };
 
 /**
@@ -73,7 +93,7 @@ export function createChannelManager(options: ChannelManagerOptions) {
   return {
     /** A channel to `provider` for `modelId` with at least `needed` unspent, opening or topping up as required. */
     ensureChannel(provider: Address, modelId: bigint, needed: bigint): Promise<ChannelRecord> {
-      const channelId = channelIdOf(account.address, provider, modelId);
+      const channelId = channelIdOf(options.funder?.sender ?? account.address, provider, modelId);
       const cached = store.getChannel(channelId);
       if (cached && cached.deposit - cached.spent >= needed) return Promise.resolve(cached);
       return serially(async () => {
@@ -81,10 +101,12 @@ export function createChannelManager(options: ChannelManagerOptions) {
         if (record && record.deposit - record.spent >= needed) return record;
         const amount = needed > deposit ? needed : deposit;
         if (!record) {
-          await approveAndCall(amount, "open", [provider, modelId, amount]);
+          if (options.funder) await options.funder.deposit({ kind: "open", provider, modelId, amount });
+          else await approveAndCall(amount, "open", [provider, modelId, amount]);
           logger.info("channel opened", { provider, modelId, deposit: amount });
         } else {
-          await approveAndCall(amount, "topUp", [channelId, amount]);
+          if (options.funder) await options.funder.deposit({ kind: "topUp", provider, modelId, channelId, amount });
+          else await approveAndCall(amount, "topUp", [channelId, amount]);
           logger.info("channel topped up", { provider, modelId, amount });
         }
         record = await refresh(channelId, provider, modelId);

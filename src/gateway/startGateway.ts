@@ -7,7 +7,7 @@ import { createClients } from "../chain/createClients.ts";
 import type { Deployment } from "../chain/deployment.ts";
 import type { GotongHome } from "../common/home.ts";
 import type { Logger } from "../common/logger.ts";
-import { createChannelManager } from "./createChannelManager.ts";
+import { createChannelManager, type ChannelFunder } from "./createChannelManager.ts";
 import { createPaymentSigner } from "../payments/createPaymentSigner.ts";
 import { createGatewayServer } from "./createGatewayServer.ts";
 import { createGatewayStore } from "./createGatewayStore.ts";
@@ -31,6 +31,12 @@ export type StartGatewayOptions = {
   seal?: boolean;
   /** How often vouchers for the latest requests are sent on their own. Default 5 s. */
   settleIntervalMs?: number;
+  /**
+   * Who the channels are from and how deposits are made. Default: the `privateKey` account. An
+   * agent wallet passes its own (the wallet is the sender; `privateKey` is then the agent key, which
+   * signs the vouchers and sends the wallet's transactions).
+   */
+  funder?: ChannelFunder;
   logger: Logger;
 };
 
@@ -42,7 +48,7 @@ export async function startGateway(options: StartGatewayOptions) {
   const store = createGatewayStore(join(options.home.gateway, `gateway-${account.address.toLowerCase()}.db`));
   const domain = { chainId: deployment.chainId, verifyingContract: deployment.paymentChannels };
   const signer = createPaymentSigner(options.privateKey, domain);
-  const channels = createChannelManager({ clients, account, deployment, store, signer, logger: logger.child("channels"), deposit: options.deposit });
+  const channels = createChannelManager({ clients, account, deployment, store, signer, logger: logger.child("channels"), deposit: options.deposit, funder: options.funder });
   const router = createRouter({ loadOffers: () => discoverOffers(clients.public, deployment), refreshMs: options.offersRefreshMs });
   const web = createWebRoutes({ home: options.home, deployment, clients, store, router, channels, logger: logger.child("web") });
   const server = createGatewayServer({ router, channels, store, domain, logger, seal: options.seal, fallback: web.handle });

@@ -1,7 +1,8 @@
-import { type Address, type Hex, isAddressEqual, zeroAddress } from "viem";
+import { type Address, type Hex, type PublicClient, BaseError, ContractFunctionRevertedError, ContractFunctionZeroDataError, bytesToHex, isAddressEqual, zeroAddress } from "viem";
 import { GotongError } from "../common/errors.ts";
 import type { OnchainChannel } from "../payments/readChannel.ts";
 import { createPaymentVerifier } from "../payments/createPaymentVerifier.ts";
+import { domainSeparator, voucherDigest } from "../payments/typedDigest.ts";
 import { type SignedVoucher, type VoucherDomain, decodeVoucherHeader } from "../payments/voucher.ts";
 import type { ProviderStore } from "./createProviderStore.ts";
 
@@ -15,6 +16,12 @@ export type PaymentGuardOptions = {
   readChannel(channelId: Hex): Promise<OnchainChannel>;
   /** How long an on-chain channel read is trusted before it is read again. Default 5 s. */
   channelCacheMs?: number;
+  /**
+   * The provider's chain client. With it, a voucher whose ECDSA check fails is checked through the
+   * sender's ERC-1271 `isValidSignature` when the sender is a contract (an agent wallet). Without
+   * it, only vouchers signed by the sender's own key are accepted.
+   */
+  client?: PublicClient;
   now?: () => number;
 };
 
@@ -34,6 +41,7 @@ export function createPaymentGuard(options: PaymentGuardOptions) {
   const ttl = options.channelCacheMs ?? 5_000;
   const now = options.now ?? Date.now;
   const verifier = createPaymentVerifier(options.domain);
+  const contractSignatures = createContractSignatureCheck(options.client, options.domain);
 
   const channelFor = async (channelId: Hex, voucher: SignedVoucher): Promise<OnchainChannel> => {
     const hit = cache.get(channelId);
@@ -61,7 +69,7 @@ export function createPaymentGuard(options: PaymentGuardOptions) {
     const stored = options.store.getChannel(voucher.channelId, voucher.epoch);
     const known = stored.voucher?.cumulativeAmount === voucher.cumulativeAmount && stored.voucher.signature === voucher.signature;
     // The same voucher as last time needs no second signature check (the common case on retries).
-    if (!known && !verifier.voucherSignedBy(voucher, channel.sender)) {
+    if (!known && !verifier.voucherSignedBy(voucher, channel.sender) && !(await contractSignatures.signedBy(voucher, channel.sender))) {
       throw paymentError("The voucher's signature is not the channel sender's for this chain and contract", "voucher_signature_invalid", "Vouchers are bound to one chain id, one PaymentChannels contract, one channel and one epoch.", 401);
     }
     // Re-read after the await: another request may have completed meanwhile.
@@ -127,3 +135,63 @@ export function createPaymentGuard(options: PaymentGuardOptions) {
 }
 
 export type PaymentGuard = ReturnType<typeof createPaymentGuard>;
+
+/** ERC-1271's answer for a valid signature. */
+const ERC1271_MAGIC_VALUE = "0x1626ba7e";
+
+const erc1271Abi = [
+  {
+    type: "function",
+    name: "isValidSignature",
+    stateMutability: "view",
+    inputs: [
+      { name: "hash", type: "bytes32" },
+      { name: "signature", type: "bytes" },
+    ],
+    outputs: [{ name: "", type: "bytes4" }],
+  },
+] as const;
+
+/**
+ * The slow path for contract senders: asks the sender's ERC-1271 `isValidSignature` on-chain, as
+ * PaymentChannels will when the voucher is redeemed, and remembers valid answers per (sender, digest).
+ * The call is made from the PaymentChannels address, because an agent wallet answers only the
+ * contracts it lists as signature verifiers. Refusals are not remembered: a paused wallet that is
+ * unpaused must be asked again; a revoked key's next voucher has a new digest, so it is asked again.
+ */
+function createContractSignatureCheck(client: PublicClient | undefined, domain: { chainId: number; verifyingContract: Address }) {
+  const separator = domainSeparator(domain);
+  const valid = new Map<string, Hex>();
+  const isContract = new Set<string>();
+  const MAX_REMEMBERED = 10_000;
+  return {
+    async signedBy(voucher: SignedVoucher, sender: Address): Promise<boolean> {
+      if (!client) return false;
+      const digest = bytesToHex(voucherDigest(separator, voucher));
+      const key = `${sender.toLowerCase()}:${digest}`;
+      if (valid.get(key) === voucher.signature) return true;
+      try {
+        if (!isContract.has(sender.toLowerCase())) {
+          const code = await client.getCode({ address: sender });
+          if (!code || code === "0x") return false;
+          isContract.add(sender.toLowerCase());
+        }
+        const answer = await client.readContract({
+          address: sender,
+          abi: erc1271Abi,
+          functionName: "isValidSignature",
+          args: [digest, voucher.signature],
+          account: domain.verifyingContract,
+        });
+        if (answer !== ERC1271_MAGIC_VALUE) return false;
+      } catch (error) {
+        // A wallet that reverts vouches for nothing; a chain that cannot be reached may answer later.
+        if (error instanceof BaseError && error.walk((e) => e instanceof ContractFunctionRevertedError || e instanceof ContractFunctionZeroDataError)) return false;
+        throw new GotongError("Cannot check the channel sender's ERC-1271 signature on-chain", { code: "chain_unreachable", status: 503, retryable: true, cause: error });
+      }
+      if (valid.size >= MAX_REMEMBERED) valid.delete(valid.keys().next().value!);
+      valid.set(key, voucher.signature);
+      return true;
+    },
+  };
+}

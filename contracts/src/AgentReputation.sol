@@ -1,0 +1,667 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.24;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {AgentRegistry} from "./AgentRegistry.sol";
+
+/// @title AgentReputation
+/// @notice Reputation for agents, with ERC-8004's reputation interface (`giveFeedback`,
+///         `revokeFeedback`, `appendResponse`, `readFeedback`, `getSummary`, `getClients`,
+///         `getLastIndex`) and one rule that closes the Sybil hole of feedback registries: feedback
+///         counts only when it cites a payment the reviewer actually made to that agent here, and it
+///         weighs as much as that payment. An agent is paid through `payAgent`, which sends the
+///         Gotong token to the agent's verified wallet (from the identity registry) and records the
+///         payment; each payment can be cited once. ERC-8004's `giveFeedback` cites every payment the
+///         reviewer has made to the agent and not cited yet (and is refused when there is none);
+///         `giveFeedbackForPayment` cites one.
+///
+///         Paying your own agent from another address gives money back to yourself, so `payAgent`
+///         takes the protocol fee from every payment (to the protocol's steward, for funding rounds):
+///         weight bought through round trips costs that fee per unit of weight, and funds open-source AI.
+///
+///         `getSummary` is the payment-weighted mean of the counted values, in the largest
+///         `valueDecimals` among them (rounded toward zero); `getPaidSummary` also returns the total
+///         weight.
+/// @dev Values are bounded (`MAX_ABS_VALUE`, `MAX_VALUE_DECIMALS`) so a normalized value fits an
+///      int128; weighted sums use `mulDiv`, so no weight can overflow them.
+contract AgentReputation is ReentrancyGuardTransient {
+    using SafeERC20 for IERC20;
+
+    // ---------------------------------------------------------------- errors
+
+    /// @notice No agent has this id.
+    /// @param agentId The agent.
+    error AgentNotFound(uint256 agentId);
+
+    /// @notice The agent has no verified wallet to pay.
+    /// @param agentId The agent.
+    error AgentHasNoWallet(uint256 agentId);
+
+    /// @notice An amount of zero, or zero tokens arrived.
+    error ZeroAmount();
+
+    /// @notice The payment is above what a payment may weigh.
+    /// @param amount The amount.
+    /// @param maximum The largest amount accepted.
+    error AmountTooLarge(uint256 amount, uint256 maximum);
+
+    /// @notice The agent's owner, operator or wallet cannot pay it or review it.
+    /// @param agentId The agent.
+    /// @param account The account that tried.
+    error SelfDealing(uint256 agentId, address account);
+
+    /// @notice No payment has this id.
+    /// @param paymentId The payment.
+    error PaymentNotFound(uint256 paymentId);
+
+    /// @notice Only the payer can cite a payment.
+    /// @param paymentId The payment.
+    /// @param caller The account that tried.
+    error NotPayer(uint256 paymentId, address caller);
+
+    /// @notice The payment was already cited by a feedback.
+    /// @param paymentId The payment.
+    error PaymentAlreadyCited(uint256 paymentId);
+
+    /// @notice The reviewer has no uncited payment to this agent.
+    /// @param agentId The agent.
+    /// @param reviewer The reviewer.
+    error NoPaymentToCite(uint256 agentId, address reviewer);
+
+    /// @notice `valueDecimals` is above `MAX_VALUE_DECIMALS`.
+    /// @param valueDecimals The decimals given.
+    /// @param maximum The maximum.
+    error ValueDecimalsTooLarge(uint8 valueDecimals, uint8 maximum);
+
+    /// @notice The value's magnitude is above `MAX_ABS_VALUE`.
+    /// @param value The value.
+    error ValueTooLarge(int128 value);
+
+    /// @notice The reviewer has no feedback at this index for this agent.
+    /// @param agentId The agent.
+    /// @param clientAddress The reviewer.
+    /// @param feedbackIndex The index (from 1).
+    error FeedbackNotFound(uint256 agentId, address clientAddress, uint64 feedbackIndex);
+
+    /// @notice The feedback is already revoked.
+    /// @param agentId The agent.
+    /// @param feedbackIndex The index.
+    error FeedbackAlreadyRevoked(uint256 agentId, uint64 feedbackIndex);
+
+    /// @notice A response needs a URI.
+    error EmptyResponseURI();
+
+    /// @notice The fee is above the maximum.
+    /// @param feeBps The fee, in basis points.
+    /// @param maximum The maximum, in basis points.
+    error FeeTooHigh(uint16 feeBps, uint16 maximum);
+
+    /// @notice The fee recipient is the zero address.
+    error ZeroFeeRecipient();
+
+    // ---------------------------------------------------------------- events
+
+    /// @notice An agent was paid.
+    /// @param paymentId The payment.
+    /// @param agentId The agent.
+    /// @param payer Who paid.
+    /// @param wallet The agent wallet that received `amount - fee`.
+    /// @param amount The amount paid (the weight of feedback citing it).
+    /// @param fee The protocol fee sent to the fee recipient.
+    /// @param memo A note from the payer.
+    event AgentPaid(
+        uint256 indexed paymentId,
+        uint256 indexed agentId,
+        address indexed payer,
+        address wallet,
+        uint256 amount,
+        uint256 fee,
+        string memo
+    );
+
+    /// @notice Feedback was given (ERC-8004's event).
+    /// @param agentId The agent.
+    /// @param clientAddress The reviewer.
+    /// @param feedbackIndex The feedback's index for this reviewer and agent (from 1).
+    /// @param value The value.
+    /// @param valueDecimals Its decimals.
+    /// @param indexedTag1 The first tag, indexed.
+    /// @param tag1 The first tag.
+    /// @param tag2 The second tag.
+    /// @param endpoint The endpoint reviewed.
+    /// @param feedbackURI Where the feedback's details are.
+    /// @param feedbackHash The hash of those details.
+    event NewFeedback(
+        uint256 indexed agentId,
+        address indexed clientAddress,
+        uint64 feedbackIndex,
+        int128 value,
+        uint8 valueDecimals,
+        string indexed indexedTag1,
+        string tag1,
+        string tag2,
+        string endpoint,
+        string feedbackURI,
+        bytes32 feedbackHash
+    );
+
+    /// @notice Feedback was weighted by the payments it cites.
+    /// @param agentId The agent.
+    /// @param clientAddress The reviewer.
+    /// @param feedbackIndex The feedback's index.
+    /// @param weight The total amount of the payments cited.
+    /// @param payments How many payments it cites.
+    event FeedbackWeighted(
+        uint256 indexed agentId, address indexed clientAddress, uint64 feedbackIndex, uint256 weight, uint256 payments
+    );
+
+    /// @notice Feedback was revoked by its reviewer.
+    /// @param agentId The agent.
+    /// @param clientAddress The reviewer.
+    /// @param feedbackIndex The index.
+    event FeedbackRevoked(uint256 indexed agentId, address indexed clientAddress, uint64 indexed feedbackIndex);
+
+    /// @notice Someone responded to a feedback.
+    /// @param agentId The agent.
+    /// @param clientAddress The reviewer.
+    /// @param feedbackIndex The feedback's index.
+    /// @param responder Who responded.
+    /// @param responseURI Where the response is.
+    /// @param responseHash Its hash.
+    event ResponseAppended(
+        uint256 indexed agentId,
+        address indexed clientAddress,
+        uint64 feedbackIndex,
+        address indexed responder,
+        string responseURI,
+        bytes32 responseHash
+    );
+
+    // ---------------------------------------------------------------- storage
+
+    /// @notice A payment to an agent.
+    /// @param payer Who paid.
+    /// @param cited Whether a feedback has cited it.
+    /// @param agentId The agent paid.
+    /// @param amount The amount paid.
+    struct Payment {
+        address payer;
+        bool cited;
+        uint256 agentId;
+        uint256 amount;
+    }
+
+    /// @dev A feedback as given.
+    struct FeedbackInput {
+        int128 value;
+        uint8 valueDecimals;
+        string tag1;
+        string tag2;
+        string endpoint;
+        string feedbackURI;
+        bytes32 feedbackHash;
+    }
+
+    /// @dev A feedback as stored.
+    struct Feedback {
+        int128 value;
+        uint8 valueDecimals;
+        bool isRevoked;
+        uint256 weight;
+        string tag1;
+        string tag2;
+    }
+
+    /// @notice The largest `valueDecimals`.
+    uint8 public constant MAX_VALUE_DECIMALS = 18;
+
+    /// @notice The largest magnitude of a value, so `value * 10**18` fits an int128.
+    int128 public constant MAX_ABS_VALUE = 1e20;
+
+    /// @notice The largest payment (keeps weights well inside 256-bit arithmetic).
+    uint256 public constant MAX_PAYMENT = type(uint128).max;
+
+    /// @notice The highest fee, in basis points (10%).
+    uint16 public constant MAX_FEE_BPS = 1000;
+
+    /// @dev Basis points in one whole.
+    uint256 private constant BPS = 10_000;
+
+    /// @notice The token agents are paid in.
+    IERC20 public immutable token;
+
+    /// @notice The identity registry agents and their wallets are read from.
+    AgentRegistry public immutable identity;
+
+    /// @notice Where fees go: the protocol's steward, who feeds them into funding rounds.
+    address public immutable feeRecipient;
+
+    /// @notice The fee on each payment, in basis points.
+    uint16 public immutable feeBps;
+
+    /// @dev Payments, by id (ids count from 1; index 0 is unused).
+    Payment[] private _payments;
+
+    /// @dev Payments not yet cited, by agent and payer (cited ones are skipped lazily).
+    mapping(uint256 agentId => mapping(address payer => uint256[])) private _uncited;
+
+    /// @dev Feedback by agent, reviewer and index (from 1).
+    mapping(uint256 agentId => mapping(address client => mapping(uint64 index => Feedback))) private _feedback;
+
+    /// @dev The last feedback index by agent and reviewer.
+    mapping(uint256 agentId => mapping(address client => uint64)) private _lastIndex;
+
+    /// @dev Reviewers of each agent.
+    mapping(uint256 agentId => address[]) private _clients;
+
+    /// @dev Whether an account reviewed an agent.
+    mapping(uint256 agentId => mapping(address client => bool)) private _isClient;
+
+    // ---------------------------------------------------------------- constructor
+
+    /// @notice Deploys the reputation registry.
+    /// @param token_ The token agents are paid in.
+    /// @param identity_ The identity registry.
+    /// @param feeRecipient_ Where fees go; not zero.
+    /// @param feeBps_ The fee on each payment, at most `MAX_FEE_BPS`.
+    constructor(IERC20 token_, AgentRegistry identity_, address feeRecipient_, uint16 feeBps_) {
+        if (feeRecipient_ == address(0)) revert ZeroFeeRecipient();
+        if (feeBps_ > MAX_FEE_BPS) revert FeeTooHigh(feeBps_, MAX_FEE_BPS);
+        token = token_;
+        identity = identity_;
+        feeRecipient = feeRecipient_;
+        feeBps = feeBps_;
+        _payments.push(); // ids count from 1
+    }
+
+    // ---------------------------------------------------------------- external
+
+    /// @notice Pays an agent: pulls `amount` from the caller (approve first), sends the fee to the
+    ///         fee recipient and the rest to the agent's verified wallet, and records the payment.
+    /// @param agentId The agent; must exist and have a wallet.
+    /// @param amount The amount, in base units; above zero, at most `MAX_PAYMENT`.
+    /// @param memo A note for the agent (an invoice id, an order).
+    /// @return paymentId The payment's id, to cite in feedback.
+    function payAgent(uint256 agentId, uint256 amount, string calldata memo)
+        external
+        nonReentrant
+        returns (uint256 paymentId)
+    {
+        if (amount == 0) revert ZeroAmount();
+        if (amount > MAX_PAYMENT) revert AmountTooLarge(amount, MAX_PAYMENT);
+        address wallet = _walletOf(agentId);
+        if (wallet == address(0)) revert AgentHasNoWallet(agentId);
+        _checkNotSelf(agentId, msg.sender, wallet);
+
+        uint256 fee = Math.mulDiv(amount, feeBps, BPS);
+        paymentId = _payments.length;
+        _payments.push(Payment({payer: msg.sender, cited: false, agentId: agentId, amount: amount}));
+        _uncited[agentId][msg.sender].push(paymentId);
+
+        token.safeTransferFrom(msg.sender, wallet, amount - fee);
+        if (fee != 0) token.safeTransferFrom(msg.sender, feeRecipient, fee);
+        emit AgentPaid(paymentId, agentId, msg.sender, wallet, amount, fee, memo);
+    }
+
+    /// @notice ERC-8004 feedback. Cites every payment the caller made to the agent and has not cited
+    ///         yet, and weighs their total; refused when there is none.
+    /// @param agentId The agent.
+    /// @param value The value (a score, a rate; application-defined), `|value| <= MAX_ABS_VALUE`.
+    /// @param valueDecimals Its decimals, at most `MAX_VALUE_DECIMALS`.
+    /// @param tag1 A tag to filter by (optional).
+    /// @param tag2 A second tag (optional).
+    /// @param endpoint The endpoint reviewed (optional; emitted only).
+    /// @param feedbackURI Where the details are (optional; emitted only).
+    /// @param feedbackHash Their hash (optional; emitted only).
+    function giveFeedback(
+        uint256 agentId,
+        int128 value,
+        uint8 valueDecimals,
+        string memory tag1,
+        string memory tag2,
+        string memory endpoint,
+        string memory feedbackURI,
+        bytes32 feedbackHash
+    ) external {
+        _checkNotSelf(agentId, msg.sender, _walletOf(agentId));
+        (uint256 weight, uint256 cited) = _citeUncited(agentId);
+        _record(agentId, weight, cited, _input(value, valueDecimals, tag1, tag2, endpoint, feedbackURI, feedbackHash));
+    }
+
+    /// @notice Feedback citing one payment, weighted by its amount.
+    /// @param paymentId The payment; the caller must have made it, and it must not be cited yet.
+    /// @param value The value, `|value| <= MAX_ABS_VALUE`.
+    /// @param valueDecimals Its decimals, at most `MAX_VALUE_DECIMALS`.
+    /// @param tag1 A tag (optional).
+    /// @param tag2 A second tag (optional).
+    /// @param endpoint The endpoint reviewed (optional; emitted only).
+    /// @param feedbackURI Where the details are (optional; emitted only).
+    /// @param feedbackHash Their hash (optional; emitted only).
+    function giveFeedbackForPayment(
+        uint256 paymentId,
+        int128 value,
+        uint8 valueDecimals,
+        string memory tag1,
+        string memory tag2,
+        string memory endpoint,
+        string memory feedbackURI,
+        bytes32 feedbackHash
+    ) external {
+        if (paymentId == 0 || paymentId >= _payments.length) revert PaymentNotFound(paymentId);
+        Payment storage p = _payments[paymentId];
+        if (p.payer != msg.sender) revert NotPayer(paymentId, msg.sender);
+        if (p.cited) revert PaymentAlreadyCited(paymentId);
+        uint256 agentId = p.agentId;
+        _checkNotSelf(agentId, msg.sender, _walletOf(agentId));
+        p.cited = true;
+        _record(agentId, p.amount, 1, _input(value, valueDecimals, tag1, tag2, endpoint, feedbackURI, feedbackHash));
+    }
+
+    /// @notice Revokes one of the caller's feedbacks: it no longer counts (its payments stay cited).
+    /// @param agentId The agent.
+    /// @param feedbackIndex The index (from 1).
+    function revokeFeedback(uint256 agentId, uint64 feedbackIndex) external {
+        Feedback storage f = _existing(agentId, msg.sender, feedbackIndex);
+        if (f.isRevoked) revert FeedbackAlreadyRevoked(agentId, feedbackIndex);
+        f.isRevoked = true;
+        emit FeedbackRevoked(agentId, msg.sender, feedbackIndex);
+    }
+
+    /// @notice Appends a response to a feedback (anyone may: the agent, an auditor).
+    /// @param agentId The agent.
+    /// @param clientAddress The reviewer.
+    /// @param feedbackIndex The feedback's index.
+    /// @param responseURI Where the response is; not empty.
+    /// @param responseHash Its hash.
+    function appendResponse(
+        uint256 agentId,
+        address clientAddress,
+        uint64 feedbackIndex,
+        string calldata responseURI,
+        bytes32 responseHash
+    ) external {
+        if (bytes(responseURI).length == 0) revert EmptyResponseURI();
+        _existing(agentId, clientAddress, feedbackIndex);
+        emit ResponseAppended(agentId, clientAddress, feedbackIndex, msg.sender, responseURI, responseHash);
+    }
+
+    /// @notice One feedback.
+    /// @param agentId The agent.
+    /// @param clientAddress The reviewer.
+    /// @param feedbackIndex The index (from 1).
+    /// @return value The value.
+    /// @return valueDecimals Its decimals.
+    /// @return tag1 The first tag.
+    /// @return tag2 The second tag.
+    /// @return isRevoked Whether it was revoked.
+    function readFeedback(uint256 agentId, address clientAddress, uint64 feedbackIndex)
+        external
+        view
+        returns (int128 value, uint8 valueDecimals, string memory tag1, string memory tag2, bool isRevoked)
+    {
+        Feedback storage f = _existing(agentId, clientAddress, feedbackIndex);
+        return (f.value, f.valueDecimals, f.tag1, f.tag2, f.isRevoked);
+    }
+
+    /// @notice The weight of one feedback: the total amount of the payments it cites.
+    /// @param agentId The agent.
+    /// @param clientAddress The reviewer.
+    /// @param feedbackIndex The index (from 1).
+    /// @return The weight.
+    function feedbackWeight(uint256 agentId, address clientAddress, uint64 feedbackIndex)
+        external
+        view
+        returns (uint256)
+    {
+        return _existing(agentId, clientAddress, feedbackIndex).weight;
+    }
+
+    /// @notice ERC-8004's summary: the count and payment-weighted mean of counted feedback (not
+    ///         revoked, matching the tags when given), from the given reviewers or all of them.
+    /// @param agentId The agent.
+    /// @param clientAddresses Reviewers to include (all when empty).
+    /// @param tag1 Only feedback with this first tag (any when empty).
+    /// @param tag2 Only feedback with this second tag (any when empty).
+    /// @return count The number of feedbacks counted.
+    /// @return summaryValue The weighted mean.
+    /// @return summaryValueDecimals Its decimals.
+    function getSummary(uint256 agentId, address[] calldata clientAddresses, string calldata tag1, string calldata tag2)
+        external
+        view
+        returns (uint64 count, int128 summaryValue, uint8 summaryValueDecimals)
+    {
+        (count, summaryValue, summaryValueDecimals,) =
+            _summary(agentId, clientAddresses, [_tagHash(tag1), _tagHash(tag2)]);
+    }
+
+    /// @notice `getSummary` with the total weight (the amount paid by the reviewers counted).
+    /// @param agentId The agent.
+    /// @param clientAddresses Reviewers to include (all when empty).
+    /// @param tag1 Only feedback with this first tag (any when empty).
+    /// @param tag2 Only feedback with this second tag (any when empty).
+    /// @return count The number of feedbacks counted.
+    /// @return summaryValue The weighted mean.
+    /// @return summaryValueDecimals Its decimals.
+    /// @return totalWeight The sum of their weights.
+    function getPaidSummary(
+        uint256 agentId,
+        address[] calldata clientAddresses,
+        string calldata tag1,
+        string calldata tag2
+    ) external view returns (uint64 count, int128 summaryValue, uint8 summaryValueDecimals, uint256 totalWeight) {
+        return _summary(agentId, clientAddresses, [_tagHash(tag1), _tagHash(tag2)]);
+    }
+
+    /// @notice A payment.
+    /// @param paymentId The payment.
+    /// @return The payment.
+    function getPayment(uint256 paymentId) external view returns (Payment memory) {
+        if (paymentId == 0 || paymentId >= _payments.length) revert PaymentNotFound(paymentId);
+        return _payments[paymentId];
+    }
+
+    /// @notice The number of payments recorded, which is also the last id issued.
+    /// @return The count.
+    function paymentCount() external view returns (uint256) {
+        return _payments.length - 1;
+    }
+
+    /// @notice Everyone who reviewed an agent.
+    /// @param agentId The agent.
+    /// @return The reviewers.
+    function getClients(uint256 agentId) external view returns (address[] memory) {
+        return _clients[agentId];
+    }
+
+    /// @notice A reviewer's last feedback index for an agent (0 when none).
+    /// @param agentId The agent.
+    /// @param clientAddress The reviewer.
+    /// @return The index.
+    function getLastIndex(uint256 agentId, address clientAddress) external view returns (uint64) {
+        return _lastIndex[agentId][clientAddress];
+    }
+
+    /// @notice The identity registry (ERC-8004).
+    /// @return The registry's address.
+    function getIdentityRegistry() external view returns (address) {
+        return address(identity);
+    }
+
+    // ---------------------------------------------------------------- internal
+
+    /// @dev Marks every payment the caller made to `agentId` and has not cited as cited; returns
+    ///      their total and count, refusing when there is none.
+    function _citeUncited(uint256 agentId) internal returns (uint256 weight, uint256 cited) {
+        uint256[] storage open = _uncited[agentId][msg.sender];
+        for (uint256 i; i < open.length; ++i) {
+            Payment storage p = _payments[open[i]];
+            if (p.cited) continue;
+            p.cited = true;
+            weight += p.amount;
+            ++cited;
+        }
+        if (cited == 0) revert NoPaymentToCite(agentId, msg.sender);
+        delete _uncited[agentId][msg.sender];
+    }
+
+    /// @dev Stores a weighted feedback and emits ERC-8004's event.
+    function _record(uint256 agentId, uint256 weight, uint256 payments, FeedbackInput memory input) internal {
+        if (input.valueDecimals > MAX_VALUE_DECIMALS) {
+            revert ValueDecimalsTooLarge(input.valueDecimals, MAX_VALUE_DECIMALS);
+        }
+        if (input.value > MAX_ABS_VALUE || input.value < -MAX_ABS_VALUE) revert ValueTooLarge(input.value);
+        uint64 index = _lastIndex[agentId][msg.sender] + 1;
+        _lastIndex[agentId][msg.sender] = index;
+        Feedback storage f = _feedback[agentId][msg.sender][index];
+        f.value = input.value;
+        f.valueDecimals = input.valueDecimals;
+        f.weight = weight;
+        f.tag1 = input.tag1;
+        f.tag2 = input.tag2;
+        if (!_isClient[agentId][msg.sender]) {
+            _isClient[agentId][msg.sender] = true;
+            _clients[agentId].push(msg.sender);
+        }
+        _emitNewFeedback(agentId, index, input);
+        emit FeedbackWeighted(agentId, msg.sender, index, weight, payments);
+    }
+
+    /// @dev Emits ERC-8004's `NewFeedback` (its own function: the event has eleven fields).
+    function _emitNewFeedback(uint256 agentId, uint64 index, FeedbackInput memory input) internal {
+        emit NewFeedback(
+            agentId,
+            msg.sender,
+            index,
+            input.value,
+            input.valueDecimals,
+            input.tag1,
+            input.tag1,
+            input.tag2,
+            input.endpoint,
+            input.feedbackURI,
+            input.feedbackHash
+        );
+    }
+
+    /// @dev Gathers a feedback's fields (keeps the external functions' stacks shallow).
+    function _input(
+        int128 value,
+        uint8 valueDecimals,
+        string memory tag1,
+        string memory tag2,
+        string memory endpoint,
+        string memory feedbackURI,
+        bytes32 feedbackHash
+    ) internal pure returns (FeedbackInput memory) {
+        return FeedbackInput(value, valueDecimals, tag1, tag2, endpoint, feedbackURI, feedbackHash);
+    }
+
+    /// @dev The summary of the feedback of `clients` (all reviewers when empty) that matches
+    ///      the tags (any when empty): two passes, one for the common decimals and the total weight,
+    ///      one for the weighted mean.
+    function _summary(uint256 agentId, address[] memory clients, bytes32[2] memory tags)
+        internal
+        view
+        returns (uint64 count, int128 mean, uint8 decimals, uint256 totalWeight)
+    {
+        if (clients.length == 0) clients = _clients[agentId];
+        for (uint256 i; i < clients.length; ++i) {
+            (uint64 n, uint8 d, uint256 w) = _clientTotals(agentId, clients[i], tags);
+            count += n;
+            totalWeight += w;
+            if (d > decimals) decimals = d;
+        }
+        if (totalWeight == 0) return (count, 0, decimals, 0);
+        uint256 positive;
+        uint256 negative;
+        for (uint256 i; i < clients.length; ++i) {
+            (uint256 p, uint256 n) = _clientTerms(agentId, clients[i], tags, totalWeight);
+            positive += p;
+            negative += n;
+        }
+        // The terms are at 18 decimals (each rounded down by less than 10**-18); one division brings
+        // the mean to `decimals`, rounding toward zero. |mean| <= MAX_ABS_VALUE * 10**18 < 2**127.
+        int256 scaled = (int256(positive) - int256(negative)) / int256(10 ** (MAX_VALUE_DECIMALS - decimals));
+        // forge-lint: disable-next-line(unsafe-typecast)
+        mean = int128(scaled);
+    }
+
+    /// @dev One reviewer's counted feedbacks: how many, their largest decimals, their total weight.
+    function _clientTotals(uint256 agentId, address client, bytes32[2] memory tags)
+        internal
+        view
+        returns (uint64 count, uint8 decimals, uint256 weight)
+    {
+        uint64 last = _lastIndex[agentId][client];
+        for (uint64 j = 1; j <= last; ++j) {
+            Feedback storage f = _feedback[agentId][client][j];
+            if (!_counts(f, tags)) continue;
+            ++count;
+            weight += f.weight;
+            if (f.valueDecimals > decimals) decimals = f.valueDecimals;
+        }
+    }
+
+    /// @dev One reviewer's share of the weighted mean, at 18 decimals: `value * weight / totalWeight`
+    ///      per feedback with `mulDiv` (each term is at most `|value|`, since `weight <= totalWeight`,
+    ///      so nothing overflows), positive and negative terms apart.
+    function _clientTerms(uint256 agentId, address client, bytes32[2] memory tags, uint256 totalWeight)
+        internal
+        view
+        returns (uint256 positive, uint256 negative)
+    {
+        uint64 last = _lastIndex[agentId][client];
+        for (uint64 j = 1; j <= last; ++j) {
+            Feedback storage f = _feedback[agentId][client][j];
+            if (!_counts(f, tags)) continue;
+            int256 v = int256(f.value);
+            uint256 magnitude = (v < 0 ? uint256(-v) : uint256(v)) * 10 ** (MAX_VALUE_DECIMALS - f.valueDecimals);
+            uint256 term = Math.mulDiv(magnitude, f.weight, totalWeight);
+            if (v < 0) negative += term;
+            else positive += term;
+        }
+    }
+
+    /// @dev The hash a tag filter compares with (zero for no filter).
+    function _tagHash(string calldata tag) internal pure returns (bytes32) {
+        return bytes(tag).length == 0 ? bytes32(0) : keccak256(bytes(tag));
+    }
+
+    /// @dev Whether a feedback counts in a summary with these tag filters.
+    function _counts(Feedback storage f, bytes32[2] memory tags) internal view returns (bool) {
+        if (f.isRevoked || f.weight == 0) return false;
+        if (tags[0] != bytes32(0) && keccak256(bytes(f.tag1)) != tags[0]) return false;
+        if (tags[1] != bytes32(0) && keccak256(bytes(f.tag2)) != tags[1]) return false;
+        return true;
+    }
+
+    /// @dev A feedback that exists.
+    function _existing(uint256 agentId, address clientAddress, uint64 feedbackIndex)
+        internal
+        view
+        returns (Feedback storage)
+    {
+        if (feedbackIndex == 0 || feedbackIndex > _lastIndex[agentId][clientAddress]) {
+            revert FeedbackNotFound(agentId, clientAddress, feedbackIndex);
+        }
+        return _feedback[agentId][clientAddress][feedbackIndex];
+    }
+
+    /// @dev The agent's wallet, refusing an agent that does not exist.
+    function _walletOf(uint256 agentId) internal view returns (address) {
+        if (!identity.exists(agentId)) revert AgentNotFound(agentId);
+        return identity.getAgentWallet(agentId);
+    }
+
+    /// @dev Refuses the agent's owner, an operator of it, and its wallet.
+    function _checkNotSelf(uint256 agentId, address account, address wallet) internal view {
+        address owner = identity.ownerOf(agentId);
+        if (
+            account == owner || account == wallet || identity.getApproved(agentId) == account
+                || identity.isApprovedForAll(owner, account)
+        ) revert SelfDealing(agentId, account);
+    }
+}

@@ -1,0 +1,326 @@
+import { decodeAbiParameters, encodeFunctionData, erc20Abi, isAddress, zeroAddress, type Address, type Hex } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import { createClients } from "../chain/createClients.ts";
+import { readDeployment, type Deployment } from "../chain/deployment.ts";
+import { GotongError } from "../common/errors.ts";
+import { resolveHome, type GotongHome } from "../common/home.ts";
+import { createLogger, type Logger } from "../common/logger.ts";
+import { startGateway, type RunningGateway } from "../gateway/startGateway.ts";
+import { AgentReputationArtifact } from "../chain/contracts.generated.ts";
+import { getRoundStatus, type RoundStatus } from "../funding/getRoundStatus.ts";
+import { createAgentFunder } from "./createAgentFunder.ts";
+import { createAgentSpender, type SpendResult } from "./createAgentSpender.ts";
+import { readAgentBudget, type AgentBudgetStatus, type AgentWalletStatus } from "./readAgentWallet.ts";
+
+/** Options of `createAgent`. */
+export type CreateAgentOptions = {
+  /** The agent wallet's address. */
+  wallet: Address;
+  /** The agent key: a 0x-prefixed 32-byte hex private key. */
+  agentKey: Hex;
+  /** The deployment, or the path of a deployment file. Default: the data folder's (`gotong devnet`). */
+  deployment?: Deployment | string;
+  /** The data folder (where channel state is kept). Default: `GOTONG_HOME`, else `~/.gotong`. */
+  home?: string | GotongHome;
+  /** Deposit per payment channel and per top-up, base units; each counts against the budget. Default 1 token. */
+  deposit?: bigint;
+  /** Default: a logger at "warn" on stderr. */
+  logger?: Logger;
+};
+
+/** A chat message. */
+export type ChatMessage = { role: "system" | "user" | "assistant"; content: string };
+
+/** A chat answer and what it cost. */
+export type ChatAnswer = {
+  content: string;
+  model: string;
+  /** Base units paid for this request. */
+  cost: bigint;
+  inputTokens: number;
+  outputTokens: number;
+  receiptId: Hex;
+  provider: Address;
+};
+
+/** A model on offer. */
+export type ModelOffer = {
+  name: string;
+  modelId: bigint;
+  providers: number;
+  /** The lowest prices on offer, base units per million tokens. */
+  pricePerMillionInput: bigint;
+  pricePerMillionOutput: bigint;
+};
+
+/** What the wallet holds. */
+export type AgentBalance = {
+  wallet: Address;
+  token: { address: Address; symbol: string; decimals: number; balance: bigint };
+  /** The wallet's native coin (wei). */
+  native: bigint;
+  /** The agent key's native coin, which pays the gas of the wallet's transactions. */
+  gas: { agent: Address; balance: bigint };
+};
+
+/** A token's budget now, with the wallet's state. */
+export type AgentBudget = AgentBudgetStatus & { paused: boolean; revoked: boolean; symbol: string; decimals: number };
+
+/**
+ * An autonomous agent on the network: it chats through the network, pays, donates to funding
+ * rounds and pays other agents from its own wallet, always within the policy its owner set on-chain.
+ * Every spend is checked against that policy before it is sent (spends run one at a time, so
+ * parallel requests cannot jointly pass the budget) and the wallet contract enforces it regardless.
+ *
+ * @example
+ * import { createAgent } from "gotong/agent";
+ * const agent = await createAgent({ wallet, agentKey });
+ * const answer = await agent.chat({ model: "stories260K", prompt: "Once upon a time" });
+ * await agent.pay({ to: "0x…", amount: 250_000n });
+ * console.log(await agent.budget());
+ * await agent.close();
+ */
+export async function createAgent(options: CreateAgentOptions) {
+  if (!isAddress(options.wallet)) throw new GotongError(`Invalid wallet address "${options.wallet}"`, { code: "invalid_arguments" });
+  if (!/^0x[0-9a-fA-F]{64}$/.test(options.agentKey)) {
+    throw new GotongError("The agent key is not a 32-byte hex private key", { code: "invalid_key", hint: "Pass the key `gotong agent create` wrote (GOTONG_HOME/keys/agent-NAME.key)." });
+  }
+  const home = typeof options.home === "object" ? options.home : resolveHome(options.home);
+  const deployment = typeof options.deployment === "object" ? options.deployment : readDeployment(options.deployment ?? home.deployment);
+  const logger = options.logger ?? createLogger({ level: "warn" });
+  const account = privateKeyToAccount(options.agentKey);
+  const clients = createClients({ rpcUrl: deployment.rpcUrl, chainId: deployment.chainId, account });
+  const spender = createAgentSpender({ clients, deployment, wallet: options.wallet, logger: logger.child("agent") });
+  const token = deployment.token;
+
+  let gateway: Promise<RunningGateway> | undefined;
+  let closed = false;
+  const running = (): Promise<RunningGateway> => {
+    if (closed) throw new GotongError("This agent was closed", { code: "agent_closed", hint: "Create a new one with createAgent()." });
+    gateway ??= startGateway({
+      home,
+      deployment,
+      privateKey: options.agentKey,
+      port: 0,
+      host: "127.0.0.1",
+      deposit: options.deposit,
+      logger,
+      funder: createAgentFunder(spender, deployment),
+    }).catch((error) => {
+      gateway = undefined;
+      throw error;
+    });
+    return gateway;
+  };
+
+  const spend = spender.spend;
+
+  return {
+    /** The agent wallet's address. */
+    wallet: options.wallet,
+    /** The agent key's address. */
+    agent: account.address,
+    deployment,
+
+    /** An OpenAI-compatible base URL (`…/v1`) that pays from the wallet; any OpenAI client works with it. */
+    async baseUrl(): Promise<string> {
+      return (await running()).baseUrl;
+    },
+
+    /** The models on offer, with their lowest prices. */
+    async models(): Promise<ModelOffer[]> {
+      const models = await (await running()).router.listModels();
+      const lowest = (values: bigint[]) => values.reduce((a, b) => (a < b ? a : b));
+      return models.map((m) => ({
+        name: m.name,
+        modelId: m.offers[0]!.modelId,
+        providers: m.offers.length,
+        pricePerMillionInput: lowest(m.offers.map((o) => o.price.pricePerMillionInput)),
+        pricePerMillionOutput: lowest(m.offers.map((o) => o.price.pricePerMillionOutput)),
+      }));
+    },
+
+    /**
+     * Sends one chat request through the network, paid from the wallet (a channel deposit counts
+     * against the budget when one is opened or topped up; each request is then paid by a voucher).
+     */
+    async chat(request: { model: string; prompt?: string; messages?: ChatMessage[]; maxTokens?: number; temperature?: number; signal?: AbortSignal }): Promise<ChatAnswer> {
+      const messages = request.messages ?? (request.prompt !== undefined ? [{ role: "user" as const, content: request.prompt }] : undefined);
+      if (!messages?.length) throw new GotongError("A chat needs a prompt or messages", { code: "invalid_arguments", param: "messages" });
+      const { baseUrl } = await running();
+      const res = await fetch(`${baseUrl}/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ model: request.model, messages, max_tokens: request.maxTokens ?? 128, temperature: request.temperature, stream: false }),
+        signal: request.signal,
+      });
+      const body = (await res.json().catch(() => ({}))) as {
+        choices?: { message?: { content?: string } }[];
+        gotong?: { cost: string; inputTokens: number; outputTokens: number; receiptId: Hex; provider: Address };
+        error?: { message?: string; code?: string; hint?: string };
+      };
+      if (!res.ok || !body.gotong) {
+        throw new GotongError(body.error?.message ?? `The chat failed with status ${res.status}`, { code: body.error?.code ?? "chat_failed", status: res.status, hint: body.error?.hint });
+      }
+      return {
+        content: body.choices?.[0]?.message?.content ?? "",
+        model: request.model,
+        cost: BigInt(body.gotong.cost),
+        inputTokens: body.gotong.inputTokens,
+        outputTokens: body.gotong.outputTokens,
+        receiptId: body.gotong.receiptId,
+        provider: body.gotong.provider,
+      };
+    },
+
+    /**
+     * Pays `amount` base units to `to`: the deployment's token by default, another ERC-20 by
+     * `token`, or the native coin with `token: zeroAddress`. Counts against that token's budget.
+     */
+    async pay(request: { to: Address; amount: bigint; token?: Address }): Promise<SpendResult & { to: Address; amount: bigint; token: Address }> {
+      if (!isAddress(request.to) || request.to === zeroAddress) throw new GotongError(`Invalid recipient "${request.to}"`, { code: "invalid_arguments", param: "to" });
+      if (request.amount <= 0n) throw new GotongError("The amount must be above zero", { code: "invalid_arguments", param: "amount" });
+      const payToken = request.token ?? token.address;
+      const call =
+        payToken === zeroAddress
+          ? { target: request.to, value: request.amount, data: "0x" as Hex }
+          : { target: payToken, data: encodeFunctionData({ abi: erc20Abi, functionName: "transfer", args: [request.to, request.amount] }) };
+      const result = await spend({ what: "payment", calls: [call], charges: [{ token: payToken, amount: request.amount }] });
+      return { ...result, to: request.to, amount: request.amount, token: payToken };
+    },
+
+    /**
+     * Pays another agent by its ERC-8004 agent id, through the reputation registry (the payment can
+     * then be cited in feedback, which weighs as much as it).
+     */
+    async payAgent(request: { agentId: bigint; amount: bigint; memo?: string }): Promise<SpendResult & { paymentId: bigint }> {
+      const reputation = deployment.agentReputation;
+      if (!reputation) throw new GotongError("This deployment has no agent reputation registry", { code: "agents_not_deployed" });
+      if (request.amount <= 0n) throw new GotongError("The amount must be above zero", { code: "invalid_arguments", param: "amount" });
+      const result = await spend({
+        what: "payment to an agent",
+        calls: [
+          { target: token.address, data: encodeFunctionData({ abi: erc20Abi, functionName: "approve", args: [reputation, request.amount] }) },
+          { target: reputation, data: encodeFunctionData({ abi: AgentReputationArtifact.abi, functionName: "payAgent", args: [request.agentId, request.amount, request.memo ?? ""] }) },
+        ],
+        charges: [{ token: token.address, amount: request.amount }],
+      });
+      const [paymentId] = decodeAbiParameters([{ type: "uint256" }], result.results[1]!);
+      return { ...result, paymentId };
+    },
+
+    /** Reviews another agent, citing every payment this wallet made to it and has not cited (ERC-8004 `giveFeedback`). */
+    async review(request: { agentId: bigint; value: number | bigint; decimals?: number; tag1?: string; tag2?: string; endpoint?: string; feedbackURI?: string }): Promise<SpendResult> {
+      const reputation = deployment.agentReputation;
+      if (!reputation) throw new GotongError("This deployment has no agent reputation registry", { code: "agents_not_deployed" });
+      const data = encodeFunctionData({
+        abi: AgentReputationArtifact.abi,
+        functionName: "giveFeedback",
+        args: [request.agentId, BigInt(request.value), request.decimals ?? 0, request.tag1 ?? "", request.tag2 ?? "", request.endpoint ?? "", request.feedbackURI ?? "", `0x${"0".repeat(64)}`],
+      });
+      return spend({ what: "review", calls: [{ target: reputation, data }], charges: [] });
+    },
+
+    /**
+     * Donates `amount` base units to a project of a quadratic-funding round (in the round's token),
+     * counted against that token's budget.
+     */
+    async donate(request: { roundId: bigint; projectId: bigint; amount: bigint }): Promise<SpendResult & { roundId: bigint; projectId: bigint; amount: bigint; token: Address }> {
+      const funding = deployment.quadraticFunding;
+      if (!funding) {
+        throw new GotongError("This deployment has no funding rounds (QuadraticFunding)", { code: "funding_not_deployed", hint: "Start a devnet whose deployment includes quadraticFunding." });
+      }
+      if (request.amount <= 0n) throw new GotongError("The amount must be above zero", { code: "invalid_arguments", param: "amount" });
+      const roundToken = await readRoundToken(clients.public, funding, request.roundId);
+      const result = await spend({
+        what: "donation",
+        calls: [
+          { target: roundToken, data: encodeFunctionData({ abi: erc20Abi, functionName: "approve", args: [funding, request.amount] }) },
+          { target: funding, data: encodeFunctionData({ abi: donateAbi, functionName: "donate", args: [request.roundId, request.projectId, request.amount] }) },
+        ],
+        charges: [{ token: roundToken, amount: request.amount }],
+      });
+      return { ...result, roundId: request.roundId, projectId: request.projectId, amount: request.amount, token: roundToken };
+    },
+
+    /**
+     * A funding round as it stands: its window, its projects (model names, donations, donors) and
+     * each project's live estimated match, so an agent can choose where a donation does most.
+     */
+    fundingRound(roundId: bigint): Promise<RoundStatus> {
+      if (!deployment.quadraticFunding) {
+        throw new GotongError("This deployment has no funding rounds (QuadraticFunding)", { code: "funding_not_deployed" });
+      }
+      return getRoundStatus(clients.public, deployment, roundId);
+    },
+
+    /** What the wallet holds, and the agent key's gas money. */
+    async balance(): Promise<AgentBalance> {
+      const [balance, native, gas] = await Promise.all([
+        clients.public.readContract({ address: token.address, abi: erc20Abi, functionName: "balanceOf", args: [options.wallet] }),
+        clients.public.getBalance({ address: options.wallet }),
+        clients.public.getBalance({ address: account.address }),
+      ]);
+      return { wallet: options.wallet, token: { ...token, balance }, native, gas: { agent: account.address, balance: gas } };
+    },
+
+    /** A token's budget now (default the deployment's token): spent and left this period, and when it resets. */
+    async budget(budgetToken: Address = token.address): Promise<AgentBudget> {
+      const [status, wallet] = await Promise.all([readAgentBudget(clients.public, options.wallet, budgetToken), spender.status()]);
+      const { paused, agent: agentKey } = wallet;
+      const unit = budgetToken === zeroAddress ? { symbol: "ETH", decimals: 18 } : budgetToken.toLowerCase() === token.address.toLowerCase() ? token : { symbol: budgetToken, decimals: 0 };
+      return { ...status, paused, revoked: agentKey.toLowerCase() !== account.address.toLowerCase(), symbol: unit.symbol, decimals: unit.decimals };
+    },
+
+    /** The wallet's whole status: owner, agent key, pause, budgets and allowed calls. */
+    status(): Promise<AgentWalletStatus> {
+      return spender.status();
+    },
+
+    /** Stops the in-process gateway (settling the last vouchers first). The agent cannot be used after. */
+    async close(): Promise<void> {
+      closed = true;
+      const g = gateway;
+      gateway = undefined;
+      if (g) await (await g.catch(() => undefined))?.stop();
+    },
+  };
+}
+
+export type Agent = Awaited<ReturnType<typeof createAgent>>;
+
+/** The one function of QuadraticFunding the agent needs (built against this minimal interface). */
+const donateAbi = [
+  {
+    type: "function",
+    name: "donate",
+    stateMutability: "nonpayable",
+    inputs: [
+      { name: "roundId", type: "uint256" },
+      { name: "projectId", type: "uint256" },
+      { name: "amount", type: "uint256" },
+    ],
+    outputs: [{ name: "received", type: "uint256" }],
+  },
+] as const;
+
+/** `getRound(roundId)` returns a struct whose first field is the round's token. */
+const getRoundTokenAbi = [
+  {
+    type: "function",
+    name: "getRound",
+    stateMutability: "view",
+    inputs: [{ name: "roundId", type: "uint256" }],
+    outputs: [{ name: "round", type: "tuple", components: [{ name: "token", type: "address" }] }],
+  },
+] as const;
+
+/** The token a funding round is in; a clear error for a round that does not exist. */
+async function readRoundToken(client: ReturnType<typeof createClients>["public"], funding: Address, roundId: bigint): Promise<Address> {
+  try {
+    const round = (await client.readContract({ address: funding, abi: getRoundTokenAbi, functionName: "getRound", args: [roundId] })) as { token: Address };
+    return round.token;
+  } catch (cause) {
+    throw new GotongError(`Funding round ${roundId} was not found`, { code: "round_not_found", status: 404, hint: "List the rounds with the funding commands, or check the round id.", cause });
+  }
+}

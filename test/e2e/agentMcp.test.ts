@@ -1,0 +1,144 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { erc20Abi, type Address } from "viem";
+import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
+import { readAgentConfig } from "../../src/agent/agentConfig.ts";
+import { gotongBin, runGotong } from "../helpers/cli.ts";
+import { chatModel } from "../helpers/chatModel.ts";
+import { startTestNetwork, UNIT, type TestNetwork } from "../helpers/network.ts";
+
+type ToolResult = { isError?: boolean; content: { type: string; text?: string }[]; structuredContent?: Record<string, unknown> };
+
+describe("gotong agent and gotong mcp", () => {
+  let net: TestNetwork;
+  let client: Client;
+  let wallet: Address;
+  let modelName: string;
+  const env = () => ({ GOTONG_HOME: net.home.root, GOTONG_LOG_LEVEL: "warn" });
+  const gotong = (args: string[]) => runGotong(args, env());
+  const call = async (name: string, args: Record<string, unknown> = {}) => (await client.callTool({ name, arguments: args })) as ToolResult;
+  const text = (r: ToolResult) => r.content.map((c) => c.text ?? "").join("\n");
+
+  beforeAll(async () => {
+    net = await startTestNetwork();
+    const model = await chatModel(net.home.models);
+    modelName = model.name;
+    await net.publish(model.path, model.name, 1000);
+    await net.provider(model.path);
+  });
+  afterAll(async () => {
+    await client?.close().catch(() => {});
+    await net?.stop();
+  });
+
+  it("refuses an impossible period, with a clear error, and creates nothing", async () => {
+    for (const period of ["0", "59s", "2y", "400d"]) {
+      const r = await gotong(["agent", "create", "broken", "--period", period]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/error: (A budget period of \d+ seconds is impossible|Invalid period)/);
+    }
+    const cap = await gotong(["agent", "create", "broken", "--budget", "1", "--max-per-tx", "2"]);
+    expect(cap.code).toBe(1);
+    expect(cap.stderr).toContain("must be between 1 and the budget");
+    expect((await gotong(["agent", "list"])).stdout).toContain("no agents yet");
+  });
+
+  it("creates an agent wallet with a budget and an identity, and shows its status", async () => {
+    const created = await gotong(["agent", "create", "bot", "--budget", "5", "--max-per-tx", "2", "--period", "1h", "--fund", "20", "--json"]);
+    expect(created.code, created.stderr).toBe(0);
+    const config = JSON.parse(created.stdout) as { wallet: Address; agentId: string; agent: Address };
+    wallet = config.wallet;
+    expect(config.agentId).toBe("1");
+    expect(readAgentConfig(net.home, "bot").wallet).toBe(wallet);
+    const balance = await net.creator.public.readContract({ address: net.devnet.deployment.token.address, abi: erc20Abi, functionName: "balanceOf", args: [wallet] });
+    expect(balance).toBe(20n * UNIT);
+
+    const status = await gotong(["agent", "status", "bot"]);
+    expect(status.code, status.stderr).toBe(0);
+    expect(status.stdout).toContain("state    active");
+    expect(status.stdout).toMatch(/budget {3}5 gUSD per 1h \(max 2 gUSD per transaction\): 0 gUSD spent, 5 gUSD left/);
+    expect(status.stdout).toContain("identity agent #1 (bound to this wallet)");
+  });
+
+  it("serves chat, list_models, pay, donate, balance and budget to the official MCP client", async () => {
+    const transport = new StdioClientTransport({ command: process.execPath, args: [gotongBin, "mcp", "--agent", "bot"], env: { ...(process.env as Record<string, string>), ...env() }, stderr: "pipe" });
+    client = new Client({ name: "gotong-e2e", version: "1.0.0" });
+    await client.connect(transport);
+
+    const { tools } = await client.listTools();
+    expect(tools.map((t) => t.name).sort()).toEqual(["balance", "budget", "chat", "donate", "list_models", "pay"]);
+
+    const models = await call("list_models");
+    expect(models.isError).toBeFalsy();
+    expect(text(models)).toContain(modelName);
+
+    const chat = await call("chat", { prompt: "Once upon a time", max_tokens: 8 });
+    expect(chat.isError, text(chat)).toBeFalsy();
+    expect(BigInt(chat.structuredContent!.cost as string)).toBeGreaterThan(0n);
+    expect(chat.structuredContent!.outputTokens).toBeGreaterThan(0);
+
+    const merchant = privateKeyToAccount(generatePrivateKey()).address;
+    const paid = await call("pay", { to: merchant, amount: "1.5" });
+    expect(paid.isError, text(paid)).toBeFalsy();
+    expect(text(paid)).toContain("Paid 1.5 gUSD");
+    const received = await net.creator.public.readContract({ address: net.devnet.deployment.token.address, abi: erc20Abi, functionName: "balanceOf", args: [merchant] });
+    expect(received).toBe(1_500_000n);
+
+    // The channel deposit (1) and the payment (1.5) are spent: 2.5 of 5 left.
+    const budget = await call("budget");
+    expect(budget.isError).toBeFalsy();
+    expect(budget.structuredContent!.left).toBe("2500000");
+    expect(text(budget)).toContain("Spent 2.5 gUSD of 5 gUSD this period; 2.5 gUSD left");
+
+    const balance = await call("balance");
+    expect(balance.isError).toBeFalsy();
+    expect(text(balance)).toContain(`The wallet ${wallet}`);
+  });
+
+  it("returns refusals as tool errors that say why, and nothing is spent", async () => {
+    const merchant = privateKeyToAccount(generatePrivateKey()).address;
+    const overCap = await call("pay", { to: merchant, amount: "2.5" });
+    expect(overCap.isError).toBe(true);
+    expect(text(overCap)).toContain("above the cap of 2 gUSD per transaction");
+
+    const badAmount = await call("pay", { to: merchant, amount: "-1" });
+    expect(badAmount.isError).toBe(true);
+    expect(text(badAmount)).toContain("Invalid amount");
+
+    const noRound = await call("donate", { round_id: 42, project_id: 1, amount: "1" });
+    expect(noRound.isError).toBe(true);
+    expect(text(noRound)).toContain("round 42 was not found");
+
+    await call("pay", { to: merchant, amount: "2" });
+    const overBudget = await call("pay", { to: merchant, amount: "1" });
+    expect(overBudget.isError).toBe(true);
+    expect(text(overBudget)).toMatch(/only 0.5 gUSD of the budget is left this period: nothing was spent\nHint: The budget of 5 gUSD resets at/);
+    const received = await net.creator.public.readContract({ address: net.devnet.deployment.token.address, abi: erc20Abi, functionName: "balanceOf", args: [merchant] });
+    expect(received).toBe(2n * UNIT);
+  });
+
+  it("lets the owner pause, change the policy and revoke at once", async () => {
+    const merchant = privateKeyToAccount(generatePrivateKey()).address;
+    expect((await gotong(["agent", "policy", "bot", "--pause"])).code).toBe(0);
+    const paused = await call("pay", { to: merchant, amount: "0.1" });
+    expect(paused.isError).toBe(true);
+    expect(text(paused)).toContain("paused");
+    expect((await gotong(["agent", "status", "bot"])).stdout).toContain("PAUSED");
+
+    const raised = await gotong(["agent", "policy", "bot", "--unpause", "--budget", "8"]);
+    expect(raised.code, raised.stderr).toBe(0);
+    expect((await call("pay", { to: merchant, amount: "1" })).isError).toBeFalsy();
+
+    const revoked = await gotong(["agent", "revoke", "bot"]);
+    expect(revoked.code, revoked.stderr).toBe(0);
+    expect(revoked.stdout).toContain("revoked");
+    const refused = await call("pay", { to: merchant, amount: "0.1" });
+    expect(refused.isError).toBe(true);
+    expect(text(refused)).toContain("was revoked by the wallet's owner");
+    expect((await gotong(["agent", "status", "bot"])).stdout).toContain("agent    REVOKED");
+    const bad = await gotong(["agent", "policy", "bot", "--period", "0", "--budget", "1"]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain("impossible");
+  });
+});
