@@ -842,13 +842,13 @@ contract QuadraticFunding is ReentrancyGuardTransient {
         return _issuers[roundId];
     }
 
-    /// @notice A project's recipient and matching inputs.
+    /// @notice A project's recipient and matching inputs (rejected projects included, flagged).
     /// @param roundId The round.
     /// @param projectId The project.
     /// @return The project.
     function getProject(uint256 roundId, uint256 projectId) external view returns (Project memory) {
         Round storage round = _round(roundId);
-        return _project(roundId, round, projectId);
+        return _projectInRound(roundId, round, projectId);
     }
 
     /// @notice Who may claim for a project now: the model token's owner, or the project's address.
@@ -857,10 +857,10 @@ contract QuadraticFunding is ReentrancyGuardTransient {
     /// @return The recipient.
     function recipientOf(uint256 roundId, uint256 projectId) external view returns (address) {
         Round storage round = _round(roundId);
-        return _recipientOf(_project(roundId, round, projectId));
+        return _recipientOf(_projectInRound(roundId, round, projectId));
     }
 
-    /// @notice A finalized round's match for a project, in its two parts.
+    /// @notice A finalized round's match for a project, in its two parts (zero for a rejected one).
     /// @param roundId The round; must be finalized.
     /// @param projectId The project.
     /// @return donationMatch The match from donations.
@@ -872,7 +872,7 @@ contract QuadraticFunding is ReentrancyGuardTransient {
     {
         Round storage round = _round(roundId);
         if (!round.finalized) revert RoundNotFinalized(roundId);
-        return _matchOf(round, _project(roundId, round, projectId));
+        return _matchOf(round, _projectInRound(roundId, round, projectId));
     }
 
     /// @notice The project id a model has in a round (0: none).
@@ -966,9 +966,18 @@ contract QuadraticFunding is ReentrancyGuardTransient {
         view
         returns (Project storage project)
     {
-        if (projectId == 0 || projectId > round.projectCount) revert ProjectNotInRound(roundId, projectId);
-        project = _projects[roundId][projectId];
+        project = _projectInRound(roundId, round, projectId);
         if (project.rejected) revert ProjectRejected(roundId, projectId);
+    }
+
+    /// @dev The project, rejected or not, reverting unless it is in the round.
+    function _projectInRound(uint256 roundId, Round storage round, uint256 projectId)
+        internal
+        view
+        returns (Project storage)
+    {
+        if (projectId == 0 || projectId > round.projectCount) revert ProjectNotInRound(roundId, projectId);
+        return _projects[roundId][projectId];
     }
 
     /// @dev PaymentChannels, reverting with `PaymentChannelsNotSet` before it is wired.

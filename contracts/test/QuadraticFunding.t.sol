@@ -278,6 +278,7 @@ contract QuadraticFundingTest is FundingFixture {
         uint256 real = _applyModel(roundId, creator, modelId);
         vm.prank(operator);
         qf.rejectProject(roundId, spam);
+        assertTrue(qf.getProject(roundId, spam).rejected, "visible as rejected");
         usd.mint(stranger, 1e6);
         vm.startPrank(stranger);
         usd.approve(address(qf), 1e6);

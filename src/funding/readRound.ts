@@ -95,10 +95,9 @@ export async function readRound(client: PublicClient, deployment: Deployment, ro
 export async function readProjects(client: PublicClient, deployment: Deployment, round: Round): Promise<Project[]> {
   const qf = fundingContract(deployment);
   const ids = Array.from({ length: round.projectCount }, (_, i) => BigInt(i + 1));
-  return Promise.all(
-    ids.map(async (projectId) => {
-      // `getProject` refuses rejected projects; the raw flag is read through the same view when not.
-      try {
+  try {
+    return await Promise.all(
+      ids.map(async (projectId) => {
         const [p, claimant] = await Promise.all([
           client.readContract({ ...qf, functionName: "getProject", args: [round.roundId, projectId] }),
           client.readContract({ ...qf, functionName: "recipientOf", args: [round.roundId, projectId] }),
@@ -113,13 +112,9 @@ export async function readProjects(client: PublicClient, deployment: Deployment,
           donations: tally(p.donations),
           usage: tally(p.usage),
         };
-      } catch (error) {
-        if (/ProjectRejected/.test(String((error as Error).message))) {
-          const empty = { sqrtSum: 0n, counted: 0n, amount: 0n, contributors: 0n };
-          return { projectId: Number(projectId), modelId: 0n, recipient: "0x0000000000000000000000000000000000000000" as Address, claimant: "0x0000000000000000000000000000000000000000" as Address, rejected: true, claimed: false, donations: empty, usage: empty };
-        }
-        throw toChainError(error, `reading project ${projectId} of round ${round.roundId}`);
-      }
-    }),
-  );
+      }),
+    );
+  } catch (error) {
+    throw toChainError(error, `reading the projects of round ${round.roundId}`);
+  }
 }

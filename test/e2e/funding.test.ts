@@ -170,6 +170,9 @@ describe("quadratic funding fed by paid inference", () => {
     const zero = await gotong("fund", "round", "donate", round, "1", "0", "--key", donorKeyFiles[0]!);
     expect(zero.code).toBe(1);
     expect(zero.stderr).toMatch(/AMOUNT must be above zero/);
+    const negative = await runGotong(["fund", "round", "donate", round, "1", "--key", donorKeyFiles[0]!, "--home", net.home.root, "--", "-5"]);
+    expect(negative.code).toBe(1);
+    expect(negative.stderr).toMatch(/not a non-negative decimal amount/);
     const missing = await gotong("fund", "round", "donate", round, "3", "1", "--key", donorKeyFiles[0]!);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/ProjectNotInRound\(1, 3\)/);

@@ -1,4 +1,5 @@
 import { isAddress, type Address, type Hex } from "viem";
+import { generatePrivateKey } from "viem/accounts";
 import type { Deployment } from "../../chain/deployment.ts";
 import { fundOnDevnet } from "../../chain/fundOnDevnet.ts";
 import { GotongError } from "../../common/errors.ts";
@@ -184,7 +185,7 @@ async function status(args: string[]) {
   const roundId = id(positionals[0], "ROUND");
   const ctx = context(values);
   const deployment = ctx.deployment(values.deployment);
-  const clients = ctx.clients(deployment, ctx.key("funder"));
+  const clients = ctx.clients(deployment, generatePrivateKey()); // reading only: no key needed
   const s = await getRoundStatus(clients.public, deployment, roundId);
   if (values.json) {
     process.stdout.write(JSON.stringify(statusJson(s)) + "\n");
