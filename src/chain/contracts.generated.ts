@@ -2,6 +2,3399 @@
 // Regenerate with `npm run build:contracts`; `node scripts/compile-contracts.mjs --check` verifies it.
 // Compiler: solc 0.8.30+commit.73712a01.Emscripten.clang, optimizer on (200 runs), evm cancun.
 
+/** ABI and creation bytecode of the `AgentRegistry` contract (contracts/src). */
+export const AgentRegistryArtifact = {
+  contractName: "AgentRegistry",
+  abi: [
+    {
+      "inputs": [],
+      "stateMutability": "nonpayable",
+      "type": "constructor"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "uint256",
+          "name": "deadline",
+          "type": "uint256"
+        },
+        {
+          "internalType": "uint256",
+          "name": "maximum",
+          "type": "uint256"
+        }
+      ],
+      "name": "DeadlineTooFar",
+      "type": "error"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "address",
+          "name": "sender",
+          "type": "address"
+        },
+        {
+          "internalType": "uint256",
+          "name": "tokenId",
+          "type": "uint256"
+        },
+        {
+          "internalType": "address",
+          "name": "owner",
+          "type": "address"
+        }
+      ],
+      "name": "ERC721IncorrectOwner",
+      "type": "error"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "address",
+          "name": "operator",
+          "type": "address"
+        },
+        {
+          "internalType": "uint256",
+          "name": "tokenId",
+          "type": "uint256"
+        }
+      ],
+      "name": "ERC721InsufficientApproval",
+      "type": "error"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "address",
+          "name": "approver",
+          "type": "address"
+        }
+      ],
+      "name": "ERC721InvalidApprover",
+      "type": "error"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "address",
+          "name": "operator",
+          "type": "address"
+        }
+      ],
+      "name": "ERC721InvalidOperator",
+      "type": "error"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "address",
+          "name": "owner",
+          "type": "address"
+        }
+      ],
+      "name": "ERC721InvalidOwner",
+      "type": "error"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "address",
+          "name": "receiver",
+          "type": "address"
+        }
+      ],
+      "name": "ERC721InvalidReceiver",
+      "type": "error"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "address",
+          "name": "sender",
+          "type": "address"
+        }
+      ],
+      "name": "ERC721InvalidSender",
+      "type": "error"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "uint256",
+          "name": "tokenId",
+          "type": "uint256"
+        }
+      ],
+      "name": "ERC721NonexistentToken",
+      "type": "error"
+    },
+    {
+      "inputs": [],
+      "name": "InvalidShortString",
+      "type": "error"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "address",
+          "name": "wallet",
+          "type": "address"
+        }
+      ],
+      "name": "InvalidWalletSignature",
+      "type": "error"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "uint256",
+          "name": "agentId",
+          "type": "uint256"
+        },
+        {
+          "internalType": "address",
+          "name": "caller",
+          "type": "address"
+        }
+      ],
+      "name": "NotAgentOwner",
+      "type": "error"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "string",
+          "name": "metadataKey",
+          "type": "string"
+        }
+      ],
+      "name": "ReservedMetadataKey",
+      "type": "error"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "uint256",
+          "name": "deadline",
+          "type": "uint256"
+        },
+        {
+          "internalType": "uint256",
+          "name": "now",
+          "type": "uint256"
+        }
+      ],
+      "name": "SignatureExpired",
+      "type": "error"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "string",
+          "name": "str",
+          "type": "string"
+        }
+      ],
+      "name": "StringTooLong",
+      "type": "error"
+    },
+    {
+      "inputs": [],
+      "name": "ZeroWallet",
+      "type": "error"
+    },
+    {
+      "anonymous": false,
+      "inputs": [
+        {
+          "indexed": true,
+          "internalType": "address",
+          "name": "owner",
+          "type": "address"
+        },
+        {
+          "indexed": true,
+          "internalType": "address",
+          "name": "approved",
+          "type": "address"
+        },
+        {
+          "indexed": true,
+          "internalType": "uint256",
+          "name": "tokenId",
+          "type": "uint256"
+        }
+      ],
+      "name": "Approval",
+      "type": "event"
+    },
+    {
+      "anonymous": false,
+      "inputs": [
+        {
+          "indexed": true,
+          "internalType": "address",
+          "name": "owner",
+          "type": "address"
+        },
+        {
+          "indexed": true,
+          "internalType": "address",
+          "name": "operator",
+          "type": "address"
+        },
+        {
+          "indexed": false,
+          "internalType": "bool",
+          "name": "approved",
+          "type": "bool"
+        }
+      ],
+      "name": "ApprovalForAll",
+      "type": "event"
+    },
+    {
+      "anonymous": false,
+      "inputs": [
+        {
+          "indexed": false,
+          "internalType": "uint256",
+          "name": "_fromTokenId",
+          "type": "uint256"
+        },
+        {
+          "indexed": false,
+          "internalType": "uint256",
+          "name": "_toTokenId",
+          "type": "uint256"
+        }
+      ],
+      "name": "BatchMetadataUpdate",
+      "type": "event"
+    },
+    {
+      "anonymous": false,
+      "inputs": [],
+      "name": "EIP712DomainChanged",
+      "type": "event"
+    },
+    {
+      "anonymous": false,
+      "inputs": [
+        {
+          "indexed": true,
+          "internalType": "uint256",
+          "name": "agentId",
+          "type": "uint256"
+        },
+        {
+          "indexed": true,
+          "internalType": "string",
+          "name": "indexedMetadataKey",
+          "type": "string"
+        },
+        {
+          "indexed": false,
+          "internalType": "string",
+          "name": "metadataKey",
+          "type": "string"
+        },
+        {
+          "indexed": false,
+          "internalType": "bytes",
+          "name": "metadataValue",
+          "type": "bytes"
+        }
+      ],
+      "name": "MetadataSet",
+      "type": "event"
+    },
+    {
+      "anonymous": false,
+      "inputs": [
+        {
+          "indexed": false,
+          "internalType": "uint256",
+          "name": "_tokenId",
+          "type": "uint256"
+        }
+      ],
+      "name": "MetadataUpdate",
+      "type": "event"
+    },
+    {
+      "anonymous": false,
+      "inputs": [
+        {
+          "indexed": true,
+          "internalType": "uint256",
+          "name": "agentId",
+          "type": "uint256"
+        },
+        {
+          "indexed": false,
+          "internalType": "string",
+          "name": "agentURI",
+          "type": "string"
+        },
+        {
+          "indexed": true,
+          "internalType": "address",
+          "name": "owner",
+          "type": "address"
+        }
+      ],
+      "name": "Registered",
+      "type": "event"
+    },
+    {
+      "anonymous": false,
+      "inputs": [
+        {
+          "indexed": true,
+          "internalType": "address",
+          "name": "from",
+          "type": "address"
+        },
+        {
+          "indexed": true,
+          "internalType": "address",
+          "name": "to",
+          "type": "address"
+        },
+        {
+          "indexed": true,
+          "internalType": "uint256",
+          "name": "tokenId",
+          "type": "uint256"
+        }
+      ],
+      "name": "Transfer",
+      "type": "event"
+    },
+    {
+      "anonymous": false,
+      "inputs": [
+        {
+          "indexed": true,
+          "internalType": "uint256",
+          "name": "agentId",
+          "type": "uint256"
+        },
+        {
+          "indexed": false,
+          "internalType": "string",
+          "name": "newURI",
+          "type": "string"
+        },
+        {
+          "indexed": true,
+          "internalType": "address",
+          "name": "updatedBy",
+          "type": "address"
+        }
+      ],
+      "name": "URIUpdated",
+      "type": "event"
+    },
+    {
+      "inputs": [],
+      "name": "AGENT_WALLET_SET_TYPEHASH",
+      "outputs": [
+        {
+          "internalType": "bytes32",
+          "name": "",
+          "type": "bytes32"
+        }
+      ],
+      "stateMutability": "view",
+      "type": "function"
+    },
+    {
+      "inputs": [],
+      "name": "MAX_DEADLINE_DELAY",
+      "outputs": [
+        {
+          "internalType": "uint256",
+          "name": "",
+          "type": "uint256"
+        }
+      ],
+      "stateMutability": "view",
+      "type": "function"
+    },
+    {
+      "inputs": [],
+      "name": "agentCount",
+      "outputs": [
+        {
+          "internalType": "uint256",
+          "name": "",
+          "type": "uint256"
+        }
+      ],
+      "stateMutability": "view",
+      "type": "function"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "address",
+          "name": "to",
+          "type": "address"
+        },
+        {
+          "internalType": "uint256",
+          "name": "tokenId",
+          "type": "uint256"
+        }
+      ],
+      "name": "approve",
+      "outputs": [],
+      "stateMutability": "nonpayable",
+      "type": "function"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "address",
+          "name": "owner",
+          "type": "address"
+        }
+      ],
+      "name": "balanceOf",
+      "outputs": [
+        {
+          "internalType": "uint256",
+          "name": "",
+          "type": "uint256"
+        }
+      ],
+      "stateMutability": "view",
+      "type": "function"
+    },
+    {
+      "inputs": [],
+      "name": "eip712Domain",
+      "outputs": [
+        {
+          "internalType": "bytes1",
+          "name": "fields",
+          "type": "bytes1"
+        },
+        {
+          "internalType": "string",
+          "name": "name",
+          "type": "string"
+        },
+        {
+          "internalType": "string",
+          "name": "version",
+          "type": "string"
+        },
+        {
+          "internalType": "uint256",
+          "name": "chainId",
+          "type": "uint256"
+        },
+        {
+          "internalType": "address",
+          "name": "verifyingContract",
+          "type": "address"
+        },
+        {
+          "internalType": "bytes32",
+          "name": "salt",
+          "type": "bytes32"
+        },
+        {
+          "internalType": "uint256[]",
+          "name": "extensions",
+          "type": "uint256[]"
+        }
+      ],
+      "stateMutability": "view",
+      "type": "function"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "uint256",
+          "name": "agentId",
+          "type": "uint256"
+        }
+      ],
+      "name": "exists",
+      "outputs": [
+        {
+          "internalType": "bool",
+          "name": "",
+          "type": "bool"
+        }
+      ],
+      "stateMutability": "view",
+      "type": "function"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "uint256",
+          "name": "agentId",
+          "type": "uint256"
+        }
+      ],
+      "name": "getAgentWallet",
+      "outputs": [
+        {
+          "internalType": "address",
+          "name": "wallet",
+          "type": "address"
+        }
+      ],
+      "stateMutability": "view",
+      "type": "function"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "uint256",
+          "name": "tokenId",
+          "type": "uint256"
+        }
+      ],
+      "name": "getApproved",
+      "outputs": [
+        {
+          "internalType": "address",
+          "name": "",
+          "type": "address"
+        }
+      ],
+      "stateMutability": "view",
+      "type": "function"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "uint256",
+          "name": "agentId",
+          "type": "uint256"
+        },
+        {
+          "internalType": "string",
+          "name": "metadataKey",
+          "type": "string"
+        }
+      ],
+      "name": "getMetadata",
+      "outputs": [
+        {
+          "internalType": "bytes",
+          "name": "",
+          "type": "bytes"
+        }
+      ],
+      "stateMutability": "view",
+      "type": "function"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "address",
+          "name": "owner",
+          "type": "address"
+        },
+        {
+          "internalType": "address",
+          "name": "operator",
+          "type": "address"
+        }
+      ],
+      "name": "isApprovedForAll",
+      "outputs": [
+        {
+          "internalType": "bool",
+          "name": "",
+          "type": "bool"
+        }
+      ],
+      "stateMutability": "view",
+      "type": "function"
+    },
+    {
+      "inputs": [],
+      "name": "name",
+      "outputs": [
+        {
+          "internalType": "string",
+          "name": "",
+          "type": "string"
+        }
+      ],
+      "stateMutability": "view",
+      "type": "function"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "uint256",
+          "name": "tokenId",
+          "type": "uint256"
+        }
+      ],
+      "name": "ownerOf",
+      "outputs": [
+        {
+          "internalType": "address",
+          "name": "",
+          "type": "address"
+        }
+      ],
+      "stateMutability": "view",
+      "type": "function"
+    },
+    {
+      "inputs": [],
+      "name": "register",
+      "outputs": [
+        {
+          "internalType": "uint256",
+          "name": "agentId",
+          "type": "uint256"
+        }
+      ],
+      "stateMutability": "nonpayable",
+      "type": "function"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "string",
+          "name": "agentURI",
+          "type": "string"
+        },
+        {
+          "components": [
+            {
+              "internalType": "string",
+              "name": "metadataKey",
+              "type": "string"
+            },
+            {
+              "internalType": "bytes",
+              "name": "metadataValue",
+              "type": "bytes"
+            }
+          ],
+          "internalType": "struct AgentRegistry.MetadataEntry[]",
+          "name": "metadata",
+          "type": "tuple[]"
+        }
+      ],
+      "name": "register",
+      "outputs": [
+        {
+          "internalType": "uint256",
+          "name": "agentId",
+          "type": "uint256"
+        }
+      ],
+      "stateMutability": "nonpayable",
+      "type": "function"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "string",
+          "name": "agentURI",
+          "type": "string"
+        }
+      ],
+      "name": "register",
+      "outputs": [
+        {
+          "internalType": "uint256",
+          "name": "agentId",
+          "type": "uint256"
+        }
+      ],
+      "stateMutability": "nonpayable",
+      "type": "function"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "address",
+          "name": "from",
+          "type": "address"
+        },
+        {
+          "internalType": "address",
+          "name": "to",
+          "type": "address"
+        },
+        {
+          "internalType": "uint256",
+          "name": "tokenId",
+          "type": "uint256"
+        }
+      ],
+      "name": "safeTransferFrom",
+      "outputs": [],
+      "stateMutability": "nonpayable",
+      "type": "function"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "address",
+          "name": "from",
+          "type": "address"
+        },
+        {
+          "internalType": "address",
+          "name": "to",
+          "type": "address"
+        },
+        {
+          "internalType": "uint256",
+          "name": "tokenId",
+          "type": "uint256"
+        },
+        {
+          "internalType": "bytes",
+          "name": "data",
+          "type": "bytes"
+        }
+      ],
+      "name": "safeTransferFrom",
+      "outputs": [],
+      "stateMutability": "nonpayable",
+      "type": "function"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "uint256",
+          "name": "agentId",
+          "type": "uint256"
+        },
+        {
+          "internalType": "string",
+          "name": "newURI",
+          "type": "string"
+        }
+      ],
+      "name": "setAgentURI",
+      "outputs": [],
+      "stateMutability": "nonpayable",
+      "type": "function"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "uint256",
+          "name": "agentId",
+          "type": "uint256"
+        },
+        {
+          "internalType": "address",
+          "name": "newWallet",
+          "type": "address"
+        },
+        {
+          "internalType": "uint256",
+          "name": "deadline",
+          "type": "uint256"
+        },
+        {
+          "internalType": "bytes",
+          "name": "signature",
+          "type": "bytes"
+        }
+      ],
+      "name": "setAgentWallet",
+      "outputs": [],
+      "stateMutability": "nonpayable",
+      "type": "function"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "address",
+          "name": "operator",
+          "type": "address"
+        },
+        {
+          "internalType": "bool",
+          "name": "approved",
+          "type": "bool"
+        }
+      ],
+      "name": "setApprovalForAll",
+      "outputs": [],
+      "stateMutability": "nonpayable",
+      "type": "function"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "uint256",
+          "name": "agentId",
+          "type": "uint256"
+        },
+        {
+          "internalType": "string",
+          "name": "metadataKey",
+          "type": "string"
+        },
+        {
+          "internalType": "bytes",
+          "name": "metadataValue",
+          "type": "bytes"
+        }
+      ],
+      "name": "setMetadata",
+      "outputs": [],
+      "stateMutability": "nonpayable",
+      "type": "function"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "bytes4",
+          "name": "interfaceId",
+          "type": "bytes4"
+        }
+      ],
+      "name": "supportsInterface",
+      "outputs": [
+        {
+          "internalType": "bool",
+          "name": "",
+          "type": "bool"
+        }
+      ],
+      "stateMutability": "view",
+      "type": "function"
+    },
+    {
+      "inputs": [],
+      "name": "symbol",
+      "outputs": [
+        {
+          "internalType": "string",
+          "name": "",
+          "type": "string"
+        }
+      ],
+      "stateMutability": "view",
+      "type": "function"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "uint256",
+          "name": "tokenId",
+          "type": "uint256"
+        }
+      ],
+      "name": "tokenURI",
+      "outputs": [
+        {
+          "internalType": "string",
+          "name": "",
+          "type": "string"
+        }
+      ],
+      "stateMutability": "view",
+      "type": "function"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "address",
+          "name": "from",
+          "type": "address"
+        },
+        {
+          "internalType": "address",
+          "name": "to",
+          "type": "address"
+        },
+        {
+          "internalType": "uint256",
+          "name": "tokenId",
+          "type": "uint256"
+        }
+      ],
+      "name": "transferFrom",
+      "outputs": [],
+      "stateMutability": "nonpayable",
+      "type": "function"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "uint256",
+          "name": "agentId",
+          "type": "uint256"
+        }
+      ],
+      "name": "unsetAgentWallet",
+      "outputs": [],
+      "stateMutability": "nonpayable",
+      "type": "function"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "uint256",
+          "name": "agentId",
+          "type": "uint256"
+        },
+        {
+          "internalType": "address",
+          "name": "newWallet",
+          "type": "address"
+        },
+        {
+          "internalType": "address",
+          "name": "owner",
+          "type": "address"
+        },
+        {
+          "internalType": "uint256",
+          "name": "deadline",
+          "type": "uint256"
+        }
+      ],
+      "name": "walletSetDigest",
+      "outputs": [
+        {
+          "internalType": "bytes32",
+          "name": "",
+          "type": "bytes32"
+        }
+      ],
+      "stateMutability": "view",
+      "type": "function"
+    }
+  ] as const,
+  bytecode: "0x610160604052348015610010575f5ffd5b506040518060400160405280601781526020017f455243383030344964656e746974795265676973747279000000000000000000815250604051806040016040528060018152602001603160f81b8152506040518060400160405280600c81526020016b11dbdd1bdb99c81059d95b9d60a21b8152506040518060400160405280600681526020016511d051d1539560d21b815250815f90816100b39190610257565b5060016100c08282610257565b5050506100d28261017960201b60201c565b610120526100df81610179565b61014052815160208084019190912060e052815190820120610100524660a05261016b60e05161010051604080517f8b73c3c69bb8fe3d512ecc4cf759cc79239f7b179b0ffacaa9a75d522b39400f60208201529081019290925260608201524660808201523060a08201525f9060c00160405160208183030381529060405280519060200120905090565b60805250503060c052610369565b5f5f829050601f815111156101ac578260405163305a27a960e01b81526004016101a39190610311565b60405180910390fd5b80516101b782610346565b179392505050565b634e487b7160e01b5f52604160045260245ffd5b600181811c908216806101e757607f821691505b60208210810361020557634e487b7160e01b5f52602260045260245ffd5b50919050565b601f82111561025257805f5260205f20601f840160051c810160208510156102305750805b601f840160051c820191505b8181101561024f575f815560010161023c565b50505b505050565b81516001600160401b03811115610270576102706101bf565b6102848161027e84546101d3565b8461020b565b6020601f8211600181146102b6575f831561029f5750848201515b5f19600385901b1c1916600184901b17845561024f565b5f84815260208120601f198516915b828110156102e557878501518255602094850194600190920191016102c5565b508482101561030257868401515f19600387901b60f8161c191681555b50505050600190811b01905550565b602081525f82518060208401528060208501604085015e5f604082850101526040601f19601f83011684010191505092915050565b80516020808301519190811015610205575f1960209190910360031b1b16919050565b60805160a05160c05160e05161010051610120516101405161249b6103ba5f395f61112e01525f61110301525f6118a001525f61187801525f6117d301525f6117fd01525f611827015261249b5ff3fe608060405234801561000f575f5ffd5b50600436106101ba575f3560e01c806370a08231116100f3578063b7dc128411610093578063cb4799f21161006e578063cb4799f2146103b9578063dbce4ce9146103cc578063e985e9c5146103f3578063f2c298be14610406575f5ffd5b8063b7dc12841461038b578063b88d4fde14610393578063c87b56dd146103a6575f5ffd5b806384b0196e116100ce57806384b0196e146103425780638ea422861461035d57806395d89b4114610370578063a22cb46514610378575f5ffd5b806370a082311461031357806379b5971b146103265780637b93b23414610339575f5ffd5b806323b872dd1161015e57806342842e0e1161013957806342842e0e146102b0578063466648da146102c35780634f558e79146102d65780636352211e14610300575f5ffd5b806323b872dd146102775780632d1ef5ae1461028a5780633fddcf191461029d575f5ffd5b8063081812fc11610199578063081812fc14610226578063095ea7b3146102395780630af28bd31461024e5780631aa3a00814610261575f5ffd5b8062339509146101be57806301ffc9a7146101ee57806306fdde0314610211575b5f5ffd5b6101d16101cc366004611b1e565b610419565b6040516001600160a01b0390911681526020015b60405180910390f35b6102016101fc366004611b4a565b61043f565b60405190151581526020016101e5565b610219610469565b6040516101e59190611b93565b6101d1610234366004611b1e565b6104f8565b61024c610247366004611bbb565b61051f565b005b61024c61025c366004611c27565b61052e565b6102696105c0565b6040519081526020016101e5565b61024c610285366004611c6e565b6105dd565b61024c610298366004611ca8565b61066b565b61024c6102ab366004611b1e565b6107c5565b61024c6102be366004611c6e565b6107dc565b61024c6102d1366004611d0a565b6107fb565b6102016102e4366004611b1e565b5f908152600260205260409020546001600160a01b0316151590565b6101d161030e366004611b1e565b610819565b610269610321366004611d64565b610823565b610269610334366004611d7d565b610868565b61026961012c81565b61034a6108e3565b6040516101e59796959493929190611dbe565b61026961036b366004611e54565b610925565b6102196109ea565b61024c610386366004611eed565b6109f9565b600954610269565b61024c6103a1366004611f3a565b610a04565b6102196103b4366004611b1e565b610a1c565b6102196103c7366004611c27565b610a9d565b6102697f678b53cd718d595370ab070ebf48edfdcd834beac116bf23e625fc7f4d5b7d3281565b610201610401366004612014565b610b5f565b610269610414366004612045565b610b8c565b5f61042382610bcb565b50505f908152600b60205260409020546001600160a01b031690565b5f6001600160e01b03198216632483248360e11b1480610463575061046382610c03565b92915050565b60605f805461047790612083565b80601f01602080910402602001604051908101604052809291908181526020018280546104a390612083565b80156104ee5780601f106104c5576101008083540402835291602001916104ee565b820191905f5260205f20905b8154815290600101906020018083116104d157829003601f168201915b5050505050905090565b5f61050282610bcb565b505f828152600460205260409020546001600160a01b0316610463565b61052a828233610c52565b5050565b61053783610c5f565b506105778383838080601f0160208091040260200160405190810160405280939291908181526020018383808284375f92019190915250610ca192505050565b336001600160a01b0316837f3a2c7fffc2cba7582c690e3b82c453ea02a308326a98a3ad7576c606336409fb84846040516105b39291906120e3565b60405180910390a3505050565b5f6105d860405180602001604052805f815250610cf0565b905090565b6001600160a01b03821661060b57604051633250574960e11b81525f60048201526024015b60405180910390fd5b5f610617838333610d72565b9050836001600160a01b0316816001600160a01b031614610665576040516364283d7b60e01b81526001600160a01b0380861660048301526024820184905282166044820152606401610602565b50505050565b6001600160a01b038416610692576040516304067c4760e31b815260040160405180910390fd5b824211156106bc57604051630f88f04960e41b815260048101849052426024820152604401610602565b6106c861012c4261210a565b8311156106fe57826106dc61012c4261210a565b6040516332ba936f60e11b815260048101929092526024820152604401610602565b5f61070886610c5f565b90505f61071787878488610868565b90505f5f610726838787610dcd565b5090925090505f808260038111156107405761074061211d565b14801561075e5750886001600160a01b0316836001600160a01b0316145b8061078457506001600160a01b0389163b15801590610784575061078489858989610e14565b9050806107af57604051631f96fe8160e01b81526001600160a01b038a166004820152602401610602565b6107b98a8a610e7e565b50505050505050505050565b6107ce81610c5f565b506107d9815f610e7e565b50565b6107f683838360405180602001604052805f815250610a04565b505050565b61080485610c5f565b506108128585858585610fd9565b5050505050565b5f61046382610bcb565b5f6001600160a01b03821661084d576040516322718ad960e21b81525f6004820152602401610602565b506001600160a01b03165f9081526003602052604090205490565b604080517f678b53cd718d595370ab070ebf48edfdcd834beac116bf23e625fc7f4d5b7d3260208201529081018590526001600160a01b0380851660608301528316608082015260a081018290525f906108da9060c001604051602081830303815290604052805190602001206110d0565b95945050505050565b5f6060805f5f5f60606108f46110fc565b6108fc611127565b604080515f80825260208201909252600f60f81b9b939a50919850469750309650945092509050565b5f61096485858080601f0160208091040260200160405190810160405280939291908181526020018383808284375f92019190915250610cf092505050565b90505f5b828110156109e1576109d98285858481811061098657610986612131565b90506020028101906109989190612145565b6109a29080612163565b8787868181106109b4576109b4612131565b90506020028101906109c69190612145565b6109d4906020810190612163565b610fd9565b600101610968565b50949350505050565b60606001805461047790612083565b61052a338383611152565b610a0f8484846105dd565b6106653385858585611211565b6060610a2782610bcb565b505f610a3d60408051602081019091525f815290565b90505f610a4984611338565b905081515f03610a5a579392505050565b805115610a8c578181604051602001610a749291906121bc565b60405160208183030381529060405292505050919050565b610a95846113d7565b949350505050565b6060600a5f8581526020019081526020015f208383604051610ac09291906121d0565b90815260200160405180910390208054610ad990612083565b80601f0160208091040260200160405190810160405280929190818152602001828054610b0590612083565b8015610b505780601f10610b2757610100808354040283529160200191610b50565b820191905f5260205f20905b815481529060010190602001808311610b3357829003601f168201915b505050505090505b9392505050565b6001600160a01b039182165f90815260056020908152604080832093909416825291909152205460ff1690565b5f610b5883838080601f0160208091040260200160405190810160405280939291908181526020018383808284375f92019190915250610cf092505050565b5f818152600260205260408120546001600160a01b03168061046357604051637e27328960e01b815260048101849052602401610602565b5f6001600160e01b031982166380ac58cd60e01b1480610c3357506001600160e01b03198216635b5e139f60e01b145b8061046357506301ffc9a760e01b6001600160e01b0319831614610463565b6107f68383836001611447565b5f610c6982610bcb565b9050610c7681338461154b565b610c9c576040516304ffad3160e21b815260048101839052336024820152604401610602565b919050565b5f828152600660205260409020610cb88282612223565b506040518281527ff8e1a15aba9398e019f0b49df1a4fde98ee17ae345cb5f6b5e2c27f5033e8ce79060200160405180910390a15050565b5f60095f8154610cff906122dd565b91829055509050610d1033826115ac565b815115610d2157610d218183610ca1565b610d2b8133610e7e565b336001600160a01b0316817fca52e62c367d81bb2e328eb795f7c7ba24afb478408a26c0e201d155c449bc4a84604051610d659190611b93565b60405180910390a3919050565b5f610d7e84848461160d565b90506001600160a01b03811615801590610da057506001600160a01b03841615155b8015610dbe5750836001600160a01b0316816001600160a01b031614155b15610b5857610b58835f610e7e565b5f80806041849003610e01578435602086013560408701355f1a610df3898285856116ff565b955095509550505050610e0b565b505f915060029050825b93509350939050565b60408051630b135d3f60e11b808252600482018690526024820192909252604481018390525f91908390818660648301375f82606483010152601f820160051c60051b915060205f60648401838b5afa9050825f5114601f3d111681169350505050949350505050565b5f828152600b6020526040812080546001600160a01b0319166001600160a01b03841690811790915515610edf576040516bffffffffffffffffffffffff19606084901b166020820152603401604051602081830303815290604052610eef565b60405180602001604052805f8152505b905080600a5f8581526020019081526020015f206040518060400160405280600b81526020016a1859d95b9d15d85b1b195d60aa1b815250604051610f3491906122f5565b90815260200160405180910390209081610f4e9190612223565b50604080518082018252600b81526a1859d95b9d15d85b1b195d60aa1b60208201529051610f7c91906122f5565b6040518091039020837f2c149ed548c6d2993cd73efe187df6eccabe4538091b33adbd25fafdb8a1468b6040518060400160405280600b81526020016a1859d95b9d15d85b1b195d60aa1b815250846040516105b3929190612300565b7f2ac6109326e720d1435c0db66f7e35eda7839f52b6f1f5520a60788e132b4e39848460405161100a9291906121d0565b604051809103902003611034578383604051630156e31760e61b81526004016106029291906120e3565b8181600a5f8881526020019081526020015f2086866040516110579291906121d0565b90815260200160405180910390209182611072929190612324565b5083836040516110839291906121d0565b6040518091039020857f2c149ed548c6d2993cd73efe187df6eccabe4538091b33adbd25fafdb8a1468b868686866040516110c194939291906123dd565b60405180910390a35050505050565b5f6104636110dc6117c7565b8360405161190160f01b8152600281019290925260228201526042902090565b60606105d87f00000000000000000000000000000000000000000000000000000000000000006118f0565b60606105d87f00000000000000000000000000000000000000000000000000000000000000006118f0565b6001600160a01b03831661117b5760405163a9fbf51f60e01b81525f6004820152602401610602565b6001600160a01b0382166111ad57604051630b61174360e31b81526001600160a01b0383166004820152602401610602565b6001600160a01b038381165f81815260056020908152604080832094871680845294825291829020805460ff191686151590811790915591519182527f17307eab39ab6107e8899845ad3d59bd9653f200f220920489ca2b5937696c3191016105b3565b6001600160a01b0383163b1561081257604051630a85bd0160e11b81526001600160a01b0384169063150b7a029061125390889088908790879060040161240e565b6020604051808303815f875af192505050801561128d575060408051601f3d908101601f1916820190925261128a9181019061244a565b60015b6112f4573d8080156112ba576040519150601f19603f3d011682016040523d82523d5f602084013e6112bf565b606091505b5080515f036112ec57604051633250574960e11b81526001600160a01b0385166004820152602401610602565b805160208201fd5b6001600160e01b03198116630a85bd0160e11b1461133057604051633250574960e11b81526001600160a01b0385166004820152602401610602565b505050505050565b5f81815260066020526040902080546060919061135490612083565b80601f016020809104026020016040519081016040528092919081815260200182805461138090612083565b80156113cb5780601f106113a2576101008083540402835291602001916113cb565b820191905f5260205f20905b8154815290600101906020018083116113ae57829003601f168201915b50505050509050919050565b60606113e282610bcb565b505f6113f860408051602081019091525f815290565b90505f8151116114165760405180602001604052805f815250610b58565b806114208461192d565b6040516020016114319291906121bc565b6040516020818303038152906040529392505050565b808061145b57506001600160a01b03821615155b1561151c575f61146a84610bcb565b90506001600160a01b038316158015906114965750826001600160a01b0316816001600160a01b031614155b80156114a957506114a78184610b5f565b155b156114d25760405163a9fbf51f60e01b81526001600160a01b0384166004820152602401610602565b811561151a5783856001600160a01b0316826001600160a01b03167f8c5be1e5ebec7d5bd14f71427d1e84f3dd0314c0f7b2291e5b200ac8c7c3b92560405160405180910390a45b505b50505f90815260046020526040902080546001600160a01b0319166001600160a01b0392909216919091179055565b5f6001600160a01b03831615801590610a955750826001600160a01b0316846001600160a01b0316148061158457506115848484610b5f565b80610a955750505f908152600460205260409020546001600160a01b03908116911614919050565b6001600160a01b0382166115d557604051633250574960e11b81525f6004820152602401610602565b5f6115e183835f610d72565b90506001600160a01b038116156107f6576040516339e3563760e11b81525f6004820152602401610602565b5f828152600260205260408120546001600160a01b0390811690831615611639576116398184866119bc565b6001600160a01b03811615611673576116545f855f5f611447565b6001600160a01b0381165f90815260036020526040902080545f190190555b6001600160a01b038516156116a1576001600160a01b0385165f908152600360205260409020805460010190555b5f8481526002602052604080822080546001600160a01b0319166001600160a01b0389811691821790925591518793918516917fddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef91a4949350505050565b5f80807f7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a084111561173857505f915060039050826117bd565b604080515f808252602082018084528a905260ff891692820192909252606081018790526080810186905260019060a0016020604051602081039080840390855afa158015611789573d5f5f3e3d5ffd5b5050604051601f1901519150506001600160a01b0381166117b457505f9250600191508290506117bd565b92505f91508190505b9450945094915050565b5f306001600160a01b037f00000000000000000000000000000000000000000000000000000000000000001614801561181f57507f000000000000000000000000000000000000000000000000000000000000000046145b1561184957507f000000000000000000000000000000000000000000000000000000000000000090565b6105d8604080517f8b73c3c69bb8fe3d512ecc4cf759cc79239f7b179b0ffacaa9a75d522b39400f60208201527f0000000000000000000000000000000000000000000000000000000000000000918101919091527f000000000000000000000000000000000000000000000000000000000000000060608201524660808201523060a08201525f9060c00160405160208183030381529060405280519060200120905090565b60605f6118fc83611a20565b6040805160208082528183019092529192505f91906020820181803683375050509182525060208101929092525090565b60605f61193983611a47565b60010190505f816001600160401b0381111561195757611957611f26565b6040519080825280601f01601f191660200182016040528015611981576020820181803683370190505b5090508181016020015b5f19016f181899199a1a9b1b9c1cb0b131b232b360811b600a86061a8153600a850494508461198b57509392505050565b6119c783838361154b565b6107f6576001600160a01b0383166119f557604051637e27328960e01b815260048101829052602401610602565b60405163177e802f60e01b81526001600160a01b038316600482015260248101829052604401610602565b5f60ff8216601f81111561046357604051632cd44ac360e21b815260040160405180910390fd5b5f8072184f03e93ff9f4daa797ed6e38ed64bf6a1f0160401b8310611a855772184f03e93ff9f4daa797ed6e38ed64bf6a1f0160401b830492506040015b6d04ee2d6d415b85acef81000000008310611ab1576d04ee2d6d415b85acef8100000000830492506020015b662386f26fc100008310611acf57662386f26fc10000830492506010015b6305f5e1008310611ae7576305f5e100830492506008015b6127108310611afb57612710830492506004015b60648310611b0d576064830492506002015b600a83106104635760010192915050565b5f60208284031215611b2e575f5ffd5b5035919050565b6001600160e01b0319811681146107d9575f5ffd5b5f60208284031215611b5a575f5ffd5b8135610b5881611b35565b5f81518084528060208401602086015e5f602082860101526020601f19601f83011685010191505092915050565b602081525f610b586020830184611b65565b80356001600160a01b0381168114610c9c575f5ffd5b5f5f60408385031215611bcc575f5ffd5b611bd583611ba5565b946020939093013593505050565b5f5f83601f840112611bf3575f5ffd5b5081356001600160401b03811115611c09575f5ffd5b602083019150836020828501011115611c20575f5ffd5b9250929050565b5f5f5f60408486031215611c39575f5ffd5b8335925060208401356001600160401b03811115611c55575f5ffd5b611c6186828701611be3565b9497909650939450505050565b5f5f5f60608486031215611c80575f5ffd5b611c8984611ba5565b9250611c9760208501611ba5565b929592945050506040919091013590565b5f5f5f5f5f60808688031215611cbc575f5ffd5b85359450611ccc60208701611ba5565b93506040860135925060608601356001600160401b03811115611ced575f5ffd5b611cf988828901611be3565b969995985093965092949392505050565b5f5f5f5f5f60608688031215611d1e575f5ffd5b8535945060208601356001600160401b03811115611d3a575f5ffd5b611d4688828901611be3565b90955093505060408601356001600160401b03811115611ced575f5ffd5b5f60208284031215611d74575f5ffd5b610b5882611ba5565b5f5f5f5f60808587031215611d90575f5ffd5b84359350611da060208601611ba5565b9250611dae60408601611ba5565b9396929550929360600135925050565b60ff60f81b8816815260e060208201525f611ddc60e0830189611b65565b8281036040840152611dee8189611b65565b606084018890526001600160a01b038716608085015260a0840186905283810360c0850152845180825260208087019350909101905f5b81811015611e43578351835260209384019390920191600101611e25565b50909b9a5050505050505050505050565b5f5f5f5f60408587031215611e67575f5ffd5b84356001600160401b03811115611e7c575f5ffd5b611e8887828801611be3565b90955093505060208501356001600160401b03811115611ea6575f5ffd5b8501601f81018713611eb6575f5ffd5b80356001600160401b03811115611ecb575f5ffd5b8760208260051b8401011115611edf575f5ffd5b949793965060200194505050565b5f5f60408385031215611efe575f5ffd5b611f0783611ba5565b915060208301358015158114611f1b575f5ffd5b809150509250929050565b634e487b7160e01b5f52604160045260245ffd5b5f5f5f5f60808587031215611f4d575f5ffd5b611f5685611ba5565b9350611f6460208601611ba5565b92506040850135915060608501356001600160401b03811115611f85575f5ffd5b8501601f81018713611f95575f5ffd5b80356001600160401b03811115611fae57611fae611f26565b604051601f8201601f19908116603f011681016001600160401b0381118282101715611fdc57611fdc611f26565b604052818152828201602001891015611ff3575f5ffd5b816020840160208301375f6020838301015280935050505092959194509250565b5f5f60408385031215612025575f5ffd5b61202e83611ba5565b915061203c60208401611ba5565b90509250929050565b5f5f60208385031215612056575f5ffd5b82356001600160401b0381111561206b575f5ffd5b61207785828601611be3565b90969095509350505050565b600181811c9082168061209757607f821691505b6020821081036120b557634e487b7160e01b5f52602260045260245ffd5b50919050565b81835281816020850137505f828201602090810191909152601f909101601f19169091010190565b602081525f610a956020830184866120bb565b634e487b7160e01b5f52601160045260245ffd5b80820180821115610463576104636120f6565b634e487b7160e01b5f52602160045260245ffd5b634e487b7160e01b5f52603260045260245ffd5b5f8235603e19833603018112612159575f5ffd5b9190910192915050565b5f5f8335601e19843603018112612178575f5ffd5b8301803591506001600160401b03821115612191575f5ffd5b602001915036819003821315611c20575f5ffd5b5f81518060208401855e5f93019283525090919050565b5f610a956121ca83866121a5565b846121a5565b818382375f9101908152919050565b601f8211156107f657805f5260205f20601f840160051c810160208510156122045750805b601f840160051c820191505b81811015610812575f8155600101612210565b81516001600160401b0381111561223c5761223c611f26565b6122508161224a8454612083565b846121df565b6020601f821160018114612282575f831561226b5750848201515b5f19600385901b1c1916600184901b178455610812565b5f84815260208120601f198516915b828110156122b15787850151825560209485019460019092019101612291565b50848210156122ce57868401515f19600387901b60f8161c191681555b50505050600190811b01905550565b5f600182016122ee576122ee6120f6565b5060010190565b5f610b5882846121a5565b604081525f6123126040830185611b65565b82810360208401526108da8185611b65565b6001600160401b0383111561233b5761233b611f26565b61234f836123498354612083565b836121df565b5f601f841160018114612380575f85156123695750838201355b5f19600387901b1c1916600186901b178355610812565b5f83815260208120601f198716915b828110156123af578685013582556020948501946001909201910161238f565b50868210156123cb575f1960f88860031b161c19848701351681555b505060018560011b0183555050505050565b604081525f6123f06040830186886120bb565b82810360208401526124038185876120bb565b979650505050505050565b6001600160a01b03858116825284166020820152604081018390526080606082018190525f9061244090830184611b65565b9695505050505050565b5f6020828403121561245a575f5ffd5b8151610b5881611b3556fea26469706673582212203bd6f5359a9ad30df583de023391a8ab64cb9212a0ba64c6d4578b26796ecbc264736f6c634300081e0033",
+} as const;
+
+/** ABI and creation bytecode of the `AgentReputation` contract (contracts/src). */
+export const AgentReputationArtifact = {
+  contractName: "AgentReputation",
+  abi: [
+    {
+      "inputs": [
+        {
+          "internalType": "contract IERC20",
+          "name": "token_",
+          "type": "address"
+        },
+        {
+          "internalType": "contract AgentRegistry",
+          "name": "identity_",
+          "type": "address"
+        },
+        {
+          "internalType": "address",
+          "name": "feeRecipient_",
+          "type": "address"
+        },
+        {
+          "internalType": "uint16",
+          "name": "feeBps_",
+          "type": "uint16"
+        }
+      ],
+      "stateMutability": "nonpayable",
+      "type": "constructor"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "uint256",
+          "name": "agentId",
+          "type": "uint256"
+        }
+      ],
+      "name": "AgentHasNoWallet",
+      "type": "error"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "uint256",
+          "name": "agentId",
+          "type": "uint256"
+        }
+      ],
+      "name": "AgentNotFound",
+      "type": "error"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "uint256",
+          "name": "amount",
+          "type": "uint256"
+        },
+        {
+          "internalType": "uint256",
+          "name": "maximum",
+          "type": "uint256"
+        }
+      ],
+      "name": "AmountTooLarge",
+      "type": "error"
+    },
+    {
+      "inputs": [],
+      "name": "EmptyResponseURI",
+      "type": "error"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "uint16",
+          "name": "feeBps",
+          "type": "uint16"
+        },
+        {
+          "internalType": "uint16",
+          "name": "maximum",
+          "type": "uint16"
+        }
+      ],
+      "name": "FeeTooHigh",
+      "type": "error"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "uint256",
+          "name": "agentId",
+          "type": "uint256"
+        },
+        {
+          "internalType": "uint64",
+          "name": "feedbackIndex",
+          "type": "uint64"
+        }
+      ],
+      "name": "FeedbackAlreadyRevoked",
+      "type": "error"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "uint256",
+          "name": "agentId",
+          "type": "uint256"
+        },
+        {
+          "internalType": "address",
+          "name": "clientAddress",
+          "type": "address"
+        },
+        {
+          "internalType": "uint64",
+          "name": "feedbackIndex",
+          "type": "uint64"
+        }
+      ],
+      "name": "FeedbackNotFound",
+      "type": "error"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "uint256",
+          "name": "agentId",
+          "type": "uint256"
+        },
+        {
+          "internalType": "address",
+          "name": "reviewer",
+          "type": "address"
+        }
+      ],
+      "name": "NoPaymentToCite",
+      "type": "error"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "uint256",
+          "name": "paymentId",
+          "type": "uint256"
+        },
+        {
+          "internalType": "address",
+          "name": "caller",
+          "type": "address"
+        }
+      ],
+      "name": "NotPayer",
+      "type": "error"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "uint256",
+          "name": "paymentId",
+          "type": "uint256"
+        }
+      ],
+      "name": "PaymentAlreadyCited",
+      "type": "error"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "uint256",
+          "name": "paymentId",
+          "type": "uint256"
+        }
+      ],
+      "name": "PaymentNotFound",
+      "type": "error"
+    },
+    {
+      "inputs": [],
+      "name": "ReentrancyGuardReentrantCall",
+      "type": "error"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "address",
+          "name": "token",
+          "type": "address"
+        }
+      ],
+      "name": "SafeERC20FailedOperation",
+      "type": "error"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "uint256",
+          "name": "agentId",
+          "type": "uint256"
+        },
+        {
+          "internalType": "address",
+          "name": "account",
+          "type": "address"
+        }
+      ],
+      "name": "SelfDealing",
+      "type": "error"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "uint8",
+          "name": "valueDecimals",
+          "type": "uint8"
+        },
+        {
+          "internalType": "uint8",
+          "name": "maximum",
+          "type": "uint8"
+        }
+      ],
+      "name": "ValueDecimalsTooLarge",
+      "type": "error"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "int128",
+          "name": "value",
+          "type": "int128"
+        }
+      ],
+      "name": "ValueTooLarge",
+      "type": "error"
+    },
+    {
+      "inputs": [],
+      "name": "ZeroAmount",
+      "type": "error"
+    },
+    {
+      "inputs": [],
+      "name": "ZeroFeeRecipient",
+      "type": "error"
+    },
+    {
+      "anonymous": false,
+      "inputs": [
+        {
+          "indexed": true,
+          "internalType": "uint256",
+          "name": "paymentId",
+          "type": "uint256"
+        },
+        {
+          "indexed": true,
+          "internalType": "uint256",
+          "name": "agentId",
+          "type": "uint256"
+        },
+        {
+          "indexed": true,
+          "internalType": "address",
+          "name": "payer",
+          "type": "address"
+        },
+        {
+          "indexed": false,
+          "internalType": "address",
+          "name": "wallet",
+          "type": "address"
+        },
+        {
+          "indexed": false,
+          "internalType": "uint256",
+          "name": "amount",
+          "type": "uint256"
+        },
+        {
+          "indexed": false,
+          "internalType": "uint256",
+          "name": "fee",
+          "type": "uint256"
+        },
+        {
+          "indexed": false,
+          "internalType": "string",
+          "name": "memo",
+          "type": "string"
+        }
+      ],
+      "name": "AgentPaid",
+      "type": "event"
+    },
+    {
+      "anonymous": false,
+      "inputs": [
+        {
+          "indexed": true,
+          "internalType": "uint256",
+          "name": "agentId",
+          "type": "uint256"
+        },
+        {
+          "indexed": true,
+          "internalType": "address",
+          "name": "clientAddress",
+          "type": "address"
+        },
+        {
+          "indexed": true,
+          "internalType": "uint64",
+          "name": "feedbackIndex",
+          "type": "uint64"
+        }
+      ],
+      "name": "FeedbackRevoked",
+      "type": "event"
+    },
+    {
+      "anonymous": false,
+      "inputs": [
+        {
+          "indexed": true,
+          "internalType": "uint256",
+          "name": "agentId",
+          "type": "uint256"
+        },
+        {
+          "indexed": true,
+          "internalType": "address",
+          "name": "clientAddress",
+          "type": "address"
+        },
+        {
+          "indexed": false,
+          "internalType": "uint64",
+          "name": "feedbackIndex",
+          "type": "uint64"
+        },
+        {
+          "indexed": false,
+          "internalType": "uint256",
+          "name": "weight",
+          "type": "uint256"
+        },
+        {
+          "indexed": false,
+          "internalType": "uint256",
+          "name": "payments",
+          "type": "uint256"
+        }
+      ],
+      "name": "FeedbackWeighted",
+      "type": "event"
+    },
+    {
+      "anonymous": false,
+      "inputs": [
+        {
+          "indexed": true,
+          "internalType": "uint256",
+          "name": "agentId",
+          "type": "uint256"
+        },
+        {
+          "indexed": true,
+          "internalType": "address",
+          "name": "clientAddress",
+          "type": "address"
+        },
+        {
+          "indexed": false,
+          "internalType": "uint64",
+          "name": "feedbackIndex",
+          "type": "uint64"
+        },
+        {
+          "indexed": false,
+          "internalType": "int128",
+          "name": "value",
+          "type": "int128"
+        },
+        {
+          "indexed": false,
+          "internalType": "uint8",
+          "name": "valueDecimals",
+          "type": "uint8"
+        },
+        {
+          "indexed": true,
+          "internalType": "string",
+          "name": "indexedTag1",
+          "type": "string"
+        },
+        {
+          "indexed": false,
+          "internalType": "string",
+          "name": "tag1",
+          "type": "string"
+        },
+        {
+          "indexed": false,
+          "internalType": "string",
+          "name": "tag2",
+          "type": "string"
+        },
+        {
+          "indexed": false,
+          "internalType": "string",
+          "name": "endpoint",
+          "type": "string"
+        },
+        {
+          "indexed": false,
+          "internalType": "string",
+          "name": "feedbackURI",
+          "type": "string"
+        },
+        {
+          "indexed": false,
+          "internalType": "bytes32",
+          "name": "feedbackHash",
+          "type": "bytes32"
+        }
+      ],
+      "name": "NewFeedback",
+      "type": "event"
+    },
+    {
+      "anonymous": false,
+      "inputs": [
+        {
+          "indexed": true,
+          "internalType": "uint256",
+          "name": "agentId",
+          "type": "uint256"
+        },
+        {
+          "indexed": true,
+          "internalType": "address",
+          "name": "clientAddress",
+          "type": "address"
+        },
+        {
+          "indexed": false,
+          "internalType": "uint64",
+          "name": "feedbackIndex",
+          "type": "uint64"
+        },
+        {
+          "indexed": true,
+          "internalType": "address",
+          "name": "responder",
+          "type": "address"
+        },
+        {
+          "indexed": false,
+          "internalType": "string",
+          "name": "responseURI",
+          "type": "string"
+        },
+        {
+          "indexed": false,
+          "internalType": "bytes32",
+          "name": "responseHash",
+          "type": "bytes32"
+        }
+      ],
+      "name": "ResponseAppended",
+      "type": "event"
+    },
+    {
+      "inputs": [],
+      "name": "MAX_ABS_VALUE",
+      "outputs": [
+        {
+          "internalType": "int128",
+          "name": "",
+          "type": "int128"
+        }
+      ],
+      "stateMutability": "view",
+      "type": "function"
+    },
+    {
+      "inputs": [],
+      "name": "MAX_FEE_BPS",
+      "outputs": [
+        {
+          "internalType": "uint16",
+          "name": "",
+          "type": "uint16"
+        }
+      ],
+      "stateMutability": "view",
+      "type": "function"
+    },
+    {
+      "inputs": [],
+      "name": "MAX_PAYMENT",
+      "outputs": [
+        {
+          "internalType": "uint256",
+          "name": "",
+          "type": "uint256"
+        }
+      ],
+      "stateMutability": "view",
+      "type": "function"
+    },
+    {
+      "inputs": [],
+      "name": "MAX_VALUE_DECIMALS",
+      "outputs": [
+        {
+          "internalType": "uint8",
+          "name": "",
+          "type": "uint8"
+        }
+      ],
+      "stateMutability": "view",
+      "type": "function"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "uint256",
+          "name": "agentId",
+          "type": "uint256"
+        },
+        {
+          "internalType": "address",
+          "name": "clientAddress",
+          "type": "address"
+        },
+        {
+          "internalType": "uint64",
+          "name": "feedbackIndex",
+          "type": "uint64"
+        },
+        {
+          "internalType": "string",
+          "name": "responseURI",
+          "type": "string"
+        },
+        {
+          "internalType": "bytes32",
+          "name": "responseHash",
+          "type": "bytes32"
+        }
+      ],
+      "name": "appendResponse",
+      "outputs": [],
+      "stateMutability": "nonpayable",
+      "type": "function"
+    },
+    {
+      "inputs": [],
+      "name": "feeBps",
+      "outputs": [
+        {
+          "internalType": "uint16",
+          "name": "",
+          "type": "uint16"
+        }
+      ],
+      "stateMutability": "view",
+      "type": "function"
+    },
+    {
+      "inputs": [],
+      "name": "feeRecipient",
+      "outputs": [
+        {
+          "internalType": "address",
+          "name": "",
+          "type": "address"
+        }
+      ],
+      "stateMutability": "view",
+      "type": "function"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "uint256",
+          "name": "agentId",
+          "type": "uint256"
+        },
+        {
+          "internalType": "address",
+          "name": "clientAddress",
+          "type": "address"
+        },
+        {
+          "internalType": "uint64",
+          "name": "feedbackIndex",
+          "type": "uint64"
+        }
+      ],
+      "name": "feedbackWeight",
+      "outputs": [
+        {
+          "internalType": "uint256",
+          "name": "",
+          "type": "uint256"
+        }
+      ],
+      "stateMutability": "view",
+      "type": "function"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "uint256",
+          "name": "agentId",
+          "type": "uint256"
+        }
+      ],
+      "name": "getClients",
+      "outputs": [
+        {
+          "internalType": "address[]",
+          "name": "",
+          "type": "address[]"
+        }
+      ],
+      "stateMutability": "view",
+      "type": "function"
+    },
+    {
+      "inputs": [],
+      "name": "getIdentityRegistry",
+      "outputs": [
+        {
+          "internalType": "address",
+          "name": "",
+          "type": "address"
+        }
+      ],
+      "stateMutability": "view",
+      "type": "function"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "uint256",
+          "name": "agentId",
+          "type": "uint256"
+        },
+        {
+          "internalType": "address",
+          "name": "clientAddress",
+          "type": "address"
+        }
+      ],
+      "name": "getLastIndex",
+      "outputs": [
+        {
+          "internalType": "uint64",
+          "name": "",
+          "type": "uint64"
+        }
+      ],
+      "stateMutability": "view",
+      "type": "function"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "uint256",
+          "name": "agentId",
+          "type": "uint256"
+        },
+        {
+          "internalType": "address[]",
+          "name": "clientAddresses",
+          "type": "address[]"
+        },
+        {
+          "internalType": "string",
+          "name": "tag1",
+          "type": "string"
+        },
+        {
+          "internalType": "string",
+          "name": "tag2",
+          "type": "string"
+        }
+      ],
+      "name": "getPaidSummary",
+      "outputs": [
+        {
+          "internalType": "uint64",
+          "name": "count",
+          "type": "uint64"
+        },
+        {
+          "internalType": "int128",
+          "name": "summaryValue",
+          "type": "int128"
+        },
+        {
+          "internalType": "uint8",
+          "name": "summaryValueDecimals",
+          "type": "uint8"
+        },
+        {
+          "internalType": "uint256",
+          "name": "totalWeight",
+          "type": "uint256"
+        }
+      ],
+      "stateMutability": "view",
+      "type": "function"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "uint256",
+          "name": "paymentId",
+          "type": "uint256"
+        }
+      ],
+      "name": "getPayment",
+      "outputs": [
+        {
+          "components": [
+            {
+              "internalType": "address",
+              "name": "payer",
+              "type": "address"
+            },
+            {
+              "internalType": "bool",
+              "name": "cited",
+              "type": "bool"
+            },
+            {
+              "internalType": "uint256",
+              "name": "agentId",
+              "type": "uint256"
+            },
+            {
+              "internalType": "uint256",
+              "name": "amount",
+              "type": "uint256"
+            }
+          ],
+          "internalType": "struct AgentReputation.Payment",
+          "name": "",
+          "type": "tuple"
+        }
+      ],
+      "stateMutability": "view",
+      "type": "function"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "uint256",
+          "name": "agentId",
+          "type": "uint256"
+        },
+        {
+          "internalType": "address[]",
+          "name": "clientAddresses",
+          "type": "address[]"
+        },
+        {
+          "internalType": "string",
+          "name": "tag1",
+          "type": "string"
+        },
+        {
+          "internalType": "string",
+          "name": "tag2",
+          "type": "string"
+        }
+      ],
+      "name": "getSummary",
+      "outputs": [
+        {
+          "internalType": "uint64",
+          "name": "count",
+          "type": "uint64"
+        },
+        {
+          "internalType": "int128",
+          "name": "summaryValue",
+          "type": "int128"
+        },
+        {
+          "internalType": "uint8",
+          "name": "summaryValueDecimals",
+          "type": "uint8"
+        }
+      ],
+      "stateMutability": "view",
+      "type": "function"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "uint256",
+          "name": "agentId",
+          "type": "uint256"
+        },
+        {
+          "internalType": "int128",
+          "name": "value",
+          "type": "int128"
+        },
+        {
+          "internalType": "uint8",
+          "name": "valueDecimals",
+          "type": "uint8"
+        },
+        {
+          "internalType": "string",
+          "name": "tag1",
+          "type": "string"
+        },
+        {
+          "internalType": "string",
+          "name": "tag2",
+          "type": "string"
+        },
+        {
+          "internalType": "string",
+          "name": "endpoint",
+          "type": "string"
+        },
+        {
+          "internalType": "string",
+          "name": "feedbackURI",
+          "type": "string"
+        },
+        {
+          "internalType": "bytes32",
+          "name": "feedbackHash",
+          "type": "bytes32"
+        }
+      ],
+      "name": "giveFeedback",
+      "outputs": [],
+      "stateMutability": "nonpayable",
+      "type": "function"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "uint256",
+          "name": "paymentId",
+          "type": "uint256"
+        },
+        {
+          "internalType": "int128",
+          "name": "value",
+          "type": "int128"
+        },
+        {
+          "internalType": "uint8",
+          "name": "valueDecimals",
+          "type": "uint8"
+        },
+        {
+          "internalType": "string",
+          "name": "tag1",
+          "type": "string"
+        },
+        {
+          "internalType": "string",
+          "name": "tag2",
+          "type": "string"
+        },
+        {
+          "internalType": "string",
+          "name": "endpoint",
+          "type": "string"
+        },
+        {
+          "internalType": "string",
+          "name": "feedbackURI",
+          "type": "string"
+        },
+        {
+          "internalType": "bytes32",
+          "name": "feedbackHash",
+          "type": "bytes32"
+        }
+      ],
+      "name": "giveFeedbackForPayment",
+      "outputs": [],
+      "stateMutability": "nonpayable",
+      "type": "function"
+    },
+    {
+      "inputs": [],
+      "name": "identity",
+      "outputs": [
+        {
+          "internalType": "contract AgentRegistry",
+          "name": "",
+          "type": "address"
+        }
+      ],
+      "stateMutability": "view",
+      "type": "function"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "uint256",
+          "name": "agentId",
+          "type": "uint256"
+        },
+        {
+          "internalType": "uint256",
+          "name": "amount",
+          "type": "uint256"
+        },
+        {
+          "internalType": "string",
+          "name": "memo",
+          "type": "string"
+        }
+      ],
+      "name": "payAgent",
+      "outputs": [
+        {
+          "internalType": "uint256",
+          "name": "paymentId",
+          "type": "uint256"
+        }
+      ],
+      "stateMutability": "nonpayable",
+      "type": "function"
+    },
+    {
+      "inputs": [],
+      "name": "paymentCount",
+      "outputs": [
+        {
+          "internalType": "uint256",
+          "name": "",
+          "type": "uint256"
+        }
+      ],
+      "stateMutability": "view",
+      "type": "function"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "uint256",
+          "name": "agentId",
+          "type": "uint256"
+        },
+        {
+          "internalType": "address",
+          "name": "clientAddress",
+          "type": "address"
+        },
+        {
+          "internalType": "uint64",
+          "name": "feedbackIndex",
+          "type": "uint64"
+        }
+      ],
+      "name": "readFeedback",
+      "outputs": [
+        {
+          "internalType": "int128",
+          "name": "value",
+          "type": "int128"
+        },
+        {
+          "internalType": "uint8",
+          "name": "valueDecimals",
+          "type": "uint8"
+        },
+        {
+          "internalType": "string",
+          "name": "tag1",
+          "type": "string"
+        },
+        {
+          "internalType": "string",
+          "name": "tag2",
+          "type": "string"
+        },
+        {
+          "internalType": "bool",
+          "name": "isRevoked",
+          "type": "bool"
+        }
+      ],
+      "stateMutability": "view",
+      "type": "function"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "uint256",
+          "name": "agentId",
+          "type": "uint256"
+        },
+        {
+          "internalType": "uint64",
+          "name": "feedbackIndex",
+          "type": "uint64"
+        }
+      ],
+      "name": "revokeFeedback",
+      "outputs": [],
+      "stateMutability": "nonpayable",
+      "type": "function"
+    },
+    {
+      "inputs": [],
+      "name": "token",
+      "outputs": [
+        {
+          "internalType": "contract IERC20",
+          "name": "",
+          "type": "address"
+        }
+      ],
+      "stateMutability": "view",
+      "type": "function"
+    }
+  ] as const,
+  bytecode: "0x610100604052348015610010575f5ffd5b5060405161297238038061297283398101604081905261002f916100d6565b6001600160a01b038216610056576040516333fe7c6560e21b815260040160405180910390fd5b6103e861ffff8216111561008f57604051633c057d7b60e01b815261ffff821660048201526103e8602482015260440160405180910390fd5b6001600160a01b0393841660805291831660a05290911660c05261ffff1660e0525f805460010181558052610138565b6001600160a01b03811681146100d3575f5ffd5b50565b5f5f5f5f608085870312156100e9575f5ffd5b84516100f4816100bf565b6020860151909450610105816100bf565b6040860151909350610116816100bf565b606086015190925061ffff8116811461012d575f5ffd5b939692955090935050565b60805160a05160c05160e0516127c16101b15f395f8181610185015261088701525f81816102840152610a2501525f81816101bf0152818161039801528181610e3101528181610ed701528181610f5f0152818161101501526110d801525f818161041b015281816109c70152610a0201526127c15ff3fe608060405234801561000f575f5ffd5b506004361061013d575f3560e01c806381bbba58116100b4578063c2349ab211610079578063c2349ab2146103bc578063cb666007146103cf578063d55be8c6146103e2578063f2d81759146103eb578063fc0c546a14610416578063fffad6df1461043d575f5ffd5b806381bbba58146102ef578063850d79d21461032d57806386ab80e014610375578063b1c1008c14610388578063bc4d861b14610396575f5ffd5b80633c036a7e116101055780633c036a7e1461024a57806342dd519c1461025f578063469048401461027f578063499c9c6d146102a65780634ab3ca99146102c9578063702dcd33146102dc575f5ffd5b80630937e68a14610141578063232b08101461015c57806324a9d853146101805780632c159a1a146101ba5780633280a836146101f9575b5f5ffd5b610149610457565b6040519081526020015b60405180910390f35b61016f61016a366004611ceb565b61046b565b604051610153959493929190611d54565b6101a77f000000000000000000000000000000000000000000000000000000000000000081565b60405161ffff9091168152602001610153565b6101e17f000000000000000000000000000000000000000000000000000000000000000081565b6040516001600160a01b039091168152602001610153565b61020c610207366004611d9f565b6105d4565b604051610153919081516001600160a01b03168152602080830151151590820152604080830151908201526060918201519181019190915260800190565b61025d610258366004611e74565b610695565b005b61027261026d366004611d9f565b6106dd565b6040516101539190611f5e565b6101e17f000000000000000000000000000000000000000000000000000000000000000081565b6102b668056bc75e2d6310000081565b604051600f9190910b8152602001610153565b61025d6102d7366004611fa9565b610746565b6101496102ea366004612017565b6107de565b6103026102fd366004612065565b610aa7565b604080516001600160401b039094168452600f9290920b602084015260ff1690820152606001610153565b61034061033b366004612065565b610b21565b604080516001600160401b039095168552600f9390930b602085015260ff909116918301919091526060820152608001610153565b610149610383366004611ceb565b610b96565b6101496001600160801b0381565b7f00000000000000000000000000000000000000000000000000000000000000006101e1565b61025d6103ca36600461213b565b610bb0565b61025d6103dd366004611e74565b610c37565b6101a76103e881565b6103fe6103f93660046121ae565b610d2b565b6040516001600160401b039091168152602001610153565b6101e17f000000000000000000000000000000000000000000000000000000000000000081565b610445601281565b60405160ff9091168152602001610153565b5f8054610466906001906121f0565b905090565b5f5f6060805f5f61047d898989610d5d565b8054600282018054929350600f82900b9260ff600160801b84048116936003870192600160881b9091049091169083906104b690612203565b80601f01602080910402602001604051908101604052809291908181526020018280546104e290612203565b801561052d5780601f106105045761010080835404028352916020019161052d565b820191905f5260205f20905b81548152906001019060200180831161051057829003601f168201915b5050505050925081805461054090612203565b80601f016020809104026020016040519081016040528092919081815260200182805461056c90612203565b80156105b75780601f1061058e576101008083540402835291602001916105b7565b820191905f5260205f20905b81548152906001019060200180831161059a57829003601f168201915b505050505091509550955095509550955050939792965093509350565b604080516080810182525f80825260208201819052918101829052606081019190915281158061060557505f548210155b1561062b57604051631dd8f3ed60e01b8152600481018390526024015b60405180910390fd5b5f828154811061063d5761063d61223b565b5f91825260209182902060408051608081018252600390930290910180546001600160a01b038116845260ff600160a01b90910416151593830193909352600183015490820152600290910154606082015292915050565b6106a888336106a38b610e19565b610f47565b5f5f6106b38a611177565b915091506106d18a83836106cc8d8d8d8d8d8d8d61127a565b6112fb565b50505050505050505050565b5f8181526004602090815260409182902080548351818402810184019094528084526060939283018282801561073a57602002820191905f5260205f20905b81546001600160a01b0316815260019091019060200180831161071c575b50505050509050919050565b5f610752833384610d5d565b8054909150600160881b900460ff161561079157604051637ac8777760e01b8152600481018490526001600160401b0383166024820152604401610622565b805460ff60881b1916600160881b1781556040516001600160401b03831690339085907f25156fd3288212246d8b008d5921fde376c71ed14ac2e072a506eb06fde6d09d905f90a4505050565b5f6107e7611559565b835f0361080757604051631f2a200560e01b815260040160405180910390fd5b6001600160801b0384111561083f57604051637f16270360e01b8152600481018590526001600160801b036024820152604401610622565b5f61084986610e19565b90506001600160a01b03811661087557604051631d6c758960e11b815260048101879052602401610622565b610880863383610f47565b5f6108b2867f000000000000000000000000000000000000000000000000000000000000000061ffff16612710611590565b5f8054604080516080810182523380825260208083018681528385018f8152606085018f815260018089018a558980529551600389027f290decd9548b62a8d60345a988386fc84ba6bc95484008f6362f93160ef3e5638101805495511515600160a01b026001600160a81b03199096166001600160a01b03939093169290921794909417905590517f290decd9548b62a8d60345a988386fc84ba6bc95484008f6362f93160ef3e564830155517f290decd9548b62a8d60345a988386fc84ba6bc95484008f6362f93160ef3e565909101558d865282815283862082875281529285208054928301815585529190932090920181905594509091506109ef90836109bd848a6121f0565b6001600160a01b037f000000000000000000000000000000000000000000000000000000000000000016929190611640565b8015610a4a57610a4a6001600160a01b037f000000000000000000000000000000000000000000000000000000000000000016337f000000000000000000000000000000000000000000000000000000000000000084611640565b336001600160a01b031687847f4f80425794ff53ac66a368fc5dc53155c6ebf666883850c6024aa54f779c609b858a868b8b604051610a8d959493929190612277565b60405180910390a45050610a9f611676565b949350505050565b5f5f5f610b0d8a8a8a808060200260200160405190810160405280939291908181526020018383602002808284375f9201919091525050604080518082019091529150819050610af78c8c6116a0565b8152602001610b068a8a6116a0565b90526116cc565b50919c909b50909950975050505050505050565b5f5f5f5f610b818b8b8b808060200260200160405190810160405280939291908181526020018383602002808284375f9201919091525050604080518082019091529150819050610b728d8d6116a0565b8152602001610b068b8b6116a0565b929e919d509b50909950975050505050505050565b5f610ba2848484610d5d565b6001015490505b9392505050565b5f829003610bd157604051633e75d08b60e21b815260040160405180910390fd5b610bdc868686610d5d565b50336001600160a01b0316856001600160a01b0316877fb1c6be0b5b8aef6539e2fac0fd131a2faa7b49edf8e505b5eb0ad487d56051d487878787604051610c2794939291906122af565b60405180910390a4505050505050565b871580610c4557505f548810155b15610c6657604051631dd8f3ed60e01b815260048101899052602401610622565b5f5f8981548110610c7957610c7961223b565b5f918252602090912060039091020180549091506001600160a01b03163314610cbe576040516302dbedbd60e51b8152600481018a9052336024820152604401610622565b8054600160a01b900460ff1615610ceb57604051630627484b60e41b8152600481018a9052602401610622565b6001810154610cfe81336106a382610e19565b815460ff60a01b1916600160a01b17825560028201546106d190829060016106cc8d8d8d8d8d8d8d61127a565b5f8281526003602090815260408083206001600160a01b03851684529091529020546001600160401b03165b92915050565b5f6001600160401b0382161580610da157505f8481526003602090815260408083206001600160a01b03871684529091529020546001600160401b03908116908316115b15610de0576040516341f3499560e11b8152600481018590526001600160a01b03841660248201526001600160401b0383166044820152606401610622565b505f9283526002602090815260408085206001600160a01b039490941685529281528284206001600160401b0392909216845252902090565b604051634f558e7960e01b8152600481018290525f907f00000000000000000000000000000000000000000000000000000000000000006001600160a01b031690634f558e7990602401602060405180830381865afa158015610e7e573d5f5f3e3d5ffd5b505050506040513d601f19601f82011682018060405250810190610ea291906122e2565b610ec257604051630ede975960e01b815260048101839052602401610622565b6040516233950960e01b8152600481018390527f00000000000000000000000000000000000000000000000000000000000000006001600160a01b0316906233950990602401602060405180830381865afa158015610f23573d5f5f3e3d5ffd5b505050506040513d601f19601f82011682018060405250810190610d579190612301565b6040516331a9108f60e11b8152600481018490525f907f00000000000000000000000000000000000000000000000000000000000000006001600160a01b031690636352211e90602401602060405180830381865afa158015610fac573d5f5f3e3d5ffd5b505050506040513d601f19601f82011682018060405250810190610fd09190612301565b9050806001600160a01b0316836001600160a01b031614806110035750816001600160a01b0316836001600160a01b0316145b806110ab5750826001600160a01b03167f00000000000000000000000000000000000000000000000000000000000000006001600160a01b031663081812fc866040518263ffffffff1660e01b815260040161106191815260200190565b602060405180830381865afa15801561107c573d5f5f3e3d5ffd5b505050506040513d601f19601f820116820180604052508101906110a09190612301565b6001600160a01b0316145b80611141575060405163e985e9c560e01b81526001600160a01b03828116600483015284811660248301527f0000000000000000000000000000000000000000000000000000000000000000169063e985e9c590604401602060405180830381865afa15801561111d573d5f5f3e3d5ffd5b505050506040513d601f19601f8201168201806040525081019061114191906122e2565b156111715760405163f17ace1d60e01b8152600481018590526001600160a01b0384166024820152604401610622565b50505050565b5f81815260016020908152604080832033845290915281208190815b8154811015611229575f5f8383815481106111b0576111b061223b565b905f5260205f200154815481106111c9576111c961223b565b5f91825260209091206003909102018054909150600160a01b900460ff16156111f25750611221565b805460ff60a01b1916600160a01b1781556002810154611212908661231c565b945061121d8461232f565b9350505b600101611193565b50815f0361125357604051630139195960e41b815260048101859052336024820152604401610622565b5f848152600160209081526040808320338452909152812061127491611c86565b50915091565b6112bd6040518060e001604052805f600f0b81526020015f60ff168152602001606081526020016060815260200160608152602001606081526020015f81525090565b506040805160e081018252600f9890980b885260ff9096166020880152948601939093526060850191909152608084015260a083015260c082015290565b601260ff16816020015160ff16111561133957602081015160405163656a69ab60e01b815260ff909116600482015260126024820152604401610622565b805168056bc75e2d63100000600f9190910b1380611370575061136468056bc75e2d63100000612347565b600f0b815f0151600f0b125b1561139757805160405163dfa033f560e01b8152600f9190910b6004820152602401610622565b5f8481526003602090815260408083203384529091528120546113c4906001600160401b03166001612374565b5f8681526003602090815260408083203380855290835281842080546001600160401b03871667ffffffffffffffff1990911681179091558a85526002808552838620928652918452828520908552835292819020865181549388015160ff16600160801b0270ffffffffffffffffffffffffffffffffff199094166001600160801b039091161792909217825560018201889055850151929350919082019061146e90826123df565b506060830151600382019061148390826123df565b505f86815260056020908152604080832033845290915290205460ff166114f8575f86815260056020908152604080832033808552908352818420805460ff191660019081179091558a8552600484529184208054928301815584529190922090910180546001600160a01b03191690911790555b611503868385611857565b604080516001600160401b038416815260208101879052908101859052339087907f3f41098edeed5e5978c3713ef96e149a02559581b7638e2bc2e3792429a5856a9060600160405180910390a3505050505050565b6115616118e1565b61158e60017f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f005b90611921565b565b5f5f5f61159d8686611928565b91509150815f036115c1578381816115b7576115b7612499565b0492505050610ba9565b8184116115d8576115d86003851502601118611944565b5f848688095f868103871696879004966002600389028118808a02820302808a02820302808a02820302808a02820302808a02820302808a02909103029181900381900460010185841190960395909502919093039390930492909217029150509392505050565b61164e848484846001611955565b61117157604051635274afe760e01b81526001600160a01b0385166004820152602401610622565b61158e5f7f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f00611588565b5f81156116c45782826040516116b79291906124ad565b6040518091039020610ba9565b5f9392505050565b5f5f5f5f85515f0361173b575f878152600460209081526040918290208054835181840281018401909452808452909183018282801561173357602002820191905f5260205f20905b81546001600160a01b03168152600190910190602001808311611715575b505050505095505b5f5b86518110156117ac575f5f5f61176d8b8b868151811061175f5761175f61223b565b60200260200101518b6119c2565b9194509250905061177e8389612374565b975061178a818661231c565b94508560ff168260ff16111561179e578195505b50505080600101905061173d565b50805f036117be57505f91508161184e565b5f5f5f5b885181101561181c575f5f6117f28c8c85815181106117e3576117e361223b565b60200260200101518c89611ab3565b9092509050611801828661231c565b945061180d818561231c565b935050508060010190506117c2565b505f6118298560126124bc565b61183490600a6125b8565b61183e83856125c6565b61184891906125ec565b95505050505b93509350935093565b80604001516040516118699190612624565b6040518091039020336001600160a01b0316847f6a4a61743519c9d648a14e6493f47dbe3ff1aa29e7785c96c8326a205e58febc85855f015186602001518760400151886060015189608001518a60a001518b60c001516040516118d498979695949392919061263a565b60405180910390a4505050565b7f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f005c1561158e57604051633ee5aeb560e01b815260040160405180910390fd5b80825d5050565b5f805f1983850993909202808410938190039390930393915050565b634e487b715f52806020526024601cfd5b6040516323b872dd60e01b5f8181526001600160a01b038781166004528616602452604485905291602083606481808c5af1925060015f511483166119b15783831516156119a5573d5f823e3d81fd5b5f883b113d1516831692505b604052505f60605295945050505050565b5f8381526003602090815260408083206001600160a01b0386168452909152812054819081906001600160401b031660015b816001600160401b0316816001600160401b031611611aa8575f8881526002602090815260408083206001600160a01b038b16845282528083206001600160401b03851684529091529020611a498188611be6565b611a535750611a98565b611a5c866126bf565b9550806001015484611a6e919061231c565b815490945060ff808716600160801b909204161115611a96578054600160801b900460ff1694505b505b611aa1816126bf565b90506119f4565b505093509350939050565b5f8481526003602090815260408083206001600160a01b038716845290915281205481906001600160401b031660015b816001600160401b0316816001600160401b031611611bdb575f8881526002602090815260408083206001600160a01b038b16845282528083206001600160401b03851684529091529020611b388188611be6565b611b425750611bcb565b8054600f81900b905f90611b6190600160801b900460ff1660126124bc565b611b6c90600a6125b8565b5f8312611b795782611b82565b611b82836126e9565b611b8c9190612703565b90505f611b9e8285600101548b611590565b90505f831215611bb957611bb2818861231c565b9650611bc6565b611bc3818961231c565b97505b505050505b611bd4816126bf565b9050611ae3565b505094509492505050565b81545f90600160881b900460ff1680611c0157506001830154155b15611c0d57505f610d57565b815115801590611c3657508151604051611c2b90600286019061271a565b604051809103902014155b15611c4257505f610d57565b602082015115801590611c7157506020820151604051611c6690600386019061271a565b604051809103902014155b15611c7d57505f610d57565b50600192915050565b5080545f8255905f5260205f2090810190611ca19190611ca4565b50565b5b80821115611cb8575f8155600101611ca5565b5090565b6001600160a01b0381168114611ca1575f5ffd5b80356001600160401b0381168114611ce6575f5ffd5b919050565b5f5f5f60608486031215611cfd575f5ffd5b833592506020840135611d0f81611cbc565b9150611d1d60408501611cd0565b90509250925092565b5f81518084528060208401602086015e5f602082860101526020601f19601f83011685010191505092915050565b85600f0b815260ff8516602082015260a060408201525f611d7860a0830186611d26565b8281036060840152611d8a8186611d26565b91505082151560808301529695505050505050565b5f60208284031215611daf575f5ffd5b5035919050565b8035600f81900b8114611ce6575f5ffd5b803560ff81168114611ce6575f5ffd5b634e487b7160e01b5f52604160045260245ffd5b5f82601f830112611dfa575f5ffd5b81356001600160401b03811115611e1357611e13611dd7565b604051601f8201601f19908116603f011681016001600160401b0381118282101715611e4157611e41611dd7565b604052818152838201602001851015611e58575f5ffd5b816020850160208301375f918101602001919091529392505050565b5f5f5f5f5f5f5f5f610100898b031215611e8c575f5ffd5b88359750611e9c60208a01611db6565b9650611eaa60408a01611dc7565b955060608901356001600160401b03811115611ec4575f5ffd5b611ed08b828c01611deb565b95505060808901356001600160401b03811115611eeb575f5ffd5b611ef78b828c01611deb565b94505060a08901356001600160401b03811115611f12575f5ffd5b611f1e8b828c01611deb565b93505060c08901356001600160401b03811115611f39575f5ffd5b611f458b828c01611deb565b989b979a50959894979396929550929360e00135925050565b602080825282518282018190525f918401906040840190835b81811015611f9e5783516001600160a01b0316835260209384019390920191600101611f77565b509095945050505050565b5f5f60408385031215611fba575f5ffd5b82359150611fca60208401611cd0565b90509250929050565b5f5f83601f840112611fe3575f5ffd5b5081356001600160401b03811115611ff9575f5ffd5b602083019150836020828501011115612010575f5ffd5b9250929050565b5f5f5f5f6060858703121561202a575f5ffd5b843593506020850135925060408501356001600160401b0381111561204d575f5ffd5b61205987828801611fd3565b95989497509550505050565b5f5f5f5f5f5f5f6080888a03121561207b575f5ffd5b8735965060208801356001600160401b03811115612097575f5ffd5b8801601f81018a136120a7575f5ffd5b80356001600160401b038111156120bc575f5ffd5b8a60208260051b84010111156120d0575f5ffd5b6020919091019650945060408801356001600160401b038111156120f2575f5ffd5b6120fe8a828b01611fd3565b90955093505060608801356001600160401b0381111561211c575f5ffd5b6121288a828b01611fd3565b989b979a50959850939692959293505050565b5f5f5f5f5f5f60a08789031215612150575f5ffd5b86359550602087013561216281611cbc565b945061217060408801611cd0565b935060608701356001600160401b0381111561218a575f5ffd5b61219689828a01611fd3565b979a9699509497949695608090950135949350505050565b5f5f604083850312156121bf575f5ffd5b8235915060208301356121d181611cbc565b809150509250929050565b634e487b7160e01b5f52601160045260245ffd5b81810381811115610d5757610d576121dc565b600181811c9082168061221757607f821691505b60208210810361223557634e487b7160e01b5f52602260045260245ffd5b50919050565b634e487b7160e01b5f52603260045260245ffd5b81835281816020850137505f828201602090810191909152601f909101601f19169091010190565b60018060a01b0386168152846020820152836040820152608060608201525f6122a460808301848661224f565b979650505050505050565b6001600160401b0385168152606060208201525f6122d160608301858761224f565b905082604083015295945050505050565b5f602082840312156122f2575f5ffd5b81518015158114610ba9575f5ffd5b5f60208284031215612311575f5ffd5b8151610ba981611cbc565b80820180821115610d5757610d576121dc565b5f60018201612340576123406121dc565b5060010190565b5f81600f0b6f7fffffffffffffffffffffffffffffff19810361236c5761236c6121dc565b5f0392915050565b6001600160401b038181168382160190811115610d5757610d576121dc565b601f8211156123da57805f5260205f20601f840160051c810160208510156123b85750805b601f840160051c820191505b818110156123d7575f81556001016123c4565b50505b505050565b81516001600160401b038111156123f8576123f8611dd7565b61240c816124068454612203565b84612393565b6020601f82116001811461243e575f83156124275750848201515b5f19600385901b1c1916600184901b1784556123d7565b5f84815260208120601f198516915b8281101561246d578785015182556020948501946001909201910161244d565b508482101561248a57868401515f19600387901b60f8161c191681555b50505050600190811b01905550565b634e487b7160e01b5f52601260045260245ffd5b818382375f9101908152919050565b60ff8281168282160390811115610d5757610d576121dc565b6001815b6001841115612510578085048111156124f4576124f46121dc565b600184161561250257908102905b60019390931c9280026124d9565b935093915050565b5f8261252657506001610d57565b8161253257505f610d57565b816001811461254857600281146125525761256e565b6001915050610d57565b60ff841115612563576125636121dc565b50506001821b610d57565b5060208310610133831016604e8410600b8410161715612591575081810a610d57565b61259d5f1984846124d5565b805f19048211156125b0576125b06121dc565b029392505050565b5f610ba960ff841683612518565b8181035f8312801583831316838312821617156125e5576125e56121dc565b5092915050565b5f8261260657634e487b7160e01b5f52601260045260245ffd5b600160ff1b82145f198414161561261f5761261f6121dc565b500590565b5f82518060208501845e5f920191825250919050565b6001600160401b038916815287600f0b602082015260ff8716604082015261010060608201525f61266f610100830188611d26565b82810360808401526126818188611d26565b905082810360a08401526126958187611d26565b905082810360c08401526126a98186611d26565b9150508260e08301529998505050505050505050565b5f6001600160401b0382166001600160401b0381036126e0576126e06121dc565b60010192915050565b5f600160ff1b82016126fd576126fd6121dc565b505f0390565b8082028115828204841417610d5757610d576121dc565b5f5f835461272781612203565b60018216801561273e576001811461275357612780565b60ff1983168652811515820286019350612780565b865f5260205f205f5b838110156127785781548882015260019091019060200161275c565b505081860193505b50919594505050505056fea264697066735822122063e93b3e92b092196234746f2d8a8f8b26f258a9bb14ed3fa38edcd015f0c01d64736f6c634300081e0033",
+} as const;
+
+/** ABI and creation bytecode of the `AgentWallet` contract (contracts/src). */
+export const AgentWalletArtifact = {
+  contractName: "AgentWallet",
+  abi: [
+    {
+      "inputs": [],
+      "stateMutability": "nonpayable",
+      "type": "constructor"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "uint64",
+          "name": "expiresAt",
+          "type": "uint64"
+        },
+        {
+          "internalType": "uint256",
+          "name": "now",
+          "type": "uint256"
+        }
+      ],
+      "name": "AgentKeyExpired",
+      "type": "error"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "address",
+          "name": "key",
+          "type": "address"
+        }
+      ],
+      "name": "AgentKeyRevoked",
+      "type": "error"
+    },
+    {
+      "inputs": [],
+      "name": "AlreadyInitialized",
+      "type": "error"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "address",
+          "name": "target",
+          "type": "address"
+        },
+        {
+          "internalType": "bytes4",
+          "name": "selector",
+          "type": "bytes4"
+        }
+      ],
+      "name": "CallNotAllowed",
+      "type": "error"
+    },
+    {
+      "inputs": [],
+      "name": "EmptyBatch",
+      "type": "error"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "uint64",
+          "name": "expiresAt",
+          "type": "uint64"
+        },
+        {
+          "internalType": "uint256",
+          "name": "now",
+          "type": "uint256"
+        }
+      ],
+      "name": "InvalidExpiry",
+      "type": "error"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "uint256",
+          "name": "cap",
+          "type": "uint256"
+        },
+        {
+          "internalType": "uint256",
+          "name": "budget",
+          "type": "uint256"
+        }
+      ],
+      "name": "InvalidPerTransactionCap",
+      "type": "error"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "uint64",
+          "name": "period",
+          "type": "uint64"
+        },
+        {
+          "internalType": "uint64",
+          "name": "minimum",
+          "type": "uint64"
+        },
+        {
+          "internalType": "uint64",
+          "name": "maximum",
+          "type": "uint64"
+        }
+      ],
+      "name": "InvalidPeriod",
+      "type": "error"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "address",
+          "name": "target",
+          "type": "address"
+        },
+        {
+          "internalType": "bytes4",
+          "name": "selector",
+          "type": "bytes4"
+        },
+        {
+          "internalType": "uint256",
+          "name": "length",
+          "type": "uint256"
+        }
+      ],
+      "name": "MalformedCall",
+      "type": "error"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "address",
+          "name": "token",
+          "type": "address"
+        },
+        {
+          "internalType": "uint256",
+          "name": "amount",
+          "type": "uint256"
+        }
+      ],
+      "name": "NoBudget",
+      "type": "error"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "address",
+          "name": "caller",
+          "type": "address"
+        }
+      ],
+      "name": "NotAgent",
+      "type": "error"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "address",
+          "name": "caller",
+          "type": "address"
+        }
+      ],
+      "name": "NotOwner",
+      "type": "error"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "address",
+          "name": "token",
+          "type": "address"
+        },
+        {
+          "internalType": "uint256",
+          "name": "amount",
+          "type": "uint256"
+        },
+        {
+          "internalType": "uint256",
+          "name": "left",
+          "type": "uint256"
+        }
+      ],
+      "name": "OverBudget",
+      "type": "error"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "address",
+          "name": "token",
+          "type": "address"
+        },
+        {
+          "internalType": "uint256",
+          "name": "amount",
+          "type": "uint256"
+        },
+        {
+          "internalType": "uint256",
+          "name": "cap",
+          "type": "uint256"
+        }
+      ],
+      "name": "OverPerTransactionCap",
+      "type": "error"
+    },
+    {
+      "inputs": [],
+      "name": "ReentrancyGuardReentrantCall",
+      "type": "error"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "address",
+          "name": "target",
+          "type": "address"
+        }
+      ],
+      "name": "TargetNotAllowed",
+      "type": "error"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "address",
+          "name": "token",
+          "type": "address"
+        },
+        {
+          "internalType": "bytes4",
+          "name": "selector",
+          "type": "bytes4"
+        }
+      ],
+      "name": "UnmeteredTokenCall",
+      "type": "error"
+    },
+    {
+      "inputs": [],
+      "name": "WalletPaused",
+      "type": "error"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "uint256",
+          "name": "expected",
+          "type": "uint256"
+        },
+        {
+          "internalType": "uint256",
+          "name": "actual",
+          "type": "uint256"
+        }
+      ],
+      "name": "WrongChain",
+      "type": "error"
+    },
+    {
+      "inputs": [],
+      "name": "ZeroAgent",
+      "type": "error"
+    },
+    {
+      "inputs": [],
+      "name": "ZeroOwner",
+      "type": "error"
+    },
+    {
+      "inputs": [],
+      "name": "ZeroVerifier",
+      "type": "error"
+    },
+    {
+      "anonymous": false,
+      "inputs": [
+        {
+          "indexed": true,
+          "internalType": "address",
+          "name": "agent",
+          "type": "address"
+        }
+      ],
+      "name": "AgentRevoked",
+      "type": "event"
+    },
+    {
+      "anonymous": false,
+      "inputs": [
+        {
+          "indexed": true,
+          "internalType": "address",
+          "name": "agent",
+          "type": "address"
+        },
+        {
+          "indexed": false,
+          "internalType": "uint64",
+          "name": "expiresAt",
+          "type": "uint64"
+        }
+      ],
+      "name": "AgentSet",
+      "type": "event"
+    },
+    {
+      "anonymous": false,
+      "inputs": [
+        {
+          "indexed": true,
+          "internalType": "address",
+          "name": "token",
+          "type": "address"
+        },
+        {
+          "indexed": false,
+          "internalType": "uint256",
+          "name": "budget",
+          "type": "uint256"
+        },
+        {
+          "indexed": false,
+          "internalType": "uint256",
+          "name": "maxPerTransaction",
+          "type": "uint256"
+        },
+        {
+          "indexed": false,
+          "internalType": "uint64",
+          "name": "period",
+          "type": "uint64"
+        }
+      ],
+      "name": "BudgetSet",
+      "type": "event"
+    },
+    {
+      "anonymous": false,
+      "inputs": [
+        {
+          "indexed": true,
+          "internalType": "address",
+          "name": "target",
+          "type": "address"
+        },
+        {
+          "indexed": true,
+          "internalType": "bytes4",
+          "name": "selector",
+          "type": "bytes4"
+        },
+        {
+          "indexed": false,
+          "internalType": "bool",
+          "name": "allowed",
+          "type": "bool"
+        }
+      ],
+      "name": "CallPermissionSet",
+      "type": "event"
+    },
+    {
+      "anonymous": false,
+      "inputs": [
+        {
+          "indexed": true,
+          "internalType": "address",
+          "name": "target",
+          "type": "address"
+        },
+        {
+          "indexed": true,
+          "internalType": "bytes4",
+          "name": "selector",
+          "type": "bytes4"
+        },
+        {
+          "indexed": false,
+          "internalType": "uint256",
+          "name": "value",
+          "type": "uint256"
+        }
+      ],
+      "name": "Executed",
+      "type": "event"
+    },
+    {
+      "anonymous": false,
+      "inputs": [
+        {
+          "indexed": true,
+          "internalType": "address",
+          "name": "target",
+          "type": "address"
+        },
+        {
+          "indexed": true,
+          "internalType": "bytes4",
+          "name": "selector",
+          "type": "bytes4"
+        },
+        {
+          "indexed": false,
+          "internalType": "uint256",
+          "name": "value",
+          "type": "uint256"
+        }
+      ],
+      "name": "OwnerExecuted",
+      "type": "event"
+    },
+    {
+      "anonymous": false,
+      "inputs": [
+        {
+          "indexed": true,
+          "internalType": "address",
+          "name": "owner",
+          "type": "address"
+        }
+      ],
+      "name": "Paused",
+      "type": "event"
+    },
+    {
+      "anonymous": false,
+      "inputs": [
+        {
+          "indexed": true,
+          "internalType": "address",
+          "name": "verifier",
+          "type": "address"
+        },
+        {
+          "indexed": false,
+          "internalType": "bool",
+          "name": "allowed",
+          "type": "bool"
+        }
+      ],
+      "name": "SignatureVerifierSet",
+      "type": "event"
+    },
+    {
+      "anonymous": false,
+      "inputs": [
+        {
+          "indexed": true,
+          "internalType": "address",
+          "name": "token",
+          "type": "address"
+        },
+        {
+          "indexed": true,
+          "internalType": "address",
+          "name": "target",
+          "type": "address"
+        },
+        {
+          "indexed": true,
+          "internalType": "address",
+          "name": "to",
+          "type": "address"
+        },
+        {
+          "indexed": false,
+          "internalType": "bytes4",
+          "name": "selector",
+          "type": "bytes4"
+        },
+        {
+          "indexed": false,
+          "internalType": "uint256",
+          "name": "amount",
+          "type": "uint256"
+        },
+        {
+          "indexed": false,
+          "internalType": "uint256",
+          "name": "periodStart",
+          "type": "uint256"
+        },
+        {
+          "indexed": false,
+          "internalType": "uint256",
+          "name": "spentInPeriod",
+          "type": "uint256"
+        }
+      ],
+      "name": "Spent",
+      "type": "event"
+    },
+    {
+      "anonymous": false,
+      "inputs": [
+        {
+          "indexed": true,
+          "internalType": "address",
+          "name": "owner",
+          "type": "address"
+        }
+      ],
+      "name": "Unpaused",
+      "type": "event"
+    },
+    {
+      "anonymous": false,
+      "inputs": [
+        {
+          "indexed": true,
+          "internalType": "address",
+          "name": "owner",
+          "type": "address"
+        },
+        {
+          "indexed": true,
+          "internalType": "address",
+          "name": "agent",
+          "type": "address"
+        },
+        {
+          "indexed": false,
+          "internalType": "uint256",
+          "name": "chainId",
+          "type": "uint256"
+        }
+      ],
+      "name": "WalletInitialized",
+      "type": "event"
+    },
+    {
+      "inputs": [],
+      "name": "MAX_PERIOD",
+      "outputs": [
+        {
+          "internalType": "uint64",
+          "name": "",
+          "type": "uint64"
+        }
+      ],
+      "stateMutability": "view",
+      "type": "function"
+    },
+    {
+      "inputs": [],
+      "name": "MIN_PERIOD",
+      "outputs": [
+        {
+          "internalType": "uint64",
+          "name": "",
+          "type": "uint64"
+        }
+      ],
+      "stateMutability": "view",
+      "type": "function"
+    },
+    {
+      "inputs": [],
+      "name": "NATIVE",
+      "outputs": [
+        {
+          "internalType": "address",
+          "name": "",
+          "type": "address"
+        }
+      ],
+      "stateMutability": "view",
+      "type": "function"
+    },
+    {
+      "inputs": [],
+      "name": "agent",
+      "outputs": [
+        {
+          "internalType": "address",
+          "name": "",
+          "type": "address"
+        }
+      ],
+      "stateMutability": "view",
+      "type": "function"
+    },
+    {
+      "inputs": [],
+      "name": "agentExpiresAt",
+      "outputs": [
+        {
+          "internalType": "uint64",
+          "name": "",
+          "type": "uint64"
+        }
+      ],
+      "stateMutability": "view",
+      "type": "function"
+    },
+    {
+      "inputs": [],
+      "name": "allowedCalls",
+      "outputs": [
+        {
+          "components": [
+            {
+              "internalType": "address",
+              "name": "target",
+              "type": "address"
+            },
+            {
+              "internalType": "bytes4",
+              "name": "selector",
+              "type": "bytes4"
+            }
+          ],
+          "internalType": "struct AgentWallet.CallPermission[]",
+          "name": "calls",
+          "type": "tuple[]"
+        }
+      ],
+      "stateMutability": "view",
+      "type": "function"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "address",
+          "name": "token",
+          "type": "address"
+        }
+      ],
+      "name": "budgetLeft",
+      "outputs": [
+        {
+          "internalType": "uint256",
+          "name": "left",
+          "type": "uint256"
+        }
+      ],
+      "stateMutability": "view",
+      "type": "function"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "address",
+          "name": "token",
+          "type": "address"
+        }
+      ],
+      "name": "budgetOf",
+      "outputs": [
+        {
+          "components": [
+            {
+              "internalType": "uint256",
+              "name": "budget",
+              "type": "uint256"
+            },
+            {
+              "internalType": "uint256",
+              "name": "maxPerTransaction",
+              "type": "uint256"
+            },
+            {
+              "internalType": "uint64",
+              "name": "period",
+              "type": "uint64"
+            },
+            {
+              "internalType": "uint64",
+              "name": "periodStart",
+              "type": "uint64"
+            },
+            {
+              "internalType": "uint64",
+              "name": "resetsAt",
+              "type": "uint64"
+            },
+            {
+              "internalType": "uint256",
+              "name": "spent",
+              "type": "uint256"
+            },
+            {
+              "internalType": "uint256",
+              "name": "left",
+              "type": "uint256"
+            }
+          ],
+          "internalType": "struct AgentWallet.BudgetStatus",
+          "name": "status",
+          "type": "tuple"
+        }
+      ],
+      "stateMutability": "view",
+      "type": "function"
+    },
+    {
+      "inputs": [],
+      "name": "budgetTokens",
+      "outputs": [
+        {
+          "internalType": "address[]",
+          "name": "",
+          "type": "address[]"
+        }
+      ],
+      "stateMutability": "view",
+      "type": "function"
+    },
+    {
+      "inputs": [],
+      "name": "chainId",
+      "outputs": [
+        {
+          "internalType": "uint256",
+          "name": "",
+          "type": "uint256"
+        }
+      ],
+      "stateMutability": "view",
+      "type": "function"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "address",
+          "name": "target",
+          "type": "address"
+        },
+        {
+          "internalType": "uint256",
+          "name": "value",
+          "type": "uint256"
+        },
+        {
+          "internalType": "bytes",
+          "name": "data",
+          "type": "bytes"
+        }
+      ],
+      "name": "execute",
+      "outputs": [
+        {
+          "internalType": "bytes",
+          "name": "result",
+          "type": "bytes"
+        }
+      ],
+      "stateMutability": "nonpayable",
+      "type": "function"
+    },
+    {
+      "inputs": [
+        {
+          "components": [
+            {
+              "internalType": "address",
+              "name": "target",
+              "type": "address"
+            },
+            {
+              "internalType": "uint256",
+              "name": "value",
+              "type": "uint256"
+            },
+            {
+              "internalType": "bytes",
+              "name": "data",
+              "type": "bytes"
+            }
+          ],
+          "internalType": "struct AgentWallet.Call[]",
+          "name": "calls",
+          "type": "tuple[]"
+        }
+      ],
+      "name": "executeBatch",
+      "outputs": [
+        {
+          "internalType": "bytes[]",
+          "name": "results",
+          "type": "bytes[]"
+        }
+      ],
+      "stateMutability": "nonpayable",
+      "type": "function"
+    },
+    {
+      "inputs": [
+        {
+          "components": [
+            {
+              "internalType": "address",
+              "name": "owner",
+              "type": "address"
+            },
+            {
+              "internalType": "address",
+              "name": "agent",
+              "type": "address"
+            },
+            {
+              "internalType": "uint64",
+              "name": "agentExpiresAt",
+              "type": "uint64"
+            },
+            {
+              "components": [
+                {
+                  "internalType": "address",
+                  "name": "token",
+                  "type": "address"
+                },
+                {
+                  "internalType": "uint128",
+                  "name": "budget",
+                  "type": "uint128"
+                },
+                {
+                  "internalType": "uint128",
+                  "name": "maxPerTransaction",
+                  "type": "uint128"
+                },
+                {
+                  "internalType": "uint64",
+                  "name": "period",
+                  "type": "uint64"
+                }
+              ],
+              "internalType": "struct AgentWallet.BudgetConfig[]",
+              "name": "budgets",
+              "type": "tuple[]"
+            },
+            {
+              "components": [
+                {
+                  "internalType": "address",
+                  "name": "target",
+                  "type": "address"
+                },
+                {
+                  "internalType": "bytes4",
+                  "name": "selector",
+                  "type": "bytes4"
+                }
+              ],
+              "internalType": "struct AgentWallet.CallPermission[]",
+              "name": "calls",
+              "type": "tuple[]"
+            },
+            {
+              "internalType": "address[]",
+              "name": "signatureVerifiers",
+              "type": "address[]"
+            }
+          ],
+          "internalType": "struct AgentWallet.Config",
+          "name": "config",
+          "type": "tuple"
+        }
+      ],
+      "name": "initialize",
+      "outputs": [],
+      "stateMutability": "nonpayable",
+      "type": "function"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "address",
+          "name": "target",
+          "type": "address"
+        },
+        {
+          "internalType": "bytes4",
+          "name": "selector",
+          "type": "bytes4"
+        }
+      ],
+      "name": "isCallAllowed",
+      "outputs": [
+        {
+          "internalType": "bool",
+          "name": "",
+          "type": "bool"
+        }
+      ],
+      "stateMutability": "view",
+      "type": "function"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "address",
+          "name": "key",
+          "type": "address"
+        }
+      ],
+      "name": "isRevokedKey",
+      "outputs": [
+        {
+          "internalType": "bool",
+          "name": "",
+          "type": "bool"
+        }
+      ],
+      "stateMutability": "view",
+      "type": "function"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "bytes32",
+          "name": "hash",
+          "type": "bytes32"
+        },
+        {
+          "internalType": "bytes",
+          "name": "signature",
+          "type": "bytes"
+        }
+      ],
+      "name": "isValidSignature",
+      "outputs": [
+        {
+          "internalType": "bytes4",
+          "name": "",
+          "type": "bytes4"
+        }
+      ],
+      "stateMutability": "view",
+      "type": "function"
+    },
+    {
+      "inputs": [],
+      "name": "owner",
+      "outputs": [
+        {
+          "internalType": "address",
+          "name": "",
+          "type": "address"
+        }
+      ],
+      "stateMutability": "view",
+      "type": "function"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "address",
+          "name": "target",
+          "type": "address"
+        },
+        {
+          "internalType": "uint256",
+          "name": "value",
+          "type": "uint256"
+        },
+        {
+          "internalType": "bytes",
+          "name": "data",
+          "type": "bytes"
+        }
+      ],
+      "name": "ownerExecute",
+      "outputs": [
+        {
+          "internalType": "bytes",
+          "name": "result",
+          "type": "bytes"
+        }
+      ],
+      "stateMutability": "payable",
+      "type": "function"
+    },
+    {
+      "inputs": [],
+      "name": "pause",
+      "outputs": [],
+      "stateMutability": "nonpayable",
+      "type": "function"
+    },
+    {
+      "inputs": [],
+      "name": "paused",
+      "outputs": [
+        {
+          "internalType": "bool",
+          "name": "",
+          "type": "bool"
+        }
+      ],
+      "stateMutability": "view",
+      "type": "function"
+    },
+    {
+      "inputs": [],
+      "name": "revoke",
+      "outputs": [],
+      "stateMutability": "nonpayable",
+      "type": "function"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "address",
+          "name": "newAgent",
+          "type": "address"
+        },
+        {
+          "internalType": "uint64",
+          "name": "expiresAt",
+          "type": "uint64"
+        }
+      ],
+      "name": "setAgent",
+      "outputs": [],
+      "stateMutability": "nonpayable",
+      "type": "function"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "address",
+          "name": "token",
+          "type": "address"
+        },
+        {
+          "internalType": "uint128",
+          "name": "budget",
+          "type": "uint128"
+        },
+        {
+          "internalType": "uint128",
+          "name": "maxPerTransaction",
+          "type": "uint128"
+        },
+        {
+          "internalType": "uint64",
+          "name": "period",
+          "type": "uint64"
+        }
+      ],
+      "name": "setBudget",
+      "outputs": [],
+      "stateMutability": "nonpayable",
+      "type": "function"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "address",
+          "name": "target",
+          "type": "address"
+        },
+        {
+          "internalType": "bytes4",
+          "name": "selector",
+          "type": "bytes4"
+        },
+        {
+          "internalType": "bool",
+          "name": "allowed",
+          "type": "bool"
+        }
+      ],
+      "name": "setCallAllowed",
+      "outputs": [],
+      "stateMutability": "nonpayable",
+      "type": "function"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "address",
+          "name": "verifier",
+          "type": "address"
+        },
+        {
+          "internalType": "bool",
+          "name": "allowed",
+          "type": "bool"
+        }
+      ],
+      "name": "setSignatureVerifier",
+      "outputs": [],
+      "stateMutability": "nonpayable",
+      "type": "function"
+    },
+    {
+      "inputs": [],
+      "name": "signatureVerifiers",
+      "outputs": [
+        {
+          "internalType": "address[]",
+          "name": "",
+          "type": "address[]"
+        }
+      ],
+      "stateMutability": "view",
+      "type": "function"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "address",
+          "name": "token",
+          "type": "address"
+        }
+      ],
+      "name": "spentInTransaction",
+      "outputs": [
+        {
+          "internalType": "uint256",
+          "name": "",
+          "type": "uint256"
+        }
+      ],
+      "stateMutability": "view",
+      "type": "function"
+    },
+    {
+      "inputs": [],
+      "name": "unpause",
+      "outputs": [],
+      "stateMutability": "nonpayable",
+      "type": "function"
+    },
+    {
+      "stateMutability": "payable",
+      "type": "receive"
+    }
+  ] as const,
+  bytecode: "0x6080604052348015600e575f5ffd5b506001805460ff60e81b1916600160e81b1790556129ec8061002f5f395ff3fe6080604052600436106101b2575f3560e01c80638456cb59116100e7578063b845309c11610087578063eadc1f1811610062578063eadc1f1814610547578063edb857b614610566578063f5ff5c7614610585578063f9992363146105a4575f5ffd5b8063b845309c146104fd578063bbccf1541461051c578063c810b7fe14610530575f5ffd5b80639c1c77ca116100c25780639c1c77ca14610498578063a0cf0aea146104b7578063b61d27f6146104ca578063b6549f75146104e9575f5ffd5b80638456cb59146104395780638da5cb5b1461044d5780639a8a059214610483575f5ffd5b80635c975abb11610152578063679416881161012d57806367941688146103205780637865e71f1461035e578063797c8d69146103ed57806380185a011461040c575f5ffd5b80635c975abb146102b05780635f348d49146102e05780636218e888146102ff575f5ffd5b80633de8090a1161018d5780633de8090a146102475780633e858c311461025b5780633f4ba83a1461027c5780634815ff1714610290575f5ffd5b80631626ba7e146101bd5780631fc23ca8146101fa57806334fcd5be1461021b575f5ffd5b366101b957005b5f5ffd5b3480156101c8575f5ffd5b506101dc6101d7366004612222565b6105d2565b6040516001600160e01b031990911681526020015b60405180910390f35b348015610205575f5ffd5b5061020e6106f1565b6040516101f19190612269565b348015610226575f5ffd5b5061023a6102353660046122b4565b610702565b6040516101f19190612351565b348015610252575f5ffd5b5061020e610855565b348015610266575f5ffd5b5061027a6102753660046123b4565b610861565b005b348015610287575f5ffd5b5061027a610b16565b6102a361029e3660046123fe565b610b80565b6040516101f19190612455565b3480156102bb575f5ffd5b506001546102d090600160e01b900460ff1681565b60405190151581526020016101f1565b3480156102eb575f5ffd5b5061027a6102fa366004612498565b610c2c565b34801561030a575f5ffd5b50610313610c6a565b6040516101f191906124eb565b34801561032b575f5ffd5b5060015461034690600160a01b90046001600160401b031681565b6040516001600160401b0390911681526020016101f1565b348015610369575f5ffd5b5061037d610378366004612541565b610d4a565b6040516101f191905f60e08201905082518252602083015160208301526001600160401b0360408401511660408301526001600160401b0360608401511660608301526001600160401b03608084015116608083015260a083015160a083015260c083015160c083015292915050565b3480156103f8575f5ffd5b506102d0610407366004612573565b610e57565b348015610417575f5ffd5b5061042b610426366004612541565b610e6d565b6040519081526020016101f1565b348015610444575f5ffd5b5061027a610e7e565b348015610458575f5ffd5b505f5461046b906001600160a01b031681565b6040516001600160a01b0390911681526020016101f1565b34801561048e575f5ffd5b5061042b60025481565b3480156104a3575f5ffd5b5061027a6104b23660046125b5565b610ee9565b3480156104c2575f5ffd5b5061046b5f81565b3480156104d5575f5ffd5b506102a36104e43660046123fe565b610f25565b3480156104f4575f5ffd5b5061027a610f4d565b348015610508575f5ffd5b5061027a6105173660046125f7565b610fe6565b348015610527575f5ffd5b50610346603c81565b34801561053b575f5ffd5b506103466301e2850081565b348015610552575f5ffd5b5061042b610561366004612541565b611097565b348015610571575f5ffd5b5061027a610580366004612621565b6110b7565b348015610590575f5ffd5b5060015461046b906001600160a01b031681565b3480156105af575f5ffd5b506102d06105be366004612541565b60036020525f908152604090205460ff1681565b5f6105de6009336110f1565b6105f157506001600160e01b03196106ea565b6002544614158061060b5750600154600160e01b900460ff165b1561061f57506001600160e01b03196106ea565b6001546001600160a01b03168061064157506001600160e01b031990506106ea565b600154600160a01b90046001600160401b0316801580159061066c5750806001600160401b03164210155b1561068457506001600160e01b031991506106ea9050565b5f5f610691888888611112565b5090925090505f8160038111156106aa576106aa61264b565b1480156106c85750836001600160a01b0316826001600160a01b0316145b6106da576001600160e01b03196106e3565b630b135d3f60e11b5b9450505050505b9392505050565b60606106fd6005611159565b905090565b606061070c611165565b61071461119c565b5f8290036107355760405163c2e5347d60e01b815260040160405180910390fd5b816001600160401b0381111561074d5761074d61265f565b60405190808252806020026020018201604052801561078057816020015b606081526020019060019003908161076b5790505b5090505f5b82811015610846576108218484838181106107a2576107a2612673565b90506020028101906107b49190612687565b6107c2906020810190612541565b8585848181106107d4576107d4612673565b90506020028101906107e69190612687565b602001358686858181106107fc576107fc612673565b905060200281019061080e9190612687565b61081c9060408101906126a5565b6112af565b82828151811061083357610833612673565b6020908102919091010152600101610785565b5061084f6113a5565b92915050565b60606106fd6009611159565b600154600160e81b900460ff161561088b5760405162dc149f60e41b815260040160405180910390fd5b5f6108996020830183612541565b6001600160a01b0316036108c057604051639905827b60e01b815260040160405180910390fd5b6001805460ff60e81b1916600160e81b1790556108e06020820182612541565b5f80546001600160a01b0319166001600160a01b03929092169190911790554660025561092b6109166040830160208401612541565b61092660608401604085016126e7565b6113cf565b5f5b61093a6060830183612700565b90508110156109ba57366109516060840184612700565b8381811061096157610961612673565b6080029190910191506109b1905061097c6020830183612541565b61098c6040840160208501612745565b61099c6060850160408601612745565b6109ac60808601606087016126e7565b6114cb565b5060010161092d565b505f5b6109ca608083018361275e565b9050811015610a4d57610a456109e3608084018461275e565b838181106109f3576109f3612673565b610a099260206040909202019081019150612541565b610a16608085018561275e565b84818110610a2657610a26612673565b9050604002016020016020810190610a3e91906127a3565b600161172c565b6001016109bd565b505f5b610a5d60a08301836127bc565b9050811015610aaa57610aa2610a7660a08401846127bc565b83818110610a8657610a86612673565b9050602002016020810190610a9b9190612541565b60016117fa565b600101610a50565b50610abb6040820160208301612541565b6001600160a01b0316610ad16020830183612541565b6001600160a01b03167ff66904a5f70c20b51fbb80b23f641084e4cb170703ab0ffc3302a98908a2624a46604051610b0b91815260200190565b60405180910390a350565b5f546001600160a01b03163314610b475760405163245aecd360e01b81523360048201526024015b60405180910390fd5b6001805460ff60e01b1916905560405133907f5db9ee0a495bf2e6ff9c91a7834c1ba4fdd244a5e8aa4e537bd38aeae4b073aa905f90a2565b5f546060906001600160a01b03163314610baf5760405163245aecd360e01b8152336004820152602401610b3e565b610bb7611165565b610bc385858585611882565b9050610bcf83836118fa565b6001600160e01b031916856001600160a01b03167fb4d06dbd1892a59eb80f84ab4abd6f785098d46e60ac50c77a75a7ada601694786604051610c1491815260200190565b60405180910390a3610c246113a5565b949350505050565b5f546001600160a01b03163314610c585760405163245aecd360e01b8152336004820152602401610b3e565b610c64848484846114cb565b50505050565b60605f610c776007611926565b9050806001600160401b03811115610c9157610c9161265f565b604051908082528060200260200182016040528015610cd557816020015b604080518082019091525f8082526020820152815260200190600190039081610caf5790505b5091505f5b81811015610d45575f610cee60078361192f565b905060405180604001604052808260601c6001600160a01b0316815260200160a083901b6001600160e01b031916815250848381518110610d3157610d31612673565b602090810291909101015250600101610cda565b505090565b610d9e6040518060e001604052805f81526020015f81526020015f6001600160401b031681526020015f6001600160401b031681526020015f6001600160401b031681526020015f81526020015f81525090565b6001600160a01b0382165f908152600460205260408120908080610dc18461193a565b6040805160e08101825288546001600160801b038082168352600160801b90910416602082015260018901546001600160401b03908116928201839052851660608201529396509194509250608082019015610e34576001860154610e2f906001600160401b031686612815565b610e36565b5f5b6001600160401b031681526020810193909352604090920152949350505050565b5f6106ea610e6584846119e5565b600790611a2e565b5f61084f610e7a83611a45565b5c90565b5f546001600160a01b03163314610eaa5760405163245aecd360e01b8152336004820152602401610b3e565b6001805460ff60e01b1916600160e01b17905560405133907f62e78cea01bee320cd4e420270b5ea74000d11b0c9f74754ebdbfc544b05a258905f90a2565b5f546001600160a01b03163314610f155760405163245aecd360e01b8152336004820152602401610b3e565b610f2083838361172c565b505050565b6060610f2f611165565b610f3761119c565b610f43858585856112af565b9050610c246113a5565b5f546001600160a01b03163314610f795760405163245aecd360e01b8152336004820152602401610b3e565b600180546001600160e01b031981169091556001600160a01b03168015610fe3576001600160a01b0381165f81815260036020526040808220805460ff19166001179055517f1d2ac3af5c639e57ee8f25bc162ea13a1ef8a663c92a4f3e33f126dd2d4feba49190a25b50565b5f546001600160a01b031633146110125760405163245aecd360e01b8152336004820152602401610b3e565b6001546001600160a01b0316801580159061103f5750826001600160a01b0316816001600160a01b031614155b1561108d576001600160a01b0381165f81815260036020526040808220805460ff19166001179055517f1d2ac3af5c639e57ee8f25bc162ea13a1ef8a663c92a4f3e33f126dd2d4feba49190a25b610f2083836113cf565b6001600160a01b0381165f908152600460205260408120610c249061193a565b5f546001600160a01b031633146110e35760405163245aecd360e01b8152336004820152602401610b3e565b6110ed82826117fa565b5050565b6001600160a01b0381165f90815260018301602052604081205415156106ea565b5f80806041849003611146578435602086013560408701355f1a61113889828585611aa2565b955095509550505050611150565b505f915060029050825b93509350939050565b60605f6106ea83611b6a565b61116d611bc3565b61119a60017f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f005b90611c03565b565b60025446146111cb576002546040516324497bc360e01b81526004810191909152466024820152604401610b3e565b6001546001600160a01b0316331461122a57335f9081526003602052604090205460ff161561120f5760405163451031cb60e01b8152336004820152602401610b3e565b6040516352f49c9560e01b8152336004820152602401610b3e565b600154600160a01b90046001600160401b031680158015906112555750806001600160401b03164210155b156112845760405163df5ce83f60e01b81526001600160401b0382166004820152426024820152604401610b3e565b600154600160e01b900460ff1615610fe357604051632041b04d60e11b815260040160405180910390fd5b606081158015906112c05750600482105b156112e4576040516357ffad1f60e01b8152610b3e9086905f908590600401612828565b5f6112ef84846118fa565b90506112fe610e6587836119e5565b61131f57858160405163805043f960e01b8152600401610b3e929190612853565b8415611332576113325f87888489611c0a565b61133e86828686611e17565b5f61134b87878787611882565b9050816001600160e01b031916876001600160a01b03167f65eb5d515b260a74f3220fe7c5dcb99e9b918303d1c8a4258f9cbe3e99790cd08860405161139391815260200190565b60405180910390a39695505050505050565b61119a5f7f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f00611194565b6001600160a01b0382166113f6576040516392077bad60e01b815260040160405180910390fd5b6001600160401b03811615801590611417575042816001600160401b031611155b156114465760405163691b192560e11b81526001600160401b0382166004820152426024820152604401610b3e565b600180546001600160a01b0384166001600160e01b03199091168117600160a01b6001600160401b038516908102919091179092555f81815260036020908152604091829020805460ff19169055905192835290917f6009343d9f8dcb78f9b504319de8fd45b620a0ea76c611bdc1ad6b5125d94d4591015b60405180910390a25050565b6001600160a01b0384165f908152600460205260408120906001600160801b038516900361156e576001600160a01b0385165f9081526004602052604081208181556001015561151c600586612039565b50604080515f808252602082018190528183015290516001600160a01b038716917f17b6402fc6f5651f548f06aa9c2351991a3e35b921048103c90e17d2d1360be3919081900360600190a250610c64565b603c6001600160401b038316108061159257506301e285006001600160401b038316115b156115cc57604051636125e37960e01b81526001600160401b0383166004820152603c60248201526301e285006044820152606401610b3e565b6001600160801b03831615806115f35750836001600160801b0316836001600160801b0316115b1561162457604051639bf9be7d60e01b81526001600160801b03808516600483015285166024820152604401610b3e565b5f61162e8261193a565b506001600160801b03868116600160801b029088161784556001840180546001600160401b03871667ffffffffffffffff199091168117909155909250611676915042612876565b6116809042612895565b6001830180546001600160801b03808516600160801b026001600160401b03948516600160401b029190911693909116929092179190911790556116c560058761204d565b50604080516001600160801b038781168252861660208201526001600160401b0385168183015290516001600160a01b038816917f17b6402fc6f5651f548f06aa9c2351991a3e35b921048103c90e17d2d1360be3919081900360600190a2505050505050565b6001600160a01b038316158061174a57506001600160a01b03831630145b156117735760405163e356c1d360e01b81526001600160a01b0384166004820152602401610b3e565b5f61177e84846119e5565b9050811561179757611791600782612061565b506117a4565b6117a260078261206c565b505b826001600160e01b031916846001600160a01b03167f851894fbbfd46ead51222f935a4c2d3347588189c074a7d2502b51d8d19607fc846040516117ec911515815260200190565b60405180910390a350505050565b6001600160a01b03821661182157604051634a8bdce360e01b815260040160405180910390fd5b80156118385761183260098361204d565b50611845565b611843600983612039565b505b816001600160a01b03167fc516660939960c22a9aff2b26fd66711a3e30f75813357e114c292f1e234dca4826040516114bf911515815260200190565b60605f856001600160a01b03168585856040516118a09291906128a8565b5f6040518083038185875af1925050503d805f81146118da576040519150601f19603f3d011682016040523d82523d5f602084013e6118df565b606091505b5092509050806118f157815160208301fd5b50949350505050565b5f6004821061191e5761191060045f84866128b7565b611919916128de565b6106ea565b505f92915050565b5f61084f825490565b5f6106ea8383612077565b60018101545f90819081906001600160401b0316808203611964575f5f5f935093509350506119de565b61196e8142612876565b6119789042612895565b6001860154909450600160401b90046001600160401b0316841461199c575f6119b2565b6001850154600160801b90046001600160801b03165b85546001600160801b039182169450168381116119cf575f6119d9565b6119d98482612895565b925050505b9193909250565b6040516bffffffffffffffffffffffff19606084901b1660208201526001600160e01b0319821660348201525f906038016040516020818303038152906040526106ea90612914565b5f81815260018301602052604081205415156106ea565b604080516001600160a01b03831660208201527fbc2f52e0e8f3f4d25aebdc5c96111a08213e20bd5221d5467dd6aea56a48c316918101919091525f9061084f906060016040516020818303038152906040528051906020012090565b5f80807f7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0841115611adb57505f91506003905082611b60565b604080515f808252602082018084528a905260ff891692820192909252606081018790526080810186905260019060a0016020604051602081039080840390855afa158015611b2c573d5f5f3e3d5ffd5b5050604051601f1901519150506001600160a01b038116611b5757505f925060019150829050611b60565b92505f91508190505b9450945094915050565b6060815f01805480602002602001604051908101604052809291908181526020018280548015611bb757602002820191905f5260205f20905b815481526020019060010190808311611ba3575b50505050509050919050565b7f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f005c1561119a57604051633ee5aeb560e01b815260040160405180910390fd5b80825d5050565b8015611e10576001600160a01b0385165f908152600460205260408120600181015490916001600160401b039091169003611c6a576040516383fdc94b60e01b81526001600160a01b038716600482015260248101839052604401610b3e565b5f611c7487611a45565b8254909150815c90600160801b90046001600160801b031680851180611ca25750611c9f8582612895565b82115b15611ce957885f19838701848110159081028218021860405163da90ff5160e01b81526001600160a01b039092166004830152602482015260448101829052606401610b3e565b5f5f5f611cf58761193a565b92509250925080881115611d3557604051638a678fbf60e01b81526001600160a01b038d1660048201526024810189905260448101829052606401610b3e565b5f611d408984612815565b6001890180546001600160801b03808416600160801b026001600160401b03808a16600160401b029290921691909216171790559050611d8a611d838a88612815565b8890611c03565b8a6001600160a01b03168c6001600160a01b03168e6001600160a01b03167f6da6168277f3b4316aa5cd70fdabeec7b09a8be236b1ff61cd5373fecb3035638d8d8987604051611dff94939291906001600160e01b031994909416845260208401929092526040830152606082015260800190565b60405180910390a450505050505050505b5050505050565b6001600160e01b0319831663a9059cbb60e01b1480611e4657506001600160e01b0319831663095ea7b360e01b145b80611e6157506001600160e01b03198316633950935160e01b145b80611e7c57506001600160e01b0319831663094b773160e11b145b80611e9757506001600160e01b03198316630200057560e51b145b80611eb257506001600160e01b03198316633177029f60e01b145b80611ecd57506001600160e01b0319831663cae9ca5160e01b145b15611f2f576044811015611efa576040516357ffad1f60e01b8152610b3e90859085908490600401612828565b5f80611f0a6044600485876128b7565b810190611f17919061293a565b91509150611f288687848885611c0a565b5050610c64565b6001600160e01b031983166323b872dd60e01b1480611f5e57506001600160e01b0319831663363efa6560e21b145b80611f7957506001600160e01b0319831663c1d34b8960e01b145b15611ff0576064811015611fa6576040516357ffad1f60e01b8152610b3e90859085908490600401612828565b5f8080611fb76064600486886128b7565b810190611fc49190612964565b91945092509050306001600160a01b03841603611fe857611fe88788848985611c0a565b505050610c64565b6001600160e01b0319831663a457c2d760e01b1480159061201757506120176005856110f1565b15610c645783836040516365aed32360e01b8152600401610b3e929190612853565b5f6106ea836001600160a01b038416612082565b5f6106ea836001600160a01b03841661216c565b5f6106ea838361216c565b5f6106ea8383612082565b5f6106ea83836121b8565b5f818152600183016020526040812054801561215c575f6120a4600183612895565b85549091505f906120b790600190612895565b9050808214612116575f865f0182815481106120d5576120d5612673565b905f5260205f200154905080875f0184815481106120f5576120f5612673565b5f918252602080832090910192909255918252600188019052604090208390555b8554869080612127576121276129a2565b600190038181905f5260205f20015f90559055856001015f8681526020019081526020015f205f90556001935050505061084f565b5f91505061084f565b5092915050565b5f8181526001830160205260408120546121b157508154600181810184555f84815260208082209093018490558454848252828601909352604090209190915561084f565b505f61084f565b5f825f0182815481106121cd576121cd612673565b905f5260205f200154905092915050565b5f5f83601f8401126121ee575f5ffd5b5081356001600160401b03811115612204575f5ffd5b60208301915083602082850101111561221b575f5ffd5b9250929050565b5f5f5f60408486031215612234575f5ffd5b8335925060208401356001600160401b03811115612250575f5ffd5b61225c868287016121de565b9497909650939450505050565b602080825282518282018190525f918401906040840190835b818110156122a95783516001600160a01b0316835260209384019390920191600101612282565b509095945050505050565b5f5f602083850312156122c5575f5ffd5b82356001600160401b038111156122da575f5ffd5b8301601f810185136122ea575f5ffd5b80356001600160401b038111156122ff575f5ffd5b8560208260051b8401011115612313575f5ffd5b6020919091019590945092505050565b5f81518084528060208401602086015e5f602082860101526020601f19601f83011685010191505092915050565b5f602082016020835280845180835260408501915060408160051b8601019250602086015f5b828110156123a857603f19878603018452612393858351612323565b94506020938401939190910190600101612377565b50929695505050505050565b5f602082840312156123c4575f5ffd5b81356001600160401b038111156123d9575f5ffd5b820160c081850312156106ea575f5ffd5b6001600160a01b0381168114610fe3575f5ffd5b5f5f5f5f60608587031215612411575f5ffd5b843561241c816123ea565b93506020850135925060408501356001600160401b0381111561243d575f5ffd5b612449878288016121de565b95989497509550505050565b602081525f6106ea6020830184612323565b80356001600160801b038116811461247d575f5ffd5b919050565b80356001600160401b038116811461247d575f5ffd5b5f5f5f5f608085870312156124ab575f5ffd5b84356124b6816123ea565b93506124c460208601612467565b92506124d260408601612467565b91506124e060608601612482565b905092959194509250565b602080825282518282018190525f918401906040840190835b818110156122a957835180516001600160a01b031684526020908101516001600160e01b0319168185015290930192604090920191600101612504565b5f60208284031215612551575f5ffd5b81356106ea816123ea565b80356001600160e01b03198116811461247d575f5ffd5b5f5f60408385031215612584575f5ffd5b823561258f816123ea565b915061259d6020840161255c565b90509250929050565b8035801515811461247d575f5ffd5b5f5f5f606084860312156125c7575f5ffd5b83356125d2816123ea565b92506125e06020850161255c565b91506125ee604085016125a6565b90509250925092565b5f5f60408385031215612608575f5ffd5b8235612613816123ea565b915061259d60208401612482565b5f5f60408385031215612632575f5ffd5b823561263d816123ea565b915061259d602084016125a6565b634e487b7160e01b5f52602160045260245ffd5b634e487b7160e01b5f52604160045260245ffd5b634e487b7160e01b5f52603260045260245ffd5b5f8235605e1983360301811261269b575f5ffd5b9190910192915050565b5f5f8335601e198436030181126126ba575f5ffd5b8301803591506001600160401b038211156126d3575f5ffd5b60200191503681900382131561221b575f5ffd5b5f602082840312156126f7575f5ffd5b6106ea82612482565b5f5f8335601e19843603018112612715575f5ffd5b8301803591506001600160401b0382111561272e575f5ffd5b6020019150600781901b360382131561221b575f5ffd5b5f60208284031215612755575f5ffd5b6106ea82612467565b5f5f8335601e19843603018112612773575f5ffd5b8301803591506001600160401b0382111561278c575f5ffd5b6020019150600681901b360382131561221b575f5ffd5b5f602082840312156127b3575f5ffd5b6106ea8261255c565b5f5f8335601e198436030181126127d1575f5ffd5b8301803591506001600160401b038211156127ea575f5ffd5b6020019150600581901b360382131561221b575f5ffd5b634e487b7160e01b5f52601160045260245ffd5b8082018082111561084f5761084f612801565b6001600160a01b039390931683526001600160e01b0319919091166020830152604082015260600190565b6001600160a01b039290921682526001600160e01b031916602082015260400190565b5f8261289057634e487b7160e01b5f52601260045260245ffd5b500690565b8181038181111561084f5761084f612801565b818382375f9101908152919050565b5f5f858511156128c5575f5ffd5b838611156128d1575f5ffd5b5050820193919092039150565b80356001600160e01b03198116906004841015612165576001600160e01b031960049490940360031b84901b1690921692915050565b80516020808301519190811015612934575f198160200360031b1b821691505b50919050565b5f5f6040838503121561294b575f5ffd5b8235612956816123ea565b946020939093013593505050565b5f5f5f60608486031215612976575f5ffd5b8335612981816123ea565b92506020840135612991816123ea565b929592945050506040919091013590565b634e487b7160e01b5f52603160045260245ffdfea26469706673582212206833c1114ea8ea1fbc952b1ded4b1cbe21eb340da389e0944f86319371103e2664736f6c634300081e0033",
+} as const;
+
+/** ABI and creation bytecode of the `AgentWalletFactory` contract (contracts/src). */
+export const AgentWalletFactoryArtifact = {
+  contractName: "AgentWalletFactory",
+  abi: [
+    {
+      "inputs": [],
+      "stateMutability": "nonpayable",
+      "type": "constructor"
+    },
+    {
+      "inputs": [],
+      "name": "FailedDeployment",
+      "type": "error"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "uint256",
+          "name": "balance",
+          "type": "uint256"
+        },
+        {
+          "internalType": "uint256",
+          "name": "needed",
+          "type": "uint256"
+        }
+      ],
+      "name": "InsufficientBalance",
+      "type": "error"
+    },
+    {
+      "inputs": [],
+      "name": "ZeroOwner",
+      "type": "error"
+    },
+    {
+      "anonymous": false,
+      "inputs": [
+        {
+          "indexed": true,
+          "internalType": "address",
+          "name": "wallet",
+          "type": "address"
+        },
+        {
+          "indexed": true,
+          "internalType": "address",
+          "name": "owner",
+          "type": "address"
+        },
+        {
+          "indexed": true,
+          "internalType": "address",
+          "name": "agent",
+          "type": "address"
+        },
+        {
+          "indexed": false,
+          "internalType": "address",
+          "name": "creator",
+          "type": "address"
+        },
+        {
+          "indexed": false,
+          "internalType": "bytes32",
+          "name": "salt",
+          "type": "bytes32"
+        }
+      ],
+      "name": "WalletCreated",
+      "type": "event"
+    },
+    {
+      "inputs": [
+        {
+          "components": [
+            {
+              "internalType": "address",
+              "name": "owner",
+              "type": "address"
+            },
+            {
+              "internalType": "address",
+              "name": "agent",
+              "type": "address"
+            },
+            {
+              "internalType": "uint64",
+              "name": "agentExpiresAt",
+              "type": "uint64"
+            },
+            {
+              "components": [
+                {
+                  "internalType": "address",
+                  "name": "token",
+                  "type": "address"
+                },
+                {
+                  "internalType": "uint128",
+                  "name": "budget",
+                  "type": "uint128"
+                },
+                {
+                  "internalType": "uint128",
+                  "name": "maxPerTransaction",
+                  "type": "uint128"
+                },
+                {
+                  "internalType": "uint64",
+                  "name": "period",
+                  "type": "uint64"
+                }
+              ],
+              "internalType": "struct AgentWallet.BudgetConfig[]",
+              "name": "budgets",
+              "type": "tuple[]"
+            },
+            {
+              "components": [
+                {
+                  "internalType": "address",
+                  "name": "target",
+                  "type": "address"
+                },
+                {
+                  "internalType": "bytes4",
+                  "name": "selector",
+                  "type": "bytes4"
+                }
+              ],
+              "internalType": "struct AgentWallet.CallPermission[]",
+              "name": "calls",
+              "type": "tuple[]"
+            },
+            {
+              "internalType": "address[]",
+              "name": "signatureVerifiers",
+              "type": "address[]"
+            }
+          ],
+          "internalType": "struct AgentWallet.Config",
+          "name": "config",
+          "type": "tuple"
+        },
+        {
+          "internalType": "bytes32",
+          "name": "salt",
+          "type": "bytes32"
+        }
+      ],
+      "name": "createWallet",
+      "outputs": [
+        {
+          "internalType": "contract AgentWallet",
+          "name": "wallet",
+          "type": "address"
+        }
+      ],
+      "stateMutability": "nonpayable",
+      "type": "function"
+    },
+    {
+      "inputs": [],
+      "name": "implementation",
+      "outputs": [
+        {
+          "internalType": "contract AgentWallet",
+          "name": "",
+          "type": "address"
+        }
+      ],
+      "stateMutability": "view",
+      "type": "function"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "address",
+          "name": "wallet",
+          "type": "address"
+        }
+      ],
+      "name": "isWallet",
+      "outputs": [
+        {
+          "internalType": "bool",
+          "name": "",
+          "type": "bool"
+        }
+      ],
+      "stateMutability": "view",
+      "type": "function"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "address",
+          "name": "creator",
+          "type": "address"
+        },
+        {
+          "internalType": "bytes32",
+          "name": "salt",
+          "type": "bytes32"
+        }
+      ],
+      "name": "predictWallet",
+      "outputs": [
+        {
+          "internalType": "address",
+          "name": "",
+          "type": "address"
+        }
+      ],
+      "stateMutability": "view",
+      "type": "function"
+    }
+  ] as const,
+  bytecode: "0x60a0604052348015600e575f5ffd5b506040516019906042565b604051809103905ff0801580156031573d5f5f3e3d5ffd5b506001600160a01b0316608052604f565b612a1b806107c183390190565b60805161074e6100735f395f818160830152818160f00152610160015261074e5ff3fe608060405234801561000f575f5ffd5b506004361061004a575f3560e01c8063136fecbd1461004e5780635c60da1b1461007e578063ce5570ec146100a5578063f6b7c766146100d7575b5f5ffd5b61006161005c3660046103b2565b6100ea565b6040516001600160a01b0390911681526020015b60405180910390f35b6100617f000000000000000000000000000000000000000000000000000000000000000081565b6100c76100b33660046103da565b5f6020819052908152604090205460ff1681565b6040519015158152602001610075565b6100616100e53660046103f3565b610125565b5f61011e7f00000000000000000000000000000000000000000000000000000000000000006101198585610281565b6102bd565b9392505050565b5f8061013460208501856103da565b6001600160a01b03160361015b57604051639905827b60e01b815260040160405180910390fd5b61018e7f00000000000000000000000000000000000000000000000000000000000000006101893385610281565b610325565b604051633e858c3160e01b81529091506001600160a01b03821690633e858c31906101bd908690600401610617565b5f604051808303815f87803b1580156101d4575f5ffd5b505af11580156101e6573d5f5f3e3d5ffd5b5050506001600160a01b0382165f9081526020818152604091829020805460ff1916600117905561021d92509085019085016103da565b6001600160a01b031661023360208501856103da565b60408051338152602081018690526001600160a01b03928316928516917f1107bcfc17f12a0db8810ca0e9801377f0a04c625db164b880c4c0019509ad57910160405180910390a492915050565b604080516001600160a01b03841660208201529081018290525f9060600160405160208183030381529060405280519060200120905092915050565b6040513060388201526f5af43d82803e903d91602b57fd5bf3ff602482015260148101839052733d602d80600a3d3981f3363d3d373d3d3d363d738152605881018290526037600c820120607882015260556043909101205f906001600160a01b031661011e565b5f61011e83838380763d602d80600a3d3981f3363d3d373d3d3d363d730000008460601b60e81c175f526e5af43d82803e903d91602b57fd5bf38460781b17602052826037600984f590506001600160a01b03811661011e5760405163b06ebf3d60e01b815260040160405180910390fd5b80356001600160a01b03811681146103ad575f5ffd5b919050565b5f5f604083850312156103c3575f5ffd5b6103cc83610397565b946020939093013593505050565b5f602082840312156103ea575f5ffd5b61011e82610397565b5f5f60408385031215610404575f5ffd5b823567ffffffffffffffff81111561041a575f5ffd5b830160c081860312156103cc575f5ffd5b803567ffffffffffffffff811681146103ad575f5ffd5b80356001600160801b03811681146103ad575f5ffd5b8183526020830192505f815f5b848110156104e3576001600160a01b0361047e83610397565b1686526001600160801b0361049560208401610442565b1660208701526001600160801b036104af60408401610442565b16604087015267ffffffffffffffff6104ca6060840161042b565b1660608701526080958601959190910190600101610465565b5093949350505050565b5f5f8335601e19843603018112610502575f5ffd5b830160208101925035905067ffffffffffffffff811115610521575f5ffd5b8060061b3603821315610532575f5ffd5b9250929050565b8183526020830192505f815f5b848110156104e3576001600160a01b0361055f83610397565b16865260208201356001600160e01b0319811680821461057d575f5ffd5b6020880152506040958601959190910190600101610546565b5f5f8335601e198436030181126105ab575f5ffd5b830160208101925035905067ffffffffffffffff8111156105ca575f5ffd5b8060051b3603821315610532575f5ffd5b8183526020830192505f815f5b848110156104e3576001600160a01b0361060183610397565b16865260209586019591909101906001016105e8565b602081526001600160a01b0361062c83610397565b16602082015260018060a01b0361064560208401610397565b16604082015267ffffffffffffffff6106606040840161042b565b1660608201525f6060830135601e1984360301811261067d575f5ffd5b830160208101903567ffffffffffffffff811115610699575f5ffd5b8060071b36038213156106aa575f5ffd5b60c060808501526106bf60e085018284610458565b9150506106cf60808501856104ed565b848303601f190160a08601526106e6838284610539565b925050506106f760a0850185610596565b848303601f190160c086015261070e8382846105db565b969550505050505056fea26469706673582212206e6d03bceb7e8a29c733161bbbcb6121c3e35af8626ba358d2e6bb45ac82d24964736f6c634300081e00336080604052348015600e575f5ffd5b506001805460ff60e81b1916600160e81b1790556129ec8061002f5f395ff3fe6080604052600436106101b2575f3560e01c80638456cb59116100e7578063b845309c11610087578063eadc1f1811610062578063eadc1f1814610547578063edb857b614610566578063f5ff5c7614610585578063f9992363146105a4575f5ffd5b8063b845309c146104fd578063bbccf1541461051c578063c810b7fe14610530575f5ffd5b80639c1c77ca116100c25780639c1c77ca14610498578063a0cf0aea146104b7578063b61d27f6146104ca578063b6549f75146104e9575f5ffd5b80638456cb59146104395780638da5cb5b1461044d5780639a8a059214610483575f5ffd5b80635c975abb11610152578063679416881161012d57806367941688146103205780637865e71f1461035e578063797c8d69146103ed57806380185a011461040c575f5ffd5b80635c975abb146102b05780635f348d49146102e05780636218e888146102ff575f5ffd5b80633de8090a1161018d5780633de8090a146102475780633e858c311461025b5780633f4ba83a1461027c5780634815ff1714610290575f5ffd5b80631626ba7e146101bd5780631fc23ca8146101fa57806334fcd5be1461021b575f5ffd5b366101b957005b5f5ffd5b3480156101c8575f5ffd5b506101dc6101d7366004612222565b6105d2565b6040516001600160e01b031990911681526020015b60405180910390f35b348015610205575f5ffd5b5061020e6106f1565b6040516101f19190612269565b348015610226575f5ffd5b5061023a6102353660046122b4565b610702565b6040516101f19190612351565b348015610252575f5ffd5b5061020e610855565b348015610266575f5ffd5b5061027a6102753660046123b4565b610861565b005b348015610287575f5ffd5b5061027a610b16565b6102a361029e3660046123fe565b610b80565b6040516101f19190612455565b3480156102bb575f5ffd5b506001546102d090600160e01b900460ff1681565b60405190151581526020016101f1565b3480156102eb575f5ffd5b5061027a6102fa366004612498565b610c2c565b34801561030a575f5ffd5b50610313610c6a565b6040516101f191906124eb565b34801561032b575f5ffd5b5060015461034690600160a01b90046001600160401b031681565b6040516001600160401b0390911681526020016101f1565b348015610369575f5ffd5b5061037d610378366004612541565b610d4a565b6040516101f191905f60e08201905082518252602083015160208301526001600160401b0360408401511660408301526001600160401b0360608401511660608301526001600160401b03608084015116608083015260a083015160a083015260c083015160c083015292915050565b3480156103f8575f5ffd5b506102d0610407366004612573565b610e57565b348015610417575f5ffd5b5061042b610426366004612541565b610e6d565b6040519081526020016101f1565b348015610444575f5ffd5b5061027a610e7e565b348015610458575f5ffd5b505f5461046b906001600160a01b031681565b6040516001600160a01b0390911681526020016101f1565b34801561048e575f5ffd5b5061042b60025481565b3480156104a3575f5ffd5b5061027a6104b23660046125b5565b610ee9565b3480156104c2575f5ffd5b5061046b5f81565b3480156104d5575f5ffd5b506102a36104e43660046123fe565b610f25565b3480156104f4575f5ffd5b5061027a610f4d565b348015610508575f5ffd5b5061027a6105173660046125f7565b610fe6565b348015610527575f5ffd5b50610346603c81565b34801561053b575f5ffd5b506103466301e2850081565b348015610552575f5ffd5b5061042b610561366004612541565b611097565b348015610571575f5ffd5b5061027a610580366004612621565b6110b7565b348015610590575f5ffd5b5060015461046b906001600160a01b031681565b3480156105af575f5ffd5b506102d06105be366004612541565b60036020525f908152604090205460ff1681565b5f6105de6009336110f1565b6105f157506001600160e01b03196106ea565b6002544614158061060b5750600154600160e01b900460ff165b1561061f57506001600160e01b03196106ea565b6001546001600160a01b03168061064157506001600160e01b031990506106ea565b600154600160a01b90046001600160401b0316801580159061066c5750806001600160401b03164210155b1561068457506001600160e01b031991506106ea9050565b5f5f610691888888611112565b5090925090505f8160038111156106aa576106aa61264b565b1480156106c85750836001600160a01b0316826001600160a01b0316145b6106da576001600160e01b03196106e3565b630b135d3f60e11b5b9450505050505b9392505050565b60606106fd6005611159565b905090565b606061070c611165565b61071461119c565b5f8290036107355760405163c2e5347d60e01b815260040160405180910390fd5b816001600160401b0381111561074d5761074d61265f565b60405190808252806020026020018201604052801561078057816020015b606081526020019060019003908161076b5790505b5090505f5b82811015610846576108218484838181106107a2576107a2612673565b90506020028101906107b49190612687565b6107c2906020810190612541565b8585848181106107d4576107d4612673565b90506020028101906107e69190612687565b602001358686858181106107fc576107fc612673565b905060200281019061080e9190612687565b61081c9060408101906126a5565b6112af565b82828151811061083357610833612673565b6020908102919091010152600101610785565b5061084f6113a5565b92915050565b60606106fd6009611159565b600154600160e81b900460ff161561088b5760405162dc149f60e41b815260040160405180910390fd5b5f6108996020830183612541565b6001600160a01b0316036108c057604051639905827b60e01b815260040160405180910390fd5b6001805460ff60e81b1916600160e81b1790556108e06020820182612541565b5f80546001600160a01b0319166001600160a01b03929092169190911790554660025561092b6109166040830160208401612541565b61092660608401604085016126e7565b6113cf565b5f5b61093a6060830183612700565b90508110156109ba57366109516060840184612700565b8381811061096157610961612673565b6080029190910191506109b1905061097c6020830183612541565b61098c6040840160208501612745565b61099c6060850160408601612745565b6109ac60808601606087016126e7565b6114cb565b5060010161092d565b505f5b6109ca608083018361275e565b9050811015610a4d57610a456109e3608084018461275e565b838181106109f3576109f3612673565b610a099260206040909202019081019150612541565b610a16608085018561275e565b84818110610a2657610a26612673565b9050604002016020016020810190610a3e91906127a3565b600161172c565b6001016109bd565b505f5b610a5d60a08301836127bc565b9050811015610aaa57610aa2610a7660a08401846127bc565b83818110610a8657610a86612673565b9050602002016020810190610a9b9190612541565b60016117fa565b600101610a50565b50610abb6040820160208301612541565b6001600160a01b0316610ad16020830183612541565b6001600160a01b03167ff66904a5f70c20b51fbb80b23f641084e4cb170703ab0ffc3302a98908a2624a46604051610b0b91815260200190565b60405180910390a350565b5f546001600160a01b03163314610b475760405163245aecd360e01b81523360048201526024015b60405180910390fd5b6001805460ff60e01b1916905560405133907f5db9ee0a495bf2e6ff9c91a7834c1ba4fdd244a5e8aa4e537bd38aeae4b073aa905f90a2565b5f546060906001600160a01b03163314610baf5760405163245aecd360e01b8152336004820152602401610b3e565b610bb7611165565b610bc385858585611882565b9050610bcf83836118fa565b6001600160e01b031916856001600160a01b03167fb4d06dbd1892a59eb80f84ab4abd6f785098d46e60ac50c77a75a7ada601694786604051610c1491815260200190565b60405180910390a3610c246113a5565b949350505050565b5f546001600160a01b03163314610c585760405163245aecd360e01b8152336004820152602401610b3e565b610c64848484846114cb565b50505050565b60605f610c776007611926565b9050806001600160401b03811115610c9157610c9161265f565b604051908082528060200260200182016040528015610cd557816020015b604080518082019091525f8082526020820152815260200190600190039081610caf5790505b5091505f5b81811015610d45575f610cee60078361192f565b905060405180604001604052808260601c6001600160a01b0316815260200160a083901b6001600160e01b031916815250848381518110610d3157610d31612673565b602090810291909101015250600101610cda565b505090565b610d9e6040518060e001604052805f81526020015f81526020015f6001600160401b031681526020015f6001600160401b031681526020015f6001600160401b031681526020015f81526020015f81525090565b6001600160a01b0382165f908152600460205260408120908080610dc18461193a565b6040805160e08101825288546001600160801b038082168352600160801b90910416602082015260018901546001600160401b03908116928201839052851660608201529396509194509250608082019015610e34576001860154610e2f906001600160401b031686612815565b610e36565b5f5b6001600160401b031681526020810193909352604090920152949350505050565b5f6106ea610e6584846119e5565b600790611a2e565b5f61084f610e7a83611a45565b5c90565b5f546001600160a01b03163314610eaa5760405163245aecd360e01b8152336004820152602401610b3e565b6001805460ff60e01b1916600160e01b17905560405133907f62e78cea01bee320cd4e420270b5ea74000d11b0c9f74754ebdbfc544b05a258905f90a2565b5f546001600160a01b03163314610f155760405163245aecd360e01b8152336004820152602401610b3e565b610f2083838361172c565b505050565b6060610f2f611165565b610f3761119c565b610f43858585856112af565b9050610c246113a5565b5f546001600160a01b03163314610f795760405163245aecd360e01b8152336004820152602401610b3e565b600180546001600160e01b031981169091556001600160a01b03168015610fe3576001600160a01b0381165f81815260036020526040808220805460ff19166001179055517f1d2ac3af5c639e57ee8f25bc162ea13a1ef8a663c92a4f3e33f126dd2d4feba49190a25b50565b5f546001600160a01b031633146110125760405163245aecd360e01b8152336004820152602401610b3e565b6001546001600160a01b0316801580159061103f5750826001600160a01b0316816001600160a01b031614155b1561108d576001600160a01b0381165f81815260036020526040808220805460ff19166001179055517f1d2ac3af5c639e57ee8f25bc162ea13a1ef8a663c92a4f3e33f126dd2d4feba49190a25b610f2083836113cf565b6001600160a01b0381165f908152600460205260408120610c249061193a565b5f546001600160a01b031633146110e35760405163245aecd360e01b8152336004820152602401610b3e565b6110ed82826117fa565b5050565b6001600160a01b0381165f90815260018301602052604081205415156106ea565b5f80806041849003611146578435602086013560408701355f1a61113889828585611aa2565b955095509550505050611150565b505f915060029050825b93509350939050565b60605f6106ea83611b6a565b61116d611bc3565b61119a60017f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f005b90611c03565b565b60025446146111cb576002546040516324497bc360e01b81526004810191909152466024820152604401610b3e565b6001546001600160a01b0316331461122a57335f9081526003602052604090205460ff161561120f5760405163451031cb60e01b8152336004820152602401610b3e565b6040516352f49c9560e01b8152336004820152602401610b3e565b600154600160a01b90046001600160401b031680158015906112555750806001600160401b03164210155b156112845760405163df5ce83f60e01b81526001600160401b0382166004820152426024820152604401610b3e565b600154600160e01b900460ff1615610fe357604051632041b04d60e11b815260040160405180910390fd5b606081158015906112c05750600482105b156112e4576040516357ffad1f60e01b8152610b3e9086905f908590600401612828565b5f6112ef84846118fa565b90506112fe610e6587836119e5565b61131f57858160405163805043f960e01b8152600401610b3e929190612853565b8415611332576113325f87888489611c0a565b61133e86828686611e17565b5f61134b87878787611882565b9050816001600160e01b031916876001600160a01b03167f65eb5d515b260a74f3220fe7c5dcb99e9b918303d1c8a4258f9cbe3e99790cd08860405161139391815260200190565b60405180910390a39695505050505050565b61119a5f7f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f00611194565b6001600160a01b0382166113f6576040516392077bad60e01b815260040160405180910390fd5b6001600160401b03811615801590611417575042816001600160401b031611155b156114465760405163691b192560e11b81526001600160401b0382166004820152426024820152604401610b3e565b600180546001600160a01b0384166001600160e01b03199091168117600160a01b6001600160401b038516908102919091179092555f81815260036020908152604091829020805460ff19169055905192835290917f6009343d9f8dcb78f9b504319de8fd45b620a0ea76c611bdc1ad6b5125d94d4591015b60405180910390a25050565b6001600160a01b0384165f908152600460205260408120906001600160801b038516900361156e576001600160a01b0385165f9081526004602052604081208181556001015561151c600586612039565b50604080515f808252602082018190528183015290516001600160a01b038716917f17b6402fc6f5651f548f06aa9c2351991a3e35b921048103c90e17d2d1360be3919081900360600190a250610c64565b603c6001600160401b038316108061159257506301e285006001600160401b038316115b156115cc57604051636125e37960e01b81526001600160401b0383166004820152603c60248201526301e285006044820152606401610b3e565b6001600160801b03831615806115f35750836001600160801b0316836001600160801b0316115b1561162457604051639bf9be7d60e01b81526001600160801b03808516600483015285166024820152604401610b3e565b5f61162e8261193a565b506001600160801b03868116600160801b029088161784556001840180546001600160401b03871667ffffffffffffffff199091168117909155909250611676915042612876565b6116809042612895565b6001830180546001600160801b03808516600160801b026001600160401b03948516600160401b029190911693909116929092179190911790556116c560058761204d565b50604080516001600160801b038781168252861660208201526001600160401b0385168183015290516001600160a01b038816917f17b6402fc6f5651f548f06aa9c2351991a3e35b921048103c90e17d2d1360be3919081900360600190a2505050505050565b6001600160a01b038316158061174a57506001600160a01b03831630145b156117735760405163e356c1d360e01b81526001600160a01b0384166004820152602401610b3e565b5f61177e84846119e5565b9050811561179757611791600782612061565b506117a4565b6117a260078261206c565b505b826001600160e01b031916846001600160a01b03167f851894fbbfd46ead51222f935a4c2d3347588189c074a7d2502b51d8d19607fc846040516117ec911515815260200190565b60405180910390a350505050565b6001600160a01b03821661182157604051634a8bdce360e01b815260040160405180910390fd5b80156118385761183260098361204d565b50611845565b611843600983612039565b505b816001600160a01b03167fc516660939960c22a9aff2b26fd66711a3e30f75813357e114c292f1e234dca4826040516114bf911515815260200190565b60605f856001600160a01b03168585856040516118a09291906128a8565b5f6040518083038185875af1925050503d805f81146118da576040519150601f19603f3d011682016040523d82523d5f602084013e6118df565b606091505b5092509050806118f157815160208301fd5b50949350505050565b5f6004821061191e5761191060045f84866128b7565b611919916128de565b6106ea565b505f92915050565b5f61084f825490565b5f6106ea8383612077565b60018101545f90819081906001600160401b0316808203611964575f5f5f935093509350506119de565b61196e8142612876565b6119789042612895565b6001860154909450600160401b90046001600160401b0316841461199c575f6119b2565b6001850154600160801b90046001600160801b03165b85546001600160801b039182169450168381116119cf575f6119d9565b6119d98482612895565b925050505b9193909250565b6040516bffffffffffffffffffffffff19606084901b1660208201526001600160e01b0319821660348201525f906038016040516020818303038152906040526106ea90612914565b5f81815260018301602052604081205415156106ea565b604080516001600160a01b03831660208201527fbc2f52e0e8f3f4d25aebdc5c96111a08213e20bd5221d5467dd6aea56a48c316918101919091525f9061084f906060016040516020818303038152906040528051906020012090565b5f80807f7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0841115611adb57505f91506003905082611b60565b604080515f808252602082018084528a905260ff891692820192909252606081018790526080810186905260019060a0016020604051602081039080840390855afa158015611b2c573d5f5f3e3d5ffd5b5050604051601f1901519150506001600160a01b038116611b5757505f925060019150829050611b60565b92505f91508190505b9450945094915050565b6060815f01805480602002602001604051908101604052809291908181526020018280548015611bb757602002820191905f5260205f20905b815481526020019060010190808311611ba3575b50505050509050919050565b7f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f005c1561119a57604051633ee5aeb560e01b815260040160405180910390fd5b80825d5050565b8015611e10576001600160a01b0385165f908152600460205260408120600181015490916001600160401b039091169003611c6a576040516383fdc94b60e01b81526001600160a01b038716600482015260248101839052604401610b3e565b5f611c7487611a45565b8254909150815c90600160801b90046001600160801b031680851180611ca25750611c9f8582612895565b82115b15611ce957885f19838701848110159081028218021860405163da90ff5160e01b81526001600160a01b039092166004830152602482015260448101829052606401610b3e565b5f5f5f611cf58761193a565b92509250925080881115611d3557604051638a678fbf60e01b81526001600160a01b038d1660048201526024810189905260448101829052606401610b3e565b5f611d408984612815565b6001890180546001600160801b03808416600160801b026001600160401b03808a16600160401b029290921691909216171790559050611d8a611d838a88612815565b8890611c03565b8a6001600160a01b03168c6001600160a01b03168e6001600160a01b03167f6da6168277f3b4316aa5cd70fdabeec7b09a8be236b1ff61cd5373fecb3035638d8d8987604051611dff94939291906001600160e01b031994909416845260208401929092526040830152606082015260800190565b60405180910390a450505050505050505b5050505050565b6001600160e01b0319831663a9059cbb60e01b1480611e4657506001600160e01b0319831663095ea7b360e01b145b80611e6157506001600160e01b03198316633950935160e01b145b80611e7c57506001600160e01b0319831663094b773160e11b145b80611e9757506001600160e01b03198316630200057560e51b145b80611eb257506001600160e01b03198316633177029f60e01b145b80611ecd57506001600160e01b0319831663cae9ca5160e01b145b15611f2f576044811015611efa576040516357ffad1f60e01b8152610b3e90859085908490600401612828565b5f80611f0a6044600485876128b7565b810190611f17919061293a565b91509150611f288687848885611c0a565b5050610c64565b6001600160e01b031983166323b872dd60e01b1480611f5e57506001600160e01b0319831663363efa6560e21b145b80611f7957506001600160e01b0319831663c1d34b8960e01b145b15611ff0576064811015611fa6576040516357ffad1f60e01b8152610b3e90859085908490600401612828565b5f8080611fb76064600486886128b7565b810190611fc49190612964565b91945092509050306001600160a01b03841603611fe857611fe88788848985611c0a565b505050610c64565b6001600160e01b0319831663a457c2d760e01b1480159061201757506120176005856110f1565b15610c645783836040516365aed32360e01b8152600401610b3e929190612853565b5f6106ea836001600160a01b038416612082565b5f6106ea836001600160a01b03841661216c565b5f6106ea838361216c565b5f6106ea8383612082565b5f6106ea83836121b8565b5f818152600183016020526040812054801561215c575f6120a4600183612895565b85549091505f906120b790600190612895565b9050808214612116575f865f0182815481106120d5576120d5612673565b905f5260205f200154905080875f0184815481106120f5576120f5612673565b5f918252602080832090910192909255918252600188019052604090208390555b8554869080612127576121276129a2565b600190038181905f5260205f20015f90559055856001015f8681526020019081526020015f205f90556001935050505061084f565b5f91505061084f565b5092915050565b5f8181526001830160205260408120546121b157508154600181810184555f84815260208082209093018490558454848252828601909352604090209190915561084f565b505f61084f565b5f825f0182815481106121cd576121cd612673565b905f5260205f200154905092915050565b5f5f83601f8401126121ee575f5ffd5b5081356001600160401b03811115612204575f5ffd5b60208301915083602082850101111561221b575f5ffd5b9250929050565b5f5f5f60408486031215612234575f5ffd5b8335925060208401356001600160401b03811115612250575f5ffd5b61225c868287016121de565b9497909650939450505050565b602080825282518282018190525f918401906040840190835b818110156122a95783516001600160a01b0316835260209384019390920191600101612282565b509095945050505050565b5f5f602083850312156122c5575f5ffd5b82356001600160401b038111156122da575f5ffd5b8301601f810185136122ea575f5ffd5b80356001600160401b038111156122ff575f5ffd5b8560208260051b8401011115612313575f5ffd5b6020919091019590945092505050565b5f81518084528060208401602086015e5f602082860101526020601f19601f83011685010191505092915050565b5f602082016020835280845180835260408501915060408160051b8601019250602086015f5b828110156123a857603f19878603018452612393858351612323565b94506020938401939190910190600101612377565b50929695505050505050565b5f602082840312156123c4575f5ffd5b81356001600160401b038111156123d9575f5ffd5b820160c081850312156106ea575f5ffd5b6001600160a01b0381168114610fe3575f5ffd5b5f5f5f5f60608587031215612411575f5ffd5b843561241c816123ea565b93506020850135925060408501356001600160401b0381111561243d575f5ffd5b612449878288016121de565b95989497509550505050565b602081525f6106ea6020830184612323565b80356001600160801b038116811461247d575f5ffd5b919050565b80356001600160401b038116811461247d575f5ffd5b5f5f5f5f608085870312156124ab575f5ffd5b84356124b6816123ea565b93506124c460208601612467565b92506124d260408601612467565b91506124e060608601612482565b905092959194509250565b602080825282518282018190525f918401906040840190835b818110156122a957835180516001600160a01b031684526020908101516001600160e01b0319168185015290930192604090920191600101612504565b5f60208284031215612551575f5ffd5b81356106ea816123ea565b80356001600160e01b03198116811461247d575f5ffd5b5f5f60408385031215612584575f5ffd5b823561258f816123ea565b915061259d6020840161255c565b90509250929050565b8035801515811461247d575f5ffd5b5f5f5f606084860312156125c7575f5ffd5b83356125d2816123ea565b92506125e06020850161255c565b91506125ee604085016125a6565b90509250925092565b5f5f60408385031215612608575f5ffd5b8235612613816123ea565b915061259d60208401612482565b5f5f60408385031215612632575f5ffd5b823561263d816123ea565b915061259d602084016125a6565b634e487b7160e01b5f52602160045260245ffd5b634e487b7160e01b5f52604160045260245ffd5b634e487b7160e01b5f52603260045260245ffd5b5f8235605e1983360301811261269b575f5ffd5b9190910192915050565b5f5f8335601e198436030181126126ba575f5ffd5b8301803591506001600160401b038211156126d3575f5ffd5b60200191503681900382131561221b575f5ffd5b5f602082840312156126f7575f5ffd5b6106ea82612482565b5f5f8335601e19843603018112612715575f5ffd5b8301803591506001600160401b0382111561272e575f5ffd5b6020019150600781901b360382131561221b575f5ffd5b5f60208284031215612755575f5ffd5b6106ea82612467565b5f5f8335601e19843603018112612773575f5ffd5b8301803591506001600160401b0382111561278c575f5ffd5b6020019150600681901b360382131561221b575f5ffd5b5f602082840312156127b3575f5ffd5b6106ea8261255c565b5f5f8335601e198436030181126127d1575f5ffd5b8301803591506001600160401b038211156127ea575f5ffd5b6020019150600581901b360382131561221b575f5ffd5b634e487b7160e01b5f52601160045260245ffd5b8082018082111561084f5761084f612801565b6001600160a01b039390931683526001600160e01b0319919091166020830152604082015260600190565b6001600160a01b039290921682526001600160e01b031916602082015260400190565b5f8261289057634e487b7160e01b5f52601260045260245ffd5b500690565b8181038181111561084f5761084f612801565b818382375f9101908152919050565b5f5f858511156128c5575f5ffd5b838611156128d1575f5ffd5b5050820193919092039150565b80356001600160e01b03198116906004841015612165576001600160e01b031960049490940360031b84901b1690921692915050565b80516020808301519190811015612934575f198160200360031b1b821691505b50919050565b5f5f6040838503121561294b575f5ffd5b8235612956816123ea565b946020939093013593505050565b5f5f5f60608486031215612976575f5ffd5b8335612981816123ea565b92506020840135612991816123ea565b929592945050506040919091013590565b634e487b7160e01b5f52603160045260245ffdfea26469706673582212206833c1114ea8ea1fbc952b1ded4b1cbe21eb340da389e0944f86319371103e2664736f6c634300081e0033",
+} as const;
+
 /** ABI and creation bytecode of the `AttestationRegistry` contract (contracts/src). */
 export const AttestationRegistryArtifact = {
   contractName: "AttestationRegistry",
