@@ -34,8 +34,9 @@ export async function startDevnet(options: { home: GotongHome; port?: number; lo
       }
       logger?.warn("saved deployment has no code on this chain (state file lost?); deploying again");
     }
-    const fundingPool = privateKeyToAccount(loadOrCreateKey(home.keys, "funding-pool")).address;
-    const deployment = await deployContracts(clients, { rpcUrl: anvil.rpcUrl, fundingPool });
+    // The funding steward (keys/funding-pool.key) picks which round the protocol fee feeds.
+    const steward = privateKeyToAccount(loadOrCreateKey(home.keys, "funding-pool")).address;
+    const deployment = await deployContracts(clients, { rpcUrl: anvil.rpcUrl, steward });
     writeDeployment(home.deployment, deployment);
     logger?.info("contracts deployed", { paymentChannels: deployment.paymentChannels });
     return { anvil, deployment, deployed: true, stop: anvil.stop };

@@ -15,15 +15,16 @@ const commands: Record<string, () => Promise<{ run(args: string[]): Promise<void
 
 const usage = `gotong — an open network for AI
 
-  gotong up                      run a whole local network (chain, model, provider, gateway)
+  gotong up                      run a whole local network (chain, model, provider, gateway, web app)
   gotong devnet                  run only the local chain
-  gotong provider start|redeem   serve a model and get paid
+  gotong provider start|redeem|rotate-key   serve a model and get paid
   gotong gateway start           an OpenAI-compatible endpoint that pays providers
   gotong model pull|publish|verify|inspect
   gotong chat "PROMPT"           one request through the network
   gotong receipts                what your gateway paid for, request by request
   gotong agent create|policy|revoke|status   agent wallets: a budget the owner sets and can revoke
   gotong mcp                     an MCP server (stdio) for agents: chat, pay, donate, balance, budget
+  gotong fund round create|apply|donate|status|finalize|claim   quadratic funding for open models
 
 Options everywhere: --home DIR (default $GOTONG_HOME or ~/.gotong), --json, --verbose, --help`;
 
