@@ -4,7 +4,7 @@ import { createClients } from "../../src/chain/createClients.ts";
 import { writeAndWait } from "../../src/chain/writeAndWait.ts";
 import { privateKeyToAccount } from "viem/accounts";
 import { join } from "node:path";
-import { copyFileSync, appendFileSync } from "node:fs";
+import { copyFileSync, appendFileSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { chatModel } from "../helpers/chatModel.ts";
 import { startTestNetwork, DEFAULT_PRICE, type TestNetwork } from "../helpers/network.ts";
 
@@ -28,6 +28,19 @@ describe("what providers and gateways refuse to trust", () => {
       code: "weights_hash_mismatch",
       message: expect.stringMatching(/sha256 is [0-9a-f]{64} but registry model \d+ .* expects [0-9a-f]{64}/),
     });
+  });
+
+  it("a provider refuses to serve a model whose signed manifest has been altered", async () => {
+    const dir = join(net.home.root, "manifests");
+    const [file] = readdirSync(dir).filter((f) => f.endsWith(".json"));
+    const path = join(dir, file!);
+    const original = readFileSync(path, "utf8");
+    writeFileSync(path, original.replace(/"royaltyBps":\d+/, '"royaltyBps":1'));
+    try {
+      await expect(net.provider(model.path, { modelId })).rejects.toMatchObject({ message: expect.stringMatching(/manifest/i) });
+    } finally {
+      writeFileSync(path, original);
+    }
   });
 
   it("a provider refuses weights that were never registered", async () => {
