@@ -25,7 +25,12 @@ export async function startAnvil(options: AnvilOptions = {}): Promise<AnvilNode>
   const args = ["--host", "127.0.0.1", "--port", String(port), "--chain-id", String(options.chainId ?? 31337)];
   if (options.stateFile) args.push("--state", options.stateFile, "--state-interval", String(options.stateInterval ?? 1));
   if (options.blockTime) args.push("--block-time", String(options.blockTime));
-  const child = spawn(findAnvil(), args, { stdio: ["ignore", "pipe", "pipe"] });
+  // Its own process group: a Ctrl-C in the terminal reaches only us, and we stop Anvil last, after
+  // the provider's final redeem. If this process exits any other way, Anvil is told to stop too.
+  const child = spawn(findAnvil(), args, { stdio: ["ignore", "pipe", "pipe"], detached: true });
+  const stopOnExit = () => child.kill("SIGINT");
+  process.once("exit", stopOnExit);
+  child.once("exit", () => process.off("exit", stopOnExit));
   let output = "";
   const collect = (b: Buffer) => {
     output = (output + b.toString()).slice(-4000);

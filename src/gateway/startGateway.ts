@@ -79,7 +79,11 @@ export async function startGateway(options: StartGatewayOptions) {
     stop: () =>
       (stopped ??= (async () => {
         clearInterval(settleTimer);
-        await settler.settle().catch(() => {});
+        const settled = await settler.settle().catch((error) => {
+          logger.warn("could not settle the last requests", { error: (error as Error).message });
+          return 0;
+        });
+        if (settled) logger.info("settled the last requests", { channels: settled });
         server.closeAllConnections();
         server.close();
         store.close();

@@ -51,7 +51,7 @@ export async function startLocalNetwork(options: LocalNetworkOptions) {
   const devnet = await startDevnet({ home, port: options.chainPort, logger: logger.child("chain") });
   const stops: (() => Promise<void>)[] = [devnet.stop];
   const stop = async () => {
-    for (const s of stops.reverse()) await s().catch(() => {});
+    for (const s of stops.reverse()) await s().catch((error) => logger.warn("stopping a service failed", { error: (error as Error).message }));
   };
   try {
     const { deployment } = devnet;
