@@ -1,5 +1,11 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { privateKeyToAccount } from "viem/accounts";
+import { startDevnet } from "../../src/chain/startDevnet.ts";
+import { createClients } from "../../src/chain/createClients.ts";
+import { createGatewayStore } from "../../src/gateway/createGatewayStore.ts";
+import { readChannel } from "../../src/payments/readChannel.ts";
 import { runGotong, spawnGotong } from "../helpers/cli.ts";
 import { freePort } from "../helpers/ports.ts";
 import { tempHome } from "../helpers/tempHome.ts";
@@ -8,9 +14,9 @@ describe("gotong up on the embedded defaults", () => {
   const home = tempHome();
   afterAll(() => home.cleanup());
 
-  it("starts a whole network on a generated test model, answers `gotong chat`, and stops cleanly", async () => {
+  it("starts a whole network on a generated test model, answers `gotong chat`, and on Ctrl-C pays, redeems and stops cleanly", async () => {
     const ports = [await freePort(), await freePort(), await freePort()];
-    const up = spawnGotong(["up", "--home", home.root, "--chain-port", String(ports[0]), "--provider-port", String(ports[1]), "--gateway-port", String(ports[2])]);
+    const up = spawnGotong(["up", "--home", home.root, "--chain-port", String(ports[0]), "--provider-port", String(ports[1]), "--gateway-port", String(ports[2])], {}, { ownGroup: true });
     try {
       await up.waitFor(/Gotong is up/, 120_000);
       expect(up.stdout()).toContain(`http://127.0.0.1:${ports[2]}/v1`);
@@ -33,10 +39,25 @@ describe("gotong up on the embedded defaults", () => {
       expect(list[0]).toMatchObject({ model: "gotong-test-model" });
       expect(BigInt(list[0]!.cost)).toBeGreaterThan(0n);
     } finally {
-      up.child.kill("SIGINT");
+      process.kill(-up.child.pid!, "SIGINT"); // what Ctrl-C in a terminal does: the whole process group
       expect(await up.exited).toBe(0);
     }
     expect(existsSync(home.anvilState)).toBe(true);
+
+    // On the way out the gateway paid for its last request and the provider redeemed it.
+    const devnet = await startDevnet({ home, port: ports[0] });
+    try {
+      const info = JSON.parse(readFileSync(home.upFile, "utf8"));
+      const store = createGatewayStore(join(home.gateway, `gateway-${info.account.address.toLowerCase()}.db`));
+      const channel = store.listChannels()[0]!;
+      store.close();
+      const clients = createClients({ rpcUrl: devnet.anvil.rpcUrl, chainId: 31337, account: privateKeyToAccount(info.account.privateKey) });
+      const onchain = await readChannel(clients.public, devnet.deployment.paymentChannels, channel.channelId);
+      expect(channel.spent).toBeGreaterThan(0n);
+      expect(onchain.redeemed).toBe(channel.spent);
+    } finally {
+      await devnet.stop();
+    }
   });
 
   it("explains a bad command line", async () => {

@@ -7,8 +7,9 @@ export const gotongBin = resolve(import.meta.dirname, "../../bin/gotong.js");
 export type CliProcess = { child: ChildProcess; stdout(): string; stderr(): string; waitFor(pattern: RegExp, ms?: number): Promise<string>; exited: Promise<number | null> };
 
 /** Starts `gotong ARGS…` as a child process. */
-export function spawnGotong(args: string[], env: Record<string, string> = {}): CliProcess {
-  const child = spawn(process.execPath, [gotongBin, ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+export function spawnGotong(args: string[], env: Record<string, string> = {}, options: { ownGroup?: boolean } = {}): CliProcess {
+  // `ownGroup`: a process group of its own, so a test can send a terminal's Ctrl-C to the whole group.
+  const child = spawn(process.execPath, [gotongBin, ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"], detached: options.ownGroup ?? false });
   let out = "";
   let err = "";
   child.stdout!.on("data", (b: Buffer) => (out += b.toString()));
