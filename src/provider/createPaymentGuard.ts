@@ -16,6 +16,8 @@ export type PaymentGuardOptions = {
   readChannel(channelId: Hex): Promise<OnchainChannel>;
   /** How long an on-chain channel read is trusted before it is read again. Default 5 s. */
   channelCacheMs?: number;
+  /** Requests one channel may have in flight at once; beyond that, 429. Default 16. */
+  maxInFlightPerChannel?: number;
   /**
    * The provider's chain client. With it, a voucher whose ECDSA check fails is checked through the
    * sender's ERC-1271 `isValidSignature` when the sender is a contract (an agent wallet). Without
@@ -38,6 +40,8 @@ function paymentError(message: string, code: string, hint?: string, status = 402
 export function createPaymentGuard(options: PaymentGuardOptions) {
   const cache = new Map<Hex, { channel: OnchainChannel; at: number }>();
   const reserved = new Map<Hex, bigint>();
+  const inFlightCount = new Map<Hex, number>();
+  const maxPerChannel = options.maxInFlightPerChannel ?? 16;
   const ttl = options.channelCacheMs ?? 5_000;
   const now = options.now ?? Date.now;
   const verifier = createPaymentVerifier(options.domain);
@@ -95,6 +99,11 @@ export function createPaymentGuard(options: PaymentGuardOptions) {
     async authorize(header: string | undefined, modelId: bigint, maxCost: bigint): Promise<Authorization> {
       const { voucher, channel, state } = await check(header, modelId);
       if (channel.closesAt !== 0n) throw paymentError(`Channel ${voucher.channelId} is closing`, "channel_closing", "Open a new channel once it has closed.");
+      const running = inFlightCount.get(voucher.channelId) ?? 0;
+      if (running >= maxPerChannel) {
+        // One client flooding must not starve the others: its excess is refused fast, before any work.
+        throw new GotongError(`Channel ${voucher.channelId} already has ${running} requests in flight`, { code: "too_many_requests", status: 429, retryable: true, hint: "Wait for answers before sending more." });
+      }
       const inFlight = reserved.get(voucher.channelId) ?? 0n;
       const committed = state.owed + inFlight;
       if (committed + maxCost > channel.deposit) {
@@ -105,6 +114,7 @@ export function createPaymentGuard(options: PaymentGuardOptions) {
       }
       options.store.acceptVoucher(voucher);
       reserved.set(voucher.channelId, inFlight + maxCost);
+      inFlightCount.set(voucher.channelId, running + 1);
       let released = false;
       return {
         channel,
@@ -113,6 +123,9 @@ export function createPaymentGuard(options: PaymentGuardOptions) {
         release() {
           if (released) return;
           released = true;
+          const count = (inFlightCount.get(voucher.channelId) ?? 1) - 1;
+          if (count > 0) inFlightCount.set(voucher.channelId, count);
+          else inFlightCount.delete(voucher.channelId);
           const left = (reserved.get(voucher.channelId) ?? 0n) - maxCost;
           if (left > 0n) reserved.set(voucher.channelId, left);
           else reserved.delete(voucher.channelId);

@@ -112,6 +112,16 @@ describe("a provider facing bad input", () => {
     expect(owed()).toBe(before);
   });
 
+  it("answers a flood on one channel with fast 429s and Retry-After, serving what it admitted", async () => {
+    const v = await voucher(owed());
+    const results = await Promise.all(Array.from({ length: 40 }, () => post(ask("Once upon a time", { max_tokens: 32 }), v)));
+    const refused = results.filter((r) => r.status === 429);
+    expect(refused.length).toBeGreaterThan(0);
+    expect(refused.every((r) => r.headers.get("retry-after") === "1")).toBe(true);
+    expect(results.filter((r) => r.status === 200).length).toBeGreaterThan(0);
+    await Promise.all(results.map((r) => r.arrayBuffer()));
+  });
+
   it("keeps every accepted voucher on disk before answering", async () => {
     const before = owed();
     const v = await voucher(before);
