@@ -69,7 +69,12 @@ export function loadHpkeKeyRing(keysDir: string, role: string, options: { graceM
 }
 
 function newPrivateKeyPem(): string {
-  return generateKeyPairSync("x25519").privateKey.export({ format: "pem", type: "pkcs8" }) as string;
+  // Encoded by the generation itself, not exported from the fresh KeyObject: see the Node 20
+  // deadlock noted at generateX25519KeyPair in x25519.ts.
+  return generateKeyPairSync("x25519", {
+    privateKeyEncoding: { format: "pem", type: "pkcs8" },
+    publicKeyEncoding: { format: "pem", type: "spki" },
+  }).privateKey;
 }
 
 function readKeyPair(path: string): HpkeKeyPair {

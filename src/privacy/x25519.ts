@@ -55,10 +55,23 @@ export function assertX25519PrivateKey(key: KeyObject): void {
   }
 }
 
-/** A fresh X25519 key pair from the system CSPRNG: one scalar multiplication. */
+/**
+ * A fresh X25519 key pair from the system CSPRNG: one scalar multiplication.
+ *
+ * The public key is encoded by the key generation itself (`publicKeyEncoding`), never exported
+ * from the fresh KeyObject afterwards: on Node 20 (seen on 20.20.2), `publicKey.export()` of a
+ * key whose generation job is already garbage can deadlock the thread. The export holds the key's
+ * mutex while allocating a string; if that allocation runs a GC which destroys the job, the job's
+ * destructor takes the same mutex and the process hangs for good (reproduced within a few
+ * thousand calls in a tight loop). Encoded inside the job, the job is still alive. Same cost.
+ */
 export function generateX25519KeyPair(): X25519KeyPair {
-  const { privateKey, publicKey } = generateKeyPairSync("x25519");
-  return { privateKey, publicKey: Buffer.from(publicKey.export({ format: "jwk" }).x!, "base64url") };
+  // @types/node 20 has no overload for a JWK encoding here; Node returns the public key as a JWK.
+  const { privateKey, publicKey } = generateKeyPairSync("x25519", { publicKeyEncoding: { format: "jwk" } }) as unknown as {
+    privateKey: KeyObject;
+    publicKey: { x: string };
+  };
+  return { privateKey, publicKey: Buffer.from(publicKey.x, "base64url") };
 }
 
 /**
