@@ -166,7 +166,17 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
       let responseKeys: ResponseKeys | undefined;
       let payload: Buffer = opaque?.envelope ?? raw;
       if (!opaque && options.seal !== false) {
-        const sealed = sealRequest(hexToBytes(offer.hpkePublicKey), raw, createRequestInfo({ chainId: domain.chainId, provider: offer.provider }), { aad: hexToBytes(requestId) });
+        let sealed: ReturnType<typeof sealRequest>;
+        try {
+          sealed = sealRequest(hexToBytes(offer.hpkePublicKey), raw, createRequestInfo({ chainId: domain.chainId, provider: offer.provider }), { aad: hexToBytes(requestId) });
+        } catch (error) {
+          // A provider registered with an unusable key (wrong length, a low-order point) gets nothing.
+          clearTimeout(headerTimer);
+          clientGone.removeEventListener("abort", onGone);
+          store.deletePending(requestId);
+          router.markUntrusted(offer.provider);
+          throw new TryNext("unusable key", { cause: error });
+        }
         payload = Buffer.from(sealed.envelope);
         responseKeys = sealed.responseKeys;
       }

@@ -1,5 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningGateway } from "../../src/gateway/startGateway.ts";
+import { privateKeyToAccount } from "viem/accounts";
+import { createClients } from "../../src/chain/createClients.ts";
+import { writeAndWait } from "../../src/chain/writeAndWait.ts";
+import { ProviderRegistryArtifact } from "../../src/chain/contracts.generated.ts";
 import { chatModel } from "../helpers/chatModel.ts";
 import { startTestNetwork, DEFAULT_PRICE, type TestNetwork } from "../helpers/network.ts";
 
@@ -37,6 +41,24 @@ describe("the gateway choosing and leaving providers", () => {
     expect(second.headers.get("x-gotong-provider")).toBe(dear.address);
     const body = (await second.json()) as { choices: { message: { content: string } }[] };
     expect(body.choices[0]!.message.content.length).toBeGreaterThan(0);
+  });
+
+  it("never seals to a provider whose registered HPKE key is unusable, and fails over", async () => {
+    const broken = await net.provider(model.path, { price: { pricePerMillionInput: 1n, pricePerMillionOutput: 1n } });
+    const { deployment } = net.devnet;
+    const clients = createClients({ rpcUrl: deployment.rpcUrl, chainId: deployment.chainId, account: privateKeyToAccount(broken.key) });
+    // x = 1 is a low-order X25519 point: a shared secret with it is all zeros (RFC 9180 §7.1.4).
+    await writeAndWait(clients, { address: deployment.providerRegistry, abi: ProviderRegistryArtifact.abi, functionName: "setHpkeKey", args: [`0x01${"00".repeat(31)}`] });
+    const fresh = await net.gateway();
+    const res = await fetch(`${fresh.baseUrl}/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: model.name, messages: [{ role: "user", content: "Once upon a time" }], max_tokens: 8 }),
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("x-gotong-provider")).not.toBe(broken.address);
+    expect(fresh.router.isUntrusted(broken.address)).toBe(true);
+    await broken.stop();
   });
 
   it("stops generation when the client disconnects, and bills only what was delivered", async () => {
