@@ -1,6 +1,8 @@
 import { open, type FileHandle } from "node:fs/promises";
 import { GotongError, isGotongError } from "../common/errors.ts";
 import { parseGgufHeader, type GgufHeader, type ParseGgufHeaderOptions } from "./parseGgufHeader.ts";
+import { fillFromFile } from "./fillFromFile.ts";
+import { modelFileError } from "./modelFileError.ts";
 
 export type { GgufHeader, GgufTensorInfo, GgufMetadataEntry, GgufArray, GgufScalar, GgufValueType } from "./parseGgufHeader.ts";
 
@@ -32,7 +34,7 @@ export async function readGgufHeader(path: string, options: ReadGgufHeaderOption
   try {
     handle = await open(path, "r");
   } catch (error) {
-    throw fileError(path, error);
+    throw modelFileError(path, error);
   }
   try {
     const stats = await handle.stat();
@@ -42,7 +44,7 @@ export async function readGgufHeader(path: string, options: ReadGgufHeaderOption
     const fileSize = BigInt(stats.size);
     const limit = Math.min(stats.size, maxHeaderBytes);
     let buffer = new Uint8Array(Math.min(limit, FIRST_READ_BYTES));
-    let filled = await readInto(handle, buffer, 0);
+    let filled = await fillFromFile(handle, buffer, 0);
     for (;;) {
       signal?.throwIfAborted();
       try {
@@ -67,33 +69,10 @@ export async function readGgufHeader(path: string, options: ReadGgufHeaderOption
         const grown = new Uint8Array(Math.min(limit, buffer.length * 2));
         grown.set(buffer);
         buffer = grown;
-        filled = await readInto(handle, buffer, filled);
+        filled = await fillFromFile(handle, buffer, filled);
       }
     }
   } finally {
     await handle.close();
   }
-}
-
-/** Fills `buffer` from `from` to its end with the file's bytes at the same offsets; returns bytes filled. */
-async function readInto(handle: FileHandle, buffer: Uint8Array, from: number): Promise<number> {
-  let filled = from;
-  while (filled < buffer.length) {
-    const { bytesRead } = await handle.read(buffer, filled, buffer.length - filled, filled);
-    if (bytesRead === 0) break;
-    filled += bytesRead;
-  }
-  return filled;
-}
-
-function fileError(path: string, error: unknown): GotongError {
-  const code = (error as NodeJS.ErrnoException).code;
-  if (code === "ENOENT") {
-    return new GotongError(`Model file not found: ${path}`, { code: "model_file_not_found", status: 404, hint: "Check the path.", cause: error });
-  }
-  return new GotongError(`Cannot read ${path} (${code ?? String(error)}).`, {
-    code: "model_file_unreadable",
-    hint: code === "EACCES" || code === "EPERM" ? "Check the file's permissions." : "Check that the path is a readable file.",
-    cause: error,
-  });
 }

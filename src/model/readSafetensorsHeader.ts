@@ -1,6 +1,8 @@
 import { open, type FileHandle } from "node:fs/promises";
 import { GotongError, isGotongError } from "../common/errors.ts";
 import { parseSafetensorsHeader, type SafetensorsHeader } from "./parseSafetensorsHeader.ts";
+import { fillFromFile } from "./fillFromFile.ts";
+import { modelFileError } from "./modelFileError.ts";
 
 export type { SafetensorsHeader, SafetensorsTensorInfo } from "./parseSafetensorsHeader.ts";
 
@@ -24,7 +26,7 @@ export async function readSafetensorsHeader(path: string, options: ReadSafetenso
   try {
     handle = await open(path, "r");
   } catch (error) {
-    throw fileError(path, error);
+    throw modelFileError(path, error);
   }
   try {
     const stats = await handle.stat();
@@ -33,7 +35,7 @@ export async function readSafetensorsHeader(path: string, options: ReadSafetenso
     }
     const fileSize = BigInt(stats.size);
     const prefix = new Uint8Array(Math.min(8, stats.size));
-    await readFully(handle, prefix, 0);
+    await fillFromFile(handle, prefix, 0);
     let dataOffset: number;
     try {
       // With only the prefix, the parser checks the length against the limit and the file size and
@@ -46,7 +48,7 @@ export async function readSafetensorsHeader(path: string, options: ReadSafetenso
     signal?.throwIfAborted();
     const header = new Uint8Array(dataOffset);
     header.set(prefix);
-    if ((await readFully(handle, header, 8)) < dataOffset) {
+    if ((await fillFromFile(handle, header, 8)) < dataOffset) {
       throw new GotongError(`${path} changed size while it was being read.`, {
         code: "safetensors_truncated",
         status: 422,
@@ -57,27 +59,4 @@ export async function readSafetensorsHeader(path: string, options: ReadSafetenso
   } finally {
     await handle.close();
   }
-}
-
-/** Fills `buffer` from `from` with the file's bytes at the same offsets; returns bytes filled. */
-async function readFully(handle: FileHandle, buffer: Uint8Array, from: number): Promise<number> {
-  let filled = from;
-  while (filled < buffer.length) {
-    const { bytesRead } = await handle.read(buffer, filled, buffer.length - filled, filled);
-    if (bytesRead === 0) break;
-    filled += bytesRead;
-  }
-  return filled;
-}
-
-function fileError(path: string, error: unknown): GotongError {
-  const code = (error as NodeJS.ErrnoException).code;
-  if (code === "ENOENT") {
-    return new GotongError(`Model file not found: ${path}`, { code: "model_file_not_found", status: 404, hint: "Check the path.", cause: error });
-  }
-  return new GotongError(`Cannot read ${path} (${code ?? String(error)}).`, {
-    code: "model_file_unreadable",
-    hint: code === "EACCES" || code === "EPERM" ? "Check the file's permissions." : "Check that the path is a readable file.",
-    cause: error,
-  });
 }
