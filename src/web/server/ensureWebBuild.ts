@@ -7,7 +7,7 @@ import { PROJECT_ROOT, WEB_DIST_DIR, WEB_VITE_CONFIG } from "./webPaths.ts";
 /** Name of the file in the build folder that records which sources it was built from. */
 const STAMP = ".source-hash";
 
-/** Every file the browser bundle is built from: the app, its crypto, the shared error type, the config. */
+/** Every file the browser bundle is built from: the app, its crypto, the shared errors, the config. */
 function sourceFiles(): string[] {
   const files: string[] = [];
   const walk = (dir: string) => {
@@ -19,7 +19,7 @@ function sourceFiles(): string[] {
   };
   walk(join(PROJECT_ROOT, "src", "web", "app"));
   walk(join(PROJECT_ROOT, "src", "web", "crypto"));
-  files.push(join(PROJECT_ROOT, "src", "common", "errors.ts"), WEB_VITE_CONFIG, join(PROJECT_ROOT, "package-lock.json"));
+  files.push(join(PROJECT_ROOT, "src", "common", "errors.ts"), join(PROJECT_ROOT, "src", "privacy", "errors.ts"), WEB_VITE_CONFIG, join(PROJECT_ROOT, "package-lock.json"));
   return files;
 }
 
