@@ -1,4 +1,4 @@
-import { type Address, type Hex, type LocalAccount, recoverTypedDataAddress, isAddressEqual } from "viem";
+import type { Hex, LocalAccount } from "viem";
 import { paymentDomain as domainOf, type VoucherDomain } from "./voucher.ts";
 
 /**
@@ -38,17 +38,6 @@ export const receiptTypes = {
 export async function signReceipt(account: LocalAccount, domain: VoucherDomain, receipt: Receipt): Promise<SignedReceipt> {
   const signature = await account.signTypedData({ domain: domainOf(domain), types: receiptTypes, primaryType: "Receipt", message: receipt });
   return { ...receipt, signature };
-}
-
-/** True when `receipt` carries a valid signature by `provider` for this domain. */
-export async function isReceiptSignedBy(domain: VoucherDomain, receipt: SignedReceipt, provider: Address): Promise<boolean> {
-  try {
-    const { signature, ...message } = receipt;
-    const signer = await recoverTypedDataAddress({ domain: domainOf(domain), types: receiptTypes, primaryType: "Receipt", message, signature });
-    return isAddressEqual(signer, provider);
-  } catch {
-    return false;
-  }
 }
 
 /** Receipt as plain JSON (amounts as decimal strings), for headers, SSE events and storage. */

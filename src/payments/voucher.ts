@@ -1,4 +1,4 @@
-import { type Address, type Hex, type LocalAccount, hashTypedData, recoverTypedDataAddress, isAddressEqual } from "viem";
+import { type Address, type Hex, type LocalAccount, hashTypedData, recoverTypedDataAddress } from "viem";
 
 /** A promise to pay: the new cumulative amount owed on one channel in one epoch, signed by its sender. */
 export type Voucher = { channelId: Hex; epoch: bigint; cumulativeAmount: bigint };
@@ -41,15 +41,6 @@ export async function recoverVoucherSigner(domain: VoucherDomain, voucher: Signe
     message: { channelId: voucher.channelId, epoch: voucher.epoch, cumulativeAmount: voucher.cumulativeAmount },
     signature: voucher.signature,
   });
-}
-
-/** True when `voucher` was signed by `sender` for this domain. */
-export async function isVoucherSignedBy(domain: VoucherDomain, voucher: SignedVoucher, sender: Address): Promise<boolean> {
-  try {
-    return isAddressEqual(await recoverVoucherSigner(domain, voucher), sender);
-  } catch {
-    return false;
-  }
 }
 
 /** Encodes a signed voucher for the `x-gotong-voucher` header: `channelId:epoch:amount:signature`. */

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse, type Server } from "node:http";
 import { createHash, randomBytes } from "node:crypto";
-import type { Address, Hex, LocalAccount } from "viem";
+import type { Hex, LocalAccount } from "viem";
 import { GotongError } from "../common/errors.ts";
 import { readBody, parseJsonObject, sendError, sendJson, startSse, DEFAULT_BODY_LIMIT } from "../common/http.ts";
 import type { Logger } from "../common/logger.ts";
@@ -108,11 +108,13 @@ export function createProviderServer(options: ProviderServerOptions): Server {
       let inputTokens = prepared.inputTokens;
       let text = "";
 
-      const finish = async (finishReason: string): Promise<SignedReceipt> => {
+      // Synchronous from reading what is owed to committing the new total, so two requests finishing
+      // on one channel at once can never sign the same cumulative amount.
+      const finish = (finishReason: string): SignedReceipt => {
         const counts = { inputTokens, outputTokens };
         const cost = computeCost(model.price, counts);
         const owedBefore = options.store.getChannel(auth.channelId, auth.epoch).owed;
-        const receipt = await options.signer.signReceipt({
+        const receipt = options.signer.signReceipt({
           requestId,
           channelId: auth.channelId,
           weightsHash: model.weightsHash,
@@ -149,7 +151,7 @@ export function createProviderServer(options: ProviderServerOptions): Server {
         if (result.inputTokens !== undefined) inputTokens = Math.min(result.inputTokens, prepared.inputTokens);
         // A client that left is billed for the tokens written to it before it left, not those generated.
         if (abort.signal.aborted) outputTokens = sse.sentMark();
-        const receipt = await finish(result.finishReason);
+        const receipt = finish(result.finishReason);
         if (abort.signal.aborted) return;
         const finishReason = result.finishReason === "length" ? "length" : "stop";
         const last = kind === "chat" ? { index: 0, delta: {}, finish_reason: finishReason } : { index: 0, text: "", finish_reason: finishReason };
@@ -173,10 +175,10 @@ export function createProviderServer(options: ProviderServerOptions): Server {
       if (abort.signal.aborted) {
         // Nothing was delivered: bill the evaluated prompt only.
         outputTokens = 0;
-        await finish("abort");
+        finish("abort");
         return;
       }
-      const receipt = await finish(result.finishReason);
+      const receipt = finish(result.finishReason);
       const finishReason = result.finishReason === "length" ? "length" : "stop";
       const choice = kind === "chat"
         ? { index: 0, message: { role: "assistant", content: text }, finish_reason: finishReason, logprobs: null }
@@ -244,6 +246,3 @@ export function createProviderServer(options: ProviderServerOptions): Server {
     });
   });
 }
-
-/** The provider address a server answers for (for tests and logs). */
-export type ProviderIdentity = { address: Address };
