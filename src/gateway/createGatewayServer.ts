@@ -46,6 +46,22 @@ function gotongSummary(offer: Offer, receipt: SignedReceipt) {
   };
 }
 
+/**
+ * The error event that ends a stream after its 200 went out: the error met (a refused receipt, a
+ * frame that does not open), or, without one, the provider's stream ending before its receipt.
+ */
+function streamError(offer: Offer, error?: unknown) {
+  const known = isGotongError(error);
+  return {
+    error: {
+      message: known ? error.message : `Provider ${offer.provider} stopped mid-stream`,
+      type: "server_error",
+      code: known ? error.code : "provider_stream_cut",
+      param: null,
+    },
+  };
+}
+
 /** Thrown inside a relay attempt when the next provider should be tried. */
 class TryNext extends Error {}
 
@@ -342,15 +358,11 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
         }
       }
       if (opener && !opener.finished && !settled) opener.end(); // a sealed stream cut short is refused as truncated
-      if (!settled && !res.destroyed) {
-        sse.send({ error: { message: `Provider ${offer.provider} stopped mid-stream`, type: "server_error", code: "provider_stream_cut", param: null } });
-      }
+      if (!settled && !res.destroyed) sse.send(streamError(offer));
       sse.end();
     } catch (error) {
       if (res.destroyed) return;
-      const message = isGotongError(error) ? error.message : `Provider ${offer.provider} stopped mid-stream`;
-      const code = isGotongError(error) ? error.code : "provider_stream_cut";
-      sse.send({ error: { message, type: "server_error", code, param: null } });
+      sse.send(streamError(offer, error));
       sse.end();
     } finally {
       // A cut stream: remember exactly how much arrived, so its receipt can be checked later.
@@ -390,13 +402,9 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
         }
         if (passOn) sse.forward(Buffer.from(passOn, "latin1"));
       }
-      if (!settled && !res.destroyed) sse.forward(Buffer.from(`event: error\ndata: ${JSON.stringify({ error: { message: `Provider ${offer.provider} stopped mid-stream`, type: "server_error", code: "provider_stream_cut", param: null } })}\n\n`));
+      if (!settled && !res.destroyed) sse.forward(Buffer.from(`event: error\ndata: ${JSON.stringify(streamError(offer))}\n\n`));
     } catch (error) {
-      if (!res.destroyed) {
-        const message = isGotongError(error) ? error.message : `Provider ${offer.provider} stopped mid-stream`;
-        const code = isGotongError(error) ? error.code : "provider_stream_cut";
-        sse.forward(Buffer.from(`event: error\ndata: ${JSON.stringify({ error: { message, type: "server_error", code, param: null } })}\n\n`));
-      }
+      if (!res.destroyed) sse.forward(Buffer.from(`event: error\ndata: ${JSON.stringify(streamError(offer, error))}\n\n`));
     } finally {
       if (!settled) store.putPending({ requestId, channelId: channel.channelId, epoch: channel.epoch, observedOutputTokens: observed });
       if (!res.writableEnded) res.end();
