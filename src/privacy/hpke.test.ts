@@ -1,4 +1,5 @@
-import { createPublicKey, randomBytes } from "node:crypto";
+import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes } from "node:crypto";
+import { inspect } from "node:util";
 import { describe, expect, it } from "vitest";
 import { isGotongError } from "../common/errors.ts";
 import { createHpkeRecipientKey } from "./createHpkeRecipientKey.ts";
@@ -73,8 +74,31 @@ describe("HPKE key checks", () => {
       expect(error.message).toContain(`got ${length}`);
       expect(thrown(() => setupBaseR(randomBytes(32), randomBytes(length), info)).code).toBe("hpke_private_key_invalid");
     }
-    const publicKeyObject = createPublicKey(recipient.privateKey);
+    const publicKeyObject = generateKeyPairSync("x25519").publicKey;
     expect(thrown(() => createHpkeRecipientKey(publicKeyObject)).code).toBe("hpke_private_key_invalid");
+  });
+});
+
+describe("HPKE private keys", () => {
+  it("never show their bytes in JSON, inspect or string form (so a log line cannot leak one)", () => {
+    const bytes = randomBytes(32);
+    const key = createHpkeRecipientKey(bytes);
+    const hex = bytes.toString("hex");
+    const b64 = bytes.toString("base64");
+    for (const shown of [JSON.stringify(key), inspect(key, { depth: 5, showHidden: true }), String(key.privateKey), `${inspect(key.privateKey)}`]) {
+      expect(shown).not.toContain(hex);
+      expect(shown).not.toContain(b64);
+      expect(shown).not.toMatch(/\b(\d{1,3}, ){31}\d{1,3}\b/); // no byte list either
+    }
+  });
+
+  it("load from a PEM KeyObject to the same key as from its raw bytes", () => {
+    const pem = generateKeyPairSync("x25519", { privateKeyEncoding: { format: "pem", type: "pkcs8" }, publicKeyEncoding: { format: "pem", type: "spki" } });
+    const fromPem = createHpkeRecipientKey(createPrivateKey(pem.privateKey));
+    const raw = Buffer.from(createPrivateKey(pem.privateKey).export({ format: "jwk" }).d!, "base64url");
+    const expected = createPublicKey(pem.publicKey).export({ format: "jwk" }).x;
+    expect(Buffer.from(fromPem.publicKey).toString("base64url")).toBe(expected);
+    expect(Buffer.from(createHpkeRecipientKey(raw).publicKey)).toEqual(Buffer.from(fromPem.publicKey));
   });
 });
 

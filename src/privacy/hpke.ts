@@ -1,5 +1,5 @@
-import { createHmac } from "node:crypto";
 import { AEAD_TAG_LENGTH, aeadOpen, aeadSealInto } from "./aead.ts";
+import { hmacSha256 } from "./hmacSha256.ts";
 import {
   envelopeInvalidError,
   hpkeArgumentInvalidError,
@@ -9,18 +9,15 @@ import {
 import { getRecipientPublicKey, type RecipientPublicKey } from "./recipientPublicKeyCache.ts";
 import {
   X25519_KEY_LENGTH,
+  X25519PrivateKey,
   assertX25519PrivateKey,
-  exportX25519PublicKey,
-  generateX25519KeyPair,
-  importX25519PrivateKey,
-  importX25519PublicKey,
-  x25519,
+  x25519Ephemeral,
   type X25519KeyPair,
 } from "./x25519.ts";
 
 /**
  * HPKE (RFC 9180), base mode, one suite: DHKEM(X25519, HKDF-SHA256) · HKDF-SHA256 ·
- * ChaCha20-Poly1305, on node:crypto only.
+ * ChaCha20-Poly1305, on libsodium (see x25519.ts, aead.ts and hmacSha256.ts for why not node:crypto).
  *
  * Cost of a setup: the sender does one X25519 key generation and one DH, the recipient one DH;
  * everything else is a handful of HMAC-SHA256 calls (LabeledExtract is one HMAC, LabeledExpand one
@@ -77,14 +74,15 @@ const KEY = expandLabel(HPKE_SUITE_ID, "key", 32);
 const BASE_NONCE = expandLabel(HPKE_SUITE_ID, "base_nonce", 12);
 const EXP = expandLabel(HPKE_SUITE_ID, "exp", 32);
 const SEC_LABEL = extractLabel(HPKE_SUITE_ID, "sec");
+const SEC_32 = expandLabel(HPKE_SUITE_ID, "sec", 32); // the length every request's response export uses
 
 function labeledExtract(salt: Uint8Array, label: Buffer, ikm: Uint8Array): Buffer {
-  return createHmac("sha256", salt).update(label).update(ikm).digest();
+  return hmacSha256(salt, [label, ikm]);
 }
 
 /** LabeledExpand for L ≤ 32, the only lengths the key schedule uses: one HMAC. */
 function labeledExpand32(prk: Uint8Array, label: Buffer, info: Uint8Array, length: number): Buffer {
-  const t = createHmac("sha256", prk).update(label).update(info).update(ONE).digest();
+  const t = hmacSha256(prk, [label, info, ONE]);
   return length === 32 ? t : t.subarray(0, length);
 }
 
@@ -102,15 +100,15 @@ const PSK_ID_HASH_VALUE = labeledExtract(EMPTY, PSK_ID_HASH, EMPTY);
 export function deriveKeyPair(ikm: Uint8Array): X25519KeyPair & { privateKeyBytes: Buffer } {
   const dkpPrk = labeledExtract(EMPTY, DKP_PRK, ikm);
   const privateKeyBytes = labeledExpand32(dkpPrk, SK, EMPTY, 32);
-  const privateKey = importX25519PrivateKey(privateKeyBytes);
-  return { privateKey, publicKey: exportX25519PublicKey(privateKey), privateKeyBytes };
+  const privateKey = X25519PrivateKey.fromBytes(privateKeyBytes);
+  return { privateKey, publicKey: privateKey.publicKey(), privateKeyBytes };
 }
 
 /** ExtractAndExpand(dh, kem_context) with kem_context = enc || pkRm, fed in pieces. */
 function extractAndExpand(dh: Buffer, enc: Uint8Array, recipientPublicKey: Uint8Array): Buffer {
   const eaePrk = labeledExtract(EMPTY, EAE_PRK, dh);
   dh.fill(0);
-  return createHmac("sha256", eaePrk).update(SHARED_SECRET).update(enc).update(recipientPublicKey).update(ONE).digest();
+  return hmacSha256(eaePrk, [SHARED_SECRET, enc, recipientPublicKey, ONE]);
 }
 
 /** Every value the base-mode key schedule produces (RFC 9180 §5.1). */
@@ -266,18 +264,13 @@ export class HpkeContext implements HpkeRecipientContext {
     if (!Number.isInteger(length) || length < 0 || length > HPKE_MAX_EXPORT_LENGTH) {
       throw hpkeArgumentInvalidError(`An HPKE export length must be an integer from 0 to ${HPKE_MAX_EXPORT_LENGTH}, got ${length}.`);
     }
-    const label = Buffer.concat([Buffer.from([length >> 8, length & 0xff]), SEC_LABEL]);
+    const label = length === 32 ? SEC_32 : Buffer.concat([Buffer.from([length >> 8, length & 0xff]), SEC_LABEL]);
     if (length <= 32) return labeledExpand32(this.#exporterSecret, label, exporterContext, length);
     // HKDF-Expand: T(i) = HMAC(prk, T(i-1) || info || i), info = label || exporter_context
     const out = Buffer.allocUnsafe(length);
-    let previous = EMPTY;
+    let previous: Buffer = EMPTY;
     for (let i = 1, written = 0; written < length; i++) {
-      previous = createHmac("sha256", this.#exporterSecret)
-        .update(previous)
-        .update(label)
-        .update(exporterContext)
-        .update(Buffer.from([i]))
-        .digest();
+      previous = hmacSha256(this.#exporterSecret, [previous, label, exporterContext, Uint8Array.of(i)]);
       written += previous.copy(out, written);
     }
     return out;
@@ -316,10 +309,7 @@ export function setupSender(recipientPublicKey: Uint8Array, info: Uint8Array, op
 
 /** {@link setupSender} to a key already imported. Internal to src/privacy. */
 export function setupSenderTo(recipient: RecipientPublicKey, info: Uint8Array, options: HpkeSenderOptions = {}): HpkeContext {
-  const ephemeral = options.ephemeralKeyPair ?? generateX25519KeyPair();
-  const dh = x25519(ephemeral.privateKey, recipient.key);
-  if (dh === undefined) throw hpkePublicKeyInvalidError("it is a low-order point, the shared secret would be all zeros");
-  const enc = ephemeral.publicKey;
+  const { enc, dh } = encapsulate(recipient.publicKey, options.ephemeralKeyPair);
   const sharedSecret = extractAndExpand(dh, enc, recipient.publicKey);
   return new HpkeContext(keyScheduleBase(sharedSecret, info), enc, options.seq ?? 0);
 }
@@ -331,12 +321,27 @@ export function setupSenderTo(recipient: RecipientPublicKey, info: Uint8Array, o
  */
 export function encap(
   recipientPublicKey: Uint8Array,
-  ephemeralKeyPair: X25519KeyPair = generateX25519KeyPair(),
+  ephemeralKeyPair?: X25519KeyPair,
 ): { sharedSecret: Buffer; enc: Uint8Array } {
   const recipient = getRecipientPublicKey(recipientPublicKey);
-  const dh = x25519(ephemeralKeyPair.privateKey, recipient.key);
-  if (dh === undefined) throw hpkePublicKeyInvalidError("it is a low-order point, the shared secret would be all zeros");
-  return { sharedSecret: extractAndExpand(dh, ephemeralKeyPair.publicKey, recipient.publicKey), enc: ephemeralKeyPair.publicKey };
+  const { enc, dh } = encapsulate(recipient.publicKey, ephemeralKeyPair);
+  return { sharedSecret: extractAndExpand(dh, enc, recipient.publicKey), enc };
+}
+
+/** The X25519 half of Encap: a fresh ephemeral key (or the given one, for test vectors) and its DH with pkR. */
+function encapsulate(recipientPublicKey: Uint8Array, ephemeral: X25519KeyPair | undefined): { enc: Uint8Array; dh: Buffer } {
+  if (ephemeral === undefined) {
+    const fresh = x25519Ephemeral(recipientPublicKey);
+    if (fresh === undefined) throw lowOrderPublicKeyError();
+    return fresh;
+  }
+  const dh = ephemeral.privateKey.dh(recipientPublicKey);
+  if (dh === undefined) throw lowOrderPublicKeyError();
+  return { enc: ephemeral.publicKey, dh };
+}
+
+function lowOrderPublicKeyError() {
+  return hpkePublicKeyInvalidError("it is a low-order point, the shared secret would be all zeros");
 }
 
 /**
@@ -346,12 +351,7 @@ export function encap(
  */
 export function decap(enc: Uint8Array, recipient: X25519KeyPair): Buffer {
   if (enc.length !== HPKE_ENC_LENGTH) throw envelopeInvalidError();
-  let dh: Buffer | undefined;
-  try {
-    dh = x25519(recipient.privateKey, importX25519PublicKey(enc));
-  } catch {
-    throw envelopeInvalidError();
-  }
+  const dh = recipient.privateKey.dh(enc);
   if (dh === undefined) throw envelopeInvalidError();
   return extractAndExpand(dh, enc, recipient.publicKey);
 }
@@ -360,8 +360,8 @@ export function decap(enc: Uint8Array, recipient: X25519KeyPair): Buffer {
  * SetupBaseR(enc, skR, info): decapsulates and returns the recipient context.
  *
  * @param enc the sender's encapsulated key (32 bytes)
- * @param recipient the recipient's key pair, with its private key as a KeyObject (from
- *   `createHpkeRecipientKey`, imported once), or its 32 raw private key bytes (imported on each call)
+ * @param recipient the recipient's key pair (from `createHpkeRecipientKey`, imported once), or its
+ *   32 raw private key bytes (imported on each call)
  * @param info the application context both sides bind
  * @throws `envelope_invalid` for a bad `enc`, including a low-order point
  * @example
@@ -389,8 +389,8 @@ export function setupRecipient(
 }
 
 function keyPairFromBytes(privateKeyBytes: Uint8Array): X25519KeyPair {
-  const privateKey = importX25519PrivateKey(privateKeyBytes);
-  return { privateKey, publicKey: exportX25519PublicKey(privateKey) };
+  const privateKey = X25519PrivateKey.fromBytes(privateKeyBytes);
+  return { privateKey, publicKey: privateKey.publicKey() };
 }
 
 function checkedKeyPair(keyPair: X25519KeyPair): X25519KeyPair {

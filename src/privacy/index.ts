@@ -19,7 +19,7 @@ export {
   type HpkeSenderContext,
   type HpkeSenderOptions,
 } from "./hpke.ts";
-export type { X25519KeyPair } from "./x25519.ts";
+export { X25519PrivateKey, type X25519KeyPair } from "./x25519.ts";
 export { hpkeKeyId, HPKE_KEY_ID_LENGTH } from "./hpkeKeyId.ts";
 export { createHpkeRecipientKey, type HpkeRecipientKey } from "./createHpkeRecipientKey.ts";
 export {

@@ -69,8 +69,10 @@ export function loadHpkeKeyRing(keysDir: string, role: string, options: { graceM
 }
 
 function newPrivateKeyPem(): string {
-  // Encoded by the generation itself, not exported from the fresh KeyObject: see the Node 20
-  // deadlock noted at generateX25519KeyPair in x25519.ts.
+  // Encoded by the generation itself, never exported from the fresh KeyObject afterwards: on Node 20
+  // (seen on 20.20.2) exporting a key whose generation job is already garbage can deadlock the
+  // thread (the export holds the key's mutex while allocating; a GC in that allocation destroys
+  // the job, whose destructor takes the same mutex). Encoded inside the job, the job is alive.
   return generateKeyPairSync("x25519", {
     privateKeyEncoding: { format: "pem", type: "pkcs8" },
     publicKeyEncoding: { format: "pem", type: "spki" },

@@ -1,4 +1,4 @@
-import { createHmac } from "node:crypto";
+import { hmacSha256 } from "./hmacSha256.ts";
 import type { HpkeRecipientContext, HpkeSenderContext } from "./hpke.ts";
 
 /**
@@ -32,7 +32,7 @@ export function deriveResponseKeys(context: HpkeSenderContext | HpkeRecipientCon
  * Internal to src/privacy.
  */
 export function deriveStreamKeys(keys: ResponseKeys, salt: Uint8Array): { key: Buffer; baseNonce: Buffer } {
-  const t1 = createHmac("sha256", keys.secret).update(STREAM_KEYS_INFO).update(salt).update(ONE).digest();
-  const t2 = createHmac("sha256", keys.secret).update(t1).update(STREAM_KEYS_INFO).update(salt).update(TWO).digest();
+  const t1 = hmacSha256(keys.secret, [STREAM_KEYS_INFO, salt, ONE]);
+  const t2 = hmacSha256(keys.secret, [t1, STREAM_KEYS_INFO, salt, TWO]);
   return { key: t1, baseNonce: t2.subarray(0, 12) };
 }
