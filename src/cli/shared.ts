@@ -62,11 +62,25 @@ export function integer(text: string | undefined, name: string, fallback?: numbe
   return Number(text);
 }
 
-/** Resolves when the process is asked to stop (Ctrl-C or SIGTERM). */
+/**
+ * Resolves when the process is asked to stop (Ctrl-C or SIGTERM), so the caller can shut down
+ * cleanly. A second Ctrl-C while that runs stops at once, but through `process.exit`: left to the
+ * default signal action the process would die without its exit handlers, and the chain it
+ * started, in a process group of its own, would keep running with its last seconds unsaved.
+ */
 export function untilStopped(): Promise<string> {
   return new Promise((resolve) => {
-    const done = (signal: string) => resolve(signal);
-    process.once("SIGINT", () => done("SIGINT"));
-    process.once("SIGTERM", () => done("SIGTERM"));
+    let stopping = false;
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (!stopping) {
+        stopping = true;
+        resolve(signal);
+        return;
+      }
+      process.stderr.write(`\n${signal} again: stopping now, without waiting for the rest of the clean shutdown.\n`);
+      process.exit(130);
+    };
+    process.on("SIGINT", onSignal);
+    process.on("SIGTERM", onSignal);
   });
 }
