@@ -288,7 +288,7 @@ export type HpkeSenderOptions = HpkeContextOptions & {
 
 /**
  * SetupBaseS(pkR, info): encapsulates to the recipient's public key and returns the sender context.
- * The recipient's key is imported once and cached.
+ * The recipient's key is checked and its key id hashed once, then cached.
  *
  * @param recipientPublicKey the recipient's 32-byte X25519 public key
  * @param info the application context both sides bind
