@@ -16,21 +16,6 @@ export type OnchainChannel = {
 
 /** Reads one channel from the PaymentChannels contract (a never-opened channel has a zero sender). */
 export async function readChannel(client: PublicClient, paymentChannels: Address, channelId: Hex): Promise<OnchainChannel> {
-  const c = (await client.readContract({
-    address: paymentChannels,
-    abi: PaymentChannelsArtifact.abi,
-    functionName: "getChannel",
-    args: [channelId],
-  })) as OnchainChannel;
-  return {
-    sender: c.sender,
-    provider: c.provider,
-    modelId: c.modelId,
-    deposit: c.deposit,
-    redeemed: c.redeemed,
-    royaltyBps: Number(c.royaltyBps),
-    feeBps: Number(c.feeBps),
-    epoch: BigInt(c.epoch),
-    closesAt: BigInt(c.closesAt),
-  };
+  // viem decodes the struct by the ABI: uint16 as number, uint64 and uint256 as bigint.
+  return client.readContract({ address: paymentChannels, abi: PaymentChannelsArtifact.abi, functionName: "getChannel", args: [channelId] });
 }

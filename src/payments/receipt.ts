@@ -1,5 +1,5 @@
 import type { Hex, LocalAccount } from "viem";
-import { paymentDomain as domainOf, type VoucherDomain } from "./voucher.ts";
+import { paymentDomain, type VoucherDomain } from "./voucher.ts";
 
 /**
  * What a provider signs after each request: which weights served it, the token counts, the cost,
@@ -36,7 +36,7 @@ export const receiptTypes = {
 
 /** Signs a receipt with the provider's key. */
 export async function signReceipt(account: LocalAccount, domain: VoucherDomain, receipt: Receipt): Promise<SignedReceipt> {
-  const signature = await account.signTypedData({ domain: domainOf(domain), types: receiptTypes, primaryType: "Receipt", message: receipt });
+  const signature = await account.signTypedData({ domain: paymentDomain(domain), types: receiptTypes, primaryType: "Receipt", message: receipt });
   return { ...receipt, signature };
 }
 

@@ -1,5 +1,5 @@
 import { keccak_256 } from "@noble/hashes/sha3.js";
-import { hashDomain, hexToBytes, keccak256, toBytes, type Hex } from "viem";
+import { domainSeparator as hashEip712Domain, hexToBytes, keccak256, toBytes, type Hex } from "viem";
 import { paymentDomain, type VoucherDomain } from "./voucher.ts";
 
 /**
@@ -18,7 +18,7 @@ const RECEIPT_TYPEHASH = hexToBytes(
 
 /** The domain separator of the PaymentChannels deployment (vouchers and receipts share it). */
 export function domainSeparator(domain: VoucherDomain): Uint8Array {
-  return hexToBytes(hashDomain({ domain: { ...paymentDomain(domain), chainId: BigInt(domain.chainId) }, types: { EIP712Domain: [{ name: "name", type: "string" }, { name: "version", type: "string" }, { name: "chainId", type: "uint256" }, { name: "verifyingContract", type: "address" }] } }));
+  return hexToBytes(hashEip712Domain({ domain: paymentDomain(domain) }));
 }
 
 function putHex(out: Uint8Array, offset: number, hex: Hex): void {

@@ -19,23 +19,22 @@ export const voucherTypes = {
 export function paymentDomain(domain: VoucherDomain) {
   return { name: "Gotong PaymentChannels", version: "1", chainId: domain.chainId, verifyingContract: domain.verifyingContract } as const;
 }
-const domainOf = paymentDomain;
 
 /** The EIP-712 digest of a voucher, as `PaymentChannels.hashVoucher` computes it. */
 export function hashVoucher(domain: VoucherDomain, voucher: Voucher): Hex {
-  return hashTypedData({ domain: domainOf(domain), types: voucherTypes, primaryType: "Voucher", message: voucher });
+  return hashTypedData({ domain: paymentDomain(domain), types: voucherTypes, primaryType: "Voucher", message: voucher });
 }
 
 /** Signs a voucher with the channel sender's key. */
 export async function signVoucher(account: LocalAccount, domain: VoucherDomain, voucher: Voucher): Promise<SignedVoucher> {
-  const signature = await account.signTypedData({ domain: domainOf(domain), types: voucherTypes, primaryType: "Voucher", message: voucher });
+  const signature = await account.signTypedData({ domain: paymentDomain(domain), types: voucherTypes, primaryType: "Voucher", message: voucher });
   return { ...voucher, signature };
 }
 
 /** Recovers the address that signed a voucher; throws on a malformed signature. */
 export async function recoverVoucherSigner(domain: VoucherDomain, voucher: SignedVoucher): Promise<Address> {
   return recoverTypedDataAddress({
-    domain: domainOf(domain),
+    domain: paymentDomain(domain),
     types: voucherTypes,
     primaryType: "Voucher",
     message: { channelId: voucher.channelId, epoch: voucher.epoch, cumulativeAmount: voucher.cumulativeAmount },

@@ -9,10 +9,6 @@ import { envelopeInvalidError } from "./errors.ts";
  * object Node builds per call costs ~5 µs against ~0.7 µs for libsodium's one-shot call.
  */
 
-/** Key length (Nk). */
-export const AEAD_KEY_LENGTH = 32;
-/** Nonce length (Nn). */
-export const AEAD_NONCE_LENGTH = 12;
 /** Tag length (Nt). */
 export const AEAD_TAG_LENGTH = 16;
 
@@ -30,13 +26,6 @@ export function aeadSealInto(
 ): void {
   const target = out.subarray(offset, offset + plaintext.length + AEAD_TAG_LENGTH);
   sodium.crypto_aead_chacha20poly1305_ietf_encrypt(target, plaintext, aad.length > 0 ? aad : null, null, nonce, key);
-}
-
-/** Seals `plaintext`, returning ciphertext || tag. */
-export function aeadSeal(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, plaintext: Uint8Array): Buffer {
-  const out = Buffer.allocUnsafe(plaintext.length + AEAD_TAG_LENGTH);
-  aeadSealInto(key, nonce, aad, plaintext, out, 0);
-  return out;
 }
 
 /**

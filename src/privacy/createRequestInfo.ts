@@ -6,6 +6,9 @@ export type RequestInfoParameters = {
   provider: string;
 };
 
+// TextEncoder rather than Buffer: the web app bundles this very file (src/web/crypto).
+const encoder = new TextEncoder();
+
 /**
  * The HPKE `info` of a Gotong request: "gotong/v1 request", the chain id and the provider's
  * address, so an envelope sealed for one provider on one chain opens nowhere else.
@@ -15,5 +18,5 @@ export type RequestInfoParameters = {
  * @example createRequestInfo({ chainId: 31337n, provider: "0xAbC…" })
  */
 export function createRequestInfo({ chainId, provider }: RequestInfoParameters): Uint8Array {
-  return Buffer.from(`gotong/v1 request\0${BigInt(chainId).toString(10)}\0${provider.toLowerCase()}`, "utf8");
+  return encoder.encode(`gotong/v1 request\0${BigInt(chainId).toString(10)}\0${provider.toLowerCase()}`);
 }

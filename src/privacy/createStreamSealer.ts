@@ -1,8 +1,8 @@
 import sodium from "sodium-native";
 import { AEAD_TAG_LENGTH, aeadSealInto } from "./aead.ts";
 import { hpkeArgumentInvalidError, streamExhaustedError, streamFinishedError } from "./errors.ts";
-import { deriveStreamKeys, STREAM_SALT_LENGTH, type ResponseKeys } from "./responseKeys.ts";
-import { STREAM_FIRST_HEADER_LENGTH, STREAM_FLAG_FINAL, STREAM_HEADER_LENGTH, STREAM_MAX_CHUNKS } from "./streamFraming.ts";
+import { deriveStreamKeys, type ResponseKeys } from "./responseKeys.ts";
+import { STREAM_FIRST_HEADER_LENGTH, STREAM_FLAG_FINAL, STREAM_HEADER_LENGTH, STREAM_MAX_CHUNKS, STREAM_SALT_LENGTH } from "./streamFraming.ts";
 
 /** Seals a response as a stream of chunks only the client can open (format in `streamFraming.ts`). */
 export interface StreamSealer {

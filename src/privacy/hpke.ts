@@ -11,6 +11,7 @@ import {
   X25519_KEY_LENGTH,
   X25519PrivateKey,
   assertX25519PrivateKey,
+  assertX25519PublicKey,
   x25519Ephemeral,
   type X25519KeyPair,
 } from "./x25519.ts";
@@ -299,15 +300,10 @@ export type HpkeSenderOptions = HpkeContextOptions & {
  * const ct = ctx.seal(prompt);
  */
 export function setupBaseS(recipientPublicKey: Uint8Array, info: Uint8Array, options: HpkeSenderOptions = {}): HpkeSenderContext {
-  return setupSender(recipientPublicKey, info, options);
-}
-
-/** {@link setupBaseS}, returning the full context type for the envelope code. Internal to src/privacy. */
-export function setupSender(recipientPublicKey: Uint8Array, info: Uint8Array, options: HpkeSenderOptions = {}): HpkeContext {
   return setupSenderTo(getRecipientPublicKey(recipientPublicKey), info, options);
 }
 
-/** {@link setupSender} to a key already imported. Internal to src/privacy. */
+/** {@link setupBaseS} to a key already imported, returning the full context type for the envelope code. Internal to src/privacy. */
 export function setupSenderTo(recipient: RecipientPublicKey, info: Uint8Array, options: HpkeSenderOptions = {}): HpkeContext {
   const { enc, dh } = encapsulate(recipient.publicKey, options.ephemeralKeyPair);
   const sharedSecret = extractAndExpand(dh, enc, recipient.publicKey);
@@ -395,8 +391,6 @@ function keyPairFromBytes(privateKeyBytes: Uint8Array): X25519KeyPair {
 
 function checkedKeyPair(keyPair: X25519KeyPair): X25519KeyPair {
   assertX25519PrivateKey(keyPair.privateKey);
-  if (keyPair.publicKey.length !== X25519_KEY_LENGTH) {
-    throw hpkePublicKeyInvalidError(`expected ${X25519_KEY_LENGTH} bytes, got ${keyPair.publicKey.length}`);
-  }
+  assertX25519PublicKey(keyPair.publicKey);
   return keyPair;
 }

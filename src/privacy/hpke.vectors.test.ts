@@ -1,5 +1,3 @@
-import { existsSync, readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import {
   computeNonce,
@@ -13,54 +11,9 @@ import {
   setupBaseR,
   setupBaseS,
 } from "./hpke.ts";
+import { readHpkeVectors, type HpkeVectorFields as Fields } from "./readHpkeVectors.ts";
 
-// RFC 9180 Appendix A for our suite, kept beside the project (../shared/vectors/ from its root).
-const VECTORS = fileURLToPath(new URL("../../../shared/vectors/hpke-base-x25519-sha256-chacha20poly1305.txt", import.meta.url));
-const present = existsSync(VECTORS);
-if (!present) console.warn(`skipping the RFC 9180 vectors: ${VECTORS} is absent`);
-
-type Fields = Map<string, string>;
-type Vectors = { setup: Fields; encryptions: Fields[]; exports: Fields[] };
-
-/** Parses the RFC's text: `name: hex`, with long hex values wrapped onto the following lines. */
-function parseVectors(text: string): Vectors {
-  const entries: [string, string][] = [];
-  let section = "";
-  const sections: string[] = [];
-  for (const raw of text.split("\n")) {
-    const line = raw.trim();
-    if (line.startsWith("#")) {
-      section = line.replace(/^#+\s*/, "");
-      continue;
-    }
-    if (line === "" || line === "~~~") continue;
-    const field = /^([A-Za-z_ ]+):\s*([0-9a-fA-F]*)$/.exec(line);
-    if (field) {
-      entries.push([field[1]!, field[2]!.toLowerCase()]);
-      sections.push(section);
-    } else if (/^[0-9a-fA-F]+$/.test(line) && entries.length > 0) {
-      entries[entries.length - 1]![1] += line.toLowerCase();
-    } else {
-      throw new Error(`unparsed vector line: ${raw}`);
-    }
-  }
-  const setup: Fields = new Map();
-  const encryptions: Fields[] = [];
-  const exports: Fields[] = [];
-  entries.forEach(([name, value], i) => {
-    const where = sections[i]!;
-    if (where.startsWith("Encryptions")) {
-      if (name === "sequence number") encryptions.push(new Map());
-      encryptions[encryptions.length - 1]!.set(name, value);
-    } else if (where.startsWith("Exported Values")) {
-      if (name === "exporter_context") exports.push(new Map());
-      exports[exports.length - 1]!.set(name, value);
-    } else if (where.startsWith("Base Setup Information")) {
-      setup.set(name, value);
-    }
-  });
-  return { setup, encryptions, exports };
-}
+const vectors = readHpkeVectors();
 
 const hex = (f: Fields, name: string): Buffer => {
   const value = f.get(name);
@@ -69,8 +22,8 @@ const hex = (f: Fields, name: string): Buffer => {
 };
 const toHex = (bytes: Uint8Array) => Buffer.from(bytes).toString("hex");
 
-describe.skipIf(!present)("HPKE RFC 9180 Appendix A: DHKEM(X25519, HKDF-SHA256), HKDF-SHA256, ChaCha20Poly1305, base", () => {
-  const v = present ? parseVectors(readFileSync(VECTORS, "utf8")) : { setup: new Map(), encryptions: [], exports: [] };
+describe.skipIf(!vectors)("HPKE RFC 9180 Appendix A: DHKEM(X25519, HKDF-SHA256), HKDF-SHA256, ChaCha20Poly1305, base", () => {
+  const v = vectors ?? { setup: new Map(), encryptions: [], exports: [] };
   const s = v.setup;
 
   it("is the suite and mode implemented here, with every section parsed", () => {

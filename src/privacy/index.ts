@@ -41,7 +41,8 @@ export { sealRequest, type SealedRequest, type SealRequestOptions } from "./seal
 export { openRequest, type OpenedRequest, type OpenRequestOptions } from "./openRequest.ts";
 export type { ResponseKeys } from "./responseKeys.ts";
 export { createStreamSealer, type StreamSealer, type StreamSealerOptions } from "./createStreamSealer.ts";
-export { createStreamOpener, type OpenedChunk, type StreamOpener } from "./createStreamOpener.ts";
+export { createStreamOpener } from "./createStreamOpener.ts";
+export type { OpenedChunk, StreamOpener } from "./createFrameOpener.ts";
 export {
   createBinaryFrameReader,
   decodeSseFrame,

@@ -2,7 +2,7 @@ import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, ty
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { Hex } from "viem";
-import { createHpkeKeyRing, DEFAULT_HPKE_KEY_GRACE_MS, type HpkeKeyRing, type RetiredHpkeKey } from "./createHpkeKeyRing.ts";
+import { createHpkeKeyRing, DEFAULT_HPKE_KEY_GRACE_MS, type HpkeKeyRing, type HpkeKeyRingOptions, type RetiredHpkeKey } from "./createHpkeKeyRing.ts";
 import { createHpkeRecipientKey } from "./createHpkeRecipientKey.ts";
 
 /** An X25519 key pair a provider registers on-chain so clients can seal requests to it (HPKE, RFC 9180). */
@@ -51,7 +51,7 @@ export function rotateHpkeKey(keysDir: string, role: string): HpkeKeyPair {
  * @param options.graceMs how long a retired key still opens requests; default one hour
  * @example const ring = loadHpkeKeyRing(home.keys, "provider"); openRequest(ring, envelope, info);
  */
-export function loadHpkeKeyRing(keysDir: string, role: string, options: { graceMs?: number; now?: () => number } = {}): HpkeKeyRing {
+export function loadHpkeKeyRing(keysDir: string, role: string, options: HpkeKeyRingOptions = {}): HpkeKeyRing {
   const graceMs = options.graceMs ?? DEFAULT_HPKE_KEY_GRACE_MS;
   const now = options.now ?? Date.now;
   const current = createHpkeRecipientKey(loadOrCreateHpkeKey(keysDir, role).privateKey);
@@ -65,7 +65,7 @@ export function loadHpkeKeyRing(keysDir: string, role: string, options: { graceM
       rmSync(previousPath, { force: true });
     }
   }
-  return createHpkeKeyRing(current, previous, { graceMs, now });
+  return createHpkeKeyRing(current, previous, options);
 }
 
 function newPrivateKeyPem(): string {

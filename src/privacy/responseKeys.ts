@@ -16,9 +16,6 @@ const STREAM_KEYS_INFO = Buffer.from("gotong/v1 response stream", "latin1");
 const ONE = Buffer.from([1]);
 const TWO = Buffer.from([2]);
 
-/** Length of the per-stream salt. */
-export const STREAM_SALT_LENGTH = 32;
-
 /** Exports the response secret from a request's HPKE context. Internal to src/privacy. */
 export function deriveResponseKeys(context: HpkeSenderContext | HpkeRecipientContext): ResponseKeys {
   return { secret: context.export(RESPONSE_EXPORT_LABEL, 32) };

@@ -1,6 +1,6 @@
-import { envelopeInvalidError, streamFrameTooLargeError, streamTruncatedError } from "./errors.ts";
 import { AEAD_TAG_LENGTH } from "./aead.ts";
-import { STREAM_SALT_LENGTH } from "./responseKeys.ts";
+import { STREAM_FIRST_HEADER_LENGTH } from "./createFrameOpener.ts";
+import { envelopeInvalidError, streamFrameTooLargeError, streamTruncatedError } from "./errors.ts";
 
 /**
  * The sealed response stream: how a provider streams an answer that only the client can read.
@@ -36,16 +36,10 @@ import { STREAM_SALT_LENGTH } from "./responseKeys.ts";
  *   ({@link encodeBinaryFrame} / {@link createBinaryFrameReader}).
  */
 
-/** Flag of the final chunk. */
-export const STREAM_FLAG_FINAL = 0x01;
-/** Header length of chunk 0 (flags, index, salt). */
-export const STREAM_FIRST_HEADER_LENGTH = 1 + 4 + STREAM_SALT_LENGTH;
-/** Header length of every later chunk (flags, index). */
-export const STREAM_HEADER_LENGTH = 1 + 4;
+// The header layout lives beside the opener's checks, which the browser shares (no crypto there).
+export { STREAM_FIRST_HEADER_LENGTH, STREAM_FLAG_FINAL, STREAM_HEADER_LENGTH, STREAM_SALT_LENGTH } from "./createFrameOpener.ts";
 /** Most chunks a stream can hold: the index is a uint32 and never wraps. */
 export const STREAM_MAX_CHUNKS = 0x1_0000_0000;
-/** Shortest valid frame (a later chunk with an empty plaintext). */
-export const STREAM_MIN_FRAME_LENGTH = STREAM_HEADER_LENGTH + AEAD_TAG_LENGTH;
 
 /** One SSE event carrying a sealed frame: `data: <base64url>\n\n`. */
 export function encodeSseFrame(frame: Uint8Array): string {

@@ -1,6 +1,4 @@
-import { existsSync, readFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
-import { fileURLToPath } from "node:url";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { isGotongError } from "../../src/common/errors.ts";
@@ -16,6 +14,7 @@ import {
   sealRequest as nodeSealRequest,
   setupBaseS as nodeSetupBaseS,
 } from "../../src/privacy/index.ts";
+import { readHpkeVectors } from "../../src/privacy/readHpkeVectors.ts";
 import {
   createRequestInfo,
   createStreamOpener,
@@ -26,51 +25,17 @@ import {
   toBase64url,
 } from "../../src/web/crypto/index.ts";
 
-// The browser's HPKE (noble) against RFC 9180's vectors and against src/privacy (node:crypto):
+// The browser's HPKE (noble) against RFC 9180's vectors and against src/privacy (libsodium):
 // what the page seals, the provider opens; what the provider seals, the page opens.
 
-const VECTORS = fileURLToPath(new URL("../../../shared/vectors/hpke-base-x25519-sha256-chacha20poly1305.txt", import.meta.url));
-const present = existsSync(VECTORS);
-if (!present) console.warn(`[skip] the RFC 9180 vectors: ${VECTORS} is absent`);
-
-function parseSetupAndFirst(text: string) {
-  const fields = new Map<string, string>();
-  const encryptions: Map<string, string>[] = [];
-  const exports: Map<string, string>[] = [];
-  let section = "";
-  let last: [Map<string, string>, string] | undefined;
-  for (const raw of text.split("\n")) {
-    const line = raw.trim();
-    if (line.startsWith("#")) {
-      section = line.replace(/^#+\s*/, "");
-      continue;
-    }
-    if (line === "" || line === "~~~") continue;
-    const field = /^([A-Za-z_ ]+):\s*([0-9a-fA-F]*)$/.exec(line);
-    if (field) {
-      let target = fields;
-      if (section.startsWith("Encryptions")) {
-        if (field[1] === "sequence number") encryptions.push(new Map());
-        target = encryptions[encryptions.length - 1]!;
-      } else if (section.startsWith("Exported Values")) {
-        if (field[1] === "exporter_context") exports.push(new Map());
-        target = exports[exports.length - 1]!;
-      } else if (!section.startsWith("Base Setup Information")) continue;
-      target.set(field[1]!, field[2]!.toLowerCase());
-      last = [target, field[1]!];
-    } else if (/^[0-9a-fA-F]+$/.test(line) && last) {
-      last[0].set(last[1], last[0].get(last[1])! + line.toLowerCase());
-    }
-  }
-  return { fields, encryptions, exports };
-}
+const vectors = readHpkeVectors();
 
 const hex = (s: string | undefined) => Buffer.from(s ?? "", "hex");
 const toHex = (b: Uint8Array) => Buffer.from(b).toString("hex");
 
-describe.skipIf(!present)("browser HPKE against RFC 9180 Appendix A (X25519, HKDF-SHA256, ChaCha20Poly1305, base)", () => {
-  const v = present ? parseSetupAndFirst(readFileSync(VECTORS, "utf8")) : { fields: new Map(), encryptions: [], exports: [] };
-  const s = v.fields;
+describe.skipIf(!vectors)("browser HPKE against RFC 9180 Appendix A (X25519, HKDF-SHA256, ChaCha20Poly1305, base)", () => {
+  const v = vectors ?? { setup: new Map(), encryptions: [], exports: [] };
+  const s = v.setup;
 
   it("SetupBaseS with skEm gives enc, seals encryption 0 to its ct, and exports every listed value", () => {
     const first = v.encryptions.find((e) => e.get("sequence number") === "0")!;
@@ -90,8 +55,10 @@ describe("browser sealing interoperates with src/privacy", () => {
   const provider = "0x" + "Ab".repeat(20);
   const info = createRequestInfo({ chainId: 31337, provider });
 
-  it("builds the same info bytes", () => {
-    expect(toHex(info)).toBe(toHex(nodeRequestInfo({ chainId: 31337n, provider })));
+  it("builds the info bytes the provider expects, whatever the chain id's type or the address's case", () => {
+    // One module serves both sides now; this pins its bytes, which every sealed request binds.
+    expect(new TextDecoder().decode(info)).toBe(`gotong/v1 request\u000031337\u0000${"0x" + "ab".repeat(20)}`);
+    expect(toHex(info)).toBe(toHex(nodeRequestInfo({ chainId: 31337n, provider: provider.toUpperCase().replace("0X", "0x") })));
   });
 
   it("seals an envelope byte-identical to node's for the same ephemeral key", () => {

@@ -88,11 +88,3 @@ export function fromBase64url(text: string): Uint8Array | undefined {
   }
   return out.subarray(0, at);
 }
-
-/** Constant-time equality of two byte arrays of the same length. */
-export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  let acc = 0;
-  for (let i = 0; i < a.length; i++) acc |= a[i]! ^ b[i]!;
-  return acc === 0;
-}

@@ -8,7 +8,7 @@ import { hpkePublicKeyInvalidError } from "./errors.ts";
 /**
  * HPKE (RFC 9180) for the browser, sender side only, base mode, the one suite Gotong uses:
  * DHKEM(X25519, HKDF-SHA256) · HKDF-SHA256 · ChaCha20-Poly1305. Pure JavaScript (noble), since
- * WebCrypto has no ChaCha20-Poly1305; byte for byte what `src/privacy/hpke.ts` does on node:crypto
+ * WebCrypto has no ChaCha20-Poly1305; byte for byte what `src/privacy/hpke.ts` does on libsodium
  * (the vectors and interop tests in test/web check both).
  */
 
@@ -22,8 +22,6 @@ const EMPTY = new Uint8Array(0);
 
 /** Length of an X25519 key and of `enc`. */
 export const X25519_KEY_LENGTH = 32;
-/** Length of the AEAD tag. */
-export const AEAD_TAG_LENGTH = 16;
 
 function labeledExtract(suite: Uint8Array, salt: Uint8Array, label: string, ikm: Uint8Array): Uint8Array {
   return hmac(sha256, salt, concatBytes(VERSION, suite, utf8(label), ikm));
@@ -34,6 +32,19 @@ function labeledExpand(suite: Uint8Array, prk: Uint8Array, label: string, info: 
   if (length > 32) throw new RangeError("labeledExpand here supports at most 32 bytes");
   const t = hmac(sha256, prk, concatBytes(new Uint8Array([length >> 8, length & 0xff]), VERSION, suite, utf8(label), info, new Uint8Array([1])));
   return t.subarray(0, length);
+}
+
+/**
+ * base_nonce XOR I2OSP(n, 12) for n < 2^32, the only counters the browser meets (a request envelope
+ * seals one message; a response stream's index is a uint32).
+ */
+export function computeNonce(baseNonce: Uint8Array, n: number): Uint8Array {
+  const nonce = baseNonce.slice();
+  nonce[8]! ^= (n >>> 24) & 0xff;
+  nonce[9]! ^= (n >>> 16) & 0xff;
+  nonce[10]! ^= (n >>> 8) & 0xff;
+  nonce[11]! ^= n & 0xff;
+  return nonce;
 }
 
 /** The sender's context after SetupBaseS: seal at sequence 0 and export. */
@@ -92,14 +103,7 @@ export function setupBaseS(recipientPublicKey: Uint8Array, info: Uint8Array, opt
   return {
     enc,
     seal(plaintext, aad) {
-      const nonce = baseNonce.slice();
-      // Only the low 32 bits ever change here: a request envelope seals one message.
-      const s = seq++;
-      nonce[8]! ^= (s >>> 24) & 0xff;
-      nonce[9]! ^= (s >>> 16) & 0xff;
-      nonce[10]! ^= (s >>> 8) & 0xff;
-      nonce[11]! ^= s & 0xff;
-      return chacha20poly1305(key, nonce, aad).encrypt(plaintext);
+      return chacha20poly1305(key, computeNonce(baseNonce, seq++), aad).encrypt(plaintext);
     },
     export(exporterContext, length) {
       return labeledExpand(HPKE_SUITE, exporterSecret, "sec", exporterContext, length);
