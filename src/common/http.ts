@@ -4,14 +4,6 @@ import { GotongError } from "./errors.ts";
 /** Default cap on a request body: large prompts fit, a flood does not get buffered. */
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
 
-/**
- * Reads a JSON request body, refusing it with 413 as soon as it passes `limit` bytes (before
- * buffering the rest), and with 400 when it is not a JSON object.
- */
-export async function readJsonBody(req: IncomingMessage, limit = DEFAULT_BODY_LIMIT): Promise<Record<string, unknown>> {
-  return parseJsonObject(await readBody(req, limit));
-}
-
 /** Reads a request body as bytes, refusing it with 413 as soon as it passes `limit`. */
 export async function readBody(req: IncomingMessage, limit = DEFAULT_BODY_LIMIT): Promise<Buffer> {
   const declared = Number(req.headers["content-length"] ?? 0);

@@ -6,16 +6,16 @@ import type { SignedReceipt } from "../payments/receipt.ts";
 import type { Offer } from "./discoverOffers.ts";
 
 /**
- * Checks a provider's receipt before the gateway pays for it: signed by that provider, for this
- * request and channel, naming the registered weights, and charging no more than the offer's price
- * for the tokens it reports (nor reporting more output tokens than the gateway saw arrive).
- */
-/**
  * Tokens a provider may bill beyond what the gateway saw arrive, on a stream the client cut: those
  * written to the socket but still in flight when the connection closed. Neither side can know them.
  */
 export const IN_FLIGHT_TOKEN_ALLOWANCE = 8n;
 
+/**
+ * Checks a provider's receipt before the gateway pays for it: signed by that provider, for this
+ * request and channel, naming the registered weights, and charging no more than the offer's price
+ * for the tokens it reports (nor reporting more output tokens than the gateway saw arrive).
+ */
 export async function checkReceipt(
   verifier: PaymentVerifier,
   offer: Offer,

@@ -7,6 +7,7 @@ import type { Logger } from "../common/logger.ts";
 import { postUpstream, type UpstreamResponse } from "../common/postUpstream.ts";
 import { createBinaryFrameReader, createRequestInfo, createStreamOpener, decodeSseFrame, sealRequest, type ResponseKeys, type StreamOpener } from "../privacy/index.ts";
 import { SEALED_CONTENT_TYPE } from "../provider/createSealedTransport.ts";
+import { DEFAULT_MAX_TOKENS } from "../provider/parseGenerationRequest.ts";
 import { computeCost } from "../payments/price.ts";
 import { createPaymentVerifier } from "../payments/createPaymentVerifier.ts";
 import { decodeReceiptHeader, receiptFromJson, type SignedReceipt } from "../payments/receipt.ts";
@@ -62,6 +63,21 @@ function streamError(offer: Offer, error?: unknown) {
   };
 }
 
+/** The `model` a request names; every route that pays needs one. */
+function requireModel(body: Record<string, unknown>): string {
+  if (typeof body.model !== "string" || !body.model) throw new GotongError(`"model" is required`, { code: "invalid_parameter", param: "model", status: 400 });
+  return body.model;
+}
+
+/** A signal that aborts when the client hangs up before its response is complete. */
+function clientGoneSignal(res: ServerResponse): AbortSignal {
+  const controller = new AbortController();
+  res.on("close", () => {
+    if (!res.writableFinished) controller.abort(new Error("client disconnected"));
+  });
+  return controller.signal;
+}
+
 /** Thrown inside a relay attempt when the next provider should be tried. */
 class TryNext extends Error {}
 
@@ -101,8 +117,8 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
   function estimateMaxCost(offer: Offer, body: Record<string, unknown>, rawLength: number): bigint {
     // Every token is at least one byte of the body, plus a template's few tokens: an upper bound.
     const inputTokens = rawLength + 64;
-    const maxTokens = Number(body.max_completion_tokens ?? body.max_tokens ?? 512);
-    return computeCost(offer.price, { inputTokens, outputTokens: Number.isFinite(maxTokens) && maxTokens > 0 ? maxTokens : 512 });
+    const maxTokens = Number(body.max_completion_tokens ?? body.max_tokens ?? DEFAULT_MAX_TOKENS);
+    return computeCost(offer.price, { inputTokens, outputTokens: Number.isFinite(maxTokens) && maxTokens > 0 ? maxTokens : DEFAULT_MAX_TOKENS });
   }
 
   function outputCap(body: Record<string, unknown>): bigint {
@@ -114,18 +130,15 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
     refuseCrossSiteSpending(req);
     const raw = await readBody(req, options.bodyLimit ?? DEFAULT_BODY_LIMIT);
     const body = parseJsonObject(raw);
-    if (typeof body.model !== "string" || !body.model) throw new GotongError(`"model" is required`, { code: "invalid_parameter", param: "model", status: 400 });
+    const model = requireModel(body);
     const stream = body.stream === true;
-    const offers = await router.route(body.model);
-    const clientGone = new AbortController();
-    res.on("close", () => {
-      if (!res.writableFinished) clientGone.abort(new Error("client disconnected"));
-    });
+    const offers = await router.route(model);
+    const clientGone = clientGoneSignal(res);
     let lastError: unknown;
     for (const offer of offers) {
-      if (clientGone.signal.aborted) return;
+      if (clientGone.aborted) return;
       try {
-        await attempt(offer, path, body, raw, stream, res, clientGone.signal);
+        await attempt(offer, path, body, raw, stream, res, clientGone);
         return;
       } catch (error) {
         if (!(error instanceof TryNext)) throw error;
@@ -133,7 +146,7 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
         logger.warn("provider failed, trying the next", { provider: offer.provider, error: (error.cause as Error)?.message });
       }
     }
-    throw new GotongError(`No provider of "${body.model}" could serve the request`, {
+    throw new GotongError(`No provider of "${model}" could serve the request`, {
       code: "no_provider_available",
       status: 503,
       retryable: true,
@@ -170,14 +183,6 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
       const voucher = await channels.voucherFor(channel);
       const requestId = opaque?.requestId ?? (`0x${randomBytes(32).toString("hex")}` as Hex);
       const started = performance.now();
-      const upstreamAbort = new AbortController();
-      const onGone = () => upstreamAbort.abort();
-      clientGone.addEventListener("abort", onGone);
-      const headerTimer = setTimeout(() => upstreamAbort.abort(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
-      let upstream: UpstreamResponse;
-      // Until the gateway knows better, the most output this request can be billed for is its cap:
-      // if the gateway itself dies mid-request, a fair receipt still settles on the next use.
-      store.putPending({ requestId, channelId: channel.channelId, epoch: channel.epoch, observedOutputTokens: outputCap(body) });
       // End-to-end: only the provider's registered key opens the prompt; only we open the answer.
       let responseKeys: ResponseKeys | undefined;
       let payload: Buffer = opaque?.envelope ?? raw;
@@ -187,15 +192,20 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
           sealed = sealRequest(hexToBytes(offer.hpkePublicKey), raw, createRequestInfo({ chainId: domain.chainId, provider: offer.provider }), { aad: hexToBytes(requestId) });
         } catch (error) {
           // A provider registered with an unusable key (wrong length, a low-order point) gets nothing.
-          clearTimeout(headerTimer);
-          clientGone.removeEventListener("abort", onGone);
-          store.deletePending(requestId);
           router.markUntrusted(offer.provider);
           throw new TryNext("unusable key", { cause: error });
         }
         payload = Buffer.from(sealed.envelope);
         responseKeys = sealed.responseKeys;
       }
+      const upstreamAbort = new AbortController();
+      const onGone = () => upstreamAbort.abort();
+      clientGone.addEventListener("abort", onGone);
+      const headerTimer = setTimeout(() => upstreamAbort.abort(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+      let upstream: UpstreamResponse;
+      // Until the gateway knows better, the most output this request can be billed for is its cap:
+      // if the gateway itself dies mid-request, a fair receipt still settles on the next use.
+      store.putPending({ requestId, channelId: channel.channelId, epoch: channel.epoch, observedOutputTokens: outputCap(body) });
       try {
         upstream = await postUpstream(
           `${offer.endpoint}${path}`,
@@ -416,9 +426,8 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
 
   async function prepareRelay(req: IncomingMessage, res: ServerResponse) {
     refuseCrossSiteSpending(req);
-    const body = parseJsonObject(await readBody(req, 16 * 1024));
-    if (typeof body.model !== "string" || !body.model) throw new GotongError(`"model" is required`, { code: "invalid_parameter", param: "model", status: 400 });
-    const offer = (await router.route(body.model))[0]!;
+    const model = requireModel(parseJsonObject(await readBody(req, 16 * 1024)));
+    const offer = (await router.route(model))[0]!;
     const requestId = `0x${randomBytes(32).toString("hex")}` as Hex;
     const now = Date.now();
     for (const [id, p] of prepared) if (p.expires < now) prepared.delete(id);
@@ -432,12 +441,9 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
     refuseCrossSiteSpending(req, [SEALED_CONTENT_TYPE]);
     prepared.delete(requestId);
     const envelope = await readBody(req, options.bodyLimit ?? DEFAULT_BODY_LIMIT);
-    const clientGone = new AbortController();
-    res.on("close", () => {
-      if (!res.writableFinished) clientGone.abort(new Error("client disconnected"));
-    });
+    const clientGone = clientGoneSignal(res);
     try {
-      await attempt(entry.offer, "/v1/chat/completions", {}, envelope, true, res, clientGone.signal, { requestId, envelope });
+      await attempt(entry.offer, "/v1/chat/completions", {}, envelope, true, res, clientGone, { requestId, envelope });
     } catch (error) {
       if (error instanceof TryNext) {
         throw new GotongError(`Provider ${entry.offer.provider} could not take the request`, { code: "provider_unavailable", status: 503, retryable: true, hint: "Prepare again: another provider may be chosen.", cause: error.cause });

@@ -50,6 +50,14 @@ export function createGatewayStore(path: string) {
   const listPending = db.prepare("SELECT * FROM pending WHERE channel_id = ?");
   const listReceipts = db.prepare("SELECT * FROM receipts ORDER BY created_at DESC LIMIT ?");
   const listChannels = db.prepare("SELECT * FROM channels");
+  const addReceipt = db.transaction((channel: ChannelRecord, entry: Omit<StoredReceipt, "createdAt">, spent: bigint) => {
+    putReceipt.run(
+      entry.receipt.requestId, entry.receipt.channelId, entry.provider, entry.modelId.toString(), entry.modelName,
+      entry.receipt.cost.toString(), JSON.stringify(receiptToJson(entry.receipt)), Date.now(),
+    );
+    addSpent.run(spent.toString(), Date.now(), channel.channelId, channel.epoch.toString());
+    delPending.run(entry.receipt.requestId);
+  });
 
   return {
     getChannel(channelId: Hex): ChannelRecord | undefined {
@@ -65,14 +73,7 @@ export function createGatewayStore(path: string) {
     /** Records an accepted receipt and the channel's new spent total in one commit. */
     addReceipt(channel: ChannelRecord, entry: Omit<StoredReceipt, "createdAt">): ChannelRecord {
       const spent = channel.spent + entry.receipt.cost;
-      db.transaction(() => {
-        putReceipt.run(
-          entry.receipt.requestId, entry.receipt.channelId, entry.provider, entry.modelId.toString(), entry.modelName,
-          entry.receipt.cost.toString(), JSON.stringify(receiptToJson(entry.receipt)), Date.now(),
-        );
-        addSpent.run(spent.toString(), Date.now(), channel.channelId, channel.epoch.toString());
-        delPending.run(entry.receipt.requestId);
-      })();
+      addReceipt(channel, entry, spent);
       return { ...channel, spent };
     },
     putPending(p: PendingRequest): void {

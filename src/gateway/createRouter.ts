@@ -84,9 +84,10 @@ export function createRouter(options: RouterOptions) {
       }
       const usable = matching.filter((o) => !untrusted.has(o.provider));
       const price = (o: Offer) => o.price.pricePerMillionInput + o.price.pricePerMillionOutput;
+      const time = now();
       const sorted = usable.sort((a, b) => {
-        const downA = (downUntil.get(a.provider) ?? 0) > now() ? 1 : 0;
-        const downB = (downUntil.get(b.provider) ?? 0) > now() ? 1 : 0;
+        const downA = (downUntil.get(a.provider) ?? 0) > time ? 1 : 0;
+        const downB = (downUntil.get(b.provider) ?? 0) > time ? 1 : 0;
         if (downA !== downB) return downA - downB; // providers in cool-down are tried last, not never
         const p = price(a) - price(b);
         if (p !== 0n) return p < 0n ? -1 : 1;

@@ -50,9 +50,12 @@ export async function startLocalNetwork(options: LocalNetworkOptions) {
   const { home, logger } = options;
   const devnet = await startDevnet({ home, port: options.chainPort, logger: logger.child("chain") });
   const stops: (() => Promise<void>)[] = [devnet.stop];
-  const stop = async () => {
-    for (const s of stops.reverse()) await s().catch((error) => logger.warn("stopping a service failed", { error: (error as Error).message }));
-  };
+  let stopping: Promise<void> | undefined;
+  // Last started, first stopped (the chain last, after the provider's final redeem); once only.
+  const stop = () =>
+    (stopping ??= (async () => {
+      for (const s of [...stops].reverse()) await s().catch((error) => logger.warn("stopping a service failed", { error: (error as Error).message }));
+    })());
   try {
     const { deployment } = devnet;
     const unit = 10n ** BigInt(deployment.token.decimals);

@@ -70,14 +70,16 @@ export function createPaymentGuard(options: PaymentGuardOptions) {
     if (!isAddressEqual(channel.provider, options.provider)) throw paymentError(`Channel ${voucher.channelId} pays another provider (${channel.provider})`, "channel_wrong_provider");
     if (modelId !== undefined && channel.modelId !== modelId) throw paymentError(`Channel ${voucher.channelId} is for model ${channel.modelId}, not model ${modelId}`, "channel_wrong_model");
     if (voucher.epoch !== channel.epoch) throw paymentError(`The voucher is for epoch ${voucher.epoch} but the channel is in epoch ${channel.epoch}`, "voucher_wrong_epoch", "A voucher from a closed channel cannot pay again.");
-    const stored = options.store.getChannel(voucher.channelId, voucher.epoch);
-    const known = stored.voucher?.cumulativeAmount === voucher.cumulativeAmount && stored.voucher.signature === voucher.signature;
+    let state = options.store.getChannel(voucher.channelId, voucher.epoch);
+    const known = state.voucher?.cumulativeAmount === voucher.cumulativeAmount && state.voucher.signature === voucher.signature;
     // The same voucher as last time needs no second signature check (the common case on retries).
-    if (!known && !verifier.voucherSignedBy(voucher, channel.sender) && !(await contractSignatures.signedBy(voucher, channel.sender))) {
-      throw paymentError("The voucher's signature is not the channel sender's for this chain and contract", "voucher_signature_invalid", "Vouchers are bound to one chain id, one PaymentChannels contract, one channel and one epoch.", 401);
+    if (!known && !verifier.voucherSignedBy(voucher, channel.sender)) {
+      if (!(await contractSignatures.signedBy(voucher, channel.sender))) {
+        throw paymentError("The voucher's signature is not the channel sender's for this chain and contract", "voucher_signature_invalid", "Vouchers are bound to one chain id, one PaymentChannels contract, one channel and one epoch.", 401);
+      }
+      // Read again after the on-chain check: another request may have completed meanwhile.
+      state = options.store.getChannel(voucher.channelId, voucher.epoch);
     }
-    // Re-read after the await: another request may have completed meanwhile.
-    const state = options.store.getChannel(voucher.channelId, voucher.epoch);
     if (voucher.cumulativeAmount < state.owed) {
       throw new GotongError(`The voucher pays ${voucher.cumulativeAmount} but ${state.owed} is owed for requests already served on this channel`, {
         code: "voucher_below_owed",

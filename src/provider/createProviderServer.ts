@@ -4,6 +4,7 @@ import type { Hex, LocalAccount } from "viem";
 import { GotongError } from "../common/errors.ts";
 import { readBody, parseJsonObject, sendError, sendJson, startSse, DEFAULT_BODY_LIMIT } from "../common/http.ts";
 import type { Logger } from "../common/logger.ts";
+import { sha256Hex } from "../model/sha256Hex.ts";
 import { computeCost, type Price } from "../payments/price.ts";
 import { receiptToJson, encodeReceiptHeader, type SignedReceipt } from "../payments/receipt.ts";
 import type { PaymentSigner } from "../payments/createPaymentSigner.ts";
@@ -33,8 +34,6 @@ export type ProviderServerOptions = {
   /** Requests waiting beyond those running before new ones get 503. Default 32. */
   maxQueued?: number;
 };
-
-const sha256 = (data: Uint8Array | string): Hex => `0x${createHash("sha256").update(data).digest("hex")}`;
 
 /** The provider's HTTP API: OpenAI-compatible generation, paid per request by channel vouchers. */
 export function createProviderServer(options: ProviderServerOptions): Server {
@@ -122,7 +121,7 @@ export function createProviderServer(options: ProviderServerOptions): Server {
           outputTokens: BigInt(counts.outputTokens),
           cost,
           cumulativeOwed: owedBefore + cost,
-          requestHash: sha256(raw),
+          requestHash: `0x${sha256Hex(raw)}`,
           responseHash: `0x${hash.digest("hex")}`,
         });
         options.store.recordServed(auth.epoch, receipt);
@@ -155,11 +154,11 @@ export function createProviderServer(options: ProviderServerOptions): Server {
         if (abort.signal.aborted) return;
         const finishReason = result.finishReason === "length" ? "length" : "stop";
         const last = kind === "chat" ? { index: 0, delta: {}, finish_reason: finishReason } : { index: 0, text: "", finish_reason: finishReason };
-        const gotong = { receipt: receiptToJson(receipt), cost: receipt.cost.toString() };
-        sse.send({ id, object: kind === "chat" ? "chat.completion.chunk" : "text_completion", created, model: model.name, choices: [last], usage: usage(), gotong });
-        if (request.includeUsage) sse.send({ id, object: kind === "chat" ? "chat.completion.chunk" : "text_completion", created, model: model.name, choices: [], usage: usage() });
+        const receiptJson = receiptToJson(receipt);
+        sse.send({ id, object: chunkObject, created, model: model.name, choices: [last], usage: usage(), gotong: { receipt: receiptJson, cost: receipt.cost.toString() } });
+        if (request.includeUsage) sse.send({ id, object: chunkObject, created, model: model.name, choices: [], usage: usage() });
         // Sealed: the receipt (hashes and counts, no content) also follows in the clear for a relay.
-        sse.end(responseKeys ? `event: receipt\ndata: ${JSON.stringify(receiptToJson(receipt))}\n\n` : undefined);
+        sse.end(responseKeys ? `event: receipt\ndata: ${JSON.stringify(receiptJson)}\n\n` : undefined);
         return;
       }
 

@@ -49,7 +49,10 @@ export function createProviderStore(path: string) {
   const updateVoucher = db.prepare(
     "UPDATE channels SET voucher_amount = ?, voucher_signature = ?, updated_at = ? WHERE channel_id = ? AND epoch = ?",
   );
-  const updateOwed = db.prepare("UPDATE channels SET owed = ?, updated_at = ? WHERE channel_id = ? AND epoch = ?");
+  const setOwed = db.prepare(
+    `INSERT INTO channels (channel_id, epoch, owed, updated_at) VALUES (?, ?, ?, ?)
+     ON CONFLICT(channel_id, epoch) DO UPDATE SET owed = excluded.owed, updated_at = excluded.updated_at`,
+  );
   const updateRedeemed = db.prepare("UPDATE channels SET redeemed = ?, updated_at = ? WHERE channel_id = ? AND epoch = ?");
   const insertReceipt = db.prepare("INSERT INTO receipts (request_id, channel_id, receipt, created_at) VALUES (?, ?, ?, ?)");
   const selectReceipt = db.prepare("SELECT receipt FROM receipts WHERE request_id = ?");
@@ -85,6 +88,16 @@ export function createProviderStore(path: string) {
     insertChannel.run(channelId, epoch.toString(), Date.now());
     return toState(selectChannel.get(channelId, epoch.toString()) as Row);
   };
+  const acceptVoucher = db.transaction((voucher: SignedVoucher): boolean => {
+    const state = getOrCreate(voucher.channelId, voucher.epoch);
+    if (state.voucher && state.voucher.cumulativeAmount >= voucher.cumulativeAmount) return false;
+    updateVoucher.run(voucher.cumulativeAmount.toString(), voucher.signature, Date.now(), voucher.channelId, voucher.epoch.toString());
+    return true;
+  });
+  const recordServed = db.transaction((epoch: bigint, receipt: SignedReceipt) => {
+    setOwed.run(receipt.channelId, epoch.toString(), receipt.cumulativeOwed.toString(), Date.now());
+    insertReceipt.run(receipt.requestId, receipt.channelId, JSON.stringify(receiptToJson(receipt)), Date.now());
+  });
 
   return {
     /** The state of a channel in an epoch (zero owed and no voucher when new). */
@@ -94,24 +107,14 @@ export function createProviderStore(path: string) {
     },
     /** Durably keeps `voucher` when it beats the one held; returns whether it was newer. */
     acceptVoucher(voucher: SignedVoucher): boolean {
-      return guard("a voucher", () =>
-        db.transaction(() => {
-          const state = getOrCreate(voucher.channelId, voucher.epoch);
-          if (state.voucher && state.voucher.cumulativeAmount >= voucher.cumulativeAmount) return false;
-          updateVoucher.run(voucher.cumulativeAmount.toString(), voucher.signature, Date.now(), voucher.channelId, voucher.epoch.toString());
-          return true;
-        })(),
-      );
+      return guard("a voucher", () => acceptVoucher(voucher));
     },
-    /** Adds a served request's cost to what the channel owes and keeps its receipt, in one commit. */
+    /**
+     * Keeps a served request's receipt and makes its `cumulativeOwed` what the channel owes, in one
+     * commit. The receipt was signed over what was owed before plus its cost, read in the same turn.
+     */
     recordServed(epoch: bigint, receipt: SignedReceipt): void {
-      guard("a receipt", () =>
-        db.transaction(() => {
-          const state = getOrCreate(receipt.channelId, epoch);
-          updateOwed.run((state.owed + receipt.cost).toString(), Date.now(), receipt.channelId, epoch.toString());
-          insertReceipt.run(receipt.requestId, receipt.channelId, JSON.stringify(receiptToJson(receipt)), Date.now());
-        })(),
-      );
+      guard("a receipt", () => recordServed(epoch, receipt));
     },
     /** Whether a request id has been used before. */
     hasReceipt(requestId: Hex): boolean {

@@ -1,5 +1,6 @@
 import { GotongError } from "../common/errors.ts";
-import type { GenerationRequest, InferenceBackend, PreparedGeneration } from "./backend.ts";
+import { readSseData } from "../common/readSseData.ts";
+import type { FinishReason, GenerationRequest, InferenceBackend, PreparedGeneration } from "./backend.ts";
 
 export type UpstreamBackendOptions = {
   /** OpenAI-compatible base URL of a server the provider already runs (vLLM, Ollama, llama-server…), e.g. http://127.0.0.1:8080/v1 */
@@ -61,35 +62,24 @@ export function createUpstreamBackend(options: UpstreamBackendOptions): Inferenc
           }
           let outputTokens = 0;
           let inputTokens: number | undefined;
-          let finishReason: "stop" | "length" | "abort" = "stop";
-          let buffer = "";
-          const decoder = new TextDecoder();
+          let finishReason: FinishReason = "stop";
           try {
-            for await (const bytes of res.body as unknown as AsyncIterable<Uint8Array>) {
-              buffer += decoder.decode(bytes, { stream: true });
-              let cut: number;
-              while ((cut = buffer.indexOf("\n\n")) >= 0) {
-                const event = buffer.slice(0, cut);
-                buffer = buffer.slice(cut + 2);
-                const line = event.split("\n").find((l) => l.startsWith("data:"));
-                if (!line) continue;
-                const data = line.slice(5).trim();
-                if (data === "[DONE]") continue;
-                const chunk = JSON.parse(data) as {
-                  choices?: { delta?: { content?: string }; text?: string; finish_reason?: string | null }[];
-                  usage?: { prompt_tokens?: number; completion_tokens?: number };
-                };
-                const choice = chunk.choices?.[0];
-                const piece = choice?.delta?.content ?? choice?.text;
-                if (piece) {
-                  outputTokens += 1; // one streamed chunk per token; corrected by `usage` below
-                  onText(piece, 1);
-                }
-                if (choice?.finish_reason === "length") finishReason = "length";
-                if (chunk.usage) {
-                  inputTokens = chunk.usage.prompt_tokens;
-                  if (chunk.usage.completion_tokens !== undefined) outputTokens = chunk.usage.completion_tokens;
-                }
+            for await (const data of readSseData(res.body as unknown as AsyncIterable<Uint8Array>)) {
+              if (data === "[DONE]") continue;
+              const chunk = JSON.parse(data) as {
+                choices?: { delta?: { content?: string }; text?: string; finish_reason?: string | null }[];
+                usage?: { prompt_tokens?: number; completion_tokens?: number };
+              };
+              const choice = chunk.choices?.[0];
+              const piece = choice?.delta?.content ?? choice?.text;
+              if (piece) {
+                outputTokens += 1; // one streamed chunk per token; corrected by `usage` below
+                onText(piece, 1);
+              }
+              if (choice?.finish_reason === "length") finishReason = "length";
+              if (chunk.usage) {
+                inputTokens = chunk.usage.prompt_tokens;
+                if (chunk.usage.completion_tokens !== undefined) outputTokens = chunk.usage.completion_tokens;
               }
             }
           } catch (cause) {
