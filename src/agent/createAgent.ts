@@ -1,16 +1,17 @@
 import { decodeAbiParameters, encodeFunctionData, erc20Abi, isAddress, zeroAddress, type Address, type Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
-import { createClients } from "../chain/createClients.ts";
+import { createClients, type ChainClients } from "../chain/createClients.ts";
 import { readDeployment, type Deployment } from "../chain/deployment.ts";
 import { GotongError } from "../common/errors.ts";
 import { resolveHome, type GotongHome } from "../common/home.ts";
 import { createLogger, type Logger } from "../common/logger.ts";
 import { startGateway, type RunningGateway } from "../gateway/startGateway.ts";
-import { AgentReputationArtifact } from "../chain/contracts.generated.ts";
+import { AgentReputationArtifact, QuadraticFundingArtifact } from "../chain/contracts.generated.ts";
 import { getRoundStatus, type RoundStatus } from "../funding/getRoundStatus.ts";
 import { createAgentFunder } from "./createAgentFunder.ts";
 import { createAgentSpender, type SpendResult } from "./createAgentSpender.ts";
 import { readAgentBudget, type AgentBudgetStatus, type AgentWalletStatus } from "./readAgentWallet.ts";
+import { tokenUnitOf } from "./tokenUnitOf.ts";
 
 /** Options of `createAgent`. */
 export type CreateAgentOptions = {
@@ -236,7 +237,7 @@ export async function createAgent(options: CreateAgentOptions) {
         what: "donation",
         calls: [
           { target: roundToken, data: encodeFunctionData({ abi: erc20Abi, functionName: "approve", args: [funding, request.amount] }) },
-          { target: funding, data: encodeFunctionData({ abi: donateAbi, functionName: "donate", args: [request.roundId, request.projectId, request.amount] }) },
+          { target: funding, data: encodeFunctionData({ abi: QuadraticFundingArtifact.abi, functionName: "donate", args: [request.roundId, request.projectId, request.amount] }) },
         ],
         charges: [{ token: roundToken, amount: request.amount }],
       });
@@ -268,7 +269,7 @@ export async function createAgent(options: CreateAgentOptions) {
     async budget(budgetToken: Address = token.address): Promise<AgentBudget> {
       const [status, wallet] = await Promise.all([readAgentBudget(clients.public, options.wallet, budgetToken), spender.status()]);
       const { paused, agent: agentKey } = wallet;
-      const unit = budgetToken === zeroAddress ? { symbol: "ETH", decimals: 18 } : budgetToken.toLowerCase() === token.address.toLowerCase() ? token : { symbol: budgetToken, decimals: 0 };
+      const unit = tokenUnitOf(deployment, budgetToken) ?? { symbol: budgetToken, decimals: 0 };
       return { ...status, paused, revoked: agentKey.toLowerCase() !== account.address.toLowerCase(), symbol: unit.symbol, decimals: unit.decimals };
     },
 
@@ -289,36 +290,10 @@ export async function createAgent(options: CreateAgentOptions) {
 
 export type Agent = Awaited<ReturnType<typeof createAgent>>;
 
-/** The one function of QuadraticFunding the agent needs (built against this minimal interface). */
-const donateAbi = [
-  {
-    type: "function",
-    name: "donate",
-    stateMutability: "nonpayable",
-    inputs: [
-      { name: "roundId", type: "uint256" },
-      { name: "projectId", type: "uint256" },
-      { name: "amount", type: "uint256" },
-    ],
-    outputs: [{ name: "received", type: "uint256" }],
-  },
-] as const;
-
-/** `getRound(roundId)` returns a struct whose first field is the round's token. */
-const getRoundTokenAbi = [
-  {
-    type: "function",
-    name: "getRound",
-    stateMutability: "view",
-    inputs: [{ name: "roundId", type: "uint256" }],
-    outputs: [{ name: "round", type: "tuple", components: [{ name: "token", type: "address" }] }],
-  },
-] as const;
-
 /** The token a funding round is in; a clear error for a round that does not exist. */
-async function readRoundToken(client: ReturnType<typeof createClients>["public"], funding: Address, roundId: bigint): Promise<Address> {
+async function readRoundToken(client: ChainClients["public"], funding: Address, roundId: bigint): Promise<Address> {
   try {
-    const round = (await client.readContract({ address: funding, abi: getRoundTokenAbi, functionName: "getRound", args: [roundId] })) as { token: Address };
+    const round = await client.readContract({ address: funding, abi: QuadraticFundingArtifact.abi, functionName: "getRound", args: [roundId] });
     return round.token;
   } catch (cause) {
     throw new GotongError(`Funding round ${roundId} was not found`, { code: "round_not_found", status: 404, hint: "List the rounds with the funding commands, or check the round id.", cause });

@@ -120,8 +120,8 @@ export function createAgentMcpServer(agent: Agent, info: { name?: string; versio
         const amount = amountOf(args.amount, args.native ? 18 : token.decimals);
         const paid = await agent.pay({ to: args.to as Address, amount, token: args.native ? zeroAddress : undefined });
         const budget = await agent.budget(paid.token);
-        const unit = args.native ? `${formatUnits(amount, 18)} ETH` : show(amount);
-        return ok(`Paid ${unit} to ${args.to} (transaction ${paid.hash}). Budget left this period: ${args.native ? formatUnits(budget.left, 18) + " ETH" : show(budget.left)}.`, {
+        const fmt = (v: bigint) => `${formatUnits(v, budget.decimals)} ${budget.symbol}`;
+        return ok(`Paid ${fmt(amount)} to ${args.to} (transaction ${paid.hash}). Budget left this period: ${fmt(budget.left)}.`, {
           hash: paid.hash,
           to: args.to,
           amount,

@@ -7,6 +7,7 @@ import { GotongError } from "../common/errors.ts";
 import type { Logger } from "../common/logger.ts";
 import { formatUnits } from "../payments/price.ts";
 import { readAgentWallet, type AgentWalletStatus } from "./readAgentWallet.ts";
+import { tokenUnitOf } from "./tokenUnitOf.ts";
 import { agentWalletAbi } from "./walletAbi.ts";
 
 /** One call the agent makes through its wallet. */
@@ -115,11 +116,12 @@ export function createAgentSpender(options: AgentSpenderOptions) {
     for (const c of request.charges) totals.set(c.token.toLowerCase(), (totals.get(c.token.toLowerCase()) ?? 0n) + c.amount);
     for (const [token, amount] of totals) {
       if (amount === 0n) continue;
-      const unit = isAddressEqual(token as Address, deployment.token.address) ? { symbol: deployment.token.symbol, decimals: deployment.token.decimals } : token === zeroAddress ? { symbol: "ETH", decimals: 18 } : { symbol: `of ${token}`, decimals: 0 };
+      const known = tokenUnitOf(deployment, token as Address);
+      const unit = known ?? { symbol: `of ${token}`, decimals: 0 };
       const show = (v: bigint) => `${formatUnits(v, unit.decimals)} ${unit.symbol}`;
       const budget = status.budgets.find((b) => isAddressEqual(b.token, token as Address));
       if (!budget || budget.period === 0) {
-        throw new GotongError(`The wallet has no budget for ${unit.symbol === `of ${token}` ? token : unit.symbol}: the ${request.what} was refused and nothing was spent`, {
+        throw new GotongError(`The wallet has no budget for ${known?.symbol ?? token}: the ${request.what} was refused and nothing was spent`, {
           code: "no_budget",
           status: 402,
           hint: "The owner can set one with `gotong agent policy --budget`.",

@@ -2,7 +2,7 @@ import { parseArgs, type ParseArgsConfig } from "node:util";
 import { privateKeyToAccount } from "viem/accounts";
 import type { Hex } from "viem";
 import { readDeployment, type Deployment } from "../chain/deployment.ts";
-import { createClients } from "../chain/createClients.ts";
+import { createClients, createReader } from "../chain/createClients.ts";
 import { GotongError } from "../common/errors.ts";
 import { resolveHome, type GotongHome } from "../common/home.ts";
 import { loadOrCreateKey, readKey } from "../common/keys.ts";
@@ -41,6 +41,10 @@ export function context(values: { home?: string; verbose?: boolean }) {
     },
     clients(deployment: Deployment, key: Hex) {
       return createClients({ rpcUrl: deployment.rpcUrl, chainId: deployment.chainId, account: privateKeyToAccount(key) });
+    },
+    /** A client that only reads from the chain: it needs no key. */
+    reader(deployment: Deployment) {
+      return createReader(deployment);
     },
   };
 }

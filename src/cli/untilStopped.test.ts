@@ -4,7 +4,8 @@ import { describe, expect, it } from "vitest";
 
 const fixture = join(import.meta.dirname, "../../test/fixtures/cli/slowShutdown.ts");
 
-function start() {
+/** Runs the fixture, sends `signal` once, waits for the clean shutdown to begin, then sends it again. */
+async function signalTwice(signal: NodeJS.Signals) {
   const child = spawn(process.execPath, ["--import", "tsx", fixture], { stdio: ["ignore", "pipe", "pipe"] });
   let stdout = "";
   let stderr = "";
@@ -15,27 +16,22 @@ function start() {
     for (let i = 0; i < 300 && !stdout.includes(text); i++) await new Promise((r) => setTimeout(r, 50));
     expect(stdout).toContain(text);
   };
-  return { child, exited, waitFor, output: () => ({ stdout, stderr }) };
+  await waitFor("running");
+  child.kill(signal);
+  await waitFor(`stopping after ${signal}`);
+  child.kill(signal);
+  return { exit: await exited, stdout, stderr };
 }
 
 describe("untilStopped", () => {
   it("a second Ctrl-C during a slow shutdown exits at once, through the exit handlers (which stop the chain)", async () => {
-    const cmd = start();
-    await cmd.waitFor("running");
-    cmd.child.kill("SIGINT");
-    await cmd.waitFor("stopping after SIGINT");
-    cmd.child.kill("SIGINT");
-    expect(await cmd.exited).toEqual({ code: 130, signal: null });
-    expect(cmd.output().stdout).toContain("exit handler ran with code 130");
-    expect(cmd.output().stderr).toMatch(/SIGINT again: stopping now/);
+    const { exit, stdout, stderr } = await signalTwice("SIGINT");
+    expect(exit).toEqual({ code: 130, signal: null });
+    expect(stdout).toContain("exit handler ran with code 130");
+    expect(stderr).toMatch(/SIGINT again: stopping now/);
   });
 
   it("SIGTERM starts the same clean shutdown", async () => {
-    const cmd = start();
-    await cmd.waitFor("running");
-    cmd.child.kill("SIGTERM");
-    await cmd.waitFor("stopping after SIGTERM");
-    cmd.child.kill("SIGTERM");
-    expect((await cmd.exited).code).toBe(130);
+    expect((await signalTwice("SIGTERM")).exit.code).toBe(130);
   });
 });

@@ -3,8 +3,8 @@ import type { Deployment } from "../chain/deployment.ts";
 import { ModelRegistryArtifact, PaymentChannelsArtifact } from "../chain/contracts.generated.ts";
 import { chainTime } from "./chainTime.ts";
 import { computeMatches } from "./computeMatches.ts";
-import { findModelChannels } from "./findModelChannels.ts";
 import { fundingContract } from "./fundingContract.ts";
+import { readPendingUsage } from "./readPendingUsage.ts";
 import { readProjects, readRound, type Project, type Round } from "./readRound.ts";
 import { addToTally, type Tally } from "./tally.ts";
 
@@ -145,12 +145,8 @@ async function foldPendingUsage(
   pending: bigint[],
 ): Promise<void> {
   const qf = fundingContract(deployment);
-  const modelIds = projects.filter((p) => !p.rejected && p.modelId !== 0n).map((p) => p.modelId);
-  const channels = await findModelChannels(client, deployment, modelIds);
   const byPayer = new Map<string, { projectIndex: number; payerKey: Hex; amount: bigint }>();
-  for (const channelId of channels) {
-    const [projectId, payerKey, amount] = await client.readContract({ ...qf, functionName: "pendingUsage", args: [round.roundId, channelId] });
-    if (amount === 0n) continue;
+  for (const { projectId, payerKey, amount } of await readPendingUsage(client, deployment, round.roundId, projects)) {
     const key = `${projectId}:${payerKey}`;
     const entry = byPayer.get(key) ?? { projectIndex: Number(projectId) - 1, payerKey, amount: 0n };
     entry.amount += amount;

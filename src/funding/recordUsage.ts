@@ -1,9 +1,8 @@
-import type { Hex } from "viem";
 import type { ChainClients } from "../chain/createClients.ts";
 import type { Deployment } from "../chain/deployment.ts";
 import { writeAndWait } from "../chain/writeAndWait.ts";
-import { findModelChannels } from "./findModelChannels.ts";
 import { fundingContract } from "./fundingContract.ts";
+import { readPendingUsage } from "./readPendingUsage.ts";
 import { readProjects, readRound } from "./readRound.ts";
 
 /** Channels per `recordUsage` transaction: each costs a few thousand gas to read and up to ~70k to credit. */
@@ -21,13 +20,7 @@ export async function recordUsage(clients: ChainClients, deployment: Deployment,
   const round = await readRound(clients.public, deployment, roundId);
   if (round.usageWeightBps === 0 || round.finalized) return 0n;
   const projects = await readProjects(clients.public, deployment, round);
-  const modelIds = projects.filter((p) => !p.rejected && p.modelId !== 0n).map((p) => p.modelId);
-  const channels = await findModelChannels(clients.public, deployment, modelIds);
-  const pending: Hex[] = [];
-  for (const channelId of channels) {
-    const [, , amount] = await clients.public.readContract({ ...qf, functionName: "pendingUsage", args: [roundId, channelId] });
-    if (amount > 0n) pending.push(channelId);
-  }
+  const pending = (await readPendingUsage(clients.public, deployment, roundId, projects)).map((p) => p.channelId);
   let counted = 0n;
   for (let i = 0; i < pending.length; i += BATCH) {
     const { result } = await writeAndWait(clients, { ...qf, functionName: "recordUsage", args: [roundId, pending.slice(i, i + BATCH)] });

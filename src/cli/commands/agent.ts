@@ -1,11 +1,10 @@
-import { createPublicClient, erc20Abi, http, isAddress, isAddressEqual, zeroAddress, type Address, type Hex } from "viem";
+import { erc20Abi, isAddress, isAddressEqual, type Address, type Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { AgentRegistryArtifact, AgentReputationArtifact } from "../../chain/contracts.generated.ts";
 import type { Deployment } from "../../chain/deployment.ts";
 import { fundOnDevnet } from "../../chain/fundOnDevnet.ts";
 import { writeAndWait } from "../../chain/writeAndWait.ts";
 import { GotongError } from "../../common/errors.ts";
-import { loadOrCreateKey, readKey } from "../../common/keys.ts";
 import { formatUnits } from "../../payments/price.ts";
 import { checkAgentName, readAgentConfig, writeAgentConfig, listAgentConfigs, type AgentConfig } from "../../agent/agentConfig.ts";
 import { defaultAgentPolicy, selectors, type AgentBudget, type AgentCallPermission } from "../../agent/agentPolicy.ts";
@@ -13,6 +12,7 @@ import { createAgentWallet } from "../../agent/createAgentWallet.ts";
 import { formatPeriod, parsePeriod } from "../../agent/parsePeriod.ts";
 import { readAgentWallet, type AgentWalletStatus } from "../../agent/readAgentWallet.ts";
 import { registerAgentIdentity, registrationDataUri } from "../../agent/registerAgentIdentity.ts";
+import { tokenUnitOf } from "../../agent/tokenUnitOf.ts";
 import { revokeAgent, updateAgentPolicy } from "../../agent/updateAgentPolicy.ts";
 import { context, parse, tokens } from "../shared.ts";
 
@@ -42,11 +42,6 @@ on-chain and can revoke at once. NAME defaults to "default"; the owner's key is 
 Every command takes --deployment FILE, --json, --home DIR.`;
 
 const PERIOD_DEFAULT = "1d";
-
-/** The owner's clients from --owner-key or GOTONG_HOME/keys/owner.key. */
-function ownerKey(ctx: ReturnType<typeof context>, file?: string): Hex {
-  return file ? readKey(file) : loadOrCreateKey(ctx.home.keys, "owner");
-}
 
 /** A SELECTOR given by name or as 4 hex bytes. */
 function selectorOf(text: string): Hex {
@@ -96,7 +91,7 @@ function describeCall(call: { target: Address; selector: Hex }, deployment: Depl
 }
 
 function printStatus(status: AgentWalletStatus, config: AgentConfig | undefined, deployment: Deployment, balance: bigint, agentGas: bigint, identity: { agentId?: string; boundWallet?: Address; reputation?: string }) {
-  const unit = (token: Address) => (token === zeroAddress ? { symbol: "ETH", decimals: 18 } : isAddressEqual(token, deployment.token.address) ? deployment.token : { symbol: token, decimals: 0 });
+  const unit = (token: Address) => tokenUnitOf(deployment, token) ?? { symbol: token, decimals: 0 };
   const lines = [
     `wallet   ${status.wallet}${config ? ` (${config.name})` : ""}`,
     `owner    ${status.owner}`,
@@ -154,10 +149,9 @@ async function create(args: string[]) {
   const nativeBudget = values["native-budget"] ? tokens(values["native-budget"], 18, 0n) : undefined;
   const policy = defaultAgentPolicy(deployment, { budget, maxPerTransaction, period, nativeBudget, agentExpiresAt: expiryOf(values.expires) });
 
-  const owner = ctx.clients(deployment, ownerKey(ctx, values["owner-key"]));
+  const owner = ctx.clients(deployment, ctx.key("owner", values["owner-key"]));
   const agentKeyFile = values["agent-key"] ?? `${ctx.home.keys}/agent-${name}.key`;
-  const agentKey = values["agent-key"] ? readKey(values["agent-key"]) : loadOrCreateKey(ctx.home.keys, `agent-${name}`);
-  const agent = privateKeyToAccount(agentKey);
+  const agent = privateKeyToAccount(ctx.key(`agent-${name}`, values["agent-key"]));
   if (deployment.chainId === 31337) {
     await fundOnDevnet(deployment, owner.account.address, { tokens: fund });
     await fundOnDevnet(deployment, agent.address, {}); // gas for the wallet's transactions
@@ -231,12 +225,12 @@ async function policy(args: string[]) {
   const deployment = ctx.deployment(values.deployment);
   const { wallet } = target(ctx, positionals[0], values.wallet);
   if (values.pause && values.unpause) throw new GotongError("--pause and --unpause together", { code: "invalid_arguments" });
-  const owner = ctx.clients(deployment, ownerKey(ctx, values["owner-key"]));
+  const owner = ctx.clients(deployment, ctx.key("owner", values["owner-key"]));
   const budgets: AgentBudget[] = [];
   if (values.budget !== undefined || values.period !== undefined || values["max-per-tx"] !== undefined) {
     const token = (values.token ?? deployment.token.address) as Address;
     if (!isAddress(token)) throw new GotongError(`Invalid token "${values.token}"`, { code: "invalid_arguments" });
-    const decimals = token === zeroAddress ? 18 : isAddressEqual(token, deployment.token.address) ? deployment.token.decimals : 0;
+    const decimals = tokenUnitOf(deployment, token)?.decimals ?? 0;
     const current = (await readAgentWallet(owner.public, wallet)).budgets.find((b) => isAddressEqual(b.token, token));
     const budget = tokens(values.budget, decimals, current?.budget ?? 0n);
     const period = values.period !== undefined ? parsePeriod(values.period) : current?.period || parsePeriod(PERIOD_DEFAULT);
@@ -262,7 +256,7 @@ async function revoke(args: string[]) {
   const ctx = context(values);
   const deployment = ctx.deployment(values.deployment);
   const { wallet } = target(ctx, positionals[0], values.wallet);
-  const owner = ctx.clients(deployment, ownerKey(ctx, values["owner-key"]));
+  const owner = ctx.clients(deployment, ctx.key("owner", values["owner-key"]));
   const before = await readAgentWallet(owner.public, wallet);
   const hash = await revokeAgent(owner, wallet);
   if (values.json) process.stdout.write(JSON.stringify({ wallet, revoked: before.agent, transaction: hash }) + "\n");
@@ -274,8 +268,7 @@ async function status(args: string[]) {
   const ctx = context(values);
   const deployment = ctx.deployment(values.deployment);
   const { wallet, config } = target(ctx, positionals[0], values.wallet);
-  // Reading needs no key.
-  const client = createPublicClient({ transport: http(deployment.rpcUrl) });
+  const client = ctx.reader(deployment);
   const state = await readAgentWallet(client, wallet);
   const [balance, agentGas] = await Promise.all([
     client.readContract({ address: deployment.token.address, abi: erc20Abi, functionName: "balanceOf", args: [wallet] }),

@@ -1,5 +1,4 @@
 import { isAddress, type Address, type Hex } from "viem";
-import { generatePrivateKey } from "viem/accounts";
 import type { Deployment } from "../../chain/deployment.ts";
 import { fundOnDevnet } from "../../chain/fundOnDevnet.ts";
 import { GotongError } from "../../common/errors.ts";
@@ -64,8 +63,8 @@ async function dispatch(args: string[]) {
     if (sub === "claim") return claim(rest);
     throw new GotongError(`Unknown fund round command "${sub ?? ""}"`, { code: "invalid_arguments", hint: help });
   }
-  if (group === "collect") return collect([sub, ...rest].filter((a): a is string => a !== undefined));
-  if (group === "attest") return attestCommand([sub, ...rest].filter((a): a is string => a !== undefined));
+  if (group === "collect") return collect(args.slice(1));
+  if (group === "attest") return attestCommand(args.slice(1));
   throw new GotongError(`Unknown fund command "${group ?? ""}"`, { code: "invalid_arguments", hint: help });
 }
 
@@ -185,8 +184,7 @@ async function status(args: string[]) {
   const roundId = id(positionals[0], "ROUND");
   const ctx = context(values);
   const deployment = ctx.deployment(values.deployment);
-  const clients = ctx.clients(deployment, generatePrivateKey()); // reading only: no key needed
-  const s = await getRoundStatus(clients.public, deployment, roundId);
+  const s = await getRoundStatus(ctx.reader(deployment), deployment, roundId);
   if (values.json) {
     process.stdout.write(JSON.stringify(statusJson(s)) + "\n");
     return;

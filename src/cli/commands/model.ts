@@ -1,5 +1,4 @@
 import { basename, join } from "node:path";
-import { createPublicClient, http } from "viem";
 import { GotongError } from "../../common/errors.ts";
 import { createProgressBar, type ProgressBar } from "../../common/progress.ts";
 import { inspectModelFile } from "../../model/inspectModelFile.ts";
@@ -34,9 +33,8 @@ async function pull(args: string[]) {
   if (!url) throw new GotongError("A URL is required", { code: "invalid_arguments", hint: help });
   const ctx = context(values);
   const name = values.out ?? join(ctx.home.models, basename(new URL(url).pathname) || "model.gguf");
-  let bar: ReturnType<typeof createProgressBar> | undefined;
-  const abort = new AbortController();
-  process.once("SIGINT", () => abort.abort(new GotongError("Download cancelled; run the same command again to resume", { code: "cancelled" })));
+  let bar: ProgressBar | undefined;
+  const abort = cancelOnSigint("Download cancelled; run the same command again to resume");
   const result = await pullModel({
     url,
     destination: name,
@@ -121,8 +119,7 @@ async function verify(args: string[]) {
   if (!isId && values.path !== undefined) throw new GotongError("--path goes with a model id; give the path alone otherwise", { code: "invalid_arguments", hint: help });
   const ctx = context(values);
   const deployment = ctx.deployment(values.deployment);
-  // Verifying needs no key: only reads from the chain.
-  const client = createPublicClient({ transport: http(deployment.rpcUrl, { retryCount: 2, timeout: 20_000 }) });
+  const client = ctx.reader(deployment);
   const abort = cancelOnSigint("Verification cancelled");
   const checks: ModelCheck[] = [];
   let bar: ProgressBar | undefined;
