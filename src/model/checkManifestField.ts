@@ -1,13 +1,13 @@
 import { getAddress, isAddress } from "viem";
 import { GotongError } from "../common/errors.ts";
-import type { ModelManifest } from "./modelManifest.ts";
+import { MANIFEST_SCHEMA, type ModelManifest } from "./modelManifest.ts";
+import { CONTROL_CHARACTER } from "./printable.ts";
 
 /** The loose SPDX expression check: ids joined by AND, OR or WITH (parentheses are not supported). */
 const SPDX = /^[A-Za-z0-9.+-]+( (AND|OR|WITH) [A-Za-z0-9.+-]+)*$/;
 /** Semver-ish: 1, 1.2, 1.2.3, 1.2.3.4, with an optional pre-release and build. */
 const VERSION = /^\d{1,9}(\.\d{1,9}){0,3}(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$/;
 const ARCHITECTURE = /^[A-Za-z0-9_.+-]{1,128}$/;
-const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 const MAX_FILES = 10_000;
 
 /**
@@ -23,11 +23,11 @@ export function checkManifestField<K extends keyof ModelManifest>(field: K, valu
   };
   switch (field) {
     case "schema":
-      if (value !== "gotong.manifest/1") fail(`is ${JSON.stringify(value)}, expected "gotong.manifest/1"`, "The manifest was written by a newer or a foreign tool.");
+      if (value !== MANIFEST_SCHEMA) fail(`is ${JSON.stringify(value)}, expected "${MANIFEST_SCHEMA}"`, "The manifest was written by a newer or a foreign tool.");
       return;
     case "name":
       if (typeof value !== "string" || value.length === 0 || value.length > 200) fail("must be a string of 1 to 200 characters");
-      if (CONTROL.test(value as string) || (value as string).trim() !== value) fail("must not contain control characters or start or end with spaces");
+      if (CONTROL_CHARACTER.test(value as string) || (value as string).trim() !== value) fail("must not contain control characters or start or end with spaces");
       return;
     case "version":
       if (typeof value !== "string" || value.length > 64 || !VERSION.test(value)) fail(`is ${JSON.stringify(value)}, not a version like 1.0.0`, "Use a semantic version: 1.0.0, 2.1, 1.0.0-beta.1.");
@@ -90,7 +90,7 @@ function checkFiles(value: unknown, fail: (what: string, hint?: string) => never
 /** Why a manifest path is unsafe to join to a folder, or undefined when it is fine. */
 function pathProblem(path: string): string | undefined {
   if (path.length === 0 || path.length > 1024) return "must be 1 to 1024 characters";
-  if (CONTROL.test(path)) return "contains control characters";
+  if (CONTROL_CHARACTER.test(path)) return "contains control characters";
   if (path.includes("\\")) return "contains a backslash (paths are POSIX)";
   if (path.startsWith("/")) return "is absolute";
   for (const part of path.split("/")) {

@@ -2,11 +2,11 @@ import { appendFile, mkdir, mkdtemp, readFile, rm, symlink, truncate, writeFile 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { isGotongError } from "../common/errors.ts";
 import { writeSafetensorsModel } from "../../test/fixtures/model/writeSafetensorsModel.ts";
 import { describeModelFiles } from "./describeModelFiles.ts";
 import { encodeSafetensors } from "./encodeSafetensors.ts";
 import { generateTestModel, TEST_MODEL_SHAPE } from "./generateTestModel.ts";
+import { gotongRejectionOf as errorOf } from "../../test/helpers/gotongErrorOf.ts";
 import { hashModelFiles } from "./hashModelFiles.ts";
 import { listModelFiles } from "./listModelFiles.ts";
 
@@ -21,16 +21,6 @@ afterEach(async () => {
 });
 
 const describePath = async (path: string) => describeModelFiles(await listModelFiles(path));
-
-async function errorOf(promise: Promise<unknown>): Promise<{ code: string; message: string }> {
-  try {
-    await promise;
-  } catch (error) {
-    if (!isGotongError(error)) throw error;
-    return { code: error.code, message: error.message };
-  }
-  throw new Error("expected a GotongError, but the call succeeded");
-}
 
 const PICKLE = Buffer.from([0x80, 0x04, 0x95, 0x10, 0, 0, 0, 0, 0, 0, 0, 0x8c, 0x05, 0x70, 0x6f, 0x73, 0x69, 0x78, 0x94, 0x2e]);
 

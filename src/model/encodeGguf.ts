@@ -1,4 +1,4 @@
-import { GGUF_VALUE_TYPES, type GgufScalar, type GgufValueType } from "./parseGgufHeader.ts";
+import { GGUF_SCALAR_SIZES, GGUF_VALUE_TYPES, type GgufScalar, type GgufValueType } from "./parseGgufHeader.ts";
 
 type ScalarType = Exclude<GgufValueType, "array">;
 
@@ -34,20 +34,6 @@ export type GgufWriteSpec = {
   tensorCount?: bigint;
   /** Metadata count to record instead of the real one. */
   metadataCount?: bigint;
-};
-
-const SCALAR_SIZES: Record<Exclude<ScalarType, "string">, number> = {
-  uint8: 1,
-  int8: 1,
-  uint16: 2,
-  int16: 2,
-  uint32: 4,
-  int32: 4,
-  float32: 4,
-  bool: 1,
-  uint64: 8,
-  int64: 8,
-  float64: 8,
 };
 
 /**
@@ -118,7 +104,7 @@ function writeValue(out: Writer, value: GgufWriteValue): void {
 
 function writeScalar(out: Writer, type: ScalarType, value: GgufScalar): void {
   if (type === "string") return out.string(String(value));
-  const view = out.reserve(SCALAR_SIZES[type]);
+  const view = out.reserve(GGUF_SCALAR_SIZES[type]);
   switch (type) {
     case "uint8":
       return view.setUint8(0, Number(value));

@@ -1,6 +1,7 @@
 import { lstat, readdir, realpath, stat } from "node:fs/promises";
 import { basename, isAbsolute, join, relative, sep } from "node:path";
 import { GotongError } from "../common/errors.ts";
+import { CONTROL_CHARACTER } from "./printable.ts";
 
 /** One file of a model on disk. */
 export type ModelFileEntry = {
@@ -99,7 +100,7 @@ export async function listModelFiles(path: string, options: { signal?: AbortSign
 
 /** A file name that can go into a manifest path as is. */
 function checkName(name: string, where: string): string {
-  if (name.includes("\\") || /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/.test(name) || name === "." || name === "..") {
+  if (name.includes("\\") || CONTROL_CHARACTER.test(name) || name === "." || name === "..") {
     throw new GotongError(`${JSON.stringify(where)} has a name with a backslash or control characters.`, { code: "model_folder_invalid", status: 422, hint: "Rename the file." });
   }
   return name;

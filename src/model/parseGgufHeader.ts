@@ -22,6 +22,21 @@ export const GGUF_VALUE_TYPES = [
 /** Name of a GGUF metadata value type. */
 export type GgufValueType = (typeof GGUF_VALUE_TYPES)[number];
 
+/** Bytes of each fixed-size GGUF value type. */
+export const GGUF_SCALAR_SIZES: Readonly<Record<Exclude<GgufValueType, "string" | "array">, number>> = {
+  uint8: 1,
+  int8: 1,
+  uint16: 2,
+  int16: 2,
+  uint32: 4,
+  int32: 4,
+  float32: 4,
+  bool: 1,
+  uint64: 8,
+  int64: 8,
+  float64: 8,
+};
+
 /** A single GGUF metadata value: 64-bit integers are bigints, every other number a number. */
 export type GgufScalar = number | bigint | boolean | string;
 
@@ -107,19 +122,6 @@ const DEFAULT_ALIGNMENT = 32;
 // No real file aligns to more than a page or two; a huge alignment only serves to push the data
 // section somewhere absurd.
 const MAX_ALIGNMENT = 1 << 20;
-const SCALAR_SIZES: Record<Exclude<GgufValueType, "string" | "array">, number> = {
-  uint8: 1,
-  int8: 1,
-  uint16: 2,
-  int16: 2,
-  uint32: 4,
-  int32: 4,
-  float32: 4,
-  bool: 1,
-  uint64: 8,
-  int64: 8,
-  float64: 8,
-};
 
 const TRUNCATED_HINT = "The file is incomplete or corrupt: download it again and check its sha256.";
 const INVALID_HINT =
@@ -185,7 +187,7 @@ export function parseGgufHeader(bytes: Uint8Array, options: ParseGgufHeaderOptio
       // llama.cpp refuses nested arrays too; refusing them also means no recursion to exhaust.
       if (elementType === "array") throw invalid(`Array "${key}" contains arrays, which GGUF readers do not support.`);
       const length = cursor.count(`length of array "${key}"`);
-      const minBytes = BigInt(length) * BigInt(elementType === "string" ? 8 : SCALAR_SIZES[elementType]);
+      const minBytes = BigInt(length) * BigInt(elementType === "string" ? 8 : GGUF_SCALAR_SIZES[elementType]);
       if (minBytes > cursor.left()) {
         throw truncated(`Array "${key}" declares ${length} elements (at least ${minBytes} bytes) but only ${cursor.left()} bytes remain.`);
       }
@@ -197,7 +199,7 @@ export function parseGgufHeader(bytes: Uint8Array, options: ParseGgufHeaderOptio
       } else if (elementType === "string") {
         for (let j = 0; j < length; j++) cursor.skipString(`element ${j} of "${key}"`);
       } else {
-        cursor.skip(length * SCALAR_SIZES[elementType], `array "${key}"`);
+        cursor.skip(length * GGUF_SCALAR_SIZES[elementType], `array "${key}"`);
       }
       metadata.set(key, { type: "array", value: array });
     } else {
@@ -433,7 +435,7 @@ class Cursor {
 
   scalar(type: Exclude<GgufValueType, "array">, what: string): GgufScalar {
     if (type === "string") return this.string(what, { fatal: false });
-    const size = SCALAR_SIZES[type];
+    const size = GGUF_SCALAR_SIZES[type];
     this.need(size, what);
     const p = this.position;
     this.position += size;

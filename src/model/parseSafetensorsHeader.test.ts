@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { isGotongError } from "../common/errors.ts";
 import { encodeSafetensors } from "./encodeSafetensors.ts";
+import { gotongErrorOf } from "../../test/helpers/gotongErrorOf.ts";
 import { parseSafetensorsHeader } from "./parseSafetensorsHeader.ts";
 
 /** A file from a raw header text (no padding) and `dataBytes` of data, to write what no honest writer would. */
@@ -12,27 +12,8 @@ function raw(header: string | object, dataBytes = 0, lengthOverride?: bigint): U
   return out;
 }
 
-/** The GotongError code `fn` throws (fails the test on success or another error type). */
-function codeOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (error) {
-    if (!isGotongError(error)) throw error;
-    return error.code;
-  }
-  throw new Error("expected a GotongError, but the call succeeded");
-}
-
-/** The message of the GotongError `fn` throws. */
-function messageOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (error) {
-    if (!isGotongError(error)) throw error;
-    return error.message;
-  }
-  throw new Error("expected a GotongError, but the call succeeded");
-}
+const codeOf = (fn: () => unknown) => gotongErrorOf(fn).code;
+const messageOf = (fn: () => unknown) => gotongErrorOf(fn).message;
 
 const t = (dtype: string, shape: number[], begin: number, end: number) => ({ dtype, shape, data_offsets: [begin, end] });
 

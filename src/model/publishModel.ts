@@ -13,6 +13,7 @@ import { hashModelFiles } from "./hashModelFiles.ts";
 import { listModelFiles } from "./listModelFiles.ts";
 import { loadManifest } from "./loadManifest.ts";
 import { MANIFEST_SCHEMA, type ModelManifest } from "./modelManifest.ts";
+import { readModelIdOfWeights } from "./readModelIdOfWeights.ts";
 import { readRegisteredModel } from "./readRegisteredModel.ts";
 import { sha256Hex } from "./sha256Hex.ts";
 import { signManifest, type ManifestSigner } from "./signManifest.ts";
@@ -98,9 +99,7 @@ export async function publishModel(clients: ChainClients, deployment: Deployment
   const registry = { address: deployment.modelRegistry, abi: ModelRegistryArtifact.abi } as const;
   const creator = getAddress(clients.account.address);
 
-  const existing = await clients.public.readContract({ ...registry, functionName: "modelIdOfWeights", args: [weightsHash] }).catch((error: unknown) => {
-    throw toChainError(error, "modelIdOfWeights");
-  });
+  const existing = await readModelIdOfWeights(clients.public, deployment, weightsHash);
   if (existing !== 0n) {
     const entry = await readRegisteredModel(clients.public, deployment, existing);
     if ((entry.creator ?? entry.owner).toLowerCase() === creator.toLowerCase()) {

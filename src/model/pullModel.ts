@@ -95,6 +95,19 @@ export async function pullModel(options: PullModelOptions): Promise<PullModelRes
   let hashedBytes = 0;
   let restarts = 0;
   let failures = 0;
+  // A response that cannot be spliced onto the .part: drop it and start over, a few times at most.
+  const startOver = async (status: number) => {
+    await discardPart();
+    hashedBytes = 0;
+    hasher = createHash("sha256");
+    if (restarts++ > retries) throw unexpectedResponse(url, status);
+  };
+  // A failure worth retrying: wait (doubling each time) and say whether to try again.
+  const backOff = async () => {
+    if (failures++ >= retries) return false;
+    await sleep(retryDelayMs * 2 ** (failures - 1), signal);
+    return true;
+  };
   for (;;) {
     signal?.throwIfAborted();
     let start = await fileSize(part);
@@ -128,10 +141,7 @@ export async function pullModel(options: PullModelOptions): Promise<PullModelRes
     } catch (error) {
       clearTimeout(idleTimer);
       if (signal?.aborted) throw signal.reason;
-      if (failures++ < retries) {
-        await sleep(retryDelayMs * 2 ** (failures - 1), signal);
-        continue;
-      }
+      if (await backOff()) continue;
       throw new GotongError(`Cannot reach ${hostOf(url)} to download the model (${describeNetworkError(error)}).`, {
         code: "model_download_network",
         status: 502,
@@ -148,10 +158,7 @@ export async function pullModel(options: PullModelOptions): Promise<PullModelRes
         // A range we did not ask for: safer to start over than to splice it in.
         await response.body?.cancel();
         clearTimeout(idleTimer);
-        await discardPart();
-        hashedBytes = 0;
-        hasher = createHash("sha256");
-        if (restarts++ > retries) throw unexpectedResponse(url, response.status);
+        await startOver(response.status);
         continue;
       }
       total = range.total;
@@ -170,19 +177,13 @@ export async function pullModel(options: PullModelOptions): Promise<PullModelRes
       clearTimeout(idleTimer);
       const range = parseUnsatisfiedRange(response.headers.get("content-range"));
       if (range === start) break; // the .part file already holds the whole file
-      await discardPart();
-      hashedBytes = 0;
-      hasher = createHash("sha256");
-      if (restarts++ > retries) throw unexpectedResponse(url, response.status);
+      await startOver(response.status);
       continue;
     } else {
       await response.body?.cancel();
       clearTimeout(idleTimer);
       const error = httpError(url, response.status);
-      if (error.retryable && failures++ < retries) {
-        await sleep(retryDelayMs * 2 ** (failures - 1), signal);
-        continue;
-      }
+      if (error.retryable && (await backOff())) continue;
       if (response.status === 404 || response.status === 410) await discardPart();
       throw error;
     }
@@ -244,17 +245,11 @@ export async function pullModel(options: PullModelOptions): Promise<PullModelRes
     if (signal?.aborted) throw signal.reason;
     if (streamError === undefined && total !== undefined && received > total) {
       // More bytes than announced: the response cannot be trusted; start over.
-      await discardPart();
-      hashedBytes = 0;
-      hasher = createHash("sha256");
-      if (restarts++ > retries) throw unexpectedResponse(url, response.status);
+      await startOver(response.status);
       continue;
     }
     if (streamError !== undefined || (total !== undefined && received < total)) {
-      if (failures++ < retries) {
-        await sleep(retryDelayMs * 2 ** (failures - 1), signal);
-        continue;
-      }
+      if (await backOff()) continue;
       throw new GotongError(
         `The download from ${hostOf(url)} was interrupted after ${received}${total !== undefined ? ` of ${total}` : ""} bytes.`,
         {

@@ -7,6 +7,7 @@ import { isGotongError } from "../common/errors.ts";
 import { haveSharedModels, sharedModelPath } from "../../test/fixtures/model/sharedModels.ts";
 import { encodeGguf, type GgufWriteSpec, type GgufWriteTensor } from "./encodeGguf.ts";
 import { generateTestModel, TEST_MODEL_NAME } from "./generateTestModel.ts";
+import { gotongErrorOf } from "../../test/helpers/gotongErrorOf.ts";
 import { parseGgufHeader } from "./parseGgufHeader.ts";
 import { readGgufHeader } from "./readGgufHeader.ts";
 
@@ -22,16 +23,7 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-/** Runs `fn` and returns the GotongError code it throws (fails the test on success or on another error type). */
-function codeOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (error) {
-    if (!isGotongError(error)) throw error;
-    return error.code;
-  }
-  throw new Error("expected a GotongError, but the call succeeded");
-}
+const codeOf = (fn: () => unknown) => gotongErrorOf(fn).code;
 
 const u32 = (value: number) => ({ type: "uint32", value }) as const;
 const f32Tensor = (name: string, dims: number[], extra: Partial<GgufWriteTensor> = {}) => ({

@@ -1,10 +1,7 @@
-import { open, type FileHandle } from "node:fs/promises";
 import { GotongError, isGotongError } from "../common/errors.ts";
 import { parseGgufHeader, type GgufHeader, type ParseGgufHeaderOptions } from "./parseGgufHeader.ts";
 import { fillFromFile } from "./fillFromFile.ts";
-import { modelFileError } from "./modelFileError.ts";
-
-export type { GgufHeader, GgufTensorInfo, GgufMetadataEntry, GgufArray, GgufScalar, GgufValueType } from "./parseGgufHeader.ts";
+import { withModelFile } from "./withModelFile.ts";
 
 /** Options of `readGgufHeader`. */
 export type ReadGgufHeaderOptions = Omit<ParseGgufHeaderOptions, "fileSize"> & {
@@ -30,19 +27,9 @@ const FIRST_READ_BYTES = 1 << 20;
 export async function readGgufHeader(path: string, options: ReadGgufHeaderOptions = {}): Promise<GgufHeader> {
   const { maxHeaderBytes = 256 * 1024 * 1024, signal, ...parseOptions } = options;
   signal?.throwIfAborted();
-  let handle: FileHandle;
-  try {
-    handle = await open(path, "r");
-  } catch (error) {
-    throw modelFileError(path, error);
-  }
-  try {
-    const stats = await handle.stat();
-    if (!stats.isFile()) {
-      throw new GotongError(`${path} is not a regular file.`, { code: "model_file_unreadable", hint: "Point to the model's .gguf file." });
-    }
-    const fileSize = BigInt(stats.size);
-    const limit = Math.min(stats.size, maxHeaderBytes);
+  return withModelFile(path, ".gguf", async (handle, size) => {
+    const fileSize = BigInt(size);
+    const limit = Math.min(size, maxHeaderBytes);
     let buffer = new Uint8Array(Math.min(limit, FIRST_READ_BYTES));
     let filled = await fillFromFile(handle, buffer, 0);
     for (;;) {
@@ -72,7 +59,5 @@ export async function readGgufHeader(path: string, options: ReadGgufHeaderOption
         filled = await fillFromFile(handle, buffer, filled);
       }
     }
-  } finally {
-    await handle.close();
-  }
+  });
 }

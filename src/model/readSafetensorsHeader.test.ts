@@ -2,8 +2,8 @@ import { mkdtemp, open, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { isGotongError } from "../common/errors.ts";
 import { encodeSafetensors } from "./encodeSafetensors.ts";
+import { gotongRejectionOf } from "../../test/helpers/gotongErrorOf.ts";
 import { readSafetensorsHeader } from "./readSafetensorsHeader.ts";
 
 let dir: string;
@@ -14,15 +14,7 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (error) {
-    if (!isGotongError(error)) throw error;
-    return error.code;
-  }
-  throw new Error("expected a GotongError, but the call succeeded");
-}
+const codeOf = async (promise: Promise<unknown>) => (await gotongRejectionOf(promise)).code;
 
 /** A sparse file of `size` bytes whose first 8 bytes claim a header of `claimed` bytes. */
 async function sparse(name: string, size: number, claimed: bigint, json = ""): Promise<string> {

@@ -1,10 +1,7 @@
-import { open, type FileHandle } from "node:fs/promises";
 import { GotongError, isGotongError } from "../common/errors.ts";
 import { parseSafetensorsHeader, type SafetensorsHeader } from "./parseSafetensorsHeader.ts";
 import { fillFromFile } from "./fillFromFile.ts";
-import { modelFileError } from "./modelFileError.ts";
-
-export type { SafetensorsHeader, SafetensorsTensorInfo } from "./parseSafetensorsHeader.ts";
+import { withModelFile } from "./withModelFile.ts";
 
 /** Options of `readSafetensorsHeader`. */
 export type ReadSafetensorsHeaderOptions = {
@@ -22,19 +19,9 @@ export type ReadSafetensorsHeaderOptions = {
 export async function readSafetensorsHeader(path: string, options: ReadSafetensorsHeaderOptions = {}): Promise<SafetensorsHeader> {
   const { signal } = options;
   signal?.throwIfAborted();
-  let handle: FileHandle;
-  try {
-    handle = await open(path, "r");
-  } catch (error) {
-    throw modelFileError(path, error);
-  }
-  try {
-    const stats = await handle.stat();
-    if (!stats.isFile()) {
-      throw new GotongError(`${path} is not a regular file.`, { code: "model_file_unreadable", hint: "Point to the model's .safetensors file." });
-    }
-    const fileSize = BigInt(stats.size);
-    const prefix = new Uint8Array(Math.min(8, stats.size));
+  return withModelFile(path, ".safetensors", async (handle, size) => {
+    const fileSize = BigInt(size);
+    const prefix = new Uint8Array(Math.min(8, size));
     await fillFromFile(handle, prefix, 0);
     let dataOffset: number;
     try {
@@ -56,7 +43,5 @@ export async function readSafetensorsHeader(path: string, options: ReadSafetenso
       });
     }
     return parseSafetensorsHeader(header, { fileSize });
-  } finally {
-    await handle.close();
-  }
+  });
 }

@@ -4,9 +4,9 @@ import { join } from "node:path";
 import { getAddress, type Hex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { isGotongError } from "../common/errors.ts";
 import { canonicalJson } from "./canonicalJson.ts";
 import { computeWeightsHash } from "./computeWeightsHash.ts";
+import { gotongRejectionOf } from "../../test/helpers/gotongErrorOf.ts";
 import { loadManifest } from "./loadManifest.ts";
 import { MANIFEST_SCHEMA, type ManifestFile, type ModelManifest, type SignedManifest } from "./modelManifest.ts";
 import { parseManifest } from "./parseManifest.ts";
@@ -47,15 +47,7 @@ function manifestOf(overrides: Partial<ModelManifest> = {}): ModelManifest {
   return merged;
 }
 
-async function codeOf(promise: Promise<unknown> | (() => unknown)): Promise<string> {
-  try {
-    await (typeof promise === "function" ? promise() : promise);
-  } catch (error) {
-    if (!isGotongError(error)) throw error;
-    return error.code;
-  }
-  throw new Error("expected a GotongError, but the call succeeded");
-}
+const codeOf = async (run: Promise<unknown> | (() => unknown)) => (await gotongRejectionOf(run)).code;
 
 describe("canonicalJson", () => {
   it("sorts keys at every depth, drops undefined and writes no whitespace", () => {

@@ -1,3 +1,5 @@
+import { SAFETENSORS_MAX_HEADER_BYTES } from "./parseSafetensorsHeader.ts";
+
 /** What the first bytes of a file say it is. Only `gguf` and `safetensors` are model formats Gotong loads. */
 export type ModelSniff =
   | { kind: "gguf"; version: number; bigEndian: boolean }
@@ -9,8 +11,6 @@ export type ModelSniff =
 
 /** How many leading bytes `sniffModelBytes` wants to see (a shorter file is fine). */
 export const SNIFF_HEAD_BYTES = 4096;
-
-const SAFETENSORS_MAX_HEADER = 100_000_000n;
 
 const CONVERT_HINT =
   "Convert the model to GGUF (llama.cpp's convert_hf_to_gguf.py) or to safetensors (`safetensors.torch.save_file`) on a machine you trust, then use that file.";
@@ -100,7 +100,7 @@ export function sniffModelBytes(head: Uint8Array, fileSize: bigint, lastByte?: n
   if (head.length >= 9 && at(8) === 0x7b) {
     const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
     const headerLength = view.getBigUint64(0, true);
-    if (headerLength >= 2n && headerLength <= SAFETENSORS_MAX_HEADER && 8n + headerLength <= fileSize) {
+    if (headerLength >= 2n && headerLength <= BigInt(SAFETENSORS_MAX_HEADER_BYTES) && 8n + headerLength <= fileSize) {
       return { kind: "safetensors", headerLength };
     }
     return {

@@ -1,7 +1,5 @@
 import type { Address, Hex, PublicClient } from "viem";
 import type { Deployment } from "../chain/deployment.ts";
-import { ModelRegistryArtifact } from "../chain/contracts.generated.ts";
-import { toChainError } from "../chain/writeAndWait.ts";
 import { GotongError } from "../common/errors.ts";
 import { computeWeightsHash } from "./computeWeightsHash.ts";
 import { findLocalManifest } from "./findLocalManifest.ts";
@@ -10,6 +8,7 @@ import { hashModelFiles } from "./hashModelFiles.ts";
 import { listModelFiles, type ModelFileEntry, type ModelFileList } from "./listModelFiles.ts";
 import { loadManifest } from "./loadManifest.ts";
 import type { ManifestFile, ModelManifest, SignedManifest } from "./modelManifest.ts";
+import { readModelIdOfWeights } from "./readModelIdOfWeights.ts";
 import { readRegisteredModel, type RegisteredModel } from "./readRegisteredModel.ts";
 import { verifyManifestSignature } from "./verifyManifestSignature.ts";
 
@@ -96,13 +95,13 @@ export async function verifyModel(client: PublicClient, deployment: Deployment, 
   let candidate: SignedManifest | undefined;
   if (modelId === undefined) {
     if (list === undefined) return finish();
-    for (const file of await hashModelFiles(list.files, { signal, onProgress: options.onProgress })) hashed.set(file.path, file);
-    const files = [...hashed.values()];
-    modelId = await idOfWeights(client, deployment, computeWeightsHash(files));
+    const files = await hashModelFiles(list.files, { signal, onProgress: options.onProgress });
+    for (const file of files) hashed.set(file.path, file);
+    modelId = await readModelIdOfWeights(client, deployment, computeWeightsHash(files));
     if (modelId === 0n) {
       const found = await findLocalManifest(manifestsDir, files, list.single, deployment);
       candidate = found?.signed;
-      if (found !== undefined) modelId = await idOfWeights(client, deployment, found.signed.manifest.weightsHash);
+      if (found !== undefined) modelId = await readModelIdOfWeights(client, deployment, found.signed.manifest.weightsHash);
     }
     if (modelId === 0n) {
       fail(
@@ -183,14 +182,6 @@ export async function verifyModel(client: PublicClient, deployment: Deployment, 
 
   if (firstError !== undefined || entry === undefined || signer === undefined || manifestHash === undefined) return finish();
   return { modelId: entry.modelId, manifestHash, manifest, signer, checks };
-}
-
-async function idOfWeights(client: PublicClient, deployment: Deployment, weightsHash: Hex): Promise<bigint> {
-  try {
-    return await client.readContract({ address: deployment.modelRegistry, abi: ModelRegistryArtifact.abi, functionName: "modelIdOfWeights", args: [weightsHash] });
-  } catch (error) {
-    throw toChainError(error, "modelIdOfWeights");
-  }
 }
 
 /** Compares the files on disk with the manifest: one check per file, missing and unsigned ones included. */

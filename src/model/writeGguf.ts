@@ -4,8 +4,6 @@ import { diskError } from "./diskError.ts";
 import { sha256Hex } from "./sha256Hex.ts";
 import { encodeGguf, type GgufWriteSpec } from "./encodeGguf.ts";
 
-export type { GgufWriteSpec, GgufWriteTensor, GgufWriteValue } from "./encodeGguf.ts";
-
 /**
  * Writes a GGUF file (see `encodeGguf`) atomically: to a temporary file first, renamed into place,
  * so a crash never leaves a half-written model behind; creates the folder if needed. Returns its size and sha256.

@@ -1,23 +1,12 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes } from "node:crypto";
 import { inspect } from "node:util";
 import { describe, expect, it } from "vitest";
-import { isGotongError } from "../common/errors.ts";
+import { gotongErrorOf } from "../../test/helpers/gotongErrorOf.ts";
 import { createHpkeRecipientKey } from "./createHpkeRecipientKey.ts";
 import { computeNonce, decap, HPKE_MAX_EXPORT_LENGTH, HPKE_MAX_SEQUENCE, setupBaseR, setupBaseS } from "./hpke.ts";
 import { sealRequest } from "./sealRequest.ts";
 
 const info = Buffer.from("gotong/v1 test");
-
-/** The error `fn` throws, failing the test if it does not throw a GotongError. */
-function thrown(fn: () => unknown) {
-  try {
-    fn();
-  } catch (error) {
-    if (isGotongError(error)) return error;
-    throw error;
-  }
-  throw new Error("expected a GotongError, nothing was thrown");
-}
 
 // Every encoding of an X25519 point of small order: the seven of RFC 7748 §7 (0, 1, the two points
 // of order 8, p − 1, p, p + 1), each also with the top bit set, which X25519 masks off.
@@ -41,16 +30,16 @@ describe("HPKE key checks", () => {
 
   it("refuses a public key of the wrong length with hpke_public_key_invalid", () => {
     for (const length of [0, 1, 31, 33, 65]) {
-      const error = thrown(() => setupBaseS(randomBytes(length), info));
+      const error = gotongErrorOf(() => setupBaseS(randomBytes(length), info));
       expect(error.code).toBe("hpke_public_key_invalid");
       expect(error.message).toContain(`got ${length}`);
-      expect(thrown(() => sealRequest(randomBytes(length), Buffer.from("hi"), info)).code).toBe("hpke_public_key_invalid");
+      expect(gotongErrorOf(() => sealRequest(randomBytes(length), Buffer.from("hi"), info)).code).toBe("hpke_public_key_invalid");
     }
   });
 
   it("refuses every low-order public key on the sender side (the DH output would be all zeros)", () => {
     for (const point of LOW_ORDER_POINTS) {
-      const error = thrown(() => sealRequest(point, Buffer.from("hi"), info));
+      const error = gotongErrorOf(() => sealRequest(point, Buffer.from("hi"), info));
       expect(error.code, point.toString("hex")).toBe("hpke_public_key_invalid");
       expect(error.message).toContain("low-order");
     }
@@ -58,24 +47,24 @@ describe("HPKE key checks", () => {
 
   it("refuses a low-order enc on the recipient side with the uniform envelope_invalid", () => {
     for (const point of LOW_ORDER_POINTS) {
-      expect(thrown(() => decap(point, recipient)).code).toBe("envelope_invalid");
-      expect(thrown(() => setupBaseR(point, recipient, info)).code).toBe("envelope_invalid");
+      expect(gotongErrorOf(() => decap(point, recipient)).code).toBe("envelope_invalid");
+      expect(gotongErrorOf(() => setupBaseR(point, recipient, info)).code).toBe("envelope_invalid");
     }
   });
 
   it("refuses an enc of the wrong length with envelope_invalid", () => {
-    for (const length of [0, 31, 33]) expect(thrown(() => setupBaseR(randomBytes(length), recipient, info)).code).toBe("envelope_invalid");
+    for (const length of [0, 31, 33]) expect(gotongErrorOf(() => setupBaseR(randomBytes(length), recipient, info)).code).toBe("envelope_invalid");
   });
 
   it("refuses a private key of the wrong length or type with hpke_private_key_invalid", () => {
     for (const length of [0, 16, 31, 33, 64]) {
-      const error = thrown(() => createHpkeRecipientKey(randomBytes(length)));
+      const error = gotongErrorOf(() => createHpkeRecipientKey(randomBytes(length)));
       expect(error.code).toBe("hpke_private_key_invalid");
       expect(error.message).toContain(`got ${length}`);
-      expect(thrown(() => setupBaseR(randomBytes(32), randomBytes(length), info)).code).toBe("hpke_private_key_invalid");
+      expect(gotongErrorOf(() => setupBaseR(randomBytes(32), randomBytes(length), info)).code).toBe("hpke_private_key_invalid");
     }
     const publicKeyObject = generateKeyPairSync("x25519").publicKey;
-    expect(thrown(() => createHpkeRecipientKey(publicKeyObject)).code).toBe("hpke_private_key_invalid");
+    expect(gotongErrorOf(() => createHpkeRecipientKey(publicKeyObject)).code).toBe("hpke_private_key_invalid");
   });
 });
 
@@ -119,15 +108,15 @@ describe("HPKE sequence numbers", () => {
     const sender = setupBaseS(recipient.publicKey, info, { seq: HPKE_MAX_SEQUENCE - 1 });
     const last = sender.seal(Buffer.from("last"));
     expect(sender.seq).toBe(HPKE_MAX_SEQUENCE);
-    const error = thrown(() => sender.seal(Buffer.from("one too many")));
+    const error = gotongErrorOf(() => sender.seal(Buffer.from("one too many")));
     expect(error.code).toBe("hpke_sequence_exhausted");
     expect(error.status).toBe(500);
-    expect(thrown(() => sender.seal(Buffer.from("again"))).code).toBe("hpke_sequence_exhausted");
+    expect(gotongErrorOf(() => sender.seal(Buffer.from("again"))).code).toBe("hpke_sequence_exhausted");
     expect(sender.seq).toBe(HPKE_MAX_SEQUENCE);
 
     const receiver = setupBaseR(sender.enc, recipient, info, { seq: HPKE_MAX_SEQUENCE - 1 });
     expect(Buffer.from(receiver.open(last)).toString()).toBe("last");
-    expect(thrown(() => receiver.open(last)).code).toBe("hpke_sequence_exhausted");
+    expect(gotongErrorOf(() => receiver.open(last)).code).toBe("hpke_sequence_exhausted");
   });
 
   it("a message sealed at a high sequence number opens only at that number", () => {
@@ -135,13 +124,13 @@ describe("HPKE sequence numbers", () => {
     const sender = setupBaseS(recipient.publicKey, info, { seq });
     const ct = sender.seal(Buffer.from("high"));
     expect(Buffer.from(setupBaseR(sender.enc, recipient, info, { seq }).open(ct)).toString()).toBe("high");
-    expect(thrown(() => setupBaseR(sender.enc, recipient, info, { seq: seq + 1 }).open(ct)).code).toBe("envelope_invalid");
-    expect(thrown(() => setupBaseR(sender.enc, recipient, info, { seq: seq + 2 ** 32 }).open(ct)).code).toBe("envelope_invalid");
+    expect(gotongErrorOf(() => setupBaseR(sender.enc, recipient, info, { seq: seq + 1 }).open(ct)).code).toBe("envelope_invalid");
+    expect(gotongErrorOf(() => setupBaseR(sender.enc, recipient, info, { seq: seq + 2 ** 32 }).open(ct)).code).toBe("envelope_invalid");
   });
 
   it("refuses a starting sequence number that is negative, fractional or past the maximum", () => {
     for (const seq of [-1, 0.5, HPKE_MAX_SEQUENCE + 1, Number.NaN]) {
-      expect(thrown(() => setupBaseS(recipient.publicKey, info, { seq })).code).toBe("hpke_argument_invalid");
+      expect(gotongErrorOf(() => setupBaseS(recipient.publicKey, info, { seq })).code).toBe("hpke_argument_invalid");
     }
   });
 
@@ -151,7 +140,7 @@ describe("HPKE sequence numbers", () => {
     const ct = sender.seal(Buffer.from("hello"));
     const bad = Buffer.from(ct);
     bad[0]! ^= 1;
-    expect(thrown(() => receiver.open(bad)).code).toBe("envelope_invalid");
+    expect(gotongErrorOf(() => receiver.open(bad)).code).toBe("envelope_invalid");
     expect(receiver.seq).toBe(0);
     expect(Buffer.from(receiver.open(ct)).toString()).toBe("hello");
   });
@@ -193,7 +182,7 @@ describe("HPKE export", () => {
     // a shorter export is a prefix of a longer one (HKDF-Expand), and the context matters
     expect(Buffer.from(sender.export(Buffer.from("other"), 32))).not.toEqual(Buffer.from(sender.export(Buffer.from("ctx"), 32)));
     for (const length of [-1, 1.5, HPKE_MAX_EXPORT_LENGTH + 1]) {
-      expect(thrown(() => sender.export(Buffer.from("ctx"), length)).code).toBe("hpke_argument_invalid");
+      expect(gotongErrorOf(() => sender.export(Buffer.from("ctx"), length)).code).toBe("hpke_argument_invalid");
     }
   });
 });

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { isGotongError, type GotongError } from "../common/errors.ts";
+import { gotongErrorOf } from "../../test/helpers/gotongErrorOf.ts";
+import type { GotongError } from "../common/errors.ts";
 import { createHpkeKeyRing } from "./createHpkeKeyRing.ts";
 import { createHpkeRecipientKey } from "./createHpkeRecipientKey.ts";
 import { createRequestInfo } from "./createRequestInfo.ts";
@@ -9,19 +10,9 @@ import { openRequest } from "./openRequest.ts";
 import { REQUEST_ENVELOPE_HEADER_LENGTH, REQUEST_ENVELOPE_VERSION } from "./requestEnvelope.ts";
 import { sealRequest } from "./sealRequest.ts";
 
-function thrown(fn: () => unknown): GotongError {
-  try {
-    fn();
-  } catch (error) {
-    if (isGotongError(error)) return error;
-    throw error;
-  }
-  throw new Error("expected a GotongError, nothing was thrown");
-}
-
 /** Checks that `error` is the one uniform envelope_invalid error, identical in every visible field. */
 function expectUniform(error: GotongError) {
-  const reference = thrown(() => openRequest(createHpkeRecipientKey(randomBytes(32)), new Uint8Array(0), new Uint8Array(0)));
+  const reference = gotongErrorOf(() => openRequest(createHpkeRecipientKey(randomBytes(32)), new Uint8Array(0), new Uint8Array(0)));
   expect(error.code).toBe("envelope_invalid");
   expect(error.status).toBe(400);
   expect(error.message).toBe(reference.message);
@@ -62,9 +53,9 @@ describe("sealRequest / openRequest", () => {
     const aad = Buffer.from("voucher-hash");
     const { envelope } = sealRequest(recipient.publicKey, prompt, info, { aad });
     expect(Buffer.from(openRequest(recipient, envelope, info, { aad }).plaintext)).toEqual(prompt);
-    expectUniform(thrown(() => openRequest(recipient, envelope, info)));
-    expectUniform(thrown(() => openRequest(recipient, envelope, info, { aad: Buffer.from("voucher-hasH") })));
-    expectUniform(thrown(() => openRequest(recipient, sealRequest(recipient.publicKey, prompt, info).envelope, info, { aad })));
+    expectUniform(gotongErrorOf(() => openRequest(recipient, envelope, info)));
+    expectUniform(gotongErrorOf(() => openRequest(recipient, envelope, info, { aad: Buffer.from("voucher-hasH") })));
+    expectUniform(gotongErrorOf(() => openRequest(recipient, sealRequest(recipient.publicKey, prompt, info).envelope, info, { aad })));
   });
 
   it("a flipped bit anywhere (version, key id, enc, ciphertext, tag) → the uniform envelope_invalid, no plaintext", () => {
@@ -74,7 +65,7 @@ describe("sealRequest / openRequest", () => {
         const tampered = Buffer.from(envelope);
         tampered[byte]! ^= 1 << bit;
         let result: unknown;
-        const error = thrown(() => {
+        const error = gotongErrorOf(() => {
           result = openRequest(recipient, tampered, info);
         });
         expect(result).toBeUndefined();
@@ -87,15 +78,15 @@ describe("sealRequest / openRequest", () => {
     const { envelope } = sealRequest(recipient.publicKey, prompt, info);
     const otherInfo = Buffer.from(info);
     otherInfo[otherInfo.length - 1]! ^= 1;
-    expectUniform(thrown(() => openRequest(recipient, envelope, otherInfo)));
-    expectUniform(thrown(() => openRequest(recipient, envelope, createRequestInfo({ chainId: 1n, provider }))));
-    for (const length of [0, 1, 9, 41, 56, envelope.length - 1]) expectUniform(thrown(() => openRequest(recipient, envelope.subarray(0, length), info)));
-    expectUniform(thrown(() => openRequest(recipient, Buffer.concat([envelope, Buffer.from([0])]), info)));
-    expectUniform(thrown(() => openRequest(createHpkeRecipientKey(randomBytes(32)), envelope, info)));
+    expectUniform(gotongErrorOf(() => openRequest(recipient, envelope, otherInfo)));
+    expectUniform(gotongErrorOf(() => openRequest(recipient, envelope, createRequestInfo({ chainId: 1n, provider }))));
+    for (const length of [0, 1, 9, 41, 56, envelope.length - 1]) expectUniform(gotongErrorOf(() => openRequest(recipient, envelope.subarray(0, length), info)));
+    expectUniform(gotongErrorOf(() => openRequest(recipient, Buffer.concat([envelope, Buffer.from([0])]), info)));
+    expectUniform(gotongErrorOf(() => openRequest(createHpkeRecipientKey(randomBytes(32)), envelope, info)));
     // the right key id but another key's enc (a spliced header) fails too
     const other = sealRequest(recipient.publicKey, prompt, info).envelope;
     const spliced = Buffer.concat([envelope.subarray(0, 9), other.subarray(9, 41), envelope.subarray(41)]);
-    expectUniform(thrown(() => openRequest(recipient, spliced, info)));
+    expectUniform(gotongErrorOf(() => openRequest(recipient, spliced, info)));
   });
 
   it("an enc replaced by a low-order point → envelope_invalid", () => {
@@ -103,7 +94,7 @@ describe("sealRequest / openRequest", () => {
     for (const point of [Buffer.alloc(32), Buffer.from("01".padEnd(64, "0"), "hex")]) {
       const tampered = Buffer.from(envelope);
       point.copy(tampered, 9);
-      expectUniform(thrown(() => openRequest(recipient, tampered, info)));
+      expectUniform(gotongErrorOf(() => openRequest(recipient, tampered, info)));
     }
   });
 
@@ -129,13 +120,13 @@ describe("key rotation: HPKE key ring", () => {
     expect(Buffer.from(openRequest(ring, toOld, info).plaintext)).toEqual(prompt);
     expect(Buffer.from(openRequest(ring, toOld, info).keyId)).toEqual(Buffer.from(oldKey.keyId));
     now += 60_000;
-    expectUniform(thrown(() => openRequest(ring, toOld, info)));
+    expectUniform(gotongErrorOf(() => openRequest(ring, toOld, info)));
     expect(Buffer.from(openRequest(ring, toNew, info).plaintext)).toEqual(prompt);
   });
 
   it("refuses an envelope for a key the ring does not hold", () => {
     const ring = createHpkeKeyRing(newKey, [{ key: oldKey, retiredAt: Date.now() }]);
     const stranger = createHpkeRecipientKey(randomBytes(32));
-    expectUniform(thrown(() => openRequest(ring, sealRequest(stranger.publicKey, prompt, info).envelope, info)));
+    expectUniform(gotongErrorOf(() => openRequest(ring, sealRequest(stranger.publicKey, prompt, info).envelope, info)));
   });
 });

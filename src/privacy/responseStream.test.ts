@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { isGotongError, type GotongError } from "../common/errors.ts";
+import { gotongErrorOf } from "../../test/helpers/gotongErrorOf.ts";
+import type { GotongError } from "../common/errors.ts";
 import { createHpkeRecipientKey } from "./createHpkeRecipientKey.ts";
 import { createRequestInfo } from "./createRequestInfo.ts";
 import { createStreamOpener } from "./createStreamOpener.ts";
@@ -16,16 +17,6 @@ import {
   STREAM_HEADER_LENGTH,
   STREAM_MAX_CHUNKS,
 } from "./streamFraming.ts";
-
-function thrown(fn: () => unknown): GotongError {
-  try {
-    fn();
-  } catch (error) {
-    if (isGotongError(error)) return error;
-    throw error;
-  }
-  throw new Error("expected a GotongError, nothing was thrown");
-}
 
 const info = createRequestInfo({ chainId: 31337n, provider: "0x2222222222222222222222222222222222222222" });
 const recipient = createHpkeRecipientKey(randomBytes(32));
@@ -96,13 +87,13 @@ describe("sealed response stream", () => {
     const [a, b, c, d] = sealAll(provider, ["a", "b", "c", "d"]);
     const opener = createStreamOpener(client);
     opener.open(a!);
-    const error = thrown(() => opener.open(c!));
+    const error = gotongErrorOf(() => opener.open(c!));
     expect(error.code).toBe("stream_out_of_order");
     expect(error.message).toContain("chunk 2 arrived where chunk 1 was expected");
     // and stays failed: the right chunk is refused too
-    expect(thrown(() => opener.open(b!)).code).toBe("stream_out_of_order");
-    expect(thrown(() => opener.open(d!)).code).toBe("stream_out_of_order");
-    expect(thrown(() => opener.end()).code).toBe("stream_out_of_order");
+    expect(gotongErrorOf(() => opener.open(b!)).code).toBe("stream_out_of_order");
+    expect(gotongErrorOf(() => opener.open(d!)).code).toBe("stream_out_of_order");
+    expect(gotongErrorOf(() => opener.end()).code).toBe("stream_out_of_order");
   });
 
   it("refuses a stream with a dropped chunk", () => {
@@ -110,7 +101,7 @@ describe("sealed response stream", () => {
     const [a, , c] = sealAll(provider, ["a", "b", "c"]);
     const opener = createStreamOpener(client);
     opener.open(a!);
-    expect(thrown(() => opener.open(c!)).code).toBe("stream_out_of_order");
+    expect(gotongErrorOf(() => opener.open(c!)).code).toBe("stream_out_of_order");
   });
 
   it("refuses a replayed or duplicated chunk", () => {
@@ -119,13 +110,13 @@ describe("sealed response stream", () => {
     const replay = createStreamOpener(client);
     replay.open(a!);
     replay.open(b!);
-    const error = thrown(() => replay.open(a!));
+    const error = gotongErrorOf(() => replay.open(a!));
     expect(error.code).toBe("stream_out_of_order");
     expect(error.message).toContain("replayed or duplicated");
     const duplicate = createStreamOpener(client);
     duplicate.open(a!);
     duplicate.open(b!);
-    expect(thrown(() => duplicate.open(b!)).code).toBe("stream_out_of_order");
+    expect(gotongErrorOf(() => duplicate.open(b!)).code).toBe("stream_out_of_order");
     expect(c).toBeDefined();
   });
 
@@ -135,9 +126,9 @@ describe("sealed response stream", () => {
     const opener = createStreamOpener(client);
     opener.open(a!);
     opener.open(b!);
-    const error = thrown(() => opener.end());
+    const error = gotongErrorOf(() => opener.end());
     expect(error.code).toBe("stream_truncated");
-    expect(thrown(() => createStreamOpener(client).end()).code).toBe("stream_truncated");
+    expect(gotongErrorOf(() => createStreamOpener(client).end()).code).toBe("stream_truncated");
   });
 
   it("refuses a chunk after the final one", () => {
@@ -146,15 +137,15 @@ describe("sealed response stream", () => {
     const a = sealer.seal(Buffer.from("a"), { final: true });
     const opener = createStreamOpener(client);
     expect(opener.open(a).final).toBe(true);
-    expect(thrown(() => opener.open(a)).code).toBe("stream_after_final");
+    expect(gotongErrorOf(() => opener.open(a)).code).toBe("stream_after_final");
     // the sealer refuses to seal after its final chunk
-    expect(thrown(() => sealer.seal(Buffer.from("more"))).code).toBe("stream_finished");
+    expect(gotongErrorOf(() => sealer.seal(Buffer.from("more"))).code).toBe("stream_finished");
     // a frame forged to follow the final chunk is refused before any decryption
     const forged = Buffer.alloc(40);
     forged.writeUInt32BE(1, 1);
     const opener2 = createStreamOpener(client);
     opener2.open(a);
-    expect(thrown(() => opener2.open(forged)).code).toBe("stream_after_final");
+    expect(gotongErrorOf(() => opener2.open(forged)).code).toBe("stream_after_final");
   });
 
   it("refuses a chunk from another stream, of the same request or of another", () => {
@@ -163,16 +154,16 @@ describe("sealed response stream", () => {
     const [a1, b1] = sealAll(one.provider, ["a", "b"]);
     const [a2, b2] = sealAll(two.provider, ["a", "b"]);
     // another request's stream: nothing opens
-    expect(thrown(() => createStreamOpener(one.client).open(a2!)).code).toBe("envelope_invalid");
+    expect(gotongErrorOf(() => createStreamOpener(one.client).open(a2!)).code).toBe("envelope_invalid");
     // another request's chunk spliced after ours
     const spliced = createStreamOpener(one.client);
     spliced.open(a1!);
-    expect(thrown(() => spliced.open(b2!)).code).toBe("envelope_invalid");
+    expect(gotongErrorOf(() => spliced.open(b2!)).code).toBe("envelope_invalid");
     // a second stream for the same request (a replayed envelope) has its own salt: no mixing
     const [a1b, b1b] = sealAll(one.provider, ["a", "b"]);
     const mixed = createStreamOpener(one.client);
     mixed.open(a1b!);
-    expect(thrown(() => mixed.open(b1!)).code).toBe("envelope_invalid");
+    expect(gotongErrorOf(() => mixed.open(b1!)).code).toBe("envelope_invalid");
     expect(Buffer.from(b1b!).equals(b1!)).toBe(false);
   });
 
@@ -197,7 +188,7 @@ describe("sealed response stream", () => {
         tampered[byte]! ^= 1 << (byte % 8);
         const opener = createStreamOpener(client);
         for (let i = 0; i < which; i++) opener.open(frames[i]!);
-        const error = thrown(() => opener.open(tampered));
+        const error = gotongErrorOf(() => opener.open(tampered));
         // an altered index is caught by the order check, anything else by authentication
         expect(["envelope_invalid", "stream_out_of_order"], `frame ${which} byte ${byte}`).toContain(error.code);
         if (byte >= 5) expect(error.code).toBe("envelope_invalid");
@@ -212,49 +203,49 @@ describe("sealed response stream", () => {
     early.open(a!);
     const relabelled = Buffer.from(b!);
     relabelled[0] = 1;
-    expect(thrown(() => early.open(relabelled)).code).toBe("envelope_invalid");
+    expect(gotongErrorOf(() => early.open(relabelled)).code).toBe("envelope_invalid");
     const renumbered = Buffer.from(c!);
     renumbered.writeUInt32BE(1, 1);
     const opener = createStreamOpener(client);
     opener.open(a!);
-    expect(thrown(() => opener.open(renumbered)).code).toBe("envelope_invalid");
+    expect(gotongErrorOf(() => opener.open(renumbered)).code).toBe("envelope_invalid");
   });
 
   it("refuses frames that are too short, have unknown flags, or are not base64url", () => {
     const { client, provider } = exchange();
     const [a] = sealAll(provider, ["a"]);
     for (const bad of [Buffer.alloc(0), Buffer.alloc(20), a!.subarray(0, STREAM_FIRST_HEADER_LENGTH + 15)]) {
-      expect(thrown(() => createStreamOpener(client).open(bad)).code).toBe("envelope_invalid");
+      expect(gotongErrorOf(() => createStreamOpener(client).open(bad)).code).toBe("envelope_invalid");
     }
     const flagged = Buffer.from(a!);
     flagged[0] = 2;
-    expect(thrown(() => createStreamOpener(client).open(flagged)).code).toBe("envelope_invalid");
-    for (const data of ["a+b/", "abc=", "a", "ab cd", "*"]) expect(thrown(() => decodeSseFrame(data)).code).toBe("envelope_invalid");
+    expect(gotongErrorOf(() => createStreamOpener(client).open(flagged)).code).toBe("envelope_invalid");
+    for (const data of ["a+b/", "abc=", "a", "ab cd", "*"]) expect(gotongErrorOf(() => decodeSseFrame(data)).code).toBe("envelope_invalid");
   });
 
   it("the binary reader refuses an oversized frame before buffering it, and a cut-off frame at the end", () => {
     const reader = createBinaryFrameReader({ maxFrameBytes: 100 });
     const header = Buffer.alloc(4);
     header.writeUInt32BE(101, 0);
-    expect(thrown(() => reader.push(header)).code).toBe("stream_frame_too_large");
+    expect(gotongErrorOf(() => reader.push(header)).code).toBe("stream_frame_too_large");
     const cut = createBinaryFrameReader();
     cut.push(encodeBinaryFrame(randomBytes(30)).subarray(0, 20));
-    expect(thrown(() => cut.end()).code).toBe("stream_truncated");
+    expect(gotongErrorOf(() => cut.end()).code).toBe("stream_truncated");
   });
 
   it("stops at maxChunks with stream_exhausted and never reuses an index", () => {
     const { client, provider } = exchange();
     const sealer = createStreamSealer(provider, { maxChunks: 3 });
     const frames = [sealer.seal(Buffer.from("a")), sealer.seal(Buffer.from("b")), sealer.seal(Buffer.from("c"))];
-    const error = thrown(() => sealer.seal(Buffer.from("d")));
+    const error = gotongErrorOf(() => sealer.seal(Buffer.from("d")));
     expect(error.code).toBe("stream_exhausted");
-    expect(thrown(() => sealer.seal(Buffer.from("d"), { final: true })).code).toBe("stream_exhausted");
+    expect(gotongErrorOf(() => sealer.seal(Buffer.from("d"), { final: true })).code).toBe("stream_exhausted");
     expect(frames.map((f) => Buffer.from(f).readUInt32BE(1))).toEqual([0, 1, 2]);
     const opener = createStreamOpener(client);
     for (const f of frames) opener.open(f);
-    expect(thrown(() => opener.end()).code).toBe("stream_truncated");
+    expect(gotongErrorOf(() => opener.end()).code).toBe("stream_truncated");
     for (const maxChunks of [0, -1, 1.5, STREAM_MAX_CHUNKS + 1]) {
-      expect(thrown(() => createStreamSealer(provider, { maxChunks })).code).toBe("hpke_argument_invalid");
+      expect(gotongErrorOf(() => createStreamSealer(provider, { maxChunks })).code).toBe("hpke_argument_invalid");
     }
   });
 
