@@ -532,18 +532,14 @@ contract AgentWalletTest is AgentFixture {
         bytes memory signature = _sign(agentKey, voucher);
         vm.prank(owner);
         wallet.revoke();
-        vm.expectRevert(PaymentChannels.InvalidVoucherSignature.selector);
-        vm.prank(provider);
-        channels.redeem(voucher, signature);
+        _expectRedeemRevert(voucher, signature, PaymentChannels.InvalidVoucherSignature.selector);
     }
 
     function test_channel_voucherForAnotherChainIsRefused() public {
         bytes32 channelId = _openFromWallet(30e6);
         PaymentChannels.Voucher memory voucher = _voucher(channelId, 0, 5e6);
         bytes memory signature = signDigest(agentKey, _digest(address(channels), block.chainid + 1, voucher));
-        vm.expectRevert(PaymentChannels.InvalidVoucherSignature.selector);
-        vm.prank(provider);
-        channels.redeem(voucher, signature);
+        _expectRedeemRevert(voucher, signature, PaymentChannels.InvalidVoucherSignature.selector);
     }
 
     function test_channel_withdrawRefundsTheWallet() public {

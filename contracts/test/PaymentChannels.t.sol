@@ -50,10 +50,6 @@ contract PaymentChannelsTest is Fixture {
         return amount * ROYALTY_BPS / 10_000;
     }
 
-    function _fee(uint256 amount) internal pure returns (uint256) {
-        return amount * FEE_BPS / 10_000;
-    }
-
     /// @dev Everything credited and not withdrawn on the default model's channels: the provider's
     ///      share, the funding pool's fee and the model's royalty.
     function _credited() internal view returns (uint256) {
@@ -229,9 +225,7 @@ contract PaymentChannelsTest is Fixture {
     }
 
     function test_open_separateChannelsPerModelAndSender() public {
-        uint256 otherModel = _registerModel(creator, 0);
-        vm.prank(provider);
-        providers.setOffer(otherModel, 1, 1);
+        uint256 otherModel = _registerOfferedModel(creator, 0);
         bytes32 a = _open(DEPOSIT);
         bytes32 b = _open(sender, provider, otherModel, DEPOSIT);
         bytes32 c = _open(stranger, provider, modelId, DEPOSIT);
@@ -282,10 +276,8 @@ contract PaymentChannelsTest is Fixture {
 
     function test_open_acceptsLargestModelId() public {
         _setNextModelId(type(uint32).max);
-        uint256 model = _registerModel(creator, ROYALTY_BPS);
+        uint256 model = _registerOfferedModel(creator, ROYALTY_BPS);
         assertEq(model, type(uint32).max);
-        vm.prank(provider);
-        providers.setOffer(model, 1, 1);
         bytes32 channelId = _open(sender, provider, model, DEPOSIT);
         assertEq(channels.getChannel(channelId).modelId, model);
         assertEq(_redeem(channelId, 0, 1000), 1000);
@@ -294,9 +286,7 @@ contract PaymentChannelsTest is Fixture {
 
     function test_open_revertsWhenModelIdTooLarge() public {
         _setNextModelId(uint256(type(uint32).max) + 1);
-        uint256 model = _registerModel(creator, ROYALTY_BPS);
-        vm.prank(provider);
-        providers.setOffer(model, 1, 1);
+        uint256 model = _registerOfferedModel(creator, ROYALTY_BPS);
         usd.mint(sender, DEPOSIT);
         vm.startPrank(sender);
         usd.approve(address(channels), DEPOSIT);
@@ -399,9 +389,9 @@ contract PaymentChannelsTest is Fixture {
         vm.prank(provider);
         assertEq(channels.redeem(voucher, signature), 50, "excess paid after top-up");
         assertEq(channels.getChannel(channelId).redeemed, 150);
-        vm.expectRevert(abi.encodeWithSelector(PaymentChannels.VoucherNotIncreasing.selector, 150, 150));
-        vm.prank(provider);
-        channels.redeem(voucher, signature);
+        _expectRedeemRevert(
+            voucher, signature, abi.encodeWithSelector(PaymentChannels.VoucherNotIncreasing.selector, 150, 150)
+        );
     }
 
     // ---------------------------------------------------------------- redeem
@@ -446,9 +436,9 @@ contract PaymentChannelsTest is Fixture {
         _redeem(channelId, 0, 500);
         PaymentChannels.Voucher memory older = _voucher(channelId, 0, 400);
         bytes memory signature = _sign(senderKey, older);
-        vm.expectRevert(abi.encodeWithSelector(PaymentChannels.VoucherNotIncreasing.selector, 500, 400));
-        vm.prank(provider);
-        channels.redeem(older, signature);
+        _expectRedeemRevert(
+            older, signature, abi.encodeWithSelector(PaymentChannels.VoucherNotIncreasing.selector, 500, 400)
+        );
     }
 
     function test_redeem_sameVoucherTwicePaysOnce() public {
@@ -457,9 +447,9 @@ contract PaymentChannelsTest is Fixture {
         bytes memory signature = _sign(senderKey, voucher);
         vm.prank(provider);
         channels.redeem(voucher, signature);
-        vm.expectRevert(abi.encodeWithSelector(PaymentChannels.VoucherNotIncreasing.selector, 500, 500));
-        vm.prank(provider);
-        channels.redeem(voucher, signature);
+        _expectRedeemRevert(
+            voucher, signature, abi.encodeWithSelector(PaymentChannels.VoucherNotIncreasing.selector, 500, 500)
+        );
         assertEq(_credited(), 500);
     }
 
@@ -467,9 +457,9 @@ contract PaymentChannelsTest is Fixture {
         bytes32 channelId = _open(DEPOSIT);
         PaymentChannels.Voucher memory voucher = _voucher(channelId, 0, 0);
         bytes memory signature = _sign(senderKey, voucher);
-        vm.expectRevert(abi.encodeWithSelector(PaymentChannels.VoucherNotIncreasing.selector, 0, 0));
-        vm.prank(provider);
-        channels.redeem(voucher, signature);
+        _expectRedeemRevert(
+            voucher, signature, abi.encodeWithSelector(PaymentChannels.VoucherNotIncreasing.selector, 0, 0)
+        );
     }
 
     function test_redeem_capsAtDeposit() public {
@@ -482,9 +472,9 @@ contract PaymentChannelsTest is Fixture {
         assertEq(channels.redeem(voucher, signature), 100);
         assertEq(channels.getChannel(channelId).redeemed, 100);
         // Fully redeemed: the same voucher pays nothing more until a top-up.
-        vm.expectRevert(abi.encodeWithSelector(PaymentChannels.VoucherNotIncreasing.selector, 100, 1000));
-        vm.prank(provider);
-        channels.redeem(voucher, signature);
+        _expectRedeemRevert(
+            voucher, signature, abi.encodeWithSelector(PaymentChannels.VoucherNotIncreasing.selector, 100, 1000)
+        );
     }
 
     function test_redeem_revertsWhenCallerNotProvider() public {
@@ -503,18 +493,18 @@ contract PaymentChannelsTest is Fixture {
         bytes32 channelId = channels.channelIdOf(sender, provider, modelId);
         PaymentChannels.Voucher memory voucher = _voucher(channelId, 0, 100);
         bytes memory signature = _sign(senderKey, voucher);
-        vm.expectRevert(abi.encodeWithSelector(PaymentChannels.ChannelNotOpen.selector, channelId));
-        vm.prank(provider);
-        channels.redeem(voucher, signature);
+        _expectRedeemRevert(
+            voucher, signature, abi.encodeWithSelector(PaymentChannels.ChannelNotOpen.selector, channelId)
+        );
     }
 
     function test_redeem_revertsWhenWrongEpoch() public {
         bytes32 channelId = _open(DEPOSIT);
         PaymentChannels.Voucher memory voucher = _voucher(channelId, 1, 100);
         bytes memory signature = _sign(senderKey, voucher);
-        vm.expectRevert(abi.encodeWithSelector(PaymentChannels.WrongEpoch.selector, uint64(0), uint64(1)));
-        vm.prank(provider);
-        channels.redeem(voucher, signature);
+        _expectRedeemRevert(
+            voucher, signature, abi.encodeWithSelector(PaymentChannels.WrongEpoch.selector, uint64(0), uint64(1))
+        );
     }
 
     function test_redeem_refusesReplayOnReopenedChannel() public {
@@ -526,21 +516,19 @@ contract PaymentChannelsTest is Fixture {
         _closeAndWithdraw(channelId);
 
         // Not reopened: nothing to pay from.
-        vm.expectRevert(abi.encodeWithSelector(PaymentChannels.ChannelNotOpen.selector, channelId));
-        vm.prank(provider);
-        channels.redeem(old, oldSignature);
+        _expectRedeemRevert(
+            old, oldSignature, abi.encodeWithSelector(PaymentChannels.ChannelNotOpen.selector, channelId)
+        );
 
         // Reopened: same id, next epoch; the old voucher (and its signature) cannot pay again.
         _open(DEPOSIT);
-        vm.expectRevert(abi.encodeWithSelector(PaymentChannels.WrongEpoch.selector, uint64(1), uint64(0)));
-        vm.prank(provider);
-        channels.redeem(old, oldSignature);
+        _expectRedeemRevert(
+            old, oldSignature, abi.encodeWithSelector(PaymentChannels.WrongEpoch.selector, uint64(1), uint64(0))
+        );
 
         // Re-labelling the old voucher with the new epoch breaks its signature.
         PaymentChannels.Voucher memory relabelled = _voucher(channelId, 1, 300);
-        vm.expectRevert(PaymentChannels.InvalidVoucherSignature.selector);
-        vm.prank(provider);
-        channels.redeem(relabelled, oldSignature);
+        _expectRedeemRevert(relabelled, oldSignature, PaymentChannels.InvalidVoucherSignature.selector);
 
         assertEq(_redeem(channelId, 1, 300), 300, "a new-epoch voucher pays");
     }
@@ -549,27 +537,19 @@ contract PaymentChannelsTest is Fixture {
         bytes32 channelId = _open(DEPOSIT);
         PaymentChannels.Voucher memory voucher = _voucher(channelId, 0, 100);
         bytes memory signature = _sign(providerKey, voucher);
-        vm.expectRevert(PaymentChannels.InvalidVoucherSignature.selector);
-        vm.prank(provider);
-        channels.redeem(voucher, signature);
+        _expectRedeemRevert(voucher, signature, PaymentChannels.InvalidVoucherSignature.selector);
     }
 
     function test_redeem_revertsWhenSignatureIsGarbage() public {
         bytes32 channelId = _open(DEPOSIT);
         PaymentChannels.Voucher memory voucher = _voucher(channelId, 0, 100);
 
-        vm.expectRevert(PaymentChannels.InvalidVoucherSignature.selector);
-        vm.prank(provider);
-        channels.redeem(voucher, "");
+        _expectRedeemRevert(voucher, "", PaymentChannels.InvalidVoucherSignature.selector);
 
-        vm.expectRevert(PaymentChannels.InvalidVoucherSignature.selector);
-        vm.prank(provider);
-        channels.redeem(voucher, hex"deadbeef");
+        _expectRedeemRevert(voucher, hex"deadbeef", PaymentChannels.InvalidVoucherSignature.selector);
 
         bytes memory random = abi.encodePacked(keccak256("r"), keccak256("s"), uint8(27));
-        vm.expectRevert(PaymentChannels.InvalidVoucherSignature.selector);
-        vm.prank(provider);
-        channels.redeem(voucher, random);
+        _expectRedeemRevert(voucher, random, PaymentChannels.InvalidVoucherSignature.selector);
     }
 
     function test_redeem_revertsWhenSignatureRecoversToZero() public {
@@ -578,9 +558,7 @@ contract PaymentChannelsTest is Fixture {
         // r = 0 is not a curve point: ecrecover returns address(0).
         bytes memory zeroSigner = abi.encodePacked(bytes32(0), bytes32(uint256(1)), uint8(27));
         assertEq(ecrecover(channels.hashVoucher(voucher), 27, bytes32(0), bytes32(uint256(1))), address(0));
-        vm.expectRevert(PaymentChannels.InvalidVoucherSignature.selector);
-        vm.prank(provider);
-        channels.redeem(voucher, zeroSigner);
+        _expectRedeemRevert(voucher, zeroSigner, PaymentChannels.InvalidVoucherSignature.selector);
     }
 
     function test_redeem_revertsWhenSignatureIsMalleated() public {
@@ -589,18 +567,14 @@ contract PaymentChannelsTest is Fixture {
         (uint8 v, bytes32 r, bytes32 s) = vm.sign(senderKey, channels.hashVoucher(voucher));
         bytes32 highS = bytes32(SECP256K1_ORDER - uint256(s));
         bytes memory malleated = abi.encodePacked(r, highS, v == 27 ? uint8(28) : uint8(27));
-        vm.expectRevert(PaymentChannels.InvalidVoucherSignature.selector);
-        vm.prank(provider);
-        channels.redeem(voucher, malleated);
+        _expectRedeemRevert(voucher, malleated, PaymentChannels.InvalidVoucherSignature.selector);
     }
 
     function test_redeem_revertsWhenSignedForAnotherChain() public {
         bytes32 channelId = _open(DEPOSIT);
         PaymentChannels.Voucher memory voucher = _voucher(channelId, 0, 100);
         bytes memory otherChain = signDigest(senderKey, _digest(address(channels), block.chainid + 1, voucher));
-        vm.expectRevert(PaymentChannels.InvalidVoucherSignature.selector);
-        vm.prank(provider);
-        channels.redeem(voucher, otherChain);
+        _expectRedeemRevert(voucher, otherChain, PaymentChannels.InvalidVoucherSignature.selector);
     }
 
     function test_redeem_revertsAfterChainIdChanges() public {
@@ -610,9 +584,7 @@ contract PaymentChannelsTest is Fixture {
         bytes32 separatorBefore = channels.domainSeparator();
         vm.chainId(block.chainid + 1);
         assertNotEq(channels.domainSeparator(), separatorBefore, "separator follows the chain id");
-        vm.expectRevert(PaymentChannels.InvalidVoucherSignature.selector);
-        vm.prank(provider);
-        channels.redeem(voucher, signature);
+        _expectRedeemRevert(voucher, signature, PaymentChannels.InvalidVoucherSignature.selector);
     }
 
     function test_redeem_revertsWhenSignedForAnotherDeployment() public {
@@ -620,21 +592,17 @@ contract PaymentChannelsTest is Fixture {
         bytes32 channelId = _open(DEPOSIT);
         PaymentChannels.Voucher memory voucher = _voucher(channelId, 0, 100);
         bytes memory forOther = signDigest(senderKey, other.hashVoucher(voucher));
-        vm.expectRevert(PaymentChannels.InvalidVoucherSignature.selector);
-        vm.prank(provider);
-        channels.redeem(voucher, forOther);
+        _expectRedeemRevert(voucher, forOther, PaymentChannels.InvalidVoucherSignature.selector);
     }
 
     function test_redeem_revertsWhenVoucherIsForAnotherChannel() public {
-        uint256 otherModel = _registerModel(creator, 0);
-        vm.prank(provider);
-        providers.setOffer(otherModel, 1, 1);
+        uint256 otherModel = _registerOfferedModel(creator, 0);
         bytes32 channelA = _open(DEPOSIT);
         bytes32 channelB = _open(sender, provider, otherModel, DEPOSIT);
         bytes memory signatureForA = _sign(senderKey, _voucher(channelA, 0, 100));
-        vm.expectRevert(PaymentChannels.InvalidVoucherSignature.selector);
-        vm.prank(provider);
-        channels.redeem(_voucher(channelB, 0, 100), signatureForA);
+        _expectRedeemRevert(
+            _voucher(channelB, 0, 100), signatureForA, PaymentChannels.InvalidVoucherSignature.selector
+        );
     }
 
     function test_redeem_allowedDuringChallengePeriod() public {
@@ -651,9 +619,9 @@ contract PaymentChannelsTest is Fixture {
         vm.warp(closesAt);
         PaymentChannels.Voucher memory voucher = _voucher(channelId, 0, 100);
         bytes memory signature = _sign(senderKey, voucher);
-        vm.expectRevert(abi.encodeWithSelector(PaymentChannels.ChannelClosed.selector, channelId, closesAt));
-        vm.prank(provider);
-        channels.redeem(voucher, signature);
+        _expectRedeemRevert(
+            voucher, signature, abi.encodeWithSelector(PaymentChannels.ChannelClosed.selector, channelId, closesAt)
+        );
     }
 
     function test_redeem_royaltyAccruesToModelAcrossTransfer() public {
@@ -685,9 +653,7 @@ contract PaymentChannelsTest is Fixture {
     }
 
     function test_redeem_zeroRoyaltyModelCreditsNothingToModel() public {
-        uint256 freeModel = _registerModel(creator, 0);
-        vm.prank(provider);
-        providers.setOffer(freeModel, 1, 1);
+        uint256 freeModel = _registerOfferedModel(creator, 0);
         bytes32 channelId = _open(sender, provider, freeModel, DEPOSIT);
         PaymentChannels.Voucher memory voucher = _voucher(channelId, 0, 1000);
         bytes memory signature = _sign(senderKey, voucher);
@@ -713,9 +679,7 @@ contract PaymentChannelsTest is Fixture {
     }
 
     function test_redeem_splitsMaxUint256Exactly() public {
-        uint256 richModel = _registerModel(creator, 5000);
-        vm.prank(provider);
-        providers.setOffer(richModel, 1, 1);
+        uint256 richModel = _registerOfferedModel(creator, 5000);
         PaymentChannels pc = new PaymentChannels(usd, models, providers, fundingPool, 1000, CHALLENGE_PERIOD);
         channels = pc;
         uint256 max = type(uint256).max;
@@ -748,9 +712,7 @@ contract PaymentChannelsTest is Fixture {
 
         PaymentChannels.Voucher memory next = _voucher(channelId, 0, 200);
         bytes memory wrongSignature = _sign(senderKey, next);
-        vm.expectRevert(PaymentChannels.InvalidVoucherSignature.selector);
-        vm.prank(provider);
-        channels.redeem(next, wrongSignature);
+        _expectRedeemRevert(next, wrongSignature, PaymentChannels.InvalidVoucherSignature.selector);
     }
 
     function test_redeem_acceptsKeySignatureFromSenderWithDelegatedCode() public {
@@ -762,9 +724,7 @@ contract PaymentChannelsTest is Fixture {
 
         PaymentChannels.Voucher memory voucher = _voucher(channelId, 0, 200);
         bytes memory wrongKey = _sign(providerKey, voucher);
-        vm.expectRevert(PaymentChannels.InvalidVoucherSignature.selector);
-        vm.prank(provider);
-        channels.redeem(voucher, wrongKey);
+        _expectRedeemRevert(voucher, wrongKey, PaymentChannels.InvalidVoucherSignature.selector);
     }
 
     function test_redeem_stillPaysAfterOfferRemovedOrProviderUnstaked() public {
@@ -785,9 +745,7 @@ contract PaymentChannelsTest is Fixture {
     // ---------------------------------------------------------------- redeemBatch
 
     function test_redeemBatch_paysManyChannels() public {
-        uint256 otherModel = _registerModel(creator, 0);
-        vm.prank(provider);
-        providers.setOffer(otherModel, 1, 1);
+        uint256 otherModel = _registerOfferedModel(creator, 0);
         bytes32 a = _open(DEPOSIT);
         bytes32 b = _open(sender, provider, otherModel, DEPOSIT);
         (PaymentChannels.Voucher[] memory vouchers, bytes[] memory signatures) =
@@ -1181,9 +1139,7 @@ contract PaymentChannelsTest is Fixture {
     }
 
     function test_withdrawModelEarnings_paysEachModelSeparately() public {
-        uint256 otherModel = _registerModel(stranger, 2000);
-        vm.prank(provider);
-        providers.setOffer(otherModel, 1, 1);
+        uint256 otherModel = _registerOfferedModel(stranger, 2000);
         _redeem(_open(DEPOSIT), 0, 1000);
         _redeem(_open(sender, provider, otherModel, DEPOSIT), 0, 1000);
         assertEq(channels.modelEarnings(modelId), 100);
@@ -1295,9 +1251,7 @@ contract PaymentChannelsTest is Fixture {
         amount = bound(amount, 1, type(uint256).max);
         royaltyBps = uint16(bound(royaltyBps, 0, 5000));
         feeBps = uint16(bound(feeBps, 0, 1000));
-        uint256 model = _registerModel(creator, royaltyBps);
-        vm.prank(provider);
-        providers.setOffer(model, 1, 1);
+        uint256 model = _registerOfferedModel(creator, royaltyBps);
         channels = new PaymentChannels(usd, models, providers, fundingPool, feeBps, CHALLENGE_PERIOD);
 
         bytes32 channelId = _open(sender, provider, model, amount);
@@ -1376,9 +1330,11 @@ contract PaymentChannelsTest is Fixture {
         if (payableSecond <= paidFirst) {
             PaymentChannels.Voucher memory voucher = _voucher(channelId, 0, second);
             bytes memory signature = _sign(senderKey, voucher);
-            vm.expectRevert(abi.encodeWithSelector(PaymentChannels.VoucherNotIncreasing.selector, paidFirst, second));
-            vm.prank(provider);
-            channels.redeem(voucher, signature);
+            _expectRedeemRevert(
+                voucher,
+                signature,
+                abi.encodeWithSelector(PaymentChannels.VoucherNotIncreasing.selector, paidFirst, second)
+            );
         } else {
             assertEq(_redeem(channelId, 0, second), payableSecond - paidFirst);
         }
@@ -1448,9 +1404,9 @@ contract PaymentChannelsTest is Fixture {
             if (epoch > 0) {
                 PaymentChannels.Voucher memory old = _voucher(channelId, epoch - 1, voucherAmount);
                 bytes memory signature = _sign(senderKey, old);
-                vm.expectRevert(abi.encodeWithSelector(PaymentChannels.WrongEpoch.selector, epoch, epoch - 1));
-                vm.prank(provider);
-                channels.redeem(old, signature);
+                _expectRedeemRevert(
+                    old, signature, abi.encodeWithSelector(PaymentChannels.WrongEpoch.selector, epoch, epoch - 1)
+                );
             }
             totalRefund += _closeAndWithdraw(channelId);
         }
@@ -1461,38 +1417,22 @@ contract PaymentChannelsTest is Fixture {
     }
 }
 
-/// @dev A channel sender whose token hook re-enters the channels contract with a prepared call.
-contract ReentrantSender is ITokenHooks {
+/// @dev An account whose token hook re-enters the channels contract with a prepared call (none
+///      when unarmed) as tokens reach it, bubbling up the revert.
+abstract contract ChannelsReentrant is ITokenHooks {
     PaymentChannels internal immutable channels;
-    HookToken internal immutable token;
     bytes internal reentry;
 
     constructor(PaymentChannels channels_, HookToken token_) {
         channels = channels_;
-        token = token_;
         token_.setHook(this);
-        token_.approve(address(channels_), type(uint256).max);
     }
 
     function arm(bytes calldata call) external {
         reentry = call;
     }
 
-    function open(address provider, uint256 modelId, uint256 amount) external returns (bytes32) {
-        return channels.open(provider, modelId, amount);
-    }
-
-    function startClose(bytes32 channelId) external {
-        channels.startClose(channelId);
-    }
-
-    function withdraw(bytes32 channelId) external {
-        channels.withdraw(channelId);
-    }
-
-    function tokensToSend(address, address, uint256) external {
-        _reenter();
-    }
+    function tokensToSend(address, address, uint256) external virtual {}
 
     function tokensReceived(address, address, uint256) external {
         _reenter();
@@ -1509,24 +1449,37 @@ contract ReentrantSender is ITokenHooks {
     }
 }
 
-/// @dev A provider whose token hook re-enters `redeem` while its earnings arrive.
-contract ReentrantProvider is ITokenHooks {
-    PaymentChannels internal immutable channels;
-    bytes internal reentry;
-
-    constructor(PaymentChannels channels_, HookToken token_) {
-        channels = channels_;
-        token_.setHook(this);
+/// @dev A channel sender that re-enters as its tokens leave as well as when they arrive.
+contract ReentrantSender is ChannelsReentrant {
+    constructor(PaymentChannels channels_, HookToken token_) ChannelsReentrant(channels_, token_) {
+        token_.approve(address(channels_), type(uint256).max);
     }
+
+    function open(address provider, uint256 modelId, uint256 amount) external returns (bytes32) {
+        return channels.open(provider, modelId, amount);
+    }
+
+    function startClose(bytes32 channelId) external {
+        channels.startClose(channelId);
+    }
+
+    function withdraw(bytes32 channelId) external {
+        channels.withdraw(channelId);
+    }
+
+    function tokensToSend(address, address, uint256) external override {
+        _reenter();
+    }
+}
+
+/// @dev A provider that re-enters `redeem` while its earnings arrive.
+contract ReentrantProvider is ChannelsReentrant {
+    constructor(PaymentChannels channels_, HookToken token_) ChannelsReentrant(channels_, token_) {}
 
     function register(ProviderRegistry registry, TestToken stake, uint256 modelId, uint256 amount) external {
         stake.approve(address(registry), amount);
         registry.register("https://reentrant", keccak256("k"), amount);
         registry.setOffer(modelId, 1, 1);
-    }
-
-    function arm(bytes calldata call) external {
-        reentry = call;
     }
 
     function redeem(PaymentChannels.Voucher calldata voucher, bytes calldata signature) external {
@@ -1536,51 +1489,17 @@ contract ReentrantProvider is ITokenHooks {
     function withdrawEarnings() external {
         channels.withdrawEarnings(address(this));
     }
-
-    function tokensToSend(address, address, uint256) external {}
-
-    function tokensReceived(address, address, uint256) external {
-        if (reentry.length == 0) return;
-        (bool ok, bytes memory result) = address(channels).call(reentry);
-        if (!ok) {
-            assembly ("memory-safe") {
-                revert(add(result, 0x20), mload(result))
-            }
-        }
-    }
 }
 
-/// @dev A model owner whose token hook re-enters the channels contract while its royalties arrive.
-contract ReentrantModelOwner is ITokenHooks {
-    PaymentChannels internal immutable channels;
-    bytes internal reentry;
-
-    constructor(PaymentChannels channels_, HookToken token_) {
-        channels = channels_;
-        token_.setHook(this);
-    }
+/// @dev A model owner that re-enters the channels contract while its royalties arrive.
+contract ReentrantModelOwner is ChannelsReentrant {
+    constructor(PaymentChannels channels_, HookToken token_) ChannelsReentrant(channels_, token_) {}
 
     function registerModel(ModelRegistry registry) external returns (uint256) {
         return registry.register("reentrant", keccak256("reentrant weights"), bytes32(0), "", 1000);
     }
 
-    function arm(bytes calldata call) external {
-        reentry = call;
-    }
-
     function withdrawModelEarnings(uint256 modelId) external {
         channels.withdrawModelEarnings(modelId, address(this));
-    }
-
-    function tokensToSend(address, address, uint256) external {}
-
-    function tokensReceived(address, address, uint256) external {
-        if (reentry.length == 0) return;
-        (bool ok, bytes memory result) = address(channels).call(reentry);
-        if (!ok) {
-            assembly ("memory-safe") {
-                revert(add(result, 0x20), mload(result))
-            }
-        }
     }
 }

@@ -13,11 +13,6 @@ contract QuadraticFundingProtocolFeesTest is FundingFixture {
     event ProtocolFeesCollected(uint256 indexed roundId, uint256 amount);
     event UnallocatedReturned(uint256 indexed roundId, uint256 indexed toRoundId, uint256 amount);
 
-    /// @dev The protocol fee on `amount` paid for inference.
-    function _fee(uint256 amount) internal pure returns (uint256) {
-        return amount * FEE_BPS / 10_000;
-    }
-
     /// @dev A default round designated as the protocol round by the steward.
     function _protocolRound() internal returns (uint256 roundId) {
         roundId = _createRound();

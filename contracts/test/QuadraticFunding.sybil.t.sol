@@ -23,13 +23,7 @@ contract QuadraticFundingSybilTest is FundingFixture {
     ///      donation over `SPLIT` fresh accounts; with `gated`, the round requires an attestation by
     ///      `issuer` and every honest donor is attested (the attacker only for its main account).
     function _scene(bool gated, bool split) internal returns (uint256 attackerMatch, uint256 honestMatch) {
-        QuadraticFunding.RoundParams memory params = _params();
-        if (gated) {
-            params.attestations = attestations;
-            params.issuers = new address[](1);
-            params.issuers[0] = issuer;
-        }
-        uint256 roundId = _createRound(params);
+        uint256 roundId = _createRound(gated ? _attestedParams() : _params());
         uint256 honest = _applyModel(roundId, creator, modelId);
         uint256 attacker = _applyModel(roundId, creator2, modelId2);
         for (uint256 i; i < 10; ++i) {
@@ -72,11 +66,20 @@ contract QuadraticFundingSybilTest is FundingFixture {
         (honestMatch,) = qf.matchOf(roundId, honest);
     }
 
-    function test_sybil_withoutAttestation_splittingOverManyAccountsCapturesMostOfThePool() public {
+    /// @dev Runs the scene from the same starting state without, then with, the split.
+    function _sceneWithAndWithoutSplit(bool gated)
+        internal
+        returns (uint256 single, uint256 honestVsSingle, uint256 split, uint256 honestVsSplit)
+    {
         uint256 snapshot = vm.snapshotState();
-        (uint256 single, uint256 honestVsSingle) = _scene(false, false);
+        (single, honestVsSingle) = _scene(gated, false);
         vm.revertToState(snapshot);
-        (uint256 split, uint256 honestVsSplit) = _scene(false, true);
+        (split, honestVsSplit) = _scene(gated, true);
+    }
+
+    function test_sybil_withoutAttestation_splittingOverManyAccountsCapturesMostOfThePool() public {
+        (uint256 single, uint256 honestVsSingle, uint256 split, uint256 honestVsSplit) =
+            _sceneWithAndWithoutSplit(false);
 
         emit log_named_uint("no attestation, attacker donates 100 from 1 account: attacker's match", single);
         emit log_named_uint("no attestation, attacker donates 100 from 1 account: honest project's match", honestVsSingle);
@@ -100,10 +103,8 @@ contract QuadraticFundingSybilTest is FundingFixture {
     }
 
     function test_sybil_withAttestation_splittingOver100UnattestedAccountsGainsNothing() public {
-        uint256 snapshot = vm.snapshotState();
-        (uint256 single, uint256 honestVsSingle) = _scene(true, false);
-        vm.revertToState(snapshot);
-        (uint256 split, uint256 honestVsSplit) = _scene(true, true);
+        (uint256 single, uint256 honestVsSingle, uint256 split, uint256 honestVsSplit) =
+            _sceneWithAndWithoutSplit(true);
 
         emit log_named_uint("attestation required, 1 account: attacker's match", single);
         emit log_named_uint("attestation required, tried 100 unattested accounts: attacker's match", split);
@@ -116,11 +117,7 @@ contract QuadraticFundingSybilTest is FundingFixture {
     /// @notice An issuer that gives one identity per person makes a person's several attested
     ///         accounts count as one donor.
     function test_sybil_accountsAttestedAsOnePersonCountAsOneDonor() public {
-        QuadraticFunding.RoundParams memory params = _params();
-        params.attestations = attestations;
-        params.issuers = new address[](1);
-        params.issuers[0] = issuer;
-        uint256 roundId = _createRound(params);
+        uint256 roundId = _createRound(_attestedParams());
         uint256 projectId = _applyModel(roundId, creator2, modelId2);
         for (uint256 i; i < SPLIT; ++i) {
             address wallet = makeAddr(string.concat("wallet", vm.toString(i)));
@@ -152,11 +149,7 @@ contract QuadraticFundingSybilTest is FundingFixture {
     }
 
     function test_donate_revertsForAnUnattestedDonorWhenRequired() public {
-        QuadraticFunding.RoundParams memory params = _params();
-        params.attestations = attestations;
-        params.issuers = new address[](1);
-        params.issuers[0] = issuer;
-        uint256 roundId = _createRound(params);
+        uint256 roundId = _createRound(_attestedParams());
         uint256 projectId = _applyModel(roundId, creator, modelId);
         vm.prank(stranger);
         vm.expectRevert(abi.encodeWithSelector(QuadraticFunding.DonorNotAttested.selector, roundId, stranger));

@@ -74,9 +74,7 @@ contract QuadraticFundingUsageTest is FundingFixture {
     }
 
     function test_recordUsage_leavesChannelsOfModelsOutsideTheRoundUncounted() public {
-        uint256 otherModel = _registerModel(makeAddr("creator3"), ROYALTY_BPS);
-        vm.prank(provider);
-        providers.setOffer(otherModel, 1e6, 2e6);
+        uint256 otherModel = _registerOfferedModel(makeAddr("creator3"), ROYALTY_BPS);
         (address payer, uint256 key) = _payer(1);
         bytes32 channelId = _payInference(payer, key, otherModel, 4e6);
         assertEq(_record(channelId), 0);
@@ -175,11 +173,8 @@ contract QuadraticFundingUsageTest is FundingFixture {
     }
 
     function test_recordUsage_withAttestationRequiredCountsOnlyAttestedPayersUnderTheirIdentity() public {
-        QuadraticFunding.RoundParams memory params = _params();
+        QuadraticFunding.RoundParams memory params = _attestedParams();
         params.usageWeightBps = 10_000;
-        params.attestations = attestations;
-        params.issuers = new address[](1);
-        params.issuers[0] = issuer;
         uint256 gated = _createRound(params);
         uint256 projectId = _applyModel(gated, creator, modelId);
         (address alice, uint256 aliceKey) = _payer(1);

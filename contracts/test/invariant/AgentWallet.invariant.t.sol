@@ -1,8 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.24;
 
-import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
-import {Test} from "../utils/Test.sol";
+import {InvariantTest} from "./InvariantTest.sol";
 import {TestToken} from "../../src/TestToken.sol";
 import {ModelRegistry} from "../../src/ModelRegistry.sol";
 import {ProviderRegistry} from "../../src/ProviderRegistry.sol";
@@ -14,7 +13,7 @@ import {AgentWalletHandler} from "./handlers/AgentWalletHandler.sol";
 /// @notice Whatever the agent key does, the wallet's outflow per period never exceeds its budget.
 /// @dev Each handler call runs as its own transaction (`isolate`), as it would on a chain.
 /// forge-config: default.isolate = true
-contract AgentWalletInvariantTest is Test {
+contract AgentWalletInvariantTest is InvariantTest {
     uint128 internal constant BUDGET = 100e6;
     uint128 internal constant CAP = 40e6;
     uint128 internal constant NATIVE_BUDGET = 1 ether;
@@ -26,12 +25,10 @@ contract AgentWalletInvariantTest is Test {
     AgentWalletHandler internal handler;
 
     function setUp() public {
-        uint256 start = 1_700_000_000;
-        vm.warp(start);
-        usd = new TestToken("Gotong Test USD", "tUSD", 6);
-        TestToken stakeToken = new TestToken("Stake", "STK", 18);
-        ModelRegistry models = new ModelRegistry();
-        ProviderRegistry providers = new ProviderRegistry(IERC20(address(stakeToken)), models, 1e18, 7 days);
+        TestToken stakeToken;
+        ModelRegistry models;
+        ProviderRegistry providers;
+        (usd, stakeToken, models, providers) = _deployRegistries();
         PaymentChannels channels = new PaymentChannels(usd, models, providers, makeAddr("fundingPool"), 300, 1 hours);
 
         address creator = makeAddr("creator");
@@ -64,7 +61,7 @@ contract AgentWalletInvariantTest is Test {
         usd.mint(address(wallet), 1e15);
         vm.deal(address(wallet), 1e9 ether);
 
-        handler = new AgentWalletHandler(wallet, usd, channels, agent, provider, modelId, start);
+        handler = new AgentWalletHandler(wallet, usd, channels, agent, provider, modelId, START_TIME);
         bytes4[] memory selectors = new bytes4[](10);
         selectors[0] = AgentWalletHandler.pay.selector;
         selectors[1] = AgentWalletHandler.approve.selector;
@@ -76,8 +73,7 @@ contract AgentWalletInvariantTest is Test {
         selectors[7] = AgentWalletHandler.warp.selector;
         selectors[8] = AgentWalletHandler.togglePause.selector;
         selectors[9] = AgentWalletHandler.revokeOrRestore.selector;
-        targetSelector(FuzzSelector({addr: address(handler), selectors: selectors}));
-        targetContract(address(handler));
+        _targetHandler(address(handler), selectors);
     }
 
     /// @notice Within any period, what the wallet exposes (tokens gone plus allowances granted,

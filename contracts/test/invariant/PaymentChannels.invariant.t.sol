@@ -1,8 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.24;
 
-import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
-import {Test} from "../utils/Test.sol";
+import {InvariantTest} from "./InvariantTest.sol";
 import {TestToken} from "../../src/TestToken.sol";
 import {ModelRegistry} from "../../src/ModelRegistry.sol";
 import {ProviderRegistry} from "../../src/ProviderRegistry.sol";
@@ -10,20 +9,18 @@ import {PaymentChannels} from "../../src/PaymentChannels.sol";
 import {PaymentChannelsHandler} from "./handlers/PaymentChannelsHandler.sol";
 
 /// @notice Invariants of PaymentChannels under random sequences of every user action.
-contract PaymentChannelsInvariantTest is Test {
+contract PaymentChannelsInvariantTest is InvariantTest {
     PaymentChannels internal channels;
     TestToken internal usd;
     PaymentChannelsHandler internal handler;
 
     function setUp() public {
-        uint256 start = 1_700_000_000;
-        vm.warp(start);
-        usd = new TestToken("Gotong Test USD", "tUSD", 6);
-        TestToken stakeToken = new TestToken("Stake", "STK", 18);
-        ModelRegistry models = new ModelRegistry();
-        ProviderRegistry providers = new ProviderRegistry(IERC20(address(stakeToken)), models, 1e18, 7 days);
+        TestToken stakeToken;
+        ModelRegistry models;
+        ProviderRegistry providers;
+        (usd, stakeToken, models, providers) = _deployRegistries();
         channels = new PaymentChannels(usd, models, providers, makeAddr("fundingPool"), 300, 1 hours);
-        handler = new PaymentChannelsHandler(channels, usd, stakeToken, models, providers, start);
+        handler = new PaymentChannelsHandler(channels, usd, stakeToken, models, providers, START_TIME);
 
         bytes4[] memory selectors = new bytes4[](12);
         selectors[0] = PaymentChannelsHandler.open.selector;
@@ -38,8 +35,7 @@ contract PaymentChannelsInvariantTest is Test {
         selectors[9] = PaymentChannelsHandler.withdrawEarnings.selector;
         selectors[10] = PaymentChannelsHandler.transferModel.selector;
         selectors[11] = PaymentChannelsHandler.withdrawModelEarnings.selector;
-        targetSelector(FuzzSelector({addr: address(handler), selectors: selectors}));
-        targetContract(address(handler));
+        _targetHandler(address(handler), selectors);
     }
 
     /// @dev Royalties accrued on every model and not yet withdrawn.

@@ -2,24 +2,24 @@
 pragma solidity ^0.8.24;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
-import {Test} from "../utils/Test.sol";
+import {InvariantTest} from "./InvariantTest.sol";
 import {TestToken} from "../../src/TestToken.sol";
 import {ModelRegistry} from "../../src/ModelRegistry.sol";
 import {ProviderRegistry} from "../../src/ProviderRegistry.sol";
 import {ProviderRegistryHandler} from "./handlers/ProviderRegistryHandler.sol";
 
 /// @notice Invariants of ProviderRegistry under random sequences of provider actions.
-contract ProviderRegistryInvariantTest is Test {
+contract ProviderRegistryInvariantTest is InvariantTest {
     TestToken internal token;
     ProviderRegistry internal registry;
     ProviderRegistryHandler internal handler;
 
     function setUp() public {
-        vm.warp(1_700_000_000);
+        vm.warp(START_TIME);
         token = new TestToken("Stake", "STK", 18);
         ModelRegistry models = new ModelRegistry();
         registry = new ProviderRegistry(IERC20(address(token)), models, 100e18, 7 days);
-        handler = new ProviderRegistryHandler(registry, token, models, 1_700_000_000);
+        handler = new ProviderRegistryHandler(registry, token, models, START_TIME);
         targetContract(address(handler));
     }
 

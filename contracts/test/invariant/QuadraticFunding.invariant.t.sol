@@ -1,8 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.24;
 
-import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
-import {Test} from "../utils/Test.sol";
+import {InvariantTest} from "./InvariantTest.sol";
 import {TestToken} from "../../src/TestToken.sol";
 import {ModelRegistry} from "../../src/ModelRegistry.sol";
 import {ProviderRegistry} from "../../src/ProviderRegistry.sol";
@@ -12,22 +11,20 @@ import {QuadraticFundingHandler} from "./handlers/QuadraticFundingHandler.sol";
 
 /// @notice Invariants of QuadraticFunding under random sequences of every user action, with the
 ///         protocol fee of real paid inference flowing in.
-contract QuadraticFundingInvariantTest is Test {
+contract QuadraticFundingInvariantTest is InvariantTest {
     QuadraticFunding internal qf;
     TestToken internal usd;
     QuadraticFundingHandler internal handler;
 
     function setUp() public {
-        uint256 start = 1_700_000_000;
-        vm.warp(start);
-        usd = new TestToken("Gotong Test USD", "tUSD", 6);
-        TestToken stakeToken = new TestToken("Stake", "STK", 18);
-        ModelRegistry models = new ModelRegistry();
-        ProviderRegistry providers = new ProviderRegistry(IERC20(address(stakeToken)), models, 1e18, 7 days);
+        TestToken stakeToken;
+        ModelRegistry models;
+        ProviderRegistry providers;
+        (usd, stakeToken, models, providers) = _deployRegistries();
         qf = new QuadraticFunding(models, makeAddr("steward"));
         PaymentChannels channels = new PaymentChannels(usd, models, providers, address(qf), 300, 1 hours);
         qf.setPaymentChannels(channels);
-        handler = new QuadraticFundingHandler(qf, channels, usd, stakeToken, providers, start);
+        handler = new QuadraticFundingHandler(qf, channels, usd, stakeToken, providers, START_TIME);
 
         bytes4[] memory selectors = new bytes4[](12);
         selectors[0] = QuadraticFundingHandler.createRound.selector;
@@ -42,8 +39,7 @@ contract QuadraticFundingInvariantTest is Test {
         selectors[9] = QuadraticFundingHandler.finalize.selector;
         selectors[10] = QuadraticFundingHandler.claim.selector;
         selectors[11] = QuadraticFundingHandler.withdrawUnallocated.selector;
-        targetSelector(FuzzSelector({addr: address(handler), selectors: selectors}));
-        targetContract(address(handler));
+        _targetHandler(address(handler), selectors);
     }
 
     event log_named_uint(string key, uint256 val);

@@ -40,27 +40,28 @@ abstract contract Fixture is Test {
         (creator,) = makeAddrAndKey("creator");
         (provider, providerKey) = makeAddrAndKey("provider");
         (sender, senderKey) = makeAddrAndKey("sender");
-        fundingPool = makeAddr("fundingPool");
         stranger = makeAddr("stranger");
 
         stakeToken = new TestToken("Gotong Stake", "tSTAKE", 18);
         usd = new TestToken("Gotong Test USD", "tUSD", 6);
         vm.label(address(stakeToken), "stakeToken");
         vm.label(address(usd), "usd");
-        _deployStack(IERC20(address(usd)));
+        models = new ModelRegistry();
+        providers = new ProviderRegistry(IERC20(address(stakeToken)), models, MIN_STAKE, UNSTAKE_DELAY);
+        fundingPool = _deployFundingPool();
+        channels = new PaymentChannels(usd, models, providers, fundingPool, FEE_BPS, CHALLENGE_PERIOD);
+        vm.label(address(models), "models");
+        vm.label(address(providers), "providers");
+        vm.label(address(channels), "channels");
 
         modelId = _registerModel(creator, ROYALTY_BPS);
         _registerProvider(provider, modelId);
     }
 
-    /// @dev Deploys the registries and the channels contract, paid in `paymentToken`.
-    function _deployStack(IERC20 paymentToken) internal {
-        models = new ModelRegistry();
-        providers = new ProviderRegistry(IERC20(address(stakeToken)), models, MIN_STAKE, UNSTAKE_DELAY);
-        channels = new PaymentChannels(paymentToken, models, providers, fundingPool, FEE_BPS, CHALLENGE_PERIOD);
-        vm.label(address(models), "models");
-        vm.label(address(providers), "providers");
-        vm.label(address(channels), "channels");
+    /// @dev Where the channels pay protocol fees, set up once the registries exist: a plain account
+    ///      here; a fixture that needs a real funding contract deploys it instead.
+    function _deployFundingPool() internal virtual returns (address) {
+        return makeAddr("fundingPool");
     }
 
     /// @dev Registers a model with fresh weights, minted to `owner`.
@@ -132,6 +133,36 @@ abstract contract Fixture is Test {
             )
         );
         return keccak256(abi.encodePacked("\x19\x01", domainSeparator, structHash));
+    }
+
+    /// @dev The protocol fee on `amount` paid through `channels`.
+    function _fee(uint256 amount) internal pure returns (uint256) {
+        return amount * FEE_BPS / 10_000;
+    }
+
+    /// @dev Registers a model (owned by `owner`) that `provider` offers, so channels can be opened for it.
+    function _registerOfferedModel(address owner, uint16 royaltyBps) internal returns (uint256 id) {
+        id = _registerModel(owner, royaltyBps);
+        vm.prank(provider);
+        providers.setOffer(id, 1, 1);
+    }
+
+    /// @dev Expects `provider` redeeming `voucher` with `signature` to revert with exactly `revertData`.
+    function _expectRedeemRevert(PaymentChannels.Voucher memory voucher, bytes memory signature, bytes memory revertData)
+        internal
+    {
+        vm.expectRevert(revertData);
+        vm.prank(provider);
+        channels.redeem(voucher, signature);
+    }
+
+    /// @dev Expects `provider` redeeming `voucher` with `signature` to revert with the argument-less `error_`.
+    function _expectRedeemRevert(PaymentChannels.Voucher memory voucher, bytes memory signature, bytes4 error_)
+        internal
+    {
+        vm.expectRevert(error_);
+        vm.prank(provider);
+        channels.redeem(voucher, signature);
     }
 
     /// @dev Redeems `cumulativeAmount` on `channelId` (epoch `epoch`) as `provider`, signed by `senderKey`.

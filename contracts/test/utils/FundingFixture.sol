@@ -4,9 +4,6 @@ pragma solidity ^0.8.24;
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {Fixture} from "./Fixture.sol";
-import {TestToken} from "../../src/TestToken.sol";
-import {ModelRegistry} from "../../src/ModelRegistry.sol";
-import {ProviderRegistry} from "../../src/ProviderRegistry.sol";
 import {PaymentChannels} from "../../src/PaymentChannels.sol";
 import {QuadraticFunding} from "../../src/QuadraticFunding.sol";
 import {AttestationRegistry} from "../../src/AttestationRegistry.sol";
@@ -30,34 +27,22 @@ abstract contract FundingFixture is Fixture {
     uint256 private _donorNonce;
 
     function setUp() public virtual override {
-        vm.warp(START_TIME);
-        (creator,) = makeAddrAndKey("creator");
         creator2 = makeAddr("creator2");
-        (provider, providerKey) = makeAddrAndKey("provider");
-        (sender, senderKey) = makeAddrAndKey("sender");
-        stranger = makeAddr("stranger");
         steward = makeAddr("steward");
         operator = makeAddr("operator");
         issuer = makeAddr("issuer");
-
-        stakeToken = new TestToken("Gotong Stake", "tSTAKE", 18);
-        usd = new TestToken("Gotong Test USD", "tUSD", 6);
-        models = new ModelRegistry();
-        providers = new ProviderRegistry(IERC20(address(stakeToken)), models, MIN_STAKE, UNSTAKE_DELAY);
-        qf = new QuadraticFunding(models, steward);
-        channels = new PaymentChannels(usd, models, providers, address(qf), FEE_BPS, CHALLENGE_PERIOD);
+        super.setUp();
         qf.setPaymentChannels(channels);
         attestations = new AttestationRegistry();
-        fundingPool = address(qf);
-        vm.label(address(qf), "qf");
-        vm.label(address(channels), "channels");
-        vm.label(address(usd), "usd");
 
-        modelId = _registerModel(creator, ROYALTY_BPS);
-        modelId2 = _registerModel(creator2, ROYALTY_BPS);
-        _registerProvider(provider, modelId);
-        vm.prank(provider);
-        providers.setOffer(modelId2, 1e6, 2e6);
+        modelId2 = _registerOfferedModel(creator2, ROYALTY_BPS);
+    }
+
+    /// @dev QuadraticFunding, deployed before PaymentChannels so the channels pay their fees to it.
+    function _deployFundingPool() internal override returns (address) {
+        qf = new QuadraticFunding(models, steward);
+        vm.label(address(qf), "qf");
+        return address(qf);
     }
 
     // ------------------------------------------------------------ rounds
@@ -73,6 +58,14 @@ abstract contract FundingFixture is Fixture {
         params.donationEnd = now_ + ROUND_LENGTH;
         params.matchingCapBps = 10_000;
         params.issuers = new address[](0);
+    }
+
+    /// @dev The default round parameters, with donors required to hold an attestation from `issuer`.
+    function _attestedParams() internal view returns (QuadraticFunding.RoundParams memory params) {
+        params = _params();
+        params.attestations = attestations;
+        params.issuers = new address[](1);
+        params.issuers[0] = issuer;
     }
 
     /// @dev Creates a round as `operator`.
@@ -153,7 +146,7 @@ abstract contract FundingFixture is Fixture {
         vm.stopPrank();
         channel = channels.getChannel(channelId);
         PaymentChannels.Voucher memory voucher = _voucher(channelId, channel.epoch, channel.redeemed + amount);
-        bytes memory signature = signDigest(payerKey, channels.hashVoucher(voucher));
+        bytes memory signature = _sign(payerKey, voucher);
         vm.prank(provider);
         channels.redeem(voucher, signature);
     }

@@ -157,10 +157,10 @@ contract PaymentChannelsHandler is TestBase {
         // exceed the deposit and are capped).
         uint256 cumulative = c.redeemed + bound(amountSeed, 1, c.deposit);
         if (Math.min(cumulative, c.deposit) <= c.redeemed) return; // fully redeemed: nothing to pay
-        PaymentChannels.Voucher memory voucher = _voucherFor(id, c.epoch, cumulative);
+        PaymentChannels.Voucher memory voucher = PaymentChannels.Voucher(id, c.epoch, cumulative);
         bytes memory signature = _sign(id, voucher);
 
-        Balances memory before = _balances(c);
+        Balances memory before = _balances(c.provider);
         vm.prank(c.provider);
         uint256 paid = channels.redeem(voucher, signature);
         _recordPayment(id, c, cumulative, paid, before);
@@ -173,7 +173,7 @@ contract PaymentChannelsHandler is TestBase {
         PaymentChannels.Channel memory c = channels.getChannel(id);
         if (c.redeemed == 0) return;
         uint256 cumulative = bound(amountSeed, 0, c.redeemed);
-        PaymentChannels.Voucher memory voucher = _voucherFor(id, c.epoch, cumulative);
+        PaymentChannels.Voucher memory voucher = PaymentChannels.Voucher(id, c.epoch, cumulative);
         bytes memory signature = _sign(id, voucher);
         vm.prank(c.provider);
         (bool ok, bytes memory result) =
@@ -190,7 +190,7 @@ contract PaymentChannelsHandler is TestBase {
         PaymentChannels.Channel memory c = channels.getChannel(id);
         uint64 oldEpoch = c.epoch - 1;
         uint256 cumulative = bound(amountSeed, 1, MAX_DEPOSIT);
-        PaymentChannels.Voucher memory voucher = _voucherFor(id, oldEpoch, cumulative);
+        PaymentChannels.Voucher memory voucher = PaymentChannels.Voucher(id, oldEpoch, cumulative);
         bytes memory signature = _sign(id, voucher);
         vm.prank(c.provider);
         (bool ok, bytes memory result) =
@@ -223,7 +223,7 @@ contract PaymentChannelsHandler is TestBase {
             PaymentChannels.Channel memory c = channels.getChannel(id);
             // Sometimes stale, sometimes above the deposit.
             uint256 cumulative = bound(r >> 128, 0, c.redeemed + c.deposit);
-            vouchers[i] = _voucherFor(id, c.epoch, cumulative);
+            vouchers[i] = PaymentChannels.Voucher(id, c.epoch, cumulative);
             signatures[i] = _sign(id, vouchers[i]);
             ++built;
         }
@@ -231,10 +231,7 @@ contract PaymentChannelsHandler is TestBase {
 
         // What the batch should pay, voucher by voucher.
         Expected memory expected;
-        Balances memory before;
-        before.provider = channels.earnings(provider);
-        before.pool = channels.earnings(fundingPool);
-        before.models = _modelEarnings();
+        Balances memory before = _balances(provider);
         for (uint256 i; i < count; ++i) {
             bytes32 id = vouchers[i].channelId;
             PaymentChannels.Channel memory c = _simulated(sim, id);
@@ -436,20 +433,13 @@ contract PaymentChannelsHandler is TestBase {
         return c.epoch != 0;
     }
 
-    function _voucherFor(bytes32 id, uint64 epoch, uint256 cumulative)
-        internal
-        pure
-        returns (PaymentChannels.Voucher memory)
-    {
-        return PaymentChannels.Voucher({channelId: id, epoch: epoch, cumulativeAmount: cumulative});
-    }
-
     function _sign(bytes32 id, PaymentChannels.Voucher memory voucher) internal view returns (bytes memory) {
         return signDigest(_senderKeys[_senderIndexOf[id]], channels.hashVoucher(voucher));
     }
 
-    function _balances(PaymentChannels.Channel memory c) internal view returns (Balances memory b) {
-        b.provider = channels.earnings(c.provider);
+    /// @dev What `provider`, the funding pool and the models have been credited and not withdrawn.
+    function _balances(address provider) internal view returns (Balances memory b) {
+        b.provider = channels.earnings(provider);
         b.pool = channels.earnings(fundingPool);
         b.models = _modelEarnings();
     }
