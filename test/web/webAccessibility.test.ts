@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Browser, Page } from "playwright-core";
-import { browserSkipReason, launchBrowser, recordRequests, screenshot } from "./helpers/browser.ts";
+import { ask, browserSkipReason, launchBrowser, offersLoaded, recordRequests, screenshot } from "./helpers/browser.ts";
 import { startWebNetwork, type WebNetwork } from "./helpers/webNetwork.ts";
 
 const skip = browserSkipReason();
@@ -29,9 +29,8 @@ describe.skipIf(skip)("the web app is accessible and fits a phone, and runs only
     // Something in the history, the explorer and the charts.
     const page = await browser.newPage();
     await page.goto(web.pageUrl);
-    await page.getByLabel("Model").and(page.locator(":enabled")).waitFor();
-    await page.getByLabel("Message", { exact: true }).fill("Once upon a time");
-    await page.getByRole("button", { name: "Send" }).click();
+    await offersLoaded(page);
+    await ask(page, "Once upon a time");
     await page.locator("[data-testid=message-receipt]").waitFor({ timeout: 90_000 });
     await page.close();
     await web.gateway.settle();
@@ -59,9 +58,8 @@ describe.skipIf(skip)("the web app is accessible and fits a phone, and runs only
           await page.goto(`${web.pageUrl}${hash}`);
           if (hash === "#/chat" && (await page.locator(".message").count()) === 0) {
             // Each context has its own IndexedDB: give this one a conversation to check.
-            await page.getByLabel("Model").and(page.locator(":enabled")).waitFor();
-            await page.getByLabel("Message", { exact: true }).fill("Once upon a time");
-            await page.getByRole("button", { name: "Send" }).click();
+            await offersLoaded(page);
+            await ask(page, "Once upon a time");
           }
           await page.locator(ready).first().waitFor({ timeout: 60_000 });
           expect(await axe(page), `${hash} ${viewport.name} ${colorScheme}`).toEqual([]);
@@ -80,7 +78,7 @@ describe.skipIf(skip)("the web app is accessible and fits a phone, and runs only
   it("works from the keyboard alone: skip link, navigation, focus moves to the new page, chat sends with Enter", async () => {
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     await page.goto(web.pageUrl);
-    await page.getByLabel("Model").and(page.locator(":enabled")).waitFor();
+    await offersLoaded(page);
     await page.keyboard.press("Tab");
     expect(await page.evaluate("document.activeElement?.textContent")).toBe("Skip to content");
     const names: string[] = [];
@@ -111,7 +109,7 @@ describe.skipIf(skip)("the web app is accessible and fits a phone, and runs only
     expect(csp).toContain("default-src 'none'");
     expect(csp).toContain("script-src 'self'");
     expect(csp).toContain("connect-src 'self'");
-    await page.getByLabel("Model").and(page.locator(":enabled")).waitFor();
+    await offersLoaded(page);
     const scripts = (await page.evaluate("[...document.scripts].map((s) => ({ src: s.src, type: s.type, inline: s.textContent.trim().length }))")) as { src: string; type: string; inline: number }[];
     expect(scripts.length).toBeGreaterThan(0);
     for (const s of scripts) {

@@ -3,7 +3,7 @@ import type { Browser, Page } from "playwright-core";
 import { generatePrivateKey } from "viem/accounts";
 import { startGateway, type RunningGateway } from "../../src/gateway/startGateway.ts";
 import { quietLogger } from "../helpers/network.ts";
-import { browserSkipReason, launchBrowser, screenshot } from "./helpers/browser.ts";
+import { ask, browserSkipReason, launchBrowser, offersLoaded, screenshot } from "./helpers/browser.ts";
 import { startWebNetwork, type WebNetwork } from "./helpers/webNetwork.ts";
 
 const skip = browserSkipReason();
@@ -31,13 +31,9 @@ describe.skipIf(skip)("the web app under bad input and faults: a clear message, 
     });
     const page = await context.newPage();
     await page.goto(url);
-    await page.getByLabel("Model").and(page.locator(":enabled")).waitFor();
+    await offersLoaded(page);
     return { context, page, relayed };
   }
-  const ask = async (page: Page, text: string) => {
-    await page.getByLabel("Message", { exact: true }).fill(text);
-    await page.getByRole("button", { name: "Send" }).click();
-  };
   const alertText = async (page: Page) => {
     await page.getByRole("alert").first().waitFor({ timeout: 60_000 });
     return page.getByRole("alert").first().innerText();

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Browser, Page } from "playwright-core";
 import { PaymentChannelsArtifact } from "../../src/chain/contracts.generated.ts";
-import { browserSkipReason, launchBrowser, recordRequests, screenshot } from "./helpers/browser.ts";
+import { ask, browserSkipReason, launchBrowser, offersLoaded, recordRequests, screenshot } from "./helpers/browser.ts";
 import { startWebNetwork, type WebNetwork } from "./helpers/webNetwork.ts";
 
 const skip = browserSkipReason();
@@ -21,10 +21,9 @@ describe.skipIf(skip)("the web app's channels, in headless Chromium", () => {
 
   async function chat(page: Page, text: string) {
     await page.goto(`${web.pageUrl}#/chat`);
-    await page.getByLabel("Model").and(page.locator(":enabled")).waitFor();
+    await offersLoaded(page);
     await page.getByRole("button", { name: "New chat" }).click();
-    await page.getByLabel("Message", { exact: true }).fill(text);
-    await page.getByRole("button", { name: "Send" }).click();
+    await ask(page, text);
     await page.locator(".message-assistant").last().locator("[data-testid=message-receipt]").waitFor({ timeout: 90_000 });
   }
 

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Browser, Page } from "playwright-core";
-import { browserSkipReason, launchBrowser, recordRequests, screenshot } from "./helpers/browser.ts";
+import { browserSkipReason, launchBrowser, offersLoaded, recordRequests, screenshot } from "./helpers/browser.ts";
 import { startWebNetwork, type WebNetwork } from "./helpers/webNetwork.ts";
 
 const skip = browserSkipReason();
@@ -33,7 +33,7 @@ describe.skipIf(skip)("the web app's private chat, in headless Chromium", () => 
     const page = await context.newPage();
     page.on("pageerror", (error) => pageErrors.push(error.message));
     await page.goto(web.pageUrl);
-    await page.getByLabel("Model").and(page.locator(":enabled")).waitFor();
+    await offersLoaded(page);
     return { context, page, requests };
   }
 

@@ -15,16 +15,17 @@ const PAGES = [
   { path: "funding", title: "Funding", view: FundingPage },
 ] as const;
 
-function currentPath(): string {
+/** The page the location's hash names, or the chat. */
+function currentPage(): (typeof PAGES)[number] {
   const path = location.hash.replace(/^#\/?/, "");
-  return PAGES.some((p) => p.path === path) ? path : "chat";
+  return PAGES.find((p) => p.path === path) ?? PAGES[0];
 }
 
 /** The whole page: a header with navigation and the wallet, and the current view. */
 export function App() {
   const [config, setConfig] = useState<NetworkConfig>();
   const [bootError, setBootError] = useState<unknown>();
-  const [path, setPath] = useState(currentPath());
+  const [page, setPage] = useState(currentPage);
   const [wallet, setWallet] = useState<Wallet>();
   const [walletError, setWalletError] = useState<unknown>();
   const mainRef = useRef<HTMLElement>(null);
@@ -33,15 +34,15 @@ export function App() {
   useEffect(() => {
     void loadConfig();
     const onHash = () => {
-      setPath(currentPath());
+      setPage(currentPage());
       mainRef.current?.focus();
     };
     addEventListener("hashchange", onHash);
     return () => removeEventListener("hashchange", onHash);
   }, []);
   useEffect(() => {
-    document.title = `${PAGES.find((p) => p.path === path)!.title} · Gotong`;
-  }, [path]);
+    document.title = `${page.title} · Gotong`;
+  }, [page]);
 
   if (!config) {
     return h(
@@ -62,7 +63,6 @@ export function App() {
       throw e;
     }
   };
-  const View = PAGES.find((p) => p.path === path)!.view;
   const walletLabel = wallet ? `${shortHex(wallet.address)} · ${wallet.kind === "local" ? "local key" : "browser wallet"}` : injectedProvider() ? "Connect wallet" : config.localWallet ? "Use local key" : "No wallet";
 
   return h(
@@ -76,12 +76,12 @@ export function App() {
       h(
         "nav",
         { "aria-label": "Main" },
-        h("ul", null, PAGES.map((p) => h("li", { key: p.path }, h("a", { href: `#/${p.path}`, "aria-current": p.path === path ? "page" : undefined }, p.title)))),
+        h("ul", null, PAGES.map((p) => h("li", { key: p.path }, h("a", { href: `#/${p.path}`, "aria-current": p === page ? "page" : undefined }, p.title)))),
       ),
       h("button", { type: "button", class: "button wallet", onClick: () => void connect().catch(() => {}), disabled: !injectedProvider() && !config.localWallet, "data-testid": "wallet" }, walletLabel),
     ),
     walletError ? h("div", { class: "banner" }, h(Notice, { error: walletError, onDismiss: () => setWalletError(undefined) })) : null,
-    h("main", { id: "main", ref: mainRef, tabIndex: -1, class: `page page-${path}` }, h("h1", { class: path === "chat" ? "visually-hidden" : "" }, PAGES.find((p) => p.path === path)!.title), h(View, null)),
+    h("main", { id: "main", ref: mainRef, tabIndex: -1, class: `page page-${page.path}` }, h("h1", { class: page.path === "chat" ? "visually-hidden" : "" }, page.title), h(page.view, null)),
     h("footer", { class: "foot" }, `Chain ${config.chainId} · ${config.token.symbol} · `, h("span", null, "Prompts are sealed in this browser (HPKE) before they leave it.")),
   );
 }

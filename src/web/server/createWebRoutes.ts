@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { join } from "node:path";
 import { erc20Abi, getAddress, isAddress, type Hex } from "viem";
 import type { ChainClients } from "../../chain/createClients.ts";
 import type { Deployment } from "../../chain/deployment.ts";
@@ -12,7 +13,7 @@ import type { Router } from "../../gateway/createRouter.ts";
 import { checkWalletRequest } from "./checkWalletRequest.ts";
 import { createLocalWallet, localWalletUnavailable, WalletRpcError } from "./createLocalWallet.ts";
 import { ensureWebBuild } from "./ensureWebBuild.ts";
-import { manifestsDirOf, readExplorer } from "./readExplorer.ts";
+import { readExplorer } from "./readExplorer.ts";
 import { readChannels } from "./readChannels.ts";
 import { readEarnings } from "./readEarnings.ts";
 import { readFunding } from "./readFunding.ts";
@@ -48,6 +49,7 @@ const LATENCY_TTL_MS = 15_000;
 export function createWebRoutes(options: WebRoutesOptions) {
   const { deployment, clients, store, router, channels, logger } = options;
   const client = clients.public;
+  const manifestsDir = join(options.home.root, "manifests");
   const localWallet = (options.localWallet ?? deployment.chainId === 31337)
     ? createLocalWallet({
         clients,
@@ -102,7 +104,7 @@ export function createWebRoutes(options: WebRoutesOptions) {
       });
     }
     if (path === "/gotong/web/explorer") {
-      return json(await readExplorer({ client, deployment, store, router, manifestsDir: manifestsDirOf(options.home.root), latencyOf }));
+      return json(await readExplorer({ client, deployment, store, router, manifestsDir, latencyOf }));
     }
     if (path === "/gotong/web/channels") {
       const account = url.searchParams.get("account") ?? clients.account.address;
@@ -111,10 +113,7 @@ export function createWebRoutes(options: WebRoutesOptions) {
       syncClosed(views);
       return json({ account: getAddress(account), data: views });
     }
-    if (path === "/gotong/web/earnings") {
-      const { models } = await readExplorer({ client, deployment, store, router, manifestsDir: manifestsDirOf(options.home.root), latencyOf: async () => undefined });
-      return json(await readEarnings(client, deployment, new Map(models.map((m) => [m.modelId, m.name]))));
-    }
+    if (path === "/gotong/web/earnings") return json(await readEarnings(client, deployment));
     if (path === "/gotong/web/funding") return json(await readFunding(client, deployment));
     if (path === "/gotong/web/account") {
       const address = url.searchParams.get("address") ?? "";
@@ -170,6 +169,5 @@ export function createWebRoutes(options: WebRoutesOptions) {
       });
       return true;
     },
-    localWallet,
   };
 }

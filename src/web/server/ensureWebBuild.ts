@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { existsSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { GotongError } from "../../common/errors.ts";
-import { PROJECT_ROOT, WEB_DIST_DIR, WEB_VITE_CONFIG } from "./webPaths.ts";
+import { PROJECT_ROOT, WEB_APP_DIR, WEB_DIST_DIR, WEB_VITE_CONFIG } from "./webPaths.ts";
 
 /** Name of the file in the build folder that records which sources it was built from. */
 const STAMP = ".source-hash";
@@ -17,7 +17,7 @@ function sourceFiles(): string[] {
       else if (!name.endsWith(".test.ts")) files.push(path);
     }
   };
-  walk(join(PROJECT_ROOT, "src", "web", "app"));
+  walk(WEB_APP_DIR);
   walk(join(PROJECT_ROOT, "src", "web", "crypto"));
   files.push(join(PROJECT_ROOT, "src", "common", "errors.ts"), join(PROJECT_ROOT, "src", "privacy", "errors.ts"), WEB_VITE_CONFIG, join(PROJECT_ROOT, "package-lock.json"));
   return files;

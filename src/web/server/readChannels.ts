@@ -1,7 +1,8 @@
 import type { Address, Hex, PublicClient } from "viem";
 import type { Deployment } from "../../chain/deployment.ts";
-import { ModelRegistryArtifact, PaymentChannelsArtifact } from "../../chain/contracts.generated.ts";
+import { PaymentChannelsArtifact } from "../../chain/contracts.generated.ts";
 import type { GatewayStore } from "../../gateway/createGatewayStore.ts";
+import { readModelNames } from "./readModelNames.ts";
 
 /** Where a channel is in its life. */
 export type ChannelState = "open" | "closing" | "withdrawable" | "withdrawn";
@@ -42,13 +43,7 @@ export async function readChannels(client: PublicClient, deployment: Deployment,
     client.getBlock({ blockTag: "latest" }).then((b) => Number(b.timestamp)),
     Promise.all(ids.map((channelId) => client.readContract({ ...pc, functionName: "getChannel", args: [channelId] }).then((c) => ({ channelId, c })))),
   ]);
-  const names = new Map<bigint, string>();
-  for (const { c } of views) {
-    if (!names.has(c.modelId)) {
-      const model = await client.readContract({ address: deployment.modelRegistry, abi: ModelRegistryArtifact.abi, functionName: "getModel", args: [c.modelId] }).catch(() => undefined);
-      names.set(c.modelId, model?.name ?? `#${c.modelId}`);
-    }
-  }
+  const names = await readModelNames(client, deployment, views.map(({ c }) => c.modelId));
   return views.map(({ channelId, c }) => {
     const closesAt = Number(c.closesAt);
     const state: ChannelState = c.deposit === 0n ? "withdrawn" : closesAt === 0 ? "open" : now >= closesAt ? "withdrawable" : "closing";
@@ -59,7 +54,7 @@ export async function readChannels(client: PublicClient, deployment: Deployment,
       sender: c.sender,
       provider: c.provider,
       modelId: c.modelId.toString(),
-      model: names.get(c.modelId)!,
+      model: names.get(c.modelId) ?? `#${c.modelId}`,
       epoch: c.epoch.toString(),
       state,
       deposit: c.deposit.toString(),

@@ -1,4 +1,3 @@
-import { join } from "node:path";
 import type { Address, Hex, PublicClient } from "viem";
 import type { Deployment } from "../../chain/deployment.ts";
 import { ModelRegistryArtifact, PaymentChannelsArtifact, ProviderRegistryArtifact } from "../../chain/contracts.generated.ts";
@@ -164,6 +163,3 @@ export async function readExplorer(options: ReadExplorerOptions): Promise<{ mode
   );
   return { models: modelRows, providers: providerRows };
 }
-
-/** The manifests folder of a GOTONG_HOME. */
-export const manifestsDirOf = (homeRoot: string) => join(homeRoot, "manifests");

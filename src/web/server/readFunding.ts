@@ -1,39 +1,30 @@
 import type { Address, PublicClient } from "viem";
 import type { Deployment } from "../../chain/deployment.ts";
-import { QuadraticFundingArtifact } from "../../chain/contracts.generated.ts";
 import { fundingContract } from "../../funding/fundingContract.ts";
-import { getRoundStatus } from "../../funding/getRoundStatus.ts";
+import { getRoundStatus, type RoundStatus } from "../../funding/getRoundStatus.ts";
 
 /** A donation as the funding page lists it. */
 export type DonationView = { projectId: number; donor: Address; amount: string; blockNumber: string };
 
-/** Turns bigints into decimal strings, for JSON. */
-function plain(value: unknown): unknown {
-  if (typeof value === "bigint") return value.toString();
-  if (Array.isArray(value)) return value.map(plain);
-  if (value && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plain(v)]));
-  return value;
-}
-
 /**
  * Every funding round with its projects, live estimated matches (the reference maths of
  * `src/funding/computeMatches.ts`, as `gotong fund round status` shows them) and donations.
- * Empty when the deployment has no funding contract.
+ * Empty when the deployment has no funding contract. Amounts are bigints (JSON writes them as decimal strings).
  *
  * @example const { rounds } = await readFunding(client, deployment);
  */
-export async function readFunding(client: PublicClient, deployment: Deployment): Promise<{ available: boolean; address?: Address; rounds: unknown[] }> {
+export async function readFunding(client: PublicClient, deployment: Deployment): Promise<{ available: boolean; address?: Address; rounds: (RoundStatus & { donations: DonationView[] })[] }> {
   if (!deployment.quadraticFunding) return { available: false, rounds: [] };
   const qf = fundingContract(deployment);
   const count = await client.readContract({ ...qf, functionName: "roundCount" });
-  const donated = await client.getContractEvents({ address: qf.address, abi: QuadraticFundingArtifact.abi, eventName: "Donated", fromBlock: BigInt(deployment.startBlock), toBlock: "latest" });
-  const rounds = [];
+  const donated = await client.getContractEvents({ ...qf, eventName: "Donated", fromBlock: BigInt(deployment.startBlock), toBlock: "latest" });
+  const rounds: (RoundStatus & { donations: DonationView[] })[] = [];
   for (let roundId = count; roundId >= 1n; roundId--) {
     const status = await getRoundStatus(client, deployment, roundId);
     const donations: DonationView[] = donated
       .filter((log) => log.args.roundId === roundId)
       .map((log) => ({ projectId: Number(log.args.projectId), donor: log.args.donor as Address, amount: String(log.args.amount), blockNumber: String(log.blockNumber) }));
-    rounds.push({ ...(plain(status) as object), donations });
+    rounds.push({ ...status, donations });
   }
   return { available: true, address: qf.address, rounds };
 }

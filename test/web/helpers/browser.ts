@@ -39,3 +39,14 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   await page.screenshot({ path, fullPage: true });
   return path;
 }
+
+/** Waits until the chat has loaded the models on offer: the model picker is enabled. */
+export function offersLoaded(page: Page): Promise<void> {
+  return page.getByLabel("Model").and(page.locator(":enabled")).waitFor();
+}
+
+/** Types `text` in the chat's message box and presses Send. */
+export async function ask(page: Page, text: string): Promise<void> {
+  await page.getByLabel("Message", { exact: true }).fill(text);
+  await page.getByRole("button", { name: "Send" }).click();
+}

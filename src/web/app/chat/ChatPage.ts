@@ -146,14 +146,9 @@ export function ChatPage() {
     const conversation: Conversation = current && current.model === model
       ? structuredClone(current)
       : { id: newId(), title: text.slice(0, 60), model, createdAt: Date.now(), updatedAt: Date.now(), messages: [] };
-    let earlier = conversation.messages;
-    if (retryOf) {
-      conversation.messages = conversation.messages.filter((m) => m.id !== retryOf.id);
-      earlier = conversation.messages.slice(0, -1);
-    } else {
-      conversation.messages.push({ id: newId(), role: "user", content: text, createdAt: Date.now(), status: "done" });
-      earlier = conversation.messages.slice(0, -1);
-    }
+    if (retryOf) conversation.messages = conversation.messages.filter((m) => m.id !== retryOf.id);
+    else conversation.messages.push({ id: newId(), role: "user", content: text, createdAt: Date.now(), status: "done" });
+    const earlier = conversation.messages.slice(0, -1);
     const answer: StoredMessage = { id: newId(), role: "assistant", content: "", createdAt: Date.now(), status: "streaming", model };
     conversation.messages.push(answer);
     setCurrentId(conversation.id);

@@ -1,5 +1,5 @@
 import { createRequestInfo, createStreamOpener, decodeSseFrame, fromUtf8, hexToBytes, sealRequest, utf8 } from "../../crypto/index.ts";
-import { errorFromResponse, PageError, request } from "../lib/api.ts";
+import { errorFromResponse, PageError, postJson, request } from "../lib/api.ts";
 import { createSseParser } from "../lib/sse.ts";
 
 /** One message of a conversation, as the OpenAI API takes it. */
@@ -50,14 +50,7 @@ export type SealedChatOptions = {
  * @example const { text, receipt } = await sendSealedChat({ model, messages, maxTokens: 256, onDelta });
  */
 export async function sendSealedChat(options: SealedChatOptions): Promise<{ text: string; receipt: ChatReceipt; requestId: string }> {
-  const prepareRes = await request("/gotong/relay/prepare", {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ model: options.model }),
-    signal: options.signal,
-  });
-  if (!prepareRes.ok) throw await errorFromResponse(prepareRes);
-  const prepared = (await prepareRes.json()) as { requestId: string; provider: string; hpkePublicKey: string; chainId: number };
+  const prepared = await postJson<{ requestId: string; provider: string; hpkePublicKey: string; chainId: number }>("/gotong/relay/prepare", { model: options.model }, options.signal);
   options.onPrepared?.({ requestId: prepared.requestId, provider: prepared.provider });
 
   const body = utf8(JSON.stringify({ model: options.model, messages: options.messages, max_tokens: options.maxTokens, stream: true }));

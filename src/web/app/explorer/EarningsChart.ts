@@ -1,7 +1,8 @@
 import { h } from "preact";
 import { formatAmount, formatTime, shortHex } from "../lib/format.ts";
 
-type Series = { key: string; label: string; points: { time: number; total: string }[] };
+/** One creator's or provider's cumulative earnings (base units, decimal strings) at block times (unix seconds). */
+export type EarningsSeries = { key: string; label: string; points: { time: number; total: string }[] };
 
 const COLOURS = ["#0b6bcb", "#b5470b", "#1a7f37", "#8250df", "#bf3989", "#57606a"];
 
@@ -10,7 +11,7 @@ const COLOURS = ["#0b6bcb", "#b5470b", "#1a7f37", "#8250df", "#bf3989", "#57606a
  * screen readers and for anyone who prefers figures. Amounts stay bigint until the pixel: the
  * y position is the only place a ratio becomes a number.
  */
-export function EarningsChart(props: { title: string; series: Series[]; token: { decimals: number; symbol: string }; id: string }) {
+export function EarningsChart(props: { title: string; series: EarningsSeries[]; token: { decimals: number; symbol: string }; id: string }) {
   const { series, token } = props;
   if (series.length === 0) return h("p", { class: "fine" }, "No earnings redeemed on-chain yet. Providers redeem vouchers in batches; this fills in when they do.");
   const times = series.flatMap((s) => s.points.map((p) => p.time));
@@ -26,7 +27,7 @@ export function EarningsChart(props: { title: string; series: Series[]; token: {
   const padBottom = 22;
   const x = (t: number) => padX + ((t - t0) / (t1 - t0)) * (W - 2 * padX);
   const y = (v: bigint) => H - padBottom - (Number((v * 10_000n) / max) / 10_000) * (H - padTop - padBottom);
-  const label = (s: Series) => (s.label.startsWith("0x") ? shortHex(s.label) : s.label);
+  const label = (s: EarningsSeries) => (s.label.startsWith("0x") ? shortHex(s.label) : s.label);
   return h(
     "figure",
     { class: "chart" },

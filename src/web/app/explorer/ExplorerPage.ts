@@ -3,9 +3,9 @@ import { useContext, useEffect, useState } from "preact/hooks";
 import { getJson } from "../lib/api.ts";
 import { AppContext } from "../lib/context.ts";
 import { formatAmount, formatBps, formatPrice, formatTime, shortHex } from "../lib/format.ts";
-import { Notice, Section, TableRegion } from "../lib/ui.ts";
+import { DataTable, Notice, Section } from "../lib/ui.ts";
 import { encodeCall } from "../wallet/encodeCall.ts";
-import { EarningsChart } from "./EarningsChart.ts";
+import { EarningsChart, type EarningsSeries } from "./EarningsChart.ts";
 
 type Model = {
   modelId: string; name: string; owner: string; weightsHash: string; license?: string; royaltyBps: number; providers: number;
@@ -19,7 +19,7 @@ type Channel = {
   channelId: string; provider: string; model: string; epoch: string; state: "open" | "closing" | "withdrawable" | "withdrawn";
   deposit: string; redeemed: string; spent: string; unspent: string; closesAt: number;
 };
-type Earnings = { creators: { key: string; label: string; points: { time: number; total: string }[] }[]; providers: { key: string; label: string; points: { time: number; total: string }[] }[] };
+type Earnings = { creators: EarningsSeries[]; providers: EarningsSeries[] };
 
 function ChannelsSection() {
   const { config, wallet, connect } = useContext(AppContext);
@@ -75,35 +75,26 @@ function ChannelsSection() {
       : channels.length === 0
         ? h("p", { class: "fine" }, "No payment channels yet: the gateway opens one with a provider on your first chat with it.")
         : h(
-            TableRegion,
-            { label: "Your payment channels" },
-            h(
-              "table",
-              null,
-              h("thead", null, h("tr", null, ["Provider", "Model", "Deposit", "Spent", "Unspent", "State", ""].map((t) => h("th", { scope: "col" }, t)))),
+            DataTable,
+            { label: "Your payment channels", columns: ["Provider", "Model", "Deposit", "Spent", "Unspent", "State", ""] },
+            channels.map((c) =>
               h(
-                "tbody",
-                null,
-                channels.map((c) =>
-                  h(
-                    "tr",
-                    { key: c.channelId, "data-channel": c.channelId, "data-state": c.state },
-                    h("td", null, h("code", { title: c.provider }, shortHex(c.provider))),
-                    h("td", null, c.model),
-                    h("td", null, formatAmount(c.deposit, config.token)),
-                    h("td", null, formatAmount(c.spent, config.token)),
-                    h("td", { "data-testid": "channel-unspent" }, formatAmount(c.unspent, config.token)),
-                    h("td", null, c.state === "closing" ? `closing until ${formatTime(c.closesAt)}` : c.state),
-                    h(
-                      "td",
-                      null,
-                      c.state === "open"
-                        ? h("button", { type: "button", class: "button", disabled: !!working, onClick: () => void act(c, "close"), "aria-label": `Close the channel with ${shortHex(c.provider)} for ${c.model}` }, working === `close:${c.channelId}` ? "Closing…" : "Close")
-                        : c.state === "withdrawable"
-                          ? h("button", { type: "button", class: "button primary", disabled: !!working, onClick: () => void act(c, "withdraw"), "aria-label": `Withdraw the unspent deposit of the channel with ${shortHex(c.provider)}` }, working === `withdraw:${c.channelId}` ? "Withdrawing…" : "Withdraw")
-                          : null,
-                    ),
-                  ),
+                "tr",
+                { key: c.channelId, "data-channel": c.channelId, "data-state": c.state },
+                h("td", null, h("code", { title: c.provider }, shortHex(c.provider))),
+                h("td", null, c.model),
+                h("td", null, formatAmount(c.deposit, config.token)),
+                h("td", null, formatAmount(c.spent, config.token)),
+                h("td", { "data-testid": "channel-unspent" }, formatAmount(c.unspent, config.token)),
+                h("td", null, c.state === "closing" ? `closing until ${formatTime(c.closesAt)}` : c.state),
+                h(
+                  "td",
+                  null,
+                  c.state === "open"
+                    ? h("button", { type: "button", class: "button", disabled: !!working, onClick: () => void act(c, "close"), "aria-label": `Close the channel with ${shortHex(c.provider)} for ${c.model}` }, working === `close:${c.channelId}` ? "Closing…" : "Close")
+                    : c.state === "withdrawable"
+                      ? h("button", { type: "button", class: "button primary", disabled: !!working, onClick: () => void act(c, "withdraw"), "aria-label": `Withdraw the unspent deposit of the channel with ${shortHex(c.provider)}` }, working === `withdraw:${c.channelId}` ? "Withdrawing…" : "Withdraw")
+                      : null,
                 ),
               ),
             ),
@@ -132,30 +123,21 @@ export function ExplorerPage() {
       data === undefined
         ? h("p", null, "Loading…")
         : h(
-            TableRegion,
-            { label: "Models" },
-            h(
-              "table",
-              null,
-              h("thead", null, h("tr", null, ["Model", "Owner", "Weights hash", "Licence", "Royalty", "Providers", "Requests here", "Paid on-chain", "Royalties earned"].map((t) => h("th", { scope: "col" }, t)))),
+            DataTable,
+            { label: "Models", columns: ["Model", "Owner", "Weights hash", "Licence", "Royalty", "Providers", "Requests here", "Paid on-chain", "Royalties earned"] },
+            data.models.map((m) =>
               h(
-                "tbody",
-                null,
-                data.models.map((m) =>
-                  h(
-                    "tr",
-                    { key: m.modelId },
-                    h("th", { scope: "row" }, `${m.name} #${m.modelId}`),
-                    h("td", null, h("code", { title: m.owner }, shortHex(m.owner))),
-                    h("td", null, h("code", { title: m.weightsHash }, shortHex(m.weightsHash, 6))),
-                    h("td", null, m.license ?? "not held here"),
-                    h("td", null, formatBps(m.royaltyBps)),
-                    h("td", null, String(m.providers)),
-                    h("td", null, `${m.requests} (${m.inputTokens} in / ${m.outputTokens} out)`),
-                    h("td", null, formatAmount(m.paid, token)),
-                    h("td", null, `${formatAmount(m.royalties, token)}${m.unwithdrawnRoyalties !== "0" ? ` (${formatAmount(m.unwithdrawnRoyalties, token)} to withdraw)` : ""}`),
-                  ),
-                ),
+                "tr",
+                { key: m.modelId },
+                h("th", { scope: "row" }, `${m.name} #${m.modelId}`),
+                h("td", null, h("code", { title: m.owner }, shortHex(m.owner))),
+                h("td", null, h("code", { title: m.weightsHash }, shortHex(m.weightsHash, 6))),
+                h("td", null, m.license ?? "not held here"),
+                h("td", null, formatBps(m.royaltyBps)),
+                h("td", null, String(m.providers)),
+                h("td", null, `${m.requests} (${m.inputTokens} in / ${m.outputTokens} out)`),
+                h("td", null, formatAmount(m.paid, token)),
+                h("td", null, `${formatAmount(m.royalties, token)}${m.unwithdrawnRoyalties !== "0" ? ` (${formatAmount(m.unwithdrawnRoyalties, token)} to withdraw)` : ""}`),
               ),
             ),
           ),
@@ -166,27 +148,18 @@ export function ExplorerPage() {
       data === undefined
         ? h("p", null, "Loading…")
         : h(
-            TableRegion,
-            { label: "Providers" },
-            h(
-              "table",
-              null,
-              h("thead", null, h("tr", null, ["Provider", "Stake", "Offers (in / out)", "Latency", "Reputation here", "Earned"].map((t) => h("th", { scope: "col" }, t)))),
+            DataTable,
+            { label: "Providers", columns: ["Provider", "Stake", "Offers (in / out)", "Latency", "Reputation here", "Earned"] },
+            data.providers.map((p) =>
               h(
-                "tbody",
-                null,
-                data.providers.map((p) =>
-                  h(
-                    "tr",
-                    { key: p.address },
-                    h("th", { scope: "row" }, h("code", { title: `${p.address} at ${p.endpoint}` }, shortHex(p.address)), p.active ? "" : " (inactive)"),
-                    h("td", null, formatAmount(p.stake, token)),
-                    h("td", null, p.offers.map((o) => h("div", { key: o.model }, `${o.model}: ${formatPrice(o.pricePerMillionInput, token)} / ${formatPrice(o.pricePerMillionOutput, token)}`))),
-                    h("td", null, p.latencyMs === undefined ? "no answer" : `${p.latencyMs} ms`),
-                    h("td", null, p.excluded ? "excluded: sent a bad receipt" : `${p.receiptsAccepted} receipts checked, none refused`),
-                    h("td", null, formatAmount(p.earned, token)),
-                  ),
-                ),
+                "tr",
+                { key: p.address },
+                h("th", { scope: "row" }, h("code", { title: `${p.address} at ${p.endpoint}` }, shortHex(p.address)), p.active ? "" : " (inactive)"),
+                h("td", null, formatAmount(p.stake, token)),
+                h("td", null, p.offers.map((o) => h("div", { key: o.model }, `${o.model}: ${formatPrice(o.pricePerMillionInput, token)} / ${formatPrice(o.pricePerMillionOutput, token)}`))),
+                h("td", null, p.latencyMs === undefined ? "no answer" : `${p.latencyMs} ms`),
+                h("td", null, p.excluded ? "excluded: sent a bad receipt" : `${p.receiptsAccepted} receipts checked, none refused`),
+                h("td", null, formatAmount(p.earned, token)),
               ),
             ),
           ),

@@ -3,7 +3,7 @@ import { useContext, useEffect, useState } from "preact/hooks";
 import { getJson, PageError } from "../lib/api.ts";
 import { AppContext } from "../lib/context.ts";
 import { formatAmount, formatBps, formatTime, parseUnits, shortHex } from "../lib/format.ts";
-import { Notice, Section, TableRegion } from "../lib/ui.ts";
+import { DataTable, Notice, Section } from "../lib/ui.ts";
 import { encodeCall } from "../wallet/encodeCall.ts";
 
 type ProjectStatus = {
@@ -83,26 +83,17 @@ function RoundCard(props: { status: RoundStatus; reload: () => Promise<RoundStat
       r.issuers.length > 0 ? [h("dt", null, "Donors"), h("dd", null, "must be attested (sybil resistance)")] : null,
     ),
     h(
-      TableRegion,
-      { label: `Projects of round ${r.roundId}` },
-      h(
-        "table",
-        null,
-        h("thead", null, h("tr", null, ["Project", "Donated", "Donors", status.estimate ? "Estimated match" : "Match", "Payout"].map((t) => h("th", { scope: "col" }, t)))),
+      DataTable,
+      { label: `Projects of round ${r.roundId}`, columns: ["Project", "Donated", "Donors", status.estimate ? "Estimated match" : "Match", "Payout"] },
+      status.projects.map((p) =>
         h(
-          "tbody",
-          null,
-          status.projects.map((p) =>
-            h(
-              "tr",
-              { key: p.projectId, "data-project": p.projectId },
-              h("th", { scope: "row" }, projectName(p), p.rejected ? " (rejected)" : ""),
-              h("td", null, formatAmount(p.donated, token)),
-              h("td", null, p.donors),
-              h("td", { "data-testid": "project-match" }, formatAmount(p.match, token, token.decimals)),
-              h("td", null, formatAmount(p.payout, token)),
-            ),
-          ),
+          "tr",
+          { key: p.projectId, "data-project": p.projectId },
+          h("th", { scope: "row" }, projectName(p), p.rejected ? " (rejected)" : ""),
+          h("td", null, formatAmount(p.donated, token)),
+          h("td", null, p.donors),
+          h("td", { "data-testid": "project-match" }, formatAmount(p.match, token, token.decimals)),
+          h("td", null, formatAmount(p.payout, token)),
         ),
       ),
     ),

@@ -53,9 +53,9 @@ export async function getJson<T>(path: string, signal?: AbortSignal): Promise<T>
   return (await res.json()) as T;
 }
 
-/** POST JSON to the gateway. */
-export async function postJson<T>(path: string, body: unknown, headers: Record<string, string> = {}): Promise<T> {
-  const res = await request(path, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) });
+/** POST JSON to a JSON API of the gateway. */
+export async function postJson<T>(path: string, body: unknown, signal?: AbortSignal): Promise<T> {
+  const res = await request(path, { method: "POST", signal, headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
   if (!res.ok) throw await errorFromResponse(res);
   return (await res.json()) as T;
 }

@@ -53,7 +53,7 @@ export function shortHex(hex: string, keep = 4): string {
   return hex.length <= 2 + keep * 2 + 1 ? hex : `${hex.slice(0, 2 + keep)}…${hex.slice(-keep)}`;
 }
 
-/** A price per million tokens, per thousand for display when that reads better. */
+/** A price per million tokens, with its symbol: `"1.5 gUSD / 1M tokens"`. */
 export function formatPrice(perMillion: bigint | string, token: { decimals: number; symbol: string }): string {
   return `${formatAmount(BigInt(perMillion), token)} / 1M tokens`;
 }

@@ -17,9 +17,16 @@ export function Notice(props: { error?: unknown; notice?: string; onDismiss?: ()
   return null;
 }
 
-/** A table that scrolls sideways on its own on a narrow screen, reachable by keyboard. */
-export function TableRegion(props: { label: string; children?: ComponentChildren }) {
-  return h("div", { class: "table-region", role: "region", "aria-label": props.label, tabIndex: 0 }, props.children);
+/**
+ * A table with a header row of `columns` and the rows given as children, in a region that scrolls
+ * sideways on its own on a narrow screen, reachable by keyboard.
+ */
+export function DataTable(props: { label: string; columns: string[]; children?: ComponentChildren }) {
+  return h(
+    "div",
+    { class: "table-region", role: "region", "aria-label": props.label, tabIndex: 0 },
+    h("table", null, h("thead", null, h("tr", null, props.columns.map((t) => h("th", { scope: "col" }, t)))), h("tbody", null, props.children)),
+  );
 }
 
 /** A section with a heading. */
