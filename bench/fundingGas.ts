@@ -12,17 +12,19 @@
  *   npx tsx bench/fundingGas.ts     writes bench/results/funding-gas.json and the README's funding table
  *   npm run bench                   includes it in bench/results/latest.json
  */
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, realpathSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
-import { createPublicClient, createWalletClient, erc20Abi, http, keccak256, toHex, type Abi, type Address, type Hex, type TransactionReceipt } from "viem";
+import { createPublicClient, createWalletClient, erc20Abi, http, keccak256, toHex, zeroAddress, type Abi, type Address, type Hex, type TransactionReceipt } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { AttestationRegistryArtifact, QuadraticFundingArtifact, TestTokenArtifact } from "../src/chain/contracts.generated.ts";
 import { createClients, type ChainClients } from "../src/chain/createClients.ts";
 import { deployContracts } from "../src/chain/deployContracts.ts";
 import { startAnvil } from "../src/chain/startAnvil.ts";
 import { DEVNET_DEPLOYER_KEY } from "../src/chain/startDevnet.ts";
+import { advanceTime } from "../test/helpers/advanceTime.ts";
 import { freePort } from "../test/helpers/ports.ts";
+import { fillReadme } from "./fillReadme.ts";
 
 const root = join(import.meta.dirname, "..");
 const require = createRequire(import.meta.url);
@@ -55,14 +57,11 @@ function compileBaseline(): { abi: Abi; bytecode: Hex } {
 type Call = { address: Address; abi: Abi | readonly unknown[]; functionName: string; args: readonly unknown[] };
 
 /** Sends transactions back to back from one account (explicit nonces, no simulation) and returns their receipts. */
-async function sendAll(clients: ChainClients, calls: Call[], from?: Address): Promise<TransactionReceipt[]> {
-  const account = from ?? clients.account.address;
-  let nonce = await clients.public.getTransactionCount({ address: account, blockTag: "pending" });
+async function sendAll(clients: ChainClients, calls: Call[]): Promise<TransactionReceipt[]> {
+  let nonce = await clients.public.getTransactionCount({ address: clients.account.address, blockTag: "pending" });
   const hashes: Hex[] = [];
   for (const call of calls) {
-    hashes.push(
-      await clients.wallet.writeContract({ ...call, account: from ?? clients.account, nonce: nonce++, gas: 29_000_000n } as never),
-    );
+    hashes.push(await clients.wallet.writeContract({ ...call, account: clients.account, nonce: nonce++, gas: 29_000_000n } as never));
   }
   const receipts: TransactionReceipt[] = [];
   for (const hash of hashes) {
@@ -126,10 +125,6 @@ export async function benchFundingGas(sizes: number[] = [10, 100, 1000]) {
       { address: token, abi: erc20Abi, functionName: "approve", args: [qf.address, 2n ** 255n] },
     ]);
     const now = async () => (await rpc.getBlock()).timestamp;
-    const advance = async (seconds: bigint) => {
-      await rpc.request({ method: "evm_increaseTime" as never, params: [`0x${seconds.toString(16)}`] as never });
-      await rpc.request({ method: "evm_mine" as never, params: [] as never });
-    };
     const day = 86_400n;
     const params = (start: bigint, extra: Partial<{ attestations: Address; issuers: Address[] }> = {}) => ({
       token,
@@ -140,7 +135,7 @@ export async function benchFundingGas(sizes: number[] = [10, 100, 1000]) {
       matchingCapBps: 10_000,
       usageWeightBps: 0,
       donorCap: 0n,
-      attestations: extra.attestations ?? "0x0000000000000000000000000000000000000000",
+      attestations: extra.attestations ?? zeroAddress,
       issuers: extra.issuers ?? [],
     });
 
@@ -175,7 +170,7 @@ export async function benchFundingGas(sizes: number[] = [10, 100, 1000]) {
       const bFirst = await sendAll(donors[0]!, bDonations(3_000_000n));
       const bSecond = await sendAll(donors[1]!, bDonations(5_000_000n));
 
-      await advance(day);
+      await advanceTime(rpc, day);
       const [finalized] = await sendAll(deployer, [{ ...qf, functionName: "finalize", args: [roundId] }]);
       const claimHash = await impersonated.wallet.writeContract({ ...qf, functionName: "claim", args: [roundId, 1n, projects[0]!], account: projects[0]! as never, gas: 300_000n } as never);
       const claimed = await rpc.waitForTransactionReceipt({ hash: claimHash });
@@ -240,17 +235,13 @@ export function renderFundingTable(results: Awaited<ReturnType<typeof benchFundi
 }
 
 /** Run directly: measure, write bench/results/funding-gas.json and the README's funding table. */
-if (process.argv[1] && import.meta.filename === (await import("node:fs")).realpathSync(process.argv[1])) {
+if (process.argv[1] && import.meta.filename === realpathSync(process.argv[1])) {
   const sizes = process.env.BENCH_FUNDING_SIZES?.split(",").map(Number);
   const results = await benchFundingGas(sizes);
   const json = JSON.stringify({ date: new Date().toISOString(), node: process.version, ...results }, (_k, v) => (typeof v === "bigint" ? v.toString() : v), 2);
   writeFileSync(join(root, "bench", "results", "funding-gas.json"), json + "\n");
   const table = renderFundingTable(results);
-  const readmePath = join(root, "README.md");
-  const readme = readFileSync(readmePath, "utf8");
-  const start = "<!-- funding-bench:start -->";
-  const end = "<!-- funding-bench:end -->";
-  if (readme.includes(start)) writeFileSync(readmePath, readme.replace(new RegExp(`${start}[\\s\\S]*?${end}`), `${start}\n${table}\n${end}`));
+  fillReadme("funding-bench", table);
   console.log(json);
   console.log(table);
   process.exit(0);

@@ -35,6 +35,7 @@ import { createStreamOpener } from "../src/privacy/createStreamOpener.ts";
 import { createStreamSealer } from "../src/privacy/createStreamSealer.ts";
 import { openRequest } from "../src/privacy/openRequest.ts";
 import { sealRequest } from "../src/privacy/sealRequest.ts";
+import { median, quantile } from "./median.ts";
 
 /** Options of {@link benchHpke}. */
 export type BenchHpkeOptions = {
@@ -75,11 +76,6 @@ export type BenchHpkeResult = {
 /** Round trips each implementation runs in a row before the next one takes over. */
 const BLOCK = 50;
 
-const median = (xs: number[]) => quantile(xs, 0.5);
-function quantile(xs: number[], q: number): number {
-  const sorted = [...xs].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))]!;
-}
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const round = (x: number, digits = 4) => Number(x.toFixed(digits));
 

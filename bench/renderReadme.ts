@@ -2,12 +2,12 @@
  * Writes the figures from bench/results/latest.json into README.md between the bench markers, so
  * the README always shows the last measured run. `npm run bench` calls it after measuring.
  */
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { fillReadme } from "./fillReadme.ts";
 
 type Results = Record<string, Record<string, unknown> | string>;
-const root = join(import.meta.dirname, "..");
-const results = JSON.parse(readFileSync(join(root, "bench/results/latest.json"), "utf8")) as Results;
+const results = JSON.parse(readFileSync(join(import.meta.dirname, "results", "latest.json"), "utf8")) as Results;
 const n = (v: unknown, digits = 2) => (typeof v === "number" ? v.toFixed(digits) : String(v));
 const rows: string[] = ["| what | measured | baseline in the same run | ratio | goal |", "|---|---|---|---|---|"];
 const t = results.throughput as Record<string, any> | undefined;
@@ -25,10 +25,5 @@ const h = results.hpke as Record<string, any> | undefined;
 if (h) rows.push(`| HPKE sealed round trip per request | ${n(h.ourRoundTripMs, 3)} ms | @hpke/core: ${n(h.hpkeCoreRoundTripMs, 3)} ms | **${n(h.speedup, 1)}× faster** | ≥ 5× |`);
 const s = t?.sealed as Record<string, any> | undefined;
 if (s) rows.push(`| tokens/s through the sealed path (HPKE request, sealed stream) | ${n(s.gateway.decodeTps, 0)} tok/s | same gateway unsealed: ${n(s.unsealedGateway.decodeTps, 0)} tok/s | **${n(s.sealedVsUnsealedTps)}** | ≥ 0.97 |`);
-const readme = readFileSync(join(root, "README.md"), "utf8");
-const start = "<!-- bench:start -->";
-const end = "<!-- bench:end -->";
-const table = `${start}\n_Last run: ${results.date} on ${results.node}._\n\n${rows.join("\n")}\n${end}`;
-const next = readme.includes(start) ? readme.replace(new RegExp(`${start}[\\s\\S]*?${end}`), table) : readme.replace("BENCH_TABLE", table);
-writeFileSync(join(root, "README.md"), next);
+fillReadme("bench", `_Last run: ${results.date} on ${results.node}._\n\n${rows.join("\n")}`);
 console.log(rows.join("\n"));

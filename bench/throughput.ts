@@ -8,13 +8,15 @@ import { createChannelManager } from "../src/gateway/createChannelManager.ts";
 import { createGatewayStore } from "../src/gateway/createGatewayStore.ts";
 import { fundOnDevnet } from "../src/chain/fundOnDevnet.ts";
 import { createClients } from "../src/chain/createClients.ts";
-import { decodeReceiptHeader, receiptFromJson } from "../src/payments/receipt.ts";
+import { receiptFromJson } from "../src/payments/receipt.ts";
 import { encodeVoucherHeader } from "../src/payments/voucher.ts";
-import { chatModel } from "../test/helpers/chatModel.ts";
-import { startTestNetwork, quietLogger } from "../test/helpers/network.ts";
+import { startChatNetwork, quietLogger } from "../test/helpers/network.ts";
+import { median } from "./median.ts";
 
-type Run = { ttftMs: number; tokens: number; decodeTps: number; totalMs: number };
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+type Run = { ttftMs: number; tokens: number; decodeTps: number };
+
+/** A run that started at `started`, wrote its first output at `first` and its last at `last`. */
+const runOf = (started: number, first: number, last: number, tokens: number): Run => ({ ttftMs: first - started, tokens, decodeTps: (tokens - 1) / ((last - first) / 1000) });
 
 /**
  * Reads an SSE completion stream like a lean client: it notes when content arrives and parses only
@@ -44,7 +46,7 @@ async function timeStream(res: Response, started: number): Promise<Run & { recei
       // a partial event at the start of the kept tail
     }
   }
-  return { ttftMs: first - started, tokens, decodeTps: (tokens - 1) / ((last - first) / 1000), totalMs: last - started, receipt };
+  return { ...runOf(started, first, last, tokens), receipt };
 }
 
 /**
@@ -56,11 +58,10 @@ export async function benchThroughput(options: { rounds?: number; maxTokens?: nu
   const rounds = options.rounds ?? 21;
   const maxTokens = options.maxTokens ?? 400;
   const prompt = "Once upon a time";
-  const net = await startTestNetwork();
+  const net = await startChatNetwork();
+  const { model, modelId } = net;
   const children: CliProcess[] = [];
   try {
-    const model = await chatModel(net.home.models);
-    const modelId = await net.publish(model.path, model.name);
     // Provider and gateway run as their own processes, as they do when deployed: each has its own
     // event loop, and the provider's token loop does not share one with its clients.
     const providerKey = generatePrivateKey();
@@ -74,15 +75,17 @@ export async function benchThroughput(options: { rounds?: number; maxTokens?: nu
     const gatewayProcess = spawnGotong(["gateway", "start", "--home", net.home.root, "--port", String(gatewayPort)]);
     children.push(gatewayProcess);
     await gatewayProcess.waitFor(/gateway at/);
-    const provider = { url: `http://127.0.0.1:${providerPort}`, address: privateKeyToAccount(providerKey).address, model: { modelId } };
-    const gateway = { baseUrl: `http://127.0.0.1:${gatewayPort}/v1` };
+    const providerUrl = `http://127.0.0.1:${providerPort}`;
+    const providerAddress = privateKeyToAccount(providerKey).address;
+    const gatewayUrl = `http://127.0.0.1:${gatewayPort}/v1`;
     // The same gateway with sealing off, to measure what end-to-end encryption costs.
     const clearPort = await freePort();
-    writeFileSync(join(net.home.keys, "bench-clear-gateway.key"), generatePrivateKey(), { mode: 0o600 });
-    const clearProcess = spawnGotong(["gateway", "start", "--home", net.home.root, "--port", String(clearPort), "--key", join(net.home.keys, "bench-clear-gateway.key"), "--no-seal"]);
+    const clearKeyFile = join(net.home.keys, "bench-clear-gateway.key");
+    writeFileSync(clearKeyFile, generatePrivateKey(), { mode: 0o600 });
+    const clearProcess = spawnGotong(["gateway", "start", "--home", net.home.root, "--port", String(clearPort), "--key", clearKeyFile, "--no-seal"]);
     children.push(clearProcess);
     await clearProcess.waitFor(/gateway at/);
-    const clearGateway = { baseUrl: `http://127.0.0.1:${clearPort}/v1` };
+    const clearGatewayUrl = `http://127.0.0.1:${clearPort}/v1`;
 
     // A second paying client for the provider-direct figures, with its own channel.
     const { deployment } = net.devnet;
@@ -92,7 +95,7 @@ export async function benchThroughput(options: { rounds?: number; maxTokens?: nu
     const store = createGatewayStore(join(net.home.root, "bench-client.db"));
     const clients = createClients({ rpcUrl: deployment.rpcUrl, chainId: deployment.chainId, account });
     const channels = createChannelManager({ clients, account, deployment, store, logger: quietLogger() });
-    let channel = await channels.ensureChannel(provider.address, provider.model.modelId, 10_000_000n);
+    let channel = await channels.ensureChannel(providerAddress, modelId, 10_000_000n);
 
     const llama = await getLlama({ gpu: false, build: "never", logger: () => {} });
     const direct = await llama.loadModel({ modelPath: model.path });
@@ -119,31 +122,31 @@ export async function benchThroughput(options: { rounds?: number; maxTokens?: nu
         },
       });
       sequence.dispose();
-      const directRun = { ttftMs: first - started, tokens, decodeTps: (tokens - 1) / ((last - first) / 1000), totalMs: last - started };
+      const directRun = runOf(started, first, last, tokens);
 
       // provider, paid directly
       channel = store.getChannel(channel.channelId)!;
       const voucher = await channels.voucherFor(channel);
       const p0 = performance.now();
-      const providerRes = await fetch(`${provider.url}/v1/completions`, {
+      const providerRes = await fetch(`${providerUrl}/v1/completions`, {
         method: "POST",
         headers: { "content-type": "application/json", "x-gotong-voucher": encodeVoucherHeader(voucher) },
         body,
       });
       const providerRun = await timeStream(providerRes, p0);
-      const receipt = receiptFromJson(providerRun.receipt) ?? decodeReceiptHeader("");
-      if (receipt) store.addReceipt(channel, { receipt, provider: provider.address, modelId: provider.model.modelId, modelName: model.name });
+      const receipt = receiptFromJson(providerRun.receipt);
+      if (receipt) store.addReceipt(channel, { receipt, provider: providerAddress, modelId, modelName: model.name });
 
       // through the gateway
       const g0 = performance.now();
-      const gatewayRun = await timeStream(await fetch(`${gateway.baseUrl}/completions`, { method: "POST", headers: { "content-type": "application/json" }, body }), g0);
+      const gatewayRun = await timeStream(await fetch(`${gatewayUrl}/completions`, { method: "POST", headers: { "content-type": "application/json" }, body }), g0);
       const u0 = performance.now();
-      const unsealedRun = await timeStream(await fetch(`${clearGateway.baseUrl}/completions`, { method: "POST", headers: { "content-type": "application/json" }, body }), u0);
+      const unsealedRun = await timeStream(await fetch(`${clearGatewayUrl}/completions`, { method: "POST", headers: { "content-type": "application/json" }, body }), u0);
       if (round === 0) continue; // warm-up
-      runs.unsealed.push({ ...unsealedRun, receipt: undefined } as Run);
+      runs.unsealed.push(unsealedRun);
       runs.direct.push(directRun);
-      runs.provider.push({ ...providerRun, receipt: undefined } as Run);
-      runs.gateway.push({ ...gatewayRun, receipt: undefined } as Run);
+      runs.provider.push(providerRun);
+      runs.gateway.push(gatewayRun);
     }
     const summary = (rs: Run[]) => ({ decodeTps: median(rs.map((r) => r.decodeTps)), ttftMs: median(rs.map((r) => r.ttftMs)), tokens: median(rs.map((r) => r.tokens)) });
     const d = summary(runs.direct);

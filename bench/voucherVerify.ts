@@ -1,7 +1,9 @@
+import { pathToFileURL } from "node:url";
 import { isAddressEqual, type Hex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { createPaymentVerifier } from "../src/payments/createPaymentVerifier.ts";
 import { recoverVoucherSigner, signVoucher, type SignedVoucher } from "../src/payments/voucher.ts";
+import { median } from "./median.ts";
 
 /**
  * Voucher verification on the provider's hot path: viem's generic typed-data recovery (the baseline)
@@ -29,12 +31,11 @@ export async function benchVoucherVerify(iterations = 400) {
     samples.viem.push(await time(viem));
     samples.ours.push(await time(ours));
   }
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   const viemMs = median(samples.viem);
   const oursMs = median(samples.ours);
   return { viemRecoverMs: viemMs, gotongVerifyMs: oursMs, speedup: viemMs / oursMs, goal: "at least 5x faster than viem's typed-data recovery" };
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   console.log(JSON.stringify(await benchVoucherVerify(), null, 2));
 }

@@ -1,4 +1,3 @@
-import { spawn } from "node:child_process";
 import { resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { zeroAddress, type Address } from "viem";
@@ -9,35 +8,23 @@ import { fundOnDevnet } from "../../src/chain/fundOnDevnet.ts";
 import { writeAndWait } from "../../src/chain/writeAndWait.ts";
 import { readAgentConfig } from "../../src/agent/agentConfig.ts";
 import { readAgentWallet } from "../../src/agent/readAgentWallet.ts";
-import { runGotong } from "../helpers/cli.ts";
-import { chatModel } from "../helpers/chatModel.ts";
-import { startTestNetwork, UNIT, type TestNetwork } from "../helpers/network.ts";
+import { runGotong, runNode } from "../helpers/cli.ts";
+import { startChatNetwork, UNIT, type ChatNetwork } from "../helpers/network.ts";
 
 const example = resolve(import.meta.dirname, "../../examples/funding-agent.ts");
 
 /** Runs the example as a user would (through tsx), to completion. */
-function runExample(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    const child = spawn(process.execPath, ["--import", "tsx", example, ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (b: Buffer) => (stdout += b.toString()));
-    child.stderr.on("data", (b: Buffer) => (stderr += b.toString()));
-    child.once("exit", (code) => done({ code, stdout, stderr }));
-  });
-}
+const runExample = (args: string[], env: Record<string, string>) => runNode(["--import", "tsx", example, ...args], env);
 
 describe("examples/funding-agent.ts", () => {
-  let net: TestNetwork;
+  let net: ChatNetwork;
   let roundId: bigint;
   const env = () => ({ GOTONG_HOME: net.home.root, GOTONG_LOG_LEVEL: "warn" });
   const qf = () => ({ address: net.devnet.deployment.quadraticFunding!, abi: QuadraticFundingArtifact.abi }) as const;
 
   beforeAll(async () => {
-    net = await startTestNetwork();
-    const model = await chatModel(net.home.models);
-    const modelId = await net.publish(model.path, model.name, 1000);
-    await net.provider(model.path);
+    net = await startChatNetwork();
+    await net.provider(net.model.path);
     // A round open for donations, with two projects: the model, and a lab's address.
     const now = (await net.creator.public.getBlock()).timestamp;
     await writeAndWait(net.creator, {
@@ -46,7 +33,7 @@ describe("examples/funding-agent.ts", () => {
       args: [{ token: net.devnet.deployment.token.address, applicationStart: now, applicationEnd: now + 3600n, donationStart: now, donationEnd: now + 7200n, matchingCapBps: 10_000, usageWeightBps: 0, donorCap: 0n, attestations: zeroAddress, issuers: [] }],
     });
     roundId = (await net.creator.public.readContract({ ...qf(), functionName: "roundCount" })) as bigint;
-    await writeAndWait(net.creator, { ...qf(), functionName: "applyProject", args: [roundId, modelId] });
+    await writeAndWait(net.creator, { ...qf(), functionName: "applyProject", args: [roundId, net.modelId] });
     const lab = createClients({ rpcUrl: net.devnet.deployment.rpcUrl, chainId: net.devnet.deployment.chainId, account: privateKeyToAccount(generatePrivateKey()) });
     await fundOnDevnet(net.devnet.deployment, lab.account.address, {});
     await writeAndWait(lab, { ...qf(), functionName: "applyProject", args: [roundId, 0n] });

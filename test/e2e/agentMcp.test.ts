@@ -5,27 +5,22 @@ import { erc20Abi, type Address } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { readAgentConfig } from "../../src/agent/agentConfig.ts";
 import { gotongBin, runGotong } from "../helpers/cli.ts";
-import { chatModel } from "../helpers/chatModel.ts";
-import { startTestNetwork, UNIT, type TestNetwork } from "../helpers/network.ts";
+import { startChatNetwork, UNIT, type ChatNetwork } from "../helpers/network.ts";
 
 type ToolResult = { isError?: boolean; content: { type: string; text?: string }[]; structuredContent?: Record<string, unknown> };
 
 describe("gotong agent and gotong mcp", () => {
-  let net: TestNetwork;
+  let net: ChatNetwork;
   let client: Client;
   let wallet: Address;
-  let modelName: string;
   const env = () => ({ GOTONG_HOME: net.home.root, GOTONG_LOG_LEVEL: "warn" });
   const gotong = (args: string[]) => runGotong(args, env());
   const call = async (name: string, args: Record<string, unknown> = {}) => (await client.callTool({ name, arguments: args })) as ToolResult;
   const text = (r: ToolResult) => r.content.map((c) => c.text ?? "").join("\n");
 
   beforeAll(async () => {
-    net = await startTestNetwork();
-    const model = await chatModel(net.home.models);
-    modelName = model.name;
-    await net.publish(model.path, model.name, 1000);
-    await net.provider(model.path);
+    net = await startChatNetwork();
+    await net.provider(net.model.path);
   });
   afterAll(async () => {
     await client?.close().catch(() => {});
@@ -71,7 +66,7 @@ describe("gotong agent and gotong mcp", () => {
 
     const models = await call("list_models");
     expect(models.isError).toBeFalsy();
-    expect(text(models)).toContain(modelName);
+    expect(text(models)).toContain(net.model.name);
 
     const chat = await call("chat", { prompt: "Once upon a time", max_tokens: 8 });
     expect(chat.isError, text(chat)).toBeFalsy();

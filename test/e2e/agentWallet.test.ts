@@ -22,8 +22,7 @@ import { channelIdOf } from "../../src/gateway/createChannelManager.ts";
 import { signVoucher } from "../../src/payments/voucher.ts";
 import { readChannel } from "../../src/payments/readChannel.ts";
 import type { RunningProvider } from "../../src/provider/startProvider.ts";
-import { chatModel } from "../helpers/chatModel.ts";
-import { quietLogger, startTestNetwork, UNIT, type TestNetwork } from "../helpers/network.ts";
+import { quietLogger, startChatNetwork, UNIT, type ChatNetwork } from "../helpers/network.ts";
 
 type Call = { target: Address; value: bigint; data: Hex };
 
@@ -44,10 +43,8 @@ function revertName(error: unknown): string | undefined {
 }
 
 describe("agent wallets on a real chain", () => {
-  let net: TestNetwork;
+  let net: ChatNetwork;
   let provider: RunningProvider & { key: Hex };
-  let modelName: string;
-  let modelId: bigint;
   let owner: ChainClients;
   const agents: Agent[] = [];
   const deployment = () => net.devnet.deployment;
@@ -56,14 +53,14 @@ describe("agent wallets on a real chain", () => {
   const transfer = (to: Address, amount: bigint): Call => ({ target: token(), value: 0n, data: encodeFunctionData({ abi: erc20Abi, functionName: "transfer", args: [to, amount] }) });
   const approve = (spender: Address, amount: bigint): Call => ({ target: token(), value: 0n, data: encodeFunctionData({ abi: erc20Abi, functionName: "approve", args: [spender, amount] }) });
 
-  /** A fresh agent key (with gas) and a wallet for it with `limits`, funded with `funds`. */
-  async function newWallet(limits: Partial<AgentLimits> = {}, funds = 100n * UNIT) {
+  /** A fresh agent key (with gas) and a wallet for it with `limits`, owned and funded with 100 gUSD by `walletOwner`. */
+  async function newWallet(limits: Partial<AgentLimits> = {}, walletOwner = owner) {
     const agentKey = generatePrivateKey();
     const agentClients = createClients({ rpcUrl: deployment().rpcUrl, chainId: deployment().chainId, account: privateKeyToAccount(agentKey) });
     await fundOnDevnet(deployment(), agentClients.account.address, {});
     const policy = defaultAgentPolicy(deployment(), { budget: 10n * UNIT, maxPerTransaction: 4n * UNIT, period: 86_400, ...limits });
-    const wallet = await createAgentWallet(owner, deployment(), { agent: agentClients.account.address, policy });
-    await writeAndWait(owner, { address: token(), abi: erc20Abi, functionName: "transfer", args: [wallet, funds] });
+    const wallet = await createAgentWallet(walletOwner, deployment(), { agent: agentClients.account.address, policy });
+    await writeAndWait(walletOwner, { address: token(), abi: erc20Abi, functionName: "transfer", args: [wallet, 100n * UNIT] });
     return { wallet, agentKey, agentClients };
   }
 
@@ -85,18 +82,15 @@ describe("agent wallets on a real chain", () => {
     return (await readAgentWallet(owner.public, wallet)).budgets.find((b) => b.token.toLowerCase() === token().toLowerCase())!.spent;
   }
 
-  async function agentFor(wallet: Address, agentKey: Hex, extra: { deposit?: bigint } = {}) {
-    const agent = await createAgent({ wallet, agentKey, deployment: deployment(), home: net.home, logger: quietLogger(), ...extra });
+  async function agentFor(wallet: Address, agentKey: Hex) {
+    const agent = await createAgent({ wallet, agentKey, deployment: deployment(), home: net.home, logger: quietLogger() });
     agents.push(agent);
     return agent;
   }
 
   beforeAll(async () => {
-    net = await startTestNetwork();
-    const model = await chatModel(net.home.models);
-    modelName = model.name;
-    modelId = await net.publish(model.path, model.name, 1000);
-    provider = await net.provider(model.path);
+    net = await startChatNetwork();
+    provider = await net.provider(net.model.path);
     const ownerKey = generatePrivateKey();
     owner = createClients({ rpcUrl: deployment().rpcUrl, chainId: deployment().chainId, account: privateKeyToAccount(ownerKey) });
     await fundOnDevnet(deployment(), owner.account.address, { tokens: 10_000n * UNIT });
@@ -110,11 +104,11 @@ describe("agent wallets on a real chain", () => {
     const { wallet, agentKey } = await newWallet();
     const agent = await agentFor(wallet, agentKey);
     const models = await agent.models();
-    expect(models.map((m) => m.name)).toContain(modelName);
+    expect(models.map((m) => m.name)).toContain(net.model.name);
 
     const costs: bigint[] = [];
     for (const prompt of ["Once upon a time", "A little cat", "The sun"]) {
-      const answer = await agent.chat({ model: modelName, prompt, maxTokens: 8 });
+      const answer = await agent.chat({ model: net.model.name, prompt, maxTokens: 8 });
       expect(answer.outputTokens).toBeGreaterThan(0);
       costs.push(answer.cost);
     }
@@ -122,7 +116,7 @@ describe("agent wallets on a real chain", () => {
     expect(total).toBeGreaterThan(0n);
 
     // The channel is the wallet's, and its deposit counted against the budget through its approval.
-    const channelId = channelIdOf(wallet, provider.address, modelId);
+    const channelId = channelIdOf(wallet, provider.address, net.modelId);
     const channel = await readChannel(owner.public, deployment().paymentChannels, channelId);
     expect(channel.sender).toBe(wallet);
     expect(channel.deposit).toBe(UNIT);
@@ -251,11 +245,11 @@ describe("agent wallets on a real chain", () => {
   it("after revocation the provider refuses the agent's new vouchers (ERC-1271 says no) and serves nothing", async () => {
     const { wallet, agentKey } = await newWallet();
     const agent = await agentFor(wallet, agentKey);
-    await agent.chat({ model: modelName, prompt: "Once", maxTokens: 4 });
-    const channelId = channelIdOf(wallet, provider.address, modelId);
+    await agent.chat({ model: net.model.name, prompt: "Once", maxTokens: 4 });
+    const channelId = channelIdOf(wallet, provider.address, net.modelId);
     const owedBefore = provider.store.getChannel(channelId, 0n).owed;
     await revokeAgent(owner, wallet);
-    const error = await agent.chat({ model: modelName, prompt: "Twice", maxTokens: 4 }).then(() => undefined, (e: unknown) => e);
+    const error = await agent.chat({ model: net.model.name, prompt: "Twice", maxTokens: 4 }).then(() => undefined, (e: unknown) => e);
     expect(isGotongError(error), "the chat is refused").toBe(true);
     expect(provider.store.getChannel(channelId, 0n).owed, "nothing more was served").toBe(owedBefore);
   });
@@ -268,8 +262,8 @@ describe("agent wallets on a real chain", () => {
 
     // A channel from the wallet, then a voucher the agent key signs for chain 1: PaymentChannels refuses it.
     const agent = await agentFor(wallet, agentKey);
-    await agent.chat({ model: modelName, prompt: "Hello", maxTokens: 4 });
-    const channelId = channelIdOf(wallet, provider.address, modelId);
+    await agent.chat({ model: net.model.name, prompt: "Hello", maxTokens: 4 });
+    const channelId = channelIdOf(wallet, provider.address, net.modelId);
     const voucher = await signVoucher(privateKeyToAccount(agentKey), { chainId: 1, verifyingContract: deployment().paymentChannels }, { channelId, epoch: 0n, cumulativeAmount: 1n });
     const providerClients = createClients({ rpcUrl: deployment().rpcUrl, chainId: deployment().chainId, account: privateKeyToAccount(provider.key) });
     const error = await providerClients.public
@@ -318,7 +312,7 @@ describe("agent wallets on a real chain", () => {
       args: [{ token: token(), applicationStart: now, applicationEnd: now + 3600n, donationStart: now, donationEnd: now + 7200n, matchingCapBps: 10_000, usageWeightBps: 0, donorCap: 0n, attestations: zeroAddress, issuers: [] }],
     });
     const roundId = (await owner.public.readContract({ ...qf, functionName: "roundCount" })) as bigint;
-    await writeAndWait(net.creator, { ...qf, functionName: "applyProject", args: [roundId, modelId] });
+    await writeAndWait(net.creator, { ...qf, functionName: "applyProject", args: [roundId, net.modelId] });
     const { wallet, agentKey } = await newWallet({ budget: 10n * UNIT, maxPerTransaction: 5n * UNIT });
     const agent = await agentFor(wallet, agentKey);
     const donated = await agent.donate({ roundId, projectId: 1n, amount: 2n * UNIT });
@@ -338,12 +332,9 @@ describe("agent wallets on a real chain", () => {
     expect(await owner.public.readContract({ ...registry, functionName: "ownerOf", args: [sellerId] })).toBe(owner.account.address);
 
     // A buyer agent (another owner) reviews without paying: refused. After paying, the review counts.
-    const buyerOwnerKey = generatePrivateKey();
-    const previousOwner = owner;
-    owner = createClients({ rpcUrl: deployment().rpcUrl, chainId: deployment().chainId, account: privateKeyToAccount(buyerOwnerKey) });
-    await fundOnDevnet(deployment(), owner.account.address, { tokens: 1_000n * UNIT });
-    const buyer = await newWallet();
-    owner = previousOwner;
+    const buyerOwner = createClients({ rpcUrl: deployment().rpcUrl, chainId: deployment().chainId, account: privateKeyToAccount(generatePrivateKey()) });
+    await fundOnDevnet(deployment(), buyerOwner.account.address, { tokens: 1_000n * UNIT });
+    const buyer = await newWallet({}, buyerOwner);
     const agent = await agentFor(buyer.wallet, buyer.agentKey);
     const unpaid = await agent.review({ agentId: sellerId, value: 100 }).then(() => undefined, (e: unknown) => e);
     expect(String((unpaid as Error).message)).toContain("NoPaymentToCite");

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import type { AddressInfo } from "node:net";
 import { encodeSafetensors } from "../../src/model/encodeSafetensors.ts";
 import { generateTestModel, TEST_MODEL_SHA256 } from "../../src/model/generateTestModel.ts";
+import { PICKLE } from "../fixtures/model/pickle.ts";
 import { runGotong } from "../helpers/cli.ts";
 import { tempHome } from "../helpers/tempHome.ts";
 
@@ -66,7 +67,7 @@ describe("gotong model", () => {
     expect(notGguf.code).toBe(1);
     expect(notGguf.stderr).toMatch(/Unsupported model format: .*notes\.gguf is a text file.*GGUF and safetensors only/i);
     const pickle = join(home.root, "model.gguf");
-    writeFileSync(pickle, Buffer.from([0x80, 0x04, 0x95, 0x10, 0, 0, 0, 0, 0, 0, 0, 0x8c, 0x05, 0x70, 0x6f, 0x73, 0x69, 0x78, 0x94, 0x2e]));
+    writeFileSync(pickle, PICKLE);
     const refused = await runGotong(["model", "inspect", pickle]);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/pickle.*arbitrary code/i);

@@ -1,17 +1,18 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { erc20Abi, type Address, type Hex, type PublicClient } from "viem";
+import { erc20Abi, type Address, type Hex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { PaymentChannelsArtifact, QuadraticFundingArtifact } from "../../src/chain/contracts.generated.ts";
 import { createClients } from "../../src/chain/createClients.ts";
 import { fundOnDevnet } from "../../src/chain/fundOnDevnet.ts";
 import { registerModel } from "../../src/model/registerModel.ts";
 import { generateTestModel, TEST_MODEL_FILE_NAME } from "../../src/model/generateTestModel.ts";
-import { chatModel } from "../helpers/chatModel.ts";
+import { sharedModel } from "../fixtures/model/sharedModels.ts";
+import { advanceTime } from "../helpers/advanceTime.ts";
 import { runGotong } from "../helpers/cli.ts";
-import { sharedModel } from "../helpers/models.ts";
-import { startTestNetwork, type TestNetwork } from "../helpers/network.ts";
+import { startChatNetwork, type ChatNetwork } from "../helpers/network.ts";
+import { postChat } from "../helpers/postChat.ts";
 import type { RunningGateway } from "../../src/gateway/startGateway.ts";
 import type { RunningProvider } from "../../src/provider/startProvider.ts";
 
@@ -42,17 +43,8 @@ type StatusJson = {
   }[];
 };
 
-async function advanceTime(client: PublicClient, seconds: number) {
-  await client.request({ method: "evm_increaseTime" as never, params: [`0x${seconds.toString(16)}`] as never });
-  await client.request({ method: "evm_mine" as never, params: [] as never });
-}
-
 async function chat(baseUrl: string, model: string, content: string) {
-  const res = await fetch(`${baseUrl}/chat/completions`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ model, messages: [{ role: "user", content }], max_tokens: 16 }),
-  });
+  const res = await postChat(baseUrl, model, content, { max_tokens: 16 });
   expect(res.status).toBe(200);
   await res.json();
   return BigInt(res.headers.get("x-gotong-cost")!);
@@ -65,23 +57,21 @@ async function chat(baseUrl: string, model: string, content: string) {
  * promised, and nobody else can.
  */
 describe("quadratic funding fed by paid inference", () => {
-  let net: TestNetwork;
-  let gotong: (...args: string[]) => Promise<{ code: number | null; stdout: string; stderr: string }>;
-  let json: <T>(...args: string[]) => Promise<T>;
+  let net: ChatNetwork;
+  const gotong = (...args: string[]) => runGotong([...args, "--home", net.home.root]);
+  const json = async <T>(...args: string[]) => {
+    const result = await gotong(...args, "--json");
+    if (result.code !== 0) throw new Error(`gotong ${args.join(" ")} failed:\n${result.stderr}`);
+    return JSON.parse(result.stdout) as T;
+  };
   const models: { id: bigint; name: string; creatorKeyFile: string; creator: Address; provider?: RunningProvider }[] = [];
   const gateways: RunningGateway[] = [];
   const donorKeyFiles: string[] = [];
   let skip = false;
 
   beforeAll(async () => {
-    net = await startTestNetwork();
+    net = await startChatNetwork();
     const { deployment } = net.devnet;
-    gotong = (...args) => runGotong([...args, "--home", net.home.root]);
-    json = async <T>(...args: string[]) => {
-      const result = await gotong(...args, "--json");
-      if (result.code !== 0) throw new Error(`gotong ${args.join(" ")} failed:\n${result.stderr}`);
-      return JSON.parse(result.stdout) as T;
-    };
     const keyFile = (name: string, key: Hex) => {
       const path = join(net.home.root, `${name}.key`);
       writeFileSync(path, key + "\n", { mode: 0o600 });
@@ -89,10 +79,10 @@ describe("quadratic funding fed by paid inference", () => {
     };
 
     // Two models by two creators: a real small one when present, and the generated test model.
-    const first = await chatModel(net.home.models);
+    const first = net.model;
     const second = first.real
       ? { path: (await generateTestModel(join(net.home.models, TEST_MODEL_FILE_NAME))).path, name: "gotong-test-model" }
-      : sharedModel("llama-2-tiny-random.gguf") && { path: sharedModel("llama-2-tiny-random.gguf")!, name: "llama-2-tiny-random" };
+      : sharedModel("tinyRandom") && { path: sharedModel("tinyRandom")!, name: "llama-2-tiny-random" };
     if (!second) {
       skip = true;
       return;
@@ -100,7 +90,7 @@ describe("quadratic funding fed by paid inference", () => {
     const creator2Key = generatePrivateKey();
     await fundOnDevnet(deployment, privateKeyToAccount(creator2Key).address, {});
     const creator2 = createClients({ rpcUrl: deployment.rpcUrl, chainId: deployment.chainId, account: privateKeyToAccount(creator2Key) });
-    const idA = await net.publish(first.path, first.name, 1000);
+    const idA = net.modelId;
     const { modelId: idB } = await registerModel(creator2, deployment, { path: second.path, name: second.name, royaltyBps: 500, manifestsDir: join(net.home.root, "manifests") });
     models.push({ id: idA, name: first.name, creatorKeyFile: keyFile("creator-a", net.creatorKey), creator: net.creator.account.address });
     models.push({ id: idB, name: second.name, creatorKeyFile: keyFile("creator-b", creator2Key), creator: creator2.account.address });

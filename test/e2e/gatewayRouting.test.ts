@@ -4,33 +4,24 @@ import { privateKeyToAccount } from "viem/accounts";
 import { createClients } from "../../src/chain/createClients.ts";
 import { writeAndWait } from "../../src/chain/writeAndWait.ts";
 import { ProviderRegistryArtifact } from "../../src/chain/contracts.generated.ts";
-import { chatModel } from "../helpers/chatModel.ts";
-import { startTestNetwork, DEFAULT_PRICE, type TestNetwork } from "../helpers/network.ts";
+import { startChatNetwork, DEFAULT_PRICE, type ChatNetwork } from "../helpers/network.ts";
+import { postChat } from "../helpers/postChat.ts";
 
 describe("the gateway choosing and leaving providers", () => {
-  let net: TestNetwork;
-  let model: { path: string; name: string };
+  let net: ChatNetwork;
   let gateway: RunningGateway;
 
   beforeAll(async () => {
-    net = await startTestNetwork();
-    model = await chatModel(net.home.models);
-    await net.publish(model.path, model.name);
+    net = await startChatNetwork();
     gateway = await net.gateway();
   });
   afterAll(() => net?.stop());
 
-  const ask = (body: Record<string, unknown>, signal?: AbortSignal) =>
-    fetch(`${gateway.baseUrl}/chat/completions`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ model: model.name, messages: [{ role: "user", content: "Once upon a time" }], max_tokens: 8, ...body }),
-      signal,
-    });
+  const ask = (body: Record<string, unknown>, signal?: AbortSignal) => postChat(gateway.baseUrl, net.model.name, "Once upon a time", { max_tokens: 8, ...body }, signal);
 
   it("picks the cheapest provider, and fails over to the next when it goes down", async () => {
-    const cheap = await net.provider(model.path);
-    const dear = await net.provider(model.path, { price: { pricePerMillionInput: 2n * DEFAULT_PRICE.pricePerMillionInput, pricePerMillionOutput: 2n * DEFAULT_PRICE.pricePerMillionOutput } });
+    const cheap = await net.provider(net.model.path);
+    const dear = await net.provider(net.model.path, { price: { pricePerMillionInput: 2n * DEFAULT_PRICE.pricePerMillionInput, pricePerMillionOutput: 2n * DEFAULT_PRICE.pricePerMillionOutput } });
     const first = await ask({});
     expect(first.status).toBe(200);
     expect(first.headers.get("x-gotong-provider")).toBe(cheap.address);
@@ -44,17 +35,13 @@ describe("the gateway choosing and leaving providers", () => {
   });
 
   it("never seals to a provider whose registered HPKE key is unusable, and fails over", async () => {
-    const broken = await net.provider(model.path, { price: { pricePerMillionInput: 1n, pricePerMillionOutput: 1n } });
+    const broken = await net.provider(net.model.path, { price: { pricePerMillionInput: 1n, pricePerMillionOutput: 1n } });
     const { deployment } = net.devnet;
     const clients = createClients({ rpcUrl: deployment.rpcUrl, chainId: deployment.chainId, account: privateKeyToAccount(broken.key) });
     // x = 1 is a low-order X25519 point: a shared secret with it is all zeros (RFC 9180 §7.1.4).
     await writeAndWait(clients, { address: deployment.providerRegistry, abi: ProviderRegistryArtifact.abi, functionName: "setHpkeKey", args: [`0x01${"00".repeat(31)}`] });
     const fresh = await net.gateway();
-    const res = await fetch(`${fresh.baseUrl}/chat/completions`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ model: model.name, messages: [{ role: "user", content: "Once upon a time" }], max_tokens: 8 }),
-    });
+    const res = await postChat(fresh.baseUrl, net.model.name, "Once upon a time", { max_tokens: 8 });
     expect(res.status).toBe(200);
     expect(res.headers.get("x-gotong-provider")).not.toBe(broken.address);
     expect(fresh.router.isUntrusted(broken.address)).toBe(true);

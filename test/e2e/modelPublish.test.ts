@@ -8,7 +8,7 @@ import { ModelRegistryArtifact } from "../../src/chain/contracts.generated.ts";
 import type { Deployment } from "../../src/chain/deployment.ts";
 import { fundOnDevnet } from "../../src/chain/fundOnDevnet.ts";
 import { writeAndWait } from "../../src/chain/writeAndWait.ts";
-import { GotongError, isGotongError } from "../../src/common/errors.ts";
+import { gotongRejectionOf } from "../helpers/gotongErrorOf.ts";
 import { computeWeightsHash } from "../../src/model/computeWeightsHash.ts";
 import { generateTestModel, TEST_MODEL_SHA256 } from "../../src/model/generateTestModel.ts";
 import { hashModelFiles } from "../../src/model/hashModelFiles.ts";
@@ -19,11 +19,10 @@ import { publishModel, type PublishModelOptions } from "../../src/model/publishM
 import { signManifest } from "../../src/model/signManifest.ts";
 import { storeManifest } from "../../src/model/storeManifest.ts";
 import { verifyModel, type ModelCheck, type VerifyModelOptions } from "../../src/model/verifyModel.ts";
+import { PICKLE } from "../fixtures/model/pickle.ts";
 import { writeSafetensorsModel } from "../fixtures/model/writeSafetensorsModel.ts";
 import { runGotong } from "../helpers/cli.ts";
 import { startTestNetwork, type TestNetwork } from "../helpers/network.ts";
-
-const PICKLE = Buffer.from([0x80, 0x04, 0x95, 0x10, 0, 0, 0, 0, 0, 0, 0, 0x8c, 0x05, 0x70, 0x6f, 0x73, 0x69, 0x78, 0x94, 0x2e]);
 
 describe("publishing and verifying models on a real chain", () => {
   let net: TestNetwork;
@@ -49,21 +48,10 @@ describe("publishing and verifying models on a real chain", () => {
     return dir;
   }
 
-  /** The GotongError a promise rejects with. */
-  async function failure(promise: Promise<unknown>): Promise<GotongError> {
-    try {
-      await promise;
-    } catch (error) {
-      if (isGotongError(error)) return error;
-      throw error;
-    }
-    throw new Error("expected a GotongError, but the call succeeded");
-  }
-
   /** Runs `publish` on a bad input and checks the error and that nothing reached the chain or the manifest store. */
   async function refusedPublish(path: string, code: string, message: RegExp, options: Partial<PublishModelOptions> = {}) {
     const [models, manifests] = [await modelCount(), await manifestCount()];
-    const error = await failure(publish(path, options));
+    const error = await gotongRejectionOf(publish(path, options));
     expect(error.code).toBe(code);
     expect(error.message).toMatch(message);
     expect(await modelCount()).toBe(models);
@@ -153,7 +141,7 @@ describe("publishing and verifying models on a real chain", () => {
 
     it("refuses the same weights from another creator with the registry's ModelAlreadyRegistered", async () => {
       const [models, manifests] = [await modelCount(), await manifestCount()];
-      const error = await failure(publish(gguf.path, { name: "stolen" }, mallory));
+      const error = await gotongRejectionOf(publish(gguf.path, { name: "stolen" }, mallory));
       expect(error.code).toBe("model_already_registered");
       expect(error.message).toMatch(new RegExp(`ModelAlreadyRegistered\\(0x${TEST_MODEL_SHA256}, ${gguf.modelId}\\)`));
       expect(await modelCount()).toBe(models);
@@ -166,7 +154,7 @@ describe("publishing and verifying models on a real chain", () => {
       const bytes = await readFile(gguf.path);
       bytes[bytes.length - 1]! ^= 0x01;
       await writeFile(copy, bytes);
-      const error = await failure(verify({ path: copy }));
+      const error = await gotongRejectionOf(verify({ path: copy }));
       expect(error.code).toBe("model_file_hash_mismatch");
       expect(error.message).toContain(TEST_MODEL_SHA256);
     });
@@ -251,7 +239,7 @@ describe("publishing and verifying models on a real chain", () => {
         await writeFile(shard, bytes);
         for (const options of [{ path: dir }, { modelId: shards.modelId, path: dir }]) {
           const checks: ModelCheck[] = [];
-          const error = await failure(verify(options, checks));
+          const error = await gotongRejectionOf(verify(options, checks));
           expect(error.code).toBe("model_file_hash_mismatch");
           expect(error.message).toContain("model-00002-of-00002.safetensors");
           expect(error.message).toContain(expected);
@@ -264,30 +252,30 @@ describe("publishing and verifying models on a real chain", () => {
       it("a shard missing", async () => {
         const dir = await copy("v-missing");
         await rm(join(dir, "model-00001-of-00002.safetensors"));
-        const error = await failure(verify({ path: dir }));
+        const error = await gotongRejectionOf(verify({ path: dir }));
         expect(error.code).toBe("model_file_missing");
         expect(error.message).toMatch(/model-00001-of-00002\.safetensors is missing/);
       });
       it("an extra unsigned file, including a pickle .bin, which is never opened", async () => {
         const dir = await copy("v-extra");
         await writeFile(join(dir, "pytorch_model.bin"), PICKLE);
-        const error = await failure(verify({ modelId: shards.modelId, path: dir }));
+        const error = await gotongRejectionOf(verify({ modelId: shards.modelId, path: dir }));
         expect(error.code).toBe("model_file_unsigned");
         expect(error.message).toMatch(/pytorch_model\.bin is in .* but not in the signed manifest/);
-        expect((await failure(verify({ path: dir }))).code).toBe("model_file_unsigned");
+        expect((await gotongRejectionOf(verify({ path: dir }))).code).toBe("model_file_unsigned");
       });
       it("a symlink out of the folder", async () => {
         const dir = await copy("v-symlink");
         await rm(join(dir, "config.json"));
         await writeFile(join(work, "other-config.json"), "{}");
         await symlink(join(work, "other-config.json"), join(dir, "config.json"));
-        expect((await failure(verify({ path: dir }))).code).toBe("model_symlink_escapes");
-        expect((await failure(verify({ modelId: shards.modelId, path: dir }))).code).toBe("model_symlink_escapes");
+        expect((await gotongRejectionOf(verify({ path: dir }))).code).toBe("model_symlink_escapes");
+        expect((await gotongRejectionOf(verify({ modelId: shards.modelId, path: dir }))).code).toBe("model_symlink_escapes");
       });
       it("a manifest that is not found, or was altered", async () => {
         const empty = join(work, "no-manifests");
         await mkdir(empty);
-        const missing = await failure(verify({ modelId: shards.modelId, manifestsDir: empty }));
+        const missing = await gotongRejectionOf(verify({ modelId: shards.modelId, manifestsDir: empty }));
         expect(missing.code).toBe("manifest_not_found");
         expect(missing.message).toContain(shards.manifestHash.slice(2));
 
@@ -295,7 +283,7 @@ describe("publishing and verifying models on a real chain", () => {
         await mkdir(altered);
         const text = await readFile(join(manifestsDir, `${shards.manifestHash.slice(2)}.json`), "utf8");
         await writeFile(join(altered, `${shards.manifestHash.slice(2)}.json`), text.replace('"royaltyBps":250', '"royaltyBps":0'));
-        expect((await failure(verify({ modelId: shards.modelId, manifestsDir: altered }))).code).toBe("manifest_corrupt");
+        expect((await gotongRejectionOf(verify({ modelId: shards.modelId, manifestsDir: altered }))).code).toBe("manifest_corrupt");
       });
       it("a registered manifest whose signature is not its creator's", async () => {
         const dir = await freshShards("v-bad-signature");
@@ -304,7 +292,7 @@ describe("publishing and verifying models on a real chain", () => {
         const { signature } = await signManifest(privateKeyToAccount(generatePrivateKey()), manifest);
         const modelId = await registerRaw(net.creator, manifest, signature);
         const checks: ModelCheck[] = [];
-        const error = await failure(verify({ modelId, path: dir }, checks));
+        const error = await gotongRejectionOf(verify({ modelId, path: dir }, checks));
         expect(error.code).toBe("manifest_signature_mismatch");
         expect(checks.find((c) => c.name === "signature")?.ok).toBe(false);
         expect(checks.filter((c) => c.name.startsWith("file ")).every((c) => c.ok)).toBe(true);
@@ -313,26 +301,26 @@ describe("publishing and verifying models on a real chain", () => {
         const dir = await freshShards("v-front-run");
         const alices = await signManifest(privateKeyToAccount(net.creatorKey), await manifestFor(dir));
         const modelId = await registerRaw(mallory, alices.manifest, alices.signature);
-        const error = await failure(verify({ modelId }));
+        const error = await gotongRejectionOf(verify({ modelId }));
         expect(error.code).toBe("manifest_registry_mismatch");
         expect(error.message).toMatch(/registered by .* but the manifest is signed by/);
         // And Alice, publishing her own weights, is told plainly that they were taken.
-        expect((await failure(publish(dir))).code).toBe("model_already_registered");
+        expect((await gotongRejectionOf(publish(dir))).code).toBe("model_already_registered");
       });
       it("a manifest signed for another deployment, replayed here", async () => {
         const dir = await freshShards("v-replay");
         const other = await signManifest(privateKeyToAccount(net.creatorKey), await manifestFor(dir, { chainId: 8453 }));
         const modelId = await registerRaw(net.creator, other.manifest, other.signature);
         const checks: ModelCheck[] = [];
-        const error = await failure(verify({ modelId }, checks));
+        const error = await gotongRejectionOf(verify({ modelId }, checks));
         expect(error.code).toBe("manifest_wrong_deployment");
         expect(checks.find((c) => c.name === "signature")?.ok).toBe(true);
       });
       it("a model id that does not exist, and files nobody published", async () => {
-        expect((await failure(verify({ modelId: 999n }))).code).toBe("model_not_found");
+        expect((await gotongRejectionOf(verify({ modelId: 999n }))).code).toBe("model_not_found");
         const dir = join(work, "v-unknown");
         await writeSafetensorsModel(dir, { seed: seeds++, index: false, config: false });
-        expect((await failure(verify({ path: dir }))).code).toBe("model_not_registered");
+        expect((await gotongRejectionOf(verify({ path: dir }))).code).toBe("model_not_registered");
       });
     });
   });

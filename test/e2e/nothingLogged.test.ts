@@ -3,10 +3,10 @@ import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { generatePrivateKey } from "viem/accounts";
-import { chatModel } from "../helpers/chatModel.ts";
 import { spawnGotong, type CliProcess } from "../helpers/cli.ts";
-import { startTestNetwork, type TestNetwork } from "../helpers/network.ts";
+import { startChatNetwork, type ChatNetwork } from "../helpers/network.ts";
 import { freePort } from "../helpers/ports.ts";
+import { postChat } from "../helpers/postChat.ts";
 
 function filesUnder(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
@@ -17,20 +17,16 @@ function filesUnder(dir: string): string[] {
 }
 
 describe("nothing logged", () => {
-  let net: TestNetwork;
+  let net: ChatNetwork;
   const children: CliProcess[] = [];
   let gatewayUrl: string;
-  let modelName: string;
 
   beforeAll(async () => {
-    net = await startTestNetwork();
-    const model = await chatModel(net.home.models);
-    modelName = model.name;
-    await net.publish(model.path, model.name);
+    net = await startChatNetwork();
     const keyFile = join(net.home.keys, "canary-provider.key");
     writeFileSync(keyFile, generatePrivateKey(), { mode: 0o600 });
     const env = { GOTONG_LOG_LEVEL: "debug" }; // the most talkative level must still say nothing of content
-    const provider = spawnGotong(["provider", "start", "--model", model.path, "--home", net.home.root, "--key", keyFile, "--port", String(await freePort()), "--threads", "1", "--verbose"], env);
+    const provider = spawnGotong(["provider", "start", "--model", net.model.path, "--home", net.home.root, "--key", keyFile, "--port", String(await freePort()), "--threads", "1", "--verbose"], env);
     children.push(provider);
     await provider.waitFor(/serving/);
     const port = await freePort();
@@ -51,17 +47,13 @@ describe("nothing logged", () => {
     const canary = `canary-${randomBytes(12).toString("hex")}`;
     let answer = "";
     for (const stream of [false, true]) {
-      const res = await fetch(`${gatewayUrl}/chat/completions`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ model: modelName, messages: [{ role: "user", content: `Say ${canary} please` }], max_tokens: 24, stream }),
-      });
+      const res = await postChat(gatewayUrl, net.model.name, `Say ${canary} please`, { max_tokens: 24, stream });
       expect(res.status).toBe(200);
       answer += await res.text();
     }
     // A malformed request containing the canary, and one refused for a bad parameter, must not echo it to logs either.
-    await fetch(`${gatewayUrl}/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: `{"model":"${modelName}","messages":[{"role":"user","content":"${canary}"}` });
-    await fetch(`${gatewayUrl}/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: modelName, messages: [{ role: "user", content: canary }], n: 9 }) });
+    await fetch(`${gatewayUrl}/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: `{"model":"${net.model.name}","messages":[{"role":"user","content":"${canary}"}` });
+    await postChat(gatewayUrl, net.model.name, canary, { n: 9 });
     await new Promise((r) => setTimeout(r, 500)); // let WAL and logs settle
 
     // Words of the model's answer long enough to be distinctive, to check the completion too.

@@ -1,18 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import OpenAI from "openai";
-import { startTestNetwork, type TestNetwork } from "../helpers/network.ts";
-import { chatModel } from "../helpers/chatModel.ts";
+import { startChatNetwork, type ChatNetwork } from "../helpers/network.ts";
 
 describe("the official openai client, with only its base URL changed", () => {
-  let net: TestNetwork;
+  let net: ChatNetwork;
   let client: OpenAI;
-  let model: { path: string; name: string; real: boolean };
 
   beforeAll(async () => {
-    net = await startTestNetwork();
-    model = await chatModel(net.home.models);
-    await net.publish(model.path, model.name);
-    await net.provider(model.path);
+    net = await startChatNetwork();
+    await net.provider(net.model.path);
     const gateway = await net.gateway();
     client = new OpenAI({ baseURL: gateway.baseUrl, apiKey: "not-needed" });
   });
@@ -20,16 +16,16 @@ describe("the official openai client, with only its base URL changed", () => {
 
   it("lists the model on offer", async () => {
     const list = await client.models.list();
-    expect(list.data.map((m) => m.id)).toContain(model.name);
+    expect(list.data.map((m) => m.id)).toContain(net.model.name);
   });
 
   it("gets a non-streamed chat completion whose text came from the model", async () => {
     const { data: completion, response } = await client.chat.completions
-      .create({ model: model.name, messages: [{ role: "user", content: "Once upon a time" }], max_tokens: 40, temperature: 0 })
+      .create({ model: net.model.name, messages: [{ role: "user", content: "Once upon a time" }], max_tokens: 40, temperature: 0 })
       .withResponse();
     const text = completion.choices[0]!.message.content ?? "";
     expect(text.trim().length).toBeGreaterThan(0);
-    if (model.real) expect(text).toMatch(/[a-z]{3,} [a-z]{2,}/i); // stories260K writes words
+    if (net.model.real) expect(text).toMatch(/[a-z]{3,} [a-z]{2,}/i); // stories260K writes words
     expect(completion.usage!.completion_tokens).toBeGreaterThan(0);
     expect(completion.usage!.completion_tokens).toBeLessThanOrEqual(40);
     // Cost, tokens and the receipt's id come back in headers.
@@ -40,7 +36,7 @@ describe("the official openai client, with only its base URL changed", () => {
 
   it("streams a chat completion and ends with the receipt", async () => {
     const stream = await client.chat.completions.create({
-      model: model.name,
+      model: net.model.name,
       messages: [{ role: "user", content: "Tell me a story" }],
       max_tokens: 40,
       stream: true,
@@ -61,7 +57,7 @@ describe("the official openai client, with only its base URL changed", () => {
   });
 
   it("answers a completion request too", async () => {
-    const completion = await client.completions.create({ model: model.name, prompt: "The little dog", max_tokens: 20 });
+    const completion = await client.completions.create({ model: net.model.name, prompt: "The little dog", max_tokens: 20 });
     expect(completion.choices[0]!.text.length).toBeGreaterThan(0);
   });
 
@@ -74,7 +70,7 @@ describe("the official openai client, with only its base URL changed", () => {
 
   it("refuses a parameter it cannot honour instead of dropping it", async () => {
     await expect(
-      client.chat.completions.create({ model: model.name, messages: [{ role: "user", content: "hi" }], n: 3 }),
+      client.chat.completions.create({ model: net.model.name, messages: [{ role: "user", content: "hi" }], n: 3 }),
     ).rejects.toMatchObject({ status: 400 });
   });
 });

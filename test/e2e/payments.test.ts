@@ -6,37 +6,28 @@ import { writeAndWait } from "../../src/chain/writeAndWait.ts";
 import { createClients } from "../../src/chain/createClients.ts";
 import { fundOnDevnet } from "../../src/chain/fundOnDevnet.ts";
 import { readChannel } from "../../src/payments/readChannel.ts";
-import { startTestNetwork, type TestNetwork } from "../helpers/network.ts";
-import { chatModel } from "../helpers/chatModel.ts";
+import { startChatNetwork, type ChatNetwork } from "../helpers/network.ts";
+import { postChat } from "../helpers/postChat.ts";
 import type { RunningProvider } from "../../src/provider/startProvider.ts";
 import type { RunningGateway } from "../../src/gateway/startGateway.ts";
 
-async function chat(baseUrl: string, model: string, content: string, maxTokens = 16) {
-  const res = await fetch(`${baseUrl}/chat/completions`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ model, messages: [{ role: "user", content }], max_tokens: maxTokens }),
-  });
+async function chat(baseUrl: string, model: string, content: string) {
+  const res = await postChat(baseUrl, model, content, { max_tokens: 16 });
   expect(res.status).toBe(200);
   return { cost: BigInt(res.headers.get("x-gotong-cost")!), body: (await res.json()) as { choices: { message: { content: string } }[] } };
 }
 
 describe("paying for requests through a payment channel", () => {
-  let net: TestNetwork;
+  let net: ChatNetwork;
   let provider: RunningProvider;
   let gateway: RunningGateway;
-  let modelId: bigint;
-  let modelName: string;
   const pc = () => ({ address: net.devnet.deployment.paymentChannels, abi: PaymentChannelsArtifact.abi }) as const;
   const earnings = (who: Address) => net.creator.public.readContract({ ...pc(), functionName: "earnings", args: [who] }) as Promise<bigint>;
-  const royalties = () => net.creator.public.readContract({ ...pc(), functionName: "modelEarnings", args: [modelId] }) as Promise<bigint>;
+  const royalties = () => net.creator.public.readContract({ ...pc(), functionName: "modelEarnings", args: [net.modelId] }) as Promise<bigint>;
 
   beforeAll(async () => {
-    net = await startTestNetwork();
-    const model = await chatModel(net.home.models);
-    modelName = model.name;
-    modelId = await net.publish(model.path, model.name, 1000);
-    provider = await net.provider(model.path);
+    net = await startChatNetwork();
+    provider = await net.provider(net.model.path);
     gateway = await net.gateway();
   });
   afterAll(() => net?.stop());
@@ -44,7 +35,7 @@ describe("paying for requests through a payment channel", () => {
   it("settles several requests in one redeem, split exactly between provider, model owner and funding pool", async () => {
     const { deployment } = net.devnet;
     const costs: bigint[] = [];
-    for (const prompt of ["One day", "A cat", "The sun", "Lily went"]) costs.push((await chat(gateway.baseUrl, modelName, prompt)).cost);
+    for (const prompt of ["One day", "A cat", "The sun", "Lily went"]) costs.push((await chat(gateway.baseUrl, net.model.name, prompt)).cost);
     const total = costs.reduce((a, b) => a + b, 0n);
     await gateway.settle(); // the voucher for the last request, sent without waiting for a next one
 
@@ -61,7 +52,7 @@ describe("paying for requests through a payment channel", () => {
       .filter((e) => e.eventName === "VoucherRedeemed");
     expect(redeemed).toHaveLength(1);
 
-    const royalty = (total * 1000n) / 10_000n;
+    const royalty = (total * 1000n) / 10_000n; // the chat model is published at 1000 bps
     const fee = (total * BigInt(deployment.protocolFeeBps)) / 10_000n;
     const after = { provider: await earnings(provider.address), model: await royalties(), pool: await earnings(deployment.fundingPool) };
     expect(after.model - before.model).toBe(royalty);
@@ -75,7 +66,7 @@ describe("paying for requests through a payment channel", () => {
     // Royalties leave the contract as real tokens, to the model's owner.
     const balance = () => net.creator.public.readContract({ address: deployment.token.address, abi: erc20Abi, functionName: "balanceOf", args: [creator] });
     const balanceBefore = await balance();
-    await writeAndWait(net.creator, { ...pc(), functionName: "withdrawModelEarnings", args: [modelId, creator] });
+    await writeAndWait(net.creator, { ...pc(), functionName: "withdrawModelEarnings", args: [net.modelId, creator] });
     expect((await balance()) - balanceBefore).toBe(after.model);
     expect(await royalties()).toBe(0n);
   });
@@ -88,9 +79,9 @@ describe("paying for requests through a payment channel", () => {
       address: deployment.modelRegistry,
       abi: ModelRegistryArtifact.abi,
       functionName: "transferFrom",
-      args: [net.creator.account.address, newOwner, modelId],
+      args: [net.creator.account.address, newOwner, net.modelId],
     });
-    const cost = (await chat(gateway.baseUrl, modelName, "Once")).cost;
+    const cost = (await chat(gateway.baseUrl, net.model.name, "Once")).cost;
     await gateway.settle();
     const result = await provider.redeemer.redeemNow();
     expect(result.amount).toBe(cost);
@@ -98,12 +89,12 @@ describe("paying for requests through a payment channel", () => {
     expect(await royalties()).toBe(royalty);
 
     // The old owner can no longer take them; the new owner can.
-    await expect(writeAndWait(net.creator, { ...pc(), functionName: "withdrawModelEarnings", args: [modelId, net.creator.account.address] })).rejects.toMatchObject({
+    await expect(writeAndWait(net.creator, { ...pc(), functionName: "withdrawModelEarnings", args: [net.modelId, net.creator.account.address] })).rejects.toMatchObject({
       message: expect.stringContaining("NotModelOwner"),
     });
     await fundOnDevnet(deployment, newOwner, {});
     const owner = createClients({ rpcUrl: deployment.rpcUrl, chainId: deployment.chainId, account: privateKeyToAccount(newOwnerKey) });
-    await writeAndWait(owner, { ...pc(), functionName: "withdrawModelEarnings", args: [modelId, newOwner] });
+    await writeAndWait(owner, { ...pc(), functionName: "withdrawModelEarnings", args: [net.modelId, newOwner] });
     const received = await net.creator.public.readContract({ address: deployment.token.address, abi: erc20Abi, functionName: "balanceOf", args: [newOwner] });
     expect(received).toBe(royalty);
   });

@@ -8,13 +8,11 @@ import { writeAndWait } from "../../src/chain/writeAndWait.ts";
 import { channelIdOf } from "../../src/gateway/createChannelManager.ts";
 import { encodeVoucherHeader, signVoucher } from "../../src/payments/voucher.ts";
 import type { RunningProvider } from "../../src/provider/startProvider.ts";
-import { chatModel } from "../helpers/chatModel.ts";
-import { startTestNetwork, UNIT, type TestNetwork } from "../helpers/network.ts";
+import { startChatNetwork, UNIT, type ChatNetwork } from "../helpers/network.ts";
 
 describe("a provider facing bad input", () => {
-  let net: TestNetwork;
+  let net: ChatNetwork;
   let provider: RunningProvider;
-  let modelName: string;
   let channelId: Hex;
   const senderKey = generatePrivateKey();
   const sender = privateKeyToAccount(senderKey);
@@ -30,7 +28,7 @@ describe("a provider facing bad input", () => {
   const voucher = async (amount: bigint, d = domain(), key = senderKey, epoch = 0n) =>
     encodeVoucherHeader(await signVoucher(privateKeyToAccount(key), d, { channelId, epoch, cumulativeAmount: amount }));
   const owed = () => provider.store.getChannel(channelId, 0n).owed;
-  const ask = (content = "Once upon a time", extra: Record<string, unknown> = {}) => ({ model: modelName, messages: [{ role: "user", content }], max_tokens: 8, ...extra });
+  const ask = (content = "Once upon a time", extra: Record<string, unknown> = {}) => ({ model: net.model.name, messages: [{ role: "user", content }], max_tokens: 8, ...extra });
   const expectError = async (res: Response, status: number, code: string) => {
     const body = (await res.json()) as { error: { code: string; message: string; type: string } };
     expect({ status: res.status, code: body.error.code }).toEqual({ status, code });
@@ -38,17 +36,14 @@ describe("a provider facing bad input", () => {
   };
 
   beforeAll(async () => {
-    net = await startTestNetwork();
-    const model = await chatModel(net.home.models);
-    modelName = model.name;
-    const modelId = await net.publish(model.path, model.name);
-    provider = await net.provider(model.path);
+    net = await startChatNetwork();
+    provider = await net.provider(net.model.path);
     const { deployment } = net.devnet;
     await fundOnDevnet(deployment, sender.address, { tokens: 10n * UNIT });
     const clients = createClients({ rpcUrl: deployment.rpcUrl, chainId: deployment.chainId, account: sender });
     await writeAndWait(clients, { address: deployment.token.address, abi: erc20Abi, functionName: "approve", args: [deployment.paymentChannels, deposit] });
-    await writeAndWait(clients, { address: deployment.paymentChannels, abi: PaymentChannelsArtifact.abi, functionName: "open", args: [provider.address, modelId, deposit] });
-    channelId = channelIdOf(sender.address, provider.address, modelId);
+    await writeAndWait(clients, { address: deployment.paymentChannels, abi: PaymentChannelsArtifact.abi, functionName: "open", args: [provider.address, net.modelId, deposit] });
+    channelId = channelIdOf(sender.address, provider.address, net.modelId);
   });
   afterAll(() => net?.stop());
 
@@ -106,7 +101,7 @@ describe("a provider facing bad input", () => {
     await expectError(await post(ask("hi", { n: 5 }), v), 400, "invalid_parameter");
     await expectError(await post(ask("hi", { tools: [] }), v), 400, "invalid_parameter");
     await expectError(await post("[".repeat(10_000) + "]".repeat(10_000), v), 400, "invalid_json");
-    await expectError(await post({ model: modelName, messages: [] }, v), 400, "invalid_parameter");
+    await expectError(await post({ model: net.model.name, messages: [] }, v), 400, "invalid_parameter");
     await expectError(await post({ model: "unknown-model", messages: [{ role: "user", content: "hi" }] }, v), 404, "model_not_found");
     await expectError(await post(ask("word ".repeat(50_000)), v), 400, "context_length_exceeded");
     expect(owed()).toBe(before);

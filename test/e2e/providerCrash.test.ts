@@ -4,34 +4,28 @@ import { join } from "node:path";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { readChannel } from "../../src/payments/readChannel.ts";
 import type { RunningGateway } from "../../src/gateway/startGateway.ts";
-import { chatModel } from "../helpers/chatModel.ts";
 import { spawnGotong, type CliProcess } from "../helpers/cli.ts";
-import { startTestNetwork, type TestNetwork } from "../helpers/network.ts";
+import { startChatNetwork, type ChatNetwork } from "../helpers/network.ts";
 import { freePort } from "../helpers/ports.ts";
+import { postChat } from "../helpers/postChat.ts";
 
 describe("a provider killed with SIGKILL while serving", () => {
-  let net: TestNetwork;
+  let net: ChatNetwork;
   let gateway: RunningGateway;
-  let modelName: string;
-  let modelPath: string;
   const key = generatePrivateKey();
   let keyFile: string;
   let port: number;
   const children: CliProcess[] = [];
 
   const startProviderProcess = async () => {
-    const p = spawnGotong(["provider", "start", "--model", modelPath, "--home", net.home.root, "--key", keyFile, "--port", String(port), "--threads", "1", "--price-input", "1", "--price-output", "2"]);
+    const p = spawnGotong(["provider", "start", "--model", net.model.path, "--home", net.home.root, "--key", keyFile, "--port", String(port), "--threads", "1", "--price-input", "1", "--price-output", "2"]);
     children.push(p);
     await p.waitFor(/serving/);
     return p;
   };
 
   beforeAll(async () => {
-    net = await startTestNetwork();
-    const model = await chatModel(net.home.models);
-    modelName = model.name;
-    modelPath = model.path;
-    await net.publish(model.path, model.name);
+    net = await startChatNetwork();
     keyFile = join(net.home.keys, "crash-provider.key");
     writeFileSync(keyFile, key, { mode: 0o600 });
     port = await freePort();
@@ -44,12 +38,7 @@ describe("a provider killed with SIGKILL while serving", () => {
 
   it("redeems the last voucher it accepted after it is started again", async () => {
     const first = await startProviderProcess();
-    const ask = (stream: boolean, max: number) =>
-      fetch(`${gateway.baseUrl}/chat/completions`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ model: modelName, messages: [{ role: "user", content: "Once upon a time" }], max_tokens: max, stream }),
-      });
+    const ask = (stream: boolean, max: number) => postChat(gateway.baseUrl, net.model.name, "Once upon a time", { max_tokens: max, stream });
     const paid = await ask(false, 16);
     expect(paid.status).toBe(200);
     const firstCost = BigInt(paid.headers.get("x-gotong-cost")!);

@@ -3,8 +3,7 @@ import { randomBytes } from "node:crypto";
 import { hexToBytes, type Hex } from "viem";
 import { createRequestInfo, createStreamOpener, decodeSseFrame, sealRequest } from "../../src/privacy/index.ts";
 import type { RunningGateway } from "../../src/gateway/startGateway.ts";
-import { chatModel } from "../helpers/chatModel.ts";
-import { startTestNetwork, type TestNetwork } from "../helpers/network.ts";
+import { startChatNetwork, type ChatNetwork } from "../helpers/network.ts";
 
 /** What the web app does: seal in the client, let the gateway pay and relay without reading. */
 async function sealedChat(gatewayUrl: string, model: string, content: string) {
@@ -31,23 +30,19 @@ async function sealedChat(gatewayUrl: string, model: string, content: string) {
 }
 
 describe("the sealed relay for clients that seal themselves", () => {
-  let net: TestNetwork;
+  let net: ChatNetwork;
   let gateway: RunningGateway;
-  let modelName: string;
 
   beforeAll(async () => {
-    net = await startTestNetwork();
-    const model = await chatModel(net.home.models);
-    modelName = model.name;
-    await net.publish(model.path, model.name);
-    await net.provider(model.path);
+    net = await startChatNetwork();
+    await net.provider(net.model.path);
     gateway = await net.gateway();
   });
   afterAll(() => net?.stop());
 
   it("streams an answer only the client can read, with a checked receipt, and pays for it", async () => {
     const canary = `canary-${randomBytes(8).toString("hex")}`;
-    const result = await sealedChat(gateway.url, modelName, `Tell ${canary} a story`);
+    const result = await sealedChat(gateway.url, net.model.name, `Tell ${canary} a story`);
     expect(result.status).toBe(200);
     expect(result.raw).not.toContain('"choices"'); // the gateway passed on only ciphertext
     expect(result.plain).toContain('"choices"');
@@ -61,13 +56,13 @@ describe("the sealed relay for clients that seal themselves", () => {
   it("refuses a relay that was not prepared, and one that is not sealed", async () => {
     const unknown = await fetch(`${gateway.url}/gotong/relay/0x${"ab".repeat(32)}`, { method: "POST", headers: { "content-type": "application/gotong-sealed" }, body: "x" });
     expect(unknown.status).toBe(404);
-    const prep = (await (await fetch(`${gateway.url}/gotong/relay/prepare`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: modelName }) })).json()) as { requestId: string };
+    const prep = (await (await fetch(`${gateway.url}/gotong/relay/prepare`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: net.model.name }) })).json()) as { requestId: string };
     const plain = await fetch(`${gateway.url}/gotong/relay/${prep.requestId}`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
     expect(plain.status).toBe(415);
   });
 
   it("refuses to spend for another web site: a foreign Origin, or a body not declared JSON", async () => {
-    const body = JSON.stringify({ model: modelName, messages: [{ role: "user", content: "hi" }], max_tokens: 4 });
+    const body = JSON.stringify({ model: net.model.name, messages: [{ role: "user", content: "hi" }], max_tokens: 4 });
     const foreign = await fetch(`${gateway.baseUrl}/chat/completions`, { method: "POST", headers: { "content-type": "application/json", origin: "https://evil.example" }, body });
     expect(foreign.status).toBe(403);
     expect(((await foreign.json()) as { error: { code: string } }).error.code).toBe("cross_origin_refused");
@@ -80,6 +75,6 @@ describe("the sealed relay for clients that seal themselves", () => {
   it("lists offers with the keys a client seals to", async () => {
     const offers = (await (await fetch(`${gateway.url}/gotong/offers`)).json()) as { chainId: number; data: { model: string; hpkePublicKey: string }[] };
     expect(offers.chainId).toBe(31337);
-    expect(offers.data[0]).toMatchObject({ model: modelName, hpkePublicKey: expect.stringMatching(/^0x[0-9a-f]{64}$/) });
+    expect(offers.data[0]).toMatchObject({ model: net.model.name, hpkePublicKey: expect.stringMatching(/^0x[0-9a-f]{64}$/) });
   });
 });

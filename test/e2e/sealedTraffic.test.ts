@@ -8,26 +8,22 @@ import { createClients } from "../../src/chain/createClients.ts";
 import { privateKeyToAccount } from "viem/accounts";
 import type { RunningGateway } from "../../src/gateway/startGateway.ts";
 import type { RunningProvider } from "../../src/provider/startProvider.ts";
-import { chatModel } from "../helpers/chatModel.ts";
-import { startTestNetwork, type TestNetwork } from "../helpers/network.ts";
+import { startChatNetwork, type ChatNetwork } from "../helpers/network.ts";
 import { freePort } from "../helpers/ports.ts";
+import { postChat } from "../helpers/postChat.ts";
 import { startTapProxy } from "../helpers/tapProxy.ts";
 
 describe("end-to-end sealed traffic between gateway and provider", () => {
-  let net: TestNetwork;
+  let net: ChatNetwork;
   let provider: RunningProvider & { key: Hex };
   let gateway: RunningGateway & { key: Hex };
   let tap: Awaited<ReturnType<typeof startTapProxy>>;
-  let modelName: string;
 
   beforeAll(async () => {
-    net = await startTestNetwork();
-    const model = await chatModel(net.home.models);
-    modelName = model.name;
-    await net.publish(model.path, model.name);
+    net = await startChatNetwork();
     const port = await freePort();
     tap = await startTapProxy({ host: "127.0.0.1", port });
-    provider = await net.provider(model.path, { port, publicUrl: tap.url });
+    provider = await net.provider(net.model.path, { port, publicUrl: tap.url });
     gateway = await net.gateway({ offersRefreshMs: 0 });
   });
   afterAll(async () => {
@@ -35,12 +31,7 @@ describe("end-to-end sealed traffic between gateway and provider", () => {
     await net?.stop();
   });
 
-  const chat = (content: string, extra: Record<string, unknown> = {}) =>
-    fetch(`${gateway.baseUrl}/chat/completions`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ model: modelName, messages: [{ role: "user", content }], max_tokens: 24, ...extra }),
-    });
+  const chat = (content: string, extra: Record<string, unknown> = {}) => postChat(gateway.baseUrl, net.model.name, content, { max_tokens: 24, ...extra });
 
   it("carries no plaintext prompt or answer on the wire, streamed or not", async () => {
     const canary = `canary-${randomBytes(10).toString("hex")}`;
@@ -101,7 +92,7 @@ describe("end-to-end sealed traffic between gateway and provider", () => {
       await signVoucher(privateKeyToAccount(gateway.key), { chainId: net.devnet.deployment.chainId, verifyingContract: net.devnet.deployment.paymentChannels }, { channelId: channel.channelId, epoch: channel.epoch, cumulativeAmount: owedBefore }),
     );
     const requestId = `0x${randomBytes(32).toString("hex")}` as Hex;
-    const body = Buffer.from(JSON.stringify({ model: modelName, messages: [{ role: "user", content: "hello" }], max_tokens: 4 }));
+    const body = Buffer.from(JSON.stringify({ model: net.model.name, messages: [{ role: "user", content: "hello" }], max_tokens: 4 }));
     const info = createRequestInfo({ chainId: net.devnet.deployment.chainId, provider: provider.address });
     const { envelope } = sealRequest(hexToBytes(provider.sealed.publicKey), body, info, { aad: hexToBytes(requestId) });
     const send = (bytes: Uint8Array, id: Hex) =>

@@ -5,26 +5,22 @@ import { writeAndWait } from "../../src/chain/writeAndWait.ts";
 import { privateKeyToAccount } from "viem/accounts";
 import { join } from "node:path";
 import { copyFileSync, appendFileSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { chatModel } from "../helpers/chatModel.ts";
-import { startTestNetwork, DEFAULT_PRICE, type TestNetwork } from "../helpers/network.ts";
+import { startChatNetwork, DEFAULT_PRICE, type ChatNetwork } from "../helpers/network.ts";
+import { postChat } from "../helpers/postChat.ts";
 
 describe("what providers and gateways refuse to trust", () => {
-  let net: TestNetwork;
-  let model: { path: string; name: string };
-  let modelId: bigint;
+  let net: ChatNetwork;
 
   beforeAll(async () => {
-    net = await startTestNetwork();
-    model = await chatModel(net.home.models);
-    modelId = await net.publish(model.path, model.name);
+    net = await startChatNetwork();
   });
   afterAll(() => net?.stop());
 
   it("a provider refuses weights whose sha256 differs from the registry's, saying which", async () => {
     const tampered = join(net.home.models, "tampered.gguf");
-    copyFileSync(model.path, tampered);
+    copyFileSync(net.model.path, tampered);
     appendFileSync(tampered, Buffer.from([0])); // one extra byte: same model to llama.cpp, different hash
-    await expect(net.provider(tampered, { modelId })).rejects.toMatchObject({
+    await expect(net.provider(tampered, { modelId: net.modelId })).rejects.toMatchObject({
       code: "weights_hash_mismatch",
       message: expect.stringMatching(/sha256 is [0-9a-f]{64} but registry model \d+ .* expects [0-9a-f]{64}/),
     });
@@ -37,7 +33,7 @@ describe("what providers and gateways refuse to trust", () => {
     const original = readFileSync(path, "utf8");
     writeFileSync(path, original.replace(/"royaltyBps":\d+/, '"royaltyBps":1'));
     try {
-      await expect(net.provider(model.path, { modelId })).rejects.toMatchObject({ message: expect.stringMatching(/manifest/i) });
+      await expect(net.provider(net.model.path, { modelId: net.modelId })).rejects.toMatchObject({ message: expect.stringMatching(/manifest/i) });
     } finally {
       writeFileSync(path, original);
     }
@@ -45,28 +41,24 @@ describe("what providers and gateways refuse to trust", () => {
 
   it("a provider refuses weights that were never registered", async () => {
     const other = join(net.home.models, "unregistered.gguf");
-    copyFileSync(model.path, other);
+    copyFileSync(net.model.path, other);
     appendFileSync(other, Buffer.from([1, 2, 3]));
     await expect(net.provider(other)).rejects.toMatchObject({ code: "model_not_registered", message: expect.stringContaining("No model in the registry") });
   });
 
   it("a gateway refuses a receipt that charges more than price × tokens, and stops using that provider", async () => {
     // The provider charges its start-up price, then advertises a lower one on-chain.
-    const greedy = await net.provider(model.path, { price: { pricePerMillionInput: 50n * DEFAULT_PRICE.pricePerMillionInput, pricePerMillionOutput: 50n * DEFAULT_PRICE.pricePerMillionOutput } });
+    const greedy = await net.provider(net.model.path, { price: { pricePerMillionInput: 50n * DEFAULT_PRICE.pricePerMillionInput, pricePerMillionOutput: 50n * DEFAULT_PRICE.pricePerMillionOutput } });
     const { deployment } = net.devnet;
     const clients = createClients({ rpcUrl: deployment.rpcUrl, chainId: deployment.chainId, account: privateKeyToAccount(greedy.key) });
     await writeAndWait(clients, {
       address: deployment.providerRegistry,
       abi: ProviderRegistryArtifact.abi,
       functionName: "setOffer",
-      args: [modelId, DEFAULT_PRICE.pricePerMillionInput, DEFAULT_PRICE.pricePerMillionOutput],
+      args: [net.modelId, DEFAULT_PRICE.pricePerMillionInput, DEFAULT_PRICE.pricePerMillionOutput],
     });
     const gateway = await net.gateway();
-    const res = await fetch(`${gateway.baseUrl}/chat/completions`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ model: model.name, messages: [{ role: "user", content: "Hello" }], max_tokens: 8 }),
-    });
+    const res = await postChat(gateway.baseUrl, net.model.name, "Hello", { max_tokens: 8 });
     const body = (await res.json()) as { error: { code: string; message: string } };
     expect(res.status).toBe(502);
     expect(body.error.code).toBe("receipt_overcharge");

@@ -6,8 +6,8 @@ import { fundOnDevnet } from "../../src/chain/fundOnDevnet.ts";
 import { createUpstreamBackend } from "../../src/provider/createUpstreamBackend.ts";
 import { startProvider, type RunningProvider } from "../../src/provider/startProvider.ts";
 import type { RunningGateway } from "../../src/gateway/startGateway.ts";
-import { chatModel } from "../helpers/chatModel.ts";
-import { startTestNetwork, DEFAULT_PRICE, UNIT, quietLogger, type TestNetwork } from "../helpers/network.ts";
+import { startChatNetwork, DEFAULT_PRICE, UNIT, quietLogger, type ChatNetwork } from "../helpers/network.ts";
+import { postChat } from "../helpers/postChat.ts";
 
 /** A stand-in for vLLM / llama-server: an OpenAI-compatible server that streams and reports usage. */
 function startFakeUpstream(): Promise<{ server: Server; url: string; requests: Record<string, unknown>[] }> {
@@ -30,25 +30,21 @@ function startFakeUpstream(): Promise<{ server: Server; url: string; requests: R
 }
 
 describe("a provider serving from an upstream OpenAI-compatible server", () => {
-  let net: TestNetwork;
+  let net: ChatNetwork;
   let upstream: Awaited<ReturnType<typeof startFakeUpstream>>;
   let provider: RunningProvider;
   let gateway: RunningGateway;
-  let modelName: string;
 
   beforeAll(async () => {
-    net = await startTestNetwork();
+    net = await startChatNetwork();
     upstream = await startFakeUpstream();
-    const model = await chatModel(net.home.models);
-    modelName = model.name;
-    await net.publish(model.path, model.name);
     const key = generatePrivateKey();
     await fundOnDevnet(net.devnet.deployment, privateKeyToAccount(key).address, { tokens: 1_000n * UNIT });
     provider = await startProvider({
       home: net.home,
       deployment: net.devnet.deployment,
       privateKey: key,
-      modelPath: model.path,
+      modelPath: net.model.path,
       price: DEFAULT_PRICE,
       port: 0,
       backend: createUpstreamBackend({ baseUrl: upstream.url, model: "served-by-upstream" }),
@@ -63,11 +59,7 @@ describe("a provider serving from an upstream OpenAI-compatible server", () => {
   });
 
   it("relays the upstream's answer, paid and receipted, billing the upstream's prompt count", async () => {
-    const res = await fetch(`${gateway.baseUrl}/chat/completions`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ model: modelName, messages: [{ role: "user", content: "hi there" }], max_tokens: 16 }),
-    });
+    const res = await postChat(gateway.baseUrl, net.model.name, "hi there", { max_tokens: 16 });
     expect(res.status).toBe(200);
     const body = (await res.json()) as { choices: { message: { content: string } }[]; usage: { prompt_tokens: number; completion_tokens: number } };
     expect(body.choices[0]!.message.content).toBe("Upstream says hello to you");

@@ -3,13 +3,16 @@ import { resolve } from "node:path";
 
 export const gotongBin = resolve(import.meta.dirname, "../../bin/gotong.js");
 
-/** A `gotong` command running as its own process, with its output captured. */
+/** A Node.js process (usually a `gotong` command) running on its own, with its output captured. */
 export type CliProcess = { child: ChildProcess; stdout(): string; stderr(): string; waitFor(pattern: RegExp, ms?: number): Promise<string>; exited: Promise<number | null> };
 
-/** Starts `gotong ARGS…` as a child process. */
-export function spawnGotong(args: string[], env: Record<string, string> = {}, options: { ownGroup?: boolean } = {}): CliProcess {
+/** What a process that ran to completion exited with and printed. */
+export type CliResult = { code: number | null; stdout: string; stderr: string };
+
+/** Starts `node ARGV…` as a child process. */
+export function spawnNode(argv: string[], env: Record<string, string> = {}, options: { ownGroup?: boolean } = {}): CliProcess {
   // `ownGroup`: a process group of its own, so a test can send a terminal's Ctrl-C to the whole group.
-  const child = spawn(process.execPath, [gotongBin, ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"], detached: options.ownGroup ?? false });
+  const child = spawn(process.execPath, argv, { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"], detached: options.ownGroup ?? false });
   let out = "";
   let err = "";
   child.stdout!.on("data", (b: Buffer) => (out += b.toString()));
@@ -26,7 +29,7 @@ export function spawnGotong(args: string[], env: Record<string, string> = {}, op
         const check = () => {
           const m = pattern.exec(out) ?? pattern.exec(err);
           if (m) return resolvePromise(m[0]);
-          if (child.exitCode !== null) return reject(new Error(`gotong exited (${child.exitCode}) before ${pattern}:\n${out}\n${err}`));
+          if (child.exitCode !== null) return reject(new Error(`${argv.join(" ")} exited (${child.exitCode}) before ${pattern}:\n${out}\n${err}`));
           if (Date.now() - started > ms) return reject(new Error(`timed out waiting for ${pattern}:\n${out}\n${err}`));
           setTimeout(check, 50);
         };
@@ -36,9 +39,19 @@ export function spawnGotong(args: string[], env: Record<string, string> = {}, op
   };
 }
 
-/** Runs `gotong ARGS…` to completion. */
-export async function runGotong(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const p = spawnGotong(args, env);
+/** Runs `node ARGV…` to completion. */
+export async function runNode(argv: string[], env: Record<string, string> = {}): Promise<CliResult> {
+  const p = spawnNode(argv, env);
   const code = await p.exited;
   return { code, stdout: p.stdout(), stderr: p.stderr() };
+}
+
+/** Starts `gotong ARGS…` as a child process. */
+export function spawnGotong(args: string[], env: Record<string, string> = {}, options: { ownGroup?: boolean } = {}): CliProcess {
+  return spawnNode([gotongBin, ...args], env, options);
+}
+
+/** Runs `gotong ARGS…` to completion. */
+export function runGotong(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+  return runNode([gotongBin, ...args], env);
 }

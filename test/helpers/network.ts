@@ -9,6 +9,7 @@ import { startGateway, type RunningGateway } from "../../src/gateway/startGatewa
 import { registerModel } from "../../src/model/registerModel.ts";
 import type { Price } from "../../src/payments/price.ts";
 import { startProvider, type RunningProvider } from "../../src/provider/startProvider.ts";
+import { chatModel, type ChatModel } from "./chatModel.ts";
 import { freePort } from "./ports.ts";
 import { tempHome } from "./tempHome.ts";
 
@@ -81,4 +82,19 @@ export async function startTestNetwork(): Promise<TestNetwork> {
       home.cleanup();
     },
   };
+}
+
+/** A test network whose creator has published the chat model. */
+export type ChatNetwork = TestNetwork & { model: ChatModel; modelId: bigint };
+
+/** `startTestNetwork` with {@link chatModel} published by the creator at the default royalty (1000 bps). */
+export async function startChatNetwork(): Promise<ChatNetwork> {
+  const net = await startTestNetwork();
+  try {
+    const model = await chatModel(net.home.models);
+    return Object.assign(net, { model, modelId: await net.publish(model.path, model.name) });
+  } catch (error) {
+    await net.stop();
+    throw error;
+  }
 }
