@@ -25,6 +25,7 @@ import { DEVNET_DEPLOYER_KEY } from "../src/chain/startDevnet.ts";
 import { advanceTime } from "../test/helpers/advanceTime.ts";
 import { freePort } from "../test/helpers/ports.ts";
 import { fillReadme } from "./fillReadme.ts";
+import { bigintAsString } from "../src/common/bigintJson.ts";
 
 const root = join(import.meta.dirname, "..");
 const require = createRequire(import.meta.url);
@@ -238,7 +239,7 @@ export function renderFundingTable(results: Awaited<ReturnType<typeof benchFundi
 if (process.argv[1] && import.meta.filename === realpathSync(process.argv[1])) {
   const sizes = process.env.BENCH_FUNDING_SIZES?.split(",").map(Number);
   const results = await benchFundingGas(sizes);
-  const json = JSON.stringify({ date: new Date().toISOString(), node: process.version, ...results }, (_k, v) => (typeof v === "bigint" ? v.toString() : v), 2);
+  const json = JSON.stringify({ date: new Date().toISOString(), node: process.version, ...results }, bigintAsString, 2);
   writeFileSync(join(root, "bench", "results", "funding-gas.json"), json + "\n");
   const table = renderFundingTable(results);
   fillReadme("funding-bench", table);

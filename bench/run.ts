@@ -13,6 +13,7 @@ import { benchSettlementGas } from "./settlementGas.ts";
 import { benchVoucherVerify } from "./voucherVerify.ts";
 import { benchHpke } from "./hpke.ts";
 import { benchFundingGas } from "./fundingGas.ts";
+import { bigintAsString } from "../src/common/bigintJson.ts";
 
 const results: Record<string, unknown> = { date: new Date().toISOString(), node: process.version };
 results.throughput = await benchThroughput();
@@ -21,7 +22,7 @@ results.voucherVerify = await benchVoucherVerify();
 results.hpke = await benchHpke();
 results.fundingGas = await benchFundingGas();
 const file = join(import.meta.dirname, "results", "latest.json");
-const json = JSON.stringify(results, (_k, v) => (typeof v === "bigint" ? v.toString() : v), 2);
+const json = JSON.stringify(results, bigintAsString, 2);
 writeFileSync(file, json + "\n");
 console.log(json);
 console.log(`written to ${file}`);

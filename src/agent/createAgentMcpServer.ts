@@ -5,10 +5,11 @@ import { z } from "zod";
 import { GotongError, isGotongError } from "../common/errors.ts";
 import { formatUnits, parseUnits } from "../payments/price.ts";
 import type { Agent } from "./createAgent.ts";
+import { bigintAsString } from "../common/bigintJson.ts";
 
 /** Turns bigints into strings, so results are plain JSON. */
 function plain(value: unknown): unknown {
-  return JSON.parse(JSON.stringify(value, (_k, v) => (typeof v === "bigint" ? v.toString() : v)));
+  return JSON.parse(JSON.stringify(value, bigintAsString));
 }
 
 /** A tool result carrying text for the model and the same as structured content. */

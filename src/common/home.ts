@@ -7,6 +7,8 @@ export type GotongHome = {
   root: string;
   keys: string;
   models: string;
+  /** Signed model manifests, content-addressed (`storeManifest`, `loadManifest`). */
+  manifests: string;
   chain: string;
   anvilState: string;
   deployment: string;
@@ -22,6 +24,7 @@ export function resolveHome(explicit?: string): GotongHome {
     root,
     keys: join(root, "keys"),
     models: join(root, "models"),
+    manifests: join(root, "manifests"),
     chain: join(root, "chain"),
     anvilState: join(root, "chain", "anvil-state.json"),
     deployment: join(root, "chain", "deployment.json"),

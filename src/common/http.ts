@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { GotongError } from "./errors.ts";
+import { bigintAsString } from "./bigintJson.ts";
 
 /** Default cap on a request body: large prompts fit, a flood does not get buffered. */
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
@@ -75,7 +76,7 @@ export function toErrorResponse(error: unknown): { status: number; body: ErrorBo
 
 /** Writes a JSON response. */
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  const text = JSON.stringify(body, (_k, v) => (typeof v === "bigint" ? v.toString() : v));
+  const text = JSON.stringify(body, bigintAsString);
   res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text), ...headers });
   res.end(text);
 }

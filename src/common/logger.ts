@@ -1,3 +1,5 @@
+import { bigintAsString } from "./bigintJson.ts";
+
 /**
  * A small structured logger on stderr. It is handed only metadata (ids, counts, amounts, hashes):
  * no prompt or completion text is ever passed to it, at any level, so none can reach a log.
@@ -37,5 +39,5 @@ function formatValue(value: unknown): string {
   if (typeof value === "bigint") return value.toString();
   if (value instanceof Error) return JSON.stringify(value.message);
   if (typeof value === "string") return /\s/.test(value) ? JSON.stringify(value) : value;
-  return JSON.stringify(value, (_k, v) => (typeof v === "bigint" ? v.toString() : v));
+  return JSON.stringify(value, bigintAsString);
 }

@@ -9,6 +9,7 @@ import { writeAndWait } from "../chain/writeAndWait.ts";
 import { channelIdOf } from "../gateway/createChannelManager.ts";
 import { signVoucher } from "../payments/voucher.ts";
 import { ensureProviderRegistered } from "../provider/ensureProviderRegistered.ts";
+import { advanceTime } from "../../test/helpers/advanceTime.ts";
 import { startTestNetwork, type TestNetwork } from "../../test/helpers/network.ts";
 import { applyToRound } from "./applyToRound.ts";
 import { computeMatches } from "./computeMatches.ts";
@@ -18,12 +19,6 @@ import { fundingContract } from "./fundingContract.ts";
 import { fundPool } from "./fundPool.ts";
 import { readProjects, readRound } from "./readRound.ts";
 import { tallyOf } from "./tally.ts";
-
-/** Moves the devnet's clock forward and mines a block at the new time. */
-async function advanceTime(client: PublicClient, seconds: bigint) {
-  await client.request({ method: "evm_increaseTime" as never, params: [`0x${seconds.toString(16)}`] as never });
-  await client.request({ method: "evm_mine" as never, params: [] as never });
-}
 
 const ROUNDS = 16;
 

@@ -2,6 +2,7 @@ import { appendFile, mkdir, mkdtemp, readFile, rm, symlink, truncate, writeFile 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { PICKLE } from "../../test/fixtures/model/pickle.ts";
 import { writeSafetensorsModel } from "../../test/fixtures/model/writeSafetensorsModel.ts";
 import { describeModelFiles } from "./describeModelFiles.ts";
 import { encodeSafetensors } from "./encodeSafetensors.ts";
@@ -22,7 +23,6 @@ afterEach(async () => {
 
 const describePath = async (path: string) => describeModelFiles(await listModelFiles(path));
 
-const PICKLE = Buffer.from([0x80, 0x04, 0x95, 0x10, 0, 0, 0, 0, 0, 0, 0, 0x8c, 0x05, 0x70, 0x6f, 0x73, 0x69, 0x78, 0x94, 0x2e]);
 
 describe("listModelFiles and describeModelFiles", () => {
   it("describe a single GGUF from its header", async () => {

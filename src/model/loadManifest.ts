@@ -16,7 +16,7 @@ const MAX_MANIFEST_BYTES = 16 * 1024 * 1024;
  * here: see `verifyManifestSignature`. Throws `manifest_not_found`, `manifest_corrupt` or
  * `manifest_invalid`.
  *
- * @example const signed = await loadManifest(join(home.root, "manifests"), entry.manifestHash);
+ * @example const signed = await loadManifest(home.manifests, entry.manifestHash);
  */
 export async function loadManifest(dir: string, manifestHash: Hex): Promise<SignedManifest> {
   if (!/^0x[0-9a-fA-F]{64}$/.test(manifestHash)) {

@@ -23,7 +23,7 @@ export type StoredManifest = {
  * registry commits to, so the on-chain hash pins one signed envelope. Written to a temporary file
  * and renamed, so a crash never leaves a half-written manifest under a valid name.
  *
- * @example const { manifestHash } = await storeManifest(join(home.root, "manifests"), signed);
+ * @example const { manifestHash } = await storeManifest(home.manifests, signed);
  */
 export async function storeManifest(dir: string, signed: SignedManifest): Promise<StoredManifest> {
   const bytes = canonicalJson({ manifest: signed.manifest, signature: signed.signature });

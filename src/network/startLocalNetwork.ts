@@ -85,7 +85,7 @@ export async function startLocalNetwork(options: LocalNetworkOptions) {
       path: modelPath,
       name: options.modelName ?? (testModel ? "gotong-test-model" : undefined),
       royaltyBps: options.royaltyBps ?? 1000,
-      manifestsDir: join(home.root, "manifests"),
+      manifestsDir: home.manifests,
     });
     if (model.created) logger.info("model published", { name: model.name, modelId: model.modelId });
 

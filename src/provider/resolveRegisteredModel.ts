@@ -2,6 +2,7 @@ import type { Hex, PublicClient } from "viem";
 import type { Deployment } from "../chain/deployment.ts";
 import { ModelRegistryArtifact } from "../chain/contracts.generated.ts";
 import { GotongError } from "../common/errors.ts";
+import { readModelIdOfWeights } from "../model/readModelIdOfWeights.ts";
 
 export type RegisteredModel = { modelId: bigint; name: string; weightsHash: Hex; royaltyBps: number };
 
@@ -12,7 +13,7 @@ export type RegisteredModel = { modelId: bigint; name: string; weightsHash: Hex;
  */
 export async function resolveRegisteredModel(client: PublicClient, deployment: Deployment, weightsHash: Hex, modelId?: bigint): Promise<RegisteredModel> {
   const registry = { address: deployment.modelRegistry, abi: ModelRegistryArtifact.abi } as const;
-  const id = modelId ?? ((await client.readContract({ ...registry, functionName: "modelIdOfWeights", args: [weightsHash] })) as bigint);
+  const id = modelId ?? (await readModelIdOfWeights(client, deployment, weightsHash));
   if (id === 0n) {
     throw new GotongError(`No model in the registry has weights with sha256 ${weightsHash.slice(2)}`, {
       code: "model_not_registered",

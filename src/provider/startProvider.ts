@@ -63,7 +63,7 @@ export async function startProvider(options: StartProviderOptions) {
   const clients = createClients({ rpcUrl: deployment.rpcUrl, chainId: deployment.chainId, account });
   const registered = await resolveRegisteredModel(clients.public, deployment, weightsHash, options.modelId);
   logger.info("weights match the registry", { model: registered.name, modelId: registered.modelId, sha256: weightsHash.slice(2, 14), arch: header.architecture });
-  await checkSignedManifest(clients.public, deployment, registered.modelId, join(home.root, "manifests"), logger);
+  await checkSignedManifest(clients.public, deployment, registered.modelId, home.manifests, logger);
 
   const threads = options.backend ? 0 : (options.threads ?? (await chooseThreads({ modelPath: options.modelPath, weightsHash, cacheFile: join(home.provider, "threads.json") })));
   const backend = options.backend ?? (await createLlamaBackend({ modelPath: options.modelPath, threads, contextSize: options.contextSize, parallel: options.parallel }));

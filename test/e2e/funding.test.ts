@@ -91,7 +91,7 @@ describe("quadratic funding fed by paid inference", () => {
     await fundOnDevnet(deployment, privateKeyToAccount(creator2Key).address, {});
     const creator2 = createClients({ rpcUrl: deployment.rpcUrl, chainId: deployment.chainId, account: privateKeyToAccount(creator2Key) });
     const idA = net.modelId;
-    const { modelId: idB } = await registerModel(creator2, deployment, { path: second.path, name: second.name, royaltyBps: 500, manifestsDir: join(net.home.root, "manifests") });
+    const { modelId: idB } = await registerModel(creator2, deployment, { path: second.path, name: second.name, royaltyBps: 500, manifestsDir: net.home.manifests });
     models.push({ id: idA, name: first.name, creatorKeyFile: keyFile("creator-a", net.creatorKey), creator: net.creator.account.address });
     models.push({ id: idB, name: second.name, creatorKeyFile: keyFile("creator-b", creator2Key), creator: creator2.account.address });
     models[0]!.provider = await net.provider(first.path, { modelId: idA });

@@ -94,7 +94,7 @@ describe("publishing and verifying models on a real chain", () => {
   beforeAll(async () => {
     net = await startTestNetwork();
     deployment = net.devnet.deployment;
-    manifestsDir = join(net.home.root, "manifests");
+    manifestsDir = net.home.manifests;
     work = join(net.home.root, "work");
     await mkdir(work, { recursive: true });
     const key = generatePrivateKey();

@@ -1,4 +1,3 @@
-import { join } from "node:path";
 import { privateKeyToAccount, generatePrivateKey } from "viem/accounts";
 import type { Hex } from "viem";
 import { createClients, type ChainClients } from "../../src/chain/createClients.ts";
@@ -47,7 +46,7 @@ export async function startTestNetwork(): Promise<TestNetwork> {
     creator,
     creatorKey,
     async publish(path, name, royaltyBps = 1000) {
-      const result = await registerModel(creator, deployment, { path, name, royaltyBps, manifestsDir: join(home.root, "manifests") });
+      const result = await registerModel(creator, deployment, { path, name, royaltyBps, manifestsDir: home.manifests });
       return result.modelId;
     },
     async provider(path, options = {}) {

@@ -15,6 +15,7 @@ import { registerAgentIdentity, registrationDataUri } from "../../agent/register
 import { tokenUnitOf } from "../../agent/tokenUnitOf.ts";
 import { revokeAgent, updateAgentPolicy } from "../../agent/updateAgentPolicy.ts";
 import { context, parse, tokens } from "../shared.ts";
+import { bigintAsString } from "../../common/bigintJson.ts";
 
 export const help = `gotong agent create|policy|revoke|status [NAME]
 
@@ -283,7 +284,7 @@ async function status(args: string[]) {
     }
   }
   if (values.json) {
-    process.stdout.write(JSON.stringify({ ...state, name: config?.name, balance, agentGas, identity }, (_k, v) => (typeof v === "bigint" ? v.toString() : v)) + "\n");
+    process.stdout.write(JSON.stringify({ ...state, name: config?.name, balance, agentGas, identity }, bigintAsString) + "\n");
     return;
   }
   printStatus(state, config, deployment, balance, agentGas, identity);

@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from "node:fs";
 import { GotongError } from "../../common/errors.ts";
+import { readSseData } from "../../common/readSseData.ts";
 import { context, integer, parse } from "../shared.ts";
 
 export const help = `gotong chat "PROMPT" [--model NAME] [--gateway URL] [--max-tokens 128] [--system TEXT] [--no-stream]
@@ -47,21 +48,13 @@ export async function run(args: string[]) {
     process.stdout.write((body.choices[0]?.message.content ?? "") + "\n");
     summary = body.gotong;
   } else {
-    const decoder = new TextDecoder();
-    let buffer = "";
-    for await (const bytes of res.body as unknown as AsyncIterable<Uint8Array>) {
-      buffer += decoder.decode(bytes, { stream: true });
-      let cut: number;
-      while ((cut = buffer.indexOf("\n\n")) >= 0) {
-        const line = buffer.slice(0, cut);
-        buffer = buffer.slice(cut + 2);
-        if (!line.startsWith("data: ") || line === "data: [DONE]") continue;
-        const chunk = JSON.parse(line.slice(6)) as { choices?: { delta?: { content?: string } }[]; gotong?: typeof summary } & ErrorBody;
-        if (chunk.error) throw new GotongError(chunk.error.message ?? "The stream failed", { code: "chat_failed" });
-        const text = chunk.choices?.[0]?.delta?.content;
-        if (text) process.stdout.write(text);
-        if (chunk.gotong?.receiptId) summary = chunk.gotong;
-      }
+    for await (const data of readSseData(res.body as unknown as AsyncIterable<Uint8Array>)) {
+      if (data === "[DONE]") continue;
+      const chunk = JSON.parse(data) as { choices?: { delta?: { content?: string } }[]; gotong?: typeof summary } & ErrorBody;
+      if (chunk.error) throw new GotongError(chunk.error.message ?? "The stream failed", { code: "chat_failed" });
+      const text = chunk.choices?.[0]?.delta?.content;
+      if (text) process.stdout.write(text);
+      if (chunk.gotong?.receiptId) summary = chunk.gotong;
     }
     process.stdout.write("\n");
   }

@@ -73,7 +73,7 @@ async function publish(args: string[]) {
     royaltyBps: integer(values["royalty-bps"], "royalty-bps", 1000)!,
     license: values.license,
     architecture: values.architecture,
-    manifestsDir: join(ctx.home.root, "manifests"),
+    manifestsDir: ctx.home.manifests,
     signal: abort.signal,
     onProgress: (done, total) => {
       bar ??= createProgressBar("sha256", total);
@@ -134,7 +134,7 @@ async function verify(args: string[]) {
     const result = await verifyModel(client, deployment, {
       modelId: isId ? BigInt(target) : undefined,
       path: isId ? values.path : target,
-      manifestsDir: join(ctx.home.root, "manifests"),
+      manifestsDir: ctx.home.manifests,
       signal: abort.signal,
       onCheck: print,
       onProgress: (done, total) => {

@@ -1,5 +1,4 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { join } from "node:path";
 import { erc20Abi, getAddress, isAddress, type Hex } from "viem";
 import type { ChainClients } from "../../chain/createClients.ts";
 import type { Deployment } from "../../chain/deployment.ts";
@@ -49,7 +48,7 @@ const LATENCY_TTL_MS = 15_000;
 export function createWebRoutes(options: WebRoutesOptions) {
   const { deployment, clients, store, router, channels, logger } = options;
   const client = clients.public;
-  const manifestsDir = join(options.home.root, "manifests");
+  const manifestsDir = options.home.manifests;
   const localWallet = (options.localWallet ?? deployment.chainId === 31337)
     ? createLocalWallet({
         clients,

@@ -7,8 +7,8 @@ import { createRound } from "../../../src/funding/createRound.ts";
 import { donate } from "../../../src/funding/donate.ts";
 import { fundPool } from "../../../src/funding/fundPool.ts";
 import { ensureWebBuild } from "../../../src/web/server/ensureWebBuild.ts";
-import { chatModel } from "../../helpers/chatModel.ts";
-import { startTestNetwork, UNIT } from "../../helpers/network.ts";
+import { advanceTime } from "../../helpers/advanceTime.ts";
+import { startChatNetwork, UNIT } from "../../helpers/network.ts";
 import { freePort } from "../../helpers/ports.ts";
 import { startCutProxy } from "./cutProxy.ts";
 
@@ -19,10 +19,9 @@ import { startCutProxy } from "./cutProxy.ts";
  */
 export async function startWebNetwork() {
   await ensureWebBuild();
-  const net = await startTestNetwork();
+  const net = await startChatNetwork();
   try {
-    const model = await chatModel(net.home.models);
-    const modelId = await net.publish(model.path, model.name);
+    const { model, modelId } = net;
     const providerPort = await freePort();
     const providerTap = await startCutProxy({ host: "127.0.0.1", port: providerPort });
     const provider = await net.provider(model.path, { port: providerPort, publicUrl: providerTap.url });
@@ -45,10 +44,7 @@ export async function startWebNetwork() {
       /** A token balance, in base units. */
       balanceOf: (address: Address) => client.readContract({ address: deployment.token.address, abi: erc20Abi, functionName: "balanceOf", args: [address] }),
       /** Moves the chain's clock forward (and mines a block at the new time). */
-      async advanceTime(seconds: number) {
-        await client.request({ method: "evm_increaseTime" as never, params: [`0x${seconds.toString(16)}`] as never });
-        await client.request({ method: "evm_mine" as never, params: [] as never });
-      },
+      advanceTime: (seconds: number) => advanceTime(client, seconds),
       /**
        * A funding round with two projects: the published model (its creator applies) and a lab's
        * address. The lab already has two donors, the model one, so only the lab has CLR weight and
