@@ -137,11 +137,16 @@ export async function benchThroughput(options: { rounds?: number; maxTokens?: nu
       const receipt = receiptFromJson(providerRun.receipt);
       if (receipt) store.addReceipt(channel, { receipt, provider: providerAddress, modelId, modelName: model.name });
 
-      // through the gateway
-      const g0 = performance.now();
-      const gatewayRun = await timeStream(await fetch(`${gatewayUrl}/completions`, { method: "POST", headers: { "content-type": "application/json" }, body }), g0);
-      const u0 = performance.now();
-      const unsealedRun = await timeStream(await fetch(`${clearGatewayUrl}/completions`, { method: "POST", headers: { "content-type": "application/json" }, body }), u0);
+      // through the gateway, sealed and not; which goes first alternates, so neither always runs
+      // right after the provider-direct request (the machine's state then favours one of them)
+      const throughGateway = async (url: string) => {
+        const t0 = performance.now();
+        return timeStream(await fetch(`${url}/completions`, { method: "POST", headers: { "content-type": "application/json" }, body }), t0);
+      };
+      const sealedFirst = round % 2 === 0;
+      const firstRun = await throughGateway(sealedFirst ? gatewayUrl : clearGatewayUrl);
+      const secondRun = await throughGateway(sealedFirst ? clearGatewayUrl : gatewayUrl);
+      const [gatewayRun, unsealedRun] = sealedFirst ? [firstRun, secondRun] : [secondRun, firstRun];
       if (round === 0) continue; // warm-up
       runs.unsealed.push(unsealedRun);
       runs.direct.push(directRun);
