@@ -1,32 +1,47 @@
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { join, relative } from "node:path";
+import { dirname, join, relative, resolve } from "node:path";
 import { GotongError } from "../../common/errors.ts";
 import { PROJECT_ROOT, WEB_APP_DIR, WEB_DIST_DIR, WEB_VITE_CONFIG } from "./webPaths.ts";
 
 /** Name of the file in the build folder that records which sources it was built from. */
 const STAMP = ".source-hash";
 
-/** Every file the browser bundle is built from: the app, its crypto, the shared errors, the config. */
-function sourceFiles(): string[] {
-  const files: string[] = [];
+/**
+ * Every file the browser bundle is built from: the app's folder, every module its code imports by
+ * a relative path (src/web/crypto and the few src/common and src/privacy files it shares with
+ * Node), the vite config and the lockfile. The imports are followed rather than listed, so a
+ * shared module added later still makes a stale build rebuild.
+ */
+export function webSourceFiles(): string[] {
+  const files = new Set<string>();
   const walk = (dir: string) => {
     for (const name of readdirSync(dir).sort()) {
       const path = join(dir, name);
       if (statSync(path).isDirectory()) walk(path);
-      else if (!name.endsWith(".test.ts")) files.push(path);
+      else if (!name.endsWith(".test.ts")) files.add(path);
     }
   };
   walk(WEB_APP_DIR);
-  walk(join(PROJECT_ROOT, "src", "web", "crypto"));
-  files.push(join(PROJECT_ROOT, "src", "common", "errors.ts"), join(PROJECT_ROOT, "src", "privacy", "errors.ts"), WEB_VITE_CONFIG, join(PROJECT_ROOT, "package-lock.json"));
-  return files;
+  const pending = [...files].filter((file) => file.endsWith(".ts"));
+  for (let file = pending.pop(); file !== undefined; file = pending.pop()) {
+    for (const [, specifier] of readFileSync(file, "utf8").matchAll(RELATIVE_IMPORT)) {
+      const imported = resolve(dirname(file), specifier!);
+      if (files.has(imported) || !existsSync(imported)) continue;
+      files.add(imported);
+      pending.push(imported);
+    }
+  }
+  return [...[...files].sort(), WEB_VITE_CONFIG, join(PROJECT_ROOT, "package-lock.json")];
 }
+
+// `from "./x.ts"`, `import "./x.ts"` and `import("./x.ts")`: the only ways the app's code imports.
+const RELATIVE_IMPORT = /(?:from|import)\s*\(?\s*"(\.{1,2}\/[^"]+)"/g;
 
 /** A hash of the web app's sources: the build is current when its stamp holds the same. */
 export function webSourceHash(): string {
   const hash = createHash("sha256");
-  for (const file of sourceFiles()) {
+  for (const file of webSourceFiles()) {
     hash.update(relative(PROJECT_ROOT, file)).update("\0").update(existsSync(file) ? readFileSync(file) : "").update("\0");
   }
   return hash.digest("hex");
