@@ -4,7 +4,8 @@ import { GotongError } from "../common/errors.ts";
 export const MIN_PERIOD = 60;
 export const MAX_PERIOD = 366 * 24 * 3600;
 
-const UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400, w: 604_800 };
+/** Seconds in each duration unit the CLI reads: `s`, `m`, `h`, `d`, `w`. */
+export const SECONDS_PER_UNIT: Readonly<Record<string, number>> = { s: 1, m: 60, h: 3600, d: 86_400, w: 604_800 };
 
 /**
  * Parses a budget period: seconds (`"3600"`), or a number with a unit `s`, `m`, `h`, `d`, `w`
@@ -18,7 +19,7 @@ export function parsePeriod(text: string): number {
   if (!match) {
     throw new GotongError(`Invalid period "${text}"`, { code: "invalid_period", hint: 'Use seconds or a number with a unit: "3600", "1h", "1d", "1w".' });
   }
-  const seconds = Number(match[1]) * UNITS[match[2] || "s"]!;
+  const seconds = Number(match[1]) * SECONDS_PER_UNIT[match[2] || "s"]!;
   checkPeriod(seconds);
   return seconds;
 }
@@ -36,7 +37,7 @@ export function checkPeriod(seconds: number): void {
 /** Formats a period in seconds the way `parsePeriod` reads it (`86400` → `"1d"`). */
 export function formatPeriod(seconds: number): string {
   for (const unit of ["w", "d", "h", "m"] as const) {
-    if (seconds % UNITS[unit]! === 0) return `${seconds / UNITS[unit]!}${unit}`;
+    if (seconds % SECONDS_PER_UNIT[unit]! === 0) return `${seconds / SECONDS_PER_UNIT[unit]!}${unit}`;
   }
   return `${seconds}s`;
 }

@@ -9,7 +9,7 @@ import { formatUnits } from "../../payments/price.ts";
 import { checkAgentName, readAgentConfig, writeAgentConfig, listAgentConfigs, type AgentConfig } from "../../agent/agentConfig.ts";
 import { defaultAgentPolicy, selectors, type AgentBudget, type AgentCallPermission } from "../../agent/agentPolicy.ts";
 import { createAgentWallet } from "../../agent/createAgentWallet.ts";
-import { formatPeriod, parsePeriod } from "../../agent/parsePeriod.ts";
+import { formatPeriod, parsePeriod, SECONDS_PER_UNIT } from "../../agent/parsePeriod.ts";
 import { readAgentWallet, type AgentWalletStatus } from "../../agent/readAgentWallet.ts";
 import { registerAgentIdentity, registrationDataUri } from "../../agent/registerAgentIdentity.ts";
 import { tokenUnitOf } from "../../agent/tokenUnitOf.ts";
@@ -74,8 +74,7 @@ function expiryOf(text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
   const match = /^(\d+)([smhdw])$/.exec(text);
   if (!match) throw new GotongError(`Invalid expiry "${text}"`, { code: "invalid_arguments", hint: 'Use a duration from now: "12h", "30d".' });
-  const unit = { s: 1, m: 60, h: 3600, d: 86_400, w: 604_800 }[match[2] as "s"];
-  return Math.floor(Date.now() / 1000) + Number(match[1]) * unit;
+  return Math.floor(Date.now() / 1000) + Number(match[1]) * SECONDS_PER_UNIT[match[2]!]!;
 }
 
 /** Names a call for display: known contracts and selectors by name. */
