@@ -10,12 +10,6 @@ contract AgentRegistryTest is AgentFixture {
     AgentRegistry internal registry;
     uint256 internal agentId;
 
-    event Registered(uint256 indexed agentId, string agentURI, address indexed owner);
-    event URIUpdated(uint256 indexed agentId, string newURI, address indexed updatedBy);
-    event MetadataSet(
-        uint256 indexed agentId, string indexed indexedMetadataKey, string metadataKey, bytes metadataValue
-    );
-
     function setUp() public override {
         super.setUp();
         registry = new AgentRegistry();
@@ -39,7 +33,7 @@ contract AgentRegistryTest is AgentFixture {
         assertEq(registry.agentCount(), 1);
 
         vm.expectEmit(address(registry));
-        emit Registered(2, "", stranger);
+        emit AgentRegistry.Registered(2, "", stranger);
         vm.prank(stranger);
         assertEq(registry.register(), 2);
     }
@@ -65,7 +59,7 @@ contract AgentRegistryTest is AgentFixture {
 
     function test_setAgentURI_onlyByTheOwner() public {
         vm.expectEmit(address(registry));
-        emit URIUpdated(agentId, "ipfs://v2", owner);
+        emit AgentRegistry.URIUpdated(agentId, "ipfs://v2", owner);
         vm.prank(owner);
         registry.setAgentURI(agentId, "ipfs://v2");
         assertEq(registry.tokenURI(agentId), "ipfs://v2");
@@ -78,7 +72,7 @@ contract AgentRegistryTest is AgentFixture {
         uint256 deadline = block.timestamp + 60;
         bytes memory signature = _walletSignature(agentKey, address(wallet), deadline);
         vm.expectEmit(address(registry));
-        emit MetadataSet(agentId, "agentWallet", "agentWallet", abi.encodePacked(address(wallet)));
+        emit AgentRegistry.MetadataSet(agentId, "agentWallet", "agentWallet", abi.encodePacked(address(wallet)));
         vm.prank(owner);
         registry.setAgentWallet(agentId, address(wallet), deadline, signature);
         assertEq(registry.getAgentWallet(agentId), address(wallet));

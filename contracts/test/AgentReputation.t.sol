@@ -16,32 +16,6 @@ contract AgentReputationTest is AgentFixture {
     address internal alice;
     address internal bob;
 
-    event AgentPaid(
-        uint256 indexed paymentId,
-        uint256 indexed agentId,
-        address indexed payer,
-        address wallet,
-        uint256 amount,
-        uint256 fee,
-        string memo
-    );
-    event NewFeedback(
-        uint256 indexed agentId,
-        address indexed clientAddress,
-        uint64 feedbackIndex,
-        int128 value,
-        uint8 valueDecimals,
-        string indexed indexedTag1,
-        string tag1,
-        string tag2,
-        string endpoint,
-        string feedbackURI,
-        bytes32 feedbackHash
-    );
-    event FeedbackWeighted(
-        uint256 indexed agentId, address indexed clientAddress, uint64 feedbackIndex, uint256 weight, uint256 payments
-    );
-
     function setUp() public override {
         super.setUp();
         registry = new AgentRegistry();
@@ -84,7 +58,7 @@ contract AgentReputationTest is AgentFixture {
     function test_payAgent_paysTheWalletAndTheFeeAndRecordsIt() public {
         uint256 walletBefore = usd.balanceOf(address(wallet));
         vm.expectEmit(address(reputation));
-        emit AgentPaid(1, agentId, alice, address(wallet), 100e6, 2e6, "order");
+        emit AgentReputation.AgentPaid(1, agentId, alice, address(wallet), 100e6, 2e6, "order");
         uint256 paymentId = _payAs(alice, 100e6);
         assertEq(paymentId, 1);
         assertEq(usd.balanceOf(address(wallet)) - walletBefore, 98e6);
@@ -133,9 +107,9 @@ contract AgentReputationTest is AgentFixture {
         _payAs(alice, 10e6);
         _payAs(alice, 20e6);
         vm.expectEmit(address(reputation));
-        emit NewFeedback(agentId, alice, 1, 90, 0, "quality", "quality", "", "", "", bytes32(0));
+        emit AgentReputation.NewFeedback(agentId, alice, 1, 90, 0, "quality", "quality", "", "", "", bytes32(0));
         vm.expectEmit(address(reputation));
-        emit FeedbackWeighted(agentId, alice, 1, 30e6, 2);
+        emit AgentReputation.FeedbackWeighted(agentId, alice, 1, 30e6, 2);
         _feedback(alice, 90, 0, "quality");
         assertEq(reputation.feedbackWeight(agentId, alice, 1), 30e6);
         assertTrue(reputation.getPayment(1).cited);

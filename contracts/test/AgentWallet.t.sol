@@ -17,21 +17,6 @@ contract AgentWalletTest is AgentFixture {
     bytes4 internal constant MAGIC = IERC1271.isValidSignature.selector;
     bytes4 internal constant INVALID = 0xffffffff;
 
-    event Spent(
-        address indexed token,
-        address indexed target,
-        address indexed to,
-        bytes4 selector,
-        uint256 amount,
-        uint256 periodStart,
-        uint256 spentInPeriod
-    );
-    event Executed(address indexed target, bytes4 indexed selector, uint256 value);
-    event AgentRevoked(address indexed agent);
-    event WalletCreated(
-        address indexed wallet, address indexed owner, address indexed agent, address creator, bytes32 salt
-    );
-
     // ---------------------------------------------------------------- creation
 
     function test_createWallet_initializesThePolicy() public view {
@@ -56,7 +41,7 @@ contract AgentWalletTest is AgentFixture {
     function test_createWallet_atThePredictedAddress() public {
         address predicted = factory.predictWallet(address(this), bytes32(uint256(7)));
         vm.expectEmit(address(factory));
-        emit WalletCreated(predicted, owner, agent, address(this), bytes32(uint256(7)));
+        emit AgentWalletFactory.WalletCreated(predicted, owner, agent, address(this), bytes32(uint256(7)));
         AgentWallet created = _createWallet(owner, agent, bytes32(uint256(7)));
         assertEq(address(created), predicted);
         // The salt is bound to the creator: someone else gets another address for the same salt.
@@ -106,9 +91,9 @@ contract AgentWalletTest is AgentFixture {
     function test_execute_transferCountsAgainstTheBudget() public {
         uint256 start = _periodStart(block.timestamp);
         vm.expectEmit(address(wallet));
-        emit Spent(address(usd), address(usd), merchant, TRANSFER, 30e6, start, 30e6);
+        emit AgentWallet.Spent(address(usd), address(usd), merchant, TRANSFER, 30e6, start, 30e6);
         vm.expectEmit(address(wallet));
-        emit Executed(address(usd), TRANSFER, 0);
+        emit AgentWallet.Executed(address(usd), TRANSFER, 0);
         _pay(merchant, 30e6);
         assertEq(usd.balanceOf(merchant), 30e6);
         assertEq(wallet.budgetLeft(address(usd)), BUDGET - 30e6);
@@ -175,7 +160,7 @@ contract AgentWalletTest is AgentFixture {
         vm.warp(boundary);
         assertEq(wallet.budgetLeft(address(usd)), BUDGET);
         vm.expectEmit(address(wallet));
-        emit Spent(address(usd), address(usd), merchant, TRANSFER, 40e6, boundary, 40e6);
+        emit AgentWallet.Spent(address(usd), address(usd), merchant, TRANSFER, 40e6, boundary, 40e6);
         _pay(merchant, 40e6);
     }
 
@@ -345,7 +330,7 @@ contract AgentWalletTest is AgentFixture {
 
     function test_execute_revertsAfterRevocation() public {
         vm.expectEmit(address(wallet));
-        emit AgentRevoked(agent);
+        emit AgentWallet.AgentRevoked(agent);
         vm.prank(owner);
         wallet.revoke();
         assertEq(wallet.agent(), address(0));

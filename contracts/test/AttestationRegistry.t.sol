@@ -7,9 +7,6 @@ import {AttestationRegistry} from "../src/AttestationRegistry.sol";
 /// @notice Attestations: issued, replaced, expired at their boundary, revoked, in batches, refused
 ///         when malformed.
 contract AttestationRegistryTest is Test {
-    event Attested(address indexed issuer, address indexed subject, bytes32 indexed uid, uint64 expiresAt);
-    event Revoked(address indexed issuer, address indexed subject, bytes32 indexed uid);
-
     AttestationRegistry internal registry;
     address internal issuer;
     address internal alice;
@@ -23,7 +20,7 @@ contract AttestationRegistryTest is Test {
 
     function test_attest_isReadBackPerIssuer() public {
         vm.expectEmit(address(registry));
-        emit Attested(issuer, alice, keccak256("alice"), 0);
+        emit AttestationRegistry.Attested(issuer, alice, keccak256("alice"), 0);
         vm.prank(issuer);
         registry.attest(alice, keccak256("alice"), 0);
         assertEq(registry.uidOf(issuer, alice), keccak256("alice"));
@@ -53,7 +50,7 @@ contract AttestationRegistryTest is Test {
         vm.startPrank(issuer);
         registry.attest(alice, keccak256("a"), 0);
         vm.expectEmit(address(registry));
-        emit Revoked(issuer, alice, keccak256("a"));
+        emit AttestationRegistry.Revoked(issuer, alice, keccak256("a"));
         registry.revoke(alice);
         assertEq(registry.uidOf(issuer, alice), bytes32(0));
         vm.expectRevert(abi.encodeWithSelector(AttestationRegistry.NotAttested.selector, issuer, alice));

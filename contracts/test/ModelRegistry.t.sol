@@ -16,17 +16,6 @@ contract ModelRegistryTest is Test {
     bytes32 internal constant WEIGHTS = keccak256("weights");
     bytes32 internal constant MANIFEST = keccak256("manifest");
 
-    event ModelRegistered(
-        uint256 indexed modelId,
-        address indexed creator,
-        bytes32 indexed weightsHash,
-        bytes32 manifestHash,
-        uint16 royaltyBps,
-        string name,
-        string metadataURI
-    );
-    event RoyaltyChanged(uint256 indexed modelId, uint16 royaltyBps);
-    event MetadataURIChanged(uint256 indexed modelId, string metadataURI);
     event Transfer(address indexed from, address indexed to, uint256 indexed tokenId);
 
     function setUp() public {
@@ -78,7 +67,7 @@ contract ModelRegistryTest is Test {
         vm.expectEmit(address(models));
         emit Transfer(address(0), creator, 1);
         vm.expectEmit(address(models));
-        emit ModelRegistered(1, creator, WEIGHTS, MANIFEST, 500, "llama-3-8b", "ipfs://llama");
+        emit ModelRegistry.ModelRegistered(1, creator, WEIGHTS, MANIFEST, 500, "llama-3-8b", "ipfs://llama");
         _register(WEIGHTS, 500);
     }
 
@@ -129,7 +118,7 @@ contract ModelRegistryTest is Test {
     function test_setRoyalty_updatesAndEmits() public {
         uint256 id = _register(WEIGHTS, 500);
         vm.expectEmit(address(models));
-        emit RoyaltyChanged(id, 700);
+        emit ModelRegistry.RoyaltyChanged(id, 700);
         vm.prank(creator);
         models.setRoyalty(id, 700);
         assertEq(uint256(models.getModel(id).royaltyBps), 700);
@@ -174,7 +163,7 @@ contract ModelRegistryTest is Test {
     function test_setMetadataURI_updatesTokenURIAndEmits() public {
         uint256 id = _register(WEIGHTS, 500);
         vm.expectEmit(address(models));
-        emit MetadataURIChanged(id, "ipfs://v2");
+        emit ModelRegistry.MetadataURIChanged(id, "ipfs://v2");
         vm.prank(creator);
         models.setMetadataURI(id, "ipfs://v2");
         assertEq(models.tokenURI(id), "ipfs://v2");

@@ -18,32 +18,6 @@ import {MockERC1271Wallet} from "./mocks/MockERC1271Wallet.sol";
 contract PaymentChannelsTest is Fixture {
     uint256 internal constant DEPOSIT = 10e6;
 
-    event ChannelOpened(
-        bytes32 indexed channelId,
-        address indexed sender,
-        address indexed provider,
-        uint256 modelId,
-        uint256 deposit,
-        uint16 royaltyBps,
-        uint16 feeBps,
-        uint64 epoch
-    );
-    event ChannelToppedUp(bytes32 indexed channelId, address indexed sender, uint256 amount, uint256 deposit);
-    event VoucherRedeemed(
-        bytes32 indexed channelId,
-        address indexed provider,
-        uint256 indexed modelId,
-        uint256 cumulativeAmount,
-        uint256 amount,
-        uint256 providerShare,
-        uint256 royalty,
-        uint256 fee
-    );
-    event ChannelCloseStarted(bytes32 indexed channelId, address indexed sender, uint64 closesAt);
-    event ChannelWithdrawn(bytes32 indexed channelId, address indexed sender, uint256 refund, uint64 nextEpoch);
-    event EarningsWithdrawn(address indexed account, address indexed to, uint256 amount);
-    event ModelEarningsWithdrawn(uint256 indexed modelId, address indexed owner, address indexed to, uint256 amount);
-
     // ---------------------------------------------------------------- helpers
 
     function _royalty(uint256 amount) internal pure returns (uint256) {
@@ -156,7 +130,7 @@ contract PaymentChannelsTest is Fixture {
         usd.approve(address(channels), DEPOSIT);
 
         vm.expectEmit(address(channels));
-        emit ChannelOpened(expectedId, sender, provider, modelId, DEPOSIT, ROYALTY_BPS, FEE_BPS, 0);
+        emit PaymentChannels.ChannelOpened(expectedId, sender, provider, modelId, DEPOSIT, ROYALTY_BPS, FEE_BPS, 0);
         vm.prank(sender);
         bytes32 channelId = channels.open(provider, modelId, DEPOSIT);
 
@@ -316,7 +290,7 @@ contract PaymentChannelsTest is Fixture {
         vm.prank(sender);
         usd.approve(address(channels), 5);
         vm.expectEmit(address(channels));
-        emit ChannelOpened(channelId, sender, provider, modelId, 5, ROYALTY_BPS, FEE_BPS, 1);
+        emit PaymentChannels.ChannelOpened(channelId, sender, provider, modelId, 5, ROYALTY_BPS, FEE_BPS, 1);
         vm.prank(sender);
         assertEq(channels.open(provider, modelId, 5), channelId);
         PaymentChannels.Channel memory c = channels.getChannel(channelId);
@@ -334,7 +308,7 @@ contract PaymentChannelsTest is Fixture {
         vm.startPrank(sender);
         usd.approve(address(channels), 7);
         vm.expectEmit(address(channels));
-        emit ChannelToppedUp(channelId, sender, 7, DEPOSIT + 7);
+        emit PaymentChannels.ChannelToppedUp(channelId, sender, 7, DEPOSIT + 7);
         channels.topUp(channelId, 7);
         vm.stopPrank();
         assertEq(channels.getChannel(channelId).deposit, DEPOSIT + 7);
@@ -405,7 +379,7 @@ contract PaymentChannelsTest is Fixture {
         uint256 royalty = _royalty(amount);
         uint256 fee = _fee(amount);
         vm.expectEmit(address(channels));
-        emit VoucherRedeemed(
+        emit PaymentChannels.VoucherRedeemed(
             channelId, provider, modelId, amount, amount, amount - royalty - fee, royalty, fee
         );
         vm.prank(provider);
@@ -467,7 +441,7 @@ contract PaymentChannelsTest is Fixture {
         PaymentChannels.Voucher memory voucher = _voucher(channelId, 0, 1000);
         bytes memory signature = _sign(senderKey, voucher);
         vm.expectEmit(address(channels));
-        emit VoucherRedeemed(channelId, provider, modelId, 1000, 100, 100 - 10 - 2, 10, 2);
+        emit PaymentChannels.VoucherRedeemed(channelId, provider, modelId, 1000, 100, 100 - 10 - 2, 10, 2);
         vm.prank(provider);
         assertEq(channels.redeem(voucher, signature), 100);
         assertEq(channels.getChannel(channelId).redeemed, 100);
@@ -634,7 +608,7 @@ contract PaymentChannelsTest is Fixture {
         PaymentChannels.Voucher memory voucher = _voucher(channelId, 0, 3000);
         bytes memory signature = _sign(senderKey, voucher);
         vm.expectEmit(address(channels));
-        emit VoucherRedeemed(channelId, provider, modelId, 3000, 2000, 2000 - 200 - 50, 200, 50);
+        emit PaymentChannels.VoucherRedeemed(channelId, provider, modelId, 3000, 2000, 2000 - 200 - 50, 200, 50);
         vm.prank(provider);
         channels.redeem(voucher, signature);
 
@@ -658,7 +632,7 @@ contract PaymentChannelsTest is Fixture {
         PaymentChannels.Voucher memory voucher = _voucher(channelId, 0, 1000);
         bytes memory signature = _sign(senderKey, voucher);
         vm.expectEmit(address(channels));
-        emit VoucherRedeemed(channelId, provider, freeModel, 1000, 1000, 975, 0, 25);
+        emit PaymentChannels.VoucherRedeemed(channelId, provider, freeModel, 1000, 1000, 975, 0, 25);
         vm.prank(provider);
         channels.redeem(voucher, signature);
         assertEq(channels.modelEarnings(freeModel), 0);
@@ -853,7 +827,7 @@ contract PaymentChannelsTest is Fixture {
         bytes32 channelId = _open(DEPOSIT);
         uint64 closesAt = uint64(block.timestamp) + CHALLENGE_PERIOD;
         vm.expectEmit(address(channels));
-        emit ChannelCloseStarted(channelId, sender, closesAt);
+        emit PaymentChannels.ChannelCloseStarted(channelId, sender, closesAt);
         vm.prank(sender);
         channels.startClose(channelId);
         assertEq(uint256(channels.getChannel(channelId).closesAt), uint256(closesAt));
@@ -894,7 +868,7 @@ contract PaymentChannelsTest is Fixture {
         uint64 closesAt = _startClose(channelId);
         vm.warp(closesAt);
         vm.expectEmit(address(channels));
-        emit ChannelWithdrawn(channelId, sender, DEPOSIT - 1234, 1);
+        emit PaymentChannels.ChannelWithdrawn(channelId, sender, DEPOSIT - 1234, 1);
         vm.prank(sender);
         assertEq(channels.withdraw(channelId), DEPOSIT - 1234);
 
@@ -971,7 +945,7 @@ contract PaymentChannelsTest is Fixture {
         _redeem(channelId, 0, 1_000_000);
 
         vm.expectEmit(address(channels));
-        emit EarningsWithdrawn(provider, provider, 875_000);
+        emit PaymentChannels.EarningsWithdrawn(provider, provider, 875_000);
         vm.prank(provider);
         assertEq(channels.withdrawEarnings(provider), 875_000);
 
@@ -991,7 +965,7 @@ contract PaymentChannelsTest is Fixture {
         _redeem(channelId, 0, 1000);
         address cold = makeAddr("cold wallet");
         vm.expectEmit(address(channels));
-        emit EarningsWithdrawn(provider, cold, 875);
+        emit PaymentChannels.EarningsWithdrawn(provider, cold, 875);
         vm.prank(provider);
         channels.withdrawEarnings(cold);
         assertEq(usd.balanceOf(cold), 875);
@@ -1027,7 +1001,7 @@ contract PaymentChannelsTest is Fixture {
         _redeem(channelId, 0, 1_000_000);
 
         vm.expectEmit(address(channels));
-        emit ModelEarningsWithdrawn(modelId, creator, creator, 100_000);
+        emit PaymentChannels.ModelEarningsWithdrawn(modelId, creator, creator, 100_000);
         assertEq(_withdrawModelEarnings(modelId, creator, creator), 100_000);
 
         assertEq(usd.balanceOf(creator), 100_000);
@@ -1041,7 +1015,7 @@ contract PaymentChannelsTest is Fixture {
         _redeem(channelId, 0, 1000);
         address cold = makeAddr("cold wallet");
         vm.expectEmit(address(channels));
-        emit ModelEarningsWithdrawn(modelId, creator, cold, 100);
+        emit PaymentChannels.ModelEarningsWithdrawn(modelId, creator, cold, 100);
         _withdrawModelEarnings(modelId, creator, cold);
         assertEq(usd.balanceOf(cold), 100);
         assertEq(usd.balanceOf(creator), 0);
@@ -1060,7 +1034,7 @@ contract PaymentChannelsTest is Fixture {
         channels.withdrawModelEarnings(modelId, creator);
 
         vm.expectEmit(address(channels));
-        emit ModelEarningsWithdrawn(modelId, buyer, buyer, 300);
+        emit PaymentChannels.ModelEarningsWithdrawn(modelId, buyer, buyer, 300);
         assertEq(_withdrawModelEarnings(modelId, buyer, buyer), 300, "the buyer acquired the unwithdrawn royalties");
         assertEq(usd.balanceOf(buyer), 300);
         assertEq(usd.balanceOf(creator), 0);

@@ -23,17 +23,6 @@ contract ProviderRegistryTest is Test {
     address internal bob;
     uint256 internal modelId;
 
-    event ProviderRegistered(address indexed provider, string endpoint, bytes32 hpkePublicKey, uint256 stake);
-    event StakeAdded(address indexed provider, uint256 amount, uint256 stake);
-    event EndpointChanged(address indexed provider, string endpoint);
-    event HpkeKeyChanged(address indexed provider, bytes32 hpkePublicKey);
-    event OfferSet(
-        address indexed provider, uint256 indexed modelId, uint256 pricePerMillionInput, uint256 pricePerMillionOutput
-    );
-    event OfferRemoved(address indexed provider, uint256 indexed modelId);
-    event UnstakeRequested(address indexed provider, uint256 amount, uint256 unstaking, uint64 readyAt);
-    event StakeWithdrawn(address indexed provider, uint256 amount);
-
     function setUp() public {
         vm.warp(1_700_000_000);
         token = new TestToken("Stake", "STK", 18);
@@ -77,7 +66,7 @@ contract ProviderRegistryTest is Test {
     function test_register_storesProviderAndPullsStake() public {
         _fund(alice, MIN_STAKE * 2);
         vm.expectEmit(address(registry));
-        emit ProviderRegistered(alice, ENDPOINT, HPKE_KEY, MIN_STAKE * 2);
+        emit ProviderRegistry.ProviderRegistered(alice, ENDPOINT, HPKE_KEY, MIN_STAKE * 2);
         vm.prank(alice);
         registry.register(ENDPOINT, HPKE_KEY, MIN_STAKE * 2);
 
@@ -156,7 +145,7 @@ contract ProviderRegistryTest is Test {
         _register(alice, MIN_STAKE);
         _fund(alice, 5e18);
         vm.expectEmit(address(registry));
-        emit StakeAdded(alice, 5e18, MIN_STAKE + 5e18);
+        emit ProviderRegistry.StakeAdded(alice, 5e18, MIN_STAKE + 5e18);
         vm.prank(alice);
         registry.addStake(5e18);
         assertEq(registry.getProvider(alice).stake, MIN_STAKE + 5e18);
@@ -194,7 +183,7 @@ contract ProviderRegistryTest is Test {
     function test_setEndpoint_updatesAndEmits() public {
         _register(alice, MIN_STAKE);
         vm.expectEmit(address(registry));
-        emit EndpointChanged(alice, "https://new.example");
+        emit ProviderRegistry.EndpointChanged(alice, "https://new.example");
         vm.prank(alice);
         registry.setEndpoint("https://new.example");
         assertEq(registry.getProvider(alice).endpoint, "https://new.example");
@@ -217,7 +206,7 @@ contract ProviderRegistryTest is Test {
         _register(alice, MIN_STAKE);
         bytes32 newKey = keccak256("new key");
         vm.expectEmit(address(registry));
-        emit HpkeKeyChanged(alice, newKey);
+        emit ProviderRegistry.HpkeKeyChanged(alice, newKey);
         vm.prank(alice);
         registry.setHpkeKey(newKey);
         assertEq(registry.getProvider(alice).hpkePublicKey, newKey);
@@ -241,7 +230,7 @@ contract ProviderRegistryTest is Test {
     function test_setOffer_storesAndEmits() public {
         _register(alice, MIN_STAKE);
         vm.expectEmit(address(registry));
-        emit OfferSet(alice, modelId, 10, 20);
+        emit ProviderRegistry.OfferSet(alice, modelId, 10, 20);
         vm.prank(alice);
         registry.setOffer(modelId, 10, 20);
 
@@ -294,7 +283,7 @@ contract ProviderRegistryTest is Test {
     function test_removeOffer_removesAndEmits() public {
         _registerWithOffer(alice);
         vm.expectEmit(address(registry));
-        emit OfferRemoved(alice, modelId);
+        emit ProviderRegistry.OfferRemoved(alice, modelId);
         vm.prank(alice);
         registry.removeOffer(modelId);
         assertFalse(registry.hasOffer(alice, modelId));
@@ -366,7 +355,7 @@ contract ProviderRegistryTest is Test {
         _register(alice, MIN_STAKE * 2);
         uint64 readyAt = uint64(block.timestamp) + DELAY;
         vm.expectEmit(address(registry));
-        emit UnstakeRequested(alice, MIN_STAKE, MIN_STAKE, readyAt);
+        emit ProviderRegistry.UnstakeRequested(alice, MIN_STAKE, MIN_STAKE, readyAt);
         vm.prank(alice);
         registry.requestUnstake(MIN_STAKE);
         ProviderRegistry.Provider memory p = registry.getProvider(alice);
@@ -383,7 +372,7 @@ contract ProviderRegistryTest is Test {
         vm.warp(block.timestamp + 3 days);
         uint64 readyAt = uint64(block.timestamp) + DELAY;
         vm.expectEmit(address(registry));
-        emit UnstakeRequested(alice, 5, 15, readyAt);
+        emit ProviderRegistry.UnstakeRequested(alice, 5, 15, readyAt);
         vm.prank(alice);
         registry.requestUnstake(5);
         ProviderRegistry.Provider memory p = registry.getProvider(alice);
@@ -417,7 +406,7 @@ contract ProviderRegistryTest is Test {
         registry.requestUnstake(MIN_STAKE);
         vm.warp(block.timestamp + DELAY);
         vm.expectEmit(address(registry));
-        emit StakeWithdrawn(alice, MIN_STAKE);
+        emit ProviderRegistry.StakeWithdrawn(alice, MIN_STAKE);
         vm.prank(alice);
         registry.withdrawStake();
         assertEq(token.balanceOf(alice), MIN_STAKE);

@@ -10,9 +10,6 @@ import {TestToken} from "../src/TestToken.sol";
 ///         collected from PaymentChannels, held in reserve while no protocol round is open, fixed at
 ///         finalization, and what a protocol round leaves unallocated going back to the protocol.
 contract QuadraticFundingProtocolFeesTest is FundingFixture {
-    event ProtocolFeesCollected(uint256 indexed roundId, uint256 amount);
-    event UnallocatedReturned(uint256 indexed roundId, uint256 indexed toRoundId, uint256 amount);
-
     /// @dev A default round designated as the protocol round by the steward.
     function _protocolRound() internal returns (uint256 roundId) {
         roundId = _createRound();
@@ -24,7 +21,7 @@ contract QuadraticFundingProtocolFeesTest is FundingFixture {
         _payInference(sender, senderKey, modelId, 100e6);
         assertEq(channels.earnings(address(qf)), _fee(100e6), "the fee is credited to the funding contract");
         vm.expectEmit(address(qf));
-        emit ProtocolFeesCollected(0, _fee(100e6));
+        emit QuadraticFunding.ProtocolFeesCollected(0, _fee(100e6));
         vm.prank(stranger); // anyone may collect
         assertEq(qf.collectProtocolFees(), _fee(100e6));
         assertEq(qf.reserve(), _fee(100e6));
@@ -48,7 +45,7 @@ contract QuadraticFundingProtocolFeesTest is FundingFixture {
         _payInference(sender, senderKey, modelId, 40e6);
         _payInference(sender, senderKey, modelId, 60e6);
         vm.expectEmit(address(qf));
-        emit ProtocolFeesCollected(roundId, _fee(100e6));
+        emit QuadraticFunding.ProtocolFeesCollected(roundId, _fee(100e6));
         qf.collectProtocolFees();
         assertEq(qf.getRound(roundId).pool, _fee(100e6));
     }
@@ -83,7 +80,7 @@ contract QuadraticFundingProtocolFeesTest is FundingFixture {
         qf.setProtocolRound(second);
         _endRound(first);
         vm.expectEmit(address(qf));
-        emit UnallocatedReturned(first, second, 9e6);
+        emit QuadraticFunding.UnallocatedReturned(first, second, 9e6);
         qf.finalize(first); // no project: the whole pool is unallocated
         assertEq(qf.getRound(second).pool, 9e6);
         assertEq(qf.getRound(first).unallocated, 0);

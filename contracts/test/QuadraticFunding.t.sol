@@ -9,35 +9,6 @@ import {FeeOnTransferToken} from "./mocks/FeeOnTransferToken.sol";
 /// @notice Rounds, applications, donations, finalization and claims: the happy paths with exact
 ///         figures, every refusal with its exact error, and fuzzed conservation of tokens.
 contract QuadraticFundingTest is FundingFixture {
-    // the events checked with expectEmit
-    event Donated(
-        uint256 indexed roundId,
-        uint256 indexed projectId,
-        address indexed donor,
-        bytes32 donorKey,
-        uint256 amount,
-        uint256 donorTotal
-    );
-    event RoundFinalized(
-        uint256 indexed roundId,
-        uint256 pool,
-        uint256 donationPool,
-        uint256 usagePool,
-        uint256 allocated,
-        uint256 unallocated
-    );
-    event Claimed(
-        uint256 indexed roundId,
-        uint256 indexed projectId,
-        address indexed recipient,
-        address to,
-        uint256 donations,
-        uint256 donationMatch,
-        uint256 usageMatch
-    );
-    event ProjectApplied(uint256 indexed roundId, uint256 indexed projectId, uint256 indexed modelId, address recipient);
-    event PoolFunded(uint256 indexed roundId, address indexed funder, uint256 amount, uint256 pool);
-
     // ------------------------------------------------------------ deployment and wiring
 
     function test_constructor_revertsOnZeroSteward() public {
@@ -194,11 +165,11 @@ contract QuadraticFundingTest is FundingFixture {
     function test_applyProject_withAModelAndWithAnAddress() public {
         uint256 roundId = _createRound();
         vm.expectEmit(address(qf));
-        emit ProjectApplied(roundId, 1, modelId, address(0));
+        emit QuadraticFunding.ProjectApplied(roundId, 1, modelId, address(0));
         uint256 model = _applyModel(roundId, creator, modelId);
         address lab = makeAddr("lab");
         vm.expectEmit(address(qf));
-        emit ProjectApplied(roundId, 2, 0, lab);
+        emit QuadraticFunding.ProjectApplied(roundId, 2, 0, lab);
         uint256 team = _applyAddress(roundId, lab);
         assertEq(model, 1);
         assertEq(team, 2);
@@ -320,7 +291,7 @@ contract QuadraticFundingTest is FundingFixture {
         vm.startPrank(alice);
         usd.approve(address(qf), 4e6);
         vm.expectEmit(address(qf));
-        emit Donated(roundId, projectId, alice, bytes32(uint256(uint160(alice))), 4e6, 4e6);
+        emit QuadraticFunding.Donated(roundId, projectId, alice, bytes32(uint256(uint160(alice))), 4e6, 4e6);
         qf.donate(roundId, projectId, 4e6);
         vm.stopPrank();
         _donate(roundId, projectId, _newDonor(), 9e6);
@@ -502,7 +473,7 @@ contract QuadraticFundingTest is FundingFixture {
         vm.startPrank(funder);
         usd.approve(address(qf), 5e6);
         vm.expectEmit(address(qf));
-        emit PoolFunded(roundId, funder, 5e6, 5e6);
+        emit QuadraticFunding.PoolFunded(roundId, funder, 5e6, 5e6);
         qf.fundPool(roundId, 5e6);
         vm.expectRevert(QuadraticFunding.ZeroAmount.selector);
         qf.fundPool(roundId, 0);
@@ -546,7 +517,9 @@ contract QuadraticFundingTest is FundingFixture {
         vm.expectEmit(address(qf));
         uint256 broadMatch = uint256(1000e6) * 12 / 29; // 413_793_103.4 -> floored
         uint256 narrowMatch = uint256(1000e6) * 17 / 29; // 586_206_896.5 -> floored
-        emit RoundFinalized(roundId, 1000e6, 1000e6, 0, broadMatch + narrowMatch, 1000e6 - broadMatch - narrowMatch);
+        emit QuadraticFunding.RoundFinalized(
+            roundId, 1000e6, 1000e6, 0, broadMatch + narrowMatch, 1000e6 - broadMatch - narrowMatch
+        );
         qf.finalize(roundId);
         (uint256 d1, uint256 u1) = qf.matchOf(roundId, broad);
         (uint256 d2,) = qf.matchOf(roundId, narrow);
@@ -556,7 +529,7 @@ contract QuadraticFundingTest is FundingFixture {
         assertEq(qf.getRound(roundId).unallocated, 1, "one unit of rounding dust");
 
         vm.expectEmit(address(qf));
-        emit Claimed(roundId, broad, creator, creator, 4e6, broadMatch, 0);
+        emit QuadraticFunding.Claimed(roundId, broad, creator, creator, 4e6, broadMatch, 0);
         vm.prank(creator);
         qf.claim(roundId, broad, creator);
         assertEq(usd.balanceOf(creator), 4e6 + broadMatch);

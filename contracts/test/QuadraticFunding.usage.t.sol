@@ -8,15 +8,6 @@ import {QuadraticFunding} from "../src/QuadraticFunding.sol";
 ///         channel's sender as payer, each paid base unit counted once, and the pool split between
 ///         donations and usage by the operator's weight.
 contract QuadraticFundingUsageTest is FundingFixture {
-    event UsageRecorded(
-        uint256 indexed roundId,
-        uint256 indexed projectId,
-        bytes32 indexed channelId,
-        address payer,
-        bytes32 payerKey,
-        uint256 amount
-    );
-
     uint256 internal roundId;
     uint256 internal projectA; // modelId, creator
     uint256 internal projectB; // modelId2, creator2
@@ -46,7 +37,7 @@ contract QuadraticFundingUsageTest is FundingFixture {
         (address payer, uint256 key) = _payer(1);
         bytes32 channelId = _payInference(payer, key, modelId, 4e6);
         vm.expectEmit(address(qf));
-        emit UsageRecorded(roundId, projectA, channelId, payer, bytes32(uint256(uint160(payer))), 4e6);
+        emit QuadraticFunding.UsageRecorded(roundId, projectA, channelId, payer, bytes32(uint256(uint160(payer))), 4e6);
         assertEq(_record(channelId), 4e6);
         assertEq(_record(channelId), 0, "the same redeemed amount never counts twice");
         _payInference(payer, key, modelId, 5e6);
