@@ -135,7 +135,7 @@ export async function benchThroughput(options: { rounds?: number; maxTokens?: nu
       });
       const providerRun = await timeStream(providerRes, p0);
       const receipt = receiptFromJson(providerRun.receipt);
-      if (receipt) store.addReceipt(channel, { receipt, provider: providerAddress, modelId, modelName: model.name });
+      if (receipt) store.addReceipt({ receipt, provider: providerAddress, modelId, modelName: model.name }, channel.epoch);
 
       // through the gateway, sealed and not; which goes first alternates, so neither always runs
       // right after the provider-direct request (the machine's state then favours one of them)

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -9,6 +10,8 @@ import { encodeVoucherHeader, hashVoucher, signVoucher } from "../payments/vouch
 import type { OnchainChannel } from "../payments/readChannel.ts";
 import { createPaymentGuard } from "../provider/createPaymentGuard.ts";
 import { createProviderStore } from "../provider/createProviderStore.ts";
+
+const rid = () => `0x${randomBytes(32).toString("hex")}` as Hex;
 
 const domain = { chainId: 31337, verifyingContract: "0x00000000000000000000000000000000000000c0" as Address };
 const provider = "0x00000000000000000000000000000000000000a1" as Address;
@@ -57,9 +60,9 @@ describe("the provider's payment guard with an agent wallet as the channel sende
     const guard = createPaymentGuard({ provider, domain, store, client, readChannel: async () => channel(wallet) });
     // Refused for the deposit (after the signature check, so the voucher is not stored), then accepted:
     // the second time the wallet is not asked again.
-    const short = await guard.authorize(encodeVoucherHeader(v), 1n, 10n ** 12n).then(() => undefined, (e: unknown) => e);
+    const short = await guard.authorize(encodeVoucherHeader(v), 1n, 10n ** 12n, rid()).then(() => undefined, (e: unknown) => e);
     expect(isGotongError(short, "insufficient_deposit")).toBe(true);
-    (await guard.authorize(encodeVoucherHeader(v), 1n, 1000n)).release();
+    (await guard.authorize(encodeVoucherHeader(v), 1n, 1000n, rid())).release();
     expect(calls).toEqual([{ method: "getCode" }, { method: "isValidSignature", from: domain.verifyingContract }]);
   });
 
@@ -68,10 +71,10 @@ describe("the provider's payment guard with an agent wallet as the channel sende
     const { client, calls } = stubClient(() => (valid ? "0x1626ba7e" : "0xffffffff"));
     const guard = createPaymentGuard({ provider, domain, store, client, readChannel: async () => channel(wallet) });
     const header = encodeVoucherHeader(await voucher(0n));
-    const error = await guard.authorize(header, 1n, 1000n).then(() => undefined, (e: unknown) => e);
+    const error = await guard.authorize(header, 1n, 1000n, rid()).then(() => undefined, (e: unknown) => e);
     expect(isGotongError(error, "voucher_signature_invalid")).toBe(true);
     valid = true; // unpaused
-    (await guard.authorize(header, 1n, 1000n)).release();
+    (await guard.authorize(header, 1n, 1000n, rid())).release();
     expect(calls.filter((c) => c.method === "isValidSignature")).toHaveLength(2);
   });
 
@@ -79,22 +82,22 @@ describe("the provider's payment guard with an agent wallet as the channel sende
     const revert = new ContractFunctionExecutionError(new ContractFunctionRevertedError({ abi: [], functionName: "isValidSignature" }), { abi: [], functionName: "isValidSignature" });
     const reverting = createPaymentGuard({ provider, domain, store, client: stubClient(() => revert).client, readChannel: async () => channel(wallet) });
     const header = encodeVoucherHeader(await voucher(0n));
-    expect(isGotongError(await reverting.authorize(header, 1n, 1000n).then(() => undefined, (e: unknown) => e), "voucher_signature_invalid")).toBe(true);
+    expect(isGotongError(await reverting.authorize(header, 1n, 1000n, rid()).then(() => undefined, (e: unknown) => e), "voucher_signature_invalid")).toBe(true);
     const down = createPaymentGuard({ provider, domain, store, client: stubClient(() => new Error("fetch failed")).client, readChannel: async () => channel(wallet) });
-    const error = await down.authorize(header, 1n, 1000n).then(() => undefined, (e: unknown) => e);
+    const error = await down.authorize(header, 1n, 1000n, rid()).then(() => undefined, (e: unknown) => e);
     expect(isGotongError(error, "chain_unreachable") && error.retryable && error.status === 503).toBe(true);
   });
 
   it("keeps the fast path for accounts: no chain call for a voucher signed by the sender's own key", async () => {
     const { client, calls } = stubClient(() => "0xffffffff");
     const guard = createPaymentGuard({ provider, domain, store, client, readChannel: async () => channel(agentKey.address) });
-    (await guard.authorize(encodeVoucherHeader(await voucher(0n)), 1n, 1000n)).release();
+    (await guard.authorize(encodeVoucherHeader(await voucher(0n)), 1n, 1000n, rid())).release();
     expect(calls).toEqual([]);
   });
 
   it("refuses a contract-looking sender when no client is given (the behaviour before agent wallets)", async () => {
     const guard = createPaymentGuard({ provider, domain, store, readChannel: async () => channel(wallet) });
-    const error = await guard.authorize(encodeVoucherHeader(await voucher(0n)), 1n, 1000n).then(() => undefined, (e: unknown) => e);
+    const error = await guard.authorize(encodeVoucherHeader(await voucher(0n)), 1n, 1000n, rid()).then(() => undefined, (e: unknown) => e);
     expect(isGotongError(error, "voucher_signature_invalid")).toBe(true);
   });
 });

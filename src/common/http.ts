@@ -1,23 +1,52 @@
-import type { IncomingMessage, ServerResponse } from "node:http";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import { GotongError } from "./errors.ts";
 import { bigintAsString } from "./bigintJson.ts";
 
 /** Default cap on a request body: large prompts fit, a flood does not get buffered. */
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
 
-/** Reads a request body as bytes, refusing it with 413 as soon as it passes `limit`. */
-export async function readBody(req: IncomingMessage, limit = DEFAULT_BODY_LIMIT): Promise<Buffer> {
+/** Default time a client has to send its whole request body. */
+export const DEFAULT_BODY_TIMEOUT_MS = 30_000;
+
+/**
+ * Reads a request body as bytes, refusing it with 413 as soon as it passes `limit`, and with 408
+ * when it has not all arrived within `timeoutMs` (a client dribbling a body holds nothing for long).
+ */
+export async function readBody(req: IncomingMessage, limit = DEFAULT_BODY_LIMIT, timeoutMs = DEFAULT_BODY_TIMEOUT_MS): Promise<Buffer> {
   const declared = Number(req.headers["content-length"] ?? 0);
   if (declared > limit) throw bodyTooLarge(limit);
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    // Stop reading at the limit; the error response closes the connection behind it.
-    if (size > limit) throw bodyTooLarge(limit);
-    chunks.push(chunk);
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    req.destroy(new Error("body timeout"));
+  }, timeoutMs);
+  try {
+    for await (const chunk of req as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      // Stop reading at the limit; the error response closes the connection behind it.
+      if (size > limit) throw bodyTooLarge(limit);
+      chunks.push(chunk);
+    }
+  } catch (error) {
+    if (timedOut) throw new GotongError(`The request body did not arrive within ${timeoutMs} ms`, { code: "body_timeout", status: 408, hint: "Send the whole body at once." });
+    throw error;
+  } finally {
+    clearTimeout(timer);
   }
   return Buffer.concat(chunks);
+}
+
+/**
+ * Sets an HTTP server's own limits deliberately (Node's defaults let a request take 300 s to
+ * arrive): headers within 10 s, the whole request within `bodyTimeoutMs` plus a margin, idle
+ * keep-alive connections closed after 5 s. Responses (long streams) are not limited here.
+ */
+export function setServerTimeouts(server: Server, bodyTimeoutMs = DEFAULT_BODY_TIMEOUT_MS): void {
+  server.headersTimeout = 10_000;
+  server.requestTimeout = bodyTimeoutMs + 5_000;
+  server.keepAliveTimeout = 5_000;
 }
 
 /** Parses bytes as a JSON object, with a 400 error naming what is wrong. */
@@ -113,6 +142,8 @@ export function startSse(
   headers: Record<string, string> = {},
   /** Seals each batch of events before it leaves (end-to-end encryption); `final` marks the last. */
   seal?: (events: string, final: boolean, mark: number) => string,
+  /** Cut the stream when the client has read nothing for this long while the socket is full. */
+  stallMs?: number,
 ): SseStream {
   res.writeHead(200, {
     "content-type": "text/event-stream",
@@ -124,17 +155,39 @@ export function startSse(
   res.flushHeaders();
   const keepAlive = setInterval(() => res.write(": keep-alive\n\n"), 15_000);
   keepAlive.unref();
-  res.on("close", () => clearInterval(keepAlive));
+  let stallTimer: NodeJS.Timeout | undefined;
+  res.on("close", () => {
+    clearInterval(keepAlive);
+    clearTimeout(stallTimer);
+  });
   let pending = "";
   let scheduled = false;
   let pendingMark = 0;
+  // `sent` counts only what the socket took: what waits in the response's own buffer because the
+  // client stopped reading is not sent until 'drain' says so.
   let sent = 0;
+  let waitingMark: number | undefined;
+  res.on("drain", () => {
+    if (waitingMark !== undefined) sent = waitingMark;
+    waitingMark = undefined;
+    clearTimeout(stallTimer);
+    stallTimer = undefined;
+  });
+  const write = (chunk: string | Buffer, mark: number) => {
+    if (res.write(chunk)) {
+      if (waitingMark === undefined) sent = mark;
+      else waitingMark = mark;
+      return;
+    }
+    waitingMark = mark;
+    if (stallMs !== undefined && !stallTimer) {
+      stallTimer = setTimeout(() => res.destroy(new Error(`the client read nothing for ${stallMs} ms`)), stallMs);
+      stallTimer.unref();
+    }
+  };
   const flush = () => {
     scheduled = false;
-    if (pending && !res.writableEnded && !res.destroyed) {
-      res.write(seal ? seal(pending, false, pendingMark) : pending);
-      sent = pendingMark;
-    }
+    if (pending && !res.writableEnded && !res.destroyed) write(seal ? seal(pending, false, pendingMark) : pending, pendingMark);
     pending = "";
   };
   return {
@@ -149,7 +202,7 @@ export function startSse(
     },
     forward: (events) => {
       if (pending) flush();
-      if (!res.writableEnded) res.write(seal ? seal(events.toString("utf8"), false, pendingMark) : events);
+      if (!res.writableEnded && !res.destroyed) write(seal ? seal(events.toString("utf8"), false, pendingMark) : events, pendingMark);
     },
     end: (trailer = "") => {
       clearInterval(keepAlive);

@@ -12,16 +12,29 @@ import type { Offer } from "./discoverOffers.ts";
 export const IN_FLIGHT_TOKEN_ALLOWANCE = 8n;
 
 /**
- * Checks a provider's receipt before the gateway pays for it: signed by that provider, for this
- * request and channel, naming the registered weights, and charging no more than the offer's price
- * for the tokens it reports (nor reporting more output tokens than the gateway saw arrive).
+ * What the gateway knows by itself about a request, to bound the bill without trusting the
+ * provider's counts: the output cap it asked for, an upper bound on the prompt's tokens (every token
+ * is at least one byte, plus a chat template's few), and what actually arrived (every billed output
+ * token delivered at least one byte of text; one more for an end-of-sequence token).
  */
-export async function checkReceipt(
+export type ReceiptBounds = {
+  maxOutputTokens: bigint;
+  maxInputTokens: bigint;
+  /** Output the gateway received, counted by itself; undefined when nothing could be counted. */
+  receivedOutputTokens?: bigint;
+};
+
+/**
+ * Checks a provider's receipt before the gateway pays for it: signed by that provider, for this
+ * request and channel, naming the registered weights, charging no more than the offer's price for
+ * the tokens it reports, and reporting no more tokens than the gateway's own bounds allow.
+ */
+export function checkReceipt(
   verifier: PaymentVerifier,
   offer: Offer,
   receipt: SignedReceipt | undefined,
-  expected: { requestId: Hex; channelId: Hex; observedOutputTokens?: bigint; cut?: boolean },
-): Promise<SignedReceipt> {
+  expected: { requestId: Hex; channelId: Hex; bounds: ReceiptBounds; cut?: boolean },
+): SignedReceipt {
   const refuse = (message: string, code: string) =>
     new GotongError(`Refused the receipt from provider ${offer.provider}: ${message}`, { code, status: 502, hint: "Nothing was paid for this request; the gateway stops routing to this provider." });
   if (!receipt) throw refuse("it is missing or malformed", "receipt_missing");
@@ -30,9 +43,16 @@ export async function checkReceipt(
   if (receipt.weightsHash.toLowerCase() !== offer.weightsHash.toLowerCase()) {
     throw refuse(`it names weights ${receipt.weightsHash} but model ${offer.modelId} is ${offer.weightsHash}`, "receipt_wrong_weights");
   }
+  const { bounds } = expected;
+  if (receipt.outputTokens > bounds.maxOutputTokens) {
+    throw refuse(`it bills ${receipt.outputTokens} output tokens but the request allowed at most ${bounds.maxOutputTokens}`, "receipt_overcount");
+  }
   const allowance = expected.cut ? IN_FLIGHT_TOKEN_ALLOWANCE : 0n;
-  if (expected.observedOutputTokens !== undefined && receipt.outputTokens > expected.observedOutputTokens + allowance) {
-    throw refuse(`it bills ${receipt.outputTokens} output tokens but only ${expected.observedOutputTokens} arrived`, "receipt_overcount");
+  if (bounds.receivedOutputTokens !== undefined && receipt.outputTokens > bounds.receivedOutputTokens + allowance) {
+    throw refuse(`it bills ${receipt.outputTokens} output tokens but what arrived holds at most ${bounds.receivedOutputTokens}`, "receipt_overcount");
+  }
+  if (receipt.inputTokens > bounds.maxInputTokens) {
+    throw refuse(`it bills ${receipt.inputTokens} input tokens but the prompt sent holds at most ${bounds.maxInputTokens}`, "receipt_overcount");
   }
   if (receipt.inputTokens >= 2n ** 53n || receipt.outputTokens >= 2n ** 53n) throw refuse("its token counts are implausible", "receipt_overcharge");
   const fair = computeCost(offer.price, { inputTokens: Number(receipt.inputTokens), outputTokens: Number(receipt.outputTokens) });

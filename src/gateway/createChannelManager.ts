@@ -91,6 +91,8 @@ export function createChannelManager(options: ChannelManagerOptions) {
   };
 
   return {
+    /** The id of this gateway's channel to `provider` for `modelId` (open or not). */
+    channelIdFor: (provider: Address, modelId: bigint): Hex => channelIdOf(options.funder?.sender ?? account.address, provider, modelId),
     /** A channel to `provider` for `modelId` with at least `needed` unspent, opening or topping up as required. */
     ensureChannel(provider: Address, modelId: bigint, needed: bigint): Promise<ChannelRecord> {
       const channelId = channelIdOf(options.funder?.sender ?? account.address, provider, modelId);

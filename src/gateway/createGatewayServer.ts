@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type ServerResponse, type Server } 
 import { randomBytes } from "node:crypto";
 import { hexToBytes, type Hex } from "viem";
 import { GotongError, isGotongError } from "../common/errors.ts";
-import { readBody, parseJsonObject, sendError, sendJson, startSse, DEFAULT_BODY_LIMIT } from "../common/http.ts";
+import { readBody, parseJsonObject, sendError, sendJson, setServerTimeouts, startSse, DEFAULT_BODY_LIMIT } from "../common/http.ts";
 import type { Logger } from "../common/logger.ts";
 import { postUpstream, type UpstreamResponse } from "../common/postUpstream.ts";
 import { createBinaryFrameReader, createRequestInfo, createStreamOpener, decodeSseFrame, sealRequest, type ResponseKeys, type StreamOpener } from "../privacy/index.ts";
@@ -12,7 +12,8 @@ import { computeCost } from "../payments/price.ts";
 import { createPaymentVerifier } from "../payments/createPaymentVerifier.ts";
 import { decodeReceiptHeader, receiptFromJson, type SignedReceipt } from "../payments/receipt.ts";
 import { encodeVoucherHeader, type VoucherDomain } from "../payments/voucher.ts";
-import { checkReceipt } from "./checkReceipt.ts";
+import { checkReceipt, type ReceiptBounds } from "./checkReceipt.ts";
+import { createChannelLanes, type LaneRelease } from "./createChannelLanes.ts";
 import { refuseCrossSiteSpending } from "./refuseCrossSiteSpending.ts";
 import type { ChannelManager } from "./createChannelManager.ts";
 import type { ChannelRecord, GatewayStore } from "./createGatewayStore.ts";
@@ -30,9 +31,46 @@ export type GatewayServerOptions = {
   upstreamTimeoutMs?: number;
   /** Seal requests end to end to each provider's registered HPKE key. Default true. */
   seal?: boolean;
+  /** A client that reads nothing for this long is cut (its slot freed, billed for what it got). Default 30 s. */
+  stallMs?: number;
+  /** Requests that may wait for a busy channel before the excess gets 429. Default 16. */
+  maxWaitingPerChannel?: number;
+  /** Host names (besides loopback ones) clients may reach the gateway by; see refuseCrossSiteSpending. */
+  allowedHosts?: readonly string[];
+  /** A request body must arrive within this long. Default 30 s. */
+  bodyTimeoutMs?: number;
   /** Extra routes (the web app, later) tried before the API's 404. */
   fallback?: (req: IncomingMessage, res: ServerResponse) => boolean;
 };
+
+/** How long a client may leave the stream unread before it is cut. */
+export const DEFAULT_STALL_MS = 30_000;
+/** Prompt tokens a chat template may add: once per request, and per message. */
+const TEMPLATE_TOKENS = 64n;
+const TOKENS_PER_MESSAGE = 16n;
+
+/**
+ * The most output tokens `bytes` of text can hold: every billed token brought at least one byte of
+ * text, and one more may end the sequence (an end-of-text token has no text).
+ */
+function outputBound(bytes: number): bigint {
+  return BigInt(bytes) + 1n;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Resolves once `res` can take more (or is gone). */
+function drained(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off("drain", done);
+      res.off("close", done);
+      resolve();
+    };
+    res.on("drain", done);
+    res.on("close", done);
+  });
+}
 
 /** Summary of a paid request, returned to the client in headers and the final SSE event. */
 function gotongSummary(offer: Offer, receipt: SignedReceipt) {
@@ -89,28 +127,66 @@ class TryNext extends Error {}
 export function createGatewayServer(options: GatewayServerOptions): Server {
   const { router, channels, store, logger, domain } = options;
   const timeoutMs = options.upstreamTimeoutMs ?? 30_000;
+  const stallMs = options.stallMs ?? DEFAULT_STALL_MS;
   const verifier = createPaymentVerifier(domain);
+  const lanes = createChannelLanes({ maxWaiting: options.maxWaitingPerChannel });
+  // A provider caught overcharging before this gateway restarted stays excluded.
+  for (const provider of store.refusedProviders()) router.markUntrusted(provider);
 
-  /** Settles requests whose streams were cut before their receipts arrived. */
-  async function settlePending(offer: Offer, channel: ChannelRecord): Promise<void> {
-    for (const pending of store.listPending(channel.channelId)) {
+  /** Checks a receipt and pays for it once; a refused one pays nothing and excludes its provider for good. */
+  function accept(offer: Offer, channel: ChannelRecord, requestId: Hex, receipt: SignedReceipt | undefined, bounds: ReceiptBounds, cut = false): SignedReceipt {
+    let checked: SignedReceipt;
+    try {
+      checked = checkReceipt(verifier, offer, receipt, { requestId, channelId: channel.channelId, bounds, cut });
+    } catch (error) {
+      store.deletePending(requestId);
+      store.addRefusal(requestId, offer.provider, isGotongError(error) ? error.code : "receipt_refused", (error as Error).message);
+      router.markUntrusted(offer.provider);
+      logger.warn("receipt refused; provider excluded", { provider: offer.provider, error: (error as Error).message });
+      throw error;
+    }
+    store.addReceipt({ receipt: checked, provider: offer.provider, modelId: offer.modelId, modelName: offer.modelName }, channel.epoch);
+    return checked;
+  }
+
+  /**
+   * Fetches the receipt of one of our requests from the provider, waiting while it still runs.
+   * Undefined when the provider never served it.
+   */
+  async function fetchReceipt(offer: Offer, requestId: Hex, waitMs: number): Promise<SignedReceipt | undefined> {
+    const deadline = Date.now() + waitMs;
+    for (;;) {
+      const res = await fetch(`${offer.endpoint}/gotong/receipts/${requestId}`, { signal: AbortSignal.timeout(5_000) });
+      if (res.status === 404) return undefined;
+      if (res.status === 202 && Date.now() < deadline) {
+        await res.body?.cancel();
+        await sleep(250);
+        continue;
+      }
+      if (!res.ok) throw new Error(`receipt lookup for ${requestId} answered ${res.status}`);
+      return receiptFromJson(await res.json());
+    }
+  }
+
+  /**
+   * Settles requests that ended before their receipts arrived (cut streams, a gateway that died).
+   * Runs only while this request holds the channel's lane, so none of them is still in flight here.
+   */
+  async function settlePending(offer: Offer, channelId: Hex): Promise<void> {
+    const channel = store.getChannel(channelId);
+    if (!channel) return;
+    for (const pending of store.listPending(channelId)) {
       if (pending.epoch !== channel.epoch) {
         store.deletePending(pending.requestId);
         continue;
       }
-      const res = await fetch(`${offer.endpoint}/gotong/receipts/${pending.requestId}`, { signal: AbortSignal.timeout(5_000) });
-      if (res.status === 404) {
-        store.deletePending(pending.requestId);
+      const receipt = await fetchReceipt(offer, pending.requestId, timeoutMs);
+      if (!receipt) {
+        store.deletePending(pending.requestId); // never served: nothing is owed for it
         continue;
       }
-      if (!res.ok) throw new Error(`receipt lookup answered ${res.status}`);
-      const receipt = await checkReceipt(verifier, offer, receiptFromJson(await res.json()), {
-        requestId: pending.requestId,
-        channelId: channel.channelId,
-        observedOutputTokens: pending.observedOutputTokens,
-        cut: true,
-      });
-      store.addReceipt(store.getChannel(channel.channelId)!, { receipt, provider: offer.provider, modelId: offer.modelId, modelName: offer.modelName });
+      const bounds = { maxInputTokens: pending.maxInputTokens, maxOutputTokens: pending.maxOutputTokens, receivedOutputTokens: pending.observedOutputTokens };
+      accept(offer, channel, pending.requestId, receipt, bounds, true);
     }
   }
 
@@ -121,31 +197,48 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
     return computeCost(offer.price, { inputTokens, outputTokens: Number.isFinite(maxTokens) && maxTokens > 0 ? maxTokens : DEFAULT_MAX_TOKENS });
   }
 
-  function outputCap(body: Record<string, unknown>): bigint {
+  /**
+   * The bounds the gateway sets on a request's bill from the request alone: the output it asked for
+   * (the provider's default when it did not say), and the prompt's size in bytes (every token is at
+   * least one byte) plus a chat template's tokens per message. A sealed request the gateway cannot
+   * read is bounded by the size of its envelope.
+   */
+  function requestBounds(body: Record<string, unknown>, raw: Buffer, opaque: boolean): Omit<ReceiptBounds, "receivedOutputTokens"> {
     const cap = Number(body.max_completion_tokens ?? body.max_tokens);
-    return BigInt(Number.isSafeInteger(cap) && cap > 0 ? cap : 1_000_000);
+    const maxOutputTokens = opaque ? BigInt(raw.length) : BigInt(Number.isSafeInteger(cap) && cap > 0 ? cap : DEFAULT_MAX_TOKENS);
+    if (opaque) return { maxOutputTokens, maxInputTokens: BigInt(raw.length) + TEMPLATE_TOKENS };
+    const messages = Array.isArray(body.messages) ? body.messages : undefined;
+    const promptBytes = Buffer.byteLength(JSON.stringify(messages ?? body.prompt ?? ""));
+    return { maxOutputTokens, maxInputTokens: BigInt(promptBytes) + TEMPLATE_TOKENS + TOKENS_PER_MESSAGE * BigInt(messages?.length ?? 1) };
   }
 
   async function relay(path: string, req: IncomingMessage, res: ServerResponse) {
-    refuseCrossSiteSpending(req);
-    const raw = await readBody(req, options.bodyLimit ?? DEFAULT_BODY_LIMIT);
+    refuseCrossSiteSpending(req, undefined, options.allowedHosts);
+    const raw = await readBody(req, options.bodyLimit ?? DEFAULT_BODY_LIMIT, options.bodyTimeoutMs);
     const body = parseJsonObject(raw);
     const model = requireModel(body);
     const stream = body.stream === true;
     const offers = await router.route(model);
     const clientGone = clientGoneSignal(res);
     let lastError: unknown;
+    let busy: unknown;
     for (const offer of offers) {
       if (clientGone.aborted) return;
       try {
         await attempt(offer, path, body, raw, stream, res, clientGone);
         return;
       } catch (error) {
+        if (clientGone.aborted) return;
+        if (isGotongError(error, "too_many_requests")) {
+          busy = error; // this provider's queue is full here: another provider may have room
+          continue;
+        }
         if (!(error instanceof TryNext)) throw error;
         lastError = error.cause;
         logger.warn("provider failed, trying the next", { provider: offer.provider, error: (error.cause as Error)?.message });
       }
     }
+    if (busy && lastError === undefined) throw busy;
     throw new GotongError(`No provider of "${model}" could serve the request`, {
       code: "no_provider_available",
       status: 503,
@@ -169,121 +262,180 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
     clientGone: AbortSignal,
     opaque?: { requestId: Hex; envelope: Buffer },
   ) {
-    let channel: ChannelRecord;
+    const channelId = channels.channelIdFor(offer.provider, offer.modelId);
+    const maxCost = estimateMaxCost(offer, body, raw.length);
+    const fixed = requestBounds(body, raw, opaque !== undefined);
+    let release: LaneRelease;
     try {
-      channel = await channels.ensureChannel(offer.provider, offer.modelId, estimateMaxCost(offer, body, raw.length));
-      await settlePending(offer, channel);
+      // Overload is answered before any work: a full queue is a fast 429.
+      release = await lanes.acquire(channelId, clientGone);
     } catch (error) {
-      if (isGotongError(error) && !error.retryable && error.status < 500) throw error;
-      router.markDown(offer.provider);
-      throw new TryNext("channel", { cause: error });
-    }
-    for (let retry = 0; ; retry++) {
-      channel = store.getChannel(channel.channelId)!;
-      const voucher = await channels.voucherFor(channel);
-      const requestId = opaque?.requestId ?? (`0x${randomBytes(32).toString("hex")}` as Hex);
-      const started = performance.now();
-      // End-to-end: only the provider's registered key opens the prompt; only we open the answer.
-      let responseKeys: ResponseKeys | undefined;
-      let payload: Buffer = opaque?.envelope ?? raw;
-      if (!opaque && options.seal !== false) {
-        let sealed: ReturnType<typeof sealRequest>;
-        try {
-          sealed = sealRequest(hexToBytes(offer.hpkePublicKey), raw, createRequestInfo({ chainId: domain.chainId, provider: offer.provider }), { aad: hexToBytes(requestId) });
-        } catch (error) {
-          // A provider registered with an unusable key (wrong length, a low-order point) gets nothing.
-          router.markUntrusted(offer.provider);
-          throw new TryNext("unusable key", { cause: error });
-        }
-        payload = Buffer.from(sealed.envelope);
-        responseKeys = sealed.responseKeys;
-      }
-      const upstreamAbort = new AbortController();
-      const onGone = () => upstreamAbort.abort();
-      clientGone.addEventListener("abort", onGone);
-      const headerTimer = setTimeout(() => upstreamAbort.abort(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
-      let upstream: UpstreamResponse;
-      // Until the gateway knows better, the most output this request can be billed for is its cap:
-      // if the gateway itself dies mid-request, a fair receipt still settles on the next use.
-      store.putPending({ requestId, channelId: channel.channelId, epoch: channel.epoch, observedOutputTokens: outputCap(body) });
-      try {
-        upstream = await postUpstream(
-          `${offer.endpoint}${path}`,
-          {
-            "content-type": responseKeys || opaque ? SEALED_CONTENT_TYPE : "application/json",
-            "x-gotong-voucher": encodeVoucherHeader(voucher),
-            "x-gotong-request-id": requestId,
-          },
-          payload,
-          upstreamAbort.signal,
-        );
-      } catch (error) {
-        clearTimeout(headerTimer);
-        clientGone.removeEventListener("abort", onGone);
-        store.deletePending(requestId);
-        if (clientGone.aborted) return;
-        router.markDown(offer.provider);
-        throw new TryNext("unreachable", { cause: error });
-      }
-      clearTimeout(headerTimer);
-      try {
-        if (upstream.status !== 200) {
-          store.deletePending(requestId);
-          const errorBody = (await upstream.json().catch(() => ({}))) as { error?: { code?: string; message?: string } };
-          const code = errorBody.error?.code;
-          if (upstream.status === 402 && retry === 0 && (code === "voucher_below_owed" || code === "insufficient_deposit")) {
-            // The provider counts something we have not seen (a receipt lost with a cut stream), or the
-            // deposit ran short: settle or top up, then try once more.
-            if (code === "insufficient_deposit") {
-              channels.forget(channel.channelId);
-              channel = await channels.ensureChannel(offer.provider, offer.modelId, estimateMaxCost(offer, body, raw.length) * 2n);
-            } else {
-              await settlePending(offer, channel);
-            }
-            continue;
-          }
-          if (upstream.status >= 500 || upstream.status === 429 || upstream.status === 402) {
-            router.markDown(offer.provider);
-            throw new TryNext(`status ${upstream.status}`, { cause: new Error(errorBody.error?.message ?? `provider answered ${upstream.status}`) });
-          }
-          // The request itself is at fault: the next provider would say the same.
-          sendJson(res, upstream.status, errorBody.error ? errorBody : { error: { message: `Provider answered ${upstream.status}`, type: "invalid_request_error", code: "upstream_error", param: null } });
-          return;
-        }
-        router.observe(offer.provider, performance.now() - started);
-        if ((responseKeys || opaque) && upstream.header("x-gotong-sealed") !== "1") {
-          store.deletePending(requestId);
-          router.markUntrusted(offer.provider);
-          throw new GotongError(`Provider ${offer.provider} answered a sealed request in the clear`, { code: "provider_unsealed", status: 502 });
-        }
-        if (opaque) {
-          await relayOpaqueStream(offer, channel, requestId, upstream, res);
-          return;
-        }
-        const opener = responseKeys ? createStreamOpener(responseKeys) : undefined;
-        if (stream) await relayStream(offer, channel, requestId, upstream, res, opener);
-        else await relayJson(offer, channel, requestId, upstream, res, opener);
-        return;
-      } finally {
-        clientGone.removeEventListener("abort", onGone);
-      }
-    }
-  }
-
-  async function accept(offer: Offer, channel: ChannelRecord, requestId: Hex, receipt: SignedReceipt | undefined, observedOutputTokens?: bigint): Promise<SignedReceipt> {
-    try {
-      const checked = await checkReceipt(verifier, offer, receipt, { requestId, channelId: channel.channelId, observedOutputTokens });
-      store.addReceipt(store.getChannel(channel.channelId)!, { receipt: checked, provider: offer.provider, modelId: offer.modelId, modelName: offer.modelName });
-      return checked;
-    } catch (error) {
-      store.deletePending(requestId);
-      router.markUntrusted(offer.provider);
-      logger.warn("receipt refused; provider excluded", { provider: offer.provider, error: (error as Error).message });
+      if (clientGone.aborted) return; // the client left while waiting: dropped, nothing sent
       throw error;
     }
+    try {
+      let channel: ChannelRecord;
+      try {
+        channel = await channels.ensureChannel(offer.provider, offer.modelId, maxCost);
+        await settlePending(offer, channelId);
+      } catch (error) {
+        if (isGotongError(error) && !error.retryable && error.status < 500 && !error.code.startsWith("receipt_")) throw error;
+        if (!router.isUntrusted(offer.provider)) router.markDown(offer.provider);
+        throw new TryNext("channel", { cause: error });
+      }
+      const deadline = Date.now() + timeoutMs;
+      for (let retry = 0; ; retry++) {
+        if (clientGone.aborted) return;
+        channel = store.getChannel(channelId)!;
+        if (channel.deposit - channel.spent < maxCost) channel = await channels.ensureChannel(offer.provider, offer.modelId, maxCost);
+        const outcome = await send(offer, path, channel, raw, stream, res, clientGone, fixed, opaque);
+        if (outcome === "done") return;
+        if (retry >= 8 || Date.now() > deadline) throw new TryNext("gave up", { cause: new Error(`provider kept answering ${outcome}`) });
+      }
+    } finally {
+      release();
+    }
   }
 
-  async function relayJson(offer: Offer, channel: ChannelRecord, requestId: Hex, upstream: UpstreamResponse, res: ServerResponse, opener?: StreamOpener) {
+  /**
+   * Sends one request on the channel and relays its answer. "retry" when the request should be sent
+   * again (with a fresh voucher and id): the provider counted something we had not settled, the
+   * deposit was topped up, or someone else delivered a copy of this request first.
+   */
+  async function send(
+    offer: Offer,
+    path: string,
+    channel: ChannelRecord,
+    raw: Buffer,
+    stream: boolean,
+    res: ServerResponse,
+    clientGone: AbortSignal,
+    fixed: Omit<ReceiptBounds, "receivedOutputTokens">,
+    opaque?: { requestId: Hex; envelope: Buffer },
+  ): Promise<"done" | "retry"> {
+    const voucher = await channels.voucherFor(channel);
+    const requestId = opaque?.requestId ?? (`0x${randomBytes(32).toString("hex")}` as Hex);
+    const started = performance.now();
+    // End-to-end: only the provider's registered key opens the prompt; only we open the answer.
+    let responseKeys: ResponseKeys | undefined;
+    let payload: Buffer = opaque?.envelope ?? raw;
+    if (!opaque && options.seal !== false) {
+      let sealed: ReturnType<typeof sealRequest>;
+      try {
+        sealed = sealRequest(hexToBytes(offer.hpkePublicKey), raw, createRequestInfo({ chainId: domain.chainId, provider: offer.provider }), { aad: hexToBytes(requestId) });
+      } catch (error) {
+        // A provider registered with an unusable key (wrong length, a low-order point) gets nothing.
+        router.markUntrusted(offer.provider);
+        throw new TryNext("unusable key", { cause: error });
+      }
+      payload = Buffer.from(sealed.envelope);
+      responseKeys = sealed.responseKeys;
+    }
+    const upstreamAbort = new AbortController();
+    const onGone = () => upstreamAbort.abort();
+    clientGone.addEventListener("abort", onGone);
+    const headerTimer = setTimeout(() => upstreamAbort.abort(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+    // Until the request ends, the record says the most it can be billed: if the gateway itself dies
+    // mid-request, a fair receipt still settles on the channel's next use.
+    const pending = { requestId, channelId: channel.channelId, epoch: channel.epoch, observedOutputTokens: fixed.maxOutputTokens, ...fixed };
+    store.putPending(pending);
+    let upstream: UpstreamResponse;
+    try {
+      upstream = await postUpstream(
+        `${offer.endpoint}${path}`,
+        {
+          "content-type": responseKeys || opaque ? SEALED_CONTENT_TYPE : "application/json",
+          "x-gotong-voucher": encodeVoucherHeader(voucher),
+          "x-gotong-request-id": requestId,
+        },
+        payload,
+        upstreamAbort.signal,
+      );
+    } catch (error) {
+      clearTimeout(headerTimer);
+      clientGone.removeEventListener("abort", onGone);
+      // Nothing arrived; the provider may still have served it. The record stays, bounded by what
+      // arrived (nothing, plus what was in flight), and is settled on the channel's next use.
+      store.putPending({ ...pending, observedOutputTokens: 0n });
+      if (clientGone.aborted) return "done";
+      router.markDown(offer.provider);
+      throw new TryNext("unreachable", { cause: error });
+    }
+    clearTimeout(headerTimer);
+    try {
+      if (upstream.status !== 200) {
+        const errorBody = (await upstream.json().catch(() => ({}))) as { error?: { code?: string; message?: string } };
+        const code = errorBody.error?.code;
+        if (upstream.status === 409 && code === "request_id_reused") {
+          // Someone delivered a copy of this very request first (it was sealed to the provider, so
+          // they cannot read the answer). The provider served it honestly: pay its receipt, within
+          // this request's own bounds, and carry on with a fresh request.
+          const receipt = await fetchReceipt(offer, requestId, timeoutMs).catch(() => undefined);
+          if (receipt) accept(offer, channel, requestId, receipt, fixed);
+          if (opaque) {
+            throw new GotongError("This sealed request was delivered to the provider by someone else first", {
+              code: "request_replayed",
+              status: 409,
+              hint: "Prepare and send it again: a new request id is used.",
+            });
+          }
+          return "retry";
+        }
+        store.deletePending(requestId); // refused before it ran: the provider owes and is owed nothing for it
+        if (upstream.status === 429 && code === "channel_busy") {
+          // A request of ours from before a restart is still running there: wait for it.
+          await sleep(1_000);
+          await settlePending(offer, channel.channelId);
+          return "retry";
+        }
+        if (upstream.status === 402 && (code === "voucher_below_owed" || code === "insufficient_deposit")) {
+          // The provider counts something we have not settled (a receipt lost with a cut stream), or
+          // the deposit ran short: settle or top up, then try again.
+          if (code === "insufficient_deposit") {
+            channels.forget(channel.channelId);
+            await channels.ensureChannel(offer.provider, offer.modelId, estimateMaxCostOf(raw, fixed, offer) * 2n);
+          } else {
+            const before = store.getChannel(channel.channelId)?.spent;
+            await settlePending(offer, channel.channelId);
+            if (store.getChannel(channel.channelId)?.spent === before) {
+              router.markDown(offer.provider);
+              throw new TryNext("owed", { cause: new Error(errorBody.error?.message ?? "the provider counts more than this gateway owes") });
+            }
+          }
+          return "retry";
+        }
+        if (upstream.status >= 500 || upstream.status === 429 || upstream.status === 402) {
+          router.markDown(offer.provider);
+          throw new TryNext(`status ${upstream.status}`, { cause: new Error(errorBody.error?.message ?? `provider answered ${upstream.status}`) });
+        }
+        // The request itself is at fault: the next provider would say the same.
+        sendJson(res, upstream.status, errorBody.error ? errorBody : { error: { message: `Provider answered ${upstream.status}`, type: "invalid_request_error", code: "upstream_error", param: null } });
+        return "done";
+      }
+      router.observe(offer.provider, performance.now() - started);
+      if ((responseKeys || opaque) && upstream.header("x-gotong-sealed") !== "1") {
+        store.deletePending(requestId);
+        router.markUntrusted(offer.provider);
+        throw new GotongError(`Provider ${offer.provider} answered a sealed request in the clear`, { code: "provider_unsealed", status: 502 });
+      }
+      if (opaque) await relayOpaqueStream(offer, channel, requestId, upstream, res, fixed);
+      else {
+        const opener = responseKeys ? createStreamOpener(responseKeys) : undefined;
+        if (stream) await relayStream(offer, channel, requestId, upstream, res, fixed, opener);
+        else await relayJson(offer, channel, requestId, upstream, res, fixed, opener);
+      }
+      return "done";
+    } finally {
+      clientGone.removeEventListener("abort", onGone);
+    }
+  }
+
+  /** The worst case of a request from its bounds (for a top-up after the provider said the deposit is short). */
+  function estimateMaxCostOf(raw: Buffer, fixed: Omit<ReceiptBounds, "receivedOutputTokens">, offer: Offer): bigint {
+    return computeCost(offer.price, { inputTokens: Math.max(raw.length + 64, Number(fixed.maxInputTokens)), outputTokens: Number(fixed.maxOutputTokens) });
+  }
+
+  async function relayJson(offer: Offer, channel: ChannelRecord, requestId: Hex, upstream: UpstreamResponse, res: ServerResponse, fixed: Omit<ReceiptBounds, "receivedOutputTokens">, opener?: StreamOpener) {
     let bytes = await upstream.bytes();
     if (opener) {
       const reader = createBinaryFrameReader();
@@ -292,9 +444,12 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
       opener.end();
       bytes = Buffer.concat(parts);
     }
-    const body = JSON.parse(bytes.toString("utf8")) as Record<string, unknown>;
+    const body = JSON.parse(bytes.toString("utf8")) as Record<string, unknown> & { choices?: { message?: { content?: unknown }; text?: unknown }[] };
     const header = upstream.header("x-gotong-receipt");
-    const receipt = await accept(offer, channel, requestId, header ? decodeReceiptHeader(header) : undefined);
+    const choice = body.choices?.[0];
+    const text = choice?.message?.content ?? choice?.text;
+    const received = outputBound(typeof text === "string" ? Buffer.byteLength(text) : 0);
+    const receipt = accept(offer, channel, requestId, header ? decodeReceiptHeader(header) : undefined, { ...fixed, receivedOutputTokens: received });
     const summary = gotongSummary(offer, receipt);
     body.gotong = summary;
     sendJson(res, 200, body, {
@@ -306,41 +461,39 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
     });
   }
 
-  async function relayStream(offer: Offer, channel: ChannelRecord, requestId: Hex, upstream: UpstreamResponse, res: ServerResponse, opener?: StreamOpener) {
-    const sse = startSse(res, { "x-gotong-provider": offer.provider, "x-gotong-request-id": requestId });
+  async function relayStream(offer: Offer, channel: ChannelRecord, requestId: Hex, upstream: UpstreamResponse, res: ServerResponse, fixed: Omit<ReceiptBounds, "receivedOutputTokens">, opener?: StreamOpener) {
+    const sse = startSse(res, { "x-gotong-provider": offer.provider, "x-gotong-request-id": requestId }, undefined, stallMs);
     let pending: Buffer = Buffer.alloc(0);
-    let observed = 0n;
+    // Counted by the gateway itself: the bytes of text passed on to the client.
+    let receivedBytes = 0;
     let settled = false;
-    // This runs once per token, so it works on bytes: complete events are passed on untouched in one
-    // write (each carries the provider's running `gotong.outputTokens`, which clients may ignore),
-    // and only the final event holding the receipt is parsed, checked and rewritten.
-    const counterKey = Buffer.from('"outputTokens":');
-    const receiptKey = Buffer.from('"receipt":');
+    // Complete events are passed on untouched in one write; each is parsed only to count the text
+    // it carries, and the final event holding the receipt is checked and rewritten.
     const handleEvents = async (events: Buffer) => {
-      if (events.indexOf(receiptKey) < 0) {
-        const counterAt = events.lastIndexOf(counterKey);
-        if (counterAt >= 0) {
-          let end = counterAt + counterKey.length;
-          let n = 0n;
-          while (end < events.length && events[end]! >= 48 && events[end]! <= 57) n = n * 10n + BigInt(events[end++]! - 48);
-          observed = n;
-        }
-        sse.forward(events);
-        return;
-      }
+      let passOn = "";
       for (const event of events.toString("utf8").split("\n\n")) {
         if (!event.startsWith("data: ")) continue;
         const data = event.slice(6);
         if (data === "[DONE]") continue;
-        const chunk = JSON.parse(data) as Record<string, unknown> & { gotong?: { receipt?: unknown; outputTokens?: unknown } };
-        if (typeof chunk.gotong?.outputTokens === "number") observed = BigInt(chunk.gotong.outputTokens);
-        if (chunk.gotong?.receipt !== undefined) {
-          settled = true; // accepted or refused, this request's receipt has been dealt with
-          const receipt = await accept(offer, channel, requestId, receiptFromJson(chunk.gotong.receipt), observed);
-          chunk.gotong = gotongSummary(offer, receipt) as never;
+        const chunk = JSON.parse(data) as Record<string, unknown> & { gotong?: { receipt?: unknown }; choices?: { delta?: { content?: unknown }; text?: unknown }[] };
+        const choice = chunk.choices?.[0];
+        const text = choice?.delta?.content ?? choice?.text;
+        if (typeof text === "string") receivedBytes += Buffer.byteLength(text);
+        if (chunk.gotong?.receipt === undefined) {
+          passOn += `${event}\n\n`;
+          continue;
         }
+        settled = true; // accepted or refused, this request's receipt has been dealt with
+        if (passOn) sse.forward(Buffer.from(passOn));
+        passOn = "";
+        const receipt = accept(offer, channel, requestId, receiptFromJson(chunk.gotong.receipt), { ...fixed, receivedOutputTokens: outputBound(receivedBytes) });
+        chunk.gotong = gotongSummary(offer, receipt) as never;
         sse.send(chunk);
       }
+      if (passOn) sse.forward(Buffer.from(passOn));
+      // The client reads slower than the provider writes: stop reading the provider until it catches
+      // up, so the provider's socket fills and it stops generating into it.
+      if (res.writableNeedDrain) await drained(res);
     };
     const handleComplete = async (complete: Buffer) => {
       // [DONE] is ours to send once the receipt has been checked.
@@ -349,6 +502,7 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
     };
     try {
       for await (const bytes of upstream.body) {
+        if (res.destroyed) break;
         pending = pending.length ? Buffer.concat([pending, bytes]) : bytes;
         const cut = pending.lastIndexOf("\n\n");
         if (cut < 0) continue;
@@ -367,7 +521,7 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
           await handleComplete(Buffer.from(opener.open(decodeSseFrame(event.slice(data + 5))).plaintext));
         }
       }
-      if (opener && !opener.finished && !settled) opener.end(); // a sealed stream cut short is refused as truncated
+      if (opener && !opener.finished && !settled && !res.destroyed) opener.end(); // a sealed stream cut short is refused as truncated
       if (!settled && !res.destroyed) sse.send(streamError(offer));
       sse.end();
     } catch (error) {
@@ -376,21 +530,23 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
       sse.end();
     } finally {
       // A cut stream: remember exactly how much arrived, so its receipt can be checked later.
-      if (!settled) store.putPending({ requestId, channelId: channel.channelId, epoch: channel.epoch, observedOutputTokens: observed });
+      if (!settled) store.putPending({ requestId, channelId: channel.channelId, epoch: channel.epoch, observedOutputTokens: outputBound(receivedBytes), ...fixed });
     }
   }
 
   /**
    * Relays a stream the gateway cannot read: sealed frames pass through untouched, while the clear
-   * running token count (`id:`) and the clear receipt trailer let it check the bill before paying.
+   * receipt trailer lets it check the bill before paying. What it can count itself is the size of
+   * the sealed frames: no more text than that arrived.
    */
-  async function relayOpaqueStream(offer: Offer, channel: ChannelRecord, requestId: Hex, upstream: UpstreamResponse, res: ServerResponse) {
-    const sse = startSse(res, { "x-gotong-provider": offer.provider, "x-gotong-request-id": requestId, "x-gotong-sealed": "1" });
+  async function relayOpaqueStream(offer: Offer, channel: ChannelRecord, requestId: Hex, upstream: UpstreamResponse, res: ServerResponse, fixed: Omit<ReceiptBounds, "receivedOutputTokens">) {
+    const sse = startSse(res, { "x-gotong-provider": offer.provider, "x-gotong-request-id": requestId, "x-gotong-sealed": "1" }, undefined, stallMs);
     let pending = "";
-    let observed = 0n;
+    let receivedBytes = 0;
     let settled = false;
     try {
       for await (const bytes of upstream.body) {
+        if (res.destroyed) break;
         pending += (bytes as Buffer).toString("latin1");
         const cut = pending.lastIndexOf("\n\n");
         if (cut < 0) continue;
@@ -402,21 +558,22 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
           if (event.startsWith("event: receipt")) {
             settled = true;
             const json = event.slice(event.indexOf("data:") + 5).trim();
-            const receipt = await accept(offer, channel, requestId, receiptFromJson(JSON.parse(json)), observed);
+            const receipt = accept(offer, channel, requestId, receiptFromJson(JSON.parse(json)), { ...fixed, receivedOutputTokens: outputBound(receivedBytes) });
             passOn += `event: gotong\ndata: ${JSON.stringify(gotongSummary(offer, receipt))}\n\n`;
             continue;
           }
-          const id = /^id: (\d+)$/m.exec(event);
-          if (id) observed = BigInt(id[1]!);
+          const data = event.indexOf("data:");
+          if (data >= 0 && !event.startsWith("event:")) receivedBytes += event.length - data - 5;
           passOn += event + "\n\n";
         }
         if (passOn) sse.forward(Buffer.from(passOn, "latin1"));
+        if (res.writableNeedDrain) await drained(res);
       }
       if (!settled && !res.destroyed) sse.forward(Buffer.from(`event: error\ndata: ${JSON.stringify(streamError(offer))}\n\n`));
     } catch (error) {
       if (!res.destroyed) sse.forward(Buffer.from(`event: error\ndata: ${JSON.stringify(streamError(offer, error))}\n\n`));
     } finally {
-      if (!settled) store.putPending({ requestId, channelId: channel.channelId, epoch: channel.epoch, observedOutputTokens: observed });
+      if (!settled) store.putPending({ requestId, channelId: channel.channelId, epoch: channel.epoch, observedOutputTokens: outputBound(receivedBytes), ...fixed });
       if (!res.writableEnded) res.end();
     }
   }
@@ -425,7 +582,7 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
   const prepared = new Map<Hex, { offer: Offer; expires: number }>();
 
   async function prepareRelay(req: IncomingMessage, res: ServerResponse) {
-    refuseCrossSiteSpending(req);
+    refuseCrossSiteSpending(req, undefined, options.allowedHosts);
     const model = requireModel(parseJsonObject(await readBody(req, 16 * 1024)));
     const offer = (await router.route(model))[0]!;
     const requestId = `0x${randomBytes(32).toString("hex")}` as Hex;
@@ -438,9 +595,9 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
   async function relaySealed(requestId: Hex, req: IncomingMessage, res: ServerResponse) {
     const entry = prepared.get(requestId);
     if (!entry || entry.expires < Date.now()) throw new GotongError(`No prepared request ${requestId}`, { code: "relay_not_prepared", status: 404, hint: "POST /gotong/relay/prepare first, then seal to the provider it names." });
-    refuseCrossSiteSpending(req, [SEALED_CONTENT_TYPE]);
+    refuseCrossSiteSpending(req, [SEALED_CONTENT_TYPE], options.allowedHosts);
     prepared.delete(requestId);
-    const envelope = await readBody(req, options.bodyLimit ?? DEFAULT_BODY_LIMIT);
+    const envelope = await readBody(req, options.bodyLimit ?? DEFAULT_BODY_LIMIT, options.bodyTimeoutMs);
     const clientGone = clientGoneSignal(res);
     try {
       await attempt(entry.offer, "/v1/chat/completions", {}, envelope, true, res, clientGone, { requestId, envelope });
@@ -506,10 +663,12 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
     throw new GotongError(`No route for ${req.method} ${path}`, { code: "not_found", status: 404 });
   }
 
-  return createServer((req, res) => {
+  const server = createServer((req, res) => {
     route(req, res).catch((error) => {
       if (!isGotongError(error)) logger.error("request failed", { error: (error as Error).message });
       sendError(res, error);
     });
   });
+  setServerTimeouts(server, options.bodyTimeoutMs);
+  return server;
 }

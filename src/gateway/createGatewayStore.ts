@@ -5,7 +5,16 @@ import { type SignedReceipt, receiptToJson, receiptFromJson } from "../payments/
 /** The gateway's view of one channel it pays through. */
 export type ChannelRecord = { channelId: Hex; provider: Address; modelId: bigint; epoch: bigint; deposit: bigint; spent: bigint };
 /** A request whose receipt has not arrived (its stream was cut): settled on the channel's next use. */
-export type PendingRequest = { requestId: Hex; channelId: Hex; epoch: bigint; observedOutputTokens: bigint };
+export type PendingRequest = {
+  requestId: Hex;
+  channelId: Hex;
+  epoch: bigint;
+  /** Output received before the stream was cut (or the request's cap while it runs). */
+  observedOutputTokens: bigint;
+  /** The request's own bounds (see checkReceipt), so a receipt settled later is held to them too. */
+  maxInputTokens: bigint;
+  maxOutputTokens: bigint;
+};
 /** A receipt kept by the gateway: costs and hashes, never content. */
 export type StoredReceipt = { receipt: SignedReceipt; provider: Address; modelId: bigint; modelName: string; createdAt: number };
 
@@ -22,11 +31,20 @@ CREATE TABLE IF NOT EXISTS pending (
   request_id TEXT PRIMARY KEY, channel_id TEXT NOT NULL, epoch TEXT NOT NULL,
   observed_output_tokens TEXT NOT NULL, created_at INTEGER NOT NULL
 );
+-- Receipts the gateway refused (and paid nothing for): the provider stays excluded after a restart.
+CREATE TABLE IF NOT EXISTS refusals (
+  request_id TEXT PRIMARY KEY, provider TEXT NOT NULL, code TEXT NOT NULL, message TEXT NOT NULL, created_at INTEGER NOT NULL
+);
 `;
 
 /** The gateway's durable state: its channels, what it has spent on each, and every receipt. */
 export function createGatewayStore(path: string) {
   const db = openDatabase(path, schema);
+  // Stores written before the receipt bounds existed: their pending rows are bounded by the output
+  // they saw only (a large input bound), as then.
+  const pendingColumns = new Set((db.prepare("PRAGMA table_info(pending)").all() as { name: string }[]).map((c) => c.name));
+  if (!pendingColumns.has("max_input_tokens")) db.exec("ALTER TABLE pending ADD COLUMN max_input_tokens TEXT NOT NULL DEFAULT '9007199254740991'");
+  if (!pendingColumns.has("max_output_tokens")) db.exec("ALTER TABLE pending ADD COLUMN max_output_tokens TEXT NOT NULL DEFAULT '9007199254740991'");
   type ChannelRow = { channel_id: string; provider: string; model_id: string; epoch: string; deposit: string; spent: string };
   const toChannel = (r: ChannelRow): ChannelRecord => ({
     channelId: r.channel_id as Hex,
@@ -42,21 +60,34 @@ export function createGatewayStore(path: string) {
      ON CONFLICT(channel_id) DO UPDATE SET epoch = excluded.epoch, deposit = excluded.deposit, spent = excluded.spent, updated_at = excluded.updated_at`,
   );
   const addSpent = db.prepare("UPDATE channels SET spent = ?, updated_at = ? WHERE channel_id = ? AND epoch = ?");
+  const putRefusal = db.prepare("INSERT OR IGNORE INTO refusals (request_id, provider, code, message, created_at) VALUES (?, ?, ?, ?, ?)");
+  const refusedProviders = db.prepare("SELECT DISTINCT provider FROM refusals");
   const putReceipt = db.prepare(
     "INSERT OR IGNORE INTO receipts (request_id, channel_id, provider, model_id, model_name, cost, receipt, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
   );
-  const putPending = db.prepare("INSERT OR REPLACE INTO pending (request_id, channel_id, epoch, observed_output_tokens, created_at) VALUES (?, ?, ?, ?, ?)");
+  const putPending = db.prepare(
+    "INSERT OR REPLACE INTO pending (request_id, channel_id, epoch, observed_output_tokens, max_input_tokens, max_output_tokens, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+  );
   const delPending = db.prepare("DELETE FROM pending WHERE request_id = ?");
   const listPending = db.prepare("SELECT * FROM pending WHERE channel_id = ?");
   const listReceipts = db.prepare("SELECT * FROM receipts ORDER BY created_at DESC LIMIT ?");
   const listChannels = db.prepare("SELECT * FROM channels");
-  const addReceipt = db.transaction((channel: ChannelRecord, entry: Omit<StoredReceipt, "createdAt">, spent: bigint) => {
-    putReceipt.run(
-      entry.receipt.requestId, entry.receipt.channelId, entry.provider, entry.modelId.toString(), entry.modelName,
-      entry.receipt.cost.toString(), JSON.stringify(receiptToJson(entry.receipt)), Date.now(),
-    );
+  // One commit: the receipt is inserted if it is new, and only then is its cost added to what the
+  // channel has spent, read inside the same transaction. Accepting a receipt twice (a settled cut
+  // stream, a replayed answer) changes nothing the second time.
+  const addReceipt = db.transaction((entry: Omit<StoredReceipt, "createdAt">, epoch: bigint): { added: boolean; channel: ChannelRecord | undefined } => {
+    const receipt = entry.receipt;
+    const inserted = putReceipt.run(
+      receipt.requestId, receipt.channelId, entry.provider, entry.modelId.toString(), entry.modelName,
+      receipt.cost.toString(), JSON.stringify(receiptToJson(receipt)), Date.now(),
+    ).changes === 1;
+    delPending.run(receipt.requestId);
+    const row = getChannel.get(receipt.channelId) as ChannelRow | undefined;
+    const channel = row ? toChannel(row) : undefined;
+    if (!inserted || !channel || channel.epoch !== epoch) return { added: false, channel };
+    const spent = channel.spent + receipt.cost;
     addSpent.run(spent.toString(), Date.now(), channel.channelId, channel.epoch.toString());
-    delPending.run(entry.receipt.requestId);
+    return { added: true, channel: { ...channel, spent } };
   });
 
   return {
@@ -70,24 +101,37 @@ export function createGatewayStore(path: string) {
     putChannel(c: ChannelRecord): void {
       putChannel.run(c.channelId, c.provider, c.modelId.toString(), c.epoch.toString(), c.deposit.toString(), c.spent.toString(), Date.now());
     },
-    /** Records an accepted receipt and the channel's new spent total in one commit. */
-    addReceipt(channel: ChannelRecord, entry: Omit<StoredReceipt, "createdAt">): ChannelRecord {
-      const spent = channel.spent + entry.receipt.cost;
-      addReceipt(channel, entry, spent);
-      return { ...channel, spent };
+    /**
+     * Records an accepted receipt for a request made in `epoch` of its channel and adds its cost to
+     * the channel's spent total, in one commit; `added` is false when it was recorded before (or the
+     * channel has moved to another epoch), and then nothing is added.
+     */
+    addReceipt(entry: Omit<StoredReceipt, "createdAt">, epoch: bigint): { added: boolean; channel: ChannelRecord | undefined } {
+      return addReceipt(entry, epoch);
+    },
+    /** Remembers a refused receipt: nothing was paid for it, and its provider stays excluded. */
+    addRefusal(requestId: Hex, provider: Address, code: string, message: string): void {
+      putRefusal.run(requestId, provider, code, message, Date.now());
+    },
+    /** Providers whose receipts this gateway has refused. */
+    refusedProviders(): Address[] {
+      return (refusedProviders.all() as { provider: string }[]).map((r) => r.provider as Address);
     },
     putPending(p: PendingRequest): void {
-      putPending.run(p.requestId, p.channelId, p.epoch.toString(), p.observedOutputTokens.toString(), Date.now());
+      putPending.run(p.requestId, p.channelId, p.epoch.toString(), p.observedOutputTokens.toString(), p.maxInputTokens.toString(), p.maxOutputTokens.toString(), Date.now());
     },
     deletePending(requestId: Hex): void {
       delPending.run(requestId);
     },
     listPending(channelId: Hex): PendingRequest[] {
-      return (listPending.all(channelId) as { request_id: string; channel_id: string; epoch: string; observed_output_tokens: string }[]).map((r) => ({
+      type Row = { request_id: string; channel_id: string; epoch: string; observed_output_tokens: string; max_input_tokens: string; max_output_tokens: string };
+      return (listPending.all(channelId) as Row[]).map((r) => ({
         requestId: r.request_id as Hex,
         channelId: r.channel_id as Hex,
         epoch: BigInt(r.epoch),
         observedOutputTokens: BigInt(r.observed_output_tokens),
+        maxInputTokens: BigInt(r.max_input_tokens),
+        maxOutputTokens: BigInt(r.max_output_tokens),
       }));
     },
     listReceipts(limit = 100): StoredReceipt[] {

@@ -43,10 +43,22 @@ export async function createLlamaBackend(options: LlamaBackendOptions): Promise<
   const free: LlamaContextSequence[] = [];
   for (let i = 0; i < parallel; i++) free.push(context.getSequence());
   const waiters: ((s: LlamaContextSequence) => void)[] = [];
-  const acquire = () => new Promise<LlamaContextSequence>((resolve) => {
+  /** A free sequence; a request whose client leaves while it waits leaves the queue at once. */
+  const acquire = (signal: AbortSignal) => new Promise<LlamaContextSequence | undefined>((resolve) => {
+    if (signal.aborted) return resolve(undefined);
     const s = free.pop();
-    if (s) resolve(s);
-    else waiters.push(resolve);
+    if (s) return resolve(s);
+    const waiter = (sequence: LlamaContextSequence) => {
+      signal.removeEventListener("abort", onAbort);
+      resolve(sequence);
+    };
+    const onAbort = () => {
+      const at = waiters.indexOf(waiter);
+      if (at >= 0) waiters.splice(at, 1);
+      resolve(undefined);
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+    waiters.push(waiter);
   });
   const release = (s: LlamaContextSequence) => {
     const next = waiters.shift();
@@ -104,7 +116,9 @@ export async function createLlamaBackend(options: LlamaBackendOptions): Promise<
         inputTokens: tokens.length,
         maxOutputTokens: request.maxTokens,
         async run({ signal, onText }) {
-          const sequence = await acquire();
+          const sequence = await acquire(signal);
+          // Gone before its turn: nothing was evaluated, nothing is billed.
+          if (!sequence) return { finishReason: "abort", outputTokens: 0, inputTokens: 0 };
           let outputTokens = 0;
           let pendingTokens = 0;
           try {

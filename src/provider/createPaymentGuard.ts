@@ -4,7 +4,7 @@ import type { OnchainChannel } from "../payments/readChannel.ts";
 import { createPaymentVerifier } from "../payments/createPaymentVerifier.ts";
 import { domainSeparator, voucherDigest } from "../payments/typedDigest.ts";
 import { type SignedVoucher, type VoucherDomain, decodeVoucherHeader } from "../payments/voucher.ts";
-import type { ProviderStore } from "./createProviderStore.ts";
+import type { ChannelState, ProviderStore } from "./createProviderStore.ts";
 
 /** A payment authorised for one request: the channel, and the deposit reserved while it runs. */
 export type Authorization = { channel: OnchainChannel; channelId: Hex; epoch: bigint; release(): void };
@@ -46,6 +46,11 @@ export function createPaymentGuard(options: PaymentGuardOptions) {
   const now = options.now ?? Date.now;
   const verifier = createPaymentVerifier(options.domain);
   const contractSignatures = createContractSignatureCheck(options.client, options.domain);
+  // The chain's clock decides when a challenge period ends (a devnet's may run ahead of ours).
+  const chainNow = async (): Promise<bigint> => {
+    if (!options.client) return BigInt(Math.floor(now() / 1000));
+    return (await options.client.getBlock({ blockTag: "latest" })).timestamp;
+  };
 
   const channelFor = async (channelId: Hex, voucher: SignedVoucher): Promise<OnchainChannel> => {
     const hit = cache.get(channelId);
@@ -56,6 +61,17 @@ export function createPaymentGuard(options: PaymentGuardOptions) {
     const channel = await options.readChannel(channelId);
     cache.set(channelId, { channel, at: now() });
     return channel;
+  };
+
+  /** A voucher must pay for every request already served on its channel. */
+  const checkCovers = (voucher: SignedVoucher, state: ChannelState) => {
+    if (voucher.cumulativeAmount < state.owed) {
+      throw new GotongError(`The voucher pays ${voucher.cumulativeAmount} but ${state.owed} is owed for requests already served on this channel`, {
+        code: "voucher_below_owed",
+        hint: "Sign a voucher for the cumulative cost of every receipt received; fetch missing receipts from /gotong/receipts/ID.",
+        status: 402,
+      });
+    }
   };
 
   /** The checks every voucher passes, for a request or a settlement. */
@@ -80,13 +96,7 @@ export function createPaymentGuard(options: PaymentGuardOptions) {
       // Read again after the on-chain check: another request may have completed meanwhile.
       state = options.store.getChannel(voucher.channelId, voucher.epoch);
     }
-    if (voucher.cumulativeAmount < state.owed) {
-      throw new GotongError(`The voucher pays ${voucher.cumulativeAmount} but ${state.owed} is owed for requests already served on this channel`, {
-        code: "voucher_below_owed",
-        hint: "Sign a voucher for the cumulative cost of every receipt received; fetch missing receipts from /gotong/receipts/ID.",
-        status: 402,
-      });
-    }
+    checkCovers(voucher, state);
     if (voucher.cumulativeAmount > channel.deposit) {
       throw paymentError(`The voucher pays ${voucher.cumulativeAmount}, above the channel's deposit of ${channel.deposit}`, "voucher_exceeds_deposit", "Top up the channel before signing a larger voucher.");
     }
@@ -98,8 +108,12 @@ export function createPaymentGuard(options: PaymentGuardOptions) {
      * Checks the `x-gotong-voucher` header for a request on `modelId` whose cost is at most
      * `maxCost`, stores the voucher durably, and reserves `maxCost` of the deposit.
      */
-    async authorize(header: string | undefined, modelId: bigint, maxCost: bigint): Promise<Authorization> {
-      const { voucher, channel, state } = await check(header, modelId);
+    async authorize(header: string | undefined, modelId: bigint, maxCost: bigint, requestId: Hex): Promise<Authorization> {
+      const { voucher, channel } = await check(header, modelId);
+      // From here to the reservation nothing awaits: what is owed and what is in flight are read and
+      // reserved in one turn, so overlapping requests on a channel can never both pass the rule.
+      const state = options.store.getChannel(voucher.channelId, voucher.epoch);
+      checkCovers(voucher, state);
       if (channel.closesAt !== 0n) throw paymentError(`Channel ${voucher.channelId} is closing`, "channel_closing", "Open a new channel once it has closed.");
       const running = inFlightCount.get(voucher.channelId) ?? 0;
       if (running >= maxPerChannel) {
@@ -107,6 +121,17 @@ export function createPaymentGuard(options: PaymentGuardOptions) {
         throw new GotongError(`Channel ${voucher.channelId} already has ${running} requests in flight`, { code: "too_many_requests", status: 429, retryable: true, hint: "Wait for answers before sending more." });
       }
       const inFlight = reserved.get(voucher.channelId) ?? 0n;
+      // At most one unpaid request per channel: everything served and everything in flight must be
+      // covered by a voucher already, so this request is the only one the provider can lose.
+      const held = state.voucher && state.voucher.cumulativeAmount > voucher.cumulativeAmount ? state.voucher.cumulativeAmount : voucher.cumulativeAmount;
+      if (held < state.owed + inFlight) {
+        throw new GotongError(`Channel ${voucher.channelId} has a request in flight that no voucher covers yet`, {
+          code: "channel_busy",
+          status: 429,
+          retryable: true,
+          hint: "A provider serves one unpaid request per channel at a time: wait for its answer, then send the next request with a voucher that pays for it.",
+        });
+      }
       const committed = state.owed + inFlight;
       if (committed + maxCost > channel.deposit) {
         throw new GotongError(
@@ -114,7 +139,19 @@ export function createPaymentGuard(options: PaymentGuardOptions) {
           { code: "insufficient_deposit", hint: "Top up the channel, or lower max_tokens.", status: 402 },
         );
       }
-      options.store.acceptVoucher(voucher);
+      if (!options.store.reserveRequest(requestId, voucher.channelId)) {
+        throw new GotongError(`Request id ${requestId} was already used`, {
+          code: "request_id_reused",
+          status: 409,
+          hint: `Its receipt is at /gotong/receipts/${requestId}; send a new request with a new id.`,
+        });
+      }
+      try {
+        options.store.acceptVoucher(voucher);
+      } catch (error) {
+        options.store.releaseRequest(requestId);
+        throw error;
+      }
       reserved.set(voucher.channelId, inFlight + maxCost);
       inFlightCount.set(voucher.channelId, running + 1);
       let released = false;
@@ -139,7 +176,19 @@ export function createPaymentGuard(options: PaymentGuardOptions) {
      * (which the next request would otherwise carry), so the provider can redeem everything now.
      */
     async settle(header: string | undefined): Promise<{ owed: bigint; accepted: boolean }> {
-      const { voucher, state } = await check(header);
+      const { voucher, channel } = await check(header);
+      if (channel.closesAt !== 0n) {
+        // A voucher for a channel past its challenge period can never be redeemed: refused here, it
+        // never reaches the redeemer. One for a channel still closing is the last pay: kept.
+        const fresh = await options.readChannel(voucher.channelId);
+        cache.set(voucher.channelId, { channel: fresh, at: now() });
+        if (fresh.epoch !== voucher.epoch || fresh.deposit === 0n) throw paymentError(`Channel ${voucher.channelId} has closed`, "channel_closed", "A voucher from a closed channel cannot pay again.");
+        if (fresh.closesAt !== 0n && fresh.closesAt <= (await chainNow())) {
+          throw paymentError(`Channel ${voucher.channelId} closed at ${fresh.closesAt}: its challenge period is over`, "channel_closed", "A voucher for a closed channel can no longer be redeemed.");
+        }
+      }
+      const state = options.store.getChannel(voucher.channelId, voucher.epoch);
+      checkCovers(voucher, state);
       return { owed: state.owed, accepted: options.store.acceptVoucher(voucher) };
     },
     /** Forgets a cached channel so the next request reads it from the chain again. */

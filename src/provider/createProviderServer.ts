@@ -2,7 +2,10 @@ import { createServer, type IncomingMessage, type ServerResponse, type Server } 
 import { createHash, randomBytes } from "node:crypto";
 import type { Hex, LocalAccount } from "viem";
 import { GotongError } from "../common/errors.ts";
-import { readBody, parseJsonObject, sendError, sendJson, startSse, DEFAULT_BODY_LIMIT } from "../common/http.ts";
+import { readBody, parseJsonObject, sendError, sendJson, setServerTimeouts, startSse, DEFAULT_BODY_LIMIT } from "../common/http.ts";
+
+/** How long a client may leave a stream unread before it is cut. */
+export const DEFAULT_STALL_MS = 30_000;
 import type { Logger } from "../common/logger.ts";
 import { sha256Hex } from "../model/sha256Hex.ts";
 import { computeCost, type Price } from "../payments/price.ts";
@@ -33,6 +36,10 @@ export type ProviderServerOptions = {
   bodyLimit?: number;
   /** Requests waiting beyond those running before new ones get 503. Default 32. */
   maxQueued?: number;
+  /** A request body must arrive within this long. Default 30 s. */
+  bodyTimeoutMs?: number;
+  /** A stream whose client reads nothing for this long is cut and billed for what it took. Default 30 s. */
+  stallMs?: number;
 };
 
 /** The provider's HTTP API: OpenAI-compatible generation, paid per request by channel vouchers. */
@@ -70,8 +77,7 @@ export function createProviderServer(options: ProviderServerOptions): Server {
     })),
   });
 
-  async function generate(kind: "chat" | "completion", req: IncomingMessage, res: ServerResponse) {
-    const received = await readBody(req, options.bodyLimit ?? DEFAULT_BODY_LIMIT);
+  async function generate(kind: "chat" | "completion", req: IncomingMessage, res: ServerResponse, received: Buffer) {
     const requestIdHeader = req.headers["x-gotong-request-id"];
     const givenId = typeof requestIdHeader === "string" && /^0x[0-9a-f]{64}$/.test(requestIdHeader);
     const requestId = (givenId ? requestIdHeader : `0x${randomBytes(32).toString("hex")}`) as Hex;
@@ -89,7 +95,8 @@ export function createProviderServer(options: ProviderServerOptions): Server {
     const prepared = await model.backend.prepare(request);
     const maxCost = computeCost(model.price, { inputTokens: prepared.inputTokens, outputTokens: prepared.maxOutputTokens });
     const voucherHeader = req.headers["x-gotong-voucher"];
-    const auth = await options.guard.authorize(typeof voucherHeader === "string" ? voucherHeader : undefined, model.modelId, maxCost);
+    const auth = await options.guard.authorize(typeof voucherHeader === "string" ? voucherHeader : undefined, model.modelId, maxCost, requestId);
+    let billed = false;
     try {
       const abort = new AbortController();
       const clientGone = () => {
@@ -106,6 +113,11 @@ export function createProviderServer(options: ProviderServerOptions): Server {
       // Billed prompt tokens: exact from the embedded engine; from an upstream, its own count afterwards.
       let inputTokens = prepared.inputTokens;
       let text = "";
+      let textBytes = 0;
+      // Billed output: the engine's count (an upstream's own usage), never more than the request
+      // allowed nor than the text delivered can hold (every token brings at least one byte, one more
+      // may end the sequence). The gateway checks the same bound.
+      const billedOutput = (reported: number) => Math.min(reported, prepared.maxOutputTokens, textBytes + 1);
 
       // Synchronous from reading what is owed to committing the new total, so two requests finishing
       // on one channel at once can never sign the same cumulative amount.
@@ -125,13 +137,14 @@ export function createProviderServer(options: ProviderServerOptions): Server {
           responseHash: `0x${hash.digest("hex")}`,
         });
         options.store.recordServed(auth.epoch, receipt);
+        billed = true;
         logger.info("served", { request: requestId.slice(0, 10), model: model.name, in: counts.inputTokens, out: outputTokens, cost, finish: finishReason });
         return receipt;
       };
       const usage = () => ({ prompt_tokens: inputTokens, completion_tokens: outputTokens, total_tokens: inputTokens + outputTokens });
 
       if (request.stream) {
-        const sse = startSse(res, baseHeaders, responseKeys ? options.sealed!.streamSealer(responseKeys) : undefined);
+        const sse = startSse(res, baseHeaders, responseKeys ? options.sealed!.streamSealer(responseKeys) : undefined, options.stallMs ?? DEFAULT_STALL_MS);
         if (kind === "chat") sse.send({ id, object: "chat.completion.chunk", created, model: model.name, choices: [{ index: 0, delta: { role: "assistant", content: "" }, finish_reason: null }] });
         // Per-token chunks are built from a fixed prefix: this runs once per token, on the hot path.
         const chunkObject = kind === "chat" ? "chat.completion.chunk" : "text_completion";
@@ -142,6 +155,7 @@ export function createProviderServer(options: ProviderServerOptions): Server {
           onText: (piece, tokens) => {
             if (abort.signal.aborted) return;
             outputTokens += tokens;
+            textBytes += Buffer.byteLength(piece);
             hash.update(piece);
             // `gotong.outputTokens` lets the gateway check a receipt against what it actually received.
             sse.send(`${prefix}${JSON.stringify(piece)}${middle}${outputTokens}}}`, outputTokens);
@@ -150,6 +164,7 @@ export function createProviderServer(options: ProviderServerOptions): Server {
         if (result.inputTokens !== undefined) inputTokens = Math.min(result.inputTokens, prepared.inputTokens);
         // A client that left is billed for the tokens written to it before it left, not those generated.
         if (abort.signal.aborted) outputTokens = sse.sentMark();
+        else outputTokens = billedOutput(Math.max(result.outputTokens, outputTokens));
         const receipt = finish(result.finishReason);
         if (abort.signal.aborted) return;
         const finishReason = result.finishReason === "length" ? "length" : "stop";
@@ -167,9 +182,11 @@ export function createProviderServer(options: ProviderServerOptions): Server {
         onText: (piece, tokens) => {
           outputTokens += tokens;
           text += piece;
+          textBytes += Buffer.byteLength(piece);
           hash.update(piece);
         },
       });
+      outputTokens = billedOutput(Math.max(result.outputTokens, outputTokens));
       if (result.inputTokens !== undefined) inputTokens = Math.min(result.inputTokens, prepared.inputTokens);
       if (abort.signal.aborted) {
         // Nothing was delivered: bill the evaluated prompt only.
@@ -199,6 +216,8 @@ export function createProviderServer(options: ProviderServerOptions): Server {
         sendJson(res, 200, answer, answerHeaders);
       }
     } finally {
+      // A request that failed before its receipt was written billed nothing: its id is free again.
+      if (!billed) options.store.releaseRequest(requestId);
       auth.release();
     }
   }
@@ -222,15 +241,22 @@ export function createProviderServer(options: ProviderServerOptions): Server {
     const receiptMatch = /^\/gotong\/receipts\/(0x[0-9a-f]{64})$/.exec(path);
     if (req.method === "GET" && receiptMatch) {
       const receipt = options.store.getReceipt(receiptMatch[1] as Hex);
+      if (!receipt && options.store.isRunning(receiptMatch[1] as Hex)) {
+        // Still generating: the receipt exists once it ends. A gateway polls rather than forgets it.
+        return sendJson(res, 202, { status: "running", requestId: receiptMatch[1] }, { "retry-after": "1" });
+      }
       if (!receipt) throw new GotongError(`No receipt for request ${receiptMatch[1]}`, { code: "receipt_not_found", status: 404 });
       return sendJson(res, 200, receiptToJson(receipt));
     }
     if (path === "/v1/chat/completions" || path === "/v1/completions") {
       if (req.method !== "POST") throw new GotongError(`Use POST for ${path}`, { code: "method_not_allowed", status: 405 });
+      // The body is read (bounded in size and time) before a slot is taken: a client dribbling its
+      // body holds a socket, never a slot.
+      const received = await readBody(req, options.bodyLimit ?? DEFAULT_BODY_LIMIT, options.bodyTimeoutMs);
       if (inFlight >= maxInFlight) throw new GotongError("The provider is busy", { code: "overloaded", status: 503, retryable: true, hint: "Retry after a second." });
       inFlight++;
       try {
-        return await generate(path === "/v1/chat/completions" ? "chat" : "completion", req, res);
+        return await generate(path === "/v1/chat/completions" ? "chat" : "completion", req, res, received);
       } finally {
         inFlight--;
       }
@@ -238,10 +264,12 @@ export function createProviderServer(options: ProviderServerOptions): Server {
     throw new GotongError(`No route for ${req.method} ${path}`, { code: "not_found", status: 404 });
   }
 
-  return createServer((req, res) => {
+  const server = createServer((req, res) => {
     route(req, res).catch((error) => {
       if (!(error instanceof GotongError)) logger.error("request failed", { error: (error as Error).message });
       sendError(res, error);
     });
   });
+  setServerTimeouts(server, options.bodyTimeoutMs);
+  return server;
 }

@@ -33,7 +33,74 @@ CREATE TABLE IF NOT EXISTS receipts (
   receipt TEXT NOT NULL,
   created_at INTEGER NOT NULL
 );
+-- Request ids taken by requests still running. A row is written before the first token and
+-- removed when the request's receipt is recorded (or the request fails), so an id can never be
+-- generated twice, and a gateway asking for a receipt learns that it is still on its way.
+CREATE TABLE IF NOT EXISTS running (
+  request_id TEXT PRIMARY KEY,
+  channel_id TEXT NOT NULL,
+  started_at INTEGER NOT NULL
+);
 `;
+
+// ---------------------------------------------------------------- redeem quarantine (createRedeemer)
+
+/**
+ * A voucher the redeemer holds back because the chain would not pay it (a closed channel, a
+ * revoked or paused agent wallet, another epoch), with the contract's reason. A permanent one is
+ * never tried again; another is re-checked (simulated, never sent) after `retryAt`, and at once
+ * when a higher voucher arrives for its channel and epoch.
+ */
+export type QuarantinedVoucher = {
+  channelId: Hex;
+  epoch: bigint;
+  /** The cumulative amount of the voucher held back; a higher one is tried again. */
+  cumulativeAmount: bigint;
+  /** The PaymentChannels error that refuses it (`ChannelClosed`, `InvalidVoucherSignature`, ...). */
+  reason: string;
+  /** True when it can never pay (the challenge period is over, the epoch moved on). */
+  permanent: boolean;
+  /** How many checks in a row refused this voucher. */
+  attempts: number;
+  /** When it was first held back (ms since the epoch). */
+  quarantinedAt: number;
+  /** When it is checked again (ms since the epoch); undefined when permanent. */
+  retryAt: number | undefined;
+};
+
+/** A signed `redeemBatch` transaction sent (or about to be) and not yet seen mined. */
+export type InFlightRedeem = {
+  hash: Hex;
+  /** The signed transaction, rebroadcast as it is until it is mined: never a second one. */
+  raw: Hex;
+  nonce: number;
+  /** The vouchers in it, to check on-chain once it is mined. */
+  vouchers: { channelId: Hex; epoch: bigint; cumulativeAmount: bigint }[];
+  createdAt: number;
+};
+
+const redeemSchema = `
+CREATE TABLE IF NOT EXISTS redeem_quarantine (
+  channel_id TEXT NOT NULL,
+  epoch TEXT NOT NULL,
+  voucher_amount TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  permanent INTEGER NOT NULL,
+  attempts INTEGER NOT NULL,
+  quarantined_at INTEGER NOT NULL,
+  retry_at INTEGER,
+  PRIMARY KEY (channel_id, epoch)
+);
+CREATE TABLE IF NOT EXISTS redeem_in_flight (
+  hash TEXT PRIMARY KEY,
+  raw TEXT NOT NULL,
+  nonce INTEGER NOT NULL,
+  vouchers TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+);
+`;
+
+// ---------------------------------------------------------------- end redeem quarantine
 
 /**
  * The provider's durable money state in SQLite (WAL, synchronous=FULL). Every write commits before
@@ -42,6 +109,43 @@ CREATE TABLE IF NOT EXISTS receipts (
  */
 export function createProviderStore(path: string) {
   const db = openDatabase(path, schema);
+  // ---- redeem quarantine and in-flight redeems (createRedeemer)
+  db.exec(redeemSchema);
+  const upsertQuarantine = db.prepare(
+    `INSERT INTO redeem_quarantine (channel_id, epoch, voucher_amount, reason, permanent, attempts, quarantined_at, retry_at)
+     VALUES (?, ?, ?, ?, ?, 1, ?, ?)
+     ON CONFLICT(channel_id, epoch) DO UPDATE SET
+       attempts = CASE WHEN voucher_amount = excluded.voucher_amount THEN attempts + 1 ELSE 1 END,
+       quarantined_at = CASE WHEN voucher_amount = excluded.voucher_amount THEN quarantined_at ELSE excluded.quarantined_at END,
+       voucher_amount = excluded.voucher_amount, reason = excluded.reason, permanent = excluded.permanent,
+       retry_at = excluded.retry_at`,
+  );
+  const selectQuarantine = db.prepare("SELECT * FROM redeem_quarantine WHERE channel_id = ? AND epoch = ?");
+  const selectAllQuarantine = db.prepare("SELECT * FROM redeem_quarantine ORDER BY quarantined_at");
+  const deleteQuarantine = db.prepare("DELETE FROM redeem_quarantine WHERE channel_id = ? AND epoch = ?");
+  const insertInFlight = db.prepare("INSERT OR REPLACE INTO redeem_in_flight (hash, raw, nonce, vouchers, created_at) VALUES (?, ?, ?, ?, ?)");
+  const selectInFlight = db.prepare("SELECT * FROM redeem_in_flight ORDER BY nonce");
+  const deleteInFlight = db.prepare("DELETE FROM redeem_in_flight WHERE hash = ?");
+  type QuarantineRow = { channel_id: string; epoch: string; voucher_amount: string; reason: string; permanent: number; attempts: number; quarantined_at: number; retry_at: number | null };
+  const toQuarantined = (row: QuarantineRow): QuarantinedVoucher => ({
+    channelId: row.channel_id as Hex,
+    epoch: BigInt(row.epoch),
+    cumulativeAmount: BigInt(row.voucher_amount),
+    reason: row.reason,
+    permanent: row.permanent === 1,
+    attempts: row.attempts,
+    quarantinedAt: row.quarantined_at,
+    retryAt: row.retry_at ?? undefined,
+  });
+  type InFlightRow = { hash: string; raw: string; nonce: number; vouchers: string; created_at: number };
+  const toInFlight = (row: InFlightRow): InFlightRedeem => ({
+    hash: row.hash as Hex,
+    raw: row.raw as Hex,
+    nonce: row.nonce,
+    vouchers: (JSON.parse(row.vouchers) as { channelId: Hex; epoch: string; cumulativeAmount: string }[]).map((v) => ({ channelId: v.channelId, epoch: BigInt(v.epoch), cumulativeAmount: BigInt(v.cumulativeAmount) })),
+    createdAt: row.created_at,
+  });
+  // ---- end redeem quarantine
   const selectChannel = db.prepare("SELECT * FROM channels WHERE channel_id = ? AND epoch = ?");
   const insertChannel = db.prepare(
     "INSERT OR IGNORE INTO channels (channel_id, epoch, updated_at) VALUES (?, ?, ?)",
@@ -57,6 +161,11 @@ export function createProviderStore(path: string) {
   const insertReceipt = db.prepare("INSERT INTO receipts (request_id, channel_id, receipt, created_at) VALUES (?, ?, ?, ?)");
   const selectReceipt = db.prepare("SELECT receipt FROM receipts WHERE request_id = ?");
   const selectAll = db.prepare("SELECT * FROM channels");
+  const insertRunning = db.prepare("INSERT OR IGNORE INTO running (request_id, channel_id, started_at) VALUES (?, ?, ?)");
+  const deleteRunning = db.prepare("DELETE FROM running WHERE request_id = ?");
+  const selectRunning = db.prepare("SELECT 1 FROM running WHERE request_id = ?");
+  // Requests running when the process died ended with it: nothing was billed for them.
+  db.exec("DELETE FROM running");
 
   type Row = { channel_id: string; epoch: string; owed: string; voucher_amount: string; voucher_signature: string | null; redeemed: string };
   const toState = (row: Row): ChannelState => ({
@@ -97,6 +206,11 @@ export function createProviderStore(path: string) {
   const recordServed = db.transaction((epoch: bigint, receipt: SignedReceipt) => {
     setOwed.run(receipt.channelId, epoch.toString(), receipt.cumulativeOwed.toString(), Date.now());
     insertReceipt.run(receipt.requestId, receipt.channelId, JSON.stringify(receiptToJson(receipt)), Date.now());
+    deleteRunning.run(receipt.requestId);
+  });
+  const reserveRequest = db.transaction((requestId: Hex, channelId: Hex): boolean => {
+    if (selectReceipt.get(requestId) !== undefined) return false;
+    return insertRunning.run(requestId, channelId, Date.now()).changes === 1;
   });
 
   return {
@@ -116,9 +230,24 @@ export function createProviderStore(path: string) {
     recordServed(epoch: bigint, receipt: SignedReceipt): void {
       guard("a receipt", () => recordServed(epoch, receipt));
     },
-    /** Whether a request id has been used before. */
+    /** Whether a request id has been used before (served, or running now). */
     hasReceipt(requestId: Hex): boolean {
-      return selectReceipt.get(requestId) !== undefined;
+      return selectReceipt.get(requestId) !== undefined || selectRunning.get(requestId) !== undefined;
+    },
+    /**
+     * Takes a request id for a request about to run, durably, before its first token; false when the
+     * id was used before (served, or running now), so a replayed request is never generated twice.
+     */
+    reserveRequest(requestId: Hex, channelId: Hex): boolean {
+      return guard("a request id", () => reserveRequest(requestId, channelId));
+    },
+    /** Gives up a reserved id whose request ended without a receipt (it failed before billing). */
+    releaseRequest(requestId: Hex): void {
+      guard("a request id", () => deleteRunning.run(requestId));
+    },
+    /** Whether a request with this id is running now (its receipt is not written yet). */
+    isRunning(requestId: Hex): boolean {
+      return selectRunning.get(requestId) !== undefined;
     },
     getReceipt(requestId: Hex): SignedReceipt | undefined {
       const row = selectReceipt.get(requestId) as { receipt: string } | undefined;
@@ -132,6 +261,44 @@ export function createProviderStore(path: string) {
     unredeemed(): ChannelState[] {
       return (selectAll.all() as Row[]).map(toState).filter((s) => s.voucher && s.voucher.cumulativeAmount > s.redeemed);
     },
+    // ---- redeem quarantine and in-flight redeems (createRedeemer)
+    /**
+     * Holds back a voucher the chain would not pay. Holding back the same amount again counts one
+     * more attempt; a different amount starts over.
+     */
+    quarantineVoucher(entry: { channelId: Hex; epoch: bigint; cumulativeAmount: bigint; reason: string; permanent: boolean; retryAt: number | undefined }): QuarantinedVoucher {
+      return guard("a quarantined voucher", () => {
+        upsertQuarantine.run(entry.channelId, entry.epoch.toString(), entry.cumulativeAmount.toString(), entry.reason, entry.permanent ? 1 : 0, Date.now(), entry.retryAt ?? null);
+        return toQuarantined(selectQuarantine.get(entry.channelId, entry.epoch.toString()) as QuarantineRow);
+      });
+    },
+    /** The voucher held back on a channel epoch, if any. */
+    getQuarantine(channelId: Hex, epoch: bigint): QuarantinedVoucher | undefined {
+      const row = selectQuarantine.get(channelId, epoch.toString()) as QuarantineRow | undefined;
+      return row ? toQuarantined(row) : undefined;
+    },
+    /** Every voucher held back, oldest first. */
+    quarantined(): QuarantinedVoucher[] {
+      return (selectAllQuarantine.all() as QuarantineRow[]).map(toQuarantined);
+    },
+    /** Lets a channel epoch's vouchers be redeemed again (it paid, or nothing is owed on it any more). */
+    releaseQuarantine(channelId: Hex, epoch: bigint): void {
+      guard("a released voucher", () => deleteQuarantine.run(channelId, epoch.toString()));
+    },
+    /** Records a signed redeem transaction before it is broadcast. */
+    addInFlightRedeem(tx: InFlightRedeem): void {
+      const vouchers = JSON.stringify(tx.vouchers.map((v) => ({ channelId: v.channelId, epoch: v.epoch.toString(), cumulativeAmount: v.cumulativeAmount.toString() })));
+      guard("a redeem transaction", () => insertInFlight.run(tx.hash, tx.raw, tx.nonce, vouchers, tx.createdAt));
+    },
+    /** Redeem transactions signed and not yet seen mined, by nonce. */
+    inFlightRedeems(): InFlightRedeem[] {
+      return (selectInFlight.all() as InFlightRow[]).map(toInFlight);
+    },
+    /** Forgets a redeem transaction once it is mined (or can never be). */
+    removeInFlightRedeem(hash: Hex): void {
+      guard("a redeem transaction", () => deleteInFlight.run(hash));
+    },
+    // ---- end redeem quarantine
     close(): void {
       db.close();
     },

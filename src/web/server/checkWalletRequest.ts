@@ -1,7 +1,7 @@
 import type { IncomingMessage } from "node:http";
 import { GotongError } from "../../common/errors.ts";
 
-const LOOPBACK_HOST = /^(localhost|127(?:\.\d{1,3}){3}|\[::1\])(?::\d{1,5})?$/i;
+import { LOOPBACK_HOST } from "../../gateway/refuseCrossSiteSpending.ts";
 
 /**
  * Refuses a request to the local wallet unless it plainly comes from the web app itself:
