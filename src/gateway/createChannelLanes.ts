@@ -27,7 +27,7 @@ type Lane = { busy: boolean; waiting: Waiter[] };
  * Requests on different channels (other providers, other models) run side by side.
  */
 export function createChannelLanes(options: { maxWaiting?: number } = {}): ChannelLanes {
-  const maxWaiting = options.maxWaiting ?? 16;
+  const maxWaiting = options.maxWaiting ?? 64;
   const lanes = new Map<Hex, Lane>();
 
   const releaseOf = (channelId: Hex, lane: Lane): LaneRelease => {

@@ -33,7 +33,7 @@ export type GatewayServerOptions = {
   seal?: boolean;
   /** A client that reads nothing for this long is cut (its slot freed, billed for what it got). Default 30 s. */
   stallMs?: number;
-  /** Requests that may wait for a busy channel before the excess gets 429. Default 16. */
+  /** Requests that may wait for a busy channel before the excess gets 429. Default 64. */
   maxWaitingPerChannel?: number;
   /** Host names (besides loopback ones) clients may reach the gateway by; see refuseCrossSiteSpending. */
   allowedHosts?: readonly string[];
@@ -57,6 +57,9 @@ function outputBound(bytes: number): bigint {
   return BigInt(bytes) + 1n;
 }
 
+/** A request's receipt bounds, and what copies of it delivered by someone else already cost. */
+type RequestTerms = Omit<ReceiptBounds, "receivedOutputTokens"> & { copiesCost: bigint };
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Resolves once `res` can take more (or is gone). */
@@ -73,10 +76,13 @@ function drained(res: ServerResponse): Promise<void> {
 }
 
 /** Summary of a paid request, returned to the client in headers and the final SSE event. */
-function gotongSummary(offer: Offer, receipt: SignedReceipt) {
+function gotongSummary(offer: Offer, receipt: SignedReceipt, copiesCost = 0n) {
   return {
     receiptId: receipt.requestId,
-    cost: receipt.cost.toString(),
+    // What this request cost the client: its receipt, plus any copy of it someone else delivered
+    // first (paid too, see `send`), so the costs clients are told add up to what the gateway spent.
+    cost: (receipt.cost + copiesCost).toString(),
+    ...(copiesCost > 0n ? { replayedCost: copiesCost.toString() } : {}),
     inputTokens: Number(receipt.inputTokens),
     outputTokens: Number(receipt.outputTokens),
     provider: offer.provider,
@@ -284,11 +290,12 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
         throw new TryNext("channel", { cause: error });
       }
       const deadline = Date.now() + timeoutMs;
+      const copies = { cost: 0n };
       for (let retry = 0; ; retry++) {
         if (clientGone.aborted) return;
         channel = store.getChannel(channelId)!;
         if (channel.deposit - channel.spent < maxCost) channel = await channels.ensureChannel(offer.provider, offer.modelId, maxCost);
-        const outcome = await send(offer, path, channel, raw, stream, res, clientGone, fixed, opaque);
+        const outcome = await send(offer, path, channel, raw, stream, res, clientGone, fixed, copies, opaque);
         if (outcome === "done") return;
         if (retry >= 8 || Date.now() > deadline) throw new TryNext("gave up", { cause: new Error(`provider kept answering ${outcome}`) });
       }
@@ -311,6 +318,7 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
     res: ServerResponse,
     clientGone: AbortSignal,
     fixed: Omit<ReceiptBounds, "receivedOutputTokens">,
+    copies: { cost: bigint },
     opaque?: { requestId: Hex; envelope: Buffer },
   ): Promise<"done" | "retry"> {
     const voucher = await channels.voucherFor(channel);
@@ -371,7 +379,7 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
           // they cannot read the answer). The provider served it honestly: pay its receipt, within
           // this request's own bounds, and carry on with a fresh request.
           const receipt = await fetchReceipt(offer, requestId, timeoutMs).catch(() => undefined);
-          if (receipt) accept(offer, channel, requestId, receipt, fixed);
+          if (receipt) copies.cost += accept(offer, channel, requestId, receipt, fixed).cost;
           if (opaque) {
             throw new GotongError("This sealed request was delivered to the provider by someone else first", {
               code: "request_replayed",
@@ -418,11 +426,12 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
         router.markUntrusted(offer.provider);
         throw new GotongError(`Provider ${offer.provider} answered a sealed request in the clear`, { code: "provider_unsealed", status: 502 });
       }
-      if (opaque) await relayOpaqueStream(offer, channel, requestId, upstream, res, fixed);
+      const paid = { ...fixed, copiesCost: copies.cost };
+      if (opaque) await relayOpaqueStream(offer, channel, requestId, upstream, res, paid);
       else {
         const opener = responseKeys ? createStreamOpener(responseKeys) : undefined;
-        if (stream) await relayStream(offer, channel, requestId, upstream, res, fixed, opener);
-        else await relayJson(offer, channel, requestId, upstream, res, fixed, opener);
+        if (stream) await relayStream(offer, channel, requestId, upstream, res, paid, opener);
+        else await relayJson(offer, channel, requestId, upstream, res, paid, opener);
       }
       return "done";
     } finally {
@@ -435,7 +444,7 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
     return computeCost(offer.price, { inputTokens: Math.max(raw.length + 64, Number(fixed.maxInputTokens)), outputTokens: Number(fixed.maxOutputTokens) });
   }
 
-  async function relayJson(offer: Offer, channel: ChannelRecord, requestId: Hex, upstream: UpstreamResponse, res: ServerResponse, fixed: Omit<ReceiptBounds, "receivedOutputTokens">, opener?: StreamOpener) {
+  async function relayJson(offer: Offer, channel: ChannelRecord, requestId: Hex, upstream: UpstreamResponse, res: ServerResponse, fixed: RequestTerms, opener?: StreamOpener) {
     let bytes = await upstream.bytes();
     if (opener) {
       const reader = createBinaryFrameReader();
@@ -450,7 +459,7 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
     const text = choice?.message?.content ?? choice?.text;
     const received = outputBound(typeof text === "string" ? Buffer.byteLength(text) : 0);
     const receipt = accept(offer, channel, requestId, header ? decodeReceiptHeader(header) : undefined, { ...fixed, receivedOutputTokens: received });
-    const summary = gotongSummary(offer, receipt);
+    const summary = gotongSummary(offer, receipt, fixed.copiesCost);
     body.gotong = summary;
     sendJson(res, 200, body, {
       "x-gotong-receipt-id": summary.receiptId,
@@ -461,7 +470,7 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
     });
   }
 
-  async function relayStream(offer: Offer, channel: ChannelRecord, requestId: Hex, upstream: UpstreamResponse, res: ServerResponse, fixed: Omit<ReceiptBounds, "receivedOutputTokens">, opener?: StreamOpener) {
+  async function relayStream(offer: Offer, channel: ChannelRecord, requestId: Hex, upstream: UpstreamResponse, res: ServerResponse, fixed: RequestTerms, opener?: StreamOpener) {
     const sse = startSse(res, { "x-gotong-provider": offer.provider, "x-gotong-request-id": requestId }, undefined, stallMs);
     let pending: Buffer = Buffer.alloc(0);
     // Counted by the gateway itself: the bytes of text passed on to the client.
@@ -487,7 +496,7 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
         if (passOn) sse.forward(Buffer.from(passOn));
         passOn = "";
         const receipt = accept(offer, channel, requestId, receiptFromJson(chunk.gotong.receipt), { ...fixed, receivedOutputTokens: outputBound(receivedBytes) });
-        chunk.gotong = gotongSummary(offer, receipt) as never;
+        chunk.gotong = gotongSummary(offer, receipt, fixed.copiesCost) as never;
         sse.send(chunk);
       }
       if (passOn) sse.forward(Buffer.from(passOn));
@@ -539,7 +548,7 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
    * receipt trailer lets it check the bill before paying. What it can count itself is the size of
    * the sealed frames: no more text than that arrived.
    */
-  async function relayOpaqueStream(offer: Offer, channel: ChannelRecord, requestId: Hex, upstream: UpstreamResponse, res: ServerResponse, fixed: Omit<ReceiptBounds, "receivedOutputTokens">) {
+  async function relayOpaqueStream(offer: Offer, channel: ChannelRecord, requestId: Hex, upstream: UpstreamResponse, res: ServerResponse, fixed: RequestTerms) {
     const sse = startSse(res, { "x-gotong-provider": offer.provider, "x-gotong-request-id": requestId, "x-gotong-sealed": "1" }, undefined, stallMs);
     let pending = "";
     let receivedBytes = 0;
@@ -559,7 +568,7 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
             settled = true;
             const json = event.slice(event.indexOf("data:") + 5).trim();
             const receipt = accept(offer, channel, requestId, receiptFromJson(JSON.parse(json)), { ...fixed, receivedOutputTokens: outputBound(receivedBytes) });
-            passOn += `event: gotong\ndata: ${JSON.stringify(gotongSummary(offer, receipt))}\n\n`;
+            passOn += `event: gotong\ndata: ${JSON.stringify(gotongSummary(offer, receipt, fixed.copiesCost))}\n\n`;
             continue;
           }
           const data = event.indexOf("data:");

@@ -176,16 +176,13 @@ export function createPaymentGuard(options: PaymentGuardOptions) {
      * (which the next request would otherwise carry), so the provider can redeem everything now.
      */
     async settle(header: string | undefined): Promise<{ owed: bigint; accepted: boolean }> {
+      // Read the channel afresh: a settlement is rare, and one for a channel that closed since it
+      // was cached must be refused, not stored where the redeemer would trip over it.
+      const id = decodeVoucherHeader(header ?? "")?.channelId;
+      if (id) cache.delete(id);
       const { voucher, channel } = await check(header);
-      if (channel.closesAt !== 0n) {
-        // A voucher for a channel past its challenge period can never be redeemed: refused here, it
-        // never reaches the redeemer. One for a channel still closing is the last pay: kept.
-        const fresh = await options.readChannel(voucher.channelId);
-        cache.set(voucher.channelId, { channel: fresh, at: now() });
-        if (fresh.epoch !== voucher.epoch || fresh.deposit === 0n) throw paymentError(`Channel ${voucher.channelId} has closed`, "channel_closed", "A voucher from a closed channel cannot pay again.");
-        if (fresh.closesAt !== 0n && fresh.closesAt <= (await chainNow())) {
-          throw paymentError(`Channel ${voucher.channelId} closed at ${fresh.closesAt}: its challenge period is over`, "channel_closed", "A voucher for a closed channel can no longer be redeemed.");
-        }
+      if (channel.closesAt !== 0n && channel.closesAt <= (await chainNow())) {
+        throw paymentError(`Channel ${voucher.channelId} closed at ${channel.closesAt}: its challenge period is over`, "channel_closed", "A voucher for a closed channel can no longer be redeemed.");
       }
       const state = options.store.getChannel(voucher.channelId, voucher.epoch);
       checkCovers(voucher, state);
