@@ -1,7 +1,9 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
+import { createServer } from "node:net";
 import { GotongError } from "../common/errors.ts";
 import { findAnvil } from "./findAnvil.ts";
+import { removeAnvilPidFile, writeAnvilPidFile } from "./stopLeftoverAnvil.ts";
 
 export type AnvilOptions = {
   /** TCP port on 127.0.0.1. Default 8545. */
@@ -14,6 +16,16 @@ export type AnvilOptions = {
   chainId?: number;
   /** Seconds per block when set (interval mining); default: a block per transaction. */
   blockTime?: number;
+  /**
+   * A file to record Anvil's pid in while it runs (removed when it exits), so that one left behind
+   * by a killed parent can be found and stopped (`stopLeftoverAnvil`).
+   */
+  pidFile?: string;
+  /**
+   * Stop Anvil (with SIGINT, so it saves its state) when this process dies in any way, SIGKILL
+   * included, through a tiny watchdog that waits on a pipe only this process holds. Default true.
+   */
+  dieWithParent?: boolean;
   signal?: AbortSignal;
 };
 
@@ -25,12 +37,27 @@ export async function startAnvil(options: AnvilOptions = {}): Promise<AnvilNode>
   const args = ["--host", "127.0.0.1", "--port", String(port), "--chain-id", String(options.chainId ?? 31337)];
   if (options.stateFile) args.push("--state", options.stateFile, "--state-interval", String(options.stateInterval ?? 1));
   if (options.blockTime) args.push("--block-time", String(options.blockTime));
+  if (!(await portIsFree(port))) {
+    // Without this check the poll below would find whatever answers there and adopt it as ours.
+    throw new GotongError(`Port ${port} on 127.0.0.1 is already in use, so the chain cannot start there`, {
+      code: "anvil_port_in_use",
+      hint: `Another chain or program listens on it (\`ps aux | grep anvil\` shows a leftover Anvil). Stop it, or choose another port with --chain-port (\`gotong devnet --port\`).`,
+    });
+  }
   // Its own process group: a Ctrl-C in the terminal reaches only us, and we stop Anvil last, after
-  // the provider's final redeem. If this process exits any other way, Anvil is told to stop too.
+  // the provider's final redeem. If this process exits any other way, Anvil is told to stop too:
+  // by the exit hook on a normal exit, by the watchdog when we are killed.
   const child = spawn(findAnvil(), args, { stdio: ["ignore", "pipe", "pipe"], detached: true });
   const stopOnExit = () => child.kill("SIGINT");
   process.once("exit", stopOnExit);
-  child.once("exit", () => process.off("exit", stopOnExit));
+  const watchdog = options.dieWithParent !== false && child.pid ? startWatchdog(child.pid) : undefined;
+  if (options.pidFile && child.pid) writeAnvilPidFile(options.pidFile, { pid: child.pid, port, stateFile: options.stateFile, parent: process.pid, since: new Date().toISOString() });
+  child.once("exit", () => {
+    process.off("exit", stopOnExit);
+    // Anvil is gone: its pid may be reused, so the watchdog must not signal it any more.
+    if (watchdog?.pid) killQuietly(watchdog.pid);
+    if (options.pidFile && child.pid) removeAnvilPidFile(options.pidFile, child.pid);
+  });
   let output = "";
   const collect = (b: Buffer) => {
     output = (output + b.toString()).slice(-4000);
@@ -87,4 +114,35 @@ async function answers(rpcUrl: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/**
+ * `sh` waiting for end-of-file on a pipe whose writing end only this process holds: the kernel
+ * closes it however we die, and then the watchdog sends Anvil SIGINT, its clean exit that saves the
+ * state. In its own process group, so a Ctrl-C to the terminal does not stop Anvil before the
+ * provider's final redeem.
+ */
+function startWatchdog(anvilPid: number): ChildProcess | undefined {
+  if (process.platform === "win32") return undefined;
+  const watchdog = spawn("sh", ["-c", 'read _; kill -INT "$1" 2>/dev/null', "gotong-anvil-watchdog", String(anvilPid)], { stdio: ["pipe", "ignore", "ignore"], detached: true });
+  watchdog.on("error", () => {}); // no sh: the exit hook and the pid file still cover a clean exit
+  watchdog.unref();
+  (watchdog.stdin as unknown as { unref?: () => void } | null)?.unref?.();
+  return watchdog;
+}
+
+function killQuietly(pid: number) {
+  try {
+    process.kill(pid, "SIGKILL");
+  } catch {
+    // already gone
+  }
+}
+
+function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once("error", () => resolve(false));
+    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
+  });
 }

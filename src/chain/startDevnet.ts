@@ -1,9 +1,12 @@
 import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { privateKeyToAccount } from "viem/accounts";
 import type { GotongHome } from "../common/home.ts";
 import type { Logger } from "../common/logger.ts";
 import { loadOrCreateKey } from "../common/keys.ts";
+import { lockState } from "../common/lockState.ts";
 import { startAnvil, type AnvilNode } from "./startAnvil.ts";
+import { stopLeftoverAnvil } from "./stopLeftoverAnvil.ts";
 import { createClients } from "./createClients.ts";
 import { deployContracts } from "./deployContracts.ts";
 import { readDeployment, writeDeployment, type Deployment } from "./deployment.ts";
@@ -16,10 +19,24 @@ export type Devnet = { anvil: AnvilNode; deployment: Deployment; deployed: boole
 /**
  * Starts the embedded local chain with its state in `GOTONG_HOME/chain`, and deploys the contracts
  * the first time. A restart loads the saved chain and keeps balances, models, offers and channels.
+ * Locks the chain for this process first (`state_locked` when another devnet runs on this home), and
+ * stops an Anvil a killed predecessor left on the state file rather than adopt it.
  */
 export async function startDevnet(options: { home: GotongHome; port?: number; logger?: Logger; signal?: AbortSignal }): Promise<Devnet> {
   const { home, logger } = options;
-  const anvil = await startAnvil({ port: options.port, stateFile: home.anvilState, signal: options.signal });
+  // One chain per home: a second Anvil on the same state file would overwrite the first one's blocks.
+  const lock = lockState(join(home.locks, "devnet.lock"), { what: `The local chain in ${home.chain}`, hint: "use the running one (its RPC URL is in chain/deployment.json), or give this one another --home" });
+  let anvil: AnvilNode;
+  try {
+    // Holding the lock, any Anvil still on our state is an orphan of a killed devnet: stop it (it
+    // saves the chain as it goes) rather than adopt a process nobody could stop.
+    await stopLeftoverAnvil({ pidFile: home.anvilPidFile, stateFile: home.anvilState, logger });
+    const node = await startAnvil({ port: options.port, stateFile: home.anvilState, pidFile: home.anvilPidFile, signal: options.signal });
+    anvil = { ...node, stop: () => node.stop().finally(lock.release) };
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
   try {
     const clients = createClients({ rpcUrl: anvil.rpcUrl, chainId: 31337, account: privateKeyToAccount(DEVNET_DEPLOYER_KEY) });
     if (existsSync(home.deployment)) {

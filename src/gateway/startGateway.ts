@@ -6,6 +6,7 @@ import { privateKeyToAccount } from "viem/accounts";
 import { createClients } from "../chain/createClients.ts";
 import type { Deployment } from "../chain/deployment.ts";
 import type { GotongHome } from "../common/home.ts";
+import { lockState } from "../common/lockState.ts";
 import type { Logger } from "../common/logger.ts";
 import { createChannelManager, type ChannelFunder } from "./createChannelManager.ts";
 import { createPaymentSigner } from "../payments/createPaymentSigner.ts";
@@ -37,11 +38,26 @@ export type StartGatewayOptions = {
    * signs the vouchers and sends the wallet's transactions).
    */
   funder?: ChannelFunder;
+  /** Host names clients may use to reach the gateway besides loopback ones (DNS-rebinding guard). */
+  allowedHosts?: string[];
   logger: Logger;
 };
 
 /** Starts the user's gateway: a local OpenAI-compatible endpoint that pays providers per request. */
 export async function startGateway(options: StartGatewayOptions) {
+  // One process per gateway key and home: two would sign vouchers from the same channels' database.
+  const address = privateKeyToAccount(options.privateKey).address;
+  const lock = lockState(join(options.home.locks, `gateway-${address.toLowerCase()}.lock`), { what: `The gateway ${address} in ${options.home.root}`, hint: "use the running gateway, or start another with its own key: `gotong gateway start --key FILE`" });
+  try {
+    const gateway = await serveGateway(options);
+    return { ...gateway, stop: () => gateway.stop().finally(lock.release) };
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
+}
+
+async function serveGateway(options: StartGatewayOptions) {
   const { deployment, logger } = options;
   const account = privateKeyToAccount(options.privateKey);
   const clients = createClients({ rpcUrl: deployment.rpcUrl, chainId: deployment.chainId, account });
@@ -51,7 +67,10 @@ export async function startGateway(options: StartGatewayOptions) {
   const channels = createChannelManager({ clients, account, deployment, store, signer, logger: logger.child("channels"), deposit: options.deposit, funder: options.funder });
   const router = createRouter({ loadOffers: () => discoverOffers(clients.public, deployment), refreshMs: options.offersRefreshMs });
   const web = createWebRoutes({ home: options.home, deployment, clients, store, router, channels, logger: logger.child("web") });
-  const server = createGatewayServer({ router, channels, store, domain, logger, seal: options.seal, fallback: web.handle });
+  const host = options.host ?? "127.0.0.1";
+  // Clients reach a gateway bound to a named address by that name; loopback names always work.
+  const allowedHosts = [...(options.allowedHosts ?? []), ...(["0.0.0.0", "::"].includes(host) ? [] : [host])];
+  const server = createGatewayServer({ router, channels, store, domain, logger, seal: options.seal, fallback: web.handle, allowedHosts });
   const settler = createSettler({
     store,
     channels,
@@ -60,7 +79,6 @@ export async function startGateway(options: StartGatewayOptions) {
   });
   const settleTimer = setInterval(() => void settler.settle().catch(() => {}), options.settleIntervalMs ?? 5_000);
   settleTimer.unref();
-  const host = options.host ?? "127.0.0.1";
   server.listen(options.port ?? 8600, host);
   await once(server, "listening");
   const port = (server.address() as AddressInfo).port;

@@ -6,6 +6,7 @@ import { privateKeyToAccount } from "viem/accounts";
 import { createClients } from "../chain/createClients.ts";
 import type { Deployment } from "../chain/deployment.ts";
 import type { GotongHome } from "../common/home.ts";
+import { lockState } from "../common/lockState.ts";
 import type { Logger } from "../common/logger.ts";
 import { hashFile } from "../model/hashFile.ts";
 import { readGgufHeader } from "../model/readGgufHeader.ts";
@@ -56,6 +57,20 @@ export type StartProviderOptions = {
  * ones accepted before any crash).
  */
 export async function startProvider(options: StartProviderOptions) {
+  // One process per identity, locked before any state is touched: a second one would take over the
+  // on-chain endpoint and lose database updates.
+  const address = privateKeyToAccount(options.privateKey).address;
+  const lock = lockState(join(options.home.locks, `provider-${address.toLowerCase()}.lock`), { what: `The provider ${address} in ${options.home.root}`, hint: "start another provider with its own key and database: `gotong provider start --name NAME`" });
+  try {
+    const provider = await serveProvider(options);
+    return { ...provider, stop: () => provider.stop().finally(lock.release) };
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
+}
+
+async function serveProvider(options: StartProviderOptions) {
   const { home, deployment, logger } = options;
   const header = await readGgufHeader(options.modelPath);
   const weightsHash = `0x${await hashFile(options.modelPath, { onProgress: (done: number | bigint, total: number | bigint) => options.onProgress?.("hashing", Number(done), Number(total)) })}` as Hex;

@@ -4,7 +4,8 @@ import { context, integer, parse, untilStopped } from "../shared.ts";
 export const help = `gotong devnet [--port 8545] [--home DIR]
 
 Starts the local chain (Anvil) with its state in GOTONG_HOME/chain, deploying the contracts the first
-time and writing GOTONG_HOME/chain/deployment.json. A restart keeps every balance, model, offer and channel.`;
+time and writing GOTONG_HOME/chain/deployment.json. A restart keeps every balance, model, offer and channel.
+One chain per home: a second devnet (or \`gotong up\`) on it is refused while this one runs.`;
 
 export async function run(args: string[]) {
   const { values } = parse(args, { port: { type: "string" } }, false);

@@ -9,7 +9,8 @@ export const help = `gotong gateway start [--port 8600] [--host 127.0.0.1] [--de
 A local OpenAI-compatible endpoint: point any OpenAI client at http://host:port/v1.
 It finds offers on-chain, opens payment channels (deposit T tokens each, default 1), signs vouchers,
 checks every receipt, and fails over when a provider is down. Prompts and answers are sealed end to
-end with HPKE to each provider's registered key; --no-seal sends them in the clear (for measurement only).`;
+end with HPKE to each provider's registered key; --no-seal sends them in the clear (for measurement only).
+One process per gateway key and home: a second is refused while the first runs (--key FILE for another).`;
 
 export async function run(args: string[]) {
   const [sub, ...rest] = args;

@@ -4,7 +4,8 @@ import { context, integer, parse, untilStopped } from "../shared.ts";
 export const help = `gotong up [--model FILE.gguf] [--name NAME] [--threads N] [--chain-port 8545] [--provider-port 8601] [--gateway-port 8600] [--home DIR]
 
 Starts a complete local network: chain, contracts, a published model, a provider and a gateway.
-Without --model it serves the first GGUF in GOTONG_HOME/models, or a small generated test model.`;
+Without --model it serves the first GGUF in GOTONG_HOME/models, or a small generated test model.
+One per home: a second \`gotong up\` on the same GOTONG_HOME is refused while this one runs.`;
 
 export async function run(args: string[]) {
   const { values } = parse(args, {
