@@ -8,6 +8,7 @@ const commands: Record<string, () => Promise<{ run(args: string[]): Promise<void
   model: () => import("./commands/model.ts"),
   chat: () => import("./commands/chat.ts"),
   receipts: () => import("./commands/receipts.ts"),
+  channel: () => import("./commands/channel.ts"),
   agent: () => import("./commands/agent.ts"),
   mcp: () => import("./commands/mcp.ts"),
   fund: () => import("./commands/fund.ts"),
@@ -22,6 +23,7 @@ const usage = `gotong — an open network for AI
   gotong model pull|publish|verify|inspect
   gotong chat "PROMPT"           one request through the network
   gotong receipts                what your gateway paid for, request by request
+  gotong channel list            your gateway's payment channels: deposit, spent, redeemed, state
   gotong agent create|policy|revoke|status   agent wallets: a budget the owner sets and can revoke
   gotong mcp                     an MCP server (stdio) for agents: chat, pay, donate, balance, budget
   gotong fund round create|apply|donate|status|finalize|claim   quadratic funding for open models
