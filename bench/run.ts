@@ -2,7 +2,9 @@
  * Gotong benchmarks. Every figure is a ratio against a baseline measured in the same run (these
  * machines are shared and noisy, so absolute times drift): throughput through gateway and provider
  * against node-llama-cpp called directly; the time to first token each layer adds; and the gas of
- * one redeem settling 1,000 requests against 1,000 single token transfers.
+ * one redeem settling 1,000 requests against 1,000 single token transfers; and load through a whole
+ * `gotong up` network (1,000 requests, 50 at a time, against the same requests one at a time) with
+ * the money identity checked to the base unit (a mismatch makes the run exit 1, after writing).
  *
  *   npm run bench            writes bench/results/latest.json and prints a table
  */
@@ -13,6 +15,8 @@ import { benchSettlementGas } from "./settlementGas.ts";
 import { benchVoucherVerify } from "./voucherVerify.ts";
 import { benchHpke } from "./hpke.ts";
 import { benchFundingGas } from "./fundingGas.ts";
+import { benchLoad, loadOptionsFrom, printLoad, renderLoadTable } from "./load.ts";
+import { fillReadme } from "./fillReadme.ts";
 import { bigintAsString } from "../src/common/bigintJson.ts";
 
 const results: Record<string, unknown> = { date: new Date().toISOString(), node: process.version };
@@ -21,10 +25,15 @@ results.settlementGas = await benchSettlementGas();
 results.voucherVerify = await benchVoucherVerify();
 results.hpke = await benchHpke();
 results.fundingGas = await benchFundingGas();
+const load = await benchLoad(loadOptionsFrom([], process.env));
+results.load = load;
 const file = join(import.meta.dirname, "results", "latest.json");
 const json = JSON.stringify(results, bigintAsString, 2);
 writeFileSync(file, json + "\n");
 console.log(json);
 console.log(`written to ${file}`);
 await import("./renderReadme.ts");
-process.exit(0);
+fillReadme("load-bench", renderLoadTable(load));
+printLoad(load);
+// The figures are written either way; a broken money identity still fails the run.
+process.exit(load.identity.holds ? 0 : 1);
