@@ -4,13 +4,17 @@ import { GotongError } from "../../common/errors.ts";
 import { startGateway } from "../../gateway/startGateway.ts";
 import { context, integer, parse, tokens, untilStopped } from "../shared.ts";
 
-export const help = `gotong gateway start [--port 8600] [--host 127.0.0.1] [--deposit T] [--key FILE] [--deployment FILE] [--no-seal]
+export const help = `gotong gateway start [--port 8600] [--host 127.0.0.1] [--allowed-host NAME]... [--deposit T] [--key FILE] [--deployment FILE] [--no-seal]
 
 A local OpenAI-compatible endpoint: point any OpenAI client at http://host:port/v1.
 It finds offers on-chain, opens payment channels (deposit T tokens each, default 1), signs vouchers,
 checks every receipt, and fails over when a provider is down. Prompts and answers are sealed end to
 end with HPKE to each provider's registered key; --no-seal sends them in the clear (for measurement only).
-One process per gateway key and home: a second is refused while the first runs (--key FILE for another).`;
+One process per gateway key and home: a second is refused while the first runs (--key FILE for another).
+It spends from its own account, so it answers only requests addressed to a loopback name (127.0.0.1,
+localhost, [::1]) or to --host; --allowed-host NAME adds a name clients use (a DNS-rebinding page
+reaches 127.0.0.1 under a name of its own and is refused). Each channel carries one request at a time
+(the provider serves one unpaid request per channel); up to 64 more wait, beyond that 429 + Retry-After.`;
 
 export async function run(args: string[]) {
   const [sub, ...rest] = args;
@@ -22,6 +26,7 @@ export async function run(args: string[]) {
     key: { type: "string" },
     deployment: { type: "string" },
     "no-seal": { type: "boolean" },
+    "allowed-host": { type: "string", multiple: true },
   }, false);
   const ctx = context(values);
   const deployment = ctx.deployment(values.deployment);
@@ -36,6 +41,7 @@ export async function run(args: string[]) {
     host: values.host,
     deposit: values.deposit ? tokens(values.deposit, deployment.token.decimals, unit) : undefined,
     seal: !values["no-seal"],
+    allowedHosts: values["allowed-host"] as string[] | undefined,
     logger: ctx.logger,
   });
   if (values["no-seal"]) ctx.logger.warn("sealing is off: prompts travel to providers in the clear");
