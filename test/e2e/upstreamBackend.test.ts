@@ -10,8 +10,10 @@ import { startChatNetwork, DEFAULT_PRICE, UNIT, quietLogger, type ChatNetwork } 
 import { postChat } from "../helpers/postChat.ts";
 
 /** A stand-in for vLLM / llama-server: an OpenAI-compatible server that streams and reports usage. */
-function startFakeUpstream(): Promise<{ server: Server; url: string; requests: Record<string, unknown>[] }> {
+function startFakeUpstream(): Promise<{ server: Server; url: string; requests: Record<string, unknown>[]; usage: { completion_tokens: number } }> {
   const requests: Record<string, unknown>[] = [];
+  // What the upstream reports as its output count (5 chunks of text, 26 bytes, whatever it says).
+  const usage = { completion_tokens: 5 };
   const server = createServer((req, res) => {
     let body = "";
     req.on("data", (b) => (body += b));
@@ -22,11 +24,11 @@ function startFakeUpstream(): Promise<{ server: Server; url: string; requests: R
       const words = ["Upstream", " says", " hello", " to", " you"];
       for (const w of words) res.write(`data: ${JSON.stringify({ choices: [{ index: 0, delta: { content: w }, finish_reason: null }] })}\n\n`);
       res.write(`data: ${JSON.stringify({ choices: [{ index: 0, delta: {}, finish_reason: "stop" }] })}\n\n`);
-      res.write(`data: ${JSON.stringify({ choices: [], usage: { prompt_tokens: 7, completion_tokens: words.length } })}\n\n`);
+      res.write(`data: ${JSON.stringify({ choices: [], usage: { prompt_tokens: 7, completion_tokens: usage.completion_tokens } })}\n\n`);
       res.end("data: [DONE]\n\n");
     });
   });
-  return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve({ server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`, requests })));
+  return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve({ server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`, requests, usage })));
 }
 
 describe("a provider serving from an upstream OpenAI-compatible server", () => {
@@ -66,5 +68,22 @@ describe("a provider serving from an upstream OpenAI-compatible server", () => {
     expect(body.usage).toMatchObject({ prompt_tokens: 7, completion_tokens: 5 });
     expect(res.headers.get("x-gotong-cost")).toBe(String((7n * DEFAULT_PRICE.pricePerMillionInput + 5n * DEFAULT_PRICE.pricePerMillionOutput + 999_999n) / 1_000_000n));
     expect(upstream.requests[0]).toMatchObject({ model: "served-by-upstream", max_tokens: 16, stream: true });
+  });
+
+  it("bills output from the upstream's usage, never above max_tokens or what the text delivered can hold", async () => {
+    const billed = async (completionTokens: number, maxTokens: number, stream: boolean) => {
+      upstream.usage.completion_tokens = completionTokens;
+      const res = await postChat(gateway.baseUrl, net.model.name, "hi there", { max_tokens: maxTokens, stream });
+      expect(res.status).toBe(200);
+      if (!stream) return Number(res.headers.get("x-gotong-output-tokens"));
+      const events = (await res.text()).split("\n\n").filter((e) => e.startsWith("data: {")).map((e) => JSON.parse(e.slice(6)) as { gotong?: { outputTokens?: number; receiptId?: string } });
+      return events.find((e) => e.gotong?.receiptId)!.gotong!.outputTokens!;
+    };
+    for (const stream of [false, true]) {
+      expect(await billed(12, 16, stream)).toBe(12); // the upstream's own count, not one per chunk (5)
+      expect(await billed(1_000, 16, stream)).toBe(16); // an upstream claiming more is held to max_tokens
+      expect(await billed(1_000, 64, stream)).toBe(27); // ... and to the 26 bytes of text it sent, plus one
+    }
+    upstream.usage.completion_tokens = 5;
   });
 });
