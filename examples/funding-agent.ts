@@ -52,12 +52,21 @@ try {
     ...projects.map(describe),
     "Reply with the numbers of the projects to support, separated by commas.",
   ].join("\n");
-  const answer = await agent.chat({ model, messages: [{ role: "user", content: question }], maxTokens: 48, temperature: 0 });
-  console.log(`asked ${model} (cost ${show(answer.cost)}); it answered: ${JSON.stringify(answer.content.trim().slice(0, 200))}`);
+  let reply = "";
+  try {
+    const answer = await agent.chat({ model, messages: [{ role: "user", content: question }], maxTokens: 48, temperature: 0 });
+    reply = answer.content;
+    console.log(`asked ${model} (cost ${show(answer.cost)}); it answered: ${JSON.stringify(answer.content.trim().slice(0, 200))}`);
+  } catch (error) {
+    // A model whose context cannot hold the question is refused before anything is paid: carry on
+    // without its advice rather than give nothing.
+    if ((error as { code?: string }).code !== "context_length_exceeded") throw error;
+    console.log(`${model} cannot take the question (${(error as Error).message}); nothing was paid for it`);
+  }
 
   // 2. Keep the projects it named; a model too small to follow the instruction names none, and then
   //    the agent falls back to supporting every project (breadth is what quadratic funding rewards).
-  const named = new Set((answer.content.match(/\d+/g) ?? []).map(Number));
+  const named = new Set((reply.match(/\d+/g) ?? []).map(Number));
   let chosen = projects.filter((p) => named.has(p.projectId));
   if (chosen.length === 0) {
     console.log("the answer named no project of this round: supporting all of them");

@@ -13,7 +13,7 @@ export const TEST_MODEL_DESCRIPTION =
   "demos. It loads and generates tokens, but its output is gibberish: it was never trained.";
 
 /** sha256 of the generated test model: the same on every machine (checked by the tests). */
-export const TEST_MODEL_SHA256 = "c7c8dee1abfe8b5945a3732e5fb5c4bffb202665ce46a48b1f63a55e5a8d8379";
+export const TEST_MODEL_SHA256 = "67402c0df8ed143bc411901509ed66c25223c886de23000b93ac6957f7aa65c9";
 
 /** Size in bytes of the generated test model. */
 export const TEST_MODEL_BYTES = 569_952;
@@ -25,7 +25,7 @@ export const TEST_MODEL_SHAPE = {
   headCount: 4,
   headCountKv: 4,
   feedForwardLength: 128,
-  contextLength: 256,
+  contextLength: 2048,
 } as const;
 
 /** Result of `generateTestModel`. */
@@ -46,7 +46,7 @@ const WORDS = [
 
 /**
  * Writes the Gotong test model: a small but real GGUF (Llama architecture, 2 layers, 4 heads,
- * 64-wide embeddings, context 256, ~470 tokens with byte fallback, F32) whose weights come from a
+ * 64-wide embeddings, context 2048, ~470 tokens with byte fallback, F32) whose weights come from a
  * seeded PRNG. It loads in llama.cpp and generates tokens, and is byte-for-byte identical on every
  * run, so its sha256 is stable. Labelled as a test model in `general.name` and `general.description`.
  *
