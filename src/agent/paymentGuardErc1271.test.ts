@@ -53,17 +53,19 @@ describe("the provider's payment guard with an agent wallet as the channel sende
 
   const voucher = (amount: bigint) => signVoucher(agentKey, domain, { channelId, epoch: 0n, cumulativeAmount: amount });
 
-  it("accepts a voucher the wallet vouches for through ERC-1271, asked as PaymentChannels, and remembers it per digest", async () => {
+  it("accepts a voucher the wallet vouches for through ERC-1271, asked as PaymentChannels, and asks again before serving each request", async () => {
     const v = await voucher(0n);
     const digest = hashVoucher(domain, v);
     const { client, calls } = stubClient((d, signature) => (d === digest && signature === v.signature ? "0x1626ba7e" : "0xffffffff"));
     const guard = createPaymentGuard({ provider, domain, store, client, readChannel: async () => channel(wallet) });
-    // Refused for the deposit (after the signature check, so the voucher is not stored), then accepted:
-    // the second time the wallet is not asked again.
+    // Refused for the deposit (after the signature check, so the voucher is not stored), then accepted.
+    // The wallet is asked each time a request would be served on its credit: its owner may have
+    // revoked the key in between. Only the contract check (getCode) is remembered.
     const short = await guard.authorize(encodeVoucherHeader(v), 1n, 10n ** 12n, rid()).then(() => undefined, (e: unknown) => e);
     expect(isGotongError(short, "insufficient_deposit")).toBe(true);
     (await guard.authorize(encodeVoucherHeader(v), 1n, 1000n, rid())).release();
-    expect(calls).toEqual([{ method: "getCode" }, { method: "isValidSignature", from: domain.verifyingContract }]);
+    const ask = { method: "isValidSignature", from: domain.verifyingContract };
+    expect(calls).toEqual([{ method: "getCode" }, ask, ask]);
   });
 
   it("refuses when the wallet says no (revoked key, paused wallet), and asks again next time", async () => {

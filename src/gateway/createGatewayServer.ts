@@ -211,8 +211,9 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
    */
   function requestBounds(body: Record<string, unknown>, raw: Buffer, opaque: boolean): Omit<ReceiptBounds, "receivedOutputTokens"> {
     const cap = Number(body.max_completion_tokens ?? body.max_tokens);
-    const maxOutputTokens = opaque ? BigInt(raw.length) : BigInt(Number.isSafeInteger(cap) && cap > 0 ? cap : DEFAULT_MAX_TOKENS);
-    if (opaque) return { maxOutputTokens, maxInputTokens: BigInt(raw.length) + TEMPLATE_TOKENS };
+    // A sealed request hides its max_tokens: its output is bounded by the sealed bytes that arrive.
+    if (opaque) return { maxOutputTokens: BigInt(Number.MAX_SAFE_INTEGER), maxInputTokens: BigInt(raw.length) + TEMPLATE_TOKENS };
+    const maxOutputTokens = BigInt(Number.isSafeInteger(cap) && cap > 0 ? cap : DEFAULT_MAX_TOKENS);
     const messages = Array.isArray(body.messages) ? body.messages : undefined;
     const promptBytes = Buffer.byteLength(JSON.stringify(messages ?? body.prompt ?? ""));
     return { maxOutputTokens, maxInputTokens: BigInt(promptBytes) + TEMPLATE_TOKENS + TOKENS_PER_MESSAGE * BigInt(messages?.length ?? 1) };

@@ -75,7 +75,7 @@ export function createPaymentGuard(options: PaymentGuardOptions) {
   };
 
   /** The checks every voucher passes, for a request or a settlement. */
-  const check = async (header: string | undefined, modelId?: bigint) => {
+  const check = async (header: string | undefined, modelId?: bigint, fresh = false) => {
     if (!header) {
       throw paymentError("This provider serves paid requests only: no x-gotong-voucher header", "voucher_missing", "Call it through a Gotong gateway, which opens a channel and signs vouchers.");
     }
@@ -88,9 +88,12 @@ export function createPaymentGuard(options: PaymentGuardOptions) {
     if (voucher.epoch !== channel.epoch) throw paymentError(`The voucher is for epoch ${voucher.epoch} but the channel is in epoch ${channel.epoch}`, "voucher_wrong_epoch", "A voucher from a closed channel cannot pay again.");
     let state = options.store.getChannel(voucher.channelId, voucher.epoch);
     const known = state.voucher?.cumulativeAmount === voucher.cumulativeAmount && state.voucher.signature === voucher.signature;
-    // The same voucher as last time needs no second signature check (the common case on retries).
-    if (!known && !verifier.voucherSignedBy(voucher, channel.sender)) {
-      if (!(await contractSignatures.signedBy(voucher, channel.sender))) {
+    // The same voucher as last time needs no second signature check (the common case on retries),
+    // unless the sender is a contract (an agent wallet): its owner can revoke or pause it at any
+    // moment, so before serving anything on its credit the wallet is asked again.
+    const askWallet = fresh && contractSignatures.isKnownContract(channel.sender);
+    if ((!known || askWallet) && !verifier.voucherSignedBy(voucher, channel.sender)) {
+      if (!(await contractSignatures.signedBy(voucher, channel.sender, fresh))) {
         throw paymentError("The voucher's signature is not the channel sender's for this chain and contract", "voucher_signature_invalid", "Vouchers are bound to one chain id, one PaymentChannels contract, one channel and one epoch.", 401);
       }
       // Read again after the on-chain check: another request may have completed meanwhile.
@@ -109,7 +112,7 @@ export function createPaymentGuard(options: PaymentGuardOptions) {
      * `maxCost`, stores the voucher durably, and reserves `maxCost` of the deposit.
      */
     async authorize(header: string | undefined, modelId: bigint, maxCost: bigint, requestId: Hex): Promise<Authorization> {
-      const { voucher, channel } = await check(header, modelId);
+      const { voucher, channel } = await check(header, modelId, true);
       // From here to the reservation nothing awaits: what is owed and what is in flight are read and
       // reserved in one turn, so overlapping requests on a channel can never both pass the rule.
       const state = options.store.getChannel(voucher.channelId, voucher.epoch);
@@ -226,11 +229,14 @@ function createContractSignatureCheck(client: PublicClient | undefined, domain: 
   const isContract = new Set<string>();
   const MAX_REMEMBERED = 10_000;
   return {
-    async signedBy(voucher: SignedVoucher, sender: Address): Promise<boolean> {
+    /** Whether `sender` was found to be a contract before. */
+    isKnownContract: (sender: Address) => isContract.has(sender.toLowerCase()),
+    /** `fresh` asks the wallet even when it vouched for this voucher before (it may be revoked since). */
+    async signedBy(voucher: SignedVoucher, sender: Address, fresh = false): Promise<boolean> {
       if (!client) return false;
       const digest = bytesToHex(voucherDigest(separator, voucher));
       const key = `${sender.toLowerCase()}:${digest}`;
-      if (valid.get(key) === voucher.signature) return true;
+      if (!fresh && valid.get(key) === voucher.signature) return true;
       try {
         if (!isContract.has(sender.toLowerCase())) {
           const code = await client.getCode({ address: sender });
