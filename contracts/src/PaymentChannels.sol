@@ -5,7 +5,7 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
-import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
+import {IERC1271} from "@openzeppelin/contracts/interfaces/IERC1271.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {ModelRegistry} from "./ModelRegistry.sol";
@@ -138,6 +138,14 @@ contract PaymentChannels is EIP712, ReentrancyGuardTransient {
     /// @notice Earnings cannot be sent to the zero address.
     error ZeroRecipient();
 
+    /// @notice Too little gas is left to give a sender contract's ERC-1271 check its full allowance
+    ///         (`ERC1271_GAS_LIMIT`). Raised instead of treating the signature as invalid, so a
+    ///         transaction sent with too low a gas limit (or a node's gas estimate that just fits a
+    ///         failed check) reverts rather than skipping a voucher that would have paid.
+    /// @param gasLeft The gas left before the check.
+    /// @param required The gas the check needs to be left.
+    error InsufficientGasForSignatureCheck(uint256 gasLeft, uint256 required);
+
     /// @notice The model id does not fit the 32 bits a channel stores it in. The registry numbers
     ///         models from 1, so this takes more than four billion registrations.
     /// @param modelId The model.
@@ -192,6 +200,19 @@ contract PaymentChannels is EIP712, ReentrancyGuardTransient {
         uint256 providerShare,
         uint256 royalty,
         uint256 fee
+    );
+
+    /// @notice `redeemBatch` skipped a voucher that cannot pay (anything more) instead of reverting,
+    ///         so that one counterparty cannot block the provider's other pay.
+    /// @param channelId The voucher's channel.
+    /// @param provider The caller, who tried to redeem it.
+    /// @param epoch The voucher's epoch.
+    /// @param cumulativeAmount The voucher's cumulative amount.
+    /// @param reason The selector of the custom error `redeem` would have reverted with:
+    ///        `ChannelNotOpen`, `NotChannelProvider`, `WrongEpoch`, `ChannelClosed`,
+    ///        `VoucherNotIncreasing` or `InvalidVoucherSignature`.
+    event VoucherSkipped(
+        bytes32 indexed channelId, address indexed provider, uint64 epoch, uint256 cumulativeAmount, bytes4 reason
     );
 
     /// @notice The sender started closing a channel.
@@ -274,6 +295,12 @@ contract PaymentChannels is EIP712, ReentrancyGuardTransient {
     /// @notice The EIP-712 type hash of `Voucher`.
     bytes32 public constant VOUCHER_TYPEHASH =
         keccak256("Voucher(bytes32 channelId,uint64 epoch,uint256 cumulativeAmount)");
+
+    /// @notice Gas given to a sender contract's ERC-1271 `isValidSignature`. A check that needs more
+    ///         (or reverts, or returns anything but the magic value) is an invalid signature. The cap
+    ///         bounds what a hostile sender can burn of a provider's batch: at most this much per
+    ///         voucher, after which the voucher is skipped and the rest of the batch still pays.
+    uint256 public constant ERC1271_GAS_LIMIT = 100_000;
 
     /// @notice The highest protocol fee, in basis points (10%).
     uint16 public constant MAX_FEE_BPS = 1000;
@@ -397,7 +424,13 @@ contract PaymentChannels is EIP712, ReentrancyGuardTransient {
     }
 
     /// @notice Redeems many vouchers in one transaction, with the same checks as `redeem`, except
-    ///         that a voucher paying nothing more (stale, or repeated in the batch) is skipped.
+    ///         that a voucher that cannot pay is skipped, with a `VoucherSkipped` event naming the
+    ///         error `redeem` would have raised, instead of reverting the batch: one closed channel,
+    ///         revoked agent wallet or bad signature never blocks the provider's other pay. Only a
+    ///         length mismatch, too little gas (`InsufficientGasForSignatureCheck`) and reentrancy
+    ///         revert. A sender contract's ERC-1271 check gets `ERC1271_GAS_LIMIT` gas; one that
+    ///         reverts, burns it all or answers anything but the magic value is skipped as
+    ///         `InvalidVoucherSignature`, and cannot touch state (it is a static call).
     /// @param vouchers The vouchers.
     /// @param signatures Their signatures, in the same order.
     /// @return totalPaid The total paid.
@@ -540,9 +573,10 @@ contract PaymentChannels is EIP712, ReentrancyGuardTransient {
 
     // ---------------------------------------------------------------- internal
 
-    /// @dev Checks and pays one voucher. When `strict` is false, a voucher that pays nothing more
-    ///      returns 0 instead of reverting (batch semantics); every other check still reverts.
-    ///      The channel's four slots are each read once (a redemption needs all of them).
+    /// @dev Checks and pays one voucher. When `strict` is false (batch semantics), a voucher that
+    ///      cannot pay returns 0 with a `VoucherSkipped` event instead of reverting. The revert data
+    ///      is built only on a refusal, so the paying path costs what it did before batches could
+    ///      skip. The channel's four slots are each read once (a redemption needs all of them).
     function _redeem(Voucher calldata voucher, bytes calldata signature, bool strict)
         internal
         returns (uint256 amount)
@@ -550,24 +584,47 @@ contract PaymentChannels is EIP712, ReentrancyGuardTransient {
         bytes32 channelId = voucher.channelId;
         ChannelSlot storage stored = _channels[channelId];
         ChannelSlot memory channel = stored;
-        if (channel.deposit == 0) revert ChannelNotOpen(channelId);
-        if (channel.provider != msg.sender) revert NotChannelProvider(channelId, msg.sender);
-        if (voucher.epoch != channel.epoch) revert WrongEpoch(channel.epoch, voucher.epoch);
+        if (channel.deposit == 0) {
+            return _refuse(strict, voucher, abi.encodeWithSelector(ChannelNotOpen.selector, channelId));
+        }
+        if (channel.provider != msg.sender) {
+            return _refuse(strict, voucher, abi.encodeWithSelector(NotChannelProvider.selector, channelId, msg.sender));
+        }
+        if (voucher.epoch != channel.epoch) {
+            return _refuse(strict, voucher, abi.encodeWithSelector(WrongEpoch.selector, channel.epoch, voucher.epoch));
+        }
         uint64 closesAt = channel.closesAt;
-        if (closesAt != 0 && block.timestamp >= closesAt) revert ChannelClosed(channelId, closesAt);
+        if (closesAt != 0 && block.timestamp >= closesAt) {
+            return _refuse(strict, voucher, abi.encodeWithSelector(ChannelClosed.selector, channelId, closesAt));
+        }
 
         uint256 redeemed = channel.redeemed;
         uint256 cumulativeAmount = voucher.cumulativeAmount;
         uint256 payable_ = Math.min(cumulativeAmount, channel.deposit);
         if (payable_ <= redeemed) {
-            if (strict) revert VoucherNotIncreasing(redeemed, cumulativeAmount);
-            return 0;
+            return _refuse(
+                strict, voucher, abi.encodeWithSelector(VoucherNotIncreasing.selector, redeemed, cumulativeAmount)
+            );
         }
-        if (!_isValidSignature(channel.sender, _hashVoucher(voucher), signature)) revert InvalidVoucherSignature();
+        if (!_isValidSignature(channel.sender, _hashVoucher(voucher), signature)) {
+            return _refuse(strict, voucher, abi.encodeWithSelector(InvalidVoucherSignature.selector));
+        }
 
         amount = payable_ - redeemed;
         stored.redeemed = payable_;
         _pay(channelId, channel, cumulativeAmount, amount);
+    }
+
+    /// @dev A voucher that cannot pay: reverts with `error_` when `strict`, otherwise emits
+    ///      `VoucherSkipped` with its selector and returns 0 (nothing paid).
+    function _refuse(bool strict, Voucher calldata voucher, bytes memory error_) internal returns (uint256) {
+        if (strict) {
+            assembly ("memory-safe") {
+                revert(add(error_, 0x20), mload(error_))
+            }
+        }
+        emit VoucherSkipped(voucher.channelId, msg.sender, voucher.epoch, voucher.cumulativeAmount, bytes4(error_));
+        return 0;
     }
 
     /// @dev Splits `amount` into royalty, fee and provider share, credits them (the royalty to the
@@ -591,10 +648,51 @@ contract PaymentChannels is EIP712, ReentrancyGuardTransient {
     ///      tried first even when the signer has code, so an EOA with an EIP-7702 delegation can
     ///      still sign with its key (OpenZeppelin's `SignatureChecker.isValidSignatureNow` would only
     ///      ask the delegate). Zero-address recovery, wrong length, and high-s are refused by `ECDSA`.
+    ///
+    ///      The ERC-1271 call is a static call with `ERC1271_GAS_LIMIT` gas that copies at most 32
+    ///      bytes back: a hostile sender contract can revert, loop or return a huge buffer, and all it
+    ///      achieves is an invalid signature at a bounded cost. When less than the full allowance is
+    ///      left, the whole transaction reverts (`InsufficientGasForSignatureCheck`): otherwise a low
+    ///      gas limit would turn a valid signature into a skipped voucher.
     function _isValidSignature(address signer, bytes32 digest, bytes calldata signature) internal view returns (bool) {
         (address recovered, ECDSA.RecoverError err,) = ECDSA.tryRecoverCalldata(digest, signature);
         if (err == ECDSA.RecoverError.NoError && recovered == signer) return true;
-        return signer.code.length != 0 && SignatureChecker.isValidERC1271SignatureNowCalldata(signer, digest, signature);
+        return signer.code.length != 0 && _isValidERC1271Signature(signer, digest, signature);
+    }
+
+    /// @dev `signer.isValidSignature(digest, signature)` returned the ERC-1271 magic value, within
+    ///      `ERC1271_GAS_LIMIT` gas. Encodes the call as OpenZeppelin's
+    ///      `SignatureChecker.isValidERC1271SignatureNowCalldata` does, with the gas capped.
+    function _isValidERC1271Signature(address signer, bytes32 digest, bytes calldata signature)
+        internal
+        view
+        returns (bool result)
+    {
+        bytes4 selector = IERC1271.isValidSignature.selector;
+        uint256 limit = ERC1271_GAS_LIMIT;
+        // The call gets at most 63/64 of what is left (EIP-150) after its own cost (at most a cold
+        // account access, 2,600), measured once the calldata is in memory.
+        uint256 required = limit + limit / 63 + 3_000;
+        uint256 gasLeft;
+        bool enough;
+        assembly ("memory-safe") {
+            let length := signature.length
+            let ptr := mload(0x40)
+            mstore(ptr, selector)
+            mstore(add(ptr, 0x04), digest)
+            mstore(add(ptr, 0x24), 0x40)
+            mstore(add(ptr, 0x44), length)
+            calldatacopy(add(ptr, 0x64), signature.offset, length)
+            mstore(add(add(ptr, 0x64), length), 0)
+            let padded := shl(5, shr(5, add(length, 0x1f)))
+            gasLeft := gas()
+            enough := iszero(lt(gasLeft, required))
+            if enough {
+                let success := staticcall(limit, signer, ptr, add(padded, 0x64), 0x00, 0x20)
+                result := and(success, and(gt(returndatasize(), 0x1f), eq(mload(0x00), selector)))
+            }
+        }
+        if (!enough) revert InsufficientGasForSignatureCheck(gasLeft, required);
     }
 
     /// @dev The EIP-712 digest of `voucher`.

@@ -14,6 +14,7 @@ import {FeeOnTransferToken} from "./mocks/FeeOnTransferToken.sol";
 import {FalseReturningToken} from "./mocks/FalseReturningToken.sol";
 import {HookToken, ITokenHooks} from "./mocks/HookToken.sol";
 import {MockERC1271Wallet} from "./mocks/MockERC1271Wallet.sol";
+import {HostileERC1271Wallet} from "./mocks/HostileERC1271Wallet.sol";
 
 contract PaymentChannelsTest is Fixture {
     uint256 internal constant DEPOSIT = 10e6;
@@ -776,44 +777,211 @@ contract PaymentChannelsTest is Fixture {
         channels.redeemBatch(vouchers, signatures);
     }
 
-    function test_redeemBatch_revertsWhenAnySignatureInvalid() public {
+    /// @dev A one-voucher batch.
+    function _single(PaymentChannels.Voucher memory voucher, bytes memory signature)
+        internal
+        pure
+        returns (PaymentChannels.Voucher[] memory vouchers, bytes[] memory signatures)
+    {
+        vouchers = new PaymentChannels.Voucher[](1);
+        signatures = new bytes[](1);
+        vouchers[0] = voucher;
+        signatures[0] = signature;
+    }
+
+    /// @dev Expects `VoucherSkipped` for `voucher`, redeemed by `caller`, with `reason`.
+    function _expectSkipped(PaymentChannels.Voucher memory voucher, address caller, bytes4 reason) internal {
+        vm.expectEmit(address(channels));
+        emit PaymentChannels.VoucherSkipped(voucher.channelId, caller, voucher.epoch, voucher.cumulativeAmount, reason);
+    }
+
+    /// @dev An ERC-1271 sender that can turn hostile, with a channel open to `provider` and the key
+    ///      that signs for it.
+    function _openHostileWallet(string memory name)
+        internal
+        returns (HostileERC1271Wallet wallet, uint256 walletKey, bytes32 channelId)
+    {
+        address owner;
+        (owner, walletKey) = makeAddrAndKey(name);
+        wallet = new HostileERC1271Wallet(owner);
+        usd.mint(address(wallet), DEPOSIT);
+        vm.startPrank(owner);
+        wallet.approve(usd, address(channels), DEPOSIT);
+        bytes memory result =
+            wallet.execute(address(channels), abi.encodeCall(PaymentChannels.open, (provider, modelId, DEPOSIT)));
+        vm.stopPrank();
+        channelId = abi.decode(result, (bytes32));
+    }
+
+    /// @dev A batch of a good voucher on a fresh channel, then `bad` with `badSignature`, then a good
+    ///      voucher on another fresh channel; returns the two good channels.
+    function _sandwich(PaymentChannels.Voucher memory bad, bytes memory badSignature)
+        internal
+        returns (PaymentChannels.Voucher[] memory vouchers, bytes[] memory signatures, bytes32 a, bytes32 b)
+    {
+        a = _open(sender, provider, _registerOfferedModel(creator, 0), DEPOSIT);
+        b = _open(sender, provider, _registerOfferedModel(creator, 0), DEPOSIT);
+        vouchers = new PaymentChannels.Voucher[](3);
+        signatures = new bytes[](3);
+        vouchers[0] = _voucher(a, 0, 1000);
+        vouchers[1] = bad;
+        vouchers[2] = _voucher(b, 0, 2000);
+        signatures[0] = _sign(senderKey, vouchers[0]);
+        signatures[1] = badSignature;
+        signatures[2] = _sign(senderKey, vouchers[2]);
+    }
+
+    function test_redeemBatch_skipsInvalidSignatureAndPaysTheRest() public {
         bytes32 channelId = _open(DEPOSIT);
         (PaymentChannels.Voucher[] memory vouchers, bytes[] memory signatures) =
             _batch(_voucher(channelId, 0, 100), _voucher(channelId, 0, 200));
         signatures[1] = _sign(providerKey, vouchers[1]);
-        vm.expectRevert(PaymentChannels.InvalidVoucherSignature.selector);
+        _expectSkipped(vouchers[1], provider, PaymentChannels.InvalidVoucherSignature.selector);
         vm.prank(provider);
-        channels.redeemBatch(vouchers, signatures);
-        assertEq(channels.getChannel(channelId).redeemed, 0, "all or nothing");
+        assertEq(channels.redeemBatch(vouchers, signatures), 100);
+        assertEq(channels.getChannel(channelId).redeemed, 100, "the good voucher paid, the forged one not");
+        assertEq(_credited(), 100);
     }
 
-    function test_redeemBatch_revertsWhenCallerNotProvider() public {
-        bytes32 channelId = _open(DEPOSIT);
-        (PaymentChannels.Voucher[] memory vouchers, bytes[] memory signatures) =
-            _batch(_voucher(channelId, 0, 100), _voucher(channelId, 0, 200));
-        vm.expectRevert(abi.encodeWithSelector(PaymentChannels.NotChannelProvider.selector, channelId, stranger));
-        vm.prank(stranger);
-        channels.redeemBatch(vouchers, signatures);
-    }
-
-    function test_redeemBatch_revertsWhenWrongEpoch() public {
-        bytes32 channelId = _open(DEPOSIT);
-        (PaymentChannels.Voucher[] memory vouchers, bytes[] memory signatures) =
-            _batch(_voucher(channelId, 0, 100), _voucher(channelId, 2, 200));
-        vm.expectRevert(abi.encodeWithSelector(PaymentChannels.WrongEpoch.selector, uint64(0), uint64(2)));
-        vm.prank(provider);
-        channels.redeemBatch(vouchers, signatures);
-    }
-
-    function test_redeemBatch_revertsAfterChallengePeriod() public {
-        bytes32 channelId = _open(DEPOSIT);
-        uint64 closesAt = _startClose(channelId);
+    function test_redeemBatch_skipsClosedChannelAndPaysTheOthers() public {
+        // The hostage attack: a channel closed after its challenge period, its voucher in the batch.
+        bytes32 closed = _open(DEPOSIT);
+        uint64 closesAt = _startClose(closed);
         vm.warp(closesAt + 10);
+        PaymentChannels.Voucher memory bad = _voucher(closed, 0, 500);
+        (PaymentChannels.Voucher[] memory vouchers, bytes[] memory signatures, bytes32 a, bytes32 b) =
+            _sandwich(bad, _sign(senderKey, bad));
+        _expectSkipped(bad, provider, PaymentChannels.ChannelClosed.selector);
+        vm.prank(provider);
+        assertEq(channels.redeemBatch(vouchers, signatures), 3000);
+        assertEq(channels.getChannel(a).redeemed, 1000);
+        assertEq(channels.getChannel(b).redeemed, 2000);
+        assertEq(channels.getChannel(closed).redeemed, 0);
+        assertEq(channels.earnings(provider) + channels.earnings(fundingPool), 3000, "royalty-free models");
+    }
+
+    function test_redeemBatch_skipsChannelOfAnotherProvider() public {
+        bytes32 channelId = _open(DEPOSIT);
         (PaymentChannels.Voucher[] memory vouchers, bytes[] memory signatures) =
             _batch(_voucher(channelId, 0, 100), _voucher(channelId, 0, 200));
-        vm.expectRevert(abi.encodeWithSelector(PaymentChannels.ChannelClosed.selector, channelId, closesAt));
+        _expectSkipped(vouchers[0], stranger, PaymentChannels.NotChannelProvider.selector);
+        _expectSkipped(vouchers[1], stranger, PaymentChannels.NotChannelProvider.selector);
+        vm.prank(stranger);
+        assertEq(channels.redeemBatch(vouchers, signatures), 0);
+        assertEq(channels.getChannel(channelId).redeemed, 0, "a stranger redeems nothing");
+        assertEq(channels.earnings(stranger), 0);
+    }
+
+    function test_redeemBatch_skipsWrongEpoch() public {
+        bytes32 channelId = _open(DEPOSIT);
+        (PaymentChannels.Voucher[] memory vouchers, bytes[] memory signatures) =
+            _batch(_voucher(channelId, 2, 200), _voucher(channelId, 0, 100));
+        _expectSkipped(vouchers[0], provider, PaymentChannels.WrongEpoch.selector);
         vm.prank(provider);
-        channels.redeemBatch(vouchers, signatures);
+        assertEq(channels.redeemBatch(vouchers, signatures), 100);
+    }
+
+    function test_redeemBatch_skipsChannelNotOpen() public {
+        bytes32 withdrawn = _open(DEPOSIT);
+        _redeem(withdrawn, 0, 100);
+        _closeAndWithdraw(withdrawn);
+        PaymentChannels.Voucher memory bad = _voucher(withdrawn, 0, 200);
+        (PaymentChannels.Voucher[] memory vouchers, bytes[] memory signatures,,) = _sandwich(bad, _sign(senderKey, bad));
+        _expectSkipped(bad, provider, PaymentChannels.ChannelNotOpen.selector);
+        vm.prank(provider);
+        assertEq(channels.redeemBatch(vouchers, signatures), 3000);
+    }
+
+    function test_redeemBatch_reportsStaleVoucherAsNotIncreasing() public {
+        bytes32 channelId = _open(DEPOSIT);
+        _redeem(channelId, 0, 1000);
+        PaymentChannels.Voucher memory stale = _voucher(channelId, 0, 1000);
+        (PaymentChannels.Voucher[] memory vouchers, bytes[] memory signatures) =
+            _single(stale, _sign(senderKey, stale));
+        _expectSkipped(stale, provider, PaymentChannels.VoucherNotIncreasing.selector);
+        vm.prank(provider);
+        assertEq(channels.redeemBatch(vouchers, signatures), 0);
+    }
+
+    function test_redeemBatch_skipsPausedErc1271SenderAndPaysItsLaterVoucher() public {
+        (HostileERC1271Wallet wallet, uint256 walletKey, bytes32 channelId) = _openHostileWallet("agent");
+        wallet.setMode(HostileERC1271Wallet.Mode.Refuse); // paused or revoked by its owner
+        PaymentChannels.Voucher memory held = _voucher(channelId, 0, 300);
+        (PaymentChannels.Voucher[] memory vouchers, bytes[] memory signatures, bytes32 a,) =
+            _sandwich(held, _sign(walletKey, held));
+        _expectSkipped(held, provider, PaymentChannels.InvalidVoucherSignature.selector);
+        vm.prank(provider);
+        assertEq(channels.redeemBatch(vouchers, signatures), 3000);
+        assertEq(channels.getChannel(a).redeemed, 1000);
+
+        // Unpaused: the voucher held back (and a later one) pays.
+        wallet.setMode(HostileERC1271Wallet.Mode.Honest);
+        PaymentChannels.Voucher memory later = _voucher(channelId, 0, 450);
+        (vouchers, signatures) = _single(later, _sign(walletKey, later));
+        vm.prank(provider);
+        assertEq(channels.redeemBatch(vouchers, signatures), 450);
+        assertEq(channels.getChannel(channelId).redeemed, 450);
+    }
+
+    function test_redeemBatch_skipsRevertingErc1271Sender() public {
+        (HostileERC1271Wallet wallet, uint256 walletKey, bytes32 channelId) = _openHostileWallet("reverter");
+        wallet.setMode(HostileERC1271Wallet.Mode.Revert);
+        PaymentChannels.Voucher memory bad = _voucher(channelId, 0, 300);
+        (PaymentChannels.Voucher[] memory vouchers, bytes[] memory signatures,,) = _sandwich(bad, _sign(walletKey, bad));
+        _expectSkipped(bad, provider, PaymentChannels.InvalidVoucherSignature.selector);
+        vm.prank(provider);
+        assertEq(channels.redeemBatch(vouchers, signatures), 3000);
+    }
+
+    function test_redeemBatch_boundsGasAGasBurningErc1271SenderTakes() public {
+        (HostileERC1271Wallet wallet, uint256 walletKey, bytes32 channelId) = _openHostileWallet("burner");
+        wallet.setMode(HostileERC1271Wallet.Mode.BurnGas);
+        PaymentChannels.Voucher memory bad = _voucher(channelId, 0, 300);
+        (PaymentChannels.Voucher[] memory vouchers, bytes[] memory signatures,,) = _sandwich(bad, _sign(walletKey, bad));
+        _expectSkipped(bad, provider, PaymentChannels.InvalidVoucherSignature.selector);
+        vm.prank(provider);
+        uint256 before = gasleft();
+        assertEq(channels.redeemBatch{gas: 1_000_000}(vouchers, signatures), 3000);
+        uint256 used = before - gasleft();
+        // Two payments cost well under 150k; the burner takes at most its allowance on top.
+        assertLt(used, 150_000 + channels.ERC1271_GAS_LIMIT(), "the burner is capped at ERC1271_GAS_LIMIT");
+    }
+
+    function test_redeemBatch_copiesNoReturnBombFromErc1271Sender() public {
+        (HostileERC1271Wallet wallet, uint256 walletKey, bytes32 channelId) = _openHostileWallet("bomber");
+        wallet.setMode(HostileERC1271Wallet.Mode.ReturnBomb);
+        PaymentChannels.Voucher memory voucher = _voucher(channelId, 0, 300);
+        (PaymentChannels.Voucher[] memory vouchers, bytes[] memory signatures) =
+            _single(voucher, _sign(walletKey, voucher));
+        vm.prank(provider);
+        uint256 before = gasleft();
+        // The bomb opens with the magic value, so the voucher pays; its 100 kB are never copied back.
+        assertEq(channels.redeemBatch(vouchers, signatures), 300);
+        assertLt(before - gasleft(), 150_000, "the bomb costs the batch nothing it did not choose");
+    }
+
+    function test_redeemBatch_revertsWhenTooLittleGasForErc1271Check() public {
+        (, uint256 walletKey, bytes32 channelId) = _openHostileWallet("honest");
+        PaymentChannels.Voucher memory voucher = _voucher(channelId, 0, 300);
+        (PaymentChannels.Voucher[] memory vouchers, bytes[] memory signatures) =
+            _single(voucher, _sign(walletKey, voucher));
+        // With too little gas for a full check the batch reverts rather than skip a voucher that pays.
+        vm.prank(provider);
+        (bool ok, bytes memory result) = address(channels).call{gas: 80_000}(
+            abi.encodeCall(PaymentChannels.redeemBatch, (vouchers, signatures))
+        );
+        assertFalse(ok, "reverted");
+        assertEq(bytes4(result), PaymentChannels.InsufficientGasForSignatureCheck.selector);
+        assertEq(channels.getChannel(channelId).redeemed, 0);
+        vm.prank(provider);
+        assertEq(channels.redeemBatch(vouchers, signatures), 300, "with enough gas it pays");
+    }
+
+    function test_redeem_staysStrictForErc1271SenderThatRefuses() public {
+        (HostileERC1271Wallet wallet, uint256 walletKey, bytes32 channelId) = _openHostileWallet("strict");
+        wallet.setMode(HostileERC1271Wallet.Mode.BurnGas);
+        PaymentChannels.Voucher memory voucher = _voucher(channelId, 0, 300);
+        _expectRedeemRevert(voucher, _sign(walletKey, voucher), PaymentChannels.InvalidVoucherSignature.selector);
     }
 
     function test_redeemBatch_emptyPaysNothing() public {
@@ -1315,6 +1483,50 @@ contract PaymentChannelsTest is Fixture {
         uint256 redeemed = channels.getChannel(channelId).redeemed;
         assertEq(redeemed, Math.max(paidFirst, payableSecond));
         assertEq(_credited(), redeemed, "earnings == redeemed");
+    }
+
+    function testFuzz_redeemBatch_poisonedVouchersNeverBlockTheRest(uint256 seed, uint8 count, uint256 amount)
+        public
+    {
+        count = uint8(bound(count, 1, 8));
+        amount = bound(amount, 1, DEPOSIT);
+        // A channel of another provider, a closed one, a withdrawn one, and forged signatures.
+        (address other,) = makeAddrAndKey("other provider");
+        _registerProvider(other, modelId);
+        bytes32 foreign = _open(sender, other, modelId, DEPOSIT);
+        bytes32 closed = _open(sender, provider, _registerOfferedModel(creator, 0), DEPOSIT);
+        uint64 closesAt = _startClose(closed);
+        bytes32 withdrawn = _open(sender, provider, _registerOfferedModel(creator, 0), DEPOSIT);
+        _closeAndWithdraw(withdrawn);
+        vm.warp(closesAt + 1);
+
+        PaymentChannels.Voucher[] memory vouchers = new PaymentChannels.Voucher[](count);
+        bytes[] memory signatures = new bytes[](count);
+        uint256 expected;
+        bytes32[] memory good = new bytes32[](count);
+        for (uint256 i; i < count; ++i) {
+            uint256 kind = uint256(keccak256(abi.encode(seed, i))) % 6;
+            if (kind == 0) vouchers[i] = _voucher(foreign, 0, amount);
+            else if (kind == 1) vouchers[i] = _voucher(closed, 0, amount);
+            else if (kind == 2) vouchers[i] = _voucher(withdrawn, 0, amount);
+            else if (kind == 3) vouchers[i] = _voucher(withdrawn, 1, amount); // next epoch, never opened
+            else {
+                good[i] = _open(sender, provider, _registerOfferedModel(creator, 0), DEPOSIT);
+                vouchers[i] = _voucher(good[i], 0, amount);
+            }
+            signatures[i] = kind == 4 ? _sign(providerKey, vouchers[i]) : _sign(senderKey, vouchers[i]);
+            if (kind == 5) expected += amount;
+        }
+        vm.prank(provider);
+        assertEq(channels.redeemBatch(vouchers, signatures), expected, "every good voucher paid, exactly");
+        for (uint256 i; i < count; ++i) {
+            if (good[i] == bytes32(0)) continue;
+            uint256 kind = uint256(keccak256(abi.encode(seed, i))) % 6;
+            assertEq(channels.getChannel(good[i]).redeemed, kind == 5 ? amount : 0);
+        }
+        assertEq(channels.getChannel(foreign).redeemed, 0);
+        assertEq(channels.getChannel(closed).redeemed, 0);
+        assertEq(channels.earnings(provider) + channels.earnings(fundingPool), expected, "royalty-free models");
     }
 
     function testFuzz_withdraw_returnsDepositMinusRedeemed(

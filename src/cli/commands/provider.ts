@@ -3,6 +3,8 @@ import { basename, join } from "node:path";
 import { createUpstreamBackend } from "../../provider/createUpstreamBackend.ts";
 import { fundOnDevnet } from "../../chain/fundOnDevnet.ts";
 import { GotongError } from "../../common/errors.ts";
+import { DEFAULT_PROVIDER_NAME, providerHome } from "../../common/home.ts";
+import { loadOrCreateKey, readKey } from "../../common/keys.ts";
 import { createProviderStore } from "../../provider/createProviderStore.ts";
 import { createRedeemer } from "../../provider/createRedeemer.ts";
 import { startProvider } from "../../provider/startProvider.ts";
@@ -22,7 +24,9 @@ export const help = `gotong provider start --model FILE.gguf [options]
                           llama-server) instead of embedded llama.cpp; --model is still the GGUF
                           it serves, hashed and checked against the registry
   --upstream-model NAME   the model name the upstream knows (default the registry name)
-  --key FILE              provider key (default GOTONG_HOME/keys/provider.key)
+  --name NAME             a second provider identity in this home: its own key, HPKE key,
+                          database and lock in GOTONG_HOME/providers/NAME (default: keys/, provider/)
+  --key FILE              provider key (default GOTONG_HOME/keys/provider.key, or the --name one)
   --deployment FILE       contracts to use (default GOTONG_HOME/chain/deployment.json)
 gotong provider redeem    redeems every stored voucher now, in one transaction
 gotong provider rotate-key  new HPKE key on-chain; the old one still opens requests for an hour`;
@@ -47,6 +51,7 @@ async function start(args: string[]) {
     threads: { type: "string" },
     parallel: { type: "string" },
     stake: { type: "string" },
+    name: { type: "string" },
     key: { type: "string" },
     deployment: { type: "string" },
     "redeem-interval": { type: "string" },
@@ -55,15 +60,17 @@ async function start(args: string[]) {
   }, false);
   if (!values.model) throw new GotongError("--model FILE.gguf is required", { code: "invalid_arguments", hint: help });
   const ctx = context(values);
+  // A named provider is another identity: its own key, HPKE key, database and lock.
+  const home = providerHome(ctx.home, values.name);
   const deployment = ctx.deployment(values.deployment);
-  const key = ctx.key("provider", values.key);
+  const key = values.key ? readKey(values.key) : loadOrCreateKey(home.keys, "provider");
   if (deployment.chainId === 31337) {
     await fundOnDevnet(deployment, privateKeyToAccount(key).address, { tokens: BigInt(deployment.minStake) * 2n });
   }
   const d = deployment.token.decimals;
   const unit = 10n ** BigInt(d);
   const provider = await startProvider({
-    home: ctx.home,
+    home,
     deployment,
     privateKey: key,
     modelPath: values.model,
@@ -80,8 +87,8 @@ async function start(args: string[]) {
     logger: ctx.logger,
   });
   process.stdout.write(values.json
-    ? JSON.stringify({ url: provider.url, address: provider.address, modelId: provider.model.modelId.toString(), threads: provider.threads }) + "\n"
-    : `provider ${provider.address} serving "${provider.model.name}" at ${provider.url} (threads ${provider.threads})\n`);
+    ? JSON.stringify({ url: provider.url, address: provider.address, modelId: provider.model.modelId.toString(), threads: provider.threads, name: values.name ?? DEFAULT_PROVIDER_NAME }) + "\n"
+    : `provider ${values.name ? `"${values.name}" ` : ""}${provider.address} serving "${provider.model.name}" at ${provider.url} (threads ${provider.threads})\n`);
   await untilStopped();
   await provider.redeemer.redeemNow().catch(() => {});
   await provider.stop();
@@ -95,11 +102,46 @@ async function redeem(args: string[]) {
   const clients = ctx.clients(deployment, key);
   const store = createProviderStore(join(ctx.home.provider, `provider-${clients.account.address.toLowerCase()}.db`));
   const redeemer = createRedeemer({ clients, paymentChannels: deployment.paymentChannels, store, logger: ctx.logger });
-  const result = await redeemer.redeemNow();
-  store.close();
-  process.stdout.write(values.json
-    ? JSON.stringify({ transactionHash: result.transactionHash ?? null, channels: result.channels, amount: result.amount.toString() }) + "\n"
-    : result.transactionHash ? `redeemed ${result.amount} base units from ${result.channels} channel(s) in ${result.transactionHash}\n` : "nothing to redeem\n");
+  // Pays every voucher the chain will pay, closing channels first; lists those held back.
+  const result = await redeemer.redeemNow().finally(() => store.close());
+  // Held back: what the chain would not pay, with the contract's reason, and when it is tried again.
+  const held = (q: (typeof result.quarantined)[number]) => ({
+    channelId: q.channelId,
+    epoch: q.epoch,
+    cumulativeAmount: q.cumulativeAmount,
+    reason: q.reason,
+    permanent: q.permanent,
+    attempts: q.attempts,
+    quarantinedAt: new Date(q.quarantinedAt).toISOString(),
+    retryAt: q.retryAt === undefined ? null : new Date(q.retryAt).toISOString(),
+  });
+  if (values.json) {
+    const report = {
+      transactionHash: result.transactionHash ?? null,
+      transactionHashes: result.transactionHashes,
+      channels: result.channels,
+      amount: result.amount,
+      redeemed: result.redeemed,
+      skipped: result.skipped.map(held),
+      quarantined: result.quarantined.map(held),
+      deferred: result.deferred,
+      pending: result.pending,
+    };
+    process.stdout.write(JSON.stringify(report, (_key, value: unknown) => (typeof value === "bigint" ? value.toString() : value)) + "\n");
+    return;
+  }
+  const lines: string[] = [];
+  if (result.transactionHashes.length === 0) lines.push("nothing redeemed");
+  else lines.push(`redeemed ${result.amount} base units from ${result.channels} channel(s) in ${result.transactionHashes.join(", ")}`);
+  for (const r of result.redeemed) lines.push(`  paid     ${r.channelId} epoch ${r.epoch}: ${r.amount} (provider ${r.providerShare}, royalty ${r.royalty}, fee ${r.fee})`);
+  const skippedNow = new Set(result.skipped.map((q) => `${q.channelId}:${q.epoch}`));
+  for (const q of result.quarantined) {
+    const when = q.permanent ? "never retried" : `re-checked after ${new Date(q.retryAt!).toISOString()}, or when a higher voucher arrives`;
+    lines.push(`  ${skippedNow.has(`${q.channelId}:${q.epoch}`) ? "skipped " : "held    "} ${q.channelId} epoch ${q.epoch}: voucher ${q.cumulativeAmount}, ${q.reason} (${when})`);
+  }
+  for (const d of result.deferred) lines.push(`  deferred ${d.channelId} epoch ${d.epoch}: the chain could not be asked (${d.error}); tried next run`);
+  for (const hash of result.pending) lines.push(`  pending  ${hash}: not mined yet; checked (never re-sent as a new transaction) next run`);
+  process.stdout.write(lines.join("\n") + "\n");
 }
 
 async function rotateKey(args: string[]) {

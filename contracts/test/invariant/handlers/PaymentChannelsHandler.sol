@@ -9,7 +9,9 @@ import {ProviderRegistry} from "../../../src/ProviderRegistry.sol";
 import {PaymentChannels} from "../../../src/PaymentChannels.sol";
 
 /// @notice Drives PaymentChannels through random but valid sequences (open, top up, redeem with
-///         real signatures, batch redeem with repeats, stale and old-epoch replays, close, warp,
+///         real signatures, batch redeem with repeats and poisoned vouchers (forged, another
+///         provider's, closed, withdrawn, wrong epoch) that must be skipped, stale and old-epoch
+///         replays, close, warp,
 ///         withdraw, withdraw earnings, transfer a model, withdraw a model's royalties, with the
 ///         previous owners refused) and keeps ghost totals the invariants compare with the
 ///         contract's state. Every action returns quietly when it has nothing
@@ -208,13 +210,29 @@ contract PaymentChannelsHandler is TestBase {
         PaymentChannels.Voucher[] memory vouchers = new PaymentChannels.Voucher[](count);
         bytes[] memory signatures = new bytes[](count);
         Simulation memory sim = Simulation({ids: new bytes32[](count), states: new PaymentChannels.Channel[](count)});
+        bool[] memory forged = new bool[](count);
         uint256 built;
         for (uint256 i; i < count; ++i) {
             uint256 r = uint256(keccak256(abi.encode(seed, i)));
+            if (r % 5 == 1) {
+                // Poison: any channel (another provider's, closing, closed, withdrawn), any of two
+                // epochs, signed by its sender or forged by another. The batch must skip it and
+                // still pay the rest.
+                bytes32 anyId = _channelIds[(r >> 8) % _channelIds.length];
+                PaymentChannels.Channel memory any = channels.getChannel(anyId);
+                uint64 epoch = (r >> 16) % 3 == 0 ? any.epoch + 1 : any.epoch;
+                vouchers[i] = PaymentChannels.Voucher(anyId, epoch, bound(r >> 128, 0, any.redeemed + MAX_DEPOSIT));
+                forged[i] = (r >> 24) % 2 == 0;
+                uint256 key = _senderKeys[(_senderIndexOf[anyId] + (forged[i] ? 1 : 0)) % SENDERS];
+                signatures[i] = signDigest(key, channels.hashVoucher(vouchers[i]));
+                ++built;
+                continue;
+            }
             if (i > 0 && r % 4 == 0) {
                 // The same voucher again: it must pay nothing the second time.
                 vouchers[i] = vouchers[i - 1];
                 signatures[i] = signatures[i - 1];
+                forged[i] = forged[i - 1];
                 ++built;
                 continue;
             }
@@ -233,8 +251,12 @@ contract PaymentChannelsHandler is TestBase {
         Expected memory expected;
         Balances memory before = _balances(provider);
         for (uint256 i; i < count; ++i) {
+            if (forged[i]) continue;
             bytes32 id = vouchers[i].channelId;
             PaymentChannels.Channel memory c = _simulated(sim, id);
+            // What the contract skips: not open, not this provider's, another epoch, closed.
+            if (c.deposit == 0 || c.provider != provider || vouchers[i].epoch != c.epoch) continue;
+            if (c.closesAt != 0 && block.timestamp >= c.closesAt) continue;
             uint256 payable_ = Math.min(vouchers[i].cumulativeAmount, c.deposit);
             if (payable_ <= c.redeemed) continue;
             uint256 amount = payable_ - c.redeemed;
