@@ -19,7 +19,7 @@ import { isGotongError } from "../../src/common/errors.ts";
 import { createAgent, createAgentWallet, defaultAgentPolicy, readAgentWallet, registerAgentIdentity, revokeAgent, updateAgentPolicy, type Agent, type AgentLimits } from "../../src/agent/index.ts";
 import { agentWalletAbi, agentWalletFactoryAbi } from "../../src/agent/walletAbi.ts";
 import { channelIdOf } from "../../src/gateway/createChannelManager.ts";
-import { signVoucher } from "../../src/payments/voucher.ts";
+import { encodeVoucherHeader, signVoucher } from "../../src/payments/voucher.ts";
 import { readChannel } from "../../src/payments/readChannel.ts";
 import type { RunningProvider } from "../../src/provider/startProvider.ts";
 import { quietLogger, startChatNetwork, UNIT, type ChatNetwork } from "../helpers/network.ts";
@@ -248,10 +248,27 @@ describe("agent wallets on a real chain", () => {
     await agent.chat({ model: net.model.name, prompt: "Once", maxTokens: 4 });
     const channelId = channelIdOf(wallet, provider.address, net.modelId);
     const owedBefore = provider.store.getChannel(channelId, 0n).owed;
+    expect(owedBefore).toBeGreaterThan(0n);
+    // The gateway's idle settler sends the voucher for that last request on its own every few
+    // seconds, so whether the provider holds it when the owner revokes is chance. Send it here, as
+    // the settler does, so every run starts from the state an owner meets in practice: the provider
+    // holds a voucher for everything it served (the settler, running later, changes nothing).
+    const domain = { chainId: deployment().chainId, verifyingContract: deployment().paymentChannels };
+    const sendVoucher = async (cumulativeAmount: bigint) => {
+      const voucher = await signVoucher(privateKeyToAccount(agentKey), domain, { channelId, epoch: 0n, cumulativeAmount });
+      const res = await fetch(`${provider.url}/gotong/vouchers`, { method: "POST", headers: { "x-gotong-voucher": encodeVoucherHeader(voucher) } });
+      return { status: res.status, body: (await res.json()) as { error?: { code: string } } };
+    };
+    expect((await sendVoucher(owedBefore)).status, "before revocation the last voucher is accepted").toBe(200);
+    expect(provider.store.getChannel(channelId, 0n).voucher?.cumulativeAmount).toBe(owedBefore);
+
     await revokeAgent(owner, wallet);
+    const late = await sendVoucher(owedBefore + 1n);
+    expect([late.status, late.body.error?.code], "a voucher the revoked key signs is refused").toEqual([401, "voucher_signature_invalid"]);
     const error = await agent.chat({ model: net.model.name, prompt: "Twice", maxTokens: 4 }).then(() => undefined, (e: unknown) => e);
     expect(isGotongError(error), "the chat is refused").toBe(true);
     expect(provider.store.getChannel(channelId, 0n).owed, "nothing more was served").toBe(owedBefore);
+    expect(provider.store.getChannel(channelId, 0n).voucher?.cumulativeAmount, "no voucher was accepted after revocation").toBe(owedBefore);
   });
 
   it("refuses a key used on another chain, and a voucher signed for another chain", async () => {

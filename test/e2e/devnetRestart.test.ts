@@ -30,6 +30,8 @@ describe("gotong devnet", () => {
     const second = spawnGotong(["devnet", "--home", home.root, "--port", String(port)]);
     await second.waitFor(/devnet running/);
     try {
+      // The log line goes to stderr, the "running" line to stdout: two pipes, read in no fixed order.
+      await second.waitFor(/resumed from saved state/);
       expect(second.stderr()).toMatch(/resumed from saved state/);
       expect(readDeployment(home.deployment).paymentChannels).toBe(deployment.paymentChannels);
       const balance = await clients.public.readContract({ address: deployment.token.address, abi: erc20Abi, functionName: "balanceOf", args: [user.address] });

@@ -6,6 +6,7 @@ import { writeAndWait } from "../../src/chain/writeAndWait.ts";
 import { ProviderRegistryArtifact } from "../../src/chain/contracts.generated.ts";
 import { startChatNetwork, DEFAULT_PRICE, type ChatNetwork } from "../helpers/network.ts";
 import { postChat } from "../helpers/postChat.ts";
+import { waitFor } from "../helpers/waitFor.ts";
 
 describe("the gateway choosing and leaving providers", () => {
   let net: ChatNetwork;
@@ -60,8 +61,17 @@ describe("the gateway choosing and leaving providers", () => {
     controller.abort();
     const seen = Math.max(...[...received.matchAll(/"outputTokens":(\d+)/g)].map((m) => Number(m[1])));
 
-    // The next request settles the cut one: the gateway fetches and checks its receipt.
-    await new Promise((r) => setTimeout(r, 300));
+    // The next request settles the cut one: the gateway fetches and checks its receipt. Both sides
+    // notice the cut asynchronously, so wait until the gateway has it pending (or settled) and the
+    // provider has finished it and signed its receipt, rather than for a fixed moment.
+    const endpoint = (await gateway.router.listModels()).flatMap((m) => m.offers).find((o) => o.provider === provider)!.endpoint;
+    await waitFor(
+      async () => {
+        const known = gateway.store.listReceipts(10).some((r) => r.receipt.requestId === requestId) || gateway.store.listChannels().some((c) => gateway.store.listPending(c.channelId).some((p) => p.requestId === requestId));
+        return known && (await fetch(`${endpoint}/gotong/receipts/${requestId}`)).ok;
+      },
+      { what: `the cut request ${requestId} to be pending at the gateway and receipted by the provider` },
+    );
     expect((await ask({})).status).toBe(200);
     const settled = gateway.store.listReceipts(10).find((r) => r.receipt.requestId === requestId);
     expect(settled?.provider).toBe(provider);

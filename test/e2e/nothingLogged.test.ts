@@ -54,7 +54,12 @@ describe("nothing logged", () => {
     // A malformed request containing the canary, and one refused for a bad parameter, must not echo it to logs either.
     await fetch(`${gatewayUrl}/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: `{"model":"${net.model.name}","messages":[{"role":"user","content":"${canary}"}` });
     await postChat(gatewayUrl, net.model.name, canary, { n: 9 });
-    await new Promise((r) => setTimeout(r, 500)); // let WAL and logs settle
+    // Stop both processes (gateway first, so its last voucher reaches the provider) and wait for them
+    // to exit: then every byte they would write to GOTONG_HOME, stdout and stderr has been written.
+    for (const c of [...children].reverse()) {
+      c.child.kill("SIGTERM");
+      await c.exited;
+    }
 
     // Words of the model's answer long enough to be distinctive, to check the completion too.
     const answerWords = [...answer.matchAll(/"content":"([^"]{12,})"/g)].map((m) => m[1]!).slice(0, 5);

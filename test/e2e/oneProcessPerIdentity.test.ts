@@ -179,6 +179,8 @@ describe("a local network killed with SIGKILL", () => {
     const second = spawnGotong(["devnet", "--home", home.root, "--port", String(port)]);
     children.push(second);
     await second.waitFor(/devnet running/);
+    // The log lines go to stderr, the "running" line to stdout: two pipes, read in no fixed order.
+    await second.waitFor(/resumed from saved state/);
     expect(second.stderr()).toMatch(/stopping an Anvil left running/);
     expect(second.stderr()).toMatch(/resumed from saved state/);
     expect(running(anvil)).toBe(false);

@@ -8,6 +8,7 @@ import { spawnGotong, type CliProcess } from "../helpers/cli.ts";
 import { startChatNetwork, type ChatNetwork } from "../helpers/network.ts";
 import { freePort } from "../helpers/ports.ts";
 import { postChat } from "../helpers/postChat.ts";
+import { waitFor } from "../helpers/waitFor.ts";
 
 describe("a provider killed with SIGKILL while serving", () => {
   let net: ChatNetwork;
@@ -59,13 +60,11 @@ describe("a provider killed with SIGKILL while serving", () => {
     expect(before.redeemed).toBe(0n);
 
     await startProviderProcess(); // redeems on start
-    const deadline = Date.now() + 30_000;
-    let redeemed = 0n;
-    while (Date.now() < deadline) {
-      redeemed = (await readChannel(net.creator.public, net.devnet.deployment.paymentChannels, channel.channelId)).redeemed;
-      if (redeemed > 0n) break;
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    const redeemed = await waitFor(async () => (await readChannel(net.creator.public, net.devnet.deployment.paymentChannels, channel.channelId)).redeemed || undefined, {
+      what: "the restarted provider to redeem the voucher it held",
+      timeoutMs: 60_000,
+      intervalMs: 200,
+    });
     expect(redeemed).toBe(firstCost);
     expect(privateKeyToAccount(key).address).toBe(channel.provider);
   });

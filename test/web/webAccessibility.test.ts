@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Browser, Page } from "playwright-core";
 import { ask, browserSkipReason, launchBrowser, offersLoaded, recordRequests, screenshot } from "./helpers/browser.ts";
 import { startWebNetwork, type WebNetwork } from "./helpers/webNetwork.ts";
+import { waitFor } from "../helpers/waitFor.ts";
 
 const skip = browserSkipReason();
 const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
@@ -51,17 +52,22 @@ describe.skipIf(skip)("the web app is accessible and fits a phone, and runs only
     it(`passes axe's WCAG 2.1 AA checks (labels, contrast, names) on every page, ${viewport.name}${viewport.name === "phone" ? ", with nothing wider than the screen" : ""}`, async () => {
       // bypassCSP only so axe itself can be injected; the page's own policy is checked below.
       const context = await browser.newContext({ viewport, bypassCSP: true, isMobile: viewport.name === "phone", hasTouch: viewport.name === "phone" });
+      let chatted = false;
       for (const colorScheme of ["light", "dark"] as const) {
         const page = await context.newPage();
         await page.emulateMedia({ colorScheme });
         for (const { hash, ready } of pages) {
           await page.goto(`${web.pageUrl}${hash}`);
-          if (hash === "#/chat" && (await page.locator(".message").count()) === 0) {
-            // Each context has its own IndexedDB: give this one a conversation to check.
+          if (hash === "#/chat" && !chatted) {
+            // Each context has its own IndexedDB: give this one a conversation to check (once: the
+            // next page of this context loads it from its history, which takes a moment).
             await offersLoaded(page);
             await ask(page, "Once upon a time");
+            chatted = true;
           }
           await page.locator(ready).first().waitFor({ timeout: 60_000 });
+          // Every section has loaded (each fetches on its own), so axe checks the whole page every run.
+          await waitFor(async () => (await page.getByText("Loading…", { exact: true }).count()) === 0, { what: `${hash} to finish loading every section`, timeoutMs: 60_000 });
           expect(await axe(page), `${hash} ${viewport.name} ${colorScheme}`).toEqual([]);
           if (viewport.name === "phone") {
             const overflow = (await page.evaluate("document.documentElement.scrollWidth - window.innerWidth")) as number;

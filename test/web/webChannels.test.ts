@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Browser, Page } from "playwright-core";
 import { PaymentChannelsArtifact } from "../../src/chain/contracts.generated.ts";
-import { ask, browserSkipReason, launchBrowser, offersLoaded, recordRequests, screenshot } from "./helpers/browser.ts";
+import { ask, attributeBecomes, browserSkipReason, launchBrowser, offersLoaded, recordRequests, screenshot } from "./helpers/browser.ts";
 import { startWebNetwork, type WebNetwork } from "./helpers/webNetwork.ts";
 
 const skip = browserSkipReason();
@@ -39,19 +39,19 @@ describe.skipIf(skip)("the web app's channels, in headless Chromium", () => {
 
     await page.goto(`${web.pageUrl}#/explorer`);
     const row = page.locator(`tr[data-channel="${channel!.channelId}"]`);
-    await row.waitFor();
-    expect(await row.getAttribute("data-state")).toBe("open");
+    await attributeBecomes(row, "data-state", "open");
     const account = web.gateway.address;
     const balanceBefore = await web.balanceOf(account);
     await row.getByRole("button", { name: /^Close the channel/ }).click();
     await page.getByRole("status").filter({ hasText: "Closing started" }).waitFor({ timeout: 30_000 });
-    expect(await row.getAttribute("data-state")).toBe("closing");
+    // The notice shows as soon as the transaction is mined; the table refreshes after it.
+    await attributeBecomes(row, "data-state", "closing");
 
     // Inside the challenge period the provider redeems its latest voucher; then the period ends.
     await web.provider.redeemer.redeemNow();
     await web.advanceTime(web.deployment.challengePeriod + 1);
     await page.getByRole("button", { name: "Refresh" }).click();
-    await page.locator(`tr[data-channel="${channel!.channelId}"][data-state="withdrawable"]`).waitFor();
+    await attributeBecomes(row, "data-state", "withdrawable");
     const onChain = await web.client.readContract({ address: web.deployment.paymentChannels, abi: PaymentChannelsArtifact.abi, functionName: "getChannel", args: [channel!.channelId] });
     expect(onChain.redeemed).toBe(channel!.spent); // the provider was paid exactly what the receipts say
     expect(await row.getByTestId("channel-unspent").innerText()).toContain(String(Number(onChain.deposit - onChain.redeemed) / 1e6));
@@ -60,7 +60,7 @@ describe.skipIf(skip)("the web app's channels, in headless Chromium", () => {
     await row.getByRole("button", { name: /^Withdraw the unspent deposit/ }).click();
     await page.getByRole("status").filter({ hasText: "Withdrawn" }).waitFor({ timeout: 30_000 });
     expect(await web.balanceOf(account)).toBe(balanceBefore + (onChain.deposit - onChain.redeemed));
-    expect(await page.locator(`tr[data-channel="${channel!.channelId}"]`).getAttribute("data-state")).toBe("withdrawn");
+    await attributeBecomes(row, "data-state", "withdrawn");
     await screenshot(page, "channels-withdrawn");
 
     // The gateway noticed: its next chat opens the channel's next epoch instead of paying into a closed one.

@@ -1,7 +1,8 @@
 import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import { chromium, type Browser, type BrowserContext, type Locator, type Page } from "playwright-core";
+import { waitFor } from "../../helpers/waitFor.ts";
 
 /** Debian's Chromium; playwright-core drives it and never downloads a browser of its own. */
 export const CHROMIUM_PATH = process.env.GOTONG_CHROMIUM ?? "/usr/bin/chromium";
@@ -49,4 +50,18 @@ export function offersLoaded(page: Page): Promise<void> {
 export async function ask(page: Page, text: string): Promise<void> {
   await page.getByLabel("Message", { exact: true }).fill(text);
   await page.getByRole("button", { name: "Send" }).click();
+}
+
+/**
+ * Waits until `locator`'s attribute `name` is `value`: the page updates it after asynchronous work
+ * (a transaction, then a table refresh), so reading it once right after a notice races with that
+ * refresh. Fails after `timeoutMs` with the value it last had.
+ */
+export async function attributeBecomes(locator: Locator, name: string, value: string, timeoutMs = 30_000): Promise<void> {
+  await waitFor(async () => (await locator.getAttribute(name, { timeout: 1_000 })) === value, {
+    what: `${locator} to have ${name}="${value}"`,
+    timeoutMs,
+    intervalMs: 100,
+    describe: async () => `${name} is ${JSON.stringify(await locator.getAttribute(name, { timeout: 1_000 }).catch((e: Error) => `unreadable: ${e.message.split("\n")[0]}`))}`,
+  });
 }
