@@ -13,7 +13,8 @@ async function signalTwice(signal: NodeJS.Signals) {
   child.stderr.on("data", (b: Buffer) => (stderr += b));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
   const waitFor = async (text: string) => {
-    for (let i = 0; i < 300 && !stdout.includes(text); i++) await new Promise((r) => setTimeout(r, 50));
+    // Generous: on a loaded machine starting tsx alone can take many seconds.
+    for (let i = 0; i < 1200 && !stdout.includes(text); i++) await new Promise((r) => setTimeout(r, 50));
     expect(stdout).toContain(text);
   };
   await waitFor("running");
