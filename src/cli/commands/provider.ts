@@ -28,8 +28,8 @@ export const help = `gotong provider start --model FILE.gguf [options]
                           database and lock in GOTONG_HOME/providers/NAME (default: keys/, provider/)
   --key FILE              provider key (default GOTONG_HOME/keys/provider.key, or the --name one)
   --deployment FILE       contracts to use (default GOTONG_HOME/chain/deployment.json)
-gotong provider redeem    redeems every stored voucher now, in one transaction
-gotong provider rotate-key  new HPKE key on-chain; the old one still opens requests for an hour`;
+gotong provider redeem [--name NAME] [--json]   redeems every stored voucher now, in one transaction
+gotong provider rotate-key [--name NAME]  new HPKE key on-chain; the old one still opens requests for an hour`;
 
 export async function run(args: string[]) {
   const [sub, ...rest] = args;
@@ -94,13 +94,22 @@ async function start(args: string[]) {
   await provider.stop();
 }
 
+/** The key of the provider identity `--key` or `--name` names (the default one without either). */
+function providerKey(home: ReturnType<typeof context>["home"], values: { key?: string; name?: string }) {
+  const named = providerHome(home, values.name);
+  return { home: named, key: values.key ? readKey(values.key) : loadOrCreateKey(named.keys, "provider") };
+}
+
 async function redeem(args: string[]) {
-  const { values } = parse(args, { key: { type: "string" }, deployment: { type: "string" } }, false);
+  const { values } = parse(args, { key: { type: "string" }, name: { type: "string" }, deployment: { type: "string" } }, false);
   const ctx = context(values);
   const deployment = ctx.deployment(values.deployment);
-  const key = ctx.key("provider", values.key);
+  const { home, key } = providerKey(ctx.home, values);
   const clients = ctx.clients(deployment, key);
-  const store = createProviderStore(join(ctx.home.provider, `provider-${clients.account.address.toLowerCase()}.db`));
+  const address = clients.account.address;
+  // Safe beside a running provider: each transaction is recorded before it is sent, and the
+  // contract skips a voucher that pays nothing more, so two redeemers never pay twice.
+  const store = createProviderStore(join(home.provider, `provider-${address.toLowerCase()}.db`));
   const redeemer = createRedeemer({ clients, paymentChannels: deployment.paymentChannels, store, logger: ctx.logger });
   // Pays every voucher the chain will pay, closing channels first; lists those held back.
   const result = await redeemer.redeemNow().finally(() => store.close());
@@ -145,10 +154,11 @@ async function redeem(args: string[]) {
 }
 
 async function rotateKey(args: string[]) {
-  const { values } = parse(args, { key: { type: "string" }, deployment: { type: "string" } }, false);
+  const { values } = parse(args, { key: { type: "string" }, name: { type: "string" }, deployment: { type: "string" } }, false);
   const ctx = context(values);
   const deployment = ctx.deployment(values.deployment);
-  const clients = ctx.clients(deployment, ctx.key("provider", values.key));
-  const result = await rotateProviderKey(clients, deployment, ctx.home.keys);
+  const { home, key } = providerKey(ctx.home, values);
+  const clients = ctx.clients(deployment, key);
+  const result = await rotateProviderKey(clients, deployment, home.keys);
   process.stdout.write(values.json ? JSON.stringify(result) + "\n" : `new HPKE key ${result.publicKey} registered in ${result.transactionHash}\n`);
 }
