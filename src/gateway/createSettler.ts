@@ -36,6 +36,8 @@ export function createSettler(options: {
             sent++;
           } else {
             options.logger.warn("provider refused a settlement voucher", { provider: channel.provider, status: res.status });
+            // A refusal (a closed channel, say) is final for this amount: not sent again every tick.
+            if (res.status < 500 && res.status !== 429) settled.set(channel.channelId, channel.spent);
           }
         } catch (error) {
           options.logger.debug("settlement voucher not delivered; will retry", { provider: channel.provider, error: (error as Error).message });
