@@ -4,7 +4,7 @@ import { privateKeyToAccount } from "viem/accounts";
 import type { GotongHome } from "../common/home.ts";
 import type { Logger } from "../common/logger.ts";
 import { loadOrCreateKey } from "../common/keys.ts";
-import { lockState } from "../common/lockState.ts";
+import { startLocked } from "../common/lockState.ts";
 import { startAnvil, type AnvilNode } from "./startAnvil.ts";
 import { stopLeftoverAnvil } from "./stopLeftoverAnvil.ts";
 import { createClients } from "./createClients.ts";
@@ -25,18 +25,16 @@ export type Devnet = { anvil: AnvilNode; deployment: Deployment; deployed: boole
 export async function startDevnet(options: { home: GotongHome; port?: number; logger?: Logger; signal?: AbortSignal }): Promise<Devnet> {
   const { home, logger } = options;
   // One chain per home: a second Anvil on the same state file would overwrite the first one's blocks.
-  const lock = lockState(join(home.locks, "devnet.lock"), { what: `The local chain in ${home.chain}`, hint: "use the running one (its RPC URL is in chain/deployment.json), or give this one another --home" });
-  let anvil: AnvilNode;
-  try {
-    // Holding the lock, any Anvil still on our state is an orphan of a killed devnet: stop it (it
-    // saves the chain as it goes) rather than adopt a process nobody could stop.
-    await stopLeftoverAnvil({ pidFile: home.anvilPidFile, stateFile: home.anvilState, logger });
-    const node = await startAnvil({ port: options.port, stateFile: home.anvilState, pidFile: home.anvilPidFile, signal: options.signal });
-    anvil = { ...node, stop: () => node.stop().finally(lock.release) };
-  } catch (error) {
-    lock.release();
-    throw error;
-  }
+  const anvil: AnvilNode = await startLocked(
+    join(home.locks, "devnet.lock"),
+    { what: `The local chain in ${home.chain}`, hint: "use the running one (its RPC URL is in chain/deployment.json), or give this one another --home" },
+    async () => {
+      // Holding the lock, any Anvil still on our state is an orphan of a killed devnet: stop it (it
+      // saves the chain as it goes) rather than adopt a process nobody could stop.
+      await stopLeftoverAnvil({ pidFile: home.anvilPidFile, stateFile: home.anvilState, logger });
+      return startAnvil({ port: options.port, stateFile: home.anvilState, pidFile: home.anvilPidFile, signal: options.signal });
+    },
+  );
   try {
     const clients = createClients({ rpcUrl: anvil.rpcUrl, chainId: 31337, account: privateKeyToAccount(DEVNET_DEPLOYER_KEY) });
     if (existsSync(home.deployment)) {

@@ -254,3 +254,19 @@ function installExitHook() {
     for (const lock of [...held.values()]) lock.release();
   });
 }
+
+/**
+ * Starts a long-running service while holding `file`'s lock: the lock is taken first, released if
+ * the start fails, and released when the service's `stop()` has finished.
+ */
+export async function startLocked<T extends { stop(): Promise<void> }>(file: string, options: LockStateOptions, start: () => Promise<T>): Promise<T> {
+  const lock = lockState(file, options);
+  let service: T;
+  try {
+    service = await start();
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
+  return { ...service, stop: () => service.stop().finally(lock.release) };
+}

@@ -6,7 +6,7 @@ import { privateKeyToAccount } from "viem/accounts";
 import { createClients } from "../chain/createClients.ts";
 import type { Deployment } from "../chain/deployment.ts";
 import type { GotongHome } from "../common/home.ts";
-import { lockState } from "../common/lockState.ts";
+import { startLocked } from "../common/lockState.ts";
 import type { Logger } from "../common/logger.ts";
 import { createChannelManager, type ChannelFunder } from "./createChannelManager.ts";
 import { createPaymentSigner } from "../payments/createPaymentSigner.ts";
@@ -47,14 +47,11 @@ export type StartGatewayOptions = {
 export async function startGateway(options: StartGatewayOptions) {
   // One process per gateway key and home: two would sign vouchers from the same channels' database.
   const address = privateKeyToAccount(options.privateKey).address;
-  const lock = lockState(join(options.home.locks, `gateway-${address.toLowerCase()}.lock`), { what: `The gateway ${address} in ${options.home.root}`, hint: "use the running gateway, or start another with its own key: `gotong gateway start --key FILE`" });
-  try {
-    const gateway = await serveGateway(options);
-    return { ...gateway, stop: () => gateway.stop().finally(lock.release) };
-  } catch (error) {
-    lock.release();
-    throw error;
-  }
+  return startLocked(
+    join(options.home.locks, `gateway-${address.toLowerCase()}.lock`),
+    { what: `The gateway ${address} in ${options.home.root}`, hint: "use the running gateway, or start another with its own key: `gotong gateway start --key FILE`" },
+    () => serveGateway(options),
+  );
 }
 
 async function serveGateway(options: StartGatewayOptions) {

@@ -6,7 +6,7 @@ import { privateKeyToAccount } from "viem/accounts";
 import { createClients } from "../chain/createClients.ts";
 import type { Deployment } from "../chain/deployment.ts";
 import type { GotongHome } from "../common/home.ts";
-import { lockState } from "../common/lockState.ts";
+import { startLocked } from "../common/lockState.ts";
 import type { Logger } from "../common/logger.ts";
 import { hashFile } from "../model/hashFile.ts";
 import { readGgufHeader } from "../model/readGgufHeader.ts";
@@ -60,14 +60,11 @@ export async function startProvider(options: StartProviderOptions) {
   // One process per identity, locked before any state is touched: a second one would take over the
   // on-chain endpoint and lose database updates.
   const address = privateKeyToAccount(options.privateKey).address;
-  const lock = lockState(join(options.home.locks, `provider-${address.toLowerCase()}.lock`), { what: `The provider ${address} in ${options.home.root}`, hint: "start another provider with its own key and database: `gotong provider start --name NAME`" });
-  try {
-    const provider = await serveProvider(options);
-    return { ...provider, stop: () => provider.stop().finally(lock.release) };
-  } catch (error) {
-    lock.release();
-    throw error;
-  }
+  return startLocked(
+    join(options.home.locks, `provider-${address.toLowerCase()}.lock`),
+    { what: `The provider ${address} in ${options.home.root}`, hint: "start another provider with its own key and database: `gotong provider start --name NAME`" },
+    () => serveProvider(options),
+  );
 }
 
 async function serveProvider(options: StartProviderOptions) {
