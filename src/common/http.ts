@@ -5,6 +5,9 @@ import { bigintAsString } from "./bigintJson.ts";
 /** Default cap on a request body: large prompts fit, a flood does not get buffered. */
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
 
+/** How long a client may leave a stream unread (its socket full) before the stream is cut. */
+export const DEFAULT_STALL_MS = 30_000;
+
 /** Default time a client has to send its whole request body. */
 export const DEFAULT_BODY_TIMEOUT_MS = 30_000;
 

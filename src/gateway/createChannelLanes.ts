@@ -11,8 +11,6 @@ export type ChannelLanes = {
    * waiter as soon as `signal` aborts (its client left).
    */
   acquire(channelId: Hex, signal: AbortSignal): Promise<LaneRelease>;
-  /** Whether a request could take the lane now or join its queue. */
-  hasRoom(channelId: Hex): boolean;
   /** Requests in flight or waiting on a channel. */
   load(channelId: Hex): number;
 };
@@ -83,10 +81,6 @@ export function createChannelLanes(options: { maxWaiting?: number } = {}): Chann
         signal.addEventListener("abort", waiter.onAbort, { once: true });
         current.waiting.push(waiter);
       });
-    },
-    hasRoom(channelId) {
-      const lane = lanes.get(channelId);
-      return !lane || !lane.busy || lane.waiting.length < maxWaiting;
     },
     load(channelId) {
       const lane = lanes.get(channelId);

@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type ServerResponse, type Server } 
 import { randomBytes } from "node:crypto";
 import { hexToBytes, type Hex } from "viem";
 import { GotongError, isGotongError } from "../common/errors.ts";
-import { readBody, parseJsonObject, sendError, sendJson, setServerTimeouts, startSse, DEFAULT_BODY_LIMIT } from "../common/http.ts";
+import { readBody, parseJsonObject, sendError, sendJson, setServerTimeouts, startSse, DEFAULT_BODY_LIMIT, DEFAULT_STALL_MS } from "../common/http.ts";
 import type { Logger } from "../common/logger.ts";
 import { postUpstream, type UpstreamResponse } from "../common/postUpstream.ts";
 import { createBinaryFrameReader, createRequestInfo, createStreamOpener, decodeSseFrame, sealRequest, type ResponseKeys, type StreamOpener } from "../privacy/index.ts";
@@ -16,7 +16,7 @@ import { checkReceipt, type ReceiptBounds } from "./checkReceipt.ts";
 import { createChannelLanes, type LaneRelease } from "./createChannelLanes.ts";
 import { refuseCrossSiteSpending } from "./refuseCrossSiteSpending.ts";
 import type { ChannelManager } from "./createChannelManager.ts";
-import type { ChannelRecord, GatewayStore } from "./createGatewayStore.ts";
+import type { ChannelRecord, GatewayStore, PendingRequest } from "./createGatewayStore.ts";
 import type { Router } from "./createRouter.ts";
 import type { Offer } from "./discoverOffers.ts";
 
@@ -43,8 +43,6 @@ export type GatewayServerOptions = {
   fallback?: (req: IncomingMessage, res: ServerResponse) => boolean;
 };
 
-/** How long a client may leave the stream unread before it is cut. */
-export const DEFAULT_STALL_MS = 30_000;
 /** Prompt tokens a chat template may add: once per request, and per message. */
 const TEMPLATE_TOKENS = 64n;
 const TOKENS_PER_MESSAGE = 16n;
@@ -57,8 +55,17 @@ function outputBound(bytes: number): bigint {
   return BigInt(bytes) + 1n;
 }
 
-/** A request's receipt bounds, and what copies of it delivered by someone else already cost. */
-type RequestTerms = Omit<ReceiptBounds, "receivedOutputTokens"> & { copiesCost: bigint };
+/**
+ * What the gateway settles for one client request before sending it: the bounds on its bill, the
+ * most it can cost (the deposit must cover it), and what copies of it that someone else delivered
+ * first have cost so far (paid too, and reported with it).
+ */
+type RequestTerms = Omit<ReceiptBounds, "receivedOutputTokens"> & { maxCost: bigint; copiesCost: bigint };
+
+/** The record of a request whose receipt has not been dealt with, bounded by its terms. */
+function pendingOf(requestId: Hex, channel: ChannelRecord, terms: RequestTerms, observedOutputTokens: bigint): PendingRequest {
+  return { requestId, channelId: channel.channelId, epoch: channel.epoch, observedOutputTokens, maxInputTokens: terms.maxInputTokens, maxOutputTokens: terms.maxOutputTokens };
+}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -196,27 +203,22 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
     }
   }
 
-  function estimateMaxCost(offer: Offer, body: Record<string, unknown>, rawLength: number): bigint {
-    // Every token is at least one byte of the body, plus a template's few tokens: an upper bound.
-    const inputTokens = rawLength + 64;
-    const maxTokens = Number(body.max_completion_tokens ?? body.max_tokens ?? DEFAULT_MAX_TOKENS);
-    return computeCost(offer.price, { inputTokens, outputTokens: Number.isFinite(maxTokens) && maxTokens > 0 ? maxTokens : DEFAULT_MAX_TOKENS });
-  }
-
   /**
-   * The bounds the gateway sets on a request's bill from the request alone: the output it asked for
-   * (the provider's default when it did not say), and the prompt's size in bytes (every token is at
-   * least one byte) plus a chat template's tokens per message. A sealed request the gateway cannot
-   * read is bounded by the size of its envelope.
+   * The terms of a request, from the request alone. Its bill is bounded by the output it asked for
+   * (the provider's default when it did not say) and by the prompt's size in bytes (every token is at
+   * least one byte) plus a chat template's tokens per message; a sealed request the gateway cannot
+   * read hides its max_tokens, so its output is bounded by the sealed bytes that arrive. The worst
+   * case the deposit must cover counts every byte of the body as a prompt token.
    */
-  function requestBounds(body: Record<string, unknown>, raw: Buffer, opaque: boolean): Omit<ReceiptBounds, "receivedOutputTokens"> {
+  function requestTerms(offer: Offer, body: Record<string, unknown>, raw: Buffer, opaque: boolean): RequestTerms {
     const cap = Number(body.max_completion_tokens ?? body.max_tokens);
-    // A sealed request hides its max_tokens: its output is bounded by the sealed bytes that arrive.
-    if (opaque) return { maxOutputTokens: BigInt(Number.MAX_SAFE_INTEGER), maxInputTokens: BigInt(raw.length) + TEMPLATE_TOKENS };
-    const maxOutputTokens = BigInt(Number.isSafeInteger(cap) && cap > 0 ? cap : DEFAULT_MAX_TOKENS);
+    const askedOutput = Number.isSafeInteger(cap) && cap > 0 ? cap : DEFAULT_MAX_TOKENS;
+    const maxCost = computeCost(offer.price, { inputTokens: raw.length + Number(TEMPLATE_TOKENS), outputTokens: askedOutput });
+    if (opaque) return { maxOutputTokens: BigInt(Number.MAX_SAFE_INTEGER), maxInputTokens: BigInt(raw.length) + TEMPLATE_TOKENS, maxCost, copiesCost: 0n };
     const messages = Array.isArray(body.messages) ? body.messages : undefined;
     const promptBytes = Buffer.byteLength(JSON.stringify(messages ?? body.prompt ?? ""));
-    return { maxOutputTokens, maxInputTokens: BigInt(promptBytes) + TEMPLATE_TOKENS + TOKENS_PER_MESSAGE * BigInt(messages?.length ?? 1) };
+    const maxInputTokens = BigInt(promptBytes) + TEMPLATE_TOKENS + TOKENS_PER_MESSAGE * BigInt(messages?.length ?? 1);
+    return { maxOutputTokens: BigInt(askedOutput), maxInputTokens, maxCost, copiesCost: 0n };
   }
 
   async function relay(path: string, req: IncomingMessage, res: ServerResponse) {
@@ -270,8 +272,7 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
     opaque?: { requestId: Hex; envelope: Buffer },
   ) {
     const channelId = channels.channelIdFor(offer.provider, offer.modelId);
-    const maxCost = estimateMaxCost(offer, body, raw.length);
-    const fixed = requestBounds(body, raw, opaque !== undefined);
+    const terms = requestTerms(offer, body, raw, opaque !== undefined);
     let release: LaneRelease;
     try {
       // Overload is answered before any work: a full queue is a fast 429.
@@ -283,20 +284,19 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
     try {
       let channel: ChannelRecord;
       try {
-        channel = await channels.ensureChannel(offer.provider, offer.modelId, maxCost);
+        channel = await channels.ensureChannel(offer.provider, offer.modelId, terms.maxCost);
         await settlePending(offer, channelId);
       } catch (error) {
-        if (isGotongError(error) && !error.retryable && error.status < 500 && !error.code.startsWith("receipt_")) throw error;
-        if (!router.isUntrusted(offer.provider)) router.markDown(offer.provider);
+        if (isGotongError(error) && !error.retryable && error.status < 500) throw error;
+        router.markDown(offer.provider);
         throw new TryNext("channel", { cause: error });
       }
       const deadline = Date.now() + timeoutMs;
-      const copies = { cost: 0n };
       for (let retry = 0; ; retry++) {
         if (clientGone.aborted) return;
         channel = store.getChannel(channelId)!;
-        if (channel.deposit - channel.spent < maxCost) channel = await channels.ensureChannel(offer.provider, offer.modelId, maxCost);
-        const outcome = await send(offer, path, channel, raw, stream, res, clientGone, fixed, copies, opaque);
+        if (channel.deposit - channel.spent < terms.maxCost) channel = await channels.ensureChannel(offer.provider, offer.modelId, terms.maxCost);
+        const outcome = await send(offer, path, channel, raw, stream, res, clientGone, terms, opaque);
         if (outcome === "done") return;
         if (retry >= 8 || Date.now() > deadline) throw new TryNext("gave up", { cause: new Error(`provider kept answering ${outcome}`) });
       }
@@ -318,8 +318,7 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
     stream: boolean,
     res: ServerResponse,
     clientGone: AbortSignal,
-    fixed: Omit<ReceiptBounds, "receivedOutputTokens">,
-    copies: { cost: bigint },
+    terms: RequestTerms,
     opaque?: { requestId: Hex; envelope: Buffer },
   ): Promise<"done" | "retry"> {
     const voucher = await channels.voucherFor(channel);
@@ -346,7 +345,7 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
     const headerTimer = setTimeout(() => upstreamAbort.abort(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
     // Until the request ends, the record says the most it can be billed: if the gateway itself dies
     // mid-request, a fair receipt still settles on the channel's next use.
-    const pending = { requestId, channelId: channel.channelId, epoch: channel.epoch, observedOutputTokens: fixed.maxOutputTokens, ...fixed };
+    const pending = pendingOf(requestId, channel, terms, terms.maxOutputTokens);
     store.putPending(pending);
     let upstream: UpstreamResponse;
     try {
@@ -380,7 +379,7 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
           // they cannot read the answer). The provider served it honestly: pay its receipt, within
           // this request's own bounds, and carry on with a fresh request.
           const receipt = await fetchReceipt(offer, requestId, timeoutMs).catch(() => undefined);
-          if (receipt) copies.cost += accept(offer, channel, requestId, receipt, fixed).cost;
+          if (receipt) terms.copiesCost += accept(offer, channel, requestId, receipt, terms).cost;
           if (opaque) {
             throw new GotongError("This sealed request was delivered to the provider by someone else first", {
               code: "request_replayed",
@@ -402,7 +401,7 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
           // the deposit ran short: settle or top up, then try again.
           if (code === "insufficient_deposit") {
             channels.forget(channel.channelId);
-            await channels.ensureChannel(offer.provider, offer.modelId, estimateMaxCostOf(raw, fixed, offer) * 2n);
+            await channels.ensureChannel(offer.provider, offer.modelId, terms.maxCost * 2n);
           } else {
             const before = store.getChannel(channel.channelId)?.spent;
             await settlePending(offer, channel.channelId);
@@ -427,12 +426,11 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
         router.markUntrusted(offer.provider);
         throw new GotongError(`Provider ${offer.provider} answered a sealed request in the clear`, { code: "provider_unsealed", status: 502 });
       }
-      const paid = { ...fixed, copiesCost: copies.cost };
-      if (opaque) await relayOpaqueStream(offer, channel, requestId, upstream, res, paid);
+      if (opaque) await relayOpaqueStream(offer, channel, requestId, upstream, res, terms);
       else {
         const opener = responseKeys ? createStreamOpener(responseKeys) : undefined;
-        if (stream) await relayStream(offer, channel, requestId, upstream, res, paid, opener);
-        else await relayJson(offer, channel, requestId, upstream, res, paid, opener);
+        if (stream) await relayStream(offer, channel, requestId, upstream, res, terms, opener);
+        else await relayJson(offer, channel, requestId, upstream, res, terms, opener);
       }
       return "done";
     } finally {
@@ -440,12 +438,7 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
     }
   }
 
-  /** The worst case of a request from its bounds (for a top-up after the provider said the deposit is short). */
-  function estimateMaxCostOf(raw: Buffer, fixed: Omit<ReceiptBounds, "receivedOutputTokens">, offer: Offer): bigint {
-    return computeCost(offer.price, { inputTokens: Math.max(raw.length + 64, Number(fixed.maxInputTokens)), outputTokens: Number(fixed.maxOutputTokens) });
-  }
-
-  async function relayJson(offer: Offer, channel: ChannelRecord, requestId: Hex, upstream: UpstreamResponse, res: ServerResponse, fixed: RequestTerms, opener?: StreamOpener) {
+  async function relayJson(offer: Offer, channel: ChannelRecord, requestId: Hex, upstream: UpstreamResponse, res: ServerResponse, terms: RequestTerms, opener?: StreamOpener) {
     let bytes = await upstream.bytes();
     if (opener) {
       const reader = createBinaryFrameReader();
@@ -459,8 +452,8 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
     const choice = body.choices?.[0];
     const text = choice?.message?.content ?? choice?.text;
     const received = outputBound(typeof text === "string" ? Buffer.byteLength(text) : 0);
-    const receipt = accept(offer, channel, requestId, header ? decodeReceiptHeader(header) : undefined, { ...fixed, receivedOutputTokens: received });
-    const summary = gotongSummary(offer, receipt, fixed.copiesCost);
+    const receipt = accept(offer, channel, requestId, header ? decodeReceiptHeader(header) : undefined, { ...terms, receivedOutputTokens: received });
+    const summary = gotongSummary(offer, receipt, terms.copiesCost);
     body.gotong = summary;
     sendJson(res, 200, body, {
       "x-gotong-receipt-id": summary.receiptId,
@@ -471,7 +464,7 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
     });
   }
 
-  async function relayStream(offer: Offer, channel: ChannelRecord, requestId: Hex, upstream: UpstreamResponse, res: ServerResponse, fixed: RequestTerms, opener?: StreamOpener) {
+  async function relayStream(offer: Offer, channel: ChannelRecord, requestId: Hex, upstream: UpstreamResponse, res: ServerResponse, terms: RequestTerms, opener?: StreamOpener) {
     const sse = startSse(res, { "x-gotong-provider": offer.provider, "x-gotong-request-id": requestId }, undefined, stallMs);
     let pending: Buffer = Buffer.alloc(0);
     // Counted by the gateway itself: the bytes of text passed on to the client.
@@ -480,7 +473,7 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
     // Complete events are passed on untouched in one write; each is parsed only to count the text
     // it carries, and the final event holding the receipt is checked and rewritten.
     const handleEvents = async (events: Buffer) => {
-      let passOn = "";
+      let receipt: (Record<string, unknown> & { gotong: { receipt: unknown } }) | undefined;
       for (const event of events.toString("utf8").split("\n\n")) {
         if (!event.startsWith("data: ")) continue;
         const data = event.slice(6);
@@ -489,18 +482,21 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
         const choice = chunk.choices?.[0];
         const text = choice?.delta?.content ?? choice?.text;
         if (typeof text === "string") receivedBytes += Buffer.byteLength(text);
-        if (chunk.gotong?.receipt === undefined) {
-          passOn += `${event}\n\n`;
-          continue;
-        }
-        settled = true; // accepted or refused, this request's receipt has been dealt with
-        if (passOn) sse.forward(Buffer.from(passOn));
-        passOn = "";
-        const receipt = accept(offer, channel, requestId, receiptFromJson(chunk.gotong.receipt), { ...fixed, receivedOutputTokens: outputBound(receivedBytes) });
-        chunk.gotong = gotongSummary(offer, receipt, fixed.copiesCost) as never;
-        sse.send(chunk);
+        if (chunk.gotong?.receipt !== undefined) receipt = chunk as typeof receipt; // the final event
       }
-      if (passOn) sse.forward(Buffer.from(passOn));
+      if (!receipt) {
+        sse.forward(events); // the provider's bytes, untouched
+      } else {
+        // Only the receipt's event is rewritten; the events around it go out as they came.
+        const at = events.lastIndexOf("data: ", events.indexOf('"receipt":'));
+        const end = events.indexOf("\n\n", at) + 2;
+        if (at > 0) sse.forward(events.subarray(0, at));
+        settled = true; // accepted or refused, this request's receipt has been dealt with
+        const checked = accept(offer, channel, requestId, receiptFromJson(receipt.gotong.receipt), { ...terms, receivedOutputTokens: outputBound(receivedBytes) });
+        receipt.gotong = gotongSummary(offer, checked, terms.copiesCost) as never;
+        sse.forward(Buffer.from(`data: ${JSON.stringify(receipt)}\n\n`));
+        if (end < events.length) sse.forward(events.subarray(end));
+      }
       // The client reads slower than the provider writes: stop reading the provider until it catches
       // up, so the provider's socket fills and it stops generating into it.
       if (res.writableNeedDrain) await drained(res);
@@ -540,7 +536,7 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
       sse.end();
     } finally {
       // A cut stream: remember exactly how much arrived, so its receipt can be checked later.
-      if (!settled) store.putPending({ requestId, channelId: channel.channelId, epoch: channel.epoch, observedOutputTokens: outputBound(receivedBytes), ...fixed });
+      if (!settled) store.putPending(pendingOf(requestId, channel, terms, outputBound(receivedBytes)));
     }
   }
 
@@ -549,7 +545,7 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
    * receipt trailer lets it check the bill before paying. What it can count itself is the size of
    * the sealed frames: no more text than that arrived.
    */
-  async function relayOpaqueStream(offer: Offer, channel: ChannelRecord, requestId: Hex, upstream: UpstreamResponse, res: ServerResponse, fixed: RequestTerms) {
+  async function relayOpaqueStream(offer: Offer, channel: ChannelRecord, requestId: Hex, upstream: UpstreamResponse, res: ServerResponse, terms: RequestTerms) {
     const sse = startSse(res, { "x-gotong-provider": offer.provider, "x-gotong-request-id": requestId, "x-gotong-sealed": "1" }, undefined, stallMs);
     let pending = "";
     let receivedBytes = 0;
@@ -568,8 +564,8 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
           if (event.startsWith("event: receipt")) {
             settled = true;
             const json = event.slice(event.indexOf("data:") + 5).trim();
-            const receipt = accept(offer, channel, requestId, receiptFromJson(JSON.parse(json)), { ...fixed, receivedOutputTokens: outputBound(receivedBytes) });
-            passOn += `event: gotong\ndata: ${JSON.stringify(gotongSummary(offer, receipt, fixed.copiesCost))}\n\n`;
+            const receipt = accept(offer, channel, requestId, receiptFromJson(JSON.parse(json)), { ...terms, receivedOutputTokens: outputBound(receivedBytes) });
+            passOn += `event: gotong\ndata: ${JSON.stringify(gotongSummary(offer, receipt, terms.copiesCost))}\n\n`;
             continue;
           }
           const data = event.indexOf("data:");
@@ -583,7 +579,7 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
     } catch (error) {
       if (!res.destroyed) sse.forward(Buffer.from(`event: error\ndata: ${JSON.stringify(streamError(offer, error))}\n\n`));
     } finally {
-      if (!settled) store.putPending({ requestId, channelId: channel.channelId, epoch: channel.epoch, observedOutputTokens: outputBound(receivedBytes), ...fixed });
+      if (!settled) store.putPending(pendingOf(requestId, channel, terms, outputBound(receivedBytes)));
       if (!res.writableEnded) res.end();
     }
   }

@@ -74,36 +74,74 @@ export function createPaymentGuard(options: PaymentGuardOptions) {
     }
   };
 
+  /**
+   * The admission rule for a request on a channel, read in one turn: the voucher pays for everything
+   * served; the channel is open; at most one request per channel is unpaid (everything served and in
+   * flight is covered by a voucher already); the deposit covers this request's worst case on top.
+   */
+  const admit = (voucher: SignedVoucher, channel: OnchainChannel, maxCost: bigint) => {
+    const state = options.store.getChannel(voucher.channelId, voucher.epoch);
+    checkCovers(voucher, state);
+    if (channel.closesAt !== 0n) throw paymentError(`Channel ${voucher.channelId} is closing`, "channel_closing", "Open a new channel once it has closed.");
+    const running = inFlightCount.get(voucher.channelId) ?? 0;
+    if (running >= maxPerChannel) {
+      // One client flooding must not starve the others: its excess is refused fast, before any work.
+      throw new GotongError(`Channel ${voucher.channelId} already has ${running} requests in flight`, { code: "too_many_requests", status: 429, retryable: true, hint: "Wait for answers before sending more." });
+    }
+    const inFlight = reserved.get(voucher.channelId) ?? 0n;
+    const held = state.voucher && state.voucher.cumulativeAmount > voucher.cumulativeAmount ? state.voucher.cumulativeAmount : voucher.cumulativeAmount;
+    if (held < state.owed + inFlight) {
+      throw new GotongError(`Channel ${voucher.channelId} has a request in flight that no voucher covers yet`, {
+        code: "channel_busy",
+        status: 429,
+        retryable: true,
+        hint: "A provider serves one unpaid request per channel at a time: wait for its answer, then send the next request with a voucher that pays for it.",
+      });
+    }
+    const committed = state.owed + inFlight;
+    if (committed + maxCost > channel.deposit) {
+      throw new GotongError(
+        `The channel's deposit of ${channel.deposit} does not cover this request: ${committed} is committed and the request may cost up to ${maxCost}`,
+        { code: "insufficient_deposit", hint: "Top up the channel, or lower max_tokens.", status: 402 },
+      );
+    }
+    return { running, inFlight };
+  };
+
   /** The checks every voucher passes, for a request or a settlement. */
-  const check = async (header: string | undefined, modelId?: bigint, fresh = false) => {
+  /**
+   * The checks every voucher passes, for a request or a settlement. `serving`: a request is about to
+   * be served on this voucher, so a contract sender (an agent wallet, which its owner can revoke at
+   * any moment) is asked again even for a voucher it vouched for before. `freshChannel`: read the
+   * channel from the chain, not the cache.
+   */
+  const check = async (header: string | undefined, want: { modelId?: bigint; serving?: boolean; freshChannel?: boolean } = {}) => {
     if (!header) {
       throw paymentError("This provider serves paid requests only: no x-gotong-voucher header", "voucher_missing", "Call it through a Gotong gateway, which opens a channel and signs vouchers.");
     }
     const voucher = decodeVoucherHeader(header);
     if (!voucher) throw paymentError("The x-gotong-voucher header is malformed", "voucher_malformed", "Expected channelId:epoch:cumulativeAmount:signature.", 400);
+    if (want.freshChannel) cache.delete(voucher.channelId);
     const channel = await channelFor(voucher.channelId, voucher);
+    const { modelId } = want;
     if (channel.sender === zeroAddress) throw paymentError(`Channel ${voucher.channelId} does not exist on chain ${options.domain.chainId}`, "channel_not_found", "Open a channel first.");
     if (!isAddressEqual(channel.provider, options.provider)) throw paymentError(`Channel ${voucher.channelId} pays another provider (${channel.provider})`, "channel_wrong_provider");
     if (modelId !== undefined && channel.modelId !== modelId) throw paymentError(`Channel ${voucher.channelId} is for model ${channel.modelId}, not model ${modelId}`, "channel_wrong_model");
     if (voucher.epoch !== channel.epoch) throw paymentError(`The voucher is for epoch ${voucher.epoch} but the channel is in epoch ${channel.epoch}`, "voucher_wrong_epoch", "A voucher from a closed channel cannot pay again.");
-    let state = options.store.getChannel(voucher.channelId, voucher.epoch);
-    const known = state.voucher?.cumulativeAmount === voucher.cumulativeAmount && state.voucher.signature === voucher.signature;
+    const held = options.store.getChannel(voucher.channelId, voucher.epoch).voucher;
+    const known = held?.cumulativeAmount === voucher.cumulativeAmount && held.signature === voucher.signature;
     // The same voucher as last time needs no second signature check (the common case on retries),
-    // unless the sender is a contract (an agent wallet): its owner can revoke or pause it at any
-    // moment, so before serving anything on its credit the wallet is asked again.
-    const askWallet = fresh && contractSignatures.isKnownContract(channel.sender);
+    // unless a request is to be served on a contract sender's word: that is asked again.
+    const askWallet = want.serving === true && contractSignatures.isKnownContract(channel.sender);
     if ((!known || askWallet) && !verifier.voucherSignedBy(voucher, channel.sender)) {
-      if (!(await contractSignatures.signedBy(voucher, channel.sender, fresh))) {
+      if (!(await contractSignatures.signedBy(voucher, channel.sender, askWallet))) {
         throw paymentError("The voucher's signature is not the channel sender's for this chain and contract", "voucher_signature_invalid", "Vouchers are bound to one chain id, one PaymentChannels contract, one channel and one epoch.", 401);
       }
-      // Read again after the on-chain check: another request may have completed meanwhile.
-      state = options.store.getChannel(voucher.channelId, voucher.epoch);
     }
-    checkCovers(voucher, state);
     if (voucher.cumulativeAmount > channel.deposit) {
       throw paymentError(`The voucher pays ${voucher.cumulativeAmount}, above the channel's deposit of ${channel.deposit}`, "voucher_exceeds_deposit", "Top up the channel before signing a larger voucher.");
     }
-    return { voucher, channel, state };
+    return { voucher, channel };
   };
 
   return {
@@ -112,36 +150,11 @@ export function createPaymentGuard(options: PaymentGuardOptions) {
      * `maxCost`, stores the voucher durably, and reserves `maxCost` of the deposit.
      */
     async authorize(header: string | undefined, modelId: bigint, maxCost: bigint, requestId: Hex): Promise<Authorization> {
-      const { voucher, channel } = await check(header, modelId, true);
+      const { voucher, channel } = await check(header, { modelId, serving: true });
       // From here to the reservation nothing awaits: what is owed and what is in flight are read and
       // reserved in one turn, so overlapping requests on a channel can never both pass the rule.
-      const state = options.store.getChannel(voucher.channelId, voucher.epoch);
-      checkCovers(voucher, state);
-      if (channel.closesAt !== 0n) throw paymentError(`Channel ${voucher.channelId} is closing`, "channel_closing", "Open a new channel once it has closed.");
-      const running = inFlightCount.get(voucher.channelId) ?? 0;
-      if (running >= maxPerChannel) {
-        // One client flooding must not starve the others: its excess is refused fast, before any work.
-        throw new GotongError(`Channel ${voucher.channelId} already has ${running} requests in flight`, { code: "too_many_requests", status: 429, retryable: true, hint: "Wait for answers before sending more." });
-      }
-      const inFlight = reserved.get(voucher.channelId) ?? 0n;
-      // At most one unpaid request per channel: everything served and everything in flight must be
-      // covered by a voucher already, so this request is the only one the provider can lose.
-      const held = state.voucher && state.voucher.cumulativeAmount > voucher.cumulativeAmount ? state.voucher.cumulativeAmount : voucher.cumulativeAmount;
-      if (held < state.owed + inFlight) {
-        throw new GotongError(`Channel ${voucher.channelId} has a request in flight that no voucher covers yet`, {
-          code: "channel_busy",
-          status: 429,
-          retryable: true,
-          hint: "A provider serves one unpaid request per channel at a time: wait for its answer, then send the next request with a voucher that pays for it.",
-        });
-      }
-      const committed = state.owed + inFlight;
-      if (committed + maxCost > channel.deposit) {
-        throw new GotongError(
-          `The channel's deposit of ${channel.deposit} does not cover this request: ${committed} is committed and the request may cost up to ${maxCost}`,
-          { code: "insufficient_deposit", hint: "Top up the channel, or lower max_tokens.", status: 402 },
-        );
-      }
+      // The request id is taken first (a replay is told so, whatever else is wrong with it) and given
+      // back if any other check refuses the request.
       if (!options.store.reserveRequest(requestId, voucher.channelId)) {
         throw new GotongError(`Request id ${requestId} was already used`, {
           code: "request_id_reused",
@@ -149,7 +162,10 @@ export function createPaymentGuard(options: PaymentGuardOptions) {
           hint: `Its receipt is at /gotong/receipts/${requestId}; send a new request with a new id.`,
         });
       }
+      let running: number;
+      let inFlight: bigint;
       try {
+        ({ running, inFlight } = admit(voucher, channel, maxCost));
         options.store.acceptVoucher(voucher);
       } catch (error) {
         options.store.releaseRequest(requestId);
@@ -181,9 +197,7 @@ export function createPaymentGuard(options: PaymentGuardOptions) {
     async settle(header: string | undefined): Promise<{ owed: bigint; accepted: boolean }> {
       // Read the channel afresh: a settlement is rare, and one for a channel that closed since it
       // was cached must be refused, not stored where the redeemer would trip over it.
-      const id = decodeVoucherHeader(header ?? "")?.channelId;
-      if (id) cache.delete(id);
-      const { voucher, channel } = await check(header);
+      const { voucher, channel } = await check(header, { freshChannel: true });
       if (channel.closesAt !== 0n && channel.closesAt <= (await chainNow())) {
         throw paymentError(`Channel ${voucher.channelId} closed at ${channel.closesAt}: its challenge period is over`, "channel_closed", "A voucher for a closed channel can no longer be redeemed.");
       }

@@ -2,10 +2,7 @@ import { createServer, type IncomingMessage, type ServerResponse, type Server } 
 import { createHash, randomBytes } from "node:crypto";
 import type { Hex, LocalAccount } from "viem";
 import { GotongError } from "../common/errors.ts";
-import { readBody, parseJsonObject, sendError, sendJson, setServerTimeouts, startSse, DEFAULT_BODY_LIMIT } from "../common/http.ts";
-
-/** How long a client may leave a stream unread before it is cut. */
-export const DEFAULT_STALL_MS = 30_000;
+import { readBody, parseJsonObject, sendError, sendJson, setServerTimeouts, startSse, DEFAULT_BODY_LIMIT, DEFAULT_STALL_MS } from "../common/http.ts";
 import type { Logger } from "../common/logger.ts";
 import { sha256Hex } from "../model/sha256Hex.ts";
 import { computeCost, type Price } from "../payments/price.ts";
@@ -81,7 +78,6 @@ export function createProviderServer(options: ProviderServerOptions): Server {
     const requestIdHeader = req.headers["x-gotong-request-id"];
     const givenId = typeof requestIdHeader === "string" && /^0x[0-9a-f]{64}$/.test(requestIdHeader);
     const requestId = (givenId ? requestIdHeader : `0x${randomBytes(32).toString("hex")}`) as Hex;
-    if (options.store.hasReceipt(requestId)) throw new GotongError(`Request id ${requestId} was already used`, { code: "request_id_reused", status: 409 });
     let raw: Uint8Array = received;
     let responseKeys: ResponseKeys | undefined;
     if (req.headers["content-type"]?.startsWith(SEALED_CONTENT_TYPE)) {

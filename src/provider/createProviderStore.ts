@@ -230,10 +230,6 @@ export function createProviderStore(path: string) {
     recordServed(epoch: bigint, receipt: SignedReceipt): void {
       guard("a receipt", () => recordServed(epoch, receipt));
     },
-    /** Whether a request id has been used before (served, or running now). */
-    hasReceipt(requestId: Hex): boolean {
-      return selectReceipt.get(requestId) !== undefined || selectRunning.get(requestId) !== undefined;
-    },
     /**
      * Takes a request id for a request about to run, durably, before its first token; false when the
      * id was used before (served, or running now), so a replayed request is never generated twice.
