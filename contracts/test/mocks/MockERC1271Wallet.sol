@@ -16,7 +16,7 @@ contract MockERC1271Wallet is IERC1271 {
     }
 
     /// @inheritdoc IERC1271
-    function isValidSignature(bytes32 hash, bytes calldata signature) external view returns (bytes4) {
+    function isValidSignature(bytes32 hash, bytes calldata signature) public view virtual returns (bytes4) {
         (address recovered, ECDSA.RecoverError err,) = ECDSA.tryRecover(hash, signature);
         return err == ECDSA.RecoverError.NoError && recovered == owner ? IERC1271.isValidSignature.selector : bytes4(0);
     }
