@@ -56,6 +56,16 @@ function outputBound(bytes: number): bigint {
 }
 
 /**
+ * What a cut stream can be billed for at most: what its text can hold, and no more than the running
+ * count the provider itself put on the last event that arrived (a provider is held to its own word;
+ * the receipt may add the few tokens still in flight, see IN_FLIGHT_TOKEN_ALLOWANCE).
+ */
+function cutBound(bytes: number, lastCount: bigint | undefined): bigint {
+  const held = outputBound(bytes);
+  return lastCount !== undefined && lastCount < held ? lastCount : held;
+}
+
+/**
  * What the gateway settles for one client request before sending it: the bounds on its bill, the
  * most it can cost (the deposit must cover it), and what copies of it that someone else delivered
  * first have cost so far (paid too, and reported with it).
@@ -467,8 +477,10 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
   async function relayStream(offer: Offer, channel: ChannelRecord, requestId: Hex, upstream: UpstreamResponse, res: ServerResponse, terms: RequestTerms, opener?: StreamOpener) {
     const sse = startSse(res, { "x-gotong-provider": offer.provider, "x-gotong-request-id": requestId }, undefined, stallMs);
     let pending: Buffer = Buffer.alloc(0);
-    // Counted by the gateway itself: the bytes of text passed on to the client.
+    // Counted by the gateway itself: the bytes of text passed on to the client; and the provider's
+    // own running count on the last event, which a cut stream is held to as well.
     let receivedBytes = 0;
+    let lastCount: bigint | undefined;
     let settled = false;
     // Complete events are passed on untouched in one write; each is parsed only to count the text
     // it carries, and the final event holding the receipt is checked and rewritten.
@@ -478,10 +490,11 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
         if (!event.startsWith("data: ")) continue;
         const data = event.slice(6);
         if (data === "[DONE]") continue;
-        const chunk = JSON.parse(data) as Record<string, unknown> & { gotong?: { receipt?: unknown }; choices?: { delta?: { content?: unknown }; text?: unknown }[] };
+        const chunk = JSON.parse(data) as Record<string, unknown> & { gotong?: { receipt?: unknown; outputTokens?: unknown }; choices?: { delta?: { content?: unknown }; text?: unknown }[] };
         const choice = chunk.choices?.[0];
         const text = choice?.delta?.content ?? choice?.text;
         if (typeof text === "string") receivedBytes += Buffer.byteLength(text);
+        if (Number.isSafeInteger(chunk.gotong?.outputTokens)) lastCount = BigInt(chunk.gotong!.outputTokens as number);
         if (chunk.gotong?.receipt !== undefined) receipt = chunk as typeof receipt; // the final event
       }
       if (!receipt) {
@@ -536,7 +549,7 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
       sse.end();
     } finally {
       // A cut stream: remember exactly how much arrived, so its receipt can be checked later.
-      if (!settled) store.putPending(pendingOf(requestId, channel, terms, outputBound(receivedBytes)));
+      if (!settled) store.putPending(pendingOf(requestId, channel, terms, cutBound(receivedBytes, lastCount)));
     }
   }
 
@@ -549,6 +562,7 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
     const sse = startSse(res, { "x-gotong-provider": offer.provider, "x-gotong-request-id": requestId, "x-gotong-sealed": "1" }, undefined, stallMs);
     let pending = "";
     let receivedBytes = 0;
+    let lastCount: bigint | undefined; // the provider's clear running count (`id:`) on the last frame
     let settled = false;
     try {
       for await (const bytes of upstream.body) {
@@ -570,6 +584,8 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
           }
           const data = event.indexOf("data:");
           if (data >= 0 && !event.startsWith("event:")) receivedBytes += event.length - data - 5;
+          const id = /^id: (\d+)$/m.exec(event);
+          if (id) lastCount = BigInt(id[1]!);
           passOn += event + "\n\n";
         }
         if (passOn) sse.forward(Buffer.from(passOn, "latin1"));
@@ -579,7 +595,7 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
     } catch (error) {
       if (!res.destroyed) sse.forward(Buffer.from(`event: error\ndata: ${JSON.stringify(streamError(offer, error))}\n\n`));
     } finally {
-      if (!settled) store.putPending(pendingOf(requestId, channel, terms, outputBound(receivedBytes)));
+      if (!settled) store.putPending(pendingOf(requestId, channel, terms, cutBound(receivedBytes, lastCount)));
       if (!res.writableEnded) res.end();
     }
   }

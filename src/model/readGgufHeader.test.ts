@@ -109,7 +109,7 @@ describe("readGgufHeader on real models", () => {
     expect(header.architecture).toBe("llama");
     expect(header.name).toBe(TEST_MODEL_NAME);
     expect(header.tensorCount).toBe(2 + 2 * 9 + 1);
-    expect(header.contextLength).toBe(256);
+    expect(header.contextLength).toBe(2048);
     expect(header.parameterCount).toBeGreaterThan(100_000);
     const tokens = header.metadata.get("tokenizer.ggml.tokens")!.value as { values: string[] };
     expect(tokens.values[3]).toBe("<0x00>");
