@@ -4,6 +4,9 @@ import { encodeVoucherHeader } from "../payments/voucher.ts";
 import type { ChannelManager } from "./createChannelManager.ts";
 import type { GatewayStore } from "./createGatewayStore.ts";
 
+/** Refusals after which a settlement voucher can never be accepted. */
+const FINAL_REFUSALS = new Set(["channel_closed", "voucher_wrong_epoch", "channel_not_found"]);
+
 /**
  * Pays for the last request on each channel without waiting for the next one: every request carries
  * a voucher for the ones before it, so after the last, the gateway sends a voucher on its own (when
@@ -35,9 +38,15 @@ export function createSettler(options: {
             settled.set(channel.channelId, channel.spent);
             sent++;
           } else {
-            options.logger.warn("provider refused a settlement voucher", { provider: channel.provider, status: res.status });
-            // A refusal (a closed channel, say) is final for this amount: not sent again every tick.
-            if (res.status < 500 && res.status !== 429) settled.set(channel.channelId, channel.spent);
+            const code = ((await res.json().catch(() => ({}))) as { error?: { code?: string } }).error?.code;
+            // A channel that has closed can never take this voucher: it is not sent again every tick.
+            // Anything else (a request's receipt still on its way while it runs, say) is tried again.
+            if (code !== undefined && FINAL_REFUSALS.has(code)) {
+              options.logger.warn("provider refused a settlement voucher for good", { provider: channel.provider, status: res.status, code });
+              settled.set(channel.channelId, channel.spent);
+            } else {
+              options.logger.debug("provider refused a settlement voucher; will retry", { provider: channel.provider, status: res.status, code });
+            }
           }
         } catch (error) {
           options.logger.debug("settlement voucher not delivered; will retry", { provider: channel.provider, error: (error as Error).message });
