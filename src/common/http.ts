@@ -136,9 +136,17 @@ export type SseStream = {
   forward(events: Buffer): void;
   /** The latest `mark` whose event has been written to the socket. */
   sentMark(): number;
+  /**
+   * Undefined while the socket takes what is written; once it is full (the client reads slower than
+   * we write), a promise that settles when it drains or the stream closes. Producers wait on it.
+   */
+  whenWritable(): Promise<void> | undefined;
   /** Ends the stream; `trailer` is raw SSE text written after the last (sealed) event. */
   end(trailer?: string): void;
 };
+
+/** Largest batch of events written (and sealed) as one piece; far below a sealed frame's limit. */
+const MAX_BATCH_CHARS = 64 * 1024;
 
 export function startSse(
   res: ServerResponse,
@@ -195,9 +203,24 @@ export function startSse(
   };
   return {
     sentMark: () => sent,
+    whenWritable: () => {
+      if (!res.writableNeedDrain || res.destroyed || res.writableEnded) return undefined;
+      return new Promise<void>((resolve) => {
+        const done = () => {
+          res.off("drain", done);
+          res.off("close", done);
+          resolve();
+        };
+        res.on("drain", done);
+        res.on("close", done);
+      });
+    },
     send: (data, mark) => {
       pending += `data: ${typeof data === "string" ? data : JSON.stringify(data)}\n\n`;
       if (mark !== undefined) pendingMark = mark;
+      // Events are batched until the event loop turns; a producer that sends many at once (an
+      // upstream's burst) is written out in bounded batches, each one sealed frame.
+      if (pending.length >= MAX_BATCH_CHARS) return flush();
       if (!scheduled) {
         scheduled = true;
         setImmediate(flush);

@@ -10,6 +10,10 @@ export type GenerationRequest = {
   temperature: number;
   topP?: number;
   topK?: number;
+  /** Extension (llama.cpp): drop tokens less likely than this share of the likeliest. */
+  minP?: number;
+  /** Extension (llama.cpp): multiplicative repetition penalty over recent output; 1 is off. */
+  repeatPenalty?: number;
   seed?: number;
   stop: string[];
   presencePenalty?: number;
@@ -25,10 +29,11 @@ export type PreparedGeneration = {
   /** Largest number of output tokens this request may produce. */
   maxOutputTokens: number;
   /**
-   * Generates, calling `onText` as text arrives with the number of new tokens it carries. Stops
-   * within a token when `signal` aborts and then reports `abort`.
+   * Generates, calling `onText` as text arrives with the number of new tokens it carries. When
+   * `onText` returns a promise (the client's socket is full), generation waits for it before the
+   * next token. Stops within a token when `signal` aborts and then reports `abort`.
    */
-  run(options: { signal: AbortSignal; onText: (text: string, tokens: number) => void }): Promise<{
+  run(options: { signal: AbortSignal; onText: (text: string, tokens: number) => void | Promise<void> }): Promise<{
     finishReason: FinishReason;
     outputTokens: number;
     /** Prompt tokens actually evaluated, when only known afterwards (upstream servers); at most `inputTokens`. */

@@ -1,15 +1,8 @@
-import {
-  getLlama,
-  LlamaCompletion,
-  resolveChatWrapper,
-  GeneralChatWrapper,
-  type ChatHistoryItem,
-  type LlamaContextSequence,
-  type Token,
-  type ChatWrapper,
-} from "node-llama-cpp";
+import { getLlama, type LlamaContextSequence } from "node-llama-cpp";
+import { createPromptRenderer } from "../model/createPromptRenderer.ts";
 import { GotongError } from "../common/errors.ts";
 import type { GenerationRequest, InferenceBackend, PreparedGeneration } from "./backend.ts";
+import { generateTokens } from "./generateTokens.ts";
 
 export type LlamaBackendOptions = {
   modelPath: string;
@@ -66,33 +59,9 @@ export async function createLlamaBackend(options: LlamaBackendOptions): Promise<
     else free.push(s);
   };
 
-  let chatWrapper: ChatWrapper;
-  try {
-    chatWrapper = resolveChatWrapper(model) ?? new GeneralChatWrapper();
-  } catch {
-    chatWrapper = new GeneralChatWrapper();
-  }
-
-  const render = (request: GenerationRequest): { tokens: Token[]; stopTriggers: string[] } => {
-    if (request.kind === "completion") {
-      const bos = model.tokens.bos;
-      const prefix = bos !== null && model.tokens.shouldPrependBosToken ? [bos] : [];
-      return { tokens: [...prefix, ...model.tokenize(request.prompt ?? "")], stopTriggers: [] };
-    }
-    const history: ChatHistoryItem[] = (request.messages ?? []).map((m) =>
-      m.role === "system"
-        ? { type: "system", text: m.content }
-        : m.role === "user"
-          ? { type: "user", text: m.content }
-          : { type: "model", response: [m.content] },
-    );
-    history.push({ type: "model", response: [] });
-    const state = chatWrapper.generateContextState({ chatHistory: history });
-    return {
-      tokens: state.contextText.tokenize(model.tokenizer),
-      stopTriggers: state.stopGenerationTriggers.map((t) => t.toString()).filter((t) => t.length > 0),
-    };
-  };
+  const renderPrompt = createPromptRenderer(model);
+  const render = (request: GenerationRequest) =>
+    renderPrompt(request.kind === "chat" ? { kind: "chat", messages: request.messages ?? [] } : { kind: "completion", prompt: request.prompt ?? "" });
 
   return {
     engine: "llama.cpp",
@@ -119,39 +88,9 @@ export async function createLlamaBackend(options: LlamaBackendOptions): Promise<
           const sequence = await acquire(signal);
           // Gone before its turn: nothing was evaluated, nothing is billed.
           if (!sequence) return { finishReason: "abort", outputTokens: 0, inputTokens: 0 };
-          let outputTokens = 0;
-          let pendingTokens = 0;
           try {
             await sequence.clearHistory();
-            const completion = new LlamaCompletion({ contextSequence: sequence });
-            const result = await completion.generateCompletionWithMeta(tokens, {
-              maxTokens: request.maxTokens,
-              temperature: request.temperature,
-              topP: request.topP,
-              topK: request.topK,
-              seed: request.seed,
-              signal,
-              stopOnAbortSignal: true,
-              customStopTriggers: [...stopTriggers, ...request.stop],
-              repeatPenalty:
-                request.presencePenalty || request.frequencyPenalty
-                  ? { presencePenalty: request.presencePenalty, frequencyPenalty: request.frequencyPenalty }
-                  : undefined,
-              onToken: (t) => {
-                // Tokens may arrive before the text they form (multi-byte characters): carry the
-                // count until the text comes out, so tokens are billed with what was delivered.
-                pendingTokens += t.length;
-              },
-              onTextChunk: (text) => {
-                if (signal.aborted) return;
-                outputTokens += pendingTokens;
-                const n = pendingTokens;
-                pendingTokens = 0;
-                onText(text, n);
-              },
-            });
-            const reason = result.metadata.stopReason;
-            return { finishReason: reason === "maxTokens" ? "length" : reason === "abort" ? "abort" : "stop", outputTokens };
+            return await generateTokens(model, sequence, tokens, { ...request, stop: [...stopTriggers, ...request.stop] }, signal, onText);
           } finally {
             release(sequence);
           }

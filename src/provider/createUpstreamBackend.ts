@@ -74,7 +74,9 @@ export function createUpstreamBackend(options: UpstreamBackendOptions): Inferenc
               const piece = choice?.delta?.content ?? choice?.text;
               if (piece) {
                 outputTokens += 1; // one streamed chunk per token; corrected by `usage` below
-                onText(piece, 1);
+                // A full client socket stops the reading here, and so the upstream's own stream.
+                const wait = onText(piece, 1);
+                if (wait) await wait;
               }
               if (choice?.finish_reason === "length") finishReason = "length";
               if (chunk.usage) {

@@ -5,11 +5,11 @@ import type { ChatMessage, GenerationRequest } from "./backend.ts";
 export const DEFAULT_MAX_TOKENS = 512;
 
 const chatKeys = new Set([
-  "model", "messages", "max_tokens", "max_completion_tokens", "temperature", "top_p", "top_k", "seed", "stop",
+  "model", "messages", "max_tokens", "max_completion_tokens", "temperature", "top_p", "top_k", "min_p", "repeat_penalty", "seed", "stop",
   "stream", "stream_options", "n", "user", "presence_penalty", "frequency_penalty",
 ]);
 const completionKeys = new Set([
-  "model", "prompt", "max_tokens", "temperature", "top_p", "top_k", "seed", "stop", "stream", "stream_options", "n",
+  "model", "prompt", "max_tokens", "temperature", "top_p", "top_k", "min_p", "repeat_penalty", "seed", "stop", "stream", "stream_options", "n",
   "user", "presence_penalty", "frequency_penalty", "echo",
 ]);
 
@@ -56,6 +56,8 @@ export function parseGenerationRequest(kind: "chat" | "completion", body: Record
     temperature: numberIn(body, "temperature", 0, 2) ?? 1,
     topP: numberIn(body, "top_p", 0, 1),
     topK: integerIn(body, "top_k", 0, 1_000_000),
+    minP: numberIn(body, "min_p", 0, 1),
+    repeatPenalty: numberIn(body, "repeat_penalty", 0.5, 2),
     seed: integerIn(body, "seed", 0, 2 ** 32 - 1),
     presencePenalty: numberIn(body, "presence_penalty", -2, 2),
     frequencyPenalty: numberIn(body, "frequency_penalty", -2, 2),

@@ -1,0 +1,93 @@
+import { randomInt } from "node:crypto";
+import type { LlamaContextSequence, LlamaModel, Token } from "node-llama-cpp";
+import type { FinishReason, GenerationRequest } from "./backend.ts";
+import { createStopMatcher } from "./createStopMatcher.ts";
+
+/** Tokens of earlier output handed to the detokenizer so a piece's leading space comes out right. */
+const DETOKENIZE_CONTEXT = 8;
+/** Output tokens a repetition or presence/frequency penalty looks back on (llama.cpp's default). */
+const PENALTY_WINDOW = 64;
+/** What node-llama-cpp's detokenizer gives for bytes that are not yet a whole UTF-8 character. */
+const INCOMPLETE_CHARACTER = "\uFFFD";
+
+/**
+ * Gotong's own token loop over a llama.cpp sequence, rather than node-llama-cpp's completion helper,
+ * for three things a paid API needs:
+ * - backpressure: the next token is evaluated only after `onText` has returned (and, when it returns
+ *   a promise, after that settles), so a client whose socket is full pauses its generation instead
+ *   of being billed for text it never read;
+ * - stop strings matched on the detokenized text across token boundaries (`createStopMatcher`);
+ * - sampling exactly as the OpenAI API defines it when a parameter is omitted (no top-k, top-p 1,
+ *   no repetition penalty), seeded from a CSPRNG unless the client sends a `seed`.
+ *
+ * Billing: each emitted piece carries the tokens that produced it. Tokens whose text was held back
+ * and then turned out to be a stop string are not delivered, and are billed as the one token that
+ * ended generation, so a receipt never claims more tokens than the text delivered can hold.
+ */
+export async function generateTokens(
+  model: LlamaModel,
+  sequence: LlamaContextSequence,
+  prompt: Token[],
+  request: GenerationRequest,
+  signal: AbortSignal,
+  onText: (text: string, tokens: number) => void | Promise<void>,
+): Promise<{ finishReason: FinishReason; outputTokens: number }> {
+  const generated: Token[] = [];
+  const partial: Token[] = [];
+  const stop = createStopMatcher(request.stop);
+  let billed = 0;
+  let unbilled = 0;
+  const penalised = request.presencePenalty || request.frequencyPenalty || (request.repeatPenalty !== undefined && request.repeatPenalty !== 1);
+  const tokens = sequence.evaluate(prompt, {
+    temperature: request.temperature,
+    topK: request.topK ?? 0,
+    topP: request.topP ?? 1,
+    minP: request.minP ?? 0,
+    seed: request.seed ?? randomInt(2 ** 32 - 1),
+    repeatPenalty: penalised
+      ? {
+          punishTokens: () => generated.slice(-PENALTY_WINDOW),
+          maxPunishTokens: PENALTY_WINDOW,
+          penalty: request.repeatPenalty ?? 1,
+          presencePenalty: request.presencePenalty,
+          frequencyPenalty: request.frequencyPenalty,
+        }
+      : undefined,
+  });
+  const emit = async (text: string) => {
+    if (!text) return;
+    billed += unbilled;
+    const n = unbilled;
+    unbilled = 0;
+    const wait = onText(text, n);
+    if (wait) await wait;
+  };
+  try {
+    if (signal.aborted) return { finishReason: "abort", outputTokens: 0 };
+    for await (const token of tokens) {
+      if (signal.aborted) return { finishReason: "abort", outputTokens: billed };
+      unbilled++;
+      partial.push(token);
+      const text = model.detokenize(partial, false, generated.slice(-DETOKENIZE_CONTEXT));
+      // A token can end inside a multi-byte character: wait for the rest before emitting it.
+      const incomplete = text.endsWith(INCOMPLETE_CHARACTER) && partial.length < 4 && !model.isSpecialToken(token);
+      if (!incomplete) {
+        generated.push(...partial);
+        partial.length = 0;
+        const { emit: ready, stopped } = stop.push(text);
+        await emit(ready);
+        if (stopped) return { finishReason: "stop", outputTokens: billed + Math.min(unbilled, 1) };
+      }
+      if (signal.aborted) return { finishReason: "abort", outputTokens: billed };
+      if (billed + unbilled >= request.maxTokens) {
+        await emit(stop.flush());
+        return { finishReason: "length", outputTokens: billed + unbilled };
+      }
+    }
+    // The model ended its answer (an end-of-generation token, which is never yielded nor billed).
+    await emit(stop.flush());
+    return { finishReason: "stop", outputTokens: billed + unbilled };
+  } finally {
+    await tokens.return();
+  }
+}
