@@ -80,6 +80,9 @@ function pendingOf(requestId: Hex, channel: ChannelRecord, terms: RequestTerms, 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Resolves once `res` can take more (or is gone). */
+/** How long a cancelled request's answer is read for before the connection is cut after all. */
+const CANCEL_DRAIN_MS = 10_000;
+
 function drained(res: ServerResponse): Promise<void> {
   return new Promise((resolve) => {
     const done = () => {
@@ -350,7 +353,15 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
       responseKeys = sealed.responseKeys;
     }
     const upstreamAbort = new AbortController();
-    const onGone = () => upstreamAbort.abort();
+    // The client left: ask the provider to stop and finish the answer, and read that to its end, so
+    // both sides count the same tokens. Cutting the connection instead would lose what sits in the
+    // socket buffers between us, counted as sent by the provider and never seen here.
+    let drainTimer: NodeJS.Timeout | undefined;
+    let ended = false;
+    const onGone = () => {
+      drainTimer = setTimeout(() => upstreamAbort.abort(new Error("the provider did not finish a cancelled request")), CANCEL_DRAIN_MS);
+      void cancelUpstream(offer, requestId, () => ended || upstreamAbort.signal.aborted);
+    };
     clientGone.addEventListener("abort", onGone);
     const headerTimer = setTimeout(() => upstreamAbort.abort(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
     // Until the request ends, the record says the most it can be billed: if the gateway itself dies
@@ -444,7 +455,22 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
       }
       return "done";
     } finally {
+      ended = true;
+      clearTimeout(drainTimer);
       clientGone.removeEventListener("abort", onGone);
+    }
+  }
+
+  /**
+   * Asks the provider to stop generating a request whose client left. Until it has started there,
+   * or while the answer may still be on its way, it is asked again; `done` says when to give up.
+   */
+  async function cancelUpstream(offer: Offer, requestId: Hex, done: () => boolean): Promise<void> {
+    while (!done()) {
+      const res = await fetch(`${offer.endpoint}/gotong/requests/${requestId}/cancel`, { method: "POST", signal: AbortSignal.timeout(5_000) }).catch(() => undefined);
+      const answer = (await res?.json().catch(() => undefined)) as { cancelled?: boolean } | undefined;
+      if (answer?.cancelled) return;
+      await sleep(250);
     }
   }
 
@@ -512,7 +538,7 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
       }
       // The client reads slower than the provider writes: stop reading the provider until it catches
       // up, so the provider's socket fills and it stops generating into it.
-      if (res.writableNeedDrain) await drained(res);
+      if (res.writableNeedDrain && !res.destroyed) await drained(res);
     };
     const handleComplete = async (complete: Buffer) => {
       // [DONE] is ours to send once the receipt has been checked.
@@ -520,8 +546,9 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
       await handleEvents(done >= 0 ? complete.subarray(0, done) : complete);
     };
     try {
+      // Read to the end even after the client left (the provider was asked to stop): the receipt
+      // comes last, and every token before it is counted here as it is by the provider.
       for await (const bytes of upstream.body) {
-        if (res.destroyed) break;
         pending = pending.length ? Buffer.concat([pending, bytes]) : bytes;
         const cut = pending.lastIndexOf("\n\n");
         if (cut < 0) continue;
@@ -566,7 +593,6 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
     let settled = false;
     try {
       for await (const bytes of upstream.body) {
-        if (res.destroyed) break;
         pending += (bytes as Buffer).toString("latin1");
         const cut = pending.lastIndexOf("\n\n");
         if (cut < 0) continue;
@@ -589,7 +615,7 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
           passOn += event + "\n\n";
         }
         if (passOn) sse.forward(Buffer.from(passOn, "latin1"));
-        if (res.writableNeedDrain) await drained(res);
+        if (res.writableNeedDrain && !res.destroyed) await drained(res);
       }
       if (!settled && !res.destroyed) sse.forward(Buffer.from(`event: error\ndata: ${JSON.stringify(streamError(offer))}\n\n`));
     } catch (error) {

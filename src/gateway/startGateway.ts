@@ -40,6 +40,8 @@ export type StartGatewayOptions = {
   funder?: ChannelFunder;
   /** Host names clients may use to reach the gateway besides loopback ones (DNS-rebinding guard). */
   allowedHosts?: string[];
+  /** A client that reads nothing for this long is cut and billed for what it got. Default 30 s. */
+  stallMs?: number;
   logger: Logger;
 };
 
@@ -67,7 +69,7 @@ async function serveGateway(options: StartGatewayOptions) {
   const host = options.host ?? "127.0.0.1";
   // Clients reach a gateway bound to a named address by that name; loopback names always work.
   const allowedHosts = [...(options.allowedHosts ?? []), ...(["0.0.0.0", "::"].includes(host) ? [] : [host])];
-  const server = createGatewayServer({ router, channels, store, domain, logger, seal: options.seal, fallback: web.handle, allowedHosts });
+  const server = createGatewayServer({ router, channels, store, domain, logger, seal: options.seal, fallback: web.handle, allowedHosts, stallMs: options.stallMs });
   const settler = createSettler({
     store,
     channels,

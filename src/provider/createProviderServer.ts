@@ -44,6 +44,11 @@ export function createProviderServer(options: ProviderServerOptions): Server {
   const { logger } = options;
   let inFlight = 0;
   const maxInFlight = options.models.length + (options.maxQueued ?? 32);
+  // Requests generating now, by id, with the way to stop one early while its answer is still read
+  // to the end: a gateway whose client left asks for this instead of cutting the connection, so
+  // both sides count the same tokens (bytes in socket buffers when a connection is cut are counted
+  // by the writer and never seen by the reader).
+  const cancels = new Map<Hex, () => void>();
 
   const findModel = (name: unknown): ServedModel => {
     if (typeof name !== "string" || !name) throw new GotongError(`"model" is required`, { code: "invalid_parameter", param: "model", status: 400 });
@@ -99,6 +104,13 @@ export function createProviderServer(options: ProviderServerOptions): Server {
         if (!res.writableFinished) abort.abort(new Error("client disconnected"));
       };
       res.on("close", clientGone);
+      // Cancelled: generation stops, and the answer so far is finished normally, with its receipt.
+      let cancelled = false;
+      cancels.set(requestId, () => {
+        cancelled = true;
+        abort.abort(new Error("cancelled"));
+      });
+      const connectionGone = () => abort.signal.aborted && (!cancelled || res.destroyed);
       const created = Math.floor(Date.now() / 1000);
       const id = `${kind === "chat" ? "chatcmpl" : "cmpl"}-${requestId.slice(2, 26)}`;
       const object = kind === "chat" ? "chat.completion" : "text_completion";
@@ -149,20 +161,25 @@ export function createProviderServer(options: ProviderServerOptions): Server {
         const result = await prepared.run({
           signal: abort.signal,
           onText: (piece, tokens) => {
-            if (abort.signal.aborted) return;
+            if (connectionGone()) return;
             outputTokens += tokens;
             textBytes += Buffer.byteLength(piece);
             hash.update(piece);
             // `gotong.outputTokens` lets the gateway check a receipt against what it actually received.
             sse.send(`${prefix}${JSON.stringify(piece)}${middle}${outputTokens}}}`, outputTokens);
+            // A client that stops reading pauses its own generation (and is cut after `stallMs`).
+            return sse.whenWritable();
           },
         });
         if (result.inputTokens !== undefined) inputTokens = Math.min(result.inputTokens, prepared.inputTokens);
         // A client that left is billed for the tokens written to it before it left, not those generated.
-        if (abort.signal.aborted) outputTokens = sse.sentMark();
+        // A cancelled stream is still read to its end: it is billed for all it was sent.
+        const gone = connectionGone();
+        if (gone) outputTokens = sse.sentMark();
+        else if (cancelled) outputTokens = billedOutput(outputTokens);
         else outputTokens = billedOutput(Math.max(result.outputTokens, outputTokens));
-        const receipt = finish(result.finishReason);
-        if (abort.signal.aborted) return;
+        const receipt = finish(cancelled && !gone ? "cancelled" : result.finishReason);
+        if (gone) return;
         const finishReason = result.finishReason === "length" ? "length" : "stop";
         const last = kind === "chat" ? { index: 0, delta: {}, finish_reason: finishReason } : { index: 0, text: "", finish_reason: finishReason };
         const receiptJson = receiptToJson(receipt);
@@ -182,15 +199,15 @@ export function createProviderServer(options: ProviderServerOptions): Server {
           hash.update(piece);
         },
       });
-      outputTokens = billedOutput(Math.max(result.outputTokens, outputTokens));
+      outputTokens = billedOutput(cancelled ? outputTokens : Math.max(result.outputTokens, outputTokens));
       if (result.inputTokens !== undefined) inputTokens = Math.min(result.inputTokens, prepared.inputTokens);
-      if (abort.signal.aborted) {
+      if (connectionGone()) {
         // Nothing was delivered: bill the evaluated prompt only.
         outputTokens = 0;
         finish("abort");
         return;
       }
-      const receipt = finish(result.finishReason);
+      const receipt = finish(cancelled ? "cancelled" : result.finishReason);
       const finishReason = result.finishReason === "length" ? "length" : "stop";
       const choice = kind === "chat"
         ? { index: 0, message: { role: "assistant", content: text }, finish_reason: finishReason, logprobs: null }
@@ -212,6 +229,7 @@ export function createProviderServer(options: ProviderServerOptions): Server {
         sendJson(res, 200, answer, answerHeaders);
       }
     } finally {
+      cancels.delete(requestId);
       // A request that failed before its receipt was written billed nothing: its id is free again.
       if (!billed) options.store.releaseRequest(requestId);
       auth.release();
@@ -233,6 +251,14 @@ export function createProviderServer(options: ProviderServerOptions): Server {
       const header = req.headers["x-gotong-voucher"];
       const result = await options.guard.settle(typeof header === "string" ? header : undefined);
       return sendJson(res, 200, { accepted: result.accepted, owed: result.owed.toString() });
+    }
+    const cancelMatch = /^\/gotong\/requests\/(0x[0-9a-f]{64})\/cancel$/.exec(path);
+    if (req.method === "POST" && cancelMatch) {
+      // Knowing a request's 32 random id bytes is what it takes, as for its receipt: anyone on the
+      // path who sees the id could as well cut the connection, which stops it too.
+      const cancel = cancels.get(cancelMatch[1] as Hex);
+      cancel?.();
+      return sendJson(res, 200, { cancelled: cancel !== undefined });
     }
     const receiptMatch = /^\/gotong\/receipts\/(0x[0-9a-f]{64})$/.exec(path);
     if (req.method === "GET" && receiptMatch) {

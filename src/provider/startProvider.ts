@@ -47,6 +47,8 @@ export type StartProviderOptions = {
   redeemIntervalMs?: number;
   /** A backend to serve instead of embedded llama.cpp (see createUpstreamBackend). */
   backend?: InferenceBackend;
+  /** A stream whose client has read nothing for this long is cut and billed for what it took. Default 30 s. */
+  stallMs?: number;
   logger: Logger;
   onProgress?: (stage: string, done: number, total: number) => void;
 };
@@ -98,6 +100,7 @@ async function serveProvider(options: StartProviderOptions) {
     store,
     logger,
     sealed,
+    stallMs: options.stallMs,
     models: [{ name: registered.name, modelId: registered.modelId, weightsHash, price: options.price, backend }],
   });
   const host = options.host ?? "127.0.0.1";
