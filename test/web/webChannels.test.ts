@@ -43,6 +43,7 @@ describe.skipIf(skip)("the web app's channels, in headless Chromium", () => {
     const account = web.gateway.address;
     const balanceBefore = await web.balanceOf(account);
     await row.getByRole("button", { name: /^Close the channel/ }).click();
+    await page.getByRole("dialog", { name: "Close this channel?" }).getByRole("button", { name: "Close channel" }).click();
     await page.getByRole("status").filter({ hasText: "Closing started" }).waitFor({ timeout: 30_000 });
     // The notice shows as soon as the transaction is mined; the table refreshes after it.
     await attributeBecomes(row, "data-state", "closing");
@@ -58,6 +59,7 @@ describe.skipIf(skip)("the web app's channels, in headless Chromium", () => {
     await screenshot(page, "channels-withdrawable");
 
     await row.getByRole("button", { name: /^Withdraw the unspent deposit/ }).click();
+    await page.getByRole("dialog", { name: "Withdraw the rest of this channel?" }).getByRole("button", { name: /^Withdraw / }).click();
     await page.getByRole("status").filter({ hasText: "Withdrawn" }).waitFor({ timeout: 30_000 });
     expect(await web.balanceOf(account)).toBe(balanceBefore + (onChain.deposit - onChain.redeemed));
     await attributeBecomes(row, "data-state", "withdrawn");

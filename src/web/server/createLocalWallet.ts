@@ -90,6 +90,11 @@ export function createLocalWallet(options: {
     if (signature.startsWith("approve") && !spenders.has(`0x${data.slice(34, 74)}`.toLowerCase())) {
       throw new WalletRpcError("The local wallet approves only Gotong's own contracts", 4200);
     }
+    // Earnings and royalties it withdraws go to this very account, never to an address a page chose.
+    const recipientWord = signature === "withdrawEarnings(address)" ? 0 : signature === "withdrawModelEarnings(uint256,address)" ? 1 : undefined;
+    if (recipientWord !== undefined && `0x${data.slice(10 + 64 * recipientWord + 24, 10 + 64 * (recipientWord + 1))}`.toLowerCase() !== address.toLowerCase()) {
+      throw new WalletRpcError(`The local wallet withdraws only to its own account ${address}`, 4200);
+    }
     return options.serially(async () => {
       try {
         await (clients.public as PublicClient).call({ account: clients.account, to: to as Address, data });

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { erc20Abi, getAddress, isAddress, type Hex } from "viem";
+import { erc20Abi, getAddress, isAddress, isHex, parseEventLogs, type Hex } from "viem";
 import type { ChainClients } from "../../chain/createClients.ts";
+import { ModelRegistryArtifact } from "../../chain/contracts.generated.ts";
 import type { Deployment } from "../../chain/deployment.ts";
 import { GotongError } from "../../common/errors.ts";
 import type { GotongHome } from "../../common/home.ts";
@@ -16,6 +17,7 @@ import { readExplorer } from "./readExplorer.ts";
 import { readChannels } from "./readChannels.ts";
 import { readEarnings } from "./readEarnings.ts";
 import { readFunding } from "./readFunding.ts";
+import { readWithdrawable } from "./readWithdrawable.ts";
 import { serveWebAsset, WEB_SECURITY_HEADERS } from "./serveWebAsset.ts";
 
 /** Options of {@link createWebRoutes}. */
@@ -39,8 +41,9 @@ const LATENCY_TTL_MS = 15_000;
 
 /**
  * The web app's side of the gateway: serves the built page at `/` (building it first when needed)
- * and the read-only JSON the page shows (explorer, channels, earnings, funding), plus the local
- * wallet on a local network. Plug it in as `createGatewayServer({ fallback })`.
+ * and the read-only JSON the page shows (explorer, channels, earnings, funding, what a withdrawal
+ * would pay, the token transfers of a transaction), plus the local wallet on a local network.
+ * Plug it in as `createGatewayServer({ fallback })`.
  *
  * @returns `handle(req, res)`, true when it took the request
  * @example createGatewayServer({ …, fallback: createWebRoutes({ … }).handle })
@@ -76,11 +79,15 @@ export function createWebRoutes(options: WebRoutesOptions) {
     return ms;
   }
 
-  /** A channel the gateway pays through that was closed on-chain (from the page): make it look again. */
+  /**
+   * A channel the gateway pays through that was closed on-chain (from the page): make it look again.
+   * Earlier epochs listed as history say nothing about the one the gateway pays into now.
+   */
   function syncClosed(views: Awaited<ReturnType<typeof readChannels>>) {
     for (const view of views) {
       const known = store.getChannel(view.channelId);
-      if (known && (view.state !== "open" || known.epoch !== BigInt(view.epoch)) && known.deposit !== known.spent) channels.forget(view.channelId);
+      if (!known || BigInt(view.epoch) < known.epoch) continue;
+      if ((view.state !== "open" || known.epoch !== BigInt(view.epoch)) && known.deposit !== known.spent) channels.forget(view.channelId);
     }
   }
 
@@ -120,10 +127,38 @@ export function createWebRoutes(options: WebRoutesOptions) {
       const balance = await client.readContract({ address: deployment.token.address, abi: erc20Abi, functionName: "balanceOf", args: [getAddress(address)] });
       return json({ address: getAddress(address), balance: balance.toString() });
     }
+    if (path === "/gotong/web/withdrawable") {
+      const modelId = url.searchParams.get("model");
+      const account = url.searchParams.get("earnings");
+      const channelId = url.searchParams.get("channel");
+      if (modelId !== null) {
+        if (!/^[1-9]\d{0,18}$/.test(modelId)) throw new GotongError("`model` must be a model id", { code: "invalid_parameter", param: "model", status: 400 });
+        const count = await client.readContract({ address: deployment.modelRegistry, abi: ModelRegistryArtifact.abi, functionName: "modelCount" });
+        if (BigInt(modelId) > count) throw new GotongError(`There is no model #${modelId}`, { code: "not_found", param: "model", status: 404 });
+        return json(await readWithdrawable(client, deployment, { kind: "royalties", modelId: BigInt(modelId) }));
+      }
+      if (account !== null) {
+        if (!isAddress(account, { strict: false })) throw new GotongError("`earnings` must be an address", { code: "invalid_parameter", param: "earnings", status: 400 });
+        return json(await readWithdrawable(client, deployment, { kind: "earnings", account: getAddress(account) }));
+      }
+      if (channelId !== null) {
+        if (!isHex(channelId) || channelId.length !== 66) throw new GotongError("`channel` must be a channel id (32 bytes of hex)", { code: "invalid_parameter", param: "channel", status: 400 });
+        return json(await readWithdrawable(client, deployment, { kind: "channel", channelId }));
+      }
+      throw new GotongError("Say what to withdraw: `model`, `earnings` or `channel`", { code: "invalid_parameter", status: 400 });
+    }
     const tx = /^\/gotong\/web\/tx\/(0x[0-9a-fA-F]{64})$/.exec(path);
     if (tx) {
       const receipt = await client.getTransactionReceipt({ hash: tx[1] as Hex }).catch(() => undefined);
-      return json({ hash: tx[1], status: receipt ? receipt.status : "pending", blockNumber: receipt?.blockNumber.toString() ?? null });
+      // The token's own record of what moved: the page states these amounts, not what it expected.
+      const transfers = receipt
+        ? parseEventLogs({ abi: erc20Abi, eventName: "Transfer", logs: receipt.logs.filter((log) => log.address.toLowerCase() === deployment.token.address.toLowerCase()) }).map((log) => ({
+            from: log.args.from,
+            to: log.args.to,
+            amount: log.args.value.toString(),
+          }))
+        : [];
+      return json({ hash: tx[1], status: receipt ? receipt.status : "pending", blockNumber: receipt?.blockNumber.toString() ?? null, transfers });
     }
     throw new GotongError(`No route for ${req.method} ${path}`, { code: "not_found", status: 404 });
   }

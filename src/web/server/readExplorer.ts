@@ -4,6 +4,7 @@ import { ModelRegistryArtifact, PaymentChannelsArtifact, ProviderRegistryArtifac
 import type { GatewayStore } from "../../gateway/createGatewayStore.ts";
 import type { Router } from "../../gateway/createRouter.ts";
 import { loadManifest } from "../../model/loadManifest.ts";
+import { PROVIDER_EARNINGS_HELD } from "./readWithdrawable.ts";
 
 /** What the explorer shows of a model. Amounts are decimal strings of token base units. */
 export type ExplorerModel = {
@@ -26,6 +27,8 @@ export type ExplorerModel = {
   royalties: string;
   /** Royalties accrued and not yet withdrawn by the token's owner. */
   unwithdrawnRoyalties: string;
+  /** Royalties its owners have withdrawn so far. */
+  withdrawnRoyalties: string;
 };
 
 /** What the explorer shows of a provider. */
@@ -42,9 +45,12 @@ export type ExplorerProvider = {
   /** This gateway's record of it: receipts checked and accepted, and whether it was caught lying. */
   receiptsAccepted: number;
   excluded: boolean;
-  /** Its share of redeemed payments, and what it has not withdrawn yet. */
+  /** Its share of redeemed payments, what it has not withdrawn yet, and what it has. */
   earned: string;
   unwithdrawnEarnings: string;
+  withdrawnEarnings: string;
+  /** "held": the contract keeps its share until it withdraws it; "direct": paid at redeem, nothing to withdraw. */
+  payout: "held" | "direct";
 };
 
 /** Options of {@link readExplorer}. */
@@ -91,11 +97,14 @@ export async function readExplorer(options: ReadExplorerOptions): Promise<{ mode
   const models = { address: deployment.modelRegistry, abi: ModelRegistryArtifact.abi } as const;
   const registry = { address: deployment.providerRegistry, abi: ProviderRegistryArtifact.abi } as const;
   const channels = { address: deployment.paymentChannels, abi: PaymentChannelsArtifact.abi } as const;
-  const [modelCount, providerList, redemptions, offered] = await Promise.all([
+  const range = { fromBlock: BigInt(deployment.startBlock), toBlock: "latest" } as const;
+  const [modelCount, providerList, redemptions, offered, royaltyWithdrawals, earningsWithdrawals] = await Promise.all([
     client.readContract({ ...models, functionName: "modelCount" }),
     client.readContract({ ...registry, functionName: "getProviders" }),
     readRedemptions(client, deployment),
     router.listModels().catch(() => []),
+    client.getContractEvents({ ...channels, eventName: "ModelEarningsWithdrawn", ...range }),
+    PROVIDER_EARNINGS_HELD ? client.getContractEvents({ ...channels, eventName: "EarningsWithdrawn", ...range }) : Promise.resolve([]),
   ]);
   const receipts = store.listReceipts(100_000);
 
@@ -127,6 +136,7 @@ export async function readExplorer(options: ReadExplorerOptions): Promise<{ mode
         paid: paidHere.reduce((s, r) => s + r.amount, 0n).toString(),
         royalties: paidHere.reduce((s, r) => s + r.royalty, 0n).toString(),
         unwithdrawnRoyalties: unwithdrawn.toString(),
+        withdrawnRoyalties: royaltyWithdrawals.filter((log) => log.args.modelId === modelId).reduce((sum, log) => sum + log.args.amount!, 0n).toString(),
       };
     }),
   );
@@ -138,7 +148,7 @@ export async function readExplorer(options: ReadExplorerOptions): Promise<{ mode
         client.readContract({ ...registry, functionName: "getProvider", args: [address] }),
         client.readContract({ ...registry, functionName: "isActive", args: [address] }),
         client.readContract({ ...registry, functionName: "getOffers", args: [address] }),
-        client.readContract({ ...channels, functionName: "earnings", args: [address] }),
+        PROVIDER_EARNINGS_HELD ? client.readContract({ ...channels, functionName: "earnings", args: [address] }) : Promise.resolve(0n),
       ]);
       return {
         address,
@@ -158,6 +168,8 @@ export async function readExplorer(options: ReadExplorerOptions): Promise<{ mode
         excluded: router.isUntrusted(address),
         earned: redemptions.filter((r) => r.provider.toLowerCase() === address.toLowerCase()).reduce((s, r) => s + r.providerShare, 0n).toString(),
         unwithdrawnEarnings: unwithdrawn.toString(),
+        withdrawnEarnings: earningsWithdrawals.filter((log) => log.args.account?.toLowerCase() === address.toLowerCase()).reduce((sum, log) => sum + log.args.amount!, 0n).toString(),
+        payout: PROVIDER_EARNINGS_HELD ? "held" : "direct",
       };
     }),
   );

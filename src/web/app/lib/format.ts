@@ -67,3 +67,28 @@ export function formatBps(bps: number): string {
 export function formatTime(seconds: number): string {
   return new Date(seconds * 1000).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
 }
+
+/**
+ * An amount stated exactly, for a confirmation or a receipt: every decimal in token units, and the
+ * base units themselves.
+ *
+ * @example formatExact(1_234_567n, { decimals: 6, symbol: "gUSD" }) // "1.234567 gUSD (1234567 base units)"
+ */
+export function formatExact(value: bigint | string, token: { decimals: number; symbol: string }): string {
+  const v = typeof value === "bigint" ? value : BigInt(value);
+  return `${formatUnits(v, token.decimals)} ${token.symbol} (${v.toString()} base units)`;
+}
+
+/** A number of seconds as words, at most two units: 86400 → "1 day", 5400 → "1 hour 30 minutes". */
+export function formatDuration(seconds: number): string {
+  const units: [string, number][] = [["day", 86_400], ["hour", 3_600], ["minute", 60], ["second", 1]];
+  const parts: string[] = [];
+  let rest = Math.max(0, Math.floor(seconds));
+  for (const [name, size] of units) {
+    const n = Math.floor(rest / size);
+    rest -= n * size;
+    if (n > 0 && parts.length < 2) parts.push(`${n} ${name}${n === 1 ? "" : "s"}`);
+    else if (parts.length > 0) break;
+  }
+  return parts.length === 0 ? "0 seconds" : parts.join(" ");
+}
