@@ -41,6 +41,8 @@ export type GatewayServerOptions = {
   bodyTimeoutMs?: number;
   /** Extra routes (the web app, later) tried before the API's 404. */
   fallback?: (req: IncomingMessage, res: ServerResponse) => boolean;
+  /** Exact prompt tokens of a request, for models whose tokenizer is at hand (see createPromptCounter). */
+  countPrompt?: (weightsHash: Hex, body: Record<string, unknown>) => number | undefined;
 };
 
 /** Prompt tokens a chat template may add: once per request, and per message. */
@@ -228,6 +230,10 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
     const askedOutput = Number.isSafeInteger(cap) && cap > 0 ? cap : DEFAULT_MAX_TOKENS;
     const maxCost = computeCost(offer.price, { inputTokens: raw.length + Number(TEMPLATE_TOKENS), outputTokens: askedOutput });
     if (opaque) return { maxOutputTokens: BigInt(Number.MAX_SAFE_INTEGER), maxInputTokens: BigInt(raw.length) + TEMPLATE_TOKENS, maxCost, copiesCost: 0n };
+    // With the model's tokenizer at hand the prompt is counted exactly, as the provider renders it;
+    // otherwise every token is at least one byte, plus a chat template's few.
+    const exact = options.countPrompt?.(offer.weightsHash, body);
+    if (exact !== undefined) return { maxOutputTokens: BigInt(askedOutput), maxInputTokens: BigInt(exact), maxCost, copiesCost: 0n };
     const messages = Array.isArray(body.messages) ? body.messages : undefined;
     const promptBytes = Buffer.byteLength(JSON.stringify(messages ?? body.prompt ?? ""));
     const maxInputTokens = BigInt(promptBytes) + TEMPLATE_TOKENS + TOKENS_PER_MESSAGE * BigInt(messages?.length ?? 1);

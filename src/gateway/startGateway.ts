@@ -15,6 +15,7 @@ import { createGatewayStore } from "./createGatewayStore.ts";
 import { createRouter } from "./createRouter.ts";
 import { createSettler } from "./createSettler.ts";
 import { discoverOffers } from "./discoverOffers.ts";
+import { createPromptCounter, ggufFilesIn, type PromptCounter } from "./createPromptCounter.ts";
 import { createWebRoutes } from "../web/server/createWebRoutes.ts";
 
 export type StartGatewayOptions = {
@@ -42,6 +43,12 @@ export type StartGatewayOptions = {
   allowedHosts?: string[];
   /** A client that reads nothing for this long is cut and billed for what it got. Default 30 s. */
   stallMs?: number;
+  /**
+   * GGUF files whose tokenizers count prompts exactly (receipts' input counts are held to them).
+   * Default: the GGUF files in GOTONG_HOME/models. Loaded in the background; until then, and for
+   * other models, the byte bound applies.
+   */
+  tokenizerFiles?: string[];
   logger: Logger;
 };
 
@@ -69,7 +76,12 @@ async function serveGateway(options: StartGatewayOptions) {
   const host = options.host ?? "127.0.0.1";
   // Clients reach a gateway bound to a named address by that name; loopback names always work.
   const allowedHosts = [...(options.allowedHosts ?? []), ...(["0.0.0.0", "::"].includes(host) ? [] : [host])];
-  const server = createGatewayServer({ router, channels, store, domain, logger, seal: options.seal, fallback: web.handle, allowedHosts, stallMs: options.stallMs });
+  let promptCounter: PromptCounter | undefined;
+  const promptCounterReady = createPromptCounter(options.tokenizerFiles ?? ggufFilesIn(options.home.models), logger.child("tokens")).then(
+    (counter) => void (promptCounter = counter),
+    (error) => logger.warn("exact token counting is off", { error: (error as Error).message }),
+  );
+  const server = createGatewayServer({ router, channels, store, domain, logger, seal: options.seal, fallback: web.handle, allowedHosts, stallMs: options.stallMs, countPrompt: (hash, body) => promptCounter?.count(hash, body) });
   const settler = createSettler({
     store,
     channels,
@@ -93,6 +105,8 @@ async function serveGateway(options: StartGatewayOptions) {
     channels,
     clients,
     settle: () => settler.settle(),
+    /** Settles once the tokenizers for exact prompt counts are loaded. */
+    promptCounterReady,
     stop: () =>
       (stopped ??= (async () => {
         clearInterval(settleTimer);
@@ -104,6 +118,8 @@ async function serveGateway(options: StartGatewayOptions) {
         server.closeAllConnections();
         server.close();
         store.close();
+        await promptCounterReady;
+        await promptCounter?.dispose();
       })()),
   };
 }

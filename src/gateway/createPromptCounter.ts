@@ -1,0 +1,75 @@
+import { readdirSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { getLlama, type LlamaModel } from "node-llama-cpp";
+import type { Hex } from "viem";
+import type { Logger } from "../common/logger.ts";
+import { createPromptRenderer } from "../model/createPromptRenderer.ts";
+import { hashFile } from "../model/hashFile.ts";
+import { parseGenerationRequest } from "../provider/parseGenerationRequest.ts";
+
+/**
+ * Counts a request's prompt tokens exactly, for models whose GGUF the gateway has at hand: the
+ * vocabulary and chat template are in the GGUF header, so the gateway renders the same tokens the
+ * provider's engine evaluates and holds a receipt's input count to that number, with no slack.
+ */
+export type PromptCounter = {
+  /** The exact prompt tokens of `body` for the model with these weights; undefined when its tokenizer is not at hand. */
+  count(weightsHash: Hex, body: Record<string, unknown>): number | undefined;
+  /** Weights hashes whose tokenizer is loaded. */
+  known(): Hex[];
+  dispose(): Promise<void>;
+};
+
+/** The GGUF files directly in `dir` (a GOTONG_HOME's models folder); none when it does not exist. */
+export function ggufFilesIn(dir: string): string[] {
+  try {
+    return readdirSync(dir)
+      .filter((name) => name.toLowerCase().endsWith(".gguf"))
+      .map((name) => join(dir, name))
+      .filter((path) => statSync(path).isFile());
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Loads the tokenizers (vocabulary only: no weights are read into memory) of `files`, keyed by the
+ * weights hash the registry knows each file by. A file that cannot be loaded is skipped with a log
+ * line: the gateway then falls back to its byte bound for that model.
+ */
+export async function createPromptCounter(files: readonly string[], logger: Logger): Promise<PromptCounter> {
+  const renderers = new Map<string, { model: LlamaModel; render: ReturnType<typeof createPromptRenderer> }>();
+  if (files.length > 0) {
+    const llama = await getLlama({ gpu: false, build: "never", logLevel: "error" as never, logger: () => {} });
+    for (const path of files) {
+      try {
+        const weightsHash = `0x${await hashFile(path)}`.toLowerCase();
+        if (renderers.has(weightsHash)) continue;
+        const model = await llama.loadModel({ modelPath: path, vocabOnly: true });
+        renderers.set(weightsHash, { model, render: createPromptRenderer(model) });
+        logger.info("counting prompt tokens exactly", { model: path, sha256: weightsHash.slice(2, 14) });
+      } catch (error) {
+        logger.warn("no exact token counts for a model file", { model: path, error: (error as Error).message });
+      }
+    }
+  }
+  return {
+    count(weightsHash, body) {
+      const entry = renderers.get(weightsHash.toLowerCase());
+      if (!entry) return undefined;
+      try {
+        // Parsed exactly as the provider parses it, so both render the same conversation.
+        const request = parseGenerationRequest(Array.isArray(body.messages) ? "chat" : "completion", body);
+        const input = request.kind === "chat" ? { kind: "chat" as const, messages: request.messages ?? [] } : { kind: "completion" as const, prompt: request.prompt ?? "" };
+        return entry.render(input).tokens.length;
+      } catch {
+        return undefined; // a request the provider will refuse anyway: the byte bound stands
+      }
+    },
+    known: () => [...renderers.keys()] as Hex[],
+    async dispose() {
+      for (const { model } of renderers.values()) await model.dispose();
+      renderers.clear();
+    },
+  };
+}
