@@ -183,7 +183,9 @@ export function createProviderServer(options: ProviderServerOptions): Server {
         const finishReason = result.finishReason === "length" ? "length" : "stop";
         const last = kind === "chat" ? { index: 0, delta: {}, finish_reason: finishReason } : { index: 0, text: "", finish_reason: finishReason };
         const receiptJson = receiptToJson(receipt);
-        sse.send({ id, object: chunkObject, created, model: model.name, choices: [last], usage: usage(), gotong: { receipt: receiptJson, cost: receipt.cost.toString() } });
+        // Usage goes where the OpenAI API puts it: once, on a last chunk with no choices, and only
+        // when asked for with stream_options.include_usage. The receipt carries the counts anyway.
+        sse.send({ id, object: chunkObject, created, model: model.name, choices: [last], gotong: { receipt: receiptJson, cost: receipt.cost.toString() } });
         if (request.includeUsage) sse.send({ id, object: chunkObject, created, model: model.name, choices: [], usage: usage() });
         // Sealed: the receipt (hashes and counts, no content) also follows in the clear for a relay.
         sse.end(responseKeys ? `event: receipt\ndata: ${JSON.stringify(receiptJson)}\n\n` : undefined);

@@ -56,6 +56,44 @@ describe("the official openai client, with only its base URL changed", () => {
     expect(BigInt(gotong!.cost)).toBeGreaterThan(0n);
   });
 
+  it("sends usage once, on a last chunk without choices, only when include_usage asks for it", async () => {
+    const read = async (includeUsage: boolean) => {
+      const stream = await client.chat.completions.create({
+        model: net.model.name,
+        messages: [{ role: "user", content: "Tell me a story" }],
+        max_tokens: 20,
+        stream: true,
+        ...(includeUsage ? { stream_options: { include_usage: true } } : {}),
+      });
+      const chunks: { choices: unknown[]; usage?: { completion_tokens: number } | null; gotong?: { outputTokens: number; receiptId?: string } }[] = [];
+      for await (const chunk of stream) chunks.push(chunk as never);
+      return chunks;
+    };
+    const withUsage = await read(true);
+    const carrying = withUsage.filter((c) => c.usage);
+    expect(carrying).toHaveLength(1);
+    expect(carrying[0]).toBe(withUsage.at(-1));
+    expect(carrying[0]!.choices).toEqual([]);
+    const receipt = withUsage.find((c) => c.gotong?.receiptId)!.gotong!;
+    expect(carrying[0]!.usage!.completion_tokens).toBe(receipt.outputTokens);
+    expect((await read(false)).filter((c) => c.usage)).toEqual([]);
+  });
+
+  it("stops on a stop string with a space in it, streamed and not, without sending it", async () => {
+    const ask = { model: net.model.name, messages: [{ role: "user" as const, content: "Once upon a time" }], max_tokens: 40, temperature: 0 };
+    const free = (await client.chat.completions.create(ask)).choices[0]!.message.content ?? "";
+    const words = free.split(" ");
+    expect(words.length, free).toBeGreaterThan(5);
+    const stop = `${words[2]} ${words[3]}`;
+    const before = free.slice(0, free.indexOf(stop));
+    const stopped = await client.chat.completions.create({ ...ask, stop: [stop] });
+    expect(stopped.choices[0]!.message.content).toBe(before);
+    expect(stopped.choices[0]!.finish_reason).toBe("stop");
+    let streamed = "";
+    for await (const chunk of await client.chat.completions.create({ ...ask, stop, stream: true })) streamed += chunk.choices[0]?.delta?.content ?? "";
+    expect(streamed).toBe(before);
+  });
+
   it("answers a completion request too", async () => {
     const completion = await client.completions.create({ model: net.model.name, prompt: "The little dog", max_tokens: 20 });
     expect(completion.choices[0]!.text.length).toBeGreaterThan(0);

@@ -25,9 +25,10 @@ export async function readCost(res: Response): Promise<ToldCost> {
   for (const event of text.split("\n\n")) {
     const data = event.split("\n").find((line) => line.startsWith("data: "))?.slice(6);
     if (!data || data === "[DONE]") continue;
-    const chunk = JSON.parse(data) as { gotong?: { cost?: string }; usage?: { completion_tokens?: number }; error?: { code?: string; message?: string } };
+    const chunk = JSON.parse(data) as { gotong?: { cost?: string; outputTokens?: number }; usage?: { completion_tokens?: number }; error?: { code?: string; message?: string } };
     if (chunk.error) streamError = chunk.error.code ?? chunk.error.message ?? "error";
     if (chunk.usage?.completion_tokens !== undefined) outputTokens = chunk.usage.completion_tokens;
+    if (typeof chunk.gotong?.cost === "string" && chunk.gotong.outputTokens !== undefined) outputTokens = chunk.gotong.outputTokens;
     if (typeof chunk.gotong?.cost === "string") cost = BigInt(chunk.gotong.cost);
   }
   return { cost, outputTokens, streamError };
