@@ -12,15 +12,22 @@ const commands: Record<string, () => Promise<{ run(args: string[]): Promise<void
   agent: () => import("./commands/agent.ts"),
   mcp: () => import("./commands/mcp.ts"),
   fund: () => import("./commands/fund.ts"),
+  balance: () => import("./commands/balance.ts"),
+  earnings: () => import("./commands/earnings.ts"),
 };
 
 const usage = `gotong — an open network for AI
 
   gotong up                      run a whole local network (chain, model, provider, gateway, web app)
   gotong devnet                  run only the local chain
+  gotong devnet fund ADDRESS [--eth N] [--tokens N]   the local chain's faucet
   gotong provider start|redeem|rotate-key   serve a model and get paid
   gotong gateway start           an OpenAI-compatible endpoint that pays providers
   gotong model pull|publish|verify|inspect
+  gotong model withdraw ID|--all  take out a model's royalties (you must own its token)
+  gotong model transfer ID ADDRESS   give the model's token away (pending royalties go with it)
+  gotong balance [ADDRESS]       native coin and token balances of your keys, or of any address
+  gotong earnings                what you can withdraw and withdrew, and where each payment went
   gotong chat "PROMPT"           one request through the network
   gotong receipts                what your gateway paid for, request by request
   gotong channel list            your gateway's payment channels: deposit, spent, redeemed, state

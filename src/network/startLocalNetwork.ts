@@ -2,7 +2,7 @@ import { readdirSync, writeFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { privateKeyToAccount } from "viem/accounts";
 import type { Hex } from "viem";
-import { createClients } from "../chain/createClients.ts";
+import { createClients, createReader } from "../chain/createClients.ts";
 import { fundOnDevnet } from "../chain/fundOnDevnet.ts";
 import { startDevnet } from "../chain/startDevnet.ts";
 import type { GotongHome } from "../common/home.ts";
@@ -10,7 +10,10 @@ import { loadOrCreateKey } from "../common/keys.ts";
 import type { Logger } from "../common/logger.ts";
 import { startGateway } from "../gateway/startGateway.ts";
 import { generateTestModel, TEST_MODEL_FILE_NAME } from "../model/generateTestModel.ts";
-import { registerModel } from "../model/registerModel.ts";
+import { checkRepublishTerms } from "../model/checkRepublishTerms.ts";
+import { publishModel } from "../model/publishModel.ts";
+import { checkRoyaltyBps } from "../model/readMaxRoyaltyBps.ts";
+import { readRegisteredModel } from "../model/readRegisteredModel.ts";
 import type { Price } from "../payments/price.ts";
 import { startProvider } from "../provider/startProvider.ts";
 
@@ -25,9 +28,15 @@ export type LocalNetworkOptions = {
   threads?: number;
   /** Default 1 token per million input tokens, 2 per million output tokens. */
   price?: Price;
+  /** Royalty the model is registered with the first time (default 1000 = 10%); a different one on a registered model is refused. */
   royaltyBps?: number;
+  /** SPDX licence it is registered with the first time (default NOASSERTION); a different one on a registered model is refused. */
+  license?: string;
   logger: Logger;
 };
+
+/** Test funds minted to one local account when the network started, in wei and token base units. */
+export type MintedFunds = { role: string; address: Hex; ether: string; tokens: string };
 
 /** What `gotong up` prints, and writes to GOTONG_HOME/up.json for scripts. */
 export type UpInfo = {
@@ -39,7 +48,9 @@ export type UpInfo = {
   account: { address: Hex; privateKey: Hex };
   provider: { url: string; address: Hex };
   creator: { address: Hex };
-  model: { name: string; modelId: string; weightsHash: Hex; path: string; testModel: boolean };
+  model: { name: string; modelId: string; weightsHash: Hex; path: string; testModel: boolean; created: boolean; owner: Hex; royaltyBps: number; license: string | undefined };
+  /** What this start minted, to whom: only on a new devnet, or for a key the chain has never seen. */
+  minted: MintedFunds[];
 };
 
 /**
@@ -62,8 +73,13 @@ export async function startLocalNetwork(options: LocalNetworkOptions) {
     const creatorKey = loadOrCreateKey(home.keys, "creator");
     const providerKey = loadOrCreateKey(home.keys, "provider");
     const userKey = loadOrCreateKey(home.keys, "gateway");
-    for (const [key, amount] of [[creatorKey, 0n], [providerKey, 1_000n * unit], [userKey, 1_000n * unit]] as const) {
-      await fundOnDevnet(deployment, privateKeyToAccount(key).address, { tokens: amount });
+    // Funded once, not on every start: a balance the user sees must be what their requests left.
+    const minted: MintedFunds[] = [];
+    for (const [role, key, amount] of [["gateway", userKey, 1_000n * unit], ["creator", creatorKey, 0n], ["provider", providerKey, 1_000n * unit]] as const) {
+      const address = privateKeyToAccount(key).address;
+      if (!devnet.deployed && !(await isUnseenAccount(deployment, address))) continue;
+      const given = await fundOnDevnet(deployment, address, { tokens: amount });
+      if (given.ether > 0n || given.tokens > 0n) minted.push({ role, address, ether: given.ether.toString(), tokens: given.tokens.toString() });
     }
 
     let modelPath = options.modelPath;
@@ -81,13 +97,22 @@ export async function startLocalNetwork(options: LocalNetworkOptions) {
       }
     }
     const creator = createClients({ rpcUrl: deployment.rpcUrl, chainId: deployment.chainId, account: privateKeyToAccount(creatorKey) });
-    const model = await registerModel(creator, deployment, {
+    if (options.royaltyBps !== undefined) await checkRoyaltyBps(creator.public, deployment, options.royaltyBps);
+    const model = await publishModel(creator, deployment, {
       path: modelPath,
       name: options.modelName ?? (testModel ? "gotong-test-model" : undefined),
       royaltyBps: options.royaltyBps ?? 1000,
+      license: options.license,
       manifestsDir: home.manifests,
     });
     if (model.created) logger.info("model published", { name: model.name, modelId: model.modelId });
+    const registered = await readRegisteredModel(creator.public, deployment, model.modelId);
+    if (!model.created) {
+      checkRepublishTerms(
+        { name: options.modelName, license: options.license, royaltyBps: options.royaltyBps },
+        { modelId: model.modelId, name: registered.name, royaltyBps: registered.royaltyBps, license: model.manifest?.license },
+      );
+    }
 
     const provider = await startProvider({
       home,
@@ -123,7 +148,18 @@ export async function startLocalNetwork(options: LocalNetworkOptions) {
       account: { address: privateKeyToAccount(userKey).address, privateKey: userKey },
       provider: { url: provider.url, address: provider.address },
       creator: { address: privateKeyToAccount(creatorKey).address },
-      model: { name: model.name, modelId: model.modelId.toString(), weightsHash: model.weightsHash, path: modelPath, testModel },
+      model: {
+        name: model.name,
+        modelId: model.modelId.toString(),
+        weightsHash: model.weightsHash,
+        path: modelPath,
+        testModel,
+        created: model.created,
+        owner: registered.owner,
+        royaltyBps: registered.royaltyBps,
+        license: model.manifest?.license,
+      },
+      minted,
     };
     writeFileSync(home.upFile, JSON.stringify(info, null, 2) + "\n", { mode: 0o600 });
     return { info, devnet, provider, gateway, stop };
@@ -131,4 +167,11 @@ export async function startLocalNetwork(options: LocalNetworkOptions) {
     await stop();
     throw error;
   }
+}
+
+/** True for an account this chain has never seen (no transaction, no coin): a key created since the devnet was. */
+async function isUnseenAccount(deployment: { rpcUrl: string; chainId: number }, address: Hex): Promise<boolean> {
+  const reader = createReader(deployment);
+  const [nonce, balance] = await Promise.all([reader.getTransactionCount({ address }), reader.getBalance({ address })]);
+  return nonce === 0 && balance === 0n;
 }

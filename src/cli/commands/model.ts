@@ -1,17 +1,45 @@
 import { basename, join } from "node:path";
+import { createInterface } from "node:readline/promises";
+import { getAddress, isAddress, type Address } from "viem";
 import { GotongError } from "../../common/errors.ts";
 import { createProgressBar, type ProgressBar } from "../../common/progress.ts";
+import { readModelRoyalties } from "../../earnings/readModelRoyalties.ts";
+import { checkRepublishTerms } from "../../model/checkRepublishTerms.ts";
+import { describeModelFiles } from "../../model/describeModelFiles.ts";
 import { inspectModelFile } from "../../model/inspectModelFile.ts";
+import { listModelFiles } from "../../model/listModelFiles.ts";
 import { publishModel } from "../../model/publishModel.ts";
 import { pullModel } from "../../model/pullModel.ts";
+import { checkRoyaltyBps } from "../../model/readMaxRoyaltyBps.ts";
+import { readRegisteredModel } from "../../model/readRegisteredModel.ts";
+import { setModelRoyalty } from "../../model/setModelRoyalty.ts";
+import { transferModel } from "../../model/transferModel.ts";
 import { verifyModel, type ModelCheck } from "../../model/verifyModel.ts";
+import { withdrawModelRoyalties, type RoyaltyWithdrawal } from "../../model/withdrawModelRoyalties.ts";
+import { formatUnits } from "../../payments/price.ts";
 import { context, integer, parse } from "../shared.ts";
 
 export const help = `gotong model pull URL [--sha256 HEX] [--out FILE]    download a GGUF (resumes, verifies)
 gotong model publish PATH [--name NAME] [--version 1.0.0] [--license SPDX] [--royalty-bps 1000]
                           [--architecture ARCH] [--key FILE] [--deployment FILE]
     PATH is a .gguf or .safetensors file, or a folder of shards (with config.json, tokenizer.json…).
-    Checks every file, signs a manifest (EIP-712) and registers the model; prints its id and hashes.
+    Checks every file (before it needs a chain), signs a manifest (EIP-712) and registers the model
+    under --key (default GOTONG_HOME/keys/creator.key); prints its id and hashes.
+    --royalty-bps: the owner's share of every paid request, 0 to the registry's MAX_ROYALTY_BPS
+    (5000 = 50% on the standard contracts; read from the chain and refused before anything is sent).
+    --license: an SPDX expression (default NOASSERTION, "the creator did not say").
+    Weights can be registered once: publishing them again with another --name, --license or
+    --royalty-bps is refused, saying what differs (see set-royalty).
+gotong model withdraw ID|--all [--key FILE] [--deployment FILE] [--json]
+    Pays the royalties model ID has accrued (or every model you own, with --all) to you, the
+    token's owner, and prints the exact amount the contract paid (ModelEarningsWithdrawn).
+gotong model transfer ID ADDRESS [--withdraw-first | --yes] [--key FILE] [--deployment FILE] [--json]
+    Sends model ID's token (ERC-721 safeTransferFrom) to ADDRESS. Unwithdrawn royalties travel with
+    the token (PaymentChannels credits them to the model, not to you): when some are pending it asks
+    whether to withdraw them first; without a terminal it refuses unless you pass --withdraw-first
+    (withdraw them to you, then transfer) or --yes (transfer them with the token).
+gotong model set-royalty ID BPS [--key FILE] [--deployment FILE] [--json]
+    Changes the royalty of a model you own, for channels opened from now on (open ones keep theirs).
 gotong model verify PATH|ID [--path DIR] [--deployment FILE]
     Checks a registered model: registry entry, signed manifest, signature, deployment, and every
     file's sha256 (PATH, or --path with an ID). An all-digits argument is an id; write ./7 for a path.
@@ -24,6 +52,9 @@ export async function run(args: string[]) {
   if (sub === "publish") return publish(rest);
   if (sub === "verify") return verify(rest);
   if (sub === "inspect") return inspect(rest);
+  if (sub === "withdraw") return withdraw(rest);
+  if (sub === "transfer") return transfer(rest);
+  if (sub === "set-royalty") return setRoyalty(rest);
   throw new GotongError(`Unknown model command "${sub ?? ""}"`, { code: "invalid_arguments", hint: help });
 }
 
@@ -61,16 +92,21 @@ async function publish(args: string[]) {
   });
   const path = positionals[0];
   if (!path) throw new GotongError("A model file or folder is required", { code: "invalid_arguments", hint: help });
+  const royaltyBps = integer(values["royalty-bps"], "royalty-bps", 1000)!;
+  // The file first: a pickle is refused as a pickle even when no chain is running.
+  await describeModelFiles(await listModelFiles(path));
   const ctx = context(values);
   const deployment = ctx.deployment(values.deployment);
   const clients = ctx.clients(deployment, ctx.key("creator", values.key));
+  // Before minutes of hashing: the registry would refuse it with RoyaltyTooHigh.
+  await checkRoyaltyBps(clients.public, deployment, royaltyBps);
   const abort = cancelOnSigint("Publishing cancelled; nothing was registered");
   let bar: ProgressBar | undefined;
   const result = await publishModel(clients, deployment, {
     path,
     name: values.name,
     version: values.version,
-    royaltyBps: integer(values["royalty-bps"], "royalty-bps", 1000)!,
+    royaltyBps,
     license: values.license,
     architecture: values.architecture,
     manifestsDir: ctx.home.manifests,
@@ -81,6 +117,13 @@ async function publish(args: string[]) {
     },
   });
   bar?.done();
+  if (!result.created) {
+    const registered = await readRegisteredModel(clients.public, deployment, result.modelId);
+    checkRepublishTerms(
+      { name: values.name, license: values.license, royaltyBps: values["royalty-bps"] === undefined ? undefined : royaltyBps },
+      { modelId: result.modelId, name: registered.name, royaltyBps: registered.royaltyBps, license: result.manifest?.license },
+    );
+  }
   const m = result.manifest;
   if (values.json) {
     process.stdout.write(
@@ -170,6 +213,115 @@ async function inspect(args: string[]) {
   lines.push(`${"tensorTypes".padEnd(14)} ${Object.entries(tensorTypes).map(([t, n]) => `${t}×${n}`).join(" ") || "-"}`);
   for (const [k, v] of Object.entries(metadata ?? {})) lines.push(`  ${JSON.stringify(k).slice(0, 100)}: ${JSON.stringify(v).slice(0, 200)}`);
   process.stdout.write(lines.join("\n") + "\n");
+}
+
+async function withdraw(args: string[]) {
+  const { values, positionals } = parse(args, { all: { type: "boolean" }, key: { type: "string" }, deployment: { type: "string" } });
+  if (values.all === (positionals[0] !== undefined)) throw new GotongError("Give one model ID, or --all", { code: "invalid_arguments", hint: help });
+  const ctx = context(values);
+  const deployment = ctx.deployment(values.deployment);
+  const clients = ctx.clients(deployment, ctx.key("creator", values.key));
+  let ids: bigint[];
+  if (values.all) {
+    const owned = (await readModelRoyalties(clients.public, deployment, clients.account.address)).filter((m) => m.ownedNow);
+    ids = owned.filter((m) => m.withdrawable > 0n).map((m) => m.modelId);
+    if (ids.length === 0) {
+      throw new GotongError(owned.length === 0 ? `${clients.account.address} owns no models` : `None of the ${owned.length} model(s) ${clients.account.address} owns has royalties to withdraw`, {
+        code: "nothing_to_withdraw",
+        hint: "`gotong earnings` shows what your models accrued; pass --key FILE for another owner's key.",
+      });
+    }
+  } else {
+    ids = [modelIdOf(positionals[0]!)];
+  }
+  const paid: RoyaltyWithdrawal[] = [];
+  for (const id of ids) paid.push(await withdrawModelRoyalties(clients, deployment, id));
+  const total = paid.reduce((sum, w) => sum + w.amount, 0n);
+  if (values.json) {
+    process.stdout.write(JSON.stringify({ to: clients.account.address, total: total.toString(), withdrawals: paid.map((w) => ({ modelId: w.modelId.toString(), amount: w.amount.toString(), to: w.to, transactionHash: w.transactionHash })) }, null, 2) + "\n");
+    return;
+  }
+  const money = moneyOf(deployment.token);
+  for (const w of paid) process.stdout.write(`withdrew ${money(w.amount)} of royalties of model #${w.modelId} to ${w.to} (tx ${w.transactionHash})\n`);
+  if (paid.length > 1) process.stdout.write(`total ${money(total)}\n`);
+}
+
+async function transfer(args: string[]) {
+  const { values, positionals } = parse(args, { "withdraw-first": { type: "boolean" }, yes: { type: "boolean" }, key: { type: "string" }, deployment: { type: "string" } });
+  const [id, recipient] = positionals;
+  if (id === undefined || recipient === undefined) throw new GotongError("A model ID and the address to send it to are required", { code: "invalid_arguments", hint: help });
+  if (!isAddress(recipient, { strict: false })) throw new GotongError(`"${recipient}" is not an address`, { code: "invalid_arguments", hint: "Give the recipient as a 0x-prefixed 20-byte hex address." });
+  if (values["withdraw-first"] && values.yes) throw new GotongError("--withdraw-first and --yes contradict each other", { code: "invalid_arguments", hint: "--withdraw-first keeps the pending royalties; --yes gives them away with the token." });
+  const modelId = modelIdOf(id);
+  const to: Address = getAddress(recipient);
+  const ctx = context(values);
+  const deployment = ctx.deployment(values.deployment);
+  const clients = ctx.clients(deployment, ctx.key("creator", values.key));
+  const money = moneyOf(deployment.token);
+  const mine = (await readModelRoyalties(clients.public, deployment, clients.account.address)).find((m) => m.modelId === modelId && m.ownedNow);
+  const pending = mine?.withdrawable ?? 0n;
+  const say = (text: string) => process.stderr.write(text + "\n");
+  let withdrawFirst = values["withdraw-first"] === true;
+  if (pending > 0n && !withdrawFirst && !values.yes) {
+    const warning = `Model #${modelId} has ${money(pending)} of unwithdrawn royalties. They travel with the token: after the transfer only ${to} (or whoever owns it then) can withdraw them.`;
+    if (!process.stdin.isTTY || values.json) {
+      throw new GotongError(warning, {
+        code: "royalties_pending",
+        hint: `Pass --withdraw-first to withdraw them to you and then transfer, or --yes to transfer them with the token.`,
+      });
+    }
+    say(warning);
+    const answer = await ask("Withdraw them to you first? [Y]es / [n]o, transfer them too / [c]ancel: ");
+    if (/^c/i.test(answer)) throw new GotongError("Transfer cancelled; nothing was sent", { code: "cancelled" });
+    withdrawFirst = !/^n/i.test(answer);
+  }
+  const withdrawn = withdrawFirst && pending > 0n ? await withdrawModelRoyalties(clients, deployment, modelId) : undefined;
+  if (withdrawn && !values.json) say(`withdrew ${money(withdrawn.amount)} of royalties of model #${modelId} to ${withdrawn.to} (tx ${withdrawn.transactionHash})`);
+  const { transactionHash } = await transferModel(clients, deployment, modelId, to);
+  const travelled = withdrawn ? 0n : pending;
+  if (values.json) {
+    process.stdout.write(JSON.stringify({ modelId: modelId.toString(), from: clients.account.address, to, transactionHash, withdrawn: withdrawn ? { amount: withdrawn.amount.toString(), transactionHash: withdrawn.transactionHash } : null, royaltiesTransferred: travelled.toString() }, null, 2) + "\n");
+    return;
+  }
+  process.stdout.write(`transferred model #${modelId} to ${to} (tx ${transactionHash})${travelled > 0n ? `, with ${money(travelled)} of unwithdrawn royalties` : ""}\n`);
+}
+
+async function setRoyalty(args: string[]) {
+  const { values, positionals } = parse(args, { key: { type: "string" }, deployment: { type: "string" } });
+  const [id, bps] = positionals;
+  if (id === undefined || bps === undefined) throw new GotongError("A model ID and a royalty in basis points are required", { code: "invalid_arguments", hint: help });
+  const modelId = modelIdOf(id);
+  const royaltyBps = integer(bps, "royalty-bps")!;
+  const ctx = context(values);
+  const deployment = ctx.deployment(values.deployment);
+  const clients = ctx.clients(deployment, ctx.key("creator", values.key));
+  const { transactionHash } = await setModelRoyalty(clients, deployment, modelId, royaltyBps);
+  process.stdout.write(
+    values.json
+      ? JSON.stringify({ modelId: modelId.toString(), royaltyBps, transactionHash }) + "\n"
+      : `model #${modelId} now asks a royalty of ${royaltyBps} bps (${royaltyBps / 100}%) on channels opened from now on (tx ${transactionHash})\n`,
+  );
+}
+
+/** A model id from the command line. */
+function modelIdOf(text: string): bigint {
+  if (!/^\d+$/.test(text) || BigInt(text) === 0n) throw new GotongError(`"${text}" is not a model id`, { code: "invalid_arguments", hint: "Model ids are whole numbers from 1; `gotong earnings` lists yours." });
+  return BigInt(text);
+}
+
+/** Formats base units as "1.5 gUSD (1500000)". */
+function moneyOf(token: { decimals: number; symbol: string }) {
+  return (amount: bigint) => `${formatUnits(amount, token.decimals)} ${token.symbol} (${amount})`;
+}
+
+/** Asks one question on the terminal. */
+async function ask(question: string): Promise<string> {
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return (await rl.question(question)).trim();
+  } finally {
+    rl.close();
+  }
 }
 
 /** A check without its error object, for JSON output. */

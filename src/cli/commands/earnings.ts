@@ -1,0 +1,116 @@
+import { chooseAccounts } from "../../earnings/chooseAccounts.ts";
+import { describeRole } from "../../earnings/findLocalAccounts.ts";
+import { splitToJson, type PaymentSplit } from "../../earnings/paymentSplit.ts";
+import { readAccountEarnings, type AccountEarnings } from "../../earnings/readAccountEarnings.ts";
+import { readProtocolFees } from "../../earnings/readProtocolFees.ts";
+import { formatUnits } from "../../payments/price.ts";
+import { context, parse } from "../shared.ts";
+
+export const help = `gotong earnings [ADDRESS] [--key FILE] [--deployment FILE] [--json]
+
+  Where the money of every paid request went, read from the contracts' own events and balances.
+  PaymentChannels splits each redeemed voucher exactly: paid = royalty + protocol fee + provider share.
+
+  For each key of this data folder (gateway, creator, provider; or ADDRESS, or --key FILE):
+    royalties, per model it owns or owned (royalties accrue to the model's token, not to an address):
+      accrued while you owned it   royalties credited to the model while this account held the token
+      came with the token          royalties earlier owners had not withdrawn when it reached you:
+                                   they travel with the token, and are now yours to withdraw
+      withdrawn by you             paid out to this account (ModelEarningsWithdrawn)
+      withdrawable now             PaymentChannels.modelEarnings, if you own the token:
+                                   \`gotong model withdraw ID\` (or --all) pays it to you
+    provider earnings: its share of every voucher it redeemed, per channel and in total;
+      withdrawn (EarningsWithdrawn) and withdrawable now (PaymentChannels.earnings)
+    paid: what this account paid as a channel sender (your gateway), per channel, split into
+      royalty / protocol fee / provider share (redeemed vouchers only)
+  and once for the network:
+    protocol fees: credited to the funding pool by redemptions, collected into quadratic-funding
+      rounds (ProtocolFeesCollected), and pending in PaymentChannels until someone collects them
+    network: every redemption on this deployment, split the same way
+
+  --json prints amounts as decimal strings of token base units.`;
+
+export async function run(args: string[]) {
+  const { values, positionals } = parse(args, { key: { type: "string" }, deployment: { type: "string" } });
+  const ctx = context(values);
+  const accounts = chooseAccounts(ctx.home.keys, { address: positionals[0], keyFile: values.key });
+  const deployment = ctx.deployment(values.deployment);
+  const reader = ctx.reader(deployment);
+  const [earnings, fees] = await Promise.all([Promise.all(accounts.map((a) => readAccountEarnings(reader, deployment, a.address))), readProtocolFees(reader, deployment)]);
+
+  if (values.json) {
+    process.stdout.write(
+      JSON.stringify({
+        chainId: deployment.chainId,
+        token: deployment.token,
+        accounts: earnings.map((e, i) => ({ role: accounts[i]!.role, ...accountToJson(e) })),
+        protocolFees: { fundingPool: deployment.fundingPool, feeBps: fees.feeBps, credited: fees.credited.toString(), collected: fees.collected.toString(), pending: fees.pending.toString() },
+        network: splitToJson(fees.network),
+      }, null, 2) + "\n",
+    );
+    return;
+  }
+
+  const { decimals, symbol } = deployment.token;
+  const money = (amount: bigint) => `${formatUnits(amount, decimals)} ${symbol} (${amount})`;
+  const split = (s: PaymentSplit) => `${money(s.paid)} = royalty ${s.royalty} + protocol fee ${s.fee} + provider ${s.providerShare}`;
+  const out: string[] = [`amounts in ${symbol}, base units in brackets (${decimals} decimals); chain ${deployment.chainId}`, ""];
+  for (const [i, e] of earnings.entries()) {
+    out.push(`${describeRole(accounts[i]!.role)} ${e.address}: withdrawable ${money(e.withdrawable)}, withdrawn ${money(e.withdrawn)}`);
+    const quiet = e.royalties.length === 0 && e.provider.channels.length === 0 && e.provider.withdrawn === 0n && e.paid.channels.length === 0;
+    if (quiet) out.push("  nothing earned or paid yet");
+    for (const m of e.royalties) {
+      out.push(`  royalties of model #${m.modelId} "${m.name}" (${m.royaltyBps / 100}% now)${m.ownedNow ? "" : `, now owned by ${m.owner}`}`);
+      out.push(`    accrued while you owned it  ${money(m.accruedWhileYouOwned)}`);
+      if (m.ownedNow) out.push(`    came with the token         ${money(m.cameWithToken)}`);
+      out.push(`    withdrawn by you            ${money(m.withdrawnByYou)}`);
+      if (m.ownedNow) out.push(`    withdrawable now            ${money(m.withdrawable)}${m.withdrawable > 0n ? `   → gotong model withdraw ${m.modelId}` : ""}`);
+    }
+    if (e.provider.channels.length > 0 || e.provider.withdrawn > 0n || e.provider.withdrawable > 0n) {
+      out.push(`  provider earnings: earned ${money(e.provider.earned)} over ${e.provider.channels.length} channel(s); withdrawn ${money(e.provider.withdrawn)}; withdrawable ${money(e.provider.withdrawable)}`);
+      for (const c of e.provider.channels) out.push(`    channel ${short(c.channelId)} from ${c.sender ? short(c.sender) : "?"} for model #${c.modelId}: paid ${split(c.split)}`);
+    }
+    if (e.paid.channels.length > 0) {
+      out.push(`  paid as a channel sender: ${split(e.paid.total)}`);
+      for (const c of e.paid.channels) out.push(`    channel ${short(c.channelId)} to provider ${short(c.provider)} for model #${c.modelId}: ${split(c.split)}`);
+    }
+    out.push("");
+  }
+  out.push(`protocol fees (${fees.feeBps / 100}% of each payment, to the funding pool ${deployment.fundingPool}):`);
+  out.push(`  credited ${money(fees.credited)}; collected into funding rounds ${money(fees.collected)}; pending ${money(fees.pending)}`);
+  out.push(`network, every redeemed payment: ${split(fees.network)}`);
+  process.stdout.write(out.join("\n") + "\n");
+}
+
+/** An account's earnings with every amount as a decimal string of base units. */
+function accountToJson(e: AccountEarnings) {
+  return {
+    address: e.address,
+    withdrawable: e.withdrawable.toString(),
+    withdrawn: e.withdrawn.toString(),
+    provider: {
+      earned: e.provider.earned.toString(),
+      withdrawable: e.provider.withdrawable.toString(),
+      withdrawn: e.provider.withdrawn.toString(),
+      channels: e.provider.channels.map((c) => ({ channelId: c.channelId, sender: c.sender ?? null, modelId: c.modelId.toString(), ...splitToJson(c.split) })),
+    },
+    royalties: e.royalties.map((m) => ({
+      modelId: m.modelId.toString(),
+      name: m.name,
+      royaltyBps: m.royaltyBps,
+      owner: m.owner,
+      ownedNow: m.ownedNow,
+      accrued: m.accrued.toString(),
+      accruedWhileYouOwned: m.accruedWhileYouOwned.toString(),
+      accruedBeforeYou: m.accruedBeforeYou.toString(),
+      cameWithToken: m.cameWithToken.toString(),
+      withdrawnByYou: m.withdrawnByYou.toString(),
+      withdrawable: m.withdrawable.toString(),
+    })),
+    paid: { ...splitToJson(e.paid.total), channels: e.paid.channels.map((c) => ({ channelId: c.channelId, provider: c.provider, modelId: c.modelId.toString(), ...splitToJson(c.split) })) },
+  };
+}
+
+function short(hex: string): string {
+  return `${hex.slice(0, 8)}…${hex.slice(-4)}`;
+}
