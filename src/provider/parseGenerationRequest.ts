@@ -4,14 +4,42 @@ import type { ChatMessage, GenerationRequest } from "./backend.ts";
 /** Default output cap when a request names none: long enough to be useful, bounded for the deposit check. */
 export const DEFAULT_MAX_TOKENS = 512;
 
+/**
+ * Parameters accepted only with the value that turns them off, which is what many clients send by
+ * default (`response_format: {type: "text"}`, `logprobs: false`, `tools: []`, `store: false`…).
+ * Any other value asks for something not served here and is refused by name.
+ */
+const OFF_KEYS = ["response_format", "logprobs", "top_logprobs", "tools", "tool_choice", "parallel_tool_calls", "store", "metadata"] as const;
+
 const chatKeys = new Set([
   "model", "messages", "max_tokens", "max_completion_tokens", "temperature", "top_p", "top_k", "min_p", "repeat_penalty", "seed", "stop",
-  "stream", "stream_options", "n", "user", "presence_penalty", "frequency_penalty",
+  "stream", "stream_options", "n", "user", "presence_penalty", "frequency_penalty", ...OFF_KEYS,
 ]);
 const completionKeys = new Set([
   "model", "prompt", "max_tokens", "temperature", "top_p", "top_k", "min_p", "repeat_penalty", "seed", "stop", "stream", "stream_options", "n",
-  "user", "presence_penalty", "frequency_penalty", "echo",
+  "user", "presence_penalty", "frequency_penalty", "echo", "logprobs", "store",
 ]);
+
+function refuseUnlessOff(body: Record<string, unknown>): void {
+  const off: Record<(typeof OFF_KEYS)[number], (v: unknown) => boolean> = {
+    response_format: (v) => typeof v === "object" && v !== null && (v as { type?: unknown }).type === "text",
+    logprobs: (v) => v === false || v === 0,
+    top_logprobs: (v) => v === 0,
+    tools: (v) => Array.isArray(v) && v.length === 0,
+    tool_choice: (v) => v === "none" || (v === "auto" && !(Array.isArray(body.tools) && body.tools.length > 0)),
+    parallel_tool_calls: (v) => typeof v === "boolean" && !(Array.isArray(body.tools) && body.tools.length > 0),
+    // Nothing is stored anyway (privacy); metadata only labels what would be stored.
+    store: (v) => v === false,
+    metadata: (v) => typeof v === "object",
+  };
+  for (const key of OFF_KEYS) {
+    const value = body[key];
+    if (value === undefined || value === null) continue;
+    if (!off[key](value)) {
+      throw bad(`"${key}": ${JSON.stringify(value)} is not supported by this provider`, key, "Send it with its default (off) value or leave it out; Gotong refuses what it cannot honour instead of ignoring it.");
+    }
+  }
+}
 
 function bad(message: string, param: string, hint?: string): GotongError {
   return new GotongError(message, { code: "invalid_parameter", status: 400, hint, param });
@@ -45,6 +73,7 @@ export function parseGenerationRequest(kind: "chat" | "completion", body: Record
   }
   const n = integerIn(body, "n", 1, 1);
   void n;
+  refuseUnlessOff(body);
   if (body.echo !== undefined && body.echo !== false) throw bad(`"echo" is not supported`, "echo");
   if (body.stream !== undefined && typeof body.stream !== "boolean") throw bad(`"stream" must be true or false`, "stream");
   const maxTokens =
