@@ -18,7 +18,14 @@ export type GenerationRequest = {
   stop: string[];
   presencePenalty?: number;
   frequencyPenalty?: number;
+  /** Structured output: any JSON object, or JSON matching a schema (grammar-constrained). */
+  responseFormat?: ResponseFormat;
 };
+
+/** What `response_format` asks for, beyond plain text; `raw` is the client's value, passed to upstream servers as is. */
+export type ResponseFormat =
+  | { kind: "json_object"; raw: Record<string, unknown> }
+  | { kind: "json_schema"; name: string; schema: Record<string, unknown>; raw: Record<string, unknown> };
 
 export type FinishReason = "stop" | "length" | "abort";
 

@@ -1,7 +1,7 @@
-import { getLlama, type LlamaContextSequence } from "node-llama-cpp";
+import { getLlama, type LlamaContextSequence, type LlamaGrammar } from "node-llama-cpp";
 import { createPromptRenderer } from "../model/createPromptRenderer.ts";
 import { GotongError } from "../common/errors.ts";
-import type { GenerationRequest, InferenceBackend, PreparedGeneration } from "./backend.ts";
+import type { GenerationRequest, InferenceBackend, PreparedGeneration, ResponseFormat } from "./backend.ts";
 import { generateTokens } from "./generateTokens.ts";
 
 export type LlamaBackendOptions = {
@@ -63,6 +63,28 @@ export async function createLlamaBackend(options: LlamaBackendOptions): Promise<
   const render = (request: GenerationRequest) =>
     renderPrompt(request.kind === "chat" ? { kind: "chat", messages: request.messages ?? [] } : { kind: "completion", prompt: request.prompt ?? "" });
 
+  // Compiled grammars by schema: an agent sends the same schema with every call.
+  const grammars = new Map<string, Promise<LlamaGrammar>>();
+  const grammarFor = (format: ResponseFormat): Promise<LlamaGrammar> => {
+    const key = format.kind === "json_object" ? "json" : JSON.stringify(format.schema);
+    let grammar = grammars.get(key);
+    if (!grammar) {
+      grammar = (format.kind === "json_object" ? llama.getGrammarFor("json") : llama.createGrammarForJsonSchema(format.schema as never)).catch((cause: unknown) => {
+        grammars.delete(key);
+        throw new GotongError(`The JSON schema "${format.kind === "json_schema" ? format.name : "json"}" cannot be followed: ${(cause as Error).message}`, {
+          code: "invalid_parameter",
+          param: "response_format",
+          status: 400,
+          hint: "llama.cpp's grammars take a subset of JSON Schema: type, properties, required, items, enum, const, anyOf, $defs/$ref; simplify the schema.",
+          cause,
+        });
+      });
+      if (grammars.size >= 64) grammars.delete(grammars.keys().next().value!);
+      grammars.set(key, grammar);
+    }
+    return grammar;
+  };
+
   return {
     engine: "llama.cpp",
     contextSize,
@@ -81,6 +103,7 @@ export async function createLlamaBackend(options: LlamaBackendOptions): Promise<
           { code: "context_length_exceeded", hint: `Ask for at most ${contextSize - tokens.length} tokens.`, status: 400 },
         );
       }
+      const grammar = request.responseFormat ? await grammarFor(request.responseFormat) : undefined;
       return {
         inputTokens: tokens.length,
         maxOutputTokens: request.maxTokens,
@@ -90,7 +113,7 @@ export async function createLlamaBackend(options: LlamaBackendOptions): Promise<
           if (!sequence) return { finishReason: "abort", outputTokens: 0, inputTokens: 0 };
           try {
             await sequence.clearHistory();
-            return await generateTokens(model, sequence, tokens, { ...request, stop: [...stopTriggers, ...request.stop] }, signal, onText);
+            return await generateTokens(model, sequence, tokens, { ...request, stop: [...stopTriggers, ...request.stop] }, signal, onText, grammar);
           } finally {
             release(sequence);
           }

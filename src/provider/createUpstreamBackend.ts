@@ -45,6 +45,7 @@ export function createUpstreamBackend(options: UpstreamBackendOptions): Inferenc
             top_p: request.topP,
             seed: request.seed,
             stop: request.stop.length ? request.stop : undefined,
+            response_format: request.responseFormat?.raw,
             presence_penalty: request.presencePenalty,
             frequency_penalty: request.frequencyPenalty,
             stream: true,

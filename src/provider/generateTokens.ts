@@ -1,7 +1,8 @@
 import { randomInt } from "node:crypto";
-import type { LlamaContextSequence, LlamaModel, Token } from "node-llama-cpp";
+import { LlamaGrammarEvaluationState, type LlamaContextSequence, type LlamaGrammar, type LlamaModel, type Token } from "node-llama-cpp";
 import type { FinishReason, GenerationRequest } from "./backend.ts";
 import { createStopMatcher } from "./createStopMatcher.ts";
+import { createJsonEndDetector } from "./createJsonEndDetector.ts";
 
 /** Tokens of earlier output handed to the detokenizer so a piece's leading space comes out right. */
 const DETOKENIZE_CONTEXT = 8;
@@ -31,6 +32,8 @@ export async function generateTokens(
   request: GenerationRequest,
   signal: AbortSignal,
   onText: (text: string, tokens: number) => void | Promise<void>,
+  /** A JSON grammar the output must follow (structured outputs); generation ends where the JSON value does. */
+  grammar?: LlamaGrammar,
 ): Promise<{ finishReason: FinishReason; outputTokens: number }> {
   const generated: Token[] = [];
   const partial: Token[] = [];
@@ -38,7 +41,9 @@ export async function generateTokens(
   let billed = 0;
   let unbilled = 0;
   const penalised = request.presencePenalty || request.frequencyPenalty || (request.repeatPenalty !== undefined && request.repeatPenalty !== 1);
+  const jsonEnd = grammar ? createJsonEndDetector() : undefined;
   const tokens = sequence.evaluate(prompt, {
+    grammarEvaluationState: grammar ? new LlamaGrammarEvaluationState({ model, grammar }) : undefined,
     temperature: request.temperature,
     topK: request.topK ?? 0,
     topP: request.topP ?? 1,
@@ -74,9 +79,12 @@ export async function generateTokens(
       if (!incomplete) {
         generated.push(...partial);
         partial.length = 0;
-        const { emit: ready, stopped } = stop.push(text);
-        await emit(ready);
+        // Structured output ends with its JSON value: what the grammar would still allow after it is whitespace.
+        const valueEnd = jsonEnd?.push(text);
+        const { emit: ready, stopped } = stop.push(valueEnd === undefined ? text : text.slice(0, valueEnd));
+        await emit(valueEnd === undefined ? ready : ready + stop.flush());
         if (stopped) return { finishReason: "stop", outputTokens: billed + Math.min(unbilled, 1) };
+        if (valueEnd !== undefined) return { finishReason: "stop", outputTokens: billed + unbilled };
       }
       if (signal.aborted) return { finishReason: "abort", outputTokens: billed };
       if (billed + unbilled >= request.maxTokens) {

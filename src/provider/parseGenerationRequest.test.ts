@@ -35,7 +35,8 @@ describe("parameters sent with their off value", () => {
 
   it("refuses by name what would ask for something not served", () => {
     for (const [extra, param] of [
-      [{ response_format: { type: "json_object" } }, "response_format"],
+      [{ response_format: { type: "xml" } }, "response_format"],
+      [{ response_format: { type: "json_schema", json_schema: { name: "bad name!", schema: {} } } }, "response_format"],
       [{ logprobs: true }, "logprobs"],
       [{ tools: [{ type: "function", function: { name: "f" } }] }, "tools"],
       [{ tool_choice: "required" }, "tool_choice"],

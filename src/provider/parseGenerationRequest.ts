@@ -1,5 +1,5 @@
 import { GotongError } from "../common/errors.ts";
-import type { ChatMessage, GenerationRequest } from "./backend.ts";
+import type { ChatMessage, GenerationRequest, ResponseFormat } from "./backend.ts";
 
 /** Default output cap when a request names none: long enough to be useful, bounded for the deposit check. */
 export const DEFAULT_MAX_TOKENS = 512;
@@ -9,11 +9,11 @@ export const DEFAULT_MAX_TOKENS = 512;
  * default (`response_format: {type: "text"}`, `logprobs: false`, `tools: []`, `store: false`…).
  * Any other value asks for something not served here and is refused by name.
  */
-const OFF_KEYS = ["response_format", "logprobs", "top_logprobs", "tools", "tool_choice", "parallel_tool_calls", "store", "metadata"] as const;
+const OFF_KEYS = ["logprobs", "top_logprobs", "tools", "tool_choice", "parallel_tool_calls", "store", "metadata"] as const;
 
 const chatKeys = new Set([
   "model", "messages", "max_tokens", "max_completion_tokens", "temperature", "top_p", "top_k", "min_p", "repeat_penalty", "seed", "stop",
-  "stream", "stream_options", "n", "user", "presence_penalty", "frequency_penalty", ...OFF_KEYS,
+  "stream", "stream_options", "n", "user", "presence_penalty", "frequency_penalty", "response_format", ...OFF_KEYS,
 ]);
 const completionKeys = new Set([
   "model", "prompt", "max_tokens", "temperature", "top_p", "top_k", "min_p", "repeat_penalty", "seed", "stop", "stream", "stream_options", "n",
@@ -22,7 +22,6 @@ const completionKeys = new Set([
 
 function refuseUnlessOff(body: Record<string, unknown>): void {
   const off: Record<(typeof OFF_KEYS)[number], (v: unknown) => boolean> = {
-    response_format: (v) => typeof v === "object" && v !== null && (v as { type?: unknown }).type === "text",
     logprobs: (v) => v === false || v === 0,
     top_logprobs: (v) => v === 0,
     tools: (v) => Array.isArray(v) && v.length === 0,
@@ -99,9 +98,28 @@ export function parseGenerationRequest(kind: "chat" | "completion", body: Record
     if (typeof options !== "object") throw bad(`"stream_options" must be an object`, "stream_options");
     request.includeUsage = options.include_usage === true;
   }
+  if (kind === "chat") request.responseFormat = parseResponseFormat(body.response_format);
   if (kind === "chat") request.messages = parseMessages(body.messages);
   else request.prompt = parsePrompt(body.prompt);
   return request;
+}
+
+/** `response_format`: text (the default), `json_object`, or `json_schema` with `{ name, schema, strict? }`. */
+function parseResponseFormat(value: unknown): ResponseFormat | undefined {
+  if (value === undefined || value === null) return undefined;
+  const format = value as Record<string, unknown>;
+  if (typeof value !== "object" || Array.isArray(value)) throw bad(`"response_format" must be an object`, "response_format");
+  if (format.type === "text") return undefined;
+  if (format.type === "json_object") return { kind: "json_object", raw: format };
+  if (format.type === "json_schema") {
+    const spec = format.json_schema as Record<string, unknown> | undefined;
+    if (typeof spec !== "object" || spec === null || typeof spec.name !== "string" || !/^[a-zA-Z0-9_-]{1,64}$/.test(spec.name)) {
+      throw bad(`"response_format.json_schema" needs a "name" of letters, digits, _ or - (at most 64)`, "response_format");
+    }
+    if (typeof spec.schema !== "object" || spec.schema === null || Array.isArray(spec.schema)) throw bad(`"response_format.json_schema.schema" must be a JSON Schema object`, "response_format");
+    return { kind: "json_schema", name: spec.name, schema: spec.schema as Record<string, unknown>, raw: format };
+  }
+  throw bad(`"response_format.type" must be "text", "json_object" or "json_schema"`, "response_format");
 }
 
 function parseStop(value: unknown): string[] {

@@ -94,6 +94,37 @@ describe("the official openai client, with only its base URL changed", () => {
     expect(streamed).toBe(before);
   });
 
+  it("returns JSON that parses and matches the schema with response_format json_schema, streamed and not", async () => {
+    const schema = {
+      type: "object",
+      properties: { mood: { enum: ["happy", "sad", "sleepy"] }, hungry: { type: "boolean" }, friends: { type: "array", items: { enum: ["cat", "dog"] }, maxItems: 3 } },
+      required: ["mood", "hungry", "friends"],
+      additionalProperties: false,
+    };
+    const ask = {
+      model: net.model.name,
+      messages: [{ role: "user" as const, content: "How is the little dog? Answer in JSON." }],
+      max_tokens: 60,
+      response_format: { type: "json_schema" as const, json_schema: { name: "dog", schema, strict: true } },
+    };
+    const check = (text: string) => {
+      const value = JSON.parse(text) as { mood: string; hungry: boolean; friends: string[] };
+      expect(Object.keys(value).sort()).toEqual(["friends", "hungry", "mood"]);
+      expect(["happy", "sad", "sleepy"]).toContain(value.mood);
+      expect(typeof value.hungry).toBe("boolean");
+      for (const f of value.friends) expect(["cat", "dog"]).toContain(f);
+    };
+    const answer = await client.chat.completions.create(ask);
+    check(answer.choices[0]!.message.content!);
+    expect(answer.choices[0]!.finish_reason).toBe("stop");
+    let streamed = "";
+    for await (const chunk of await client.chat.completions.create({ ...ask, stream: true })) streamed += chunk.choices[0]?.delta?.content ?? "";
+    check(streamed);
+    // json_object: any JSON object.
+    const object = await client.chat.completions.create({ ...ask, max_tokens: 200, response_format: { type: "json_object" } });
+    if (object.choices[0]!.finish_reason === "stop") expect(typeof JSON.parse(object.choices[0]!.message.content!)).toBe("object");
+  });
+
   it("answers a completion request too", async () => {
     const completion = await client.completions.create({ model: net.model.name, prompt: "The little dog", max_tokens: 20 });
     expect(completion.choices[0]!.text.length).toBeGreaterThan(0);
