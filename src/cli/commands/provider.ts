@@ -1,5 +1,16 @@
+import { existsSync } from "node:fs";
+import { isAddress, type Address } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { basename, join } from "node:path";
+import { PaymentChannelsArtifact } from "../../chain/contracts.generated.ts";
+import { bigintAsString } from "../../common/bigintJson.ts";
+import { readLockOwner } from "../../common/lockState.ts";
+import { formatChainTime, formatDuration } from "../../gateway/parseDuration.ts";
+import { formatUnits } from "../../payments/price.ts";
+import { exitProvider } from "../../provider/exitProvider.ts";
+import { readProviderStatus, type ProviderStatus } from "../../provider/readProviderStatus.ts";
+import { unstakeProvider } from "../../provider/unstakeProvider.ts";
+import { withdrawProviderEarnings } from "../../provider/withdrawProviderEarnings.ts";
 import { createUpstreamBackend } from "../../provider/createUpstreamBackend.ts";
 import { fundOnDevnet } from "../../chain/fundOnDevnet.ts";
 import { GotongError } from "../../common/errors.ts";
@@ -11,7 +22,7 @@ import { startProvider } from "../../provider/startProvider.ts";
 import { rotateProviderKey } from "../../provider/rotateProviderKey.ts";
 import { context, integer, parse, tokens, untilStopped } from "../shared.ts";
 
-export const help = `gotong provider start --model FILE.gguf [options]
+const startHelp = `gotong provider start --model FILE.gguf [options]
   --model-id N            registry id the weights must match (default: found by the file's sha256)
   --price-input T         tokens per million input tokens (default 1)
   --price-output T        tokens per million output tokens (default 2)
@@ -27,16 +38,82 @@ export const help = `gotong provider start --model FILE.gguf [options]
   --name NAME             a second provider identity in this home: its own key, HPKE key,
                           database and lock in GOTONG_HOME/providers/NAME (default: keys/, provider/)
   --key FILE              provider key (default GOTONG_HOME/keys/provider.key, or the --name one)
-  --deployment FILE       contracts to use (default GOTONG_HOME/chain/deployment.json)
-gotong provider redeem [--name NAME] [--json]   redeems every stored voucher now, in one transaction
-gotong provider rotate-key [--name NAME]  new HPKE key on-chain; the old one still opens requests for an hour`;
+  --deployment FILE       contracts to use (default GOTONG_HOME/chain/deployment.json)`;
+
+/** Options every provider command besides start takes. */
+const identityHelp = `  --name NAME        the provider identity (default: keys/provider.key; NAME: GOTONG_HOME/providers/NAME)
+  --key FILE         a provider key file instead
+  --deployment FILE  contracts to use (default GOTONG_HOME/chain/deployment.json)
+  --json             machine-readable output; amounts as decimal strings of token base units`;
+
+const subcommandHelp: Record<string, string> = {
+  start: startHelp,
+  redeem: `gotong provider redeem [--name NAME] [--json]
+
+  Redeems every stored voucher now, in one transaction; lists what was held back and why.
+${identityHelp}`,
+  "rotate-key": `gotong provider rotate-key [--name NAME]
+
+  Registers a new HPKE key on-chain; the old one still opens requests for an hour.
+${identityHelp}`,
+  status: `gotong provider status [--name NAME] [--json]
+
+  What the chain and this machine know about the provider: endpoint, stake (and the minimum to be
+  active), offers, unbonding (and when \`exit\` becomes possible), earnings (redeemed on-chain,
+  withdrawable now, withdrawn, and vouchers in the local store still to redeem), whether its
+  process runs here, and a warning when it gets no traffic (no stake, no offer).
+${identityHelp}`,
+  withdraw: `gotong provider withdraw [--name NAME] [--to ADDRESS] [--no-redeem] [--json]
+
+  Pays out the provider's earnings. Redeeming a voucher does not transfer anything: PaymentChannels
+  credits the provider's share (royalty and protocol fee go elsewhere) to its earnings, and this
+  withdraws them all (\`withdrawEarnings\`). It first redeems every stored voucher, as
+  \`gotong provider redeem\` does (skip with --no-redeem), so what was served is included.
+  --to ADDRESS       send the tokens there (default: the provider's own account)
+${identityHelp}`,
+  unstake: `gotong provider unstake [--name NAME] [--json]
+
+  Leaves the network: removes every offer (no new channel can be opened to this provider) and moves
+  the whole stake to unbonding. After the registry's unbonding delay (7 days on the devnet),
+  \`gotong provider exit\` withdraws it. Channels already open stay redeemable: keep the provider
+  (or \`gotong provider redeem\`) running until their last vouchers are redeemed.
+${identityHelp}`,
+  exit: `gotong provider exit [--name NAME] [--json]
+
+  Withdraws the unbonded stake once the unbonding delay is over (chain time); before that it refuses
+  and says when it becomes possible. Run \`gotong provider unstake\` first.
+${identityHelp}`,
+};
+
+/**
+ * The help "gotong provider … --help" prints: the subcommand's own when one is named. main.ts
+ * prints "help" without calling "run", so the subcommand is read from the command line here.
+ */
+export function helpFor(args: readonly string[]): string {
+  const sub = args.find((a) => !a.startsWith("-"));
+  if (sub && subcommandHelp[sub]) return subcommandHelp[sub]!;
+  return `${startHelp}
+gotong provider status [--name NAME] [--json]     stake, offers, endpoint, unbonding, earnings, warnings
+gotong provider redeem [--name NAME] [--json]     redeems every stored voucher now, in one transaction
+gotong provider withdraw [--name NAME] [--to A]   redeems, then pays out the provider's earnings
+gotong provider unstake [--name NAME]             removes the offers and starts unbonding the stake
+gotong provider exit [--name NAME]                after the unbonding delay, withdraws the stake
+gotong provider rotate-key [--name NAME]          new HPKE key on-chain; the old one still opens requests for an hour
+Each takes --help of its own.`;
+}
+
+export const help = helpFor(process.argv.slice(3));
 
 export async function run(args: string[]) {
   const [sub, ...rest] = args;
   if (sub === "start") return start(rest);
   if (sub === "redeem") return redeem(rest);
   if (sub === "rotate-key") return rotateKey(rest);
-  throw new GotongError(`Unknown provider command "${sub ?? ""}"`, { code: "invalid_arguments", hint: help });
+  if (sub === "status") return status(rest);
+  if (sub === "withdraw") return withdraw(rest);
+  if (sub === "unstake") return unstake(rest);
+  if (sub === "exit") return exit(rest);
+  throw new GotongError(`Unknown provider command "${sub ?? ""}"`, { code: "invalid_arguments", hint: helpFor([]) });
 }
 
 async function start(args: string[]) {
@@ -58,7 +135,7 @@ async function start(args: string[]) {
     upstream: { type: "string" },
     "upstream-model": { type: "string" },
   }, false);
-  if (!values.model) throw new GotongError("--model FILE.gguf is required", { code: "invalid_arguments", hint: help });
+  if (!values.model) throw new GotongError("--model FILE.gguf is required", { code: "invalid_arguments", hint: startHelp });
   const ctx = context(values);
   // A named provider is another identity: its own key, HPKE key, database and lock.
   const home = providerHome(ctx.home, values.name);
@@ -98,6 +175,22 @@ async function start(args: string[]) {
 function providerKey(home: ReturnType<typeof context>["home"], values: { key?: string; name?: string }) {
   const named = providerHome(home, values.name);
   return { home: named, key: values.key ? readKey(values.key) : loadOrCreateKey(named.keys, "provider") };
+}
+
+/**
+ * The key of an existing provider identity: commands that only read or collect must not invent a
+ * provider, so a missing key is refused with where it was looked for.
+ */
+function existingProviderKey(home: ReturnType<typeof context>["home"], values: { key?: string; name?: string }) {
+  const named = providerHome(home, values.name);
+  const path = values.key ?? join(named.keys, "provider.key");
+  if (!existsSync(path)) {
+    throw new GotongError(`No provider key at ${path}`, {
+      code: "no_provider_key",
+      hint: values.name ? `Is "${values.name}" the name given to \`gotong provider start --name\`? ` : "Start a provider first (`gotong provider start` or `gotong up`), or pass --name NAME or --key FILE.",
+    });
+  }
+  return { home: named, key: readKey(path) };
 }
 
 async function redeem(args: string[]) {
@@ -161,4 +254,137 @@ async function rotateKey(args: string[]) {
   const clients = ctx.clients(deployment, key);
   const result = await rotateProviderKey(clients, deployment, home.keys);
   process.stdout.write(values.json ? JSON.stringify(result) + "\n" : `new HPKE key ${result.publicKey} registered in ${result.transactionHash}\n`);
+}
+
+/** The provider's store, only if this home has one (reading a status must not create a database). */
+function openExistingStore(home: ReturnType<typeof providerHome>, address: string) {
+  const path = join(home.provider, `provider-${address.toLowerCase()}.db`);
+  return existsSync(path) ? createProviderStore(path) : undefined;
+}
+
+/** The process running this provider identity here, if one is alive. */
+function runningProvider(home: ReturnType<typeof context>["home"], address: string) {
+  const owner = readLockOwner(join(home.locks, `provider-${address.toLowerCase()}.lock`));
+  if (!owner) return undefined;
+  try {
+    process.kill(owner.pid, 0);
+    return owner;
+  } catch {
+    return undefined;
+  }
+}
+
+async function status(args: string[]) {
+  const { values } = parse(args, { key: { type: "string" }, name: { type: "string" }, deployment: { type: "string" } }, false);
+  const ctx = context(values);
+  const deployment = ctx.deployment(values.deployment);
+  const { home, key } = existingProviderKey(ctx.home, values);
+  const address = privateKeyToAccount(key).address;
+  const store = openExistingStore(home, address);
+  let report: ProviderStatus;
+  try {
+    report = await readProviderStatus(ctx.reader(deployment), deployment, address, store);
+  } finally {
+    store?.close();
+  }
+  const running = runningProvider(ctx.home, address);
+  const name = values.name ?? DEFAULT_PROVIDER_NAME;
+  if (values.json) {
+    process.stdout.write(JSON.stringify({
+      name,
+      ...report,
+      running: running ? { pid: running.pid, since: running.since } : null,
+      unbonding: report.unbonding ? { ...report.unbonding, readyAt: formatChainTime(report.unbonding.readyAt) } : null,
+      chainTime: formatChainTime(report.chainTime),
+    }, bigintAsString, 2) + "\n");
+    return;
+  }
+  const { decimals, symbol } = deployment.token;
+  const money = (amount: bigint) => `${formatUnits(amount, decimals)} ${symbol} (${amount})`;
+  const lines = [
+    `provider ${name === DEFAULT_PROVIDER_NAME ? "" : `"${name}" `}${address}${running ? ` (running here, pid ${running.pid})` : ""}`,
+    `endpoint   ${report.registered ? report.endpoint : "(not registered)"}`,
+    `stake      ${money(report.stake)}; minimum ${money(report.minStake)}; ${report.active ? "active" : "INACTIVE"}`,
+    `offers     ${report.offers.length ? report.offers.map((o) => `${o.modelName ?? "?"} #${o.modelId} (input ${formatUnits(o.pricePerMillionInput, decimals)}, output ${formatUnits(o.pricePerMillionOutput, decimals)} ${symbol} per million tokens)`).join("; ") : "none"}`,
+    `unbonding  ${report.unbonding ? `${money(report.unbonding.amount)}, ${report.unbonding.ready ? "ready now: `gotong provider exit`" : `withdrawable at ${formatChainTime(report.unbonding.readyAt)} (in ${formatDuration(report.unbonding.readyAt - report.chainTime)})`}` : `none (the delay is ${formatDuration(report.unstakeDelay)})`}`,
+    `earnings   redeemed ${money(report.earnings.redeemed)}: withdrawable ${money(report.earnings.withdrawable)}, withdrawn ${money(report.earnings.withdrawn)}`,
+    `vouchers   ${store ? `${money(report.earnings.redeemable)} still to redeem on ${report.earnings.redeemableVouchers.length} channel(s) (before royalty and fee)` : "no local store here"}`,
+    ...report.warnings.map((w) => `warning    ${w}`),
+  ];
+  process.stdout.write(lines.join("\n") + "\n");
+}
+
+async function withdraw(args: string[]) {
+  const { values } = parse(args, { key: { type: "string" }, name: { type: "string" }, deployment: { type: "string" }, to: { type: "string" }, "no-redeem": { type: "boolean" } }, false);
+  if (values.to !== undefined && !isAddress(values.to)) throw new GotongError(`Invalid address "${values.to}"`, { code: "invalid_arguments", hint: "--to takes a 0x… address." });
+  const ctx = context(values);
+  const deployment = ctx.deployment(values.deployment);
+  const { home, key } = existingProviderKey(ctx.home, values);
+  const clients = ctx.clients(deployment, key);
+  const address = clients.account.address;
+  let redeemed = 0n;
+  let redeemable: bigint | undefined;
+  const store = openExistingStore(home, address);
+  if (store) {
+    try {
+      if (!values["no-redeem"]) {
+        // The same redeemer as `gotong provider redeem`: safe beside a running provider.
+        redeemed = (await createRedeemer({ clients, paymentChannels: deployment.paymentChannels, store, logger: ctx.logger }).redeemNow()).amount;
+      } else {
+        redeemable = store.unredeemed().reduce((sum, s) => sum + s.voucher!.cumulativeAmount - s.redeemed, 0n);
+      }
+    } finally {
+      store.close();
+    }
+  }
+  const result = await withdrawProviderEarnings(clients, deployment, { to: values.to as Address | undefined, redeemable });
+  if (values.json) {
+    process.stdout.write(JSON.stringify({ provider: address, redeemedFirst: redeemed, ...result }, bigintAsString) + "\n");
+    return;
+  }
+  const { decimals, symbol } = deployment.token;
+  process.stdout.write(
+    (redeemed > 0n ? `redeemed ${formatUnits(redeemed, decimals)} ${symbol} (${redeemed}) of stored vouchers first\n` : "") +
+      `withdrew ${formatUnits(result.amount, decimals)} ${symbol} (${result.amount} base units) of provider earnings to ${result.to} in ${result.hash}\n`,
+  );
+}
+
+async function unstake(args: string[]) {
+  const { values } = parse(args, { key: { type: "string" }, name: { type: "string" }, deployment: { type: "string" } }, false);
+  const ctx = context(values);
+  const deployment = ctx.deployment(values.deployment);
+  const { key } = existingProviderKey(ctx.home, values);
+  const clients = ctx.clients(deployment, key);
+  const result = await unstakeProvider(clients, deployment);
+  const running = runningProvider(ctx.home, clients.account.address);
+  if (values.json) {
+    process.stdout.write(JSON.stringify({ provider: clients.account.address, ...result, readyAt: formatChainTime(result.readyAt) }, bigintAsString) + "\n");
+    return;
+  }
+  const { decimals, symbol } = deployment.token;
+  process.stdout.write([
+    result.removedOffers.length ? `removed ${result.removedOffers.length} offer(s) (model ${result.removedOffers.map(String).join(", ")}): no new channel can be opened to this provider` : "no offer was left",
+    `unbonding ${formatUnits(result.unstaking, decimals)} ${symbol} (${result.unstaking} base units); \`gotong provider exit\` withdraws it at ${formatChainTime(result.readyAt)} (chain time, after the ${formatDuration(result.unstakeDelay)} unbonding delay)`,
+    "Channels already open stay redeemable: keep redeeming (`gotong provider redeem`) until they close, then `gotong provider withdraw`.",
+    ...(running ? [`Note: this provider still runs here (pid ${running.pid}); it serves open channels, and a restart registers its offer (and stake) again.`] : []),
+  ].join("\n") + "\n");
+}
+
+async function exit(args: string[]) {
+  const { values } = parse(args, { key: { type: "string" }, name: { type: "string" }, deployment: { type: "string" } }, false);
+  const ctx = context(values);
+  const deployment = ctx.deployment(values.deployment);
+  const { key } = existingProviderKey(ctx.home, values);
+  const clients = ctx.clients(deployment, key);
+  const result = await exitProvider(clients, deployment);
+  const earnings = await clients.public.readContract({ address: deployment.paymentChannels, abi: PaymentChannelsArtifact.abi, functionName: "earnings", args: [clients.account.address] });
+  if (values.json) {
+    process.stdout.write(JSON.stringify({ provider: clients.account.address, ...result, earningsLeft: earnings }, bigintAsString) + "\n");
+    return;
+  }
+  const { decimals, symbol } = deployment.token;
+  process.stdout.write(
+    `withdrew the stake: ${formatUnits(result.amount, decimals)} ${symbol} (${result.amount} base units) to ${clients.account.address} in ${result.hash}\n` +
+      (earnings > 0n ? `earnings of ${formatUnits(earnings, decimals)} ${symbol} (${earnings}) are still to withdraw: \`gotong provider withdraw\`\n` : ""),
+  );
 }
