@@ -12,6 +12,15 @@ import { createAgentFunder } from "./createAgentFunder.ts";
 import { createAgentSpender, type SpendResult } from "./createAgentSpender.ts";
 import { readAgentBudget, type AgentBudgetStatus, type AgentWalletStatus } from "./readAgentWallet.ts";
 import { tokenUnitOf } from "./tokenUnitOf.ts";
+import { existsSync } from "node:fs";
+import { chainTime } from "../funding/chainTime.ts";
+import { createGatewayStore } from "../gateway/createGatewayStore.ts";
+import { createStandaloneSettler } from "../gateway/createStandaloneSettler.ts";
+import { gatewayStorePath } from "../gateway/gatewayStorePath.ts";
+import { readChannel } from "../payments/readChannel.ts";
+import { closeAgentChannels, type AgentChannelsClosed } from "./closeAgentChannels.ts";
+import { defaultAgentDeposit } from "./defaultAgentDeposit.ts";
+import { readAgentChannels, type AgentChannels } from "./readAgentChannels.ts";
 
 /** Options of `createAgent`. */
 export type CreateAgentOptions = {
@@ -23,7 +32,11 @@ export type CreateAgentOptions = {
   deployment?: Deployment | string;
   /** The data folder (where channel state is kept). Default: `GOTONG_HOME`, else `~/.gotong`. */
   home?: string | GotongHome;
-  /** Deposit per payment channel and per top-up, base units; each counts against the budget. Default 1 token. */
+  /**
+   * Deposit per payment channel and per top-up, base units; each counts against the budget until the
+   * channel is closed and withdrawn (`closeChannels`). Default: 1% of the wallet's budget per period,
+   * at most 1 token (see `defaultAgentDeposit`).
+   */
   deposit?: bigint;
   /** Default: a logger at "warn" on stderr. */
   logger?: Logger;
@@ -93,21 +106,23 @@ export async function createAgent(options: CreateAgentOptions) {
   const clients = createClients({ rpcUrl: deployment.rpcUrl, chainId: deployment.chainId, account });
   const spender = createAgentSpender({ clients, deployment, wallet: options.wallet, logger: logger.child("agent") });
   const token = deployment.token;
+  const funder = createAgentFunder(spender, deployment);
 
   let gateway: Promise<RunningGateway> | undefined;
   let closed = false;
   const running = (): Promise<RunningGateway> => {
     if (closed) throw new GotongError("This agent was closed", { code: "agent_closed", hint: "Create a new one with createAgent()." });
-    gateway ??= startGateway({
-      home,
-      deployment,
-      privateKey: options.agentKey,
-      port: 0,
-      host: "127.0.0.1",
-      deposit: options.deposit,
-      logger,
-      funder: createAgentFunder(spender, deployment),
-    }).catch((error) => {
+    gateway ??= (async () =>
+      startGateway({
+        home,
+        deployment,
+        privateKey: options.agentKey,
+        port: 0,
+        host: "127.0.0.1",
+        deposit: options.deposit ?? defaultAgentDeposit(await readAgentBudget(clients.public, options.wallet, token.address), 10n ** BigInt(token.decimals)),
+        logger,
+        funder,
+      }))().catch((error) => {
       gateway = undefined;
       throw error;
     });
@@ -276,6 +291,40 @@ export async function createAgent(options: CreateAgentOptions) {
     /** The wallet's whole status: owner, agent key, pause, budgets and allowed calls. */
     status(): Promise<AgentWalletStatus> {
       return spender.status();
+    },
+
+    /**
+     * The wallet's payment channels and how much of its money their deposits hold (`locked`:
+     * deposited, not redeemed by providers; `unspent`: not spent by this agent). Deposits counted
+     * against the budget when they were made; `closeChannels` brings them back into the wallet.
+     */
+    channels(): Promise<AgentChannels> {
+      return readAgentChannels(clients.public, deployment, home, account.address);
+    },
+
+    /**
+     * Gets channel deposits back into the wallet: sends the last vouchers, closes every open channel
+     * and withdraws each whose challenge period is over (call it again after that period, shown in
+     * `closing[].closesAt`, chain time). The next chat opens a fresh channel.
+     */
+    async closeChannels(): Promise<AgentChannelsClosed> {
+      const live = gateway ? await gateway.catch(() => undefined) : undefined;
+      const path = gatewayStorePath(home, account.address);
+      if (!live && !existsSync(path)) return { closing: [], waiting: [], withdrawn: [], refunded: 0n };
+      const store = live?.store ?? createGatewayStore(path);
+      try {
+        return await closeAgentChannels({
+          store,
+          // Through the running gateway's manager when there is one, so it knows at once.
+          funder: live ? { close: (id) => live.channels.close(id), withdraw: async (id) => ({ hash: "0x" as Hex, refund: await live.channels.withdraw(id) }) } : funder,
+          readChannel: (id) => readChannel(clients.public, deployment.paymentChannels, id),
+          chainNow: () => chainTime(clients.public),
+          settle: () => (live ? live.settle() : createStandaloneSettler(clients.public, options.agentKey, deployment, store, logger).settle()),
+          logger,
+        });
+      } finally {
+        if (!live) store.close();
+      }
     },
 
     /** Stops the in-process gateway (settling the last vouchers first). The agent cannot be used after. */

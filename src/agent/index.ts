@@ -16,3 +16,6 @@ export { registerAgentIdentity, bindAgentWallet, registrationDataUri } from "./r
 export { readAgentConfig, writeAgentConfig, listAgentConfigs, agentsDir, type AgentConfig } from "./agentConfig.ts";
 export type { RoundStatus, ProjectStatus } from "../funding/getRoundStatus.ts";
 export { openAgent } from "./openAgent.ts";
+export { closeAgentChannels, type AgentChannelsClosed } from "./closeAgentChannels.ts";
+export { readAgentChannels, type AgentChannels } from "./readAgentChannels.ts";
+export { defaultAgentDeposit } from "./defaultAgentDeposit.ts";

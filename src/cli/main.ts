@@ -21,7 +21,7 @@ const usage = `gotong — an open network for AI
   gotong up                      run a whole local network (chain, model, provider, gateway, web app)
   gotong devnet                  run only the local chain
   gotong devnet fund ADDRESS [--eth N] [--tokens N]   the local chain's faucet
-  gotong provider start|redeem|rotate-key   serve a model and get paid
+  gotong provider start|status|redeem|withdraw|unstake|exit|rotate-key   serve a model, get paid, collect, leave
   gotong gateway start           an OpenAI-compatible endpoint that pays providers
   gotong model pull|publish|verify|inspect
   gotong model withdraw ID|--all  take out a model's royalties (you must own its token)
@@ -30,8 +30,8 @@ const usage = `gotong — an open network for AI
   gotong earnings                what you can withdraw and withdrew, and where each payment went
   gotong chat "PROMPT"           one request through the network
   gotong receipts                what your gateway paid for, request by request
-  gotong channel list            your gateway's payment channels: deposit, spent, redeemed, state
-  gotong agent create|policy|revoke|status   agent wallets: a budget the owner sets and can revoke
+  gotong channel list|close|withdraw   your gateway's payment channels: deposit, spent, redeemed, state; get the rest back
+  gotong agent create|policy|revoke|status|close-channels   agent wallets: a budget the owner sets and can revoke
   gotong mcp                     an MCP server (stdio) for agents: chat, pay, donate, balance, budget
   gotong fund round create|apply|donate|status|finalize|claim   quadratic funding for open models
 

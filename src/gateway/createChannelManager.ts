@@ -5,10 +5,13 @@ import { PaymentChannelsArtifact } from "../chain/contracts.generated.ts";
 import { writeAndWait } from "../chain/writeAndWait.ts";
 import { GotongError } from "../common/errors.ts";
 import type { Logger } from "../common/logger.ts";
+import { chainTime } from "../funding/chainTime.ts";
 import { readChannel } from "../payments/readChannel.ts";
 import { signVoucher, type SignedVoucher } from "../payments/voucher.ts";
 import type { PaymentSigner } from "../payments/createPaymentSigner.ts";
 import type { ChannelRecord, GatewayStore } from "./createGatewayStore.ts";
+import { formatChainTime } from "./parseDuration.ts";
+import { readWithdrawal } from "./withdrawChannel.ts";
 
 /** The id PaymentChannels gives the channel from `sender` to `provider` for `modelId`. */
 export function channelIdOf(sender: Address, provider: Address, modelId: bigint): Hex {
@@ -31,7 +34,43 @@ export type ChannelFunder = {
   sender: Address;
   /** Escrows the deposit; resolves once it is mined. */
   deposit(request: ChannelDeposit): Promise<void>;
+  /** Starts closing a channel of `sender` (`startClose`); resolves once it is mined. */
+  close(channelId: Hex): Promise<{ hash: Hex }>;
+  /** Withdraws what is left in a closed channel of `sender` after its challenge period; resolves once mined. */
+  withdraw(channelId: Hex): Promise<{ hash: Hex; refund: bigint }>;
 };
+
+/** The ChannelFunder of a plain account: it approves and opens, tops up, closes and withdraws itself. */
+function accountFunder(clients: ChainClients, account: LocalAccount, deployment: Deployment): ChannelFunder {
+  const pc = { address: deployment.paymentChannels, abi: PaymentChannelsArtifact.abi } as const;
+  const approveAndCall = async (amount: bigint, functionName: "open" | "topUp", args: readonly unknown[]) => {
+    const balance = await clients.public.readContract({ address: deployment.token.address, abi: erc20Abi, functionName: "balanceOf", args: [account.address] });
+    if (balance < amount) {
+      throw new GotongError(`The gateway account ${account.address} holds ${balance} ${deployment.token.symbol} base units, less than the ${amount} needed for a channel deposit`, {
+        code: "insufficient_balance",
+        status: 402,
+        hint: "Fund the gateway account, or lower the deposit with --deposit.",
+      });
+    }
+    await writeAndWait(clients, { address: deployment.token.address, abi: erc20Abi, functionName: "approve", args: [deployment.paymentChannels, amount] });
+    await writeAndWait(clients, { ...pc, functionName, args });
+  };
+  return {
+    sender: account.address,
+    deposit: (request) =>
+      request.kind === "open"
+        ? approveAndCall(request.amount, "open", [request.provider, request.modelId, request.amount])
+        : approveAndCall(request.amount, "topUp", [request.channelId, request.amount]),
+    async close(channelId) {
+      const { hash } = await writeAndWait(clients, { ...pc, functionName: "startClose", args: [channelId] });
+      return { hash };
+    },
+    async withdraw(channelId) {
+      const { hash, receipt } = await writeAndWait(clients, { ...pc, functionName: "withdraw", args: [channelId] });
+      return { hash, refund: readWithdrawal(deployment, receipt, channelId, account.address).refund };
+    },
+  };
+}
 
 export type ChannelManagerOptions = {
   clients: ChainClients;
@@ -48,14 +87,21 @@ export type ChannelManagerOptions = {
 };
 
 /**
- * Opens, tops up and pays through the gateway's payment channels. Chain writes are queued one at a
- * time so concurrent requests never race on the account's nonce or open a channel twice.
+ * Opens, tops up, closes and pays through the gateway's payment channels. Chain writes are queued
+ * one at a time so concurrent requests never race on the account's nonce or open a channel twice.
+ *
+ * A channel that is closing cannot take new requests (the provider refuses them) nor a top-up, and
+ * PaymentChannels keeps one live channel per (sender, provider, model): `ensureChannel` refuses it
+ * with a retryable `channel_closing` (the gateway then fails over to another provider), and once its
+ * challenge period is over withdraws the rest itself and opens a fresh epoch for the same pair.
  */
 export function createChannelManager(options: ChannelManagerOptions) {
   const { clients, deployment, store, logger, account } = options;
-  const pc = { address: deployment.paymentChannels, abi: PaymentChannelsArtifact.abi } as const;
+  const funder = options.funder ?? accountFunder(clients, account, deployment);
   const deposit = options.deposit ?? 10n ** BigInt(deployment.token.decimals);
   const domain = { chainId: deployment.chainId, verifyingContract: deployment.paymentChannels };
+  /** Channels known to be closing, with the end of their challenge period (unix seconds, chain time). */
+  const closingUntil = new Map<Hex, bigint>();
   let queue: Promise<unknown> = Promise.resolve();
   const serially = <T>(fn: () => Promise<T>): Promise<T> => {
     const next = queue.then(fn, fn);
@@ -63,52 +109,67 @@ export function createChannelManager(options: ChannelManagerOptions) {
     return next;
   };
 
-  const approveAndCall = async (amount: bigint, functionName: "open" | "topUp", args: readonly unknown[]) => {
-    const balance = await clients.public.readContract({ address: deployment.token.address, abi: erc20Abi, functionName: "balanceOf", args: [account.address] });
-    if (balance < amount) {
-      throw new GotongError(`The gateway account ${account.address} holds ${balance} ${deployment.token.symbol} base units, less than the ${amount} needed for a channel deposit`, {
-        code: "insufficient_balance",
-        status: 402,
-        hint: "Fund the gateway account, or lower the deposit with --deposit.",
-      });
-    }
-    await writeAndWait(clients, { address: deployment.token.address, abi: erc20Abi, functionName: "approve", args: [deployment.paymentChannels, amount] });
-    await writeAndWait(clients, { ...pc, functionName, args });
-  };
-
   /** Syncs a channel from the chain into the store (keeping the spent total the gateway knows). */
   const refresh = async (channelId: Hex, provider: Address, modelId: bigint): Promise<ChannelRecord | undefined> => {
     const onchain = await readChannel(clients.public, deployment.paymentChannels, channelId);
-    if (onchain.sender === zeroAddress || onchain.deposit === 0n) return undefined;
+    if (onchain.sender === zeroAddress || onchain.deposit === 0n) {
+      closingUntil.delete(channelId);
+      return undefined;
+    }
     const known = store.getChannel(channelId);
     const spent = known && known.epoch === onchain.epoch ? known.spent : onchain.redeemed;
     const record = { channelId, provider, modelId, epoch: onchain.epoch, deposit: onchain.deposit, spent };
     store.putChannel(record);
-    if (onchain.closesAt !== 0n) {
-      throw new GotongError(`The channel to ${provider} is closing`, { code: "channel_closing", status: 409, hint: "Withdraw it after the challenge period, then a new one opens." });
-    }
+    if (onchain.closesAt !== 0n) closingUntil.set(channelId, onchain.closesAt);
+    else closingUntil.delete(channelId);
     return record;
   };
 
+  /** Withdraws a channel whose challenge period is over (inside the queue). */
+  const withdrawNow = async (channelId: Hex) => {
+    const { refund, hash } = await funder.withdraw(channelId);
+    closingUntil.delete(channelId);
+    logger.info("channel withdrawn", { channelId, refund, hash });
+    return refund;
+  };
+
+  const closingError = (provider: Address, modelId: bigint, closesAt: bigint) =>
+    new GotongError(`The channel to ${provider} for model ${modelId} is closing: its challenge period ends at ${formatChainTime(closesAt)} (chain time)`, {
+      code: "channel_closing",
+      status: 503,
+      retryable: true,
+      hint: "Another provider of the model is tried first; with none, the gateway withdraws the rest once the challenge period is over and opens a fresh channel on the next request.",
+    });
+
   return {
     /** The id of this gateway's channel to `provider` for `modelId` (open or not). */
-    channelIdFor: (provider: Address, modelId: bigint): Hex => channelIdOf(options.funder?.sender ?? account.address, provider, modelId),
-    /** A channel to `provider` for `modelId` with at least `needed` unspent, opening or topping up as required. */
+    channelIdFor: (provider: Address, modelId: bigint): Hex => channelIdOf(funder.sender, provider, modelId),
+    /** Who the channels are from: the gateway's account, or the agent wallet it pays for. */
+    sender: funder.sender,
+    /**
+     * A channel to `provider` for `modelId` with at least `needed` unspent, opening or topping up as
+     * required. A closing channel is refused (`channel_closing`, retryable) until its challenge
+     * period is over; then it is withdrawn and a fresh epoch opened.
+     */
     ensureChannel(provider: Address, modelId: bigint, needed: bigint): Promise<ChannelRecord> {
-      const channelId = channelIdOf(options.funder?.sender ?? account.address, provider, modelId);
+      const channelId = channelIdOf(funder.sender, provider, modelId);
       const cached = store.getChannel(channelId);
-      if (cached && cached.deposit - cached.spent >= needed) return Promise.resolve(cached);
+      if (cached && !closingUntil.has(channelId) && cached.deposit - cached.spent >= needed) return Promise.resolve(cached);
       return serially(async () => {
         let record = await refresh(channelId, provider, modelId);
+        const closesAt = closingUntil.get(channelId);
+        if (record && closesAt !== undefined) {
+          if ((await chainTime(clients.public)) < closesAt) throw closingError(provider, modelId, closesAt);
+          await withdrawNow(channelId);
+          record = undefined;
+        }
         if (record && record.deposit - record.spent >= needed) return record;
         const amount = needed > deposit ? needed : deposit;
         if (!record) {
-          if (options.funder) await options.funder.deposit({ kind: "open", provider, modelId, amount });
-          else await approveAndCall(amount, "open", [provider, modelId, amount]);
+          await funder.deposit({ kind: "open", provider, modelId, amount });
           logger.info("channel opened", { provider, modelId, deposit: amount });
         } else {
-          if (options.funder) await options.funder.deposit({ kind: "topUp", provider, modelId, channelId, amount });
-          else await approveAndCall(amount, "topUp", [channelId, amount]);
+          await funder.deposit({ kind: "topUp", provider, modelId, channelId, amount });
           logger.info("channel topped up", { provider, modelId, amount });
         }
         record = await refresh(channelId, provider, modelId);
@@ -122,10 +183,26 @@ export function createChannelManager(options: ChannelManagerOptions) {
       if (options.signer) return Promise.resolve(options.signer.signVoucher(voucher));
       return signVoucher(account, domain, voucher);
     },
-    /** Forces a top-up on the next request (after a provider said the deposit is short). */
+    /** Forces a fresh read from the chain on the next request (a provider said the deposit is short, or the channel is closing). */
     forget(channelId: Hex) {
       const c = store.getChannel(channelId);
       if (c) store.putChannel({ ...c, deposit: c.spent });
+    },
+    /** When the channel's challenge period ends (chain time), if it is known to be closing. */
+    closingUntil: (channelId: Hex): bigint | undefined => closingUntil.get(channelId),
+    /** Starts closing one of the gateway's channels (queued with its other chain writes). */
+    close(channelId: Hex): Promise<{ hash: Hex; closesAt: bigint }> {
+      return serially(async () => {
+        const { hash } = await funder.close(channelId);
+        const { closesAt } = await readChannel(clients.public, deployment.paymentChannels, channelId);
+        closingUntil.set(channelId, closesAt);
+        logger.info("channel closing", { channelId, closesAt, hash });
+        return { hash, closesAt };
+      });
+    },
+    /** Withdraws what is left in one of the gateway's closed channels (queued with its other chain writes). */
+    withdraw(channelId: Hex): Promise<bigint> {
+      return serially(() => withdrawNow(channelId));
     },
     serially,
   };

@@ -267,6 +267,8 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
       }
     }
     if (busy && lastError === undefined) throw busy;
+    // Only a closing channel stood in the way: say so (and when), not "no provider".
+    if (isGotongError(lastError, "channel_closing")) throw lastError;
     throw new GotongError(`No provider of "${model}" could serve the request`, {
       code: "no_provider_available",
       status: 503,
@@ -306,6 +308,8 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
         channel = await channels.ensureChannel(offer.provider, offer.modelId, terms.maxCost);
         await settlePending(offer, channelId);
       } catch (error) {
+        // Our channel to this provider is closing: the provider is fine, another one may serve.
+        if (isGotongError(error, "channel_closing")) throw new TryNext("channel closing", { cause: error });
         if (isGotongError(error) && !error.retryable && error.status < 500) throw error;
         router.markDown(offer.provider);
         throw new TryNext("channel", { cause: error });
@@ -314,7 +318,11 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
       for (let retry = 0; ; retry++) {
         if (clientGone.aborted) return;
         channel = store.getChannel(channelId)!;
-        if (channel.deposit - channel.spent < terms.maxCost) channel = await channels.ensureChannel(offer.provider, offer.modelId, terms.maxCost);
+        if (channel.deposit - channel.spent < terms.maxCost) {
+          channel = await channels.ensureChannel(offer.provider, offer.modelId, terms.maxCost).catch((error: unknown) => {
+            throw isGotongError(error, "channel_closing") ? new TryNext("channel closing", { cause: error }) : error;
+          });
+        }
         const outcome = await send(offer, path, channel, raw, stream, res, clientGone, terms, opaque);
         if (outcome === "done") return;
         if (retry >= 8 || Date.now() > deadline) throw new TryNext("gave up", { cause: new Error(`provider kept answering ${outcome}`) });
@@ -417,6 +425,12 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
           return "retry";
         }
         store.deletePending(requestId); // refused before it ran: the provider owes and is owed nothing for it
+        if (code === "channel_closing" || code === "voucher_wrong_epoch") {
+          // Closed or withdrawn behind the gateway's back (the CLI, the web app, its own closer):
+          // read the channel again; a withdrawn one reopens in a fresh epoch, a closing one fails over.
+          channels.forget(channel.channelId);
+          return "retry";
+        }
         if (upstream.status === 429 && code === "channel_busy") {
           // A request of ours from before a restart is still running there: wait for it.
           await sleep(1_000);

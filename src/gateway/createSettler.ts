@@ -1,30 +1,69 @@
-import type { Address, Hex } from "viem";
+import { zeroAddress, type Address, type Hex } from "viem";
 import type { Logger } from "../common/logger.ts";
+import type { OnchainChannel } from "../payments/readChannel.ts";
 import { encodeVoucherHeader } from "../payments/voucher.ts";
 import type { ChannelManager } from "./createChannelManager.ts";
-import type { GatewayStore } from "./createGatewayStore.ts";
+import type { ChannelRecord, GatewayStore } from "./createGatewayStore.ts";
 
 /** Refusals after which a settlement voucher can never be accepted. */
 const FINAL_REFUSALS = new Set(["channel_closed", "voucher_wrong_epoch", "channel_not_found"]);
+
+/** Why a channel's voucher can no longer pay anything, from the chain; undefined while it still can. */
+export function settlementClosed(record: ChannelRecord, onchain: OnchainChannel, now: bigint): string | undefined {
+  if (onchain.sender === zeroAddress) return "missing";
+  if (onchain.epoch !== record.epoch || onchain.deposit === 0n) return "withdrawn";
+  if (onchain.closesAt !== 0n && now >= onchain.closesAt) return "challenge period over";
+  if (onchain.redeemed >= record.spent) return "already redeemed";
+  return undefined;
+}
+
+export type SettlerOptions = {
+  store: GatewayStore;
+  channels: Pick<ChannelManager, "voucherFor">;
+  endpointOf(provider: Address): Promise<string | undefined>;
+  /** The channel as PaymentChannels holds it now. */
+  readChannel(channelId: Hex): Promise<OnchainChannel>;
+  /** The chain's time (unix seconds): a challenge period ends by it, not by this machine's clock. */
+  chainNow(): Promise<bigint>;
+  logger: Logger;
+};
 
 /**
  * Pays for the last request on each channel without waiting for the next one: every request carries
  * a voucher for the ones before it, so after the last, the gateway sends a voucher on its own (when
  * idle and when stopping). The provider can then redeem everything it served.
+ *
+ * A voucher is sent once per amount, and only while it can still pay: the chain is read first, and
+ * a channel that was withdrawn, whose challenge period is over, or that the provider has already
+ * redeemed up to the gateway's spent total gets nothing, now or on any later tick. A closing channel
+ * still gets its last voucher during the challenge period, since the provider may redeem it then.
  */
-export function createSettler(options: {
-  store: GatewayStore;
-  channels: ChannelManager;
-  endpointOf(provider: Address): Promise<string | undefined>;
-  logger: Logger;
-}) {
+export function createSettler(options: SettlerOptions) {
   const settled = new Map<Hex, bigint>();
+  /** `channelId:epoch` of channel epochs no voucher can pay any more. */
+  const finished = new Set<string>();
+  let sentTotal = 0;
   return {
     /** Sends a voucher for the full spent amount on every channel that has one outstanding. */
     async settle(): Promise<number> {
       let sent = 0;
+      let now: bigint | undefined;
       for (const channel of options.store.listChannels()) {
-        if (channel.spent === 0n || settled.get(channel.channelId) === channel.spent) continue;
+        const key = `${channel.channelId}:${channel.epoch}`;
+        if (channel.spent === 0n || settled.get(channel.channelId) === channel.spent || finished.has(key)) continue;
+        try {
+          now ??= await options.chainNow();
+          const closed = settlementClosed(channel, await options.readChannel(channel.channelId), now);
+          if (closed) {
+            options.logger.debug("no settlement voucher: it can no longer pay", { channelId: channel.channelId, epoch: channel.epoch, why: closed });
+            if (closed === "already redeemed") settled.set(channel.channelId, channel.spent);
+            else finished.add(key);
+            continue;
+          }
+        } catch (error) {
+          options.logger.debug("cannot read the channel; settling it later", { channelId: channel.channelId, error: (error as Error).message });
+          continue;
+        }
         const endpoint = await options.endpointOf(channel.provider);
         if (!endpoint) continue;
         const voucher = await options.channels.voucherFor(channel);
@@ -34,6 +73,7 @@ export function createSettler(options: {
             headers: { "x-gotong-voucher": encodeVoucherHeader(voucher) },
             signal: AbortSignal.timeout(5_000),
           });
+          sentTotal++;
           if (res.ok) {
             settled.set(channel.channelId, channel.spent);
             sent++;
@@ -43,7 +83,7 @@ export function createSettler(options: {
             // Anything else (a request's receipt still on its way while it runs, say) is tried again.
             if (code !== undefined && FINAL_REFUSALS.has(code)) {
               options.logger.warn("provider refused a settlement voucher for good", { provider: channel.provider, status: res.status, code });
-              settled.set(channel.channelId, channel.spent);
+              finished.add(key);
             } else {
               options.logger.debug("provider refused a settlement voucher; will retry", { provider: channel.provider, status: res.status, code });
             }
@@ -54,5 +94,7 @@ export function createSettler(options: {
       }
       return sent;
     },
+    /** How many settlement vouchers this settler has posted to providers so far (accepted or not). */
+    posted: () => sentTotal,
   };
 }

@@ -14,6 +14,11 @@ import { createGatewayServer } from "./createGatewayServer.ts";
 import { createGatewayStore } from "./createGatewayStore.ts";
 import { createRouter } from "./createRouter.ts";
 import { createSettler } from "./createSettler.ts";
+import { createChannelCloser, DEFAULT_AUTO_CLOSE_AFTER_SECONDS, type SweepResult } from "./createChannelCloser.ts";
+import { gatewayStorePath } from "./gatewayStorePath.ts";
+import { openChannelActivity } from "./readChannelActivity.ts";
+import { chainTime } from "../funding/chainTime.ts";
+import { readChannel } from "../payments/readChannel.ts";
 import { discoverOffers } from "./discoverOffers.ts";
 import { createPromptCounter, ggufFilesIn, type PromptCounter } from "./createPromptCounter.ts";
 import { createWebRoutes } from "../web/server/createWebRoutes.ts";
@@ -39,6 +44,14 @@ export type StartGatewayOptions = {
    * signs the vouchers and sends the wallet's transactions).
    */
   funder?: ChannelFunder;
+  /**
+   * Seconds a channel may stay idle before the gateway closes it, and withdraws the rest after the
+   * challenge period (automatic refunds). Default 7 days; `null` never closes one (channels closed
+   * otherwise are still withdrawn).
+   */
+  autoCloseAfterSeconds?: number | null;
+  /** How often idle and closed channels are looked for. Default 60 s. */
+  closeIntervalMs?: number;
   /** Host names clients may use to reach the gateway besides loopback ones (DNS-rebinding guard). */
   allowedHosts?: string[];
   /** A client that reads nothing for this long is cut and billed for what it got. Default 30 s. */
@@ -67,7 +80,8 @@ async function serveGateway(options: StartGatewayOptions) {
   const { deployment, logger } = options;
   const account = privateKeyToAccount(options.privateKey);
   const clients = createClients({ rpcUrl: deployment.rpcUrl, chainId: deployment.chainId, account });
-  const store = createGatewayStore(join(options.home.gateway, `gateway-${account.address.toLowerCase()}.db`));
+  const storePath = gatewayStorePath(options.home, account.address);
+  const store = createGatewayStore(storePath);
   const domain = { chainId: deployment.chainId, verifyingContract: deployment.paymentChannels };
   const signer = createPaymentSigner(options.privateKey, domain);
   const channels = createChannelManager({ clients, account, deployment, store, signer, logger: logger.child("channels"), deposit: options.deposit, funder: options.funder });
@@ -82,14 +96,33 @@ async function serveGateway(options: StartGatewayOptions) {
     (error) => logger.warn("exact token counting is off", { error: (error as Error).message }),
   );
   const server = createGatewayServer({ router, channels, store, domain, logger, seal: options.seal, fallback: web.handle, allowedHosts, stallMs: options.stallMs, countPrompt: (hash, body) => promptCounter?.count(hash, body) });
+  const readOnchain = (channelId: Hex) => readChannel(clients.public, deployment.paymentChannels, channelId);
+  const chainNow = () => chainTime(clients.public);
   const settler = createSettler({
     store,
     channels,
     logger,
+    readChannel: readOnchain,
+    chainNow,
     endpointOf: async (provider) => (await router.listModels()).flatMap((m) => m.offers).find((o) => o.provider === provider)?.endpoint,
   });
   const settleTimer = setInterval(() => void settler.settle().catch(() => {}), options.settleIntervalMs ?? 5_000);
   settleTimer.unref();
+  const activity = openChannelActivity(storePath);
+  const closer = createChannelCloser({
+    store,
+    channels,
+    readChannel: readOnchain,
+    chainNow,
+    lastUsed: () => activity.lastUsed(),
+    settle: () => settler.settle(),
+    autoCloseAfterSeconds: options.autoCloseAfterSeconds === null ? undefined : (options.autoCloseAfterSeconds ?? DEFAULT_AUTO_CLOSE_AFTER_SECONDS),
+    logger: logger.child("closer"),
+  });
+  let sweeping: Promise<SweepResult> | undefined;
+  const sweep = () => (sweeping ??= closer.sweep().finally(() => (sweeping = undefined)));
+  const closeTimer = setInterval(() => void sweep().catch(() => {}), options.closeIntervalMs ?? 60_000);
+  closeTimer.unref();
   server.listen(options.port ?? 8600, host);
   await once(server, "listening");
   const port = (server.address() as AddressInfo).port;
@@ -107,9 +140,15 @@ async function serveGateway(options: StartGatewayOptions) {
     settle: () => settler.settle(),
     /** Settles once the tokenizers for exact prompt counts are loaded. */
     promptCounterReady,
+    /** How many settlement vouchers have been posted to providers (for tests and diagnostics). */
+    settlementsPosted: () => settler.posted(),
+    /** Closes idle channels and withdraws those whose challenge period is over, now (it also runs every minute). */
+    sweepChannels: sweep,
     stop: () =>
       (stopped ??= (async () => {
         clearInterval(settleTimer);
+        clearInterval(closeTimer);
+        await sweeping?.catch(() => {});
         const settled = await settler.settle().catch((error) => {
           logger.warn("could not settle the last requests", { error: (error as Error).message });
           return 0;
@@ -117,6 +156,7 @@ async function serveGateway(options: StartGatewayOptions) {
         if (settled) logger.info("settled the last requests", { channels: settled });
         server.closeAllConnections();
         server.close();
+        activity.close();
         store.close();
         await promptCounterReady;
         await promptCounter?.dispose();

@@ -80,11 +80,11 @@ describe("gotong agent and gotong mcp", () => {
     const received = await net.creator.public.readContract({ address: net.devnet.deployment.token.address, abi: erc20Abi, functionName: "balanceOf", args: [merchant] });
     expect(received).toBe(1_500_000n);
 
-    // The channel deposit (1) and the payment (1.5) are spent: 2.5 of 5 left.
+    // The channel deposit (1% of the 5-token budget: 0.05) and the payment (1.5) are spent: 3.45 of 5 left.
     const budget = await call("budget");
     expect(budget.isError).toBeFalsy();
-    expect(budget.structuredContent!.left).toBe("2500000");
-    expect(text(budget)).toContain("Spent 2.5 gUSD of 5 gUSD this period; 2.5 gUSD left");
+    expect(budget.structuredContent!.left).toBe("3450000");
+    expect(text(budget)).toContain("Spent 1.55 gUSD of 5 gUSD this period; 3.45 gUSD left");
 
     const balance = await call("balance");
     expect(balance.isError).toBeFalsy();
@@ -106,9 +106,9 @@ describe("gotong agent and gotong mcp", () => {
     expect(text(noRound)).toContain("round 42 was not found");
 
     await call("pay", { to: merchant, amount: "2" });
-    const overBudget = await call("pay", { to: merchant, amount: "1" });
+    const overBudget = await call("pay", { to: merchant, amount: "1.5" });
     expect(overBudget.isError).toBe(true);
-    expect(text(overBudget)).toMatch(/only 0.5 gUSD of the budget is left this period: nothing was spent\nHint: The budget of 5 gUSD resets at/);
+    expect(text(overBudget)).toMatch(/only 1.45 gUSD of the budget is left this period: nothing was spent\nHint: The budget of 5 gUSD resets at/);
     const received = await net.creator.public.readContract({ address: net.devnet.deployment.token.address, abi: erc20Abi, functionName: "balanceOf", args: [merchant] });
     expect(received).toBe(2n * UNIT);
   });

@@ -115,12 +115,13 @@ describe("agent wallets on a real chain", () => {
     const total = costs.reduce((a, b) => a + b, 0n);
     expect(total).toBeGreaterThan(0n);
 
-    // The channel is the wallet's, and its deposit counted against the budget through its approval.
+    // The channel is the wallet's, and its deposit counted against the budget through its approval:
+    // 1% of the 10-token budget by default (defaultAgentDeposit), not a whole token.
     const channelId = channelIdOf(wallet, provider.address, net.modelId);
     const channel = await readChannel(owner.public, deployment().paymentChannels, channelId);
     expect(channel.sender).toBe(wallet);
-    expect(channel.deposit).toBe(UNIT);
-    expect(await spentOf(wallet)).toBe(UNIT);
+    expect(channel.deposit).toBe(UNIT / 10n);
+    expect(await spentOf(wallet)).toBe(UNIT / 10n);
 
     await agent.close(); // settles: sends the voucher for the last request
     const result = await provider.redeemer.redeemNow();

@@ -16,8 +16,20 @@ import { tokenUnitOf } from "../../agent/tokenUnitOf.ts";
 import { revokeAgent, updateAgentPolicy } from "../../agent/updateAgentPolicy.ts";
 import { context, parse, tokens } from "../shared.ts";
 import { bigintAsString } from "../../common/bigintJson.ts";
+import { existsSync } from "node:fs";
+import { readKey } from "../../common/keys.ts";
+import { chainTime } from "../../funding/chainTime.ts";
+import { closeAgentChannels } from "../../agent/closeAgentChannels.ts";
+import { createAgentFunder } from "../../agent/createAgentFunder.ts";
+import { createAgentSpender } from "../../agent/createAgentSpender.ts";
+import { readAgentChannels } from "../../agent/readAgentChannels.ts";
+import { createGatewayStore } from "../../gateway/createGatewayStore.ts";
+import { createStandaloneSettler } from "../../gateway/createStandaloneSettler.ts";
+import { gatewayStorePath } from "../../gateway/gatewayStorePath.ts";
+import { formatChainTime } from "../../gateway/parseDuration.ts";
+import { readChannel } from "../../payments/readChannel.ts";
 
-export const help = `gotong agent create|policy|revoke|status [NAME]
+export const help = `gotong agent create|policy|revoke|status|close-channels [NAME]
 
 Agent wallets: an autonomous agent spends from a wallet of its own, within a budget its owner sets
 on-chain and can revoke at once. NAME defaults to "default"; the owner's key is GOTONG_HOME/keys/owner.key
@@ -37,7 +49,13 @@ on-chain and can revoke at once. NAME defaults to "default"; the owner's key is 
       approve, open, topUp, donate, payAgent...).
 
   gotong agent revoke [NAME]        removes the agent key at once: it can no longer spend or sign
-  gotong agent status [NAME]        owner, key, pause, budgets (spent, left, reset time), balance, calls, identity
+  gotong agent status [NAME]        owner, key, pause, budgets (spent, left, reset time), balance, calls, identity,
+                                    and how much of the budget is locked in open payment channels
+  gotong agent close-channels [NAME]
+      Gets channel deposits back into the wallet: sends the last vouchers (providers are paid for what
+      they served), closes every open channel, and withdraws each whose challenge period is over; run
+      it again after the period it names. A deposit counts against the budget when it is made; the
+      refund (deposit − redeemed) returns to the wallet's balance, which later periods spend from.
   gotong agent list                 the agents in this data folder
 
 Every command takes --deployment FILE, --json, --home DIR.`;
@@ -117,6 +135,7 @@ export async function run(args: string[]) {
   if (sub === "revoke") return revoke(rest);
   if (sub === "status") return status(rest);
   if (sub === "list") return list(rest);
+  if (sub === "close-channels") return closeChannels(rest);
   throw new GotongError(`Unknown agent command "${sub ?? ""}"`, { code: "invalid_arguments", hint: help });
 }
 
@@ -282,11 +301,19 @@ async function status(args: string[]) {
       identity.reputation = count ? `reputation ${formatUnits(value, decimals)} from ${count} paid review(s) weighing ${formatUnits(weight, deployment.token.decimals)} ${deployment.token.symbol}` : "no paid reviews yet";
     }
   }
+  const channels = await readAgentChannels(client, deployment, ctx.home, config?.agent ?? state.agent);
+  const locked = { channels: channels.live, locked: channels.locked, unspent: channels.unspent };
   if (values.json) {
-    process.stdout.write(JSON.stringify({ ...state, name: config?.name, balance, agentGas, identity }, bigintAsString) + "\n");
+    process.stdout.write(JSON.stringify({ ...state, name: config?.name, balance, agentGas, identity, channels: locked }, bigintAsString) + "\n");
     return;
   }
   printStatus(state, config, deployment, balance, agentGas, identity);
+  const f = (v: bigint) => `${formatUnits(v, deployment.token.decimals)} ${deployment.token.symbol} (${v})`;
+  process.stdout.write(
+    channels.live === 0
+      ? "channels none open: nothing of the budget is locked\n"
+      : `channels ${channels.live} holding a deposit: ${f(channels.locked)} locked (deposit − redeemed), ${f(channels.unspent)} of it unspent; \`gotong agent close-channels${config ? ` ${config.name}` : ""}\` gets it back\n`,
+  );
 }
 
 async function list(args: string[]) {
@@ -295,4 +322,46 @@ async function list(args: string[]) {
   const configs = listAgentConfigs(ctx.home);
   if (values.json) process.stdout.write(JSON.stringify(configs) + "\n");
   else process.stdout.write(configs.length ? configs.map((c) => `${c.name}  ${c.wallet}  agent ${c.agent}${c.agentId ? `  #${c.agentId}` : ""}`).join("\n") + "\n" : "no agents yet: gotong agent create\n");
+}
+
+async function closeChannels(args: string[]) {
+  const { values, positionals } = parse(args, { deployment: { type: "string" } });
+  const ctx = context(values);
+  const deployment = ctx.deployment(values.deployment);
+  const config = readAgentConfig(ctx.home, positionals[0] ?? "default");
+  const agentKey = readKey(config.agentKeyFile);
+  const clients = ctx.clients(deployment, agentKey);
+  const path = gatewayStorePath(ctx.home, clients.account.address);
+  if (!existsSync(path)) {
+    throw new GotongError(`Agent "${config.name}" has no payment channels in ${ctx.home.root}`, { code: "no_channels", hint: "Channels open with the agent's first chat (SDK or `gotong mcp`)." });
+  }
+  const spender = createAgentSpender({ clients, deployment, wallet: config.wallet, logger: ctx.logger });
+  const store = createGatewayStore(path);
+  let result: Awaited<ReturnType<typeof closeAgentChannels>>;
+  try {
+    result = await closeAgentChannels({
+      store,
+      funder: createAgentFunder(spender, deployment),
+      readChannel: (id) => readChannel(clients.public, deployment.paymentChannels, id),
+      chainNow: () => chainTime(clients.public),
+      settle: () => createStandaloneSettler(clients.public, agentKey, deployment, store, ctx.logger).settle(),
+      logger: ctx.logger,
+    });
+  } finally {
+    store.close();
+  }
+  if (values.json) {
+    const at = (c: { channelId: string; closesAt: bigint }) => ({ channelId: c.channelId, closesAt: formatChainTime(c.closesAt) });
+    process.stdout.write(JSON.stringify({ wallet: config.wallet, closing: result.closing.map(at), waiting: result.waiting.map(at), withdrawn: result.withdrawn, refunded: result.refunded }, bigintAsString) + "\n");
+    return;
+  }
+  const f = (v: bigint) => `${formatUnits(v, deployment.token.decimals)} ${deployment.token.symbol} (${v} base units)`;
+  const lines = [
+    ...result.withdrawn.map((w) => `withdrew ${f(w.refund)} from channel ${w.channelId} back into ${config.wallet}`),
+    ...result.closing.map((c) => `closing ${c.channelId}: withdrawable at ${formatChainTime(c.closesAt)} (chain time)`),
+    ...result.waiting.map((c) => `still closing ${c.channelId}: withdrawable at ${formatChainTime(c.closesAt)} (chain time)`),
+  ];
+  if (lines.length === 0) lines.push("no channel holds a deposit: nothing is locked");
+  if (result.closing.length || result.waiting.length) lines.push(`run \`gotong agent close-channels ${config.name}\` again then to withdraw the rest`);
+  process.stdout.write(lines.join("\n") + "\n");
 }

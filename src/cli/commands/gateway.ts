@@ -1,10 +1,12 @@
 import { privateKeyToAccount } from "viem/accounts";
 import { fundOnDevnet } from "../../chain/fundOnDevnet.ts";
 import { GotongError } from "../../common/errors.ts";
+import { DEFAULT_AUTO_CLOSE_AFTER_SECONDS } from "../../gateway/createChannelCloser.ts";
+import { parseDuration } from "../../gateway/parseDuration.ts";
 import { startGateway } from "../../gateway/startGateway.ts";
 import { context, integer, parse, tokens, untilStopped } from "../shared.ts";
 
-export const help = `gotong gateway start [--port 8600] [--host 127.0.0.1] [--allowed-host NAME]... [--deposit T] [--key FILE] [--deployment FILE] [--no-seal]
+export const help = `gotong gateway start [--port 8600] [--host 127.0.0.1] [--allowed-host NAME]... [--deposit T] [--auto-close-after 7d] [--key FILE] [--deployment FILE] [--no-seal]
 
 A local OpenAI-compatible endpoint: point any OpenAI client at http://host:port/v1.
 It finds offers on-chain, opens payment channels (deposit T tokens each, default 1), signs vouchers,
@@ -14,7 +16,12 @@ One process per gateway key and home: a second is refused while the first runs (
 It spends from its own account, so it answers only requests addressed to a loopback name (127.0.0.1,
 localhost, [::1]) or to --host; --allowed-host NAME adds a name clients use (a DNS-rebinding page
 reaches 127.0.0.1 under a name of its own and is refused). Each channel carries one request at a time
-(the provider serves one unpaid request per channel); up to 64 more wait, beyond that 429 + Retry-After.`;
+(the provider serves one unpaid request per channel); up to 64 more wait, beyond that 429 + Retry-After.
+Automatic refunds: a channel idle for --auto-close-after (default 7d; 30m, 12h, 2w…; "off" never)
+is closed after its last voucher is sent, and withdrawn once its challenge period is over, so no
+deposit strands; any channel closed otherwise (\`gotong channel close\`, the web app) is withdrawn
+too. While a channel is closing, requests fail over to another provider of the model; once it is
+withdrawn, the next request opens a fresh channel.`;
 
 export async function run(args: string[]) {
   const [sub, ...rest] = args;
@@ -27,7 +34,9 @@ export async function run(args: string[]) {
     deployment: { type: "string" },
     "no-seal": { type: "boolean" },
     "allowed-host": { type: "string", multiple: true },
+    "auto-close-after": { type: "string" },
   }, false);
+  const autoCloseAfter = values["auto-close-after"] === undefined ? DEFAULT_AUTO_CLOSE_AFTER_SECONDS : parseDuration(values["auto-close-after"], "auto-close-after");
   const ctx = context(values);
   const deployment = ctx.deployment(values.deployment);
   const key = ctx.key("gateway", values.key);
@@ -42,6 +51,7 @@ export async function run(args: string[]) {
     deposit: values.deposit ? tokens(values.deposit, deployment.token.decimals, unit) : undefined,
     seal: !values["no-seal"],
     allowedHosts: values["allowed-host"] as string[] | undefined,
+    autoCloseAfterSeconds: autoCloseAfter ?? null,
     logger: ctx.logger,
   });
   if (values["no-seal"]) ctx.logger.warn("sealing is off: prompts travel to providers in the clear");
