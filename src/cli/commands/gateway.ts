@@ -1,5 +1,6 @@
 import { privateKeyToAccount } from "viem/accounts";
 import { fundOnDevnet } from "../../chain/fundOnDevnet.ts";
+import { createReader } from "../../chain/createClients.ts";
 import { GotongError } from "../../common/errors.ts";
 import { DEFAULT_AUTO_CLOSE_AFTER_SECONDS } from "../../gateway/createChannelCloser.ts";
 import { parseDuration } from "../../gateway/parseDuration.ts";
@@ -41,7 +42,16 @@ export async function run(args: string[]) {
   const deployment = ctx.deployment(values.deployment);
   const key = ctx.key("gateway", values.key);
   const unit = 10n ** BigInt(deployment.token.decimals);
-  if (deployment.chainId === 31337) await fundOnDevnet(deployment, privateKeyToAccount(key).address, { tokens: 100n * unit });
+  // The devnet faucet tops up a new account only: a balance you see must be your balance.
+  if (deployment.chainId === 31337) {
+    const address = privateKeyToAccount(key).address;
+    const reader = createReader(deployment);
+    const [nonce, balance] = await Promise.all([reader.getTransactionCount({ address }), reader.getBalance({ address })]);
+    if (nonce === 0 && balance === 0n) {
+      const given = await fundOnDevnet(deployment, address, { tokens: 100n * unit });
+      process.stderr.write(`devnet: minted ${given.tokens / unit} test tokens and ${given.ether / 10n ** 18n} ETH to the new gateway account ${address}\n`);
+    }
+  }
   const gateway = await startGateway({
     home: ctx.home,
     deployment,
