@@ -677,28 +677,36 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
     }
   }
 
+  /** A model on offer in the OpenAI shape, with what Gotong adds: its registry id, weights, providers and lowest prices. */
+  function modelObject(m: Awaited<ReturnType<Router["listModels"]>>[number]) {
+    return {
+      id: m.name,
+      object: "model",
+      created: 0,
+      owned_by: "gotong",
+      gotong: {
+        modelId: m.offers[0]!.modelId.toString(),
+        weightsHash: m.offers[0]!.weightsHash,
+        providers: m.offers.length,
+        pricePerMillionInput: m.offers.map((o) => o.price.pricePerMillionInput).reduce((a, b) => (a < b ? a : b)).toString(),
+        pricePerMillionOutput: m.offers.map((o) => o.price.pricePerMillionOutput).reduce((a, b) => (a < b ? a : b)).toString(),
+      },
+    };
+  }
+
   async function route(req: IncomingMessage, res: ServerResponse) {
     const url = new URL(req.url ?? "/", "http://gateway");
     const path = url.pathname.replace(/\/+$/, "") || "/";
     if (req.method === "GET" && path === "/health") return sendJson(res, 200, { ok: true });
     if (req.method === "GET" && path === "/v1/models") {
       const models = await router.listModels();
-      return sendJson(res, 200, {
-        object: "list",
-        data: models.map((m) => ({
-          id: m.name,
-          object: "model",
-          created: 0,
-          owned_by: "gotong",
-          gotong: {
-            modelId: m.offers[0]!.modelId.toString(),
-            weightsHash: m.offers[0]!.weightsHash,
-            providers: m.offers.length,
-            pricePerMillionInput: m.offers.map((o) => o.price.pricePerMillionInput).reduce((a, b) => (a < b ? a : b)).toString(),
-            pricePerMillionOutput: m.offers.map((o) => o.price.pricePerMillionOutput).reduce((a, b) => (a < b ? a : b)).toString(),
-          },
-        })),
-      });
+      return sendJson(res, 200, { object: "list", data: models.map(modelObject) });
+    }
+    if (req.method === "GET" && path.startsWith("/v1/models/")) {
+      const id = decodeURIComponent(path.slice("/v1/models/".length));
+      const model = (await router.listModels()).find((m) => m.name === id);
+      if (!model) throw new GotongError(`The model "${id}" does not exist or no provider offers it`, { code: "model_not_found", status: 404, param: "model", hint: "GET /v1/models lists the models on offer." });
+      return sendJson(res, 200, modelObject(model));
     }
     if (req.method === "GET" && path === "/gotong/receipts") {
       return sendJson(res, 200, { data: store.listReceipts(Number(url.searchParams.get("limit") ?? 100)).map((r) => ({ ...gotongSummary({ provider: r.provider, modelId: r.modelId } as Offer, r.receipt), model: r.modelName, createdAt: r.createdAt })) });

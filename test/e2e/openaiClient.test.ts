@@ -19,6 +19,13 @@ describe("the official openai client, with only its base URL changed", () => {
     expect(list.data.map((m) => m.id)).toContain(net.model.name);
   });
 
+  it("retrieves one model by id, and answers 404 for one not on offer", async () => {
+    const model = await client.models.retrieve(net.model.name);
+    expect(model.id).toBe(net.model.name);
+    expect((model as unknown as { gotong: { providers: number } }).gotong.providers).toBe(1);
+    await expect(client.models.retrieve("no-such-model")).rejects.toMatchObject({ status: 404 });
+  });
+
   it("gets a non-streamed chat completion whose text came from the model", async () => {
     const { data: completion, response } = await client.chat.completions
       .create({ model: net.model.name, messages: [{ role: "user", content: "Once upon a time" }], max_tokens: 40, temperature: 0 })
