@@ -18,6 +18,8 @@ import { refuseCrossSiteSpending } from "./refuseCrossSiteSpending.ts";
 import type { ChannelManager } from "./createChannelManager.ts";
 import type { ChannelRecord, GatewayStore, PendingRequest } from "./createGatewayStore.ts";
 import type { Router } from "./createRouter.ts";
+import { TOOL_CALL_ENVELOPE_BYTES, toolCallBytes, promptInputOf } from "../provider/toolsPrompt.ts";
+import { parseGenerationRequest } from "../provider/parseGenerationRequest.ts";
 import type { Offer } from "./discoverOffers.ts";
 
 export type GatewayServerOptions = {
@@ -84,6 +86,31 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** Resolves once `res` can take more (or is gone). */
 /** How long a cancelled request's answer is read for before the connection is cut after all. */
 const CANCEL_DRAIN_MS = 10_000;
+
+/**
+ * Bytes of the text the provider puts in the prompt for this request, function descriptions and
+ * tool turns included (see promptInputOf); undefined for a request the provider will refuse anyway.
+ */
+function renderedPromptBytes(body: Record<string, unknown>): number | undefined {
+  try {
+    const input = promptInputOf(parseGenerationRequest(Array.isArray(body.messages) ? "chat" : "completion", body));
+    return Buffer.byteLength(input.kind === "chat" ? JSON.stringify(input.messages) : input.prompt);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Bytes of function calls in a streamed delta, counted as the provider bills them (see toolCallBytes). */
+function toolCallDeltaBytes(toolCalls: unknown): number {
+  if (!Array.isArray(toolCalls)) return 0;
+  let bytes = 0;
+  for (const call of toolCalls as { id?: unknown; function?: { name?: unknown; arguments?: unknown } }[]) {
+    if (typeof call.id === "string") bytes += TOOL_CALL_ENVELOPE_BYTES; // a call's first delta carries its id
+    if (typeof call.function?.name === "string") bytes += Buffer.byteLength(call.function.name);
+    if (typeof call.function?.arguments === "string") bytes += Buffer.byteLength(call.function.arguments);
+  }
+  return bytes;
+}
 
 function drained(res: ServerResponse): Promise<void> {
   return new Promise((resolve) => {
@@ -235,7 +262,7 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
     const exact = options.countPrompt?.(offer.weightsHash, body);
     if (exact !== undefined) return { maxOutputTokens: BigInt(askedOutput), maxInputTokens: BigInt(exact), maxCost, copiesCost: 0n };
     const messages = Array.isArray(body.messages) ? body.messages : undefined;
-    const promptBytes = Buffer.byteLength(JSON.stringify(messages ?? body.prompt ?? ""));
+    const promptBytes = renderedPromptBytes(body) ?? Buffer.byteLength(JSON.stringify(messages ?? body.prompt ?? ""));
     const maxInputTokens = BigInt(promptBytes) + TEMPLATE_TOKENS + TOKENS_PER_MESSAGE * BigInt(messages?.length ?? 1);
     return { maxOutputTokens: BigInt(askedOutput), maxInputTokens, maxCost, copiesCost: 0n };
   }
@@ -507,7 +534,9 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
     const header = upstream.header("x-gotong-receipt");
     const choice = body.choices?.[0];
     const text = choice?.message?.content ?? choice?.text;
-    const received = outputBound(typeof text === "string" ? Buffer.byteLength(text) : 0);
+    const calls = (choice?.message as { tool_calls?: { function?: { name?: unknown; arguments?: unknown } }[] } | undefined)?.tool_calls;
+    const callBytes = Array.isArray(calls) ? calls.reduce((n, c) => n + toolCallBytes({ name: String(c.function?.name ?? ""), arguments: String(c.function?.arguments ?? "") }), 0) : 0;
+    const received = outputBound((typeof text === "string" ? Buffer.byteLength(text) : 0) + callBytes);
     const receipt = accept(offer, channel, requestId, header ? decodeReceiptHeader(header) : undefined, { ...terms, receivedOutputTokens: received });
     const summary = gotongSummary(offer, receipt, terms.copiesCost);
     body.gotong = summary;
@@ -536,10 +565,11 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
         if (!event.startsWith("data: ")) continue;
         const data = event.slice(6);
         if (data === "[DONE]") continue;
-        const chunk = JSON.parse(data) as Record<string, unknown> & { gotong?: { receipt?: unknown; outputTokens?: unknown }; choices?: { delta?: { content?: unknown }; text?: unknown }[] };
+        const chunk = JSON.parse(data) as Record<string, unknown> & { gotong?: { receipt?: unknown; outputTokens?: unknown }; choices?: { delta?: { content?: unknown; tool_calls?: unknown }; text?: unknown }[] };
         const choice = chunk.choices?.[0];
         const text = choice?.delta?.content ?? choice?.text;
         if (typeof text === "string") receivedBytes += Buffer.byteLength(text);
+        receivedBytes += toolCallDeltaBytes(choice?.delta?.tool_calls);
         if (Number.isSafeInteger(chunk.gotong?.outputTokens)) lastCount = BigInt(chunk.gotong!.outputTokens as number);
         if (chunk.gotong?.receipt !== undefined) receipt = chunk as typeof receipt; // the final event
       }

@@ -6,6 +6,7 @@ import type { Logger } from "../common/logger.ts";
 import { createPromptRenderer } from "../model/createPromptRenderer.ts";
 import { hashFile } from "../model/hashFile.ts";
 import { parseGenerationRequest } from "../provider/parseGenerationRequest.ts";
+import { promptInputOf } from "../provider/toolsPrompt.ts";
 
 /**
  * Counts a request's prompt tokens exactly, for models whose GGUF the gateway has at hand: the
@@ -60,8 +61,7 @@ export async function createPromptCounter(files: readonly string[], logger: Logg
       try {
         // Parsed exactly as the provider parses it, so both render the same conversation.
         const request = parseGenerationRequest(Array.isArray(body.messages) ? "chat" : "completion", body);
-        const input = request.kind === "chat" ? { kind: "chat" as const, messages: request.messages ?? [] } : { kind: "completion" as const, prompt: request.prompt ?? "" };
-        return entry.render(input).tokens.length;
+        return entry.render(promptInputOf(request)).tokens.length;
       } catch {
         return undefined; // a request the provider will refuse anyway: the byte bound stands
       }

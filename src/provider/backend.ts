@@ -1,5 +1,17 @@
-/** One chat message in the OpenAI shape (text content only). */
-export type ChatMessage = { role: "system" | "user" | "assistant"; content: string };
+/** One chat message in the OpenAI shape (text content only): a tool's result, or an assistant's earlier tool calls. */
+export type ChatMessage =
+  | { role: "system" | "user"; content: string }
+  | { role: "assistant"; content: string; toolCalls?: ToolCall[] }
+  | { role: "tool"; content: string; toolCallId: string };
+
+/** A function the model may call (OpenAI `tools[].function`). */
+export type ToolDefinition = { name: string; description?: string; parameters: Record<string, unknown> };
+
+/** A call of a function: `arguments` is JSON text, as the OpenAI API carries it. */
+export type ToolCall = { id: string; name: string; arguments: string };
+
+/** `tool_choice`: never, the model's choice, some function, or one named function. */
+export type ToolChoice = "none" | "auto" | "required" | { name: string };
 
 /** What the provider asks a backend to generate, after validating the OpenAI request. */
 export type GenerationRequest = {
@@ -18,6 +30,9 @@ export type GenerationRequest = {
   stop: string[];
   presencePenalty?: number;
   frequencyPenalty?: number;
+  /** Functions the model may call, and how it must choose. */
+  tools?: ToolDefinition[];
+  toolChoice?: ToolChoice;
   /** Structured output: any JSON object, or JSON matching a schema (grammar-constrained). */
   responseFormat?: ResponseFormat;
 };

@@ -3,6 +3,7 @@ import { createPromptRenderer } from "../model/createPromptRenderer.ts";
 import { GotongError } from "../common/errors.ts";
 import type { GenerationRequest, InferenceBackend, PreparedGeneration, ResponseFormat } from "./backend.ts";
 import { generateTokens } from "./generateTokens.ts";
+import { promptInputOf, toolCallSchema } from "./toolsPrompt.ts";
 
 export type LlamaBackendOptions = {
   modelPath: string;
@@ -60,8 +61,7 @@ export async function createLlamaBackend(options: LlamaBackendOptions): Promise<
   };
 
   const renderPrompt = createPromptRenderer(model);
-  const render = (request: GenerationRequest) =>
-    renderPrompt(request.kind === "chat" ? { kind: "chat", messages: request.messages ?? [] } : { kind: "completion", prompt: request.prompt ?? "" });
+  const render = (request: GenerationRequest) => renderPrompt(promptInputOf(request));
 
   // Compiled grammars by schema: an agent sends the same schema with every call.
   const grammars = new Map<string, Promise<LlamaGrammar>>();
@@ -103,7 +103,10 @@ export async function createLlamaBackend(options: LlamaBackendOptions): Promise<
           { code: "context_length_exceeded", hint: `Ask for at most ${contextSize - tokens.length} tokens.`, status: 400 },
         );
       }
-      const grammar = request.responseFormat ? await grammarFor(request.responseFormat) : undefined;
+      // Structured output, or a function call the request requires: the grammar keeps it valid JSON of the schema.
+      const callSchema = toolCallSchema(request);
+      const format = request.responseFormat ?? (callSchema ? { kind: "json_schema" as const, name: "tool_call", schema: callSchema, raw: {} } : undefined);
+      const grammar = format ? await grammarFor(format) : undefined;
       return {
         inputTokens: tokens.length,
         maxOutputTokens: request.maxTokens,

@@ -11,6 +11,7 @@ import type { PaymentSigner } from "../payments/createPaymentSigner.ts";
 import type { VoucherDomain } from "../payments/voucher.ts";
 import type { InferenceBackend } from "./backend.ts";
 import { parseGenerationRequest } from "./parseGenerationRequest.ts";
+import { readToolCall, toolCallBytes } from "./toolsPrompt.ts";
 import { SEALED_CONTENT_TYPE, sealedRequestIdMissing, type SealedTransport } from "./createSealedTransport.ts";
 import type { ResponseKeys } from "../privacy/index.ts";
 import type { PaymentGuard } from "./createPaymentGuard.ts";
@@ -94,6 +95,7 @@ export function createProviderServer(options: ProviderServerOptions): Server {
     const model = findModel(body.model);
     const request = parseGenerationRequest(kind, body);
     const prepared = await model.backend.prepare(request);
+    const toolMode = request.tools !== undefined && request.toolChoice !== "none";
     const maxCost = computeCost(model.price, { inputTokens: prepared.inputTokens, outputTokens: prepared.maxOutputTokens });
     const voucherHeader = req.headers["x-gotong-voucher"];
     const auth = await options.guard.authorize(typeof voucherHeader === "string" ? voucherHeader : undefined, model.modelId, maxCost, requestId);
@@ -163,8 +165,13 @@ export function createProviderServer(options: ProviderServerOptions): Server {
           onText: (piece, tokens) => {
             if (connectionGone()) return;
             outputTokens += tokens;
-            textBytes += Buffer.byteLength(piece);
             hash.update(piece);
+            // With tools the answer is read whole first: it is either a call or text.
+            if (toolMode) {
+              text += piece;
+              return;
+            }
+            textBytes += Buffer.byteLength(piece);
             // `gotong.outputTokens` lets the gateway check a receipt against what it actually received.
             sse.send(`${prefix}${JSON.stringify(piece)}${middle}${outputTokens}}}`, outputTokens);
             // A client that stops reading pauses its own generation (and is cut after `stallMs`).
@@ -172,6 +179,17 @@ export function createProviderServer(options: ProviderServerOptions): Server {
           },
         });
         if (result.inputTokens !== undefined) inputTokens = Math.min(result.inputTokens, prepared.inputTokens);
+        // A call streams as the API streams one: its id and name first, then its arguments.
+        const call = toolMode && !connectionGone() ? readToolCall(text, request.tools!) : undefined;
+        if (call) {
+          textBytes = toolCallBytes(call);
+          const delta = (d: unknown) => ({ id, object: chunkObject, created, model: model.name, choices: [{ index: 0, delta: { tool_calls: [d] }, finish_reason: null }], gotong: { outputTokens } });
+          sse.send(delta({ index: 0, id: call.id, type: "function", function: { name: call.name, arguments: "" } }));
+          sse.send(delta({ index: 0, function: { arguments: call.arguments } }), outputTokens);
+        } else if (toolMode && text && !connectionGone()) {
+          textBytes = Buffer.byteLength(text);
+          sse.send(`${prefix}${JSON.stringify(text)}${middle}${outputTokens}}}`, outputTokens);
+        }
         // A client that left is billed for the tokens written to it before it left, not those generated.
         // A cancelled stream is still read to its end: it is billed for all it was sent.
         const gone = connectionGone();
@@ -180,7 +198,7 @@ export function createProviderServer(options: ProviderServerOptions): Server {
         else outputTokens = billedOutput(Math.max(result.outputTokens, outputTokens));
         const receipt = finish(cancelled && !gone ? "cancelled" : result.finishReason);
         if (gone) return;
-        const finishReason = result.finishReason === "length" ? "length" : "stop";
+        const finishReason = call ? "tool_calls" : result.finishReason === "length" ? "length" : "stop";
         const last = kind === "chat" ? { index: 0, delta: {}, finish_reason: finishReason } : { index: 0, text: "", finish_reason: finishReason };
         const receiptJson = receiptToJson(receipt);
         // Usage goes where the OpenAI API puts it: once, on a last chunk with no choices, and only
@@ -201,6 +219,8 @@ export function createProviderServer(options: ProviderServerOptions): Server {
           hash.update(piece);
         },
       });
+      const call = toolMode ? readToolCall(text, request.tools!) : undefined;
+      if (call) textBytes = toolCallBytes(call);
       outputTokens = billedOutput(cancelled ? outputTokens : Math.max(result.outputTokens, outputTokens));
       if (result.inputTokens !== undefined) inputTokens = Math.min(result.inputTokens, prepared.inputTokens);
       if (connectionGone()) {
@@ -210,9 +230,12 @@ export function createProviderServer(options: ProviderServerOptions): Server {
         return;
       }
       const receipt = finish(cancelled ? "cancelled" : result.finishReason);
-      const finishReason = result.finishReason === "length" ? "length" : "stop";
+      const finishReason = call ? "tool_calls" : result.finishReason === "length" ? "length" : "stop";
+      const message = call
+        ? { role: "assistant", content: null, tool_calls: [{ id: call.id, type: "function", function: { name: call.name, arguments: call.arguments } }] }
+        : { role: "assistant", content: text };
       const choice = kind === "chat"
-        ? { index: 0, message: { role: "assistant", content: text }, finish_reason: finishReason, logprobs: null }
+        ? { index: 0, message, finish_reason: finishReason, logprobs: null }
         : { index: 0, text, finish_reason: finishReason, logprobs: null };
       const answer = { id, object, created, model: model.name, choices: [choice], usage: usage(), gotong: { receipt: receiptToJson(receipt), cost: receipt.cost.toString() } };
       const answerHeaders = {

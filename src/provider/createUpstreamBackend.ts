@@ -29,6 +29,9 @@ export function createUpstreamBackend(options: UpstreamBackendOptions): Inferenc
     engine: "upstream",
     contextSize,
     async prepare(request: GenerationRequest): Promise<PreparedGeneration> {
+      if (request.tools && request.toolChoice !== "none") {
+        throw new GotongError("This provider serves from an upstream server and does not relay function calls", { code: "invalid_parameter", param: "tools", status: 400, hint: "Send the request without tools, or to a provider on the embedded engine." });
+      }
       const text = request.kind === "chat" ? (request.messages ?? []).map((m) => m.content).join("\n") : (request.prompt ?? "");
       // Every token is at least one byte; a few more for the chat template.
       const bound = Buffer.byteLength(text) + 8 * (request.messages?.length ?? 1) + 8;

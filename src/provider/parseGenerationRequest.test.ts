@@ -24,6 +24,7 @@ describe("parameters sent with their off value", () => {
       { tool_choice: "none" },
       { tool_choice: "auto" },
       { parallel_tool_calls: true },
+      { tools: [{ type: "function", function: { name: "f", parameters: { type: "object" } } }], tool_choice: "required" },
       { store: false },
       { metadata: { app: "x" } },
       { response_format: null, logprobs: null, tools: null },
@@ -38,8 +39,9 @@ describe("parameters sent with their off value", () => {
       [{ response_format: { type: "xml" } }, "response_format"],
       [{ response_format: { type: "json_schema", json_schema: { name: "bad name!", schema: {} } } }, "response_format"],
       [{ logprobs: true }, "logprobs"],
-      [{ tools: [{ type: "function", function: { name: "f" } }] }, "tools"],
+      [{ tools: [{ type: "retrieval" }] }, "tools"],
       [{ tool_choice: "required" }, "tool_choice"],
+      [{ tools: [{ type: "function", function: { name: "f" } }], tool_choice: { type: "function", function: { name: "g" } } }, "tool_choice"],
       [{ store: true }, "store"],
     ] as const) {
       const r = refusal(() => chat(extra));

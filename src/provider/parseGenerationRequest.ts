@@ -1,5 +1,5 @@
 import { GotongError } from "../common/errors.ts";
-import type { ChatMessage, GenerationRequest, ResponseFormat } from "./backend.ts";
+import type { ChatMessage, GenerationRequest, ResponseFormat, ToolCall, ToolChoice, ToolDefinition } from "./backend.ts";
 
 /** Default output cap when a request names none: long enough to be useful, bounded for the deposit check. */
 export const DEFAULT_MAX_TOKENS = 512;
@@ -9,11 +9,11 @@ export const DEFAULT_MAX_TOKENS = 512;
  * default (`response_format: {type: "text"}`, `logprobs: false`, `tools: []`, `store: false`…).
  * Any other value asks for something not served here and is refused by name.
  */
-const OFF_KEYS = ["logprobs", "top_logprobs", "tools", "tool_choice", "parallel_tool_calls", "store", "metadata"] as const;
+const OFF_KEYS = ["logprobs", "top_logprobs", "store", "metadata"] as const;
 
 const chatKeys = new Set([
   "model", "messages", "max_tokens", "max_completion_tokens", "temperature", "top_p", "top_k", "min_p", "repeat_penalty", "seed", "stop",
-  "stream", "stream_options", "n", "user", "presence_penalty", "frequency_penalty", "response_format", ...OFF_KEYS,
+  "stream", "stream_options", "n", "user", "presence_penalty", "frequency_penalty", "response_format", "tools", "tool_choice", "parallel_tool_calls", ...OFF_KEYS,
 ]);
 const completionKeys = new Set([
   "model", "prompt", "max_tokens", "temperature", "top_p", "top_k", "min_p", "repeat_penalty", "seed", "stop", "stream", "stream_options", "n",
@@ -24,9 +24,6 @@ function refuseUnlessOff(body: Record<string, unknown>): void {
   const off: Record<(typeof OFF_KEYS)[number], (v: unknown) => boolean> = {
     logprobs: (v) => v === false || v === 0,
     top_logprobs: (v) => v === 0,
-    tools: (v) => Array.isArray(v) && v.length === 0,
-    tool_choice: (v) => v === "none" || (v === "auto" && !(Array.isArray(body.tools) && body.tools.length > 0)),
-    parallel_tool_calls: (v) => typeof v === "boolean" && !(Array.isArray(body.tools) && body.tools.length > 0),
     // Nothing is stored anyway (privacy); metadata only labels what would be stored.
     store: (v) => v === false,
     metadata: (v) => typeof v === "object",
@@ -99,6 +96,14 @@ export function parseGenerationRequest(kind: "chat" | "completion", body: Record
     request.includeUsage = options.include_usage === true;
   }
   if (kind === "chat") request.responseFormat = parseResponseFormat(body.response_format);
+  if (kind === "chat") {
+    request.tools = parseTools(body.tools);
+    request.toolChoice = parseToolChoice(body.tool_choice, request.tools);
+    if (body.parallel_tool_calls !== undefined && body.parallel_tool_calls !== null && typeof body.parallel_tool_calls !== "boolean") {
+      throw bad(`"parallel_tool_calls" must be true or false`, "parallel_tool_calls");
+    }
+    if (request.tools && request.responseFormat) throw bad(`"tools" and a JSON "response_format" cannot be combined here`, "response_format");
+  }
   if (kind === "chat") request.messages = parseMessages(body.messages);
   else request.prompt = parsePrompt(body.prompt);
   return request;
@@ -122,6 +127,38 @@ function parseResponseFormat(value: unknown): ResponseFormat | undefined {
   throw bad(`"response_format.type" must be "text", "json_object" or "json_schema"`, "response_format");
 }
 
+/** `tools`: function definitions (`{type: "function", function: {name, description?, parameters?}}`); an empty list is none. */
+function parseTools(value: unknown): ToolDefinition[] | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (!Array.isArray(value) || value.length > 128) throw bad(`"tools" must be an array of at most 128 functions`, "tools");
+  if (value.length === 0) return undefined;
+  return value.map((tool, i) => {
+    const t = tool as { type?: unknown; function?: { name?: unknown; description?: unknown; parameters?: unknown } };
+    if (t?.type !== "function" || typeof t.function !== "object" || t.function === null) throw bad(`tools[${i}] must be {"type": "function", "function": {...}}`, "tools");
+    const { name, description, parameters } = t.function;
+    if (typeof name !== "string" || !/^[a-zA-Z0-9_-]{1,64}$/.test(name)) throw bad(`tools[${i}].function.name must be letters, digits, _ or - (at most 64)`, "tools");
+    if (description !== undefined && typeof description !== "string") throw bad(`tools[${i}].function.description must be a string`, "tools");
+    if (parameters !== undefined && (typeof parameters !== "object" || parameters === null || Array.isArray(parameters))) throw bad(`tools[${i}].function.parameters must be a JSON Schema object`, "tools");
+    return { name, description, parameters: (parameters as Record<string, unknown>) ?? { type: "object", properties: {} } };
+  });
+}
+
+/** `tool_choice`: "none", "auto" (the default with tools), "required", or `{type: "function", function: {name}}`. */
+function parseToolChoice(value: unknown, tools: ToolDefinition[] | undefined): ToolChoice | undefined {
+  if (value === undefined || value === null) return tools ? "auto" : undefined;
+  if (value === "none") return "none";
+  if (value === "auto" || value === "required") {
+    if (!tools && value === "required") throw bad(`"tool_choice": "required" needs "tools"`, "tool_choice");
+    return tools ? value : undefined;
+  }
+  const named = value as { type?: unknown; function?: { name?: unknown } };
+  if (named?.type === "function" && typeof named.function?.name === "string") {
+    if (!tools?.some((t) => t.name === named.function!.name)) throw bad(`"tool_choice" names "${named.function.name}", which is not in "tools"`, "tool_choice");
+    return { name: named.function.name };
+  }
+  throw bad(`"tool_choice" must be "none", "auto", "required" or {"type": "function", "function": {"name": …}}`, "tool_choice");
+}
+
 function parseStop(value: unknown): string[] {
   if (value === undefined || value === null) return [];
   const list = typeof value === "string" ? [value] : value;
@@ -142,12 +179,30 @@ function parseMessages(value: unknown): ChatMessage[] {
   if (!Array.isArray(value) || value.length === 0) throw bad(`"messages" must be a non-empty array`, "messages");
   return value.map((m, i) => {
     if (typeof m !== "object" || m === null) throw bad(`messages[${i}] must be an object`, "messages");
-    const { role, content } = m as Record<string, unknown>;
-    if (role !== "system" && role !== "user" && role !== "assistant" && role !== "developer") {
-      throw bad(`messages[${i}].role "${String(role)}" is not supported (system, developer, user or assistant)`, "messages");
+    const { role, content, tool_calls: toolCalls, tool_call_id: toolCallId } = m as Record<string, unknown>;
+    if (role !== "system" && role !== "user" && role !== "assistant" && role !== "developer" && role !== "tool") {
+      throw bad(`messages[${i}].role "${String(role)}" is not supported (system, developer, user, assistant or tool)`, "messages");
+    }
+    if (role === "tool") {
+      if (typeof toolCallId !== "string" || !toolCallId) throw bad(`messages[${i}] (a tool result) needs "tool_call_id"`, "messages");
+      return { role: "tool", content: typeof content === "string" ? content : textParts(content, i), toolCallId };
+    }
+    if (role === "assistant" && toolCalls !== undefined && toolCalls !== null) {
+      return { role: "assistant", content: content === null || content === undefined ? "" : typeof content === "string" ? content : textParts(content, i), toolCalls: parseToolCalls(toolCalls, i) };
     }
     const text = typeof content === "string" ? content : textParts(content, i);
     return { role: role === "developer" ? "system" : role, content: text };
+  });
+}
+
+function parseToolCalls(value: unknown, i: number): ToolCall[] {
+  if (!Array.isArray(value)) throw bad(`messages[${i}].tool_calls must be an array`, "messages");
+  return value.map((call, j) => {
+    const c = call as { id?: unknown; type?: unknown; function?: { name?: unknown; arguments?: unknown } };
+    if (typeof c?.id !== "string" || c.type !== "function" || typeof c.function?.name !== "string" || typeof c.function.arguments !== "string") {
+      throw bad(`messages[${i}].tool_calls[${j}] must be {"id", "type": "function", "function": {"name", "arguments"}}`, "messages");
+    }
+    return { id: c.id, name: c.function.name, arguments: c.function.arguments };
   });
 }
 

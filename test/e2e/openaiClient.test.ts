@@ -132,6 +132,62 @@ describe("the official openai client, with only its base URL changed", () => {
     if (object.choices[0]!.finish_reason === "stop") expect(typeof JSON.parse(object.choices[0]!.message.content!)).toBe("object");
   });
 
+  it("calls a function and answers with its result: call → tool result → answer, streamed and not", async () => {
+    const tools = [
+      {
+        type: "function" as const,
+        function: {
+          name: "get_weather",
+          description: "The weather in a city",
+          parameters: { type: "object", properties: { city: { enum: ["Paris", "Lima"] }, unit: { enum: ["C", "F"] } }, required: ["city", "unit"], additionalProperties: false },
+        },
+      },
+    ];
+    const question = { role: "user" as const, content: "What is the weather in Paris?" };
+    const ask = { model: net.model.name, messages: [question], tools, tool_choice: { type: "function" as const, function: { name: "get_weather" } }, max_tokens: 200 };
+    const first = await client.chat.completions.create(ask);
+    const choice = first.choices[0]!;
+    expect(choice.finish_reason).toBe("tool_calls");
+    expect(choice.message.content).toBeNull();
+    const call = choice.message.tool_calls![0]! as { id: string; type: string; function: { name: string; arguments: string } };
+    expect(call.type).toBe("function");
+    expect(call.function.name).toBe("get_weather");
+    const args = JSON.parse(call.function.arguments) as { city: string; unit: string };
+    expect(["Paris", "Lima"]).toContain(args.city);
+    expect(["C", "F"]).toContain(args.unit);
+    expect(BigInt(first.usage!.completion_tokens)).toBeGreaterThan(0n);
+
+    // Streamed: the call arrives as tool_calls deltas that add up to the same kind of call.
+    let name = "";
+    let streamedArgs = "";
+    let id = "";
+    let finish: string | null = null;
+    for await (const chunk of await client.chat.completions.create({ ...ask, stream: true })) {
+      const delta = chunk.choices[0]?.delta;
+      for (const d of delta?.tool_calls ?? []) {
+        if (d.id) id = d.id;
+        name += d.function?.name ?? "";
+        streamedArgs += d.function?.arguments ?? "";
+      }
+      finish = chunk.choices[0]?.finish_reason ?? finish;
+    }
+    expect(id).toMatch(/^call_/);
+    expect(name).toBe("get_weather");
+    expect(Object.keys(JSON.parse(streamedArgs) as object).sort()).toEqual(["city", "unit"]);
+    expect(finish).toBe("tool_calls");
+
+    // The tool's result goes back; the model answers in text.
+    const answer = await client.chat.completions.create({
+      model: net.model.name,
+      tools,
+      tool_choice: "none",
+      max_tokens: 20,
+      messages: [question, { role: "assistant", content: null, tool_calls: [call as never] }, { role: "tool", tool_call_id: call.id, content: "Sunny, 21 C" }],
+    });
+    expect(answer.choices[0]!.finish_reason).not.toBe("tool_calls");
+    expect(typeof answer.choices[0]!.message.content).toBe("string");
+  });
+
   it("answers a completion request too", async () => {
     const completion = await client.completions.create({ model: net.model.name, prompt: "The little dog", max_tokens: 20 });
     expect(completion.choices[0]!.text.length).toBeGreaterThan(0);
