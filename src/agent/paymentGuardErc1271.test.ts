@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { ContractFunctionExecutionError, ContractFunctionRevertedError, type Address, type Hex, type PublicClient } from "viem";
+import { ContractFunctionExecutionError, ContractFunctionRevertedError, decodeFunctionData, encodeFunctionResult, parseAbi, type Address, type Hex, type PublicClient } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { isGotongError } from "../common/errors.ts";
 import { encodeVoucherHeader, hashVoucher, signVoucher } from "../payments/voucher.ts";
@@ -11,6 +11,7 @@ import type { OnchainChannel } from "../payments/readChannel.ts";
 import { createPaymentGuard } from "../provider/createPaymentGuard.ts";
 import { createProviderStore } from "../provider/createProviderStore.ts";
 
+const erc1271 = parseAbi(["function isValidSignature(bytes32 hash, bytes signature) view returns (bytes4)"]);
 const rid = () => `0x${randomBytes(32).toString("hex")}` as Hex;
 
 const domain = { chainId: 31337, verifyingContract: "0x00000000000000000000000000000000000000c0" as Address };
@@ -21,17 +22,18 @@ const agentKey = privateKeyToAccount(generatePrivateKey());
 
 /** A stub chain: the wallet at `wallet` has code and answers `isValidSignature` as `answer` says. */
 function stubClient(answer: (digest: Hex, signature: Hex, from: Address | undefined) => Hex | Error) {
-  const calls: { method: string; from?: Address }[] = [];
+  const calls: { method: string; from?: Address; gas?: bigint }[] = [];
   const client = {
     getCode: async ({ address }: { address: Address }) => {
       calls.push({ method: "getCode" });
       return address === wallet ? ("0x6080" as Hex) : undefined;
     },
-    readContract: async (args: { args: [Hex, Hex]; account?: Address }) => {
-      calls.push({ method: "isValidSignature", from: args.account });
-      const result = answer(args.args[0], args.args[1], args.account);
+    call: async (args: { to: Address; data: Hex; account?: Address; gas?: bigint }) => {
+      const { functionName, args: [digest, signature] } = decodeFunctionData({ abi: erc1271, data: args.data });
+      calls.push({ method: functionName, from: args.account, gas: args.gas });
+      const result = answer(digest, signature, args.account);
       if (result instanceof Error) throw result;
-      return result;
+      return { data: encodeFunctionResult({ abi: erc1271, functionName: "isValidSignature", result }) };
     },
   };
   return { client: client as unknown as PublicClient, calls };
@@ -64,7 +66,8 @@ describe("the provider's payment guard with an agent wallet as the channel sende
     const short = await guard.authorize(encodeVoucherHeader(v), 1n, 10n ** 12n, rid()).then(() => undefined, (e: unknown) => e);
     expect(isGotongError(short, "insufficient_deposit")).toBe(true);
     (await guard.authorize(encodeVoucherHeader(v), 1n, 1000n, rid())).release();
-    const ask = { method: "isValidSignature", from: domain.verifyingContract };
+    // Asked from PaymentChannels' address, with no more gas than PaymentChannels gives it at redeem.
+    const ask = { method: "isValidSignature", from: domain.verifyingContract, gas: 100_000n };
     expect(calls).toEqual([{ method: "getCode" }, ask, ask]);
   });
 

@@ -1,4 +1,4 @@
-import { type Address, type Hex, type PublicClient, BaseError, ContractFunctionRevertedError, ContractFunctionZeroDataError, bytesToHex, isAddressEqual, zeroAddress } from "viem";
+import { type Address, type Hex, type PublicClient, BaseError, ContractFunctionRevertedError, ContractFunctionZeroDataError, ExecutionRevertedError, bytesToHex, encodeFunctionData, isAddressEqual, zeroAddress } from "viem";
 import { GotongError } from "../common/errors.ts";
 import type { OnchainChannel } from "../payments/readChannel.ts";
 import { createPaymentVerifier } from "../payments/createPaymentVerifier.ts";
@@ -216,6 +216,8 @@ export type PaymentGuard = ReturnType<typeof createPaymentGuard>;
 
 /** ERC-1271's answer for a valid signature. */
 const ERC1271_MAGIC_VALUE = "0x1626ba7e";
+/** Gas for a sender's `isValidSignature`, as PaymentChannels' ERC1271_GAS_LIMIT. */
+export const ERC1271_GAS_LIMIT = 100_000n;
 
 const erc1271Abi = [
   {
@@ -257,17 +259,19 @@ function createContractSignatureCheck(client: PublicClient | undefined, domain: 
           if (!code || code === "0x") return false;
           isContract.add(sender.toLowerCase());
         }
-        const answer = await client.readContract({
-          address: sender,
-          abi: erc1271Abi,
-          functionName: "isValidSignature",
-          args: [digest, voucher.signature],
+        // At most the gas PaymentChannels gives the same check at redeem time: a wallet that needs
+        // more would be skipped there, so it vouches for nothing here either (and cannot make the
+        // provider's node burn unbounded gas on every request).
+        const { data } = await client.call({
+          to: sender,
+          data: encodeFunctionData({ abi: erc1271Abi, functionName: "isValidSignature", args: [digest, voucher.signature] }),
           account: domain.verifyingContract,
+          gas: ERC1271_GAS_LIMIT,
         });
-        if (answer !== ERC1271_MAGIC_VALUE) return false;
+        if (!data || data.length < 10 || data.slice(0, 10).toLowerCase() !== ERC1271_MAGIC_VALUE) return false;
       } catch (error) {
-        // A wallet that reverts vouches for nothing; a chain that cannot be reached may answer later.
-        if (error instanceof BaseError && error.walk((e) => e instanceof ContractFunctionRevertedError || e instanceof ContractFunctionZeroDataError)) return false;
+        // A wallet that reverts or runs out of gas vouches for nothing; a chain that cannot be reached may answer later.
+        if (error instanceof BaseError && error.walk((e) => e instanceof ExecutionRevertedError || e instanceof ContractFunctionRevertedError || e instanceof ContractFunctionZeroDataError || /out of gas|execution reverted|invalid opcode/i.test((e as Error).message))) return false;
         throw new GotongError("Cannot check the channel sender's ERC-1271 signature on-chain", { code: "chain_unreachable", status: 503, retryable: true, cause: error });
       }
       if (valid.size >= MAX_REMEMBERED) valid.delete(valid.keys().next().value!);
