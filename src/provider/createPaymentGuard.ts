@@ -150,7 +150,11 @@ export function createPaymentGuard(options: PaymentGuardOptions) {
      * `maxCost`, stores the voucher durably, and reserves `maxCost` of the deposit.
      */
     async authorize(header: string | undefined, modelId: bigint, maxCost: bigint, requestId: Hex): Promise<Authorization> {
-      const { voucher, channel } = await check(header, { modelId, serving: true });
+      let { voucher, channel } = await check(header, { modelId, serving: true });
+      // A refusal for a closing channel or a short deposit rests on the chain's word, not on the
+      // cache: the sender may have withdrawn and reopened, or topped up, a moment ago.
+      const committed = options.store.getChannel(voucher.channelId, voucher.epoch).owed + (reserved.get(voucher.channelId) ?? 0n);
+      if (channel.closesAt !== 0n || committed + maxCost > channel.deposit) ({ voucher, channel } = await check(header, { modelId, serving: true, freshChannel: true }));
       // From here to the reservation nothing awaits: what is owed and what is in flight are read and
       // reserved in one turn, so overlapping requests on a channel can never both pass the rule.
       // The request id is taken first (a replay is told so, whatever else is wrong with it) and given
