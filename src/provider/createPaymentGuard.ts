@@ -154,7 +154,10 @@ export function createPaymentGuard(options: PaymentGuardOptions) {
       // A refusal for a closing channel or a short deposit rests on the chain's word, not on the
       // cache: the sender may have withdrawn and reopened, or topped up, a moment ago.
       const committed = options.store.getChannel(voucher.channelId, voucher.epoch).owed + (reserved.get(voucher.channelId) ?? 0n);
-      if (channel.closesAt !== 0n || committed + maxCost > channel.deposit) ({ voucher, channel } = await check(header, { modelId, serving: true, freshChannel: true }));
+      if (channel.closesAt !== 0n || committed + maxCost > channel.deposit) {
+        // Not `serving` again: a contract sender's wallet was asked a moment ago, in the first check.
+        ({ voucher, channel } = await check(header, { modelId, freshChannel: true }));
+      }
       // From here to the reservation nothing awaits: what is owed and what is in flight are read and
       // reserved in one turn, so overlapping requests on a channel can never both pass the rule.
       // The request id is taken first (a replay is told so, whatever else is wrong with it) and given
