@@ -145,6 +145,23 @@ export type SseStream = {
   end(trailer?: string): void;
 };
 
+/**
+ * Undefined while `res` takes what is written; once its buffer is full, a promise that settles when
+ * it drains or closes. Producers wait on it instead of buffering without bound.
+ */
+export function whenDrained(res: ServerResponse): Promise<void> | undefined {
+  if (!res.writableNeedDrain || res.destroyed || res.writableEnded) return undefined;
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      res.off("drain", done);
+      res.off("close", done);
+      resolve();
+    };
+    res.on("drain", done);
+    res.on("close", done);
+  });
+}
+
 /** Largest batch of events written (and sealed) as one piece; far below a sealed frame's limit. */
 const MAX_BATCH_CHARS = 64 * 1024;
 
@@ -203,18 +220,7 @@ export function startSse(
   };
   return {
     sentMark: () => sent,
-    whenWritable: () => {
-      if (!res.writableNeedDrain || res.destroyed || res.writableEnded) return undefined;
-      return new Promise<void>((resolve) => {
-        const done = () => {
-          res.off("drain", done);
-          res.off("close", done);
-          resolve();
-        };
-        res.on("drain", done);
-        res.on("close", done);
-      });
-    },
+    whenWritable: () => whenDrained(res),
     send: (data, mark) => {
       pending += `data: ${typeof data === "string" ? data : JSON.stringify(data)}\n\n`;
       if (mark !== undefined) pendingMark = mark;

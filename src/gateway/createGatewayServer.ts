@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type ServerResponse, type Server } 
 import { randomBytes } from "node:crypto";
 import { hexToBytes, type Hex } from "viem";
 import { GotongError, isGotongError } from "../common/errors.ts";
-import { readBody, parseJsonObject, sendError, sendJson, setServerTimeouts, startSse, DEFAULT_BODY_LIMIT, DEFAULT_STALL_MS } from "../common/http.ts";
+import { readBody, parseJsonObject, sendError, sendJson, setServerTimeouts, startSse, DEFAULT_BODY_LIMIT, DEFAULT_STALL_MS, whenDrained } from "../common/http.ts";
 import type { Logger } from "../common/logger.ts";
 import { postUpstream, type UpstreamResponse } from "../common/postUpstream.ts";
 import { createBinaryFrameReader, createRequestInfo, createStreamOpener, decodeSseFrame, sealRequest, type ResponseKeys, type StreamOpener } from "../privacy/index.ts";
@@ -18,8 +18,8 @@ import { refuseCrossSiteSpending } from "./refuseCrossSiteSpending.ts";
 import type { ChannelManager } from "./createChannelManager.ts";
 import type { ChannelRecord, GatewayStore, PendingRequest } from "./createGatewayStore.ts";
 import type { Router } from "./createRouter.ts";
-import { TOOL_CALL_ENVELOPE_BYTES, toolCallBytes, promptInputOf } from "../provider/toolsPrompt.ts";
-import { parseGenerationRequest } from "../provider/parseGenerationRequest.ts";
+import { TOOL_CALL_ENVELOPE_BYTES, toolCallBytes, promptInputOfBody } from "../provider/toolsPrompt.ts";
+import type { PromptInput } from "../model/createPromptRenderer.ts";
 import type { Offer } from "./discoverOffers.ts";
 
 export type GatewayServerOptions = {
@@ -44,7 +44,7 @@ export type GatewayServerOptions = {
   /** Extra routes (the web app, later) tried before the API's 404. */
   fallback?: (req: IncomingMessage, res: ServerResponse) => boolean;
   /** Exact prompt tokens of a request, for models whose tokenizer is at hand (see createPromptCounter). */
-  countPrompt?: (weightsHash: Hex, body: Record<string, unknown>) => number | undefined;
+  countPrompt?: (weightsHash: Hex, input: PromptInput) => number | undefined;
 };
 
 /** Prompt tokens a chat template may add: once per request, and per message. */
@@ -87,19 +87,6 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** How long a cancelled request's answer is read for before the connection is cut after all. */
 const CANCEL_DRAIN_MS = 10_000;
 
-/**
- * Bytes of the text the provider puts in the prompt for this request, function descriptions and
- * tool turns included (see promptInputOf); undefined for a request the provider will refuse anyway.
- */
-function renderedPromptBytes(body: Record<string, unknown>): number | undefined {
-  try {
-    const input = promptInputOf(parseGenerationRequest(Array.isArray(body.messages) ? "chat" : "completion", body));
-    return Buffer.byteLength(input.kind === "chat" ? JSON.stringify(input.messages) : input.prompt);
-  } catch {
-    return undefined;
-  }
-}
-
 /** Bytes of function calls in a streamed delta, counted as the provider bills them (see toolCallBytes). */
 function toolCallDeltaBytes(toolCalls: unknown): number {
   if (!Array.isArray(toolCalls)) return 0;
@@ -112,17 +99,6 @@ function toolCallDeltaBytes(toolCalls: unknown): number {
   return bytes;
 }
 
-function drained(res: ServerResponse): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      res.off("drain", done);
-      res.off("close", done);
-      resolve();
-    };
-    res.on("drain", done);
-    res.on("close", done);
-  });
-}
 
 /** Summary of a paid request, returned to the client in headers and the final SSE event. */
 function gotongSummary(offer: Offer, receipt: SignedReceipt, copiesCost = 0n) {
@@ -259,10 +235,13 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
     if (opaque) return { maxOutputTokens: BigInt(Number.MAX_SAFE_INTEGER), maxInputTokens: BigInt(raw.length) + TEMPLATE_TOKENS, maxCost, copiesCost: 0n };
     // With the model's tokenizer at hand the prompt is counted exactly, as the provider renders it;
     // otherwise every token is at least one byte, plus a chat template's few.
-    const exact = options.countPrompt?.(offer.weightsHash, body);
+    // The prompt is parsed once, as the provider will render it (function descriptions included).
+    const input = promptInputOfBody(body);
+    const exact = input && options.countPrompt?.(offer.weightsHash, input);
     if (exact !== undefined) return { maxOutputTokens: BigInt(askedOutput), maxInputTokens: BigInt(exact), maxCost, copiesCost: 0n };
     const messages = Array.isArray(body.messages) ? body.messages : undefined;
-    const promptBytes = renderedPromptBytes(body) ?? Buffer.byteLength(JSON.stringify(messages ?? body.prompt ?? ""));
+    const rendered = input ? (input.kind === "chat" ? JSON.stringify(input.messages) : input.prompt) : JSON.stringify(messages ?? body.prompt ?? "");
+    const promptBytes = Buffer.byteLength(rendered);
     const maxInputTokens = BigInt(promptBytes) + TEMPLATE_TOKENS + TOKENS_PER_MESSAGE * BigInt(messages?.length ?? 1);
     return { maxOutputTokens: BigInt(askedOutput), maxInputTokens, maxCost, copiesCost: 0n };
   }
@@ -588,7 +567,7 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
       }
       // The client reads slower than the provider writes: stop reading the provider until it catches
       // up, so the provider's socket fills and it stops generating into it.
-      if (res.writableNeedDrain && !res.destroyed) await drained(res);
+      await whenDrained(res);
     };
     const handleComplete = async (complete: Buffer) => {
       // [DONE] is ours to send once the receipt has been checked.
@@ -665,7 +644,7 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
           passOn += event + "\n\n";
         }
         if (passOn) sse.forward(Buffer.from(passOn, "latin1"));
-        if (res.writableNeedDrain && !res.destroyed) await drained(res);
+        await whenDrained(res);
       }
       if (!settled && !res.destroyed) sse.forward(Buffer.from(`event: error\ndata: ${JSON.stringify(streamError(offer))}\n\n`));
     } catch (error) {

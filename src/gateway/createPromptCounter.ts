@@ -3,10 +3,9 @@ import { join } from "node:path";
 import { getLlama, type LlamaModel } from "node-llama-cpp";
 import type { Hex } from "viem";
 import type { Logger } from "../common/logger.ts";
-import { createPromptRenderer } from "../model/createPromptRenderer.ts";
+import { createPromptRenderer, type PromptInput } from "../model/createPromptRenderer.ts";
 import { hashFile } from "../model/hashFile.ts";
-import { parseGenerationRequest } from "../provider/parseGenerationRequest.ts";
-import { promptInputOf } from "../provider/toolsPrompt.ts";
+import { promptInputOfBody } from "../provider/toolsPrompt.ts";
 
 /**
  * Counts a request's prompt tokens exactly, for models whose GGUF the gateway has at hand: the
@@ -16,6 +15,8 @@ import { promptInputOf } from "../provider/toolsPrompt.ts";
 export type PromptCounter = {
   /** The exact prompt tokens of `body` for the model with these weights; undefined when its tokenizer is not at hand. */
   count(weightsHash: Hex, body: Record<string, unknown>): number | undefined;
+  /** The same, for a prompt already parsed (see promptInputOfBody): the gateway parses each request once. */
+  countInput(weightsHash: Hex, input: PromptInput): number | undefined;
   /** Weights hashes whose tokenizer is loaded. */
   known(): Hex[];
   dispose(): Promise<void>;
@@ -54,18 +55,13 @@ export async function createPromptCounter(files: readonly string[], logger: Logg
       }
     }
   }
+  const countInput = (weightsHash: Hex, input: PromptInput) => renderers.get(weightsHash.toLowerCase())?.render(input).tokens.length;
   return {
     count(weightsHash, body) {
-      const entry = renderers.get(weightsHash.toLowerCase());
-      if (!entry) return undefined;
-      try {
-        // Parsed exactly as the provider parses it, so both render the same conversation.
-        const request = parseGenerationRequest(Array.isArray(body.messages) ? "chat" : "completion", body);
-        return entry.render(promptInputOf(request)).tokens.length;
-      } catch {
-        return undefined; // a request the provider will refuse anyway: the byte bound stands
-      }
+      const input = promptInputOfBody(body);
+      return input && countInput(weightsHash, input);
     },
+    countInput,
     known: () => [...renderers.keys()] as Hex[],
     async dispose() {
       for (const { model } of renderers.values()) await model.dispose();

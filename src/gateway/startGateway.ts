@@ -95,7 +95,7 @@ async function serveGateway(options: StartGatewayOptions) {
     (counter) => void (promptCounter = counter),
     (error) => logger.warn("exact token counting is off", { error: (error as Error).message }),
   );
-  const server = createGatewayServer({ router, channels, store, domain, logger, seal: options.seal, fallback: web.handle, allowedHosts, stallMs: options.stallMs, countPrompt: (hash, body) => promptCounter?.count(hash, body) });
+  const server = createGatewayServer({ router, channels, store, domain, logger, seal: options.seal, fallback: web.handle, allowedHosts, stallMs: options.stallMs, countPrompt: (hash, input) => promptCounter?.countInput(hash, input) });
   const readOnchain = (channelId: Hex) => readChannel(clients.public, deployment.paymentChannels, channelId);
   const chainNow = () => chainTime(clients.public);
   const settler = createSettler({

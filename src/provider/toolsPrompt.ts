@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { PromptInput } from "../model/createPromptRenderer.ts";
 import type { GenerationRequest, ToolCall, ToolDefinition } from "./backend.ts";
+import { parseGenerationRequest } from "./parseGenerationRequest.ts";
 
 /**
  * Function calling on any model, in the model's own chat template: the functions are described in
@@ -27,6 +28,15 @@ export function promptInputOf(request: GenerationRequest): PromptInput {
     } else messages.push({ role: m.role, content: m.content });
   }
   return { kind: "chat", messages };
+}
+
+/** The prompt of a request body as the provider parses and renders it; undefined for one it will refuse. */
+export function promptInputOfBody(body: Record<string, unknown>): PromptInput | undefined {
+  try {
+    return promptInputOf(parseGenerationRequest(Array.isArray(body.messages) ? "chat" : "completion", body));
+  } catch {
+    return undefined;
+  }
 }
 
 function describeTools(tools: ToolDefinition[]): string {
