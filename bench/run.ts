@@ -4,7 +4,8 @@
  * against node-llama-cpp called directly; the time to first token each layer adds; and the gas of
  * one redeem settling 1,000 requests against 1,000 single token transfers; and load through a whole
  * `gotong up` network (1,000 requests, 50 at a time, against the same requests one at a time) with
- * the money identity checked to the base unit (a mismatch makes the run exit 1, after writing).
+ * the money identity checked to the base unit (a mismatch makes the run exit 1, after writing); and
+ * decoding with a JSON schema against decoding without one (the grammar's cost).
  *
  *   npm run bench            writes bench/results/latest.json and prints a table
  */
@@ -15,6 +16,7 @@ import { benchSettlementGas } from "./settlementGas.ts";
 import { benchVoucherVerify } from "./voucherVerify.ts";
 import { benchHpke } from "./hpke.ts";
 import { benchFundingGas } from "./fundingGas.ts";
+import { benchGrammar, renderGrammarTable } from "./grammar.ts";
 import { benchLoad, loadOptionsFrom, printLoad, renderLoadTable } from "./load.ts";
 import { fillReadme } from "./fillReadme.ts";
 import { bigintAsString } from "../src/common/bigintJson.ts";
@@ -25,6 +27,8 @@ results.settlementGas = await benchSettlementGas();
 results.voucherVerify = await benchVoucherVerify();
 results.hpke = await benchHpke();
 results.fundingGas = await benchFundingGas();
+const grammar = await benchGrammar();
+results.grammar = grammar;
 const load = await benchLoad(loadOptionsFrom([], process.env));
 results.load = load;
 const file = join(import.meta.dirname, "results", "latest.json");
@@ -34,6 +38,7 @@ console.log(json);
 console.log(`written to ${file}`);
 await import("./renderReadme.ts");
 fillReadme("load-bench", renderLoadTable(load));
+fillReadme("grammar-bench", renderGrammarTable(grammar));
 printLoad(load);
 // The figures are written either way; a broken money identity still fails the run.
 process.exit(load.identity.holds ? 0 : 1);
