@@ -4,6 +4,9 @@ pragma solidity ^0.8.24;
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {FundingFixture} from "./utils/FundingFixture.sol";
 import {QuadraticFunding} from "../src/QuadraticFunding.sol";
+import {FundingRounds} from "../src/funding/FundingRounds.sol";
+import {ProtocolFeeReserve} from "../src/funding/ProtocolFeeReserve.sol";
+import {Stewardship} from "../src/funding/Stewardship.sol";
 import {TestToken} from "../src/TestToken.sol";
 
 /// @notice The protocol fee on every paid inference feeding the protocol round's matching pool:
@@ -21,7 +24,7 @@ contract QuadraticFundingProtocolFeesTest is FundingFixture {
         _payInference(sender, senderKey, modelId, 100e6);
         assertEq(channels.earnings(address(qf)), _fee(100e6), "the fee is credited to the funding contract");
         vm.expectEmit(address(qf));
-        emit QuadraticFunding.ProtocolFeesCollected(0, _fee(100e6));
+        emit ProtocolFeeReserve.ProtocolFeesCollected(0, _fee(100e6));
         vm.prank(stranger); // anyone may collect
         assertEq(qf.collectProtocolFees(), _fee(100e6));
         assertEq(qf.reserve(), _fee(100e6));
@@ -45,7 +48,7 @@ contract QuadraticFundingProtocolFeesTest is FundingFixture {
         _payInference(sender, senderKey, modelId, 40e6);
         _payInference(sender, senderKey, modelId, 60e6);
         vm.expectEmit(address(qf));
-        emit QuadraticFunding.ProtocolFeesCollected(roundId, _fee(100e6));
+        emit ProtocolFeeReserve.ProtocolFeesCollected(roundId, _fee(100e6));
         qf.collectProtocolFees();
         assertEq(qf.getRound(roundId).pool, _fee(100e6));
     }
@@ -80,19 +83,19 @@ contract QuadraticFundingProtocolFeesTest is FundingFixture {
         qf.setProtocolRound(second);
         _endRound(first);
         vm.expectEmit(address(qf));
-        emit QuadraticFunding.UnallocatedReturned(first, second, 9e6);
+        emit ProtocolFeeReserve.UnallocatedReturned(first, second, 9e6);
         qf.finalize(first); // no project: the whole pool is unallocated
         assertEq(qf.getRound(second).pool, 9e6);
         assertEq(qf.getRound(first).unallocated, 0);
         vm.prank(operator);
-        vm.expectRevert(abi.encodeWithSelector(QuadraticFunding.UnallocatedReturnedToProtocol.selector, first));
+        vm.expectRevert(abi.encodeWithSelector(FundingRounds.UnallocatedReturnedToProtocol.selector, first));
         qf.withdrawUnallocated(first, operator);
     }
 
     function test_setProtocolRound_revertsForAnyoneButTheSteward() public {
         uint256 roundId = _createRound();
         vm.prank(operator);
-        vm.expectRevert(abi.encodeWithSelector(QuadraticFunding.NotSteward.selector, operator));
+        vm.expectRevert(abi.encodeWithSelector(Stewardship.NotSteward.selector, operator));
         qf.setProtocolRound(roundId);
     }
 
@@ -103,7 +106,7 @@ contract QuadraticFundingProtocolFeesTest is FundingFixture {
         uint256 roundId = _createRound(params);
         vm.prank(steward);
         vm.expectRevert(
-            abi.encodeWithSelector(QuadraticFunding.WrongToken.selector, roundId, address(other), address(usd))
+            abi.encodeWithSelector(ProtocolFeeReserve.WrongToken.selector, roundId, address(other), address(usd))
         );
         qf.setProtocolRound(roundId);
     }
@@ -112,16 +115,16 @@ contract QuadraticFundingProtocolFeesTest is FundingFixture {
         uint256 roundId = _createRound();
         _finalize(roundId);
         vm.startPrank(steward);
-        vm.expectRevert(abi.encodeWithSelector(QuadraticFunding.RoundAlreadyFinalized.selector, roundId));
+        vm.expectRevert(abi.encodeWithSelector(FundingRounds.RoundAlreadyFinalized.selector, roundId));
         qf.setProtocolRound(roundId);
-        vm.expectRevert(abi.encodeWithSelector(QuadraticFunding.RoundNotFound.selector, 5));
+        vm.expectRevert(abi.encodeWithSelector(FundingRounds.RoundNotFound.selector, 5));
         qf.setProtocolRound(5);
         vm.stopPrank();
     }
 
     function test_collectProtocolFees_revertsBeforePaymentChannelsAreWired() public {
         QuadraticFunding fresh = new QuadraticFunding(models, steward);
-        vm.expectRevert(QuadraticFunding.PaymentChannelsNotSet.selector);
+        vm.expectRevert(Stewardship.PaymentChannelsNotSet.selector);
         fresh.collectProtocolFees();
     }
 

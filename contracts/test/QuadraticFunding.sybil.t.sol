@@ -3,6 +3,7 @@ pragma solidity ^0.8.24;
 
 import {FundingFixture} from "./utils/FundingFixture.sol";
 import {QuadraticFunding} from "../src/QuadraticFunding.sol";
+import {FundingRounds} from "../src/funding/FundingRounds.sol";
 
 /// @notice What one donor gains by splitting their donation over many accounts: everything, when a
 ///         round requires no identity; nothing, when it requires an attestation. Run with `-vv` to
@@ -48,7 +49,7 @@ contract QuadraticFundingSybilTest is FundingFixture {
                 vm.startPrank(sybil);
                 usd.approve(address(qf), amount);
                 if (gated) {
-                    vm.expectRevert(abi.encodeWithSelector(QuadraticFunding.DonorNotAttested.selector, roundId, sybil));
+                    vm.expectRevert(abi.encodeWithSelector(FundingRounds.DonorNotAttested.selector, roundId, sybil));
                     qf.donate(roundId, attacker, amount);
                     vm.stopPrank();
                     assertEq(usd.balanceOf(sybil), amount, "a refused donation moves no token");
@@ -152,7 +153,7 @@ contract QuadraticFundingSybilTest is FundingFixture {
         uint256 roundId = _createRound(_attestedParams());
         uint256 projectId = _applyModel(roundId, creator, modelId);
         vm.prank(stranger);
-        vm.expectRevert(abi.encodeWithSelector(QuadraticFunding.DonorNotAttested.selector, roundId, stranger));
+        vm.expectRevert(abi.encodeWithSelector(FundingRounds.DonorNotAttested.selector, roundId, stranger));
         qf.donate(roundId, projectId, 1);
         // an expired attestation does not count
         vm.prank(issuer);

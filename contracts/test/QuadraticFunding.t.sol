@@ -4,6 +4,9 @@ pragma solidity ^0.8.24;
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {FundingFixture} from "./utils/FundingFixture.sol";
 import {QuadraticFunding} from "../src/QuadraticFunding.sol";
+import {FundingRounds} from "../src/funding/FundingRounds.sol";
+import {Stewardship} from "../src/funding/Stewardship.sol";
+import {Tallies} from "../src/funding/Tallies.sol";
 import {FeeOnTransferToken} from "./mocks/FeeOnTransferToken.sol";
 
 /// @notice Rounds, applications, donations, finalization and claims: the happy paths with exact
@@ -12,34 +15,34 @@ contract QuadraticFundingTest is FundingFixture {
     // ------------------------------------------------------------ deployment and wiring
 
     function test_constructor_revertsOnZeroSteward() public {
-        vm.expectRevert(QuadraticFunding.ZeroSteward.selector);
+        vm.expectRevert(Stewardship.ZeroSteward.selector);
         new QuadraticFunding(models, address(0));
     }
 
     function test_setPaymentChannels_revertsWhenAlreadySet() public {
-        vm.expectRevert(abi.encodeWithSelector(QuadraticFunding.PaymentChannelsAlreadySet.selector, address(channels)));
+        vm.expectRevert(abi.encodeWithSelector(Stewardship.PaymentChannelsAlreadySet.selector, address(channels)));
         qf.setPaymentChannels(channels);
     }
 
     function test_setPaymentChannels_revertsForAnyoneButTheDeployer() public {
         QuadraticFunding fresh = new QuadraticFunding(models, steward);
         vm.prank(stranger);
-        vm.expectRevert(abi.encodeWithSelector(QuadraticFunding.NotDeployer.selector, stranger));
+        vm.expectRevert(abi.encodeWithSelector(Stewardship.NotDeployer.selector, stranger));
         fresh.setPaymentChannels(channels);
     }
 
     function test_setPaymentChannels_revertsWhenFeesGoElsewhere() public {
         QuadraticFunding fresh = new QuadraticFunding(models, steward);
-        vm.expectRevert(abi.encodeWithSelector(QuadraticFunding.NotFundingPoolOf.selector, address(qf)));
+        vm.expectRevert(abi.encodeWithSelector(Stewardship.NotFundingPoolOf.selector, address(qf)));
         fresh.setPaymentChannels(channels);
     }
 
     function test_setSteward_handsOverAndRefusesOthers() public {
         vm.prank(stranger);
-        vm.expectRevert(abi.encodeWithSelector(QuadraticFunding.NotSteward.selector, stranger));
+        vm.expectRevert(abi.encodeWithSelector(Stewardship.NotSteward.selector, stranger));
         qf.setSteward(stranger);
         vm.prank(steward);
-        vm.expectRevert(QuadraticFunding.ZeroSteward.selector);
+        vm.expectRevert(Stewardship.ZeroSteward.selector);
         qf.setSteward(address(0));
         vm.prank(steward);
         qf.setSteward(stranger);
@@ -68,7 +71,7 @@ contract QuadraticFundingTest is FundingFixture {
     function test_createRound_revertsWhenTokenIsNotAContract() public {
         QuadraticFunding.RoundParams memory params = _params();
         params.token = IERC20(stranger);
-        vm.expectRevert(abi.encodeWithSelector(QuadraticFunding.TokenNotContract.selector, stranger));
+        vm.expectRevert(abi.encodeWithSelector(FundingRounds.TokenNotContract.selector, stranger));
         qf.createRound(params);
     }
 
@@ -87,7 +90,7 @@ contract QuadraticFundingTest is FundingFixture {
                 (cases[i][0], cases[i][1], cases[i][2], cases[i][3]);
             vm.expectRevert(
                 abi.encodeWithSelector(
-                    QuadraticFunding.InvalidWindows.selector, cases[i][0], cases[i][1], cases[i][2], cases[i][3]
+                    FundingRounds.InvalidWindows.selector, cases[i][0], cases[i][1], cases[i][2], cases[i][3]
                 )
             );
             qf.createRound(params);
@@ -99,24 +102,24 @@ contract QuadraticFundingTest is FundingFixture {
         uint64 t = uint64(block.timestamp);
         (params.applicationStart, params.applicationEnd, params.donationStart, params.donationEnd) =
             (t - 10, t - 5, t - 10, t);
-        vm.expectRevert(abi.encodeWithSelector(QuadraticFunding.DonationEndInPast.selector, t, t));
+        vm.expectRevert(abi.encodeWithSelector(FundingRounds.DonationEndInPast.selector, t, t));
         qf.createRound(params);
     }
 
     function test_createRound_revertsOnMatchingCapOutOfRange() public {
         QuadraticFunding.RoundParams memory params = _params();
         params.matchingCapBps = 0;
-        vm.expectRevert(abi.encodeWithSelector(QuadraticFunding.InvalidMatchingCap.selector, uint16(0)));
+        vm.expectRevert(abi.encodeWithSelector(FundingRounds.InvalidMatchingCap.selector, uint16(0)));
         qf.createRound(params);
         params.matchingCapBps = 10_001;
-        vm.expectRevert(abi.encodeWithSelector(QuadraticFunding.InvalidMatchingCap.selector, uint16(10_001)));
+        vm.expectRevert(abi.encodeWithSelector(FundingRounds.InvalidMatchingCap.selector, uint16(10_001)));
         qf.createRound(params);
     }
 
     function test_createRound_revertsOnUsageWeightOutOfRange() public {
         QuadraticFunding.RoundParams memory params = _params();
         params.usageWeightBps = 10_001;
-        vm.expectRevert(abi.encodeWithSelector(QuadraticFunding.InvalidUsageWeight.selector, uint16(10_001)));
+        vm.expectRevert(abi.encodeWithSelector(FundingRounds.InvalidUsageWeight.selector, uint16(10_001)));
         qf.createRound(params);
     }
 
@@ -124,7 +127,7 @@ contract QuadraticFundingTest is FundingFixture {
         QuadraticFunding fresh = new QuadraticFunding(models, steward);
         QuadraticFunding.RoundParams memory params = _params();
         params.usageWeightBps = 5000;
-        vm.expectRevert(QuadraticFunding.PaymentChannelsNotSet.selector);
+        vm.expectRevert(Stewardship.PaymentChannelsNotSet.selector);
         fresh.createRound(params);
     }
 
@@ -133,13 +136,13 @@ contract QuadraticFundingTest is FundingFixture {
         // issuers without a registry
         params.issuers = new address[](1);
         params.issuers[0] = issuer;
-        vm.expectRevert(abi.encodeWithSelector(QuadraticFunding.InvalidAttestationConfig.selector, address(0), 1));
+        vm.expectRevert(abi.encodeWithSelector(FundingRounds.InvalidAttestationConfig.selector, address(0), 1));
         qf.createRound(params);
         // a registry without issuers
         params.attestations = attestations;
         params.issuers = new address[](0);
         vm.expectRevert(
-            abi.encodeWithSelector(QuadraticFunding.InvalidAttestationConfig.selector, address(attestations), 0)
+            abi.encodeWithSelector(FundingRounds.InvalidAttestationConfig.selector, address(attestations), 0)
         );
         qf.createRound(params);
         // too many issuers
@@ -148,14 +151,14 @@ contract QuadraticFundingTest is FundingFixture {
             params.issuers[i] = makeAddr(string.concat("issuer", vm.toString(i)));
         }
         vm.expectRevert(
-            abi.encodeWithSelector(QuadraticFunding.InvalidAttestationConfig.selector, address(attestations), 5)
+            abi.encodeWithSelector(FundingRounds.InvalidAttestationConfig.selector, address(attestations), 5)
         );
         qf.createRound(params);
         // a zero issuer
         params.issuers = new address[](2);
         params.issuers[0] = issuer;
         vm.expectRevert(
-            abi.encodeWithSelector(QuadraticFunding.InvalidAttestationConfig.selector, address(attestations), 2)
+            abi.encodeWithSelector(FundingRounds.InvalidAttestationConfig.selector, address(attestations), 2)
         );
         qf.createRound(params);
     }
@@ -165,11 +168,11 @@ contract QuadraticFundingTest is FundingFixture {
     function test_applyProject_withAModelAndWithAnAddress() public {
         uint256 roundId = _createRound();
         vm.expectEmit(address(qf));
-        emit QuadraticFunding.ProjectApplied(roundId, 1, modelId, address(0));
+        emit FundingRounds.ProjectApplied(roundId, 1, modelId, address(0));
         uint256 model = _applyModel(roundId, creator, modelId);
         address lab = makeAddr("lab");
         vm.expectEmit(address(qf));
-        emit QuadraticFunding.ProjectApplied(roundId, 2, 0, lab);
+        emit FundingRounds.ProjectApplied(roundId, 2, 0, lab);
         uint256 team = _applyAddress(roundId, lab);
         assertEq(model, 1);
         assertEq(team, 2);
@@ -183,14 +186,14 @@ contract QuadraticFundingTest is FundingFixture {
     function test_applyProject_revertsForAModelTheCallerDoesNotOwn() public {
         uint256 roundId = _createRound();
         vm.prank(stranger);
-        vm.expectRevert(abi.encodeWithSelector(QuadraticFunding.NotModelOwner.selector, modelId, stranger));
+        vm.expectRevert(abi.encodeWithSelector(FundingRounds.NotModelOwner.selector, modelId, stranger));
         qf.applyProject(roundId, modelId);
     }
 
     function test_applyProject_revertsForAModelThatDoesNotExist() public {
         uint256 roundId = _createRound();
         vm.prank(creator);
-        vm.expectRevert(abi.encodeWithSelector(QuadraticFunding.ModelNotFound.selector, 99));
+        vm.expectRevert(abi.encodeWithSelector(FundingRounds.ModelNotFound.selector, 99));
         qf.applyProject(roundId, 99);
     }
 
@@ -199,10 +202,10 @@ contract QuadraticFundingTest is FundingFixture {
         _applyModel(roundId, creator, modelId);
         _applyAddress(roundId, creator);
         vm.prank(creator);
-        vm.expectRevert(abi.encodeWithSelector(QuadraticFunding.AlreadyApplied.selector, roundId, 1));
+        vm.expectRevert(abi.encodeWithSelector(FundingRounds.AlreadyApplied.selector, roundId, 1));
         qf.applyProject(roundId, modelId);
         vm.prank(creator);
-        vm.expectRevert(abi.encodeWithSelector(QuadraticFunding.AlreadyApplied.selector, roundId, 2));
+        vm.expectRevert(abi.encodeWithSelector(FundingRounds.AlreadyApplied.selector, roundId, 2));
         qf.applyProject(roundId, 0);
     }
 
@@ -213,12 +216,12 @@ contract QuadraticFundingTest is FundingFixture {
             (t + 10, t + 20, t + 20, t + 30);
         uint256 roundId = _createRound(params);
         vm.prank(creator);
-        vm.expectRevert(abi.encodeWithSelector(QuadraticFunding.ApplicationWindowClosed.selector, roundId, t, t + 10, t + 20));
+        vm.expectRevert(abi.encodeWithSelector(FundingRounds.ApplicationWindowClosed.selector, roundId, t, t + 10, t + 20));
         qf.applyProject(roundId, modelId);
         vm.warp(t + 20); // the end is excluded
         vm.prank(creator);
         vm.expectRevert(
-            abi.encodeWithSelector(QuadraticFunding.ApplicationWindowClosed.selector, roundId, t + 20, t + 10, t + 20)
+            abi.encodeWithSelector(FundingRounds.ApplicationWindowClosed.selector, roundId, t + 20, t + 10, t + 20)
         );
         qf.applyProject(roundId, modelId);
         vm.warp(t + 19); // the last second is in
@@ -227,7 +230,7 @@ contract QuadraticFundingTest is FundingFixture {
 
     function test_applyProject_revertsForARoundThatDoesNotExist() public {
         vm.prank(creator);
-        vm.expectRevert(abi.encodeWithSelector(QuadraticFunding.RoundNotFound.selector, 7));
+        vm.expectRevert(abi.encodeWithSelector(FundingRounds.RoundNotFound.selector, 7));
         qf.applyProject(7, modelId);
     }
 
@@ -237,7 +240,7 @@ contract QuadraticFundingTest is FundingFixture {
         for (uint256 i; i < max; ++i) {
             _applyAddress(roundId, address(uint160(0x10000 + i)));
         }
-        vm.expectRevert(abi.encodeWithSelector(QuadraticFunding.RoundFull.selector, roundId, max));
+        vm.expectRevert(abi.encodeWithSelector(FundingRounds.RoundFull.selector, roundId, max));
         _applyAddress(roundId, stranger);
     }
 
@@ -253,7 +256,7 @@ contract QuadraticFundingTest is FundingFixture {
         usd.mint(stranger, 1e6);
         vm.startPrank(stranger);
         usd.approve(address(qf), 1e6);
-        vm.expectRevert(abi.encodeWithSelector(QuadraticFunding.ProjectRejected.selector, roundId, spam));
+        vm.expectRevert(abi.encodeWithSelector(FundingRounds.ProjectRejected.selector, roundId, spam));
         qf.donate(roundId, spam, 1e6);
         vm.stopPrank();
         _donate(roundId, real, _newDonor(), 1e6);
@@ -268,7 +271,7 @@ contract QuadraticFundingTest is FundingFixture {
         uint256 roundId = _createRound();
         uint256 projectId = _applyModel(roundId, creator, modelId);
         vm.prank(stranger);
-        vm.expectRevert(abi.encodeWithSelector(QuadraticFunding.NotOperator.selector, roundId, stranger));
+        vm.expectRevert(abi.encodeWithSelector(FundingRounds.NotOperator.selector, roundId, stranger));
         qf.rejectProject(roundId, projectId);
     }
 
@@ -277,7 +280,7 @@ contract QuadraticFundingTest is FundingFixture {
         uint256 projectId = _applyModel(roundId, creator, modelId);
         _donate(roundId, projectId, _newDonor(), 1);
         vm.prank(operator);
-        vm.expectRevert(abi.encodeWithSelector(QuadraticFunding.ProjectHasContributions.selector, roundId, projectId));
+        vm.expectRevert(abi.encodeWithSelector(FundingRounds.ProjectHasContributions.selector, roundId, projectId));
         qf.rejectProject(roundId, projectId);
     }
 
@@ -291,7 +294,7 @@ contract QuadraticFundingTest is FundingFixture {
         vm.startPrank(alice);
         usd.approve(address(qf), 4e6);
         vm.expectEmit(address(qf));
-        emit QuadraticFunding.Donated(roundId, projectId, alice, bytes32(uint256(uint160(alice))), 4e6, 4e6);
+        emit FundingRounds.Donated(roundId, projectId, alice, bytes32(uint256(uint160(alice))), 4e6, 4e6);
         qf.donate(roundId, projectId, 4e6);
         vm.stopPrank();
         _donate(roundId, projectId, _newDonor(), 9e6);
@@ -349,7 +352,7 @@ contract QuadraticFundingTest is FundingFixture {
         uint256 roundId = _createRound();
         uint256 projectId = _applyModel(roundId, creator, modelId);
         vm.prank(stranger);
-        vm.expectRevert(QuadraticFunding.ZeroAmount.selector);
+        vm.expectRevert(FundingRounds.ZeroAmount.selector);
         qf.donate(roundId, projectId, 0);
     }
 
@@ -362,11 +365,11 @@ contract QuadraticFundingTest is FundingFixture {
         usd.mint(stranger, 10);
         vm.startPrank(stranger);
         usd.approve(address(qf), 10);
-        vm.expectRevert(abi.encodeWithSelector(QuadraticFunding.ProjectNotInRound.selector, roundId, 0));
+        vm.expectRevert(abi.encodeWithSelector(FundingRounds.ProjectNotInRound.selector, roundId, 0));
         qf.donate(roundId, 0, 1);
-        vm.expectRevert(abi.encodeWithSelector(QuadraticFunding.ProjectNotInRound.selector, roundId, 2));
+        vm.expectRevert(abi.encodeWithSelector(FundingRounds.ProjectNotInRound.selector, roundId, 2));
         qf.donate(roundId, 2, 1); // project 2 exists, but in the other round
-        vm.expectRevert(abi.encodeWithSelector(QuadraticFunding.RoundNotFound.selector, 9));
+        vm.expectRevert(abi.encodeWithSelector(FundingRounds.RoundNotFound.selector, 9));
         qf.donate(9, 1, 1);
         vm.stopPrank();
         assertEq(usd.balanceOf(stranger), 10, "no token moved");
@@ -384,13 +387,13 @@ contract QuadraticFundingTest is FundingFixture {
         vm.startPrank(late);
         usd.approve(address(qf), 1e6);
         vm.expectRevert(
-            abi.encodeWithSelector(QuadraticFunding.DonationWindowClosed.selector, roundId, end, end - ROUND_LENGTH, end)
+            abi.encodeWithSelector(FundingRounds.DonationWindowClosed.selector, roundId, end, end - ROUND_LENGTH, end)
         );
         qf.donate(roundId, projectId, 1e6);
         vm.warp(end + 1 days);
         vm.expectRevert(
             abi.encodeWithSelector(
-                QuadraticFunding.DonationWindowClosed.selector, roundId, end + 1 days, end - ROUND_LENGTH, end
+                FundingRounds.DonationWindowClosed.selector, roundId, end + 1 days, end - ROUND_LENGTH, end
             )
         );
         qf.donate(roundId, projectId, 1e6);
@@ -406,7 +409,7 @@ contract QuadraticFundingTest is FundingFixture {
         uint256 projectId = _applyModel(roundId, creator, modelId);
         vm.prank(stranger);
         vm.expectRevert(
-            abi.encodeWithSelector(QuadraticFunding.DonationWindowClosed.selector, roundId, t, t + 1 days, t + ROUND_LENGTH)
+            abi.encodeWithSelector(FundingRounds.DonationWindowClosed.selector, roundId, t, t + 1 days, t + ROUND_LENGTH)
         );
         qf.donate(roundId, projectId, 1);
     }
@@ -445,7 +448,7 @@ contract QuadraticFundingTest is FundingFixture {
         usd.mint(whale, 1);
         vm.startPrank(whale);
         usd.approve(address(qf), 1);
-        vm.expectRevert(abi.encodeWithSelector(QuadraticFunding.AmountTooLarge.selector, max + 1, max));
+        vm.expectRevert(abi.encodeWithSelector(Tallies.AmountTooLarge.selector, max + 1, max));
         qf.donate(roundId, projectId, 1);
         vm.stopPrank();
     }
@@ -473,9 +476,9 @@ contract QuadraticFundingTest is FundingFixture {
         vm.startPrank(funder);
         usd.approve(address(qf), 5e6);
         vm.expectEmit(address(qf));
-        emit QuadraticFunding.PoolFunded(roundId, funder, 5e6, 5e6);
+        emit FundingRounds.PoolFunded(roundId, funder, 5e6, 5e6);
         qf.fundPool(roundId, 5e6);
-        vm.expectRevert(QuadraticFunding.ZeroAmount.selector);
+        vm.expectRevert(FundingRounds.ZeroAmount.selector);
         qf.fundPool(roundId, 0);
         vm.stopPrank();
         assertEq(qf.getRound(roundId).pool, 5e6);
@@ -489,7 +492,7 @@ contract QuadraticFundingTest is FundingFixture {
         usd.mint(funder, 1e6);
         vm.startPrank(funder);
         usd.approve(address(qf), 1e6);
-        vm.expectRevert(abi.encodeWithSelector(QuadraticFunding.RoundAlreadyFinalized.selector, roundId));
+        vm.expectRevert(abi.encodeWithSelector(FundingRounds.RoundAlreadyFinalized.selector, roundId));
         qf.fundPool(roundId, 1e6);
         vm.stopPrank();
         assertEq(qf.getRound(roundId).pool, 1e6, "the pool is fixed at finalization");
@@ -517,7 +520,7 @@ contract QuadraticFundingTest is FundingFixture {
         vm.expectEmit(address(qf));
         uint256 broadMatch = uint256(1000e6) * 12 / 29; // 413_793_103.4 -> floored
         uint256 narrowMatch = uint256(1000e6) * 17 / 29; // 586_206_896.5 -> floored
-        emit QuadraticFunding.RoundFinalized(
+        emit FundingRounds.RoundFinalized(
             roundId, 1000e6, 1000e6, 0, broadMatch + narrowMatch, 1000e6 - broadMatch - narrowMatch
         );
         qf.finalize(roundId);
@@ -529,7 +532,7 @@ contract QuadraticFundingTest is FundingFixture {
         assertEq(qf.getRound(roundId).unallocated, 1, "one unit of rounding dust");
 
         vm.expectEmit(address(qf));
-        emit QuadraticFunding.Claimed(roundId, broad, creator, creator, 4e6, broadMatch, 0);
+        emit FundingRounds.Claimed(roundId, broad, creator, creator, 4e6, broadMatch, 0);
         vm.prank(creator);
         qf.claim(roundId, broad, creator);
         assertEq(usd.balanceOf(creator), 4e6 + broadMatch);
@@ -539,7 +542,7 @@ contract QuadraticFundingTest is FundingFixture {
         uint256 roundId = _createRound();
         uint64 end = qf.getRound(roundId).donationEnd;
         vm.warp(end - 1);
-        vm.expectRevert(abi.encodeWithSelector(QuadraticFunding.RoundNotEnded.selector, roundId, end, end - 1));
+        vm.expectRevert(abi.encodeWithSelector(FundingRounds.RoundNotEnded.selector, roundId, end, end - 1));
         qf.finalize(roundId);
         vm.warp(end);
         qf.finalize(roundId); // allowed from the end on, by anyone
@@ -549,7 +552,7 @@ contract QuadraticFundingTest is FundingFixture {
         uint256 roundId = _createRound();
         _fundPool(roundId, 1e6);
         _finalize(roundId);
-        vm.expectRevert(abi.encodeWithSelector(QuadraticFunding.RoundAlreadyFinalized.selector, roundId));
+        vm.expectRevert(abi.encodeWithSelector(FundingRounds.RoundAlreadyFinalized.selector, roundId));
         qf.finalize(roundId);
     }
 
@@ -573,12 +576,12 @@ contract QuadraticFundingTest is FundingFixture {
         assertEq(_finalize(roundId), 0);
         assertEq(qf.getRound(roundId).unallocated, 7e6);
         vm.prank(stranger);
-        vm.expectRevert(abi.encodeWithSelector(QuadraticFunding.NotOperator.selector, roundId, stranger));
+        vm.expectRevert(abi.encodeWithSelector(FundingRounds.NotOperator.selector, roundId, stranger));
         qf.withdrawUnallocated(roundId, stranger);
         vm.prank(operator);
         assertEq(qf.withdrawUnallocated(roundId, operator), 7e6);
         vm.prank(operator);
-        vm.expectRevert(abi.encodeWithSelector(QuadraticFunding.NothingUnallocated.selector, roundId));
+        vm.expectRevert(abi.encodeWithSelector(FundingRounds.NothingUnallocated.selector, roundId));
         qf.withdrawUnallocated(roundId, operator);
         assertEq(_held(), 0);
     }
@@ -586,7 +589,7 @@ contract QuadraticFundingTest is FundingFixture {
     function test_withdrawUnallocated_revertsBeforeFinalization() public {
         uint256 roundId = _createRound();
         vm.prank(operator);
-        vm.expectRevert(abi.encodeWithSelector(QuadraticFunding.RoundNotFinalized.selector, roundId));
+        vm.expectRevert(abi.encodeWithSelector(FundingRounds.RoundNotFinalized.selector, roundId));
         qf.withdrawUnallocated(roundId, operator);
     }
 
@@ -613,11 +616,11 @@ contract QuadraticFundingTest is FundingFixture {
     function test_claim_revertsForSomeoneElse() public {
         (uint256 roundId, uint256 projectId) = _finalizedRoundWithOneProject();
         vm.prank(stranger);
-        vm.expectRevert(abi.encodeWithSelector(QuadraticFunding.NotProjectRecipient.selector, roundId, projectId, stranger));
+        vm.expectRevert(abi.encodeWithSelector(FundingRounds.NotProjectRecipient.selector, roundId, projectId, stranger));
         qf.claim(roundId, projectId, stranger);
         // nor may the round's operator claim for the project
         vm.prank(operator);
-        vm.expectRevert(abi.encodeWithSelector(QuadraticFunding.NotProjectRecipient.selector, roundId, projectId, operator));
+        vm.expectRevert(abi.encodeWithSelector(FundingRounds.NotProjectRecipient.selector, roundId, projectId, operator));
         qf.claim(roundId, projectId, operator);
     }
 
@@ -626,7 +629,7 @@ contract QuadraticFundingTest is FundingFixture {
         vm.prank(creator);
         uint256 paid = qf.claim(roundId, projectId, creator);
         vm.prank(creator);
-        vm.expectRevert(abi.encodeWithSelector(QuadraticFunding.AlreadyClaimed.selector, roundId, projectId));
+        vm.expectRevert(abi.encodeWithSelector(FundingRounds.AlreadyClaimed.selector, roundId, projectId));
         qf.claim(roundId, projectId, creator);
         assertEq(usd.balanceOf(creator), paid);
     }
@@ -636,7 +639,7 @@ contract QuadraticFundingTest is FundingFixture {
         uint256 projectId = _applyModel(roundId, creator, modelId);
         _donate(roundId, projectId, _newDonor(), 1);
         vm.prank(creator);
-        vm.expectRevert(abi.encodeWithSelector(QuadraticFunding.RoundNotFinalized.selector, roundId));
+        vm.expectRevert(abi.encodeWithSelector(FundingRounds.RoundNotFinalized.selector, roundId));
         qf.claim(roundId, projectId, creator);
     }
 
@@ -645,10 +648,10 @@ contract QuadraticFundingTest is FundingFixture {
         uint256 projectId = _applyModel(roundId, creator, modelId);
         _finalize(roundId);
         vm.prank(creator);
-        vm.expectRevert(QuadraticFunding.ZeroRecipient.selector);
+        vm.expectRevert(FundingRounds.ZeroRecipient.selector);
         qf.claim(roundId, projectId, address(0));
         vm.prank(creator);
-        vm.expectRevert(abi.encodeWithSelector(QuadraticFunding.NothingToClaim.selector, roundId, projectId));
+        vm.expectRevert(abi.encodeWithSelector(FundingRounds.NothingToClaim.selector, roundId, projectId));
         qf.claim(roundId, projectId, creator);
     }
 
@@ -658,7 +661,7 @@ contract QuadraticFundingTest is FundingFixture {
         vm.prank(creator);
         models.transferFrom(creator, buyer, modelId);
         vm.prank(creator);
-        vm.expectRevert(abi.encodeWithSelector(QuadraticFunding.NotProjectRecipient.selector, roundId, projectId, creator));
+        vm.expectRevert(abi.encodeWithSelector(FundingRounds.NotProjectRecipient.selector, roundId, projectId, creator));
         qf.claim(roundId, projectId, creator);
         vm.prank(buyer);
         uint256 paid = qf.claim(roundId, projectId, buyer);

@@ -3,6 +3,8 @@ pragma solidity ^0.8.24;
 
 import {FundingFixture} from "./utils/FundingFixture.sol";
 import {QuadraticFunding} from "../src/QuadraticFunding.sol";
+import {FundingRounds} from "../src/funding/FundingRounds.sol";
+import {UsageRecording} from "../src/funding/UsageRecording.sol";
 
 /// @notice Paid usage as a matching signal: usage read from PaymentChannels, credited to the
 ///         channel's sender as payer, each paid base unit counted once, and the pool split between
@@ -37,7 +39,7 @@ contract QuadraticFundingUsageTest is FundingFixture {
         (address payer, uint256 key) = _payer(1);
         bytes32 channelId = _payInference(payer, key, modelId, 4e6);
         vm.expectEmit(address(qf));
-        emit QuadraticFunding.UsageRecorded(roundId, projectA, channelId, payer, bytes32(uint256(uint160(payer))), 4e6);
+        emit UsageRecording.UsageRecorded(roundId, projectA, channelId, payer, bytes32(uint256(uint160(payer))), 4e6);
         assertEq(_record(channelId), 4e6);
         assertEq(_record(channelId), 0, "the same redeemed amount never counts twice");
         _payInference(payer, key, modelId, 5e6);
@@ -76,7 +78,7 @@ contract QuadraticFundingUsageTest is FundingFixture {
     function test_recordUsage_revertsWhenTheRoundDoesNotWeighUsage() public {
         uint256 plain = _createRound();
         bytes32[] memory ids = new bytes32[](0);
-        vm.expectRevert(abi.encodeWithSelector(QuadraticFunding.UsageNotWeighed.selector, plain));
+        vm.expectRevert(abi.encodeWithSelector(UsageRecording.UsageNotWeighed.selector, plain));
         qf.recordUsage(plain, ids);
     }
 
@@ -87,10 +89,10 @@ contract QuadraticFundingUsageTest is FundingFixture {
         params.donationStart = t + 1 days;
         uint256 later = _createRound(params);
         bytes32[] memory ids = new bytes32[](0);
-        vm.expectRevert(abi.encodeWithSelector(QuadraticFunding.UsageNotOpen.selector, later, t + 1 days, t));
+        vm.expectRevert(abi.encodeWithSelector(UsageRecording.UsageNotOpen.selector, later, t + 1 days, t));
         qf.recordUsage(later, ids);
         _finalize(later);
-        vm.expectRevert(abi.encodeWithSelector(QuadraticFunding.RoundAlreadyFinalized.selector, later));
+        vm.expectRevert(abi.encodeWithSelector(FundingRounds.RoundAlreadyFinalized.selector, later));
         qf.recordUsage(later, ids);
     }
 

@@ -52,6 +52,7 @@ contract QuadraticFundingInvariantTest is InvariantTest {
         emit log_named_uint("claim", handler.calls("claim"));
         emit log_named_uint("recordUsage", handler.calls("recordUsage"));
         emit log_named_uint("withdrawUnallocated", handler.calls("withdrawUnallocated"));
+        emit log_named_uint("refused", handler.calls("refused"));
         emit log_named_uint("fees", handler.ghostFeesCollected());
     }
 
@@ -115,7 +116,8 @@ contract QuadraticFundingInvariantTest is InvariantTest {
     }
 
     /// @notice No claim ever paid twice or to someone else, no donation was taken outside its window,
-    ///         no round was finalized early or twice, and every claim paid exactly donations + match.
+    ///         no round was finalized early or twice, each of those was refused with its documented
+    ///         error and values, and every claim paid exactly donations + match.
     function invariant_refusalsHold() public view {
         assertEq(handler.ghostDoubleClaimsAccepted(), 0, "no claim pays twice");
         assertEq(handler.ghostForeignClaimsAccepted(), 0, "no one claims for someone else");
@@ -123,6 +125,7 @@ contract QuadraticFundingInvariantTest is InvariantTest {
         assertEq(handler.ghostEarlyFinalizationsAccepted(), 0, "no early finalization");
         assertEq(handler.ghostRepeatFinalizationsAccepted(), 0, "no second finalization");
         assertEq(handler.ghostClaimMismatches(), 0, "claims pay donations + match exactly");
+        assertEq(handler.ghostUnexpectedErrors(), 0, "refused with the documented error");
     }
 
     /// @notice Every claimed project was paid exactly once, exactly its donations plus its match.

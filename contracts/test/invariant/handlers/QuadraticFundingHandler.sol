@@ -8,14 +8,16 @@ import {ModelRegistry} from "../../../src/ModelRegistry.sol";
 import {ProviderRegistry} from "../../../src/ProviderRegistry.sol";
 import {PaymentChannels} from "../../../src/PaymentChannels.sol";
 import {QuadraticFunding} from "../../../src/QuadraticFunding.sol";
+import {FundingRounds} from "../../../src/funding/FundingRounds.sol";
 
 /// @notice Drives QuadraticFunding through random but valid sequences: rounds created with random
 ///         caps, donor caps and usage weights (some designated as the protocol round), applications,
 ///         donations, pool top-ups, paid inference that pays protocol fees, fee collection, usage
 ///         recording, time passing, finalization, claims and withdrawals of what is unallocated. It
 ///         also tries what must be refused (donating outside the window, claiming twice, claiming for
-///         someone else, finalizing twice or early) and counts any that got through. Every action
-///         returns quietly when it has nothing valid to do, so the run can fail on any unexpected revert.
+///         someone else, finalizing twice or early) and counts any that got through, and any refused
+///         with anything but the documented error and its values. Every action returns quietly when
+///         it has nothing valid to do, so the run can fail on any unexpected revert.
 contract QuadraticFundingHandler is TestBase {
     uint256 internal constant MAX_ROUNDS = 15;
     uint256 internal constant MAX_OPEN_ROUNDS = 2;
@@ -59,6 +61,8 @@ contract QuadraticFundingHandler is TestBase {
     uint256 public ghostRepeatFinalizationsAccepted;
     uint256 public ghostEarlyFinalizationsAccepted;
     uint256 public ghostClaimMismatches;
+    /// @dev Refusals whose revert data was not exactly the documented error with its values.
+    uint256 public ghostUnexpectedErrors;
     /// @dev How many actions did something (to check the run reaches every stage).
     mapping(string action => uint256) public calls;
 
@@ -105,8 +109,8 @@ contract QuadraticFundingHandler is TestBase {
         vm.startPrank(provider);
         stakeToken.approve(address(providers), 1e18);
         providers.register("https://provider", keccak256("hpke"), 1e18);
-        providers.setOffer(_applicantModels[0], 1, 1);
-        providers.setOffer(_applicantModels[1], 1, 1);
+        providers.setOffer(_applicantModels[0], 1, 1, 1);
+        providers.setOffer(_applicantModels[1], 1, 1, 1);
         vm.stopPrank();
         for (uint256 i; i < PAYERS; ++i) {
             (address payer, uint256 key) = makeAddrAndKey(string.concat("payer", vm.toString(i)));
@@ -204,7 +208,18 @@ contract QuadraticFundingHandler is TestBase {
         vm.prank(donor);
         try qf.donate(roundId, 1, amount) {
             ++ghostLateDonationsAccepted;
-        } catch {}
+        } catch (bytes memory reason) {
+            _expectError(
+                reason,
+                abi.encodeWithSelector(
+                    FundingRounds.DonationWindowClosed.selector,
+                    roundId,
+                    uint64(currentTime),
+                    round.donationStart,
+                    round.donationEnd
+                )
+            );
+        }
     }
 
     /// @notice The operator tops up the pool of a round not yet finalized.
@@ -266,13 +281,22 @@ contract QuadraticFundingHandler is TestBase {
         if (round.finalized) {
             try qf.finalize(roundId) {
                 ++ghostRepeatFinalizationsAccepted;
-            } catch {}
+            } catch (bytes memory reason) {
+                _expectError(reason, abi.encodeWithSelector(FundingRounds.RoundAlreadyFinalized.selector, roundId));
+            }
             return;
         }
         if (currentTime < round.donationEnd) {
             try qf.finalize(roundId) {
                 ++ghostEarlyFinalizationsAccepted;
-            } catch {}
+            } catch (bytes memory reason) {
+                _expectError(
+                    reason,
+                    abi.encodeWithSelector(
+                        FundingRounds.RoundNotEnded.selector, roundId, round.donationEnd, uint64(currentTime)
+                    )
+                );
+            }
             return;
         }
         uint256 before = usd.balanceOf(address(qf));
@@ -303,14 +327,25 @@ contract QuadraticFundingHandler is TestBase {
             vm.prank(someoneElse);
             try qf.claim(roundId, projectId, someoneElse) {
                 ++ghostForeignClaimsAccepted;
-            } catch {}
+            } catch (bytes memory reason) {
+                _expectError(
+                    reason,
+                    someoneElse == address(0)
+                        ? abi.encodeWithSelector(FundingRounds.ZeroRecipient.selector)
+                        : abi.encodeWithSelector(
+                            FundingRounds.NotProjectRecipient.selector, roundId, projectId, someoneElse
+                        )
+                );
+            }
         }
         uint256 expected = _owed(roundId, projectId);
         if (qf.getProject(roundId, projectId).claimed) {
             vm.prank(recipient);
             try qf.claim(roundId, projectId, recipient) {
                 ++ghostDoubleClaimsAccepted;
-            } catch {}
+            } catch (bytes memory reason) {
+                _expectError(reason, abi.encodeWithSelector(FundingRounds.AlreadyClaimed.selector, roundId, projectId));
+            }
             return;
         }
         if (expected == 0) return;
@@ -342,6 +377,13 @@ contract QuadraticFundingHandler is TestBase {
     }
 
     // ------------------------------------------------------------ internal
+
+    /// @dev Counts a refusal whose revert data is not exactly `expected` (the documented error
+    ///      with its values): a refusal for the wrong reason is as much a bug as no refusal.
+    function _expectError(bytes memory reason, bytes memory expected) internal {
+        if (keccak256(reason) != keccak256(expected)) ++ghostUnexpectedErrors;
+        ++calls["refused"];
+    }
 
     /// @dev A round picked by `seed`, if any exists.
     function _pickRound(uint256 seed) internal view returns (bool found, uint256 roundId) {
