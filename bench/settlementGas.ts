@@ -28,7 +28,7 @@ export async function benchSettlementGas(requests = 1_000) {
     const weights = `0x${"11".repeat(32)}` as Hex;
     const { result } = await writeAndWait(net.creator, { address: deployment.modelRegistry, abi: ModelRegistryArtifact.abi, functionName: "register", args: ["bench", weights, weights, "", 1000] });
     const modelId = result as bigint;
-    await ensureProviderRegistered(provider, deployment, { endpoint: "http://127.0.0.1:1", hpkePublicKey: `0x${"22".repeat(32)}`, offers: [{ modelId, price: { pricePerMillionInput: 1n, pricePerMillionOutput: 1n } }] });
+    await ensureProviderRegistered(provider, deployment, { endpoint: "http://127.0.0.1:1", hpkePublicKey: `0x${"22".repeat(32)}`, offers: [{ modelId, price: { pricePerMillionInput: 1n, pricePerMillionOutput: 1n }, capabilities: ["chat"] }] });
     await writeAndWait(sender, { address: deployment.token.address, abi: erc20Abi, functionName: "approve", args: [deployment.paymentChannels, total] });
     await writeAndWait(sender, { address: deployment.paymentChannels, abi: PaymentChannelsArtifact.abi, functionName: "open", args: [provider.account.address, modelId, total] });
     const channelId = channelIdOf(sender.account.address, provider.account.address, modelId);

@@ -9,7 +9,7 @@ import {ModelRegistry} from "./ModelRegistry.sol";
 
 /// @title ProviderRegistry
 /// @notice Compute providers register here: a stake, the endpoint clients reach them at, the HPKE
-///         key prompts are sealed to, and one offer (prices) per model they serve. A provider is
+///         key prompts are sealed to, and one offer (prices and capabilities) per model they serve. A provider is
 ///         active while its stake is at least `minStake`; only active providers' offers can be
 ///         used to open payment channels.
 /// @dev Stake leaves in two steps (`requestUnstake`, then `withdrawStake` after `unstakeDelay`) so
@@ -54,6 +54,10 @@ contract ProviderRegistry is ReentrancyGuardTransient {
     /// @param modelId The model.
     error OfferNotFound(address provider, uint256 modelId);
 
+    /// @notice An offer declared no capability: it could serve no request.
+    /// @param modelId The model of the offer.
+    error NoCapabilities(uint256 modelId);
+
     /// @notice More stake was asked for than is staked.
     /// @param stake The stake.
     /// @param requested The amount asked for.
@@ -93,13 +97,18 @@ contract ProviderRegistry is ReentrancyGuardTransient {
     /// @param hpkePublicKey The new key.
     event HpkeKeyChanged(address indexed provider, bytes32 hpkePublicKey);
 
-    /// @notice A provider set (added or repriced) its offer for a model.
+    /// @notice A provider set (added, repriced or changed the capabilities of) its offer for a model.
     /// @param provider The provider.
     /// @param modelId The model.
     /// @param pricePerMillionInput Price per 1,000,000 input tokens, in payment-token base units.
     /// @param pricePerMillionOutput Price per 1,000,000 output tokens, in payment-token base units.
+    /// @param capabilities Bitmask of what the offer serves (see `Offer.capabilities`).
     event OfferSet(
-        address indexed provider, uint256 indexed modelId, uint256 pricePerMillionInput, uint256 pricePerMillionOutput
+        address indexed provider,
+        uint256 indexed modelId,
+        uint256 pricePerMillionInput,
+        uint256 pricePerMillionOutput,
+        uint256 capabilities
     );
 
     /// @notice A provider removed its offer for a model.
@@ -137,20 +146,27 @@ contract ProviderRegistry is ReentrancyGuardTransient {
         string endpoint;
     }
 
-    /// @notice A provider's prices for one model.
+    /// @notice A provider's prices and capabilities for one model.
     /// @param modelId The model.
     /// @param pricePerMillionInput Price per 1,000,000 input tokens, in payment-token base units.
     /// @param pricePerMillionOutput Price per 1,000,000 output tokens, in payment-token base units.
+    /// @param capabilities Bitmask of the kinds of request the offer serves: bit 0 chat (and text
+    ///        completions), bit 1 embeddings, bit 2 tools (function calling), bit 3 structured
+    ///        outputs (JSON object / JSON schema). Never zero. Bits are permanent and new kinds take
+    ///        the next free bit; clients ignore bits they do not know. The contract stores the mask
+    ///        as given and does not interpret it.
     struct Offer {
         uint256 modelId;
         uint256 pricePerMillionInput;
         uint256 pricePerMillionOutput;
+        uint256 capabilities;
     }
 
-    /// @dev Prices stored per (provider, model); the model id is the mapping key.
-    struct Prices {
+    /// @dev Prices and capabilities stored per (provider, model); the model id is the mapping key.
+    struct Terms {
         uint256 pricePerMillionInput;
         uint256 pricePerMillionOutput;
+        uint256 capabilities;
     }
 
     /// @notice The token staked.
@@ -174,8 +190,8 @@ contract ProviderRegistry is ReentrancyGuardTransient {
     /// @dev The model ids each provider has an offer for.
     mapping(address provider => EnumerableSet.UintSet) private _offerModels;
 
-    /// @dev Prices by provider and model.
-    mapping(address provider => mapping(uint256 modelId => Prices)) private _prices;
+    /// @dev Prices and capabilities by provider and model.
+    mapping(address provider => mapping(uint256 modelId => Terms)) private _terms;
 
     // ---------------------------------------------------------------- constructor
 
@@ -244,17 +260,22 @@ contract ProviderRegistry is ReentrancyGuardTransient {
         emit HpkeKeyChanged(msg.sender, hpkePublicKey);
     }
 
-    /// @notice Adds or reprices the caller's offer for a model. Channels already open are not
-    ///         affected: they are paid by voucher, and the client checks prices off-chain.
+    /// @notice Adds the caller's offer for a model, or replaces its prices and capabilities.
+    ///         Channels already open are not affected: they are paid by voucher, and the client
+    ///         checks prices off-chain.
     /// @param modelId The model; must exist.
     /// @param pricePerMillionInput Price per 1,000,000 input tokens, in payment-token base units.
     /// @param pricePerMillionOutput Price per 1,000,000 output tokens, in payment-token base units.
-    function setOffer(uint256 modelId, uint256 pricePerMillionInput, uint256 pricePerMillionOutput) external {
+    /// @param capabilities Bitmask of what the offer serves (see `Offer.capabilities`); must not be zero.
+    function setOffer(uint256 modelId, uint256 pricePerMillionInput, uint256 pricePerMillionOutput, uint256 capabilities)
+        external
+    {
         _registered(msg.sender);
         if (!models.exists(modelId)) revert ModelNotFound(modelId);
+        if (capabilities == 0) revert NoCapabilities(modelId);
         _offerModels[msg.sender].add(modelId);
-        _prices[msg.sender][modelId] = Prices(pricePerMillionInput, pricePerMillionOutput);
-        emit OfferSet(msg.sender, modelId, pricePerMillionInput, pricePerMillionOutput);
+        _terms[msg.sender][modelId] = Terms(pricePerMillionInput, pricePerMillionOutput, capabilities);
+        emit OfferSet(msg.sender, modelId, pricePerMillionInput, pricePerMillionOutput, capabilities);
     }
 
     /// @notice Removes the caller's offer for a model. Channels already open stay redeemable.
@@ -262,7 +283,7 @@ contract ProviderRegistry is ReentrancyGuardTransient {
     function removeOffer(uint256 modelId) external {
         _registered(msg.sender);
         if (!_offerModels[msg.sender].remove(modelId)) revert OfferNotFound(msg.sender, modelId);
-        delete _prices[msg.sender][modelId];
+        delete _terms[msg.sender][modelId];
         emit OfferRemoved(msg.sender, modelId);
     }
 
@@ -316,9 +337,7 @@ contract ProviderRegistry is ReentrancyGuardTransient {
         uint256 count = modelIds.length();
         offers = new Offer[](count);
         for (uint256 i; i < count; ++i) {
-            uint256 modelId = modelIds.at(i);
-            Prices storage prices = _prices[provider][modelId];
-            offers[i] = Offer(modelId, prices.pricePerMillionInput, prices.pricePerMillionOutput);
+            offers[i] = _offer(provider, modelIds.at(i));
         }
     }
 
@@ -328,8 +347,7 @@ contract ProviderRegistry is ReentrancyGuardTransient {
     /// @return The offer.
     function getOffer(address provider, uint256 modelId) external view returns (Offer memory) {
         if (!_offerModels[provider].contains(modelId)) revert OfferNotFound(provider, modelId);
-        Prices storage prices = _prices[provider][modelId];
-        return Offer(modelId, prices.pricePerMillionInput, prices.pricePerMillionOutput);
+        return _offer(provider, modelId);
     }
 
     /// @notice Whether a provider is active and offers a model: what opening a channel requires.
@@ -353,6 +371,12 @@ contract ProviderRegistry is ReentrancyGuardTransient {
     function _isActive(address provider) internal view returns (bool) {
         Provider storage p = _providers[provider];
         return p.registered && p.stake >= minStake;
+    }
+
+    /// @dev The offer of `provider` for `modelId`, read from storage.
+    function _offer(address provider, uint256 modelId) internal view returns (Offer memory) {
+        Terms storage terms = _terms[provider][modelId];
+        return Offer(modelId, terms.pricePerMillionInput, terms.pricePerMillionOutput, terms.capabilities);
     }
 
     /// @dev The registration of `account`, reverting with `NotRegistered` when there is none.

@@ -1365,7 +1365,7 @@ contract PaymentChannelsTest is Fixture {
         ReentrantModelOwner attacker = new ReentrantModelOwner(channels, hookToken);
         uint256 model = attacker.registerModel(models);
         vm.prank(provider);
-        providers.setOffer(model, 1, 1);
+        providers.setOffer(model, 1, 1, 1);
         hookToken.mint(sender, DEPOSIT);
         vm.startPrank(sender);
         hookToken.approve(address(channels), DEPOSIT);
@@ -1665,7 +1665,7 @@ contract ReentrantProvider is ChannelsReentrant {
     function register(ProviderRegistry registry, TestToken stake, uint256 modelId, uint256 amount) external {
         stake.approve(address(registry), amount);
         registry.register("https://reentrant", keccak256("k"), amount);
-        registry.setOffer(modelId, 1, 1);
+        registry.setOffer(modelId, 1, 1, 1);
     }
 
     function redeem(PaymentChannels.Voucher calldata voucher, bytes calldata signature) external {

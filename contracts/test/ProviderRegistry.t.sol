@@ -15,6 +15,11 @@ contract ProviderRegistryTest is Test {
     uint64 internal constant DELAY = 7 days;
     bytes32 internal constant HPKE_KEY = keccak256("hpke");
     string internal constant ENDPOINT = "https://node.example:8443";
+    /// @dev Capability bits, as src/protocol/capabilities.ts encodes them.
+    uint256 internal constant CHAT = 1 << 0;
+    uint256 internal constant EMBEDDINGS = 1 << 1;
+    uint256 internal constant TOOLS = 1 << 2;
+    uint256 internal constant STRUCTURED_OUTPUTS = 1 << 3;
 
     TestToken internal token;
     ModelRegistry internal models;
@@ -49,7 +54,7 @@ contract ProviderRegistryTest is Test {
     function _registerWithOffer(address account) internal {
         _register(account, MIN_STAKE);
         vm.prank(account);
-        registry.setOffer(modelId, 10, 20);
+        registry.setOffer(modelId, 10, 20, CHAT);
     }
 
     // ---------------------------------------------------------------- constructor
@@ -230,24 +235,80 @@ contract ProviderRegistryTest is Test {
     function test_setOffer_storesAndEmits() public {
         _register(alice, MIN_STAKE);
         vm.expectEmit(address(registry));
-        emit ProviderRegistry.OfferSet(alice, modelId, 10, 20);
+        emit ProviderRegistry.OfferSet(alice, modelId, 10, 20, CHAT | TOOLS | STRUCTURED_OUTPUTS);
         vm.prank(alice);
-        registry.setOffer(modelId, 10, 20);
+        registry.setOffer(modelId, 10, 20, CHAT | TOOLS | STRUCTURED_OUTPUTS);
 
         ProviderRegistry.Offer memory offer = registry.getOffer(alice, modelId);
         assertEq(offer.modelId, modelId);
         assertEq(offer.pricePerMillionInput, 10);
         assertEq(offer.pricePerMillionOutput, 20);
+        assertEq(offer.capabilities, CHAT | TOOLS | STRUCTURED_OUTPUTS);
         assertTrue(registry.hasOffer(alice, modelId));
         ProviderRegistry.Offer[] memory offers = registry.getOffers(alice);
         assertEq(offers.length, 1);
         assertEq(offers[0].modelId, modelId);
+        assertEq(offers[0].capabilities, CHAT | TOOLS | STRUCTURED_OUTPUTS);
+    }
+
+    function test_setOffer_changesCapabilitiesWithoutDuplicating() public {
+        _registerWithOffer(alice);
+        vm.expectEmit(address(registry));
+        emit ProviderRegistry.OfferSet(alice, modelId, 10, 20, CHAT | TOOLS);
+        vm.prank(alice);
+        registry.setOffer(modelId, 10, 20, CHAT | TOOLS);
+        ProviderRegistry.Offer[] memory offers = registry.getOffers(alice);
+        assertEq(offers.length, 1);
+        assertEq(offers[0].capabilities, CHAT | TOOLS);
+        assertEq(registry.getOffer(alice, modelId).capabilities, CHAT | TOOLS);
+    }
+
+    function test_setOffer_revertsWhenNoCapabilities() public {
+        _register(alice, MIN_STAKE);
+        vm.expectRevert(abi.encodeWithSelector(ProviderRegistry.NoCapabilities.selector, modelId));
+        vm.prank(alice);
+        registry.setOffer(modelId, 10, 20, 0);
+        assertFalse(registry.hasOffer(alice, modelId));
+    }
+
+    function test_setOffer_keepsBitsItDoesNotKnow() public {
+        // A newer client may declare kinds this contract has never heard of: stored as given.
+        uint256 future = EMBEDDINGS | (1 << 200);
+        _register(alice, MIN_STAKE);
+        vm.prank(alice);
+        registry.setOffer(modelId, 1, 1, future);
+        assertEq(registry.getOffer(alice, modelId).capabilities, future);
+    }
+
+    function test_removeOffer_thenSetOffer_startsFromTheNewCapabilities() public {
+        _registerWithOffer(alice);
+        vm.startPrank(alice);
+        registry.setOffer(modelId, 10, 20, CHAT | TOOLS);
+        registry.removeOffer(modelId);
+        registry.setOffer(modelId, 5, 6, EMBEDDINGS);
+        vm.stopPrank();
+        ProviderRegistry.Offer memory offer = registry.getOffer(alice, modelId);
+        assertEq(offer.capabilities, EMBEDDINGS);
+        assertEq(offer.pricePerMillionInput, 5);
+    }
+
+    function testFuzz_setOffer_storesAnyNonZeroCapabilities(uint256 capabilities, uint256 input, uint256 output) public {
+        capabilities = bound(capabilities, 1, type(uint256).max);
+        _register(alice, MIN_STAKE);
+        vm.expectEmit(address(registry));
+        emit ProviderRegistry.OfferSet(alice, modelId, input, output, capabilities);
+        vm.prank(alice);
+        registry.setOffer(modelId, input, output, capabilities);
+        ProviderRegistry.Offer memory offer = registry.getOffer(alice, modelId);
+        assertEq(offer.capabilities, capabilities);
+        assertEq(offer.pricePerMillionInput, input);
+        assertEq(offer.pricePerMillionOutput, output);
     }
 
     function test_setOffer_repricesWithoutDuplicating() public {
         _registerWithOffer(alice);
         vm.prank(alice);
-        registry.setOffer(modelId, 11, 22);
+        registry.setOffer(modelId, 11, 22, CHAT);
         ProviderRegistry.Offer[] memory offers = registry.getOffers(alice);
         assertEq(offers.length, 1);
         assertEq(offers[0].pricePerMillionInput, 11);
@@ -259,25 +320,27 @@ contract ProviderRegistryTest is Test {
         uint256 second = models.register("second", keccak256("w2"), keccak256("m2"), "ipfs://2", 0);
         _registerWithOffer(alice);
         vm.prank(alice);
-        registry.setOffer(second, 3, 4);
+        registry.setOffer(second, 3, 4, EMBEDDINGS);
         ProviderRegistry.Offer[] memory offers = registry.getOffers(alice);
         assertEq(offers.length, 2);
         assertEq(offers[0].modelId, modelId);
         assertEq(offers[1].modelId, second);
         assertEq(offers[1].pricePerMillionInput, 3);
+        assertEq(offers[0].capabilities, CHAT);
+        assertEq(offers[1].capabilities, EMBEDDINGS);
     }
 
     function test_setOffer_revertsWhenNotRegistered() public {
         vm.expectRevert(abi.encodeWithSelector(ProviderRegistry.NotRegistered.selector, alice));
         vm.prank(alice);
-        registry.setOffer(modelId, 1, 1);
+        registry.setOffer(modelId, 1, 1, CHAT);
     }
 
     function test_setOffer_revertsWhenModelMissing() public {
         _register(alice, MIN_STAKE);
         vm.expectRevert(abi.encodeWithSelector(ProviderRegistry.ModelNotFound.selector, 99));
         vm.prank(alice);
-        registry.setOffer(99, 1, 1);
+        registry.setOffer(99, 1, 1, CHAT);
     }
 
     function test_removeOffer_removesAndEmits() public {
@@ -315,7 +378,7 @@ contract ProviderRegistryTest is Test {
         _register(alice, MIN_STAKE);
         assertFalse(registry.hasOffer(alice, modelId), "no offer");
         vm.prank(alice);
-        registry.setOffer(modelId, 1, 1);
+        registry.setOffer(modelId, 1, 1, CHAT);
         assertTrue(registry.hasOffer(alice, modelId), "offer");
         assertFalse(registry.hasOffer(alice, modelId + 1), "other model");
         vm.prank(alice);

@@ -47,7 +47,7 @@ describe("QuadraticFunding on-chain equals the TypeScript reference", () => {
     await ensureProviderRegistered(provider, deployment, {
       endpoint: "http://127.0.0.1:1",
       hpkePublicKey: `0x${"22".repeat(32)}`,
-      offers: modelIds.map((modelId) => ({ modelId, price: { pricePerMillionInput: 1n, pricePerMillionOutput: 1n } })),
+      offers: modelIds.map((modelId) => ({ modelId, price: { pricePerMillionInput: 1n, pricePerMillionOutput: 1n }, capabilities: ["chat"] })),
     });
     // 8 accounts that donate, pay for inference and apply as labs.
     for (let i = 0; i < 8; i++) {

@@ -1,10 +1,23 @@
 import type { Address } from "viem";
 import { GotongError } from "../common/errors.ts";
+import type { Capability } from "../protocol/capabilities.ts";
 import type { Offer } from "./discoverOffers.ts";
+import { matchesQuantization } from "./quantizationLevel.ts";
+import type { RoutingPreferences } from "./routingPreferences.ts";
 
 export type RouterOptions = {
   /** Reads the current offers (from the chain). */
   loadOffers(): Promise<Offer[]>;
+  /**
+   * The GGUF tensor type most of an offer's weights have (`Q4_K`, `F16`…), as its provider states
+   * it; undefined when it does not. Asked only for requests that filter by `quantizations`.
+   */
+  weightTypeOf?: (offer: Offer) => Promise<string | undefined>;
+  /**
+   * What an offer's provider says of its readiness (its `GET /health`, see createProviderHealth):
+   * one that says it is not ready is skipped; undefined (it does not say) leaves it to be tried.
+   */
+  healthOf?: (offer: Offer) => Promise<{ ready: boolean; failing: string[] } | undefined>;
   /** How long offers read from the chain are reused. Default 5 s. */
   refreshMs?: number;
   /** How long a provider that failed is skipped. Default 15 s. */
@@ -12,9 +25,24 @@ export type RouterOptions = {
   now?: () => number;
 };
 
+/** What one request asks of the route: capabilities every provider must declare, and the client's preferences. */
+export type RouteOptions = {
+  /** Capabilities the request uses: only offers declaring all of them serve it, never one that would drop one. */
+  needs?: readonly Capability[];
+  preferences?: RoutingPreferences;
+};
+
+/** The request parameter a capability stands for, for errors. */
+const PARAM_OF: Record<Capability, string> = { chat: "model", embeddings: "model", tools: "tools", structured_outputs: "response_format" };
+
+const sameAddress = (a: Address, b: Address) => a.toLowerCase() === b.toLowerCase();
+
 /**
- * Chooses providers for a model: cheapest first, then fastest, skipping providers that just failed
- * (for a cool-down) and providers caught sending a bad receipt (for good).
+ * Chooses providers for a model. Only offers that declare every capability a request needs are
+ * used. By default the cheapest come first, then the fastest; preferences (OpenRouter's `provider`
+ * object) narrow the set (`only`, `ignore`, `max_price`, `quantizations`) and order it (`sort`,
+ * `order`, `allow_fallbacks`). Providers that just failed are tried last (for a cool-down), and
+ * providers caught sending a bad receipt never.
  */
 export function createRouter(options: RouterOptions) {
   const now = options.now ?? Date.now;
@@ -23,6 +51,7 @@ export function createRouter(options: RouterOptions) {
   let loading: Promise<Offer[]> | undefined;
   const downUntil = new Map<Address, number>();
   const latency = new Map<Address, number>();
+  const throughput = new Map<Address, number>();
   const untrusted = new Set<Address>();
 
   const current = async (): Promise<Offer[]> => {
@@ -49,8 +78,56 @@ export function createRouter(options: RouterOptions) {
     return (o: Offer) => ((ids.get(o.modelName)?.size ?? 0) > 1 ? `${o.modelName}@${o.modelId}` : o.modelName);
   };
 
+  const isDown = (provider: Address, time = now()) => (downUntil.get(provider) ?? 0) > time;
+  const priceOf = (o: Offer) => o.price.pricePerMillionInput + o.price.pricePerMillionOutput;
+  const byPrice = (a: Offer, b: Offer) => {
+    const p = priceOf(a) - priceOf(b);
+    return p === 0n ? 0 : p < 0n ? -1 : 1;
+  };
+  /** Measured values first (ascending, or descending with `high`), unmeasured after them. */
+  const byMeasure = (values: Map<Address, number>, high: boolean) => (a: Offer, b: Offer) => {
+    const x = values.get(a.provider);
+    const y = values.get(b.provider);
+    if (x === undefined || y === undefined) return x === y ? 0 : x === undefined ? 1 : -1;
+    return high ? y - x : x - y;
+  };
+
+  /** The order to try `list` in: providers in cool-down last, then by `sort` (default price, then latency). */
+  const rank = (list: Offer[], sort: RoutingPreferences["sort"]) => {
+    const time = now();
+    const compare =
+      sort === "latency"
+        ? [byMeasure(latency, false), byPrice]
+        : sort === "throughput"
+          ? [byMeasure(throughput, true), byPrice]
+          : // The default: cheapest first, then fastest (an unmeasured provider counts as fast, so it gets measured).
+            [byPrice, (a: Offer, b: Offer) => (latency.get(a.provider) ?? 0) - (latency.get(b.provider) ?? 0)];
+    return [...list].sort((a, b) => {
+      const down = Number(isDown(a.provider, time)) - Number(isDown(b.provider, time));
+      if (down !== 0) return down; // providers in cool-down are tried last, not never
+      for (const c of compare) {
+        const r = c(a, b);
+        if (r !== 0) return r;
+      }
+      return 0;
+    });
+  };
+
+  const describe = (list: Offer[], what: (o: Offer) => string) => list.map((o) => `${o.provider} (${what(o)})`).join(", ");
+
+  /** Refuses a request whose preferences leave no provider, naming the field and what there is. */
+  const unsatisfied = (model: string, field: string, message: string, left: Offer[], what: (o: Offer) => string) =>
+    new GotongError(`No provider of "${model}" ${message}`, {
+      code: "no_matching_provider",
+      status: 400,
+      param: `provider.${field}`,
+      hint: `Providers of "${model}" otherwise usable: ${describe(left, what)}. Change or drop provider.${field}.`,
+    });
+
+  const prices = (o: Offer) => `prompt ${o.price.pricePerMillionInput}, completion ${o.price.pricePerMillionOutput} base units per million tokens`;
+
   return {
-    /** Every model on offer, with the number of providers and the lowest prices. */
+    /** Every model on offer, with its offers (see `isLive` for which can serve now). */
     async listModels() {
       const all = await current();
       const nameOf = namesOf(all);
@@ -58,8 +135,12 @@ export function createRouter(options: RouterOptions) {
       for (const o of all) byName.set(nameOf(o), [...(byName.get(nameOf(o)) ?? []), o]);
       return [...byName].map(([name, list]) => ({ name, offers: list }));
     },
-    /** Offers for `model`, in the order to try them. */
-    async route(model: string): Promise<Offer[]> {
+    /**
+     * Offers for `model`, in the order to try them: only those declaring every needed capability
+     * and meeting the preferences. Throws a 404 for a model nobody offers, and a 400 naming the
+     * capability or preference when offers exist but none qualifies.
+     */
+    async route(model: string, request: RouteOptions = {}): Promise<Offer[]> {
       const all = await current();
       const at = model.lastIndexOf("@");
       const wantedId = at > 0 && /^\d+$/.test(model.slice(at + 1)) ? BigInt(model.slice(at + 1)) : undefined;
@@ -82,27 +163,97 @@ export function createRouter(options: RouterOptions) {
           hint: `Name one: ${[...new Set(matching.map((o) => `${o.modelName}@${o.modelId}`))].join(", ")}.`,
         });
       }
-      const usable = matching.filter((o) => !untrusted.has(o.provider));
-      const price = (o: Offer) => o.price.pricePerMillionInput + o.price.pricePerMillionOutput;
-      const time = now();
-      const sorted = usable.sort((a, b) => {
-        const downA = (downUntil.get(a.provider) ?? 0) > time ? 1 : 0;
-        const downB = (downUntil.get(b.provider) ?? 0) > time ? 1 : 0;
-        if (downA !== downB) return downA - downB; // providers in cool-down are tried last, not never
-        const p = price(a) - price(b);
-        if (p !== 0n) return p < 0n ? -1 : 1;
-        return (latency.get(a.provider) ?? 0) - (latency.get(b.provider) ?? 0);
-      });
-      if (sorted.length === 0) {
+
+      // Capabilities first: a request is never sent where part of it would be dropped.
+      const needs = request.needs ?? [];
+      let usable = matching.filter((o) => needs.every((c) => o.capabilities.includes(c)));
+      if (usable.length === 0) {
+        const missing = needs.filter((c) => !matching.some((o) => o.capabilities.includes(c)));
+        const lacking = missing.length ? missing : needs;
+        throw new GotongError(`No provider of "${model}" offers ${lacking.join(" and ")}${missing.length ? "" : " together"}`, {
+          code: "capability_unavailable",
+          status: 400,
+          param: PARAM_OF[lacking[0]!],
+          hint: `Its providers offer: ${describe(matching, (o) => o.capabilities.join(", ") || "nothing this gateway knows")}. Send the request without ${lacking.map((c) => PARAM_OF[c]).join(" and ")}, or choose a model whose providers offer ${lacking.join(" and ")} (GET /v1/models lists each model's capabilities).`,
+        });
+      }
+      usable = usable.filter((o) => !untrusted.has(o.provider));
+      if (usable.length === 0) {
         throw new GotongError(`Every provider of "${model}" has been excluded for bad receipts`, { code: "no_provider", status: 503 });
       }
-      return sorted;
+      if (options.healthOf) {
+        // A provider that says it cannot be paid or cannot serve (its /health) is not sent the request.
+        const health = await Promise.all(usable.map((o) => options.healthOf!(o).catch(() => undefined)));
+        const notReady = usable.filter((_, i) => health[i]?.ready === false);
+        if (notReady.length === usable.length) {
+          throw new GotongError(`No provider of "${model}" is ready to serve`, {
+            code: "no_provider_ready",
+            status: 503,
+            retryable: true,
+            hint: `Each says it is not ready: ${describe(notReady, (o) => `failing ${health[usable.indexOf(o)]!.failing.join(", ") || "its checks"}`)}. Try again shortly.`,
+          });
+        }
+        usable = usable.filter((o) => !notReady.includes(o));
+      }
+
+      const prefs = request.preferences ?? {};
+      if (prefs.only) {
+        const only = prefs.only;
+        const left = usable;
+        usable = usable.filter((o) => only.some((a) => sameAddress(a, o.provider)));
+        if (usable.length === 0) throw unsatisfied(model, "only", `is in provider.only (${only.join(", ")})`, left, (o) => o.capabilities.join(", "));
+      }
+      if (prefs.ignore) {
+        const ignore = prefs.ignore;
+        const left = usable;
+        usable = usable.filter((o) => !ignore.some((a) => sameAddress(a, o.provider)));
+        if (usable.length === 0) throw unsatisfied(model, "ignore", "is left once provider.ignore is applied", left, (o) => o.capabilities.join(", "));
+      }
+      if (prefs.maxPrice) {
+        const { prompt, completion } = prefs.maxPrice;
+        const left = usable;
+        usable = usable.filter((o) => (prompt === undefined || o.price.pricePerMillionInput <= prompt) && (completion === undefined || o.price.pricePerMillionOutput <= completion));
+        if (usable.length === 0) {
+          throw unsatisfied(model, "max_price", `is within provider.max_price (prompt ${prompt ?? "any"}, completion ${completion ?? "any"} base units per million tokens)`, left, prices);
+        }
+      }
+      if (prefs.quantizations) {
+        const wanted = prefs.quantizations;
+        const left = usable;
+        const types = await Promise.all(usable.map((o) => (options.weightTypeOf ? options.weightTypeOf(o).catch(() => undefined) : Promise.resolve(undefined))));
+        const typeOf = new Map(usable.map((o, i) => [o, types[i]]));
+        usable = usable.filter((o) => matchesQuantization(typeOf.get(o), wanted));
+        if (usable.length === 0) throw unsatisfied(model, "quantizations", `serves it quantized as ${wanted.join(" or ")}`, left, (o) => `weights ${typeOf.get(o) ?? "unknown"}`);
+      }
+
+      const ranked = rank(usable, prefs.sort);
+      let ordered: Offer[] = [];
+      if (prefs.order) {
+        const order = prefs.order;
+        const position = (o: Offer) => order.findIndex((a) => sameAddress(a, o.provider));
+        const time = now();
+        ordered = usable
+          .filter((o) => position(o) >= 0)
+          .sort((a, b) => Number(isDown(a.provider, time)) - Number(isDown(b.provider, time)) || position(a) - position(b));
+      }
+      if (prefs.allowFallbacks === false) {
+        if (!prefs.order) return ranked.slice(0, 1);
+        if (ordered.length === 0) throw unsatisfied(model, "order", "is in provider.order, and provider.allow_fallbacks is false", usable, (o) => o.capabilities.join(", "));
+        return ordered;
+      }
+      return [...ordered, ...ranked.filter((o) => !ordered.includes(o))];
     },
     /** Records a provider's response time (exponentially weighted). */
     observe(provider: Address, ms: number) {
       const old = latency.get(provider);
       latency.set(provider, old === undefined ? ms : old * 0.8 + ms * 0.2);
       downUntil.delete(provider);
+    },
+    /** Records the output tokens per second a provider delivered one request at (exponentially weighted). */
+    observeThroughput(provider: Address, tokensPerSecond: number) {
+      if (!Number.isFinite(tokensPerSecond) || tokensPerSecond <= 0) return;
+      const old = throughput.get(provider);
+      throughput.set(provider, old === undefined ? tokensPerSecond : old * 0.8 + tokensPerSecond * 0.2);
     },
     markDown(provider: Address) {
       downUntil.set(provider, now() + (options.cooldownMs ?? 15_000));
@@ -111,6 +262,10 @@ export function createRouter(options: RouterOptions) {
       untrusted.add(provider);
     },
     isUntrusted: (provider: Address) => untrusted.has(provider),
+    /** Whether a provider is usable now: not excluded for a bad receipt, not in cool-down after a failure. */
+    isLive: (provider: Address) => !untrusted.has(provider) && !isDown(provider),
+    /** What this gateway has measured of a provider: response time (ms) and output tokens per second. */
+    measured: (provider: Address) => ({ latencyMs: latency.get(provider), tokensPerSecond: throughput.get(provider) }),
   };
 }
 

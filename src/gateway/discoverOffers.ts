@@ -2,6 +2,7 @@ import type { Address, Hex, PublicClient } from "viem";
 import type { Deployment } from "../chain/deployment.ts";
 import { ModelRegistryArtifact, ProviderRegistryArtifact } from "../chain/contracts.generated.ts";
 import type { Price } from "../payments/price.ts";
+import { decodeCapabilities, type Capability } from "../protocol/capabilities.ts";
 
 /** One provider's offer of one model, as the chain records it. */
 export type Offer = {
@@ -14,6 +15,8 @@ export type Offer = {
   weightsHash: Hex;
   royaltyBps: number;
   price: Price;
+  /** What the offer serves, decoded from the on-chain bitmask (bits this version does not know are dropped). */
+  capabilities: readonly Capability[];
 };
 
 /** Reads every active provider's offers and the models they name from the registries. */
@@ -36,7 +39,7 @@ export async function discoverOffers(client: PublicClient, deployment: Deploymen
         client.readContract({ ...providers, functionName: "isActive", args: [provider] }) as Promise<boolean>,
         client.readContract({ ...providers, functionName: "getProvider", args: [provider] }) as Promise<{ endpoint: string; hpkePublicKey: Hex; stake: bigint }>,
         client.readContract({ ...providers, functionName: "getOffers", args: [provider] }) as Promise<
-          readonly { modelId: bigint; pricePerMillionInput: bigint; pricePerMillionOutput: bigint }[]
+          readonly { modelId: bigint; pricePerMillionInput: bigint; pricePerMillionOutput: bigint; capabilities: bigint }[]
         >,
       ]);
       if (!active) return [];
@@ -53,6 +56,7 @@ export async function discoverOffers(client: PublicClient, deployment: Deploymen
             weightsHash: model.weightsHash,
             royaltyBps: Number(model.royaltyBps),
             price: { pricePerMillionInput: o.pricePerMillionInput, pricePerMillionOutput: o.pricePerMillionOutput },
+            capabilities: decodeCapabilities(o.capabilities),
           };
         }),
       );

@@ -5,18 +5,22 @@ import { ProviderRegistryArtifact } from "../chain/contracts.generated.ts";
 import { writeAndWait } from "../chain/writeAndWait.ts";
 import type { Logger } from "../common/logger.ts";
 import type { Price } from "../payments/price.ts";
+import { encodeCapabilities, type Capability } from "../protocol/capabilities.ts";
 
 type ProviderRecord = { registered: boolean; stake: bigint; endpoint: string; hpkePublicKey: Hex };
 
+/** One model this provider offers: its prices, and what it serves (never empty). */
+export type OfferTerms = { modelId: bigint; price: Price; capabilities: readonly Capability[] };
+
 /**
  * Makes the chain say what this provider is: registered with at least the minimum stake, at this
- * endpoint, with this HPKE key, offering these models at these prices. Sends only the transactions
- * needed, so a restart with the same settings costs nothing.
+ * endpoint, with this HPKE key, offering these models at these prices with these capabilities.
+ * Sends only the transactions needed, so a restart with the same settings costs nothing.
  */
 export async function ensureProviderRegistered(
   clients: ChainClients,
   deployment: Deployment,
-  options: { endpoint: string; hpkePublicKey: Hex; stake?: bigint; offers: { modelId: bigint; price: Price }[]; logger?: Logger },
+  options: { endpoint: string; hpkePublicKey: Hex; stake?: bigint; offers: OfferTerms[]; logger?: Logger },
 ): Promise<void> {
   const registry = { address: deployment.providerRegistry, abi: ProviderRegistryArtifact.abi } as const;
   const me = clients.account.address;
@@ -36,15 +40,29 @@ export async function ensureProviderRegistered(
     modelId: bigint;
     pricePerMillionInput: bigint;
     pricePerMillionOutput: bigint;
+    capabilities: bigint;
   }[];
   for (const offer of options.offers) {
+    const capabilities = encodeCapabilities(offer.capabilities);
     const current = offers.find((o) => o.modelId === offer.modelId);
-    if (current && current.pricePerMillionInput === offer.price.pricePerMillionInput && current.pricePerMillionOutput === offer.price.pricePerMillionOutput) continue;
+    if (
+      current &&
+      current.pricePerMillionInput === offer.price.pricePerMillionInput &&
+      current.pricePerMillionOutput === offer.price.pricePerMillionOutput &&
+      current.capabilities === capabilities
+    ) {
+      continue;
+    }
     await writeAndWait(clients, {
       ...registry,
       functionName: "setOffer",
-      args: [offer.modelId, offer.price.pricePerMillionInput, offer.price.pricePerMillionOutput],
+      args: [offer.modelId, offer.price.pricePerMillionInput, offer.price.pricePerMillionOutput, capabilities],
     });
-    options.logger?.info("offer set", { modelId: offer.modelId, input: offer.price.pricePerMillionInput, output: offer.price.pricePerMillionOutput });
+    options.logger?.info("offer set", {
+      modelId: offer.modelId,
+      input: offer.price.pricePerMillionInput,
+      output: offer.price.pricePerMillionOutput,
+      capabilities: offer.capabilities.join(","),
+    });
   }
 }

@@ -7,9 +7,10 @@ import { chainTime } from "../funding/chainTime.ts";
 import { readChannel } from "../payments/readChannel.ts";
 import { readModelNames } from "../web/server/readModelNames.ts";
 import type { ProviderStore } from "./createProviderStore.ts";
+import { decodeCapabilities, type Capability } from "../protocol/capabilities.ts";
 
-/** A provider's offer, with the model's registered name. Prices in base units per million tokens. */
-export type ProviderOffer = { modelId: bigint; modelName: string | undefined; pricePerMillionInput: bigint; pricePerMillionOutput: bigint };
+/** A provider's offer, with the model's registered name and what it serves. Prices in base units per million tokens. */
+export type ProviderOffer = { modelId: bigint; modelName: string | undefined; pricePerMillionInput: bigint; pricePerMillionOutput: bigint; capabilities: Capability[] };
 
 /** A voucher the provider holds and could still redeem (its channel epoch still pays). */
 export type RedeemableVoucher = { channelId: Hex; epoch: bigint; amount: bigint; closesAt: bigint | undefined };
@@ -61,7 +62,7 @@ type ProviderRecord = { registered: boolean; stake: bigint; unstaking: bigint; u
  */
 export async function readProviderStatus(client: PublicClient, deployment: Deployment, address: Address, store?: ProviderStore): Promise<ProviderStatus> {
   const registry = { address: deployment.providerRegistry, abi: ProviderRegistryArtifact.abi } as const;
-  let record: ProviderRecord, offers: readonly { modelId: bigint; pricePerMillionInput: bigint; pricePerMillionOutput: bigint }[], minStake: bigint, unstakeDelay: bigint, now: bigint;
+  let record: ProviderRecord, offers: readonly { modelId: bigint; pricePerMillionInput: bigint; pricePerMillionOutput: bigint; capabilities: bigint }[], minStake: bigint, unstakeDelay: bigint, now: bigint;
   try {
     [record, offers, minStake, unstakeDelay, now] = await Promise.all([
       client.readContract({ ...registry, functionName: "getProvider", args: [address] }) as Promise<unknown> as Promise<ProviderRecord>,
@@ -92,7 +93,7 @@ export async function readProviderStatus(client: PublicClient, deployment: Deplo
     stake: record.stake,
     minStake,
     active,
-    offers: offers.map((o) => ({ ...o, modelName: names.get(o.modelId) })),
+    offers: offers.map((o) => ({ ...o, modelName: names.get(o.modelId), capabilities: decodeCapabilities(o.capabilities) })),
     unbonding,
     unstakeDelay,
     earnings: {

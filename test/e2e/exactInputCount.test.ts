@@ -21,6 +21,7 @@ function padded(backend: InferenceBackend, extra: number): InferenceBackend {
   return {
     engine: backend.engine,
     contextSize: backend.contextSize,
+    capabilities: backend.capabilities,
     prepare: async (request) => {
       const prepared = await backend.prepare(request);
       return { ...prepared, inputTokens: prepared.inputTokens + extra };

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ProviderRegistryArtifact } from "../../src/chain/contracts.generated.ts";
 import { createClients } from "../../src/chain/createClients.ts";
 import { writeAndWait } from "../../src/chain/writeAndWait.ts";
+import { encodeCapabilities } from "../../src/protocol/capabilities.ts";
 import { privateKeyToAccount } from "viem/accounts";
 import { join } from "node:path";
 import { copyFileSync, appendFileSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -55,7 +56,7 @@ describe("what providers and gateways refuse to trust", () => {
       address: deployment.providerRegistry,
       abi: ProviderRegistryArtifact.abi,
       functionName: "setOffer",
-      args: [net.modelId, DEFAULT_PRICE.pricePerMillionInput, DEFAULT_PRICE.pricePerMillionOutput],
+      args: [net.modelId, DEFAULT_PRICE.pricePerMillionInput, DEFAULT_PRICE.pricePerMillionOutput, encodeCapabilities(["chat", "tools", "structured_outputs"])],
     });
     const gateway = await net.gateway();
     const res = await postChat(gateway.baseUrl, net.model.name, "Hello", { max_tokens: 8 });

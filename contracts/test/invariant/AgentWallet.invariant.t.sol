@@ -39,7 +39,7 @@ contract AgentWalletInvariantTest is InvariantTest {
         vm.startPrank(provider);
         stakeToken.approve(address(providers), 1e18);
         providers.register("https://provider", keccak256("hpke"), 1e18);
-        providers.setOffer(modelId, 1, 1);
+        providers.setOffer(modelId, 1, 1, 1);
         vm.stopPrank();
 
         address agent = makeAddr("agent");

@@ -50,6 +50,12 @@ contract ProviderRegistryInvariantTest is InvariantTest {
                     assertTrue(registry.isActive(accounts[i]), "hasOffer implies active");
                 }
             }
+            ProviderRegistry.Offer[] memory offers = registry.getOffers(accounts[i]);
+            for (uint256 o; o < offers.length; ++o) {
+                uint256 capabilities = offers[o].capabilities;
+                assertTrue(capabilities != 0, "every offer declares a capability");
+                assertEq(capabilities, handler.ghostCapabilities(accounts[i], offers[o].modelId), "capabilities as last set");
+            }
         }
         assertEq(registry.getProviders().length, handler.ghostRegistrations(), "every registration listed once");
     }

@@ -77,7 +77,7 @@ abstract contract Fixture is Test {
         vm.startPrank(account);
         stakeToken.approve(address(providers), MIN_STAKE);
         providers.register("https://provider.example", keccak256(abi.encode("hpke", account)), MIN_STAKE);
-        providers.setOffer(offeredModel, 1e6, 2e6);
+        providers.setOffer(offeredModel, 1e6, 2e6, 1);
         vm.stopPrank();
     }
 
@@ -144,7 +144,7 @@ abstract contract Fixture is Test {
     function _registerOfferedModel(address owner, uint16 royaltyBps) internal returns (uint256 id) {
         id = _registerModel(owner, royaltyBps);
         vm.prank(provider);
-        providers.setOffer(id, 1, 1);
+        providers.setOffer(id, 1, 1, 1);
     }
 
     /// @dev Expects `provider` redeeming `voucher` with `signature` to revert with exactly `revertData`.

@@ -4,6 +4,7 @@ import { ModelRegistryArtifact, PaymentChannelsArtifact, ProviderRegistryArtifac
 import type { GatewayStore } from "../../gateway/createGatewayStore.ts";
 import type { Router } from "../../gateway/createRouter.ts";
 import { loadManifest } from "../../model/loadManifest.ts";
+import { decodeCapabilities, type Capability } from "../../protocol/capabilities.ts";
 import { PROVIDER_EARNINGS_HELD } from "./readWithdrawable.ts";
 
 /** What the explorer shows of a model. Amounts are decimal strings of token base units. */
@@ -39,7 +40,7 @@ export type ExplorerProvider = {
   stake: string;
   unstaking: string;
   hpkePublicKey: Hex;
-  offers: { modelId: string; model: string; pricePerMillionInput: string; pricePerMillionOutput: string }[];
+  offers: { modelId: string; model: string; pricePerMillionInput: string; pricePerMillionOutput: string; capabilities: Capability[] }[];
   /** Round trip of its health check from this gateway, ms; undefined when it did not answer. */
   latencyMs: number | undefined;
   /** This gateway's record of it: receipts checked and accepted, and whether it was caught lying. */
@@ -162,6 +163,7 @@ export async function readExplorer(options: ReadExplorerOptions): Promise<{ mode
           model: nameOf.get(o.modelId.toString()) ?? `#${o.modelId}`,
           pricePerMillionInput: o.pricePerMillionInput.toString(),
           pricePerMillionOutput: o.pricePerMillionOutput.toString(),
+          capabilities: decodeCapabilities(o.capabilities),
         })),
         latencyMs: active ? await options.latencyOf(record.endpoint) : undefined,
         receiptsAccepted: receipts.filter((r) => r.provider.toLowerCase() === address.toLowerCase()).length,

@@ -110,7 +110,7 @@ contract PaymentChannelsHandler is TestBase {
             stakeToken.approve(address(providers_), MIN_STAKE);
             providers_.register("https://provider", keccak256(abi.encode(account)), MIN_STAKE);
             for (uint256 m; m < _modelIds.length; ++m) {
-                providers_.setOffer(_modelIds[m], 1, 1);
+                providers_.setOffer(_modelIds[m], 1, 1, 1);
             }
             vm.stopPrank();
         }

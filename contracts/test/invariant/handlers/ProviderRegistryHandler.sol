@@ -22,6 +22,8 @@ contract ProviderRegistryHandler is TestBase {
     uint256 public ghostWithdrawn;
     uint256 public ghostEarlyWithdrawals;
     uint256 public ghostRegistrations;
+    /// @dev The capabilities each (account, model) offer was last set with.
+    mapping(address account => mapping(uint256 modelId => uint256)) public ghostCapabilities;
 
     modifier useTime() {
         vm.warp(currentTime);
@@ -87,11 +89,14 @@ contract ProviderRegistryHandler is TestBase {
         }
     }
 
-    function setOffer(uint256 accountSeed, uint256 modelSeed, uint256 price) external useTime {
+    function setOffer(uint256 accountSeed, uint256 modelSeed, uint256 price, uint256 capabilities) external useTime {
         address account = _accounts[accountSeed % ACCOUNTS];
         if (!registry.getProvider(account).registered) return;
+        uint256 modelId = _modelIds[modelSeed % _modelIds.length];
+        capabilities = bound(capabilities, 1, type(uint256).max);
         vm.prank(account);
-        registry.setOffer(_modelIds[modelSeed % _modelIds.length], price, price / 2);
+        registry.setOffer(modelId, price, price / 2, capabilities);
+        ghostCapabilities[account][modelId] = capabilities;
     }
 
     function removeOffer(uint256 accountSeed, uint256 modelSeed) external useTime {

@@ -1,0 +1,267 @@
+import { describe, expect, it } from "vitest";
+import { getAddress, type Address } from "viem";
+import { isGotongError } from "../common/errors.ts";
+import type { Capability } from "../protocol/capabilities.ts";
+import { createRouter } from "./createRouter.ts";
+import type { Offer } from "./discoverOffers.ts";
+import { mergeRoutingPreferences, parseRoutingPreferences, type RoutingPreferences } from "./routingPreferences.ts";
+
+const A = "0x00000000000000000000000000000000000000aa" as Address;
+const B = "0x00000000000000000000000000000000000000bb" as Address;
+const C = "0x00000000000000000000000000000000000000cc" as Address;
+const UNKNOWN = "0x00000000000000000000000000000000000000ff" as Address;
+
+const LLAMA: Capability[] = ["chat", "tools", "structured_outputs"];
+
+function offer(provider: Address, input: bigint, output: bigint, capabilities: Capability[] = LLAMA, modelName = "m", modelId = 1n): Offer {
+  return {
+    provider,
+    endpoint: `http://${provider}`,
+    hpkePublicKey: `0x${"11".repeat(32)}`,
+    stake: 1n,
+    modelId,
+    modelName,
+    weightsHash: `0x${"22".repeat(32)}`,
+    royaltyBps: 0,
+    price: { pricePerMillionInput: input, pricePerMillionOutput: output },
+    capabilities,
+  };
+}
+
+function routerOf(offers: Offer[], weightTypes: Record<string, string | undefined> = {}) {
+  let time = 1_000_000;
+  const router = createRouter({ loadOffers: async () => offers, now: () => time, weightTypeOf: async (o) => weightTypes[o.provider] });
+  return Object.assign(router, { advance: (ms: number) => (time += ms) });
+}
+
+const providers = (list: Offer[]) => list.map((o) => o.provider);
+
+async function refusal(promise: Promise<unknown>) {
+  try {
+    await promise;
+  } catch (error) {
+    if (isGotongError(error)) return error;
+    throw error;
+  }
+  throw new Error("expected a refusal");
+}
+
+describe("createRouter", () => {
+  describe("capabilities", () => {
+    it("sends a request only to offers that declare every capability it needs", async () => {
+      const router = routerOf([offer(A, 1n, 1n, ["chat"]), offer(B, 5n, 5n, LLAMA), offer(C, 3n, 3n, ["chat", "structured_outputs"])]);
+      expect(providers(await router.route("m", { needs: ["chat"] }))).toEqual([A, C, B]);
+      expect(providers(await router.route("m", { needs: ["chat", "tools"] }))).toEqual([B]);
+      expect(providers(await router.route("m", { needs: ["chat", "structured_outputs"] }))).toEqual([C, B]);
+    });
+
+    it("refuses with a 400 naming the capability, the model and what each provider offers, never falling back", async () => {
+      const router = routerOf([offer(A, 1n, 1n, ["chat"]), offer(B, 1n, 1n, ["chat"])]);
+      const error = await refusal(router.route("m", { needs: ["chat", "tools"] }));
+      expect(error.status).toBe(400);
+      expect(error.code).toBe("capability_unavailable");
+      expect(error.param).toBe("tools");
+      expect(error.message).toBe('No provider of "m" offers tools');
+      expect(error.hint).toContain(`${A} (chat)`);
+      expect(error.hint).toContain(`${B} (chat)`);
+    });
+
+    it("names a pair of capabilities no single provider offers together", async () => {
+      const router = routerOf([offer(A, 1n, 1n, ["chat", "tools"]), offer(B, 1n, 1n, ["chat", "structured_outputs"])]);
+      const error = await refusal(router.route("m", { needs: ["chat", "tools", "structured_outputs"] }));
+      expect(error.code).toBe("capability_unavailable");
+      expect(error.message).toBe('No provider of "m" offers chat and tools and structured_outputs together');
+    });
+
+    it("still says 404 for a model nobody offers", async () => {
+      const error = await refusal(routerOf([offer(A, 1n, 1n)]).route("other", { needs: ["tools"] }));
+      expect(error.status).toBe(404);
+      expect(error.code).toBe("model_not_found");
+    });
+
+    it("refuses an embeddings request on a chat-only model, and a chat request on an embedding model", async () => {
+      const router = routerOf([offer(A, 1n, 1n, ["embeddings"], "e", 2n), offer(B, 1n, 1n, ["chat"], "m", 1n)]);
+      expect(providers(await router.route("e", { needs: ["embeddings"] }))).toEqual([A]);
+      expect((await refusal(router.route("e", { needs: ["chat"] }))).code).toBe("capability_unavailable");
+      expect((await refusal(router.route("m", { needs: ["embeddings"] }))).code).toBe("capability_unavailable");
+    });
+  });
+
+  describe("ordering", () => {
+    it("by default tries the cheapest first, then the fastest, and providers in cool-down last", async () => {
+      const router = routerOf([offer(A, 5n, 5n), offer(B, 1n, 1n), offer(C, 1n, 1n)]);
+      router.observe(B, 300);
+      router.observe(C, 100);
+      expect(providers(await router.route("m"))).toEqual([C, B, A]);
+      router.markDown(C);
+      expect(providers(await router.route("m"))).toEqual([B, A, C]);
+      router.advance(16_000);
+      expect(providers(await router.route("m"))).toEqual([C, B, A]);
+    });
+
+    it("sort: price orders by price, then latency", async () => {
+      const router = routerOf([offer(A, 2n, 2n), offer(B, 1n, 4n), offer(C, 1n, 1n)]);
+      router.observe(A, 1);
+      expect(providers(await router.route("m", { preferences: { sort: "price" } }))).toEqual([C, A, B]);
+    });
+
+    it("sort: latency puts the lowest measured latency first and unmeasured providers after", async () => {
+      const router = routerOf([offer(A, 1n, 1n), offer(B, 9n, 9n), offer(C, 5n, 5n)]);
+      router.observe(B, 50);
+      router.observe(C, 200);
+      expect(providers(await router.route("m", { preferences: { sort: "latency" } }))).toEqual([B, C, A]);
+    });
+
+    it("sort: throughput puts the highest measured tokens per second first", async () => {
+      const router = routerOf([offer(A, 1n, 1n), offer(B, 9n, 9n), offer(C, 5n, 5n)]);
+      router.observeThroughput(B, 40);
+      router.observeThroughput(C, 400);
+      router.observeThroughput(A, Number.NaN); // not a measurement
+      expect(providers(await router.route("m", { preferences: { sort: "throughput" } }))).toEqual([C, B, A]);
+    });
+
+    it("order: the named providers first in that order, then the rest as ranked", async () => {
+      const router = routerOf([offer(A, 1n, 1n), offer(B, 2n, 2n), offer(C, 3n, 3n)]);
+      expect(providers(await router.route("m", { preferences: { order: [C, B] } }))).toEqual([C, B, A]);
+      // Addresses are matched whatever their case; an unknown one in `order` is skipped.
+      expect(providers(await router.route("m", { preferences: { order: [UNKNOWN, C.toUpperCase().replace("0X", "0x") as Address] } }))).toEqual([C, A, B]);
+    });
+
+    it("allow_fallbacks: false keeps to the ordered providers, or to the first choice without an order", async () => {
+      const router = routerOf([offer(A, 1n, 1n), offer(B, 2n, 2n), offer(C, 3n, 3n)]);
+      expect(providers(await router.route("m", { preferences: { order: [C, B], allowFallbacks: false } }))).toEqual([C, B]);
+      expect(providers(await router.route("m", { preferences: { allowFallbacks: false } }))).toEqual([A]);
+      expect(providers(await router.route("m", { preferences: { allowFallbacks: false, sort: "price", ignore: [A] } }))).toEqual([B]);
+      const error = await refusal(router.route("m", { preferences: { order: [UNKNOWN], allowFallbacks: false } }));
+      expect(error).toMatchObject({ status: 400, code: "no_matching_provider", param: "provider.order" });
+    });
+  });
+
+  describe("filters", () => {
+    it("only: keeps the named providers, and refuses clearly when none of them offers the model", async () => {
+      const router = routerOf([offer(A, 1n, 1n), offer(B, 2n, 2n)]);
+      expect(providers(await router.route("m", { preferences: { only: [B, UNKNOWN] } }))).toEqual([B]);
+      const error = await refusal(router.route("m", { preferences: { only: [UNKNOWN] } }));
+      expect(error).toMatchObject({ status: 400, code: "no_matching_provider", param: "provider.only" });
+      expect(error.message).toContain(UNKNOWN);
+      expect(error.hint).toContain(A);
+      expect(error.hint).toContain(B);
+    });
+
+    it("ignore: skips the named providers, and refuses when it leaves none", async () => {
+      const router = routerOf([offer(A, 1n, 1n), offer(B, 2n, 2n)]);
+      expect(providers(await router.route("m", { preferences: { ignore: [A] } }))).toEqual([B]);
+      expect(await refusal(router.route("m", { preferences: { ignore: [A, B] } }))).toMatchObject({ code: "no_matching_provider", param: "provider.ignore" });
+    });
+
+    it("max_price: keeps offers at or under both ceilings, and refuses with the prices there are", async () => {
+      const router = routerOf([offer(A, 10n, 30n), offer(B, 20n, 20n), offer(C, 30n, 10n)]);
+      expect(providers(await router.route("m", { preferences: { maxPrice: { prompt: 20n } } }))).toEqual([A, B]);
+      expect(providers(await router.route("m", { preferences: { maxPrice: { completion: 20n } } }))).toEqual([B, C]);
+      expect(providers(await router.route("m", { preferences: { maxPrice: { prompt: 20n, completion: 20n } } }))).toEqual([B]);
+      const error = await refusal(router.route("m", { preferences: { maxPrice: { prompt: 9n } } }));
+      expect(error).toMatchObject({ status: 400, code: "no_matching_provider", param: "provider.max_price" });
+      expect(error.hint).toContain("prompt 10, completion 30 base units per million tokens");
+    });
+
+    it("quantizations: matches OpenRouter levels and GGUF type names; a provider that does not say is `unknown`", async () => {
+      const router = routerOf([offer(A, 1n, 1n), offer(B, 2n, 2n), offer(C, 3n, 3n)], { [A]: "Q4_K", [B]: "F16", [C]: undefined });
+      expect(providers(await router.route("m", { preferences: { quantizations: ["int4"] } }))).toEqual([A]);
+      expect(providers(await router.route("m", { preferences: { quantizations: ["fp16", "unknown"] } }))).toEqual([B, C]);
+      expect(providers(await router.route("m", { preferences: { quantizations: ["q4_k", "f16"] } }))).toEqual([A, B]);
+      const error = await refusal(router.route("m", { preferences: { quantizations: ["int8"] } }));
+      expect(error).toMatchObject({ status: 400, code: "no_matching_provider", param: "provider.quantizations" });
+      expect(error.hint).toContain("weights Q4_K");
+    });
+
+    it("applies capabilities first: `only` naming just a provider without the capability leaves none", async () => {
+      const router = routerOf([offer(A, 1n, 1n, ["chat"]), offer(B, 1n, 1n, LLAMA)]);
+      const error = await refusal(router.route("m", { needs: ["tools"], preferences: { only: [A] } }));
+      expect(error).toMatchObject({ code: "no_matching_provider", param: "provider.only" });
+      expect(providers(await router.route("m", { needs: ["tools"], preferences: { only: [A, B] } }))).toEqual([B]);
+    });
+
+    it("never routes to a provider caught overcharging", async () => {
+      const router = routerOf([offer(A, 1n, 1n), offer(B, 2n, 2n)]);
+      router.markUntrusted(A);
+      expect(providers(await router.route("m", { preferences: { order: [A] } }))).toEqual([B]);
+      expect(router.isLive(A)).toBe(false);
+      expect(router.isLive(B)).toBe(true);
+    });
+  });
+});
+
+describe("parseRoutingPreferences", () => {
+  const parse = (value: unknown) => parseRoutingPreferences(value, { decimals: 6 });
+  const refused = (value: unknown) => {
+    try {
+      parse(value);
+    } catch (error) {
+      if (isGotongError(error)) return error;
+      throw error;
+    }
+    throw new Error("expected a refusal");
+  };
+
+  it("reads OpenRouter's field names into typed preferences", () => {
+    const prefs: RoutingPreferences = parse({
+      order: [B.toUpperCase().replace("0X", "0x")],
+      only: [A, B],
+      ignore: [C],
+      allow_fallbacks: false,
+      require_parameters: true,
+      sort: "throughput",
+      max_price: { prompt: 0.5, completion: "2", request: 0 },
+      quantizations: ["INT4", "q8_0"],
+      data_collection: "allow",
+      zdr: false,
+    });
+    expect(prefs).toEqual({
+      order: [getAddress(B)],
+      only: [getAddress(A), getAddress(B)],
+      ignore: [getAddress(C)],
+      allowFallbacks: false,
+      requireParameters: true,
+      sort: "throughput",
+      maxPrice: { prompt: 500_000n, completion: 2_000_000n },
+      quantizations: ["int4", "q8_0"],
+    });
+    expect(parse({ sort: { by: "latency", partition: "none" } })).toEqual({ sort: "latency" });
+    expect(parse(undefined)).toEqual({});
+    expect(parse(null)).toEqual({});
+  });
+
+  it("converts max_price from whole payment tokens to base units exactly", () => {
+    expect(parse({ max_price: { prompt: "0.000001" } }).maxPrice).toEqual({ prompt: 1n });
+    expect(parse({ max_price: { prompt: 3, completion: "12.340000" } }).maxPrice).toEqual({ prompt: 3_000_000n, completion: 12_340_000n });
+    expect(refused({ max_price: { prompt: "0.0000001" } })).toMatchObject({ param: "provider.max_price.prompt", message: expect.stringContaining("more decimals than the payment token's 6") });
+    expect(refused({ max_price: { prompt: -1 } }).param).toBe("provider.max_price.prompt");
+    expect(refused({ max_price: { prompt: 1e-7 } }).param).toBe("provider.max_price.prompt");
+    expect(refused({ max_price: { image: 1 } }).param).toBe("provider.max_price.image");
+    expect(refused({ max_price: 5 }).param).toBe("provider.max_price");
+  });
+
+  it("refuses with a 400 naming each bad field", () => {
+    expect(refused("cheap")).toMatchObject({ status: 400, code: "invalid_parameter", param: "provider" });
+    expect(refused({ orderr: [A] }).param).toBe("provider.orderr");
+    expect(refused({ order: A }).param).toBe("provider.order");
+    expect(refused({ only: [A, "openai"] })).toMatchObject({ param: "provider.only[1]", message: expect.stringContaining('"openai"') });
+    expect(refused({ allow_fallbacks: "no" }).param).toBe("provider.allow_fallbacks");
+    expect(refused({ require_parameters: 1 }).param).toBe("provider.require_parameters");
+    expect(refused({ sort: "cheapest" }).param).toBe("provider.sort");
+    expect(refused({ quantizations: "int4" }).param).toBe("provider.quantizations");
+    expect(refused({ quantizations: ["int4", 8] }).param).toBe("provider.quantizations[1]");
+    expect(refused({ data_collection: "deny" }).param).toBe("provider.data_collection");
+    expect(refused({ zdr: true }).param).toBe("provider.zdr");
+    expect(() => parseRoutingPreferences({ sort: 1 }, { decimals: 6, field: "--routing" })).toThrow(/--routing\.sort/);
+  });
+
+  it("lets a request's fields replace the gateway's defaults one by one", () => {
+    expect(mergeRoutingPreferences({ sort: "price", ignore: [A], maxPrice: { prompt: 5n } }, { sort: "latency", maxPrice: { completion: 1n } })).toEqual({
+      sort: "latency",
+      ignore: [A],
+      maxPrice: { completion: 1n },
+    });
+    expect(mergeRoutingPreferences(undefined, {})).toEqual({});
+  });
+});

@@ -1,0 +1,29 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { getAddress } from "viem";
+import { routingFromFlags } from "./routingFromFlags.ts";
+
+const A = "0x00000000000000000000000000000000000000aa";
+
+describe("routingFromFlags", () => {
+  it("reads a --routing file, with single-field flags winning over it", () => {
+    const file = join(mkdtempSync(join(tmpdir(), "routing-")), "routing.json");
+    writeFileSync(file, JSON.stringify({ sort: "latency", ignore: [A], max_price: { prompt: 9 } }));
+    expect(routingFromFlags({ routing: file }, 6)).toEqual({ sort: "latency", ignore: [getAddress(A)], maxPrice: { prompt: 9_000_000n } });
+    expect(routingFromFlags({ routing: file, sort: "price", maxPrice: "0.5,1", providerOrder: `${A}, ` }, 6)).toEqual({
+      sort: "price",
+      ignore: [getAddress(A)],
+      order: [getAddress(A)],
+      maxPrice: { prompt: 500_000n, completion: 1_000_000n },
+    });
+  });
+
+  it("is undefined without flags, and refuses bad ones as invalid arguments naming the field", () => {
+    expect(routingFromFlags({}, 6)).toBeUndefined();
+    expect(() => routingFromFlags({ sort: "cheap" }, 6)).toThrow(/routing\.sort must be "price", "latency" or "throughput"/);
+    expect(() => routingFromFlags({ maxPrice: "1,2,3" }, 6)).toThrow(/--max-price takes PROMPT or PROMPT,COMPLETION/);
+    expect(() => routingFromFlags({ routing: "/nonexistent/routing.json" }, 6)).toThrow(/Cannot read the routing file/);
+  });
+});
