@@ -1,4 +1,4 @@
-#!/usr/bin/env -S npx tsx
+#!/usr/bin/env -S npx tsx --conditions=gotong-source
 /**
  * An autonomous agent that supports open-source AI: it reads a quadratic-funding round, asks a model
  * on the Gotong network which projects deserve support, and donates within the budget its owner set
@@ -6,7 +6,10 @@
  * wallet contract refuses anything beyond it, whatever this program does.
  *
  *   gotong agent create funder --budget 10 --period 1d        # once, as the owner
- *   npx tsx examples/funding-agent.ts --agent funder --round 1 [--model NAME] [--total 5]
+ *   npx tsx --conditions=gotong-source examples/funding-agent.ts --agent funder --round 1 [--model NAME] [--total 5]
+ *
+ * (`--conditions=gotong-source` points `gotong/agent` at this checkout's src/; without it, at the
+ * build in dist/, as for a user of the npm package.)
  *
  * Quadratic funding matches breadth: many small donations to several projects are matched more than
  * one large donation to one. So the agent spreads what it gives over the projects the model picks,

@@ -7,7 +7,7 @@ import {QuadraticFunding} from "../src/QuadraticFunding.sol";
 
 /// @notice The contract's matches equal the TypeScript reference's (src/funding/computeMatches.ts),
 ///         integer for integer, for random rounds generated and solved in TypeScript
-///         (src/funding/referenceVectors.ts; a vitest check keeps the generated file current).
+///         (test/helpers/referenceVectors.ts; a vitest check keeps the generated file current).
 ///         Each round has the fixture's two models as projects, then some address projects;
 ///         rounds that weigh usage are paid for through real channels and their usage recorded.
 contract QuadraticFundingReferenceTest is FundingFixture {

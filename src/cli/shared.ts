@@ -2,7 +2,7 @@ import { parseArgs, type ParseArgsConfig } from "node:util";
 import { privateKeyToAccount } from "viem/accounts";
 import type { Hex } from "viem";
 import { readDeployment, type Deployment } from "../chain/deployment.ts";
-import { createClients, createReader } from "../chain/createClients.ts";
+import { createClients, createReader, type ChainClients } from "../chain/createClients.ts";
 import { GotongError } from "../common/errors.ts";
 import { resolveHome, type GotongHome } from "../common/home.ts";
 import { loadOrCreateKey, readKey } from "../common/keys.ts";
@@ -17,8 +17,11 @@ export const commonOptions = {
   help: { type: "boolean", short: "h" },
 } as const satisfies ParseArgsConfig["options"];
 
+/** What {@link parse} returns for a command's options `O`. */
+export type ParsedArgs<O extends NonNullable<ParseArgsConfig["options"]>> = ReturnType<typeof parseArgs<{ args: string[]; options: typeof commonOptions & O; allowPositionals: boolean; strict: true }>>;
+
 /** Parses a command's arguments with a clear error for an unknown option. */
-export function parse<O extends NonNullable<ParseArgsConfig["options"]>>(args: string[], options: O, allowPositionals = true) {
+export function parse<O extends NonNullable<ParseArgsConfig["options"]>>(args: string[], options: O, allowPositionals = true): ParsedArgs<O> {
   try {
     return parseArgs({ args, options: { ...commonOptions, ...options }, allowPositionals, strict: true });
   } catch (cause) {
@@ -26,8 +29,19 @@ export function parse<O extends NonNullable<ParseArgsConfig["options"]>>(args: s
   }
 }
 
+/** What {@link context} gives a command. */
+export type CommandContext = {
+  home: GotongHome;
+  logger: Logger;
+  deployment(path?: string): Deployment;
+  key(role: string, file?: string): Hex;
+  clients(deployment: Deployment, key: Hex): ChainClients;
+  /** A client that only reads from the chain: it needs no key. */
+  reader(deployment: Deployment): ReturnType<typeof createReader>;
+};
+
 /** Everything a command needs: the data folder, a logger, and (lazily) the deployment. */
-export function context(values: { home?: string; verbose?: boolean }) {
+export function context(values: { home?: string; verbose?: boolean }): CommandContext {
   const home: GotongHome = resolveHome(values.home);
   const logger: Logger = createLogger({ level: values.verbose ? "debug" : undefined });
   return {

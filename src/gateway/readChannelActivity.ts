@@ -18,6 +18,8 @@ export function openChannelActivity(path: string) {
     lastUsed(): Map<Hex, number> {
       return new Map((select.all() as { channel_id: string; updated_at: number }[]).map((r) => [r.channel_id as Hex, r.updated_at]));
     },
-    close: () => db.close(),
+    close(): void {
+      db.close();
+    },
   };
 }

@@ -1,11 +1,11 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { encodeGguf } from "./encodeGguf.ts";
-import { fuzzRuns } from "./fuzzRuns.ts";
+import { fuzzRuns } from "../../test/helpers/fuzzRuns.ts";
 import { generateTestModel } from "./generateTestModel.ts";
-import { mutateBytes, type ByteMutation } from "./mutateBytes.ts";
+import { mutateBytes, type ByteMutation } from "../../test/helpers/mutateBytes.ts";
 import { parseGgufHeader } from "./parseGgufHeader.ts";
-import { parseOrRefuse } from "./parseOrRefuse.ts";
+import { parseOrRefuse } from "../../test/helpers/parseOrRefuse.ts";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";

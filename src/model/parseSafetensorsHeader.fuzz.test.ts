@@ -1,9 +1,9 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { encodeSafetensors } from "./encodeSafetensors.ts";
-import { fuzzRuns } from "./fuzzRuns.ts";
-import { mutateBytes, type ByteMutation } from "./mutateBytes.ts";
-import { parseOrRefuse } from "./parseOrRefuse.ts";
+import { fuzzRuns } from "../../test/helpers/fuzzRuns.ts";
+import { mutateBytes, type ByteMutation } from "../../test/helpers/mutateBytes.ts";
+import { parseOrRefuse } from "../../test/helpers/parseOrRefuse.ts";
 import { parseSafetensorsHeader } from "./parseSafetensorsHeader.ts";
 import { SAFETENSORS_DTYPE_BITS } from "./safetensorsDtypeBits.ts";
 

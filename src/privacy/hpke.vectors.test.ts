@@ -11,7 +11,7 @@ import {
   setupBaseR,
   setupBaseS,
 } from "./hpke.ts";
-import { readHpkeVectors, type HpkeVectorFields as Fields } from "./readHpkeVectors.ts";
+import { readHpkeVectors, type HpkeVectorFields as Fields } from "../../test/helpers/readHpkeVectors.ts";
 
 const vectors = readHpkeVectors();
 

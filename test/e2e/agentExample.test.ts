@@ -13,8 +13,8 @@ import { startChatNetwork, UNIT, type ChatNetwork } from "../helpers/network.ts"
 
 const example = resolve(import.meta.dirname, "../../examples/funding-agent.ts");
 
-/** Runs the example as a user would (through tsx), to completion. */
-const runExample = (args: string[], env: Record<string, string>) => runNode(["--import", "tsx", example, ...args], env);
+/** Runs the example as a user would (through tsx, `gotong/agent` from this checkout's src/), to completion. */
+const runExample = (args: string[], env: Record<string, string>) => runNode(["--conditions=gotong-source", "--import", "tsx", example, ...args], env);
 
 describe("examples/funding-agent.ts", () => {
   let net: ChatNetwork;

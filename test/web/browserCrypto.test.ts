@@ -14,7 +14,7 @@ import {
   sealRequest as nodeSealRequest,
   setupBaseS as nodeSetupBaseS,
 } from "../../src/privacy/index.ts";
-import { readHpkeVectors } from "../../src/privacy/readHpkeVectors.ts";
+import { readHpkeVectors } from "../helpers/readHpkeVectors.ts";
 import {
   createRequestInfo,
   createStreamOpener,

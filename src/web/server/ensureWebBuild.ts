@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { existsSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { GotongError } from "../../common/errors.ts";
-import { PROJECT_ROOT, WEB_APP_DIR, WEB_DIST_DIR, WEB_VITE_CONFIG } from "./webPaths.ts";
+import { PROJECT_ROOT, RUNNING_FROM_BUILD, WEB_APP_DIR, WEB_DIST_DIR, WEB_VITE_CONFIG } from "./webPaths.ts";
 
 /** Name of the file in the build folder that records which sources it was built from. */
 const STAMP = ".source-hash";
@@ -47,7 +47,7 @@ export function webSourceHash(): string {
   return hash.digest("hex");
 }
 
-/** Whether dist/web holds a build of the current sources. */
+/** Whether dist/web/app holds a build of the current sources. */
 export function isWebBuildCurrent(): boolean {
   const stamp = join(WEB_DIST_DIR, STAMP);
   return existsSync(join(WEB_DIST_DIR, "index.html")) && existsSync(stamp) && readFileSync(stamp, "utf8") === webSourceHash();
@@ -56,14 +56,23 @@ export function isWebBuildCurrent(): boolean {
 let building: Promise<void> | undefined;
 
 /**
- * Builds the web app with vite into dist/web unless a build of the current sources is there. The
- * build goes to a temporary folder first and replaces dist/web in one rename, so a gateway serving
- * the old build never serves half of a new one. Concurrent callers in one process share one build.
+ * Makes sure dist/web/app holds the web app. From the TypeScript sources (a checkout), it builds
+ * the app with vite unless a build of the current sources is there; the build goes to a temporary
+ * folder first and replaces dist/web/app in one rename, so a gateway serving the old build never
+ * serves half of a new one, and concurrent callers in one process share one build. The compiled
+ * library (dist/, the npm package) never builds: it serves the app `npm run build` made beside it.
  *
- * @throws `web_build_failed` when vite is missing (a production install without devDependencies) or fails
- * @example await ensureWebBuild(); // then serve dist/web
+ * @throws `web_build_failed` when vite is missing (a checkout installed without devDependencies) or
+ * fails, or when the compiled library has no built app beside it
+ * @example await ensureWebBuild(); // then serve dist/web/app
  */
 export function ensureWebBuild(options: { logger?: { info(message: string, fields?: Record<string, unknown>): void } } = {}): Promise<void> {
+  if (RUNNING_FROM_BUILD) {
+    if (existsSync(join(WEB_DIST_DIR, "index.html"))) return Promise.resolve();
+    return Promise.reject(
+      new GotongError("The web app is not built", { code: "web_build_failed", status: 503, hint: "Run `npm run build`, which builds the web app into dist/web/app." }),
+    );
+  }
   if (isWebBuildCurrent()) return Promise.resolve();
   building ??= (async () => {
     const hash = webSourceHash();

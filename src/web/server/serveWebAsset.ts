@@ -33,7 +33,7 @@ export const WEB_SECURITY_HEADERS: Record<string, string> = {
 };
 
 /**
- * Serves one file of the built web app (dist/web), or index.html for `/`. Only files inside the
+ * Serves one file of the built web app (dist/web/app), or index.html for `/`. Only files inside the
  * build folder, only GET and HEAD; hashed assets are cached for a year, index.html never.
  *
  * @returns false when there is no such file (the caller answers 404)

@@ -1,4 +1,4 @@
-import { isGotongError } from "../common/errors.ts";
+import { isGotongError } from "../../src/common/errors.ts";
 
 /**
  * Runs a parser on a fuzzed input: its result, or undefined when it refused the input with a

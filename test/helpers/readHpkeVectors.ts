@@ -12,7 +12,7 @@ const VECTORS = fileURLToPath(new URL("../../../shared/vectors/hpke-base-x25519-
 
 /**
  * Reads RFC 9180's test vectors for DHKEM(X25519, HKDF-SHA256), HKDF-SHA256, ChaCha20Poly1305,
- * for the tests of src/privacy and src/web/crypto. Test support only.
+ * for the tests of src/privacy and src/web/crypto.
  *
  * @returns the parsed vectors, or undefined (with a warning) when the file is absent, so tests skip
  * @example const vectors = readHpkeVectors(); describe.skipIf(!vectors)("RFC 9180", () => { … });
