@@ -8,6 +8,26 @@ import { startChatNetwork, type ChatNetwork } from "../helpers/network.ts";
 import { freePort } from "../helpers/ports.ts";
 import { postChat } from "../helpers/postChat.ts";
 
+/** The text of a chat answer: a JSON completion's messages, or a stream's deltas joined. */
+function answerText(body: string, stream: boolean): string {
+  if (!stream) return (JSON.parse(body) as { choices: { message: { content: string } }[] }).choices.map((c) => c.message.content).join("");
+  type Chunk = { choices?: { delta?: { content?: string } }[] };
+  const events = body.split("\n\n").filter((e) => e.startsWith("data: {"));
+  return events.map((e) => (JSON.parse(e.slice("data: ".length)) as Chunk).choices?.map((c) => c.delta?.content ?? "").join("") ?? "").join("");
+}
+
+/**
+ * Pieces of an answer distinctive enough to search for: runs of 16 characters, at least 8 of them
+ * letters, that a log, a JSON file or a database would hold as they are (none that JSON escapes);
+ * at most 5.
+ */
+function fragmentsOf(text: string): string[] {
+  return [...text.matchAll(/[A-Za-z0-9 ,.;:!?'()-]{16,}/g)]
+    .map((m) => m[0].trim().slice(0, 16))
+    .filter((f) => f.length === 16 && (f.match(/[A-Za-z]/g)?.length ?? 0) >= 8)
+    .slice(0, 5);
+}
+
 function filesUnder(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
     const path = join(dir, name);
@@ -45,11 +65,14 @@ describe("nothing logged", () => {
 
   it("keeps no trace of a prompt or its answer in GOTONG_HOME, logs, stdout or stderr", async () => {
     const canary = `canary-${randomBytes(12).toString("hex")}`;
-    let answer = "";
+    const answerWords: string[] = [];
     for (const stream of [false, true]) {
       const res = await postChat(gatewayUrl, net.model.name, `Say ${canary} please`, { max_tokens: 24, stream });
       expect(res.status).toBe(200);
-      answer += await res.text();
+      const fragments = fragmentsOf(answerText(await res.text(), stream));
+      // Without text to look for, the check of the completion below would pass checking nothing.
+      expect(fragments.length, `the ${stream ? "streamed" : "JSON"} answer has text to look for`).toBeGreaterThan(0);
+      answerWords.push(...fragments);
     }
     // A malformed request containing the canary, and one refused for a bad parameter, must not echo it to logs either.
     await fetch(`${gatewayUrl}/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: `{"model":"${net.model.name}","messages":[{"role":"user","content":"${canary}"}` });
@@ -61,8 +84,6 @@ describe("nothing logged", () => {
       await c.exited;
     }
 
-    // Words of the model's answer long enough to be distinctive, to check the completion too.
-    const answerWords = [...answer.matchAll(/"content":"([^"]{12,})"/g)].map((m) => m[1]!).slice(0, 5);
     const haystacks: [string, Buffer][] = filesUnder(net.home.root).map((f) => [f, readFileSync(f)]);
     for (const c of children) haystacks.push(["stdout", Buffer.from(c.stdout())], ["stderr", Buffer.from(c.stderr())]);
     expect(children.every((c) => c.stderr().length > 0)).toBe(true); // logs were on, at debug level

@@ -1,0 +1,67 @@
+import { describe, expect, it } from "vitest";
+import type { Address } from "viem";
+import { isGotongError } from "../common/errors.ts";
+import { createRouter } from "./createRouter.ts";
+import type { Offer } from "./discoverOffers.ts";
+
+const A = "0x00000000000000000000000000000000000000aa" as Address;
+const B = "0x00000000000000000000000000000000000000bb" as Address;
+const C = "0x00000000000000000000000000000000000000cc" as Address;
+
+function offer(provider: Address, price: bigint): Offer {
+  return {
+    provider,
+    endpoint: `http://${provider}`,
+    hpkePublicKey: `0x${"11".repeat(32)}`,
+    stake: 1n,
+    modelId: 1n,
+    modelName: "m",
+    weightsHash: `0x${"22".repeat(32)}`,
+    royaltyBps: 0,
+    price: { pricePerMillionInput: price, pricePerMillionOutput: price },
+    capabilities: ["chat"],
+  };
+}
+
+type Health = { ready: boolean; failing: string[] } | undefined;
+
+function routerWith(health: Record<Address, Health | Error>) {
+  const asked: Address[] = [];
+  const router = createRouter({
+    loadOffers: async () => [offer(A, 1n), offer(B, 2n), offer(C, 3n)],
+    healthOf: async (o) => {
+      asked.push(o.provider);
+      const h = health[o.provider];
+      if (h instanceof Error) throw h;
+      return h;
+    },
+  });
+  return { router, asked };
+}
+
+describe("the router and providers' readiness", () => {
+  it("skips a provider whose /health says it is not ready, and keeps the order of the rest", async () => {
+    const { router, asked } = routerWith({ [A]: { ready: false, failing: ["store"] }, [B]: { ready: true, failing: [] }, [C]: { ready: true, failing: [] } });
+    expect((await router.route("m")).map((o) => o.provider)).toEqual([B, C]);
+    expect(asked.sort()).toEqual([A, B, C]);
+  });
+
+  it("tries a provider that does not say (unreachable /health, or its reader failed) like any other", async () => {
+    const { router } = routerWith({ [A]: undefined, [B]: new Error("reader broke"), [C]: { ready: false, failing: ["chain", "registration"] } });
+    expect((await router.route("m")).map((o) => o.provider)).toEqual([A, B]);
+  });
+
+  it("refuses with 503 no_provider_ready, naming each provider's failing checks, when none is ready", async () => {
+    const { router } = routerWith({ [A]: { ready: false, failing: ["store"] }, [B]: { ready: false, failing: ["chain", "registration"] }, [C]: { ready: false, failing: [] } });
+    const error = await router.route("m").then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(isGotongError(error, "no_provider_ready")).toBe(true);
+    expect(error).toMatchObject({ status: 503, retryable: true, message: 'No provider of "m" is ready to serve' });
+    const hint = (error as { hint: string }).hint;
+    expect(hint).toContain(`${A} (failing store)`);
+    expect(hint).toContain(`${B} (failing chain, registration)`);
+    expect(hint).toContain(`${C} (failing its checks)`);
+  });
+});
