@@ -22,14 +22,15 @@ const usage = `gotong — an open network for AI
   gotong devnet                  run only the local chain
   gotong devnet fund ADDRESS [--eth N] [--tokens N]   the local chain's faucet
   gotong provider start|status|redeem|withdraw|unstake|exit|rotate-key   serve a model, get paid, collect, leave
-  gotong gateway start           an OpenAI-compatible endpoint that pays providers
+  gotong gateway start           an OpenAI-compatible endpoint that pays providers (--keys: serving others)
+  gotong gateway key create|list|revoke   API keys for it: a budget per period and requests per minute each
   gotong model pull|publish|verify|inspect
   gotong model withdraw ID|--all  take out a model's royalties (you must own its token)
   gotong model transfer ID ADDRESS   give the model's token away (pending royalties go with it)
   gotong balance [ADDRESS]       native coin and token balances of your keys, or of any address
   gotong earnings                what you can withdraw and withdrew, and where each payment went
   gotong chat "PROMPT"           one request through the network
-  gotong receipts                what your gateway paid for, request by request
+  gotong receipts [--key ID]     what your gateway paid for, request by request (or for one API key)
   gotong channel list|close|withdraw   your gateway's payment channels: deposit, spent, redeemed, state; get the rest back
   gotong agent create|policy|revoke|status|close-channels   agent wallets: a budget the owner sets and can revoke
   gotong mcp                     an MCP server (stdio) for agents: chat, pay, donate, balance, budget

@@ -15,10 +15,14 @@ export class GotongError extends Error {
   readonly retryable: boolean;
   /** The request parameter at fault, when there is one (OpenAI's `param`). */
   readonly param: string | undefined;
+  /** OpenAI's error `type` where it is not the one the status implies (its 401 is `invalid_request_error`). */
+  readonly type: string | undefined;
+  /** HTTP headers the error is sent with (`retry-after` when it is known, for one). */
+  readonly headers: Record<string, string> | undefined;
 
   constructor(
     message: string,
-    options: { code: string; hint?: string; status?: number; retryable?: boolean; param?: string; cause?: unknown },
+    options: { code: string; hint?: string; status?: number; retryable?: boolean; param?: string; type?: string; headers?: Record<string, string>; cause?: unknown },
   ) {
     super(message, { cause: options.cause });
     this.name = "GotongError";
@@ -27,6 +31,8 @@ export class GotongError extends Error {
     this.status = options.status ?? 400;
     this.retryable = options.retryable ?? false;
     this.param = options.param;
+    this.type = options.type;
+    this.headers = options.headers;
   }
 }
 

@@ -1,6 +1,8 @@
 import type { Address, Hex } from "viem";
 import { openDatabase } from "../common/db.ts";
+import { checkDatabaseWritable } from "../common/checkDatabaseWritable.ts";
 import { type SignedReceipt, receiptToJson, receiptFromJson } from "../payments/receipt.ts";
+import { createApiKeyStore } from "./apiKeys/createApiKeyStore.ts";
 
 /** The gateway's view of one channel it pays through. */
 export type ChannelRecord = { channelId: Hex; provider: Address; modelId: bigint; epoch: bigint; deposit: bigint; spent: bigint };
@@ -16,7 +18,7 @@ export type PendingRequest = {
   maxOutputTokens: bigint;
 };
 /** A receipt kept by the gateway: costs and hashes, never content. */
-export type StoredReceipt = { receipt: SignedReceipt; provider: Address; modelId: bigint; modelName: string; createdAt: number };
+export type StoredReceipt = { receipt: SignedReceipt; provider: Address; modelId: bigint; modelName: string; createdAt: number; /** The API key it was paid for (a gateway started with --keys). */ keyId?: string };
 
 const schema = `
 CREATE TABLE IF NOT EXISTS channels (
@@ -45,6 +47,8 @@ export function createGatewayStore(path: string) {
   const pendingColumns = new Set((db.prepare("PRAGMA table_info(pending)").all() as { name: string }[]).map((c) => c.name));
   if (!pendingColumns.has("max_input_tokens")) db.exec("ALTER TABLE pending ADD COLUMN max_input_tokens TEXT NOT NULL DEFAULT '9007199254740991'");
   if (!pendingColumns.has("max_output_tokens")) db.exec("ALTER TABLE pending ADD COLUMN max_output_tokens TEXT NOT NULL DEFAULT '9007199254740991'");
+  // API keys, their budgets' holds and usage, and the key on each receipt (its own schema step).
+  const apiKeys = createApiKeyStore(db);
   type ChannelRow = { channel_id: string; provider: string; model_id: string; epoch: string; deposit: string; spent: string };
   const toChannel = (r: ChannelRow): ChannelRecord => ({
     channelId: r.channel_id as Hex,
@@ -63,7 +67,7 @@ export function createGatewayStore(path: string) {
   const putRefusal = db.prepare("INSERT OR IGNORE INTO refusals (request_id, provider, code, message, created_at) VALUES (?, ?, ?, ?, ?)");
   const refusedProviders = db.prepare("SELECT DISTINCT provider FROM refusals");
   const putReceipt = db.prepare(
-    "INSERT OR IGNORE INTO receipts (request_id, channel_id, provider, model_id, model_name, cost, receipt, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    "INSERT OR IGNORE INTO receipts (request_id, channel_id, provider, model_id, model_name, cost, receipt, created_at, key_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
   );
   const putPending = db.prepare(
     "INSERT OR REPLACE INTO pending (request_id, channel_id, epoch, observed_output_tokens, max_input_tokens, max_output_tokens, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -71,16 +75,22 @@ export function createGatewayStore(path: string) {
   const delPending = db.prepare("DELETE FROM pending WHERE request_id = ?");
   const listPending = db.prepare("SELECT * FROM pending WHERE channel_id = ?");
   const listReceipts = db.prepare("SELECT * FROM receipts ORDER BY created_at DESC LIMIT ?");
+  const listKeyReceipts = db.prepare("SELECT * FROM receipts WHERE key_id = ? ORDER BY created_at DESC LIMIT ?");
   const listChannels = db.prepare("SELECT * FROM channels");
   // One commit: the receipt is inserted if it is new, and only then is its cost added to what the
   // channel has spent, read inside the same transaction. Accepting a receipt twice (a settled cut
   // stream, a replayed answer) changes nothing the second time.
   const addReceipt = db.transaction((entry: Omit<StoredReceipt, "createdAt">, epoch: bigint): { added: boolean; channel: ChannelRecord | undefined } => {
     const receipt = entry.receipt;
+    // A request sent for an API key held its worst case against the key's budget: the receipt
+    // records the key, and the hold becomes the receipt's cost, in this same commit.
+    const keyId = apiKeys.reservedBy(receipt.requestId);
     const inserted = putReceipt.run(
       receipt.requestId, receipt.channelId, entry.provider, entry.modelId.toString(), entry.modelName,
-      receipt.cost.toString(), JSON.stringify(receiptToJson(receipt)), Date.now(),
+      receipt.cost.toString(), JSON.stringify(receiptToJson(receipt)), Date.now(), keyId ?? null,
     ).changes === 1;
+    if (inserted) apiKeys.settle(receipt.requestId, receipt.cost);
+    else apiKeys.release(receipt.requestId);
     delPending.run(receipt.requestId);
     const row = getChannel.get(receipt.channelId) as ChannelRow | undefined;
     const channel = row ? toChannel(row) : undefined;
@@ -120,8 +130,10 @@ export function createGatewayStore(path: string) {
     putPending(p: PendingRequest): void {
       putPending.run(p.requestId, p.channelId, p.epoch.toString(), p.observedOutputTokens.toString(), p.maxInputTokens.toString(), p.maxOutputTokens.toString(), Date.now());
     },
+    /** Forgets a request whose receipt will never be paid, and lets go of its key's hold. */
     deletePending(requestId: Hex): void {
       delPending.run(requestId);
+      apiKeys.release(requestId);
     },
     listPending(channelId: Hex): PendingRequest[] {
       type Row = { request_id: string; channel_id: string; epoch: string; observed_output_tokens: string; max_input_tokens: string; max_output_tokens: string };
@@ -134,14 +146,23 @@ export function createGatewayStore(path: string) {
         maxOutputTokens: BigInt(r.max_output_tokens),
       }));
     },
-    listReceipts(limit = 100): StoredReceipt[] {
-      return (listReceipts.all(limit) as { provider: string; model_id: string; model_name: string; receipt: string; created_at: number }[]).map((r) => ({
+    /** The latest receipts, newest first; only those paid for API key `keyId` when it is given. */
+    listReceipts(limit = 100, keyId?: string): StoredReceipt[] {
+      const rows = keyId === undefined ? listReceipts.all(limit) : listKeyReceipts.all(keyId, limit);
+      return (rows as { provider: string; model_id: string; model_name: string; receipt: string; created_at: number; key_id: string | null }[]).map((r) => ({
         receipt: receiptFromJson(JSON.parse(r.receipt))!,
         provider: r.provider as Address,
         modelId: BigInt(r.model_id),
         modelName: r.model_name,
         createdAt: r.created_at,
+        ...(r.key_id ? { keyId: r.key_id } : {}),
       }));
+    },
+    /** The gateway's API keys (`gotong gateway key`), their budgets and usage. */
+    apiKeys,
+    /** Throws unless the store can commit a write now (see checkDatabaseWritable): for readiness. */
+    checkWritable(): void {
+      checkDatabaseWritable(db);
     },
     close(): void {
       db.close();

@@ -43,6 +43,14 @@ export function refuseCrossSiteSpending(req: IncomingMessage, accepted: readonly
       });
     }
   }
+  refuseUndeclaredBody(req, accepted);
+}
+
+/**
+ * Refuses a request body not declared as one of the `accepted` content types (415). On a gateway
+ * that requires API keys this is all that is left of the guard above: the key is the authority.
+ */
+export function refuseUndeclaredBody(req: IncomingMessage, accepted: readonly string[] = ["application/json"]): void {
   const type = (req.headers["content-type"] ?? "").split(";")[0]!.trim().toLowerCase();
   if (!accepted.includes(type)) {
     throw new GotongError(`Content-Type must be ${accepted.join(" or ")}, not "${type || "none"}"`, {
