@@ -6,6 +6,8 @@ import type { Logger } from "../common/logger.ts";
 import { createPromptRenderer, type PromptInput } from "../model/createPromptRenderer.ts";
 import { hashFile } from "../model/hashFile.ts";
 import { promptInputOfBody } from "../provider/toolsPrompt.ts";
+import { embeddingTokens } from "../model/embeddingTokens.ts";
+import type { EmbeddingInput } from "../protocol/parseEmbeddingRequest.ts";
 
 /**
  * Counts a request's prompt tokens exactly, for models whose GGUF the gateway has at hand: the
@@ -17,6 +19,8 @@ export type PromptCounter = {
   count(weightsHash: Hex, body: Record<string, unknown>): number | undefined;
   /** The same, for a prompt already parsed (see promptInputOfBody): the gateway parses each request once. */
   countInput(weightsHash: Hex, input: PromptInput): number | undefined;
+  /** The exact tokens a provider evaluates to embed `inputs` (see embeddingTokens); undefined when the tokenizer is not at hand. */
+  countEmbeddingInput(weightsHash: Hex, inputs: readonly EmbeddingInput[]): number | undefined;
   /** Weights hashes whose tokenizer is loaded. */
   known(): Hex[];
   dispose(): Promise<void>;
@@ -62,6 +66,10 @@ export async function createPromptCounter(files: readonly string[], logger: Logg
       return input && countInput(weightsHash, input);
     },
     countInput,
+    countEmbeddingInput(weightsHash, inputs) {
+      const model = renderers.get(weightsHash.toLowerCase())?.model;
+      return model && inputs.reduce((sum, input) => sum + embeddingTokens(model, input).length, 0);
+    },
     known: () => [...renderers.keys()] as Hex[],
     async dispose() {
       for (const { model } of renderers.values()) await model.dispose();
