@@ -4,7 +4,7 @@ import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import { zeroAddress, type Address } from "viem";
 import { GotongError } from "../common/errors.ts";
 import type { Agent } from "./createAgent.ts";
-import { createAgentMcpServer } from "./createAgentMcpServer.ts";
+import { amountOf, createAgentMcpServer, decimalOf, type AgentSource } from "./createAgentMcpServer.ts";
 
 type Result = { isError?: boolean; content: { text?: string }[]; structuredContent?: Record<string, unknown> };
 
@@ -32,7 +32,7 @@ function fakeAgent() {
   return { agent: agent as unknown as Agent, paid };
 }
 
-async function connect(agent: Agent) {
+async function connect(agent: AgentSource) {
   const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
   await createAgentMcpServer(agent).connect(serverSide);
   const client = new Client({ name: "test", version: "1" });
@@ -64,7 +64,9 @@ describe("createAgentMcpServer", () => {
     const over = await call("pay", { to: "0x00000000000000000000000000000000000000cc", amount: "6" });
     expect(over.isError).toBe(true);
     expect(over.content[0]!.text).toBe("Only so much is left: nothing was spent\nHint: Wait for the reset.");
-    expect(over.structuredContent).toEqual({ error: { code: "budget_exceeded", message: "Only so much is left: nothing was spent", hint: "Wait for the reset." } });
+    // No structured content on an error (it would have to match the tool's output schema): the code travels in _meta.
+    expect(over.structuredContent).toBeUndefined();
+    expect((over as { _meta?: Record<string, unknown> })._meta?.["gotong/error"]).toEqual({ code: "budget_exceeded", message: "Only so much is left: nothing was spent", hint: "Wait for the reset." });
     for (const amount of ["0", "-1", "1.0000001", "abc"]) {
       expect((await call("pay", { to: "0x00000000000000000000000000000000000000cc", amount })).isError, amount).toBe(true);
     }
@@ -84,5 +86,69 @@ describe("createAgentMcpServer", () => {
     const { call } = await connect(fakeAgent().agent);
     expect((await call("budget")).content[0]!.text).toContain("Spent 0 gUSD of 5 gUSD this period; 5 gUSD left, at most 2 gUSD per transaction.");
     expect((await call("balance")).content[0]!.text).toContain("holds 7 gUSD");
+  });
+});
+
+describe("createAgentMcpServer without an agent yet", () => {
+  it("answers each call with why and what to run, and serves once the agent can be made", async () => {
+    let ready = false;
+    let made = 0;
+    const { agent } = fakeAgent();
+    const { client, call } = await connect(async () => {
+      if (!ready) throw new GotongError('No agent named "later"', { code: "agent_not_found", hint: "Run `gotong agent create later`, then call the tool again." });
+      made++;
+      return agent;
+    });
+    expect((await client.listTools()).tools).toHaveLength(6);
+    for (let i = 0; i < 2; i++) {
+      const r = await call("balance");
+      expect(r.isError).toBe(true);
+      expect(r.content[0]!.text).toBe('No agent named "later"\nHint: Run `gotong agent create later`, then call the tool again.');
+    }
+    ready = true;
+    expect((await call("balance")).isError).toBeFalsy();
+    expect((await call("budget")).isError).toBeFalsy();
+    expect(made).toBe(1);
+  });
+
+  it("declares an output schema for every tool, which each result's structured content matches", async () => {
+    const { client, call } = await connect(fakeAgent().agent);
+    const { tools } = await client.listTools();
+    for (const t of tools) expect(t.outputSchema, t.name).toMatchObject({ type: "object", additionalProperties: false });
+    // The client validates structured content against the schema: these throw if it does not match.
+    for (const [name, args] of [["list_models", {}], ["chat", { prompt: "hi" }], ["pay", { to: "0x00000000000000000000000000000000000000cc", amount: 1 }], ["balance", {}], ["budget", {}]] as const) {
+      const r = await call(name, args);
+      expect(r.isError, name).toBeFalsy();
+      expect(r.structuredContent, name).toBeDefined();
+    }
+  });
+});
+
+describe("MCP tool amounts, as numbers or decimal strings", () => {
+  it("reads a number from its decimal text, never through float arithmetic", () => {
+    expect(amountOf(0.1, 6)).toBe(100_000n);
+    expect(amountOf("0.1", 6)).toBe(100_000n);
+    expect(amountOf(1.5, 6)).toBe(1_500_000n);
+    expect(amountOf(0.000001, 6)).toBe(1n);
+    expect(amountOf(0.1, 18)).toBe(100_000_000_000_000_000n);
+    expect(amountOf(12345678.9, 6)).toBe(12_345_678_900_000n);
+    expect(amountOf(1e21, 0)).toBe(10n ** 21n);
+  });
+
+  it("writes exponents out", () => {
+    expect(decimalOf(1e-7)).toBe("0.0000001");
+    expect(decimalOf(1.25e-7)).toBe("0.000000125");
+    expect(decimalOf(1e21)).toBe("1000000000000000000000");
+    expect(decimalOf(1.5e22)).toBe("15000000000000000000000");
+    expect(decimalOf(42)).toBe("42");
+  });
+
+  it("refuses what is not an exact positive amount of the token", () => {
+    expect(() => amountOf(0.1 + 0.2, 6)).toThrow('Invalid amount "0.30000000000000004"');
+    expect(() => amountOf(1e-7, 6)).toThrow("more than 6 decimal places");
+    expect(() => amountOf(-1, 6)).toThrow("Invalid amount");
+    expect(() => amountOf(Number.NaN, 6)).toThrow("Invalid amount");
+    expect(() => amountOf(Number.POSITIVE_INFINITY, 6)).toThrow("Invalid amount");
+    expect(() => amountOf(0, 6)).toThrow("above zero");
   });
 });

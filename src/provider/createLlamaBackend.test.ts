@@ -118,3 +118,84 @@ describe("the embedded engine's own token loop", () => {
     expect(result.outputTokens).toBe(delivered);
   }, 60_000);
 });
+
+describe("choices, log probabilities and the default output length", () => {
+  it("generates n choices in turn in one slot, each billed, the prompt evaluated once and reused exactly", async () => {
+    // Greedy: every choice must repeat the first, which holds only if later choices see the same prompt state.
+    const greedy = await backend.prepare({ ...base, maxTokens: 24, n: 3 });
+    expect(greedy.choices).toBe(3);
+    expect(greedy.maxOutputTokens).toBe(72);
+    const texts = ["", "", ""];
+    const ended: number[] = [];
+    const result = await greedy.run({
+      signal: new AbortController().signal,
+      onText: (piece, _tokens, { choice }) => {
+        expect(ended, "text of a choice after it ended").not.toContain(choice);
+        texts[choice] += piece;
+      },
+      onChoiceEnd: (choice) => void ended.push(choice),
+    });
+    expect(ended).toEqual([0, 1, 2]);
+    expect(result.choices).toHaveLength(3);
+    expect(texts[0]!.length).toBeGreaterThan(0);
+    expect(texts[1]).toBe(texts[0]);
+    expect(texts[2]).toBe(texts[0]);
+    expect(result.outputTokens).toBe(result.choices.reduce((sum, c) => sum + c.outputTokens, 0));
+
+    // Sampled with a seed: the choices differ from one another, and the same seed gives the same set.
+    const sampled = async () => {
+      const prepared = await backend.prepare({ ...base, maxTokens: 24, n: 3, temperature: 1.5, seed: 99 });
+      const out = ["", "", ""];
+      await prepared.run({ signal: new AbortController().signal, onText: (piece, _t, { choice }) => void (out[choice] += piece) });
+      return out;
+    };
+    const first = await sampled();
+    expect(new Set(first).size, "three seeded choices were all the same").toBeGreaterThan(1);
+    expect(await sampled()).toEqual(first);
+  }, 120_000);
+
+  it("reports each token's log probability and its likeliest alternatives, and they add up to the text", async () => {
+    const prepared = await backend.prepare({ ...base, maxTokens: 16, logprobs: { top: 3 } });
+    let text = "";
+    const entries: import("./backend.ts").TokenLogprob[] = [];
+    let billed = 0;
+    await prepared.run({
+      signal: new AbortController().signal,
+      onText: (piece, tokens, { logprobs }) => {
+        text += piece;
+        billed += tokens;
+        entries.push(...(logprobs ?? []));
+      },
+    });
+    expect(entries).toHaveLength(billed);
+    expect(Buffer.from(entries.flatMap((e) => e.bytes)).toString("utf8")).toBe(text);
+    for (const e of entries) {
+      expect(e.logprob).toBeLessThanOrEqual(0);
+      expect(e.top).toHaveLength(3);
+      // Greedy decoding takes the likeliest token: it leads its own alternatives.
+      expect(e.top[0]!.logprob).toBeCloseTo(e.logprob, 5);
+      expect(e.top[0]!.token).toBe(e.token);
+      expect(e.top[1]!.logprob).toBeLessThanOrEqual(e.top[0]!.logprob);
+      expect(e.top.reduce((sum, a) => sum + Math.exp(a.logprob), 0)).toBeLessThanOrEqual(1.000001);
+    }
+  }, 60_000);
+
+  it("without max_tokens, lets the answer run until the context ends, and a prompt filling it is refused without naming max_tokens", async () => {
+    const small = await createLlamaBackend({ modelPath: (await chatModel(dir)).path, threads: 1, contextSize: 64 });
+    try {
+      const prepared = await small.prepare({ ...base, maxTokens: undefined });
+      expect(prepared.maxOutputTokens).toBe(64 - prepared.inputTokens);
+      const result = await prepared.run({ signal: new AbortController().signal, onText: () => {} });
+      expect(result.outputTokens).toBeLessThanOrEqual(64 - prepared.inputTokens);
+      if (result.finishReason === "length") expect(result.outputTokens).toBe(64 - prepared.inputTokens);
+      const long = "Once upon a time there was a little dog. ".repeat(20);
+      const error = await small.prepare({ ...base, prompt: long, maxTokens: undefined }).then(() => undefined, (e: Error) => e);
+      expect(error?.message).toMatch(/The prompt is \d+ tokens, which leaves no room for an answer in the model's context of 64/);
+      expect(error?.message).not.toContain("max_tokens");
+      const explicit = await small.prepare({ ...base, maxTokens: 200 }).then(() => undefined, (e: Error) => e);
+      expect(explicit?.message).toContain("max_tokens 200 plus the prompt's");
+    } finally {
+      await small.dispose();
+    }
+  }, 60_000);
+});

@@ -1,7 +1,7 @@
-import { getLlama, type LlamaContextSequence, type LlamaGrammar } from "node-llama-cpp";
+import { getLlama, type LlamaContextSequence, type LlamaGrammar, type Token } from "node-llama-cpp";
 import { createPromptRenderer } from "../model/createPromptRenderer.ts";
 import { GotongError } from "../common/errors.ts";
-import type { GenerationRequest, InferenceBackend, PreparedGeneration, ResponseFormat } from "./backend.ts";
+import type { ChoiceEnd, GenerationRequest, InferenceBackend, PreparedGeneration, ResponseFormat } from "./backend.ts";
 import { generateTokens } from "./generateTokens.ts";
 import { promptInputOf, toolCallSchema } from "./toolsPrompt.ts";
 
@@ -16,6 +16,21 @@ export type LlamaBackendOptions = {
   /** "auto" uses a GPU when one is present; false forces CPU. Default false. */
   gpu?: "auto" | false;
 };
+
+/**
+ * Drops a finished choice from the sequence, keeping the prompt but its last token, and returns
+ * what to evaluate next (that token). A model whose cache cannot be cut (recurrent ones) starts
+ * over and evaluates the whole prompt again.
+ */
+async function rewindToPrompt(sequence: LlamaContextSequence, prompt: Token[]): Promise<Token[]> {
+  try {
+    await sequence.eraseContextTokenRanges([{ start: prompt.length - 1, end: sequence.nextTokenIndex }]);
+    return prompt.slice(-1);
+  } catch {
+    await sequence.clearHistory();
+    return prompt;
+  }
+}
 
 /** Loads a GGUF into embedded llama.cpp (node-llama-cpp) and serves generations from it. */
 export async function createLlamaBackend(options: LlamaBackendOptions): Promise<InferenceBackend> {
@@ -88,40 +103,62 @@ export async function createLlamaBackend(options: LlamaBackendOptions): Promise<
   return {
     engine: "llama.cpp",
     contextSize,
+    // Function calls and JSON schemas are grammar-constrained, so any chat model can follow them.
+    capabilities: ["chat", "tools", "structured_outputs"],
     async prepare(request): Promise<PreparedGeneration> {
       const { tokens, stopTriggers } = render(request);
-      if (tokens.length >= contextSize) {
-        throw new GotongError(`The prompt is ${tokens.length} tokens, more than the model's context of ${contextSize}`, {
+      const room = contextSize - tokens.length;
+      if (room <= 0) {
+        throw new GotongError(`The prompt is ${tokens.length} tokens, which leaves no room for an answer in the model's context of ${contextSize}`, {
           code: "context_length_exceeded",
           hint: "Shorten the prompt or the conversation history.",
           status: 400,
         });
       }
-      if (tokens.length + request.maxTokens > contextSize) {
+      if (request.maxTokens !== undefined && request.maxTokens > room) {
         throw new GotongError(
           `max_tokens ${request.maxTokens} plus the prompt's ${tokens.length} tokens exceeds the model's context of ${contextSize}`,
-          { code: "context_length_exceeded", hint: `Ask for at most ${contextSize - tokens.length} tokens.`, status: 400 },
+          { code: "context_length_exceeded", hint: `Ask for at most ${room} tokens, or leave max_tokens out to generate until the context ends.`, status: 400 },
         );
       }
+      // No max_tokens: each choice may run until the context ends.
+      const maxTokens = request.maxTokens ?? room;
+      const choices = request.n ?? 1;
       // Structured output, or a function call the request requires: the grammar keeps it valid JSON of the schema.
       const callSchema = toolCallSchema(request);
       const format = request.responseFormat ?? (callSchema ? { kind: "json_schema" as const, name: "tool_call", schema: callSchema, raw: {} } : undefined);
       const grammar = format ? await grammarFor(format) : undefined;
       return {
         inputTokens: tokens.length,
-        maxOutputTokens: request.maxTokens,
-        async run({ signal, onText }) {
+        maxOutputTokens: maxTokens * choices,
+        choices,
+        async run({ signal, onText, onChoiceEnd }) {
           const sequence = await acquire(signal);
           // Gone before its turn: nothing was evaluated, nothing is billed.
-          if (!sequence) return { finishReason: "abort", outputTokens: 0, inputTokens: 0 };
+          if (!sequence) return { finishReason: "abort", outputTokens: 0, inputTokens: 0, choices: [] };
           try {
             await sequence.clearHistory();
-            return await generateTokens(model, sequence, tokens, { ...request, stop: [...stopTriggers, ...request.stop] }, signal, onText, grammar);
+            const ends: ChoiceEnd[] = [];
+            for (let choice = 0; choice < choices && !signal.aborted; choice++) {
+              // Later choices reuse the prompt in the slot's cache: only its last token is evaluated
+              // again, for the logits the first output token is drawn from.
+              const input = choice === 0 ? tokens : await rewindToPrompt(sequence, tokens);
+              // A client's seed gives each choice its own (and the same set of choices every time).
+              const seed = request.seed === undefined ? undefined : (request.seed + choice) % 2 ** 32;
+              const end = await generateTokens(model, sequence, input, { ...request, maxTokens, seed, stop: [...stopTriggers, ...request.stop] }, signal, (text, n, logprobs) => onText(text, n, { choice, logprobs }), grammar);
+              ends.push(end);
+              const wait = onChoiceEnd?.(choice, end);
+              if (wait) await wait;
+            }
+            return { finishReason: ends[0]?.finishReason ?? "abort", outputTokens: ends.reduce((sum, e) => sum + e.outputTokens, 0), choices: ends };
           } finally {
             release(sequence);
           }
         },
       };
+    },
+    async checkReady() {
+      if (model.disposed || context.disposed) throw new Error(`the model ${options.modelPath} is unloaded`);
     },
     async dispose() {
       await context.dispose();

@@ -28,16 +28,30 @@ export function createUpstreamBackend(options: UpstreamBackendOptions): Inferenc
   return {
     engine: "upstream",
     contextSize,
+    // Tools are refused below; `response_format` is passed on, but whether the upstream honours it
+    // cannot be checked from here, so structured outputs are not declared and not routed here.
+    capabilities: ["chat"],
     async prepare(request: GenerationRequest): Promise<PreparedGeneration> {
       if (request.tools && request.toolChoice !== "none") {
         throw new GotongError("This provider serves from an upstream server and does not relay function calls", { code: "invalid_parameter", param: "tools", status: 400, hint: "Send the request without tools, or to a provider on the embedded engine." });
       }
+      // An upstream's extra choices and token probabilities could not be checked against what it
+      // bills (its usage is one total), so they are refused rather than relayed on trust.
+      if ((request.n ?? 1) > 1) {
+        throw new GotongError("This provider serves from an upstream server and generates one choice per request", { code: "invalid_parameter", param: "n", status: 400, hint: "Send n: 1 (or leave it out), or use a provider on the embedded engine." });
+      }
+      if (request.logprobs) {
+        throw new GotongError("This provider serves from an upstream server and does not relay log probabilities", { code: "invalid_parameter", param: "logprobs", status: 400, hint: "Leave logprobs out, or use a provider on the embedded engine." });
+      }
       const text = request.kind === "chat" ? (request.messages ?? []).map((m) => m.content).join("\n") : (request.prompt ?? "");
       // Every token is at least one byte; a few more for the chat template.
       const bound = Buffer.byteLength(text) + 8 * (request.messages?.length ?? 1) + 8;
+      // No max_tokens: the upstream generates until its context ends, which bounds the output too.
+      const maxTokens = request.maxTokens ?? contextSize;
       return {
         inputTokens: bound,
-        maxOutputTokens: request.maxTokens,
+        maxOutputTokens: maxTokens,
+        choices: 1,
         async run({ signal, onText }) {
           const path = request.kind === "chat" ? "/chat/completions" : "/completions";
           const body = {
@@ -58,7 +72,7 @@ export function createUpstreamBackend(options: UpstreamBackendOptions): Inferenc
           try {
             res = await fetch(`${base}${path}`, { method: "POST", headers, body: JSON.stringify(body), signal });
           } catch (cause) {
-            if (signal.aborted) return { finishReason: "abort", outputTokens: 0 };
+            if (signal.aborted) return { finishReason: "abort", outputTokens: 0, choices: [] };
             throw new GotongError(`The upstream server at ${base} is unreachable`, { code: "upstream_unreachable", status: 503, retryable: true, cause });
           }
           if (!res.ok || !res.body) {
@@ -79,7 +93,7 @@ export function createUpstreamBackend(options: UpstreamBackendOptions): Inferenc
               if (piece) {
                 outputTokens += 1; // one streamed chunk per token; corrected by `usage` below
                 // A full client socket stops the reading here, and so the upstream's own stream.
-                const wait = onText(piece, 1);
+                const wait = onText(piece, 1, { choice: 0 });
                 if (wait) await wait;
               }
               if (choice?.finish_reason === "length") finishReason = "length";
@@ -89,10 +103,11 @@ export function createUpstreamBackend(options: UpstreamBackendOptions): Inferenc
               }
             }
           } catch (cause) {
-            if (signal.aborted) return { finishReason: "abort", outputTokens, inputTokens };
+            if (signal.aborted) return { finishReason: "abort", outputTokens, inputTokens, choices: [{ finishReason: "abort", outputTokens }] };
             throw new GotongError("The upstream stream broke off", { code: "upstream_error", status: 502, cause });
           }
-          return { finishReason: signal.aborted ? "abort" : finishReason, outputTokens, inputTokens: inputTokens === undefined ? undefined : Math.min(inputTokens, bound) };
+          finishReason = signal.aborted ? "abort" : finishReason;
+          return { finishReason, outputTokens, inputTokens: inputTokens === undefined ? undefined : Math.min(inputTokens, bound), choices: [{ finishReason, outputTokens }] };
         },
       };
     },

@@ -1,29 +1,31 @@
 import { GotongError } from "../common/errors.ts";
 import type { ChatMessage, GenerationRequest, ResponseFormat, ToolCall, ToolChoice, ToolDefinition } from "./backend.ts";
 
-/** Default output cap when a request names none: long enough to be useful, bounded for the deposit check. */
-export const DEFAULT_MAX_TOKENS = 512;
+/** Most choices one request may ask for (`n`): each is generated in turn in the request's slot. */
+export const MAX_CHOICES = 8;
+/** Most alternatives per token a chat request may ask for (`top_logprobs`), as the OpenAI API allows. */
+export const MAX_TOP_LOGPROBS = 20;
+/** Most alternatives per token a completion request may ask for (`logprobs`), as the OpenAI API allows. */
+export const MAX_COMPLETION_LOGPROBS = 5;
 
 /**
  * Parameters accepted only with the value that turns them off, which is what many clients send by
- * default (`response_format: {type: "text"}`, `logprobs: false`, `tools: []`, `store: false`…).
- * Any other value asks for something not served here and is refused by name.
+ * default (`store: false`, `metadata`…). Any other value asks for something not served here and is
+ * refused by name.
  */
-const OFF_KEYS = ["logprobs", "top_logprobs", "store", "metadata"] as const;
+const OFF_KEYS = ["store", "metadata"] as const;
 
 const chatKeys = new Set([
   "model", "messages", "max_tokens", "max_completion_tokens", "temperature", "top_p", "top_k", "min_p", "repeat_penalty", "seed", "stop",
-  "stream", "stream_options", "n", "user", "presence_penalty", "frequency_penalty", "response_format", "tools", "tool_choice", "parallel_tool_calls", ...OFF_KEYS,
+  "stream", "stream_options", "n", "user", "presence_penalty", "frequency_penalty", "response_format", "tools", "tool_choice", "parallel_tool_calls", "logprobs", "top_logprobs", ...OFF_KEYS,
 ]);
 const completionKeys = new Set([
   "model", "prompt", "max_tokens", "temperature", "top_p", "top_k", "min_p", "repeat_penalty", "seed", "stop", "stream", "stream_options", "n",
-  "user", "presence_penalty", "frequency_penalty", "echo", "logprobs", "store",
+  "user", "presence_penalty", "frequency_penalty", "echo", "logprobs", ...OFF_KEYS,
 ]);
 
 function refuseUnlessOff(body: Record<string, unknown>): void {
   const off: Record<(typeof OFF_KEYS)[number], (v: unknown) => boolean> = {
-    logprobs: (v) => v === false || v === 0,
-    top_logprobs: (v) => v === 0,
     // Nothing is stored anyway (privacy); metadata only labels what would be stored.
     store: (v) => v === false,
     metadata: (v) => typeof v === "object",
@@ -57,8 +59,26 @@ function integerIn(body: Record<string, unknown>, key: string, min: number, max:
 }
 
 /**
+ * `logprobs` and `top_logprobs`: chat takes `logprobs: true` with 0–20 alternatives per token;
+ * completions take `logprobs: N` (0–5). Undefined when not asked for (`false`, `null`, absent).
+ */
+function parseLogprobs(kind: "chat" | "completion", body: Record<string, unknown>): { top: number } | undefined {
+  if (kind === "completion") {
+    const top = integerIn(body, "logprobs", 0, MAX_COMPLETION_LOGPROBS);
+    return top === undefined ? undefined : { top };
+  }
+  if (body.logprobs !== undefined && body.logprobs !== null && typeof body.logprobs !== "boolean") throw bad(`"logprobs" must be true or false`, "logprobs");
+  const top = integerIn(body, "top_logprobs", 0, MAX_TOP_LOGPROBS);
+  if (body.logprobs !== true) {
+    if (top) throw bad(`"top_logprobs" needs "logprobs": true`, "top_logprobs");
+    return undefined;
+  }
+  return { top: top ?? 0 };
+}
+
+/**
  * Validates an OpenAI chat or completion request body into a GenerationRequest. A parameter this
- * provider cannot honour (tools, n > 1, logprobs…) is refused with 400, never silently dropped.
+ * provider cannot honour is refused with 400, never silently dropped.
  */
 export function parseGenerationRequest(kind: "chat" | "completion", body: Record<string, unknown>): GenerationRequest & { stream: boolean; includeUsage: boolean } {
   const allowed = kind === "chat" ? chatKeys : completionKeys;
@@ -67,17 +87,18 @@ export function parseGenerationRequest(kind: "chat" | "completion", body: Record
       throw bad(`The parameter "${key}" is not supported by this provider`, key, "Remove it from the request; Gotong refuses what it cannot honour instead of ignoring it.");
     }
   }
-  const n = integerIn(body, "n", 1, 1);
-  void n;
+  const n = integerIn(body, "n", 1, MAX_CHOICES) ?? 1;
   refuseUnlessOff(body);
-  if (body.echo !== undefined && body.echo !== false) throw bad(`"echo" is not supported`, "echo");
+  if (body.echo !== undefined && body.echo !== null && body.echo !== false) throw bad(`"echo" is not supported`, "echo");
   if (body.stream !== undefined && typeof body.stream !== "boolean") throw bad(`"stream" must be true or false`, "stream");
-  const maxTokens =
-    integerIn(body, "max_completion_tokens", 1, 1_000_000) ?? integerIn(body, "max_tokens", 1, 1_000_000) ?? DEFAULT_MAX_TOKENS;
+  // No cap named: the answer may run until the context ends (see InferenceBackend.prepare).
+  const maxTokens = integerIn(body, "max_completion_tokens", 1, 1_000_000) ?? integerIn(body, "max_tokens", 1, 1_000_000);
   const stop = parseStop(body.stop);
   const request: GenerationRequest & { stream: boolean; includeUsage: boolean } = {
     kind,
     maxTokens,
+    n,
+    logprobs: parseLogprobs(kind, body),
     temperature: numberIn(body, "temperature", 0, 2) ?? 1,
     topP: numberIn(body, "top_p", 0, 1),
     topK: integerIn(body, "top_k", 0, 1_000_000),
@@ -103,6 +124,7 @@ export function parseGenerationRequest(kind: "chat" | "completion", body: Record
       throw bad(`"parallel_tool_calls" must be true or false`, "parallel_tool_calls");
     }
     if (request.tools && request.responseFormat) throw bad(`"tools" and a JSON "response_format" cannot be combined here`, "response_format");
+    if (request.tools && request.toolChoice !== "none" && request.logprobs) throw bad(`"logprobs" cannot be combined with "tools" here`, "logprobs", "Ask for logprobs without tools, or with \"tool_choice\": \"none\".");
   }
   if (kind === "chat") request.messages = parseMessages(body.messages);
   else request.prompt = parsePrompt(body.prompt);

@@ -63,6 +63,8 @@ describe("gotong agent and gotong mcp", () => {
 
     const { tools } = await client.listTools();
     expect(tools.map((t) => t.name).sort()).toEqual(["balance", "budget", "chat", "donate", "list_models", "pay"]);
+    // Every tool declares what its structured content holds; the client checks each result against it.
+    for (const t of tools) expect(t.outputSchema, t.name).toMatchObject({ type: "object" });
 
     const models = await call("list_models");
     expect(models.isError).toBeFalsy();
@@ -135,5 +137,42 @@ describe("gotong agent and gotong mcp", () => {
     const bad = await gotong(["agent", "policy", "bot", "--period", "0", "--budget", "1"]);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain("impossible");
+  });
+  it("without an agent stays connected, says on each tool call what to run, then serves once it exists; amounts may be numbers", async () => {
+    const transport = new StdioClientTransport({ command: process.execPath, args: [gotongBin, "mcp", "--agent", "later"], env: { ...(process.env as Record<string, string>), ...env() }, stderr: "pipe" });
+    const later = new Client({ name: "gotong-e2e-later", version: "1.0.0" });
+    await later.connect(transport);
+    try {
+      const callLater = async (name: string, args: Record<string, unknown> = {}) => (await later.callTool({ name, arguments: args })) as ToolResult & { _meta?: Record<string, unknown> };
+      expect((await later.listTools()).tools).toHaveLength(6);
+      for (const tool of ["balance", "list_models"]) {
+        const refused = await callLater(tool);
+        expect(refused.isError, tool).toBe(true);
+        expect(text(refused)).toContain('No agent named "later"');
+        expect(text(refused)).toContain(`Run \`gotong agent create later --home ${net.home.root}\``);
+        expect(refused._meta?.["gotong/error"]).toMatchObject({ code: "agent_not_found" });
+      }
+      // Set up now, while the client stays connected: the next call works.
+      const created = await gotong(["agent", "create", "later", "--budget", "3", "--max-per-tx", "2", "--period", "1h", "--fund", "3"]);
+      expect(created.code, created.stderr).toBe(0);
+      const merchant = privateKeyToAccount(generatePrivateKey()).address;
+      const paid = await callLater("pay", { to: merchant, amount: 0.1 });
+      expect(paid.isError, text(paid)).toBeFalsy();
+      expect(paid.structuredContent!.amount).toBe("100000");
+      const tiny = await callLater("pay", { to: merchant, amount: 1e-6 });
+      expect(tiny.isError, text(tiny)).toBeFalsy();
+      expect(tiny.structuredContent!.amount).toBe("1");
+      const received = await net.creator.public.readContract({ address: net.devnet.deployment.token.address, abi: erc20Abi, functionName: "balanceOf", args: [merchant] });
+      expect(received).toBe(100_001n);
+      // More precision than the token has is refused, not rounded.
+      const tooFine = await callLater("pay", { to: merchant, amount: 1e-7 });
+      expect(tooFine.isError).toBe(true);
+      expect(text(tooFine)).toContain('Invalid amount "0.0000001"');
+      const budget = await callLater("budget");
+      expect(budget.isError, text(budget)).toBeFalsy();
+      expect(budget.structuredContent).toMatchObject({ spent: "100001", symbol: "gUSD", decimals: 6, revoked: false });
+    } finally {
+      await later.close().catch(() => {});
+    }
   });
 });

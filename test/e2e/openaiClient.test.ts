@@ -202,7 +202,7 @@ describe("the official openai client, with only its base URL changed", () => {
 
   it("refuses a parameter it cannot honour instead of dropping it", async () => {
     await expect(
-      client.chat.completions.create({ model: net.model.name, messages: [{ role: "user", content: "hi" }], n: 3 }),
+      client.chat.completions.create({ model: net.model.name, messages: [{ role: "user", content: "hi" }], n: 9 }),
     ).rejects.toMatchObject({ status: 400 });
   });
 });

@@ -86,4 +86,14 @@ describe("a provider serving from an upstream OpenAI-compatible server", () => {
     }
     upstream.usage.completion_tokens = 5;
   });
+
+  it("refuses n > 1 and logprobs by name, since the upstream's one usage total could not be checked against them", async () => {
+    for (const [extra, param] of [[{ n: 2 }, "n"], [{ logprobs: true }, "logprobs"]] as const) {
+      const res = await postChat(gateway.baseUrl, net.model.name, "hi there", { max_tokens: 8, ...extra });
+      expect(res.status).toBe(400);
+      const { error } = (await res.json()) as { error: { code: string; param: string; message: string } };
+      expect(error).toMatchObject({ code: "invalid_parameter", param });
+      expect(error.message).toContain("upstream server");
+    }
+  });
 });
