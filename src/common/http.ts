@@ -89,7 +89,8 @@ export function toErrorResponse(error: unknown): { status: number; body: ErrorBo
       ? error
       : new GotongError("Internal error", { code: "internal_error", status: 500, cause: error });
   const type =
-    e.status === 401 || e.status === 403
+    e.type ??
+    (e.status === 401 || e.status === 403
       ? "authentication_error"
       : e.status === 402
         ? "payment_required"
@@ -97,10 +98,11 @@ export function toErrorResponse(error: unknown): { status: number; body: ErrorBo
           ? "rate_limit_error"
           : e.status >= 500
             ? "server_error"
-            : "invalid_request_error";
+            : "invalid_request_error");
   const headers: Record<string, string> = {};
   if (e.status === 429 || e.status === 503) headers["retry-after"] = "1";
   if (e.status === 413) headers.connection = "close";
+  Object.assign(headers, e.headers);
   const body: ErrorBody = { error: { message: e.message, type, code: e.code, param: e.param ?? null } };
   if (e.hint) body.error.hint = e.hint;
   return { status: e.status, body, headers };
@@ -141,8 +143,11 @@ export type SseStream = {
    * we write), a promise that settles when it drains or the stream closes. Producers wait on it.
    */
   whenWritable(): Promise<void> | undefined;
-  /** Ends the stream; `trailer` is raw SSE text written after the last (sealed) event. */
-  end(trailer?: string): void;
+  /**
+   * Ends the stream; `trailer` is raw SSE text written after the last (sealed) event. `done: false`
+   * leaves out the closing `data: [DONE]` (the Responses API's streams end without it).
+   */
+  end(trailer?: string, done?: boolean): void;
 };
 
 /**
@@ -236,9 +241,10 @@ export function startSse(
       if (pending) flush();
       if (!res.writableEnded && !res.destroyed) write(seal ? seal(events.toString("utf8"), false, pendingMark) : events, pendingMark);
     },
-    end: (trailer = "") => {
+    end: (trailer = "", done = true) => {
       clearInterval(keepAlive);
-      if (!res.writableEnded) res.end((seal ? seal(pending + "data: [DONE]\n\n", true, pendingMark) : pending + "data: [DONE]\n\n") + trailer);
+      const last = done ? pending + "data: [DONE]\n\n" : pending;
+      if (!res.writableEnded) res.end((seal ? seal(last, true, pendingMark) : last) + trailer);
       pending = "";
     },
   };

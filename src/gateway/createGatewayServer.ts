@@ -7,20 +7,36 @@ import type { Logger } from "../common/logger.ts";
 import { postUpstream, type UpstreamResponse } from "../common/postUpstream.ts";
 import { createBinaryFrameReader, createRequestInfo, createStreamOpener, decodeSseFrame, sealRequest, type ResponseKeys, type StreamOpener } from "../privacy/index.ts";
 import { SEALED_CONTENT_TYPE } from "../provider/createSealedTransport.ts";
-import { DEFAULT_MAX_TOKENS } from "../provider/parseGenerationRequest.ts";
 import { computeCost } from "../payments/price.ts";
 import { createPaymentVerifier } from "../payments/createPaymentVerifier.ts";
 import { decodeReceiptHeader, receiptFromJson, type SignedReceipt } from "../payments/receipt.ts";
 import { encodeVoucherHeader, type VoucherDomain } from "../payments/voucher.ts";
 import { checkReceipt, type ReceiptBounds } from "./checkReceipt.ts";
 import { createChannelLanes, type LaneRelease } from "./createChannelLanes.ts";
-import { refuseCrossSiteSpending } from "./refuseCrossSiteSpending.ts";
+import { refuseCrossSiteSpending, refuseUndeclaredBody } from "./refuseCrossSiteSpending.ts";
+import type { ApiKeyAuthorizer, AuthorizedKey } from "./apiKeys/createApiKeyAuthorizer.ts";
+import { applyCors } from "./apiKeys/applyCors.ts";
+import { keyUseOf } from "./apiKeys/keyUseOf.ts";
 import type { ChannelManager } from "./createChannelManager.ts";
 import type { ChannelRecord, GatewayStore, PendingRequest } from "./createGatewayStore.ts";
 import type { Router } from "./createRouter.ts";
-import { TOOL_CALL_ENVELOPE_BYTES, toolCallBytes, promptInputOfBody } from "../provider/toolsPrompt.ts";
+import { promptInputOfBody } from "../provider/toolsPrompt.ts";
+import { answerOutputBytes, chunkOutputBytes } from "./countOutputBytes.ts";
 import type { PromptInput } from "../model/createPromptRenderer.ts";
 import type { Offer } from "./discoverOffers.ts";
+import { createContextSizes } from "./createContextSizes.ts";
+import type { ProviderInfo } from "./createProviderInfo.ts";
+import { quantizationLevel } from "./quantizationLevel.ts";
+import { requestNeeds } from "./requestNeeds.ts";
+import { embeddingTerms, type EmbeddingCounter } from "./embeddingTerms.ts";
+import { parseEmbeddingRequest } from "../protocol/parseEmbeddingRequest.ts";
+import { mergeRoutingPreferences, parseRoutingPreferences, type RoutingPreferences } from "./routingPreferences.ts";
+import { CAPABILITIES } from "../protocol/capabilities.ts";
+import { createChatSink, type ChatChunk, type GotongSummary, type RelaySink } from "./createChatSink.ts";
+import { toChatRequest } from "./responses/toChatRequest.ts";
+import { createResponsesWriter } from "./responses/createResponsesWriter.ts";
+import { responseNotStored } from "./responses/responseNotStored.ts";
+import { readinessResponse, type Readiness } from "../common/createReadiness.ts";
 
 export type GatewayServerOptions = {
   router: Router;
@@ -45,6 +61,22 @@ export type GatewayServerOptions = {
   fallback?: (req: IncomingMessage, res: ServerResponse) => boolean;
   /** Exact prompt tokens of a request, for models whose tokenizer is at hand (see createPromptCounter). */
   countPrompt?: (weightsHash: Hex, input: PromptInput) => number | undefined;
+  /** Exact tokens of inputs to embed, for models whose tokenizer is at hand (see createPromptCounter). */
+  countEmbeddingInput?: EmbeddingCounter;
+  /**
+   * Require an API key on every `/v1/` and relay route (`gotong gateway start --keys`), each within
+   * its budget and requests per minute, and answer CORS for browser apps of any origin. Default
+   * none: a keyless gateway that refuses foreign origins.
+   */
+  apiKeys?: ApiKeyAuthorizer;
+  /** Decimals of the payment token: a request's `provider.max_price` is in whole tokens per million tokens. */
+  tokenDecimals: number;
+  /** Routing preferences for requests that do not set them (OpenRouter's `provider` object; each field a request sets replaces the default). */
+  routing?: RoutingPreferences;
+  /** What providers state about their models (context size, quantization), for `/v1/models`. */
+  providerInfo?: ProviderInfo;
+  /** What `GET /health` reports (see createGatewayReadiness); without it, `{ ok: true }` while the server runs. */
+  readiness?: Readiness;
 };
 
 /** Prompt tokens a chat template may add: once per request, and per message. */
@@ -53,10 +85,10 @@ const TOKENS_PER_MESSAGE = 16n;
 
 /**
  * The most output tokens `bytes` of text can hold: every billed token brought at least one byte of
- * text, and one more may end the sequence (an end-of-text token has no text).
+ * text, and one more may end each choice's sequence (an end-of-text token has no text).
  */
-function outputBound(bytes: number): bigint {
-  return BigInt(bytes) + 1n;
+function outputBound(bytes: number, choices = 1): bigint {
+  return BigInt(bytes) + BigInt(choices);
 }
 
 /**
@@ -64,8 +96,8 @@ function outputBound(bytes: number): bigint {
  * count the provider itself put on the last event that arrived (a provider is held to its own word;
  * the receipt may add the few tokens still in flight, see IN_FLIGHT_TOKEN_ALLOWANCE).
  */
-function cutBound(bytes: number, lastCount: bigint | undefined): bigint {
-  const held = outputBound(bytes);
+function cutBound(bytes: number, lastCount: bigint | undefined, choices = 1): bigint {
+  const held = outputBound(bytes, choices);
   return lastCount !== undefined && lastCount < held ? lastCount : held;
 }
 
@@ -74,7 +106,18 @@ function cutBound(bytes: number, lastCount: bigint | undefined): bigint {
  * most it can cost (the deposit must cover it), and what copies of it that someone else delivered
  * first have cost so far (paid too, and reported with it).
  */
-type RequestTerms = Omit<ReceiptBounds, "receivedOutputTokens"> & { maxCost: bigint; copiesCost: bigint };
+type RequestTerms = Omit<ReceiptBounds, "receivedOutputTokens"> & { maxCost: bigint; copiesCost: bigint; choices: number };
+
+/** The choices a request asks for (`n`); the provider refuses any value it does not serve. */
+function choicesOf(body: Record<string, unknown>): number {
+  return Number.isSafeInteger(body.n) && (body.n as number) > 0 ? (body.n as number) : 1;
+}
+
+/** The output cap a request names (`max_completion_tokens` or `max_tokens`), if any. */
+function askedOutputOf(body: Record<string, unknown>): number | undefined {
+  const cap = Number(body.max_completion_tokens ?? body.max_tokens);
+  return Number.isSafeInteger(cap) && cap > 0 ? cap : undefined;
+}
 
 /** The record of a request whose receipt has not been dealt with, bounded by its terms. */
 function pendingOf(requestId: Hex, channel: ChannelRecord, terms: RequestTerms, observedOutputTokens: bigint): PendingRequest {
@@ -87,21 +130,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** How long a cancelled request's answer is read for before the connection is cut after all. */
 const CANCEL_DRAIN_MS = 10_000;
 
-/** Bytes of function calls in a streamed delta, counted as the provider bills them (see toolCallBytes). */
-function toolCallDeltaBytes(toolCalls: unknown): number {
-  if (!Array.isArray(toolCalls)) return 0;
-  let bytes = 0;
-  for (const call of toolCalls as { id?: unknown; function?: { name?: unknown; arguments?: unknown } }[]) {
-    if (typeof call.id === "string") bytes += TOOL_CALL_ENVELOPE_BYTES; // a call's first delta carries its id
-    if (typeof call.function?.name === "string") bytes += Buffer.byteLength(call.function.name);
-    if (typeof call.function?.arguments === "string") bytes += Buffer.byteLength(call.function.arguments);
-  }
-  return bytes;
-}
-
-
 /** Summary of a paid request, returned to the client in headers and the final SSE event. */
-function gotongSummary(offer: Offer, receipt: SignedReceipt, copiesCost = 0n) {
+function gotongSummary(offer: Offer, receipt: SignedReceipt, copiesCost = 0n): GotongSummary {
   return {
     receiptId: receipt.requestId,
     // What this request cost the client: its receipt, plus any copy of it someone else delivered
@@ -161,8 +191,18 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
   const stallMs = options.stallMs ?? DEFAULT_STALL_MS;
   const verifier = createPaymentVerifier(domain);
   const lanes = createChannelLanes({ maxWaiting: options.maxWaitingPerChannel });
+  // Each provider's context sizes, for requests whose worst case runs to the context's end.
+  const contextSizes = createContextSizes();
   // A provider caught overcharging before this gateway restarted stays excluded.
   for (const provider of store.refusedProviders()) router.markUntrusted(provider);
+  // The API key each request was authorized with (see `apiKeys`), by its response.
+  const requestKeys = new WeakMap<ServerResponse, AuthorizedKey>();
+  /** Guards a spending route: by origin on a keyless gateway; with keys, the key is the authority. */
+  const guardSpending = (req: IncomingMessage, accepted?: readonly string[]) =>
+    options.apiKeys ? refuseUndeclaredBody(req, accepted) : refuseCrossSiteSpending(req, accepted, options.allowedHosts);
+
+  // When each request in flight was sent, for the output tokens per second its provider delivered.
+  const startedAt = new Map<Hex, number>();
 
   /** Checks a receipt and pays for it once; a refused one pays nothing and excludes its provider for good. */
   function accept(offer: Offer, channel: ChannelRecord, requestId: Hex, receipt: SignedReceipt | undefined, bounds: ReceiptBounds, cut = false): SignedReceipt {
@@ -177,6 +217,8 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
       throw error;
     }
     store.addReceipt({ receipt: checked, provider: offer.provider, modelId: offer.modelId, modelName: offer.modelName }, channel.epoch);
+    const started = startedAt.get(requestId);
+    if (started !== undefined && !cut && checked.outputTokens > 0n) router.observeThroughput(offer.provider, (Number(checked.outputTokens) * 1000) / Math.max(performance.now() - started, 1));
     return checked;
   }
 
@@ -222,44 +264,89 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
   }
 
   /**
-   * The terms of a request, from the request alone. Its bill is bounded by the output it asked for
-   * (the provider's default when it did not say) and by the prompt's size in bytes (every token is at
-   * least one byte) plus a chat template's tokens per message; a sealed request the gateway cannot
-   * read hides its max_tokens, so its output is bounded by the sealed bytes that arrive. The worst
-   * case the deposit must cover counts every byte of the body as a prompt token.
+   * The context size of `offer`'s model at its provider, when a request's worst case depends on it:
+   * one that names no max_tokens may run until the context ends, and a sealed one hides its own.
+   * A provider that cannot say is skipped like one that is down: guessing would leave the deposit
+   * short of what its payment guard asks, or its receipt above the bound checked here.
    */
-  function requestTerms(offer: Offer, body: Record<string, unknown>, raw: Buffer, opaque: boolean): RequestTerms {
-    const cap = Number(body.max_completion_tokens ?? body.max_tokens);
-    const askedOutput = Number.isSafeInteger(cap) && cap > 0 ? cap : DEFAULT_MAX_TOKENS;
-    const maxCost = computeCost(offer.price, { inputTokens: raw.length + Number(TEMPLATE_TOKENS), outputTokens: askedOutput });
-    if (opaque) return { maxOutputTokens: BigInt(Number.MAX_SAFE_INTEGER), maxInputTokens: BigInt(raw.length) + TEMPLATE_TOKENS, maxCost, copiesCost: 0n };
+  async function contextSizeFor(offer: Offer, body: Record<string, unknown>, opaque: boolean): Promise<number | undefined> {
+    if (!opaque && askedOutputOf(body) !== undefined) return undefined;
+    try {
+      return await contextSizes.of(offer);
+    } catch (error) {
+      router.markDown(offer.provider);
+      throw new TryNext("context size", { cause: error });
+    }
+  }
+
+  /**
+   * The terms of a request, from the request alone. Its bill is bounded by the output it asked for
+   * (n choices of max_tokens; without max_tokens, of what the provider's context leaves after the
+   * prompt) and by the prompt's size in bytes (every token is at least one byte) plus a chat
+   * template's tokens per message; a sealed request the gateway cannot read hides its max_tokens, so
+   * its output is bounded by the sealed bytes that arrive and its cost by the whole context. The
+   * worst case the deposit must cover counts every byte of the body as a prompt token.
+   */
+  function requestTerms(offer: Offer, body: Record<string, unknown>, raw: Buffer, opaque: boolean, contextSize?: number): RequestTerms {
+    const inputWorst = raw.length + Number(TEMPLATE_TOKENS);
+    if (opaque) {
+      const maxCost = computeCost(offer.price, { inputTokens: inputWorst, outputTokens: contextSize! });
+      return { maxOutputTokens: BigInt(Number.MAX_SAFE_INTEGER), maxInputTokens: BigInt(raw.length) + TEMPLATE_TOKENS, maxCost, copiesCost: 0n, choices: 1 };
+    }
+    const choices = choicesOf(body);
     // With the model's tokenizer at hand the prompt is counted exactly, as the provider renders it;
     // otherwise every token is at least one byte, plus a chat template's few.
     // The prompt is parsed once, as the provider will render it (function descriptions included).
     const input = promptInputOfBody(body);
     const exact = input && options.countPrompt?.(offer.weightsHash, input);
-    if (exact !== undefined) return { maxOutputTokens: BigInt(askedOutput), maxInputTokens: BigInt(exact), maxCost, copiesCost: 0n };
-    const messages = Array.isArray(body.messages) ? body.messages : undefined;
-    const rendered = input ? (input.kind === "chat" ? JSON.stringify(input.messages) : input.prompt) : JSON.stringify(messages ?? body.prompt ?? "");
-    const promptBytes = Buffer.byteLength(rendered);
-    const maxInputTokens = BigInt(promptBytes) + TEMPLATE_TOKENS + TOKENS_PER_MESSAGE * BigInt(messages?.length ?? 1);
-    return { maxOutputTokens: BigInt(askedOutput), maxInputTokens, maxCost, copiesCost: 0n };
+    let maxInputTokens: bigint;
+    if (exact !== undefined) maxInputTokens = BigInt(exact);
+    else {
+      const messages = Array.isArray(body.messages) ? body.messages : undefined;
+      const rendered = input ? (input.kind === "chat" ? JSON.stringify(input.messages) : input.prompt) : JSON.stringify(messages ?? body.prompt ?? "");
+      maxInputTokens = BigInt(Buffer.byteLength(rendered)) + TEMPLATE_TOKENS + TOKENS_PER_MESSAGE * BigInt(messages?.length ?? 1);
+    }
+    // No max_tokens: each choice may run to the context's end, after at least the exact prompt.
+    const perChoice = askedOutputOf(body) ?? Math.max(contextSize! - (exact ?? 0), 1);
+    const maxOutput = perChoice * choices;
+    const maxCost = computeCost(offer.price, { inputTokens: inputWorst, outputTokens: maxOutput });
+    return { maxOutputTokens: BigInt(maxOutput), maxInputTokens, maxCost, copiesCost: 0n, choices };
   }
 
   async function relay(path: string, req: IncomingMessage, res: ServerResponse) {
-    refuseCrossSiteSpending(req, undefined, options.allowedHosts);
-    const raw = await readBody(req, options.bodyLimit ?? DEFAULT_BODY_LIMIT, options.bodyTimeoutMs);
-    const body = parseJsonObject(raw);
+    guardSpending(req);
+    let raw = await readBody(req, options.bodyLimit ?? DEFAULT_BODY_LIMIT, options.bodyTimeoutMs);
+    let body = parseJsonObject(raw);
+    let sink = createChatSink(res, stallMs);
+    if (path === "/v1/responses") {
+      // The Responses API is chat completions underneath: the request is translated here and the
+      // answer written back in its shape, through the same payment, receipt checks and failover.
+      const request = body;
+      body = toChatRequest(request);
+      raw = Buffer.from(JSON.stringify(body));
+      sink = createResponsesWriter(res, request, { stallMs });
+      path = "/v1/chat/completions";
+    }
     const model = requireModel(body);
     const stream = body.stream === true;
-    const offers = await router.route(model);
+    // Routing preferences are for the gateway: read (over its defaults), then taken out of what the provider gets.
+    const preferences = mergeRoutingPreferences(options.routing, parseRoutingPreferences(body.provider, { decimals: options.tokenDecimals }));
+    if (body.provider !== undefined) {
+      const { provider: _, ...forProvider } = body;
+      body = forProvider;
+      raw = Buffer.from(JSON.stringify(body));
+    }
+    // Only providers that declare every capability the request uses: never one that would drop it.
+    // Embeddings are read here too: a malformed input is refused before anything is paid.
+    const embeddings = path === "/v1/embeddings" ? parseEmbeddingRequest(body) : undefined;
+    const offers = await router.route(model, { needs: embeddings ? ["embeddings"] : requestNeeds(body), preferences });
     const clientGone = clientGoneSignal(res);
     let lastError: unknown;
     let busy: unknown;
     for (const offer of offers) {
       if (clientGone.aborted) return;
       try {
-        await attempt(offer, path, body, raw, stream, res, clientGone);
+        await attempt(offer, path, body, raw, stream, sink, clientGone);
         return;
       } catch (error) {
         if (clientGone.aborted) return;
@@ -294,12 +381,14 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
     body: Record<string, unknown>,
     raw: Buffer,
     stream: boolean,
-    res: ServerResponse,
+    sink: RelaySink,
     clientGone: AbortSignal,
     opaque?: { requestId: Hex; envelope: Buffer },
   ) {
     const channelId = channels.channelIdFor(offer.provider, offer.modelId);
-    const terms = requestTerms(offer, body, raw, opaque !== undefined);
+    const terms = path === "/v1/embeddings"
+      ? embeddingTerms(offer, body, options.countEmbeddingInput)
+      : requestTerms(offer, body, raw, opaque !== undefined, await contextSizeFor(offer, body, opaque !== undefined));
     let release: LaneRelease;
     try {
       // Overload is answered before any work: a full queue is a fast 429.
@@ -329,7 +418,7 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
             throw isGotongError(error, "channel_closing") ? new TryNext("channel closing", { cause: error }) : error;
           });
         }
-        const outcome = await send(offer, path, channel, raw, stream, res, clientGone, terms, opaque);
+        const outcome = await send(offer, path, channel, raw, stream, sink, clientGone, terms, opaque);
         if (outcome === "done") return;
         if (retry >= 8 || Date.now() > deadline) throw new TryNext("gave up", { cause: new Error(`provider kept answering ${outcome}`) });
       }
@@ -349,7 +438,7 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
     channel: ChannelRecord,
     raw: Buffer,
     stream: boolean,
-    res: ServerResponse,
+    sink: RelaySink,
     clientGone: AbortSignal,
     terms: RequestTerms,
     opaque?: { requestId: Hex; envelope: Buffer },
@@ -372,6 +461,10 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
       payload = Buffer.from(sealed.envelope);
       responseKeys = sealed.responseKeys;
     }
+    // An API key's budget holds this request's worst case until its receipt settles it (or it is
+    // dropped unpaid); the hold lives as long as the pending record below (see createGatewayStore).
+    const key = requestKeys.get(sink.res);
+    if (key) options.apiKeys!.reserve(key, requestId, terms.maxCost);
     const upstreamAbort = new AbortController();
     // The client left: ask the provider to stop and finish the answer, and read that to its end, so
     // both sides count the same tokens. Cutting the connection instead would lose what sits in the
@@ -411,6 +504,7 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
       throw new TryNext("unreachable", { cause: error });
     }
     clearTimeout(headerTimer);
+    startedAt.set(requestId, started);
     try {
       if (upstream.status !== 200) {
         const errorBody = (await upstream.json().catch(() => ({}))) as { error?: { code?: string; message?: string } };
@@ -464,7 +558,7 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
           throw new TryNext(`status ${upstream.status}`, { cause: new Error(errorBody.error?.message ?? `provider answered ${upstream.status}`) });
         }
         // The request itself is at fault: the next provider would say the same.
-        sendJson(res, upstream.status, errorBody.error ? errorBody : { error: { message: `Provider answered ${upstream.status}`, type: "invalid_request_error", code: "upstream_error", param: null } });
+        sink.refused(upstream.status, errorBody.error ? errorBody : { error: { message: `Provider answered ${upstream.status}`, type: "invalid_request_error", code: "upstream_error", param: null } });
         return "done";
       }
       router.observe(offer.provider, performance.now() - started);
@@ -473,15 +567,16 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
         router.markUntrusted(offer.provider);
         throw new GotongError(`Provider ${offer.provider} answered a sealed request in the clear`, { code: "provider_unsealed", status: 502 });
       }
-      if (opaque) await relayOpaqueStream(offer, channel, requestId, upstream, res, terms);
+      if (opaque) await relayOpaqueStream(offer, channel, requestId, upstream, sink.res, terms);
       else {
         const opener = responseKeys ? createStreamOpener(responseKeys) : undefined;
-        if (stream) await relayStream(offer, channel, requestId, upstream, res, terms, opener);
-        else await relayJson(offer, channel, requestId, upstream, res, terms, opener);
+        if (stream) await relayStream(offer, channel, requestId, upstream, sink, terms, opener);
+        else await relayJson(offer, channel, requestId, upstream, sink, terms, opener);
       }
       return "done";
     } finally {
       ended = true;
+      startedAt.delete(requestId);
       clearTimeout(drainTimer);
       clientGone.removeEventListener("abort", onGone);
     }
@@ -500,7 +595,7 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
     }
   }
 
-  async function relayJson(offer: Offer, channel: ChannelRecord, requestId: Hex, upstream: UpstreamResponse, res: ServerResponse, terms: RequestTerms, opener?: StreamOpener) {
+  async function relayJson(offer: Offer, channel: ChannelRecord, requestId: Hex, upstream: UpstreamResponse, sink: RelaySink, terms: RequestTerms, opener?: StreamOpener) {
     let bytes = await upstream.bytes();
     if (opener) {
       const reader = createBinaryFrameReader();
@@ -511,15 +606,10 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
     }
     const body = JSON.parse(bytes.toString("utf8")) as Record<string, unknown> & { choices?: { message?: { content?: unknown }; text?: unknown }[] };
     const header = upstream.header("x-gotong-receipt");
-    const choice = body.choices?.[0];
-    const text = choice?.message?.content ?? choice?.text;
-    const calls = (choice?.message as { tool_calls?: { function?: { name?: unknown; arguments?: unknown } }[] } | undefined)?.tool_calls;
-    const callBytes = Array.isArray(calls) ? calls.reduce((n, c) => n + toolCallBytes({ name: String(c.function?.name ?? ""), arguments: String(c.function?.arguments ?? "") }), 0) : 0;
-    const received = outputBound((typeof text === "string" ? Buffer.byteLength(text) : 0) + callBytes);
+    const received = outputBound(answerOutputBytes(body), terms.choices);
     const receipt = accept(offer, channel, requestId, header ? decodeReceiptHeader(header) : undefined, { ...terms, receivedOutputTokens: received });
     const summary = gotongSummary(offer, receipt, terms.copiesCost);
-    body.gotong = summary;
-    sendJson(res, 200, body, {
+    sink.completion(body, summary, {
       "x-gotong-receipt-id": summary.receiptId,
       "x-gotong-cost": summary.cost,
       "x-gotong-input-tokens": String(summary.inputTokens),
@@ -528,42 +618,44 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
     });
   }
 
-  async function relayStream(offer: Offer, channel: ChannelRecord, requestId: Hex, upstream: UpstreamResponse, res: ServerResponse, terms: RequestTerms, opener?: StreamOpener) {
-    const sse = startSse(res, { "x-gotong-provider": offer.provider, "x-gotong-request-id": requestId }, undefined, stallMs);
+  async function relayStream(offer: Offer, channel: ChannelRecord, requestId: Hex, upstream: UpstreamResponse, sink: RelaySink, terms: RequestTerms, opener?: StreamOpener) {
+    const { res } = sink;
+    sink.open({ "x-gotong-provider": offer.provider, "x-gotong-request-id": requestId }, requestId);
     let pending: Buffer = Buffer.alloc(0);
     // Counted by the gateway itself: the bytes of text passed on to the client; and the provider's
     // own running count on the last event, which a cut stream is held to as well.
     let receivedBytes = 0;
     let lastCount: bigint | undefined;
     let settled = false;
-    // Complete events are passed on untouched in one write; each is parsed only to count the text
-    // it carries, and the final event holding the receipt is checked and rewritten.
+    // Complete events are passed on to the sink together (for chat, untouched in one write); each is
+    // parsed to count the text it carries, and the final event holding the receipt is checked and rewritten.
     const handleEvents = async (events: Buffer) => {
-      let receipt: (Record<string, unknown> & { gotong: { receipt: unknown } }) | undefined;
+      const chunks: ChatChunk[] = [];
+      let receiptAt = -1;
       for (const event of events.toString("utf8").split("\n\n")) {
         if (!event.startsWith("data: ")) continue;
         const data = event.slice(6);
         if (data === "[DONE]") continue;
-        const chunk = JSON.parse(data) as Record<string, unknown> & { gotong?: { receipt?: unknown; outputTokens?: unknown }; choices?: { delta?: { content?: unknown; tool_calls?: unknown }; text?: unknown }[] };
-        const choice = chunk.choices?.[0];
-        const text = choice?.delta?.content ?? choice?.text;
-        if (typeof text === "string") receivedBytes += Buffer.byteLength(text);
-        receivedBytes += toolCallDeltaBytes(choice?.delta?.tool_calls);
+        const chunk = JSON.parse(data) as ChatChunk;
+        receivedBytes += chunkOutputBytes(chunk);
         if (Number.isSafeInteger(chunk.gotong?.outputTokens)) lastCount = BigInt(chunk.gotong!.outputTokens as number);
-        if (chunk.gotong?.receipt !== undefined) receipt = chunk as typeof receipt; // the final event
+        chunks.push(chunk);
+        if (chunk.gotong?.receipt !== undefined) receiptAt = chunks.length - 1; // the final event
       }
-      if (!receipt) {
-        sse.forward(events); // the provider's bytes, untouched
+      if (receiptAt < 0) {
+        sink.events(events, chunks);
       } else {
         // Only the receipt's event is rewritten; the events around it go out as they came.
+        const receipt = chunks[receiptAt]!;
         const at = events.lastIndexOf("data: ", events.indexOf('"receipt":'));
         const end = events.indexOf("\n\n", at) + 2;
-        if (at > 0) sse.forward(events.subarray(0, at));
+        if (at > 0) sink.events(events.subarray(0, at), chunks.slice(0, receiptAt));
         settled = true; // accepted or refused, this request's receipt has been dealt with
-        const checked = accept(offer, channel, requestId, receiptFromJson(receipt.gotong.receipt), { ...terms, receivedOutputTokens: outputBound(receivedBytes) });
-        receipt.gotong = gotongSummary(offer, checked, terms.copiesCost) as never;
-        sse.forward(Buffer.from(`data: ${JSON.stringify(receipt)}\n\n`));
-        if (end < events.length) sse.forward(events.subarray(end));
+        const checked = accept(offer, channel, requestId, receiptFromJson(receipt.gotong!.receipt), { ...terms, receivedOutputTokens: outputBound(receivedBytes, terms.choices) });
+        const summary = gotongSummary(offer, checked, terms.copiesCost);
+        receipt.gotong = summary;
+        sink.finished(receipt, summary);
+        if (end < events.length) sink.events(events.subarray(end), chunks.slice(receiptAt + 1));
       }
       // The client reads slower than the provider writes: stop reading the provider until it catches
       // up, so the provider's socket fills and it stops generating into it.
@@ -597,15 +689,15 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
         }
       }
       if (opener && !opener.finished && !settled && !res.destroyed) opener.end(); // a sealed stream cut short is refused as truncated
-      if (!settled && !res.destroyed) sse.send(streamError(offer));
-      sse.end();
+      if (!settled && !res.destroyed) sink.failed(streamError(offer));
+      sink.end();
     } catch (error) {
       if (res.destroyed) return;
-      sse.send(streamError(offer, error));
-      sse.end();
+      sink.failed(streamError(offer, error));
+      sink.end();
     } finally {
       // A cut stream: remember exactly how much arrived, so its receipt can be checked later.
-      if (!settled) store.putPending(pendingOf(requestId, channel, terms, cutBound(receivedBytes, lastCount)));
+      if (!settled) store.putPending(pendingOf(requestId, channel, terms, cutBound(receivedBytes, lastCount, terms.choices)));
     }
   }
 
@@ -659,9 +751,9 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
   const prepared = new Map<Hex, { offer: Offer; expires: number }>();
 
   async function prepareRelay(req: IncomingMessage, res: ServerResponse) {
-    refuseCrossSiteSpending(req, undefined, options.allowedHosts);
+    guardSpending(req);
     const model = requireModel(parseJsonObject(await readBody(req, 16 * 1024)));
-    const offer = (await router.route(model))[0]!;
+    const offer = (await router.route(model, { needs: ["chat"] }))[0]!;
     const requestId = `0x${randomBytes(32).toString("hex")}` as Hex;
     const now = Date.now();
     for (const [id, p] of prepared) if (p.expires < now) prepared.delete(id);
@@ -672,12 +764,12 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
   async function relaySealed(requestId: Hex, req: IncomingMessage, res: ServerResponse) {
     const entry = prepared.get(requestId);
     if (!entry || entry.expires < Date.now()) throw new GotongError(`No prepared request ${requestId}`, { code: "relay_not_prepared", status: 404, hint: "POST /gotong/relay/prepare first, then seal to the provider it names." });
-    refuseCrossSiteSpending(req, [SEALED_CONTENT_TYPE], options.allowedHosts);
+    guardSpending(req, [SEALED_CONTENT_TYPE]);
     prepared.delete(requestId);
     const envelope = await readBody(req, options.bodyLimit ?? DEFAULT_BODY_LIMIT, options.bodyTimeoutMs);
     const clientGone = clientGoneSignal(res);
     try {
-      await attempt(entry.offer, "/v1/chat/completions", {}, envelope, true, res, clientGone, { requestId, envelope });
+      await attempt(entry.offer, "/v1/chat/completions", {}, envelope, true, createChatSink(res, stallMs), clientGone, { requestId, envelope });
     } catch (error) {
       if (error instanceof TryNext) {
         throw new GotongError(`Provider ${entry.offer.provider} could not take the request`, { code: "provider_unavailable", status: 503, retryable: true, hint: "Prepare again: another provider may be chosen.", cause: error.cause });
@@ -686,19 +778,47 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
     }
   }
 
-  /** A model on offer in the OpenAI shape, with what Gotong adds: its registry id, weights, providers and lowest prices. */
-  function modelObject(m: Awaited<ReturnType<Router["listModels"]>>[number]) {
+  /**
+   * A model on offer in the OpenAI shape, with OpenRouter's `context_length` (the largest context a
+   * live provider states it serves, null when none says) and what Gotong adds: its registry id,
+   * weights, the number of live providers, what they can do together (`capabilities`, `sealed`),
+   * the lowest prices among them, and each offer in detail.
+   */
+  async function modelObject(m: Awaited<ReturnType<Router["listModels"]>>[number]) {
+    const live = m.offers.filter((o) => router.isLive(o.provider));
+    const priced = live.length ? live : m.offers;
+    const lowest = (of: (o: Offer) => bigint) => priced.map(of).reduce((a, b) => (a < b ? a : b)).toString();
+    const sealedTo = (o: Offer) => options.seal !== false && /^0x(?!0+$)[0-9a-fA-F]{64}$/.test(o.hpkePublicKey);
+    const stated = await Promise.all(m.offers.map((o) => options.providerInfo?.of(o).catch(() => undefined)));
+    const contexts = m.offers.flatMap((o, i) => (router.isLive(o.provider) && stated[i]?.contextSize !== undefined ? [stated[i]!.contextSize!] : []));
     return {
       id: m.name,
       object: "model",
       created: 0,
       owned_by: "gotong",
+      context_length: contexts.length ? Math.max(...contexts) : null,
       gotong: {
         modelId: m.offers[0]!.modelId.toString(),
         weightsHash: m.offers[0]!.weightsHash,
-        providers: m.offers.length,
-        pricePerMillionInput: m.offers.map((o) => o.price.pricePerMillionInput).reduce((a, b) => (a < b ? a : b)).toString(),
-        pricePerMillionOutput: m.offers.map((o) => o.price.pricePerMillionOutput).reduce((a, b) => (a < b ? a : b)).toString(),
+        providers: live.length,
+        capabilities: CAPABILITIES.filter((c) => live.some((o) => o.capabilities.includes(c))),
+        sealed: live.length > 0 && live.every(sealedTo),
+        pricePerMillionInput: lowest((o) => o.price.pricePerMillionInput),
+        pricePerMillionOutput: lowest((o) => o.price.pricePerMillionOutput),
+        offers: m.offers.map((o, i) => ({
+          provider: o.provider,
+          live: router.isLive(o.provider),
+          capabilities: o.capabilities,
+          sealed: sealedTo(o),
+          pricePerMillionInput: o.price.pricePerMillionInput.toString(),
+          pricePerMillionOutput: o.price.pricePerMillionOutput.toString(),
+          contextLength: stated[i]?.contextSize ?? null,
+          quantization: quantizationLevel(stated[i]?.weightType) ?? (stated[i]?.weightType ? null : "unknown"),
+          weightType: stated[i]?.weightType ?? null,
+          engine: stated[i]?.engine ?? null,
+          latencyMs: router.measured(o.provider).latencyMs ?? null,
+          tokensPerSecond: router.measured(o.provider).tokensPerSecond ?? null,
+        })),
       },
     };
   }
@@ -706,19 +826,31 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
   async function route(req: IncomingMessage, res: ServerResponse) {
     const url = new URL(req.url ?? "/", "http://gateway");
     const path = url.pathname.replace(/\/+$/, "") || "/";
-    if (req.method === "GET" && path === "/health") return sendJson(res, 200, { ok: true });
+    if (options.apiKeys) {
+      // A gateway that serves others: browsers of any origin may call its API, and the key decides
+      // (the web app's own routes, which show this gateway's account, stay same-origin).
+      const use = keyUseOf(req.method, path);
+      if ((use || path === "/health" || path === "/gotong/offers") && applyCors(req, res)) return;
+      if (use) requestKeys.set(res, options.apiKeys.authorize(req, use));
+    }
+    if (req.method === "GET" && path === "/health") {
+      if (!options.readiness) return sendJson(res, 200, { ok: true });
+      const { status, body, headers } = readinessResponse(await options.readiness.check());
+      return sendJson(res, status, body, headers);
+    }
     if (req.method === "GET" && path === "/v1/models") {
       const models = await router.listModels();
-      return sendJson(res, 200, { object: "list", data: models.map(modelObject) });
+      return sendJson(res, 200, { object: "list", data: await Promise.all(models.map(modelObject)) });
     }
     if (req.method === "GET" && path.startsWith("/v1/models/")) {
       const id = decodeURIComponent(path.slice("/v1/models/".length));
       const model = (await router.listModels()).find((m) => m.name === id);
       if (!model) throw new GotongError(`The model "${id}" does not exist or no provider offers it`, { code: "model_not_found", status: 404, param: "model", hint: "GET /v1/models lists the models on offer." });
-      return sendJson(res, 200, modelObject(model));
+      return sendJson(res, 200, await modelObject(model));
     }
     if (req.method === "GET" && path === "/gotong/receipts") {
-      return sendJson(res, 200, { data: store.listReceipts(Number(url.searchParams.get("limit") ?? 100)).map((r) => ({ ...gotongSummary({ provider: r.provider, modelId: r.modelId } as Offer, r.receipt), model: r.modelName, createdAt: r.createdAt })) });
+      // With API keys, each key sees its own receipts only.
+      return sendJson(res, 200, { data: store.listReceipts(Number(url.searchParams.get("limit") ?? 100), requestKeys.get(res)?.id).map((r) => ({ ...gotongSummary({ provider: r.provider, modelId: r.modelId } as Offer, r.receipt), model: r.modelName, createdAt: r.createdAt })) });
     }
     if (req.method === "GET" && path === "/gotong/offers") {
       const models = await router.listModels();
@@ -733,6 +865,7 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
             weightsHash: o.weightsHash,
             pricePerMillionInput: o.price.pricePerMillionInput.toString(),
             pricePerMillionOutput: o.price.pricePerMillionOutput.toString(),
+            capabilities: o.capabilities,
           })),
         ),
       });
@@ -740,10 +873,16 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
     if (req.method === "POST" && path === "/gotong/relay/prepare") return prepareRelay(req, res);
     const relayMatch = /^\/gotong\/relay\/(0x[0-9a-f]{64})$/.exec(path);
     if (req.method === "POST" && relayMatch) return relaySealed(relayMatch[1] as Hex, req, res);
-    if (path === "/v1/chat/completions" || path === "/v1/completions") {
+    if (path === "/v1/chat/completions" || path === "/v1/completions" || path === "/v1/embeddings") {
       if (req.method !== "POST") throw new GotongError(`Use POST for ${path}`, { code: "method_not_allowed", status: 405 });
       return relay(path, req, res);
     }
+    if (path === "/v1/responses") {
+      if (req.method !== "POST") throw new GotongError(`Use POST for ${path}`, { code: "method_not_allowed", status: 405 });
+      return relay(path, req, res);
+    }
+    const storedResponse = /^\/v1\/responses\/([^/]+)(\/input_items|\/cancel)?$/.exec(path);
+    if (storedResponse && storedResponse[1] !== "input_tokens" && storedResponse[1] !== "compact") throw responseNotStored(decodeURIComponent(storedResponse[1]!));
     if (options.fallback?.(req, res)) return;
     throw new GotongError(`No route for ${req.method} ${path}`, { code: "not_found", status: 404 });
   }

@@ -13,6 +13,10 @@ import { createPaymentSigner } from "../payments/createPaymentSigner.ts";
 import { createGatewayServer } from "./createGatewayServer.ts";
 import { createGatewayStore } from "./createGatewayStore.ts";
 import { createRouter } from "./createRouter.ts";
+import { createProviderInfo } from "./createProviderInfo.ts";
+import { createProviderHealth } from "./createProviderHealth.ts";
+import { createGatewayReadiness } from "./createGatewayReadiness.ts";
+import type { RoutingPreferences } from "./routingPreferences.ts";
 import { createSettler } from "./createSettler.ts";
 import { createChannelCloser, DEFAULT_AUTO_CLOSE_AFTER_SECONDS, type SweepResult } from "./createChannelCloser.ts";
 import { gatewayStorePath } from "./gatewayStorePath.ts";
@@ -22,6 +26,8 @@ import { readChannel } from "../payments/readChannel.ts";
 import { discoverOffers } from "./discoverOffers.ts";
 import { createPromptCounter, ggufFilesIn, type PromptCounter } from "./createPromptCounter.ts";
 import { createWebRoutes } from "../web/server/createWebRoutes.ts";
+import { createApiKeyAuthorizer } from "./apiKeys/createApiKeyAuthorizer.ts";
+import { formatUnits } from "../payments/price.ts";
 
 export type StartGatewayOptions = {
   home: GotongHome;
@@ -54,6 +60,12 @@ export type StartGatewayOptions = {
   closeIntervalMs?: number;
   /** Host names clients may use to reach the gateway besides loopback ones (DNS-rebinding guard). */
   allowedHosts?: string[];
+  /**
+   * Serve others: every `/v1/` and relay request needs an API key (`gotong gateway key create`),
+   * each within its own budget and requests per minute, and browser apps of any origin may call it
+   * (CORS). Default false: key-free, for loopback clients and this gateway's own web page only.
+   */
+  requireKeys?: boolean;
   /** A client that reads nothing for this long is cut and billed for what it got. Default 30 s. */
   stallMs?: number;
   /**
@@ -62,6 +74,11 @@ export type StartGatewayOptions = {
    * other models, the byte bound applies.
    */
   tokenizerFiles?: string[];
+  /**
+   * Routing preferences for requests that set none (OpenRouter's `provider` object, see
+   * parseRoutingPreferences); each field a request sets replaces the default. Default: none.
+   */
+  routing?: RoutingPreferences;
   logger: Logger;
 };
 
@@ -85,7 +102,13 @@ async function serveGateway(options: StartGatewayOptions) {
   const domain = { chainId: deployment.chainId, verifyingContract: deployment.paymentChannels };
   const signer = createPaymentSigner(options.privateKey, domain);
   const channels = createChannelManager({ clients, account, deployment, store, signer, logger: logger.child("channels"), deposit: options.deposit, funder: options.funder });
-  const router = createRouter({ loadOffers: () => discoverOffers(clients.public, deployment), refreshMs: options.offersRefreshMs });
+  const providerInfo = createProviderInfo();
+  const router = createRouter({
+    loadOffers: () => discoverOffers(clients.public, deployment),
+    refreshMs: options.offersRefreshMs,
+    weightTypeOf: async (offer) => (await providerInfo.of(offer))?.weightType,
+    healthOf: createProviderHealth().of,
+  });
   const web = createWebRoutes({ home: options.home, deployment, clients, store, router, channels, logger: logger.child("web") });
   const host = options.host ?? "127.0.0.1";
   // Clients reach a gateway bound to a named address by that name; loopback names always work.
@@ -95,7 +118,26 @@ async function serveGateway(options: StartGatewayOptions) {
     (counter) => void (promptCounter = counter),
     (error) => logger.warn("exact token counting is off", { error: (error as Error).message }),
   );
-  const server = createGatewayServer({ router, channels, store, domain, logger, seal: options.seal, fallback: web.handle, allowedHosts, stallMs: options.stallMs, countPrompt: (hash, input) => promptCounter?.countInput(hash, input) });
+  const server = createGatewayServer({
+    router,
+    channels,
+    store,
+    domain,
+    logger,
+    seal: options.seal,
+    fallback: web.handle,
+    allowedHosts,
+    stallMs: options.stallMs,
+    countPrompt: (hash, input) => promptCounter?.countInput(hash, input),
+    countEmbeddingInput: (hash, inputs) => promptCounter?.countEmbeddingInput(hash, inputs),
+    tokenDecimals: deployment.token.decimals,
+    routing: options.routing,
+    providerInfo,
+    readiness: createGatewayReadiness({ client: clients.public, store, router }),
+    apiKeys: options.requireKeys
+      ? createApiKeyAuthorizer(store.apiKeys, { formatAmount: (units) => `${formatUnits(units, deployment.token.decimals)} ${deployment.token.symbol}` })
+      : undefined,
+  });
   const readOnchain = (channelId: Hex) => readChannel(clients.public, deployment.paymentChannels, channelId);
   const chainNow = () => chainTime(clients.public);
   const settler = createSettler({

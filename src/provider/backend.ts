@@ -1,3 +1,6 @@
+import type { Capability } from "../protocol/capabilities.ts";
+import type { EmbeddingRequest } from "../protocol/parseEmbeddingRequest.ts";
+
 /** One chat message in the OpenAI shape (text content only): a tool's result, or an assistant's earlier tool calls. */
 export type ChatMessage =
   | { role: "system" | "user"; content: string }
@@ -18,7 +21,12 @@ export type GenerationRequest = {
   kind: "chat" | "completion";
   messages?: ChatMessage[];
   prompt?: string;
-  maxTokens: number;
+  /** Output cap per choice; absent, each choice may run until the context ends (context size minus the prompt's tokens). */
+  maxTokens?: number;
+  /** Choices to generate (`n`), one after another on the same prompt. Default 1. */
+  n?: number;
+  /** Log probabilities of each output token, with this many likeliest alternatives (`logprobs`/`top_logprobs`). */
+  logprobs?: { top: number };
   temperature: number;
   topP?: number;
   topK?: number;
@@ -44,20 +52,45 @@ export type ResponseFormat =
 
 export type FinishReason = "stop" | "length" | "abort";
 
+/**
+ * One output token's log probability and its likeliest alternatives, from the distribution it was
+ * sampled from. `bytes` are the token's UTF-8 bytes: a character split over several tokens is
+ * whole only when their bytes are joined (an alternative that is part of a character has `null`).
+ */
+export type TokenLogprob = { token: string; logprob: number; bytes: number[]; top: { token: string; logprob: number; bytes: number[] | null }[] };
+
+/** What one choice of a request ended with. */
+export type ChoiceEnd = { finishReason: FinishReason; outputTokens: number };
+
+/** Which choice a piece of text belongs to, and the log probabilities of its tokens when asked for. */
+export type TextInfo = { choice: number; logprobs?: TokenLogprob[] };
+
 /** A request whose prompt has been rendered and counted, ready to run when a slot is free. */
 export type PreparedGeneration = {
   /** Exact number of prompt tokens the model will evaluate (what the user pays for as input). */
   inputTokens: number;
-  /** Largest number of output tokens this request may produce. */
+  /** Largest number of output tokens this request may produce, all its choices together. */
   maxOutputTokens: number;
+  /** Choices it generates (`n`), one after another. */
+  choices: number;
   /**
-   * Generates, calling `onText` as text arrives with the number of new tokens it carries. When
-   * `onText` returns a promise (the client's socket is full), generation waits for it before the
-   * next token. Stops within a token when `signal` aborts and then reports `abort`.
+   * Generates, calling `onText` as text arrives with the number of new tokens it carries and the
+   * choice it belongs to. When `onText` (or `onChoiceEnd`) returns a promise (the client's socket is
+   * full), generation waits for it before the next token. Stops within a token when `signal`
+   * aborts and then reports `abort`; the choices not begun then are not generated.
    */
-  run(options: { signal: AbortSignal; onText: (text: string, tokens: number) => void | Promise<void> }): Promise<{
+  run(options: {
+    signal: AbortSignal;
+    onText: (text: string, tokens: number, info: TextInfo) => void | Promise<void>;
+    /** Called as each choice ends, before the next begins. */
+    onChoiceEnd?: (choice: number, end: ChoiceEnd) => void | Promise<void>;
+  }): Promise<{
+    /** How the first choice ended (the only one, unless `n` > 1). */
     finishReason: FinishReason;
+    /** Output tokens of all choices together. */
     outputTokens: number;
+    /** Each choice's end, in order; fewer than `choices` when aborted. */
+    choices: ChoiceEnd[];
     /** Prompt tokens actually evaluated, when only known afterwards (upstream servers); at most `inputTokens`. */
     inputTokens?: number;
   }>;
@@ -69,7 +102,28 @@ export interface InferenceBackend {
   readonly engine: string;
   /** Maximum tokens of prompt plus output. */
   readonly contextSize: number;
+  /** What it can serve; the provider's on-chain offer declares exactly these, and gateways route by them. */
+  readonly capabilities: readonly Capability[];
   /** Renders and counts the prompt; throws a 400 GotongError when it cannot fit. */
   prepare(request: GenerationRequest): Promise<PreparedGeneration>;
+  /** Tokenizes and counts inputs to embed; only a backend whose capabilities include "embeddings" has it. */
+  prepareEmbeddings?(request: EmbeddingRequest): Promise<PreparedEmbeddings>;
+  /** Throws when the engine cannot serve now (its weights unloaded); a backend without it is ready until disposed. For readiness. */
+  checkReady?(): Promise<void>;
   dispose(): Promise<void>;
 }
+
+/** Inputs to embed whose tokens have been counted, ready to run when the engine is free. */
+export type PreparedEmbeddings = {
+  /** Exact tokens the engine evaluates, all inputs together (what the user pays for; there is no output to pay). */
+  inputTokens: number;
+  /** Each input's tokens, in order. */
+  tokensPerInput: number[];
+  /** Length of every vector. */
+  dimensions: number;
+  /**
+   * Embeds the inputs in order: unit-length float32 vectors, as the OpenAI API's. When `signal`
+   * aborts it stops between inputs and returns the vectors made so far (the first ones, in order).
+   */
+  run(options: { signal: AbortSignal }): Promise<Float32Array[]>;
+};

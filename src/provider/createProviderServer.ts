@@ -9,16 +9,21 @@ import { computeCost, type Price } from "../payments/price.ts";
 import { receiptToJson, encodeReceiptHeader, type SignedReceipt } from "../payments/receipt.ts";
 import type { PaymentSigner } from "../payments/createPaymentSigner.ts";
 import type { VoucherDomain } from "../payments/voucher.ts";
-import type { InferenceBackend } from "./backend.ts";
+import type { ChoiceEnd, InferenceBackend, ToolCall, TokenLogprob } from "./backend.ts";
 import { parseGenerationRequest } from "./parseGenerationRequest.ts";
 import { readToolCall, toolCallBytes } from "./toolsPrompt.ts";
 import { SEALED_CONTENT_TYPE, sealedRequestIdMissing, type SealedTransport } from "./createSealedTransport.ts";
 import type { ResponseKeys } from "../privacy/index.ts";
 import type { PaymentGuard } from "./createPaymentGuard.ts";
 import type { ProviderStore } from "./createProviderStore.ts";
+import { serveEmbeddings, type PaidRequests } from "./serveEmbeddings.ts";
+import { readinessResponse, type Readiness } from "../common/createReadiness.ts";
 
-/** One model this provider serves: its on-chain identity, its price, and the engine running it. */
-export type ServedModel = { name: string; modelId: bigint; weightsHash: Hex; price: Price; backend: InferenceBackend };
+/**
+ * One model this provider serves: its on-chain identity, its price, the engine running it, and the
+ * ggml type most of its weights are stored in (its quantization, see ggufWeightType), when known.
+ */
+export type ServedModel = { name: string; modelId: bigint; weightsHash: Hex; price: Price; backend: InferenceBackend; weightType?: string };
 
 export type ProviderServerOptions = {
   account: LocalAccount;
@@ -38,7 +43,36 @@ export type ProviderServerOptions = {
   bodyTimeoutMs?: number;
   /** A stream whose client reads nothing for this long is cut and billed for what it took. Default 30 s. */
   stallMs?: number;
+  /** What `GET /health` reports (see createProviderReadiness); without it, `{ ok: true }` while the server runs. */
+  readiness?: Readiness;
 };
+
+/** A token's log probability in the chat API's shape (`choices[].logprobs.content[]`). */
+function chatLogprob(t: TokenLogprob) {
+  return { token: t.token, logprob: t.logprob, bytes: t.bytes, top_logprobs: t.top.map((a) => ({ token: a.token, logprob: a.logprob, bytes: a.bytes })) };
+}
+
+/** Log probabilities in the completions API's shape; `offset` is where the text they cover begins in its choice. */
+function completionLogprobs(tokens: TokenLogprob[], offset: number, top: number) {
+  const textOffset: number[] = [];
+  // Offsets count characters of the text: a character split over tokens is counted once it is whole.
+  let bytes: number[] = [];
+  for (const t of tokens) {
+    textOffset.push(offset);
+    bytes.push(...t.bytes);
+    const text = Buffer.from(bytes).toString("utf8");
+    if (!text.endsWith("\uFFFD")) {
+      offset += text.length;
+      bytes = [];
+    }
+  }
+  return {
+    tokens: tokens.map((t) => t.token),
+    token_logprobs: tokens.map((t) => t.logprob),
+    top_logprobs: top > 0 ? tokens.map((t) => Object.fromEntries(t.top.map((a) => [a.token, a.logprob]))) : null,
+    text_offset: textOffset,
+  };
+}
 
 /** The provider's HTTP API: OpenAI-compatible generation, paid per request by channel vouchers. */
 export function createProviderServer(options: ProviderServerOptions): Server {
@@ -77,28 +111,87 @@ export function createProviderServer(options: ProviderServerOptions): Server {
       pricePerMillionOutput: m.price.pricePerMillionOutput.toString(),
       engine: m.backend.engine,
       contextSize: m.backend.contextSize,
+      capabilities: m.backend.capabilities,
+      weightType: m.weightType,
     })),
   });
 
+  // What every paid route shares (generation and embeddings): opening the request, taking its
+  // payment, signing its receipt and sending the answer with it.
+  const paid: PaidRequests = {
+    open(req, received) {
+      const requestIdHeader = req.headers["x-gotong-request-id"];
+      const givenId = typeof requestIdHeader === "string" && /^0x[0-9a-f]{64}$/.test(requestIdHeader);
+      const requestId = (givenId ? requestIdHeader : `0x${randomBytes(32).toString("hex")}`) as Hex;
+      let raw: Uint8Array = received;
+      let responseKeys: ResponseKeys | undefined;
+      if (req.headers["content-type"]?.startsWith(SEALED_CONTENT_TYPE)) {
+        if (!options.sealed) throw new GotongError("This provider has no key for sealed requests", { code: "sealing_unavailable", status: 400 });
+        if (!givenId) throw sealedRequestIdMissing();
+        ({ plaintext: raw, responseKeys } = options.sealed.open(received, requestId));
+      }
+      const body = parseJsonObject(raw);
+      return { requestId, raw, responseKeys, body, model: findModel(body.model) };
+    },
+    authorize(req, opened, maxCost) {
+      const voucherHeader = req.headers["x-gotong-voucher"];
+      return options.guard.authorize(typeof voucherHeader === "string" ? voucherHeader : undefined, opened.model.modelId, maxCost, opened.requestId);
+    },
+    // Synchronous from reading what is owed to committing the new total, so two requests finishing
+    // on one channel at once can never sign the same cumulative amount.
+    sign(opened, auth, counts, responseHash, finishReason) {
+      const { model, requestId } = opened;
+      const cost = computeCost(model.price, counts);
+      const owedBefore = options.store.getChannel(auth.channelId, auth.epoch).owed;
+      const receipt = options.signer.signReceipt({
+        requestId,
+        channelId: auth.channelId,
+        weightsHash: model.weightsHash,
+        inputTokens: BigInt(counts.inputTokens),
+        outputTokens: BigInt(counts.outputTokens),
+        cost,
+        cumulativeOwed: owedBefore + cost,
+        requestHash: `0x${sha256Hex(opened.raw)}`,
+        responseHash,
+      });
+      options.store.recordServed(auth.epoch, receipt);
+      logger.info("served", { request: requestId.slice(0, 10), model: model.name, in: counts.inputTokens, out: counts.outputTokens, cost, finish: finishReason });
+      return receipt;
+    },
+    headers(opened) {
+      const headers: Record<string, string> = { "x-gotong-request-id": opened.requestId, "x-gotong-provider": options.account.address };
+      if (opened.responseKeys) headers["x-gotong-sealed"] = "1";
+      return headers;
+    },
+    send(res, opened, receipt, answer) {
+      const answerHeaders = {
+        ...paid.headers(opened),
+        "x-gotong-receipt-id": opened.requestId,
+        "x-gotong-receipt": encodeReceiptHeader(receipt),
+        "x-gotong-cost": receipt.cost.toString(),
+        "x-gotong-input-tokens": String(receipt.inputTokens),
+        "x-gotong-output-tokens": String(receipt.outputTokens),
+      };
+      if (opened.responseKeys) {
+        const sealedBody = options.sealed!.sealBody(opened.responseKeys, JSON.stringify(answer));
+        res.writeHead(200, { ...answerHeaders, "content-type": SEALED_CONTENT_TYPE, "content-length": sealedBody.length });
+        res.end(sealedBody);
+      } else {
+        sendJson(res, 200, answer, answerHeaders);
+      }
+    },
+    release: (requestId) => options.store.releaseRequest(requestId),
+    cancels,
+  };
+
   async function generate(kind: "chat" | "completion", req: IncomingMessage, res: ServerResponse, received: Buffer) {
-    const requestIdHeader = req.headers["x-gotong-request-id"];
-    const givenId = typeof requestIdHeader === "string" && /^0x[0-9a-f]{64}$/.test(requestIdHeader);
-    const requestId = (givenId ? requestIdHeader : `0x${randomBytes(32).toString("hex")}`) as Hex;
-    let raw: Uint8Array = received;
-    let responseKeys: ResponseKeys | undefined;
-    if (req.headers["content-type"]?.startsWith(SEALED_CONTENT_TYPE)) {
-      if (!options.sealed) throw new GotongError("This provider has no key for sealed requests", { code: "sealing_unavailable", status: 400 });
-      if (!givenId) throw sealedRequestIdMissing();
-      ({ plaintext: raw, responseKeys } = options.sealed.open(received, requestId));
-    }
-    const body = parseJsonObject(raw);
-    const model = findModel(body.model);
+    const opened = paid.open(req, received);
+    const { requestId, responseKeys, body, model } = opened;
     const request = parseGenerationRequest(kind, body);
     const prepared = await model.backend.prepare(request);
     const toolMode = request.tools !== undefined && request.toolChoice !== "none";
     const maxCost = computeCost(model.price, { inputTokens: prepared.inputTokens, outputTokens: prepared.maxOutputTokens });
-    const voucherHeader = req.headers["x-gotong-voucher"];
-    const auth = await options.guard.authorize(typeof voucherHeader === "string" ? voucherHeader : undefined, model.modelId, maxCost, requestId);
+    const auth = await paid.authorize(req, opened, maxCost);
     let billed = false;
     try {
       const abort = new AbortController();
@@ -116,80 +209,104 @@ export function createProviderServer(options: ProviderServerOptions): Server {
       const created = Math.floor(Date.now() / 1000);
       const id = `${kind === "chat" ? "chatcmpl" : "cmpl"}-${requestId.slice(2, 26)}`;
       const object = kind === "chat" ? "chat.completion" : "text_completion";
-      const baseHeaders: Record<string, string> = { "x-gotong-request-id": requestId, "x-gotong-provider": options.account.address };
-      if (responseKeys) baseHeaders["x-gotong-sealed"] = "1";
+      const baseHeaders = paid.headers(opened);
       const hash = createHash("sha256");
       let outputTokens = 0;
       // Billed prompt tokens: exact from the embedded engine; from an upstream, its own count afterwards.
       let inputTokens = prepared.inputTokens;
-      let text = "";
       let textBytes = 0;
       // Billed output: the engine's count (an upstream's own usage), never more than the request
       // allowed nor than the text delivered can hold (every token brings at least one byte, one more
-      // may end the sequence). The gateway checks the same bound.
-      const billedOutput = (reported: number) => Math.min(reported, prepared.maxOutputTokens, textBytes + 1);
+      // may end each choice). The gateway checks the same bound.
+      const billedOutput = (reported: number) => Math.min(reported, prepared.maxOutputTokens, textBytes + prepared.choices);
 
-      // Synchronous from reading what is owed to committing the new total, so two requests finishing
-      // on one channel at once can never sign the same cumulative amount.
       const finish = (finishReason: string): SignedReceipt => {
-        const counts = { inputTokens, outputTokens };
-        const cost = computeCost(model.price, counts);
-        const owedBefore = options.store.getChannel(auth.channelId, auth.epoch).owed;
-        const receipt = options.signer.signReceipt({
-          requestId,
-          channelId: auth.channelId,
-          weightsHash: model.weightsHash,
-          inputTokens: BigInt(counts.inputTokens),
-          outputTokens: BigInt(counts.outputTokens),
-          cost,
-          cumulativeOwed: owedBefore + cost,
-          requestHash: `0x${sha256Hex(raw)}`,
-          responseHash: `0x${hash.digest("hex")}`,
-        });
-        options.store.recordServed(auth.epoch, receipt);
+        const receipt = paid.sign(opened, auth, { inputTokens, outputTokens }, `0x${hash.digest("hex")}`, finishReason);
         billed = true;
-        logger.info("served", { request: requestId.slice(0, 10), model: model.name, in: counts.inputTokens, out: outputTokens, cost, finish: finishReason });
         return receipt;
       };
       const usage = () => ({ prompt_tokens: inputTokens, completion_tokens: outputTokens, total_tokens: inputTokens + outputTokens });
 
+      const choices = prepared.choices;
+      // Each choice's text (held whole in tool mode, where an answer is either a call or text) and log probabilities.
+      const texts: string[] = Array.from({ length: choices }, () => "");
+      const tokenLogprobs: TokenLogprob[][] = Array.from({ length: choices }, () => []);
+      const finishOf = (end: ChoiceEnd | undefined, call: ToolCall | undefined) => (call ? "tool_calls" : end?.finishReason === "length" ? "length" : "stop");
+      /** A choice's answer read whole in tool mode: a call of one of the tools, or text (and the bytes billing is held to). */
+      const settleTools = (choice: number) => {
+        const call = readToolCall(texts[choice]!, request.tools!);
+        textBytes += call ? toolCallBytes(call) : Buffer.byteLength(texts[choice]!);
+        return call;
+      };
+
       if (request.stream) {
         const sse = startSse(res, baseHeaders, responseKeys ? options.sealed!.streamSealer(responseKeys) : undefined, options.stallMs ?? DEFAULT_STALL_MS);
-        if (kind === "chat") sse.send({ id, object: "chat.completion.chunk", created, model: model.name, choices: [{ index: 0, delta: { role: "assistant", content: "" }, finish_reason: null }] });
-        // Per-token chunks are built from a fixed prefix: this runs once per token, on the hot path.
         const chunkObject = kind === "chat" ? "chat.completion.chunk" : "text_completion";
-        const prefix = `{"id":${JSON.stringify(id)},"object":"${chunkObject}","created":${created},"model":${JSON.stringify(model.name)},"choices":[{"index":0,${kind === "chat" ? '"delta":{"content":' : '"text":'}`;
+        const chunk = (choice: Record<string, unknown> | undefined, extra?: Record<string, unknown>) => ({ id, object: chunkObject, created, model: model.name, choices: choice ? [choice] : [], ...extra });
+        // Per-token chunks are built from a fixed prefix per choice: this runs once per token, on the hot path.
+        const prefixes = texts.map((_, i) => `{"id":${JSON.stringify(id)},"object":"${chunkObject}","created":${created},"model":${JSON.stringify(model.name)},"choices":[{"index":${i},${kind === "chat" ? '"delta":{"content":' : '"text":'}`);
         const middle = kind === "chat" ? '},"finish_reason":null}],"gotong":{"outputTokens":' : ',"finish_reason":null}],"gotong":{"outputTokens":';
+        const textOffsets = texts.map(() => 0);
+        const begun = new Set<number>();
+        // A chat choice opens with the assistant's role, as the API streams it.
+        const begin = (i: number) => {
+          if (begun.has(i)) return;
+          begun.add(i);
+          if (kind === "chat") sse.send(chunk({ index: i, delta: { role: "assistant", content: "" }, finish_reason: null }));
+        };
+        /** The chunk of a piece of text; with its tokens' log probabilities when they were asked for. */
+        const textChunk = (i: number, piece: string, logprobs: TokenLogprob[] | undefined) => {
+          // `gotong.outputTokens` lets the gateway check a receipt against what it actually received.
+          if (!logprobs) return `${prefixes[i]}${JSON.stringify(piece)}${middle}${outputTokens}}}`;
+          const offset = textOffsets[i]!;
+          textOffsets[i] = offset + piece.length;
+          const choice = kind === "chat"
+            ? { index: i, delta: { content: piece }, logprobs: { content: logprobs.map(chatLogprob), refusal: null }, finish_reason: null }
+            : { index: i, text: piece, logprobs: completionLogprobs(logprobs, offset, request.logprobs!.top), finish_reason: null };
+          return chunk(choice, { gotong: { outputTokens } });
+        };
+        const calls: (ToolCall | undefined)[] = [];
+        /** In tool mode a choice goes out whole once it ends: a call streams as the API streams one, its id and name first, then its arguments. */
+        const sendToolAnswer = (i: number) => {
+          const call = (calls[i] = settleTools(i));
+          if (call) {
+            const delta = (d: unknown) => chunk({ index: i, delta: { tool_calls: [d] }, finish_reason: null }, { gotong: { outputTokens } });
+            sse.send(delta({ index: 0, id: call.id, type: "function", function: { name: call.name, arguments: "" } }));
+            sse.send(delta({ index: 0, function: { arguments: call.arguments } }), outputTokens);
+          } else if (texts[i]) {
+            sse.send(textChunk(i, texts[i]!, undefined), outputTokens);
+          }
+        };
+        // The first choice opens at once, before its first token: the client sees the answer begin.
+        begin(0);
         const result = await prepared.run({
           signal: abort.signal,
-          onText: (piece, tokens) => {
+          onText: (piece, tokens, { choice, logprobs }) => {
             if (connectionGone()) return;
             outputTokens += tokens;
             hash.update(piece);
-            // With tools the answer is read whole first: it is either a call or text.
+            begin(choice);
             if (toolMode) {
-              text += piece;
+              texts[choice] += piece;
               return;
             }
             textBytes += Buffer.byteLength(piece);
-            // `gotong.outputTokens` lets the gateway check a receipt against what it actually received.
-            sse.send(`${prefix}${JSON.stringify(piece)}${middle}${outputTokens}}}`, outputTokens);
+            sse.send(textChunk(choice, piece, logprobs), outputTokens);
             // A client that stops reading pauses its own generation (and is cut after `stallMs`).
+            return sse.whenWritable();
+          },
+          onChoiceEnd: (choice, end) => {
+            if (connectionGone()) return;
+            begin(choice);
+            if (toolMode) sendToolAnswer(choice);
+            // The last choice's end goes out with the receipt, below.
+            if (choice === choices - 1) return;
+            const finish = finishOf(end, calls[choice]);
+            sse.send(chunk(kind === "chat" ? { index: choice, delta: {}, finish_reason: finish } : { index: choice, text: "", finish_reason: finish }));
             return sse.whenWritable();
           },
         });
         if (result.inputTokens !== undefined) inputTokens = Math.min(result.inputTokens, prepared.inputTokens);
-        // A call streams as the API streams one: its id and name first, then its arguments.
-        const call = toolMode && !connectionGone() ? readToolCall(text, request.tools!) : undefined;
-        if (call) {
-          textBytes = toolCallBytes(call);
-          const delta = (d: unknown) => ({ id, object: chunkObject, created, model: model.name, choices: [{ index: 0, delta: { tool_calls: [d] }, finish_reason: null }], gotong: { outputTokens } });
-          sse.send(delta({ index: 0, id: call.id, type: "function", function: { name: call.name, arguments: "" } }));
-          sse.send(delta({ index: 0, function: { arguments: call.arguments } }), outputTokens);
-        } else if (toolMode && text && !connectionGone()) {
-          textBytes = Buffer.byteLength(text);
-          sse.send(`${prefix}${JSON.stringify(text)}${middle}${outputTokens}}}`, outputTokens);
-        }
         // A client that left is billed for the tokens written to it before it left, not those generated.
         // A cancelled stream is still read to its end: it is billed for all it was sent.
         const gone = connectionGone();
@@ -198,13 +315,15 @@ export function createProviderServer(options: ProviderServerOptions): Server {
         else outputTokens = billedOutput(Math.max(result.outputTokens, outputTokens));
         const receipt = finish(cancelled && !gone ? "cancelled" : result.finishReason);
         if (gone) return;
-        const finishReason = call ? "tool_calls" : result.finishReason === "length" ? "length" : "stop";
-        const last = kind === "chat" ? { index: 0, delta: {}, finish_reason: finishReason } : { index: 0, text: "", finish_reason: finishReason };
+        // The last choice ends with the receipt; a request cancelled before it began carries the receipt alone.
+        const last = result.choices.length === choices || result.choices.length === 0 ? Math.max(result.choices.length - 1, 0) : undefined;
+        const lastFinish = last === undefined ? undefined : finishOf(result.choices[last], calls[last]);
+        const lastChoice = last === undefined ? undefined : kind === "chat" ? { index: last, delta: {}, finish_reason: lastFinish } : { index: last, text: "", finish_reason: lastFinish };
         const receiptJson = receiptToJson(receipt);
         // Usage goes where the OpenAI API puts it: once, on a last chunk with no choices, and only
         // when asked for with stream_options.include_usage. The receipt carries the counts anyway.
-        sse.send({ id, object: chunkObject, created, model: model.name, choices: [last], gotong: { receipt: receiptJson, cost: receipt.cost.toString() } });
-        if (request.includeUsage) sse.send({ id, object: chunkObject, created, model: model.name, choices: [], usage: usage() });
+        sse.send(chunk(lastChoice, { gotong: { receipt: receiptJson, cost: receipt.cost.toString() } }));
+        if (request.includeUsage) sse.send(chunk(undefined, { usage: usage() }));
         // Sealed: the receipt (hashes and counts, no content) also follows in the clear for a relay.
         sse.end(responseKeys ? `event: receipt\ndata: ${JSON.stringify(receiptJson)}\n\n` : undefined);
         return;
@@ -212,15 +331,17 @@ export function createProviderServer(options: ProviderServerOptions): Server {
 
       const result = await prepared.run({
         signal: abort.signal,
-        onText: (piece, tokens) => {
+        onText: (piece, tokens, { choice, logprobs }) => {
           outputTokens += tokens;
-          text += piece;
-          textBytes += Buffer.byteLength(piece);
+          texts[choice] += piece;
+          if (!toolMode) textBytes += Buffer.byteLength(piece);
+          if (logprobs) tokenLogprobs[choice]!.push(...logprobs);
           hash.update(piece);
         },
       });
-      const call = toolMode ? readToolCall(text, request.tools!) : undefined;
-      if (call) textBytes = toolCallBytes(call);
+      // Every choice that ran is answered; one cancelled before it began, with no text.
+      const ran = Math.max(result.choices.length, 1);
+      const calls = texts.slice(0, ran).map((_, i) => (toolMode ? settleTools(i) : undefined));
       outputTokens = billedOutput(cancelled ? outputTokens : Math.max(result.outputTokens, outputTokens));
       if (result.inputTokens !== undefined) inputTokens = Math.min(result.inputTokens, prepared.inputTokens);
       if (connectionGone()) {
@@ -230,29 +351,18 @@ export function createProviderServer(options: ProviderServerOptions): Server {
         return;
       }
       const receipt = finish(cancelled ? "cancelled" : result.finishReason);
-      const finishReason = call ? "tool_calls" : result.finishReason === "length" ? "length" : "stop";
-      const message = call
-        ? { role: "assistant", content: null, tool_calls: [{ id: call.id, type: "function", function: { name: call.name, arguments: call.arguments } }] }
-        : { role: "assistant", content: text };
-      const choice = kind === "chat"
-        ? { index: 0, message, finish_reason: finishReason, logprobs: null }
-        : { index: 0, text, finish_reason: finishReason, logprobs: null };
-      const answer = { id, object, created, model: model.name, choices: [choice], usage: usage(), gotong: { receipt: receiptToJson(receipt), cost: receipt.cost.toString() } };
-      const answerHeaders = {
-        ...baseHeaders,
-        "x-gotong-receipt-id": requestId,
-        "x-gotong-receipt": encodeReceiptHeader(receipt),
-        "x-gotong-cost": receipt.cost.toString(),
-        "x-gotong-input-tokens": String(inputTokens),
-        "x-gotong-output-tokens": String(outputTokens),
-      };
-      if (responseKeys) {
-        const sealedBody = options.sealed!.sealBody(responseKeys, JSON.stringify(answer));
-        res.writeHead(200, { ...answerHeaders, "content-type": SEALED_CONTENT_TYPE, "content-length": sealedBody.length });
-        res.end(sealedBody);
-      } else {
-        sendJson(res, 200, answer, answerHeaders);
-      }
+      const answerChoices = calls.map((call, index) => {
+        const text = texts[index]!;
+        const finishReason = finishOf(result.choices[index], call);
+        const logprobs = request.logprobs ? tokenLogprobs[index]! : undefined;
+        if (kind === "completion") return { index, text, finish_reason: finishReason, logprobs: logprobs ? completionLogprobs(logprobs, 0, request.logprobs!.top) : null };
+        const message = call
+          ? { role: "assistant", content: null, tool_calls: [{ id: call.id, type: "function", function: { name: call.name, arguments: call.arguments } }] }
+          : { role: "assistant", content: text };
+        return { index, message, finish_reason: finishReason, logprobs: logprobs ? { content: logprobs.map(chatLogprob), refusal: null } : null };
+      });
+      const answer = { id, object, created, model: model.name, choices: answerChoices, usage: usage(), gotong: { receipt: receiptToJson(receipt), cost: receipt.cost.toString() } };
+      paid.send(res, opened, receipt, answer);
     } finally {
       cancels.delete(requestId);
       // A request that failed before its receipt was written billed nothing: its id is free again.
@@ -264,7 +374,11 @@ export function createProviderServer(options: ProviderServerOptions): Server {
   async function route(req: IncomingMessage, res: ServerResponse) {
     const url = new URL(req.url ?? "/", "http://provider");
     const path = url.pathname.replace(/\/+$/, "") || "/";
-    if (req.method === "GET" && path === "/health") return sendJson(res, 200, { ok: true });
+    if (req.method === "GET" && path === "/health") {
+      if (!options.readiness) return sendJson(res, 200, { ok: true });
+      const { status, body, headers } = readinessResponse(await options.readiness.check());
+      return sendJson(res, status, body, headers);
+    }
     if (req.method === "GET" && path === "/gotong/info") return sendJson(res, 200, info());
     if (req.method === "GET" && path === "/v1/models") {
       return sendJson(res, 200, {
@@ -295,7 +409,7 @@ export function createProviderServer(options: ProviderServerOptions): Server {
       if (!receipt) throw new GotongError(`No receipt for request ${receiptMatch[1]}`, { code: "receipt_not_found", status: 404 });
       return sendJson(res, 200, receiptToJson(receipt));
     }
-    if (path === "/v1/chat/completions" || path === "/v1/completions") {
+    if (path === "/v1/chat/completions" || path === "/v1/completions" || path === "/v1/embeddings") {
       if (req.method !== "POST") throw new GotongError(`Use POST for ${path}`, { code: "method_not_allowed", status: 405 });
       // The body is read (bounded in size and time) before a slot is taken: a client dribbling its
       // body holds a socket, never a slot.
@@ -303,6 +417,7 @@ export function createProviderServer(options: ProviderServerOptions): Server {
       if (inFlight >= maxInFlight) throw new GotongError("The provider is busy", { code: "overloaded", status: 503, retryable: true, hint: "Retry after a second." });
       inFlight++;
       try {
+        if (path === "/v1/embeddings") return await serveEmbeddings(paid, req, res, received);
         return await generate(path === "/v1/chat/completions" ? "chat" : "completion", req, res, received);
       } finally {
         inFlight--;

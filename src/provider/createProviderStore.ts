@@ -1,5 +1,6 @@
 import type { Hex } from "viem";
 import { openDatabase } from "../common/db.ts";
+import { checkDatabaseWritable } from "../common/checkDatabaseWritable.ts";
 import { GotongError } from "../common/errors.ts";
 import { type SignedReceipt, receiptToJson, receiptFromJson } from "../payments/receipt.ts";
 import type { SignedVoucher } from "../payments/voucher.ts";
@@ -295,6 +296,10 @@ export function createProviderStore(path: string) {
       guard("a redeem transaction", () => deleteInFlight.run(hash));
     },
     // ---- end redeem quarantine
+    /** Throws unless the store can commit a write now (see checkDatabaseWritable): for readiness. */
+    checkWritable(): void {
+      checkDatabaseWritable(db);
+    },
     close(): void {
       db.close();
     },

@@ -10,6 +10,7 @@ import { startLocked } from "../common/lockState.ts";
 import type { Logger } from "../common/logger.ts";
 import { hashFile } from "../model/hashFile.ts";
 import { readGgufHeader } from "../model/readGgufHeader.ts";
+import { ggufWeightType } from "../model/ggufWeightType.ts";
 import type { Price } from "../payments/price.ts";
 import { readChannel } from "../payments/readChannel.ts";
 import { createSealedTransport } from "./createSealedTransport.ts";
@@ -17,8 +18,10 @@ import { createPaymentSigner } from "../payments/createPaymentSigner.ts";
 import type { InferenceBackend } from "./backend.ts";
 import { chooseThreads } from "./chooseThreads.ts";
 import { createLlamaBackend } from "./createLlamaBackend.ts";
+import { createLlamaEmbeddingBackend } from "./createLlamaEmbeddingBackend.ts";
 import { createPaymentGuard } from "./createPaymentGuard.ts";
 import { createProviderServer } from "./createProviderServer.ts";
+import { createProviderReadiness } from "./createProviderReadiness.ts";
 import { createProviderStore } from "./createProviderStore.ts";
 import { createRedeemer } from "./createRedeemer.ts";
 import { ensureProviderRegistered } from "./ensureProviderRegistered.ts";
@@ -47,6 +50,8 @@ export type StartProviderOptions = {
   redeemIntervalMs?: number;
   /** A backend to serve instead of embedded llama.cpp (see createUpstreamBackend). */
   backend?: InferenceBackend;
+  /** Serve the model's embeddings (`/v1/embeddings`, capability "embeddings") instead of chat. Default false. */
+  embeddings?: boolean;
   /** A stream whose client has read nothing for this long is cut and billed for what it took. Default 30 s. */
   stallMs?: number;
   logger: Logger;
@@ -79,8 +84,11 @@ async function serveProvider(options: StartProviderOptions) {
   logger.info("weights match the registry", { model: registered.name, modelId: registered.modelId, sha256: weightsHash.slice(2, 14), arch: header.architecture });
   await checkSignedManifest(clients.public, deployment, registered.modelId, home.manifests, logger);
 
-  const threads = options.backend ? 0 : (options.threads ?? (await chooseThreads({ modelPath: options.modelPath, weightsHash, cacheFile: join(home.provider, "threads.json") })));
-  const backend = options.backend ?? (await createLlamaBackend({ modelPath: options.modelPath, threads, contextSize: options.contextSize, parallel: options.parallel }));
+  const measureThreads = () => chooseThreads({ modelPath: options.modelPath, weightsHash, cacheFile: join(home.provider, "threads.json") });
+  // The measurement generates text; an embedding-only model (an encoder) cannot, and gets one thread.
+  const threads = options.backend ? 0 : (options.threads ?? (await (options.embeddings ? measureThreads().catch(() => 1) : measureThreads())));
+  const engine = { modelPath: options.modelPath, threads, contextSize: options.contextSize, parallel: options.parallel };
+  const backend = options.backend ?? (options.embeddings ? await createLlamaEmbeddingBackend(engine) : await createLlamaBackend(engine));
   const store = createProviderStore(join(home.provider, `provider-${account.address.toLowerCase()}.db`));
   const domain = { chainId: deployment.chainId, verifyingContract: deployment.paymentChannels };
   const guard = createPaymentGuard({
@@ -92,6 +100,8 @@ async function serveProvider(options: StartProviderOptions) {
   });
   const redeemer = createRedeemer({ clients, paymentChannels: deployment.paymentChannels, store, logger: logger.child("redeem"), intervalMs: options.redeemIntervalMs });
   const sealed = createSealedTransport({ keysDir: home.keys, chainId: deployment.chainId, provider: account.address });
+  const served = { name: registered.name, modelId: registered.modelId, backend };
+  const readiness = createProviderReadiness({ client: clients.public, providerRegistry: deployment.providerRegistry, provider: account.address, models: [served], store });
   const server = createProviderServer({
     account,
     signer: createPaymentSigner(options.privateKey, domain),
@@ -101,7 +111,8 @@ async function serveProvider(options: StartProviderOptions) {
     logger,
     sealed,
     stallMs: options.stallMs,
-    models: [{ name: registered.name, modelId: registered.modelId, weightsHash, price: options.price, backend }],
+    readiness,
+    models: [{ name: registered.name, modelId: registered.modelId, weightsHash, price: options.price, backend, weightType: ggufWeightType(header) }],
   });
   const host = options.host ?? "127.0.0.1";
   server.listen(options.port ?? 8601, host);
@@ -112,7 +123,7 @@ async function serveProvider(options: StartProviderOptions) {
     endpoint: url,
     hpkePublicKey: sealed.publicKey,
     stake: options.stake,
-    offers: [{ modelId: registered.modelId, price: options.price }],
+    offers: [{ modelId: registered.modelId, price: options.price, capabilities: backend.capabilities }],
     logger,
   });
   redeemer.start();

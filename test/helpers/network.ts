@@ -5,6 +5,7 @@ import { fundOnDevnet } from "../../src/chain/fundOnDevnet.ts";
 import { startDevnet, type Devnet } from "../../src/chain/startDevnet.ts";
 import { createLogger } from "../../src/common/logger.ts";
 import { startGateway, type RunningGateway } from "../../src/gateway/startGateway.ts";
+import type { RoutingPreferences } from "../../src/gateway/routingPreferences.ts";
 import { registerModel } from "../../src/model/registerModel.ts";
 import type { Price } from "../../src/payments/price.ts";
 import { startProvider, type RunningProvider } from "../../src/provider/startProvider.ts";
@@ -24,9 +25,9 @@ export type TestNetwork = {
   /** Registers a model file as the creator; returns its id. */
   publish(path: string, name: string, royaltyBps?: number): Promise<bigint>;
   /** Starts a provider (own key, funded) serving `path`. */
-  provider(path: string, options?: { price?: Price; modelId?: bigint; key?: Hex; port?: number; publicUrl?: string }): Promise<RunningProvider & { key: Hex }>;
+  provider(path: string, options?: { price?: Price; modelId?: bigint; key?: Hex; port?: number; publicUrl?: string; contextSize?: number }): Promise<RunningProvider & { key: Hex }>;
   /** Starts a gateway with its own funded key. */
-  gateway(options?: { key?: Hex; deposit?: bigint; offersRefreshMs?: number; seal?: boolean }): Promise<RunningGateway & { key: Hex }>;
+  gateway(options?: { key?: Hex; deposit?: bigint; offersRefreshMs?: number; seal?: boolean; routing?: RoutingPreferences }): Promise<RunningGateway & { key: Hex }>;
   stop(): Promise<void>;
 };
 
@@ -61,6 +62,7 @@ export async function startTestNetwork(): Promise<TestNetwork> {
         price: options.price ?? DEFAULT_PRICE,
         port: options.port ?? 0,
         publicUrl: options.publicUrl,
+        contextSize: options.contextSize,
         threads: 1,
         redeemIntervalMs: 3_600_000,
         logger,
@@ -71,7 +73,7 @@ export async function startTestNetwork(): Promise<TestNetwork> {
     async gateway(options = {}) {
       const key = options.key ?? generatePrivateKey();
       await fundOnDevnet(deployment, privateKeyToAccount(key).address, { tokens: 1_000n * UNIT });
-      const gateway = await startGateway({ home, deployment, privateKey: key, port: 0, deposit: options.deposit, offersRefreshMs: options.offersRefreshMs, seal: options.seal, logger });
+      const gateway = await startGateway({ home, deployment, privateKey: key, port: 0, deposit: options.deposit, offersRefreshMs: options.offersRefreshMs, seal: options.seal, routing: options.routing, logger });
       stops.push(gateway.stop);
       return Object.assign(gateway, { key });
     },

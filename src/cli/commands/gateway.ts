@@ -5,9 +5,12 @@ import { GotongError } from "../../common/errors.ts";
 import { DEFAULT_AUTO_CLOSE_AFTER_SECONDS } from "../../gateway/createChannelCloser.ts";
 import { parseDuration } from "../../gateway/parseDuration.ts";
 import { startGateway } from "../../gateway/startGateway.ts";
+import { routingFromFlags } from "../../gateway/routingFromFlags.ts";
 import { context, integer, parse, tokens, untilStopped } from "../shared.ts";
+import { help as keyHelp, run as runKey } from "./gatewayKey.ts";
 
-export const help = `gotong gateway start [--port 8600] [--host 127.0.0.1] [--allowed-host NAME]... [--deposit T] [--auto-close-after 7d] [--key FILE] [--deployment FILE] [--no-seal]
+export const help = `gotong gateway start [--port 8600] [--host 127.0.0.1] [--allowed-host NAME]... [--deposit T] [--auto-close-after 7d] [--key FILE] [--deployment FILE] [--no-seal] [--keys]
+                     [--routing FILE] [--provider-order ADDR,…] [--sort price|latency|throughput] [--max-price PROMPT[,COMPLETION]]
 
 A local OpenAI-compatible endpoint: point any OpenAI client at http://host:port/v1.
 It finds offers on-chain, opens payment channels (deposit T tokens each, default 1), signs vouchers,
@@ -22,10 +25,21 @@ Automatic refunds: a channel idle for --auto-close-after (default 7d; 30m, 12h, 
 is closed after its last voucher is sent, and withdrawn once its challenge period is over, so no
 deposit strands; any channel closed otherwise (\`gotong channel close\`, the web app) is withdrawn
 too. While a channel is closing, requests fail over to another provider of the model; once it is
-withdrawn, the next request opens a fresh channel.`;
+withdrawn, the next request opens a fresh channel.
+Routing defaults, for requests without a "provider" object (OpenRouter's field names; a request's own
+fields replace these one by one): --routing FILE holds such an object as JSON; --provider-order,
+--sort and --max-price (payment tokens per million input[,output] tokens) set single fields over it.
+--keys serves others: every /v1/ request (/v1/models too, as OpenAI's) and the web relay needs
+"Authorization: Bearer KEY" with a key from \`gotong gateway key create\`, each held to its own budget per
+period (429 insufficient_quota beyond it) and requests per minute (429 rate_limit_exceeded, Retry-After);
+a missing or wrong key is 401. The key is then the authority: the Host and Origin checks give way to it,
+and browser apps of any origin may call the gateway (CORS). Without --keys nothing changes.
+
+${keyHelp}`;
 
 export async function run(args: string[]) {
   const [sub, ...rest] = args;
+  if (sub === "key") return runKey(rest);
   if (sub !== "start") throw new GotongError(`Unknown gateway command "${sub ?? ""}"`, { code: "invalid_arguments", hint: help });
   const { values } = parse(rest, {
     port: { type: "string" },
@@ -36,12 +50,18 @@ export async function run(args: string[]) {
     "no-seal": { type: "boolean" },
     "allowed-host": { type: "string", multiple: true },
     "auto-close-after": { type: "string" },
+    keys: { type: "boolean" },
+    routing: { type: "string" },
+    "provider-order": { type: "string" },
+    sort: { type: "string" },
+    "max-price": { type: "string" },
   }, false);
   const autoCloseAfter = values["auto-close-after"] === undefined ? DEFAULT_AUTO_CLOSE_AFTER_SECONDS : parseDuration(values["auto-close-after"], "auto-close-after");
   const ctx = context(values);
   const deployment = ctx.deployment(values.deployment);
   const key = ctx.key("gateway", values.key);
   const unit = 10n ** BigInt(deployment.token.decimals);
+  const routing = routingFromFlags({ routing: values.routing, providerOrder: values["provider-order"], sort: values.sort, maxPrice: values["max-price"] }, deployment.token.decimals);
   // The devnet faucet tops up a new account only: a balance you see must be your balance.
   if (deployment.chainId === 31337) {
     const address = privateKeyToAccount(key).address;
@@ -61,7 +81,9 @@ export async function run(args: string[]) {
     deposit: values.deposit ? tokens(values.deposit, deployment.token.decimals, unit) : undefined,
     seal: !values["no-seal"],
     allowedHosts: values["allowed-host"] as string[] | undefined,
+    requireKeys: values.keys,
     autoCloseAfterSeconds: autoCloseAfter ?? null,
+    routing,
     logger: ctx.logger,
   });
   if (values["no-seal"]) ctx.logger.warn("sealing is off: prompts travel to providers in the clear");

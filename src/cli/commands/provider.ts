@@ -30,6 +30,8 @@ const startHelp = `gotong provider start --model FILE.gguf [options]
   --endpoint URL          public URL registered on-chain (default http://host:port)
   --threads N             CPU threads (default: measured once on this machine)
   --parallel N            requests generated at once (default 1)
+  --embeddings            serve the model's embeddings (POST /v1/embeddings, paid per input token)
+                          instead of chat; the offer declares the "embeddings" capability
   --stake T               stake in tokens when registering (default the minimum)
   --upstream URL          serve from an OpenAI-compatible server you already run (vLLM, Ollama,
                           llama-server) instead of embedded llama.cpp; --model is still the GGUF
@@ -134,8 +136,10 @@ async function start(args: string[]) {
     "redeem-interval": { type: "string" },
     upstream: { type: "string" },
     "upstream-model": { type: "string" },
+    embeddings: { type: "boolean" },
   }, false);
   if (!values.model) throw new GotongError("--model FILE.gguf is required", { code: "invalid_arguments", hint: startHelp });
+  if (values.embeddings && values.upstream) throw new GotongError("--embeddings serves embedded llama.cpp's embeddings; it cannot be combined with --upstream", { code: "invalid_arguments", hint: startHelp });
   const ctx = context(values);
   // A named provider is another identity: its own key, HPKE key, database and lock.
   const home = providerHome(ctx.home, values.name);
@@ -161,11 +165,12 @@ async function start(args: string[]) {
     stake: values.stake ? tokens(values.stake, d, 0n) : undefined,
     redeemIntervalMs: values["redeem-interval"] ? integer(values["redeem-interval"], "redeem-interval")! * 1000 : undefined,
     backend: values.upstream ? createUpstreamBackend({ baseUrl: values.upstream, model: values["upstream-model"] ?? basename(values.model).replace(/\.gguf$/i, "") }) : undefined,
+    embeddings: values.embeddings === true,
     logger: ctx.logger,
   });
   process.stdout.write(values.json
     ? JSON.stringify({ url: provider.url, address: provider.address, modelId: provider.model.modelId.toString(), threads: provider.threads, name: values.name ?? DEFAULT_PROVIDER_NAME }) + "\n"
-    : `provider ${values.name ? `"${values.name}" ` : ""}${provider.address} serving "${provider.model.name}" at ${provider.url} (threads ${provider.threads})\n`);
+    : `provider ${values.name ? `"${values.name}" ` : ""}${provider.address} serving "${provider.model.name}"${values.embeddings ? " embeddings" : ""} at ${provider.url} (threads ${provider.threads})\n`);
   await untilStopped();
   await provider.redeemer.redeemNow().catch(() => {});
   await provider.stop();
@@ -305,7 +310,7 @@ async function status(args: string[]) {
     `provider ${name === DEFAULT_PROVIDER_NAME ? "" : `"${name}" `}${address}${running ? ` (running here, pid ${running.pid})` : ""}`,
     `endpoint   ${report.registered ? report.endpoint : "(not registered)"}`,
     `stake      ${money(report.stake)}; minimum ${money(report.minStake)}; ${report.active ? "active" : "INACTIVE"}`,
-    `offers     ${report.offers.length ? report.offers.map((o) => `${o.modelName ?? "?"} #${o.modelId} (input ${formatUnits(o.pricePerMillionInput, decimals)}, output ${formatUnits(o.pricePerMillionOutput, decimals)} ${symbol} per million tokens)`).join("; ") : "none"}`,
+    `offers     ${report.offers.length ? report.offers.map((o) => `${o.modelName ?? "?"} #${o.modelId} (input ${formatUnits(o.pricePerMillionInput, decimals)}, output ${formatUnits(o.pricePerMillionOutput, decimals)} ${symbol} per million tokens; ${o.capabilities.join(", ")})`).join("; ") : "none"}`,
     `unbonding  ${report.unbonding ? `${money(report.unbonding.amount)}, ${report.unbonding.ready ? "ready now: `gotong provider exit`" : `withdrawable at ${formatChainTime(report.unbonding.readyAt)} (in ${formatDuration(report.unbonding.readyAt - report.chainTime)})`}` : `none (the delay is ${formatDuration(report.unstakeDelay)})`}`,
     `earnings   redeemed ${money(report.earnings.redeemed)}: withdrawable ${money(report.earnings.withdrawable)}, withdrawn ${money(report.earnings.withdrawn)}`,
     `vouchers   ${store ? `${money(report.earnings.redeemable)} still to redeem on ${report.earnings.redeemableVouchers.length} channel(s) (before royalty and fee)` : "no local store here"}`,
