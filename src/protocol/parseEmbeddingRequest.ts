@@ -17,7 +17,8 @@ export type EmbeddingRequest = {
 /** Most items one request may embed, as the OpenAI API allows. */
 export const MAX_EMBEDDING_INPUTS = 2048;
 
-const KEYS = new Set(["model", "input", "encoding_format", "dimensions", "user"]);
+/** Every parameter an embeddings request may carry. */
+export const EMBEDDING_PARAMETERS: ReadonlySet<string> = new Set(["model", "input", "encoding_format", "dimensions", "user"]);
 
 function bad(message: string, param: string, hint?: string): GotongError {
   return new GotongError(message, { code: "invalid_parameter", status: 400, param, hint });
@@ -74,7 +75,7 @@ export function parseEmbeddingInput(input: unknown): EmbeddingInput[] {
  */
 export function parseEmbeddingRequest(body: Record<string, unknown>): EmbeddingRequest {
   for (const key of Object.keys(body)) {
-    if (!KEYS.has(key)) throw bad(`The parameter "${key}" is not supported by /v1/embeddings`, key, "Remove it from the request; Gotong refuses what it cannot honour instead of ignoring it.");
+    if (!EMBEDDING_PARAMETERS.has(key)) throw bad(`The parameter "${key}" is not supported by /v1/embeddings`, key, "Remove it from the request; Gotong refuses what it cannot honour instead of ignoring it.");
   }
   if (typeof body.model !== "string" || !body.model) throw bad(`"model" is required`, "model");
   if (body.input === undefined || body.input === null) throw bad(`"input" is required`, "input");

@@ -15,11 +15,13 @@ export const MAX_COMPLETION_LOGPROBS = 5;
  */
 const OFF_KEYS = ["store", "metadata"] as const;
 
-const chatKeys = new Set([
+/** Every parameter a chat request may carry (the README's API table lists each; a test checks they agree). */
+export const CHAT_PARAMETERS: ReadonlySet<string> = new Set([
   "model", "messages", "max_tokens", "max_completion_tokens", "temperature", "top_p", "top_k", "min_p", "repeat_penalty", "seed", "stop",
   "stream", "stream_options", "n", "user", "presence_penalty", "frequency_penalty", "response_format", "tools", "tool_choice", "parallel_tool_calls", "logprobs", "top_logprobs", ...OFF_KEYS,
 ]);
-const completionKeys = new Set([
+/** Every parameter a completion request may carry. */
+export const COMPLETION_PARAMETERS: ReadonlySet<string> = new Set([
   "model", "prompt", "max_tokens", "temperature", "top_p", "top_k", "min_p", "repeat_penalty", "seed", "stop", "stream", "stream_options", "n",
   "user", "presence_penalty", "frequency_penalty", "echo", "logprobs", ...OFF_KEYS,
 ]);
@@ -81,7 +83,7 @@ function parseLogprobs(kind: "chat" | "completion", body: Record<string, unknown
  * provider cannot honour is refused with 400, never silently dropped.
  */
 export function parseGenerationRequest(kind: "chat" | "completion", body: Record<string, unknown>): GenerationRequest & { stream: boolean; includeUsage: boolean } {
-  const allowed = kind === "chat" ? chatKeys : completionKeys;
+  const allowed = kind === "chat" ? CHAT_PARAMETERS : COMPLETION_PARAMETERS;
   for (const key of Object.keys(body)) {
     if (!allowed.has(key)) {
       throw bad(`The parameter "${key}" is not supported by this provider`, key, "Remove it from the request; Gotong refuses what it cannot honour instead of ignoring it.");

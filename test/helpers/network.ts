@@ -25,7 +25,7 @@ export type TestNetwork = {
   /** Registers a model file as the creator; returns its id. */
   publish(path: string, name: string, royaltyBps?: number): Promise<bigint>;
   /** Starts a provider (own key, funded) serving `path`. */
-  provider(path: string, options?: { price?: Price; modelId?: bigint; key?: Hex; port?: number; publicUrl?: string; contextSize?: number }): Promise<RunningProvider & { key: Hex }>;
+  provider(path: string, options?: { price?: Price; modelId?: bigint; key?: Hex; port?: number; publicUrl?: string; embeddings?: boolean; contextSize?: number }): Promise<RunningProvider & { key: Hex }>;
   /** Starts a gateway with its own funded key. */
   gateway(options?: { key?: Hex; deposit?: bigint; offersRefreshMs?: number; seal?: boolean; routing?: RoutingPreferences }): Promise<RunningGateway & { key: Hex }>;
   stop(): Promise<void>;
@@ -63,6 +63,7 @@ export async function startTestNetwork(): Promise<TestNetwork> {
         port: options.port ?? 0,
         publicUrl: options.publicUrl,
         contextSize: options.contextSize,
+        embeddings: options.embeddings,
         threads: 1,
         redeemIntervalMs: 3_600_000,
         logger,

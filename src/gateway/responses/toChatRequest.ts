@@ -16,7 +16,7 @@ type ChatMessage =
  * Parameters a Responses request may carry, and whether each is taken as sent. The rest are
  * refused by name: Gotong refuses what it cannot honour instead of ignoring it.
  */
-const KEYS = new Set([
+export const RESPONSES_PARAMETERS: ReadonlySet<string> = new Set([
   "model", "input", "instructions", "max_output_tokens", "temperature", "top_p", "stream", "stream_options", "metadata", "user", "store",
   "tools", "tool_choice", "parallel_tool_calls", "text", "previous_response_id", "conversation", "include", "reasoning", "truncation",
   "service_tier", "background", "top_logprobs", "prompt_cache_key", "safety_identifier", "provider",
@@ -49,7 +49,7 @@ function object(value: unknown): Record<string, unknown> | undefined {
  */
 export function toChatRequest(request: ResponsesRequest): ChatRequest {
   for (const key of Object.keys(request)) {
-    if (!KEYS.has(key)) throw bad(`The parameter "${key}" is not supported on Gotong's /v1/responses`, key, "Remove it from the request; Gotong refuses what it cannot honour instead of ignoring it.");
+    if (!RESPONSES_PARAMETERS.has(key)) throw bad(`The parameter "${key}" is not supported on Gotong's /v1/responses`, key, "Remove it from the request; Gotong refuses what it cannot honour instead of ignoring it.");
   }
   if (typeof request.model !== "string" || !request.model) throw bad(`"model" is required`, "model");
   refuseStatefulOptions(request);
