@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import OpenAI from "openai";
+import { zodResponseFormat } from "openai/helpers/zod";
+import { z } from "zod";
 import { startChatNetwork, type ChatNetwork } from "../helpers/network.ts";
 
 describe("the official openai client, with only its base URL changed", () => {
@@ -130,6 +132,28 @@ describe("the official openai client, with only its base URL changed", () => {
     // json_object: any JSON object.
     const object = await client.chat.completions.create({ ...ask, max_tokens: 200, response_format: { type: "json_object" } });
     if (object.choices[0]!.finish_reason === "stop") expect(typeof JSON.parse(object.choices[0]!.message.content!)).toBe("object");
+  });
+
+  it("parses a structured answer with the SDK's own chat.completions.parse and a zod schema", async () => {
+    const Dog = z.object({ mood: z.enum(["happy", "sad", "sleepy"]), hungry: z.boolean() });
+    const answer = await client.chat.completions.parse({
+      model: net.model.name,
+      messages: [{ role: "user", content: "How is the little dog? Answer in JSON." }],
+      max_tokens: 60,
+      response_format: zodResponseFormat(Dog, "dog"),
+    });
+    const parsed = answer.choices[0]!.message.parsed;
+    expect(parsed).not.toBeNull();
+    expect(Dog.parse(parsed)).toEqual(parsed);
+  });
+
+  it("samples afresh without a seed (four requests at temperature 1 are not all one text) and repeats with one", async () => {
+    const ask = { model: net.model.name, messages: [{ role: "user" as const, content: "Once upon a time" }], max_tokens: 24, temperature: 1 };
+    const unseeded = await Promise.all([0, 1, 2, 3].map(() => client.chat.completions.create(ask)));
+    expect(new Set(unseeded.map((a) => a.choices[0]!.message.content)).size).toBeGreaterThanOrEqual(2);
+    const seeded = await Promise.all([0, 1].map(() => client.chat.completions.create({ ...ask, seed: 1234 })));
+    expect(seeded[0]!.choices[0]!.message.content).toBe(seeded[1]!.choices[0]!.message.content);
+    expect(seeded[0]!.choices[0]!.message.content!.length).toBeGreaterThan(0);
   });
 
   it("calls a function and answers with its result: call → tool result → answer, streamed and not", async () => {
