@@ -1,4 +1,5 @@
 import { getLlama, type LlamaContextSequence, type LlamaGrammar, type Token } from "node-llama-cpp";
+import { createSlotPool } from "./createSlotPool.ts";
 import { createPromptRenderer } from "../model/createPromptRenderer.ts";
 import { GotongError } from "../common/errors.ts";
 import type { ChoiceEnd, GenerationRequest, InferenceBackend, PreparedGeneration, ResponseFormat } from "./backend.ts";
@@ -49,31 +50,9 @@ export async function createLlamaBackend(options: LlamaBackendOptions): Promise<
   const contextSize = options.contextSize ?? Math.min(trained, 4096);
   const parallel = options.parallel ?? 1;
   const context = await model.createContext({ contextSize, sequences: parallel, threads: options.threads });
-  const free: LlamaContextSequence[] = [];
-  for (let i = 0; i < parallel; i++) free.push(context.getSequence());
-  const waiters: ((s: LlamaContextSequence) => void)[] = [];
-  /** A free sequence; a request whose client leaves while it waits leaves the queue at once. */
-  const acquire = (signal: AbortSignal) => new Promise<LlamaContextSequence | undefined>((resolve) => {
-    if (signal.aborted) return resolve(undefined);
-    const s = free.pop();
-    if (s) return resolve(s);
-    const waiter = (sequence: LlamaContextSequence) => {
-      signal.removeEventListener("abort", onAbort);
-      resolve(sequence);
-    };
-    const onAbort = () => {
-      const at = waiters.indexOf(waiter);
-      if (at >= 0) waiters.splice(at, 1);
-      resolve(undefined);
-    };
-    signal.addEventListener("abort", onAbort, { once: true });
-    waiters.push(waiter);
-  });
-  const release = (s: LlamaContextSequence) => {
-    const next = waiters.shift();
-    if (next) next(s);
-    else free.push(s);
-  };
+  const slots: LlamaContextSequence[] = [];
+  for (let i = 0; i < parallel; i++) slots.push(context.getSequence());
+  const { acquire, release } = createSlotPool(slots);
 
   const renderPrompt = createPromptRenderer(model);
   const render = (request: GenerationRequest) => renderPrompt(promptInputOf(request));

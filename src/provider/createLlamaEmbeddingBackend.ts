@@ -1,4 +1,5 @@
 import { getLlama, type LlamaEmbeddingContext, type LlamaModel, type Token } from "node-llama-cpp";
+import { createSlotPool } from "./createSlotPool.ts";
 import { GotongError } from "../common/errors.ts";
 import { embeddingTokens, vocabularySize } from "../model/embeddingTokens.ts";
 import type { EmbeddingRequest } from "../protocol/parseEmbeddingRequest.ts";
@@ -69,30 +70,7 @@ export async function createLlamaEmbeddingBackend(options: LlamaEmbeddingBackend
   }
   const vocabulary = vocabularySize(model);
 
-  const free = [...contexts];
-  const waiters: ((context: LlamaEmbeddingContext) => void)[] = [];
-  /** A free context; a request whose client leaves while it waits leaves the queue at once. */
-  const acquire = (signal: AbortSignal) => new Promise<LlamaEmbeddingContext | undefined>((resolve) => {
-    if (signal.aborted) return resolve(undefined);
-    const context = free.pop();
-    if (context) return resolve(context);
-    const waiter = (next: LlamaEmbeddingContext) => {
-      signal.removeEventListener("abort", onAbort);
-      resolve(next);
-    };
-    const onAbort = () => {
-      const at = waiters.indexOf(waiter);
-      if (at >= 0) waiters.splice(at, 1);
-      resolve(undefined);
-    };
-    signal.addEventListener("abort", onAbort, { once: true });
-    waiters.push(waiter);
-  });
-  const release = (context: LlamaEmbeddingContext) => {
-    const next = waiters.shift();
-    if (next) next(context);
-    else free.push(context);
-  };
+  const { acquire, release } = createSlotPool(contexts);
 
   const tokensOf = (request: EmbeddingRequest): Token[][] =>
     request.inputs.map((input, i) => {
