@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createServer, type Server } from "node:http";
-import { connect, type AddressInfo } from "node:net";
+import { connect } from "node:net";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { fundOnDevnet } from "../../src/chain/fundOnDevnet.ts";
 import { readChannel } from "../../src/payments/readChannel.ts";
@@ -10,6 +9,7 @@ import { startGateway } from "../../src/gateway/startGateway.ts";
 import { startChatNetwork, DEFAULT_PRICE, UNIT, quietLogger, type ChatNetwork } from "../helpers/network.ts";
 import { postChat } from "../helpers/postChat.ts";
 import { waitFor } from "../helpers/waitFor.ts";
+import { startEndlessUpstream } from "../helpers/endlessUpstream.ts";
 
 /**
  * A client that stops reading pauses the generation behind it, end to end: its socket fills, the
@@ -22,37 +22,6 @@ import { waitFor } from "../helpers/waitFor.ts";
 const MAX_TOKENS = 1_000_000;
 const STALL_MS = 2_000;
 
-/** An upstream that streams one token per chunk until it is told to stop or its reader stops reading. */
-function startEndlessUpstream(): Promise<{ server: Server; url: string; written: () => number; open: () => number }> {
-  let written = 0;
-  let open = 0;
-  const server = createServer((req, res) => {
-    let body = "";
-    req.on("data", (b) => (body += b));
-    req.on("end", async () => {
-      const limit = (JSON.parse(body) as { max_tokens: number }).max_tokens;
-      open++;
-      res.writeHead(200, { "content-type": "text/event-stream" });
-      let closed = false;
-      res.on("close", () => {
-        closed = true;
-        open--;
-      });
-      const chunk = `data: ${JSON.stringify({ choices: [{ index: 0, delta: { content: " word" }, finish_reason: null }] })}\n\n`;
-      for (let n = 0; !closed && n < limit; n++) {
-        written++;
-        // Honour backpressure as a real engine's HTTP server does: wait while the socket is full.
-        if (!res.write(chunk)) await new Promise<void>((r) => { res.once("drain", r); res.once("close", r); });
-      }
-      if (!closed) res.end(`data: ${JSON.stringify({ choices: [], usage: { prompt_tokens: 3, completion_tokens: limit } })}\n\ndata: [DONE]\n\n`);
-    });
-  });
-  return new Promise((resolve) =>
-    server.listen(0, "127.0.0.1", () =>
-      resolve({ server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`, written: () => written, open: () => open }),
-    ),
-  );
-}
 
 describe("a client that never reads its stream", () => {
   let net: ChatNetwork;

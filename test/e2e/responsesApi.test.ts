@@ -1,6 +1,3 @@
-import type { EventEmitter } from "node:events";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import OpenAI from "openai";
 import { zodTextFormat } from "openai/helpers/zod";
@@ -15,6 +12,7 @@ import { startProvider, type RunningProvider } from "../../src/provider/startPro
 import type { RunningGateway } from "../../src/gateway/startGateway.ts";
 import { startChatNetwork, DEFAULT_PRICE, UNIT, quietLogger, type ChatNetwork } from "../helpers/network.ts";
 import { waitFor } from "../helpers/waitFor.ts";
+import { startEndlessUpstream } from "../helpers/endlessUpstream.ts";
 
 /** What Gotong adds to a response object. */
 type Gotong = { receiptId: string; cost: string; inputTokens: number; outputTokens: number };
@@ -208,51 +206,7 @@ describe("the Responses API through the official openai client", () => {
   });
 });
 
-/** Resolves on the first of `events`, and stops listening for the others. */
-function once(emitter: EventEmitter, ...events: string[]): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      for (const e of events) emitter.off(e, done);
-      resolve();
-    };
-    for (const e of events) emitter.on(e, done);
-  });
-}
 
-/**
- * An upstream that streams one token per chunk until it is told to stop or its reader stops
- * reading; asked to "break off", it drops the connection after 50 tokens.
- */
-function startEndlessUpstream(): Promise<{ server: Server; url: string; written: () => number; open: () => number }> {
-  let written = 0;
-  let open = 0;
-  const server = createServer((req, res) => {
-    let body = "";
-    req.on("data", (b) => (body += b));
-    req.on("end", async () => {
-      const request = JSON.parse(body) as { max_tokens: number; messages: unknown };
-      const limit = JSON.stringify(request.messages).includes("break off") ? 50 : request.max_tokens;
-      open++;
-      res.writeHead(200, { "content-type": "text/event-stream" });
-      let closed = false;
-      res.on("close", () => {
-        closed = true;
-        open--;
-      });
-      const chunk = `data: ${JSON.stringify({ choices: [{ index: 0, delta: { content: " word" }, finish_reason: null }] })}\n\n`;
-      for (let n = 0; !closed && n < limit; n++) {
-        written++;
-        if (!res.write(chunk)) await once(res, "drain", "close");
-      }
-      if (closed) return;
-      if (limit < request.max_tokens) res.socket?.end(); // what was written arrives, then the stream breaks off
-      else res.end(`data: ${JSON.stringify({ choices: [], usage: { prompt_tokens: 3, completion_tokens: limit } })}\n\ndata: [DONE]\n\n`);
-    });
-  });
-  return new Promise((resolve) =>
-    server.listen(0, "127.0.0.1", () => resolve({ server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`, written: () => written, open: () => open })),
-  );
-}
 
 describe("a Responses stream whose client leaves", () => {
   let net: ChatNetwork;
