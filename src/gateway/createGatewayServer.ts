@@ -24,8 +24,7 @@ import { promptInputOfBody } from "../provider/toolsPrompt.ts";
 import { answerOutputBytes, chunkOutputBytes } from "./countOutputBytes.ts";
 import type { PromptInput } from "../model/createPromptRenderer.ts";
 import type { Offer } from "./discoverOffers.ts";
-import { createContextSizes } from "./createContextSizes.ts";
-import type { ProviderInfo } from "./createProviderInfo.ts";
+import { createProviderInfo, type ProviderInfo } from "./createProviderInfo.ts";
 import { quantizationLevel } from "./quantizationLevel.ts";
 import { requestNeeds } from "./requestNeeds.ts";
 import { embeddingTerms, type EmbeddingCounter } from "./embeddingTerms.ts";
@@ -192,7 +191,7 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
   const verifier = createPaymentVerifier(domain);
   const lanes = createChannelLanes({ maxWaiting: options.maxWaitingPerChannel });
   // Each provider's context sizes, for requests whose worst case runs to the context's end.
-  const contextSizes = createContextSizes();
+  const providerInfo = options.providerInfo ?? createProviderInfo();
   // A provider caught overcharging before this gateway restarted stays excluded.
   for (const provider of store.refusedProviders()) router.markUntrusted(provider);
   // The API key each request was authorized with (see `apiKeys`), by its response.
@@ -272,7 +271,7 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
   async function contextSizeFor(offer: Offer, body: Record<string, unknown>, opaque: boolean): Promise<number | undefined> {
     if (!opaque && askedOutputOf(body) !== undefined) return undefined;
     try {
-      return await contextSizes.of(offer);
+      return await providerInfo.contextSizeOf(offer);
     } catch (error) {
       router.markDown(offer.provider);
       throw new TryNext("context size", { cause: error });
@@ -789,7 +788,7 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
     const priced = live.length ? live : m.offers;
     const lowest = (of: (o: Offer) => bigint) => priced.map(of).reduce((a, b) => (a < b ? a : b)).toString();
     const sealedTo = (o: Offer) => options.seal !== false && /^0x(?!0+$)[0-9a-fA-F]{64}$/.test(o.hpkePublicKey);
-    const stated = await Promise.all(m.offers.map((o) => options.providerInfo?.of(o).catch(() => undefined)));
+    const stated = await Promise.all(m.offers.map((o) => providerInfo.of(o)));
     const contexts = m.offers.flatMap((o, i) => (router.isLive(o.provider) && stated[i]?.contextSize !== undefined ? [stated[i]!.contextSize!] : []));
     return {
       id: m.name,
