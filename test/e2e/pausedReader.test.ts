@@ -4,9 +4,9 @@ import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { fundOnDevnet } from "../../src/chain/fundOnDevnet.ts";
 import { readChannel } from "../../src/payments/readChannel.ts";
 import { createUpstreamBackend } from "../../src/provider/createUpstreamBackend.ts";
-import { startProvider, type RunningProvider } from "../../src/provider/startProvider.ts";
+import type { RunningProvider } from "../../src/provider/startProvider.ts";
 import { startGateway } from "../../src/gateway/startGateway.ts";
-import { startChatNetwork, DEFAULT_PRICE, UNIT, quietLogger, type ChatNetwork } from "../helpers/network.ts";
+import { startChatNetwork, UNIT, quietLogger, type ChatNetwork } from "../helpers/network.ts";
 import { postChat } from "../helpers/postChat.ts";
 import { waitFor } from "../helpers/waitFor.ts";
 import { startEndlessUpstream } from "../helpers/endlessUpstream.ts";
@@ -22,7 +22,6 @@ import { startEndlessUpstream } from "../helpers/endlessUpstream.ts";
 const MAX_TOKENS = 1_000_000;
 const STALL_MS = 2_000;
 
-
 describe("a client that never reads its stream", () => {
   let net: ChatNetwork;
   let upstream: Awaited<ReturnType<typeof startEndlessUpstream>>;
@@ -31,20 +30,7 @@ describe("a client that never reads its stream", () => {
   beforeAll(async () => {
     net = await startChatNetwork();
     upstream = await startEndlessUpstream();
-    const key = generatePrivateKey();
-    await fundOnDevnet(net.devnet.deployment, privateKeyToAccount(key).address, { tokens: 1_000n * UNIT });
-    provider = await startProvider({
-      home: net.home,
-      deployment: net.devnet.deployment,
-      privateKey: key,
-      modelPath: net.model.path,
-      price: DEFAULT_PRICE,
-      port: 0,
-      stallMs: STALL_MS,
-      redeemIntervalMs: 3_600_000,
-      backend: createUpstreamBackend({ baseUrl: upstream.url, model: "endless" }),
-      logger: quietLogger(),
-    });
+    provider = await net.provider(net.model.path, { stallMs: STALL_MS, backend: createUpstreamBackend({ baseUrl: upstream.url, model: "endless" }) });
   });
   afterAll(async () => {
     await provider?.stop();

@@ -3,14 +3,12 @@ import OpenAI from "openai";
 import { zodTextFormat } from "openai/helpers/zod";
 import type { ResponseStreamEvent } from "openai/resources/responses/responses";
 import { z } from "zod";
-import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
-import { fundOnDevnet } from "../../src/chain/fundOnDevnet.ts";
 import { computeCost } from "../../src/payments/price.ts";
 import { readChannel } from "../../src/payments/readChannel.ts";
 import { createUpstreamBackend } from "../../src/provider/createUpstreamBackend.ts";
-import { startProvider, type RunningProvider } from "../../src/provider/startProvider.ts";
+import type { RunningProvider } from "../../src/provider/startProvider.ts";
 import type { RunningGateway } from "../../src/gateway/startGateway.ts";
-import { startChatNetwork, DEFAULT_PRICE, UNIT, quietLogger, type ChatNetwork } from "../helpers/network.ts";
+import { startChatNetwork, DEFAULT_PRICE, UNIT, type ChatNetwork } from "../helpers/network.ts";
 import { waitFor } from "../helpers/waitFor.ts";
 import { startEndlessUpstream } from "../helpers/endlessUpstream.ts";
 
@@ -206,8 +204,6 @@ describe("the Responses API through the official openai client", () => {
   });
 });
 
-
-
 describe("a Responses stream whose client leaves", () => {
   let net: ChatNetwork;
   let upstream: Awaited<ReturnType<typeof startEndlessUpstream>>;
@@ -216,19 +212,7 @@ describe("a Responses stream whose client leaves", () => {
   beforeAll(async () => {
     net = await startChatNetwork();
     upstream = await startEndlessUpstream();
-    const key = generatePrivateKey();
-    await fundOnDevnet(net.devnet.deployment, privateKeyToAccount(key).address, { tokens: 1_000n * UNIT });
-    provider = await startProvider({
-      home: net.home,
-      deployment: net.devnet.deployment,
-      privateKey: key,
-      modelPath: net.model.path,
-      price: DEFAULT_PRICE,
-      port: 0,
-      redeemIntervalMs: 3_600_000,
-      backend: createUpstreamBackend({ baseUrl: upstream.url, model: "endless" }),
-      logger: quietLogger(),
-    });
+    provider = await net.provider(net.model.path, { backend: createUpstreamBackend({ baseUrl: upstream.url, model: "endless" }) });
   });
   afterAll(async () => {
     await provider?.stop();

@@ -9,6 +9,7 @@ import type { RoutingPreferences } from "../../src/gateway/routingPreferences.ts
 import { registerModel } from "../../src/model/registerModel.ts";
 import type { Price } from "../../src/payments/price.ts";
 import { startProvider, type RunningProvider } from "../../src/provider/startProvider.ts";
+import type { InferenceBackend } from "../../src/provider/backend.ts";
 import { chatModel, type ChatModel } from "./chatModel.ts";
 import { freePort } from "./ports.ts";
 import { tempHome } from "./tempHome.ts";
@@ -25,7 +26,7 @@ export type TestNetwork = {
   /** Registers a model file as the creator; returns its id. */
   publish(path: string, name: string, royaltyBps?: number): Promise<bigint>;
   /** Starts a provider (own key, funded) serving `path`. */
-  provider(path: string, options?: { price?: Price; modelId?: bigint; key?: Hex; port?: number; publicUrl?: string; embeddings?: boolean; contextSize?: number }): Promise<RunningProvider & { key: Hex }>;
+  provider(path: string, options?: { price?: Price; modelId?: bigint; key?: Hex; port?: number; publicUrl?: string; embeddings?: boolean; contextSize?: number; backend?: InferenceBackend; stallMs?: number }): Promise<RunningProvider & { key: Hex }>;
   /** Starts a gateway with its own funded key. */
   gateway(options?: { key?: Hex; deposit?: bigint; offersRefreshMs?: number; seal?: boolean; routing?: RoutingPreferences }): Promise<RunningGateway & { key: Hex }>;
   stop(): Promise<void>;
@@ -64,6 +65,8 @@ export async function startTestNetwork(): Promise<TestNetwork> {
         publicUrl: options.publicUrl,
         contextSize: options.contextSize,
         embeddings: options.embeddings,
+        backend: options.backend,
+        stallMs: options.stallMs,
         threads: 1,
         redeemIntervalMs: 3_600_000,
         logger,
