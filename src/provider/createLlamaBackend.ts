@@ -1,5 +1,6 @@
-import { getLlama, type LlamaContextSequence, type LlamaGrammar, type Token } from "node-llama-cpp";
+import { type LlamaContextSequence, type LlamaGrammar, type Token } from "node-llama-cpp";
 import { createSlotPool } from "./createSlotPool.ts";
+import { loadLlamaModel } from "./loadLlamaModel.ts";
 import { createPromptRenderer } from "../model/createPromptRenderer.ts";
 import { GotongError } from "../common/errors.ts";
 import type { ChoiceEnd, GenerationRequest, InferenceBackend, PreparedGeneration, ResponseFormat } from "./backend.ts";
@@ -35,17 +36,7 @@ async function rewindToPrompt(sequence: LlamaContextSequence, prompt: Token[]): 
 
 /** Loads a GGUF into embedded llama.cpp (node-llama-cpp) and serves generations from it. */
 export async function createLlamaBackend(options: LlamaBackendOptions): Promise<InferenceBackend> {
-  const llama = await getLlama({ gpu: options.gpu ?? false, build: "never", logLevel: "error" as never, logger: () => {} });
-  let model;
-  try {
-    model = await llama.loadModel({ modelPath: options.modelPath });
-  } catch (cause) {
-    throw new GotongError(`llama.cpp could not load ${options.modelPath}: ${(cause as Error).message}`, {
-      code: "model_load_failed",
-      hint: "Check that the file is a complete GGUF model supported by this llama.cpp version.",
-      cause,
-    });
-  }
+  const { llama, model } = await loadLlamaModel(options);
   const trained = model.trainContextSize;
   const contextSize = options.contextSize ?? Math.min(trained, 4096);
   const parallel = options.parallel ?? 1;

@@ -1,5 +1,6 @@
-import { getLlama, type LlamaEmbeddingContext, type LlamaModel, type Token } from "node-llama-cpp";
+import { type LlamaEmbeddingContext, type Token } from "node-llama-cpp";
 import { createSlotPool } from "./createSlotPool.ts";
+import { loadLlamaModel } from "./loadLlamaModel.ts";
 import { GotongError } from "../common/errors.ts";
 import { embeddingTokens, vocabularySize } from "../model/embeddingTokens.ts";
 import type { EmbeddingRequest } from "../protocol/parseEmbeddingRequest.ts";
@@ -42,17 +43,7 @@ function unitFloat32(vector: readonly number[]): Float32Array {
  * models trained for it (Matryoshka), which a GGUF does not declare, so any other value is refused.
  */
 export async function createLlamaEmbeddingBackend(options: LlamaEmbeddingBackendOptions): Promise<InferenceBackend> {
-  const llama = await getLlama({ gpu: options.gpu ?? false, build: "never", logLevel: "error" as never, logger: () => {} });
-  let model: LlamaModel;
-  try {
-    model = await llama.loadModel({ modelPath: options.modelPath });
-  } catch (cause) {
-    throw new GotongError(`llama.cpp could not load ${options.modelPath}: ${(cause as Error).message}`, {
-      code: "model_load_failed",
-      hint: "Check that the file is a complete GGUF model supported by this llama.cpp version.",
-      cause,
-    });
-  }
+  const { model } = await loadLlamaModel(options);
   const contextSize = options.contextSize ?? Math.min(model.trainContextSize, 4096);
   const contexts: LlamaEmbeddingContext[] = [];
   let dimensions: number;
