@@ -4,8 +4,8 @@ import { PaymentChannelsArtifact, ModelRegistryArtifact } from "../src/chain/con
 import { createClients } from "../src/chain/createClients.ts";
 import { fundOnDevnet } from "../src/chain/fundOnDevnet.ts";
 import { writeAndWait } from "../src/chain/writeAndWait.ts";
-import { channelIdOf } from "../src/gateway/createChannelManager.ts";
-import { signVoucher } from "../src/payments/voucher.ts";
+import { channelIdOf } from "../src/protocol/channelId.ts";
+import { signVoucher } from "../src/protocol/voucher.ts";
 import { ensureProviderRegistered } from "../src/provider/ensureProviderRegistered.ts";
 import { startTestNetwork } from "../test/helpers/network.ts";
 

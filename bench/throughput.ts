@@ -8,8 +8,8 @@ import { createChannelManager } from "../src/gateway/createChannelManager.ts";
 import { createGatewayStore } from "../src/gateway/createGatewayStore.ts";
 import { fundOnDevnet } from "../src/chain/fundOnDevnet.ts";
 import { createClients } from "../src/chain/createClients.ts";
-import { receiptFromJson } from "../src/payments/receipt.ts";
-import { encodeVoucherHeader } from "../src/payments/voucher.ts";
+import { receiptFromJson } from "../src/protocol/receipt.ts";
+import { encodeVoucherHeader } from "../src/protocol/voucher.ts";
 import { startChatNetwork, quietLogger } from "../test/helpers/network.ts";
 import { median } from "./median.ts";
 

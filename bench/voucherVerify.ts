@@ -2,7 +2,7 @@ import { pathToFileURL } from "node:url";
 import { isAddressEqual, type Hex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { createPaymentVerifier } from "../src/payments/createPaymentVerifier.ts";
-import { recoverVoucherSigner, signVoucher, type SignedVoucher } from "../src/payments/voucher.ts";
+import { recoverVoucherSigner, signVoucher, type SignedVoucher } from "../src/protocol/voucher.ts";
 import { median } from "./median.ts";
 
 /**

@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ContractFunctionExecutionError, ContractFunctionRevertedError, decodeFunctionData, encodeFunctionResult, parseAbi, type Address, type Hex, type PublicClient } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { isGotongError } from "../common/errors.ts";
-import { encodeVoucherHeader, hashVoucher, signVoucher } from "../payments/voucher.ts";
+import { encodeVoucherHeader, hashVoucher, signVoucher } from "../protocol/voucher.ts";
 import type { OnchainChannel } from "../payments/readChannel.ts";
 import { createPaymentGuard } from "../provider/createPaymentGuard.ts";
 import { createProviderStore } from "../provider/createProviderStore.ts";

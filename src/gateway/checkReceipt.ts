@@ -2,7 +2,7 @@ import type { Hex } from "viem";
 import { GotongError } from "../common/errors.ts";
 import { computeCost } from "../payments/price.ts";
 import type { PaymentVerifier } from "../payments/createPaymentVerifier.ts";
-import type { SignedReceipt } from "../payments/receipt.ts";
+import type { SignedReceipt } from "../protocol/receipt.ts";
 import type { Offer } from "./discoverOffers.ts";
 
 /**

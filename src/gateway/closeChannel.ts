@@ -6,7 +6,7 @@ import { writeAndWait } from "../chain/writeAndWait.ts";
 import { GotongError } from "../common/errors.ts";
 import { chainTime } from "../funding/chainTime.ts";
 import { readChannel, type OnchainChannel } from "../payments/readChannel.ts";
-import { formatChainTime, formatDuration } from "./parseDuration.ts";
+import { formatChainTime, formatDuration } from "../common/parseDuration.ts";
 
 /** A close that was started: when the challenge period ends, in chain time. */
 export type ChannelClose = {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { TOOL_CALL_ENVELOPE_BYTES } from "../provider/toolsPrompt.ts";
+import { TOOL_CALL_ENVELOPE_BYTES } from "../protocol/toolsPrompt.ts";
 import { answerOutputBytes, chunkOutputBytes } from "./countOutputBytes.ts";
 
 describe("the output bytes a gateway counts to bound a receipt", () => {

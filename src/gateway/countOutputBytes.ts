@@ -1,4 +1,4 @@
-import { TOOL_CALL_ENVELOPE_BYTES, toolCallBytes } from "../provider/toolsPrompt.ts";
+import { TOOL_CALL_ENVELOPE_BYTES, toolCallBytes } from "../protocol/toolsPrompt.ts";
 
 /**
  * Bytes of output in a whole (non-streamed) answer: every choice's text and function calls, counted

@@ -1,4 +1,4 @@
-import { encodeAbiParameters, erc20Abi, keccak256, zeroAddress, type Address, type Hex, type LocalAccount } from "viem";
+import { erc20Abi, zeroAddress, type Address, type Hex, type LocalAccount } from "viem";
 import type { ChainClients } from "../chain/createClients.ts";
 import type { Deployment } from "../chain/deployment.ts";
 import { PaymentChannelsArtifact } from "../chain/contracts.generated.ts";
@@ -7,16 +7,12 @@ import { GotongError } from "../common/errors.ts";
 import type { Logger } from "../common/logger.ts";
 import { chainTime } from "../funding/chainTime.ts";
 import { readChannel } from "../payments/readChannel.ts";
-import { signVoucher, type SignedVoucher } from "../payments/voucher.ts";
+import { channelIdOf } from "../protocol/channelId.ts";
+import { signVoucher, type SignedVoucher } from "../protocol/voucher.ts";
 import type { PaymentSigner } from "../payments/createPaymentSigner.ts";
 import type { ChannelRecord, GatewayStore } from "./createGatewayStore.ts";
-import { formatChainTime } from "./parseDuration.ts";
+import { formatChainTime } from "../common/parseDuration.ts";
 import { readWithdrawal } from "./withdrawChannel.ts";
-
-/** The id PaymentChannels gives the channel from `sender` to `provider` for `modelId`. */
-export function channelIdOf(sender: Address, provider: Address, modelId: bigint): Hex {
-  return keccak256(encodeAbiParameters([{ type: "address" }, { type: "address" }, { type: "uint256" }], [sender, provider, modelId]));
-}
 
 /** A deposit into a payment channel: a new channel, or a top-up of an open one. */
 export type ChannelDeposit =

@@ -5,7 +5,7 @@ import { randomBytes } from "node:crypto";
 import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
 import type { Address, Hex } from "viem";
-import type { SignedReceipt } from "../payments/receipt.ts";
+import type { SignedReceipt } from "../protocol/receipt.ts";
 import { createGatewayStore } from "./createGatewayStore.ts";
 
 const id = () => `0x${randomBytes(32).toString("hex")}` as Hex;

@@ -1,7 +1,7 @@
 import type { Address, Hex } from "viem";
 import { openDatabase } from "../common/db.ts";
 import { checkDatabaseWritable } from "../common/checkDatabaseWritable.ts";
-import { type SignedReceipt, receiptToJson, receiptFromJson } from "../payments/receipt.ts";
+import { type SignedReceipt, receiptToJson, receiptFromJson } from "../protocol/receipt.ts";
 import { createApiKeyStore } from "./apiKeys/createApiKeyStore.ts";
 
 /** The gateway's view of one channel it pays through. */

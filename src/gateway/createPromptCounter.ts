@@ -5,7 +5,7 @@ import type { Hex } from "viem";
 import type { Logger } from "../common/logger.ts";
 import { createPromptRenderer, type PromptInput } from "../model/createPromptRenderer.ts";
 import { hashFile } from "../model/hashFile.ts";
-import { promptInputOfBody } from "../provider/toolsPrompt.ts";
+import { promptInputOfBody } from "../protocol/toolsPrompt.ts";
 import { embeddingTokens } from "../model/embeddingTokens.ts";
 import type { EmbeddingInput } from "../protocol/parseEmbeddingRequest.ts";
 

@@ -1,7 +1,7 @@
 import { zeroAddress, type Address, type Hex } from "viem";
 import type { Logger } from "../common/logger.ts";
 import type { OnchainChannel } from "../payments/readChannel.ts";
-import { encodeVoucherHeader } from "../payments/voucher.ts";
+import { encodeVoucherHeader } from "../protocol/voucher.ts";
 import type { ChannelManager } from "./createChannelManager.ts";
 import type { ChannelRecord, GatewayStore } from "./createGatewayStore.ts";
 

@@ -5,7 +5,7 @@ import { ProviderRegistryArtifact } from "../chain/contracts.generated.ts";
 import type { Logger } from "../common/logger.ts";
 import { chainTime } from "../funding/chainTime.ts";
 import { readChannel } from "../payments/readChannel.ts";
-import { signVoucher } from "../payments/voucher.ts";
+import { signVoucher } from "../protocol/voucher.ts";
 import type { GatewayStore } from "./createGatewayStore.ts";
 import { createSettler } from "./createSettler.ts";
 

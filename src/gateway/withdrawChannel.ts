@@ -7,7 +7,7 @@ import { GotongError } from "../common/errors.ts";
 import { chainTime } from "../funding/chainTime.ts";
 import type { OnchainChannel } from "../payments/readChannel.ts";
 import { readOwnChannel } from "./closeChannel.ts";
-import { formatChainTime, formatDuration } from "./parseDuration.ts";
+import { formatChainTime, formatDuration } from "../common/parseDuration.ts";
 
 /** What a withdrawal paid back. Amounts in token base units. */
 export type ChannelWithdrawal = {

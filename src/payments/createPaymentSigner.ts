@@ -1,8 +1,8 @@
 import * as secp256k1 from "tiny-secp256k1";
 import { bytesToHex, hexToBytes, type Hex } from "viem";
-import type { Receipt, SignedReceipt } from "./receipt.ts";
+import type { Receipt, SignedReceipt } from "../protocol/receipt.ts";
 import { domainSeparator, receiptDigest, voucherDigest } from "./typedDigest.ts";
-import type { SignedVoucher, Voucher, VoucherDomain } from "./voucher.ts";
+import type { SignedVoucher, Voucher, VoucherDomain } from "../protocol/voucher.ts";
 
 /**
  * Signs vouchers (as a channel sender) and receipts (as a provider) for one deployment with

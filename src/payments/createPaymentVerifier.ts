@@ -1,8 +1,8 @@
 import type { Address } from "viem";
 import { createSignatureChecker } from "./createSignatureChecker.ts";
-import type { SignedReceipt } from "./receipt.ts";
+import type { SignedReceipt } from "../protocol/receipt.ts";
 import { domainSeparator, receiptDigest, voucherDigest } from "./typedDigest.ts";
-import type { SignedVoucher, VoucherDomain } from "./voucher.ts";
+import type { SignedVoucher, VoucherDomain } from "../protocol/voucher.ts";
 
 /** Checks voucher and receipt signatures for one PaymentChannels deployment, on the hot path. */
 export function createPaymentVerifier(domain: VoucherDomain) {

@@ -3,8 +3,8 @@ import fc from "fast-check";
 import { bytesToHex, hashTypedData, type Hex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { voucherDigest, receiptDigest, domainSeparator } from "./typedDigest.ts";
-import { voucherTypes, signVoucher } from "./voucher.ts";
-import { receiptTypes } from "./receipt.ts";
+import { voucherTypes, signVoucher } from "../protocol/voucher.ts";
+import { receiptTypes } from "../protocol/receipt.ts";
 import { createSignatureChecker } from "./createSignatureChecker.ts";
 
 const domain = { chainId: 31337, verifyingContract: "0x5FbDB2315678afecb367f032d93F642f64180aa3" as const };
@@ -72,7 +72,7 @@ describe("createSignatureChecker", () => {
 describe("createPaymentSigner", () => {
   it("signs vouchers and receipts exactly as viem's signTypedData does", async () => {
     const { createPaymentSigner } = await import("./createPaymentSigner.ts");
-    const { signReceipt } = await import("./receipt.ts");
+    const { signReceipt } = await import("../protocol/receipt.ts");
     const key = generatePrivateKey();
     const account = privateKeyToAccount(key);
     const signer = createPaymentSigner(key, domain);

@@ -1,6 +1,6 @@
 import { keccak_256 } from "@noble/hashes/sha3.js";
 import { domainSeparator as hashEip712Domain, hexToBytes, keccak256, toBytes, type Hex } from "viem";
-import { paymentDomain, type VoucherDomain } from "./voucher.ts";
+import { paymentDomain, type VoucherDomain } from "../protocol/voucher.ts";
 
 /**
  * EIP-712 digests for Gotong's two fixed structs, computed directly from their 32-byte words.

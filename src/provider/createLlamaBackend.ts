@@ -5,7 +5,7 @@ import { createPromptRenderer } from "../model/createPromptRenderer.ts";
 import { GotongError } from "../common/errors.ts";
 import type { ChoiceEnd, GenerationRequest, InferenceBackend, PreparedGeneration, ResponseFormat } from "./backend.ts";
 import { generateTokens } from "./generateTokens.ts";
-import { promptInputOf, toolCallSchema } from "./toolsPrompt.ts";
+import { promptInputOf, toolCallSchema } from "../protocol/toolsPrompt.ts";
 
 export type LlamaBackendOptions = {
   modelPath: string;

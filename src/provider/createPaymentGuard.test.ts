@@ -7,7 +7,7 @@ import type { Address, Hex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { isGotongError } from "../common/errors.ts";
 import type { OnchainChannel } from "../payments/readChannel.ts";
-import { encodeVoucherHeader, signVoucher } from "../payments/voucher.ts";
+import { encodeVoucherHeader, signVoucher } from "../protocol/voucher.ts";
 import { createPaymentGuard } from "./createPaymentGuard.ts";
 import { createProviderStore } from "./createProviderStore.ts";
 

@@ -3,7 +3,7 @@ import { GotongError } from "../common/errors.ts";
 import type { OnchainChannel } from "../payments/readChannel.ts";
 import { createPaymentVerifier } from "../payments/createPaymentVerifier.ts";
 import { domainSeparator, voucherDigest } from "../payments/typedDigest.ts";
-import { type SignedVoucher, type VoucherDomain, decodeVoucherHeader } from "../payments/voucher.ts";
+import { type SignedVoucher, type VoucherDomain, decodeVoucherHeader } from "../protocol/voucher.ts";
 import type { ChannelState, ProviderStore } from "./createProviderStore.ts";
 
 /** A payment authorised for one request: the channel, and the deposit reserved while it runs. */

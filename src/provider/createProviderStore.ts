@@ -2,8 +2,8 @@ import type { Hex } from "viem";
 import { openDatabase } from "../common/db.ts";
 import { checkDatabaseWritable } from "../common/checkDatabaseWritable.ts";
 import { GotongError } from "../common/errors.ts";
-import { type SignedReceipt, receiptToJson, receiptFromJson } from "../payments/receipt.ts";
-import type { SignedVoucher } from "../payments/voucher.ts";
+import { type SignedReceipt, receiptToJson, receiptFromJson } from "../protocol/receipt.ts";
+import type { SignedVoucher } from "../protocol/voucher.ts";
 
 /** What the provider knows about one channel: what it is owed, and the best voucher it holds. */
 export type ChannelState = {

@@ -15,7 +15,7 @@ import type { ChainClients } from "../chain/createClients.ts";
 import { PaymentChannelsArtifact } from "../chain/contracts.generated.ts";
 import type { Logger } from "../common/logger.ts";
 import { readChannel, type OnchainChannel } from "../payments/readChannel.ts";
-import type { SignedVoucher, Voucher } from "../payments/voucher.ts";
+import type { SignedVoucher, Voucher } from "../protocol/voucher.ts";
 import type { InFlightRedeem, ProviderStore, QuarantinedVoucher } from "./createProviderStore.ts";
 
 export type RedeemerOptions = {

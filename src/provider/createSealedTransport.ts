@@ -13,9 +13,6 @@ import {
   type ResponseKeys,
 } from "../privacy/index.ts";
 
-/** Content type of a request or response body sealed with HPKE (see src/privacy). */
-export const SEALED_CONTENT_TYPE = "application/gotong-sealed";
-
 /**
  * The provider's end of end-to-end encryption: opens request envelopes sealed to its registered
  * key (or, during a rotation, its previous one) and seals responses back to the client. The request

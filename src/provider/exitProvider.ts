@@ -5,7 +5,7 @@ import { ProviderRegistryArtifact } from "../chain/contracts.generated.ts";
 import { writeAndWait } from "../chain/writeAndWait.ts";
 import { GotongError } from "../common/errors.ts";
 import { chainTime } from "../funding/chainTime.ts";
-import { formatChainTime, formatDuration } from "../gateway/parseDuration.ts";
+import { formatChainTime, formatDuration } from "../common/parseDuration.ts";
 
 /** What `exitProvider` paid back. Amounts in token base units. */
 export type StakeWithdrawal = { hash: Hex; amount: bigint; transferred: bigint };

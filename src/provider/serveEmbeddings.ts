@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { createHash } from "node:crypto";
 import type { Hex } from "viem";
 import { computeCost } from "../payments/price.ts";
-import { receiptToJson, type SignedReceipt } from "../payments/receipt.ts";
+import { receiptToJson, type SignedReceipt } from "../protocol/receipt.ts";
 import type { ResponseKeys } from "../privacy/index.ts";
 import { encodeEmbeddingBase64, float32LittleEndian, parseEmbeddingRequest } from "../protocol/parseEmbeddingRequest.ts";
 import { capabilityRefused } from "./createLlamaEmbeddingBackend.ts";

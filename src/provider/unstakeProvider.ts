@@ -4,7 +4,7 @@ import type { Deployment } from "../chain/deployment.ts";
 import { ProviderRegistryArtifact } from "../chain/contracts.generated.ts";
 import { writeAndWait } from "../chain/writeAndWait.ts";
 import { GotongError } from "../common/errors.ts";
-import { formatChainTime } from "../gateway/parseDuration.ts";
+import { formatChainTime } from "../common/parseDuration.ts";
 
 /** What `unstakeProvider` did. Amounts in token base units. */
 export type Unstake = {

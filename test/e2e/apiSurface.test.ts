@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CHAT_PARAMETERS, COMPLETION_PARAMETERS } from "../../src/provider/parseGenerationRequest.ts";
+import { CHAT_PARAMETERS, COMPLETION_PARAMETERS } from "../../src/protocol/parseGenerationRequest.ts";
 import { RESPONSES_PARAMETERS } from "../../src/gateway/responses/toChatRequest.ts";
 import { EMBEDDING_PARAMETERS } from "../../src/protocol/parseEmbeddingRequest.ts";
 import { startChatNetwork, type ChatNetwork } from "../helpers/network.ts";

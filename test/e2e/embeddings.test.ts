@@ -10,7 +10,7 @@ import { PaymentChannelsArtifact } from "../../src/chain/contracts.generated.ts"
 import { fundOnDevnet } from "../../src/chain/fundOnDevnet.ts";
 import { startGateway, type RunningGateway } from "../../src/gateway/startGateway.ts";
 import { readChannel } from "../../src/payments/readChannel.ts";
-import { encodeVoucherHeader } from "../../src/payments/voucher.ts";
+import { encodeVoucherHeader } from "../../src/protocol/voucher.ts";
 import { computeCost, type Price } from "../../src/payments/price.ts";
 import { decodeEmbeddingBase64 } from "../../src/protocol/parseEmbeddingRequest.ts";
 import { startProvider, type RunningProvider } from "../../src/provider/startProvider.ts";

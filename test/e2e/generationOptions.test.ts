@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import OpenAI from "openai";
 import type { Address } from "viem";
 import { computeCost } from "../../src/payments/price.ts";
-import { MAX_CHOICES } from "../../src/provider/parseGenerationRequest.ts";
+import { MAX_CHOICES } from "../../src/protocol/parseGenerationRequest.ts";
 import { sharedModel } from "../fixtures/model/sharedModels.ts";
 import { DEFAULT_PRICE, startChatNetwork, type ChatNetwork } from "../helpers/network.ts";
 

@@ -7,7 +7,7 @@ import { decodeEventLog, type Address, type Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { PaymentChannelsArtifact } from "../../src/chain/contracts.generated.ts";
 import { readChannel } from "../../src/payments/readChannel.ts";
-import { encodeVoucherHeader } from "../../src/payments/voucher.ts";
+import { encodeVoucherHeader } from "../../src/protocol/voucher.ts";
 import type { RunningGateway } from "../../src/gateway/startGateway.ts";
 import type { RunningProvider } from "../../src/provider/startProvider.ts";
 import { startChatNetwork, type ChatNetwork } from "../helpers/network.ts";

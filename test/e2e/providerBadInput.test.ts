@@ -5,8 +5,8 @@ import { PaymentChannelsArtifact } from "../../src/chain/contracts.generated.ts"
 import { createClients } from "../../src/chain/createClients.ts";
 import { fundOnDevnet } from "../../src/chain/fundOnDevnet.ts";
 import { writeAndWait } from "../../src/chain/writeAndWait.ts";
-import { channelIdOf } from "../../src/gateway/createChannelManager.ts";
-import { encodeVoucherHeader, signVoucher } from "../../src/payments/voucher.ts";
+import { channelIdOf } from "../../src/protocol/channelId.ts";
+import { encodeVoucherHeader, signVoucher } from "../../src/protocol/voucher.ts";
 import type { RunningProvider } from "../../src/provider/startProvider.ts";
 import { startChatNetwork, UNIT, type ChatNetwork } from "../helpers/network.ts";
 

@@ -10,7 +10,7 @@ import { createClients, type ChainClients } from "../../src/chain/createClients.
 import { PaymentChannelsArtifact } from "../../src/chain/contracts.generated.ts";
 import { fundOnDevnet } from "../../src/chain/fundOnDevnet.ts";
 import { writeAndWait } from "../../src/chain/writeAndWait.ts";
-import { channelIdOf } from "../../src/gateway/createChannelManager.ts";
+import { channelIdOf } from "../../src/protocol/channelId.ts";
 import type { RunningGateway } from "../../src/gateway/startGateway.ts";
 import { readChannel } from "../../src/payments/readChannel.ts";
 import { createRedeemer, type RedeemResult } from "../../src/provider/createRedeemer.ts";

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { randomBytes } from "node:crypto";
 import { hexToBytes, type Hex } from "viem";
 import { createRequestInfo, sealRequest } from "../../src/privacy/index.ts";
-import { encodeVoucherHeader, signVoucher } from "../../src/payments/voucher.ts";
+import { encodeVoucherHeader, signVoucher } from "../../src/protocol/voucher.ts";
 import { rotateProviderKey } from "../../src/provider/rotateProviderKey.ts";
 import { createClients } from "../../src/chain/createClients.ts";
 import { privateKeyToAccount } from "viem/accounts";

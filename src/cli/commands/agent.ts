@@ -26,7 +26,7 @@ import { readAgentChannels } from "../../agent/readAgentChannels.ts";
 import { createGatewayStore } from "../../gateway/createGatewayStore.ts";
 import { createStandaloneSettler } from "../../gateway/createStandaloneSettler.ts";
 import { gatewayStorePath } from "../../gateway/gatewayStorePath.ts";
-import { formatChainTime } from "../../gateway/parseDuration.ts";
+import { formatChainTime } from "../../common/parseDuration.ts";
 import { readChannel } from "../../payments/readChannel.ts";
 
 export const help = `gotong agent create|policy|revoke|status|close-channels [NAME]

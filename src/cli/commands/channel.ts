@@ -9,7 +9,7 @@ import { closeChannel, readOwnChannel } from "../../gateway/closeChannel.ts";
 import { createGatewayStore, type ChannelRecord, type GatewayStore } from "../../gateway/createGatewayStore.ts";
 import { createStandaloneSettler } from "../../gateway/createStandaloneSettler.ts";
 import { gatewayStorePath } from "../../gateway/gatewayStorePath.ts";
-import { formatChainTime, formatDuration } from "../../gateway/parseDuration.ts";
+import { formatChainTime, formatDuration } from "../../common/parseDuration.ts";
 import { withdrawChannel } from "../../gateway/withdrawChannel.ts";
 import { readChannel } from "../../payments/readChannel.ts";
 import { readGatewayChannels, type GatewayChannel } from "../../gateway/readGatewayChannels.ts";

@@ -3,7 +3,7 @@ import { fundOnDevnet } from "../../chain/fundOnDevnet.ts";
 import { createReader } from "../../chain/createClients.ts";
 import { GotongError } from "../../common/errors.ts";
 import { DEFAULT_AUTO_CLOSE_AFTER_SECONDS } from "../../gateway/createChannelCloser.ts";
-import { parseDuration } from "../../gateway/parseDuration.ts";
+import { parseDuration } from "../../common/parseDuration.ts";
 import { startGateway } from "../../gateway/startGateway.ts";
 import { routingFromFlags } from "../../gateway/routingFromFlags.ts";
 import { context, integer, parse, tokens, untilStopped } from "../shared.ts";

@@ -5,7 +5,7 @@ import { GotongError } from "../../common/errors.ts";
 import { readKey } from "../../common/keys.ts";
 import { createGatewayStore } from "../../gateway/createGatewayStore.ts";
 import { gatewayStorePath } from "../../gateway/gatewayStorePath.ts";
-import { formatDuration, parseDuration } from "../../gateway/parseDuration.ts";
+import { formatDuration, parseDuration } from "../../common/parseDuration.ts";
 import type { ApiKeyUsage } from "../../gateway/apiKeys/createApiKeyStore.ts";
 import { formatUnits } from "../../payments/price.ts";
 import { context, integer, parse, tokens, type CommandContext } from "../shared.ts";

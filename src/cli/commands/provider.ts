@@ -5,7 +5,7 @@ import { basename, join } from "node:path";
 import { PaymentChannelsArtifact } from "../../chain/contracts.generated.ts";
 import { bigintAsString } from "../../common/bigintJson.ts";
 import { readLockOwner } from "../../common/lockState.ts";
-import { formatChainTime, formatDuration } from "../../gateway/parseDuration.ts";
+import { formatChainTime, formatDuration } from "../../common/parseDuration.ts";
 import { formatUnits } from "../../payments/price.ts";
 import { exitProvider } from "../../provider/exitProvider.ts";
 import { readProviderStatus, type ProviderStatus } from "../../provider/readProviderStatus.ts";

@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { Address, Hex } from "viem";
 import { isGotongError, type GotongError } from "../../common/errors.ts";
 import { toErrorResponse } from "../../common/http.ts";
-import type { SignedReceipt } from "../../payments/receipt.ts";
+import type { SignedReceipt } from "../../protocol/receipt.ts";
 import { createGatewayStore } from "../createGatewayStore.ts";
 import { createApiKeyAuthorizer } from "./createApiKeyAuthorizer.ts";
 import { keyPeriod } from "./keyPeriod.ts";

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from "node:http";
 import { GotongError } from "../../common/errors.ts";
-import { formatDuration } from "../parseDuration.ts";
+import { formatDuration } from "../../common/parseDuration.ts";
 import { hashApiKey, maskApiKey, sameHash } from "./apiKeySecret.ts";
 import { BudgetExceeded, keyRevoked, type ApiKeyStore } from "./createApiKeyStore.ts";
 import { createRateLimiter } from "./createRateLimiter.ts";

@@ -1,4 +1,4 @@
-import { GotongError } from "../common/errors.ts";
+import { GotongError } from "./errors.ts";
 import { SECONDS_PER_UNIT } from "../agent/parsePeriod.ts";
 
 /**
