@@ -45,8 +45,11 @@ import {UsageRecording} from "./funding/UsageRecording.sol";
 ///         A pool is fixed at finalization: from then on, top-ups are refused and fees go elsewhere.
 /// @dev Round and project ids count from 1. Amounts per donor, per project and per round tally are
 ///      bounded by 2^128 - 1 (`AmountTooLarge`), which keeps every square and product in range.
-///      Every state-changing function is nonReentrant. Token amounts are credited by the balance
-///      actually received, so a token that takes a fee on transfer is credited what arrived.
+///      Every function that moves tokens is nonReentrant; the ones that only write state (createRound,
+///      applyProject, rejectProject, setSteward, setPaymentChannels) make no call that could re-enter
+///      (setPaymentChannels only reads `fundingPool()`, a view, through a static call) and need no
+///      guard. Token amounts are credited by the balance actually received, so a token that takes a
+///      fee on transfer is credited what arrived.
 ///
 ///      The contract is assembled from one abstract contract per concern, in contracts/src/funding/,
 ///      each with its own errors, events and storage: `Stewardship` (the one-time wiring of
