@@ -265,3 +265,114 @@ describe("parseRoutingPreferences", () => {
     expect(mergeRoutingPreferences(undefined, {})).toEqual({});
   });
 });
+
+describe("createRouter: cool-down and exclusion", () => {
+  /** A router on a clock the test moves, recording which providers' /health it asked. */
+  function clocked(offers: Offer[], options: { cooldownMs?: number } = {}) {
+    let time = 5_000_000;
+    const healthAsked: Address[] = [];
+    const router = createRouter({
+      loadOffers: async () => offers,
+      healthOf: async (o) => (healthAsked.push(o.provider), undefined),
+      now: () => time,
+      ...options,
+    });
+    return Object.assign(router, { advance: (ms: number) => (time += ms), healthAsked });
+  }
+
+  it("keeps a failed provider last for exactly the cool-down (default 15 s), then ranks it as before", async () => {
+    const router = clocked([offer(A, 1n, 1n), offer(B, 2n, 2n), offer(C, 3n, 3n)]);
+    router.markDown(A);
+    expect(router.isLive(A)).toBe(false);
+    expect(providers(await router.route("m"))).toEqual([B, C, A]);
+    router.advance(14_999);
+    expect(providers(await router.route("m"))).toEqual([B, C, A]);
+    router.advance(1);
+    expect(providers(await router.route("m"))).toEqual([A, B, C]);
+    expect(router.isLive(A)).toBe(true);
+  });
+
+  it("takes cooldownMs, and still tries providers in cool-down (cheapest first) when every one has failed", async () => {
+    const router = clocked([offer(A, 1n, 1n), offer(B, 2n, 2n), offer(C, 3n, 3n)], { cooldownMs: 1_000 });
+    router.markDown(B);
+    router.advance(500);
+    router.markDown(A);
+    router.markDown(C);
+    expect(providers(await router.route("m"))).toEqual([A, B, C]);
+    router.advance(500); // B's cool-down is over, A's and C's are not
+    expect(providers(await router.route("m"))).toEqual([B, A, C]);
+  });
+
+  it("ends a cool-down as soon as the provider answers again", async () => {
+    const router = clocked([offer(A, 1n, 1n), offer(B, 2n, 2n)]);
+    router.markDown(A);
+    expect(providers(await router.route("m"))).toEqual([B, A]);
+    router.observe(A, 120);
+    expect(router.isLive(A)).toBe(true);
+    expect(providers(await router.route("m"))).toEqual([A, B]);
+  });
+
+  it("applies the cool-down inside provider.order, and to the single choice when fallbacks are off", async () => {
+    const router = clocked([offer(A, 1n, 1n), offer(B, 2n, 2n), offer(C, 3n, 3n)]);
+    router.markDown(C);
+    // C is named first but failed: the other named provider goes before it, the unnamed after both.
+    expect(providers(await router.route("m", { preferences: { order: [C, B] } }))).toEqual([B, C, A]);
+    router.markDown(A);
+    expect(providers(await router.route("m", { preferences: { allowFallbacks: false } }))).toEqual([B]);
+  });
+
+  it("never routes to a provider excluded for a bad receipt, not even after the cool-down, nor asks its /health", async () => {
+    const router = clocked([offer(A, 1n, 1n), offer(B, 2n, 2n)]);
+    router.markUntrusted(A);
+    router.advance(3_600_000);
+    expect(providers(await router.route("m"))).toEqual([B]);
+    expect(await refusal(router.route("m", { preferences: { order: [A], allowFallbacks: false } }))).toMatchObject({ code: "no_matching_provider", param: "provider.order" });
+    expect(router.healthAsked).not.toContain(A);
+    expect(router.isUntrusted(A)).toBe(true);
+    expect(router.isLive(A)).toBe(false);
+    // Listing models still shows its offer: exclusion is this gateway's routing, not the network's.
+    expect((await router.listModels())[0]!.offers.map((o) => o.provider)).toEqual([A, B]);
+  });
+
+  it("refuses with 503 no_provider when every provider of the model is excluded", async () => {
+    const router = clocked([offer(A, 1n, 1n), offer(B, 2n, 2n)]);
+    router.markUntrusted(A);
+    router.markUntrusted(B);
+    const error = await refusal(router.route("m"));
+    expect(error).toMatchObject({ code: "no_provider", status: 503, message: 'Every provider of "m" has been excluded for bad receipts' });
+  });
+
+  it("reads the offers once per refreshMs, shares one read between concurrent routes, and retries a failed read", async () => {
+    let fail = false;
+    let loads = 0;
+    let time = 0;
+    const router = createRouter({
+      loadOffers: async () => {
+        loads++;
+        if (fail) throw new Error("rpc down");
+        return [offer(A, 1n, 1n)];
+      },
+      now: () => time,
+      refreshMs: 1_000,
+    });
+    await Promise.all([router.route("m"), router.route("m"), router.listModels()]);
+    expect(loads).toBe(1);
+    time = 999;
+    await router.route("m");
+    expect(loads).toBe(1);
+    time = 1_000;
+    fail = true;
+    await expect(router.route("m")).rejects.toThrow("rpc down");
+    fail = false;
+    expect(providers(await router.route("m"))).toEqual([A]);
+    expect(loads).toBe(3);
+  });
+
+  it("tells models that share a name apart by id: name@id routes, the bare name is 400 model_ambiguous", async () => {
+    const router = routerOf([offer(A, 1n, 1n, LLAMA, "m", 1n), offer(B, 1n, 1n, LLAMA, "m", 2n), offer(C, 1n, 1n, LLAMA, "solo", 3n)]);
+    expect((await router.listModels()).map((m) => m.name).sort()).toEqual(["m@1", "m@2", "solo"]);
+    expect(providers(await router.route("m@2"))).toEqual([B]);
+    expect(await refusal(router.route("m"))).toMatchObject({ code: "model_ambiguous", status: 400, param: "model", hint: "Name one: m@1, m@2." });
+    expect(await refusal(router.route("m@9"))).toMatchObject({ code: "model_not_found", status: 404 });
+  });
+});
