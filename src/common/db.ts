@@ -1,11 +1,17 @@
 import Database from "better-sqlite3";
 import { GotongError } from "./errors.ts";
+import { type Migration, migrate } from "./migrate.ts";
 
 /**
- * Opens a SQLite database for money state. WAL with `synchronous = FULL` makes every commit durable
- * before it returns, so a voucher acknowledged is a voucher on disk, even after SIGKILL or power loss.
+ * Opens a SQLite database for money state and brings its schema to the latest of `migrations` (see
+ * migrate). WAL with `synchronous = FULL` makes every commit durable before it returns, so a
+ * voucher acknowledged is a voucher on disk, even after SIGKILL or power loss.
+ *
+ * @param store What the file holds (`provider store`), for errors, and its schema's migrations.
+ * @throws GotongError `database_unavailable`, `store_too_new` (written by a newer gotong),
+ *   `store_migration_failed`.
  */
-export function openDatabase(path: string, schema: string): Database.Database {
+export function openDatabase(path: string, store: { what: string; migrations: readonly Migration[] }): Database.Database {
   let db: Database.Database;
   try {
     db = new Database(path);
@@ -20,6 +26,11 @@ export function openDatabase(path: string, schema: string): Database.Database {
   db.pragma("journal_mode = WAL");
   db.pragma("synchronous = FULL");
   db.pragma("busy_timeout = 5000");
-  db.exec(schema);
+  try {
+    migrate(db, store.migrations, { what: store.what, path });
+  } catch (error) {
+    db.close();
+    throw error;
+  }
   return db;
 }

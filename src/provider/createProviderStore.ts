@@ -1,5 +1,6 @@
 import type { Hex } from "viem";
 import { openDatabase } from "../common/db.ts";
+import type { Migration } from "../common/migrate.ts";
 import { checkDatabaseWritable } from "../common/checkDatabaseWritable.ts";
 import { GotongError } from "../common/errors.ts";
 import { type SignedReceipt, receiptToJson, receiptFromJson } from "../protocol/receipt.ts";
@@ -104,14 +105,21 @@ CREATE TABLE IF NOT EXISTS redeem_in_flight (
 // ---------------------------------------------------------------- end redeem quarantine
 
 /**
+ * The provider store's schema, one version per step (see migrate). A schema change is a new
+ * migration at the end, never an edit of one already released: users' files are at every version.
+ * Version 1 is the schema stores had before they carried a version; it only creates what is
+ * missing, so those files become version 1 with every voucher and receipt they hold.
+ */
+const migrations: Migration[] = [{ version: 1, up: schema + redeemSchema }];
+
+/**
  * The provider's durable money state in SQLite (WAL, synchronous=FULL). Every write commits before
  * the call returns, so a voucher the provider acknowledged survives SIGKILL; a failed commit throws
  * and the request is refused, never served unpaid-for.
  */
 export function createProviderStore(path: string) {
-  const db = openDatabase(path, schema);
+  const db = openDatabase(path, { what: "provider store", migrations });
   // ---- redeem quarantine and in-flight redeems (createRedeemer)
-  db.exec(redeemSchema);
   const upsertQuarantine = db.prepare(
     `INSERT INTO redeem_quarantine (channel_id, epoch, voucher_amount, reason, permanent, attempts, quarantined_at, retry_at)
      VALUES (?, ?, ?, ?, ?, 1, ?, ?)

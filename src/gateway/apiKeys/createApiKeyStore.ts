@@ -35,8 +35,8 @@ export type ApiKeyUsage = ApiKeyRecord & {
 export type NewApiKey = { name?: string; budget: bigint; periodSeconds: number; rpm: number };
 
 /**
- * The tables of the gateway's API keys: a schema step run on every open (idempotent), beside the
- * gateway store's own tables in the same database.
+ * The tables of the gateway's API keys, beside the gateway store's own tables in the same database
+ * (created by the gateway store's migration 1, see createApiKeyTables).
  * - `api_keys`: one row per key, only its SHA-256; a revoked key keeps its row (and its usage).
  * - `api_key_usage`: what each key spent in each of its periods, in base units, as text (bigint).
  * - `api_key_reservations`: the worst-case cost of each provider request sent for a key whose
@@ -83,18 +83,25 @@ function checkNewKey(key: NewApiKey): void {
 }
 
 /**
- * The API keys of a gateway, in its SQLite store: issued by the CLI, read by the running gateway on
- * every request (so a key created or revoked is in force at once, without a restart), and charged
- * through reservations that make a key's budget hold under any number of concurrent requests.
- *
- * @param db The gateway store's database (see createGatewayStore); the schema step runs here.
+ * Creates the API-key tables where they are missing and adds `receipts.key_id` to a receipts table
+ * without it: part of the gateway store's migration 1 (createGatewayStore), idempotent like the rest
+ * of it, so a store written before keys existed, or before stores had versions, keeps all it holds.
  */
-export function createApiKeyStore(db: Database.Database) {
+export function createApiKeyTables(db: Database.Database): void {
   db.exec(schema);
   const receiptColumns = new Set((db.prepare("PRAGMA table_info(receipts)").all() as { name: string }[]).map((c) => c.name));
   if (!receiptColumns.has("key_id")) db.exec("ALTER TABLE receipts ADD COLUMN key_id TEXT");
   db.exec("CREATE INDEX IF NOT EXISTS receipts_by_key ON receipts (key_id, created_at)");
+}
 
+/**
+ * The API keys of a gateway, in its SQLite store: issued by the CLI, read by the running gateway on
+ * every request (so a key created or revoked is in force at once, without a restart), and charged
+ * through reservations that make a key's budget hold under any number of concurrent requests.
+ *
+ * @param db The gateway store's database (see createGatewayStore), its schema migrated.
+ */
+export function createApiKeyStore(db: Database.Database) {
   const insertKey = db.prepare("INSERT INTO api_keys (id, name, key_hash, budget, period_seconds, rpm, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)");
   const getKey = db.prepare("SELECT * FROM api_keys WHERE id = ?");
   const keyByHash = db.prepare("SELECT * FROM api_keys WHERE key_hash = ?");
