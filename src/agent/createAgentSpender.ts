@@ -4,6 +4,7 @@ import type { Deployment } from "../chain/deployment.ts";
 import { AgentWalletArtifact } from "../chain/contracts.generated.ts";
 import { writeAndWait } from "../chain/writeAndWait.ts";
 import { GotongError } from "../common/errors.ts";
+import { agentRefusedError } from "./errors.ts";
 import type { Logger } from "../common/logger.ts";
 import { formatUnits } from "../payments/price.ts";
 import { readAgentWallet, type AgentWalletStatus } from "./readAgentWallet.ts";
@@ -100,7 +101,7 @@ export function createAgentSpender(options: AgentSpenderOptions) {
       throw new GotongError(`The agent key expired at ${new Date(status.agentExpiresAt * 1000).toISOString()}: nothing was spent`, { code: "agent_expired", status: 403, hint: "Ask the owner to renew it." });
     }
     if (status.paused) {
-      throw new GotongError("The owner has paused this agent wallet: nothing was spent", { code: "wallet_paused", status: 403, hint: "The owner can resume it with `gotong agent policy --unpause`." });
+      throw agentRefusedError("wallet_paused", "The owner has paused this agent wallet: nothing was spent", { hint: "The owner can resume it with `gotong agent policy --unpause`." });
     }
     for (const call of request.calls) {
       const selector = selectorOf(call.data);

@@ -1,6 +1,8 @@
-import { BaseError, ContractFunctionRevertedError, InsufficientFundsError, type Abi, type Address, type Hex, type TransactionReceipt } from "viem";
+import { BaseError, InsufficientFundsError, type Abi, type Address, type Hex, type TransactionReceipt } from "viem";
 import { GotongError } from "../common/errors.ts";
 import type { ChainClients } from "./createClients.ts";
+import { decodeContractError } from "./decodeContractError.ts";
+import { chainUnreachableError, transactionRevertedError } from "./errors.ts";
 
 /**
  * Simulates a contract call, sends it, and waits for it to be mined. A revert becomes a GotongError
@@ -20,32 +22,29 @@ export async function writeAndWait(
     });
     const hash = await clients.wallet.writeContract(request as never);
     const receipt = await clients.public.waitForTransactionReceipt({ hash });
-    if (receipt.status !== "success") throw new GotongError(`${call.functionName} transaction ${hash} reverted`, { code: "transaction_reverted", status: 502 });
+    if (receipt.status !== "success") throw transactionRevertedError(call.functionName, hash);
     return { hash, receipt, result };
   } catch (error) {
-    throw toChainError(error, call.functionName, clients.account.address);
+    throw toChainError(error, call.functionName, clients.account.address, call.abi);
   }
 }
 
 /**
- * Turns a viem error into a GotongError with the revert reason when there is one. `account`, the
- * sender when known, goes into the hint when the account lacks gas or tokens: on the devnet the
- * fix is one command (`gotong devnet fund`), and a fresh key meets this first.
+ * Turns a viem error into a GotongError. A contract's refusal is decoded by name with its values
+ * from every Gotong contract's errors (a revert bubbled up through an agent wallet included), so
+ * no raw selector reaches a user; `abi`, the called contract's, names the contract when several
+ * declare the error. `account`, the sender when known, goes into the hint when the account lacks
+ * gas or tokens: on the devnet the fix is one command (`gotong devnet fund`), and a fresh key
+ * meets this first.
  */
-export function toChainError(error: unknown, what: string, account?: Address): unknown {
+export function toChainError(error: unknown, what: string, account?: Address, abi?: readonly unknown[]): unknown {
   if (error instanceof GotongError) return error;
   if (error instanceof BaseError) {
     const who = account ?? "ADDRESS";
-    const revert = error.walk((e) => e instanceof ContractFunctionRevertedError) as ContractFunctionRevertedError | null;
-    if (revert?.data?.errorName) {
-      const args = (revert.data.args ?? []).map((a) => String(a)).join(", ");
-      const broke = revert.data.errorName === "ERC20InsufficientBalance";
-      return new GotongError(`${what} was refused by the contract: ${revert.data.errorName}(${args})`, {
-        code: "contract_revert",
-        status: 400,
-        hint: broke ? `The account holds too few tokens. On the local devnet: \`gotong devnet fund ${who} --tokens 1000\`; elsewhere, send it tokens.` : undefined,
-        cause: error,
-      });
+    const refusal = decodeContractError(error, { what, abi });
+    if (refusal) {
+      const broke = refusal.errorName === "ERC20InsufficientBalance";
+      return broke ? refusal.withHint(`The account holds too few tokens. On the local devnet: \`gotong devnet fund ${who} --tokens 1000\`; elsewhere, send it tokens.`) : refusal;
     }
     if (error.walk((e) => e instanceof InsufficientFundsError) || /exceeds the balance of the account/i.test(error.message)) {
       return new GotongError(`${what} failed: ${account ? `${account} has` : "the account has"} too little native coin to pay for gas (${error.shortMessage})`, {
@@ -56,7 +55,7 @@ export function toChainError(error: unknown, what: string, account?: Address): u
       });
     }
     if (/fetch failed|ECONNREFUSED|HTTP request failed/i.test(error.message)) {
-      return new GotongError(`Cannot reach the chain's RPC for ${what}`, { code: "chain_unreachable", status: 503, retryable: true, hint: "Is the chain running? Start it with `gotong devnet`.", cause: error });
+      return chainUnreachableError(what, error);
     }
     return new GotongError(`${what} failed: ${error.shortMessage}`, { code: "chain_error", status: 502, cause: error });
   }

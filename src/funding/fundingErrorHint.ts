@@ -1,4 +1,4 @@
-import { GotongError } from "../common/errors.ts";
+import { ContractRevertError } from "../chain/errors.ts";
 
 /** What to do about each refusal of the QuadraticFunding contract, by custom error name. */
 const HINTS: Record<string, string> = {
@@ -25,11 +25,14 @@ const HINTS: Record<string, string> = {
   UsageNotWeighed: "This round gives no weight to usage.",
 };
 
-/** Adds a hint to a GotongError that carries a QuadraticFunding refusal, when it has none. */
+/**
+ * Adds a hint to a decoded QuadraticFunding refusal (a {@link ContractRevertError}), when it has
+ * none; any other error is returned as it is.
+ *
+ * @example throw fundingErrorHint(error); // DonationWindowClosed(…) gains "The round is not taking donations now; …"
+ */
 export function fundingErrorHint(error: unknown): unknown {
-  if (!(error instanceof GotongError) || error.hint) return error;
-  const name = /refused by the contract: (\w+)\(/.exec(error.message)?.[1];
-  const hint = name ? HINTS[name] : undefined;
-  if (!hint) return error;
-  return new GotongError(error.message, { code: error.code, hint, status: error.status, retryable: error.retryable, cause: error.cause });
+  if (!(error instanceof ContractRevertError) || error.hint || !error.errorName) return error;
+  const hint = Object.hasOwn(HINTS, error.errorName) ? HINTS[error.errorName] : undefined;
+  return hint ? error.withHint(hint) : error;
 }

@@ -1,5 +1,5 @@
 import type { Hex } from "viem";
-import { GotongError } from "../common/errors.ts";
+import { paymentRefusedError, type PaymentsErrorCode } from "../payments/errors.ts";
 import { computeCost } from "../payments/price.ts";
 import type { PaymentVerifier } from "../payments/createPaymentVerifier.ts";
 import type { SignedReceipt } from "../protocol/receipt.ts";
@@ -35,8 +35,8 @@ export function checkReceipt(
   receipt: SignedReceipt | undefined,
   expected: { requestId: Hex; channelId: Hex; bounds: ReceiptBounds; cut?: boolean },
 ): SignedReceipt {
-  const refuse = (message: string, code: string) =>
-    new GotongError(`Refused the receipt from provider ${offer.provider}: ${message}`, { code, status: 502, hint: "Nothing was paid for this request; the gateway stops routing to this provider." });
+  const refuse = (message: string, code: PaymentsErrorCode) =>
+    paymentRefusedError(code, `Refused the receipt from provider ${offer.provider}: ${message}`, { status: 502, hint: "Nothing was paid for this request; the gateway stops routing to this provider." });
   if (!receipt) throw refuse("it is missing or malformed", "receipt_missing");
   if (receipt.requestId !== expected.requestId) throw refuse(`it is for request ${receipt.requestId}, not ${expected.requestId}`, "receipt_wrong_request");
   if (receipt.channelId !== expected.channelId) throw refuse("it names another channel", "receipt_wrong_channel");

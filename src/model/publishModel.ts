@@ -3,12 +3,14 @@ import { getAddress, type Hex } from "viem";
 import type { ChainClients } from "../chain/createClients.ts";
 import type { Deployment } from "../chain/deployment.ts";
 import { ModelRegistryArtifact } from "../chain/contracts.generated.ts";
+import { ContractRevertError } from "../chain/errors.ts";
 import { toChainError, writeAndWait } from "../chain/writeAndWait.ts";
-import { GotongError, isGotongError } from "../common/errors.ts";
+import { GotongError } from "../common/errors.ts";
 import { canonicalJson } from "./canonicalJson.ts";
 import { checkManifestField } from "./checkManifestField.ts";
 import { computeWeightsHash } from "./computeWeightsHash.ts";
 import { describeModelFiles } from "./describeModelFiles.ts";
+import { modelError } from "./errors.ts";
 import { hashModelFiles } from "./hashModelFiles.ts";
 import { listModelFiles } from "./listModelFiles.ts";
 import { loadManifest } from "./loadManifest.ts";
@@ -149,7 +151,7 @@ export async function publishModel(clients: ChainClients, deployment: Deployment
   try {
     await clients.public.simulateContract({ ...registry, functionName: "register", args, account: clients.account });
   } catch (error) {
-    throw alreadyRegistered(toChainError(error, "register"), existing);
+    throw alreadyRegistered(toChainError(error, "register", clients.account.address, ModelRegistryArtifact.abi), existing);
   }
   const stored = await storeManifest(options.manifestsDir, signed);
   let sent: Awaited<ReturnType<typeof writeAndWait>>;
@@ -174,10 +176,9 @@ export async function publishModel(clients: ChainClients, deployment: Deployment
 
 /** The registry's `ModelAlreadyRegistered`, said plainly; other errors pass through. */
 function alreadyRegistered(error: unknown, existing: bigint): unknown {
-  if (!isGotongError(error, "contract_revert") || !error.message.includes("ModelAlreadyRegistered")) return error;
-  const id = /ModelAlreadyRegistered\([^,]*, (\d+)\)/.exec(error.message)?.[1] ?? existing.toString();
-  return new GotongError(`These weights are already registered by another creator as model #${id}: ${error.message.replace(/^.*refused by the contract: /, "the registry refused them with ")}.`, {
-    code: "model_already_registered",
+  if (!(error instanceof ContractRevertError) || error.errorName !== "ModelAlreadyRegistered") return error;
+  const id = String(error.args[1] ?? existing); // ModelAlreadyRegistered(weightsHash, modelId)
+  return modelError("model_already_registered", `These weights are already registered by another creator as model #${id}: the registry refused them with ${error.refusal}.`, {
     status: 409,
     hint: `Weights can be registered once. If model #${id} is yours, publish from the key that registered it; to build on it, publish your changed weights as a new model.`,
     cause: error,

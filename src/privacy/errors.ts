@@ -1,5 +1,7 @@
 import { GotongError } from "../common/errors.ts";
 
+export { privacyErrorCodes, type PrivacyErrorCode } from "../protocol/errorCodes.ts";
+
 /**
  * Errors of the privacy layer (HPKE, request envelopes, sealed response streams).
  *

@@ -13,10 +13,12 @@ import {
 } from "viem";
 import type { ChainClients } from "../chain/createClients.ts";
 import { PaymentChannelsArtifact } from "../chain/contracts.generated.ts";
+import { decodeContractError } from "../chain/decodeContractError.ts";
 import type { Logger } from "../common/logger.ts";
 import { readChannel, type OnchainChannel } from "../payments/readChannel.ts";
 import type { SignedVoucher, Voucher } from "../protocol/voucher.ts";
 import type { InFlightRedeem, ProviderStore, QuarantinedVoucher } from "./createProviderStore.ts";
+import { redeemFailedError } from "./errors.ts";
 
 export type RedeemerOptions = {
   clients: ChainClients;
@@ -144,7 +146,8 @@ export function createRedeemer(options: RedeemerOptions) {
     if (!(error instanceof BaseError)) return undefined;
     const revert = error.walk((e) => e instanceof ContractFunctionRevertedError) as ContractFunctionRevertedError | null;
     if (!revert) return undefined;
-    return revert.data?.errorName ?? revert.signature ?? "Reverted";
+    // Not one of PaymentChannels' own errors (a sender contract's, bubbled up): named by the decoder of every contract's errors.
+    return revert.data?.errorName ?? decodeContractError(error)?.errorName ?? revert.signature ?? "Reverted";
   }
 
   const batchArgs = (items: Candidate[]) => [items.map((c) => plain(c.voucher)), items.map((c) => c.voucher.signature)] as const;
@@ -371,9 +374,14 @@ export function createRedeemer(options: RedeemerOptions) {
   }
 
   const redeemNow = (): Promise<RedeemResult> => {
-    running ??= redeemOnce().finally(() => {
-      running = undefined;
-    });
+    // What escapes a run reaches `gotong provider redeem` and the logs: a GotongError, never viem's raw error.
+    running ??= redeemOnce()
+      .catch((error: unknown) => {
+        throw redeemFailedError(error, me);
+      })
+      .finally(() => {
+        running = undefined;
+      });
     return running;
   };
 

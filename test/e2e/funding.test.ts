@@ -6,6 +6,7 @@ import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { PaymentChannelsArtifact, QuadraticFundingArtifact } from "../../src/chain/contracts.generated.ts";
 import { createClients } from "../../src/chain/createClients.ts";
 import { fundOnDevnet } from "../../src/chain/fundOnDevnet.ts";
+import { readRound } from "../../src/funding/readRound.ts";
 import { registerModel } from "../../src/model/registerModel.ts";
 import { generateTestModel, TEST_MODEL_FILE_NAME } from "../../src/model/generateTestModel.ts";
 import { sharedModel } from "../fixtures/model/sharedModels.ts";
@@ -168,7 +169,7 @@ describe("quadratic funding fed by paid inference", () => {
     expect(negative.stderr).toMatch(/not a non-negative decimal amount/);
     const missing = await gotong("fund", "round", "donate", round, "3", "1", "--key", donorKeyFiles[0]!);
     expect(missing.code).toBe(1);
-    expect(missing.stderr).toMatch(/ProjectNotInRound\(1, 3\)/);
+    expect(missing.stderr).toMatch(/ProjectNotInRound\(roundId=1, projectId=3\)/);
     expect(missing.stderr).toMatch(/hint: /);
 
     const live = await json<StatusJson>("fund", "round", "status", round);
@@ -195,6 +196,17 @@ describe("quadratic funding fed by paid inference", () => {
     const twice = await gotong("fund", "round", "finalize", round);
     expect(twice.code).toBe(1);
     expect(twice.stderr).toMatch(/already finalized/);
+
+    // A donation to the finalized round: the refusal is decoded by contract, name and values, never
+    // shown as the bare selector 0x23229f3a, and says what to do.
+    const finalized = await readRound(net.creator.public, deployment, BigInt(round));
+    const afterFinal = await gotong("fund", "round", "donate", round, "1", "1", "--key", donorKeyFiles[1]!);
+    expect(afterFinal.code).toBe(1);
+    expect(afterFinal.stderr).toMatch(
+      new RegExp(`donate was refused by QuadraticFunding: DonationWindowClosed\\(roundId=${round}, now=\\d+, start=${finalized.donationStart}, end=${finalized.donationEnd}\\)`),
+    );
+    expect(afterFinal.stderr).not.toMatch(/0x23229f3a/);
+    expect(afterFinal.stderr).toMatch(/hint: The round is not taking donations now/);
 
     // The final matches are what `status` estimated before finalizing.
     const done = await json<StatusJson>("fund", "round", "status", round);

@@ -143,7 +143,7 @@ describe("publishing and verifying models on a real chain", () => {
       const [models, manifests] = [await modelCount(), await manifestCount()];
       const error = await gotongRejectionOf(publish(gguf.path, { name: "stolen" }, mallory));
       expect(error.code).toBe("model_already_registered");
-      expect(error.message).toMatch(new RegExp(`ModelAlreadyRegistered\\(0x${TEST_MODEL_SHA256}, ${gguf.modelId}\\)`));
+      expect(error.message).toMatch(new RegExp(`ModelAlreadyRegistered\\(weightsHash=0x${TEST_MODEL_SHA256}, modelId=${gguf.modelId}\\)`));
       expect(await modelCount()).toBe(models);
       expect(await manifestCount()).toBe(manifests);
     });
@@ -218,7 +218,7 @@ describe("publishing and verifying models on a real chain", () => {
         const dir = await freshShards("bad-terms");
         await refusedPublish(dir, "manifest_invalid", /license/, { license: "do what you want" });
         await refusedPublish(dir, "manifest_invalid", /version/, { version: "latest" });
-        await refusedPublish(dir, "contract_revert", /RoyaltyTooHigh\(6000, 5000\)/, { royaltyBps: 6000 });
+        await refusedPublish(dir, "contract_revert", /RoyaltyTooHigh\(royaltyBps=6000, maximum=5000\)/, { royaltyBps: 6000 });
       });
     });
 

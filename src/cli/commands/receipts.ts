@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { privateKeyToAccount } from "viem/accounts";
 import { GotongError } from "../../common/errors.ts";
+import { cliError } from "../errors.ts";
 import { createGatewayStore } from "../../gateway/createGatewayStore.ts";
 import { API_KEY_ID } from "../../gateway/apiKeys/apiKeySecret.ts";
 import { usageJson } from "./gatewayKey.ts";
@@ -25,7 +26,7 @@ export async function run(args: string[]) {
   if (apiKeyIds.length > 1 || keyFiles.length > 1) throw new GotongError("Give at most one --key ID and one --key FILE", { code: "invalid_arguments", hint: help });
   const address = privateKeyToAccount(ctx.key("gateway", keyFiles[0])).address;
   const path = join(ctx.home.gateway, `gateway-${address.toLowerCase()}.db`);
-  if (!existsSync(path)) throw new GotongError(`No gateway data for ${address} in ${ctx.home.root}`, { code: "no_receipts", hint: "Receipts appear after requests through `gotong gateway start` or `gotong up`." });
+  if (!existsSync(path)) throw cliError("no_receipts", `No gateway data for ${address} in ${ctx.home.root}`, { hint: "Receipts appear after requests through `gotong gateway start` or `gotong up`." });
   const store = createGatewayStore(path);
   const apiKeyId = apiKeyIds[0];
   const usage = apiKeyId === undefined ? undefined : store.apiKeys.usage(apiKeyId);

@@ -1,4 +1,4 @@
-import { GotongError } from "../../common/errors.ts";
+import { GotongError, type GotongErrorCode } from "../../common/errors.ts";
 
 /** A Responses API request body (`POST /v1/responses`), as the client sent it. */
 export type ResponsesRequest = Record<string, unknown>;
@@ -25,7 +25,7 @@ export const RESPONSES_PARAMETERS: ReadonlySet<string> = new Set([
 /** What to do instead of referring to a stored response or item. */
 const NOT_STORED_HINT = "Gotong stores no prompt and no answer (privacy): send the whole conversation as \"input\" items each time (earlier answers as assistant messages, function_call and function_call_output items).";
 
-function bad(message: string, param: string, hint?: string, code = "invalid_parameter"): GotongError {
+function bad(message: string, param: string, hint?: string, code: GotongErrorCode = "invalid_parameter"): GotongError {
   return new GotongError(message, { code, status: 400, param, hint });
 }
 

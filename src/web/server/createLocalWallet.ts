@@ -1,7 +1,7 @@
-import { BaseError, decodeErrorResult, toFunctionSelector, type Abi, type Address, type Hex, type PublicClient } from "viem";
+import { toFunctionSelector, type Address, type BaseError, type Hex, type PublicClient } from "viem";
 import type { ChainClients } from "../../chain/createClients.ts";
 import type { Deployment } from "../../chain/deployment.ts";
-import { PaymentChannelsArtifact, QuadraticFundingArtifact, TestTokenArtifact } from "../../chain/contracts.generated.ts";
+import { decodeContractError } from "../../chain/decodeContractError.ts";
 import { GotongError } from "../../common/errors.ts";
 
 /** A JSON-RPC request as an EIP-1193 provider receives it. */
@@ -17,26 +17,6 @@ const ALLOWED: { contract: "token" | "paymentChannels" | "quadraticFunding"; sig
   { contract: "quadraticFunding", signature: "donate(uint256,uint256,uint256)" },
   { contract: "quadraticFunding", signature: "fundPool(uint256,uint256)" },
 ];
-
-const ERRORS_ABI = [...PaymentChannelsArtifact.abi, ...QuadraticFundingArtifact.abi, ...TestTokenArtifact.abi] as Abi;
-
-/** The contract's custom error in a failed call, as `Name(arg, …)`, when it can be decoded. */
-export function describeRevert(error: unknown): string | undefined {
-  if (!(error instanceof BaseError)) return undefined;
-  let data: Hex | undefined;
-  error.walk((e) => {
-    const d = (e as { data?: unknown }).data;
-    if (typeof d === "string" && d.startsWith("0x") && d.length >= 10) data = d as Hex;
-    return false;
-  });
-  if (!data) return undefined;
-  try {
-    const decoded = decodeErrorResult({ abi: ERRORS_ABI, data });
-    return `${decoded.errorName}(${(decoded.args ?? []).map(String).join(", ")})`;
-  } catch {
-    return undefined;
-  }
-}
 
 /** A wallet error with an EIP-1193 / JSON-RPC code. */
 export class WalletRpcError extends Error {
@@ -99,8 +79,9 @@ export function createLocalWallet(options: {
       try {
         await (clients.public as PublicClient).call({ account: clients.account, to: to as Address, data });
       } catch (error) {
-        const reason = describeRevert(error);
-        throw new WalletRpcError(reason ? `The contract refused ${signature.split("(")[0]}: ${reason}` : `The call failed: ${(error as BaseError).shortMessage ?? (error as Error).message}`, 3);
+        // Decoded by name with its values, from every Gotong contract's errors (a token's bubbled up included).
+        const refusal = decodeContractError(error, { what: signature.split("(")[0] });
+        throw new WalletRpcError(refusal ? refusal.message : `The call failed: ${(error as BaseError).shortMessage ?? (error as Error).message}`, 3);
       }
       const hash = await clients.wallet.sendTransaction({ to: to as Address, data, account: clients.account, chain: clients.chain });
       await clients.public.waitForTransactionReceipt({ hash });

@@ -1,31 +1,25 @@
+import { GotongError } from "../../../common/errors.ts";
+import { gotongErrorCodeOf } from "../../../protocol/errorCodes.ts";
+import { apiKeyHeaders } from "./apiKey.ts";
 
-/** An error the page shows: a short message, what to do about it, and a stable code. */
-export class PageError extends Error {
-  constructor(
-    message: string,
-    readonly options: { code: string; hint?: string; status?: number; cause?: unknown } = { code: "error" },
-  ) {
-    super(message, { cause: options.cause });
-  }
-  get code() {
-    return this.options.code;
-  }
-  get hint() {
-    return this.options.hint;
-  }
-}
+/**
+ * An error the page shows: a short message, what to do about it, and a stable code. It is the
+ * library's own GotongError (plain code, no Node API), so the page, the gateway and the SDK share
+ * one error type and one list of codes (src/protocol/errorCodes.ts) that `tsc` checks.
+ */
+export { GotongError as PageError };
 
 /** The error for a gateway that cannot be reached at all (down, or the network is). */
-export function gatewayUnreachable(cause: unknown): PageError {
-  return new PageError(`Cannot reach the gateway at ${location.origin}.`, {
+export function gatewayUnreachable(cause: unknown): GotongError {
+  return new GotongError(`Cannot reach the gateway at ${location.origin}.`, {
     code: "network_down",
     hint: "Check that `gotong up` (or your gateway) is running and that this device is online, then try again. Nothing was sent or charged.",
     cause,
   });
 }
 
-/** Turns a gateway's OpenAI-style error body into a PageError. */
-export async function errorFromResponse(res: Response): Promise<PageError> {
+/** Turns a gateway's OpenAI-style error body into a GotongError (a code it does not know becomes `http_<status>`). */
+export async function errorFromResponse(res: Response): Promise<GotongError> {
   let body: { error?: { message?: string; code?: string; hint?: string } } = {};
   try {
     body = (await res.json()) as typeof body;
@@ -33,13 +27,13 @@ export async function errorFromResponse(res: Response): Promise<PageError> {
     // not JSON: fall through to the status
   }
   const e = body.error ?? {};
-  return new PageError(e.message ?? `The gateway answered ${res.status}.`, { code: e.code ?? `http_${res.status}`, hint: e.hint, status: res.status });
+  return new GotongError(e.message ?? `The gateway answered ${res.status}.`, { code: gotongErrorCodeOf(e.code, `http_${res.status}`), hint: e.hint, status: res.status });
 }
 
-/** `fetch`, with "cannot connect" turned into {@link gatewayUnreachable}. */
+/** `fetch`, with the saved API key (see apiKey.ts) and "cannot connect" turned into {@link gatewayUnreachable}. */
 export async function request(path: string, init?: RequestInit): Promise<Response> {
   try {
-    return await fetch(path, init);
+    return await fetch(path, { ...init, headers: { ...apiKeyHeaders(), ...(init?.headers as Record<string, string> | undefined) } });
   } catch (error) {
     if ((error as Error).name === "AbortError") throw error;
     throw gatewayUnreachable(error);
@@ -62,7 +56,7 @@ export async function postJson<T>(path: string, body: unknown, signal?: AbortSig
 
 /** A message and hint for any error, for a status line. */
 export function describeError(error: unknown): { message: string; hint?: string; code: string } {
-  if (error instanceof PageError) return { message: error.message, hint: error.hint, code: error.code };
+  if (error instanceof GotongError) return { message: error.message, hint: error.hint, code: error.code };
   const e = error as { message?: string; hint?: string; code?: string };
   return { message: e?.message ?? String(error), hint: e?.hint, code: typeof e?.code === "string" ? e.code : "error" };
 }
