@@ -1,6 +1,7 @@
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import { GotongError } from "./errors.ts";
 import { bigintAsString } from "./bigintJson.ts";
+import { encodeEvent, STREAM_DONE } from "../protocol/events.ts";
 
 /** Default cap on a request body: large prompts fit, a flood does not get buffered. */
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
@@ -120,7 +121,7 @@ export function sendError(res: ServerResponse, error: unknown): void {
   const { status, body, headers } = toErrorResponse(error);
   if (res.headersSent) {
     // Mid-stream: the status is gone, so the error travels as a final SSE event.
-    if (!res.writableEnded) res.end(`data: ${JSON.stringify(body)}\n\n`);
+    if (!res.writableEnded) res.end(encodeEvent({ data: JSON.stringify(body) }));
     return;
   }
   sendJson(res, status, body, headers);
@@ -227,7 +228,7 @@ export function startSse(
     sentMark: () => sent,
     whenWritable: () => whenDrained(res),
     send: (data, mark) => {
-      pending += `data: ${typeof data === "string" ? data : JSON.stringify(data)}\n\n`;
+      pending += encodeEvent({ data: typeof data === "string" ? data : JSON.stringify(data) });
       if (mark !== undefined) pendingMark = mark;
       // Events are batched until the event loop turns; a producer that sends many at once (an
       // upstream's burst) is written out in bounded batches, each one sealed frame.
@@ -243,7 +244,7 @@ export function startSse(
     },
     end: (trailer = "", done = true) => {
       clearInterval(keepAlive);
-      const last = done ? pending + "data: [DONE]\n\n" : pending;
+      const last = done ? pending + encodeEvent({ data: STREAM_DONE }) : pending;
       if (!res.writableEnded) res.end((seal ? seal(last, true, pendingMark) : last) + trailer);
       pending = "";
     },

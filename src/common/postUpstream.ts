@@ -1,5 +1,6 @@
 import { request as httpRequest, Agent as HttpAgent, type IncomingMessage } from "node:http";
 import { request as httpsRequest, Agent as HttpsAgent } from "node:https";
+import { PROTOCOL_VERSION_HEADERS } from "../protocol/protocolVersion.ts";
 
 /** The part of a response the gateway reads from a provider. */
 export type UpstreamResponse = {
@@ -17,7 +18,8 @@ const httpsAgent = new HttpsAgent({ keepAlive: true, maxSockets: 64 });
 
 /**
  * POSTs to a provider with node's own HTTP client. For streams of many small SSE events it costs far
- * less per event than `fetch` (measured in bench/), and the token stream is the hot path.
+ * less per event than `fetch` (measured in bench/), and the token stream is the hot path. Every
+ * request says which wire protocol version it speaks, so a provider of another version refuses it.
  */
 export function postUpstream(url: string, headers: Record<string, string>, body: Buffer, signal: AbortSignal): Promise<UpstreamResponse> {
   const target = new URL(url);
@@ -25,7 +27,7 @@ export function postUpstream(url: string, headers: Record<string, string>, body:
   return new Promise((resolve, reject) => {
     const req = send(
       target,
-      { method: "POST", headers: { ...headers, "content-length": String(body.length) }, signal, agent: target.protocol === "https:" ? httpsAgent : httpAgent },
+      { method: "POST", headers: { ...PROTOCOL_VERSION_HEADERS, ...headers, "content-length": String(body.length) }, signal, agent: target.protocol === "https:" ? httpsAgent : httpAgent },
       (res: IncomingMessage) => {
         const bytes = async () => {
           const chunks: Buffer[] = [];

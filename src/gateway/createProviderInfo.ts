@@ -1,4 +1,5 @@
 import { isCapability, type Capability } from "../protocol/capabilities.ts";
+import { PROTOCOL_VERSION_HEADERS } from "../protocol/protocolVersion.ts";
 import type { Offer } from "./discoverOffers.ts";
 
 /** What a provider states about one model it serves in `/gotong/info`, beyond its on-chain offer. */
@@ -59,7 +60,7 @@ export function createProviderInfo(options: ProviderInfoOptions = {}) {
   };
 
   const read = async (endpoint: string): Promise<Map<string, ServedModelInfo>> => {
-      const res = await fetch(`${endpoint}/gotong/info`, { signal: AbortSignal.timeout(options.timeoutMs ?? 5_000) });
+      const res = await fetch(`${endpoint}/gotong/info`, { headers: PROTOCOL_VERSION_HEADERS, signal: AbortSignal.timeout(options.timeoutMs ?? 5_000) });
       if (!res.ok) throw new Error(`${endpoint}/gotong/info answered ${res.status}`);
       const info = (await res.json()) as { models?: Record<string, unknown>[] };
       const models = new Map<string, ServedModelInfo>();

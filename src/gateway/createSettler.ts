@@ -2,6 +2,8 @@ import { zeroAddress, type Address, type Hex } from "viem";
 import type { Logger } from "../common/logger.ts";
 import type { OnchainChannel } from "../payments/readChannel.ts";
 import { encodeVoucherHeader } from "../protocol/voucher.ts";
+import { HEADERS } from "../protocol/wire.ts";
+import { PROTOCOL_VERSION_HEADERS } from "../protocol/protocolVersion.ts";
 import type { ChannelManager } from "./createChannelManager.ts";
 import type { ChannelRecord, GatewayStore } from "./createGatewayStore.ts";
 
@@ -70,7 +72,7 @@ export function createSettler(options: SettlerOptions) {
         try {
           const res = await fetch(`${endpoint}/gotong/vouchers`, {
             method: "POST",
-            headers: { "x-gotong-voucher": encodeVoucherHeader(voucher) },
+            headers: { ...PROTOCOL_VERSION_HEADERS, [HEADERS.voucher]: encodeVoucherHeader(voucher) },
             signal: AbortSignal.timeout(5_000),
           });
           sentTotal++;

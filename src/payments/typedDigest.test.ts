@@ -3,12 +3,12 @@ import fc from "fast-check";
 import { bytesToHex, hashTypedData, type Hex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { voucherDigest, receiptDigest, domainSeparator } from "./typedDigest.ts";
-import { voucherTypes, signVoucher } from "../protocol/voucher.ts";
+import { paymentDomain, voucherTypes, signVoucher } from "../protocol/voucher.ts";
 import { receiptTypes } from "../protocol/receipt.ts";
 import { createSignatureChecker } from "./createSignatureChecker.ts";
 
 const domain = { chainId: 31337, verifyingContract: "0x5FbDB2315678afecb367f032d93F642f64180aa3" as const };
-const eip712Domain = { name: "Gotong PaymentChannels", version: "1", ...domain } as const;
+const eip712Domain = paymentDomain(domain);
 const hex32 = fc.uint8Array({ minLength: 32, maxLength: 32 }).map((b) => bytesToHex(b) as Hex);
 const uint = (bits: number) => fc.bigInt({ min: 0n, max: 2n ** BigInt(bits) - 1n });
 

@@ -1,20 +1,17 @@
 import { keccak_256 } from "@noble/hashes/sha3.js";
-import { domainSeparator as hashEip712Domain, hexToBytes, keccak256, toBytes, type Hex } from "viem";
-import { paymentDomain, type VoucherDomain } from "../protocol/voucher.ts";
+import { domainSeparator as hashEip712Domain, hexToBytes, type Hex } from "viem";
+import { typeHashOf } from "../protocol/eip712.ts";
+import { receiptTypes } from "../protocol/receipt.ts";
+import { paymentDomain, voucherTypes, type VoucherDomain } from "../protocol/voucher.ts";
 
 /**
  * EIP-712 digests for Gotong's two fixed structs, computed directly from their 32-byte words.
  * viem's generic `hashTypedData` re-derives the type encoding on every call; these do the same
  * hashing (checked against it in tests) at a fraction of the cost, on the request hot path.
+ * The word layout below follows the field order of `voucherTypes` and `receiptTypes`.
  */
-const VOUCHER_TYPEHASH = hexToBytes(keccak256(toBytes("Voucher(bytes32 channelId,uint64 epoch,uint256 cumulativeAmount)")));
-const RECEIPT_TYPEHASH = hexToBytes(
-  keccak256(
-    toBytes(
-      "Receipt(bytes32 requestId,bytes32 channelId,bytes32 weightsHash,uint64 inputTokens,uint64 outputTokens,uint256 cost,uint256 cumulativeOwed,bytes32 requestHash,bytes32 responseHash)",
-    ),
-  ),
-);
+const VOUCHER_TYPEHASH = hexToBytes(typeHashOf(voucherTypes, "Voucher"));
+const RECEIPT_TYPEHASH = hexToBytes(typeHashOf(receiptTypes, "Receipt"));
 
 /** The domain separator of the PaymentChannels deployment (vouchers and receipts share it). */
 export function domainSeparator(domain: VoucherDomain): Uint8Array {

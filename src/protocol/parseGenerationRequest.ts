@@ -1,5 +1,5 @@
 import { GotongError } from "../common/errors.ts";
-import type { ChatMessage, GenerationRequest, ResponseFormat, ToolCall, ToolChoice, ToolDefinition } from "../provider/backend.ts";
+import type { ChatMessage, GenerationRequest, ResponseFormat, ToolCall, ToolChoice, ToolDefinition } from "./generationRequest.ts";
 
 /** Most choices one request may ask for (`n`): each is generated in turn in the request's slot. */
 export const MAX_CHOICES = 8;

@@ -18,6 +18,10 @@ export type Receipt = {
 };
 export type SignedReceipt = Receipt & { signature: Hex };
 
+/**
+ * The EIP-712 definition of a receipt, the only copy in TypeScript; a test asserts its type hash
+ * equals `PaymentChannels.RECEIPT_TYPEHASH`, published there because receipts share its domain.
+ */
 export const receiptTypes = {
   Receipt: [
     { name: "requestId", type: "bytes32" },

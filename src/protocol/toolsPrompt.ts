@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { PromptInput } from "../model/createPromptRenderer.ts";
-import type { GenerationRequest, ToolCall, ToolDefinition } from "../provider/backend.ts";
+import type { GenerationRequest, ToolCall, ToolDefinition } from "./generationRequest.ts";
 import { parseGenerationRequest } from "./parseGenerationRequest.ts";
 
 /**

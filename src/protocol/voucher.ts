@@ -7,6 +7,10 @@ export type SignedVoucher = Voucher & { signature: Hex };
 /** Where a voucher is valid: one chain and one PaymentChannels deployment (EIP-712 domain). */
 export type VoucherDomain = { chainId: number; verifyingContract: Address };
 
+/**
+ * The EIP-712 definition of a voucher, the only copy in TypeScript: signing, recovery and the fast
+ * digests all read it, and a test asserts its type hash equals `PaymentChannels.VOUCHER_TYPEHASH`.
+ */
 export const voucherTypes = {
   Voucher: [
     { name: "channelId", type: "bytes32" },

@@ -1,9 +1,11 @@
 import { type Address, type Hex, type PublicClient, BaseError, ContractFunctionRevertedError, ContractFunctionZeroDataError, ExecutionRevertedError, bytesToHex, encodeFunctionData, isAddressEqual, zeroAddress } from "viem";
 import { GotongError } from "../common/errors.ts";
+import { paymentRefusedError, type PaymentsErrorCode } from "../payments/errors.ts";
 import type { OnchainChannel } from "../payments/readChannel.ts";
 import { createPaymentVerifier } from "../payments/createPaymentVerifier.ts";
 import { domainSeparator, voucherDigest } from "../payments/typedDigest.ts";
 import { type SignedVoucher, type VoucherDomain, decodeVoucherHeader } from "../protocol/voucher.ts";
+import { HEADERS } from "../protocol/wire.ts";
 import type { ChannelState, ProviderStore } from "./createProviderStore.ts";
 
 /** A payment authorised for one request: the channel, and the deposit reserved while it runs. */
@@ -27,8 +29,8 @@ export type PaymentGuardOptions = {
   now?: () => number;
 };
 
-function paymentError(message: string, code: string, hint?: string, status = 402): GotongError {
-  return new GotongError(message, { code, hint, status });
+function paymentError(message: string, code: PaymentsErrorCode, hint?: string, status = 402): GotongError {
+  return paymentRefusedError(code, message, { hint, status });
 }
 
 /**
@@ -117,10 +119,10 @@ export function createPaymentGuard(options: PaymentGuardOptions) {
    */
   const check = async (header: string | undefined, want: { modelId?: bigint; serving?: boolean; freshChannel?: boolean } = {}) => {
     if (!header) {
-      throw paymentError("This provider serves paid requests only: no x-gotong-voucher header", "voucher_missing", "Call it through a Gotong gateway, which opens a channel and signs vouchers.");
+      throw paymentError(`This provider serves paid requests only: no ${HEADERS.voucher} header`, "voucher_missing", "Call it through a Gotong gateway, which opens a channel and signs vouchers.");
     }
     const voucher = decodeVoucherHeader(header);
-    if (!voucher) throw paymentError("The x-gotong-voucher header is malformed", "voucher_malformed", "Expected channelId:epoch:cumulativeAmount:signature.", 400);
+    if (!voucher) throw paymentError(`The ${HEADERS.voucher} header is malformed`, "voucher_malformed", "Expected channelId:epoch:cumulativeAmount:signature.", 400);
     if (want.freshChannel) cache.delete(voucher.channelId);
     const channel = await channelFor(voucher.channelId, voucher);
     const { modelId } = want;

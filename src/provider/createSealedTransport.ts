@@ -12,6 +12,7 @@ import {
   type HpkeKeyRing,
   type ResponseKeys,
 } from "../privacy/index.ts";
+import { HEADERS } from "../protocol/wire.ts";
 
 /**
  * The provider's end of end-to-end encryption: opens request envelopes sealed to its registered
@@ -64,5 +65,5 @@ export type SealedTransport = ReturnType<typeof createSealedTransport>;
 
 /** The error for a sealed request without the request id it is bound to. */
 export function sealedRequestIdMissing(): GotongError {
-  return new GotongError("A sealed request needs an x-gotong-request-id header (0x + 64 hex digits)", { code: "request_id_missing", status: 400 });
+  return new GotongError(`A sealed request needs an ${HEADERS.requestId} header (0x + 64 hex digits)`, { code: "request_id_missing", status: 400 });
 }

@@ -1,6 +1,7 @@
 import { GotongError } from "../common/errors.ts";
-import { readSseData } from "../common/readSseData.ts";
-import type { FinishReason, GenerationRequest, InferenceBackend, PreparedGeneration } from "./backend.ts";
+import { readEvents, STREAM_DONE } from "../protocol/events.ts";
+import type { FinishReason, InferenceBackend, PreparedGeneration } from "./backend.ts";
+import type { GenerationRequest } from "../protocol/generationRequest.ts";
 
 export type UpstreamBackendOptions = {
   /** OpenAI-compatible base URL of a server the provider already runs (vLLM, Ollama, llama-server…), e.g. http://127.0.0.1:8080/v1 */
@@ -82,8 +83,8 @@ export function createUpstreamBackend(options: UpstreamBackendOptions): Inferenc
           let inputTokens: number | undefined;
           let finishReason: FinishReason = "stop";
           try {
-            for await (const data of readSseData(res.body as unknown as AsyncIterable<Uint8Array>)) {
-              if (data === "[DONE]") continue;
+            for await (const { data } of readEvents(res.body as unknown as AsyncIterable<Uint8Array>)) {
+              if (data === STREAM_DONE) continue;
               const chunk = JSON.parse(data) as {
                 choices?: { delta?: { content?: string }; text?: string; finish_reason?: string | null }[];
                 usage?: { prompt_tokens?: number; completion_tokens?: number };

@@ -2,7 +2,8 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { createHash } from "node:crypto";
 import type { Hex } from "viem";
 import { computeCost } from "../payments/price.ts";
-import { receiptToJson, type SignedReceipt } from "../protocol/receipt.ts";
+import type { SignedReceipt } from "../protocol/receipt.ts";
+import { gotongFinal } from "../protocol/gotongEvents.ts";
 import type { ResponseKeys } from "../privacy/index.ts";
 import { encodeEmbeddingBase64, float32LittleEndian, parseEmbeddingRequest } from "../protocol/parseEmbeddingRequest.ts";
 import { capabilityRefused } from "./createLlamaEmbeddingBackend.ts";
@@ -87,7 +88,7 @@ export async function serveEmbeddings(paid: PaidRequests, req: IncomingMessage, 
       })),
       model: model.name,
       usage: { prompt_tokens: inputTokens, total_tokens: inputTokens },
-      gotong: { receipt: receiptToJson(receipt), cost: receipt.cost.toString() },
+      gotong: gotongFinal(receipt),
     };
     paid.send(res, opened, receipt, answer);
   } finally {

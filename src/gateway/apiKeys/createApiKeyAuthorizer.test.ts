@@ -9,6 +9,7 @@ import type { Address, Hex } from "viem";
 import { isGotongError, type GotongError } from "../../common/errors.ts";
 import { toErrorResponse } from "../../common/http.ts";
 import type { SignedReceipt } from "../../protocol/receipt.ts";
+import { HEADERS } from "../../protocol/wire.ts";
 import { createGatewayStore } from "../createGatewayStore.ts";
 import { createApiKeyAuthorizer } from "./createApiKeyAuthorizer.ts";
 import { keyPeriod } from "./keyPeriod.ts";
@@ -242,7 +243,7 @@ describe("API keys: how much", () => {
     expect(over.body.error.message).toBe(
       `You exceeded the budget of API key ${key.id}: 60 u of 100 u spent this period (and 30 u held by requests in flight), and this request may cost up to 20 u. The budget resets at ${resets} (in 23h)`,
     );
-    expect(over.headers).toMatchObject({ "retry-after": String(23 * 3600), "x-should-retry": "false", "x-gotong-budget": "100", "x-gotong-budget-spent": "60", "x-gotong-budget-resets": resets });
+    expect(over.headers).toMatchObject({ "retry-after": String(23 * 3600), "x-should-retry": "false", [HEADERS.budget]: "100", [HEADERS.budgetSpent]: "60", [HEADERS.budgetResets]: resets });
     now = created + DAY * 1000; // the next period
     // The hold still in flight belongs to the period it was made in.
     expect(store.apiKeys.usage(key.id, now)).toMatchObject({ spent: 0n, reserved: 0n, totalSpent: 60n, periodStart: now });

@@ -1,6 +1,7 @@
 import type { IncomingMessage } from "node:http";
 import { GotongError } from "../../common/errors.ts";
 import { formatDuration } from "../../common/parseDuration.ts";
+import { HEADERS } from "../../protocol/wire.ts";
 import { hashApiKey, maskApiKey, sameHash } from "./apiKeySecret.ts";
 import { BudgetExceeded, keyRevoked, type ApiKeyStore } from "./createApiKeyStore.ts";
 import { createRateLimiter } from "./createRateLimiter.ts";
@@ -103,10 +104,10 @@ export function createApiKeyAuthorizer(keys: ApiKeyStore, options: ApiKeyAuthori
             headers: {
               "retry-after": String(resetsIn),
               "x-should-retry": "false",
-              "x-gotong-budget": u.budget.toString(),
-              "x-gotong-budget-spent": u.spent.toString(),
-              "x-gotong-budget-resets": resets,
-              "x-gotong-request-max-cost": maxCost.toString(),
+              [HEADERS.budget]: u.budget.toString(),
+              [HEADERS.budgetSpent]: u.spent.toString(),
+              [HEADERS.budgetResets]: resets,
+              [HEADERS.requestMaxCost]: maxCost.toString(),
             },
             hint: "Ask for fewer tokens (max_tokens lowers a request's worst case), wait for the reset, or ask the operator for a larger --budget.",
             cause: error,

@@ -1,6 +1,7 @@
 import type { ServerResponse } from "node:http";
 import type { Hex } from "viem";
 import { sendJson, startSse, type SseStream } from "../../common/http.ts";
+import { encodeEvent } from "../../protocol/events.ts";
 import type { RelaySink } from "../createChatSink.ts";
 import { createResponseEvents, type ResponseEvent, type ResponseEvents } from "./createResponseEvents.ts";
 import type { ResponsesRequest } from "./toChatRequest.ts";
@@ -49,7 +50,7 @@ export function createResponsesWriter(res: ServerResponse, request: ResponsesReq
   let stream: ResponseEvents | undefined;
   const write = (events: ResponseEvent[]) => {
     if (events.length === 0) return;
-    sse!.forward(Buffer.from(events.map((e) => `event: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`).join("")));
+    sse!.forward(Buffer.from(events.map((e) => encodeEvent({ event: e.type, data: JSON.stringify(e) })).join("")));
   };
   return {
     res,

@@ -1,5 +1,6 @@
 import type { IncomingMessage } from "node:http";
 import { GotongError } from "../../common/errors.ts";
+import { HEADERS } from "../../protocol/wire.ts";
 
 import { LOOPBACK_HOST } from "../../gateway/refuseCrossSiteSpending.ts";
 
@@ -16,6 +17,6 @@ export function checkWalletRequest(req: IncomingMessage): void {
   const forbidden = (why: string) => new GotongError(`The local wallet refused the request: ${why}`, { code: "wallet_forbidden", status: 403 });
   if (!LOOPBACK_HOST.test(host)) throw forbidden(`the page is not on a loopback address (${host.slice(0, 80)})`);
   if (origin !== undefined && origin !== `http://${host}`) throw forbidden(`it comes from another site (${origin.slice(0, 80)})`);
-  if (req.headers["x-gotong-web"] !== "1") throw forbidden("it lacks the x-gotong-web header");
+  if (req.headers[HEADERS.web] !== "1") throw forbidden(`it lacks the ${HEADERS.web} header`);
   if (!req.headers["content-type"]?.startsWith("application/json")) throw forbidden("it is not JSON");
 }

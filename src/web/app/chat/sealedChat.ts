@@ -1,6 +1,9 @@
-import { createRequestInfo, createStreamOpener, decodeSseFrame, fromUtf8, hexToBytes, sealRequest, utf8 } from "../../crypto/index.ts";
+import { createRequestInfo, createStreamOpener, decodeSseFrame, hexToBytes, sealRequest, utf8 } from "../../crypto/index.ts";
+import type { GotongErrorCode, GotongErrorOptions } from "../../../common/errors.ts";
+import { gotongErrorCodeOf } from "../../../protocol/errorCodes.ts";
 import { errorFromResponse, PageError, postJson, request } from "../lib/api.ts";
-import { createSseParser } from "../lib/sse.ts";
+import { createEventDecoder, STREAM_DONE } from "../../../protocol/events.ts";
+import { ERROR_EVENT, SEALED_CONTENT_TYPE, SUMMARY_EVENT } from "../../../protocol/wire.ts";
 
 /** One message of a conversation, as the OpenAI API takes it. */
 export type ChatMessage = { role: "system" | "user" | "assistant"; content: string };
@@ -20,7 +23,7 @@ export type ChatReceipt = {
 export class ChatStreamError extends PageError {
   constructor(
     message: string,
-    options: { code: string; hint?: string; status?: number; cause?: unknown },
+    options: GotongErrorOptions,
     readonly partial: string,
   ) {
     super(message, options);
@@ -59,30 +62,29 @@ export async function sendSealedChat(options: SealedChatOptions): Promise<{ text
   });
   const res = await request(`/gotong/relay/${prepared.requestId}`, {
     method: "POST",
-    headers: { "content-type": "application/gotong-sealed" },
+    headers: { "content-type": SEALED_CONTENT_TYPE },
     body: envelope as Uint8Array<ArrayBuffer>,
     signal: options.signal,
   });
   if (!res.ok || !res.body) throw await errorFromResponse(res);
 
   const opener = createStreamOpener(responseKeys);
-  const outer = createSseParser();
-  const inner = createSseParser();
-  const decoder = new TextDecoder();
+  const outer = createEventDecoder();
+  const inner = createEventDecoder();
   let text = "";
   let receipt: ChatReceipt | undefined;
-  const broken = (message: string, code: string, hint: string, cause?: unknown) => new ChatStreamError(message, { code, hint, cause }, text);
+  const broken = (message: string, code: GotongErrorCode, hint: string, cause?: unknown) => new ChatStreamError(message, { code, hint, cause }, text);
 
   const handleInner = (plaintext: Uint8Array) => {
-    for (const event of inner.push(fromUtf8(plaintext))) {
-      if (event.data === "[DONE]") continue;
+    for (const event of inner.push(plaintext)) {
+      if (event.data === STREAM_DONE) continue;
       let chunk: { choices?: { delta?: { content?: string }; text?: string }[]; error?: { message?: string; code?: string } };
       try {
         chunk = JSON.parse(event.data) as typeof chunk;
       } catch {
         continue;
       }
-      if (chunk.error) throw broken(chunk.error.message ?? "The provider reported an error.", chunk.error.code ?? "provider_error", "What arrived is kept. You are charged only for the tokens you received.");
+      if (chunk.error) throw broken(chunk.error.message ?? "The provider reported an error.", gotongErrorCodeOf(chunk.error.code, "provider_error"), "What arrived is kept. You are charged only for the tokens you received.");
       const piece = chunk.choices?.[0]?.delta?.content ?? chunk.choices?.[0]?.text ?? "";
       if (piece) {
         text += piece;
@@ -102,15 +104,15 @@ export async function sendSealedChat(options: SealedChatOptions): Promise<{ text
         throw broken("The connection to the gateway dropped mid-answer.", "network_down", "What arrived is kept; you are charged only for the tokens you received. Check the connection and ask again.", error);
       }
       if (read.done) break;
-      for (const event of outer.push(decoder.decode(read.value, { stream: true }))) {
-        if (event.event === "gotong") {
+      for (const event of outer.push(read.value)) {
+        if (event.event === SUMMARY_EVENT) {
           receipt = JSON.parse(event.data) as ChatReceipt;
-        } else if (event.event === "error") {
+        } else if (event.event === ERROR_EVENT) {
           const e = (JSON.parse(event.data) as { error?: { message?: string; code?: string } }).error ?? {};
           const cut = e.code === "provider_stream_cut" || e.code === "stream_truncated";
           throw broken(
             cut ? "The provider stopped in the middle of the answer." : (e.message ?? "The answer failed."),
-            e.code ?? "stream_error",
+            gotongErrorCodeOf(e.code, "stream_error"),
             "What arrived is kept, marked incomplete. You are charged only for the tokens you received; ask again to retry.",
           );
         } else if (event.data) {

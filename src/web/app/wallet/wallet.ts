@@ -1,4 +1,5 @@
 import { getJson, PageError, request } from "../lib/api.ts";
+import { HEADERS } from "../../../protocol/wire.ts";
 
 /** An EIP-1193 provider: what a browser wallet injects as `window.ethereum`. */
 export type Eip1193Provider = { request(args: { method: string; params?: unknown[] }): Promise<unknown> };
@@ -27,7 +28,7 @@ export function localProvider(): Eip1193Provider {
     async request({ method, params }) {
       const res = await request("/gotong/web/wallet", {
         method: "POST",
-        headers: { "content-type": "application/json", "x-gotong-web": "1" },
+        headers: { "content-type": "application/json", [HEADERS.web]: "1" },
         body: JSON.stringify({ jsonrpc: "2.0", id: ++id, method, params: params ?? [] }),
       });
       const body = (await res.json().catch(() => ({}))) as { result?: unknown; error?: { code: number; message: string } };
