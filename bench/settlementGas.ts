@@ -30,8 +30,8 @@ export async function benchSettlementGas(requests = 1_000) {
     const modelId = result as bigint;
     await ensureProviderRegistered(provider, deployment, { endpoint: "http://127.0.0.1:1", hpkePublicKey: `0x${"22".repeat(32)}`, offers: [{ modelId, price: { pricePerMillionInput: 1n, pricePerMillionOutput: 1n }, capabilities: ["chat"] }] });
     await writeAndWait(sender, { address: deployment.token.address, abi: erc20Abi, functionName: "approve", args: [deployment.paymentChannels, total] });
-    await writeAndWait(sender, { address: deployment.paymentChannels, abi: PaymentChannelsArtifact.abi, functionName: "open", args: [provider.account.address, modelId, total] });
-    const channelId = channelIdOf(sender.account.address, provider.account.address, modelId);
+    await writeAndWait(sender, { address: deployment.paymentChannels, abi: PaymentChannelsArtifact.abi, functionName: "open", args: [provider.account.address, modelId, 0n, total] });
+    const channelId = channelIdOf(sender.account.address, provider.account.address, modelId, 0n);
     // Earnings slots already touched once, as they are for any provider after its first redeem.
     const warm = await signVoucher(sender.account as never, { chainId: deployment.chainId, verifyingContract: deployment.paymentChannels }, { channelId, epoch: 0n, cumulativeAmount: costPerRequest });
     await writeAndWait(provider, { address: deployment.paymentChannels, abi: PaymentChannelsArtifact.abi, functionName: "redeem", args: [{ channelId, epoch: 0n, cumulativeAmount: costPerRequest }, warm.signature] });

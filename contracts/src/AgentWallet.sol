@@ -30,6 +30,14 @@ import {TransientSlot} from "@openzeppelin/contracts/utils/TransientSlot.sol";
 ///           `block.timestamp - block.timestamp % p` (a day resets at 00:00 UTC). The budget resets
 ///           exactly at that boundary and not before. Changing a budget carries what was spent in
 ///           the current period over to the new settings.
+///         - **Refunds.** Calls the owner marks as refund calls (by default PaymentChannels'
+///           `withdraw`, which returns the unspent part of a channel deposit) give back budget: what
+///           such a call brings into the wallet, measured as the rise of its own balance of each
+///           budgeted token (and of the native coin), is taken off the current period's spent, never
+///           below zero. So an agent whose channel refunds can spend that money again in the period;
+///           a refund of a deposit counted in an earlier, already reset period only lowers this
+///           period's spent to zero. What leaves the wallet, net of what came back through refund
+///           calls, stays within the budget in every period.
 ///         - **Per transaction** means per Ethereum transaction: the spend is summed in transient
 ///           storage, so several `execute` calls in one transaction share one cap.
 ///         - **Revocation** removes the agent key at once (`revoke`); a key can also expire. Pause
@@ -212,6 +220,31 @@ contract AgentWallet is IERC1271, ReentrancyGuardTransient {
         uint256 spentInPeriod
     );
 
+    /// @notice A refund call brought tokens back, and what it could of them was taken off the
+    ///         period's spent.
+    /// @param token The token (zero for the native coin).
+    /// @param target The contract called.
+    /// @param selector The selector of the call.
+    /// @param amount What came back (the rise of the wallet's balance over the call).
+    /// @param credited What was taken off the period's spent (at most what it had spent).
+    /// @param periodStart The start of the period it was credited in.
+    /// @param spentInPeriod What the period has spent, after the credit.
+    event Refunded(
+        address indexed token,
+        address indexed target,
+        bytes4 selector,
+        uint256 amount,
+        uint256 credited,
+        uint256 periodStart,
+        uint256 spentInPeriod
+    );
+
+    /// @notice A (target, selector) pair was marked, or no longer marked, as a refund call.
+    /// @param target The contract.
+    /// @param selector The selector.
+    /// @param refunds Whether what the call brings back is credited to the budgets now.
+    event RefundCallSet(address indexed target, bytes4 indexed selector, bool refunds);
+
     /// @notice The agent made a call.
     /// @param target The contract called.
     /// @param selector The selector.
@@ -263,6 +296,8 @@ contract AgentWallet is IERC1271, ReentrancyGuardTransient {
     /// @param budgets The budgets.
     /// @param calls The calls the agent may make.
     /// @param signatureVerifiers The contracts `isValidSignature` answers.
+    /// @param refundCalls The calls whose incoming tokens are credited back to the budgets (each must
+    ///        also be among `calls` for the agent to make it).
     struct Config {
         address owner;
         address agent;
@@ -270,6 +305,7 @@ contract AgentWallet is IERC1271, ReentrancyGuardTransient {
         BudgetConfig[] budgets;
         CallPermission[] calls;
         address[] signatureVerifiers;
+        CallPermission[] refundCalls;
     }
 
     /// @notice A token's budget as it stands now, from `budgetOf`.
@@ -324,6 +360,8 @@ contract AgentWallet is IERC1271, ReentrancyGuardTransient {
     bytes4 private constant TRANSFER_FROM_AND_CALL = 0xd8fbe994; // transferFromAndCall(address,address,uint256)
     bytes4 private constant TRANSFER_FROM_AND_CALL_DATA = 0xc1d34b89; // transferFromAndCall(address,address,uint256,bytes)
     bytes4 private constant DECREASE_ALLOWANCE = 0xa457c2d7; // decreaseAllowance(address,uint256)
+    /// @dev Read around a refund call, to measure what it brought back.
+    bytes4 private constant BALANCE_OF = 0x70a08231; // balanceOf(address)
 
     /// @dev Base of the transient slots holding what the current transaction spent, per token:
     ///      `keccak256(abi.encode(token, TX_SPENT_SLOT))`.
@@ -362,6 +400,9 @@ contract AgentWallet is IERC1271, ReentrancyGuardTransient {
     /// @dev Contracts `isValidSignature` answers.
     EnumerableSet.AddressSet private _verifiers;
 
+    /// @dev Refund calls, keyed as `_allowedCalls`.
+    EnumerableSet.Bytes32Set private _refundCalls;
+
     // ---------------------------------------------------------------- modifiers
 
     modifier onlyOwner() {
@@ -399,6 +440,9 @@ contract AgentWallet is IERC1271, ReentrancyGuardTransient {
         }
         for (uint256 i; i < config.signatureVerifiers.length; ++i) {
             _setSignatureVerifier(config.signatureVerifiers[i], true);
+        }
+        for (uint256 i; i < config.refundCalls.length; ++i) {
+            _setRefundCall(config.refundCalls[i].target, config.refundCalls[i].selector, true);
         }
         emit WalletInitialized(config.owner, config.agent, block.chainid);
     }
@@ -502,6 +546,15 @@ contract AgentWallet is IERC1271, ReentrancyGuardTransient {
         _setCallAllowed(target, selector, allowed);
     }
 
+    /// @notice Marks or unmarks a call as a refund call: what it brings into the wallet is credited
+    ///         back to the current period's budgets (see the contract's notes on refunds).
+    /// @param target The contract; not zero, not the wallet.
+    /// @param selector The selector.
+    /// @param refunds Whether the call's incoming tokens are credited.
+    function setRefundCall(address target, bytes4 selector, bool refunds) external onlyOwner {
+        _setRefundCall(target, selector, refunds);
+    }
+
     /// @notice Allows or disallows a contract to verify the agent's signatures through
     ///         `isValidSignature`.
     /// @param verifier The contract (for example PaymentChannels).
@@ -578,6 +631,25 @@ contract AgentWallet is IERC1271, ReentrancyGuardTransient {
         return _allowedCalls.contains(_callKey(target, selector));
     }
 
+    /// @notice Whether what `selector` on `target` brings back is credited to the budgets.
+    /// @param target The contract.
+    /// @param selector The selector.
+    /// @return Whether it is a refund call.
+    function isRefundCall(address target, bytes4 selector) external view returns (bool) {
+        return _refundCalls.contains(_callKey(target, selector));
+    }
+
+    /// @notice Every refund call.
+    /// @return calls The (target, selector) pairs.
+    function refundCalls() external view returns (CallPermission[] memory calls) {
+        uint256 n = _refundCalls.length();
+        calls = new CallPermission[](n);
+        for (uint256 i; i < n; ++i) {
+            bytes32 key = _refundCalls.at(i);
+            calls[i] = CallPermission({target: address(bytes20(key)), selector: bytes4(key << 160)});
+        }
+    }
+
     /// @notice The contracts `isValidSignature` answers.
     /// @return The verifiers.
     function signatureVerifiers() external view returns (address[] memory) {
@@ -610,12 +682,59 @@ contract AgentWallet is IERC1271, ReentrancyGuardTransient {
     function _executeMetered(address target, uint256 value, bytes calldata data) internal returns (bytes memory) {
         if (data.length != 0 && data.length < 4) revert MalformedCall(target, bytes4(0), data.length);
         bytes4 selector = _selectorOf(data);
-        if (!_allowedCalls.contains(_callKey(target, selector))) revert CallNotAllowed(target, selector);
+        bytes32 key = _callKey(target, selector);
+        if (!_allowedCalls.contains(key)) revert CallNotAllowed(target, selector);
         if (value != 0) _charge(NATIVE, target, target, selector, value);
         _meterTokenCall(target, selector, data);
-        bytes memory result = _call(target, value, data);
+        bytes memory result;
+        if (_refundCalls.contains(key)) {
+            result = _refundingCall(target, value, data, selector);
+        } else {
+            result = _call(target, value, data);
+        }
         emit Executed(target, selector, value);
         return result;
+    }
+
+    /// @dev Makes a refund call and credits what it brought back: the rise of the wallet's balance
+    ///      of each budgeted token over the call, the native coin's counted from the balance less
+    ///      the value sent. Balances, not the target's word, say what came back.
+    function _refundingCall(address target, uint256 value, bytes calldata data, bytes4 selector)
+        internal
+        returns (bytes memory result)
+    {
+        address[] memory tokens = _budgetTokens.values();
+        uint256[] memory before = new uint256[](tokens.length);
+        for (uint256 i; i < tokens.length; ++i) {
+            // A token that does not answer before the call is credited nothing for it.
+            before[i] = tokens[i] == NATIVE ? address(this).balance - value : _balanceOf(tokens[i], type(uint256).max);
+        }
+        result = _call(target, value, data);
+        for (uint256 i; i < tokens.length; ++i) {
+            uint256 now_ = tokens[i] == NATIVE ? address(this).balance : _balanceOf(tokens[i], 0);
+            if (now_ > before[i]) _credit(tokens[i], target, selector, now_ - before[i]);
+        }
+    }
+
+    /// @dev Takes what came back of `token` off the current period's spent, never below zero.
+    function _credit(address token, address target, bytes4 selector, uint256 amount) internal {
+        Budget storage b = _budgets[token];
+        (uint256 start, uint256 spent,) = _current(b);
+        uint256 credited = Math.min(amount, spent);
+        uint256 spentNow = spent - credited;
+        // casting is safe: `start` is at most `block.timestamp`, and `spentNow <= spent < 2^128`
+        // forge-lint: disable-next-line(unsafe-typecast)
+        b.periodStart = uint64(start);
+        // forge-lint: disable-next-line(unsafe-typecast)
+        b.spent = uint128(spentNow);
+        emit Refunded(token, target, selector, amount, credited, start, spentNow);
+    }
+
+    /// @dev The wallet's balance of an ERC-20, or `otherwise` when the token does not answer: a
+    ///      broken budgeted token can neither block a refund call nor inflate what it credits.
+    function _balanceOf(address token, uint256 otherwise) internal view returns (uint256) {
+        (bool ok, bytes memory answer) = token.staticcall(abi.encodeWithSelector(BALANCE_OF, address(this)));
+        return ok && answer.length >= 32 ? abi.decode(answer, (uint256)) : otherwise;
     }
 
     /// @dev Counts what a call moves or exposes of the token `target`, and refuses calls on a
@@ -717,6 +836,15 @@ contract AgentWallet is IERC1271, ReentrancyGuardTransient {
         if (allowed) _allowedCalls.add(key);
         else _allowedCalls.remove(key);
         emit CallPermissionSet(target, selector, allowed);
+    }
+
+    /// @dev Marks or unmarks a refund call.
+    function _setRefundCall(address target, bytes4 selector, bool refunds) internal {
+        if (target == address(0) || target == address(this)) revert TargetNotAllowed(target);
+        bytes32 key = _callKey(target, selector);
+        if (refunds) _refundCalls.add(key);
+        else _refundCalls.remove(key);
+        emit RefundCallSet(target, selector, refunds);
     }
 
     /// @dev Allows or disallows a signature verifier.

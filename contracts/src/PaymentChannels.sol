@@ -37,8 +37,11 @@ import {ProviderRegistry} from "./ProviderRegistry.sol";
 ///
 ///         Time boundary: the challenge period covers timestamps `< closesAt`. At `closesAt` and
 ///         after, redeeming is refused and withdrawing allowed.
-/// @dev Channel ids are `keccak256(abi.encode(sender, provider, modelId))`; there is at most one
-///      live channel (deposit above zero) per id. Every state-changing function is nonReentrant.
+///         A sender may hold several channels to the same (provider, model) at once, told apart by a
+///         salt it chooses: so a client whose channel is closing opens a fresh one (the next salt)
+///         and carries on, while the provider still redeems the closing one.
+/// @dev Channel ids are `keccak256(abi.encode(sender, provider, modelId, salt))`; there is at most
+///      one live channel (deposit above zero) per id. Every state-changing function is nonReentrant.
 ///      Channels are stored with a 32-bit model id (see `ModelIdTooLarge`), which packs a channel
 ///      into four slots.
 contract PaymentChannels is EIP712, ReentrancyGuardTransient {
@@ -65,7 +68,8 @@ contract PaymentChannels is EIP712, ReentrancyGuardTransient {
     /// @param modelId The model.
     error OfferNotFound(address provider, uint256 modelId);
 
-    /// @notice A channel for this (sender, provider, model) is already open.
+    /// @notice A channel for this (sender, provider, model, salt) is already open: top it up, or
+    ///         open another with a different salt.
     /// @param channelId The channel.
     error ChannelAlreadyOpen(bytes32 channelId);
 
@@ -296,6 +300,13 @@ contract PaymentChannels is EIP712, ReentrancyGuardTransient {
     bytes32 public constant VOUCHER_TYPEHASH =
         keccak256("Voucher(bytes32 channelId,uint64 epoch,uint256 cumulativeAmount)");
 
+    /// @notice The EIP-712 type hash of the receipt a provider signs under this contract's domain
+    ///         after each request. Nothing here verifies receipts (gateways and validators do, off
+    ///         chain); it is published so their format is pinned to the deployment that pays them.
+    bytes32 public constant RECEIPT_TYPEHASH = keccak256(
+        "Receipt(bytes32 requestId,bytes32 channelId,bytes32 weightsHash,uint64 inputTokens,uint64 outputTokens,uint256 cost,uint256 cumulativeOwed,bytes32 requestHash,bytes32 responseHash)"
+    );
+
     /// @notice Gas given to a sender contract's ERC-1271 `isValidSignature`. A check that needs more
     ///         (or reverts, or returns anything but the magic value) is an invalid signature. The cap
     ///         bounds what a hostile sender can burn of a provider's batch: at most this much per
@@ -370,13 +381,19 @@ contract PaymentChannels is EIP712, ReentrancyGuardTransient {
     ///         (approve first). Fixes the model's current royalty and the protocol fee for this epoch.
     /// @param provider The provider; must be active and offer `modelId`.
     /// @param modelId The model; at most `type(uint32).max`.
+    /// @param salt Any value the caller chooses: one channel per (provider, model, salt) can be
+    ///        live at a time, so a new salt opens a second channel beside one that is closing.
     /// @param amount The deposit to pull; what arrives is credited.
-    /// @return channelId The channel's id, `channelIdOf(msg.sender, provider, modelId)`.
-    function open(address provider, uint256 modelId, uint256 amount) external nonReentrant returns (bytes32 channelId) {
+    /// @return channelId The channel's id, `channelIdOf(msg.sender, provider, modelId, salt)`.
+    function open(address provider, uint256 modelId, uint256 salt, uint256 amount)
+        external
+        nonReentrant
+        returns (bytes32 channelId)
+    {
         if (amount == 0) revert ZeroAmount();
         if (!providers.hasOffer(provider, modelId)) revert OfferNotFound(provider, modelId);
         if (modelId > type(uint32).max) revert ModelIdTooLarge(modelId, type(uint32).max);
-        channelId = channelIdOf(msg.sender, provider, modelId);
+        channelId = channelIdOf(msg.sender, provider, modelId, salt);
         ChannelSlot storage channel = _channels[channelId];
         if (channel.deposit != 0) revert ChannelAlreadyOpen(channelId);
 
@@ -562,13 +579,18 @@ contract PaymentChannels is EIP712, ReentrancyGuardTransient {
 
     // ---------------------------------------------------------------- public
 
-    /// @notice The id of the channel from `sender` to `provider` for `modelId`.
+    /// @notice The id of the channel from `sender` to `provider` for `modelId` under `salt`.
     /// @param sender The client.
     /// @param provider The provider.
     /// @param modelId The model.
-    /// @return `keccak256(abi.encode(sender, provider, modelId))`.
-    function channelIdOf(address sender, address provider, uint256 modelId) public pure returns (bytes32) {
-        return keccak256(abi.encode(sender, provider, modelId));
+    /// @param salt The sender's salt (see `open`).
+    /// @return `keccak256(abi.encode(sender, provider, modelId, salt))`.
+    function channelIdOf(address sender, address provider, uint256 modelId, uint256 salt)
+        public
+        pure
+        returns (bytes32)
+    {
+        return keccak256(abi.encode(sender, provider, modelId, salt));
     }
 
     // ---------------------------------------------------------------- internal

@@ -480,7 +480,7 @@ contract AgentWalletTest is AgentFixture {
 
     function test_channel_walletOpensAgentSignsProviderRedeems() public {
         bytes32 channelId = _openFromWallet(30e6);
-        assertEq(channelId, channels.channelIdOf(address(wallet), provider, modelId));
+        assertEq(channelId, channels.channelIdOf(address(wallet), provider, modelId, 0));
         assertEq(wallet.budgetLeft(address(usd)), BUDGET - 30e6, "the deposit counted through its approval");
         PaymentChannels.Channel memory c = channels.getChannel(channelId);
         assertEq(c.sender, address(wallet));
@@ -534,6 +534,104 @@ contract AgentWalletTest is AgentFixture {
         vm.warp(block.timestamp + CHALLENGE_PERIOD);
         _agentCall(address(channels), 0, abi.encodeCall(PaymentChannels.withdraw, (channelId)));
         assertEq(usd.balanceOf(address(wallet)), before + 30e6);
+    }
+
+    /// @dev Has the provider redeem `amount` on `channelId` with the agent's voucher.
+    function _redeemFromWallet(bytes32 channelId, uint256 amount) internal {
+        PaymentChannels.Voucher memory voucher = _voucher(channelId, 0, amount);
+        bytes memory signature = _sign(agentKey, voucher);
+        vm.prank(provider);
+        channels.redeem(voucher, signature);
+    }
+
+    /// @dev Has the agent start closing `channelId`, waits out the challenge period, and withdraws.
+    function _closeAndWithdrawFromWallet(bytes32 channelId) internal {
+        _agentCall(address(channels), 0, abi.encodeCall(PaymentChannels.startClose, (channelId)));
+        vm.warp(block.timestamp + CHALLENGE_PERIOD);
+        _agentCall(address(channels), 0, abi.encodeCall(PaymentChannels.withdraw, (channelId)));
+    }
+
+    function test_refund_withdrawGivesTheUnspentDepositBackToTheBudget() public {
+        bytes32 channelId = _openFromWallet(30e6);
+        _pay(merchant, 20e6);
+        _redeemFromWallet(channelId, 12e6);
+        assertEq(wallet.budgetOf(address(usd)).spent, 50e6, "deposit and payment counted");
+        uint256 start = _periodStart(block.timestamp + CHALLENGE_PERIOD);
+        assertEq(start, _periodStart(block.timestamp), "the refund lands in the same period");
+
+        _agentCall(address(channels), 0, abi.encodeCall(PaymentChannels.startClose, (channelId)));
+        vm.warp(block.timestamp + CHALLENGE_PERIOD);
+        vm.expectEmit(address(wallet));
+        emit AgentWallet.Refunded(address(usd), address(channels), PaymentChannels.withdraw.selector, 18e6, 18e6, start, 32e6);
+        _agentCall(address(channels), 0, abi.encodeCall(PaymentChannels.withdraw, (channelId)));
+
+        AgentWallet.BudgetStatus memory b = wallet.budgetOf(address(usd));
+        assertEq(b.spent, 32e6, "spent = deposit - refund + payment = what left the wallet for good");
+        assertEq(b.left, BUDGET - 32e6);
+        assertEq(usd.balanceOf(address(wallet)), FUNDS - 32e6);
+        // The refunded 18e6 can be spent again in the same period, up to the budget exactly.
+        _pay(merchant, 40e6);
+        _pay(merchant, 28e6);
+        assertEq(wallet.budgetLeft(address(usd)), 0);
+        vm.expectRevert(abi.encodeWithSelector(AgentWallet.OverBudget.selector, address(usd), 1, 0));
+        _pay(merchant, 1);
+    }
+
+    function test_refund_inALaterPeriodOnlyLowersThatPeriodsSpentToZero() public {
+        bytes32 channelId = _openFromWallet(30e6);
+        vm.warp(_periodStart(block.timestamp) + PERIOD); // a new period: the deposit's count has reset
+        _pay(merchant, 10e6);
+        uint256 start = _periodStart(block.timestamp);
+        _agentCall(address(channels), 0, abi.encodeCall(PaymentChannels.startClose, (channelId)));
+        vm.warp(block.timestamp + CHALLENGE_PERIOD);
+        vm.expectEmit(address(wallet));
+        emit AgentWallet.Refunded(address(usd), address(channels), PaymentChannels.withdraw.selector, 30e6, 10e6, start, 0);
+        _agentCall(address(channels), 0, abi.encodeCall(PaymentChannels.withdraw, (channelId)));
+        assertEq(wallet.budgetOf(address(usd)).spent, 0, "never below zero");
+        assertEq(wallet.budgetLeft(address(usd)), BUDGET, "never above the budget");
+    }
+
+    function test_refund_callsNotMarkedCreditNothing() public {
+        bytes32 channelId = _openFromWallet(30e6);
+        vm.prank(owner);
+        vm.expectEmit(address(wallet));
+        emit AgentWallet.RefundCallSet(address(channels), PaymentChannels.withdraw.selector, false);
+        wallet.setRefundCall(address(channels), PaymentChannels.withdraw.selector, false);
+        assertFalse(wallet.isRefundCall(address(channels), PaymentChannels.withdraw.selector));
+        _closeAndWithdrawFromWallet(channelId);
+        assertEq(usd.balanceOf(address(wallet)), FUNDS, "the deposit came back");
+        assertEq(wallet.budgetOf(address(usd)).spent, 30e6, "but the budget only counts what left");
+    }
+
+    function test_refund_tokensSentInByOthersCreditNothing() public {
+        _pay(merchant, 25e6);
+        usd.mint(address(wallet), 25e6); // a gift outside any refund call
+        assertEq(wallet.budgetOf(address(usd)).spent, 25e6);
+    }
+
+    function test_setRefundCall_onlyOwnerAndNeverTheWallet() public {
+        vm.expectRevert(abi.encodeWithSelector(AgentWallet.NotOwner.selector, agent));
+        vm.prank(agent);
+        wallet.setRefundCall(address(usd), TRANSFER, true);
+        vm.expectRevert(abi.encodeWithSelector(AgentWallet.TargetNotAllowed.selector, address(wallet)));
+        vm.prank(owner);
+        wallet.setRefundCall(address(wallet), TRANSFER, true);
+        AgentWallet.CallPermission[] memory listed = wallet.refundCalls();
+        assertEq(listed.length, 1);
+        assertEq(listed[0].target, address(channels));
+        assertEq(listed[0].selector, PaymentChannels.withdraw.selector);
+    }
+
+    function testFuzz_refund_budgetCountsWhatLeftNetOfRefunds(uint256 deposit, uint256 redeemed, uint256 paid) public {
+        deposit = bound(deposit, 1, CAP);
+        redeemed = bound(redeemed, 0, deposit);
+        paid = bound(paid, 0, BUDGET - deposit > CAP ? CAP : BUDGET - deposit);
+        bytes32 channelId = _openFromWallet(deposit);
+        if (paid != 0) _pay(merchant, paid);
+        if (redeemed != 0) _redeemFromWallet(channelId, redeemed);
+        _closeAndWithdrawFromWallet(channelId);
+        assertEq(wallet.budgetOf(address(usd)).spent, redeemed + paid, "spent = what left the wallet for good");
+        assertEq(FUNDS - usd.balanceOf(address(wallet)), redeemed + paid);
     }
 
     // ---------------------------------------------------------------- fuzz

@@ -22,6 +22,13 @@ contract PaymentChannelsGasTest is Fixture {
     ///      the same token, measured there at 34,453 gas each.
     uint256 internal constant GOAL_TX_GAS = 34_453 * REQUESTS / 500;
 
+    /// @dev The deposit of the measured `open`.
+    uint256 internal constant OPEN_DEPOSIT = 1e6;
+
+    /// @dev Ceiling on the transaction gas of opening a fresh channel: 134,232 measured here before
+    ///      channel ids took a salt, plus 1% (the salt adds a calldata word and a hashed word).
+    uint256 internal constant OPEN_TX_GAS_CEILING = 135_574;
+
     /// @dev Intrinsic gas of a transaction and of its calldata bytes (EIP-2028).
     uint256 internal constant TX_BASE_GAS = 21_000;
     uint256 internal constant ZERO_BYTE_GAS = 4;
@@ -30,11 +37,19 @@ contract PaymentChannelsGasTest is Fixture {
     /// @dev What a CALL to a cold account costs beyond a warm one (EIP-2929).
     uint256 internal constant COLD_ACCOUNT_EXTRA_GAS = 2_600 - 100;
 
+    /// @dev A client that opens its first channel in the measured call (its token approval given
+    ///      in `setUp`, as it is in a transaction of its own).
+    address internal payer;
+
     bytes32 internal channelId;
     bytes internal redeemCall;
 
     function setUp() public override {
         super.setUp();
+        payer = makeAddr("payer");
+        usd.mint(payer, OPEN_DEPOSIT);
+        vm.prank(payer);
+        usd.approve(address(channels), OPEN_DEPOSIT);
         channelId = _open(COST_PER_REQUEST * REQUESTS);
         _redeem(channelId, 0, COST_PER_REQUEST); // provider, funding pool and model slots now non-zero
         PaymentChannels.Voucher memory voucher = _voucher(channelId, 0, COST_PER_REQUEST * REQUESTS);
@@ -82,5 +97,20 @@ contract PaymentChannelsGasTest is Fixture {
         emit log_named_uint("redeem execution gas (warm earnings slots)", execution);
         emit log_named_uint("redeem transaction gas", txGas);
         assertLe(txGas, GOAL_TX_GAS, "one redeem of 1,000 requests costs at most 1/500 of 1,000 transfers");
+    }
+
+    function test_open_gasOfAFreshChannelStaysNearWhatItWas() public {
+        bytes memory data = abi.encodeCall(PaymentChannels.open, (provider, modelId, 0, OPEN_DEPOSIT));
+        uint256 overhead = _callOverhead(data);
+        vm.prank(payer);
+        (uint256 used, bool ok) = _callGas(address(channels), data);
+        assertTrue(ok, "open succeeded");
+        assertEq(channels.getChannel(channels.channelIdOf(payer, provider, modelId, 0)).deposit, OPEN_DEPOSIT);
+
+        uint256 execution = used - overhead - 100 - COLD_ACCOUNT_EXTRA_GAS;
+        uint256 txGas = execution + TX_BASE_GAS + _calldataGas(data);
+        emit log_named_uint("open execution gas (fresh channel)", execution);
+        emit log_named_uint("open transaction gas", txGas);
+        assertLe(txGas, OPEN_TX_GAS_CEILING, "a salt in the channel id costs next to nothing");
     }
 }

@@ -75,6 +75,12 @@ contract PaymentChannelsTest is Fixture {
         assertEq(
             channels.VOUCHER_TYPEHASH(), keccak256("Voucher(bytes32 channelId,uint64 epoch,uint256 cumulativeAmount)")
         );
+        assertEq(
+            channels.RECEIPT_TYPEHASH(),
+            keccak256(
+                "Receipt(bytes32 requestId,bytes32 channelId,bytes32 weightsHash,uint64 inputTokens,uint64 outputTokens,uint256 cost,uint256 cumulativeOwed,bytes32 requestHash,bytes32 responseHash)"
+            )
+        );
     }
 
     function test_constructor_acceptsMaximumFee() public {
@@ -118,14 +124,20 @@ contract PaymentChannelsTest is Fixture {
         assertEq(channels.domainSeparator(), expected);
     }
 
-    function test_channelIdOf_hashesSenderProviderAndModel() public view {
-        assertEq(channels.channelIdOf(sender, provider, modelId), keccak256(abi.encode(sender, provider, modelId)));
+    function test_channelIdOf_hashesSenderProviderModelAndSalt() public view {
+        assertEq(channels.channelIdOf(sender, provider, modelId, 0), keccak256(abi.encode(sender, provider, modelId, 0)));
+        assertEq(channels.channelIdOf(sender, provider, modelId, 7), keccak256(abi.encode(sender, provider, modelId, 7)));
+    }
+
+    function testFuzz_channelIdOf_differsPerSalt(uint256 a, uint256 b) public view {
+        vm.assume(a != b);
+        assertTrue(channels.channelIdOf(sender, provider, modelId, a) != channels.channelIdOf(sender, provider, modelId, b));
     }
 
     // ---------------------------------------------------------------- open
 
     function test_open_escrowsDepositAndSnapshotsTerms() public {
-        bytes32 expectedId = channels.channelIdOf(sender, provider, modelId);
+        bytes32 expectedId = channels.channelIdOf(sender, provider, modelId, 0);
         usd.mint(sender, DEPOSIT);
         vm.prank(sender);
         usd.approve(address(channels), DEPOSIT);
@@ -133,7 +145,7 @@ contract PaymentChannelsTest is Fixture {
         vm.expectEmit(address(channels));
         emit PaymentChannels.ChannelOpened(expectedId, sender, provider, modelId, DEPOSIT, ROYALTY_BPS, FEE_BPS, 0);
         vm.prank(sender);
-        bytes32 channelId = channels.open(provider, modelId, DEPOSIT);
+        bytes32 channelId = channels.open(provider, modelId, 0, DEPOSIT);
 
         assertEq(channelId, expectedId);
         PaymentChannels.Channel memory c = channels.getChannel(channelId);
@@ -153,7 +165,7 @@ contract PaymentChannelsTest is Fixture {
     function test_open_revertsWhenAmountZero() public {
         vm.expectRevert(PaymentChannels.ZeroAmount.selector);
         vm.prank(sender);
-        channels.open(provider, modelId, 0);
+        channels.open(provider, modelId, 0, 0);
     }
 
     function test_open_revertsWhenProviderNotRegistered() public {
@@ -162,14 +174,14 @@ contract PaymentChannelsTest is Fixture {
         usd.approve(address(channels), DEPOSIT);
         vm.expectRevert(abi.encodeWithSelector(PaymentChannels.OfferNotFound.selector, stranger, modelId));
         vm.prank(sender);
-        channels.open(stranger, modelId, DEPOSIT);
+        channels.open(stranger, modelId, 0, DEPOSIT);
     }
 
     function test_open_revertsWhenModelNotOffered() public {
         uint256 otherModel = _registerModel(creator, 0);
         vm.expectRevert(abi.encodeWithSelector(PaymentChannels.OfferNotFound.selector, provider, otherModel));
         vm.prank(sender);
-        channels.open(provider, otherModel, DEPOSIT);
+        channels.open(provider, otherModel, 0, DEPOSIT);
     }
 
     function test_open_revertsWhenProviderUnderstaked() public {
@@ -177,7 +189,7 @@ contract PaymentChannelsTest is Fixture {
         providers.requestUnstake(1);
         vm.expectRevert(abi.encodeWithSelector(PaymentChannels.OfferNotFound.selector, provider, modelId));
         vm.prank(sender);
-        channels.open(provider, modelId, DEPOSIT);
+        channels.open(provider, modelId, 0, DEPOSIT);
     }
 
     function test_open_revertsWhenChannelAlreadyOpen() public {
@@ -187,7 +199,7 @@ contract PaymentChannelsTest is Fixture {
         usd.approve(address(channels), DEPOSIT);
         vm.expectRevert(abi.encodeWithSelector(PaymentChannels.ChannelAlreadyOpen.selector, channelId));
         vm.prank(sender);
-        channels.open(provider, modelId, DEPOSIT);
+        channels.open(provider, modelId, 0, DEPOSIT);
     }
 
     function test_open_revertsWhenChannelClosingButNotWithdrawn() public {
@@ -196,7 +208,7 @@ contract PaymentChannelsTest is Fixture {
         vm.warp(closesAt + 1);
         vm.expectRevert(abi.encodeWithSelector(PaymentChannels.ChannelAlreadyOpen.selector, channelId));
         vm.prank(sender);
-        channels.open(provider, modelId, DEPOSIT);
+        channels.open(provider, modelId, 0, DEPOSIT);
     }
 
     function test_open_separateChannelsPerModelAndSender() public {
@@ -208,6 +220,86 @@ contract PaymentChannelsTest is Fixture {
         assertEq(usd.balanceOf(address(channels)), 3 * DEPOSIT);
     }
 
+    /// @dev Mints and approves `amount`, then opens `sender`'s channel to `provider` for `modelId` under `salt`.
+    function _openSalted(uint256 salt, uint256 amount) internal returns (bytes32 channelId) {
+        usd.mint(sender, amount);
+        vm.startPrank(sender);
+        usd.approve(address(channels), amount);
+        channelId = channels.open(provider, modelId, salt, amount);
+        vm.stopPrank();
+    }
+
+    function test_open_newSaltOpensBesideAClosingChannel() public {
+        bytes32 closing = _open(DEPOSIT);
+        _redeem(closing, 0, 300);
+        uint64 closesAt = _startClose(closing);
+
+        bytes32 expectedId = channels.channelIdOf(sender, provider, modelId, 1);
+        usd.mint(sender, DEPOSIT);
+        vm.prank(sender);
+        usd.approve(address(channels), DEPOSIT);
+        vm.expectEmit(address(channels));
+        emit PaymentChannels.ChannelOpened(expectedId, sender, provider, modelId, DEPOSIT, ROYALTY_BPS, FEE_BPS, 0);
+        vm.prank(sender);
+        bytes32 fresh = channels.open(provider, modelId, 1, DEPOSIT);
+        assertEq(fresh, expectedId);
+        assertTrue(fresh != closing, "a second channel for the same pair");
+
+        // The provider still redeems the closing channel during its challenge period, and is paid
+        // on the fresh one: each channel keeps its own deposit and count.
+        assertEq(_redeem(closing, 0, 500), 200);
+        assertEq(_redeem(fresh, 0, 700), 700);
+        assertEq(channels.getChannel(closing).redeemed, 500);
+        assertEq(channels.getChannel(fresh).redeemed, 700);
+        assertEq(uint256(channels.getChannel(fresh).closesAt), 0, "the fresh channel is not closing");
+
+        vm.warp(closesAt);
+        vm.prank(sender);
+        assertEq(channels.withdraw(closing), DEPOSIT - 500, "the closing channel refunds deposit - redeemed");
+        assertEq(_redeem(fresh, 0, 900), 200, "the fresh channel pays on after the old one is withdrawn");
+        assertEq(usd.balanceOf(sender), DEPOSIT - 500);
+        assertEq(
+            usd.balanceOf(address(channels)), (DEPOSIT - 900) + 500 + 900, "escrow = unredeemed deposit + credited earnings"
+        );
+        assertEq(_credited(), 500 + 900);
+    }
+
+    function test_open_revertsWhenSameSaltAlreadyOpen() public {
+        bytes32 channelId = _openSalted(3, DEPOSIT);
+        usd.mint(sender, DEPOSIT);
+        vm.prank(sender);
+        usd.approve(address(channels), DEPOSIT);
+        vm.expectRevert(abi.encodeWithSelector(PaymentChannels.ChannelAlreadyOpen.selector, channelId));
+        vm.prank(sender);
+        channels.open(provider, modelId, 3, DEPOSIT);
+    }
+
+    function test_redeem_voucherOfOneSaltCannotPayAnother() public {
+        bytes32 a = _openSalted(0, DEPOSIT);
+        bytes32 b = _openSalted(1, DEPOSIT);
+        bytes memory signatureForA = _sign(senderKey, _voucher(a, 0, 100));
+        _expectRedeemRevert(_voucher(b, 0, 100), signatureForA, PaymentChannels.InvalidVoucherSignature.selector);
+        assertEq(channels.getChannel(b).redeemed, 0);
+    }
+
+    function testFuzz_open_saltedChannelsConserveFunds(uint256 saltA, uint256 saltB, uint256 paidA, uint256 paidB)
+        public
+    {
+        vm.assume(saltA != saltB);
+        paidA = bound(paidA, 1, DEPOSIT);
+        paidB = bound(paidB, 1, DEPOSIT);
+        bytes32 a = _openSalted(saltA, DEPOSIT);
+        bytes32 b = _openSalted(saltB, DEPOSIT);
+        _redeem(a, 0, paidA);
+        _redeem(b, 0, paidB);
+        uint256 refundA = _closeAndWithdraw(a);
+        uint256 refundB = _closeAndWithdraw(b);
+        assertEq(refundA, DEPOSIT - paidA);
+        assertEq(refundB, DEPOSIT - paidB);
+        assertEq(_credited(), paidA + paidB);
+        assertEq(usd.balanceOf(address(channels)), paidA + paidB, "only earnings stay in escrow");
+    }
+
     function test_open_creditsReceivedAmountOfFeeOnTransferToken() public {
         FeeOnTransferToken feeToken = new FeeOnTransferToken(100); // 1% burned per transfer
         PaymentChannels pc =
@@ -215,7 +307,7 @@ contract PaymentChannelsTest is Fixture {
         feeToken.mint(sender, 1010);
         vm.startPrank(sender);
         feeToken.approve(address(pc), type(uint256).max);
-        bytes32 channelId = pc.open(provider, modelId, 1000);
+        bytes32 channelId = pc.open(provider, modelId, 0, 1000);
         assertEq(pc.getChannel(channelId).deposit, 990, "credited what arrived");
         pc.topUp(channelId, 10);
         vm.stopPrank();
@@ -239,7 +331,7 @@ contract PaymentChannelsTest is Fixture {
         vm.startPrank(sender);
         falseToken.approve(address(pc), DEPOSIT);
         vm.expectRevert(abi.encodeWithSelector(SafeERC20.SafeERC20FailedOperation.selector, address(falseToken)));
-        pc.open(provider, modelId, DEPOSIT);
+        pc.open(provider, modelId, 0, DEPOSIT);
         vm.stopPrank();
     }
 
@@ -268,7 +360,7 @@ contract PaymentChannelsTest is Fixture {
         vm.expectRevert(
             abi.encodeWithSelector(PaymentChannels.ModelIdTooLarge.selector, model, uint256(type(uint32).max))
         );
-        channels.open(provider, model, DEPOSIT);
+        channels.open(provider, model, 0, DEPOSIT);
         vm.stopPrank();
     }
 
@@ -293,7 +385,7 @@ contract PaymentChannelsTest is Fixture {
         vm.expectEmit(address(channels));
         emit PaymentChannels.ChannelOpened(channelId, sender, provider, modelId, 5, ROYALTY_BPS, FEE_BPS, 1);
         vm.prank(sender);
-        assertEq(channels.open(provider, modelId, 5), channelId);
+        assertEq(channels.open(provider, modelId, 0, 5), channelId);
         PaymentChannels.Channel memory c = channels.getChannel(channelId);
         assertEq(uint256(c.epoch), 1);
         assertEq(c.deposit, 5);
@@ -342,7 +434,7 @@ contract PaymentChannelsTest is Fixture {
     }
 
     function test_topUp_revertsWhenChannelNotOpen() public {
-        bytes32 channelId = channels.channelIdOf(sender, provider, modelId);
+        bytes32 channelId = channels.channelIdOf(sender, provider, modelId, 0);
         vm.expectRevert(abi.encodeWithSelector(PaymentChannels.ChannelNotOpen.selector, channelId));
         vm.prank(sender);
         channels.topUp(channelId, 1);
@@ -465,7 +557,7 @@ contract PaymentChannelsTest is Fixture {
     }
 
     function test_redeem_revertsWhenChannelNotOpen() public {
-        bytes32 channelId = channels.channelIdOf(sender, provider, modelId);
+        bytes32 channelId = channels.channelIdOf(sender, provider, modelId, 0);
         PaymentChannels.Voucher memory voucher = _voucher(channelId, 0, 100);
         bytes memory signature = _sign(senderKey, voucher);
         _expectRedeemRevert(
@@ -675,7 +767,7 @@ contract PaymentChannelsTest is Fixture {
         vm.startPrank(owner);
         wallet.approve(usd, address(channels), DEPOSIT);
         bytes memory result =
-            wallet.execute(address(channels), abi.encodeCall(PaymentChannels.open, (provider, modelId, DEPOSIT)));
+            wallet.execute(address(channels), abi.encodeCall(PaymentChannels.open, (provider, modelId, 0, DEPOSIT)));
         vm.stopPrank();
         bytes32 channelId = abi.decode(result, (bytes32));
         assertEq(channels.getChannel(channelId).sender, address(wallet));
@@ -808,7 +900,7 @@ contract PaymentChannelsTest is Fixture {
         vm.startPrank(owner);
         wallet.approve(usd, address(channels), DEPOSIT);
         bytes memory result =
-            wallet.execute(address(channels), abi.encodeCall(PaymentChannels.open, (provider, modelId, DEPOSIT)));
+            wallet.execute(address(channels), abi.encodeCall(PaymentChannels.open, (provider, modelId, 0, DEPOSIT)));
         vm.stopPrank();
         channelId = abi.decode(result, (bytes32));
     }
@@ -1022,7 +1114,7 @@ contract PaymentChannelsTest is Fixture {
     }
 
     function test_startClose_revertsWhenChannelNotOpen() public {
-        bytes32 channelId = channels.channelIdOf(sender, provider, modelId);
+        bytes32 channelId = channels.channelIdOf(sender, provider, modelId, 0);
         vm.expectRevert(abi.encodeWithSelector(PaymentChannels.ChannelNotOpen.selector, channelId));
         vm.prank(sender);
         channels.startClose(channelId);
@@ -1328,7 +1420,7 @@ contract PaymentChannelsTest is Fixture {
         HookToken hookToken = _deployHookStack();
         ReentrantSender attacker = new ReentrantSender(channels, hookToken);
         hookToken.mint(address(attacker), 2 * DEPOSIT);
-        attacker.arm(abi.encodeCall(PaymentChannels.open, (provider, modelId, DEPOSIT)));
+        attacker.arm(abi.encodeCall(PaymentChannels.open, (provider, modelId, 0, DEPOSIT)));
         vm.expectRevert(ReentrancyGuardTransient.ReentrancyGuardReentrantCall.selector);
         attacker.open(provider, modelId, DEPOSIT);
         assertEq(hookToken.balanceOf(address(channels)), 0);
@@ -1343,7 +1435,7 @@ contract PaymentChannelsTest is Fixture {
         hookToken.mint(sender, DEPOSIT);
         vm.startPrank(sender);
         hookToken.approve(address(channels), DEPOSIT);
-        bytes32 channelId = channels.open(address(attacker), modelId, DEPOSIT);
+        bytes32 channelId = channels.open(address(attacker), modelId, 0, DEPOSIT);
         vm.stopPrank();
 
         PaymentChannels.Voucher memory first = _voucher(channelId, 0, 1000);
@@ -1369,7 +1461,7 @@ contract PaymentChannelsTest is Fixture {
         hookToken.mint(sender, DEPOSIT);
         vm.startPrank(sender);
         hookToken.approve(address(channels), DEPOSIT);
-        bytes32 channelId = channels.open(provider, model, DEPOSIT);
+        bytes32 channelId = channels.open(provider, model, 0, DEPOSIT);
         vm.stopPrank();
         _redeem(channelId, 0, 1000);
         uint256 accrued = channels.modelEarnings(model);
@@ -1642,7 +1734,7 @@ contract ReentrantSender is ChannelsReentrant {
     }
 
     function open(address provider, uint256 modelId, uint256 amount) external returns (bytes32) {
-        return channels.open(provider, modelId, amount);
+        return channels.open(provider, modelId, 0, amount);
     }
 
     function startClose(bytes32 channelId) external {

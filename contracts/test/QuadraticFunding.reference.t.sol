@@ -71,8 +71,8 @@ contract QuadraticFundingReferenceTest is FundingFixture {
             }
             for (uint256 j; j < 4; ++j) {
                 (address payer,) = makeAddrAndKey(string.concat("refPayer", vm.toString(j)));
-                ids[2 * j] = channels.channelIdOf(payer, provider, modelId);
-                ids[2 * j + 1] = channels.channelIdOf(payer, provider, modelId2);
+                ids[2 * j] = channels.channelIdOf(payer, provider, modelId, 0);
+                ids[2 * j + 1] = channels.channelIdOf(payer, provider, modelId2, 0);
             }
             qf.recordUsage(roundId, ids);
         }

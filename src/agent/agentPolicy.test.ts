@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { toFunctionSelector, zeroAddress, type Address } from "viem";
+import { toFunctionSelector, zeroAddress, type AbiFunction, type Address } from "viem";
+import { PaymentChannelsArtifact } from "../chain/contracts.generated.ts";
 import type { Deployment } from "../chain/deployment.ts";
 import { isGotongError } from "../common/errors.ts";
 import { checkAgentPolicy, defaultAgentPolicy, selectors } from "./agentPolicy.ts";
@@ -46,6 +47,12 @@ describe("defaultAgentPolicy", () => {
     expect(calls).not.toContain(`${a(1)}:${toFunctionSelector("transferFrom(address,address,uint256)")}`);
     expect(policy.calls.every((c) => c.selector !== "0x00000000")).toBe(true);
     expect(policy.signatureVerifiers).toEqual([a(4), a(7)]);
+    // Only a channel withdrawal gives budget back (its refund), and it is an allowed call too.
+    expect(policy.refundCalls).toEqual([{ target: a(4), selector: selectors.withdraw }]);
+    expect(calls).toContain(`${a(4)}:${selectors.withdraw}`);
+    // The selectors are the compiled PaymentChannels' (open takes a salt).
+    const compiled = (name: string) => toFunctionSelector(PaymentChannelsArtifact.abi.find((item) => item.type === "function" && item.name === name) as AbiFunction);
+    expect([selectors.open, selectors.topUp, selectors.startClose, selectors.withdraw]).toEqual(["open", "topUp", "startClose", "withdraw"].map(compiled));
   });
 
   it("adds a native budget only when asked", () => {

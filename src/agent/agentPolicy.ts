@@ -24,6 +24,11 @@ export type AgentPolicy = {
   calls: AgentCallPermission[];
   /** Contracts the wallet's ERC-1271 `isValidSignature` answers (PaymentChannels, the agent registry). */
   signatureVerifiers: Address[];
+  /**
+   * Calls whose incoming tokens are credited back to the period's budget (PaymentChannels'
+   * `withdraw`: a channel's unspent deposit can be spent again). Absent: none.
+   */
+  refundCalls?: AgentCallPermission[];
   /** When the agent key expires, Unix seconds (0 or absent: never). */
   agentExpiresAt?: number;
 };
@@ -32,7 +37,7 @@ export type AgentPolicy = {
 export const selectors = {
   transfer: toFunctionSelector("transfer(address,uint256)"),
   approve: toFunctionSelector("approve(address,uint256)"),
-  open: toFunctionSelector("open(address,uint256,uint256)"),
+  open: toFunctionSelector("open(address,uint256,uint256,uint256)"),
   topUp: toFunctionSelector("topUp(bytes32,uint256)"),
   startClose: toFunctionSelector("startClose(bytes32)"),
   withdraw: toFunctionSelector("withdraw(bytes32)"),
@@ -64,6 +69,7 @@ export type AgentLimits = {
  * (`approve` + `open`/`topUp`, `startClose`, `withdraw`), donations to funding rounds, and paying
  * and reviewing other agents, on whichever of those contracts the deployment has. Signatures are
  * vouched for to PaymentChannels (vouchers) and the agent registry (binding the wallet to an id).
+ * A channel withdrawal is a refund call: the deposit it returns goes back into the period's budget.
  *
  * @example defaultAgentPolicy(deployment, { budget: 10_000_000n, period: 86_400 })
  */
@@ -89,7 +95,8 @@ export function defaultAgentPolicy(deployment: Deployment, limits: AgentLimits):
     }
   }
   const signatureVerifiers = [deployment.paymentChannels, ...(deployment.agentRegistry ? [deployment.agentRegistry] : [])];
-  return { budgets, calls, signatureVerifiers, agentExpiresAt: limits.agentExpiresAt };
+  const refundCalls: AgentCallPermission[] = [{ target: deployment.paymentChannels, selector: selectors.withdraw }];
+  return { budgets, calls, signatureVerifiers, refundCalls, agentExpiresAt: limits.agentExpiresAt };
 }
 
 const MAX_UINT128 = 2n ** 128n - 1n;
@@ -113,7 +120,7 @@ export function checkAgentPolicy(policy: AgentPolicy): void {
       });
     }
   }
-  for (const c of policy.calls) {
+  for (const c of [...policy.calls, ...(policy.refundCalls ?? [])]) {
     if (!isAddress(c.target) || c.target === zeroAddress) throw new GotongError(`Invalid call target "${c.target}"`, { code: "invalid_policy" });
     if (!/^0x[0-9a-fA-F]{8}$/.test(c.selector)) throw new GotongError(`Invalid selector "${c.selector}"`, { code: "invalid_policy", hint: "A selector is 4 bytes: 0x12345678." });
   }

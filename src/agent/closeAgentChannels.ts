@@ -21,8 +21,9 @@ export type AgentChannelsClosed = {
  * paid for what they served), closes every open channel, and withdraws every one whose challenge
  * period is over. Call it again after the challenge period to withdraw those it closed.
  *
- * A refund returns to the wallet's balance, which the budget spends from; the wallet's record of
- * what the current period spent is not reduced (it counts what left the wallet, by design).
+ * A refund returns to the wallet's balance and, `withdraw` being a refund call of the default
+ * policy, is taken off what the current period has spent (never below zero), so the agent can
+ * spend it again in the period.
  *
  * @example const { closing, withdrawn } = await closeAgentChannels({ store, funder, readChannel, chainNow, settle });
  */

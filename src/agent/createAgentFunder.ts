@@ -23,7 +23,7 @@ export function createAgentFunder(spender: AgentSpender, deployment: Deployment)
     async deposit(request: ChannelDeposit) {
       const channelCall =
         request.kind === "open"
-          ? encodeFunctionData({ abi: PaymentChannelsArtifact.abi, functionName: "open", args: [request.provider, request.modelId, request.amount] })
+          ? encodeFunctionData({ abi: PaymentChannelsArtifact.abi, functionName: "open", args: [request.provider, request.modelId, request.salt, request.amount] })
           : encodeFunctionData({ abi: PaymentChannelsArtifact.abi, functionName: "topUp", args: [request.channelId, request.amount] });
       await spender.spend({
         what: request.kind === "open" ? "channel deposit" : "channel top-up",

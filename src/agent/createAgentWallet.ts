@@ -54,6 +54,7 @@ export async function createAgentWallet(clients: ChainClients, deployment: Deplo
     budgets: options.policy.budgets.map((b) => ({ token: b.token, budget: b.budget, maxPerTransaction: b.maxPerTransaction, period: BigInt(b.period) })),
     calls: options.policy.calls,
     signatureVerifiers: options.policy.signatureVerifiers,
+    refundCalls: options.policy.refundCalls ?? [],
   };
   const { result } = await writeAndWait(clients, { address: factory, abi: agentWalletFactoryAbi, functionName: "createWallet", args: [config, salt] });
   return result as Address;

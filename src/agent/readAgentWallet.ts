@@ -30,6 +30,8 @@ export type AgentWalletStatus = {
   budgets: AgentBudgetStatus[];
   calls: { target: Address; selector: Hex }[];
   signatureVerifiers: Address[];
+  /** Calls whose incoming tokens are credited back to the period's budget (a channel withdrawal). */
+  refundCalls: { target: Address; selector: Hex }[];
 };
 
 type RawBudget = { budget: bigint; maxPerTransaction: bigint; period: bigint; periodStart: bigint; resetsAt: bigint; spent: bigint; left: bigint };
@@ -51,11 +53,11 @@ export async function readAgentBudget(client: PublicClient, wallet: Address, tok
 
 /**
  * Reads an agent wallet's owner, agent key, pause and revocation state, budgets (with what is spent
- * and left in the current period), allowed calls and signature verifiers.
+ * and left in the current period), allowed calls, signature verifiers and refund calls.
  */
 export async function readAgentWallet(client: PublicClient, wallet: Address): Promise<AgentWalletStatus> {
   const w = { address: wallet, abi: AgentWalletArtifact.abi } as const;
-  const [owner, agent, agentExpiresAt, paused, chainId, tokens, calls, signatureVerifiers] = await Promise.all([
+  const [owner, agent, agentExpiresAt, paused, chainId, tokens, calls, signatureVerifiers, refundCalls] = await Promise.all([
     client.readContract({ ...w, functionName: "owner" }) as Promise<Address>,
     client.readContract({ ...w, functionName: "agent" }) as Promise<Address>,
     client.readContract({ ...w, functionName: "agentExpiresAt" }) as Promise<bigint>,
@@ -64,6 +66,7 @@ export async function readAgentWallet(client: PublicClient, wallet: Address): Pr
     client.readContract({ ...w, functionName: "budgetTokens" }) as Promise<readonly Address[]>,
     client.readContract({ ...w, functionName: "allowedCalls" }) as Promise<readonly { target: Address; selector: Hex }[]>,
     client.readContract({ ...w, functionName: "signatureVerifiers" }) as Promise<readonly Address[]>,
+    client.readContract({ ...w, functionName: "refundCalls" }) as Promise<readonly { target: Address; selector: Hex }[]>,
   ]);
   const budgets = await Promise.all(tokens.map((token) => readAgentBudget(client, wallet, token)));
   return {
@@ -77,5 +80,6 @@ export async function readAgentWallet(client: PublicClient, wallet: Address): Pr
     budgets,
     calls: calls.map((c) => ({ target: c.target, selector: c.selector })),
     signatureVerifiers: [...signatureVerifiers],
+    refundCalls: refundCalls.map((c) => ({ target: c.target, selector: c.selector })),
   };
 }

@@ -62,10 +62,10 @@ describe("QuadraticFunding on-chain equals the TypeScript reference", () => {
   async function payInference(payer: ChainClients, modelId: bigint, amount: bigint): Promise<void> {
     const { deployment } = net.devnet;
     const pc = { address: deployment.paymentChannels, abi: PaymentChannelsArtifact.abi } as const;
-    const channelId = channelIdOf(payer.account.address, provider.account.address, modelId);
+    const channelId = channelIdOf(payer.account.address, provider.account.address, modelId, 0n);
     await writeAndWait(payer, { address: deployment.token.address, abi: erc20Abi, functionName: "approve", args: [deployment.paymentChannels, amount] });
     const before = await payer.public.readContract({ ...pc, functionName: "getChannel", args: [channelId] });
-    if (before.deposit === 0n) await writeAndWait(payer, { ...pc, functionName: "open", args: [provider.account.address, modelId, amount] });
+    if (before.deposit === 0n) await writeAndWait(payer, { ...pc, functionName: "open", args: [provider.account.address, modelId, 0n, amount] });
     else await writeAndWait(payer, { ...pc, functionName: "topUp", args: [channelId, amount] });
     const voucher = { channelId, epoch: BigInt(before.epoch), cumulativeAmount: before.redeemed + amount };
     const signed = await signVoucher(payer.account as never, { chainId: deployment.chainId, verifyingContract: deployment.paymentChannels }, voucher);
@@ -117,7 +117,7 @@ describe("QuadraticFunding on-chain equals the TypeScript reference", () => {
           await payInference(payer, modelIds[p.model]!, p.amount);
           used[p.model]!.set(payer.account.address, (used[p.model]!.get(payer.account.address) ?? 0n) + p.amount);
         }
-        const channels = accounts.flatMap((a) => modelIds.map((m) => channelIdOf(a.account.address, provider.account.address, m)));
+        const channels = accounts.flatMap((a) => modelIds.map((m) => channelIdOf(a.account.address, provider.account.address, m, 0n)));
         await writeAndWait(accounts[0]!, { ...qf, functionName: "recordUsage", args: [roundId, channels] });
       }
       if (s.pool > 0n) await fundPool(accounts[0]!, deployment, { roundId, amount: s.pool });

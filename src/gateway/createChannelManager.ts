@@ -11,12 +11,14 @@ import { channelIdOf } from "../protocol/channelId.ts";
 import { signVoucher, type SignedVoucher } from "../protocol/voucher.ts";
 import type { PaymentSigner } from "../payments/createPaymentSigner.ts";
 import type { ChannelRecord, GatewayStore } from "./createGatewayStore.ts";
-import { formatChainTime } from "../common/parseDuration.ts";
 import { readWithdrawal } from "./withdrawChannel.ts";
 
-/** A deposit into a payment channel: a new channel, or a top-up of an open one. */
+/**
+ * A deposit into a payment channel: a new channel (under `salt`, see PaymentChannels' `open`), or
+ * a top-up of an open one.
+ */
 export type ChannelDeposit =
-  | { kind: "open"; provider: Address; modelId: bigint; amount: bigint }
+  | { kind: "open"; provider: Address; modelId: bigint; salt: bigint; amount: bigint }
   | { kind: "topUp"; provider: Address; modelId: bigint; channelId: Hex; amount: bigint };
 
 /**
@@ -55,7 +57,7 @@ function accountFunder(clients: ChainClients, account: LocalAccount, deployment:
     sender: account.address,
     deposit: (request) =>
       request.kind === "open"
-        ? approveAndCall(request.amount, "open", [request.provider, request.modelId, request.amount])
+        ? approveAndCall(request.amount, "open", [request.provider, request.modelId, request.salt, request.amount])
         : approveAndCall(request.amount, "topUp", [request.channelId, request.amount]),
     async close(channelId) {
       const { hash } = await writeAndWait(clients, { ...pc, functionName: "startClose", args: [channelId] });
@@ -86,10 +88,12 @@ export type ChannelManagerOptions = {
  * Opens, tops up, closes and pays through the gateway's payment channels. Chain writes are queued
  * one at a time so concurrent requests never race on the account's nonce or open a channel twice.
  *
- * A channel that is closing cannot take new requests (the provider refuses them) nor a top-up, and
- * PaymentChannels keeps one live channel per (sender, provider, model): `ensureChannel` refuses it
- * with a retryable `channel_closing` (the gateway then fails over to another provider), and once its
- * challenge period is over withdraws the rest itself and opens a fresh epoch for the same pair.
+ * A pair (provider, model) is paid through one channel at a time, its current one. A channel that
+ * is closing cannot take new requests (the provider refuses them) nor a top-up, so when the current
+ * channel turns out to be closing, `ensureChannel` moves the pair to another of its channels (under
+ * another salt: one that is open or was withdrawn, else a new salt) and carries on there, while the
+ * provider redeems the closing one until its challenge period ends. A current channel whose
+ * challenge period is already over is withdrawn and reopened in a fresh epoch instead.
  */
 export function createChannelManager(options: ChannelManagerOptions) {
   const { clients, deployment, store, logger, account } = options;
@@ -98,6 +102,8 @@ export function createChannelManager(options: ChannelManagerOptions) {
   const domain = { chainId: deployment.chainId, verifyingContract: deployment.paymentChannels };
   /** Channels known to be closing, with the end of their challenge period (unix seconds, chain time). */
   const closingUntil = new Map<Hex, bigint>();
+  /** The salt of each pair's current channel, once known (else the store's most recently used). */
+  const currentSalt = new Map<string, bigint>();
   let queue: Promise<unknown> = Promise.resolve();
   const serially = <T>(fn: () => Promise<T>): Promise<T> => {
     const next = queue.then(fn, fn);
@@ -105,8 +111,35 @@ export function createChannelManager(options: ChannelManagerOptions) {
     return next;
   };
 
-  /** Syncs a channel from the chain into the store (keeping the spent total the gateway knows). */
-  const refresh = async (channelId: Hex, provider: Address, modelId: bigint): Promise<ChannelRecord | undefined> => {
+  const pairKey = (provider: Address, modelId: bigint) => `${provider.toLowerCase()}:${modelId}`;
+  const idOf = (provider: Address, modelId: bigint, salt: bigint): Hex => channelIdOf(funder.sender, provider, modelId, salt);
+  const saltOf = (provider: Address, modelId: bigint): bigint => {
+    const key = pairKey(provider, modelId);
+    let salt = currentSalt.get(key);
+    if (salt === undefined) {
+      salt = store.listChannelsFor(provider, modelId)[0]?.salt ?? 0n;
+      currentSalt.set(key, salt);
+    }
+    return salt;
+  };
+  /**
+   * Where a pair goes when its current channel (`from`) is closing: the lowest salt of its other
+   * channels not known to be closing (open, or withdrawn and so reopenable), else one above every
+   * salt it has used.
+   */
+  const successorSalt = (provider: Address, modelId: bigint, from: bigint): bigint => {
+    const known = store.listChannelsFor(provider, modelId);
+    const usable = known.filter((c) => c.salt !== from && !closingUntil.has(c.channelId)).map((c) => c.salt).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    if (usable.length > 0) return usable[0]!;
+    return known.reduce((max, c) => (c.salt > max ? c.salt : max), from) + 1n;
+  };
+
+  /**
+   * Syncs a channel from the chain into the store (keeping the spent total the gateway knows). A
+   * closing channel is recorded with nothing left to spend (deposit = spent), so a request that
+   * still holds its id reads it as short and asks `ensureChannel` again.
+   */
+  const refresh = async (channelId: Hex, provider: Address, modelId: bigint, salt: bigint): Promise<ChannelRecord | undefined> => {
     const onchain = await readChannel(clients.public, deployment.paymentChannels, channelId);
     if (onchain.sender === zeroAddress || onchain.deposit === 0n) {
       closingUntil.delete(channelId);
@@ -114,9 +147,10 @@ export function createChannelManager(options: ChannelManagerOptions) {
     }
     const known = store.getChannel(channelId);
     const spent = known && known.epoch === onchain.epoch ? known.spent : onchain.redeemed;
-    const record = { channelId, provider, modelId, epoch: onchain.epoch, deposit: onchain.deposit, spent };
+    const closing = onchain.closesAt !== 0n;
+    const record = { channelId, provider, modelId, salt, epoch: onchain.epoch, deposit: closing ? spent : onchain.deposit, spent };
     store.putChannel(record);
-    if (onchain.closesAt !== 0n) closingUntil.set(channelId, onchain.closesAt);
+    if (closing) closingUntil.set(channelId, onchain.closesAt);
     else closingUntil.delete(channelId);
     return record;
   };
@@ -129,49 +163,58 @@ export function createChannelManager(options: ChannelManagerOptions) {
     return refund;
   };
 
-  const closingError = (provider: Address, modelId: bigint, closesAt: bigint) =>
-    new GotongError(`The channel to ${provider} for model ${modelId} is closing: its challenge period ends at ${formatChainTime(closesAt)} (chain time)`, {
-      code: "channel_closing",
-      status: 503,
-      retryable: true,
-      hint: "Another provider of the model is tried first; with none, the gateway withdraws the rest once the challenge period is over and opens a fresh channel on the next request.",
-    });
+  /** The current channel of a pair, with `needed` unspent (inside the queue). */
+  const ensureNow = async (provider: Address, modelId: bigint, needed: bigint): Promise<ChannelRecord> => {
+    let salt = saltOf(provider, modelId);
+    for (;;) {
+      const channelId = idOf(provider, modelId, salt);
+      let record = await refresh(channelId, provider, modelId, salt);
+      const closesAt = closingUntil.get(channelId);
+      if (record && closesAt !== undefined) {
+        if ((await chainTime(clients.public)) < closesAt) {
+          // The provider may redeem it until its challenge period ends: serve on another channel.
+          const next = successorSalt(provider, modelId, salt);
+          logger.info("channel closing: moving the pair to a fresh channel", { channelId, closesAt, provider, modelId, salt: next });
+          salt = next;
+          currentSalt.set(pairKey(provider, modelId), salt);
+          continue;
+        }
+        await withdrawNow(channelId);
+        record = undefined;
+      }
+      if (record && record.deposit - record.spent >= needed) return record;
+      const amount = needed > deposit ? needed : deposit;
+      if (!record) {
+        await funder.deposit({ kind: "open", provider, modelId, salt, amount });
+        logger.info("channel opened", { provider, modelId, salt, deposit: amount });
+      } else {
+        await funder.deposit({ kind: "topUp", provider, modelId, channelId, amount });
+        logger.info("channel topped up", { provider, modelId, salt, amount });
+      }
+      record = await refresh(channelId, provider, modelId, salt);
+      if (!record) throw new GotongError("The channel did not open", { code: "channel_open_failed", status: 502 });
+      return record;
+    }
+  };
 
   return {
-    /** The id of this gateway's channel to `provider` for `modelId` (open or not). */
-    channelIdFor: (provider: Address, modelId: bigint): Hex => channelIdOf(funder.sender, provider, modelId),
+    /**
+     * The id of the channel this gateway pays `provider` for `modelId` through now (open or not yet):
+     * the one `ensureChannel` returns, unless it finds that channel closing and moves on.
+     */
+    channelIdFor: (provider: Address, modelId: bigint): Hex => idOf(provider, modelId, saltOf(provider, modelId)),
     /** Who the channels are from: the gateway's account, or the agent wallet it pays for. */
     sender: funder.sender,
     /**
-     * A channel to `provider` for `modelId` with at least `needed` unspent, opening or topping up as
-     * required. A closing channel is refused (`channel_closing`, retryable) until its challenge
-     * period is over; then it is withdrawn and a fresh epoch opened.
+     * The pair's current channel to `provider` for `modelId` with at least `needed` unspent, opening
+     * or topping up as required. A closing channel is left to its challenge period and the pair
+     * served on a fresh channel; one whose period is over is withdrawn and reopened in a new epoch.
      */
     ensureChannel(provider: Address, modelId: bigint, needed: bigint): Promise<ChannelRecord> {
-      const channelId = channelIdOf(funder.sender, provider, modelId);
+      const channelId = idOf(provider, modelId, saltOf(provider, modelId));
       const cached = store.getChannel(channelId);
       if (cached && !closingUntil.has(channelId) && cached.deposit - cached.spent >= needed) return Promise.resolve(cached);
-      return serially(async () => {
-        let record = await refresh(channelId, provider, modelId);
-        const closesAt = closingUntil.get(channelId);
-        if (record && closesAt !== undefined) {
-          if ((await chainTime(clients.public)) < closesAt) throw closingError(provider, modelId, closesAt);
-          await withdrawNow(channelId);
-          record = undefined;
-        }
-        if (record && record.deposit - record.spent >= needed) return record;
-        const amount = needed > deposit ? needed : deposit;
-        if (!record) {
-          await funder.deposit({ kind: "open", provider, modelId, amount });
-          logger.info("channel opened", { provider, modelId, deposit: amount });
-        } else {
-          await funder.deposit({ kind: "topUp", provider, modelId, channelId, amount });
-          logger.info("channel topped up", { provider, modelId, amount });
-        }
-        record = await refresh(channelId, provider, modelId);
-        if (!record) throw new GotongError("The channel did not open", { code: "channel_open_failed", status: 502 });
-        return record;
-      });
+      return serially(() => ensureNow(provider, modelId, needed));
     },
     /** Signs the voucher that pays for everything received so far on the channel. */
     voucherFor(channel: ChannelRecord): Promise<SignedVoucher> {

@@ -1,11 +1,15 @@
 import type { Address, Hex } from "viem";
 import { openDatabase } from "../common/db.ts";
+import type { Migration } from "../common/migrate.ts";
 import { checkDatabaseWritable } from "../common/checkDatabaseWritable.ts";
 import { type SignedReceipt, receiptToJson, receiptFromJson } from "../protocol/receipt.ts";
-import { createApiKeyStore } from "./apiKeys/createApiKeyStore.ts";
+import { createApiKeyStore, createApiKeyTables } from "./apiKeys/createApiKeyStore.ts";
 
-/** The gateway's view of one channel it pays through. */
-export type ChannelRecord = { channelId: Hex; provider: Address; modelId: bigint; epoch: bigint; deposit: bigint; spent: bigint };
+/**
+ * The gateway's view of one channel it pays through. `salt` tells apart the gateway's channels to
+ * one (provider, model): a fresh one is opened under another salt while an older one closes.
+ */
+export type ChannelRecord = { channelId: Hex; provider: Address; modelId: bigint; salt: bigint; epoch: bigint; deposit: bigint; spent: bigint };
 /** A request whose receipt has not arrived (its stream was cut): settled on the channel's next use. */
 export type PendingRequest = {
   requestId: Hex;
@@ -39,28 +43,52 @@ CREATE TABLE IF NOT EXISTS refusals (
 );
 `;
 
+/**
+ * The gateway store's schema (its API keys' tables too: one file, one version), one version per
+ * step (see migrate). A schema change is a new migration at the end, never an edit of one already
+ * released: users' files are at every version.
+ */
+const migrations: Migration[] = [
+  {
+    // The schema stores had before they carried a version, built as they built it: it only creates
+    // what is missing, so those files become version 1 with every channel, receipt and key.
+    version: 1,
+    up(db) {
+      db.exec(schema);
+      // Stores written before the receipt bounds existed: their pending rows are bounded by the
+      // output they saw only (a large input bound), as then.
+      const pendingColumns = new Set((db.prepare("PRAGMA table_info(pending)").all() as { name: string }[]).map((c) => c.name));
+      if (!pendingColumns.has("max_input_tokens")) db.exec("ALTER TABLE pending ADD COLUMN max_input_tokens TEXT NOT NULL DEFAULT '9007199254740991'");
+      if (!pendingColumns.has("max_output_tokens")) db.exec("ALTER TABLE pending ADD COLUMN max_output_tokens TEXT NOT NULL DEFAULT '9007199254740991'");
+      // API keys, their budgets' holds and usage, and the key on each receipt.
+      createApiKeyTables(db);
+    },
+  },
+  {
+    // Channel ids take a salt (several channels per provider and model); rows from before were the
+    // one channel of their pair, salt 0.
+    version: 2,
+    up: "ALTER TABLE channels ADD COLUMN salt TEXT NOT NULL DEFAULT '0'",
+  },
+];
+
 /** The gateway's durable state: its channels, what it has spent on each, and every receipt. */
 export function createGatewayStore(path: string) {
-  const db = openDatabase(path, schema);
-  // Stores written before the receipt bounds existed: their pending rows are bounded by the output
-  // they saw only (a large input bound), as then.
-  const pendingColumns = new Set((db.prepare("PRAGMA table_info(pending)").all() as { name: string }[]).map((c) => c.name));
-  if (!pendingColumns.has("max_input_tokens")) db.exec("ALTER TABLE pending ADD COLUMN max_input_tokens TEXT NOT NULL DEFAULT '9007199254740991'");
-  if (!pendingColumns.has("max_output_tokens")) db.exec("ALTER TABLE pending ADD COLUMN max_output_tokens TEXT NOT NULL DEFAULT '9007199254740991'");
-  // API keys, their budgets' holds and usage, and the key on each receipt (its own schema step).
+  const db = openDatabase(path, { what: "gateway store", migrations });
   const apiKeys = createApiKeyStore(db);
-  type ChannelRow = { channel_id: string; provider: string; model_id: string; epoch: string; deposit: string; spent: string };
+  type ChannelRow = { channel_id: string; provider: string; model_id: string; salt: string; epoch: string; deposit: string; spent: string };
   const toChannel = (r: ChannelRow): ChannelRecord => ({
     channelId: r.channel_id as Hex,
     provider: r.provider as Address,
     modelId: BigInt(r.model_id),
+    salt: BigInt(r.salt),
     epoch: BigInt(r.epoch),
     deposit: BigInt(r.deposit),
     spent: BigInt(r.spent),
   });
   const getChannel = db.prepare("SELECT * FROM channels WHERE channel_id = ?");
   const putChannel = db.prepare(
-    `INSERT INTO channels (channel_id, provider, model_id, epoch, deposit, spent, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+    `INSERT INTO channels (channel_id, provider, model_id, salt, epoch, deposit, spent, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
      ON CONFLICT(channel_id) DO UPDATE SET epoch = excluded.epoch, deposit = excluded.deposit, spent = excluded.spent, updated_at = excluded.updated_at`,
   );
   const addSpent = db.prepare("UPDATE channels SET spent = ?, updated_at = ? WHERE channel_id = ? AND epoch = ?");
@@ -77,6 +105,7 @@ export function createGatewayStore(path: string) {
   const listReceipts = db.prepare("SELECT * FROM receipts ORDER BY created_at DESC LIMIT ?");
   const listKeyReceipts = db.prepare("SELECT * FROM receipts WHERE key_id = ? ORDER BY created_at DESC LIMIT ?");
   const listChannels = db.prepare("SELECT * FROM channels");
+  const listPairChannels = db.prepare("SELECT * FROM channels WHERE lower(provider) = lower(?) AND model_id = ? ORDER BY updated_at DESC, CAST(salt AS INTEGER) DESC");
   // One commit: the receipt is inserted if it is new, and only then is its cost added to what the
   // channel has spent, read inside the same transaction. Accepting a receipt twice (a settled cut
   // stream, a replayed answer) changes nothing the second time.
@@ -108,8 +137,13 @@ export function createGatewayStore(path: string) {
     listChannels(): ChannelRecord[] {
       return (listChannels.all() as ChannelRow[]).map(toChannel);
     },
-    putChannel(c: ChannelRecord): void {
-      putChannel.run(c.channelId, c.provider, c.modelId.toString(), c.epoch.toString(), c.deposit.toString(), c.spent.toString(), Date.now());
+    /** The gateway's channels to `provider` for `modelId` (one per salt), the most recently used first. */
+    listChannelsFor(provider: Address, modelId: bigint): ChannelRecord[] {
+      return (listPairChannels.all(provider, modelId.toString()) as ChannelRow[]).map(toChannel);
+    },
+    /** Records a channel (its salt defaults to 0, and never changes once recorded: it is part of the id). */
+    putChannel(c: Omit<ChannelRecord, "salt"> & { salt?: bigint }): void {
+      putChannel.run(c.channelId, c.provider, c.modelId.toString(), (c.salt ?? 0n).toString(), c.epoch.toString(), c.deposit.toString(), c.spent.toString(), Date.now());
     },
     /**
      * Records an accepted receipt for a request made in `epoch` of its channel and adds its cost to

@@ -22,6 +22,7 @@ import { channelIdOf } from "../../src/protocol/channelId.ts";
 import { encodeVoucherHeader, signVoucher } from "../../src/protocol/voucher.ts";
 import { readChannel } from "../../src/payments/readChannel.ts";
 import type { RunningProvider } from "../../src/provider/startProvider.ts";
+import { advanceTime } from "../helpers/advanceTime.ts";
 import { quietLogger, startChatNetwork, UNIT, type ChatNetwork } from "../helpers/network.ts";
 
 type Call = { target: Address; value: bigint; data: Hex };
@@ -117,7 +118,7 @@ describe("agent wallets on a real chain", () => {
 
     // The channel is the wallet's, and its deposit counted against the budget through its approval:
     // 1% of the 10-token budget by default (defaultAgentDeposit), not a whole token.
-    const channelId = channelIdOf(wallet, provider.address, net.modelId);
+    const channelId = channelIdOf(wallet, provider.address, net.modelId, 0n);
     const channel = await readChannel(owner.public, deployment().paymentChannels, channelId);
     expect(channel.sender).toBe(wallet);
     expect(channel.deposit).toBe(UNIT / 10n);
@@ -247,7 +248,7 @@ describe("agent wallets on a real chain", () => {
     const { wallet, agentKey } = await newWallet();
     const agent = await agentFor(wallet, agentKey);
     await agent.chat({ model: net.model.name, prompt: "Once", maxTokens: 4 });
-    const channelId = channelIdOf(wallet, provider.address, net.modelId);
+    const channelId = channelIdOf(wallet, provider.address, net.modelId, 0n);
     const owedBefore = provider.store.getChannel(channelId, 0n).owed;
     expect(owedBefore).toBeGreaterThan(0n);
     // The gateway's idle settler sends the voucher for that last request on its own every few
@@ -281,7 +282,7 @@ describe("agent wallets on a real chain", () => {
     // A channel from the wallet, then a voucher the agent key signs for chain 1: PaymentChannels refuses it.
     const agent = await agentFor(wallet, agentKey);
     await agent.chat({ model: net.model.name, prompt: "Hello", maxTokens: 4 });
-    const channelId = channelIdOf(wallet, provider.address, net.modelId);
+    const channelId = channelIdOf(wallet, provider.address, net.modelId, 0n);
     const voucher = await signVoucher(privateKeyToAccount(agentKey), { chainId: 1, verifyingContract: deployment().paymentChannels }, { channelId, epoch: 0n, cumulativeAmount: 1n });
     const providerClients = createClients({ rpcUrl: deployment().rpcUrl, chainId: deployment().chainId, account: privateKeyToAccount(provider.key) });
     const error = await providerClients.public
@@ -309,6 +310,7 @@ describe("agent wallets on a real chain", () => {
       budgets: [{ token: token(), budget: UNIT, maxPerTransaction: UNIT, period }],
       calls: [],
       signatureVerifiers: [],
+      refundCalls: [],
     });
     for (const [args, name] of [
       [config(zeroAddress, 3600n), "ZeroOwner"],
@@ -340,6 +342,30 @@ describe("agent wallets on a real chain", () => {
     await refusedWith(agent.donate({ roundId: 999n, projectId: 1n, amount: UNIT }), "round_not_found");
     const project = (await owner.public.readContract({ ...qf, functionName: "getProject", args: [roundId, 1n] })) as { donations: { amount: bigint } };
     expect(project.donations.amount).toBe(2n * UNIT);
+
+    // A round that is over and finalized: the funding contract's refusal bubbles up through the
+    // wallet, whose ABI does not declare it, and still reaches the agent by name with its values
+    // (it used to be the bare selector 0x23229f3a). Nothing is spent.
+    const start = (await owner.public.getBlock()).timestamp;
+    await writeAndWait(owner, {
+      ...qf,
+      functionName: "createRound",
+      args: [{ token: token(), applicationStart: start, applicationEnd: start + 30n, donationStart: start, donationEnd: start + 60n, matchingCapBps: 10_000, usageWeightBps: 0, donorCap: 0n, attestations: zeroAddress, issuers: [] }],
+    });
+    const over = (await owner.public.readContract({ ...qf, functionName: "roundCount" })) as bigint;
+    await writeAndWait(net.creator, { ...qf, functionName: "applyProject", args: [over, net.modelId] });
+    await advanceTime(owner.public, 120);
+    await writeAndWait(owner, { ...qf, functionName: "finalize", args: [over] });
+    const spentBefore = await spentOf(wallet);
+    const late = await agent.donate({ roundId: over, projectId: 1n, amount: UNIT }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(isGotongError(late, "contract_revert"), String(late)).toBe(true);
+    expect((late as Error).message).toMatch(new RegExp(`refused by QuadraticFunding: DonationWindowClosed\\(roundId=${over}, now=\\d+, start=${start}, end=${start + 60n}\\)`));
+    expect((late as Error).message).not.toContain("0x23229f3a");
+    expect((late as { hint?: string }).hint).toMatch(/not taking donations now/);
+    expect(await spentOf(wallet)).toBe(spentBefore);
   });
 
   it("gives an agent an ERC-8004 identity bound to its wallet, and counts reviews only with a payment, by its weight", async () => {

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { erc20Abi, getAddress, isAddressEqual, parseEventLogs, type Address } from "viem";
 import { openAgent } from "../../src/agent/openAgent.ts";
-import { PaymentChannelsArtifact } from "../../src/chain/contracts.generated.ts";
+import { readAgentBudget } from "../../src/agent/readAgentWallet.ts";
+import { AgentWalletArtifact, PaymentChannelsArtifact } from "../../src/chain/contracts.generated.ts";
 import type { RunningProvider } from "../../src/provider/startProvider.ts";
 import { advanceTime } from "../helpers/advanceTime.ts";
 import { runGotong } from "../helpers/cli.ts";
@@ -66,6 +67,7 @@ describe("an agent gets its locked channel deposit back", () => {
     expect(spent).toBeGreaterThan(0n);
     const before = await balanceOf(wallet);
     await advanceTime(net.creator.public, deployment.challengePeriod);
+    const budgetBefore = await readAgentBudget(net.creator.public, wallet, deployment.token.address);
 
     const done = (await json("agent", "close-channels", "bot")) as { withdrawn: { channelId: string; refund: string }[]; refunded: string };
     expect(done.withdrawn).toEqual([{ channelId, refund: (UNIT / 10n - spent).toString() }]);
@@ -75,6 +77,18 @@ describe("an agent gets its locked channel deposit back", () => {
     const receipt = await net.creator.public.getTransactionReceipt({ hash: withdrawals[0]!.transactionHash });
     const moved = parseEventLogs({ abi: erc20Abi, logs: receipt.logs.filter((l) => isAddressEqual(l.address, deployment.token.address)), eventName: "Transfer" });
     expect(moved.map((t) => [t.args.from, t.args.to, t.args.value])).toEqual([[getAddress(deployment.paymentChannels), getAddress(wallet), UNIT / 10n - spent]]);
+
+    // The refund comes back into the period's budget: what is counted as spent is what left the
+    // wallet for good (the inference the provider redeemed), so the agent can spend the rest again.
+    const refunds = parseEventLogs({ abi: AgentWalletArtifact.abi, logs: receipt.logs.filter((l) => isAddressEqual(l.address, wallet)), eventName: "Refunded" });
+    const credited = budgetBefore.spent < UNIT / 10n - spent ? budgetBefore.spent : UNIT / 10n - spent;
+    expect(refunds.map((e) => [e.args.token, e.args.amount, e.args.credited])).toEqual([[getAddress(deployment.token.address), UNIT / 10n - spent, credited]]);
+    const budgetAfter = await readAgentBudget(net.creator.public, wallet, deployment.token.address);
+    expect(budgetAfter.periodStart).toBe(budgetBefore.periodStart);
+    expect(budgetAfter.spent).toBe(budgetBefore.spent - credited);
+    // In one period (unless the challenge period crossed the budget's midnight), that is the chat alone.
+    if (budgetBefore.spent === UNIT / 10n) expect(budgetAfter.spent).toBe(spent);
+    expect(budgetAfter.left).toBe(budgetAfter.budget - budgetAfter.spent);
 
     const status = (await json("agent", "status", "bot")) as { channels: { channels: number; locked: string } };
     expect(status.channels).toMatchObject({ channels: 0, locked: "0" });

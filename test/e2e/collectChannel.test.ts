@@ -5,6 +5,7 @@ import { erc20Abi, getAddress, isAddressEqual, parseEventLogs, type Hex } from "
 import { privateKeyToAccount } from "viem/accounts";
 import { startGateway, type RunningGateway } from "../../src/gateway/startGateway.ts";
 import { readChannel } from "../../src/payments/readChannel.ts";
+import { channelIdOf } from "../../src/protocol/channelId.ts";
 import type { RunningProvider } from "../../src/provider/startProvider.ts";
 import { advanceTime } from "../helpers/advanceTime.ts";
 import { runGotong } from "../helpers/cli.ts";
@@ -15,9 +16,9 @@ import { waitFor } from "../helpers/waitFor.ts";
 
 /**
  * A user gets the rest of a deposit back with the CLI: close, wait out the challenge period, withdraw
- * exactly deposit − spent. Chat keeps working throughout (failover while closing, a fresh channel
- * after), the settler sends nothing for a withdrawn channel, and an idle channel is refunded by the
- * gateway itself.
+ * exactly deposit − spent. Chat keeps working throughout (on a fresh channel to the same provider
+ * while the old one closes), the settler sends nothing for a withdrawn channel, and an idle channel
+ * is refunded by the gateway itself.
  */
 describe("a user closes a channel and withdraws the rest", () => {
   let net: ChatNetwork;
@@ -25,7 +26,10 @@ describe("a user closes a channel and withdraws the rest", () => {
   let dear: RunningProvider & { key: Hex };
   let gateway: RunningGateway & { key: Hex };
   let channelId: Hex;
+  /** The channel the pair moves to while `channelId` closes (the next salt). */
+  let fresh: Hex;
   let spent = 0n;
+  let spentOnFresh = 0n;
   const gotong = (...args: string[]) => runGotong([...args, "--home", net.home.root]);
   const json = async (...args: string[]) => {
     const r = await gotong(...args, "--json");
@@ -38,12 +42,13 @@ describe("a user closes a channel and withdraws the rest", () => {
     const { cost } = await readCost(res);
     return { provider: res.headers.get("x-gotong-provider"), cost: cost! };
   };
-  const onchain = () => readChannel(net.creator.public, net.devnet.deployment.paymentChannels, channelId);
+  const onchain = (id: Hex = channelId) => readChannel(net.creator.public, net.devnet.deployment.paymentChannels, id);
 
   beforeAll(async () => {
     net = await startChatNetwork();
     cheap = await net.provider(net.model.path);
-    // A second provider of the same model, dearer, so the cheap one is chosen while it can serve.
+    // A second provider of the same model, dearer: the cheap one stays chosen, on a fresh channel
+    // while its old one closes, rather than failing over to the dear one.
     dear = await net.provider(net.model.path, { price: { pricePerMillionInput: 3_000_000n, pricePerMillionOutput: 6_000_000n } });
     gateway = await net.gateway({ offersRefreshMs: 100 });
     writeFileSync(join(net.home.keys, "gateway.key"), gateway.key + "\n", { mode: 0o600 });
@@ -83,9 +88,16 @@ describe("a user closes a channel and withdraws the rest", () => {
     expect(early.stderr).toMatch(/still in its challenge period: withdrawing becomes possible at/);
   });
 
-  it("keeps chatting while the channel is closing: the next request fails over to the other provider", async () => {
+  it("keeps chatting while the channel is closing: the next request is served on a fresh channel to the same provider", async () => {
+    // The provider trusts its last read of a channel for 5 s (channelCacheMs): past that it reads
+    // the close from the chain, refuses the old channel, and the gateway moves to the next salt.
+    await new Promise((resolve) => setTimeout(resolve, 5_500));
     const answer = await chat(gateway, "Lily went");
-    expect(answer.provider).toBe(dear.address);
+    expect(answer.provider).toBe(cheap.address);
+    fresh = channelIdOf(privateKeyToAccount(gateway.key).address, cheap.address, net.modelId, 1n);
+    expect(gateway.store.getChannel(fresh)?.spent).toBe(answer.cost);
+    expect((await onchain(fresh)).closesAt).toBe(0n);
+    spentOnFresh += answer.cost;
   });
 
   it("withdraws exactly deposit − spent after the challenge period, once the provider redeemed", async () => {
@@ -108,11 +120,12 @@ describe("a user closes a channel and withdraws the rest", () => {
     expect(again.stderr).toMatch(/is not open: it was withdrawn/);
   });
 
-  it("sends no settlement voucher for the withdrawn channel, opens a fresh one, and refunds an idle channel by itself", async () => {
+  it("sends no settlement voucher for the withdrawn channel, stays on the fresh one, and refunds an idle channel by itself", async () => {
     const { deployment } = net.devnet;
-    // Everything the dear provider served is redeemed, so nothing at all is owed anywhere.
+    // Everything served on the fresh channel is redeemed, so nothing at all is owed anywhere.
     await gateway.settle();
-    await dear.redeemer.redeemNow();
+    await cheap.redeemer.redeemNow();
+    expect((await onchain(fresh)).redeemed).toBe(spentOnFresh);
     await gateway.stop();
     // A restarted gateway on the same store remembers nothing of what it sent: only the chain tells
     // it that the withdrawn channel's voucher can never pay.
@@ -122,25 +135,26 @@ describe("a user closes a channel and withdraws the rest", () => {
       await restarted.settle();
       expect(restarted.settlementsPosted()).toBe(0);
 
-      // The next chat reopens the same pair in a fresh epoch.
+      // The next chat stays on the pair's current channel, the fresh one: the withdrawn one is not
+      // reopened (that would lock a second deposit).
       const answer = await chat(restarted, "Tom and Sue");
       expect(answer.provider).toBe(cheap.address);
-      const reopened = await onchain();
-      expect(reopened.epoch).toBe(1n);
-      expect(reopened.closesAt).toBe(0n);
+      expect(restarted.store.getChannel(fresh)?.spent).toBe(spentOnFresh + answer.cost);
+      expect((await onchain()).deposit).toBe(0n);
+      spentOnFresh += answer.cost;
 
       // Idle for the (test's) auto-close age: the gateway closes it after sending the last voucher…
-      const swept = await waitFor(async () => (await restarted.sweepChannels()).closed.find((c) => c.channelId === channelId), { what: "the idle channel to be closed" });
-      expect(swept.closesAt).toBe((await onchain()).closesAt);
+      const swept = await waitFor(async () => (await restarted.sweepChannels()).closed.find((c) => c.channelId === fresh), { what: "the idle channel to be closed" });
+      expect(swept.closesAt).toBe((await onchain(fresh)).closesAt);
       expect(restarted.settlementsPosted()).toBe(1);
       await cheap.redeemer.redeemNow();
-      const { deposit, redeemed } = await onchain();
-      expect(redeemed).toBe(answer.cost);
+      const { deposit, redeemed } = await onchain(fresh);
+      expect(redeemed).toBe(spentOnFresh);
       // …and withdraws it after the challenge period: deposit − spent comes back.
       await advanceTime(net.creator.public, deployment.challengePeriod);
       const done = await restarted.sweepChannels();
-      expect(done.withdrawn.find((w) => w.channelId === channelId)?.refund).toBe(deposit - answer.cost);
-      expect((await onchain()).epoch).toBe(2n);
+      expect(done.withdrawn.find((w) => w.channelId === fresh)?.refund).toBe(deposit - spentOnFresh);
+      expect((await onchain(fresh)).epoch).toBe(1n);
       await restarted.settle();
       expect(restarted.settlementsPosted()).toBe(1);
       expect((await chat(restarted, "The end")).provider).toBe(cheap.address);

@@ -7,6 +7,7 @@ import { fundOnDevnet } from "../../src/chain/fundOnDevnet.ts";
 import { writeAndWait } from "../../src/chain/writeAndWait.ts";
 import { channelIdOf } from "../../src/protocol/channelId.ts";
 import { encodeVoucherHeader, signVoucher } from "../../src/protocol/voucher.ts";
+import { HEADERS, PROTOCOL_VERSION } from "../../src/protocol/wire.ts";
 import type { RunningProvider } from "../../src/provider/startProvider.ts";
 import { startChatNetwork, UNIT, type ChatNetwork } from "../helpers/network.ts";
 
@@ -42,8 +43,8 @@ describe("a provider facing bad input", () => {
     await fundOnDevnet(deployment, sender.address, { tokens: 10n * UNIT });
     const clients = createClients({ rpcUrl: deployment.rpcUrl, chainId: deployment.chainId, account: sender });
     await writeAndWait(clients, { address: deployment.token.address, abi: erc20Abi, functionName: "approve", args: [deployment.paymentChannels, deposit] });
-    await writeAndWait(clients, { address: deployment.paymentChannels, abi: PaymentChannelsArtifact.abi, functionName: "open", args: [provider.address, net.modelId, deposit] });
-    channelId = channelIdOf(sender.address, provider.address, net.modelId);
+    await writeAndWait(clients, { address: deployment.paymentChannels, abi: PaymentChannelsArtifact.abi, functionName: "open", args: [provider.address, net.modelId, 0n, deposit] });
+    channelId = channelIdOf(sender.address, provider.address, net.modelId, 0n);
   });
   afterAll(() => net?.stop());
 
@@ -105,6 +106,39 @@ describe("a provider facing bad input", () => {
     await expectError(await post({ model: "unknown-model", messages: [{ role: "user", content: "hi" }] }, v), 404, "model_not_found");
     await expectError(await post(ask("word ".repeat(50_000)), v), 400, "context_length_exceeded");
     expect(owed()).toBe(before);
+  });
+
+  it("refuses a request written for another protocol version before charging, serves its own or none, and says its version on every answer", async () => {
+    const send = async (version: string | undefined) =>
+      fetch(`${provider.url}/v1/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json", [HEADERS.voucher]: await voucher(owed()), ...(version === undefined ? {} : { [HEADERS.protocolVersion]: version }) },
+        body: JSON.stringify(ask()),
+      });
+    const before = owed();
+    const refused = await send(String(PROTOCOL_VERSION + 1));
+    expect(refused.headers.get(HEADERS.protocolVersion)).toBe(String(PROTOCOL_VERSION));
+    const { error } = (await refused.json()) as { error: { code: string; message: string; hint: string } };
+    expect({ status: refused.status, code: error.code }).toEqual({ status: 400, code: "protocol_version_mismatch" });
+    expect(error.message).toContain(`The gateway speaks Gotong protocol version ${PROTOCOL_VERSION + 1} and this provider speaks version ${PROTOCOL_VERSION}`);
+    expect(error.hint).toMatch(/^Upgrade the provider, the older side/);
+    expect(owed()).toBe(before);
+    // Refused on every route, before anything else is looked at.
+    const models = await fetch(`${provider.url}/v1/models`, { headers: { [HEADERS.protocolVersion]: "0" } });
+    expect(models.status).toBe(400);
+    expect(((await models.json()) as { error: { hint: string } }).error.hint).toMatch(/^Upgrade the gateway, the older side/);
+
+    for (const version of [String(PROTOCOL_VERSION), undefined]) {
+      const paidBefore = owed();
+      const served = await send(version);
+      expect(served.status, `version ${version}`).toBe(200);
+      expect(served.headers.get(HEADERS.protocolVersion)).toBe(String(PROTOCOL_VERSION));
+      await served.arrayBuffer();
+      expect(owed()).toBe(paidBefore + BigInt(served.headers.get(HEADERS.cost)!));
+    }
+    const health = await fetch(`${provider.url}/health`);
+    expect(health.headers.get(HEADERS.protocolVersion)).toBe(String(PROTOCOL_VERSION));
+    await health.arrayBuffer();
   });
 
   it("answers a flood on one channel with fast 429s and Retry-After, serving what it admitted", async () => {

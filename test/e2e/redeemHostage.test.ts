@@ -86,7 +86,7 @@ describe("one bad voucher never blocks a provider's other pay", () => {
   }
 
   const senderClients = (key: Hex) => createClients({ rpcUrl: deployment().rpcUrl, chainId: deployment().chainId, account: privateKeyToAccount(key) });
-  const channelOf = (sender: Address) => channelIdOf(sender, provider.address, net.modelId);
+  const channelOf = (sender: Address) => channelIdOf(sender, provider.address, net.modelId, 0n);
   const onchain = (channelId: Hex) => readChannel(net.creator.public, deployment().paymentChannels, channelId);
 
   /** The VoucherRedeemed and VoucherSkipped events of a transaction. */

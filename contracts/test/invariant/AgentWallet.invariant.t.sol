@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.24;
 
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {InvariantTest} from "./InvariantTest.sol";
 import {TestToken} from "../../src/TestToken.sol";
 import {ModelRegistry} from "../../src/ModelRegistry.sol";
@@ -49,20 +50,24 @@ contract AgentWalletInvariantTest is InvariantTest {
         config.budgets = new AgentWallet.BudgetConfig[](2);
         config.budgets[0] = AgentWallet.BudgetConfig(address(usd), BUDGET, CAP, PERIOD);
         config.budgets[1] = AgentWallet.BudgetConfig(address(0), NATIVE_BUDGET, NATIVE_CAP, PERIOD);
-        config.calls = new AgentWallet.CallPermission[](5);
+        config.calls = new AgentWallet.CallPermission[](7);
         config.calls[0] = AgentWallet.CallPermission(address(usd), usd.transfer.selector);
         config.calls[1] = AgentWallet.CallPermission(address(usd), usd.approve.selector);
         config.calls[2] = AgentWallet.CallPermission(address(channels), PaymentChannels.open.selector);
         config.calls[3] = AgentWallet.CallPermission(address(channels), PaymentChannels.topUp.selector);
         config.calls[4] = AgentWallet.CallPermission(makeAddr("merchant"), bytes4(0));
+        config.calls[5] = AgentWallet.CallPermission(address(channels), PaymentChannels.startClose.selector);
+        config.calls[6] = AgentWallet.CallPermission(address(channels), PaymentChannels.withdraw.selector);
         config.signatureVerifiers = new address[](1);
         config.signatureVerifiers[0] = address(channels);
+        config.refundCalls = new AgentWallet.CallPermission[](1);
+        config.refundCalls[0] = AgentWallet.CallPermission(address(channels), PaymentChannels.withdraw.selector);
         wallet = new AgentWalletFactory().createWallet(config, bytes32(0));
         usd.mint(address(wallet), 1e15);
         vm.deal(address(wallet), 1e9 ether);
 
         handler = new AgentWalletHandler(wallet, usd, channels, agent, provider, modelId, START_TIME);
-        bytes4[] memory selectors = new bytes4[](10);
+        bytes4[] memory selectors = new bytes4[](12);
         selectors[0] = AgentWalletHandler.pay.selector;
         selectors[1] = AgentWalletHandler.approve.selector;
         selectors[2] = AgentWalletHandler.payNative.selector;
@@ -73,20 +78,29 @@ contract AgentWalletInvariantTest is InvariantTest {
         selectors[7] = AgentWalletHandler.warp.selector;
         selectors[8] = AgentWalletHandler.togglePause.selector;
         selectors[9] = AgentWalletHandler.revokeOrRestore.selector;
+        selectors[10] = AgentWalletHandler.closeChannel.selector;
+        selectors[11] = AgentWalletHandler.withdrawChannel.selector;
         _targetHandler(address(handler), selectors);
     }
 
     /// @notice Within any period, what the wallet exposes (tokens gone plus allowances granted,
-    ///         measured from the token's state) rises by at most the budget; the same for the
-    ///         native coin.
+    ///         measured from the token's state) rises by at most the budget, net of what channel
+    ///         refunds brought back in it; the same for the native coin.
     function invariant_outflowPerPeriodWithinBudget() public view {
         assertLe(handler.ghostMaxPeriodRise(), BUDGET, "usd exposed in one period <= budget");
         assertLe(handler.ghostMaxNativePeriodRise(), NATIVE_BUDGET, "native sent in one period <= budget");
     }
 
-    /// @notice Nothing ever leaves (or is exposed) that was not counted against a budget.
+    /// @notice Nothing ever leaves (or is exposed) that was not counted against a budget, and
+    ///         refunds never give back more budget than came back into the wallet.
     function invariant_outflowNeverAboveWhatWasCounted() public view {
         assertLe(handler.exposure(), handler.ghostTotalCharged(), "exposed <= counted");
+        assertLe(
+            Math.saturatingAdd(handler.exposure(), handler.ghostTotalRefunded()),
+            handler.ghostTotalCharged(),
+            "exposed + refunded <= counted"
+        );
+        assertLe(handler.ghostTotalCredited(), handler.ghostTotalRefunded(), "credited <= refunded");
         assertEq(handler.nativeExposure(), handler.ghostTotalNativeCharged(), "native sent == counted");
     }
 

@@ -58,6 +58,8 @@ abstract contract AgentFixture is Fixture {
         config.calls[6] = AgentWallet.CallPermission(merchant, bytes4(0));
         config.signatureVerifiers = new address[](1);
         config.signatureVerifiers[0] = address(channels);
+        config.refundCalls = new AgentWallet.CallPermission[](1);
+        config.refundCalls[0] = AgentWallet.CallPermission(address(channels), PaymentChannels.withdraw.selector);
     }
 
     /// @dev Creates a wallet with the default policy.
@@ -85,7 +87,7 @@ abstract contract AgentFixture is Fixture {
     function _openFromWallet(uint256 amount) internal returns (bytes32 channelId) {
         AgentWallet.Call[] memory calls = new AgentWallet.Call[](2);
         calls[0] = AgentWallet.Call(address(usd), 0, abi.encodeWithSelector(APPROVE, address(channels), amount));
-        calls[1] = AgentWallet.Call(address(channels), 0, abi.encodeCall(PaymentChannels.open, (provider, modelId, amount)));
+        calls[1] = AgentWallet.Call(address(channels), 0, abi.encodeCall(PaymentChannels.open, (provider, modelId, 0, amount)));
         vm.prank(agent);
         bytes[] memory results = wallet.executeBatch(calls);
         channelId = abi.decode(results[1], (bytes32));

@@ -86,7 +86,7 @@ abstract contract Fixture is Test {
         usd.mint(from, amount);
         vm.startPrank(from);
         usd.approve(address(channels), amount);
-        channelId = channels.open(to, model, amount);
+        channelId = channels.open(to, model, 0, amount);
         vm.stopPrank();
     }
 

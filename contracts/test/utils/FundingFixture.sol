@@ -136,12 +136,12 @@ abstract contract FundingFixture is Fixture {
         internal
         returns (bytes32 channelId)
     {
-        channelId = channels.channelIdOf(payer, provider, model);
+        channelId = channels.channelIdOf(payer, provider, model, 0);
         PaymentChannels.Channel memory channel = channels.getChannel(channelId);
         usd.mint(payer, amount);
         vm.startPrank(payer);
         usd.approve(address(channels), amount);
-        if (channel.deposit == 0) channels.open(provider, model, amount);
+        if (channel.deposit == 0) channels.open(provider, model, 0, amount);
         else channels.topUp(channelId, amount);
         vm.stopPrank();
         channel = channels.getChannel(channelId);

@@ -8,7 +8,8 @@ import {AgentWallet} from "../../../src/AgentWallet.sol";
 import {PaymentChannels} from "../../../src/PaymentChannels.sol";
 
 /// @notice Drives an agent wallet the way a hostile agent key would: transfers, approvals to
-///         accomplices (who then pull), native payments, batches, channel deposits, calls outside
+///         accomplices (who then pull), native payments, batches, channel deposits, closes and
+///         withdrawals (refunds that give budget back), calls outside
 ///         the policy, huge amounts, many small payments, waits across period boundaries; and the
 ///         owner pausing, revoking and restoring the key. Before each call it predicts, from its own
 ///         model of the policy, whether the wallet must accept it, and counts every disagreement.
@@ -58,6 +59,9 @@ contract AgentWalletHandler is TestBase {
     uint256 public ghostMaxNativePeriodRise;
     uint256 public ghostTotalCharged;
     uint256 public ghostTotalNativeCharged;
+    /// @dev Tokens channel withdrawals brought back, and what of them the model credited to the budget.
+    uint256 public ghostTotalRefunded;
+    uint256 public ghostTotalCredited;
 
     // failure counters (all must stay zero)
     uint256 public ghostMismatches;
@@ -154,18 +158,57 @@ contract AgentWalletHandler is TestBase {
         calls["batch"]++;
     }
 
-    /// @dev A channel deposit: approve + open (or top up) in one batch.
+    /// @dev A channel deposit: approve + open (or top up) in one batch, on the first of the pair's
+    ///      two channels (salts 0 and 1) that is not closing.
     function deposit(uint256 amount) external useTime {
         amount = bound(amount, 1, cap);
-        bytes32 id = channels.channelIdOf(address(wallet), provider, modelId);
+        (bytes32 id, uint256 salt, bool found) = _channelWhere(false);
+        if (!found) return;
         bytes memory call = channels.getChannel(id).deposit == 0
-            ? abi.encodeCall(PaymentChannels.open, (provider, modelId, amount))
+            ? abi.encodeCall(PaymentChannels.open, (provider, modelId, salt, amount))
             : abi.encodeCall(PaymentChannels.topUp, (id, amount));
         AgentWallet.Call[] memory list = new AgentWallet.Call[](2);
         list[0] = AgentWallet.Call(address(usd), 0, abi.encodeWithSelector(APPROVE, address(channels), amount));
         list[1] = AgentWallet.Call(address(channels), 0, call);
         _agentExecute(list, amount, 0);
         calls["deposit"]++;
+    }
+
+    /// @dev The agent starts closing an open channel of the wallet's (nothing is spent).
+    function closeChannel(uint256 saltSeed) external useTime {
+        bytes32 id = channels.channelIdOf(address(wallet), provider, modelId, saltSeed % 2);
+        PaymentChannels.Channel memory c = channels.getChannel(id);
+        if (c.deposit == 0 || c.closesAt != 0) return;
+        _agentExecute(_one(address(channels), 0, abi.encodeCall(PaymentChannels.startClose, (id))), 0, 0);
+        calls["closeChannel"]++;
+    }
+
+    /// @dev The agent withdraws a closed channel after its challenge period: the deposit comes back
+    ///      and, being a refund call, is taken off the period's spent (never below zero).
+    function withdrawChannel(uint256 saltSeed) external useTime {
+        bytes32 id = channels.channelIdOf(address(wallet), provider, modelId, saltSeed % 2);
+        PaymentChannels.Channel memory c = channels.getChannel(id);
+        if (c.deposit == 0 || c.closesAt == 0 || block.timestamp < c.closesAt) return;
+        uint256 before = usd.balanceOf(address(wallet));
+        uint256 spentBefore = modelSpent;
+        _agentExecute(_one(address(channels), 0, abi.encodeCall(PaymentChannels.withdraw, (id))), 0, 0);
+        uint256 refund = usd.balanceOf(address(wallet)) - before;
+        if (refund != 0) {
+            uint256 credited = Math.min(refund, spentBefore);
+            modelSpent = spentBefore - credited;
+            ghostTotalRefunded += refund;
+            ghostTotalCredited += credited;
+        }
+        calls["withdrawChannel"]++;
+    }
+
+    /// @dev The first of the wallet's two channels to the pair that is closing (`closing`) or not.
+    function _channelWhere(bool closing) internal view returns (bytes32 id, uint256 salt, bool found) {
+        for (; salt < 2; ++salt) {
+            id = channels.channelIdOf(address(wallet), provider, modelId, salt);
+            if ((channels.getChannel(id).closesAt != 0) == closing) return (id, salt, true);
+        }
+        return (bytes32(0), 0, false);
     }
 
     /// @dev Calls the policy forbids, each of which must be refused.

@@ -19,6 +19,8 @@ import {PaymentChannels} from "../../../src/PaymentChannels.sol";
 contract PaymentChannelsHandler is TestBase {
     uint256 internal constant SENDERS = 3;
     uint256 internal constant PROVIDERS = 2;
+    /// @dev Salts per (sender, provider, model): two channels of one pair can be live at once.
+    uint256 internal constant SALTS = 2;
     uint256 internal constant MAX_DEPOSIT = 1e24;
     uint256 internal constant MIN_STAKE = 1e18;
 
@@ -35,7 +37,7 @@ contract PaymentChannelsHandler is TestBase {
     address[] internal _creators;
     uint256[] internal _modelIds;
 
-    /// @dev Every (sender, provider, model) channel id the handler can touch.
+    /// @dev Every (sender, provider, model, salt) channel id the handler can touch.
     bytes32[] internal _channelIds;
     mapping(bytes32 channelId => uint256 senderIndex) internal _senderIndexOf;
 
@@ -117,9 +119,11 @@ contract PaymentChannelsHandler is TestBase {
         for (uint256 s; s < SENDERS; ++s) {
             for (uint256 p; p < PROVIDERS; ++p) {
                 for (uint256 m; m < _modelIds.length; ++m) {
-                    bytes32 id = channels_.channelIdOf(_senders[s], _providers[p], _modelIds[m]);
-                    _channelIds.push(id);
-                    _senderIndexOf[id] = s;
+                    for (uint256 salt; salt < SALTS; ++salt) {
+                        bytes32 id = channels_.channelIdOf(_senders[s], _providers[p], _modelIds[m], salt);
+                        _channelIds.push(id);
+                        _senderIndexOf[id] = s;
+                    }
                 }
             }
         }
@@ -130,11 +134,11 @@ contract PaymentChannelsHandler is TestBase {
     function open(uint256 channelSeed, uint256 amount) external useTime {
         bytes32 id = _channelIds[channelSeed % _channelIds.length];
         if (channels.getChannel(id).deposit != 0) return;
-        (address sender, address provider, uint256 modelId) = _parties(id);
+        (address sender, address provider, uint256 modelId, uint256 salt) = _parties(id);
         amount = bound(amount, 1, MAX_DEPOSIT);
         usd.mint(sender, amount);
         vm.prank(sender);
-        channels.open(provider, modelId, amount);
+        channels.open(provider, modelId, salt, amount);
         ghostDeposited += amount;
         calls["open"]++;
     }
@@ -405,11 +409,17 @@ contract PaymentChannelsHandler is TestBase {
         uint256 providerShare;
     }
 
-    function _parties(bytes32 id) internal view returns (address sender, address provider, uint256 modelId) {
+    function _parties(bytes32 id)
+        internal
+        view
+        returns (address sender, address provider, uint256 modelId, uint256 salt)
+    {
         uint256 index;
         for (; index < _channelIds.length; ++index) {
             if (_channelIds[index] == id) break;
         }
+        salt = index % SALTS;
+        index /= SALTS;
         uint256 perSender = PROVIDERS * _modelIds.length;
         sender = _senders[index / perSender];
         provider = _providers[(index % perSender) / _modelIds.length];

@@ -119,7 +119,7 @@ contract QuadraticFundingHandler is TestBase {
             vm.prank(payer);
             usd_.approve(address(channels_), type(uint256).max);
             for (uint256 m; m < 2; ++m) {
-                _channelIds.push(channels_.channelIdOf(payer, provider, _applicantModels[m]));
+                _channelIds.push(channels_.channelIdOf(payer, provider, _applicantModels[m], 0));
             }
         }
         vm.prank(operator);
@@ -239,11 +239,11 @@ contract QuadraticFundingHandler is TestBase {
         address payer = _payers[p];
         uint256 model = _applicantModels[modelSeed % 2];
         amount = bound(amount, 1, 1e12);
-        bytes32 channelId = channels.channelIdOf(payer, provider, model);
+        bytes32 channelId = channels.channelIdOf(payer, provider, model, 0);
         PaymentChannels.Channel memory channel = channels.getChannel(channelId);
         usd.mint(payer, amount);
         vm.prank(payer);
-        if (channel.deposit == 0) channels.open(provider, model, amount);
+        if (channel.deposit == 0) channels.open(provider, model, 0, amount);
         else channels.topUp(channelId, amount);
         channel = channels.getChannel(channelId);
         PaymentChannels.Voucher memory voucher =
