@@ -5,7 +5,8 @@
  * OpenAI API. It reports throughput (requests/s and output tokens/s, against the same requests one
  * at a time measured first in the same run), p50/p99 latency of served requests, refusals by kind
  * (status and code, and whether Retry-After came with them) and their p99 latency, errors, and the
- * money identity, each side as an exact bigint:
+ * money identity, each side as an exact bigint (overload, a burst of requests all at once, is
+ * bench/burst.ts's, with its client in a process of its own and the gateway's own timings):
  *
  *   costs told to the clients (x-gotong-cost, or a stream's final gotong.cost)
  *     = the gateway's spent (its store) = the provider's owed (its store)
@@ -57,11 +58,6 @@ export type LoadOptions = {
   baseline?: number;
   /** Longest one request may take before the client gives up on it. Default 60 s (GOTONG_LOAD_REQUEST_TIMEOUT_MS). */
   requestTimeoutMs?: number;
-  /**
-   * Requests sent all at once after the load: about ten times what one channel admits (one running,
-   * 64 waiting), to see the excess refused fast. Default 650 (GOTONG_LOAD_BURST).
-   */
-  burst?: number;
 };
 
 /** What happened to one request, as its client saw it. */
@@ -189,7 +185,7 @@ function checkIdentity(sides: Omit<MoneyIdentity, "holds" | "mismatches" | "spli
 }
 
 /** Reads every side of the identity once the network has stopped: both stores, then the chain. */
-async function readIdentity(home: ReturnType<typeof tempHome>, info: UpInfo, chainPort: number, told: bigint) {
+export async function readIdentity(home: ReturnType<typeof tempHome>, info: UpInfo, chainPort: number, told: bigint) {
   // The provider redeems what the gateway settled on its way out; redeem once more by hand, as an
   // operator would, so anything that shutdown missed is on-chain too.
   const devnet = await startDevnet({ home, port: chainPort });
@@ -251,7 +247,6 @@ export async function benchLoad(options: LoadOptions = {}) {
     maxTokens: options.maxTokens ?? 16,
     baseline: Math.min(options.baseline ?? 50, options.requests ?? 1_000),
     requestTimeoutMs: options.requestTimeoutMs ?? 60_000,
-    burst: options.burst ?? 650,
   };
   const home = tempHome();
   let keep = false;
@@ -279,9 +274,7 @@ export async function benchLoad(options: LoadOptions = {}) {
     const warmup = await fire(info.baseUrl, name, 0, 2, 1, Infinity, o);
     const sequential = await fire(info.baseUrl, name, 2, o.baseline, 1, Infinity, o);
     const loaded = await fire(info.baseUrl, name, 2 + o.baseline, o.requests, o.concurrency, performance.now() + o.seconds * 1000, o);
-    // A tenfold overload: every request at once; the excess should be refused fast, with Retry-After.
-    const burst = await fire(info.baseUrl, name, 2 + o.baseline + o.requests, o.burst, o.burst, performance.now() + o.seconds * 1000, { ...o, maxTokens: 4 });
-    const all = [...warmup.outcomes, ...sequential.outcomes, ...loaded.outcomes, ...burst.outcomes];
+    const all = [...warmup.outcomes, ...sequential.outcomes, ...loaded.outcomes];
     const told = all.reduce((a, x) => a + (x.cost ?? 0n), 0n);
     const untold = all.filter((x) => x.kind !== "served" && x.cost === undefined).length;
 
@@ -295,7 +288,6 @@ export async function benchLoad(options: LoadOptions = {}) {
 
     const s = summarize(sequential);
     const l = summarize(loaded);
-    const b = summarize(burst);
     return {
       date: new Date().toISOString(),
       node: process.version,
@@ -309,7 +301,6 @@ export async function benchLoad(options: LoadOptions = {}) {
       mix: "chat completions, every second one streamed",
       sequential: s,
       loaded: l,
-      burst: b,
       loadedVsSequentialRps: s.requestsPerSecond > 0 ? l.requestsPerSecond / s.requestsPerSecond : null,
       requestsWithoutToldCost: untold,
       upExit: code,
@@ -373,8 +364,6 @@ export function renderLoadTable(r: LoadResults): string {
     `| refusals (p99 ${f0(l.refusals.p99Ms)} ms, ${l.refusals.withRetryAfter} with Retry-After) | ${kinds(l.refusals.kinds)} | | |`,
     `| errors | ${kinds(l.errors.kinds)} | | |`,
     "",
-    `Overload: ${r.burst.sent} requests at once (max_tokens 4), about ten times what one channel admits (one running, 64 waiting): ${r.burst.served} served (p99 ${f0(r.burst.latencyMs.p99)} ms), ${r.burst.refusals.count} refused (${kinds(r.burst.refusals.kinds)}; ${r.burst.refusals.withRetryAfter} with Retry-After; p50 / p99 ${f0(r.burst.refusals.p50Ms)} / ${f0(r.burst.refusals.p99Ms)} ms), ${r.burst.errors.count} errors.`,
-    "",
     `Money identity, in base units over the whole run: told to clients ${id.toldToClients}, gateway spent ${id.gatewaySpent}, provider owed ${id.providerOwed}, redeemed on-chain ${id.redeemedOnchain}, royalty + fee + provider share ${id.royalty} + ${id.protocolFee} + ${id.providerShare} = ${id.split}: ${id.holds ? "**holds**" : `**MISMATCH** (${id.mismatches.join("; ")})`}.`,
   ];
   return lines.join("\n");
@@ -382,7 +371,7 @@ export function renderLoadTable(r: LoadResults): string {
 
 /** Prints a run's figures for a terminal. */
 export function printLoad(r: LoadResults): void {
-  for (const [name, p] of [["one at a time", r.sequential], ["under load", r.loaded], ["overload burst", r.burst]] as const) {
+  for (const [name, p] of [["one at a time", r.sequential], ["under load", r.loaded]] as const) {
     console.log(`${name}: ${p.sent} sent in ${p.seconds.toFixed(1)} s${p.stoppedByTime ? " (stopped by the time limit)" : ""}; ${p.served} served (${p.streamed} streamed), ${p.refusals.count} refused, ${p.errors.count} errors`);
     console.log(`  throughput ${f1(p.requestsPerSecond)} requests/s, ${f0(p.outputTokensPerSecond)} output tokens/s; latency p50 ${f0(p.latencyMs.p50)} ms, p99 ${f0(p.latencyMs.p99)} ms`);
     if (p.refusals.count) console.log(`  refusals: ${kinds(p.refusals.kinds)}; ${p.refusals.withRetryAfter} with Retry-After; p99 ${f0(p.refusals.p99Ms)} ms`);
@@ -400,7 +389,7 @@ export function printLoad(r: LoadResults): void {
 export function loadOptionsFrom(argv: string[], env: NodeJS.ProcessEnv): LoadOptions {
   const { values } = parseArgs({
     args: argv,
-    options: { burst: { type: "string" }, requests: { type: "string" }, concurrency: { type: "string" }, seconds: { type: "string" }, "max-tokens": { type: "string" }, baseline: { type: "string" }, "request-timeout-ms": { type: "string" } },
+    options: { requests: { type: "string" }, concurrency: { type: "string" }, seconds: { type: "string" }, "max-tokens": { type: "string" }, baseline: { type: "string" }, "request-timeout-ms": { type: "string" } },
     strict: true,
   });
   const pick = (flag: string | undefined, name: string, variable: string) => {
@@ -416,7 +405,6 @@ export function loadOptionsFrom(argv: string[], env: NodeJS.ProcessEnv): LoadOpt
     maxTokens: pick(values["max-tokens"], "--max-tokens", "GOTONG_LOAD_MAX_TOKENS"),
     baseline: pick(values.baseline, "--baseline", "GOTONG_LOAD_BASELINE"),
     requestTimeoutMs: pick(values["request-timeout-ms"], "--request-timeout-ms", "GOTONG_LOAD_REQUEST_TIMEOUT_MS"),
-    burst: pick(values.burst, "--burst", "GOTONG_LOAD_BURST"),
   };
 }
 

@@ -37,6 +37,30 @@ describe("one request at a time per channel", () => {
     for (const w of waiting) (await w)();
   });
 
+  it("says a request will be refused before any work is done for it, exactly when acquire would refuse it", async () => {
+    const lanes = createChannelLanes({ maxWaiting: 1 });
+    lanes.refuseIfFull(A); // no lane yet: room
+    const held = await lanes.acquire(A, never());
+    lanes.refuseIfFull(A); // one running, none waiting: room for one waiter
+    const waiting = lanes.acquire(A, never());
+    const early = (() => {
+      try {
+        lanes.refuseIfFull(A);
+      } catch (error) {
+        return error;
+      }
+    })();
+    const late = await lanes.acquire(A, never()).catch((e: unknown) => e);
+    for (const refused of [early, late]) expect(isGotongError(refused, "too_many_requests") && refused.status === 429 && refused.retryable).toBe(true);
+    expect((early as Error).message).toBe((late as Error).message);
+    lanes.refuseIfFull(B); // another channel is not affected
+    expect(lanes.load(A)).toBe(2); // asking changed nothing: the one running and the one waiting
+    held();
+    (await waiting)();
+    lanes.refuseIfFull(A); // drained: room again
+    expect(lanes.load(A)).toBe(0);
+  });
+
   it("drops a waiter whose client left, at once, without giving it the lane", async () => {
     const lanes = createChannelLanes();
     const held = await lanes.acquire(A, never());

@@ -11,12 +11,28 @@ export type ChannelLanes = {
    * waiter as soon as `signal` aborts (its client left).
    */
   acquire(channelId: Hex, signal: AbortSignal): Promise<LaneRelease>;
+  /**
+   * Throws the same 429 as `acquire` when the channel's queue is already full, and does nothing
+   * otherwise: a request that would be refused learns it before any work is done for it (its
+   * terms, a prompt count, a context-size lookup), which keeps refusals cheap under overload.
+   */
+  refuseIfFull(channelId: Hex): void;
   /** Requests in flight or waiting on a channel. */
   load(channelId: Hex): number;
 };
 
 type Waiter = { resolve(release: LaneRelease): void; reject(error: unknown): void; signal: AbortSignal; onAbort(): void };
 type Lane = { busy: boolean; waiting: Waiter[] };
+
+/** The refusal of a request whose channel already has a full queue. */
+function queueFull(lane: Lane): GotongError {
+  return new GotongError(`The gateway already has ${lane.waiting.length + 1} requests for this provider and model in flight or waiting`, {
+    code: "too_many_requests",
+    status: 429,
+    retryable: true,
+    hint: "Retry after a second, or send fewer requests at once.",
+  });
+}
 
 /**
  * One request at a time per payment channel. A provider serves one unpaid request per channel (the
@@ -45,6 +61,10 @@ export function createChannelLanes(options: { maxWaiting?: number } = {}): Chann
   };
 
   return {
+    refuseIfFull(channelId) {
+      const lane = lanes.get(channelId);
+      if (lane?.busy && lane.waiting.length >= maxWaiting) throw queueFull(lane);
+    },
     acquire(channelId, signal) {
       if (signal.aborted) return Promise.reject(signal.reason);
       let lane = lanes.get(channelId);
@@ -56,16 +76,7 @@ export function createChannelLanes(options: { maxWaiting?: number } = {}): Chann
         lane.busy = true;
         return Promise.resolve(releaseOf(channelId, lane));
       }
-      if (lane.waiting.length >= maxWaiting) {
-        return Promise.reject(
-          new GotongError(`The gateway already has ${lane.waiting.length + 1} requests for this provider and model in flight or waiting`, {
-            code: "too_many_requests",
-            status: 429,
-            retryable: true,
-            hint: "Retry after a second, or send fewer requests at once.",
-          }),
-        );
-      }
+      if (lane.waiting.length >= maxWaiting) return Promise.reject(queueFull(lane));
       const current = lane;
       return new Promise<LaneRelease>((resolve, reject) => {
         const waiter: Waiter = {

@@ -354,6 +354,7 @@ describe("createRouter: cool-down and exclusion", () => {
       },
       now: () => time,
       refreshMs: 1_000,
+      staleMs: 1_000, // offers past refreshMs are never served while being read again
     });
     await Promise.all([router.route("m"), router.route("m"), router.listModels()]);
     expect(loads).toBe(1);
@@ -366,6 +367,40 @@ describe("createRouter: cool-down and exclusion", () => {
     fail = false;
     expect(providers(await router.route("m"))).toEqual([A]);
     expect(loads).toBe(3);
+  });
+
+  it("answers from recent offers while they are read again, waits only for offers older than staleMs, and retries a failed re-read", async () => {
+    let time = 0;
+    let loads = 0;
+    let pending: { resolve(o: Offer[]): void; reject(e: Error): void } | undefined;
+    const router = createRouter({
+      loadOffers: () => {
+        loads++;
+        return new Promise<Offer[]>((resolve, reject) => (pending = { resolve, reject }));
+      },
+      now: () => time,
+      refreshMs: 1_000,
+      staleMs: 5_000,
+    });
+    const first = router.route("m"); // nothing read yet: the first read is waited for
+    pending!.resolve([offer(A, 1n, 1n)]);
+    expect(providers(await first)).toEqual([A]);
+    time = 1_500; // due for a re-read: it starts, and a burst is answered from the offers in hand
+    const burst = await Promise.all(Array.from({ length: 20 }, () => router.route("m")));
+    expect(burst.map(providers)).toEqual(Array.from({ length: 20 }, () => [A]));
+    expect(loads).toBe(2);
+    pending!.reject(new Error("rpc down")); // a failed re-read fails nobody, and the next request retries it
+    await Promise.resolve();
+    expect(providers(await router.route("m"))).toEqual([A]);
+    expect(loads).toBe(3);
+    pending!.resolve([offer(B, 1n, 1n)]);
+    await Promise.resolve();
+    expect(providers(await router.route("m"))).toEqual([B]); // the re-read's offers, once it lands
+    time = 1_500 + 5_000; // older than staleMs: requests wait for the chain, and see its error
+    const late = router.route("m");
+    pending!.reject(new Error("rpc down"));
+    await expect(late).rejects.toThrow("rpc down");
+    expect(loads).toBe(4);
   });
 
   it("tells models that share a name apart by id: name@id routes, the bare name is 400 model_ambiguous", async () => {

@@ -20,6 +20,12 @@ export type RouterOptions = {
   healthOf?: (offer: Offer) => Promise<{ ready: boolean; failing: string[] } | undefined>;
   /** How long offers read from the chain are reused. Default 5 s. */
   refreshMs?: number;
+  /**
+   * How old the offers in hand may be and still answer a request while they are read again: past
+   * `refreshMs` a re-read starts, but only past `staleMs` do requests wait for it. Default six times
+   * `refreshMs` (30 s; 0 with `refreshMs` 0, which reads the chain for every request).
+   */
+  staleMs?: number;
   /** How long a provider that failed is skipped. Default 15 s. */
   cooldownMs?: number;
   now?: () => number;
@@ -54,9 +60,11 @@ export function createRouter(options: RouterOptions) {
   const throughput = new Map<Address, number>();
   const untrusted = new Set<Address>();
 
-  const current = async (): Promise<Offer[]> => {
-    if (now() - loadedAt < (options.refreshMs ?? 5_000)) return offers;
-    loading ??= options.loadOffers().then(
+  const refreshMs = options.refreshMs ?? 5_000;
+  const staleMs = options.staleMs ?? refreshMs * 6;
+  /** One read of the offers at a time, shared by everyone who asks while it runs. */
+  const reload = (): Promise<Offer[]> =>
+    (loading ??= options.loadOffers().then(
       (o) => {
         offers = o;
         loadedAt = now();
@@ -67,8 +75,19 @@ export function createRouter(options: RouterOptions) {
         loading = undefined;
         throw e;
       },
-    );
-    return loading;
+    ));
+  const current = async (): Promise<Offer[]> => {
+    const age = now() - loadedAt;
+    if (age < refreshMs) return offers;
+    const read = reload();
+    // Recent offers answer at once while the chain is read behind them: a burst of requests never
+    // queues behind one RPC round trip (refusals included). A failed re-read is retried by the next
+    // request; only offers older than staleMs make requests wait for the chain (and see its error).
+    if (age < staleMs) {
+      read.catch(() => {});
+      return offers;
+    }
+    return read;
   };
 
   /** Model names a client can ask for: the registry name, or `name@id` when two models share a name. */
