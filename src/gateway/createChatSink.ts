@@ -1,26 +1,13 @@
 import type { ServerResponse } from "node:http";
-import type { Address, Hex } from "viem";
+import type { Hex } from "viem";
 import { sendJson, startSse, type SseStream } from "../common/http.ts";
+import { encodeEvent } from "../protocol/events.ts";
+import type { GotongSummary } from "./core/gotongSummary.ts";
+import type { ChatChunk } from "./relays/sseRelay.ts";
 
-/** What Gotong adds to a paid answer: its checked receipt's id, cost and counts, who served it. */
-export type GotongSummary = {
-  receiptId: Hex;
-  /** What the request cost the client, in base units (a decimal string). */
-  cost: string;
-  /** Part of `cost` paid for copies of the request someone else delivered first. */
-  replayedCost?: string;
-  inputTokens: number;
-  outputTokens: number;
-  provider: Address;
-  modelId: string;
-  weightsHash: Hex;
-};
-
-/** One event of a provider's chat-completions stream, parsed. */
-export type ChatChunk = Record<string, unknown> & {
-  choices?: { index?: number; delta?: { role?: unknown; content?: unknown; tool_calls?: unknown }; text?: unknown; finish_reason?: unknown }[];
-  gotong?: Record<string, unknown>;
-};
+// The shapes the core hands on, re-exported for the sinks that write them.
+export type { GotongSummary } from "./core/gotongSummary.ts";
+export type { ChatChunk } from "./relays/sseRelay.ts";
 
 /**
  * Where the relay writes a provider's answer once it has paid for it. The relay keeps the money
@@ -72,7 +59,7 @@ export function createChatSink(res: ServerResponse, stallMs: number): RelaySink 
       sse!.forward(raw); // the provider's bytes, untouched
     },
     finished(chunk) {
-      sse!.forward(Buffer.from(`data: ${JSON.stringify(chunk)}\n\n`));
+      sse!.forward(Buffer.from(encodeEvent({ data: JSON.stringify(chunk) })));
     },
     failed(error) {
       sse!.send(error);
