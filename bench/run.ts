@@ -4,8 +4,10 @@
  * against node-llama-cpp called directly; the time to first token each layer adds; and the gas of
  * one redeem settling 1,000 requests against 1,000 single token transfers; and load through a whole
  * `gotong up` network (1,000 requests, 50 at a time, against the same requests one at a time) with
- * the money identity checked to the base unit (a mismatch makes the run exit 1, after writing); and
- * decoding with a JSON schema against decoding without one (the grammar's cost).
+ * the money identity checked to the base unit (a mismatch makes the run exit 1, after writing); an
+ * overload burst (refusals timed inside the gateway and in a client process, against a bare
+ * node:http server bursted by the same client); and decoding with a JSON schema against decoding
+ * without one (the grammar's cost); and how soon `gotong mcp` answers, against the bare CLI start.
  *
  *   npm run bench            writes bench/results/latest.json and prints a table
  */
@@ -18,6 +20,8 @@ import { benchHpke } from "./hpke.ts";
 import { benchFundingGas } from "./fundingGas.ts";
 import { benchGrammar, renderGrammarTable } from "./grammar.ts";
 import { benchLoad, loadOptionsFrom, printLoad, renderLoadTable } from "./load.ts";
+import { benchBurst, printBurst, renderBurstTable } from "./burst.ts";
+import { benchMcpStartup } from "./mcpStartup.ts";
 import { fillReadme } from "./fillReadme.ts";
 import { bigintAsString } from "../src/common/bigintJson.ts";
 
@@ -27,10 +31,13 @@ results.settlementGas = await benchSettlementGas();
 results.voucherVerify = await benchVoucherVerify();
 results.hpke = await benchHpke();
 results.fundingGas = await benchFundingGas();
+results.mcpStartup = await benchMcpStartup();
 const grammar = await benchGrammar();
 results.grammar = grammar;
 const load = await benchLoad(loadOptionsFrom([], process.env));
 results.load = load;
+const burst = await benchBurst();
+results.burst = burst;
 const file = join(import.meta.dirname, "results", "latest.json");
 const json = JSON.stringify(results, bigintAsString, 2);
 writeFileSync(file, json + "\n");
@@ -38,7 +45,9 @@ console.log(json);
 console.log(`written to ${file}`);
 await import("./renderReadme.ts");
 fillReadme("load-bench", renderLoadTable(load));
+fillReadme("burst-bench", renderBurstTable(burst));
 fillReadme("grammar-bench", renderGrammarTable(grammar));
 printLoad(load);
+printBurst(burst);
 // The figures are written either way; a broken money identity still fails the run.
-process.exit(load.identity.holds ? 0 : 1);
+process.exit(load.identity.holds && burst.identity.holds ? 0 : 1);

@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 // Builds what the npm package ships, into dist/ (`npm run build`; `npm pack` runs it first):
-//   dist/web/app   the web app, bundled by vite (`npm run build:web`), served by the gateway as is
+//   dist/web/app   the web app, bundled by vite (`npm run build:web`), served as is by a gateway the
+//                  web app is mounted on (`gotong up`, `gotong gateway start --web`), never built by it
 //   dist/**.js     the library and the CLI, compiled by tsc (tsconfig.build.json), with .d.ts types
 // dist/ is emptied first, so the package never carries a file of an earlier build. A checkout runs
-// the TypeScript sources and needs none of this.
+// the TypeScript sources and needs only the web app of this: `npm install` builds it (the `prepare`
+// script runs `npm run build:web`).
 import { rmSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";

@@ -5,9 +5,12 @@ import { readDeployment, type Deployment } from "../chain/deployment.ts";
 import { GotongError } from "../common/errors.ts";
 import { resolveHome, type GotongHome } from "../common/home.ts";
 import { createLogger, type Logger } from "../common/logger.ts";
-import { startGateway, type RunningGateway } from "../gateway/startGateway.ts";
+import { createGateway, type Gateway } from "../gateway/core/createGateway.ts";
+import { startGatewayServices, type GatewayServices } from "../gateway/startGatewayServices.ts";
 import { AgentReputationArtifact, QuadraticFundingArtifact } from "../chain/contracts.generated.ts";
 import { getRoundStatus, type RoundStatus } from "../funding/getRoundStatus.ts";
+import { fundingNotDeployedError } from "../funding/errors.ts";
+import { fundingErrorHint } from "../funding/fundingErrorHint.ts";
 import { createAgentFunder } from "./createAgentFunder.ts";
 import { createAgentSpender, type SpendResult } from "./createAgentSpender.ts";
 import { readAgentBudget, type AgentBudgetStatus, type AgentWalletStatus } from "./readAgentWallet.ts";
@@ -21,6 +24,7 @@ import { readChannel } from "../payments/readChannel.ts";
 import { closeAgentChannels, type AgentChannelsClosed } from "./closeAgentChannels.ts";
 import { defaultAgentDeposit } from "./defaultAgentDeposit.ts";
 import { readAgentChannels, type AgentChannels } from "./readAgentChannels.ts";
+import type { AgentEndpoint } from "./startAgentEndpoint.ts";
 
 /** Options of `createAgent`. */
 export type CreateAgentOptions = {
@@ -108,21 +112,27 @@ export async function createAgent(options: CreateAgentOptions) {
   const token = deployment.token;
   const funder = createAgentFunder(spender, deployment);
 
-  let gateway: Promise<RunningGateway> | undefined;
+  // The gateway the agent pays through, in this process: its services (store, channels, router,
+  // settler, under the agent key's lock) and the core, called directly. No HTTP server, no web app;
+  // `baseUrl()` adds an endpoint over the same core only when asked. Made on first use.
+  type InProcess = { services: GatewayServices; core: Gateway; endpoint?: Promise<AgentEndpoint> };
+  let gateway: Promise<InProcess> | undefined;
   let closed = false;
-  const running = (): Promise<RunningGateway> => {
+  const running = (): Promise<InProcess> => {
     if (closed) throw new GotongError("This agent was closed", { code: "agent_closed", hint: "Create a new one with createAgent()." });
-    gateway ??= (async () =>
-      startGateway({
+    gateway ??= (async () => {
+      const services = await startGatewayServices({
         home,
         deployment,
         privateKey: options.agentKey,
-        port: 0,
-        host: "127.0.0.1",
         deposit: options.deposit ?? defaultAgentDeposit(await readAgentBudget(clients.public, options.wallet, token.address), 10n ** BigInt(token.decimals)),
         logger,
         funder,
-      }))().catch((error) => {
+      });
+      const { router, channels, store, domain, providerInfo, countPrompt, countEmbeddingInput } = services;
+      const core = createGateway({ router, channels, store, domain, providerInfo, countPrompt, countEmbeddingInput, logger, tokenDecimals: token.decimals });
+      return { services, core };
+    })().catch((error) => {
       gateway = undefined;
       throw error;
     });
@@ -138,14 +148,26 @@ export async function createAgent(options: CreateAgentOptions) {
     agent: account.address,
     deployment,
 
-    /** An OpenAI-compatible base URL (`…/v1`) that pays from the wallet; any OpenAI client works with it. */
+    /**
+     * An OpenAI-compatible base URL (`http://127.0.0.1:PORT/v1`) that pays from the wallet; any
+     * OpenAI client works with it. The first call starts that loopback endpoint (the agent's other
+     * calls need none); `close()` stops it.
+     */
     async baseUrl(): Promise<string> {
-      return (await running()).baseUrl;
+      const live = await running();
+      // The HTTP adapter is loaded only by an agent that asks for it.
+      live.endpoint ??= import("./startAgentEndpoint.ts")
+        .then(({ startAgentEndpoint }) => startAgentEndpoint(live.core, live.services, { logger, tokenDecimals: token.decimals }))
+        .catch((error) => {
+          live.endpoint = undefined;
+          throw error;
+        });
+      return (await live.endpoint).baseUrl;
     },
 
     /** The models on offer, with their lowest prices. */
     async models(): Promise<ModelOffer[]> {
-      const models = await (await running()).router.listModels();
+      const models = await (await running()).services.router.listModels();
       const lowest = (values: bigint[]) => values.reduce((a, b) => (a < b ? a : b));
       return models.map((m) => ({
         name: m.name,
@@ -163,29 +185,21 @@ export async function createAgent(options: CreateAgentOptions) {
     async chat(request: { model: string; prompt?: string; messages?: ChatMessage[]; maxTokens?: number; temperature?: number; signal?: AbortSignal }): Promise<ChatAnswer> {
       const messages = request.messages ?? (request.prompt !== undefined ? [{ role: "user" as const, content: request.prompt }] : undefined);
       if (!messages?.length) throw new GotongError("A chat needs a prompt or messages", { code: "invalid_arguments", param: "messages" });
-      const { baseUrl } = await running();
-      const res = await fetch(`${baseUrl}/chat/completions`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ model: request.model, messages, max_tokens: request.maxTokens ?? 128, temperature: request.temperature, stream: false }),
-        signal: request.signal,
-      });
-      const body = (await res.json().catch(() => ({}))) as {
-        choices?: { message?: { content?: string } }[];
-        gotong?: { cost: string; inputTokens: number; outputTokens: number; receiptId: Hex; provider: Address };
-        error?: { message?: string; code?: string; hint?: string };
-      };
-      if (!res.ok || !body.gotong) {
-        throw new GotongError(body.error?.message ?? `The chat failed with status ${res.status}`, { code: body.error?.code ?? "chat_failed", status: res.status, hint: body.error?.hint });
-      }
+      const { core } = await running();
+      const body: Record<string, unknown> = { model: request.model, messages, max_tokens: request.maxTokens ?? 128, stream: false };
+      if (request.temperature !== undefined) body.temperature = request.temperature;
+      // The core's errors are GotongErrors already (a provider's own refusal included): they reach the caller as they are.
+      const answer = await core.complete({ api: "chat", body }, { signal: request.signal });
+      if (answer.kind !== "answer") throw new GotongError("The gateway streamed an answer to a request that asked for none", { code: "chat_failed" });
+      const choices = answer.body.choices as { message?: { content?: string } }[] | undefined;
       return {
-        content: body.choices?.[0]?.message?.content ?? "",
+        content: choices?.[0]?.message?.content ?? "",
         model: request.model,
-        cost: BigInt(body.gotong.cost),
-        inputTokens: body.gotong.inputTokens,
-        outputTokens: body.gotong.outputTokens,
-        receiptId: body.gotong.receiptId,
-        provider: body.gotong.provider,
+        cost: BigInt(answer.summary.cost),
+        inputTokens: answer.summary.inputTokens,
+        outputTokens: answer.summary.outputTokens,
+        receiptId: answer.summary.receiptId,
+        provider: answer.provider,
       };
     },
 
@@ -243,9 +257,7 @@ export async function createAgent(options: CreateAgentOptions) {
      */
     async donate(request: { roundId: bigint; projectId: bigint; amount: bigint }): Promise<SpendResult & { roundId: bigint; projectId: bigint; amount: bigint; token: Address }> {
       const funding = deployment.quadraticFunding;
-      if (!funding) {
-        throw new GotongError("This deployment has no funding rounds (QuadraticFunding)", { code: "funding_not_deployed", hint: "Start a devnet whose deployment includes quadraticFunding." });
-      }
+      if (!funding) throw fundingNotDeployedError();
       if (request.amount <= 0n) throw new GotongError("The amount must be above zero", { code: "invalid_arguments", param: "amount" });
       const roundToken = await readRoundToken(clients.public, funding, request.roundId);
       const result = await spend({
@@ -255,6 +267,8 @@ export async function createAgent(options: CreateAgentOptions) {
           { target: funding, data: encodeFunctionData({ abi: QuadraticFundingArtifact.abi, functionName: "donate", args: [request.roundId, request.projectId, request.amount] }) },
         ],
         charges: [{ token: roundToken, amount: request.amount }],
+      }).catch((error: unknown) => {
+        throw fundingErrorHint(error); // a refusal bubbled up through the wallet, decoded by name: what to do about it
       });
       return { ...result, roundId: request.roundId, projectId: request.projectId, amount: request.amount, token: roundToken };
     },
@@ -264,9 +278,7 @@ export async function createAgent(options: CreateAgentOptions) {
      * each project's live estimated match, so an agent can choose where a donation does most.
      */
     fundingRound(roundId: bigint): Promise<RoundStatus> {
-      if (!deployment.quadraticFunding) {
-        throw new GotongError("This deployment has no funding rounds (QuadraticFunding)", { code: "funding_not_deployed" });
-      }
+      if (!deployment.quadraticFunding) throw fundingNotDeployedError();
       return getRoundStatus(clients.public, deployment, roundId);
     },
 
@@ -308,7 +320,7 @@ export async function createAgent(options: CreateAgentOptions) {
      * `closing[].closesAt`, chain time). The next chat opens a fresh channel.
      */
     async closeChannels(): Promise<AgentChannelsClosed> {
-      const live = gateway ? await gateway.catch(() => undefined) : undefined;
+      const live = gateway ? (await gateway.catch(() => undefined))?.services : undefined;
       const path = gatewayStorePath(home, account.address);
       if (!live && !existsSync(path)) return { closing: [], waiting: [], withdrawn: [], refunded: 0n };
       const store = live?.store ?? createGatewayStore(path);
@@ -327,12 +339,15 @@ export async function createAgent(options: CreateAgentOptions) {
       }
     },
 
-    /** Stops the in-process gateway (settling the last vouchers first). The agent cannot be used after. */
+    /** Stops the in-process gateway (settling the last vouchers first) and its endpoint if one was started. The agent cannot be used after. */
     async close(): Promise<void> {
       closed = true;
       const g = gateway;
       gateway = undefined;
-      if (g) await (await g.catch(() => undefined))?.stop();
+      const live = g && (await g.catch(() => undefined));
+      if (!live) return;
+      const endpoint = live.endpoint && (await live.endpoint.catch(() => undefined));
+      await live.services.stop(() => endpoint?.close());
     },
   };
 }

@@ -1,12 +1,12 @@
 import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { getLlama, type LlamaModel } from "node-llama-cpp";
+import type { LlamaModel } from "node-llama-cpp";
 import type { Hex } from "viem";
 import type { Logger } from "../common/logger.ts";
-import { createPromptRenderer, type PromptInput } from "../model/createPromptRenderer.ts";
+import type { createPromptRenderer, PromptInput } from "../model/createPromptRenderer.ts";
 import { hashFile } from "../model/hashFile.ts";
 import { promptInputOfBody } from "../protocol/toolsPrompt.ts";
-import { embeddingTokens } from "../model/embeddingTokens.ts";
+import type { embeddingTokens as EmbeddingTokens } from "../model/embeddingTokens.ts";
 import type { EmbeddingInput } from "../protocol/parseEmbeddingRequest.ts";
 
 /**
@@ -45,7 +45,16 @@ export function ggufFilesIn(dir: string): string[] {
  */
 export async function createPromptCounter(files: readonly string[], logger: Logger): Promise<PromptCounter> {
   const renderers = new Map<string, { model: LlamaModel; render: ReturnType<typeof createPromptRenderer> }>();
+  let embeddingTokens: typeof EmbeddingTokens | undefined;
   if (files.length > 0) {
+    // Loaded only when there is a tokenizer to load: a gateway without GGUFs (and the agent SDK's
+    // start, `gotong mcp`) never pays for node-llama-cpp's import.
+    const [{ getLlama }, { createPromptRenderer }, tokens] = await Promise.all([
+      import("node-llama-cpp"),
+      import("../model/createPromptRenderer.ts"),
+      import("../model/embeddingTokens.ts"),
+    ]);
+    embeddingTokens = tokens.embeddingTokens;
     const llama = await getLlama({ gpu: false, build: "never", logLevel: "error" as never, logger: () => {} });
     for (const path of files) {
       try {
@@ -68,7 +77,8 @@ export async function createPromptCounter(files: readonly string[], logger: Logg
     countInput,
     countEmbeddingInput(weightsHash, inputs) {
       const model = renderers.get(weightsHash.toLowerCase())?.model;
-      return model && inputs.reduce((sum, input) => sum + embeddingTokens(model, input).length, 0);
+      const tokensOf = embeddingTokens;
+      return model && tokensOf && inputs.reduce((sum, input) => sum + tokensOf(model, input).length, 0);
     },
     known: () => [...renderers.keys()] as Hex[],
     async dispose() {

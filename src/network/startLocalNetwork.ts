@@ -16,6 +16,7 @@ import { checkRoyaltyBps } from "../model/readMaxRoyaltyBps.ts";
 import { readRegisteredModel } from "../model/readRegisteredModel.ts";
 import type { Price } from "../payments/price.ts";
 import { startProvider } from "../provider/startProvider.ts";
+import { webAppRoutes } from "../web/server/webAppRoutes.ts";
 
 export type LocalNetworkOptions = {
   home: GotongHome;
@@ -55,7 +56,8 @@ export type UpInfo = {
 
 /**
  * Starts a complete local Gotong network in one process: the chain (state kept in GOTONG_HOME),
- * the contracts, a published model, a provider serving it, and a gateway paying for it.
+ * the contracts, a published model, a provider serving it, and a gateway paying for it that also
+ * serves the web app (built beforehand into dist/web/app: `npm install` or `npm run build:web`).
  */
 export async function startLocalNetwork(options: LocalNetworkOptions) {
   const { home, logger } = options;
@@ -130,7 +132,8 @@ export async function startLocalNetwork(options: LocalNetworkOptions) {
       await provider.redeemer.redeemNow().catch((error) => logger.warn("final redeem failed", { error: (error as Error).message }));
       await provider.stop();
     });
-    const gateway = await startGateway({ home, deployment, privateKey: userKey, port: options.gatewayPort ?? 8600, logger: logger.child("gateway") });
+    // The composition root mounts the web app on the gateway (the gateway itself serves none).
+    const gateway = await startGateway({ home, deployment, privateKey: userKey, port: options.gatewayPort ?? 8600, logger: logger.child("gateway"), extraRoutes: webAppRoutes });
     stops.push(gateway.stop);
 
     const info: UpInfo = {

@@ -1,12 +1,15 @@
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { defineConfig } from "vite";
+import { defineConfig, type Plugin } from "vite";
+import { WEB_BUILD_STAMP, webSourceHash } from "./server/webBuildState.ts";
 
 /**
  * The web app's build: plain TypeScript and preact, one small bundle of ES modules, every asset a
  * file of its own (nothing inlined, so the page runs under a strict `script-src 'self'` policy),
- * written to dist/web/app for the gateway to serve. `npm run build:web` (part of `npm run build`)
- * runs it; from the sources, the gateway and the tests also build on demand when the sources
- * changed (src/web/server/ensureWebBuild.ts).
+ * written to dist/web/app for the gateway to serve. `npm run build:web` runs it (so do `npm install`
+ * in a checkout, through the `prepare` script, and `npm run build`); the gateway never builds, it
+ * serves what is there (and says when it is missing or older than the sources: webBuildState.ts).
  */
 export default defineConfig({
   root: fileURLToPath(new URL("./app", import.meta.url)),
@@ -23,4 +26,27 @@ export default defineConfig({
     reportCompressedSize: false,
   },
   esbuild: { legalComments: "none" },
+  plugins: [stampSources()],
 });
+
+/**
+ * Records in the build folder which sources it was built from (their hash, taken when the build
+ * starts), so a gateway running from a checkout can tell an out-of-date build and say so.
+ */
+function stampSources(): Plugin {
+  let outDir = "";
+  let hash = "";
+  return {
+    name: "gotong-stamp-sources",
+    apply: "build",
+    configResolved(config) {
+      outDir = config.build.outDir;
+    },
+    buildStart() {
+      hash = webSourceHash();
+    },
+    closeBundle() {
+      writeFileSync(join(outDir, WEB_BUILD_STAMP), hash);
+    },
+  };
+}

@@ -1,11 +1,38 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readFileSync, readdirSync, readlinkSync } from "node:fs";
+import { Server } from "node:net";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { erc20Abi, type Address } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { readAgentConfig } from "../../src/agent/agentConfig.ts";
+import { openAgent } from "../../src/agent/openAgent.ts";
 import { gotongBin, runGotong } from "../helpers/cli.ts";
-import { startChatNetwork, UNIT, type ChatNetwork } from "../helpers/network.ts";
+import { quietLogger, startChatNetwork, UNIT, type ChatNetwork } from "../helpers/network.ts";
+
+/** The TCP ports a process listens on (Linux: its socket fds matched against /proc/net/tcp{,6} in state LISTEN). */
+function listeningPortsOf(pid: number): number[] {
+  const inodes = new Set(
+    readdirSync(`/proc/${pid}/fd`).flatMap((fd) => {
+      const link = (() => {
+        try {
+          return readlinkSync(`/proc/${pid}/fd/${fd}`);
+        } catch {
+          return ""; // closed meanwhile
+        }
+      })();
+      return /^socket:\[(\d+)\]$/.exec(link)?.[1] ?? [];
+    }),
+  );
+  return ["tcp", "tcp6"].flatMap((table) =>
+    readFileSync(`/proc/${pid}/net/${table}`, "utf8")
+      .split("\n")
+      .slice(1)
+      .map((line) => line.trim().split(/\s+/))
+      .filter((cols) => cols[3] === "0A" && inodes.has(cols[9]!))
+      .map((cols) => parseInt(cols[1]!.split(":")[1]!, 16)),
+  );
+}
 
 type ToolResult = { isError?: boolean; content: { type: string; text?: string }[]; structuredContent?: Record<string, unknown> };
 
@@ -91,6 +118,11 @@ describe("gotong agent and gotong mcp", () => {
     const balance = await call("balance");
     expect(balance.isError).toBeFalsy();
     expect(text(balance)).toContain(`The wallet ${wallet}`);
+
+    // The agent called its gateway core in-process: it paid for a chat without binding a port (no
+    // HTTP server, no web app, no loopback call). The check sees this test's own providers' ports.
+    expect(listeningPortsOf(process.pid).length).toBeGreaterThan(0);
+    expect(listeningPortsOf(transport.pid!)).toEqual([]);
   });
 
   it("returns refusals as tool errors that say why, and nothing is spent", async () => {
@@ -173,6 +205,41 @@ describe("gotong agent and gotong mcp", () => {
       expect(budget.structuredContent).toMatchObject({ spent: "100001", symbol: "gUSD", decimals: 6, revoked: false });
     } finally {
       await later.close().catch(() => {});
+    }
+  });
+
+  it("the SDK chats through the core in-process, and serves an OpenAI endpoint only when asked", async () => {
+    const agent = await openAgent("later", { home: net.home.root, logger: quietLogger() });
+    const listen = vi.spyOn(Server.prototype, "listen");
+    try {
+      const [model] = await agent.models();
+      expect(model!.name).toBe(net.model.name);
+      const answer = await agent.chat({ model: net.model.name, prompt: "Once upon a time", maxTokens: 4 });
+      expect(answer.cost).toBeGreaterThan(0n);
+      expect(answer.outputTokens).toBeGreaterThan(0);
+      expect(listen).not.toHaveBeenCalled();
+
+      // Asked for, the endpoint is one loopback server over the same core: OpenAI clients pay from the wallet.
+      const baseUrl = await agent.baseUrl();
+      expect(baseUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/v1$/);
+      expect(await agent.baseUrl()).toBe(baseUrl);
+      expect(listen).toHaveBeenCalledTimes(1);
+      const res = await fetch(`${baseUrl}/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ model: net.model.name, messages: [{ role: "user", content: "Once upon a time" }], max_tokens: 4 }),
+      });
+      expect(res.status).toBe(200);
+      const body = (await res.json()) as { gotong: { cost: string; receiptId: string } };
+      expect(BigInt(body.gotong.cost)).toBeGreaterThan(0n);
+      expect(body.gotong.receiptId).not.toBe(answer.receiptId);
+      // Not the web app: the agent's endpoint serves the API only.
+      const page = await fetch(baseUrl.replace(/\/v1$/, "/"));
+      expect(page.status).toBe(404);
+      await page.body?.cancel();
+    } finally {
+      listen.mockRestore();
+      await agent.close();
     }
   });
 });

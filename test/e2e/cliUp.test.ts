@@ -26,6 +26,11 @@ describe("gotong up on the embedded defaults", () => {
       expect(info).toMatchObject({ baseUrl: `http://127.0.0.1:${ports[2]}/v1`, rpcUrl: `http://127.0.0.1:${ports[0]}`, model: { name: "gotong-test-model", testModel: true } });
       expect(info.account.privateKey).toMatch(/^0x[0-9a-f]{64}$/);
       expect(info.contracts.paymentChannels).toMatch(/^0x[0-9a-fA-F]{40}$/);
+      // `gotong up` mounts the web app on its gateway (the gateway alone serves none): the page `npm install` built.
+      const page = await fetch(`http://127.0.0.1:${ports[2]}/`);
+      expect(page.status).toBe(200);
+      expect(page.headers.get("content-type")).toBe("text/html; charset=utf-8");
+      expect(await page.text()).toContain('<script type="module"');
 
       const chat = await runGotong(["chat", "Hello there", "--home", home.root, "--max-tokens", "12"]);
       expect(chat.code).toBe(0);

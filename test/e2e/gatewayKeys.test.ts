@@ -4,6 +4,7 @@ import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import type { Address } from "viem";
 import { fundOnDevnet } from "../../src/chain/fundOnDevnet.ts";
 import { startGateway, type RunningGateway } from "../../src/gateway/startGateway.ts";
+import { webAppRoutes } from "../../src/web/server/webAppRoutes.ts";
 import { quietLogger, startChatNetwork, UNIT, type ChatNetwork } from "../helpers/network.ts";
 
 type ApiError = { status: number; code?: string | null; type?: string; headers?: Headers; error?: { message?: string } };
@@ -35,7 +36,7 @@ describe("a gateway that serves others: API keys with budgets and rate limits (g
   const startOwnGateway = async (requireKeys: boolean) => {
     const key = generatePrivateKey();
     await fundOnDevnet(net.devnet.deployment, privateKeyToAccount(key).address, { tokens: 1_000n * UNIT });
-    return startGateway({ home: net.home, deployment: net.devnet.deployment, privateKey: key, port: 0, requireKeys, logger: quietLogger() });
+    return startGateway({ home: net.home, deployment: net.devnet.deployment, privateKey: key, port: 0, requireKeys, extraRoutes: webAppRoutes, logger: quietLogger() });
   };
 
   beforeAll(async () => {

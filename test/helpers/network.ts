@@ -5,6 +5,7 @@ import { fundOnDevnet } from "../../src/chain/fundOnDevnet.ts";
 import { startDevnet, type Devnet } from "../../src/chain/startDevnet.ts";
 import { createLogger } from "../../src/common/logger.ts";
 import { startGateway, type RunningGateway } from "../../src/gateway/startGateway.ts";
+import { webAppRoutes } from "../../src/web/server/webAppRoutes.ts";
 import type { RoutingPreferences } from "../../src/gateway/routingPreferences.ts";
 import { registerModel } from "../../src/model/registerModel.ts";
 import type { Price } from "../../src/payments/price.ts";
@@ -27,8 +28,8 @@ export type TestNetwork = {
   publish(path: string, name: string, royaltyBps?: number): Promise<bigint>;
   /** Starts a provider (own key, funded) serving `path`. */
   provider(path: string, options?: { price?: Price; modelId?: bigint; key?: Hex; port?: number; publicUrl?: string; embeddings?: boolean; contextSize?: number; backend?: InferenceBackend; stallMs?: number }): Promise<RunningProvider & { key: Hex }>;
-  /** Starts a gateway with its own funded key. */
-  gateway(options?: { key?: Hex; deposit?: bigint; offersRefreshMs?: number; seal?: boolean; routing?: RoutingPreferences }): Promise<RunningGateway & { key: Hex }>;
+  /** Starts a gateway with its own funded key; `web` mounts the web app on it, as `gotong up` does. */
+  gateway(options?: { key?: Hex; deposit?: bigint; offersRefreshMs?: number; seal?: boolean; routing?: RoutingPreferences; web?: boolean }): Promise<RunningGateway & { key: Hex }>;
   stop(): Promise<void>;
 };
 
@@ -77,7 +78,7 @@ export async function startTestNetwork(): Promise<TestNetwork> {
     async gateway(options = {}) {
       const key = options.key ?? generatePrivateKey();
       await fundOnDevnet(deployment, privateKeyToAccount(key).address, { tokens: 1_000n * UNIT });
-      const gateway = await startGateway({ home, deployment, privateKey: key, port: 0, deposit: options.deposit, offersRefreshMs: options.offersRefreshMs, seal: options.seal, routing: options.routing, logger });
+      const gateway = await startGateway({ home, deployment, privateKey: key, port: 0, deposit: options.deposit, offersRefreshMs: options.offersRefreshMs, seal: options.seal, routing: options.routing, extraRoutes: options.web ? webAppRoutes : undefined, logger });
       stops.push(gateway.stop);
       return Object.assign(gateway, { key });
     },

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Browser, Page } from "playwright-core";
 import { generatePrivateKey } from "viem/accounts";
 import { startGateway, type RunningGateway } from "../../src/gateway/startGateway.ts";
+import { webAppRoutes } from "../../src/web/server/webAppRoutes.ts";
 import { quietLogger } from "../helpers/network.ts";
 import { ask, browserSkipReason, launchBrowser, offersLoaded, screenshot } from "./helpers/browser.ts";
 import { startWebNetwork, type WebNetwork } from "./helpers/webNetwork.ts";
@@ -97,7 +98,7 @@ describe.skipIf(skip)("the web app under bad input and faults: a clear message, 
   });
 
   it("a rejected payment (the gateway's account cannot fund a channel): a clear message, nothing charged, history kept", async () => {
-    broke = await startGateway({ home: web.net.home, deployment: web.deployment, privateKey: generatePrivateKey(), port: 0, offersRefreshMs: 0, logger: quietLogger() });
+    broke = await startGateway({ home: web.net.home, deployment: web.deployment, privateKey: generatePrivateKey(), port: 0, offersRefreshMs: 0, extraRoutes: webAppRoutes, logger: quietLogger() });
     const { context, page } = await open(`${broke.url}/`);
     await ask(page, "Will this be paid for?");
     const text = await alertText(page);

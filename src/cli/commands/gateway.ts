@@ -6,10 +6,11 @@ import { DEFAULT_AUTO_CLOSE_AFTER_SECONDS } from "../../gateway/createChannelClo
 import { parseDuration } from "../../common/parseDuration.ts";
 import { startGateway } from "../../gateway/startGateway.ts";
 import { routingFromFlags } from "../../gateway/routingFromFlags.ts";
+import { webAppRoutes } from "../../web/server/webAppRoutes.ts";
 import { context, integer, parse, tokens, untilStopped } from "../shared.ts";
 import { help as keyHelp, run as runKey } from "./gatewayKey.ts";
 
-export const help = `gotong gateway start [--port 8600] [--host 127.0.0.1] [--allowed-host NAME]... [--deposit T] [--auto-close-after 7d] [--key FILE] [--deployment FILE] [--no-seal] [--keys]
+export const help = `gotong gateway start [--port 8600] [--host 127.0.0.1] [--allowed-host NAME]... [--deposit T] [--auto-close-after 7d] [--key FILE] [--deployment FILE] [--no-seal] [--keys] [--web]
                      [--routing FILE] [--provider-order ADDR,…] [--sort price|latency|throughput] [--max-price PROMPT[,COMPLETION]]
 
 A local OpenAI-compatible endpoint: point any OpenAI client at http://host:port/v1.
@@ -34,6 +35,8 @@ fields replace these one by one): --routing FILE holds such an object as JSON; -
 period (429 insufficient_quota beyond it) and requests per minute (429 rate_limit_exceeded, Retry-After);
 a missing or wrong key is 401. The key is then the authority: the Host and Origin checks give way to it,
 and browser apps of any origin may call the gateway (CORS). Without --keys nothing changes.
+--web also serves the web app at / (private chat, explorer, funding; \`gotong up\` always does), from the
+build in dist/web/app (\`npm install\` or \`npm run build:web\` makes it in a checkout; the package ships it).
 
 ${keyHelp}`;
 
@@ -51,6 +54,7 @@ export async function run(args: string[]) {
     "allowed-host": { type: "string", multiple: true },
     "auto-close-after": { type: "string" },
     keys: { type: "boolean" },
+    web: { type: "boolean" },
     routing: { type: "string" },
     "provider-order": { type: "string" },
     sort: { type: "string" },
@@ -84,10 +88,11 @@ export async function run(args: string[]) {
     requireKeys: values.keys,
     autoCloseAfterSeconds: autoCloseAfter ?? null,
     routing,
+    extraRoutes: values.web ? webAppRoutes : undefined,
     logger: ctx.logger,
   });
   if (values["no-seal"]) ctx.logger.warn("sealing is off: prompts travel to providers in the clear");
-  process.stdout.write(values.json ? JSON.stringify({ baseUrl: gateway.baseUrl, account: gateway.address }) + "\n" : `gateway at ${gateway.baseUrl} paying from ${gateway.address}\n`);
+  process.stdout.write(values.json ? JSON.stringify({ baseUrl: gateway.baseUrl, account: gateway.address }) + "\n" : `gateway at ${gateway.baseUrl} paying from ${gateway.address}${values.web ? `, web app at ${gateway.url}/` : ""}\n`);
   await untilStopped();
   await gateway.stop();
 }

@@ -1,7 +1,7 @@
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
 import { isAddress, type Address } from "viem";
 import { readAgentConfig } from "../../agent/agentConfig.ts";
-import { createAgent, type Agent } from "../../agent/createAgent.ts";
+import type { Agent } from "../../agent/createAgent.ts";
 import { createAgentMcpServer } from "../../agent/createAgentMcpServer.ts";
 import { GotongError, isGotongError } from "../../common/errors.ts";
 import { readKey } from "../../common/keys.ts";
@@ -65,6 +65,9 @@ export async function run(args: string[]) {
         });
       }
     }
+    // Loaded here, not at startup: the client's `initialize` is answered before the agent's
+    // modules (the gateway core, its store, llama.cpp's tokenizer) are read.
+    const { createAgent } = await import("../../agent/createAgent.ts");
     made = await createAgent({
       wallet,
       agentKey: readKey(keyFile),

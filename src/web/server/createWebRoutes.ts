@@ -1,4 +1,6 @@
+import { existsSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { join } from "node:path";
 import { erc20Abi, getAddress, isAddress, isHex, parseEventLogs, type Hex } from "viem";
 import type { ChainClients } from "../../chain/createClients.ts";
 import { ModelRegistryArtifact } from "../../chain/contracts.generated.ts";
@@ -10,15 +12,17 @@ import type { Logger } from "../../common/logger.ts";
 import type { ChannelManager } from "../../gateway/createChannelManager.ts";
 import type { GatewayStore } from "../../gateway/createGatewayStore.ts";
 import type { Router } from "../../gateway/createRouter.ts";
+import { PROTOCOL_VERSION_HEADERS } from "../../protocol/protocolVersion.ts";
 import { checkWalletRequest } from "./checkWalletRequest.ts";
 import { createLocalWallet, localWalletUnavailable, WalletRpcError } from "./createLocalWallet.ts";
-import { ensureWebBuild } from "./ensureWebBuild.ts";
 import { readExplorer } from "./readExplorer.ts";
 import { readChannels } from "./readChannels.ts";
 import { readEarnings } from "./readEarnings.ts";
 import { readFunding } from "./readFunding.ts";
 import { readWithdrawable } from "./readWithdrawable.ts";
 import { serveWebAsset, WEB_SECURITY_HEADERS } from "./serveWebAsset.ts";
+import { readWebBuildState } from "./webBuildState.ts";
+import { RUNNING_FROM_BUILD, WEB_DIST_DIR } from "./webPaths.ts";
 
 /** Options of {@link createWebRoutes}. */
 export type WebRoutesOptions = {
@@ -40,13 +44,15 @@ export type WebRoutesOptions = {
 const LATENCY_TTL_MS = 15_000;
 
 /**
- * The web app's side of the gateway: serves the built page at `/` (building it first when needed)
+ * The web app's side of the gateway: serves the page `npm run build:web` built (dist/web/app) at `/`
  * and the read-only JSON the page shows (explorer, channels, earnings, funding, what a withdrawal
  * would pay, the token transfers of a transaction), plus the local wallet on a local network.
- * Plug it in as `createGatewayServer({ fallback })`.
+ * A composition root (`gotong up`, `gotong gateway start --web`) mounts it on a gateway as
+ * `startGateway({ extraRoutes })`; the gateway by itself serves no web app. The page is never built
+ * here: a missing build is answered with a page that says to run `npm run build:web`.
  *
  * @returns `handle(req, res)`, true when it took the request
- * @example createGatewayServer({ …, fallback: createWebRoutes({ … }).handle })
+ * @example startGateway({ …, extraRoutes: (gateway) => createWebRoutes(gateway).handle })
  */
 export function createWebRoutes(options: WebRoutesOptions) {
   const { deployment, clients, store, router, channels, logger } = options;
@@ -71,7 +77,7 @@ export function createWebRoutes(options: WebRoutesOptions) {
     const cached = latency.get(endpoint);
     if (cached && Date.now() - cached.at < LATENCY_TTL_MS) return cached.ms;
     const started = performance.now();
-    const ms = await fetch(`${endpoint}/health`, { signal: AbortSignal.timeout(2_000) }).then(
+    const ms = await fetch(`${endpoint}/health`, { headers: PROTOCOL_VERSION_HEADERS, signal: AbortSignal.timeout(2_000) }).then(
       (res) => (res.ok ? Math.round(performance.now() - started) : undefined),
       () => undefined,
     );
@@ -180,15 +186,21 @@ export function createWebRoutes(options: WebRoutesOptions) {
   }
 
   async function page(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
-    await ensureWebBuild({ logger });
     if (!serveWebAsset(req, res, path)) {
+      // The page itself missing means no build at all (an asset missing is a plain 404).
+      if (!existsSync(join(WEB_DIST_DIR, "index.html"))) return notBuilt(req, res);
       res.writeHead(404, { ...WEB_SECURITY_HEADERS, "content-type": "text/plain; charset=utf-8" });
       res.end("Not found\n");
     }
   }
 
+  // Said once, when the gateway starts, so whoever started it sees it before a browser does.
+  const build = readWebBuildState();
+  if (build === "missing") logger.warn(`the web app is not built: ${NOT_BUILT_HINT}`, { dir: WEB_DIST_DIR });
+  if (build === "stale") logger.warn("the web app in dist/web/app was built from older sources: run `npm run build:web` to serve your changes", { dir: WEB_DIST_DIR });
+
   return {
-    /** The `fallback` of `createGatewayServer`: takes the web app's requests, leaves the rest. */
+    /** Takes the web app's requests, leaves the rest (the gateway's `extraRoutes`). */
     handle(req: IncomingMessage, res: ServerResponse): boolean {
       const url = new URL(req.url ?? "/", "http://gateway");
       const path = url.pathname;
@@ -205,3 +217,17 @@ export function createWebRoutes(options: WebRoutesOptions) {
     },
   };
 }
+
+/** What to do when dist/web/app is missing: a checkout builds it, an installed package shipped it. */
+const NOT_BUILT_HINT = RUNNING_FROM_BUILD
+  ? "this installation has no dist/web/app; reinstall the package (its `npm run build` bundles the web app)"
+  : "run `npm run build:web` in the checkout (`npm install` runs it), then reload";
+
+/** The page's answer while there is no build: a 503 that says how to make one, never a build at run time. */
+function notBuilt(req: IncomingMessage, res: ServerResponse): void {
+  const body = `<!doctype html><meta charset="utf-8"><title>Gotong: web app not built</title><h1>The web app is not built</h1><p>The gateway serves the web app from <code>${escapeHtml(WEB_DIST_DIR)}</code>, which has no build: ${escapeHtml(NOT_BUILT_HINT.replaceAll("`", ""))}.</p><p>The OpenAI-compatible API at <code>/v1</code> works without it.</p>\n`;
+  res.writeHead(503, { ...WEB_SECURITY_HEADERS, "content-type": "text/html; charset=utf-8", "cache-control": "no-store", "content-length": Buffer.byteLength(body) });
+  res.end(req.method === "HEAD" ? undefined : body);
+}
+
+const escapeHtml = (text: string) => text.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);

@@ -11,7 +11,7 @@ export const PROJECT_ROOT = fileURLToPath(new URL("../../..", import.meta.url));
 export const RUNNING_FROM_BUILD = import.meta.url.endsWith(".js");
 /** The web app's sources. */
 export const WEB_APP_DIR = join(PROJECT_ROOT, "src", "web", "app");
-/** Where `vite build` writes the web app (kept out of git: built by `npm run build` or on demand). */
+/** Where `vite build` writes the web app (kept out of git: built by `npm install`, `npm run build:web` or `npm run build`, never at run time). */
 export const WEB_DIST_DIR = join(PROJECT_ROOT, "dist", "web", "app");
 /** The vite configuration of the web app. */
 export const WEB_VITE_CONFIG = join(PROJECT_ROOT, "src", "web", "vite.config.ts");

@@ -6,7 +6,7 @@ import { applyToRound } from "../../../src/funding/applyToRound.ts";
 import { createRound } from "../../../src/funding/createRound.ts";
 import { donate } from "../../../src/funding/donate.ts";
 import { fundPool } from "../../../src/funding/fundPool.ts";
-import { ensureWebBuild } from "../../../src/web/server/ensureWebBuild.ts";
+import { ensureWebBuild } from "./ensureWebBuild.ts";
 import { advanceTime } from "../../helpers/advanceTime.ts";
 import { startChatNetwork, UNIT } from "../../helpers/network.ts";
 import { freePort } from "../../helpers/ports.ts";
@@ -25,7 +25,7 @@ export async function startWebNetwork() {
     const providerPort = await freePort();
     const providerTap = await startCutProxy({ host: "127.0.0.1", port: providerPort });
     const provider = await net.provider(model.path, { port: providerPort, publicUrl: providerTap.url });
-    const gateway = await net.gateway({ offersRefreshMs: 0 });
+    const gateway = await net.gateway({ offersRefreshMs: 0, web: true });
     const gatewayTap = await startCutProxy({ host: "127.0.0.1", port: Number(new URL(gateway.url).port) });
     const { deployment } = net.devnet;
     const client = createClients({ rpcUrl: deployment.rpcUrl, chainId: deployment.chainId, account: privateKeyToAccount(generatePrivateKey()) }).public as PublicClient;
