@@ -55,7 +55,8 @@ on-chain and can revoke at once. NAME defaults to "default"; the owner's key is 
       Gets channel deposits back into the wallet: sends the last vouchers (providers are paid for what
       they served), closes every open channel, and withdraws each whose challenge period is over; run
       it again after the period it names. A deposit counts against the budget when it is made; the
-      refund (deposit − redeemed) returns to the wallet's balance, which later periods spend from.
+      refund (deposit − redeemed) returns to the wallet's balance and is taken off what the current
+      period has spent (never below zero), so the agent can spend it again.
   gotong agent list                 the agents in this data folder
 
 Every command takes --deployment FILE, --json, --home DIR.`;
