@@ -25,6 +25,8 @@ export const commonErrorCodes = [
   "unsupported_content_type",
   // Provider and gateway speak different versions of the wire protocol (src/protocol/wire.ts).
   "protocol_version_mismatch",
+  // An SSE event (or the bytes before it) larger than the decoder keeps (src/protocol/events.ts).
+  "event_too_large",
   "method_not_allowed",
   "not_found",
   "not_ready",
@@ -202,6 +204,9 @@ export const gatewayErrorCodes = [
   "no_provider_available",
   "no_provider_ready",
   "previous_response_not_found",
+  // A provider kept answering in ways that call for sending the request again (a busy channel, an
+  // unsettled balance) until the gateway gave up on it and tried the next one.
+  "provider_retries_exhausted",
   "provider_stream_cut",
   "provider_unavailable",
   "provider_unsealed",

@@ -186,3 +186,26 @@ describe("readEvents", () => {
     expect(got).toEqual(['{"t":"日本"}', STREAM_DONE]);
   });
 });
+
+describe("the decoder's memory bound", () => {
+  it("refuses a sender that never ends a line, an event or a run of comments", () => {
+    const limit = 1_000;
+    const endlessLine = createEventDecoder({ maxEventBytes: limit });
+    expect(() => endlessLine.push("data: " + "x".repeat(limit))).toThrow(/without ending an event/);
+    const endlessEvent = createEventDecoder({ maxEventBytes: limit });
+    expect(() => {
+      for (let i = 0; i < 200; i++) endlessEvent.push("data: xxxxxx\n");
+    }).toThrow(expect.objectContaining({ code: "event_too_large" }));
+    const endlessComments = createEventDecoder({ raw: true, maxEventBytes: limit });
+    expect(() => {
+      for (let i = 0; i < 200; i++) endlessComments.push(": keep-alive\n\n");
+    }).toThrow(expect.objectContaining({ code: "event_too_large" }));
+  });
+
+  it("keeps decoding events under the bound however many arrive", () => {
+    const decoder = createEventDecoder({ raw: true, maxEventBytes: 100 });
+    let count = 0;
+    for (let i = 0; i < 1_000; i++) count += decoder.push(`data: {"n":${i}}\n\n`).length;
+    expect(count).toBe(1_000);
+  });
+});

@@ -4,6 +4,8 @@
  * browser app can use it too.
  */
 
+import { GotongError } from "../common/errors.ts";
+
 /** One Server-Sent Event: its name when it has one (absent means "message"), its id when it set one, and its `data` lines joined by "\n". */
 export type SseEvent = { event?: string; id?: string; data: string };
 
@@ -52,6 +54,13 @@ export type EventDecoder<E extends SseEvent = SseEvent> = {
  */
 export type RawSseEvent = SseEvent & { raw: Uint8Array };
 
+/**
+ * The most bytes the decoder holds for one event (with raw, everything since the last event). A
+ * token chunk or a receipt is a few hundred bytes; the bound stops a sender that never ends a line
+ * or an event (an endless comment, say) from growing the reader's memory without end.
+ */
+export const MAX_EVENT_BYTES = 1 << 20;
+
 const LF = 0x0a;
 const CR = 0x0d;
 const BOM = "\uFEFF";
@@ -70,10 +79,11 @@ const BOM = "\uFEFF";
  * for await (const bytes of response.body) for (const e of decoder.push(bytes)) handle(e);
  * @example createEventDecoder({ raw: true }).push(bytes)[0]?.raw // the event's bytes, to forward untouched
  */
-export function createEventDecoder(): EventDecoder<SseEvent>;
-export function createEventDecoder(options: { raw: true }): EventDecoder<RawSseEvent>;
-export function createEventDecoder(options: { raw?: boolean } = {}): EventDecoder<SseEvent | RawSseEvent> {
+export function createEventDecoder(options?: { maxEventBytes?: number }): EventDecoder<SseEvent>;
+export function createEventDecoder(options: { raw: true; maxEventBytes?: number }): EventDecoder<RawSseEvent>;
+export function createEventDecoder(options: { raw?: boolean; maxEventBytes?: number } = {}): EventDecoder<SseEvent | RawSseEvent> {
   const keepRaw = options.raw === true;
+  const maxEventBytes = options.maxEventBytes ?? MAX_EVENT_BYTES;
   const utf8 = new TextDecoder("utf-8", { ignoreBOM: true });
   const encoder = new TextEncoder();
   // The bytes not yet handed out: from `rawStart` (the end of the last event, when raw is kept)
@@ -89,6 +99,7 @@ export function createEventDecoder(options: { raw?: boolean } = {}): EventDecode
   let name: string | undefined;
   let id: string | undefined;
   let partial = false;
+  let eventBytes = 0; // the lines of the event being read, so far (bounded by maxEventBytes)
 
   const takeLine = (line: string, end: number, out: (SseEvent | RawSseEvent)[]) => {
     if (firstLine) {
@@ -108,9 +119,11 @@ export function createEventDecoder(options: { raw?: boolean } = {}): EventDecode
       name = undefined;
       id = undefined;
       partial = false;
+      eventBytes = 0;
       return;
     }
     partial = true;
+    eventBytes += line.length + 1;
     if (line.startsWith(":")) return;
     const colon = line.indexOf(":");
     const field = colon < 0 ? line : line.slice(0, colon);
@@ -154,6 +167,13 @@ export function createEventDecoder(options: { raw?: boolean } = {}): EventDecode
       lineStart -= keepFrom;
       rawStart -= keepFrom;
       searched -= keepFrom;
+    }
+    const held = Math.max(buffer.length, eventBytes + buffer.length - lineStart);
+    if (held > maxEventBytes) {
+      throw new GotongError(`The event stream sent ${held} bytes without ending an event (at most ${maxEventBytes} are kept)`, {
+        code: "event_too_large",
+        status: 502,
+      });
     }
     return out;
   };

@@ -13,6 +13,14 @@ export const PROTOCOL_VERSION = 1;
 /** The body of a request or answer sealed end to end (HPKE); nobody between the two ends can read it. */
 export const SEALED_CONTENT_TYPE = "application/gotong-sealed";
 
+/**
+ * The clear events a gateway adds to a sealed stream it relays for a client that sealed the request
+ * itself (the web page): the summary of the receipt it checked and paid, or why the stream failed
+ * (an OpenAI-style error body). Here, not in gotongEvents.ts, so the browser takes them without viem.
+ */
+export const SUMMARY_EVENT = "gotong";
+export const ERROR_EVENT = "error";
+
 export const HEADERS = {
   /** The protocol version of the side that sent the message (PROTOCOL_VERSION). */
   protocolVersion: "x-gotong-protocol",

@@ -29,7 +29,7 @@ export const INPUT_TOKENS = 5n;
 export const OUTPUT_TOKENS = 3n;
 
 /** How a fake provider answers `POST /v1/chat/completions`. */
-export type Behaviour = "500" | "429" | "402" | "400" | "json" | "sse" | "overcharge" | "version";
+export type Behaviour = "500" | "429" | "402" | "400" | "epoch" | "json" | "sse" | "overcharge" | "version";
 
 /** A running fake provider; `hits` counts the requests it was sent. */
 export type FakeProvider = { account: PrivateKeyAccount; server: Server; url: string; hits: number; price: Price; behaviour: Behaviour };
@@ -39,6 +39,8 @@ const ERRORS: Record<string, [number, string]> = {
   "429": [429, "rate_limited"],
   "402": [402, "payment_required"],
   "400": [400, "invalid_parameter"],
+  // Says the channel moved to another epoch on every request: the gateway reads it again and resends, each time.
+  epoch: [409, "voucher_wrong_epoch"],
 };
 
 async function receiptFor(p: FakeProvider, req: IncomingMessage, overcharge = false): Promise<SignedReceipt> {

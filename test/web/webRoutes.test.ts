@@ -2,7 +2,6 @@ import { request as httpRequest } from "node:http";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encodeFunctionData, erc20Abi, parseAbi } from "viem";
-import { createSseParser } from "../../src/web/app/lib/sse.ts";
 import { formatUnits, parseUnits } from "../../src/web/app/lib/format.ts";
 import { encodeCall } from "../../src/web/app/wallet/encodeCall.ts";
 import { startWebNetwork, type WebNetwork } from "./helpers/webNetwork.ts";
@@ -49,27 +48,6 @@ describe("the web app's pure helpers", () => {
       encodeFunctionData({ abi: erc20Abi, functionName: "approve", args: [spender, 5n] }),
     );
     expect(() => encodeCall("withdraw(bytes32)", [{ type: "bytes32", value: "0x12" }])).toThrow(/not a bytes32/);
-  });
-
-  it("parses SSE the same however the bytes are cut", () => {
-    const text = "id: 3\ndata: abc\n\n: keep-alive\n\nevent: gotong\ndata: {\"a\":1}\n\ndata: x\r\ndata: y\r\n\r\n";
-    fc.assert(
-      fc.property(fc.array(fc.integer({ min: 1, max: text.length - 1 }), { maxLength: 6 }), (cuts) => {
-        const points = [...new Set(cuts)].sort((a, b) => a - b);
-        const parser = createSseParser();
-        const events = [];
-        let at = 0;
-        for (const p of [...points, text.length]) {
-          events.push(...parser.push(text.slice(at, p)));
-          at = p;
-        }
-        expect(events).toEqual([
-          { event: "message", id: "3", data: "abc" },
-          { event: "gotong", id: undefined, data: '{"a":1}' },
-          { event: "message", id: undefined, data: "x\ny" },
-        ]);
-      }),
-    );
   });
 });
 

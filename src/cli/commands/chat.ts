@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from "node:fs";
 import { GotongError } from "../../common/errors.ts";
-import { readSseData } from "../../common/readSseData.ts";
+import { readEvents, STREAM_DONE } from "../../protocol/events.ts";
 import { context, integer, parse } from "../shared.ts";
 
 export const help = `gotong chat "PROMPT" [--model NAME] [--gateway URL] [--max-tokens 128] [--system TEXT] [--no-stream]
@@ -48,8 +48,8 @@ export async function run(args: string[]) {
     process.stdout.write((body.choices[0]?.message.content ?? "") + "\n");
     summary = body.gotong;
   } else {
-    for await (const data of readSseData(res.body as unknown as AsyncIterable<Uint8Array>)) {
-      if (data === "[DONE]") continue;
+    for await (const { data } of readEvents(res.body as unknown as AsyncIterable<Uint8Array>)) {
+      if (data === STREAM_DONE) continue;
       const chunk = JSON.parse(data) as { choices?: { delta?: { content?: string } }[]; gotong?: typeof summary } & ErrorBody;
       if (chunk.error) throw new GotongError(chunk.error.message ?? "The stream failed", { code: "chat_failed" });
       const text = chunk.choices?.[0]?.delta?.content;

@@ -137,14 +137,41 @@ describe("createGateway", () => {
     expect(spentWith(refusing)).toBe(0n);
   });
 
-  it("says no provider could serve, with the last error, when every one fails before output", async () => {
+  it("says no provider could serve, naming each one tried with its code and reason, when every one fails before output", async () => {
     const gateway = await setUp("500", "402");
+    const [p500, p402] = providers as [FakeProvider, FakeProvider];
     const error = await gateway.complete({ api: "chat", body: body() }).catch((e: unknown) => e);
     expect(isGotongError(error, "no_provider_available")).toBe(true);
     expect((error as { status: number }).status).toBe(503);
-    expect((error as { hint: string }).hint).toBe("Last error: fake 402");
+    expect((error as { hint: string }).hint).toBe(
+      `Tried ${p500.account.address} (provider_unavailable: The provider answered 500 (engine_failed): fake 500); ` +
+        `${p402.account.address} (provider_unavailable: The provider answered 402 (payment_required): fake 402).`,
+    );
+    expect(isGotongError((error as Error).cause, "provider_unavailable")).toBe(true);
     expect(providers.map((p) => p.hits)).toEqual([1, 1]);
     expect(providers.map(spentWith)).toEqual([0n, 0n]);
+  });
+
+  it("gives up on a provider that keeps asking for the request again, after 9 tries, and serves from the next", async () => {
+    const gateway = await setUp("epoch", "json");
+    const [moving, good] = providers as [FakeProvider, FakeProvider];
+    const answer = await gateway.complete({ api: "chat", body: body() });
+    expect(answer.kind === "answer" && answer.provider).toBe(good.account.address);
+    expect([moving.hits, good.hits]).toEqual([9, 1]);
+    // Each refusal came before the provider ran anything: nothing is paid or pending there.
+    expect(spentWith(moving)).toBe(0n);
+    expect(store.listPending(channels.channelIdFor(moving.account.address, MODEL_ID))).toEqual([]);
+    expect(spentWith(good)).toBe(cost(good));
+  });
+
+  it("names a provider that kept asking for the request again with its own code when none could serve", async () => {
+    const gateway = await setUp("epoch");
+    const error = await gateway.complete({ api: "chat", body: body() }).catch((e: unknown) => e);
+    expect(isGotongError(error, "no_provider_available")).toBe(true);
+    expect(isGotongError((error as Error).cause, "provider_retries_exhausted")).toBe(true);
+    expect((error as { hint: string }).hint).toBe(
+      `Tried ${providers[0]!.account.address} (provider_retries_exhausted: The provider asked for the request to be sent again 9 times (a busy channel, a channel closed or withdrawn behind our back, an unsettled balance)).`,
+    );
   });
 
   it("refuses an overcharging receipt, pays nothing and excludes the provider for good", async () => {

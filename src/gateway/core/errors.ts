@@ -1,5 +1,5 @@
-import type { Hex } from "viem";
-import { GotongError } from "../../common/errors.ts";
+import type { Address, Hex } from "viem";
+import { GotongError, type GotongErrorCode } from "../../common/errors.ts";
 import { gotongErrorCodeOf } from "../../protocol/errorCodes.ts";
 
 /**
@@ -33,3 +33,22 @@ export const relayNotPrepared = (requestId: Hex) =>
 /** The one provider a sealed request can go to could not take it. */
 export const providerUnavailable = (provider: string, cause: unknown) =>
   new GotongError(`Provider ${provider} could not take the request`, { code: "provider_unavailable", status: 503, retryable: true, hint: "Prepare again: another provider may be chosen.", cause });
+
+/**
+ * Why a provider was passed over and the next one tried: a 503 the caller may retry, as each reason
+ * is about that provider, not the request. The message says what happened at that provider.
+ */
+export const providerSkipped = (code: GotongErrorCode, message: string, cause?: unknown) => new GotongError(message, { code, status: 503, retryable: true, cause });
+
+/** Every provider of `model` was tried and passed over: the hint names each with its code and reason. */
+export const noProviderAvailable = (model: string, tried: readonly { provider: Address; error: GotongError }[], lastError: GotongError | undefined) =>
+  new GotongError(`No provider of "${model}" could serve the request`, {
+    code: "no_provider_available",
+    status: 503,
+    retryable: true,
+    hint: tried.length ? `Tried ${tried.map(({ provider, error }) => `${provider} (${error.code}: ${error.message})`).join("; ")}.` : "No provider offers it now.",
+    cause: lastError,
+  });
+
+/** The message of anything thrown, for a reason that names its cause. */
+export const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));

@@ -1,4 +1,5 @@
 import type { Hex } from "viem";
+import { GotongError } from "../../common/errors.ts";
 import { PROTOCOL_VERSION_HEADERS } from "../../protocol/protocolVersion.ts";
 import { receiptFromJson, type SignedReceipt } from "../../protocol/receipt.ts";
 
@@ -8,7 +9,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * Fetches the receipt of one of our requests from the provider at `endpoint`, waiting (up to
  * `waitMs`) while it still runs. Undefined when the provider never served it.
  *
- * @throws Error when the provider answers anything but a receipt, 202 (still running) or 404.
+ * @throws GotongError `provider_unavailable` when the provider answers anything but a receipt, 202 (still running) or 404.
  */
 export async function fetchReceipt(endpoint: string, requestId: Hex, waitMs: number): Promise<SignedReceipt | undefined> {
   const deadline = Date.now() + waitMs;
@@ -20,7 +21,15 @@ export async function fetchReceipt(endpoint: string, requestId: Hex, waitMs: num
       await sleep(250);
       continue;
     }
-    if (!res.ok) throw new Error(`receipt lookup for ${requestId} answered ${res.status}`);
+    if (!res.ok) {
+      await res.body?.cancel();
+      throw new GotongError(`The provider at ${endpoint} answered ${res.status} to the lookup of the receipt of request ${requestId}`, {
+        code: "provider_unavailable",
+        status: 502,
+        retryable: true,
+        hint: "The request stays pending and is settled from the provider's receipt on the channel's next use.",
+      });
+    }
     return receiptFromJson(await res.json());
   }
 }
