@@ -18,12 +18,15 @@ contract QuadraticFundingGasTest is FundingFixture {
 
     uint256 internal constant PROJECTS = 100;
 
-    // Ceilings: the figures measured before the split (solc 0.8.30, optimizer 200 runs, cancun).
-    uint256 internal constant FIRST_DONATION_GAS = 112_909;
-    uint256 internal constant FURTHER_DONATION_GAS = 81_639;
-    uint256 internal constant REPEAT_DONATION_GAS = 64_533;
+    // Ceilings: the figures measured before the split (solc 0.8.30, optimizer 200 runs, cancun),
+    // plus, on the calls that move tokens, what the TestToken's larger function dispatch has added
+    // to its `transferFrom` (25 gas here) and `transfer` (23) since it gained EIP-3009 (issue 17).
+    // QuadraticFunding's own code is unchanged by that.
+    uint256 internal constant FIRST_DONATION_GAS = 112_909 + 25;
+    uint256 internal constant FURTHER_DONATION_GAS = 81_639 + 25;
+    uint256 internal constant REPEAT_DONATION_GAS = 64_533 + 25;
     uint256 internal constant FINALIZE_100_GAS = 483_627;
-    uint256 internal constant CLAIM_GAS = 70_895;
+    uint256 internal constant CLAIM_GAS = 70_895 + 23;
 
     address internal donorA;
     address internal donorB;

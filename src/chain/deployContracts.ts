@@ -1,10 +1,13 @@
-import type { Address, Hex } from "viem";
+import type { Address, Hex, TransactionReceipt } from "viem";
+import { GotongError } from "../common/errors.ts";
 import type { ChainClients } from "./createClients.ts";
 import type { Deployment } from "./deployment.ts";
 import { TestTokenArtifact, ModelRegistryArtifact, ProviderRegistryArtifact, PaymentChannelsArtifact } from "./contracts.generated.ts";
 import { QuadraticFundingArtifact, AttestationRegistryArtifact } from "./contracts.generated.ts";
 import { AgentWalletFactoryArtifact, AgentRegistryArtifact, AgentReputationArtifact } from "./contracts.generated.ts";
-import { writeAndWait } from "./writeAndWait.ts";
+import { X402SplitterArtifact } from "./contracts.generated.ts";
+import { deployFailedError } from "./errors.ts";
+import { toChainError, writeAndWait } from "./writeAndWait.ts";
 
 export type DeployOptions = {
   rpcUrl: string;
@@ -32,10 +35,19 @@ export type DeployOptions = {
 
 /** Deploys Gotong's contracts with `clients` as deployer and returns the deployment record. */
 export async function deployContracts(clients: ChainClients, options: DeployOptions): Promise<Deployment> {
-  const deploy = async (artifact: { abi: readonly unknown[]; bytecode: Hex }, args: readonly unknown[]): Promise<Address> => {
-    const hash = await clients.wallet.deployContract({ abi: artifact.abi as never, bytecode: artifact.bytecode, args: args as never });
-    const receipt = await clients.public.waitForTransactionReceipt({ hash });
-    if (!receipt.contractAddress || receipt.status !== "success") throw new Error(`Deployment transaction ${hash} failed`);
+  // Every failure names the contract: `gotong deploy` on a real network meets these (no gas, a
+  // wrong RPC, a chain without Cancun), and a bare "transaction failed" says nothing to act on.
+  const deploy = async (artifact: { contractName: string; abi: readonly unknown[]; bytecode: Hex }, args: readonly unknown[]): Promise<Address> => {
+    let receipt: TransactionReceipt;
+    try {
+      const hash = await clients.wallet.deployContract({ abi: artifact.abi as never, bytecode: artifact.bytecode, args: args as never });
+      receipt = await clients.public.waitForTransactionReceipt({ hash });
+    } catch (error) {
+      const chainError = toChainError(error, `deploying ${artifact.contractName}`, clients.account.address, artifact.abi);
+      throw chainError instanceof GotongError ? chainError : deployFailedError(artifact.contractName, (error as Error).message, error);
+    }
+    if (receipt.status !== "success") throw deployFailedError(artifact.contractName, `transaction ${receipt.transactionHash} reverted`);
+    if (!receipt.contractAddress) throw deployFailedError(artifact.contractName, `transaction ${receipt.transactionHash} created no contract`);
     return receipt.contractAddress;
   };
   const startBlock = await clients.public.getBlockNumber();
@@ -62,6 +74,8 @@ export async function deployContracts(clients: ChainClients, options: DeployOpti
     BigInt(challengePeriod),
   ]);
   await writeAndWait(clients, { address: quadraticFunding, abi: QuadraticFundingArtifact.abi, functionName: "setPaymentChannels", args: [paymentChannels] });
+  // x402 payments split by PaymentChannels' own terms (token, registry, funding pool, fee), read from it.
+  const x402Splitter = await deploy(X402SplitterArtifact, [paymentChannels]);
   const attestationRegistry = await deploy(AttestationRegistryArtifact, []);
   // Agents: wallets with a spending policy, ERC-8004 identities, and reputation that counts paid feedback
   // only (its fee goes to the steward, who feeds funding rounds).
@@ -82,6 +96,7 @@ export async function deployContracts(clients: ChainClients, options: DeployOpti
     agentWalletFactory,
     agentRegistry,
     agentReputation,
+    x402Splitter,
     protocolFeeBps,
     challengePeriod,
     minStake: minStake.toString(),

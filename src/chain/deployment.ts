@@ -24,6 +24,11 @@ export type Deployment = {
   agentRegistry?: Address;
   /** AgentReputation: feedback that counts only with a payment, weighted by it (absent before agents). */
   agentReputation?: Address;
+  /**
+   * X402Splitter: where x402 `exact` payments land (one payee per provider and model) and are split
+   * as a voucher redeem is (absent on deployments made before x402).
+   */
+  x402Splitter?: Address;
   protocolFeeBps: number;
   challengePeriod: number;
   minStake: string;

@@ -1,0 +1,43 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.24;
+
+import {Fixture} from "../utils/Fixture.sol";
+import {RevenueSplit} from "../../src/libraries/RevenueSplit.sol";
+
+/// @notice RevenueSplit is PaymentChannels' split, to the base unit: until PaymentChannels calls the
+///         library itself, this proves the two cannot drift apart.
+contract RevenueSplitTest is Fixture {
+    function testFuzz_split_sumsExactly(uint256 amount, uint16 royaltyBps, uint16 feeBps) public pure {
+        amount = bound(amount, 0, type(uint128).max);
+        royaltyBps = uint16(bound(royaltyBps, 0, 5000));
+        feeBps = uint16(bound(feeBps, 0, 1000));
+        (uint256 royalty, uint256 fee, uint256 providerShare) = RevenueSplit.split(amount, royaltyBps, feeBps);
+        assertEq(royalty + fee + providerShare, amount);
+        assertEq(royalty, amount * royaltyBps / 10_000);
+        assertEq(fee, amount * feeBps / 10_000);
+    }
+
+    function test_split_roundsEachShareDown() public pure {
+        // 999 * 10% = 99.9 and 999 * 2.5% = 24.975: both rounded down, the provider gets the dust.
+        (uint256 royalty, uint256 fee, uint256 providerShare) = RevenueSplit.split(999, 1000, 250);
+        assertEq(royalty, 99);
+        assertEq(fee, 24);
+        assertEq(providerShare, 876);
+    }
+
+    function testFuzz_split_equalsPaymentChannelsRedeem(uint256 amount, uint16 royaltyBps) public {
+        amount = bound(amount, 1, 1e30);
+        royaltyBps = uint16(bound(royaltyBps, 0, 5000));
+        uint256 model = _registerModel(creator, royaltyBps);
+        _registerProvider(stranger, model);
+        bytes32 channelId = _open(sender, stranger, model, amount);
+        bytes memory signature = _sign(senderKey, _voucher(channelId, 0, amount));
+        vm.prank(stranger);
+        channels.redeem(_voucher(channelId, 0, amount), signature);
+
+        (uint256 royalty, uint256 fee, uint256 providerShare) = RevenueSplit.split(amount, royaltyBps, FEE_BPS);
+        assertEq(channels.modelEarnings(model), royalty, "royalty");
+        assertEq(channels.earnings(fundingPool), fee, "fee");
+        assertEq(channels.earnings(stranger), providerShare, "provider share");
+    }
+}
