@@ -4,12 +4,14 @@ import type { AddressInfo } from "node:net";
 /**
  * A TCP proxy that records every byte both ways (what an observer on that link sees) and, on
  * request, cuts the connection once the server has sent a number of sealed SSE frames: a provider
- * (or a link) dying in the middle of an answer.
+ * (or a link) dying in the middle of an answer, or slows what the server sends (a slow link, so a
+ * test can act while an answer is still streaming).
  */
 export async function startCutProxy(target: { host: string; port: number }) {
   const toServer: Buffer[] = [];
   const toClient: Buffer[] = [];
   let cutAfterFrames: number | undefined;
+  let delayMs: number | undefined;
   const sockets = new Set<Socket>();
   const server: Server = createServer((client) => {
     const upstream = connect(target.port, target.host);
@@ -30,7 +32,13 @@ export async function startCutProxy(target: { host: string; port: number }) {
           return;
         }
       }
-      client.write(b);
+      if (delayMs === undefined) return void client.write(b);
+      // Slowed: hold what came and let it out one read at a time, in order.
+      upstream.pause();
+      setTimeout(() => {
+        if (!client.destroyed) client.write(b);
+        upstream.resume();
+      }, delayMs);
     });
     const close = () => {
       client.destroy();
@@ -55,6 +63,10 @@ export async function startCutProxy(target: { host: string; port: number }) {
     /** Cut each later connection once this many SSE data events went through (undefined: never). */
     cutAfter(frames: number | undefined) {
       cutAfterFrames = frames;
+    },
+    /** Hold each later read from the server this long before passing it on (undefined: at once). */
+    slowDown(ms: number | undefined) {
+      delayMs = ms;
     },
     close: () =>
       new Promise<void>((resolve) => {

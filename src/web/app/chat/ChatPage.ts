@@ -1,71 +1,47 @@
 import { h } from "preact";
 import { useContext, useEffect, useMemo, useRef, useState } from "preact/hooks";
-import { describeError, getJson, PageError } from "../lib/api.ts";
+import { PageError } from "../lib/api.ts";
+import { needsApiKey } from "../lib/apiKey.ts";
+import { ApiKeyField } from "../lib/ApiKeyField.ts";
 import { AppContext } from "../lib/context.ts";
-import { formatAmount, formatPrice, shortHex } from "../lib/format.ts";
+import { formatPrice } from "../lib/format.ts";
 import { Notice } from "../lib/ui.ts";
-import { exportHistory, newId, openChatHistory, type ChatHistory, type Conversation, type StoredMessage } from "./history.ts";
-import { ChatStreamError, sendSealedChat, type ChatMessage } from "./sealedChat.ts";
+import { explainChatError } from "./explainChatError.ts";
+import { applyReceipts, findReceipts } from "./findReceipts.ts";
+import { fitHistory } from "./fitHistory.ts";
+import { exportHistory, markInterrupted, newId, openChatHistory, type ChatHistory, type Conversation, type StoredMessage } from "./history.ts";
+import { loadModels, type ModelChoice } from "./loadModels.ts";
+import { MessageView } from "./MessageView.ts";
+import { ChatStreamError, sendSealedChat } from "./sealedChat.ts";
 
 /** The longest message accepted, in characters: far more than a small model's context, far below the gateway's body limit. */
 export const MAX_PROMPT_CHARS = 16_000;
-/** How much earlier conversation goes with each turn, in characters. */
-const MAX_CONTEXT_CHARS = 6_000;
+/** The answer length asked for when the page opens, in tokens. */
+const DEFAULT_MAX_TOKENS = 200;
+/** The longest answer offered when no live provider states its model's context. */
+const MAX_TOKENS_UNKNOWN_CONTEXT = 4096;
+/** How often the model picker asks the gateway again which providers are live. */
+const MODELS_REFRESH_MS = 30_000;
+/** How often a streaming answer is saved to history, at most. */
+const SAVE_STREAMING_MS = 250;
+/** Within this many pixels of the end, the log counts as "at the bottom" and follows a streaming answer. */
+const STICK_TO_BOTTOM_PX = 48;
 
-type Offer = { model: string; modelId: string; provider: string; pricePerMillionInput: string; pricePerMillionOutput: string; weightsHash: string };
-type ModelChoice = { model: string; providers: number; input: bigint; output: bigint };
-
-/** The messages sent with a turn: the latest ones that fit, oldest first, then the new one. */
-function contextFor(messages: StoredMessage[], prompt: string): ChatMessage[] {
-  const out: ChatMessage[] = [];
-  let budget = MAX_CONTEXT_CHARS;
-  for (let i = messages.length - 1; i >= 0; i--) {
-    const m = messages[i]!;
-    if (!m.content || (m.role === "assistant" && m.status === "error")) continue;
-    if (m.content.length > budget) break;
-    budget -= m.content.length;
-    out.unshift({ role: m.role, content: m.content });
+/** The answer-length field's text as a token count within the model's context, or why it is not one. */
+function parseMaxTokens(text: string, contextLength: number | undefined): { ok: true; value: number } | { ok: false; error: string } {
+  const most = contextLength !== undefined ? contextLength - 1 : MAX_TOKENS_UNKNOWN_CONTEXT;
+  const value = Number(text.trim());
+  if (text.trim() === "" || !Number.isInteger(value) || value < 1 || value > most) {
+    return { ok: false, error: `Longest answer: enter a whole number of tokens from 1 to ${most.toLocaleString()}.` };
   }
-  out.push({ role: "user", content: prompt });
-  return out;
+  return { ok: true, value };
 }
 
-function MessageView(props: { message: StoredMessage; onRetry?: () => void }) {
-  const { config } = useContext(AppContext);
-  const m = props.message;
-  const meta =
-    m.role === "assistant" && m.receipt
-      ? h(
-          "p",
-          { class: "message-meta", "data-testid": "message-receipt" },
-          h("span", { "data-testid": "message-cost" }, `Cost ${formatAmount(m.receipt.cost, config.token, config.token.decimals)}`),
-          ` · ${m.receipt.inputTokens} in / ${m.receipt.outputTokens} out tokens · receipt `,
-          h("code", { title: m.receipt.receiptId }, shortHex(m.receipt.receiptId, 6)),
-          " · provider ",
-          h("code", { title: m.receipt.provider }, shortHex(m.receipt.provider)),
-        )
-      : null;
-  const status =
-    m.status === "streaming"
-      ? h("p", { class: "message-status" }, "Writing… (sealed end to end)")
-      : m.status === "incomplete" || m.status === "error"
-        ? h(
-            "div",
-            { class: "message-status message-problem", "data-testid": "message-problem" },
-            h("strong", null, m.status === "incomplete" ? "Incomplete. " : "Not answered. "),
-            m.error?.message ?? "",
-            m.error?.hint ? h("span", { class: "notice-hint" }, ` ${m.error.hint}`) : null,
-            props.onRetry ? h("button", { type: "button", class: "link", onClick: props.onRetry }, "Ask again") : null,
-          )
-        : null;
-  return h(
-    "li",
-    { class: `message message-${m.role}`, "data-status": m.status },
-    h("p", { class: "message-role" }, m.role === "user" ? "You" : `Assistant${m.model ? ` · ${m.model}` : ""}`),
-    h("div", { class: "message-text" }, m.content || (m.status === "streaming" ? "…" : "")),
-    status,
-    meta,
-  );
+/** The picker's line for a model: how many providers are live, or that the gateway cannot be reached. */
+function choiceLabel(c: ModelChoice, unreachable: boolean): string {
+  if (unreachable) return `${c.model} (gateway unreachable)`;
+  if (c.providers === 0) return `${c.model} (no provider live now)`;
+  return `${c.model} (${c.providers} provider${c.providers === 1 ? "" : "s"} live)`;
 }
 
 /** The private chat: pick a model on offer, chat sealed end to end, keep history only here. */
@@ -75,35 +51,58 @@ export function ChatPage() {
   const [conversations, setConversations] = useState<Conversation[]>([]);
   const [currentId, setCurrentId] = useState<string>();
   const [choices, setChoices] = useState<ModelChoice[]>();
+  const [modelsError, setModelsError] = useState<unknown>();
+  const [needKey, setNeedKey] = useState(false);
   const [model, setModel] = useState("");
   const [draft, setDraft] = useState("");
-  const [maxTokens, setMaxTokens] = useState(200);
+  const [maxTokensText, setMaxTokensText] = useState(String(DEFAULT_MAX_TOKENS));
   const [busy, setBusy] = useState<AbortController>();
   const [error, setError] = useState<unknown>();
   const [notice, setNotice] = useState<string>();
+  // The answer whose problem just happened: announced once (role=alert); those read back from history are not.
+  const [liveProblem, setLiveProblem] = useState<string>();
   const logRef = useRef<HTMLDivElement>(null);
   const inputRef = useRef<HTMLTextAreaElement>(null);
+  // Whether the log follows new text: only while the reader is at its end, never while they scroll back.
+  const stickToBottom = useRef(true);
+  const conversationsRef = useRef(conversations);
+  conversationsRef.current = conversations;
 
   const current = conversations.find((c) => c.id === currentId);
+  const chosen = useMemo(() => choices?.find((c) => c.model === model), [choices, model]);
+  const contextLength = chosen?.contextLength;
+  const maxTokens = parseMaxTokens(maxTokensText, contextLength);
 
-  const loadOffers = async () => {
+  const loadChoices = async () => {
     try {
-      const offers = await getJson<{ data: Offer[] }>("/gotong/offers");
-      const byModel = new Map<string, ModelChoice>();
-      for (const o of offers.data) {
-        const c = byModel.get(o.model) ?? { model: o.model, providers: 0, input: BigInt(o.pricePerMillionInput), output: BigInt(o.pricePerMillionOutput) };
-        c.providers++;
-        if (BigInt(o.pricePerMillionInput) < c.input) c.input = BigInt(o.pricePerMillionInput);
-        if (BigInt(o.pricePerMillionOutput) < c.output) c.output = BigInt(o.pricePerMillionOutput);
-        byModel.set(o.model, c);
-      }
-      const list = [...byModel.values()];
+      const list = await loadModels();
       setChoices(list);
-      setModel((m) => m || list[0]?.model || "");
+      setModelsError(undefined);
+      setNeedKey(false);
+      setModel((m) => (list.some((c) => c.model === m) ? m : list[0]?.model || ""));
     } catch (e) {
-      setError(e);
-      setChoices([]);
+      // Earlier choices stay listed, marked unreachable: what they said about providers is no longer known.
+      setModelsError(e);
+      if (needsApiKey(e)) setNeedKey(true);
+      setChoices((c) => c ?? []);
     }
+  };
+
+  /** Gives stopped, cut and interrupted answers the cost the gateway settled for them, once it has. */
+  const settleCosts = async (store = history) => {
+    let found: Awaited<ReturnType<typeof findReceipts>>;
+    try {
+      found = await findReceipts(conversationsRef.current);
+    } catch {
+      return; // the gateway is unreachable or refused: the costs stay "to be settled", looked up next time
+    }
+    if (found.size === 0) return;
+    // Applied to the conversations as they are now, not as they were when the receipts were asked for.
+    const changed = conversationsRef.current.flatMap((c) => applyReceipts(c, found) ?? []);
+    if (changed.length === 0) return;
+    const byId = new Map(changed.map((c) => [c.id, c]));
+    setConversations((all) => all.map((c) => byId.get(c.id) ?? c));
+    for (const c of changed) await store?.save(c);
   };
 
   useEffect(() => {
@@ -111,21 +110,28 @@ export function ChatPage() {
       const store = await openChatHistory();
       setHistory(store);
       const all = await store.list();
+      // An answer left "Writing…" by a reload or a closed tab will never finish: say so, offer Ask again.
+      for (const c of markInterrupted(all)) await store.save(c);
+      conversationsRef.current = all;
       setConversations(all);
       setCurrentId(all[0]?.id);
       if (!store.persistent) setNotice("This browser does not allow saving; this chat is kept only until the page closes.");
+      await settleCosts(store);
     })();
-    void loadOffers();
+    void loadChoices();
+    const timer = setInterval(() => void loadChoices(), MODELS_REFRESH_MS);
+    return () => clearInterval(timer);
   }, []);
 
   useEffect(() => {
     if (current?.model && choices?.some((c) => c.model === current.model)) setModel(current.model);
+    stickToBottom.current = true;
   }, [currentId]);
 
   useEffect(() => {
     const log = logRef.current;
-    if (log) log.scrollTop = log.scrollHeight;
-  }, [current?.messages.length, current?.messages[current.messages.length - 1]?.content]);
+    if (log && stickToBottom.current) log.scrollTop = log.scrollHeight;
+  }, [currentId, current?.messages.length, current?.messages[current.messages.length - 1]?.content]);
 
   const persist = async (conversation: Conversation) => {
     conversation.updatedAt = Date.now();
@@ -133,24 +139,55 @@ export function ChatPage() {
     await history?.save(conversation);
   };
 
+  /** The conversation a new message joins: the current one when it is with the chosen model. */
+  const joined = current && current.model === model ? current : undefined;
+  const fitted = useMemo(
+    () => (maxTokens.ok && draft.trim() ? fitHistory(joined?.messages ?? [], draft.trim(), { contextLength, maxTokens: maxTokens.value }) : undefined),
+    [joined, draft, contextLength, maxTokens.ok && maxTokens.value],
+  );
+
   const send = async (prompt: string, retryOf?: StoredMessage) => {
+    if (busy) return;
     setError(undefined);
     setNotice(undefined);
-    if (busy) return;
     const text = prompt.trim();
     if (!text) return setError(new PageError("Write a message first.", { code: "empty_prompt", hint: "Type your question in the message box, then press Send." }));
     if (text.length > MAX_PROMPT_CHARS) {
       return setError(new PageError(`Your message is ${text.length.toLocaleString()} characters; the limit is ${MAX_PROMPT_CHARS.toLocaleString()}.`, { code: "prompt_too_long", hint: "Shorten it or split it over several messages. Nothing was sent." }));
     }
     if (!model) return setError(new PageError("No model is on offer yet.", { code: "no_model", hint: "Start a provider (`gotong up` does), then reload." }));
-    const conversation: Conversation = current && current.model === model
-      ? structuredClone(current)
+    if (!maxTokens.ok) return setError(new PageError(maxTokens.error, { code: "invalid_parameter", hint: "Nothing was sent." }));
+    const conversation: Conversation = joined
+      ? structuredClone(joined)
       : { id: newId(), title: text.slice(0, 60), model, createdAt: Date.now(), updatedAt: Date.now(), messages: [] };
-    if (retryOf) conversation.messages = conversation.messages.filter((m) => m.id !== retryOf.id);
-    else conversation.messages.push({ id: newId(), role: "user", content: text, createdAt: Date.now(), status: "done" });
-    const earlier = conversation.messages.slice(0, -1);
+    // What goes with this turn: the conversation before its question (for Ask again, before the question asked again).
+    let earlier = conversation.messages;
+    if (retryOf) {
+      const at = conversation.messages.findIndex((m) => m.id === retryOf.id);
+      let question = at - 1;
+      while (question >= 0 && conversation.messages[question]!.role !== "user") question--;
+      earlier = conversation.messages.slice(0, Math.max(0, question));
+    }
+    const fit = fitHistory(earlier, text, { contextLength, maxTokens: maxTokens.value });
+    if (!fit.ok) {
+      return setError(
+        new PageError(`This message is too long for this model: it may take up to ${fit.promptTokens.toLocaleString()} tokens, and the model's ${contextLength?.toLocaleString()}-token context leaves room for ${fit.room.toLocaleString()} with a ${maxTokens.value.toLocaleString()}-token answer.`, {
+          code: "context_length_exceeded",
+          hint: "Shorten it, or lower Longest answer. Nothing was sent.",
+        }),
+      );
+    }
+    if (retryOf) {
+      // An answer that never reached the gateway cost nothing: the new one takes its place. One
+      // that did may have been charged, so it stays, with its cost once settled.
+      if (!retryOf.requestId) conversation.messages = conversation.messages.filter((m) => m.id !== retryOf.id);
+    } else {
+      conversation.messages.push({ id: newId(), role: "user", content: text, createdAt: Date.now(), status: "done" });
+    }
     const answer: StoredMessage = { id: newId(), role: "assistant", content: "", createdAt: Date.now(), status: "streaming", model };
     conversation.messages.push(answer);
+    stickToBottom.current = true;
+    setLiveProblem(undefined);
     setCurrentId(conversation.id);
     await persist(conversation);
     if (!retryOf) setDraft("");
@@ -161,13 +198,20 @@ export function ChatPage() {
     try {
       const result = await sendSealedChat({
         model,
-        messages: contextFor(earlier, text),
-        maxTokens,
+        messages: fit.messages,
+        maxTokens: maxTokens.value,
         signal: controller.signal,
+        onPrepared: ({ requestId }) => {
+          // Kept at once: if the page goes away mid-answer, this finds the answer's cost later.
+          answer.requestId = requestId;
+          void history?.save(conversation);
+        },
         onDelta: (piece) => {
+          const first = answer.content === "";
           answer.content += piece;
           update();
-          if (Date.now() - lastSave > 1000) {
+          // Saved as it streams, so a reload or a closed tab keeps what had arrived.
+          if (first || Date.now() - lastSave > SAVE_STREAMING_MS) {
             lastSave = Date.now();
             void history?.save(conversation);
           }
@@ -180,20 +224,38 @@ export function ChatPage() {
       const partial = e instanceof ChatStreamError ? e.partial : "";
       answer.content = partial || answer.content;
       answer.status = answer.content ? "incomplete" : "error";
-      answer.error = describeError(e);
-      if (!(e instanceof ChatStreamError)) setError(e);
+      // Shown once, in the answer itself (with Ask again), not again in a banner.
+      answer.error = explainChatError(e);
+      // Announced at once, unless the person stopped it themselves.
+      if (answer.error.code !== "aborted") setLiveProblem(answer.id);
+      if (needsApiKey(e)) setNeedKey(true);
     } finally {
       setBusy(undefined);
       await persist(conversation);
       inputRef.current?.focus();
+      void loadChoices();
+      void settleCosts();
     }
   };
 
+  const stop = () => busy?.abort();
+
   const onKeyDown = (event: KeyboardEvent) => {
-    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+    if (event.key === "Escape" && busy) {
+      event.preventDefault();
+      stop();
+    } else if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
       event.preventDefault();
       void send(draft);
     }
+  };
+
+  const newChat = () => {
+    setCurrentId(undefined);
+    setError(undefined);
+    setNotice(undefined);
+    setLiveProblem(undefined);
+    inputRef.current?.focus();
   };
 
   const exportAll = () => {
@@ -225,16 +287,138 @@ export function ChatPage() {
     setNotice("All conversations deleted.");
   };
 
-  const chosen = useMemo(() => choices?.find((c) => c.model === model), [choices, model]);
   const tooLong = draft.trim().length > MAX_PROMPT_CHARS;
+  const unreachable = modelsError !== undefined && !needKey;
+  const lastIndex = (current?.messages.length ?? 0) - 1;
+  const maxTokensMost = contextLength !== undefined ? contextLength - 1 : MAX_TOKENS_UNKNOWN_CONTEXT;
 
   return h(
     "div",
     { class: "chat" },
     h(
+      "div",
+      { class: "chat-main" },
+      needKey ? h(ApiKeyField, { rejected: true, onSaved: () => void loadChoices() }) : null,
+      h(
+        "div",
+        { class: "chat-controls" },
+        h(
+          "div",
+          { class: "field" },
+          h("label", { for: "model" }, "Model"),
+          h(
+            "select",
+            { id: "model", value: model, onChange: (e: Event) => setModel((e.target as HTMLSelectElement).value), disabled: !choices || choices.length === 0 },
+            choices === undefined ? h("option", { value: "" }, "Loading models…") : choices.length === 0 ? h("option", { value: "" }, modelsError ? "Models could not be loaded" : "No model on offer") : null,
+            (choices ?? []).map((c) => h("option", { key: c.model, value: c.model }, choiceLabel(c, unreachable))),
+          ),
+          chosen && !unreachable
+            ? h(
+                "p",
+                { class: "fine", id: "model-price" },
+                `From ${formatPrice(chosen.input, config.token)} in, ${formatPrice(chosen.output, config.token)} out`,
+                chosen.contextLength !== undefined ? ` · ${chosen.contextLength.toLocaleString()}-token context` : "",
+              )
+            : null,
+        ),
+        h(
+          "div",
+          { class: "field field-small" },
+          h("label", { for: "max-tokens" }, "Longest answer (tokens)"),
+          h("input", {
+            id: "max-tokens",
+            type: "number",
+            inputMode: "numeric",
+            min: 1,
+            max: maxTokensMost,
+            value: maxTokensText,
+            "aria-invalid": maxTokens.ok ? undefined : "true",
+            "aria-describedby": "max-tokens-help",
+            onInput: (e: Event) => setMaxTokensText((e.target as HTMLInputElement).value),
+          }),
+          h(
+            "p",
+            { class: maxTokens.ok ? "fine" : "fine danger", id: "max-tokens-help" },
+            maxTokens.ok
+              ? contextLength !== undefined
+                ? `Up to ${maxTokensMost.toLocaleString()}: the answer and the conversation share this model's ${contextLength.toLocaleString()}-token context.`
+                : `Up to ${maxTokensMost.toLocaleString()}.`
+              : `${maxTokens.error}${contextLength !== undefined ? ` This model has a ${contextLength.toLocaleString()}-token context.` : ""}`,
+          ),
+        ),
+      ),
+      h(
+        "div",
+        {
+          class: "messages",
+          ref: logRef,
+          role: "log",
+          "aria-live": "polite",
+          "aria-label": "Conversation",
+          tabIndex: 0,
+          onScroll: (e: Event) => {
+            const el = e.currentTarget as HTMLDivElement;
+            stickToBottom.current = el.scrollHeight - el.scrollTop - el.clientHeight < STICK_TO_BOTTOM_PX;
+          },
+        },
+        h(
+          "ol",
+          { class: "message-list" },
+          current && current.messages.length > 0
+            ? current.messages.map((m, i) =>
+                h(MessageView, {
+                  key: m.id,
+                  message: m,
+                  live: m.id === liveProblem,
+                  // Only the conversation's last answer can be asked again: a new answer goes below it.
+                  onRetry: i === lastIndex && m.role === "assistant" && (m.status === "error" || m.status === "incomplete") && !busy && current.messages.slice(0, i).some((x) => x.role === "user")
+                    ? () => void send([...current.messages.slice(0, i)].reverse().find((x) => x.role === "user")!.content, m)
+                    : undefined,
+                }),
+              )
+            : h("li", { class: "empty" }, "Ask anything. Your message is sealed in this browser to the provider's key (HPKE); the gateway pays for it without being able to read it."),
+        ),
+      ),
+      h(Notice, { error: error ?? (choices?.length === 0 && !needKey ? modelsError : undefined), notice, onDismiss: error ? () => setError(undefined) : undefined }),
+      h(
+        "form",
+        { class: "composer", onSubmit: (e: Event) => { e.preventDefault(); void send(draft); } },
+        h("label", { for: "prompt", class: "visually-hidden" }, "Message"),
+        h("textarea", {
+          id: "prompt",
+          ref: inputRef,
+          rows: 3,
+          value: draft,
+          placeholder: "Message (Enter to send, Shift+Enter for a new line, Esc to stop)",
+          "aria-describedby": "prompt-count",
+          "aria-invalid": tooLong || (fitted && !fitted.ok) ? "true" : undefined,
+          onInput: (e: Event) => setDraft((e.target as HTMLTextAreaElement).value),
+          onKeyDown,
+        }),
+        h(
+          "div",
+          { class: "composer-row" },
+          h(
+            "span",
+            { id: "prompt-count", class: tooLong || (fitted && !fitted.ok) ? "fine danger" : "fine" },
+            `${draft.trim().length.toLocaleString()} / ${MAX_PROMPT_CHARS.toLocaleString()} characters`,
+            fitted && !fitted.ok && !tooLong ? " · too long for this model's context" : "",
+            fitted?.ok && fitted.dropped > 0
+              ? h("span", { "data-testid": "context-trimmed" }, ` · ${fitted.dropped} earlier message${fitted.dropped === 1 ? " is" : "s are"} left out to fit the model's context`)
+              : null,
+          ),
+          // Two different buttons (keyed), never one that changes type under the click: a Stop
+          // button turned into Send mid-click would submit the form, sending the next draft.
+          busy
+            ? h("button", { key: "stop", type: "button", class: "button", onClick: stop }, "Stop")
+            : h("button", { key: "send", type: "submit", class: "button primary" }, "Send"),
+        ),
+      ),
+    ),
+    h(
       "aside",
       { class: "chat-side", "aria-label": "Conversations" },
-      h("button", { type: "button", class: "button", onClick: () => { setCurrentId(undefined); inputRef.current?.focus(); } }, "New chat"),
+      h("button", { type: "button", class: "button", onClick: newChat }, "New chat"),
       h(
         "ul",
         { class: "conversation-list" },
@@ -254,72 +438,6 @@ export function ChatPage() {
         h("button", { type: "button", class: "link danger", onClick: () => void deleteAll(), disabled: conversations.length === 0 }, "Delete all"),
       ),
       h("p", { class: "fine" }, "History stays in this browser only. Messages leave it sealed to the provider; the gateway relays ciphertext."),
-    ),
-    h(
-      "div",
-      { class: "chat-main" },
-      h(
-        "div",
-        { class: "chat-controls" },
-        h(
-          "div",
-          { class: "field" },
-          h("label", { for: "model" }, "Model"),
-          h(
-            "select",
-            { id: "model", value: model, onChange: (e: Event) => setModel((e.target as HTMLSelectElement).value), disabled: !choices || choices.length === 0 },
-            choices === undefined ? h("option", { value: "" }, "Loading offers…") : choices.length === 0 ? h("option", { value: "" }, "No model on offer") : null,
-            (choices ?? []).map((c) => h("option", { key: c.model, value: c.model }, `${c.model} (${c.providers} provider${c.providers === 1 ? "" : "s"})`)),
-          ),
-          chosen ? h("p", { class: "fine", id: "model-price" }, `From ${formatPrice(chosen.input, config.token)} in, ${formatPrice(chosen.output, config.token)} out`) : null,
-        ),
-        h(
-          "div",
-          { class: "field field-small" },
-          h("label", { for: "max-tokens" }, "Longest answer (tokens)"),
-          h("input", { id: "max-tokens", type: "number", min: 1, max: 4096, value: maxTokens, onInput: (e: Event) => setMaxTokens(Math.max(1, Math.min(4096, Number((e.target as HTMLInputElement).value) || 1))) }),
-        ),
-      ),
-      h(
-        "div",
-        { class: "messages", ref: logRef, role: "log", "aria-live": "polite", "aria-label": "Conversation", tabIndex: 0 },
-        h(
-        "ol",
-        { class: "message-list" },
-        current && current.messages.length > 0
-          ? current.messages.map((m, i) =>
-              h(MessageView, {
-                key: m.id,
-                message: m,
-                onRetry: m.role === "assistant" && (m.status === "error" || m.status === "incomplete") && !busy && current.messages[i - 1]?.role === "user" ? () => void send(current.messages[i - 1]!.content, m) : undefined,
-              }),
-            )
-          : h("li", { class: "empty" }, "Ask anything. Your message is sealed in this browser to the provider's key (HPKE); the gateway pays for it without being able to read it."),
-      ),
-      ),
-      h(Notice, { error, notice, onDismiss: () => setError(undefined) }),
-      h(
-        "form",
-        { class: "composer", onSubmit: (e: Event) => { e.preventDefault(); void send(draft); } },
-        h("label", { for: "prompt", class: "visually-hidden" }, "Message"),
-        h("textarea", {
-          id: "prompt",
-          ref: inputRef,
-          rows: 3,
-          value: draft,
-          placeholder: "Message (Enter to send, Shift+Enter for a new line)",
-          "aria-describedby": "prompt-count",
-          "aria-invalid": tooLong ? "true" : undefined,
-          onInput: (e: Event) => setDraft((e.target as HTMLTextAreaElement).value),
-          onKeyDown,
-        }),
-        h("div", { class: "composer-row" },
-          h("span", { id: "prompt-count", class: tooLong ? "fine danger" : "fine" }, `${draft.trim().length.toLocaleString()} / ${MAX_PROMPT_CHARS.toLocaleString()} characters`),
-          busy
-            ? h("button", { type: "button", class: "button", onClick: () => busy.abort() }, "Stop")
-            : h("button", { type: "submit", class: "button primary" }, "Send"),
-        ),
-      ),
     ),
   );
 }

@@ -9,6 +9,12 @@ export type StoredMessage = {
   /** done; streaming (being written); incomplete (stream broke, partial kept); error (nothing came). */
   status: "done" | "streaming" | "incomplete" | "error";
   model?: string;
+  /**
+   * The gateway's id for the paid request behind an answer, kept from the moment it is prepared:
+   * an answer stopped, cut or interrupted by a reload gets no receipt in its stream, but it may have
+   * been charged; its receipt is found by this id once the gateway settles it (see findReceipts).
+   */
+  requestId?: string;
   receipt?: ChatReceipt;
   error?: { message: string; hint?: string; code: string };
 };
@@ -91,4 +97,28 @@ export function exportHistory(conversations: Conversation[]): string {
 export function newId(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(12));
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/**
+ * Answers left "streaming" by a page that closed or reloaded mid-answer: nothing will ever finish
+ * them, so they become incomplete (what arrived is kept) or unanswered, with a reason, and can be
+ * asked again. Returns the conversations it changed.
+ */
+export function markInterrupted(conversations: Conversation[]): Conversation[] {
+  const changed: Conversation[] = [];
+  for (const c of conversations) {
+    let touched = false;
+    for (const m of c.messages) {
+      if (m.status !== "streaming") continue;
+      m.status = m.content ? "incomplete" : "error";
+      m.error = {
+        message: "The page was closed or reloaded while this answer was being written.",
+        hint: "What arrived is kept. If the provider had started, the tokens it sent are charged; the cost shows here once the gateway settles it.",
+        code: "interrupted",
+      };
+      touched = true;
+    }
+    if (touched) changed.push(c);
+  }
+  return changed;
 }

@@ -53,6 +53,20 @@ export type SealedChatOptions = {
  * @example const { text, receipt } = await sendSealedChat({ model, messages, maxTokens: 256, onDelta });
  */
 export async function sendSealedChat(options: SealedChatOptions): Promise<{ text: string; receipt: ChatReceipt; requestId: string }> {
+  try {
+    return await sendSealedChatOnce(options);
+  } catch (error) {
+    // Stopped before the stream began (while preparing, sealing or posting): the browser's bare
+    // AbortError says "signal is aborted without reason"; the person pressed Stop, so say that.
+    if (options.signal?.aborted && !(error instanceof ChatStreamError)) {
+      throw new ChatStreamError("Stopped before the answer began.", { code: "aborted", hint: "Nothing arrived. If the provider had already started, what it did is charged and its cost shows here once the gateway settles it.", cause: error }, "");
+    }
+    throw error;
+  }
+}
+
+/** The turn itself; {@link sendSealedChat} only rewords a Stop that came before the stream. */
+async function sendSealedChatOnce(options: SealedChatOptions): Promise<{ text: string; receipt: ChatReceipt; requestId: string }> {
   const prepared = await postJson<{ requestId: string; provider: string; hpkePublicKey: string; chainId: number }>("/gotong/relay/prepare", { model: options.model }, options.signal);
   options.onPrepared?.({ requestId: prepared.requestId, provider: prepared.provider });
 
@@ -100,7 +114,7 @@ export async function sendSealedChat(options: SealedChatOptions): Promise<{ text
       try {
         read = await reader.read();
       } catch (error) {
-        if (options.signal?.aborted) throw broken("Stopped.", "aborted", "What arrived is kept. You are charged only for the tokens you received.", error);
+        if (options.signal?.aborted) throw broken("Stopped.", "aborted", "What arrived is kept. You are charged only for the tokens you received; the cost shows here once the gateway settles it.", error);
         throw broken("The connection to the gateway dropped mid-answer.", "network_down", "What arrived is kept; you are charged only for the tokens you received. Check the connection and ask again.", error);
       }
       if (read.done) break;

@@ -3,7 +3,7 @@ import { useContext, useEffect, useState } from "preact/hooks";
 import { getJson, PageError } from "../lib/api.ts";
 import { AppContext } from "../lib/context.ts";
 import { formatAmount, formatDuration, formatExact, formatTime, shortHex } from "../lib/format.ts";
-import { DataTable, Notice, Section } from "../lib/ui.ts";
+import { DataTable, Notice, Pending, Section } from "../lib/ui.ts";
 import { encodeCall } from "../wallet/encodeCall.ts";
 import type { Channel } from "./types.ts";
 import { useConfirmedAction } from "./useConfirmedAction.ts";
@@ -94,10 +94,10 @@ export function ChannelsSection() {
     Section,
     { title: "Your channels", id: "channels", actions: h("button", { type: "button", class: "link", onClick: () => void load() }, "Refresh") },
     h("p", { class: "fine" }, "Account ", h("code", null, shortHex(account)), balance !== undefined ? h("span", { "data-testid": "account-balance" }, ` holds ${formatAmount(balance, token)}`) : null, "."),
-    h(Notice, { error: action.error ?? loadError, notice: action.notice, onDismiss: () => (action.error ? action.dismiss() : setLoadError(undefined)) }),
+    h(Notice, { error: action.error ?? (channels !== undefined ? loadError : undefined), notice: action.notice, onDismiss: () => (action.error ? action.dismiss() : setLoadError(undefined)) }),
     action.dialog,
     channels === undefined
-      ? h("p", null, "Loading…")
+      ? h(Pending, { failed: loadError !== undefined, error: loadError, what: "your channels", retry: () => void load() })
       : channels.length === 0
         ? h("p", { class: "fine" }, "No payment channels yet: the gateway opens one with a provider on your first chat with it.")
         : h(

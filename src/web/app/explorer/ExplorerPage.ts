@@ -2,7 +2,7 @@ import { h } from "preact";
 import { useContext, useEffect, useState } from "preact/hooks";
 import { getJson } from "../lib/api.ts";
 import { AppContext } from "../lib/context.ts";
-import { Notice, Section } from "../lib/ui.ts";
+import { Notice, Pending, Section } from "../lib/ui.ts";
 import { injectedProvider } from "../wallet/wallet.ts";
 import { ChannelsSection } from "./ChannelsSection.ts";
 import { EarningsChart, type EarningsSeries } from "./EarningsChart.ts";
@@ -18,10 +18,38 @@ export function ExplorerPage() {
   const [data, setData] = useState<{ models: Model[]; providers: Provider[] }>();
   const [earnings, setEarnings] = useState<Earnings>();
   const [error, setError] = useState<unknown>();
-  const reload = () => getJson<{ models: Model[]; providers: Provider[] }>("/gotong/web/explorer").then(setData, setError);
+  // Which reads failed: their sections then say so instead of "Loading…" for ever.
+  const [failed, setFailed] = useState<{ explorer?: boolean; earnings?: boolean }>({});
+  const reload = () =>
+    getJson<{ models: Model[]; providers: Provider[] }>("/gotong/web/explorer").then(
+      (d) => {
+        setData(d);
+        setFailed((f) => ({ ...f, explorer: false }));
+      },
+      (e) => {
+        setError(e);
+        setFailed((f) => ({ ...f, explorer: true }));
+      },
+    );
+  const loadEarnings = () =>
+    getJson<Earnings>("/gotong/web/earnings").then(
+      (e) => {
+        setEarnings(e);
+        setFailed((f) => ({ ...f, earnings: false }));
+      },
+      (e) => {
+        setError(e);
+        setFailed((f) => ({ ...f, earnings: true }));
+      },
+    );
+  const retry = () => {
+    setError(undefined);
+    void reload();
+    void loadEarnings();
+  };
   useEffect(() => {
     void reload();
-    getJson<Earnings>("/gotong/web/earnings").then(setEarnings, setError);
+    void loadEarnings();
   }, []);
   const token = config.token;
   // Who withdraws: the connected wallet; before one is connected, the local key when it is the only wallet.
@@ -30,14 +58,14 @@ export function ExplorerPage() {
     "div",
     { class: "stack" },
     h(Notice, { error }),
-    h(ModelsSection, { models: data?.models, viewer, reload }),
-    h(ProvidersSection, { providers: data?.providers, viewer, reload }),
+    h(ModelsSection, { models: data?.models, failed: failed.explorer, retry, viewer, reload }),
+    h(ProvidersSection, { providers: data?.providers, failed: failed.explorer, retry, viewer, reload }),
     h(ChannelsSection, null),
     h(
       Section,
       { title: "Earnings over time", id: "earnings" },
       earnings === undefined
-        ? h("p", null, "Loading…")
+        ? h(Pending, { failed: failed.earnings, what: "the earnings", retry })
         : h(
             "div",
             { class: "charts" },

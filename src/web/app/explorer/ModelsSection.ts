@@ -3,7 +3,7 @@ import { useContext } from "preact/hooks";
 import { PageError } from "../lib/api.ts";
 import { AppContext } from "../lib/context.ts";
 import { formatAmount, formatBps, formatExact, shortHex } from "../lib/format.ts";
-import { DataTable, Notice, Section } from "../lib/ui.ts";
+import { DataTable, Notice, Pending, Section } from "../lib/ui.ts";
 import { encodeCall } from "../wallet/encodeCall.ts";
 import { sameAddress, type Model } from "./types.ts";
 import { useConfirmedAction } from "./useConfirmedAction.ts";
@@ -13,7 +13,7 @@ import { amountTransferred, differenceNote, readWithdrawable } from "./withdrawa
  * The registered models, with what each has earned its creator; the owner of a model's token (the
  * connected wallet) withdraws its accrued royalties from here, after confirming the exact amount.
  */
-export function ModelsSection(props: { models: Model[] | undefined; viewer: string | undefined; reload: () => Promise<void> }) {
+export function ModelsSection(props: { failed?: boolean; retry?: () => void; models: Model[] | undefined; viewer: string | undefined; reload: () => Promise<void> }) {
   const { config, wallet, connect } = useContext(AppContext);
   const token = config.token;
   const exact = (v: bigint) => formatExact(v, token);
@@ -51,7 +51,7 @@ export function ModelsSection(props: { models: Model[] | undefined; viewer: stri
     h(Notice, { error: action.error, notice: action.notice, onDismiss: action.dismiss }),
     action.dialog,
     props.models === undefined
-      ? h("p", null, "Loading…")
+      ? h(Pending, { failed: props.failed, what: "the models", retry: props.retry })
       : h(
           DataTable,
           { label: "Models", columns: ["Model", "Owner", "Weights hash", "Licence", "Royalty", "Providers", "Requests here", "Paid on-chain", "Royalties earned", "To withdraw"] },

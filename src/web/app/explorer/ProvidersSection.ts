@@ -3,7 +3,7 @@ import { useContext } from "preact/hooks";
 import { PageError } from "../lib/api.ts";
 import { AppContext } from "../lib/context.ts";
 import { formatAmount, formatExact, formatPrice, shortHex } from "../lib/format.ts";
-import { DataTable, Notice, Section } from "../lib/ui.ts";
+import { DataTable, Notice, Pending, Section } from "../lib/ui.ts";
 import { encodeCall } from "../wallet/encodeCall.ts";
 import { sameAddress, type Provider } from "./types.ts";
 import { useConfirmedAction } from "./useConfirmedAction.ts";
@@ -13,7 +13,7 @@ import { amountTransferred, differenceNote, readWithdrawable } from "./withdrawa
  * The registered providers, with what each has earned; a provider's own key (the connected wallet)
  * withdraws the earnings the contract holds for it from here, after confirming the exact amount.
  */
-export function ProvidersSection(props: { providers: Provider[] | undefined; viewer: string | undefined; reload: () => Promise<void> }) {
+export function ProvidersSection(props: { failed?: boolean; retry?: () => void; providers: Provider[] | undefined; viewer: string | undefined; reload: () => Promise<void> }) {
   const { config, wallet, connect } = useContext(AppContext);
   const token = config.token;
   const exact = (v: bigint) => formatExact(v, token);
@@ -50,7 +50,7 @@ export function ProvidersSection(props: { providers: Provider[] | undefined; vie
     h(Notice, { error: action.error, notice: action.notice, onDismiss: action.dismiss }),
     action.dialog,
     props.providers === undefined
-      ? h("p", null, "Loading…")
+      ? h(Pending, { failed: props.failed, what: "the providers", retry: props.retry })
       : h(
           DataTable,
           { label: "Providers", columns: ["Provider", "Stake", "Offers (in / out)", "Latency", "Reputation here", "Earned", "To withdraw"] },

@@ -1,0 +1,57 @@
+import { describe, expect, it } from "vitest";
+import { fitHistory, tokenBound } from "./fitHistory.ts";
+import type { StoredMessage } from "./history.ts";
+
+let n = 0;
+const msg = (role: "user" | "assistant", content: string, status: StoredMessage["status"] = "done"): StoredMessage => ({ id: `m${n++}`, role, content, createdAt: n, status });
+
+describe("fitHistory: what a turn sends within the model's context", () => {
+  it("bounds tokens by UTF-8 bytes plus the template's share, never by characters", () => {
+    expect(tokenBound("abc")).toBe(3 + 8);
+    expect(tokenBound("é")).toBe(2 + 8); // one character, two bytes: up to two tokens
+  });
+
+  it("sends answered turns only: a stopped, cut or interrupted answer and its question stay out", () => {
+    const earlier = [
+      msg("user", "first"),
+      msg("assistant", "one"),
+      msg("user", "second"),
+      msg("assistant", "half an ans", "incomplete"),
+      msg("user", "third"),
+      msg("assistant", "", "error"),
+      msg("user", "fourth"),
+      msg("assistant", "partial", "incomplete"),
+      msg("assistant", "four"), // asked again: the complete answer counts
+    ];
+    const fit = fitHistory(earlier, "fifth", { contextLength: 4096, maxTokens: 100 });
+    expect(fit).toEqual({
+      ok: true,
+      dropped: 0,
+      promptTokens: 16 + tokenBound("fifth") + tokenBound("first") + tokenBound("one") + tokenBound("fourth") + tokenBound("four"),
+      messages: [
+        { role: "user", content: "first" },
+        { role: "assistant", content: "one" },
+        { role: "user", content: "fourth" },
+        { role: "assistant", content: "four" },
+        { role: "user", content: "fifth" },
+      ],
+    });
+  });
+
+  it("drops the oldest turns first until the prompt and the answer's room fit, and counts them", () => {
+    const earlier = [msg("user", "a".repeat(100)), msg("assistant", "b".repeat(100)), msg("user", "c".repeat(10)), msg("assistant", "d".repeat(10))];
+    // room: 300 - 50 = 250; prompt 16 + 8 + 20 = 44; newest turn 36 fits (80), the oldest (216) does not.
+    const fit = fitHistory(earlier, "e".repeat(20), { contextLength: 300, maxTokens: 50 });
+    expect(fit).toEqual({ ok: true, dropped: 2, promptTokens: 80, messages: [{ role: "user", content: "c".repeat(10) }, { role: "assistant", content: "d".repeat(10) }, { role: "user", content: "e".repeat(20) }] });
+  });
+
+  it("refuses a prompt that cannot fit with the answer's room, whatever the history", () => {
+    expect(fitHistory([], "x".repeat(200), { contextLength: 256, maxTokens: 64 })).toEqual({ ok: false, promptTokens: 16 + 208, room: 256 - 64 - 24 });
+  });
+
+  it("trims nothing when no provider states a context", () => {
+    const earlier = [msg("user", "a".repeat(10_000)), msg("assistant", "b")];
+    const fit = fitHistory(earlier, "c", { contextLength: undefined, maxTokens: 200 });
+    expect(fit.ok && fit.messages.length).toBe(3);
+  });
+});

@@ -1,0 +1,406 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Browser, Page } from "playwright-core";
+import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
+import { fundOnDevnet } from "../../src/chain/fundOnDevnet.ts";
+import { startGateway, type RunningGateway } from "../../src/gateway/startGateway.ts";
+import { webAppRoutes } from "../../src/web/server/webAppRoutes.ts";
+import { quietLogger, UNIT } from "../helpers/network.ts";
+import { axe } from "./helpers/axe.ts";
+import { ask, browserSkipReason, launchBrowser, offersLoaded, screenshot } from "./helpers/browser.ts";
+import { startWebNetwork, type WebNetwork } from "./helpers/webNetwork.ts";
+
+const skip = browserSkipReason();
+
+/** "Cost 0.000123 gUSD" → 123n: the page's amounts back in base units (6 decimals), exactly. */
+const baseUnitsOf = (text: string) => {
+  const m = /Cost ([\d,]+)(?:\.(\d+))? gUSD/.exec(text);
+  if (!m) throw new Error(`not a cost: ${JSON.stringify(text)}`);
+  return BigInt(m[1]!.replaceAll(",", "")) * 1_000_000n + BigInt((m[2] ?? "").padEnd(6, "0"));
+};
+
+describe.skipIf(skip)("the chat is honest about what it sends and spends (issue 18's bugs), in headless Chromium", () => {
+  let web: WebNetwork;
+  let browser: Browser;
+  let keyed: RunningGateway | undefined;
+  const pageErrors: string[] = [];
+  let contextLength: number;
+
+  beforeAll(async () => {
+    web = await startWebNetwork();
+    browser = await launchBrowser();
+    const models = (await (await fetch(`${web.gateway.url}/v1/models`)).json()) as { data: { id: string; context_length: number | null }[] };
+    contextLength = models.data.find((m) => m.id === web.model.name)!.context_length!;
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await keyed?.stop();
+    await web?.stop();
+  });
+
+  async function open(options: { width?: number; height?: number; url?: string; dark?: boolean } = {}) {
+    const context = await browser.newContext({ viewport: { width: options.width ?? 1280, height: options.height ?? 800 }, colorScheme: options.dark ? "dark" : "light", bypassCSP: true }); // bypassCSP only so axe can be injected (webAccessibility checks the policy)
+    const relayed: string[] = [];
+    context.on("request", (r) => {
+      if (/\/gotong\/relay\/0x/.test(r.url())) relayed.push(r.url());
+    });
+    const page = await context.newPage();
+    page.on("pageerror", (error) => pageErrors.push(error.message));
+    await page.goto(options.url ?? web.pageUrl);
+    await offersLoaded(page);
+    return { context, page, relayed };
+  }
+  const box = (page: Page) => page.getByLabel("Message", { exact: true });
+  const last = (page: Page) => page.locator(".message-assistant").last();
+  /** Waits until the last answer has some text streamed in (not just the placeholder). */
+  const firstText = (page: Page) =>
+    // Strings, not functions: these run in the page, whose globals Node's types do not describe.
+    page.waitForFunction(`(() => { const t = document.querySelector(".message-assistant:last-child .message-text")?.textContent ?? ""; return t.length > 0 && t !== "…"; })()`, undefined, { timeout: 90_000 });
+  const settled = (page: Page) => page.locator('.message-assistant[data-status="streaming"]').waitFor({ state: "detached", timeout: 90_000 });
+  /** What the page says everything cost, in base units. */
+  const costsShown = async (page: Page) => (await page.getByTestId("message-cost").allInnerTexts()).reduce((sum, t) => sum + baseUnitsOf(t), 0n);
+  const receiptIds = () => new Set(web.gateway.store.listReceipts(10_000).map((r) => r.receipt.requestId));
+  /** The gateway's receipts since `before`, summed in base units. */
+  const paidSince = (before: Set<string>) =>
+    web.gateway.store
+      .listReceipts(10_000)
+      .filter((r) => !before.has(r.receipt.requestId))
+      .reduce((sum, r) => sum + r.receipt.cost, 0n);
+
+  it("Stop stops: the half-typed next question is not sent, an empty box raises nothing, and stopping before the first token says so plainly", async () => {
+    const before = receiptIds();
+    const { context, page, relayed } = await open();
+    await page.getByLabel("Longest answer (tokens)").fill(String(Math.min(400, contextLength - 64)));
+    web.gatewayTap.slowDown(150);
+    try {
+      await ask(page, "Once upon a time");
+      await firstText(page);
+      await box(page).fill("a half-typed next question");
+      await page.getByRole("button", { name: "Stop" }).click();
+      await settled(page);
+      expect(await page.locator(".message-user").count()).toBe(1);
+      expect(await box(page).inputValue()).toBe("a half-typed next question");
+      expect(relayed.length).toBe(1);
+      expect(await last(page).getAttribute("data-status")).toBe("incomplete");
+      expect(await last(page).getByTestId("message-problem").innerText()).toMatch(/^Stopped\./);
+
+      // The same with an empty box: nothing is sent and no "Write a message first.".
+      await box(page).fill("Tell me about a cat");
+      await page.getByRole("button", { name: "Send" }).click();
+      await firstText(page);
+      await page.getByRole("button", { name: "Stop" }).click();
+      await settled(page);
+      expect(relayed.length).toBe(2);
+      expect(await page.getByRole("alert").count()).toBe(0);
+      expect(await page.getByText("Write a message first.").count()).toBe(0);
+    } finally {
+      web.gatewayTap.slowDown(undefined);
+    }
+
+    // Stopped before the first token: while the gateway is still preparing the request.
+    await context.route("**/gotong/relay/prepare", async (route) => {
+      await new Promise((r) => setTimeout(r, 1_500));
+      await route.continue().catch(() => {});
+    });
+    await ask(page, "A question stopped at once");
+    await page.getByRole("button", { name: "Stop" }).click();
+    await settled(page);
+    const problem = await last(page).getByTestId("message-problem").innerText();
+    expect(problem).toMatch(/^Stopped before the answer began\./);
+    expect(problem).not.toMatch(/signal|abort/i);
+    expect(relayed.length).toBe(2);
+    await context.unroute("**/gotong/relay/prepare");
+
+    // A stopped answer was charged for what the provider did: its cost shows once the gateway has
+    // settled it (with the next request on the channel), and the page's costs add up to what was paid.
+    await ask(page, "One more, to the end");
+    await last(page).getByTestId("message-receipt").waitFor({ timeout: 90_000 });
+    await page.waitForFunction(`document.querySelectorAll("[data-testid=message-cost]").length >= 3`, undefined, { timeout: 30_000 });
+    expect(await costsShown(page)).toBe(paidSince(before));
+    expect(paidSince(before)).toBeGreaterThan(0n);
+    await page.getByRole("log").evaluate((el) => (el.scrollTop = 0));
+    await screenshot(page, "chat-stopped-costs");
+    expect(await axe(page)).toEqual([]);
+    expect(pageErrors).toEqual([]);
+    await context.close();
+  });
+
+  it("a reload mid-answer: the answer is marked interrupted with Ask again, its partial is kept with its cost, and Ask again keeps it", async () => {
+    const before = receiptIds();
+    // On a phone, in dark mode.
+    const { context, page } = await open({ width: 390, height: 844, dark: true });
+    await page.getByLabel("Longest answer (tokens)").fill(String(Math.min(400, contextLength - 64)));
+    web.gatewayTap.slowDown(150);
+    try {
+      await ask(page, "Once upon a time there was a reload");
+      await firstText(page);
+      await page.waitForTimeout(500); // a person reloads a moment after the answer began, not within the same millisecond
+      await page.reload();
+      await offersLoaded(page);
+    } finally {
+      web.gatewayTap.slowDown(undefined);
+    }
+    const interrupted = last(page);
+    await interrupted.locator('[data-testid="message-problem"]').waitFor();
+    expect(await interrupted.getAttribute("data-status")).toBe("incomplete");
+    expect(await interrupted.getByTestId("message-problem").innerText()).toMatch(/^Interrupted\./);
+    expect(await page.getByText("Writing…").count()).toBe(0);
+    const partial = await interrupted.locator(".message-text").innerText();
+    expect(partial.length).toBeGreaterThan(0);
+
+    // Ask again: a new answer below; the interrupted one stays (it was paid for), and is settled.
+    await page.getByRole("button", { name: "Ask again" }).click();
+    await last(page).getByTestId("message-receipt").waitFor({ timeout: 90_000 });
+    expect(await page.locator(".message-user").count()).toBe(1);
+    expect(await page.locator(".message-assistant").count()).toBe(2);
+    expect(await page.locator(".message-assistant").first().locator(".message-text").innerText()).toBe(partial);
+    await page.locator(".message-assistant").first().getByTestId("message-cost").waitFor({ timeout: 30_000 });
+    expect(await costsShown(page)).toBe(paidSince(before));
+    await page.getByRole("log").evaluate((el) => (el.scrollTop = 0));
+    await screenshot(page, "chat-reload-interrupted-phone-dark");
+    expect(await axe(page)).toEqual([]);
+    await context.close();
+  });
+
+  it("the answer length follows the model's context: no snapping to 1, no more than the context, an over-long prompt refused before sending, history trimmed and said so", async () => {
+    const { context, page, relayed } = await open();
+    const field = page.getByLabel("Longest answer (tokens)");
+    await field.fill("");
+    expect(await field.inputValue()).toBe("");
+    await field.fill(String(contextLength + 1));
+    expect(await field.getAttribute("aria-invalid")).toBe("true");
+    expect(await page.locator("#max-tokens-help").innerText()).toContain(`${contextLength.toLocaleString("en-US")}-token context`);
+    await ask(page, "Hello");
+    expect(await page.getByRole("alert").innerText()).toContain("Longest answer");
+    expect(relayed).toEqual([]);
+    await field.fill("16");
+
+    // A prompt that cannot fit the context with its answer, however short the history.
+    await ask(page, "word ".repeat(Math.ceil(contextLength / 5) + 10));
+    const alert = await page.getByRole("alert").innerText();
+    expect(alert).toContain("too long for this model");
+    expect(alert).not.toContain("`");
+    expect(relayed).toEqual([]);
+
+    // Two long turns: the second goes without the first, and the page says so before sending.
+    const long = (seed: string) => `${seed} ${"and then ".repeat(Math.floor(contextLength / 16))}`.trim();
+    await ask(page, long("First"));
+    await last(page).getByTestId("message-receipt").waitFor({ timeout: 90_000 });
+    await box(page).fill(long("Second"));
+    expect(await page.getByTestId("context-trimmed").innerText()).toMatch(/2 earlier messages are left out/);
+    await page.getByRole("button", { name: "Send" }).click();
+    await last(page).getByTestId("message-receipt").waitFor({ timeout: 90_000 });
+    expect(await last(page).getAttribute("data-status")).toBe("done");
+    await context.close();
+  });
+
+  it("errors are shown once, in plain words; a new chat clears stale banners; the Explorer says when it cannot load", async () => {
+    const { context, page } = await open();
+    await context.route("**/gotong/relay/**", (route) => route.abort("internetdisconnected"));
+    await ask(page, "Is anyone there?");
+    await last(page).getByTestId("message-problem").waitFor();
+    expect(await page.getByText("Cannot reach the gateway").count()).toBe(1);
+    await context.unroute("**/gotong/relay/**");
+
+    // The gateway's and provider's own words, as they answer: reworded for a person chatting.
+    const refuse = (status: number, code: string, message: string, hint: string) =>
+      context.route("**/gotong/relay/prepare", (route) => route.fulfill({ status, contentType: "application/json", body: JSON.stringify({ error: { message, type: "server_error", code, param: null, hint } }) }));
+    await refuse(503, "provider_unavailable", "Provider 0xabc could not take the request", "Prepare again: another provider may be chosen.");
+    await ask(page, "Anyone free?");
+    await last(page).getByTestId("message-problem").waitFor();
+    expect(await last(page).getByTestId("message-problem").innerText()).toContain("Ask again: another provider may answer.");
+    await context.unroute("**/gotong/relay/prepare");
+    await refuse(400, "context_length_exceeded", "max_tokens 900 plus the prompt's 20 tokens exceeds the model's context of 512", "Ask for at most 492 tokens, or leave max_tokens out to generate until the context ends.");
+    await ask(page, "A long answer please");
+    await last(page).getByTestId("message-problem").waitFor();
+    expect(await last(page).getByTestId("message-problem").innerText()).toContain("too long for this model's context");
+    await context.unroute("**/gotong/relay/prepare");
+    const said = await page.locator("body").innerText();
+    for (const internal of ["Prepare again", "max_tokens", "`"]) expect(said).not.toContain(internal);
+
+    await ask(page, "   ");
+    await page.getByText("Write a message first.").waitFor();
+    await page.getByRole("button", { name: "New chat" }).click();
+    expect(await page.getByRole("alert").count()).toBe(0);
+
+    // The gateway goes down: the Explorer says it cannot load, with a way to try again.
+    await context.route("**/gotong/web/**", (route) => (route.request().url().includes("/gotong/web/config") ? route.continue() : route.abort("connectionrefused")));
+    await page.getByRole("link", { name: "Explorer" }).click();
+    await page.getByText("Could not load").first().waitFor({ timeout: 15_000 });
+    await page.waitForTimeout(500);
+    expect(await page.getByText("Loading…").count()).toBe(0);
+    await screenshot(page, "explorer-gateway-down");
+    expect(await axe(page)).toEqual([]);
+    await context.close();
+  });
+
+  it("the model picker counts live providers and says when the gateway cannot be reached", async () => {
+    const { context, page } = await open();
+    expect(await page.getByLabel("Model").locator("option").first().innerText()).toMatch(/1 provider live/);
+    await context.route("**/v1/models", (route) => route.abort("connectionrefused"));
+    await context.route("**/gotong/**", (route) => route.abort("connectionrefused"));
+    await ask(page, "Hello?");
+    await last(page).getByTestId("message-problem").waitFor();
+    await page.waitForFunction(`/unreachable/.test(document.querySelector("#model option")?.textContent ?? "")`, undefined, { timeout: 15_000 });
+    expect(await page.getByLabel("Model").locator("option").first().innerText()).not.toMatch(/1 provider/);
+    await context.close();
+  });
+
+  it("layout: the composer is on screen on a phone and at 1280×800 with a long log, and reading back is not yanked to the bottom while streaming", async () => {
+    const inView = async (page: Page) => {
+      const send = await page.getByRole("button", { name: /Send|Stop/ }).boundingBox();
+      const viewport = page.viewportSize()!;
+      return send !== null && send.y >= 0 && send.y + send.height <= viewport.height;
+    };
+    const phone = await open({ width: 390, height: 844 });
+    await phone.page.screenshot({ path: await screenshot(phone.page, "chat-phone").then((p) => p.replace("chat-phone", "chat-phone-viewport")) });
+    expect(await inView(phone.page)).toBe(true);
+    await phone.context.close();
+
+    const { context, page } = await open({ width: 1280, height: 800 });
+    await seedLongConversation(page);
+    expect(await page.locator(".message").count()).toBeGreaterThanOrEqual(30);
+    await page.screenshot({ path: (await screenshot(page, "chat-long-log-1280x800")).replace(".png", "-viewport.png") });
+    expect(await inView(page)).toBe(true);
+
+    await page.getByLabel("Longest answer (tokens)").fill(String(Math.min(400, contextLength - 64)));
+    web.gatewayTap.slowDown(150);
+    try {
+      await ask(page, "Once upon a time");
+      await firstText(page);
+      const log = page.getByRole("log");
+      await log.evaluate((el) => (el.scrollTop = 0));
+      await page.waitForTimeout(1_500); // more of the answer streams in meanwhile
+      expect(await log.evaluate((el) => el.scrollTop)).toBe(0);
+      await page.getByRole("button", { name: "Stop" }).click();
+      await settled(page);
+    } finally {
+      web.gatewayTap.slowDown(undefined);
+    }
+    await context.close();
+  });
+
+  it("closing the channel from the page does not stop chat: the next message goes through a fresh channel during the challenge period", async () => {
+    const { context, page } = await open();
+    await page.getByLabel("Longest answer (tokens)").fill("16");
+    await ask(page, "Before the close");
+    await last(page).getByTestId("message-receipt").waitFor({ timeout: 90_000 });
+    await page.goto(`${web.pageUrl}#/explorer`);
+    const row = page.locator('tr[data-state="open"]').first();
+    await row.waitFor({ timeout: 30_000 });
+    const closed = (await row.getAttribute("data-channel"))!;
+    await row.getByRole("button", { name: /^Close the channel/ }).click();
+    await page.getByRole("dialog", { name: "Close this channel?" }).getByRole("button", { name: "Close channel" }).click();
+    await page.getByRole("status").filter({ hasText: "Closing started" }).waitFor({ timeout: 30_000 });
+
+    await page.goto(`${web.pageUrl}#/chat`);
+    await offersLoaded(page);
+    await page.getByRole("button", { name: "New chat" }).click();
+    await page.getByLabel("Longest answer (tokens)").fill("16");
+    await ask(page, "While the channel closes");
+    await last(page).getByTestId("message-receipt").waitFor({ timeout: 90_000 });
+    const [receipt] = web.gateway.store.listReceipts(1);
+    expect(receipt!.receipt.channelId.toLowerCase()).not.toBe(closed.toLowerCase());
+    await context.close();
+  });
+
+  it("answers show as Markdown, sanitised: code blocks with a working copy button, raw HTML as text, no script, image or javascript: link", async () => {
+    const { context, page } = await open();
+    await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: new URL(web.pageUrl).origin });
+    const answer = [
+      "Here is **bold**, *emphasis* and `inline code`.",
+      "",
+      "```js",
+      "const x = 1 < 2;",
+      "```",
+      "",
+      "- one",
+      "- two",
+      "",
+      '<img src="x" onerror="window.__pwned = 1"> <script>window.__pwned = 2</script> <b onmouseover="x">raw</b>',
+      "",
+      "[a link](https://example.org/) and [a trap](javascript:window.__pwned=3)",
+    ].join("\n");
+    await seedConversation(page, [{ role: "user", content: "Show me **markdown** <i>as typed</i>" }, { role: "assistant", content: answer }]);
+    const text = last(page).locator(".message-text");
+    expect(await text.locator("strong").innerText()).toBe("bold");
+    expect(await text.locator("em").innerText()).toBe("emphasis");
+    expect(await text.locator("li").allInnerTexts()).toEqual(["one", "two"]);
+    expect(await text.locator("pre code").innerText()).toBe("const x = 1 < 2;\n");
+    // Raw HTML is shown as the text it is, and nothing of it runs or loads.
+    expect(await text.innerText()).toContain('<img src="x" onerror="window.__pwned = 1">');
+    expect(await text.innerText()).toContain("<script>window.__pwned = 2</script>");
+    expect(await text.locator("img, script, b, [onerror], [onmouseover]").count()).toBe(0);
+    expect(await text.getByRole("link", { name: "a link" }).getAttribute("href")).toBe("https://example.org/");
+    expect(await text.getByRole("link", { name: "a link" }).getAttribute("rel")).toContain("noopener");
+    expect(await text.locator('a[href^="javascript"]').count()).toBe(0);
+    expect(await page.evaluate("window.__pwned")).toBeUndefined();
+    // What the person wrote stays plain text.
+    expect(await page.locator(".message-user .message-text").innerText()).toBe("Show me **markdown** <i>as typed</i>");
+
+    await text.getByRole("button", { name: "Copy code" }).click();
+    await text.getByRole("button", { name: "Copied" }).waitFor();
+    expect(await page.evaluate("navigator.clipboard.readText()")).toBe("const x = 1 < 2;\n");
+    await screenshot(page, "chat-markdown");
+    expect(await axe(page)).toEqual([]);
+    await context.close();
+  });
+
+  it("a gateway that requires API keys: the page asks for one, keeps it in this browser and chats with it", async () => {
+    const key = generatePrivateKey();
+    await fundOnDevnet(web.deployment, privateKeyToAccount(key).address, { tokens: 1_000n * UNIT });
+    keyed = await startGateway({ home: web.net.home, deployment: web.deployment, privateKey: key, port: 0, offersRefreshMs: 0, requireKeys: true, extraRoutes: webAppRoutes, logger: quietLogger() });
+    const { key: apiKey } = keyed.store.apiKeys.create({ budget: 10n * UNIT, periodSeconds: 86_400, rpm: 100 });
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, bypassCSP: true });
+    const page = await context.newPage();
+    await page.goto(`${keyed.url}/`);
+    const field = page.getByLabel("Gateway API key");
+    await field.waitFor({ timeout: 30_000 });
+    await screenshot(page, "chat-api-key");
+    expect(await axe(page)).toEqual([]);
+    await field.fill(apiKey);
+    await page.getByRole("button", { name: "Save key" }).click();
+    await offersLoaded(page);
+    expect(await page.evaluate(`localStorage.getItem("gotong.apiKey")`)).toBe(apiKey);
+    await page.getByLabel("Longest answer (tokens)").fill("16");
+    await ask(page, "Once upon a time");
+    await last(page).getByTestId("message-receipt").waitFor({ timeout: 90_000 });
+    const [receipt] = keyed.store.listReceipts(1);
+    expect(receipt!.keyId).toBeDefined();
+    expect(await costsShown(page)).toBe(receipt!.receipt.cost);
+    // A reload keeps the key: the page loads straight into the chat.
+    await page.reload();
+    await offersLoaded(page);
+    expect(await page.getByLabel("Gateway API key").count()).toBe(0);
+    await context.close();
+  });
+});
+
+/** A message as the page keeps it in its history. */
+type SeedMessage = { role: "user" | "assistant"; content: string };
+
+/** Puts a conversation into the page's history (IndexedDB), as the page would have saved it, and reloads to show it. */
+async function seedConversation(page: Page, messages: SeedMessage[]): Promise<void> {
+  await page.evaluate(`(async (seed) => {
+    const db = await new Promise((resolve, reject) => {
+      const open = indexedDB.open("gotong-chat", 1);
+      open.onupgradeneeded = () => open.result.createObjectStore("conversations", { keyPath: "id" });
+      open.onsuccess = () => resolve(open.result);
+      open.onerror = () => reject(open.error);
+    });
+    const model = document.querySelector("#model").value;
+    const stored = seed.map((m, i) => ({ ...m, id: "seed" + i, createdAt: Date.now() - 60000 + i, status: "done", model }));
+    await new Promise((resolve, reject) => {
+      const tx = db.transaction("conversations", "readwrite");
+      tx.objectStore("conversations").put({ id: "seeded" + Date.now(), title: "Seeded", model, createdAt: Date.now(), updatedAt: Date.now() + 1000000, messages: stored });
+      tx.oncomplete = () => resolve();
+      tx.onerror = () => reject(tx.error);
+    });
+  })(${JSON.stringify(messages)})`);
+  await page.reload();
+  await offersLoaded(page);
+  await page.locator(".message").nth(messages.length - 1).waitFor();
+}
+
+/** A 32-message conversation, long enough to scroll. */
+const seedLongConversation = (page: Page) =>
+  seedConversation(page, Array.from({ length: 32 }, (_, i) => ({ role: i % 2 === 0 ? "user" : "assistant", content: `Message ${i}: ${"a line of earlier conversation ".repeat(6)}` })));
