@@ -33,6 +33,9 @@ if (!values.round) {
   process.exit(2);
 }
 
+/** Refusals that mean no live provider serves the model now (see the gateway's error codes). */
+const UNSERVED = new Set(["model_not_found", "no_provider_ready", "no_provider_available", "provider_unavailable", "provider_retries_exhausted"]);
+
 const agent = await openAgent(values.agent, { home: values.home });
 const { token } = agent.deployment;
 const show = (amount: bigint) => `${formatUnits(amount, token.decimals)} ${token.symbol}`;
@@ -61,10 +64,13 @@ try {
     reply = answer.content;
     console.log(`asked ${model} (cost ${show(answer.cost)}); it answered: ${JSON.stringify(answer.content.trim().slice(0, 200))}`);
   } catch (error) {
-    // A model whose context cannot hold the question is refused before anything is paid: carry on
+    // A model whose context cannot hold the question, or that no live provider serves (its
+    // providers stopped, or nobody offers it), is refused before anything is paid: carry on
     // without its advice rather than give nothing.
-    if ((error as { code?: string }).code !== "context_length_exceeded") throw error;
-    console.log(`${model} cannot take the question (${(error as Error).message}); nothing was paid for it`);
+    const code = (error as { code?: string }).code;
+    if (code === "context_length_exceeded") console.log(`${model} cannot take the question (${(error as Error).message}); nothing was paid for it`);
+    else if (code && UNSERVED.has(code)) console.log(`no provider serves ${model} now (${(error as Error).message}); nothing was paid for it`);
+    else throw error;
   }
 
   // 2. Keep the projects it named; a model too small to follow the instruction names none, and then

@@ -11,7 +11,9 @@ import {ModelRegistry} from "./ModelRegistry.sol";
 /// @notice Compute providers register here: a stake, the endpoint clients reach them at, the HPKE
 ///         key prompts are sealed to, and one offer (prices and capabilities) per model they serve. A provider is
 ///         active while its stake is at least `minStake`; only active providers' offers can be
-///         used to open payment channels.
+///         used to open payment channels. A provider that stops serving pauses itself (one
+///         storage write, whatever its number of offers) and unpauses when it serves again;
+///         channels cannot be opened to a paused provider, and those open stay redeemable.
 /// @dev Stake leaves in two steps (`requestUnstake`, then `withdrawStake` after `unstakeDelay`) so
 ///      that a provider cannot pull its stake out from under a pending dispute. Slashing comes in a
 ///      later change: it will be one more entry point (callable by the validator quorum) that takes
@@ -116,6 +118,11 @@ contract ProviderRegistry is ReentrancyGuardTransient {
     /// @param modelId The model.
     event OfferRemoved(address indexed provider, uint256 indexed modelId);
 
+    /// @notice A provider paused or resumed all its offers.
+    /// @param provider The provider.
+    /// @param paused Whether its offers are paused now.
+    event ProviderPaused(address indexed provider, bool paused);
+
     /// @notice A provider asked to unstake.
     /// @param provider The provider.
     /// @param amount The amount moved from stake to unstaking.
@@ -132,6 +139,7 @@ contract ProviderRegistry is ReentrancyGuardTransient {
 
     /// @notice A provider's registration.
     /// @param registered Whether the account ever registered.
+    /// @param paused Whether the provider paused its offers (it is not serving them now).
     /// @param stake The active stake.
     /// @param unstaking Stake on its way out, withdrawable at `unstakeReadyAt`.
     /// @param unstakeReadyAt When `unstaking` can be withdrawn (0 when nothing is unstaking).
@@ -139,6 +147,7 @@ contract ProviderRegistry is ReentrancyGuardTransient {
     /// @param endpoint The URL clients reach the provider at.
     struct Provider {
         bool registered;
+        bool paused;
         uint256 stake;
         uint256 unstaking;
         uint64 unstakeReadyAt;
@@ -287,6 +296,17 @@ contract ProviderRegistry is ReentrancyGuardTransient {
         emit OfferRemoved(msg.sender, modelId);
     }
 
+    /// @notice Pauses or resumes all the caller's offers: a provider that stops serving says so
+    ///         without removing its offers (and paying to set them again when it is back).
+    ///         Setting the state it already has changes nothing and emits nothing.
+    /// @param paused Whether the offers are paused.
+    function setPaused(bool paused) external {
+        Provider storage provider = _registered(msg.sender);
+        if (provider.paused == paused) return;
+        provider.paused = paused;
+        emit ProviderPaused(msg.sender, paused);
+    }
+
     /// @notice Moves `amount` of the caller's stake to unstaking. It can be withdrawn
     ///         `unstakeDelay` seconds from now; a new request adds to what is unstaking and
     ///         restarts the delay for all of it.
@@ -350,12 +370,12 @@ contract ProviderRegistry is ReentrancyGuardTransient {
         return _offer(provider, modelId);
     }
 
-    /// @notice Whether a provider is active and offers a model: what opening a channel requires.
+    /// @notice Whether a provider is active, serving and offers a model: what opening a channel requires.
     /// @param provider The provider.
     /// @param modelId The model.
-    /// @return True when the provider is registered, staked at least `minStake`, and has the offer.
+    /// @return True when the provider is registered, staked at least `minStake`, not paused, and has the offer.
     function hasOffer(address provider, uint256 modelId) external view returns (bool) {
-        return _isActive(provider) && _offerModels[provider].contains(modelId);
+        return _isActive(provider) && !_providers[provider].paused && _offerModels[provider].contains(modelId);
     }
 
     /// @notice Whether a provider is registered and staked at least `minStake`.

@@ -386,6 +386,77 @@ contract ProviderRegistryTest is Test {
         assertFalse(registry.hasOffer(alice, modelId), "understaked");
     }
 
+    // ---------------------------------------------------------------- setPaused
+
+    function test_setPaused_pausesEveryOfferAndEmits() public {
+        _registerWithOffer(alice);
+        vm.expectEmit(address(registry));
+        emit ProviderRegistry.ProviderPaused(alice, true);
+        vm.prank(alice);
+        registry.setPaused(true);
+        assertTrue(registry.getProvider(alice).paused);
+        assertFalse(registry.hasOffer(alice, modelId), "no channel to a paused provider");
+        assertTrue(registry.isActive(alice), "its stake still counts");
+        assertEq(registry.getOffers(alice).length, 1, "the offer is kept");
+    }
+
+    function test_setPaused_resumeRestoresTheOffer() public {
+        _registerWithOffer(alice);
+        vm.prank(alice);
+        registry.setPaused(true);
+        vm.expectEmit(address(registry));
+        emit ProviderRegistry.ProviderPaused(alice, false);
+        vm.prank(alice);
+        registry.setPaused(false);
+        assertFalse(registry.getProvider(alice).paused);
+        assertTrue(registry.hasOffer(alice, modelId));
+    }
+
+    function test_setPaused_sameStateIsANoOp() public {
+        _registerWithOffer(alice);
+        vm.prank(alice);
+        registry.setPaused(false);
+        assertFalse(registry.getProvider(alice).paused);
+        assertTrue(registry.hasOffer(alice, modelId));
+        vm.prank(alice);
+        registry.setPaused(true);
+        vm.prank(alice);
+        registry.setPaused(true);
+        assertTrue(registry.getProvider(alice).paused);
+    }
+
+    function test_setPaused_revertsWhenNotRegistered() public {
+        vm.expectRevert(abi.encodeWithSelector(ProviderRegistry.NotRegistered.selector, alice));
+        vm.prank(alice);
+        registry.setPaused(true);
+    }
+
+    function test_setPaused_offerSetWhilePausedStaysPaused() public {
+        _registerWithOffer(alice);
+        vm.prank(alice);
+        registry.setPaused(true);
+        vm.prank(alice);
+        registry.setOffer(modelId, 5, 6, CHAT);
+        assertFalse(registry.hasOffer(alice, modelId));
+        assertEq(registry.getOffer(alice, modelId).pricePerMillionInput, 5);
+    }
+
+    /// @dev Stopping must be cheap: pausing writes one slot shared with `registered`, whatever the offers.
+    function test_setPaused_costsUnderTenThousandGasWithManyOffers() public {
+        _register(alice, MIN_STAKE);
+        for (uint256 i; i < 20; ++i) {
+            vm.prank(bob);
+            uint256 id = models.register("m", keccak256(abi.encode(i)), keccak256("m"), "ipfs://m", 100);
+            vm.prank(alice);
+            registry.setOffer(id, 1, 1, CHAT);
+        }
+        vm.prank(alice);
+        uint256 before = gasleft();
+        registry.setPaused(true);
+        uint256 used = before - gasleft();
+        assertLt(used, 10_000, "one warm slot write and one event");
+    }
+
     function test_getOffers_emptyForUnknownProvider() public view {
         assertEq(registry.getOffers(alice).length, 0);
     }

@@ -165,17 +165,21 @@ export async function createAgent(options: CreateAgentOptions) {
       return (await live.endpoint).baseUrl;
     },
 
-    /** The models on offer, with their lowest prices. */
+    /** The models a live provider serves now, with how many serve each and their lowest prices. */
     async models(): Promise<ModelOffer[]> {
-      const models = await (await running()).services.router.listModels();
+      const { router } = (await running()).services;
       const lowest = (values: bigint[]) => values.reduce((a, b) => (a < b ? a : b));
-      return models.map((m) => ({
-        name: m.name,
-        modelId: m.offers[0]!.modelId,
-        providers: m.offers.length,
-        pricePerMillionInput: lowest(m.offers.map((o) => o.price.pricePerMillionInput)),
-        pricePerMillionOutput: lowest(m.offers.map((o) => o.price.pricePerMillionOutput)),
-      }));
+      // Only live offers count: a model whose providers all stopped is not listed (a chat on it would fail).
+      return (await router.listLiveModels()).map((m) => {
+        const live = m.offers.filter((o) => router.isLive(o.provider));
+        return {
+          name: m.name,
+          modelId: live[0]!.modelId,
+          providers: live.length,
+          pricePerMillionInput: lowest(live.map((o) => o.price.pricePerMillionInput)),
+          pricePerMillionOutput: lowest(live.map((o) => o.price.pricePerMillionOutput)),
+        };
+      });
     },
 
     /**

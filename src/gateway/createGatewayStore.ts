@@ -4,6 +4,7 @@ import type { Migration } from "../common/migrate.ts";
 import { checkDatabaseWritable } from "../common/checkDatabaseWritable.ts";
 import { type SignedReceipt, receiptToJson, receiptFromJson } from "../protocol/receipt.ts";
 import { createApiKeyStore, createApiKeyTables } from "./apiKeys/createApiKeyStore.ts";
+import { createDiscoveryStore, DISCOVERY_TABLES } from "./discovery/createDiscoveryStore.ts";
 
 /**
  * The gateway's view of one channel it pays through. `salt` tells apart the gateway's channels to
@@ -69,6 +70,11 @@ const migrations: Migration[] = [
     // one channel of their pair, salt 0.
     version: 2,
     up: "ALTER TABLE channels ADD COLUMN salt TEXT NOT NULL DEFAULT '0'",
+  },
+  {
+    // Discovery's cursor and the registries' state as of it: a restart reads only the blocks since.
+    version: 3,
+    up: DISCOVERY_TABLES,
   },
 ];
 
@@ -194,6 +200,8 @@ export function createGatewayStore(path: string) {
     },
     /** The gateway's API keys (`gotong gateway key`), their budgets and usage. */
     apiKeys,
+    /** Discovery's cursor and offers cache (see createOfferDiscovery). */
+    discovery: createDiscoveryStore(db),
     /** Throws unless the store can commit a write now (see checkDatabaseWritable): for readiness. */
     checkWritable(): void {
       checkDatabaseWritable(db);

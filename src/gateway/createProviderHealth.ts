@@ -5,6 +5,14 @@ import type { Offer } from "./discoverOffers.ts";
 /** What a provider's `GET /health` said: ready or not, and the checks that failed. */
 export type ProviderHealth = { ready: boolean; failing: string[] };
 
+/**
+ * What the gateway knows of a provider now: `ready` (its /health said so), `not_ready` (it said it
+ * is not), `unknown` (not asked yet, or it answered something else, or it has stopped answering
+ * for less than `deadAfterMs`), `dead` (no answer at all for `deadAfterMs`: it is dropped from
+ * routing and from the models listed until it answers again).
+ */
+export type ProviderStatus = "ready" | "not_ready" | "unknown" | "dead";
+
 export type ProviderHealthOptions = {
   /** How long a provider's answer is reused. Default 5 s. */
   ttlMs?: number;
@@ -16,6 +24,12 @@ export type ProviderHealthOptions = {
   staleMs?: number;
   /** How long to wait for a provider's `/health`. Default 2 s. */
   timeoutMs?: number;
+  /**
+   * How long a provider may go without answering its `/health` at all (refused, timed out) before
+   * it is dead. Default 15 s; with probes every `probeIntervalMs` (see createHealthProber) a provider
+   * that vanished is dropped within `deadAfterMs + probeIntervalMs + timeoutMs`.
+   */
+  deadAfterMs?: number;
   now?: () => number;
 };
 
@@ -35,10 +49,20 @@ export function createProviderHealth(options: ProviderHealthOptions = {}) {
   const ttlMs = options.ttlMs ?? 5_000;
   const now = options.now ?? Date.now;
   const staleMs = options.staleMs ?? ttlMs * 3;
+  const deadAfterMs = options.deadAfterMs ?? 15_000;
+  /** Per endpoint: the last answer that arrived, and since when it has answered nothing (undefined while it answers). */
+  const known = new Map<string, { health: ProviderHealth | undefined; silentSince?: number }>();
   /** Per endpoint: when its answer was asked for, the answer, whether it has arrived, and a re-read under way. */
   const cache = new Map<string, { at: number; health: Promise<ProviderHealth | undefined>; settled: boolean; next?: Promise<void> }>();
 
+  /** Reads `/health` and records whether the provider answered at all (for `statusOf`). */
   const read = async (endpoint: string): Promise<ProviderHealth | undefined> => {
+    const answer = await ask(endpoint);
+    const before = known.get(endpoint);
+    known.set(endpoint, answer === UNREACHABLE ? { health: undefined, silentSince: before?.silentSince ?? now() } : { health: answer });
+    return answer === UNREACHABLE ? undefined : answer;
+  };
+  const ask = async (endpoint: string): Promise<ProviderHealth | undefined | typeof UNREACHABLE> => {
     try {
       const res = await fetch(`${endpoint}/health`, { headers: PROTOCOL_VERSION_HEADERS, signal: AbortSignal.timeout(options.timeoutMs ?? 2_000) });
       const version = res.headers.get(HEADERS.protocolVersion);
@@ -60,7 +84,7 @@ export function createProviderHealth(options: ProviderHealthOptions = {}) {
       const failing = Array.isArray(body.failing) ? body.failing.filter((f): f is string => typeof f === "string").map((f) => f.slice(0, 64)) : [];
       return { ready: false, failing };
     } catch {
-      return undefined;
+      return UNREACHABLE;
     }
   };
 
@@ -82,7 +106,28 @@ export function createProviderHealth(options: ProviderHealthOptions = {}) {
       cache.set(endpoint, entry);
       return entry.health;
     },
+    /** Asks `offer`'s provider now, whatever is cached (the prober's call), and keeps the answer for `of`. */
+    async probe(offer: Offer): Promise<ProviderHealth | undefined> {
+      const health = await read(offer.endpoint);
+      cache.set(offer.endpoint, { at: now(), health: Promise.resolve(health), settled: true });
+      return health;
+    },
+    /** What is known of `offer`'s provider from the answers so far, without asking (see ProviderStatus). */
+    statusOf(offer: Offer): ProviderStatus {
+      const k = known.get(offer.endpoint);
+      if (!k) return "unknown";
+      if (k.silentSince !== undefined) return now() - k.silentSince >= deadAfterMs ? "dead" : "unknown";
+      return k.health === undefined ? "unknown" : k.health.ready ? "ready" : "not_ready";
+    },
+    /** How long `offer`'s provider has answered nothing, in ms (undefined while it answers). */
+    silentFor(offer: Offer): number | undefined {
+      const since = known.get(offer.endpoint)?.silentSince;
+      return since === undefined ? undefined : now() - since;
+    },
   };
 }
 
 export type ProviderHealthReader = ReturnType<typeof createProviderHealth>;
+
+/** A provider that gave no HTTP answer at all (refused, reset, timed out). */
+const UNREACHABLE = Symbol("unreachable");

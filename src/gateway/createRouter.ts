@@ -18,6 +18,12 @@ export type RouterOptions = {
    * one that says it is not ready is skipped; undefined (it does not say) leaves it to be tried.
    */
   healthOf?: (offer: Offer) => Promise<{ ready: boolean; failing: string[] } | undefined>;
+  /**
+   * What is known of an offer's provider now, without asking it (see createProviderHealth's
+   * `statusOf`): a `dead` one (silent for the bound) is not routed to, and neither it nor a
+   * `not_ready` one counts as live for the models listed. Default: every provider `unknown`.
+   */
+  statusOf?: (offer: Offer) => "ready" | "not_ready" | "unknown" | "dead";
   /** How long offers read from the chain are reused. Default 5 s. */
   refreshMs?: number;
   /**
@@ -55,6 +61,8 @@ export function createRouter(options: RouterOptions) {
   let offers: Offer[] = [];
   let loadedAt = -Infinity;
   let loading: Promise<Offer[]> | undefined;
+  /** One offer per provider (its endpoint is the provider's), for `isLive`. */
+  let byProvider = new Map<Address, Offer>();
   const downUntil = new Map<Address, number>();
   const latency = new Map<Address, number>();
   const throughput = new Map<Address, number>();
@@ -66,6 +74,7 @@ export function createRouter(options: RouterOptions) {
   const reload = (): Promise<Offer[]> =>
     (loading ??= options.loadOffers().then(
       (o) => {
+        if (o !== offers) byProvider = new Map(o.map((x) => [x.provider, x]));
         offers = o;
         loadedAt = now();
         loading = undefined;
@@ -98,6 +107,13 @@ export function createRouter(options: RouterOptions) {
   };
 
   const isDown = (provider: Address, time = now()) => (downUntil.get(provider) ?? 0) > time;
+  /** Whether the health probes say the provider serves: not silent past the bound, not saying it is not ready. */
+  const isServing = (provider: Address) => {
+    const o = byProvider.get(provider);
+    const status = o && options.statusOf ? options.statusOf(o) : "unknown";
+    return status !== "dead" && status !== "not_ready";
+  };
+  const isLive = (provider: Address) => !untrusted.has(provider) && !isDown(provider) && isServing(provider);
   const priceOf = (o: Offer) => o.price.pricePerMillionInput + o.price.pricePerMillionOutput;
   const byPrice = (a: Offer, b: Offer) => {
     const p = priceOf(a) - priceOf(b);
@@ -145,14 +161,29 @@ export function createRouter(options: RouterOptions) {
 
   const prices = (o: Offer) => `prompt ${o.price.pricePerMillionInput}, completion ${o.price.pricePerMillionOutput} base units per million tokens`;
 
+  const listModels = async () => {
+    const all = await current();
+    const nameOf = namesOf(all);
+    const byName = new Map<string, Offer[]>();
+    for (const o of all) {
+      // Pushed, not copied: a model may have thousands of offers.
+      const name = nameOf(o);
+      const list = byName.get(name);
+      if (list) list.push(o);
+      else byName.set(name, [o]);
+    }
+    return [...byName].map(([name, list]) => ({ name, offers: list }));
+  };
+
   return {
     /** Every model on offer, with its offers (see `isLive` for which can serve now). */
-    async listModels() {
-      const all = await current();
-      const nameOf = namesOf(all);
-      const byName = new Map<string, Offer[]>();
-      for (const o of all) byName.set(nameOf(o), [...(byName.get(nameOf(o)) ?? []), o]);
-      return [...byName].map(([name, list]) => ({ name, offers: list }));
+    listModels,
+    /**
+     * The models at least one live provider serves now (see `isLive`), each with all its offers:
+     * what a client is shown (`GET /v1/models`, the agent's list), never a model nobody serves.
+     */
+    async listLiveModels() {
+      return (await listModels()).filter((m) => m.offers.some((o) => isLive(o.provider)));
     },
     /**
      * Offers for `model`, in the order to try them: only those declaring every needed capability
@@ -199,6 +230,19 @@ export function createRouter(options: RouterOptions) {
       usable = usable.filter((o) => !untrusted.has(o.provider));
       if (usable.length === 0) {
         throw new GotongError(`Every provider of "${model}" has been excluded for bad receipts`, { code: "no_provider", status: 503 });
+      }
+      if (options.statusOf) {
+        // A provider silent past the bound has vanished: it is not sent requests until it answers again.
+        const dead = usable.filter((o) => options.statusOf!(o) === "dead");
+        if (dead.length === usable.length) {
+          throw new GotongError(`No provider of "${model}" is reachable`, {
+            code: "no_provider_ready",
+            status: 503,
+            retryable: true,
+            hint: `None of ${describe(dead, (o) => o.endpoint)} has answered its /health for a while; each is tried again as soon as it answers. Try again shortly.`,
+          });
+        }
+        usable = usable.filter((o) => !dead.includes(o));
       }
       if (options.healthOf) {
         // A provider that says it cannot be paid or cannot serve (its /health) is not sent the request.
@@ -281,8 +325,11 @@ export function createRouter(options: RouterOptions) {
       untrusted.add(provider);
     },
     isUntrusted: (provider: Address) => untrusted.has(provider),
-    /** Whether a provider is usable now: not excluded for a bad receipt, not in cool-down after a failure. */
-    isLive: (provider: Address) => !untrusted.has(provider) && !isDown(provider),
+    /**
+     * Whether a provider is usable now: not excluded for a bad receipt, not in cool-down after a
+     * failure, and neither silent past the bound nor saying it is not ready (its /health).
+     */
+    isLive,
     /** What this gateway has measured of a provider: response time (ms) and output tokens per second. */
     measured: (provider: Address) => ({ latencyMs: latency.get(provider), tokensPerSecond: throughput.get(provider) }),
   };

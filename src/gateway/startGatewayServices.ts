@@ -13,11 +13,13 @@ import { createChannelCloser, DEFAULT_AUTO_CLOSE_AFTER_SECONDS, type SweepResult
 import { createChannelManager, type ChannelFunder } from "./createChannelManager.ts";
 import { createGatewayStore } from "./createGatewayStore.ts";
 import { createPromptCounter, ggufFilesIn, type PromptCounter } from "./createPromptCounter.ts";
+import { createHealthProber } from "./createHealthProber.ts";
 import { createProviderHealth } from "./createProviderHealth.ts";
 import { createProviderInfo } from "./createProviderInfo.ts";
 import { createRouter } from "./createRouter.ts";
 import { createSettler } from "./createSettler.ts";
-import { discoverOffers } from "./discoverOffers.ts";
+import { createRegistryLogSource } from "./discovery/createRegistryLogSource.ts";
+import { createOfferDiscovery, discoveryScope } from "./discoverOffers.ts";
 import { gatewayStorePath } from "./gatewayStorePath.ts";
 import { openChannelActivity } from "./readChannelActivity.ts";
 
@@ -30,6 +32,12 @@ export type GatewayServicesOptions = {
   deposit?: bigint;
   /** How long offers read from the chain are reused. Default 5 s. */
   offersRefreshMs?: number;
+  /** The most blocks one event query spans (public RPCs cap `eth_getLogs` ranges). Default 2,000. */
+  maxBlockRange?: number;
+  /** How often the `/health` of every provider on offer is probed. Default 5 s. */
+  healthProbeIntervalMs?: number;
+  /** How long a provider may answer nothing before it is dropped from routing and listings. Default 15 s. */
+  deadAfterMs?: number;
   /** How often vouchers for the latest requests are sent on their own. Default 5 s. */
   settleIntervalMs?: number;
   /**
@@ -93,12 +101,34 @@ function openServices(options: GatewayServicesOptions, lock: StateLock) {
   const signer = createPaymentSigner(options.privateKey, domain);
   const channels = createChannelManager({ clients, account, deployment, store, signer, logger: logger.child("channels"), deposit: options.deposit, funder: options.funder });
   const providerInfo = createProviderInfo();
+  // Discovery follows the registries' events from the cursor kept in the store: a restart reads only
+  // the blocks since, and each refresh only the new ones.
+  const discovery = createOfferDiscovery({
+    source: createRegistryLogSource(clients.public, deployment),
+    store: store.discovery,
+    scope: discoveryScope(deployment),
+    startBlock: BigInt(deployment.startBlock ?? 0),
+    maxBlockRange: options.maxBlockRange,
+    logger: logger.child("discovery"),
+  });
+  const health = createProviderHealth({ deadAfterMs: options.deadAfterMs });
   const router = createRouter({
-    loadOffers: () => discoverOffers(clients.public, deployment),
+    loadOffers: () => discovery.refresh(),
     refreshMs: options.offersRefreshMs,
     weightTypeOf: async (offer) => (await providerInfo.of(offer))?.weightType,
-    healthOf: createProviderHealth().of,
+    healthOf: health.of,
+    statusOf: health.statusOf,
   });
+  // Liveness is probed, not assumed: a provider that vanished is dropped within a bound, not at its first failed request.
+  const prober = createHealthProber({
+    health,
+    // Discovery's own view (each read follows the new blocks), not the router's: probing must not
+    // pin the router's cached offers, which a request reads afresh once they are older than offersRefreshMs.
+    offers: () => discovery.refresh().catch(() => discovery.offers()),
+    intervalMs: options.healthProbeIntervalMs,
+    logger: logger.child("health"),
+  });
+  prober.start();
   let promptCounter: PromptCounter | undefined;
   const promptCounterReady = createPromptCounter(options.tokenizerFiles ?? ggufFilesIn(options.home.models), logger.child("tokens")).then(
     (counter) => void (promptCounter = counter),
@@ -140,6 +170,10 @@ function openServices(options: GatewayServicesOptions, lock: StateLock) {
     channels,
     router,
     providerInfo,
+    /** The registries' events followed into offers (its cursor, what the last refresh read). */
+    discovery,
+    /** Probes providers' `/health` (`probeNow()` runs a round at once). */
+    prober,
     /** Exact prompt tokens, for models whose tokenizer has loaded (the core's `countPrompt`). */
     countPrompt: (...args: Parameters<PromptCounter["countInput"]>) => promptCounter?.countInput(...args),
     /** Exact tokens of inputs to embed, likewise (the core's `countEmbeddingInput`). */
@@ -161,6 +195,7 @@ function openServices(options: GatewayServicesOptions, lock: StateLock) {
       (stopped ??= (async () => {
         clearInterval(settleTimer);
         clearInterval(closeTimer);
+        await prober.stop();
         await sweeping?.catch(() => {});
         const settled = await settler.settle().catch((error) => {
           logger.warn("could not settle the last requests", { error: (error as Error).message });

@@ -7,15 +7,16 @@ import type { Logger } from "../common/logger.ts";
 import type { Price } from "../payments/price.ts";
 import { encodeCapabilities, type Capability } from "../protocol/capabilities.ts";
 
-type ProviderRecord = { registered: boolean; stake: bigint; endpoint: string; hpkePublicKey: Hex };
+type ProviderRecord = { registered: boolean; paused: boolean; stake: bigint; endpoint: string; hpkePublicKey: Hex };
 
 /** One model this provider offers: its prices, and what it serves (never empty). */
 export type OfferTerms = { modelId: bigint; price: Price; capabilities: readonly Capability[] };
 
 /**
  * Makes the chain say what this provider is: registered with at least the minimum stake, at this
- * endpoint, with this HPKE key, offering these models at these prices with these capabilities.
- * Sends only the transactions needed, so a restart with the same settings costs nothing.
+ * endpoint, with this HPKE key, offering these models at these prices with these capabilities,
+ * not paused (a provider that stopped cleanly paused itself, see pauseProviderOffers). Sends only
+ * the transactions needed, so a restart with the same settings costs only the resume.
  */
 export async function ensureProviderRegistered(
   clients: ChainClients,
@@ -34,6 +35,10 @@ export async function ensureProviderRegistered(
     if (record.endpoint !== options.endpoint) await writeAndWait(clients, { ...registry, functionName: "setEndpoint", args: [options.endpoint] });
     if (record.hpkePublicKey.toLowerCase() !== options.hpkePublicKey.toLowerCase()) {
       await writeAndWait(clients, { ...registry, functionName: "setHpkeKey", args: [options.hpkePublicKey] });
+    }
+    if (record.paused) {
+      await writeAndWait(clients, { ...registry, functionName: "setPaused", args: [false] });
+      options.logger?.info("offers resumed", { address: me });
     }
   }
   const offers = (await clients.public.readContract({ ...registry, functionName: "getOffers", args: [me] })) as unknown as {

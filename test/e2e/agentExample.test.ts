@@ -68,4 +68,17 @@ describe("examples/funding-agent.ts", () => {
     expect(second.stderr).toContain("funding agent stopped");
     expect((await readAgentWallet(net.creator.public, wallet)).budgets[0]!.spent).toBe(6n * UNIT);
   });
+
+  it("does not crash on a model nobody serves: it is refused before anything is paid, and the agent donates without its advice", async () => {
+    const created = await runGotong(["agent", "create", "unadvised", "--budget", "2", "--max-per-tx", "1", "--period", "1d", "--fund", "5"], env());
+    expect(created.code, created.stderr).toBe(0);
+    const wallet: Address = readAgentConfig(net.home, "unadvised").wallet;
+
+    const run = await runExample(["--agent", "unadvised", "--round", roundId.toString(), "--model", "nobody-serves-this"], env());
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toContain("no provider serves nobody-serves-this");
+    expect(run.stdout).toMatch(/donated .+ gUSD to /);
+    // No channel was opened for the refused question: the whole budget went to donations.
+    expect((await readAgentWallet(net.creator.public, wallet)).budgets[0]!.spent).toBe(2n * UNIT);
+  });
 });

@@ -38,16 +38,19 @@ contract ProviderRegistryInvariantTest is InvariantTest {
         assertEq(handler.ghostEarlyWithdrawals(), 0, "no withdrawal before the delay");
     }
 
-    /// @notice An offer is usable only from an active provider, and every registration is listed once.
+    /// @notice An offer is usable only from an active provider that has not paused, and every
+    ///         registration is listed once.
     function invariant_offersNeedActiveProvider() public view {
         address[] memory accounts = handler.accounts();
         uint256[] memory modelIds = handler.modelIds();
         for (uint256 i; i < accounts.length; ++i) {
             ProviderRegistry.Provider memory p = registry.getProvider(accounts[i]);
             assertEq(registry.isActive(accounts[i]), p.registered && p.stake >= registry.minStake(), "isActive");
+            assertEq(p.paused, handler.ghostPaused(accounts[i]), "paused as last set");
             for (uint256 m; m < modelIds.length; ++m) {
                 if (registry.hasOffer(accounts[i], modelIds[m])) {
                     assertTrue(registry.isActive(accounts[i]), "hasOffer implies active");
+                    assertFalse(p.paused, "hasOffer implies not paused");
                 }
             }
             ProviderRegistry.Offer[] memory offers = registry.getOffers(accounts[i]);

@@ -12,6 +12,7 @@ import { help as keyHelp, run as runKey } from "./gatewayKey.ts";
 
 export const help = `gotong gateway start [--port 8600] [--host 127.0.0.1] [--allowed-host NAME]... [--deposit T] [--auto-close-after 7d] [--key FILE] [--deployment FILE] [--no-seal] [--keys] [--web]
                      [--routing FILE] [--provider-order ADDR,…] [--sort price|latency|throughput] [--max-price PROMPT[,COMPLETION]]
+                     [--max-block-range 2000]
 
 A local OpenAI-compatible endpoint: point any OpenAI client at http://host:port/v1.
 It finds offers on-chain, opens payment channels (deposit T tokens each, default 1), signs vouchers,
@@ -35,6 +36,10 @@ fields replace these one by one): --routing FILE holds such an object as JSON; -
 period (429 insufficient_quota beyond it) and requests per minute (429 rate_limit_exceeded, Retry-After);
 a missing or wrong key is 401. The key is then the authority: the Host and Origin checks give way to it,
 and browser apps of any origin may call the gateway (CORS). Without --keys nothing changes.
+Discovery follows the registries' events in log queries of at most --max-block-range blocks (default
+2000; lower it for an RPC that caps eth_getLogs lower), keeping its cursor in the gateway's store so a
+restart reads only the blocks since. Providers' /health is probed every 5 s; one silent for 15 s is
+dropped from routing and from /v1/models until it answers again.
 --web also serves the web app at / (private chat, explorer, funding; \`gotong up\` always does), from the
 build in dist/web/app (\`npm install\` or \`npm run build:web\` makes it in a checkout; the package ships it).
 
@@ -59,6 +64,7 @@ export async function run(args: string[]) {
     "provider-order": { type: "string" },
     sort: { type: "string" },
     "max-price": { type: "string" },
+    "max-block-range": { type: "string" },
   }, false);
   const autoCloseAfter = values["auto-close-after"] === undefined ? DEFAULT_AUTO_CLOSE_AFTER_SECONDS : parseDuration(values["auto-close-after"], "auto-close-after");
   const ctx = context(values);
@@ -88,6 +94,7 @@ export async function run(args: string[]) {
     requireKeys: values.keys,
     autoCloseAfterSeconds: autoCloseAfter ?? null,
     routing,
+    maxBlockRange: integer(values["max-block-range"], "max-block-range"),
     extraRoutes: values.web ? webAppRoutes : undefined,
     logger: ctx.logger,
   });

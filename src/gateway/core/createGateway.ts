@@ -208,9 +208,12 @@ export function createGateway(options: GatewayOptions) {
       return (result.served as { kind: "sealed"; stream: SealedStream }).stream;
     },
 
-    /** The models on offer, each in the OpenAI shape with Gotong's offers, prices and capabilities. */
+    /**
+     * The models some live provider serves, each in the OpenAI shape with Gotong's offers, prices,
+     * capabilities and live-provider count (a model whose every provider stopped answering is left out).
+     */
     async listModels(): Promise<ModelObject[]> {
-      return Promise.all((await router.listModels()).map((m) => modelObject(m, describe)));
+      return Promise.all((await router.listLiveModels()).map((m) => modelObject(m, describe)));
     },
 
     /** One model on offer, as `listModels` describes it. @throws GotongError `model_not_found` (404). */

@@ -7,7 +7,7 @@ import {ModelRegistry} from "../../../src/ModelRegistry.sol";
 import {ProviderRegistry} from "../../../src/ProviderRegistry.sol";
 
 /// @notice Drives ProviderRegistry through random valid sequences of registration, staking,
-///         unstaking, withdrawal and offer changes, keeping ghost totals of stake in and out.
+///         unstaking, withdrawal, offer changes and pauses, keeping ghost totals of stake in and out.
 contract ProviderRegistryHandler is TestBase {
     uint256 internal constant ACCOUNTS = 4;
     uint256 internal constant MAX_AMOUNT = 1e27;
@@ -22,6 +22,8 @@ contract ProviderRegistryHandler is TestBase {
     uint256 public ghostWithdrawn;
     uint256 public ghostEarlyWithdrawals;
     uint256 public ghostRegistrations;
+    /// @dev Whether each account last paused (true) or resumed (false) its offers.
+    mapping(address account => bool) public ghostPaused;
     /// @dev The capabilities each (account, model) offer was last set with.
     mapping(address account => mapping(uint256 modelId => uint256)) public ghostCapabilities;
 
@@ -111,6 +113,14 @@ contract ProviderRegistryHandler is TestBase {
                 return;
             }
         }
+    }
+
+    function setPaused(uint256 accountSeed, bool paused) external useTime {
+        address account = _accounts[accountSeed % ACCOUNTS];
+        if (!registry.getProvider(account).registered) return;
+        vm.prank(account);
+        registry.setPaused(paused);
+        ghostPaused[account] = paused;
     }
 
     function warp(uint256 seconds_) external {
