@@ -10,6 +10,7 @@ import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {ModelRegistry} from "./ModelRegistry.sol";
 import {ProviderRegistry} from "./ProviderRegistry.sol";
+import {RevenueSplit} from "./libraries/RevenueSplit.sol";
 
 /// @title PaymentChannels
 /// @notice Unidirectional payment channels that pay for inference. A client (the sender) escrows
@@ -315,9 +316,6 @@ contract PaymentChannels is EIP712, ReentrancyGuardTransient {
 
     /// @notice The highest protocol fee, in basis points (10%).
     uint16 public constant MAX_FEE_BPS = 1000;
-
-    /// @dev Basis points in one whole.
-    uint256 private constant BPS = 10_000;
 
     /// @notice The token channels are paid in.
     IERC20 public immutable token;
@@ -649,13 +647,13 @@ contract PaymentChannels is EIP712, ReentrancyGuardTransient {
         return 0;
     }
 
-    /// @dev Splits `amount` into royalty, fee and provider share, credits them (the royalty to the
-    ///      model, whoever owns it), and emits `VoucherRedeemed`. The shares sum to `amount` exactly:
-    ///      the provider gets the remainder.
+    /// @dev Splits `amount` into royalty, fee and provider share by RevenueSplit (the arithmetic
+    ///      X402Splitter splits x402 payments by, so the two cannot drift), credits them (the
+    ///      royalty to the model, whoever owns it), and emits `VoucherRedeemed`. The shares sum to
+    ///      `amount` exactly: the provider gets the remainder.
     function _pay(bytes32 channelId, ChannelSlot memory channel, uint256 cumulativeAmount, uint256 amount) internal {
-        uint256 royalty = Math.mulDiv(amount, channel.royaltyBps, BPS);
-        uint256 fee = Math.mulDiv(amount, channel.feeBps, BPS);
-        uint256 providerShare = amount - royalty - fee;
+        (uint256 royalty, uint256 fee, uint256 providerShare) =
+            RevenueSplit.split(amount, channel.royaltyBps, channel.feeBps);
         uint256 modelId = channel.modelId;
 
         if (royalty != 0) _modelEarnings[modelId] += royalty;

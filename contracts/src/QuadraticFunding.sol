@@ -34,7 +34,8 @@ import {UsageRecording} from "./funding/UsageRecording.sol";
 ///         challenge period of PaymentChannels. Finalization is allowed from `donationEnd` on, by
 ///         anyone.
 ///
-///         Protocol fees. PaymentChannels credits its protocol fee to this contract's earnings;
+///         Protocol fees. PaymentChannels credits its protocol fee to this contract's earnings, and
+///         so does X402Splitter for x402 payments once the deployer wired it (`setX402Splitter`);
 ///         `collectProtocolFees` (permissionless, and run by `finalize` of a protocol-funded round)
 ///         withdraws them into the pool of the protocol round the steward designated, as long as
 ///         that round is not finalized; otherwise they are held in `reserve`, which moves into the
@@ -46,20 +47,21 @@ import {UsageRecording} from "./funding/UsageRecording.sol";
 /// @dev Round and project ids count from 1. Amounts per donor, per project and per round tally are
 ///      bounded by 2^128 - 1 (`AmountTooLarge`), which keeps every square and product in range.
 ///      Every function that moves tokens is nonReentrant; the ones that only write state (createRound,
-///      applyProject, rejectProject, setSteward, setPaymentChannels) make no call that could re-enter
-///      (setPaymentChannels only reads `fundingPool()`, a view, through a static call) and need no
-///      guard. Token amounts are credited by the balance actually received, so a token that takes a
-///      fee on transfer is credited what arrived.
+///      applyProject, rejectProject, setSteward, setPaymentChannels, setX402Splitter) make no call
+///      that could re-enter (the setters only read `fundingPool()` and `token()`, views, through
+///      static calls) and need no guard. Token amounts are credited by the balance actually
+///      received, so a token that takes a fee on transfer is credited what arrived.
 ///
 ///      The contract is assembled from one abstract contract per concern, in contracts/src/funding/,
 ///      each with its own errors, events and storage: `Stewardship` (the one-time wiring of
-///      PaymentChannels, the steward and the protocol round it designates), `FundingRounds`
-///      (rounds, projects, donations, finalization, claims), `ProtocolFeeReserve` (collecting
+///      PaymentChannels and X402Splitter, the steward and the protocol round it designates),
+///      `FundingRounds` (rounds, projects, donations, finalization, claims), `ProtocolFeeReserve` (collecting
 ///      protocol fees into the protocol round or the reserve) and `UsageRecording` (paid usage as
 ///      a matching signal); the matching maths is the `Tallies` library.
 contract QuadraticFunding is Stewardship, FundingRounds, ProtocolFeeReserve, UsageRecording {
     /// @notice Deploys the funding contract. Wire PaymentChannels with `setPaymentChannels` once it
-    ///         is deployed with this contract as its funding pool.
+    ///         is deployed with this contract as its funding pool, then X402Splitter (deployed with
+    ///         PaymentChannels' terms) with `setX402Splitter`.
     /// @param models_ The model registry.
     /// @param steward_ The account that designates the protocol round; must not be zero.
     constructor(ModelRegistry models_, address steward_) Stewardship(steward_) FundingRounds(models_) {}

@@ -74,8 +74,11 @@ export async function deployContracts(clients: ChainClients, options: DeployOpti
     BigInt(challengePeriod),
   ]);
   await writeAndWait(clients, { address: quadraticFunding, abi: QuadraticFundingArtifact.abi, functionName: "setPaymentChannels", args: [paymentChannels] });
-  // x402 payments split by PaymentChannels' own terms (token, registry, funding pool, fee), read from it.
+  // x402 payments split by PaymentChannels' own terms (token, registry, funding pool, fee), read from
+  // it; wired into QuadraticFunding once, so the fee of an x402 payment is collected into funding
+  // rounds with the fees of vouchers instead of waiting in the splitter.
   const x402Splitter = await deploy(X402SplitterArtifact, [paymentChannels]);
+  await writeAndWait(clients, { address: quadraticFunding, abi: QuadraticFundingArtifact.abi, functionName: "setX402Splitter", args: [x402Splitter] });
   const attestationRegistry = await deploy(AttestationRegistryArtifact, []);
   // Agents: wallets with a spending policy, ERC-8004 identities, and reputation that counts paid feedback
   // only (its fee goes to the steward, who feeds funding rounds).

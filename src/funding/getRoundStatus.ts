@@ -1,9 +1,10 @@
 import type { Address, Hex, PublicClient } from "viem";
 import type { Deployment } from "../chain/deployment.ts";
-import { ModelRegistryArtifact, PaymentChannelsArtifact } from "../chain/contracts.generated.ts";
+import { ModelRegistryArtifact } from "../chain/contracts.generated.ts";
 import { chainTime } from "./chainTime.ts";
 import { computeMatches } from "./computeMatches.ts";
 import { fundingContract } from "./fundingContract.ts";
+import { readPendingProtocolFees } from "./readPendingProtocolFees.ts";
 import { readPendingUsage } from "./readPendingUsage.ts";
 import { readProjects, readRound, type Project, type Round } from "./readRound.ts";
 import { addToTally, type Tally } from "./tally.ts";
@@ -75,9 +76,8 @@ export async function getRoundStatus(client: PublicClient, deployment: Deploymen
   const projects = await readProjects(client, deployment, round);
   const protocolRoundId = await client.readContract({ ...qf, functionName: "protocolRoundId" });
   const protocolRound = protocolRoundId === roundId && !round.finalized;
-  const pendingProtocolFees = protocolRound
-    ? await client.readContract({ address: deployment.paymentChannels, abi: PaymentChannelsArtifact.abi, functionName: "earnings", args: [qf.address] })
-    : 0n;
+  // Finalizing collects from PaymentChannels and X402Splitter both, so the estimate counts both.
+  const pendingProtocolFees = protocolRound ? (await readPendingProtocolFees(client, deployment)).total : 0n;
 
   const usageTallies = projects.map((p) => p.usage);
   const pendingUsage = projects.map(() => 0n);

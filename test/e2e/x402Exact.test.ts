@@ -5,11 +5,19 @@ import { wrapFetchWithPayment, x402Client, decodePaymentResponseHeader } from "@
 import { decodePaymentRequiredHeader, encodePaymentSignatureHeader } from "@x402/core/http";
 import { registerExactEvmScheme, ExactEvmScheme } from "@x402/evm/exact/client";
 import { authorizationTypes } from "@x402/evm";
-import { X402SplitterArtifact } from "../../src/chain/contracts.generated.ts";
+import { PaymentChannelsArtifact, QuadraticFundingArtifact, X402SplitterArtifact } from "../../src/chain/contracts.generated.ts";
+import { createClients } from "../../src/chain/createClients.ts";
 import { fundOnDevnet } from "../../src/chain/fundOnDevnet.ts";
+import { loadOrCreateKey } from "../../src/common/keys.ts";
+import { readProtocolFees } from "../../src/earnings/readProtocolFees.ts";
+import { createRound } from "../../src/funding/createRound.ts";
+import { getRoundStatus } from "../../src/funding/getRoundStatus.ts";
+import { readRound } from "../../src/funding/readRound.ts";
+import { setProtocolRound } from "../../src/funding/setProtocolRound.ts";
 import { computeCost, type Price } from "../../src/payments/price.ts";
 import type { RunningProvider } from "../../src/provider/startProvider.ts";
 import { settleExactPayment } from "../../src/provider/x402/settleExactPayment.ts";
+import { runGotong } from "../helpers/cli.ts";
 import { startChatNetwork, UNIT, type ChatNetwork } from "../helpers/network.ts";
 
 // Prices with odd digits, so the royalty (10%) and the protocol fee (2%) both round.
@@ -249,5 +257,50 @@ describe("x402 exact: any x402 client pays a provider, split as a redeem", () =>
       const after = await balances();
       expect(before.payer - after.payer).toBe(BigInt(requirements.amount));
     });
+  });
+
+  it("the protocol fee of x402 payments ends in the protocol round's pool, to the base unit", async () => {
+    const { deployment } = net.devnet;
+    const qf = deployment.quadraticFunding!;
+    const qfBalance = () => balanceOf(qf);
+    const voucherFees = () => net.creator.public.readContract({ address: deployment.paymentChannels, abi: PaymentChannelsArtifact.abi, functionName: "earnings", args: [qf] });
+    expect(await net.creator.public.readContract({ address: qf, abi: QuadraticFundingArtifact.abi, functionName: "x402Splitter" })).toBe(getAddress(splitter));
+    // A protocol round, designated by the devnet's steward (keys/funding-pool.key).
+    const steward = createClients({ rpcUrl: deployment.rpcUrl, chainId: deployment.chainId, account: privateKeyToAccount(loadOrCreateKey(net.home.keys, "funding-pool")) });
+    await fundOnDevnet(deployment, steward.account.address, {});
+    const roundId = await createRound(net.creator, deployment);
+    await setProtocolRound(steward, deployment, roundId);
+
+    // The fees of the payments above wait in the splitter; one more x402 payment adds its own.
+    const waiting = await fees();
+    expect(waiting).toBeGreaterThan(0n);
+    const res = await wrapFetchWithPayment(fetch, payingClient())(`${provider.url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(ask("The dog")) });
+    expect(res.status).toBe(200);
+    await res.json();
+    const amount = BigInt(decodePaymentResponseHeader(res.headers.get("PAYMENT-RESPONSE")!).amount!);
+    const fee = (amount * feeBps) / 10_000n;
+    expect(await fees()).toBe(waiting + fee);
+    const vouchers = await voucherFees(); // none are redeemed on this network, but count them if any were
+    const owed = waiting + fee + vouchers;
+
+    // Everything the splitter credited, read from its PaymentSplit events, is what it holds.
+    const books = await readProtocolFees(net.creator.public, deployment);
+    expect(books.x402).toEqual({ credited: waiting + fee, pending: waiting + fee });
+    expect(books.pending).toBe(owed);
+    // The round's live estimate counts the x402 fees before anyone collects them.
+    const status = await getRoundStatus(net.creator.public, deployment, roundId);
+    expect({ pendingProtocolFees: status.pendingProtocolFees, pool: status.pool }).toEqual({ pendingProtocolFees: owed, pool: owed });
+
+    // `gotong fund collect` moves them into the round's pool, to the base unit.
+    const heldBefore = await qfBalance();
+    const collect = await runGotong(["fund", "collect", "--json", "--home", net.home.root]);
+    expect(collect.code, collect.stderr).toBe(0);
+    expect(JSON.parse(collect.stdout)).toEqual({ collected: String(owed) });
+    expect((await readRound(net.creator.public, deployment, roundId)).pool).toBe(owed);
+    expect(await qfBalance()).toBe(heldBefore + owed);
+    expect(await fees()).toBe(0n);
+    expect(await balanceOf(splitter)).toBe(0n);
+    const after = await readProtocolFees(net.creator.public, deployment);
+    expect({ pending: after.pending, collected: after.collected, x402: after.x402 }).toEqual({ pending: 0n, collected: owed, x402: { credited: waiting + fee, pending: 0n } });
   });
 });

@@ -781,8 +781,9 @@ abstract contract FundingRounds is Stewardship, ReentrancyGuardTransient {
         if (received == 0) revert ZeroAmount();
     }
 
-    /// @dev Withdraws the protocol fees PaymentChannels holds for this contract into the protocol
-    ///      round's pool, or the reserve (see `ProtocolFeeReserve`); returns the amount received.
+    /// @dev Withdraws the protocol fees PaymentChannels (and X402Splitter, when wired) hold for this
+    ///      contract into the protocol round's pool, or the reserve (see `ProtocolFeeReserve`);
+    ///      returns the amount received.
     function _collectProtocolFees(PaymentChannels channels) internal virtual returns (uint256 received);
 
     /// @dev Sends a protocol-funded round's unallocated part back to the protocol (see `ProtocolFeeReserve`).

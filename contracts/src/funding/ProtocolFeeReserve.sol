@@ -4,11 +4,13 @@ pragma solidity ^0.8.24;
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {PaymentChannels} from "../PaymentChannels.sol";
 import {FundingRounds} from "./FundingRounds.sol";
+import {IProtocolFeeSource} from "./IProtocolFeeSource.sol";
 
 /// @title ProtocolFeeReserve
-/// @notice Where the protocol fee of every paid inference goes. PaymentChannels credits it to this
-///         contract's earnings; `collectProtocolFees` (permissionless, and run by `finalize` of a
-///         protocol-funded round) withdraws it into the pool of the protocol round the steward
+/// @notice Where the protocol fee of every paid inference goes. PaymentChannels (voucher redeems)
+///         and X402Splitter (x402 payments, once wired) credit it to this contract's earnings;
+///         `collectProtocolFees` (permissionless, and run by `finalize` of a protocol-funded round)
+///         withdraws both into the pool of the protocol round the steward
 ///         designated, as long as that round is not finalized; otherwise it is held in `reserve`,
 ///         which moves into the next protocol round when the steward designates it. The unallocated
 ///         part of a round that ever received protocol fees goes back the same way.
@@ -23,7 +25,7 @@ abstract contract ProtocolFeeReserve is FundingRounds {
 
     // ---------------------------------------------------------------- events
 
-    /// @notice Protocol fees were withdrawn from PaymentChannels.
+    /// @notice Protocol fees were withdrawn from PaymentChannels and X402Splitter (one event for both).
     /// @param roundId The protocol round they went to, or 0 when they went to the reserve.
     /// @param amount The amount received.
     event ProtocolFeesCollected(uint256 indexed roundId, uint256 amount);
@@ -65,25 +67,37 @@ abstract contract ProtocolFeeReserve is FundingRounds {
         emit ProtocolRoundSet(roundId, moved);
     }
 
-    /// @notice Withdraws the protocol fees PaymentChannels holds for this contract into the protocol
-    ///         round's pool (or the reserve when there is no open protocol round). Anyone may call it.
-    /// @return received The amount withdrawn (0 when there was nothing).
+    /// @notice Withdraws the protocol fees PaymentChannels and X402Splitter hold for this contract
+    ///         into the protocol round's pool (or the reserve when there is no open protocol round).
+    ///         Anyone may call it.
+    /// @return received The amount withdrawn from both (0 when there was nothing).
     function collectProtocolFees() external nonReentrant returns (uint256 received) {
         received = _collectProtocolFees(_channels());
     }
 
     // ---------------------------------------------------------------- internal
 
-    /// @dev Withdraws the protocol fees PaymentChannels holds for this contract, by balance delta,
-    ///      and credits them to the open protocol round or the reserve.
+    /// @dev Withdraws the protocol fees PaymentChannels and X402Splitter (when wired) hold for this
+    ///      contract, and credits their sum to the open protocol round or the reserve. Both pay in
+    ///      PaymentChannels' token (`setX402Splitter` checks it).
     function _collectProtocolFees(PaymentChannels channels) internal override returns (uint256 received) {
-        if (channels.earnings(address(this)) == 0) return 0;
-        IERC20 feeToken = channels.token();
-        uint256 before = feeToken.balanceOf(address(this));
-        channels.withdrawEarnings(address(this));
-        received = feeToken.balanceOf(address(this)) - before;
+        IProtocolFeeSource splitter = x402Splitter;
+        received = _withdrawFees(IProtocolFeeSource(address(channels)), channels);
+        if (address(splitter) != address(0)) received += _withdrawFees(splitter, channels);
+        if (received == 0) return 0;
         uint256 roundId = _creditProtocol(received);
         emit ProtocolFeesCollected(roundId, received);
+    }
+
+    /// @dev Withdraws what `source` holds for this contract, by the balance delta in `channels`'
+    ///      token (read only when there is something to withdraw), so a fee-on-transfer token is
+    ///      credited what arrived.
+    function _withdrawFees(IProtocolFeeSource source, PaymentChannels channels) private returns (uint256 received) {
+        if (source.earnings(address(this)) == 0) return 0;
+        IERC20 feeToken = channels.token();
+        uint256 before = feeToken.balanceOf(address(this));
+        source.withdrawEarnings(address(this));
+        received = feeToken.balanceOf(address(this)) - before;
     }
 
     /// @dev Credits protocol money to the open protocol round's pool, or to the reserve when there

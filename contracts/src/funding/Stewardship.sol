@@ -2,12 +2,14 @@
 pragma solidity ^0.8.24;
 
 import {PaymentChannels} from "../PaymentChannels.sol";
+import {IProtocolFeeSource} from "./IProtocolFeeSource.sol";
 
 /// @title Stewardship
 /// @notice Who may change how QuadraticFunding is wired: the account that deployed it wires
 ///         PaymentChannels, once (PaymentChannels needs this contract's address first, as its
-///         funding pool); the steward (a DAO or multisig on a real network) designates the protocol
-///         round, `protocolRoundId` (see `ProtocolFeeReserve`), and may hand stewardship on.
+///         funding pool), and then X402Splitter, once (it takes PaymentChannels' terms, so it is
+///         deployed after it); the steward (a DAO or multisig on a real network) designates the
+///         protocol round, `protocolRoundId` (see `ProtocolFeeReserve`), and may hand stewardship on.
 abstract contract Stewardship {
     // ---------------------------------------------------------------- errors
 
@@ -18,7 +20,7 @@ abstract contract Stewardship {
     /// @param caller The account that tried.
     error NotSteward(address caller);
 
-    /// @notice Only the account that deployed this contract may wire it to PaymentChannels.
+    /// @notice Only the account that deployed this contract may wire it (PaymentChannels, X402Splitter).
     /// @param caller The account that tried.
     error NotDeployer(address caller);
 
@@ -33,11 +35,25 @@ abstract contract Stewardship {
     /// @notice PaymentChannels is not wired yet, and this needs it.
     error PaymentChannelsNotSet();
 
+    /// @notice X402Splitter is already wired.
+    /// @param x402Splitter The contract already wired.
+    error X402SplitterAlreadySet(address x402Splitter);
+
+    /// @notice The X402Splitter given pays its fees in another token than PaymentChannels, so its
+    ///         fees could not fund the protocol round (which is in PaymentChannels' token).
+    /// @param token The splitter's token.
+    /// @param feeToken PaymentChannels' token.
+    error FeeSourceTokenMismatch(address token, address feeToken);
+
     // ---------------------------------------------------------------- events
 
     /// @notice PaymentChannels was wired.
     /// @param paymentChannels The contract.
     event PaymentChannelsSet(address indexed paymentChannels);
+
+    /// @notice X402Splitter was wired: its protocol fees are collected with PaymentChannels'.
+    /// @param x402Splitter The contract.
+    event X402SplitterSet(address indexed x402Splitter);
 
     /// @notice The steward changed.
     /// @param previous The previous steward.
@@ -46,7 +62,7 @@ abstract contract Stewardship {
 
     // ---------------------------------------------------------------- storage
 
-    /// @notice The account allowed to wire PaymentChannels, once.
+    /// @notice The account allowed to wire PaymentChannels and X402Splitter, each once.
     address public immutable deployer;
 
     /// @notice PaymentChannels, whose protocol fees feed the protocol round and whose channels
@@ -55,6 +71,10 @@ abstract contract Stewardship {
 
     /// @notice The account that designates the protocol round (a DAO or multisig on a real network).
     address public steward;
+
+    /// @notice X402Splitter, whose protocol fees (from x402 payments) feed the protocol round as
+    ///         PaymentChannels' do. Zero until wired (a deployment without x402).
+    IProtocolFeeSource public x402Splitter;
 
     /// @notice The round protocol fees go to while it is not finalized (0: none yet); the steward
     ///         designates it with `setProtocolRound` (see `ProtocolFeeReserve`).
@@ -81,6 +101,22 @@ abstract contract Stewardship {
         if (pool != address(this)) revert NotFundingPoolOf(pool);
         paymentChannels = paymentChannels_;
         emit PaymentChannelsSet(address(paymentChannels_));
+    }
+
+    /// @notice Wires X402Splitter, once, after PaymentChannels. It must credit its protocol fee to
+    ///         this contract and be paid in PaymentChannels' token. Only the deployer may, so nobody
+    ///         can make collection call a contract of their choosing.
+    /// @param splitter The splitter.
+    function setX402Splitter(IProtocolFeeSource splitter) external {
+        if (msg.sender != deployer) revert NotDeployer(msg.sender);
+        if (address(x402Splitter) != address(0)) revert X402SplitterAlreadySet(address(x402Splitter));
+        address feeToken = address(_channels().token());
+        address pool = splitter.fundingPool();
+        if (pool != address(this)) revert NotFundingPoolOf(pool);
+        address token = address(splitter.token());
+        if (token != feeToken) revert FeeSourceTokenMismatch(token, feeToken);
+        x402Splitter = splitter;
+        emit X402SplitterSet(address(splitter));
     }
 
     /// @notice Hands stewardship to another account.

@@ -7,12 +7,16 @@ import {ModelRegistry} from "../../src/ModelRegistry.sol";
 import {ProviderRegistry} from "../../src/ProviderRegistry.sol";
 import {PaymentChannels} from "../../src/PaymentChannels.sol";
 import {QuadraticFunding} from "../../src/QuadraticFunding.sol";
+import {X402Splitter, IPaymentTerms} from "../../src/X402Splitter.sol";
+import {IProtocolFeeSource} from "../../src/funding/IProtocolFeeSource.sol";
 import {QuadraticFundingHandler} from "./handlers/QuadraticFundingHandler.sol";
 
 /// @notice Invariants of QuadraticFunding under random sequences of every user action, with the
-///         protocol fee of real paid inference flowing in.
+///         protocol fee of real paid inference flowing in, by voucher redeems and x402 payments.
 contract QuadraticFundingInvariantTest is InvariantTest {
     QuadraticFunding internal qf;
+    PaymentChannels internal channels;
+    X402Splitter internal splitter;
     TestToken internal usd;
     QuadraticFundingHandler internal handler;
 
@@ -22,11 +26,13 @@ contract QuadraticFundingInvariantTest is InvariantTest {
         ProviderRegistry providers;
         (usd, stakeToken, models, providers) = _deployRegistries();
         qf = new QuadraticFunding(models, makeAddr("steward"));
-        PaymentChannels channels = new PaymentChannels(usd, models, providers, address(qf), 300, 1 hours);
+        channels = new PaymentChannels(usd, models, providers, address(qf), 300, 1 hours);
         qf.setPaymentChannels(channels);
-        handler = new QuadraticFundingHandler(qf, channels, usd, stakeToken, providers, START_TIME);
+        splitter = new X402Splitter(IPaymentTerms(address(channels)));
+        qf.setX402Splitter(IProtocolFeeSource(address(splitter)));
+        handler = new QuadraticFundingHandler(qf, channels, splitter, usd, stakeToken, providers, START_TIME);
 
-        bytes4[] memory selectors = new bytes4[](12);
+        bytes4[] memory selectors = new bytes4[](13);
         selectors[0] = QuadraticFundingHandler.createRound.selector;
         selectors[1] = QuadraticFundingHandler.applyProject.selector;
         selectors[2] = QuadraticFundingHandler.donate.selector;
@@ -39,6 +45,7 @@ contract QuadraticFundingInvariantTest is InvariantTest {
         selectors[9] = QuadraticFundingHandler.finalize.selector;
         selectors[10] = QuadraticFundingHandler.claim.selector;
         selectors[11] = QuadraticFundingHandler.withdrawUnallocated.selector;
+        selectors[12] = QuadraticFundingHandler.payX402.selector;
         _targetHandler(address(handler), selectors);
     }
 
@@ -53,7 +60,21 @@ contract QuadraticFundingInvariantTest is InvariantTest {
         emit log_named_uint("recordUsage", handler.calls("recordUsage"));
         emit log_named_uint("withdrawUnallocated", handler.calls("withdrawUnallocated"));
         emit log_named_uint("refused", handler.calls("refused"));
+        emit log_named_uint("payX402", handler.calls("payX402"));
         emit log_named_uint("fees", handler.ghostFeesCollected());
+        emit log_named_uint("x402 fees", handler.ghostX402Fees());
+    }
+
+    /// @notice Every protocol fee credited to the funding contract, by a voucher redeem or an x402
+    ///         payment, has been collected into it or still waits at its source, to the base unit:
+    ///         none is lost and none is collected twice.
+    function invariant_everyProtocolFeeReachesFunding() public view {
+        assertEq(
+            handler.ghostVoucherFees() + handler.ghostX402Fees(),
+            handler.ghostFeesCollected() + channels.earnings(address(qf)) + splitter.earnings(address(qf)),
+            "credited == collected + pending in PaymentChannels + pending in X402Splitter"
+        );
+        assertEq(usd.balanceOf(address(splitter)), splitter.earnings(address(qf)), "the splitter holds only the pending fees");
     }
 
     /// @dev A round's donations: the sum of its projects'.

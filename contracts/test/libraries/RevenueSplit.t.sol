@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.24;
 
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {Fixture} from "../utils/Fixture.sol";
 import {RevenueSplit} from "../../src/libraries/RevenueSplit.sol";
 
-/// @notice RevenueSplit is PaymentChannels' split, to the base unit: until PaymentChannels calls the
-///         library itself, this proves the two cannot drift apart.
+/// @notice RevenueSplit's arithmetic, and what a PaymentChannels redeem credits by it, to the base unit.
 contract RevenueSplitTest is Fixture {
     function testFuzz_split_sumsExactly(uint256 amount, uint16 royaltyBps, uint16 feeBps) public pure {
         amount = bound(amount, 0, type(uint128).max);
@@ -15,6 +15,30 @@ contract RevenueSplitTest is Fixture {
         assertEq(royalty + fee + providerShare, amount);
         assertEq(royalty, amount * royaltyBps / 10_000);
         assertEq(fee, amount * feeBps / 10_000);
+    }
+
+    /// @dev Across the whole uint256 range, both paths (plain arithmetic below 2^240, mulDiv above)
+    ///      round exactly as a 512-bit mulDiv does, whatever the uint16 rates.
+    function testFuzz_split_equalsMulDivOverTheWholeRange(uint256 amount, uint16 royaltyBps, uint16 feeBps)
+        public
+        pure
+    {
+        royaltyBps = uint16(bound(royaltyBps, 0, 5000));
+        feeBps = uint16(bound(feeBps, 0, 5000));
+        (uint256 royalty, uint256 fee, uint256 providerShare) = RevenueSplit.split(amount, royaltyBps, feeBps);
+        assertEq(royalty, Math.mulDiv(amount, royaltyBps, 10_000), "royalty");
+        assertEq(fee, Math.mulDiv(amount, feeBps, 10_000), "fee");
+        assertEq(royalty + fee + providerShare, amount, "sum");
+    }
+
+    function test_split_isExactAtTheEdgeOfThePlainPath() public pure {
+        uint256[3] memory amounts = [uint256(type(uint240).max), uint256(type(uint240).max) + 1, type(uint256).max];
+        for (uint256 i; i < amounts.length; ++i) {
+            (uint256 royalty, uint256 fee, uint256 providerShare) = RevenueSplit.split(amounts[i], 6000, 3999);
+            assertEq(royalty, Math.mulDiv(amounts[i], 6000, 10_000), "royalty");
+            assertEq(fee, Math.mulDiv(amounts[i], 3999, 10_000), "fee");
+            assertEq(providerShare, amounts[i] - royalty - fee, "provider share");
+        }
     }
 
     function test_split_roundsEachShareDown() public pure {

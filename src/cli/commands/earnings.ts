@@ -24,9 +24,10 @@ export const help = `gotong earnings [ADDRESS] [--key FILE] [--deployment FILE] 
     paid: what this account paid as a channel sender (your gateway), per channel, split into
       royalty / protocol fee / provider share (redeemed vouchers only)
   and once for the network:
-    protocol fees: credited to the funding pool by redemptions, collected into quadratic-funding
-      rounds (ProtocolFeesCollected), and pending in PaymentChannels until someone collects them
-    network: every redemption on this deployment, split the same way
+    protocol fees: credited to the funding pool by redemptions and x402 payments, collected into
+      quadratic-funding rounds (ProtocolFeesCollected), and pending in PaymentChannels and
+      X402Splitter until someone collects them (\`gotong fund collect\`)
+    network: every redemption and x402 payment on this deployment, split the same way
 
   --json prints amounts as decimal strings of token base units.`;
 
@@ -44,7 +45,7 @@ export async function run(args: string[]) {
         chainId: deployment.chainId,
         token: deployment.token,
         accounts: earnings.map((e, i) => ({ role: accounts[i]!.role, ...accountToJson(e) })),
-        protocolFees: { fundingPool: deployment.fundingPool, feeBps: fees.feeBps, credited: fees.credited.toString(), collected: fees.collected.toString(), pending: fees.pending.toString() },
+        protocolFees: { fundingPool: deployment.fundingPool, feeBps: fees.feeBps, credited: fees.credited.toString(), collected: fees.collected.toString(), pending: fees.pending.toString(), x402: { credited: fees.x402.credited.toString(), pending: fees.x402.pending.toString() } },
         network: splitToJson(fees.network),
       }, null, 2) + "\n",
     );
@@ -78,7 +79,8 @@ export async function run(args: string[]) {
   }
   out.push(`protocol fees (${fees.feeBps / 100}% of each payment, to the funding pool ${deployment.fundingPool}):`);
   out.push(`  credited ${money(fees.credited)}; collected into funding rounds ${money(fees.collected)}; pending ${money(fees.pending)}`);
-  out.push(`network, every redeemed payment: ${split(fees.network)}`);
+  if (fees.x402.credited > 0n) out.push(`  of which from x402 payments: credited ${money(fees.x402.credited)}; pending ${money(fees.x402.pending)}`);
+  out.push(`network, every redeemed voucher and x402 payment: ${split(fees.network)}`);
   process.stdout.write(out.join("\n") + "\n");
 }
 

@@ -37,7 +37,7 @@ gotong fund round fund ROUND AMOUNT          add AMOUNT tokens to the matching p
 gotong fund round status ROUND               donations, donors, usage and live estimated match per project
 gotong fund round finalize ROUND             after donations close: count pending usage, fix the pool, compute matches
 gotong fund round claim ROUND PROJECT [--to ADDR]  pay a project its donations and match (its owner only)
-gotong fund collect                          move protocol fees into the protocol round's pool (anyone)
+gotong fund collect                          move protocol fees (of vouchers and x402 payments) into the protocol round's pool (anyone)
 gotong fund attest ADDR[,ADDR] [--uid HEX]   as an issuer, attest accounts (same --uid: one person)
 
 Every command takes --key FILE (default GOTONG_HOME/keys/funder.key; apply and claim: creator.key),

@@ -9,10 +9,12 @@ import {ProviderRegistry} from "../../../src/ProviderRegistry.sol";
 import {PaymentChannels} from "../../../src/PaymentChannels.sol";
 import {QuadraticFunding} from "../../../src/QuadraticFunding.sol";
 import {FundingRounds} from "../../../src/funding/FundingRounds.sol";
+import {X402Splitter} from "../../../src/X402Splitter.sol";
 
 /// @notice Drives QuadraticFunding through random but valid sequences: rounds created with random
 ///         caps, donor caps and usage weights (some designated as the protocol round), applications,
-///         donations, pool top-ups, paid inference that pays protocol fees, fee collection, usage
+///         donations, pool top-ups, paid inference that pays protocol fees (voucher redeems through
+///         PaymentChannels and x402 `exact` payments through X402Splitter), fee collection, usage
 ///         recording, time passing, finalization, claims and withdrawals of what is unallocated. It
 ///         also tries what must be refused (donating outside the window, claiming twice, claiming for
 ///         someone else, finalizing twice or early) and counts any that got through, and any refused
@@ -27,6 +29,7 @@ contract QuadraticFundingHandler is TestBase {
 
     QuadraticFunding public immutable qf;
     PaymentChannels public immutable channels;
+    X402Splitter public immutable splitter;
     TestToken public immutable usd;
     ModelRegistry public immutable models;
     address public immutable steward;
@@ -41,6 +44,8 @@ contract QuadraticFundingHandler is TestBase {
     uint256[] internal _payerKeys;
     uint256[] internal _roundIds;
     bytes32[] internal _channelIds;
+    /// @dev The nonce of the next EIP-3009 authorization (each is used once).
+    uint256 internal _authorizationNonce;
 
     /// @dev The handler's clock; forced onto the VM at the start of every action.
     uint256 public currentTime;
@@ -49,6 +54,9 @@ contract QuadraticFundingHandler is TestBase {
     uint256 public ghostDonations;
     uint256 public ghostPoolFunding;
     uint256 public ghostFeesCollected;
+    /// @dev Protocol fees credited to the funding contract by voucher redeems and by x402 payments.
+    uint256 public ghostVoucherFees;
+    uint256 public ghostX402Fees;
     uint256 public ghostClaimed;
     uint256 public ghostUnallocatedWithdrawn;
     mapping(uint256 roundId => uint256) public ghostPaidOf;
@@ -74,6 +82,7 @@ contract QuadraticFundingHandler is TestBase {
     constructor(
         QuadraticFunding qf_,
         PaymentChannels channels_,
+        X402Splitter splitter_,
         TestToken usd_,
         TestToken stakeToken,
         ProviderRegistry providers,
@@ -81,6 +90,7 @@ contract QuadraticFundingHandler is TestBase {
     ) {
         qf = qf_;
         channels = channels_;
+        splitter = splitter_;
         usd = usd_;
         models = qf_.models();
         steward = qf_.steward();
@@ -249,8 +259,29 @@ contract QuadraticFundingHandler is TestBase {
         PaymentChannels.Voucher memory voucher =
             PaymentChannels.Voucher({channelId: channelId, epoch: channel.epoch, cumulativeAmount: channel.redeemed + amount});
         bytes memory signature = signDigest(_payerKeys[p], channels.hashVoucher(voucher));
+        uint256 pending = channels.earnings(address(qf));
         vm.prank(provider);
         channels.redeem(voucher, signature);
+        ghostVoucherFees += channels.earnings(address(qf)) - pending;
+    }
+
+    /// @notice A payer pays for inference of one of the two models with an x402 `exact` payment (an
+    ///         EIP-3009 authorization to the pair's payee) that the provider settles through
+    ///         X402Splitter: the protocol fee accrues to the funding contract in the splitter.
+    function payX402(uint256 payerSeed, uint256 modelSeed, uint256 amount) external useTime {
+        uint256 p = payerSeed % PAYERS;
+        address payer = _payers[p];
+        uint256 model = _applicantModels[modelSeed % 2];
+        amount = bound(amount, 1, 1e12);
+        usd.mint(payer, amount);
+        X402Splitter.Authorization memory authorization =
+            _signedAuthorization(_payerKeys[p], splitter.payeeOf(provider, model), amount);
+        uint256 pending = splitter.earnings(address(qf));
+        vm.prank(provider);
+        (, uint256 fee,) = splitter.settle(provider, model, authorization);
+        assertEq(splitter.earnings(address(qf)) - pending, fee, "the settled fee is credited to the funding contract");
+        ghostX402Fees += fee;
+        ++calls["payX402"];
     }
 
     /// @notice Anyone collects the protocol fees.
@@ -377,6 +408,51 @@ contract QuadraticFundingHandler is TestBase {
     }
 
     // ------------------------------------------------------------ internal
+
+    /// @dev An EIP-3009 authorization of `value` from the holder of `key` to `to`, valid for an hour,
+    ///      with a fresh nonce, signed as an x402 client signs it.
+    function _signedAuthorization(uint256 key, address to, uint256 value)
+        internal
+        returns (X402Splitter.Authorization memory a)
+    {
+        a.from = vm.addr(key);
+        a.value = value;
+        a.validBefore = currentTime + 1 hours;
+        a.nonce = bytes32(++_authorizationNonce);
+        (a.v, a.r, a.s) = vm.sign(key, _transferAuthorizationDigest(a.from, to, value, a.validBefore, a.nonce));
+    }
+
+    /// @dev The EIP-712 digest of an EIP-3009 `TransferWithAuthorization` on `usd` (valid from time
+    ///      0), under the domain USDC uses: the token's name and version "2".
+    function _transferAuthorizationDigest(address from, address to, uint256 value, uint256 validBefore, bytes32 nonce)
+        internal
+        view
+        returns (bytes32)
+    {
+        bytes32 domainSeparator = keccak256(
+            abi.encode(
+                keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"),
+                keccak256(bytes(usd.name())),
+                keccak256("2"),
+                block.chainid,
+                address(usd)
+            )
+        );
+        bytes32 structHash = keccak256(
+            abi.encode(
+                keccak256(
+                    "TransferWithAuthorization(address from,address to,uint256 value,uint256 validAfter,uint256 validBefore,bytes32 nonce)"
+                ),
+                from,
+                to,
+                value,
+                0,
+                validBefore,
+                nonce
+            )
+        );
+        return keccak256(abi.encodePacked("\x19\x01", domainSeparator, structHash));
+    }
 
     /// @dev Counts a refusal whose revert data is not exactly `expected` (the documented error
     ///      with its values): a refusal for the wrong reason is as much a bug as no refusal.
