@@ -7,16 +7,21 @@ import type { Logger } from "../common/logger.ts";
 import { sha256Hex } from "../model/sha256Hex.ts";
 import { computeCost, type Price } from "../payments/price.ts";
 import { receiptToJson, encodeReceiptHeader, type SignedReceipt } from "../protocol/receipt.ts";
+import { createTextChunkEncoder, encodeReceiptTrailer, gotongFinal, gotongProgress } from "../protocol/gotongEvents.ts";
 import type { PaymentSigner } from "../payments/createPaymentSigner.ts";
 import type { VoucherDomain } from "../protocol/voucher.ts";
-import type { ChoiceEnd, InferenceBackend, ToolCall, TokenLogprob } from "./backend.ts";
+import type { ChoiceEnd, InferenceBackend, TokenLogprob } from "./backend.ts";
+import type { ToolCall } from "../protocol/generationRequest.ts";
 import { parseGenerationRequest } from "../protocol/parseGenerationRequest.ts";
 import { readToolCall, toolCallBytes } from "../protocol/toolsPrompt.ts";
 import { sealedRequestIdMissing, type SealedTransport } from "./createSealedTransport.ts";
-import { SEALED_CONTENT_TYPE } from "../protocol/wire.ts";
+import { HEADERS, SEALED_CONTENT_TYPE } from "../protocol/wire.ts";
+import { checkProtocolVersion, PROTOCOL_VERSION_HEADERS } from "../protocol/protocolVersion.ts";
 import type { ResponseKeys } from "../privacy/index.ts";
 import type { PaymentGuard } from "./createPaymentGuard.ts";
 import type { ProviderStore } from "./createProviderStore.ts";
+import type { X402Payments } from "./x402/createX402Payments.ts";
+import type { X402Facilitator } from "./x402/createX402Facilitator.ts";
 import { serveEmbeddings, type PaidRequests } from "./serveEmbeddings.ts";
 import { readinessResponse, type Readiness } from "../common/createReadiness.ts";
 
@@ -46,6 +51,10 @@ export type ProviderServerOptions = {
   stallMs?: number;
   /** What `GET /health` reports (see createProviderReadiness); without it, `{ ok: true }` while the server runs. */
   readiness?: Readiness;
+  /** x402 as a front door: a request without a voucher pays (or is asked to pay) with x402 `exact`. */
+  x402?: X402Payments;
+  /** The x402 facilitator, served under `/x402/` (see createX402Facilitator). */
+  x402Facilitator?: X402Facilitator;
 };
 
 /** A token's log probability in the chat API's shape (`choices[].logprobs.content[]`). */
@@ -121,7 +130,7 @@ export function createProviderServer(options: ProviderServerOptions): Server {
   // payment, signing its receipt and sending the answer with it.
   const paid: PaidRequests = {
     open(req, received) {
-      const requestIdHeader = req.headers["x-gotong-request-id"];
+      const requestIdHeader = req.headers[HEADERS.requestId];
       const givenId = typeof requestIdHeader === "string" && /^0x[0-9a-f]{64}$/.test(requestIdHeader);
       const requestId = (givenId ? requestIdHeader : `0x${randomBytes(32).toString("hex")}`) as Hex;
       let raw: Uint8Array = received;
@@ -135,7 +144,8 @@ export function createProviderServer(options: ProviderServerOptions): Server {
       return { requestId, raw, responseKeys, body, model: findModel(body.model) };
     },
     authorize(req, opened, maxCost) {
-      const voucherHeader = req.headers["x-gotong-voucher"];
+      const voucherHeader = req.headers[HEADERS.voucher];
+      if (options.x402 && typeof voucherHeader !== "string") return options.x402.authorize(req, opened, maxCost);
       return options.guard.authorize(typeof voucherHeader === "string" ? voucherHeader : undefined, opened.model.modelId, maxCost, opened.requestId);
     },
     // Synchronous from reading what is owed to committing the new total, so two requests finishing
@@ -160,18 +170,19 @@ export function createProviderServer(options: ProviderServerOptions): Server {
       return receipt;
     },
     headers(opened) {
-      const headers: Record<string, string> = { "x-gotong-request-id": opened.requestId, "x-gotong-provider": options.account.address };
-      if (opened.responseKeys) headers["x-gotong-sealed"] = "1";
+      const headers: Record<string, string> = { [HEADERS.requestId]: opened.requestId, [HEADERS.provider]: options.account.address };
+      if (opened.responseKeys) headers[HEADERS.sealed] = "1";
+      if (options.x402) Object.assign(headers, options.x402.responseHeaders(opened.requestId));
       return headers;
     },
     send(res, opened, receipt, answer) {
       const answerHeaders = {
         ...paid.headers(opened),
-        "x-gotong-receipt-id": opened.requestId,
-        "x-gotong-receipt": encodeReceiptHeader(receipt),
-        "x-gotong-cost": receipt.cost.toString(),
-        "x-gotong-input-tokens": String(receipt.inputTokens),
-        "x-gotong-output-tokens": String(receipt.outputTokens),
+        [HEADERS.receiptId]: opened.requestId,
+        [HEADERS.receipt]: encodeReceiptHeader(receipt),
+        [HEADERS.cost]: receipt.cost.toString(),
+        [HEADERS.inputTokens]: String(receipt.inputTokens),
+        [HEADERS.outputTokens]: String(receipt.outputTokens),
       };
       if (opened.responseKeys) {
         const sealedBody = options.sealed!.sealBody(opened.responseKeys, JSON.stringify(answer));
@@ -244,9 +255,8 @@ export function createProviderServer(options: ProviderServerOptions): Server {
         const sse = startSse(res, baseHeaders, responseKeys ? options.sealed!.streamSealer(responseKeys) : undefined, options.stallMs ?? DEFAULT_STALL_MS);
         const chunkObject = kind === "chat" ? "chat.completion.chunk" : "text_completion";
         const chunk = (choice: Record<string, unknown> | undefined, extra?: Record<string, unknown>) => ({ id, object: chunkObject, created, model: model.name, choices: choice ? [choice] : [], ...extra });
-        // Per-token chunks are built from a fixed prefix per choice: this runs once per token, on the hot path.
-        const prefixes = texts.map((_, i) => `{"id":${JSON.stringify(id)},"object":"${chunkObject}","created":${created},"model":${JSON.stringify(model.name)},"choices":[{"index":${i},${kind === "chat" ? '"delta":{"content":' : '"text":'}`);
-        const middle = kind === "chat" ? '},"finish_reason":null}],"gotong":{"outputTokens":' : ',"finish_reason":null}],"gotong":{"outputTokens":';
+        // Per-token chunks: the JSON around the text is built once per choice, since this runs once per token.
+        const plainTextChunk = createTextChunkEncoder({ kind, id, created, model: model.name, choices });
         const textOffsets = texts.map(() => 0);
         const begun = new Set<number>();
         // A chat choice opens with the assistant's role, as the API streams it.
@@ -258,20 +268,20 @@ export function createProviderServer(options: ProviderServerOptions): Server {
         /** The chunk of a piece of text; with its tokens' log probabilities when they were asked for. */
         const textChunk = (i: number, piece: string, logprobs: TokenLogprob[] | undefined) => {
           // `gotong.outputTokens` lets the gateway check a receipt against what it actually received.
-          if (!logprobs) return `${prefixes[i]}${JSON.stringify(piece)}${middle}${outputTokens}}}`;
+          if (!logprobs) return plainTextChunk(i, piece, outputTokens);
           const offset = textOffsets[i]!;
           textOffsets[i] = offset + piece.length;
           const choice = kind === "chat"
             ? { index: i, delta: { content: piece }, logprobs: { content: logprobs.map(chatLogprob), refusal: null }, finish_reason: null }
             : { index: i, text: piece, logprobs: completionLogprobs(logprobs, offset, request.logprobs!.top), finish_reason: null };
-          return chunk(choice, { gotong: { outputTokens } });
+          return chunk(choice, { gotong: gotongProgress(outputTokens) });
         };
         const calls: (ToolCall | undefined)[] = [];
         /** In tool mode a choice goes out whole once it ends: a call streams as the API streams one, its id and name first, then its arguments. */
         const sendToolAnswer = (i: number) => {
           const call = (calls[i] = settleTools(i));
           if (call) {
-            const delta = (d: unknown) => chunk({ index: i, delta: { tool_calls: [d] }, finish_reason: null }, { gotong: { outputTokens } });
+            const delta = (d: unknown) => chunk({ index: i, delta: { tool_calls: [d] }, finish_reason: null }, { gotong: gotongProgress(outputTokens) });
             sse.send(delta({ index: 0, id: call.id, type: "function", function: { name: call.name, arguments: "" } }));
             sse.send(delta({ index: 0, function: { arguments: call.arguments } }), outputTokens);
           } else if (texts[i]) {
@@ -320,13 +330,12 @@ export function createProviderServer(options: ProviderServerOptions): Server {
         const last = result.choices.length === choices || result.choices.length === 0 ? Math.max(result.choices.length - 1, 0) : undefined;
         const lastFinish = last === undefined ? undefined : finishOf(result.choices[last], calls[last]);
         const lastChoice = last === undefined ? undefined : kind === "chat" ? { index: last, delta: {}, finish_reason: lastFinish } : { index: last, text: "", finish_reason: lastFinish };
-        const receiptJson = receiptToJson(receipt);
         // Usage goes where the OpenAI API puts it: once, on a last chunk with no choices, and only
         // when asked for with stream_options.include_usage. The receipt carries the counts anyway.
-        sse.send(chunk(lastChoice, { gotong: { receipt: receiptJson, cost: receipt.cost.toString() } }));
+        sse.send(chunk(lastChoice, { gotong: gotongFinal(receipt) }));
         if (request.includeUsage) sse.send(chunk(undefined, { usage: usage() }));
         // Sealed: the receipt (hashes and counts, no content) also follows in the clear for a relay.
-        sse.end(responseKeys ? `event: receipt\ndata: ${JSON.stringify(receiptJson)}\n\n` : undefined);
+        sse.end(responseKeys ? encodeReceiptTrailer(receipt) : undefined);
         return;
       }
 
@@ -362,7 +371,7 @@ export function createProviderServer(options: ProviderServerOptions): Server {
           : { role: "assistant", content: text };
         return { index, message, finish_reason: finishReason, logprobs: logprobs ? { content: logprobs.map(chatLogprob), refusal: null } : null };
       });
-      const answer = { id, object, created, model: model.name, choices: answerChoices, usage: usage(), gotong: { receipt: receiptToJson(receipt), cost: receipt.cost.toString() } };
+      const answer = { id, object, created, model: model.name, choices: answerChoices, usage: usage(), gotong: gotongFinal(receipt) };
       paid.send(res, opened, receipt, answer);
     } finally {
       cancels.delete(requestId);
@@ -373,6 +382,10 @@ export function createProviderServer(options: ProviderServerOptions): Server {
   }
 
   async function route(req: IncomingMessage, res: ServerResponse) {
+    // Every answer says which protocol version wrote it, and a request written for another version
+    // is refused before anything is read or charged (a plain client sends no version: accepted).
+    for (const [name, value] of Object.entries(PROTOCOL_VERSION_HEADERS)) res.setHeader(name, value);
+    checkProtocolVersion(req.headers[HEADERS.protocolVersion], { local: "provider", remote: "gateway" });
     const url = new URL(req.url ?? "/", "http://provider");
     const path = url.pathname.replace(/\/+$/, "") || "/";
     if (req.method === "GET" && path === "/health") {
@@ -388,7 +401,7 @@ export function createProviderServer(options: ProviderServerOptions): Server {
       });
     }
     if (req.method === "POST" && path === "/gotong/vouchers") {
-      const header = req.headers["x-gotong-voucher"];
+      const header = req.headers[HEADERS.voucher];
       const result = await options.guard.settle(typeof header === "string" ? header : undefined);
       return sendJson(res, 200, { accepted: result.accepted, owed: result.owed.toString() });
     }
@@ -424,6 +437,7 @@ export function createProviderServer(options: ProviderServerOptions): Server {
         inFlight--;
       }
     }
+    if (options.x402Facilitator && path.startsWith("/x402/") && (await options.x402Facilitator.handle(req, res, path))) return;
     throw new GotongError(`No route for ${req.method} ${path}`, { code: "not_found", status: 404 });
   }
 

@@ -75,7 +75,8 @@ describe("GET /health reports real readiness", () => {
     expect(res.status).toBe(200);
     expect(res.headers.get("x-gotong-provider")).toBe(provider.address);
     expect(fresh.store.listChannels().map((c) => c.provider)).toEqual([provider.address]);
-    expect(fresh.router.isLive(cheapest.address)).toBe(true); // never tried, so never failed over from
+    // Not live while its /health says it is not ready (so /v1/models does not count it), though never tried.
+    expect(fresh.router.isLive(cheapest.address)).toBe(false);
   });
 
   it("a gateway whose store cannot be written answers 503 naming the store", async () => {
