@@ -27,6 +27,8 @@ export type LocalNetworkOptions = {
   providerPort?: number;
   gatewayPort?: number;
   threads?: number;
+  /** Requests the provider decodes together; default measured once (see chooseParallel). */
+  parallel?: number;
   /** Default 1 token per million input tokens, 2 per million output tokens. */
   price?: Price;
   /** Royalty the model is registered with the first time (default 1000 = 10%); a different one on a registered model is refused. */
@@ -125,6 +127,7 @@ export async function startLocalNetwork(options: LocalNetworkOptions) {
       price: options.price ?? { pricePerMillionInput: unit, pricePerMillionOutput: 2n * unit },
       port: options.providerPort ?? 8601,
       threads: options.threads,
+      parallel: options.parallel,
       logger: logger.child("provider"),
     });
     stops.push(async () => {

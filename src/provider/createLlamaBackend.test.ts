@@ -3,7 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { chatModel } from "../../test/helpers/chatModel.ts";
-import type { GenerationRequest, InferenceBackend } from "./backend.ts";
+import type { InferenceBackend } from "./backend.ts";
+import type { GenerationRequest } from "../protocol/generationRequest.ts";
 import { createLlamaBackend } from "./createLlamaBackend.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "gotong-llama-"));

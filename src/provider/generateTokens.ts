@@ -1,6 +1,7 @@
 import { randomInt } from "node:crypto";
 import { LlamaGrammarEvaluationState, type LlamaContextSequence, type LlamaGrammar, type LlamaModel, type Token } from "node-llama-cpp";
-import type { FinishReason, GenerationRequest, TokenLogprob } from "./backend.ts";
+import type { FinishReason, TokenLogprob } from "./backend.ts";
+import type { GenerationRequest } from "../protocol/generationRequest.ts";
 import { createStopMatcher } from "./createStopMatcher.ts";
 import { createJsonEndDetector } from "./createJsonEndDetector.ts";
 
@@ -40,6 +41,8 @@ export async function generateTokens(
   onText: (text: string, tokens: number, logprobs?: TokenLogprob[]) => void | Promise<void>,
   /** A JSON grammar the output must follow (structured outputs); generation ends where the JSON value does. */
   grammar?: LlamaGrammar,
+  /** Awaited (when it returns a promise) before each next token is asked for: how a batch lets a newcomer in (createLlamaBackend). */
+  beforeNextToken?: () => Promise<void> | undefined,
 ): Promise<{ finishReason: FinishReason; outputTokens: number }> {
   const generated: Token[] = [];
   const partial: Token[] = [];
@@ -69,13 +72,14 @@ export async function generateTokens(
         }
       : undefined,
   });
-  const emit = async (text: string) => {
+  // Not async: a promise per token would cost microtask turns before the next token is asked for,
+  // and in a batch a stream that asks later than the others misses the engine's next step.
+  const emit = (text: string): void | Promise<void> => {
     if (!text) return;
     billed += unbilled;
     const n = unbilled;
     unbilled = 0;
-    const wait = onText(text, n, top === undefined ? undefined : logprobs.splice(0));
-    if (wait) await wait;
+    return onText(text, n, top === undefined ? undefined : logprobs.splice(0));
   };
   /** Log probabilities of the tokens of `text` (one character group, or one token), for `emit`. */
   const describe = (text: string, context: Token[]) => {
@@ -113,7 +117,8 @@ export async function generateTokens(
         // Structured output ends with its JSON value: what the grammar would still allow after it is whitespace.
         const valueEnd = jsonEnd?.push(text);
         const { emit: ready, stopped } = stop.push(valueEnd === undefined ? text : text.slice(0, valueEnd));
-        await emit(valueEnd === undefined ? ready : ready + stop.flush());
+        const written = emit(valueEnd === undefined ? ready : ready + stop.flush());
+        if (written) await written;
         if (stopped) return { finishReason: "stop", outputTokens: billed + Math.min(unbilled, 1) };
         if (valueEnd !== undefined) return { finishReason: "stop", outputTokens: billed + unbilled };
       }
@@ -122,6 +127,9 @@ export async function generateTokens(
         await emit(stop.flush());
         return { finishReason: "length", outputTokens: billed + unbilled };
       }
+      const wait = beforeNextToken?.();
+      if (wait) await wait;
+      if (signal.aborted) return { finishReason: "abort", outputTokens: billed };
     }
     // The model ended its answer (an end-of-generation token, which is never yielded nor billed).
     await emit(stop.flush());

@@ -2,7 +2,7 @@ import { startLocalNetwork, type UpInfo } from "../../network/startLocalNetwork.
 import { formatUnits } from "../../payments/price.ts";
 import { context, integer, parse, untilStopped } from "../shared.ts";
 
-export const help = `gotong up [--model FILE.gguf] [--name NAME] [--license SPDX] [--royalty-bps 1000] [--threads N]
+export const help = `gotong up [--model FILE.gguf] [--name NAME] [--license SPDX] [--royalty-bps 1000] [--threads N] [--parallel N]
           [--chain-port 8545] [--provider-port 8601] [--gateway-port 8600] [--home DIR] [--json]
 
   Starts a complete local network: chain, contracts, a published model, a provider and a gateway.
@@ -27,6 +27,7 @@ export async function run(args: string[]) {
     license: { type: "string" },
     "royalty-bps": { type: "string" },
     threads: { type: "string" },
+    parallel: { type: "string" },
     "chain-port": { type: "string" },
     "provider-port": { type: "string" },
     "gateway-port": { type: "string" },
@@ -40,6 +41,7 @@ export async function run(args: string[]) {
     license: values.license,
     royaltyBps: integer(values["royalty-bps"], "royalty-bps"),
     threads: integer(values.threads, "threads"),
+    parallel: integer(values.parallel, "parallel"),
     chainPort: integer(values["chain-port"], "chain-port"),
     providerPort: integer(values["provider-port"], "provider-port"),
     gatewayPort: integer(values["gateway-port"], "gateway-port"),
