@@ -2,12 +2,16 @@
  * Gotong benchmarks. Every figure is a ratio against a baseline measured in the same run (these
  * machines are shared and noisy, so absolute times drift): throughput through gateway and provider
  * against node-llama-cpp called directly; the time to first token each layer adds; and the gas of
- * one redeem settling 1,000 requests against 1,000 single token transfers; and load through a whole
+ * one redeem settling 1,000 requests against 1,000 single token transfers; gas per paid call with
+ * x402 `exact` (one settle per call) against vouchers (one redeem for many); and load through a whole
  * `gotong up` network (1,000 requests, 50 at a time, against the same requests one at a time) with
  * the money identity checked to the base unit (a mismatch makes the run exit 1, after writing); an
  * overload burst (refusals timed inside the gateway and in a client process, against a bare
  * node:http server bursted by the same client); and decoding with a JSON schema against decoding
- * without one (the grammar's cost); and how soon `gotong mcp` answers, against the bare CLI start.
+ * without one (the grammar's cost); and how soon `gotong mcp` answers, against the bare CLI start;
+ * and discovery of 10,000 offers from the registries' events, against reading every provider's state;
+ * and batched decoding (aggregate tokens/s at 1 to 16 streams through the provider's backend against
+ * node-llama-cpp with as many sequences in one context, and the stall a newcomer's prompt causes).
  *
  *   npm run bench            writes bench/results/latest.json and prints a table
  */
@@ -18,10 +22,13 @@ import { benchSettlementGas } from "./settlementGas.ts";
 import { benchVoucherVerify } from "./voucherVerify.ts";
 import { benchHpke } from "./hpke.ts";
 import { benchFundingGas } from "./fundingGas.ts";
+import { benchX402Gas, renderX402GasTable } from "./x402Gas.ts";
 import { benchGrammar, renderGrammarTable } from "./grammar.ts";
 import { benchLoad, loadOptionsFrom, printLoad, renderLoadTable } from "./load.ts";
 import { benchBurst, printBurst, renderBurstTable } from "./burst.ts";
 import { benchMcpStartup } from "./mcpStartup.ts";
+import { benchBatching, renderBatchingTable } from "./batching.ts";
+import { benchDiscovery, renderDiscoveryTable } from "./discovery.ts";
 import { fillReadme } from "./fillReadme.ts";
 import { bigintAsString } from "../src/common/bigintJson.ts";
 
@@ -31,7 +38,13 @@ results.settlementGas = await benchSettlementGas();
 results.voucherVerify = await benchVoucherVerify();
 results.hpke = await benchHpke();
 results.fundingGas = await benchFundingGas();
+const x402Gas = await benchX402Gas();
+results.x402Gas = x402Gas;
 results.mcpStartup = await benchMcpStartup();
+const discovery = await benchDiscovery();
+results.discovery = discovery;
+const batching = await benchBatching();
+results.batching = batching;
 const grammar = await benchGrammar();
 results.grammar = grammar;
 const load = await benchLoad(loadOptionsFrom([], process.env));
@@ -47,6 +60,9 @@ await import("./renderReadme.ts");
 fillReadme("load-bench", renderLoadTable(load));
 fillReadme("burst-bench", renderBurstTable(burst));
 fillReadme("grammar-bench", renderGrammarTable(grammar));
+fillReadme("batching-bench", renderBatchingTable(batching));
+fillReadme("discovery-bench", renderDiscoveryTable(discovery));
+fillReadme("x402-gas-bench", renderX402GasTable(x402Gas));
 printLoad(load);
 printBurst(burst);
 // The figures are written either way; a broken money identity still fails the run.

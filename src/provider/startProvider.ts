@@ -17,6 +17,7 @@ import { createSealedTransport } from "./createSealedTransport.ts";
 import { createPaymentSigner } from "../payments/createPaymentSigner.ts";
 import type { InferenceBackend } from "./backend.ts";
 import { chooseThreads } from "./chooseThreads.ts";
+import { chooseParallel } from "./chooseParallel.ts";
 import { createLlamaBackend } from "./createLlamaBackend.ts";
 import { createLlamaEmbeddingBackend } from "./createLlamaEmbeddingBackend.ts";
 import { createPaymentGuard } from "./createPaymentGuard.ts";
@@ -25,8 +26,12 @@ import { createProviderReadiness } from "./createProviderReadiness.ts";
 import { createProviderStore } from "./createProviderStore.ts";
 import { createRedeemer } from "./createRedeemer.ts";
 import { ensureProviderRegistered } from "./ensureProviderRegistered.ts";
+import { pauseProviderOffers } from "./pauseProviderOffers.ts";
 import { resolveRegisteredModel } from "./resolveRegisteredModel.ts";
 import { checkSignedManifest } from "./checkSignedManifest.ts";
+import { createExactSettlement } from "./x402/createExactSettlement.ts";
+import { createX402Facilitator } from "./x402/createX402Facilitator.ts";
+import { createX402Payments } from "./x402/createX402Payments.ts";
 
 export type StartProviderOptions = {
   home: GotongHome;
@@ -44,10 +49,21 @@ export type StartProviderOptions = {
   /** CPU threads; default measured once per model and machine (see chooseThreads). */
   threads?: number;
   contextSize?: number;
+  /** Requests decoded together in one llama.cpp context (continuous batching); default measured once per model, machine and thread count (see chooseParallel). */
   parallel?: number;
   /** Stake to register with; default the registry's minimum. */
   stake?: bigint;
   redeemIntervalMs?: number;
+  /**
+   * Answer requests without a voucher with x402 (402 + `PAYMENT-REQUIRED`, `exact` payments settled
+   * through the deployment's X402Splitter). Default: on when the deployment has an X402Splitter.
+   */
+  x402?: boolean;
+  /**
+   * Serve the x402 facilitator (`/x402/supported`, `/x402/verify`, `/x402/settle`) for payments to
+   * this provider's payees, to callers presenting this key as a Bearer token. Default: not served.
+   */
+  x402FacilitatorKey?: string;
   /** A backend to serve instead of embedded llama.cpp (see createUpstreamBackend). */
   backend?: InferenceBackend;
   /** Serve the model's embeddings (`/v1/embeddings`, capability "embeddings") instead of chat. Default false. */
@@ -87,7 +103,12 @@ async function serveProvider(options: StartProviderOptions) {
   const measureThreads = () => chooseThreads({ modelPath: options.modelPath, weightsHash, cacheFile: join(home.provider, "threads.json") });
   // The measurement generates text; an embedding-only model (an encoder) cannot, and gets one thread.
   const threads = options.backend ? 0 : (options.threads ?? (await (options.embeddings ? measureThreads().catch(() => 1) : measureThreads())));
-  const engine = { modelPath: options.modelPath, threads, contextSize: options.contextSize, parallel: options.parallel };
+  // Requests decoded together: measured once per model, machine and thread count, like the threads;
+  // an upstream server batches on its own, and embeddings keep their own default.
+  const parallel = options.backend || options.embeddings || options.parallel !== undefined
+    ? options.parallel
+    : await chooseParallel({ modelPath: options.modelPath, weightsHash, threads, contextSize: options.contextSize ?? Math.min(header.contextLength ?? 4096, 4096), cacheFile: join(home.provider, "parallel.json") });
+  const engine = { modelPath: options.modelPath, threads, contextSize: options.contextSize, parallel };
   const backend = options.backend ?? (options.embeddings ? await createLlamaEmbeddingBackend(engine) : await createLlamaBackend(engine));
   const store = createProviderStore(join(home.provider, `provider-${account.address.toLowerCase()}.db`));
   const domain = { chainId: deployment.chainId, verifyingContract: deployment.paymentChannels };
@@ -102,7 +123,20 @@ async function serveProvider(options: StartProviderOptions) {
   const sealed = createSealedTransport({ keysDir: home.keys, chainId: deployment.chainId, provider: account.address });
   const served = { name: registered.name, modelId: registered.modelId, backend };
   const readiness = createProviderReadiness({ client: clients.public, providerRegistry: deployment.providerRegistry, provider: account.address, models: [served], store });
+  // x402 needs an EIP-3009 token; a deployment without one serves vouchers only, and says so.
+  const settlement = options.x402 !== false && deployment.x402Splitter
+    ? await createExactSettlement(clients, deployment.x402Splitter).catch((error: Error) => {
+        logger.warn("x402 is off: the payment token cannot take EIP-3009 authorizations", { error: error.message });
+        return undefined;
+      })
+    : undefined;
+  const x402 = settlement && createX402Payments({ settlement, store, logger: logger.child("x402") });
+  const x402Facilitator = settlement && options.x402FacilitatorKey
+    ? createX402Facilitator({ settlement, modelIds: [registered.modelId], apiKey: options.x402FacilitatorKey, logger: logger.child("x402-facilitator") })
+    : undefined;
   const server = createProviderServer({
+    x402,
+    x402Facilitator,
     account,
     signer: createPaymentSigner(options.privateKey, domain),
     domain,
@@ -127,7 +161,7 @@ async function serveProvider(options: StartProviderOptions) {
     logger,
   });
   redeemer.start();
-  logger.info("provider serving", { url, model: registered.name, threads, address: account.address });
+  logger.info("provider serving", { url, model: registered.name, threads, parallel: parallel ?? 1, address: account.address });
   let stopped: Promise<void> | undefined;
   return {
     url,
@@ -135,11 +169,15 @@ async function serveProvider(options: StartProviderOptions) {
     model: registered,
     weightsHash,
     threads,
+    /** Requests decoded together (1 for an upstream backend, which batches on its own). */
+    parallel: parallel ?? 1,
     redeemer,
     store,
     sealed,
     stop: () =>
       (stopped ??= (async () => {
+        // Said on-chain first, while requests in flight finish: gateways stop routing here at their next block.
+        await pauseProviderOffers(clients, deployment, { logger });
         server.closeAllConnections();
         server.close();
         await redeemer.stop();

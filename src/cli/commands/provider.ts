@@ -29,7 +29,8 @@ const startHelp = `gotong provider start --model FILE.gguf [options]
   --port N                listen port (default 8601)   --host H (default 127.0.0.1)
   --endpoint URL          public URL registered on-chain (default http://host:port)
   --threads N             CPU threads (default: measured once on this machine)
-  --parallel N            requests generated at once (default 1)
+  --parallel N            requests decoded together in one batch, joining and leaving as they
+                          come and end; more wait in line (default: measured once on this machine)
   --embeddings            serve the model's embeddings (POST /v1/embeddings, paid per input token)
                           instead of chat; the offer declares the "embeddings" capability
   --stake T               stake in tokens when registering (default the minimum)
@@ -40,7 +41,10 @@ const startHelp = `gotong provider start --model FILE.gguf [options]
   --name NAME             a second provider identity in this home: its own key, HPKE key,
                           database and lock in GOTONG_HOME/providers/NAME (default: keys/, provider/)
   --key FILE              provider key (default GOTONG_HOME/keys/provider.key, or the --name one)
-  --deployment FILE       contracts to use (default GOTONG_HOME/chain/deployment.json)`;
+  --deployment FILE       contracts to use (default GOTONG_HOME/chain/deployment.json)
+Requests without a voucher are paid with x402 \`exact\` (PAYMENT-REQUIRED / PAYMENT-SIGNATURE).
+With GOTONG_X402_FACILITATOR_KEY set (16+ characters), it also serves an x402 facilitator at
+/x402/supported, /x402/verify and /x402/settle for its own payees, to Bearer holders of that key.`;
 
 /** Options every provider command besides start takes. */
 const identityHelp = `  --name NAME        the provider identity (default: keys/provider.key; NAME: GOTONG_HOME/providers/NAME)
@@ -166,11 +170,13 @@ async function start(args: string[]) {
     redeemIntervalMs: values["redeem-interval"] ? integer(values["redeem-interval"], "redeem-interval")! * 1000 : undefined,
     backend: values.upstream ? createUpstreamBackend({ baseUrl: values.upstream, model: values["upstream-model"] ?? basename(values.model).replace(/\.gguf$/i, "") }) : undefined,
     embeddings: values.embeddings === true,
+    // From the environment, not a flag: a key on the command line is visible to every local user.
+    x402FacilitatorKey: process.env.GOTONG_X402_FACILITATOR_KEY || undefined,
     logger: ctx.logger,
   });
   process.stdout.write(values.json
-    ? JSON.stringify({ url: provider.url, address: provider.address, modelId: provider.model.modelId.toString(), threads: provider.threads, name: values.name ?? DEFAULT_PROVIDER_NAME }) + "\n"
-    : `provider ${values.name ? `"${values.name}" ` : ""}${provider.address} serving "${provider.model.name}"${values.embeddings ? " embeddings" : ""} at ${provider.url} (threads ${provider.threads})\n`);
+    ? JSON.stringify({ url: provider.url, address: provider.address, modelId: provider.model.modelId.toString(), threads: provider.threads, parallel: provider.parallel, name: values.name ?? DEFAULT_PROVIDER_NAME }) + "\n"
+    : `provider ${values.name ? `"${values.name}" ` : ""}${provider.address} serving "${provider.model.name}"${values.embeddings ? " embeddings" : ""} at ${provider.url} (threads ${provider.threads}, parallel ${provider.parallel})\n`);
   await untilStopped();
   await provider.redeemer.redeemNow().catch(() => {});
   await provider.stop();
