@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // Compiles contracts/src/*.sol with the `solc` npm package and writes src/chain/contracts.generated.ts:
-// one `<Name>Artifact` per deployable contract, `{ contractName, abi, bytecode }`, with the ABI
-// `as const` so viem infers argument and return types.
+// one `<Name>Artifact` per deployable contract, `{ contractName, abi, bytecode, deployedBytecode,
+// immutables }`, with the ABI `as const` so viem infers argument and return types. The runtime code
+// and the byte ranges its immutables fill in at construction let `gotong deploy` check what a chain
+// holds at an address (eth_getCode) against this build.
 //
 //   node scripts/compile-contracts.mjs           write the file
 //   node scripts/compile-contracts.mjs --check   exit 1 (saying why) if the committed file differs
@@ -62,7 +64,7 @@ function compile() {
   for (const file of files) {
     const unit = `src/${file}`;
     sources[unit] = { content: fs.readFileSync(path.join(srcDir, file), "utf8") };
-    outputSelection[unit] = { "*": ["abi", "evm.bytecode.object"] };
+    outputSelection[unit] = { "*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object", "evm.deployedBytecode.immutableReferences"] };
   }
   const input = { language: "Solidity", sources, settings: { ...SETTINGS, outputSelection } };
 
@@ -95,7 +97,13 @@ function compile() {
     for (const name of Object.keys(contracts).sort()) {
       const bytecode = contracts[name].evm?.bytecode?.object ?? "";
       if (bytecode.length === 0) continue; // interfaces and abstract contracts cannot be deployed
-      artifacts.push({ name, abi: contracts[name].abi, bytecode: `0x${bytecode}` });
+      const runtime = contracts[name].evm.deployedBytecode;
+      // solc keys the ranges by the immutable's AST id; only the byte ranges matter to a check.
+      const immutables = Object.values(runtime.immutableReferences ?? {})
+        .flat()
+        .map(({ start, length }) => ({ start, length }))
+        .sort((a, b) => a.start - b.start);
+      artifacts.push({ name, abi: contracts[name].abi, bytecode: `0x${bytecode}`, deployedBytecode: `0x${runtime.object}`, immutables });
     }
   }
   return render(artifacts, solc.version());
@@ -109,14 +117,16 @@ function render(artifacts, compilerVersion) {
     `// Compiler: solc ${compilerVersion}, optimizer on (200 runs), evm cancun.`,
     "",
   ];
-  for (const { name, abi, bytecode } of artifacts) {
+  for (const { name, abi, bytecode, deployedBytecode, immutables } of artifacts) {
     const abiSource = JSON.stringify(abi, null, 2).replace(/\n/g, "\n  ");
     lines.push(
-      `/** ABI and creation bytecode of the \`${name}\` contract (contracts/src). */`,
+      `/** ABI, creation and runtime bytecode of the \`${name}\` contract (contracts/src); \`immutables\`: runtime byte ranges set at construction. */`,
       `export const ${name}Artifact = {`,
       `  contractName: ${JSON.stringify(name)},`,
       `  abi: ${abiSource} as const,`,
       `  bytecode: ${JSON.stringify(bytecode)},`,
+      `  deployedBytecode: ${JSON.stringify(deployedBytecode)},`,
+      `  immutables: ${JSON.stringify(immutables)},`,
       "} as const;",
       "",
     );

@@ -33,24 +33,69 @@ export type DeployOptions = {
   token?: { address: Address; symbol: string; decimals: number };
 };
 
-/** Deploys Gotong's contracts with `clients` as deployer and returns the deployment record. */
-export async function deployContracts(clients: ChainClients, options: DeployOptions): Promise<Deployment> {
-  // Every failure names the contract: `gotong deploy` on a real network meets these (no gas, a
-  // wrong RPC, a chain without Cancun), and a bare "transaction failed" says nothing to act on.
-  const deploy = async (artifact: { contractName: string; abi: readonly unknown[]; bytecode: Hex }, args: readonly unknown[]): Promise<Address> => {
-    let receipt: TransactionReceipt;
-    try {
-      const hash = await clients.wallet.deployContract({ abi: artifact.abi as never, bytecode: artifact.bytecode, args: args as never });
-      receipt = await clients.public.waitForTransactionReceipt({ hash });
-    } catch (error) {
-      const chainError = toChainError(error, `deploying ${artifact.contractName}`, clients.account.address, artifact.abi);
-      throw chainError instanceof GotongError ? chainError : deployFailedError(artifact.contractName, (error as Error).message, error);
-    }
-    if (receipt.status !== "success") throw deployFailedError(artifact.contractName, `transaction ${receipt.transactionHash} reverted`);
-    if (!receipt.contractAddress) throw deployFailedError(artifact.contractName, `transaction ${receipt.transactionHash} created no contract`);
-    return receipt.contractAddress;
+/** A contract as the build knows it: what {@link DeploySteps.deploy} sends. */
+export type DeployableArtifact = { contractName: string; abi: readonly unknown[]; bytecode: Hex };
+
+/** A call that wires deployed contracts together (`QuadraticFunding.setPaymentChannels`). */
+export type WiringCall = { address: Address; abi: readonly unknown[]; functionName: string; args: readonly unknown[] };
+
+/**
+ * How each transaction of a deployment is sent. {@link deployContracts} fixes what is deployed and
+ * how it is wired; the steps decide how: {@link directSteps} sends each one and waits (the devnet),
+ * `resumableSteps` records each one in a progress file first, so a cut deploy continues.
+ */
+export type DeploySteps = {
+  /** The block event scans start from (recorded by a resumable deploy, so a resumed one keeps it). */
+  startBlock(): Promise<bigint>;
+  /** Deploys `artifact` with constructor `args` and returns its address once mined. */
+  deploy(artifact: DeployableArtifact, args: readonly unknown[]): Promise<Address>;
+  /** Sends a wiring call and waits for it to be mined. */
+  call(call: WiringCall): Promise<void>;
+};
+
+/** Steps that send each transaction at once and wait for it: the devnet's deployment. */
+export function directSteps(clients: ChainClients): DeploySteps {
+  return {
+    startBlock: () => clients.public.getBlockNumber(),
+    async deploy(artifact, args) {
+      let receipt: TransactionReceipt;
+      try {
+        const hash = await clients.wallet.deployContract({ abi: artifact.abi as never, bytecode: artifact.bytecode, args: args as never });
+        receipt = await clients.public.waitForTransactionReceipt({ hash });
+      } catch (error) {
+        throw deployErrorOf(clients, artifact, error);
+      }
+      return createdContract(artifact, receipt);
+    },
+    async call(call) {
+      await writeAndWait(clients, call);
+    },
   };
-  const startBlock = await clients.public.getBlockNumber();
+}
+
+/**
+ * Every failure names the contract: `gotong deploy` on a real network meets these (no gas, a
+ * wrong RPC, a chain without Cancun), and a bare "transaction failed" says nothing to act on.
+ */
+export function deployErrorOf(clients: ChainClients, artifact: DeployableArtifact, error: unknown): unknown {
+  const chainError = toChainError(error, `deploying ${artifact.contractName}`, clients.account.address, artifact.abi);
+  return chainError instanceof GotongError ? chainError : deployFailedError(artifact.contractName, (error as Error).message, error);
+}
+
+/** The address a mined deployment created, or a deploy_failed error saying why there is none. */
+export function createdContract(artifact: DeployableArtifact, receipt: TransactionReceipt): Address {
+  if (receipt.status !== "success") throw deployFailedError(artifact.contractName, `transaction ${receipt.transactionHash} reverted`);
+  if (!receipt.contractAddress) throw deployFailedError(artifact.contractName, `transaction ${receipt.transactionHash} created no contract`);
+  return receipt.contractAddress;
+}
+
+/**
+ * Deploys Gotong's contracts with `clients` as deployer and returns the deployment record.
+ * `steps` sends the transactions (default {@link directSteps}); the order and wiring live only here.
+ */
+export async function deployContracts(clients: ChainClients, options: DeployOptions, steps: DeploySteps = directSteps(clients)): Promise<Deployment> {
+  const deploy = (artifact: DeployableArtifact, args: readonly unknown[]) => steps.deploy(artifact, args);
+  const startBlock = await steps.startBlock();
   const decimals = options.token?.decimals ?? 6;
   const token = options.token ?? {
     address: await deploy(TestTokenArtifact, ["Gotong Test USD", "gUSD", decimals]),
@@ -73,12 +118,12 @@ export async function deployContracts(clients: ChainClients, options: DeployOpti
     protocolFeeBps,
     BigInt(challengePeriod),
   ]);
-  await writeAndWait(clients, { address: quadraticFunding, abi: QuadraticFundingArtifact.abi, functionName: "setPaymentChannels", args: [paymentChannels] });
+  await steps.call({ address: quadraticFunding, abi: QuadraticFundingArtifact.abi, functionName: "setPaymentChannels", args: [paymentChannels] });
   // x402 payments split by PaymentChannels' own terms (token, registry, funding pool, fee), read from
   // it; wired into QuadraticFunding once, so the fee of an x402 payment is collected into funding
   // rounds with the fees of vouchers instead of waiting in the splitter.
   const x402Splitter = await deploy(X402SplitterArtifact, [paymentChannels]);
-  await writeAndWait(clients, { address: quadraticFunding, abi: QuadraticFundingArtifact.abi, functionName: "setX402Splitter", args: [x402Splitter] });
+  await steps.call({ address: quadraticFunding, abi: QuadraticFundingArtifact.abi, functionName: "setX402Splitter", args: [x402Splitter] });
   const attestationRegistry = await deploy(AttestationRegistryArtifact, []);
   // Agents: wallets with a spending policy, ERC-8004 identities, and reputation that counts paid feedback
   // only (its fee goes to the steward, who feeds funding rounds).

@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync, renameSync, existsSync } from "node:fs";
 import type { Address } from "viem";
 import { GotongError } from "../common/errors.ts";
 
-/** Where Gotong's contracts live on one chain: written by `gotong devnet`, read by every role. */
+/** Where Gotong's contracts live on one chain: written by `gotong devnet` or `gotong deploy`, read by every role. */
 export type Deployment = {
   chainId: number;
   rpcUrl: string;
@@ -39,7 +39,7 @@ export function readDeployment(path: string): Deployment {
   if (!existsSync(path)) {
     throw new GotongError(`No deployment file at ${path}`, {
       code: "deployment_missing",
-      hint: "Start a local chain with `gotong devnet` (or `gotong up`), or pass --deployment FILE for another network.",
+      hint: "Start a local chain with `gotong devnet` (or `gotong up`), or pass --deployment FILE for another network (`gotong deploy` writes one).",
     });
   }
   let value: Deployment;

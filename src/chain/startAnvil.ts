@@ -17,6 +17,11 @@ export type AnvilOptions = {
   /** Seconds per block when set (interval mining); default: a block per transaction. */
   blockTime?: number;
   /**
+   * Ether each of Anvil's well-known dev accounts starts with. Default Anvil's 10000; 0 makes a chain
+   * where those public keys hold nothing, like any real network (`gotong deploy`'s tests).
+   */
+  devAccountBalance?: number;
+  /**
    * A file to record Anvil's pid in while it runs (removed when it exits), so that one left behind
    * by a killed parent can be found and stopped (`stopLeftoverAnvil`).
    */
@@ -37,6 +42,7 @@ export async function startAnvil(options: AnvilOptions = {}): Promise<AnvilNode>
   const args = ["--host", "127.0.0.1", "--port", String(port), "--chain-id", String(options.chainId ?? 31337)];
   if (options.stateFile) args.push("--state", options.stateFile, "--state-interval", String(options.stateInterval ?? 1));
   if (options.blockTime) args.push("--block-time", String(options.blockTime));
+  if (options.devAccountBalance !== undefined) args.push("--balance", String(options.devAccountBalance));
   if (!(await portIsFree(port))) {
     // Without this check the poll below would find whatever answers there and adopt it as ours.
     throw new GotongError(`Port ${port} on 127.0.0.1 is already in use, so the chain cannot start there`, {

@@ -3,6 +3,7 @@ import { GotongError } from "../common/errors.ts";
 const commands: Record<string, () => Promise<{ run(args: string[]): Promise<void>; help: string }>> = {
   up: () => import("./commands/up.ts"),
   devnet: () => import("./commands/devnet.ts"),
+  deploy: () => import("./commands/deploy.ts"),
   provider: () => import("./commands/provider.ts"),
   gateway: () => import("./commands/gateway.ts"),
   model: () => import("./commands/model.ts"),
@@ -21,6 +22,7 @@ const usage = `gotong — an open network for AI
   gotong up                      run a whole local network (chain, model, provider, gateway, web app)
   gotong devnet                  run only the local chain
   gotong devnet fund ADDRESS [--eth N] [--tokens N]   the local chain's faucet
+  gotong deploy --rpc-url URL --key FILE --token ADDR   put the contracts on any EVM chain; writes a deployment file
   gotong provider start|status|redeem|withdraw|unstake|exit|rotate-key   serve a model, get paid, collect, leave
   gotong gateway start           an OpenAI-compatible endpoint that pays providers (--keys: serving others)
   gotong gateway key create|list|revoke   API keys for it: a budget per period and requests per minute each

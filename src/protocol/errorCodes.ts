@@ -52,6 +52,11 @@ export const chainErrorCodes = [
   "contract_revert",
   "contract_refused",
   "deploy_failed",
+  // `gotong deploy`: the code at an address is not this build's; a progress file from another deploy;
+  // a payment token the contracts cannot account exactly (fee on transfer, no decimals).
+  "deploy_code_mismatch",
+  "deploy_progress_mismatch",
+  "token_unsupported",
   "deployment_invalid",
   "deployment_missing",
   "insufficient_funds",

@@ -1,0 +1,149 @@
+import { existsSync } from "node:fs";
+import { createPublicClient, getAddress, http, isAddress, type Address } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import { readPaymentToken, refuseFeeOnTransfer } from "../../chain/checkPaymentToken.ts";
+import { createClients } from "../../chain/createClients.ts";
+import { deployContracts, type DeploySteps } from "../../chain/deployContracts.ts";
+import { writeDeployment } from "../../chain/deployment.ts";
+import { resumableSteps } from "../../chain/resumableSteps.ts";
+import { verifyDeployedCode } from "../../chain/verifyDeployedCode.ts";
+import { GotongError } from "../../common/errors.ts";
+import { readKey } from "../../common/keys.ts";
+import { context, integer, parse, tokens } from "../shared.ts";
+
+export const help = `gotong deploy --rpc-url URL --key FILE (--token ADDR | --test-token) [options] [--out deployment.json]
+
+  Deploys Gotong's contracts to any EVM chain (Cancun or later), waits for each transaction,
+  checks that the code at every address is this build's (eth_getCode against the compiled runtime
+  code, immutables aside), and writes the deployment file that every role reads with
+  --deployment FILE.
+
+  Resumable: each transaction is signed and written to OUT's progress file (deployment.progress.json
+  beside deployment.json) before it is sent. Run the same command again after a cut and it goes on
+  where it stopped, rebroadcasting a recorded transaction rather than sending a second one: no
+  contract is deployed twice. Run it after a finished deploy and it only re-checks and rewrites OUT.
+
+  --rpc-url URL              the chain's JSON-RPC endpoint (its chain id is read from it)
+  --key FILE                 the deployer's private key (0x + 64 hex digits); it pays the gas
+  --token ADDR               an existing ERC-20 for payments (USDC, …): its decimals are read, and a
+                             fee-on-transfer token is refused (measured by a 1-base-unit self-transfer
+                             when the deployer holds some)
+  --test-token               deploy Gotong's TestToken (gUSD, 6 decimals, mintable by anyone) instead:
+                             for testnets only, never implied
+  --protocol-fee-bps N       protocol fee into quadratic funding, basis points (default 200)
+  --challenge-period D       how long a closing channel waits for the provider's last redeem:
+                             seconds, or 30m, 12h, 7d (default 1h)
+  --min-stake T              minimum provider stake in whole tokens (default 100)
+  --steward ADDR             who picks the funding round the fee feeds (default: the deployer)
+  --confirmations N          blocks to wait for on each transaction (default 1)
+  --out FILE                 the deployment file to write (default deployment.json)
+  --json                     print the deployment, the checked contracts and the gas used as JSON`;
+
+export async function run(args: string[]) {
+  const { values } = parse(
+    args,
+    {
+      "rpc-url": { type: "string" },
+      key: { type: "string" },
+      token: { type: "string" },
+      "test-token": { type: "boolean" },
+      "protocol-fee-bps": { type: "string" },
+      "challenge-period": { type: "string" },
+      "min-stake": { type: "string" },
+      steward: { type: "string" },
+      confirmations: { type: "string" },
+      out: { type: "string" },
+    },
+    false,
+  );
+  const rpcUrl = values["rpc-url"];
+  if (!rpcUrl) throw invalid("gotong deploy needs --rpc-url URL: the chain to deploy to");
+  if (!values.key) throw invalid("gotong deploy needs --key FILE: the deployer's private key, which pays the gas");
+  if (values.token && values["test-token"]) throw invalid("Give either --token ADDR or --test-token, not both");
+  if (!values.token && !values["test-token"]) {
+    throw invalid("Which token pays for requests? Give --token ADDR (an existing ERC-20, e.g. USDC) or --test-token", "--test-token deploys a token anyone can mint: use it on testnets only.");
+  }
+  const token = values.token === undefined ? undefined : addressOption(values.token, "token");
+  const steward = values.steward === undefined ? undefined : addressOption(values.steward, "steward");
+  const protocolFeeBps = integer(values["protocol-fee-bps"], "protocol-fee-bps");
+  if (protocolFeeBps !== undefined && protocolFeeBps > 10_000) throw invalid(`--protocol-fee-bps must be at most 10000 (100%), not ${protocolFeeBps}`);
+  const challengePeriod = values["challenge-period"] === undefined ? undefined : seconds(values["challenge-period"]);
+  const confirmations = integer(values.confirmations, "confirmations", 1)!;
+  const out = values.out ?? "deployment.json";
+  const progressPath = `${out.replace(/\.json$/, "")}.progress.json`;
+  const ctx = context(values);
+  if (!existsSync(values.key)) throw new GotongError(`No key file at ${values.key}`, { code: "invalid_key", hint: "Give --key the file holding the deployer's private key (0x + 64 hex digits)." });
+  const account = privateKeyToAccount(readKey(values.key));
+
+  let chainId: number;
+  try {
+    chainId = await createPublicClient({ transport: http(rpcUrl, { retryCount: 2, timeout: 20_000 }) }).getChainId();
+  } catch (error) {
+    throw new GotongError(`Cannot reach ${rpcUrl} to read its chain id: ${(error as Error).message.split("\n")[0]}`, {
+      code: "chain_unreachable",
+      status: 503,
+      retryable: true,
+      hint: "Check --rpc-url: it must be the JSON-RPC endpoint (http or https) of the chain to deploy to.",
+      cause: error,
+    });
+  }
+  const clients = createClients({ rpcUrl, chainId, account });
+  const steps = resumableSteps(clients, progressPath, { confirmations });
+  await steps.startBlock();
+  const say = (line: string) => {
+    if (!values.json) process.stderr.write(line + "\n");
+  };
+  say(`deploying to chain ${chainId} from ${account.address} (progress: ${progressPath})`);
+
+  const paymentToken = token ? await readPaymentToken(clients, token) : undefined;
+  if (paymentToken) {
+    await steps.once("check:token", async () => {
+      const measured = await refuseFeeOnTransfer(clients, paymentToken);
+      if (!measured) ctx.logger.warn(`${account.address} holds no ${paymentToken.symbol}, so a fee on transfer could not be measured: make sure ${paymentToken.address} takes none (payments are split to the base unit)`);
+    });
+  }
+  const minStake = values["min-stake"] === undefined ? undefined : tokens(values["min-stake"], paymentToken?.decimals ?? 6, 0n);
+  const deployment = await deployContracts(clients, { rpcUrl, token: paymentToken, protocolFeeBps, challengePeriod, minStake, steward }, reporting(steps, say));
+  const verified = await verifyDeployedCode(clients.public, deployment, { testToken: !paymentToken });
+  writeDeployment(out, deployment);
+  const gasUsed = steps.gasUsed();
+  if (values.json) {
+    process.stdout.write(JSON.stringify({ out, progress: progressPath, deployment, verified, gasUsed: gasUsed.toString() }, null, 2) + "\n");
+    return;
+  }
+  for (const v of verified) say(`verified ${v.contract} at ${v.address} (${v.codeSize} bytes, matches the build)`);
+  process.stdout.write(`deployment written to ${out} (chain ${chainId}, ${verified.length} contracts, ${gasUsed} gas in all)\nevery role can now use it: --deployment ${out}\n`);
+}
+
+/** The steps, printing each contract's address as it is mined (a cut deploy shows how far it got). */
+function reporting(steps: DeploySteps, say: (line: string) => void): DeploySteps {
+  return {
+    startBlock: () => steps.startBlock(),
+    async deploy(artifact, args) {
+      const address = await steps.deploy(artifact, args);
+      say(`deployed ${artifact.contractName} at ${address}`);
+      return address;
+    },
+    async call(call) {
+      await steps.call(call);
+      say(`called ${call.functionName} on ${call.address}`);
+    },
+  };
+}
+
+/** Parses `3600`, `30m`, `12h` or `7d` into seconds. */
+function seconds(text: string): number {
+  const match = /^(\d+)([smhd]?)$/.exec(text);
+  if (!match) throw invalid(`--challenge-period must be seconds or a duration such as 30m, 12h, 7d, not "${text}"`);
+  const unit = { "": 1, s: 1, m: 60, h: 3600, d: 86_400 }[match[2] as "" | "s" | "m" | "h" | "d"];
+  return Number(match[1]) * unit;
+}
+
+function addressOption(text: string, name: string): Address {
+  if (!isAddress(text, { strict: false })) throw invalid(`--${name} "${text}" is not an address`, "Give a 0x-prefixed 20-byte hex address.");
+  return getAddress(text);
+}
+
+function invalid(message: string, hint?: string): GotongError {
+  return new GotongError(message, { code: "invalid_arguments", hint: hint ?? "Run `gotong deploy --help` for its options." });
+}
