@@ -84,7 +84,7 @@ describe.skipIf(skip)("the web app's channels, in headless Chromium", () => {
     expect(modelRow).toContain(`${web.model.name} #${web.model.modelId}`);
     expect(modelRow).toContain("10%");
     const providers = await page.getByRole("region", { name: "Providers" }).locator("tbody tr").first().innerText();
-    expect(providers).toContain("1 gUSD / 1M tokens / 2 gUSD / 1M tokens");
+    expect(providers).toContain(`${web.model.name}: 1 gUSD in / 2 gUSD out per 1M tokens`);
     expect(providers).toMatch(/\d+ ms/);
     expect(providers).toMatch(/\d+ receipts checked, none refused/);
     await page.locator(".chart svg").first().waitFor();

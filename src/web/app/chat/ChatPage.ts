@@ -1,11 +1,13 @@
 import { h } from "preact";
-import { useContext, useEffect, useMemo, useRef, useState } from "preact/hooks";
-import { PageError } from "../lib/api.ts";
+import { useContext, useEffect, useLayoutEffect, useMemo, useRef, useState } from "preact/hooks";
+import { getJson, PageError } from "../lib/api.ts";
 import { needsApiKey } from "../lib/apiKey.ts";
 import { ApiKeyField } from "../lib/ApiKeyField.ts";
 import { AppContext } from "../lib/context.ts";
-import { formatPrice } from "../lib/format.ts";
+import { formatAmount, formatCount, formatOffer, shortHex } from "../lib/format.ts";
 import { Notice } from "../lib/ui.ts";
+import { parseChatSettings, settingsText, type ChatSettingsText } from "./chatSettings.ts";
+import { ChatSettingsFields } from "./ChatSettingsFields.ts";
 import { explainChatError } from "./explainChatError.ts";
 import { applyReceipts, findReceipts } from "./findReceipts.ts";
 import { fitHistory } from "./fitHistory.ts";
@@ -26,22 +28,35 @@ const MODELS_REFRESH_MS = 30_000;
 const SAVE_STREAMING_MS = 250;
 /** Within this many pixels of the end, the log counts as "at the bottom" and follows a streaming answer. */
 const STICK_TO_BOTTOM_PX = 48;
+/** The message box grows with what is typed up to this share of the window's height, then scrolls. */
+const PROMPT_MAX_HEIGHT_SHARE = 0.35;
+
+/** The new-chat shortcut (as ChatGPT's): Ctrl+Shift+O, or Cmd+Shift+O on a Mac. */
+function isNewChatShortcut(e: KeyboardEvent): boolean {
+  return (e.ctrlKey || e.metaKey) && e.shiftKey && !e.altKey && e.key.toLowerCase() === "o";
+}
+
+/** The total a conversation's answers were charged, in base units, from their checked receipts. */
+function conversationCost(c: Conversation | undefined): bigint {
+  return (c?.messages ?? []).reduce((sum, m) => sum + (m.receipt ? BigInt(m.receipt.cost) : 0n), 0n);
+}
 
 /** The answer-length field's text as a token count within the model's context, or why it is not one. */
 function parseMaxTokens(text: string, contextLength: number | undefined): { ok: true; value: number } | { ok: false; error: string } {
   const most = contextLength !== undefined ? contextLength - 1 : MAX_TOKENS_UNKNOWN_CONTEXT;
   const value = Number(text.trim());
   if (text.trim() === "" || !Number.isInteger(value) || value < 1 || value > most) {
-    return { ok: false, error: `Longest answer: enter a whole number of tokens from 1 to ${most.toLocaleString()}.` };
+    return { ok: false, error: `Longest answer: enter a whole number of tokens from 1 to ${formatCount(most)}.` };
   }
   return { ok: true, value };
 }
 
-/** The picker's line for a model: how many providers are live, or that the gateway cannot be reached. */
+/** The picker's line for a model: its context and capabilities, how many providers are live, or that the gateway cannot be reached. */
 function choiceLabel(c: ModelChoice, unreachable: boolean): string {
   if (unreachable) return `${c.model} (gateway unreachable)`;
-  if (c.providers === 0) return `${c.model} (no provider live now)`;
-  return `${c.model} (${c.providers} provider${c.providers === 1 ? "" : "s"} live)`;
+  const facts = [c.contextLength !== undefined ? `${formatCount(c.contextLength)}-token context` : "", c.capabilities.join(", ")].filter(Boolean).join(" · ");
+  const live = c.providers === 0 ? "no provider live now" : `${c.providers} provider${c.providers === 1 ? "" : "s"} live`;
+  return `${c.model} (${facts ? `${facts} · ` : ""}${live})`;
 }
 
 /** The private chat: pick a model on offer, chat sealed end to end, keep history only here. */
@@ -56,6 +71,10 @@ export function ChatPage() {
   const [model, setModel] = useState("");
   const [draft, setDraft] = useState("");
   const [maxTokensText, setMaxTokensText] = useState(String(DEFAULT_MAX_TOKENS));
+  // The settings shown: the current conversation's, or those a new chat will start with.
+  const [settingsDraft, setSettingsDraft] = useState<ChatSettingsText>(settingsText(undefined));
+  // What the account paying for the chat holds (base units), read again after each answer.
+  const [balance, setBalance] = useState<bigint>();
   const [busy, setBusy] = useState<AbortController>();
   const [error, setError] = useState<unknown>();
   const [notice, setNotice] = useState<string>();
@@ -72,6 +91,18 @@ export function ChatPage() {
   const chosen = useMemo(() => choices?.find((c) => c.model === model), [choices, model]);
   const contextLength = chosen?.contextLength;
   const maxTokens = parseMaxTokens(maxTokensText, contextLength);
+  const settings = parseChatSettings(settingsDraft);
+  // The chat is paid through the gateway's payment channels, from its account.
+  const payer = config.gatewayAccount;
+
+  const loadBalance = async () => {
+    try {
+      const { balance } = await getJson<{ balance: string }>(`/gotong/web/account?address=${payer}`);
+      setBalance(BigInt(balance));
+    } catch {
+      setBalance(undefined); // the gateway or its chain is unreachable: no balance shown rather than a stale one
+    }
+  };
 
   const loadChoices = async () => {
     try {
@@ -119,19 +150,42 @@ export function ChatPage() {
       await settleCosts(store);
     })();
     void loadChoices();
+    void loadBalance();
     const timer = setInterval(() => void loadChoices(), MODELS_REFRESH_MS);
     return () => clearInterval(timer);
   }, []);
 
   useEffect(() => {
     if (current?.model && choices?.some((c) => c.model === current.model)) setModel(current.model);
+    // (A conversation just created may not be listed yet: its settings are the ones already shown.)
+    if (currentId === undefined || current) setSettingsDraft(settingsText(current?.settings));
     stickToBottom.current = true;
   }, [currentId]);
 
+  // The message box grows with its text up to a share of the window, then scrolls inside.
+  useLayoutEffect(() => {
+    const box = inputRef.current;
+    if (!box) return;
+    box.style.height = "auto";
+    box.style.height = `${Math.min(box.scrollHeight + 2, Math.round(window.innerHeight * PROMPT_MAX_HEIGHT_SHARE))}px`;
+  }, [draft]);
+
+  // The new-chat shortcut works anywhere on the chat page, not only in the message box.
+  useEffect(() => {
+    const onShortcut = (e: KeyboardEvent) => {
+      if (!isNewChatShortcut(e)) return;
+      e.preventDefault();
+      newChatRef.current();
+    };
+    document.addEventListener("keydown", onShortcut);
+    return () => document.removeEventListener("keydown", onShortcut);
+  }, []);
+
+  // Follows the end of the log; on updatedAt too, since an answer's receipt and speed lines arrive after its last text.
   useEffect(() => {
     const log = logRef.current;
     if (log && stickToBottom.current) log.scrollTop = log.scrollHeight;
-  }, [currentId, current?.messages.length, current?.messages[current.messages.length - 1]?.content]);
+  }, [currentId, current?.messages.length, current?.messages[current.messages.length - 1]?.content, current?.updatedAt]);
 
   const persist = async (conversation: Conversation) => {
     conversation.updatedAt = Date.now();
@@ -141,10 +195,21 @@ export function ChatPage() {
 
   /** The conversation a new message joins: the current one when it is with the chosen model. */
   const joined = current && current.model === model ? current : undefined;
+  const systemPrompt = settings.ok ? settings.value.systemPrompt : undefined;
   const fitted = useMemo(
-    () => (maxTokens.ok && draft.trim() ? fitHistory(joined?.messages ?? [], draft.trim(), { contextLength, maxTokens: maxTokens.value }) : undefined),
-    [joined, draft, contextLength, maxTokens.ok && maxTokens.value],
+    () => (maxTokens.ok && draft.trim() ? fitHistory(joined?.messages ?? [], draft.trim(), { contextLength, maxTokens: maxTokens.value, systemPrompt }) : undefined),
+    [joined, draft, contextLength, maxTokens.ok && maxTokens.value, systemPrompt],
   );
+
+  /** Keeps the settings typed: with the current conversation at once (so a reload keeps them), else for the next new chat. */
+  const changeSettings = (text: ChatSettingsText) => {
+    setSettingsDraft(text);
+    const parsed = parseChatSettings(text);
+    if (!parsed.ok || !current) return;
+    const updated = { ...current, settings: parsed.value };
+    setConversations((all) => all.map((c) => (c.id === updated.id ? updated : c)));
+    void history?.save(updated);
+  };
 
   const send = async (prompt: string, retryOf?: StoredMessage) => {
     if (busy) return;
@@ -157,9 +222,12 @@ export function ChatPage() {
     }
     if (!model) return setError(new PageError("No model is on offer yet.", { code: "no_model", hint: "Start a provider (`gotong up` does), then reload." }));
     if (!maxTokens.ok) return setError(new PageError(maxTokens.error, { code: "invalid_parameter", hint: "Nothing was sent." }));
+    if (!settings.ok) return setError(new PageError(settings.error, { code: "invalid_parameter", hint: "Fix it under Conversation settings. Nothing was sent." }));
     const conversation: Conversation = joined
       ? structuredClone(joined)
       : { id: newId(), title: text.slice(0, 60), model, createdAt: Date.now(), updatedAt: Date.now(), messages: [] };
+    // The settings shown are the ones this turn uses, and the conversation keeps them.
+    conversation.settings = settings.value;
     // What goes with this turn: the conversation before its question (for Ask again, before the question asked again).
     let earlier = conversation.messages;
     if (retryOf) {
@@ -168,7 +236,7 @@ export function ChatPage() {
       while (question >= 0 && conversation.messages[question]!.role !== "user") question--;
       earlier = conversation.messages.slice(0, Math.max(0, question));
     }
-    const fit = fitHistory(earlier, text, { contextLength, maxTokens: maxTokens.value });
+    const fit = fitHistory(earlier, text, { contextLength, maxTokens: maxTokens.value, systemPrompt: settings.value.systemPrompt });
     if (!fit.ok) {
       return setError(
         new PageError(`This message is too long for this model: it may take up to ${fit.promptTokens.toLocaleString()} tokens, and the model's ${contextLength?.toLocaleString()}-token context leaves room for ${fit.room.toLocaleString()} with a ${maxTokens.value.toLocaleString()}-token answer.`, {
@@ -194,12 +262,24 @@ export function ChatPage() {
     const controller = new AbortController();
     setBusy(controller);
     let lastSave = Date.now();
-    const update = () => setConversations((all) => all.map((c) => (c.id === conversation.id ? { ...conversation, messages: [...conversation.messages] } : c)));
+    // Timed from Send, on this page's clock: what the person waited, whichever provider answered.
+    const sentAt = performance.now();
+    let firstTokenMs: number | undefined;
+    // Settings changed while this answer streams are kept with the conversation, not overwritten by this turn's copy.
+    const takeLatestSettings = () => {
+      conversation.settings = conversationsRef.current.find((c) => c.id === conversation.id)?.settings ?? conversation.settings;
+    };
+    const update = () => {
+      takeLatestSettings();
+      setConversations((all) => all.map((c) => (c.id === conversation.id ? { ...conversation, messages: [...conversation.messages] } : c)));
+    };
     try {
       const result = await sendSealedChat({
         model,
         messages: fit.messages,
         maxTokens: maxTokens.value,
+        temperature: settings.value.temperature,
+        topP: settings.value.topP,
         signal: controller.signal,
         onPrepared: ({ requestId }) => {
           // Kept at once: if the page goes away mid-answer, this finds the answer's cost later.
@@ -208,6 +288,7 @@ export function ChatPage() {
         },
         onDelta: (piece) => {
           const first = answer.content === "";
+          if (firstTokenMs === undefined) firstTokenMs = performance.now() - sentAt;
           answer.content += piece;
           update();
           // Saved as it streams, so a reload or a closed tab keeps what had arrived.
@@ -230,10 +311,13 @@ export function ChatPage() {
       if (answer.error.code !== "aborted") setLiveProblem(answer.id);
       if (needsApiKey(e)) setNeedKey(true);
     } finally {
+      if (firstTokenMs !== undefined) answer.timing = { firstTokenMs: Math.round(firstTokenMs), totalMs: Math.round(performance.now() - sentAt) };
       setBusy(undefined);
+      takeLatestSettings();
       await persist(conversation);
       inputRef.current?.focus();
       void loadChoices();
+      void loadBalance();
       void settleCosts();
     }
   };
@@ -257,6 +341,9 @@ export function ChatPage() {
     setLiveProblem(undefined);
     inputRef.current?.focus();
   };
+  // The document's shortcut listener is added once; it calls the newChat of the latest render.
+  const newChatRef = useRef(newChat);
+  newChatRef.current = newChat;
 
   const exportAll = () => {
     const blob = new Blob([exportHistory(conversations)], { type: "application/json" });
@@ -316,8 +403,9 @@ export function ChatPage() {
             ? h(
                 "p",
                 { class: "fine", id: "model-price" },
-                `From ${formatPrice(chosen.input, config.token)} in, ${formatPrice(chosen.output, config.token)} out`,
-                chosen.contextLength !== undefined ? ` · ${chosen.contextLength.toLocaleString()}-token context` : "",
+                `From ${formatOffer(chosen.input, chosen.output, config.token)}`,
+                chosen.contextLength !== undefined ? ` · ${formatCount(chosen.contextLength)}-token context` : "",
+                chosen.capabilities.length > 0 ? ` · ${chosen.capabilities.join(", ")}` : "",
               )
             : null,
         ),
@@ -341,10 +429,19 @@ export function ChatPage() {
             { class: maxTokens.ok ? "fine" : "fine danger", id: "max-tokens-help" },
             maxTokens.ok
               ? contextLength !== undefined
-                ? `Up to ${maxTokensMost.toLocaleString()}: the answer and the conversation share this model's ${contextLength.toLocaleString()}-token context.`
-                : `Up to ${maxTokensMost.toLocaleString()}.`
-              : `${maxTokens.error}${contextLength !== undefined ? ` This model has a ${contextLength.toLocaleString()}-token context.` : ""}`,
+                ? `Up to ${formatCount(maxTokensMost)}: the answer and the conversation share this model's ${formatCount(contextLength)}-token context.`
+                : `Up to ${formatCount(maxTokensMost)}.`
+              : `${maxTokens.error}${contextLength !== undefined ? ` This model has a ${formatCount(contextLength)}-token context.` : ""}`,
           ),
+        ),
+        h(ChatSettingsFields, { text: settingsDraft, onChange: changeSettings, problem: settings.ok ? undefined : settings }),
+        h(
+          "p",
+          { class: "fine chat-spend", "data-testid": "chat-spend" },
+          h("span", { "data-testid": "conversation-cost" }, `This conversation: ${formatAmount(conversationCost(current), config.token)}`),
+          balance !== undefined
+            ? [" · paying account ", h("code", { title: `The gateway's account ${payer}` }, shortHex(payer)), " holds ", h("span", { "data-testid": "wallet-balance" }, formatAmount(balance, config.token, config.token.decimals))]
+            : null,
         ),
       ),
       h(
@@ -387,7 +484,7 @@ export function ChatPage() {
         h("textarea", {
           id: "prompt",
           ref: inputRef,
-          rows: 3,
+          rows: 2,
           value: draft,
           placeholder: "Message (Enter to send, Shift+Enter for a new line, Esc to stop)",
           "aria-describedby": "prompt-count",
@@ -418,7 +515,7 @@ export function ChatPage() {
     h(
       "aside",
       { class: "chat-side", "aria-label": "Conversations" },
-      h("button", { type: "button", class: "button", onClick: newChat }, "New chat"),
+      h("button", { type: "button", class: "button", onClick: newChat, "aria-keyshortcuts": "Control+Shift+O Meta+Shift+O", title: "New chat (Ctrl+Shift+O)" }, "New chat"),
       h(
         "ul",
         { class: "conversation-list" },

@@ -1,7 +1,8 @@
 import { h } from "preact";
 import { useContext, useMemo } from "preact/hooks";
 import { AppContext } from "../lib/context.ts";
-import { formatAmount, shortHex } from "../lib/format.ts";
+import { formatAmount, formatCount, shortHex } from "../lib/format.ts";
+import { formatAnswerSpeed } from "./answerSpeed.ts";
 import { withCode } from "../lib/ui.ts";
 import type { StoredMessage } from "./history.ts";
 import { copyFromClick, renderMarkdown } from "./renderMarkdown.ts";
@@ -30,7 +31,7 @@ export function MessageView(props: { message: StoredMessage; onRetry?: () => voi
         "p",
         { class: "message-meta", "data-testid": "message-receipt" },
         h("span", { "data-testid": "message-cost" }, `Cost ${formatAmount(m.receipt.cost, config.token, config.token.decimals)}`),
-        ` · ${m.receipt.inputTokens} in / ${m.receipt.outputTokens} out tokens · receipt `,
+        ` · ${formatCount(m.receipt.inputTokens)} in / ${formatCount(m.receipt.outputTokens)} out tokens · receipt `,
         h("code", { title: m.receipt.receiptId }, shortHex(m.receipt.receiptId, 6)),
         " · provider ",
         h("code", { title: m.receipt.provider }, shortHex(m.receipt.provider)),
@@ -60,5 +61,6 @@ export function MessageView(props: { message: StoredMessage; onRetry?: () => voi
       : h("div", { class: "message-text" }, m.content || (m.status === "streaming" ? "…" : "")),
     status,
     cost,
+    m.timing && m.role === "assistant" ? h("p", { class: "message-meta", "data-testid": "message-speed" }, formatAnswerSpeed(m.timing, m.receipt?.outputTokens)) : null,
   );
 }

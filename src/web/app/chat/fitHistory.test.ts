@@ -49,6 +49,16 @@ describe("fitHistory: what a turn sends within the model's context", () => {
     expect(fitHistory([], "x".repeat(200), { contextLength: 256, maxTokens: 64 })).toEqual({ ok: false, promptTokens: 16 + 208, room: 256 - 64 - 24 });
   });
 
+  it("sends the system prompt first with every turn, counts it, and trims history rather than it", () => {
+    const earlier = [msg("user", "a".repeat(100)), msg("assistant", "b".repeat(100))];
+    const systemPrompt = "s".repeat(50);
+    // room: 300 - 50 = 250; prompt 16 + 58 (system) + 28 = 102; the turn (216) no longer fits.
+    const fit = fitHistory(earlier, "e".repeat(20), { contextLength: 300, maxTokens: 50, systemPrompt });
+    expect(fit).toEqual({ ok: true, dropped: 2, promptTokens: 102, messages: [{ role: "system", content: systemPrompt }, { role: "user", content: "e".repeat(20) }] });
+    // The room left for a prompt is what the system prompt leaves.
+    expect(fitHistory([], "x".repeat(200), { contextLength: 256, maxTokens: 64, systemPrompt })).toEqual({ ok: false, promptTokens: 16 + 58 + 208, room: 256 - 64 - 24 - 58 });
+  });
+
   it("trims nothing when no provider states a context", () => {
     const earlier = [msg("user", "a".repeat(10_000)), msg("assistant", "b")];
     const fit = fitHistory(earlier, "c", { contextLength: undefined, maxTokens: 200 });

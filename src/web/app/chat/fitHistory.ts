@@ -32,13 +32,17 @@ export type FittedHistory =
  *
  * @param earlier the conversation before this turn's question
  * @param contextLength the model's context in tokens (undefined when no provider states one: no trimming)
+ * @param systemPrompt the conversation's instructions, sent first with every turn and counted in its bound
  * @returns the messages and how many earlier ones were left out, or `ok: false` when the prompt
  *   alone cannot fit with the answer's room
  */
-export function fitHistory(earlier: StoredMessage[], prompt: string, options: { contextLength?: number; maxTokens: number }): FittedHistory {
-  const promptTokens = TEMPLATE_TOKENS_PER_PROMPT + tokenBound(prompt);
+export function fitHistory(earlier: StoredMessage[], prompt: string, options: { contextLength?: number; maxTokens: number; systemPrompt?: string }): FittedHistory {
+  // The system prompt goes with every turn, first: it is never the part trimmed away.
+  const system: ChatMessage[] = options.systemPrompt ? [{ role: "system", content: options.systemPrompt }] : [];
+  const systemTokens = options.systemPrompt ? tokenBound(options.systemPrompt) : 0;
+  const promptTokens = TEMPLATE_TOKENS_PER_PROMPT + systemTokens + tokenBound(prompt);
   const budget = options.contextLength === undefined ? Number.POSITIVE_INFINITY : options.contextLength - options.maxTokens;
-  if (promptTokens > budget) return { ok: false, promptTokens, room: Math.max(0, budget - TEMPLATE_TOKENS_PER_PROMPT - TEMPLATE_TOKENS_PER_MESSAGE) };
+  if (promptTokens > budget) return { ok: false, promptTokens, room: Math.max(0, budget - TEMPLATE_TOKENS_PER_PROMPT - systemTokens - TEMPLATE_TOKENS_PER_MESSAGE) };
   const turns = answeredTurns(earlier);
   const kept: ChatMessage[] = [];
   let used = promptTokens;
@@ -52,7 +56,7 @@ export function fitHistory(earlier: StoredMessage[], prompt: string, options: { 
     kept.unshift({ role: "user", content: question.content }, { role: "assistant", content: answer.content });
   }
   const sendable = turns.length * 2;
-  return { ok: true, messages: [...kept, { role: "user", content: prompt }], dropped: sendable - keptTurns * 2, promptTokens: used };
+  return { ok: true, messages: [...system, ...kept, { role: "user", content: prompt }], dropped: sendable - keptTurns * 2, promptTokens: used };
 }
 
 /** Each question with the last complete answer to it; questions with none are skipped. */

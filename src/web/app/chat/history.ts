@@ -16,11 +16,25 @@ export type StoredMessage = {
    */
   requestId?: string;
   receipt?: ChatReceipt;
+  /** How an answer arrived, measured in this browser from Send (see {@link AnswerTiming}). */
+  timing?: AnswerTiming;
   error?: { message: string; hint?: string; code: string };
 };
 
+/**
+ * When an answer's text arrived, in milliseconds after Send: the first piece, and the last. The
+ * time to the first token includes the gateway choosing a provider and the prompt being read.
+ */
+export type AnswerTiming = { firstTokenMs: number; totalMs: number };
+
+/**
+ * How a conversation asks the model, sent with each of its turns. Unset sampling values are not
+ * sent, so the provider's defaults apply.
+ */
+export type ChatSettings = { systemPrompt?: string; temperature?: number; topP?: number };
+
 /** A conversation kept in this browser. */
-export type Conversation = { id: string; title: string; model: string; createdAt: number; updatedAt: number; messages: StoredMessage[] };
+export type Conversation = { id: string; title: string; model: string; createdAt: number; updatedAt: number; messages: StoredMessage[]; settings?: ChatSettings };
 
 const DB_NAME = "gotong-chat";
 const STORE = "conversations";

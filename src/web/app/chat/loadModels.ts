@@ -1,7 +1,7 @@
 import { getJson } from "../lib/api.ts";
 
 /** A model the chat can pick: its live providers, lowest prices and context, as the gateway lists it. */
-export type ModelChoice = { model: string; providers: number; input: bigint; output: bigint; contextLength: number | undefined };
+export type ModelChoice = { model: string; providers: number; input: bigint; output: bigint; contextLength: number | undefined; capabilities: string[] };
 
 /** A model as `GET /v1/models` lists it (the fields the chat reads). */
 type ListedModel = {
@@ -27,5 +27,6 @@ export async function loadModels(): Promise<ModelChoice[]> {
       input: BigInt(m.gotong!.pricePerMillionInput),
       output: BigInt(m.gotong!.pricePerMillionOutput),
       contextLength: m.context_length ?? undefined,
+      capabilities: m.gotong!.capabilities,
     }));
 }

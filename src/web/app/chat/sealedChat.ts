@@ -35,6 +35,10 @@ export type SealedChatOptions = {
   model: string;
   messages: ChatMessage[];
   maxTokens: number;
+  /** Sampling temperature (0 to 2); unset, the provider's default applies. */
+  temperature?: number;
+  /** Nucleus sampling (0 to 1); unset, the provider's default applies. */
+  topP?: number;
   signal?: AbortSignal;
   /** Each piece of the answer as it is opened. */
   onDelta?: (text: string) => void;
@@ -70,7 +74,10 @@ async function sendSealedChatOnce(options: SealedChatOptions): Promise<{ text: s
   const prepared = await postJson<{ requestId: string; provider: string; hpkePublicKey: string; chainId: number }>("/gotong/relay/prepare", { model: options.model }, options.signal);
   options.onPrepared?.({ requestId: prepared.requestId, provider: prepared.provider });
 
-  const body = utf8(JSON.stringify({ model: options.model, messages: options.messages, max_tokens: options.maxTokens, stream: true }));
+  // Sealed with the messages: how the person asks the model is theirs to keep, like what they ask.
+  const body = utf8(
+    JSON.stringify({ model: options.model, messages: options.messages, max_tokens: options.maxTokens, temperature: options.temperature, top_p: options.topP, stream: true }),
+  );
   const { envelope, responseKeys } = sealRequest(hexToBytes(prepared.hpkePublicKey), body, createRequestInfo({ chainId: prepared.chainId, provider: prepared.provider }), {
     aad: hexToBytes(prepared.requestId),
   });

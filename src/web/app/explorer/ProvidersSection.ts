@@ -2,7 +2,7 @@ import { h } from "preact";
 import { useContext } from "preact/hooks";
 import { PageError } from "../lib/api.ts";
 import { AppContext } from "../lib/context.ts";
-import { formatAmount, formatExact, formatPrice, shortHex } from "../lib/format.ts";
+import { formatAmount, formatExact, formatOffer, shortHex } from "../lib/format.ts";
 import { DataTable, Notice, Pending, Section } from "../lib/ui.ts";
 import { encodeCall } from "../wallet/encodeCall.ts";
 import { sameAddress, type Provider } from "./types.ts";
@@ -62,7 +62,7 @@ export function ProvidersSection(props: { failed?: boolean; retry?: () => void; 
               { key: p.address, "data-provider": p.address },
               h("th", { scope: "row" }, h("code", { title: `${p.address} at ${p.endpoint}` }, shortHex(p.address)), p.active ? "" : " (inactive)", mine ? " (you)" : ""),
               h("td", null, formatAmount(p.stake, token)),
-              h("td", null, p.offers.map((o) => h("div", { key: o.model }, `${o.model}: ${formatPrice(o.pricePerMillionInput, token)} / ${formatPrice(o.pricePerMillionOutput, token)}`))),
+              h("td", null, p.offers.map((o) => h("div", { key: o.model }, `${o.model}: ${formatOffer(o.pricePerMillionInput, o.pricePerMillionOutput, token)}`))),
               h("td", null, p.latencyMs === undefined ? "no answer" : `${p.latencyMs} ms`),
               h("td", null, p.excluded ? "excluded: sent a bad receipt" : `${p.receiptsAccepted} receipts checked, none refused`),
               h("td", null, formatAmount(p.earned, token), p.withdrawnEarnings !== "0" ? h("div", { class: "fine" }, `${formatAmount(p.withdrawnEarnings, token)} withdrawn`) : null),

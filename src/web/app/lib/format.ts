@@ -53,9 +53,18 @@ export function shortHex(hex: string, keep = 4): string {
   return hex.length <= 2 + keep * 2 + 1 ? hex : `${hex.slice(0, 2 + keep)}…${hex.slice(-keep)}`;
 }
 
-/** A price per million tokens, with its symbol: `"1.5 gUSD / 1M tokens"`. */
-export function formatPrice(perMillion: bigint | string, token: { decimals: number; symbol: string }): string {
-  return `${formatAmount(BigInt(perMillion), token)} / 1M tokens`;
+/**
+ * An offer's two prices in one phrase, the way people compare them.
+ *
+ * @example formatOffer(1_000_000n, 2_000_000n, { decimals: 6, symbol: "gUSD" }) // "1 gUSD in / 2 gUSD out per 1M tokens"
+ */
+export function formatOffer(input: bigint | string, output: bigint | string, token: { decimals: number; symbol: string }): string {
+  return `${formatAmount(BigInt(input), token)} in / ${formatAmount(BigInt(output), token)} out per 1M tokens`;
+}
+
+/** A count with thousand separators, the same whatever the browser's language: 12345 → "12,345" (as amounts are). */
+export function formatCount(n: number): string {
+  return n.toLocaleString("en-US", { maximumFractionDigits: 0 });
 }
 
 /** Basis points as a percentage: 1000 → "10%". */
