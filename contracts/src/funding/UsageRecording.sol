@@ -124,7 +124,7 @@ abstract contract UsageRecording is FundingRounds {
         channel = channels.getChannel(channelId);
         if (channel.sender == address(0)) return (0, bytes32(0), 0, channel);
         projectId = _projectOfModel[roundId][channel.modelId];
-        if (projectId == 0 || _projects[roundId][projectId].rejected) return (0, bytes32(0), 0, channel);
+        if (projectId == 0 || _projects[roundId][projectId].donations.closed) return (0, bytes32(0), 0, channel);
         uint256 seen = _usageSeen[channelId][channel.epoch];
         if (channel.redeemed <= seen) return (projectId, bytes32(0), 0, channel);
         payerKey = _identityOf(roundId, round, channel.sender);
