@@ -112,7 +112,14 @@ export function createChannelManager(options: ChannelManagerOptions) {
   };
 
   const pairKey = (provider: Address, modelId: bigint) => `${provider.toLowerCase()}:${modelId}`;
-  const idOf = (provider: Address, modelId: bigint, salt: bigint): Hex => channelIdOf(funder.sender, provider, modelId, salt);
+  // Every request asks for its channel's id: the ABI encoding and keccak are done once per channel.
+  const ids = new Map<string, Hex>();
+  const idOf = (provider: Address, modelId: bigint, salt: bigint): Hex => {
+    const key = `${pairKey(provider, modelId)}:${salt}`;
+    let id = ids.get(key);
+    if (id === undefined) ids.set(key, (id = channelIdOf(funder.sender, provider, modelId, salt)));
+    return id;
+  };
   const saltOf = (provider: Address, modelId: bigint): bigint => {
     const key = pairKey(provider, modelId);
     let salt = currentSalt.get(key);
