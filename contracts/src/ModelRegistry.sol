@@ -5,14 +5,23 @@ import {ERC721} from "@openzeppelin/contracts/token/ERC721/ERC721.sol";
 import {IERC165} from "@openzeppelin/contracts/utils/introspection/IERC165.sol";
 import {IERC2981} from "@openzeppelin/contracts/interfaces/IERC2981.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
+import {DatasetRegistry} from "./DatasetRegistry.sol";
 
 /// @title ModelRegistry
 /// @notice The registry of open models. Each model is an ERC-721 token, ids counting from 1, minted
 ///         to its creator; whoever owns the token owns the model: it may withdraw the royalties the
 ///         model accrues on every paid inference (PaymentChannels credits them to the model id, so
 ///         unwithdrawn royalties go with the token) and may change its licence terms.
+///
+///         Lineage: a model made from other models (a fine-tune, merge, quantisation, distillation
+///         or adapter) or trained on registered datasets is registered with `registerDerivative`,
+///         which records its parents and datasets with the share of its royalty each is paid.
+///         Lineage is fixed at registration, so it can never change under royalties already
+///         earned; PaymentChannels' `flowRoyalties` pays the shares out of what the model earns.
 /// @dev A model is identified by the sha256 of its weights, which can be registered once. Tokens
-///      cannot be burned, so a model id in `[1, modelCount()]` always exists.
+///      cannot be burned, so a model id in `[1, modelCount()]` always exists. A parent must already
+///      exist when its derivative registers, so every parent id is lower than its child's: the
+///      lineage is a DAG and a cycle (or a model its own parent) cannot be expressed.
 contract ModelRegistry is ERC721, IERC2981 {
     // ---------------------------------------------------------------- errors
 
@@ -40,6 +49,64 @@ contract ModelRegistry is ERC721, IERC2981 {
     /// @param modelId The model.
     /// @param caller The account that tried.
     error NotModelOwner(uint256 modelId, address caller);
+
+    /// @notice A declared parent is not a registered model. Parents must exist before their
+    ///         derivative (which is also why a lineage cannot contain a cycle or the model itself).
+    /// @param parentId The parent id given.
+    error ParentNotFound(uint256 parentId);
+
+    /// @notice The same parent is named twice: it would be paid twice for one derivation.
+    /// @param parentId The repeated parent.
+    error DuplicateParent(uint256 parentId);
+
+    /// @notice The relation code is not one of 1 (fine-tune), 2 (merge), 3 (quantisation),
+    ///         4 (distillation), 5 (adapter).
+    /// @param parentId The parent it was given for.
+    /// @param relation The code given.
+    error InvalidRelation(uint256 parentId, uint8 relation);
+
+    /// @notice The lineage would be deeper than `MAX_DEPTH`: each level is one more flow of
+    ///         royalties, so depth bounds what paying the whole stack costs.
+    /// @param depth The depth the model would have.
+    /// @param maximum `MAX_DEPTH`.
+    error LineageTooDeep(uint256 depth, uint256 maximum);
+
+    /// @notice The parents' and datasets' shares add up to more than `MAX_STACK_BPS` of the royalty,
+    ///         which would leave the model itself (nearly) nothing.
+    /// @param totalBps The sum of the shares, in basis points.
+    /// @param maximum `MAX_STACK_BPS`.
+    error StackTooLarge(uint256 totalBps, uint256 maximum);
+
+    /// @notice The share declared for a parent is below what the parent's licence asks of its
+    ///         derivatives (`minDerivativeShareBps`, set by its owner with `setDerivativeTerms`).
+    /// @param parentId The parent.
+    /// @param shareBps The share declared, in basis points.
+    /// @param minimumBps The parent's minimum, in basis points.
+    error ShareBelowParentTerms(uint256 parentId, uint16 shareBps, uint16 minimumBps);
+
+    /// @notice A declared dataset is not registered in `datasets()`.
+    /// @param datasetId The dataset id given.
+    error DatasetNotFound(uint256 datasetId);
+
+    /// @notice The same dataset is named twice: it would be paid twice.
+    /// @param datasetId The repeated dataset.
+    error DuplicateDataset(uint256 datasetId);
+
+    /// @notice More parents than `MAX_PARENTS`: each is a write in every flow of royalties.
+    /// @param count The number given.
+    /// @param maximum `MAX_PARENTS`.
+    error TooManyParents(uint256 count, uint256 maximum);
+
+    /// @notice More datasets than `MAX_DATASETS`: each is a write in every flow of royalties.
+    /// @param count The number given.
+    /// @param maximum `MAX_DATASETS`.
+    error TooManyDatasets(uint256 count, uint256 maximum);
+
+    /// @notice The minimum share asked of derivatives is above `MAX_STACK_BPS`, which no derivative
+    ///         could ever declare.
+    /// @param minShareBps The minimum asked, in basis points.
+    /// @param maximum `MAX_STACK_BPS`.
+    error DerivativeTermsTooHigh(uint16 minShareBps, uint16 maximum);
 
     // ---------------------------------------------------------------- events
 
@@ -71,6 +138,26 @@ contract ModelRegistry is ERC721, IERC2981 {
     /// @param metadataURI The new URI.
     event MetadataURIChanged(uint256 indexed modelId, string metadataURI);
 
+    /// @notice A derivative was registered naming `parentId` as a parent (one event per parent).
+    /// @param modelId The derivative.
+    /// @param parentId The parent.
+    /// @param relation How it was made from the parent (1 fine-tune, 2 merge, 3 quantisation,
+    ///        4 distillation, 5 adapter).
+    /// @param shareBps The share of the derivative's royalty the parent is paid, in basis points.
+    event ModelDerived(uint256 indexed modelId, uint256 indexed parentId, uint8 relation, uint16 shareBps);
+
+    /// @notice A model was registered naming a dataset it was trained on (one event per dataset).
+    /// @param modelId The model.
+    /// @param datasetId The dataset.
+    /// @param shareBps The share of the model's royalty the dataset is paid, in basis points.
+    event DatasetUsed(uint256 indexed modelId, uint256 indexed datasetId, uint16 shareBps);
+
+    /// @notice A model's owner set the least share its derivatives must pay it; derivatives
+    ///         registered from now on are held to it (lineage already registered is fixed).
+    /// @param modelId The model.
+    /// @param minShareBps The minimum share, in basis points.
+    event DerivativeTermsChanged(uint256 indexed modelId, uint16 minShareBps);
+
     // ---------------------------------------------------------------- storage
 
     /// @notice A registered model.
@@ -87,8 +174,52 @@ contract ModelRegistry is ERC721, IERC2981 {
         string metadataURI;
     }
 
+    /// @notice A parent of a derivative, as `registerDerivative` takes it and `parentsOf` returns it.
+    /// @param modelId The parent model.
+    /// @param relation 1 fine-tune, 2 merge, 3 quantisation, 4 distillation, 5 adapter.
+    /// @param shareBps The share of the derivative's royalty paid to the parent, in basis points.
+    struct Parent {
+        uint256 modelId;
+        uint8 relation;
+        uint16 shareBps;
+    }
+
+    /// @notice A dataset a model was trained on, with the share of its royalty the dataset is paid.
+    /// @param datasetId The dataset (in `datasets()`).
+    /// @param shareBps The share of the model's royalty, in basis points.
+    struct DataShare {
+        uint256 datasetId;
+        uint16 shareBps;
+    }
+
+    /// @dev A lineage entry as stored: one slot (ids are far below 2^64: a registration each).
+    struct Link {
+        uint64 id;
+        uint8 relation;
+        uint16 shareBps;
+    }
+
     /// @notice The highest royalty a model may ask, in basis points (50%).
     uint16 public constant MAX_ROYALTY_BPS = 5000;
+
+    /// @notice The longest chain of ancestors a model may have.
+    uint8 public constant MAX_DEPTH = 5;
+
+    /// @notice The most of a model's royalty its parents and datasets may take together, in basis
+    ///         points (90%), so the model itself always keeps a share.
+    uint16 public constant MAX_STACK_BPS = 9000;
+
+    /// @notice The most parents one model may name.
+    uint256 public constant MAX_PARENTS = 16;
+
+    /// @notice The most datasets one model may name.
+    uint256 public constant MAX_DATASETS = 64;
+
+    /// @notice The highest relation code (adapter).
+    uint8 public constant MAX_RELATION = 5;
+
+    /// @notice The registry of datasets a model may name, deployed by this registry's constructor.
+    DatasetRegistry public immutable datasets;
 
     /// @dev Basis points in one whole.
     uint256 private constant BPS = 10_000;
@@ -102,10 +233,33 @@ contract ModelRegistry is ERC721, IERC2981 {
     /// @dev Model ids by weights hash.
     mapping(bytes32 weightsHash => uint256 modelId) private _modelIdOfWeights;
 
+    /// @dev Parents by model, fixed at registration.
+    mapping(uint256 modelId => Link[]) private _parents;
+
+    /// @dev Datasets by model, fixed at registration.
+    mapping(uint256 modelId => Link[]) private _datasetShares;
+
+    /// @dev What a model's lineage costs to read, in one slot: its depth and whether it names
+    ///      any parent or dataset (X402Splitter reads it on every payment).
+    struct LineageHead {
+        uint8 depth;
+        bool stacked;
+    }
+
+    /// @dev Lineage heads by model (zero for a model without lineage).
+    mapping(uint256 modelId => LineageHead) private _lineageHead;
+
+    /// @dev The least share a derivative must pay the model, set by the model's owner.
+    mapping(uint256 modelId => uint16) private _minDerivativeShareBps;
+
     // ---------------------------------------------------------------- constructor
 
-    /// @notice Deploys an empty registry.
-    constructor() ERC721("Gotong Model", "GMODEL") {}
+    /// @notice Deploys an empty registry and its dataset registry. Deploying the dataset registry
+    ///         here (rather than taking its address) keeps the constructor as it was, and means no
+    ///         one can point the model registry at a dataset registry of their choosing.
+    constructor() ERC721("Gotong Model", "GMODEL") {
+        datasets = new DatasetRegistry();
+    }
 
     // ---------------------------------------------------------------- external
 
@@ -125,24 +279,144 @@ contract ModelRegistry is ERC721, IERC2981 {
         string calldata metadataURI,
         uint16 royaltyBps
     ) external returns (uint256 modelId) {
-        if (bytes(name_).length == 0) revert EmptyName();
-        if (weightsHash == bytes32(0)) revert EmptyWeightsHash();
-        _checkRoyalty(royaltyBps);
-        uint256 existing = _modelIdOfWeights[weightsHash];
-        if (existing != 0) revert ModelAlreadyRegistered(weightsHash, existing);
+        modelId = _register(name_, weightsHash, manifestHash, metadataURI, royaltyBps);
+    }
 
-        modelId = ++_modelCount;
-        _models[modelId] = Model({
-            weightsHash: weightsHash,
-            manifestHash: manifestHash,
-            royaltyBps: royaltyBps,
-            name: name_,
-            metadataURI: metadataURI
-        });
-        _modelIdOfWeights[weightsHash] = modelId;
-        _mint(msg.sender, modelId);
+    /// @notice Registers a model made from other models and/or trained on registered datasets, and
+    ///         mints its token to the caller. The lineage is recorded for good: each parent and
+    ///         dataset is paid its share of the model's royalty when PaymentChannels flows it.
+    /// @dev Refused: a parent that does not exist (`ParentNotFound`; parents are older ids, so no
+    ///      cycle is possible), a parent named twice, an unknown relation, depth above `MAX_DEPTH`,
+    ///      shares above `MAX_STACK_BPS` in total, a share below the parent's `minDerivativeShareBps`,
+    ///      a dataset that does not exist or is named twice, more than `MAX_PARENTS` parents or
+    ///      `MAX_DATASETS` datasets. A share of zero is allowed (credit without payment) when the
+    ///      parent's terms allow it.
+    /// @param name_ The model's name; must not be empty.
+    /// @param weightsHash The sha256 of the weights; must not be zero or already registered.
+    /// @param manifestHash The hash of the model's signed manifest (which names the same lineage).
+    /// @param metadataURI Where the model's manifest and metadata can be fetched.
+    /// @param royaltyBps The royalty on each paid inference, in basis points, at most `MAX_ROYALTY_BPS`.
+    /// @param parents The models it was made from.
+    /// @param datasetShares The datasets it was trained on.
+    /// @return modelId The new model's id.
+    function registerDerivative(
+        string calldata name_,
+        bytes32 weightsHash,
+        bytes32 manifestHash,
+        string calldata metadataURI,
+        uint16 royaltyBps,
+        Parent[] calldata parents,
+        DataShare[] calldata datasetShares
+    ) external returns (uint256 modelId) {
+        if (parents.length > MAX_PARENTS) revert TooManyParents(parents.length, MAX_PARENTS);
+        if (datasetShares.length > MAX_DATASETS) revert TooManyDatasets(datasetShares.length, MAX_DATASETS);
+        modelId = _register(name_, weightsHash, manifestHash, metadataURI, royaltyBps);
+        uint256 total = _recordParents(modelId, parents);
+        total += _recordDatasets(modelId, datasetShares);
+        if (total > MAX_STACK_BPS) revert StackTooLarge(total, MAX_STACK_BPS);
+        if (parents.length != 0 || datasetShares.length != 0) _lineageHead[modelId].stacked = true;
+    }
 
-        emit ModelRegistered(modelId, msg.sender, weightsHash, manifestHash, royaltyBps, name_, metadataURI);
+    /// @notice Sets the least share of their royalty that derivatives of this model must pay it
+    ///         (its licence terms for derivatives). Applies to derivatives registered from now on.
+    /// @param modelId The model; the caller must own its token.
+    /// @param minShareBps The minimum share, in basis points, at most `MAX_STACK_BPS`.
+    function setDerivativeTerms(uint256 modelId, uint16 minShareBps) external {
+        _checkOwner(modelId);
+        if (minShareBps > MAX_STACK_BPS) revert DerivativeTermsTooHigh(minShareBps, MAX_STACK_BPS);
+        _minDerivativeShareBps[modelId] = minShareBps;
+        emit DerivativeTermsChanged(modelId, minShareBps);
+    }
+
+    /// @notice The least share a derivative of this model must pay it.
+    /// @param modelId The model.
+    /// @return The minimum share, in basis points.
+    function minDerivativeShareBps(uint256 modelId) external view returns (uint16) {
+        _checkExists(modelId);
+        return _minDerivativeShareBps[modelId];
+    }
+
+    /// @notice The parents a model was registered with.
+    /// @param modelId The model.
+    /// @return parents Its parents, in the order registered (empty for a base model).
+    function parentsOf(uint256 modelId) external view returns (Parent[] memory parents) {
+        _checkExists(modelId);
+        Link[] storage links = _parents[modelId];
+        parents = new Parent[](links.length);
+        for (uint256 i; i < links.length; ++i) {
+            Link memory l = links[i];
+            parents[i] = Parent({modelId: l.id, relation: l.relation, shareBps: l.shareBps});
+        }
+    }
+
+    /// @notice The datasets a model was registered with.
+    /// @param modelId The model.
+    /// @return shares Its datasets and their shares, in the order registered.
+    function datasetsOf(uint256 modelId) external view returns (DataShare[] memory shares) {
+        _checkExists(modelId);
+        shares = _dataShares(modelId);
+    }
+
+    /// @notice The length of a model's longest chain of ancestors (0 for a base model).
+    /// @param modelId The model.
+    /// @return The depth.
+    function depthOf(uint256 modelId) external view returns (uint8) {
+        _checkExists(modelId);
+        return _lineageHead[modelId].depth;
+    }
+
+    /// @notice Whether a model owes any share of its royalty to parents or datasets (cheap for
+    ///         X402Splitter, which pays the royalty of such a model through PaymentChannels).
+    /// @param modelId The model.
+    /// @return True when it was registered with at least one parent or dataset.
+    function hasRoyaltyStack(uint256 modelId) external view returns (bool) {
+        return _lineageHead[modelId].stacked;
+    }
+
+    /// @notice A model's royalty and whether it has a royalty stack, in one call (X402Splitter's
+    ///         split needs both).
+    /// @param modelId The model's id.
+    /// @return royaltyBps The royalty, in basis points.
+    /// @return stacked Whether it names any parent or dataset.
+    function royaltyTermsOf(uint256 modelId) external view returns (uint16 royaltyBps, bool stacked) {
+        _checkExists(modelId);
+        return (_models[modelId].royaltyBps, _lineageHead[modelId].stacked);
+    }
+
+    /// @notice What PaymentChannels pays out of a model's royalties: parent ids and shares, and
+    ///         dataset ids and shares, as flat arrays (cheap to decode). Empty for a model without
+    ///         lineage and for an id that does not exist.
+    /// @param modelId The model.
+    /// @return parentIds The parents.
+    /// @return parentShares Their shares, in basis points.
+    /// @return datasetIds The datasets.
+    /// @return datasetShareBps Their shares, in basis points.
+    function royaltyStackOf(uint256 modelId)
+        external
+        view
+        returns (
+            uint256[] memory parentIds,
+            uint16[] memory parentShares,
+            uint256[] memory datasetIds,
+            uint16[] memory datasetShareBps
+        )
+    {
+        Link[] storage p = _parents[modelId];
+        parentIds = new uint256[](p.length);
+        parentShares = new uint16[](p.length);
+        for (uint256 i; i < p.length; ++i) {
+            Link memory l = p[i];
+            parentIds[i] = l.id;
+            parentShares[i] = l.shareBps;
+        }
+        Link[] storage d = _datasetShares[modelId];
+        datasetIds = new uint256[](d.length);
+        datasetShareBps = new uint16[](d.length);
+        for (uint256 i; i < d.length; ++i) {
+            Link memory l = d[i];
+            datasetIds[i] = l.id;
+            datasetShareBps[i] = l.shareBps;
+        }
     }
 
     /// @notice Changes a model's royalty. Channels already open keep the royalty they opened with.
@@ -232,6 +506,92 @@ contract ModelRegistry is ERC721, IERC2981 {
     }
 
     // ---------------------------------------------------------------- internal
+
+    /// @dev Registers the model itself (both `register` and `registerDerivative`).
+    function _register(
+        string calldata name_,
+        bytes32 weightsHash,
+        bytes32 manifestHash,
+        string calldata metadataURI,
+        uint16 royaltyBps
+    ) internal returns (uint256 modelId) {
+        if (bytes(name_).length == 0) revert EmptyName();
+        if (weightsHash == bytes32(0)) revert EmptyWeightsHash();
+        _checkRoyalty(royaltyBps);
+        uint256 existing = _modelIdOfWeights[weightsHash];
+        if (existing != 0) revert ModelAlreadyRegistered(weightsHash, existing);
+
+        modelId = ++_modelCount;
+        _models[modelId] = Model({
+            weightsHash: weightsHash,
+            manifestHash: manifestHash,
+            royaltyBps: royaltyBps,
+            name: name_,
+            metadataURI: metadataURI
+        });
+        _modelIdOfWeights[weightsHash] = modelId;
+        _mint(msg.sender, modelId);
+
+        emit ModelRegistered(modelId, msg.sender, weightsHash, manifestHash, royaltyBps, name_, metadataURI);
+    }
+
+    /// @dev Records `parents` for `modelId` and its depth; returns the sum of their shares.
+    function _recordParents(uint256 modelId, Parent[] calldata parents) internal returns (uint256 total) {
+        Link[] storage links = _parents[modelId];
+        uint256 depth;
+        for (uint256 i; i < parents.length; ++i) {
+            Parent calldata p = parents[i];
+            uint256 parentId = p.modelId;
+            // `modelId` was just issued, so an existing parent is strictly older: no cycle, no self.
+            if (parentId == 0 || parentId >= modelId) revert ParentNotFound(parentId);
+            if (p.relation == 0 || p.relation > MAX_RELATION) revert InvalidRelation(parentId, p.relation);
+            for (uint256 j; j < i; ++j) {
+                if (parents[j].modelId == parentId) revert DuplicateParent(parentId);
+            }
+            uint16 minimum = _minDerivativeShareBps[parentId];
+            if (p.shareBps < minimum) revert ShareBelowParentTerms(parentId, p.shareBps, minimum);
+            uint256 parentDepth = uint256(_lineageHead[parentId].depth) + 1;
+            if (parentDepth > depth) depth = parentDepth;
+            total += p.shareBps;
+            // casting to 'uint64' is safe because `parentId < modelId`, a count of registrations
+            // forge-lint: disable-next-line(unsafe-typecast)
+            links.push(Link({id: uint64(parentId), relation: p.relation, shareBps: p.shareBps}));
+            emit ModelDerived(modelId, parentId, p.relation, p.shareBps);
+        }
+        if (depth > MAX_DEPTH) revert LineageTooDeep(depth, MAX_DEPTH);
+        // casting to 'uint8' is safe because `depth <= MAX_DEPTH`
+        // forge-lint: disable-next-line(unsafe-typecast)
+        _lineageHead[modelId].depth = uint8(depth);
+    }
+
+    /// @dev Records `shares` for `modelId`; returns the sum of their shares.
+    function _recordDatasets(uint256 modelId, DataShare[] calldata shares) internal returns (uint256 total) {
+        if (shares.length == 0) return 0;
+        Link[] storage links = _datasetShares[modelId];
+        DatasetRegistry registry = datasets;
+        for (uint256 i; i < shares.length; ++i) {
+            DataShare calldata d = shares[i];
+            uint256 datasetId = d.datasetId;
+            if (!registry.exists(datasetId)) revert DatasetNotFound(datasetId);
+            for (uint256 j; j < i; ++j) {
+                if (shares[j].datasetId == datasetId) revert DuplicateDataset(datasetId);
+            }
+            total += d.shareBps;
+            // casting to 'uint64' is safe because dataset ids count registrations
+            // forge-lint: disable-next-line(unsafe-typecast)
+            links.push(Link({id: uint64(datasetId), relation: 0, shareBps: d.shareBps}));
+            emit DatasetUsed(modelId, datasetId, d.shareBps);
+        }
+    }
+
+    /// @dev A model's datasets as `DataShare`s.
+    function _dataShares(uint256 modelId) internal view returns (DataShare[] memory shares) {
+        Link[] storage links = _datasetShares[modelId];
+        shares = new DataShare[](links.length);
+        for (uint256 i; i < links.length; ++i) {
+            shares[i] = DataShare({datasetId: links[i].id, shareBps: links[i].shareBps});
+        }
+    }
 
     /// @dev Whether `modelId` was issued.
     function _exists(uint256 modelId) internal view returns (bool) {

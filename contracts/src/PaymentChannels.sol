@@ -9,6 +9,7 @@ import {IERC1271} from "@openzeppelin/contracts/interfaces/IERC1271.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {ModelRegistry} from "./ModelRegistry.sol";
+import {DatasetRegistry} from "./DatasetRegistry.sol";
 import {ProviderRegistry} from "./ProviderRegistry.sol";
 import {RevenueSplit} from "./libraries/RevenueSplit.sol";
 
@@ -27,6 +28,15 @@ import {RevenueSplit} from "./libraries/RevenueSplit.sol";
 ///         with the token when it changes hands. A seller should withdraw before transferring; a
 ///         buyer acquires whatever the token has accrued and not been withdrawn (but should not pay
 ///         for it in advance: the seller can withdraw until the transfer happens).
+///
+///         Royalty stacks: a model registered with a lineage (ModelRegistry.registerDerivative)
+///         owes shares of its royalty to its parents and to the datasets it was trained on. A
+///         redemption still credits the whole royalty to the model (no lineage is read there, so a
+///         redeem costs the same at any depth); `flowRoyalties` (permissionless, and run first by
+///         `withdrawModelEarnings`) then pays each parent its share into the parent's own pending
+///         royalties, each dataset its share into `datasetEarnings`, and keeps the rest for the
+///         model's owner. A parent's pending royalties flow on up its own lineage the same way, so
+///         the stack is paid transitively, and every base unit ends at exactly one party.
 ///
 ///         Closing: the sender starts a close, which opens a challenge period of `challengePeriod`
 ///         seconds during which the provider can still redeem its latest voucher; once it has ended
@@ -157,6 +167,24 @@ contract PaymentChannels is EIP712, ReentrancyGuardTransient {
     /// @param maximum The highest model id a channel can be opened for.
     error ModelIdTooLarge(uint256 modelId, uint256 maximum);
 
+    /// @notice The model has no pending royalties to flow up its lineage.
+    /// @param modelId The model.
+    error NothingToFlow(uint256 modelId);
+
+    /// @notice The dataset has no earnings to withdraw.
+    /// @param datasetId The dataset.
+    error NoDatasetEarnings(uint256 datasetId);
+
+    /// @notice Only the current owner of the dataset's token may withdraw its earnings (also raised
+    ///         for a dataset that does not exist).
+    /// @param datasetId The dataset.
+    /// @param caller The account that tried.
+    error NotDatasetOwner(uint256 datasetId, address caller);
+
+    /// @notice Royalties cannot be credited to a model that does not exist: nobody could withdraw them.
+    /// @param modelId The model.
+    error UnknownModel(uint256 modelId);
+
     // ---------------------------------------------------------------- events
 
     /// @notice A channel was opened (or reopened in a new epoch).
@@ -246,6 +274,40 @@ contract PaymentChannels is EIP712, ReentrancyGuardTransient {
     /// @param to Where the royalties were sent.
     /// @param amount The amount.
     event ModelEarningsWithdrawn(uint256 indexed modelId, address indexed owner, address indexed to, uint256 amount);
+
+    /// @notice A model's pending royalties flowed up its lineage.
+    /// @param modelId The model.
+    /// @param amount The pending royalties flowed.
+    /// @param kept The part kept for the model's owner (`amount` less every share paid on).
+    event RoyaltiesFlowed(uint256 indexed modelId, uint256 amount, uint256 kept);
+
+    /// @notice A parent was paid its share of a derivative's royalties (into its pending royalties).
+    /// @param modelId The derivative.
+    /// @param parentId The parent.
+    /// @param amount The share, rounded down.
+    event ParentShareFlowed(uint256 indexed modelId, uint256 indexed parentId, uint256 amount);
+
+    /// @notice A dataset was paid its share of a model's royalties (into `datasetEarnings`).
+    /// @param modelId The model.
+    /// @param datasetId The dataset.
+    /// @param amount The share, rounded down.
+    event DatasetShareFlowed(uint256 indexed modelId, uint256 indexed datasetId, uint256 amount);
+
+    /// @notice The owner of a dataset's token withdrew what the dataset had earned.
+    /// @param datasetId The dataset.
+    /// @param owner The token's owner, who withdrew.
+    /// @param to Where the earnings were sent.
+    /// @param amount The amount.
+    event DatasetEarningsWithdrawn(
+        uint256 indexed datasetId, address indexed owner, address indexed to, uint256 amount
+    );
+
+    /// @notice Royalties for a model were paid in from outside a channel (X402Splitter's x402
+    ///         payments of a model with a lineage), to flow like a redeem's.
+    /// @param modelId The model.
+    /// @param from Who paid them in.
+    /// @param amount The amount that arrived.
+    event RoyaltyCredited(uint256 indexed modelId, address indexed from, uint256 amount);
 
     // ---------------------------------------------------------------- storage
 
@@ -342,8 +404,19 @@ contract PaymentChannels is EIP712, ReentrancyGuardTransient {
     /// @dev Earnings (provider shares, protocol fees) not yet withdrawn, by account.
     mapping(address account => uint256) private _earnings;
 
-    /// @dev Royalties not yet withdrawn, by model; withdrawn by the model token's current owner.
+    /// @dev Royalties credited to a model and not yet flowed up its lineage (redeems credit here,
+    ///      and so do derivatives' flows: a parent's share is royalty the parent earned).
     mapping(uint256 modelId => uint256) private _modelEarnings;
+
+    /// @dev Royalties already flowed and kept for the model: its token's current owner's to withdraw.
+    mapping(uint256 modelId => uint256) private _keptModelEarnings;
+
+    /// @dev Shares of royalties paid to datasets, not yet withdrawn; withdrawn by the dataset
+    ///      token's current owner.
+    mapping(uint256 datasetId => uint256) private _datasetEarnings;
+
+    /// @dev Basis points in one whole.
+    uint256 private constant BPS = 10_000;
 
     // ---------------------------------------------------------------- constructor
 
@@ -509,10 +582,13 @@ contract PaymentChannels is EIP712, ReentrancyGuardTransient {
         emit EarningsWithdrawn(msg.sender, to, amount);
     }
 
-    /// @notice Pays the royalties `modelId` has accrued to `to`. Only the owner of the model's token
-    ///         at the time of the call may withdraw, whoever owned it when the royalties accrued:
-    ///         unwithdrawn royalties travel with the token, so a seller should withdraw before
-    ///         transferring it, and a buyer acquires what it has accrued.
+    /// @notice Pays the royalties `modelId` has accrued to `to`, after flowing its pending royalties
+    ///         up its lineage (its parents' and datasets' shares are paid first; see `flowRoyalties`).
+    ///         Only the owner of the model's token at the time of the call may withdraw, whoever
+    ///         owned it when the royalties accrued: unwithdrawn royalties travel with the token, so a
+    ///         seller should withdraw before transferring it, and a buyer acquires what it has accrued.
+    ///         Shares that derivatives owe this model arrive when their royalties flow: call
+    ///         `flowRoyalties` on them first to include those.
     /// @param modelId The model; the caller must own its token.
     /// @param to Where to send the royalties; must not be zero.
     /// @return amount The amount paid.
@@ -521,11 +597,56 @@ contract PaymentChannels is EIP712, ReentrancyGuardTransient {
         // `exists` first: `ownerOf` reverts, with the registry's error, for a model that does not.
         address owner = models.exists(modelId) ? models.ownerOf(modelId) : address(0);
         if (owner != msg.sender) revert NotModelOwner(modelId, msg.sender);
-        amount = _modelEarnings[modelId];
+        if (_modelEarnings[modelId] != 0) _flow(modelId);
+        amount = _keptModelEarnings[modelId];
         if (amount == 0) revert NoModelEarnings(modelId);
-        _modelEarnings[modelId] = 0;
+        _keptModelEarnings[modelId] = 0;
         token.safeTransfer(to, amount);
         emit ModelEarningsWithdrawn(modelId, msg.sender, to, amount);
+    }
+
+    /// @notice Pays a model's pending royalties up its lineage: each parent's share (rounded down)
+    ///         to the parent's pending royalties, each dataset's share (rounded down) to
+    ///         `datasetEarnings`, the remainder kept for the model's owner. Anyone may call it (it
+    ///         only moves money along the registered lineage). A parent's share flows on when the
+    ///         parent's royalties flow, so calling it from a model up to its base pays the stack.
+    /// @param modelId The model.
+    /// @return kept What was kept for the model's owner.
+    function flowRoyalties(uint256 modelId) external nonReentrant returns (uint256 kept) {
+        if (_modelEarnings[modelId] == 0) revert NothingToFlow(modelId);
+        kept = _flow(modelId);
+    }
+
+    /// @notice Pays the earnings `datasetId` has accrued (its shares of models' royalties) to `to`.
+    ///         Only the current owner of the dataset's token may withdraw (a DataPool, for a dataset
+    ///         with many contributors); unwithdrawn earnings travel with the token.
+    /// @param datasetId The dataset; the caller must own its token.
+    /// @param to Where to send the earnings; must not be zero.
+    /// @return amount The amount paid.
+    function withdrawDatasetEarnings(uint256 datasetId, address to) external nonReentrant returns (uint256 amount) {
+        if (to == address(0)) revert ZeroRecipient();
+        DatasetRegistry registry = models.datasets();
+        address owner = registry.exists(datasetId) ? registry.ownerOf(datasetId) : address(0);
+        if (owner != msg.sender) revert NotDatasetOwner(datasetId, msg.sender);
+        amount = _datasetEarnings[datasetId];
+        if (amount == 0) revert NoDatasetEarnings(datasetId);
+        _datasetEarnings[datasetId] = 0;
+        token.safeTransfer(to, amount);
+        emit DatasetEarningsWithdrawn(datasetId, msg.sender, to, amount);
+    }
+
+    /// @notice Credits `amount` (pulled from the caller; approve first) to a model as royalty, to flow
+    ///         up its lineage like a redeem's. X402Splitter pays the royalty of an x402 payment for a
+    ///         model with a lineage through it; anyone may (it can only pay the model's stack).
+    /// @param modelId The model; must exist.
+    /// @param amount The amount to pull; what arrives is credited.
+    /// @return received What was credited.
+    function creditRoyalty(uint256 modelId, uint256 amount) external nonReentrant returns (uint256 received) {
+        if (amount == 0) revert ZeroAmount();
+        if (!models.exists(modelId)) revert UnknownModel(modelId);
+        received = _pull(amount);
+        _modelEarnings[modelId] += received;
+        emit RoyaltyCredited(modelId, msg.sender, received);
     }
 
     /// @notice Earnings (provider shares, protocol fees) credited to an account and not yet withdrawn.
@@ -535,12 +656,48 @@ contract PaymentChannels is EIP712, ReentrancyGuardTransient {
         return _earnings[account];
     }
 
-    /// @notice Royalties a model has accrued and its token's owner has not yet withdrawn. They
-    ///         belong to whoever owns the token when they are withdrawn.
+    /// @notice Royalties a model has accrued and not yet withdrawn or paid on: what was kept for it
+    ///         plus its pending royalties, of which its parents' and datasets' shares are still to
+    ///         be paid (`withdrawableModelEarnings` is what its owner would receive now). The same as
+    ///         before lineage for a model without one. Reads no registry, like a redeem.
     /// @param modelId The model.
     /// @return The amount, in token base units.
     function modelEarnings(uint256 modelId) external view returns (uint256) {
+        return _keptModelEarnings[modelId] + _modelEarnings[modelId];
+    }
+
+    /// @notice What the model token's owner would receive from `withdrawModelEarnings` now: what was
+    ///         kept for it, plus its part of the pending royalties once its parents' and datasets'
+    ///         shares are paid. It belongs to whoever owns the token when it is withdrawn.
+    /// @param modelId The model.
+    /// @return amount The amount, in token base units.
+    function withdrawableModelEarnings(uint256 modelId) external view returns (uint256 amount) {
+        amount = _keptModelEarnings[modelId];
+        uint256 pending = _modelEarnings[modelId];
+        if (pending == 0) return amount;
+        (, uint16[] memory parentShares,, uint16[] memory datasetShares) = models.royaltyStackOf(modelId);
+        uint256 paidOn;
+        for (uint256 i; i < parentShares.length; ++i) {
+            paidOn += Math.mulDiv(pending, parentShares[i], BPS);
+        }
+        for (uint256 i; i < datasetShares.length; ++i) {
+            paidOn += Math.mulDiv(pending, datasetShares[i], BPS);
+        }
+        amount += pending - paidOn;
+    }
+
+    /// @notice Royalties credited to a model and not yet flowed up its lineage (`flowRoyalties`).
+    /// @param modelId The model.
+    /// @return The amount, in token base units.
+    function pendingRoyalties(uint256 modelId) external view returns (uint256) {
         return _modelEarnings[modelId];
+    }
+
+    /// @notice Shares of royalties paid to a dataset and not yet withdrawn by its token's owner.
+    /// @param datasetId The dataset.
+    /// @return The amount, in token base units.
+    function datasetEarnings(uint256 datasetId) external view returns (uint256) {
+        return _datasetEarnings[datasetId];
     }
 
     /// @notice A channel's state (all zero when it never existed).
@@ -633,6 +790,34 @@ contract PaymentChannels is EIP712, ReentrancyGuardTransient {
         amount = payable_ - redeemed;
         stored.redeemed = payable_;
         _pay(channelId, channel, cumulativeAmount, amount);
+    }
+
+    /// @dev Flows `modelId`'s pending royalties one level up its lineage (see `flowRoyalties`).
+    ///      Each share is rounded down and the model keeps the remainder, so the parts sum to the
+    ///      pending amount exactly; ModelRegistry caps the shares at 90% in total, so the stack can
+    ///      never pay out more than the royalty.
+    function _flow(uint256 modelId) internal returns (uint256 kept) {
+        uint256 pending = _modelEarnings[modelId];
+        _modelEarnings[modelId] = 0;
+        (uint256[] memory parentIds, uint16[] memory parentShares, uint256[] memory datasetIds, uint16[] memory datasetShares)
+        = models.royaltyStackOf(modelId);
+        kept = pending;
+        for (uint256 i; i < parentIds.length; ++i) {
+            uint256 share = Math.mulDiv(pending, parentShares[i], BPS);
+            if (share == 0) continue;
+            kept -= share;
+            _modelEarnings[parentIds[i]] += share;
+            emit ParentShareFlowed(modelId, parentIds[i], share);
+        }
+        for (uint256 i; i < datasetIds.length; ++i) {
+            uint256 share = Math.mulDiv(pending, datasetShares[i], BPS);
+            if (share == 0) continue;
+            kept -= share;
+            _datasetEarnings[datasetIds[i]] += share;
+            emit DatasetShareFlowed(modelId, datasetIds[i], share);
+        }
+        _keptModelEarnings[modelId] += kept;
+        emit RoyaltiesFlowed(modelId, pending, kept);
     }
 
     /// @dev A voucher that cannot pay: reverts with `error_` when `strict`, otherwise emits

@@ -22,6 +22,13 @@ interface IPaymentTerms {
     function protocolFeeBps() external view returns (uint16);
 }
 
+/// @notice Where X402Splitter pays the royalty of a model with a royalty stack (PaymentChannels).
+interface IRoyaltyCredit {
+    /// @notice Pulls `amount` from the caller and credits it to `modelId` as royalty, to flow up its
+    ///         lineage as a redeem's royalty does.
+    function creditRoyalty(uint256 modelId, uint256 amount) external returns (uint256 received);
+}
+
 /// @title X402Splitter
 /// @notice Splits x402 `exact` payments (EIP-3009 `transferWithAuthorization`) for inference
 ///         exactly as a PaymentChannels redeem does: the model's royalty, the protocol fee into
@@ -40,6 +47,12 @@ interface IPaymentTerms {
 ///         let withdraw it); the fee is credited to the funding pool here and withdrawn with
 ///         `withdrawEarnings`, the interface PaymentChannels offers it. Royalty and fee rates are
 ///         those in force at settlement (ModelRegistry's royalty, PaymentChannels' fee).
+///
+///         A model registered with a lineage (parents or datasets, ModelRegistry.registerDerivative)
+///         owes shares of its royalty up its stack; its royalty is therefore not sent to its owner
+///         but credited to it in PaymentChannels (`creditRoyalty`), where it flows exactly as a
+///         redeem's royalty does (`flowRoyalties`, `withdrawModelEarnings`). `PaymentSplit`'s
+///         `royaltyTo` is then PaymentChannels. A model without a lineage is paid as before.
 /// @dev `exact` pays exactly the authorized amount; x402 has no refund of an unused part. A
 ///      server that asks for a request's worst case is paid the worst case.
 contract X402Splitter is ReentrancyGuardTransient {
@@ -100,7 +113,8 @@ contract X402Splitter is ReentrancyGuardTransient {
     /// @notice A payee's balance was split.
     /// @param provider The provider, paid `providerShare`.
     /// @param modelId The model, whose owner was paid `royalty`.
-    /// @param royaltyTo The model token's owner at the split.
+    /// @param royaltyTo The model token's owner at the split, or PaymentChannels (credited the royalty to
+    ///        flow up the stack) for a model with a royalty stack.
     /// @param amount Everything split.
     /// @param providerShare The provider's share.
     /// @param royalty The royalty.
@@ -135,6 +149,9 @@ contract X402Splitter is ReentrancyGuardTransient {
     /// @notice The protocol fee, in basis points (PaymentChannels' fee).
     uint16 public immutable protocolFeeBps;
 
+    /// @notice The PaymentChannels whose terms apply, credited the royalty of a model with a stack.
+    address public immutable channels;
+
     /// @notice The X402Payee every pair's payee is a clone of.
     address public immutable payeeImplementation;
 
@@ -145,12 +162,13 @@ contract X402Splitter is ReentrancyGuardTransient {
 
     /// @notice Deploys the splitter with the terms of `channels`, so an x402 payment and a voucher
     ///         redeem split by the same token, registry, funding pool and fee.
-    /// @param channels The PaymentChannels whose terms apply.
-    constructor(IPaymentTerms channels) {
-        token = IERC20(channels.token());
-        models = ModelRegistry(channels.models());
-        fundingPool = channels.fundingPool();
-        protocolFeeBps = channels.protocolFeeBps();
+    /// @param channels_ The PaymentChannels whose terms apply.
+    constructor(IPaymentTerms channels_) {
+        token = IERC20(channels_.token());
+        models = ModelRegistry(channels_.models());
+        fundingPool = channels_.fundingPool();
+        protocolFeeBps = channels_.protocolFeeBps();
+        channels = address(channels_);
         payeeImplementation = address(new X402Payee());
     }
 
@@ -235,17 +253,26 @@ contract X402Splitter is ReentrancyGuardTransient {
         );
     }
 
-    /// @dev Splits the payee's whole balance (all of it was paid for this pair) by RevenueSplit.
+    /// @dev Splits the payee's whole balance (all of it was paid for this pair) by RevenueSplit. The
+    ///      royalty of a model with a royalty stack passes through here into PaymentChannels.
     function _split(address provider, uint256 modelId, address payee)
         internal
         returns (uint256 royalty, uint256 fee, uint256 providerShare)
     {
         uint256 amount = token.balanceOf(payee);
         if (amount == 0) revert NothingToSplit(provider, modelId);
-        (royalty, fee, providerShare) = RevenueSplit.split(amount, models.royaltyBpsOf(modelId), protocolFeeBps);
-        address royaltyTo = models.ownerOf(modelId);
+        (uint16 royaltyBps, bool stacked) = models.royaltyTermsOf(modelId);
+        (royalty, fee, providerShare) = RevenueSplit.split(amount, royaltyBps, protocolFeeBps);
+        address royaltyTo = stacked ? address(this) : models.ownerOf(modelId);
         if (fee != 0) _earnings[fundingPool] += fee;
         X402Payee(payee).payOut(token, royaltyTo, royalty, fee, provider, providerShare);
+        if (stacked) {
+            royaltyTo = channels;
+            if (royalty != 0) {
+                token.forceApprove(channels, royalty);
+                IRoyaltyCredit(channels).creditRoyalty(modelId, royalty);
+            }
+        }
         emit PaymentSplit(provider, modelId, royaltyTo, amount, providerShare, royalty, fee);
     }
 

@@ -6,6 +6,7 @@ import { TestTokenArtifact, ModelRegistryArtifact, ProviderRegistryArtifact, Pay
 import { QuadraticFundingArtifact, AttestationRegistryArtifact } from "./contracts.generated.ts";
 import { AgentWalletFactoryArtifact, AgentRegistryArtifact, AgentReputationArtifact } from "./contracts.generated.ts";
 import { X402SplitterArtifact } from "./contracts.generated.ts";
+import { DataPoolFactoryArtifact } from "./contracts.generated.ts";
 import { deployFailedError } from "./errors.ts";
 import { toChainError, writeAndWait } from "./writeAndWait.ts";
 
@@ -130,6 +131,10 @@ export async function deployContracts(clients: ChainClients, options: DeployOpti
   const agentWalletFactory = await deploy(AgentWalletFactoryArtifact, []);
   const agentRegistry = await deploy(AgentRegistryArtifact, []);
   const agentReputation = await deploy(AgentReputationArtifact, [token.address, agentRegistry, steward, protocolFeeBps]);
+  // Datasets: ModelRegistry deploys its DatasetRegistry in its constructor (so nobody can point it at
+  // another), read back here; pools of many contributors are created through the factory.
+  const datasetRegistry = (await clients.public.readContract({ address: modelRegistry, abi: ModelRegistryArtifact.abi, functionName: "datasets" })) as Address;
+  const dataPoolFactory = await deploy(DataPoolFactoryArtifact, [paymentChannels]);
   return {
     chainId: clients.chain.id,
     rpcUrl: options.rpcUrl,
@@ -145,6 +150,8 @@ export async function deployContracts(clients: ChainClients, options: DeployOpti
     agentRegistry,
     agentReputation,
     x402Splitter,
+    datasetRegistry,
+    dataPoolFactory,
     protocolFeeBps,
     challengePeriod,
     minStake: minStake.toString(),

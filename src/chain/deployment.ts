@@ -29,6 +29,10 @@ export type Deployment = {
    * as a voucher redeem is (absent on deployments made before x402).
    */
   x402Splitter?: Address;
+  /** DatasetRegistry: ERC-721 datasets that models name in their lineage (`ModelRegistry.datasets()`; absent before datasets). */
+  datasetRegistry?: Address;
+  /** DataPoolFactory: data pools of many contributors, each owning one dataset (absent before datasets). */
+  dataPoolFactory?: Address;
   protocolFeeBps: number;
   challengePeriod: number;
   minStake: string;

@@ -5,6 +5,8 @@ import {
   AgentReputationArtifact,
   AgentWalletFactoryArtifact,
   AttestationRegistryArtifact,
+  DataPoolFactoryArtifact,
+  DatasetRegistryArtifact,
   ModelRegistryArtifact,
   PaymentChannelsArtifact,
   ProviderRegistryArtifact,
@@ -33,6 +35,8 @@ export function deployedArtifacts(deployment: Deployment, options: { testToken: 
     [deployment.agentWalletFactory, AgentWalletFactoryArtifact],
     [deployment.agentRegistry, AgentRegistryArtifact],
     [deployment.agentReputation, AgentReputationArtifact],
+    [deployment.datasetRegistry, DatasetRegistryArtifact],
+    [deployment.dataPoolFactory, DataPoolFactoryArtifact],
   ];
   return entries.filter((e): e is [Address, RuntimeArtifact] => e[0] !== undefined).map(([address, artifact]) => ({ address, artifact }));
 }

@@ -77,14 +77,15 @@ describe("gotong deploy to another network", () => {
     expect(printed.deployment).toEqual(deployment);
     expect(deployment).toMatchObject({ chainId: CHAIN_ID, rpcUrl: anvil.rpcUrl, token: { address: getAddress(usdc), symbol: "USDC", decimals: 6 }, protocolFeeBps: 150, challengePeriod: 7200, minStake: (50n * USDC).toString() });
     expect(deployment.fundingPool).toBe(deployment.quadraticFunding);
-    expect(printed.verified.map((v) => v.contract)).toEqual(["ModelRegistry", "ProviderRegistry", "QuadraticFunding", "PaymentChannels", "X402Splitter", "AttestationRegistry", "AgentWalletFactory", "AgentRegistry", "AgentReputation"]);
+    expect(printed.verified.map((v) => v.contract)).toEqual(["ModelRegistry", "ProviderRegistry", "QuadraticFunding", "PaymentChannels", "X402Splitter", "AttestationRegistry", "AgentWalletFactory", "AgentRegistry", "AgentReputation", "DatasetRegistry", "DataPoolFactory"]);
     // The contracts hold the options given, read back from the chain.
     expect(await deployer.public.readContract({ address: deployment.paymentChannels, abi: PaymentChannelsArtifact.abi, functionName: "protocolFeeBps" })).toBe(150);
     expect(await deployer.public.readContract({ address: deployment.providerRegistry, abi: ProviderRegistryArtifact.abi, functionName: "minStake" })).toBe(50n * USDC);
-    // 9 contracts, 2 wiring calls, 1 self-transfer measuring a fee on transfer: nothing else sent.
-    expect((await nonce()) - before).toBe(12);
+    // 10 contracts (ModelRegistry deploys DatasetRegistry itself), 2 wiring calls, 1 self-transfer
+    // measuring a fee on transfer: nothing else sent.
+    expect((await nonce()) - before).toBe(13);
     const progress = JSON.parse(readFileSync(join(home.root, "deployment.progress.json"), "utf8")) as DeployProgress;
-    expect(Object.keys(progress.steps)).toHaveLength(12);
+    expect(Object.keys(progress.steps)).toHaveLength(13);
     const gas = Object.values(progress.steps).reduce((sum, s) => sum + BigInt((s as { gasUsed?: string }).gasUsed ?? 0), 0n);
     expect(gas).toBeGreaterThan(0n);
     expect(BigInt(printed.gasUsed)).toBe(gas);
@@ -122,7 +123,7 @@ describe("gotong deploy to another network", () => {
     expect(existsSync(out)).toBe(false);
     const cutProgress = JSON.parse(readFileSync(join(home.root, "cut.progress.json"), "utf8")) as DeployProgress;
     const firstToken = (cutProgress.steps["deploy:TestToken"] as { address: Address }).address;
-    expect(Object.keys(cutProgress.steps).length).toBeLessThan(12);
+    expect(Object.keys(cutProgress.steps).length).toBeLessThan(13);
 
     const resumed = await runGotong(["deploy", "--rpc-url", anvil.rpcUrl, "--key", keyFile, "--test-token", "--out", out, "--json"]);
     expect(resumed.code, resumed.stderr).toBe(0);
@@ -130,24 +131,24 @@ describe("gotong deploy to another network", () => {
     expect(second.token).toEqual({ address: expect.any(String), symbol: "gUSD", decimals: 6 });
     expect(getAddress(second.token.address)).toBe(getAddress(firstToken));
     expect(second.startBlock).toBe(cutProgress.startBlock);
-    // 10 contracts (the TestToken included) and 2 wiring calls, however the cut fell.
-    expect((await nonce()) - before).toBe(12);
+    // 11 contracts (the TestToken included) and 2 wiring calls, however the cut fell.
+    expect((await nonce()) - before).toBe(13);
     const verified = (JSON.parse(resumed.stdout) as { verified: { contract: string }[] }).verified;
     expect(verified.map((v) => v.contract)[0]).toBe("TestToken");
-    expect(verified).toHaveLength(10);
+    expect(verified).toHaveLength(12);
     process.stdout.write(`full deploy with --test-token: ${(JSON.parse(resumed.stdout) as { gasUsed: string }).gasUsed} gas\n`);
 
     // Run again once finished: it re-checks and rewrites the file, and sends nothing.
     const again = await runGotong(["deploy", "--rpc-url", anvil.rpcUrl, "--key", keyFile, "--test-token", "--out", out]);
     expect(again.code, again.stderr).toBe(0);
     expect(readDeployment(out)).toEqual(second);
-    expect((await nonce()) - before).toBe(12);
+    expect((await nonce()) - before).toBe(13);
 
     // Resuming with other options than the cut deploy had is refused, not mixed into it.
     const other = await runGotong(["deploy", "--rpc-url", anvil.rpcUrl, "--key", keyFile, "--test-token", "--protocol-fee-bps", "300", "--out", out]);
     expect(other.code).toBe(1);
     expect(other.stderr).toContain("recorded deploy:PaymentChannels with other arguments or another build");
-    expect((await nonce()) - before).toBe(12);
+    expect((await nonce()) - before).toBe(13);
   });
 
   it("broadcasts a transaction recorded before a cut instead of signing a second one", async () => {
@@ -170,7 +171,7 @@ describe("gotong deploy to another network", () => {
     expect(result.code, result.stderr).toBe(0);
     expect(getAddress(readDeployment(join(home.root, "recorded.json")).token.address)).toBe(address);
     expect((await deployer.public.getTransactionReceipt({ hash: keccak256(raw) })).status).toBe("success");
-    expect((await nonce()) - first).toBe(12);
+    expect((await nonce()) - first).toBe(13);
   });
 
   it("serves a paid chat with a provider and a gateway started against the deployment file", async () => {
