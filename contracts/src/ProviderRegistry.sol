@@ -15,10 +15,14 @@ import {ModelRegistry} from "./ModelRegistry.sol";
 ///         storage write, whatever its number of offers) and unpauses when it serves again;
 ///         channels cannot be opened to a paused provider, and those open stay redeemable.
 /// @dev Stake leaves in two steps (`requestUnstake`, then `withdrawStake` after `unstakeDelay`) so
-///      that a provider cannot pull its stake out from under a pending dispute. Slashing comes in a
-///      later change: it will be one more entry point (callable by the validator quorum) that takes
-///      from `stake` first and then from `unstaking`, both of which stay in this contract for
-///      exactly that reason; no other function needs to change.
+///      that a provider cannot pull its stake out from under a pending dispute. One contract, the
+///      verifier (ServingVerification, wired once by the deployer with `setVerifier`), may slash:
+///      `slash` takes from `stake` first and then from `unstaking` (both stay in this contract for
+///      exactly that reason, so stake that is unbonding is still slashable), `freeze` blocks
+///      `withdrawStake` while a case against the provider is open (a counter, so overlapping cases
+///      each hold it), and `suspend` marks a provider caught cheating: `isActive` and `hasOffer`
+///      are false from then on, so PaymentChannels opens no new channel to it. Suspension is
+///      permanent for the account; its channels already open stay redeemable (the money was owed).
 contract ProviderRegistry is ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
     using EnumerableSet for EnumerableSet.UintSet;
@@ -73,6 +77,30 @@ contract ProviderRegistry is ReentrancyGuardTransient {
     /// @notice There is nothing to withdraw.
     /// @param provider The account.
     error NothingToWithdraw(address provider);
+
+    /// @notice Only the verifier may slash, freeze, unfreeze or suspend.
+    /// @param caller The account that tried.
+    error NotVerifier(address caller);
+
+    /// @notice Only the account that deployed this registry may wire the verifier.
+    /// @param caller The account that tried.
+    error NotDeployer(address caller);
+
+    /// @notice The verifier is already wired (it is set once, so nobody can swap in a slasher later).
+    /// @param verifier The verifier already wired.
+    error VerifierAlreadySet(address verifier);
+
+    /// @notice The verifier given is the zero address.
+    error ZeroVerifier();
+
+    /// @notice A case against the provider is open: its stake cannot leave until the verdict.
+    /// @param provider The provider.
+    /// @param openCases How many cases are open against it.
+    error StakeFrozen(address provider, uint32 openCases);
+
+    /// @notice `unfreeze` was called for a provider with no open case.
+    /// @param provider The provider.
+    error NotFrozen(address provider);
 
     // ---------------------------------------------------------------- events
 
@@ -135,24 +163,51 @@ contract ProviderRegistry is ReentrancyGuardTransient {
     /// @param amount The amount paid out.
     event StakeWithdrawn(address indexed provider, uint256 amount);
 
+    /// @notice The verifier was wired.
+    /// @param verifier The contract allowed to slash, freeze and suspend.
+    event VerifierSet(address indexed verifier);
+
+    /// @notice A provider's stake was slashed and sent to the verifier.
+    /// @param provider The provider.
+    /// @param fromStake The part taken from its active stake.
+    /// @param fromUnstaking The part taken from what was unstaking.
+    event ProviderSlashed(address indexed provider, uint256 fromStake, uint256 fromUnstaking);
+
+    /// @notice A case against a provider opened (`frozen` true) or closed (false).
+    /// @param provider The provider.
+    /// @param frozen Whether the case opened.
+    /// @param openCases How many cases are open against it now.
+    event ProviderFrozen(address indexed provider, bool frozen, uint32 openCases);
+
+    /// @notice A provider was suspended for fraud: its offers are inactive for good.
+    /// @param provider The provider.
+    event ProviderSuspended(address indexed provider);
+
     // ---------------------------------------------------------------- storage
 
     /// @notice A provider's registration.
     /// @param registered Whether the account ever registered.
     /// @param paused Whether the provider paused its offers (it is not serving them now).
+    /// @param suspended Whether the verifier suspended the provider for fraud (for good).
+    /// @param openCases How many verification cases against the provider are open; while any is,
+    ///        `withdrawStake` refuses.
     /// @param stake The active stake.
     /// @param unstaking Stake on its way out, withdrawable at `unstakeReadyAt`.
     /// @param unstakeReadyAt When `unstaking` can be withdrawn (0 when nothing is unstaking).
     /// @param hpkePublicKey The X25519 HPKE public key prompts are sealed to.
     /// @param endpoint The URL clients reach the provider at.
+    /// @param slashed Everything slashed from the provider so far.
     struct Provider {
         bool registered;
         bool paused;
+        bool suspended;
+        uint32 openCases;
         uint256 stake;
         uint256 unstaking;
         uint64 unstakeReadyAt;
         bytes32 hpkePublicKey;
         string endpoint;
+        uint256 slashed;
     }
 
     /// @notice A provider's prices and capabilities for one model.
@@ -190,6 +245,15 @@ contract ProviderRegistry is ReentrancyGuardTransient {
     /// @notice Seconds between `requestUnstake` and `withdrawStake`.
     uint64 public immutable unstakeDelay;
 
+    /// @notice The account that deployed the registry: the only one that may wire the verifier.
+    address public immutable deployer;
+
+    /// @notice The contract allowed to slash, freeze and suspend providers (zero until wired).
+    address public verifier;
+
+    /// @notice Everything slashed from all providers so far.
+    uint256 public totalSlashed;
+
     /// @dev Registrations by account.
     mapping(address provider => Provider) private _providers;
 
@@ -214,6 +278,7 @@ contract ProviderRegistry is ReentrancyGuardTransient {
         models = models_;
         minStake = minStake_;
         unstakeDelay = unstakeDelay_;
+        deployer = msg.sender;
     }
 
     // ---------------------------------------------------------------- external
@@ -322,11 +387,13 @@ contract ProviderRegistry is ReentrancyGuardTransient {
         emit UnstakeRequested(msg.sender, amount, provider.unstaking, readyAt);
     }
 
-    /// @notice Pays the caller its unstaked tokens once the delay has passed.
+    /// @notice Pays the caller its unstaked tokens once the delay has passed and no verification
+    ///         case against it is open (the case may slash them).
     function withdrawStake() external nonReentrant {
         Provider storage provider = _registered(msg.sender);
         uint256 amount = provider.unstaking;
         if (amount == 0) revert NothingToWithdraw(msg.sender);
+        if (provider.openCases != 0) revert StakeFrozen(msg.sender, provider.openCases);
         if (block.timestamp < provider.unstakeReadyAt) {
             revert UnstakeNotReady(provider.unstakeReadyAt, uint64(block.timestamp));
         }
@@ -334,6 +401,89 @@ contract ProviderRegistry is ReentrancyGuardTransient {
         provider.unstakeReadyAt = 0;
         stakeToken.safeTransfer(msg.sender, amount);
         emit StakeWithdrawn(msg.sender, amount);
+    }
+
+    /// @notice Wires the verifier, once: the deployer deploys ServingVerification with this
+    ///         registry's address, then points the registry back at it (like
+    ///         QuadraticFunding.setPaymentChannels). Once set it cannot change, so no key can later
+    ///         install a contract that slashes at will.
+    /// @param verifier_ The verifier; must not be zero.
+    function setVerifier(address verifier_) external {
+        if (msg.sender != deployer) revert NotDeployer(msg.sender);
+        if (verifier != address(0)) revert VerifierAlreadySet(verifier);
+        if (verifier_ == address(0)) revert ZeroVerifier();
+        verifier = verifier_;
+        emit VerifierSet(verifier_);
+    }
+
+    /// @notice Takes up to `amount` of a provider's stake, from `stake` first and then from
+    ///         `unstaking` (unbonding stake answers for what was served while it was bonded), and
+    ///         sends it to the verifier, which splits it. Takes what there is when there is less.
+    /// @param provider The provider; must be registered.
+    /// @param amount The amount to take.
+    /// @return taken The amount taken and sent to the verifier.
+    function slash(address provider, uint256 amount) external nonReentrant returns (uint256 taken) {
+        _onlyVerifier();
+        Provider storage p = _registered(provider);
+        uint256 fromStake = amount < p.stake ? amount : p.stake;
+        uint256 rest = amount - fromStake;
+        uint256 fromUnstaking = rest < p.unstaking ? rest : p.unstaking;
+        taken = fromStake + fromUnstaking;
+        if (taken == 0) return 0;
+        p.stake -= fromStake;
+        p.unstaking -= fromUnstaking;
+        if (p.unstaking == 0) p.unstakeReadyAt = 0;
+        p.slashed += taken;
+        totalSlashed += taken;
+        stakeToken.safeTransfer(msg.sender, taken);
+        emit ProviderSlashed(provider, fromStake, fromUnstaking);
+    }
+
+    /// @notice Opens a case against a provider: `withdrawStake` refuses until every open case closed.
+    /// @param provider The provider; must be registered.
+    function freeze(address provider) external {
+        _onlyVerifier();
+        Provider storage p = _registered(provider);
+        uint32 openCases = p.openCases + 1;
+        p.openCases = openCases;
+        emit ProviderFrozen(provider, true, openCases);
+    }
+
+    /// @notice Closes a case against a provider.
+    /// @param provider The provider; must have an open case.
+    function unfreeze(address provider) external {
+        _onlyVerifier();
+        Provider storage p = _registered(provider);
+        if (p.openCases == 0) revert NotFrozen(provider);
+        uint32 openCases = p.openCases - 1;
+        p.openCases = openCases;
+        emit ProviderFrozen(provider, false, openCases);
+    }
+
+    /// @notice Suspends a provider found cheating by a quorum: it is not active from now on, so no
+    ///         channel opens to it. Suspending a suspended provider changes nothing.
+    /// @param provider The provider; must be registered.
+    function suspend(address provider) external {
+        _onlyVerifier();
+        Provider storage p = _registered(provider);
+        if (p.suspended) return;
+        p.suspended = true;
+        emit ProviderSuspended(provider);
+    }
+
+    /// @notice Whether an account ever registered as a provider (suspended or not).
+    /// @param provider The account.
+    /// @return True when registered.
+    function isRegistered(address provider) external view returns (bool) {
+        return _providers[provider].registered;
+    }
+
+    /// @notice What a slash could take from a provider now: its stake plus what is unstaking.
+    /// @param provider The account.
+    /// @return The slashable amount.
+    function slashableStake(address provider) external view returns (uint256) {
+        Provider storage p = _providers[provider];
+        return p.stake + p.unstaking;
     }
 
     /// @notice A provider's registration (all zero when the account never registered).
@@ -373,12 +523,12 @@ contract ProviderRegistry is ReentrancyGuardTransient {
     /// @notice Whether a provider is active, serving and offers a model: what opening a channel requires.
     /// @param provider The provider.
     /// @param modelId The model.
-    /// @return True when the provider is registered, staked at least `minStake`, not paused, and has the offer.
+    /// @return True when the provider is registered, staked at least `minStake`, not suspended, not paused, and has the offer.
     function hasOffer(address provider, uint256 modelId) external view returns (bool) {
         return _isActive(provider) && !_providers[provider].paused && _offerModels[provider].contains(modelId);
     }
 
-    /// @notice Whether a provider is registered and staked at least `minStake`.
+    /// @notice Whether a provider is registered, staked at least `minStake` and not suspended.
     /// @param provider The provider.
     /// @return True when active.
     function isActive(address provider) external view returns (bool) {
@@ -387,10 +537,15 @@ contract ProviderRegistry is ReentrancyGuardTransient {
 
     // ---------------------------------------------------------------- internal
 
-    /// @dev Whether `provider` is registered and staked at least `minStake`.
+    /// @dev Whether `provider` is registered, staked at least `minStake` and not suspended for fraud.
     function _isActive(address provider) internal view returns (bool) {
         Provider storage p = _providers[provider];
-        return p.registered && p.stake >= minStake;
+        return p.registered && !p.suspended && p.stake >= minStake;
+    }
+
+    /// @dev Reverts with `NotVerifier` unless the caller is the wired verifier.
+    function _onlyVerifier() internal view {
+        if (msg.sender != verifier || msg.sender == address(0)) revert NotVerifier(msg.sender);
     }
 
     /// @dev The offer of `provider` for `modelId`, read from storage.

@@ -68,6 +68,7 @@ abstract contract ProtocolFeeReserve is FundingRounds {
     }
 
     /// @notice Withdraws the protocol fees PaymentChannels and X402Splitter hold for this contract
+    ///         (and the funding share of slashes ServingVerification holds, once wired)
     ///         into the protocol round's pool (or the reserve when there is no open protocol round).
     ///         Anyone may call it.
     /// @return received The amount withdrawn from both (0 when there was nothing).
@@ -82,8 +83,11 @@ abstract contract ProtocolFeeReserve is FundingRounds {
     ///      PaymentChannels' token (`setX402Splitter` checks it).
     function _collectProtocolFees(PaymentChannels channels) internal override returns (uint256 received) {
         IProtocolFeeSource splitter = x402Splitter;
+        IProtocolFeeSource verification = servingVerification;
         received = _withdrawFees(IProtocolFeeSource(address(channels)), channels);
         if (address(splitter) != address(0)) received += _withdrawFees(splitter, channels);
+        // The funding share of slashed stake (ServingVerification) joins the protocol fees.
+        if (address(verification) != address(0)) received += _withdrawFees(verification, channels);
         if (received == 0) return 0;
         uint256 roundId = _creditProtocol(received);
         emit ProtocolFeesCollected(roundId, received);

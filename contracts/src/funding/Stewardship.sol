@@ -39,6 +39,10 @@ abstract contract Stewardship {
     /// @param x402Splitter The contract already wired.
     error X402SplitterAlreadySet(address x402Splitter);
 
+    /// @notice ServingVerification is already wired.
+    /// @param servingVerification The contract already wired.
+    error ServingVerificationAlreadySet(address servingVerification);
+
     /// @notice The X402Splitter given pays its fees in another token than PaymentChannels, so its
     ///         fees could not fund the protocol round (which is in PaymentChannels' token).
     /// @param token The splitter's token.
@@ -54,6 +58,11 @@ abstract contract Stewardship {
     /// @notice X402Splitter was wired: its protocol fees are collected with PaymentChannels'.
     /// @param x402Splitter The contract.
     event X402SplitterSet(address indexed x402Splitter);
+
+    /// @notice ServingVerification was wired: the funding share of slashed stake is collected with
+    ///         the protocol fees.
+    /// @param servingVerification The contract.
+    event ServingVerificationSet(address indexed servingVerification);
 
     /// @notice The steward changed.
     /// @param previous The previous steward.
@@ -75,6 +84,10 @@ abstract contract Stewardship {
     /// @notice X402Splitter, whose protocol fees (from x402 payments) feed the protocol round as
     ///         PaymentChannels' do. Zero until wired (a deployment without x402).
     IProtocolFeeSource public x402Splitter;
+
+    /// @notice ServingVerification, which credits the funding share of every slash here, as a fee
+    ///         source does. Zero until wired (a deployment without verified serving).
+    IProtocolFeeSource public servingVerification;
 
     /// @notice The round protocol fees go to while it is not finalized (0: none yet); the steward
     ///         designates it with `setProtocolRound` (see `ProtocolFeeReserve`).
@@ -117,6 +130,23 @@ abstract contract Stewardship {
         if (token != feeToken) revert FeeSourceTokenMismatch(token, feeToken);
         x402Splitter = splitter;
         emit X402SplitterSet(address(splitter));
+    }
+
+    /// @notice Wires ServingVerification, once, after PaymentChannels, with the same checks as
+    ///         `setX402Splitter`: it must credit this contract and pay in PaymentChannels' token.
+    /// @param source The verification contract.
+    function setServingVerification(IProtocolFeeSource source) external {
+        if (msg.sender != deployer) revert NotDeployer(msg.sender);
+        if (address(servingVerification) != address(0)) {
+            revert ServingVerificationAlreadySet(address(servingVerification));
+        }
+        address feeToken = address(_channels().token());
+        address pool = source.fundingPool();
+        if (pool != address(this)) revert NotFundingPoolOf(pool);
+        address token = address(source.token());
+        if (token != feeToken) revert FeeSourceTokenMismatch(token, feeToken);
+        servingVerification = source;
+        emit ServingVerificationSet(address(source));
     }
 
     /// @notice Hands stewardship to another account.
