@@ -1,11 +1,12 @@
 import { GotongError } from "../common/errors.ts";
 import { checkManifestField } from "./checkManifestField.ts";
 import { computeWeightsHash } from "./computeWeightsHash.ts";
+import { LINEAGE_LIMITS } from "./lineageLimits.ts";
 import type { ModelManifest } from "./modelManifest.ts";
 import { printable } from "./printable.ts";
 
 const REQUIRED = ["schema", "name", "version", "format", "files", "weightsHash", "architecture", "license", "royaltyBps", "creator", "chainId", "modelRegistry"] as const;
-const OPTIONAL = ["parameterCount", "contextLength"] as const;
+const OPTIONAL = ["parameterCount", "contextLength", "parents", "datasets", "fingerprint"] as const;
 const KNOWN = new Set<string>([...REQUIRED, ...OPTIONAL]);
 
 /**
@@ -32,6 +33,15 @@ export function parseManifest(value: unknown): ModelManifest {
   const expected = computeWeightsHash(manifest.files);
   if (manifest.weightsHash !== expected) {
     throw new GotongError(`The manifest's weightsHash ${manifest.weightsHash} does not match its files (${expected}).`, { code: "manifest_invalid", param: "weightsHash" });
+  }
+  // The registry refuses a stack above its cap; refusing it here keeps such a manifest from being signed.
+  const stack = [...(manifest.parents ?? []), ...(manifest.datasets ?? [])].reduce((sum, entry) => sum + entry.shareBps, 0);
+  if (stack > LINEAGE_LIMITS.maxStackBps) {
+    throw new GotongError(`The manifest's parents and datasets take ${stack} bps of its royalty in total; at most ${LINEAGE_LIMITS.maxStackBps} are allowed.`, {
+      code: "manifest_invalid",
+      param: "parents",
+      hint: `Lower the shares so they add up to ${LINEAGE_LIMITS.maxStackBps} bps (${LINEAGE_LIMITS.maxStackBps / 100}%) or less: the model itself keeps the rest.`,
+    });
   }
   return manifest;
 }

@@ -14,7 +14,11 @@ import { modelError } from "./errors.ts";
 import { hashModelFiles } from "./hashModelFiles.ts";
 import { listModelFiles } from "./listModelFiles.ts";
 import { loadManifest } from "./loadManifest.ts";
-import { MANIFEST_SCHEMA, type ModelManifest } from "./modelManifest.ts";
+import { findFingerprintMatch } from "./findFingerprintMatch.ts";
+import { MANIFEST_SCHEMA, type ManifestDataset, type ManifestParent, type ModelManifest } from "./modelManifest.ts";
+import { RELATION_CODES } from "./modelRelation.ts";
+import { readModelFingerprint } from "./readModelFingerprint.ts";
+import { readRegisteredFingerprints } from "./readRegisteredFingerprints.ts";
 import { readModelIdOfWeights } from "./readModelIdOfWeights.ts";
 import { readRegisteredModel } from "./readRegisteredModel.ts";
 import { sha256Hex } from "./sha256Hex.ts";
@@ -40,6 +44,15 @@ export type PublishModelOptions = {
   manifestsDir: string;
   /** Signs the manifest. Default: the account of `clients` (who also sends the transaction and must be the signer). */
   signer?: ManifestSigner;
+  /**
+   * The models these weights were made from, with the share of this model's royalty each is paid
+   * (`gotong model publish --parent ID:BPS --relation R`). Recorded on-chain for good by
+   * `ModelRegistry.registerDerivative`; the registry refuses a parent that does not exist, a share
+   * below the parent's terms, a stack above 90 % and a lineage deeper than 5.
+   */
+  parents?: ManifestParent[];
+  /** The datasets the model was trained on, with their owners' share of this model's royalty. */
+  datasets?: ManifestDataset[];
   /** Bytes hashed so far, out of the model's total size. */
   onProgress?: (done: number, total: number) => void;
   signal?: AbortSignal;
@@ -82,6 +95,10 @@ export async function publishModel(clients: ChainClients, deployment: Deployment
   checkManifestField("license", license);
   checkManifestField("royaltyBps", options.royaltyBps);
   if (options.architecture !== undefined) checkManifestField("architecture", options.architecture);
+  const parents = sortById(options.parents ?? [], (p) => p.modelId);
+  const datasets = sortById(options.datasets ?? [], (d) => d.datasetId);
+  if (parents.length > 0) checkManifestField("parents", parents);
+  if (datasets.length > 0) checkManifestField("datasets", datasets);
 
   const list = await listModelFiles(options.path, { signal });
   const description = await describeModelFiles(list, { signal });
@@ -95,6 +112,9 @@ export async function publishModel(clients: ChainClients, deployment: Deployment
   checkManifestField("architecture", architecture);
   const name = options.name ?? defaultName(list.single ? options.path : list.root, list.single);
   checkManifestField("name", name);
+
+  const absoluteOf = new Map(list.files.map((f) => [f.path, f.absolute]));
+  const fingerprint = description.format === "gguf" ? await readModelFingerprint(description.weightFiles.map((p) => absoluteOf.get(p)!), { signal }) : undefined;
 
   const files = await hashModelFiles(list.files, { signal, onProgress: options.onProgress });
   const weightsHash = computeWeightsHash(files);
@@ -121,6 +141,18 @@ export async function publishModel(clients: ChainClients, deployment: Deployment
     }
   }
 
+  // Other bytes, same model: a re-upload or quantisation of a registered model must name it, so
+  // that its royalty reaches the original's owner. There is no option to skip this check.
+  if (existing === 0n && parents.length === 0 && fingerprint !== undefined) {
+    const match = findFingerprintMatch(fingerprint, await readRegisteredFingerprints(clients.public, deployment, options.manifestsDir));
+    if (match !== undefined) {
+      throw modelError("model_parent_undeclared", `${options.path} looks like a re-upload, quantisation or fine-tune of model #${match.modelId} "${match.name}" (${match.reason}), but names no parent.`, {
+        status: 409,
+        hint: `Declare it: add --parent ${match.modelId} --relation quantisation (or fine-tune, merge, distillation, adapter; --parent ${match.modelId}:BPS to pay it more than its owner's minimum share). A model published without naming an ancestor it plainly is can be disputed.`,
+      });
+    }
+  }
+
   const manifest: ModelManifest = {
     schema: MANIFEST_SCHEMA,
     name,
@@ -136,6 +168,9 @@ export async function publishModel(clients: ChainClients, deployment: Deployment
     creator,
     chainId: deployment.chainId,
     modelRegistry: getAddress(deployment.modelRegistry),
+    ...(parents.length > 0 ? { parents } : {}),
+    ...(datasets.length > 0 ? { datasets } : {}),
+    ...(fingerprint !== undefined ? { fingerprint } : {}),
   };
   const signer = options.signer ?? { signTypedData: (typedData) => clients.wallet.signTypedData({ account: clients.account, ...typedData }) };
   const signed = await signManifest(signer, manifest);
@@ -148,15 +183,29 @@ export async function publishModel(clients: ChainClients, deployment: Deployment
   // taken by another creator, royalty too high) leaves no manifest behind.
   const manifestHash: Hex = `0x${sha256Hex(canonicalJson(signed))}`;
   const args = [name, weightsHash, manifestHash, `gotong:manifest:${manifestHash}`, options.royaltyBps] as const;
+  // A model with a lineage is registered with it in one call: lineage is fixed at registration,
+  // so it can never change under royalties already earned.
+  const call =
+    parents.length === 0 && datasets.length === 0
+      ? ({ ...registry, functionName: "register", args } as const)
+      : ({
+          ...registry,
+          functionName: "registerDerivative",
+          args: [
+            ...args,
+            parents.map((p) => ({ modelId: BigInt(p.modelId), relation: RELATION_CODES[p.relation], shareBps: p.shareBps })),
+            datasets.map((d) => ({ datasetId: BigInt(d.datasetId), shareBps: d.shareBps })),
+          ],
+        } as const);
   try {
-    await clients.public.simulateContract({ ...registry, functionName: "register", args, account: clients.account });
+    await clients.public.simulateContract({ ...call, account: clients.account } as Parameters<typeof clients.public.simulateContract>[0]);
   } catch (error) {
-    throw alreadyRegistered(toChainError(error, "register", clients.account.address, ModelRegistryArtifact.abi), existing);
+    throw alreadyRegistered(toChainError(error, call.functionName, clients.account.address, ModelRegistryArtifact.abi), existing);
   }
   const stored = await storeManifest(options.manifestsDir, signed);
   let sent: Awaited<ReturnType<typeof writeAndWait>>;
   try {
-    sent = await writeAndWait(clients, { ...registry, functionName: "register", args });
+    sent = await writeAndWait(clients, call as Parameters<typeof writeAndWait>[1]);
   } catch (error) {
     throw alreadyRegistered(error, existing);
   }
@@ -174,8 +223,25 @@ export async function publishModel(clients: ChainClients, deployment: Deployment
   };
 }
 
-/** The registry's `ModelAlreadyRegistered`, said plainly; other errors pass through. */
+// What to do about each lineage refusal of `registerDerivative`; the refusal itself names the values.
+const LINEAGE_HINTS: Record<string, string> = {
+  ParentNotFound: "A parent must be registered before its derivatives (so a lineage can never loop back on itself): check the id.",
+  DuplicateParent: "Name each parent once, with its whole share.",
+  InvalidRelation: "Use --relation fine-tune, merge, quantisation, distillation or adapter.",
+  LineageTooDeep: "A model may have at most 5 generations of ancestors: name a nearer ancestor as the parent.",
+  StackTooLarge: "Parents and datasets together may take at most 9000 bps (90%) of the model's royalty: lower the shares.",
+  ShareBelowParentTerms: "The parent's owner asks its derivatives for at least that share: raise --parent ID:BPS, or leave the share out to pay the minimum.",
+  DatasetNotFound: "Register the dataset first (`gotong data publish`), or check its id with `gotong data list`.",
+  DuplicateDataset: "Name each dataset once, with its whole share.",
+  TooManyParents: "Name at most 16 parents.",
+  TooManyDatasets: "Name at most 64 datasets.",
+};
+
+/** The registry's `ModelAlreadyRegistered` and lineage refusals, said plainly; other errors pass through. */
 function alreadyRegistered(error: unknown, existing: bigint): unknown {
+  if (error instanceof ContractRevertError && error.errorName !== undefined && Object.hasOwn(LINEAGE_HINTS, error.errorName)) {
+    return modelError("model_lineage_refused", `The registry refused the model's lineage: ${error.refusal}.`, { status: 422, hint: LINEAGE_HINTS[error.errorName], cause: error });
+  }
   if (!(error instanceof ContractRevertError) || error.errorName !== "ModelAlreadyRegistered") return error;
   const id = String(error.args[1] ?? existing); // ModelAlreadyRegistered(weightsHash, modelId)
   return modelError("model_already_registered", `These weights are already registered by another creator as model #${id}: the registry refused them with ${error.refusal}.`, {
@@ -183,6 +249,12 @@ function alreadyRegistered(error: unknown, existing: bigint): unknown {
     hint: `Weights can be registered once. If model #${id} is yours, publish from the key that registered it; to build on it, publish your changed weights as a new model.`,
     cause: error,
   });
+}
+
+/** A copy sorted by numeric id: the manifest's one canonical order. */
+function sortById<T>(items: readonly T[], id: (item: T) => string): T[] {
+  const key = (item: T) => (/^\d+$/.test(id(item)) ? BigInt(id(item)) : -1n);
+  return [...items].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
 }
 
 /** The file name without its extension, or the folder's name. */

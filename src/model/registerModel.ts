@@ -1,6 +1,7 @@
 import type { Hex } from "viem";
 import type { ChainClients } from "../chain/createClients.ts";
 import type { Deployment } from "../chain/deployment.ts";
+import type { ManifestDataset, ManifestParent } from "./modelManifest.ts";
 import { publishModel } from "./publishModel.ts";
 
 export type RegisterModelOptions = {
@@ -13,6 +14,10 @@ export type RegisterModelOptions = {
   license?: string;
   /** Folder where the manifest is kept, content-addressed. */
   manifestsDir: string;
+  /** The models it was made from (see `PublishModelOptions.parents`). */
+  parents?: ManifestParent[];
+  /** The datasets it was trained on. */
+  datasets?: ManifestDataset[];
   onProgress?: (done: number, total: number) => void;
   signal?: AbortSignal;
 };

@@ -19,6 +19,13 @@ export const help = `gotong earnings [ADDRESS] [--key FILE] [--deployment FILE] 
       withdrawn by you             paid out to this account (ModelEarningsWithdrawn)
       withdrawable now             PaymentChannels.modelEarnings, if you own the token:
                                    \`gotong model withdraw ID\` (or --all) pays it to you
+    from derivatives, per model it owns or owned that others built on (\`gotong model lineage ID\`):
+      each derivative's share of its royalties, flowed so far and still pending (pending shares move
+      when anyone calls PaymentChannels.flowRoyalties on the derivative; \`gotong model withdraw\` does)
+    datasets, per dataset it owns or owned: what models trained on it paid it, what is pending,
+      withdrawn by you (DatasetEarningsWithdrawn) and withdrawable now (PaymentChannels.datasetEarnings)
+    data pools it holds shares of: its shares, claimable now (\`gotong data claim ID\`), claimed, and
+      what the dataset earned that the pool has not collected yet (\`claim\` collects it first)
     provider earnings: its share of every voucher it redeemed, per channel and in total;
       withdrawn (EarningsWithdrawn) and withdrawable now (PaymentChannels.earnings)
     paid: what this account paid as a channel sender (your gateway), per channel, split into
@@ -58,7 +65,7 @@ export async function run(args: string[]) {
   const out: string[] = [`amounts in ${symbol}, base units in brackets (${decimals} decimals); chain ${deployment.chainId}`, ""];
   for (const [i, e] of earnings.entries()) {
     out.push(`${describeRole(accounts[i]!.role)} ${e.address}: withdrawable ${money(e.withdrawable)}, withdrawn ${money(e.withdrawn)}`);
-    const quiet = e.royalties.length === 0 && e.provider.channels.length === 0 && e.provider.withdrawn === 0n && e.paid.channels.length === 0;
+    const quiet = e.royalties.length === 0 && e.provider.channels.length === 0 && e.provider.withdrawn === 0n && e.paid.channels.length === 0 && e.lineage.datasets.length === 0 && e.lineage.pools.length === 0;
     if (quiet) out.push("  nothing earned or paid yet");
     for (const m of e.royalties) {
       out.push(`  royalties of model #${m.modelId} "${m.name}" (${m.royaltyBps / 100}% now)${m.ownedNow ? "" : `, now owned by ${m.owner}`}`);
@@ -66,6 +73,15 @@ export async function run(args: string[]) {
       if (m.ownedNow) out.push(`    came with the token         ${money(m.cameWithToken)}`);
       out.push(`    withdrawn by you            ${money(m.withdrawnByYou)}`);
       if (m.ownedNow) out.push(`    withdrawable now            ${money(m.withdrawable)}${m.withdrawable > 0n ? `   → gotong model withdraw ${m.modelId}` : ""}`);
+    }
+    for (const a of e.lineage.ancestor) {
+      out.push(`  from derivative model #${a.childId} of your model #${a.modelId} (${a.shareBps / 100}% of its royalty): flowed ${money(a.flowed)}; pending ${money(a.pending)}`);
+    }
+    for (const d of e.lineage.datasets) {
+      out.push(`  dataset #${d.datasetId} "${d.name}"${d.ownedNow ? "" : `, now owned by ${d.owner}`}: earned ${money(d.earned)}; pending ${money(d.pending)}; withdrawn by you ${money(d.withdrawnByYou)}${d.ownedNow ? `; withdrawable now ${money(d.withdrawable)}` : ""}`);
+    }
+    for (const p of e.lineage.pools) {
+      out.push(`  data pool of dataset #${p.datasetId} (${p.pool}): ${p.shares} of ${p.totalShares} shares; claimable ${money(p.claimable)}; claimed ${money(p.claimed)}; not collected yet ${money(p.uncollected)}`);
     }
     if (e.provider.channels.length > 0 || e.provider.withdrawn > 0n || e.provider.withdrawable > 0n) {
       out.push(`  provider earnings: earned ${money(e.provider.earned)} over ${e.provider.channels.length} channel(s); withdrawn ${money(e.provider.withdrawn)}; withdrawable ${money(e.provider.withdrawable)}`);
@@ -110,6 +126,9 @@ function accountToJson(e: AccountEarnings) {
       withdrawable: m.withdrawable.toString(),
     })),
     paid: { ...splitToJson(e.paid.total), channels: e.paid.channels.map((c) => ({ channelId: c.channelId, provider: c.provider, modelId: c.modelId.toString(), ...splitToJson(c.split) })) },
+    fromDerivatives: e.lineage.ancestor.map((a) => ({ modelId: a.modelId.toString(), childId: a.childId.toString(), shareBps: a.shareBps, flowed: a.flowed.toString(), pending: a.pending.toString() })),
+    pools: e.lineage.pools.map((p) => ({ pool: p.pool, datasetId: p.datasetId.toString(), shares: p.shares.toString(), totalShares: p.totalShares.toString(), claimable: p.claimable.toString(), claimed: p.claimed.toString(), uncollected: p.uncollected.toString() })),
+    datasets: e.lineage.datasets.map((d) => ({ datasetId: d.datasetId.toString(), name: d.name, owner: d.owner, ownedNow: d.ownedNow, earned: d.earned.toString(), pending: d.pending.toString(), withdrawnByYou: d.withdrawnByYou.toString(), withdrawable: d.withdrawable.toString() })),
   };
 }
 

@@ -8,7 +8,13 @@ import { checkRepublishTerms } from "../../model/checkRepublishTerms.ts";
 import { describeModelFiles } from "../../model/describeModelFiles.ts";
 import { inspectModelFile } from "../../model/inspectModelFile.ts";
 import { listModelFiles } from "../../model/listModelFiles.ts";
+import { parseLineageOptions } from "../../model/parseLineageOptions.ts";
 import { publishModel } from "../../model/publishModel.ts";
+import { flowDerivativeRoyalties } from "../../model/flowDerivativeRoyalties.ts";
+import { setDerivativeTerms } from "../../model/setDerivativeTerms.ts";
+import { readModelLineage } from "../../model/readModelLineage.ts";
+import { formatLineage, lineageToJson } from "../../model/formatLineage.ts";
+import { resolveParentShares } from "../../model/resolveParentShares.ts";
 import { pullModel } from "../../model/pullModel.ts";
 import { checkRoyaltyBps } from "../../model/readMaxRoyaltyBps.ts";
 import { readRegisteredModel } from "../../model/readRegisteredModel.ts";
@@ -22,6 +28,7 @@ import { context, integer, parse } from "../shared.ts";
 export const help = `gotong model pull URL [--sha256 HEX] [--out FILE]    download a GGUF (resumes, verifies)
 gotong model publish PATH [--name NAME] [--version 1.0.0] [--license SPDX] [--royalty-bps 1000]
                           [--architecture ARCH] [--key FILE] [--deployment FILE]
+                          [--parent ID[:BPS] --relation R]... [--dataset ID:BPS]...
     PATH is a .gguf or .safetensors file, or a folder of shards (with config.json, tokenizer.json…).
     Checks every file (before it needs a chain), signs a manifest (EIP-712) and registers the model
     under --key (default GOTONG_HOME/keys/creator.key); prints its id and hashes.
@@ -30,6 +37,16 @@ gotong model publish PATH [--name NAME] [--version 1.0.0] [--license SPDX] [--ro
     --license: an SPDX expression (default NOASSERTION, "the creator did not say").
     Weights can be registered once: publishing them again with another --name, --license or
     --royalty-bps is refused, saying what differs (see set-royalty).
+    --parent ID[:BPS] --relation fine-tune|merge|quantisation|distillation|adapter: the model it was
+    made from, paid BPS of this model's royalty (default: the parent's minimum, its owner's terms);
+    repeat for a merge. --dataset ID:BPS: a dataset it was trained on, paid likewise. The lineage is
+    recorded on-chain for good. A GGUF that plainly is a registered model (same architecture,
+    vocabulary, tensor names and shapes, or a general.base_model naming it) must name it.
+gotong model set-derivative-terms ID BPS [--key FILE] [--deployment FILE] [--json]
+    The least share of their royalty that models registered from now on as derivatives of model ID
+    must pay it (its licence terms; 0 to 9000 bps).
+gotong model lineage ID [--deployment FILE] [--json]
+    The model's ancestors and datasets as a tree, with each one's share and what it earned from it.
 gotong model withdraw ID|--all [--key FILE] [--deployment FILE] [--json]
     Pays the royalties model ID has accrued (or every model you own, with --all) to you, the
     token's owner, and prints the exact amount the contract paid (ModelEarningsWithdrawn).
@@ -55,6 +72,8 @@ export async function run(args: string[]) {
   if (sub === "withdraw") return withdraw(rest);
   if (sub === "transfer") return transfer(rest);
   if (sub === "set-royalty") return setRoyalty(rest);
+  if (sub === "lineage") return lineage(rest);
+  if (sub === "set-derivative-terms") return setTerms(rest);
   throw new GotongError(`Unknown model command "${sub ?? ""}"`, { code: "invalid_arguments", hint: help });
 }
 
@@ -89,10 +108,14 @@ async function publish(args: string[]) {
     architecture: { type: "string" },
     key: { type: "string" },
     deployment: { type: "string" },
+    parent: { type: "string", multiple: true },
+    relation: { type: "string", multiple: true },
+    dataset: { type: "string", multiple: true },
   });
   const path = positionals[0];
   if (!path) throw new GotongError("A model file or folder is required", { code: "invalid_arguments", hint: help });
   const royaltyBps = integer(values["royalty-bps"], "royalty-bps", 1000)!;
+  const lineageOptions = parseLineageOptions(values);
   // The file first: a pickle is refused as a pickle even when no chain is running.
   await describeModelFiles(await listModelFiles(path));
   const ctx = context(values);
@@ -100,6 +123,8 @@ async function publish(args: string[]) {
   const clients = ctx.clients(deployment, ctx.key("creator", values.key));
   // Before minutes of hashing: the registry would refuse it with RoyaltyTooHigh.
   await checkRoyaltyBps(clients.public, deployment, royaltyBps);
+  // A parent given without a share pays what its owner's licence asks at least.
+  const parents = await resolveParentShares(clients.public, deployment, lineageOptions.parents);
   const abort = cancelOnSigint("Publishing cancelled; nothing was registered");
   let bar: ProgressBar | undefined;
   const result = await publishModel(clients, deployment, {
@@ -110,6 +135,8 @@ async function publish(args: string[]) {
     license: values.license,
     architecture: values.architecture,
     manifestsDir: ctx.home.manifests,
+    parents,
+    datasets: lineageOptions.datasets,
     signal: abort.signal,
     onProgress: (done, total) => {
       bar ??= createProgressBar("sha256", total);
@@ -139,6 +166,8 @@ async function publish(args: string[]) {
         creator: m?.creator ?? clients.account.address,
         format: m?.format ?? null,
         files: m?.files.length ?? null,
+        parents: m?.parents ?? [],
+        datasets: m?.datasets ?? [],
         transactionHash: result.transactionHash ?? null,
       }) + "\n",
     );
@@ -150,6 +179,8 @@ async function publish(args: string[]) {
     `  manifest  ${result.manifestHash}`,
   ];
   if (m) lines.push(`  ${m.format}, ${m.architecture}, ${m.files.length} file${m.files.length === 1 ? "" : "s"}, licence ${m.license}, royalty ${m.royaltyBps} bps, creator ${m.creator}`);
+  for (const p of m?.parents ?? []) lines.push(`  parent    model #${p.modelId} (${p.relation}), paid ${p.shareBps} bps of this model's royalty`);
+  for (const d of m?.datasets ?? []) lines.push(`  dataset   #${d.datasetId}, paid ${d.shareBps} bps of this model's royalty`);
   if (result.manifestPath) lines.push(`  stored    ${result.manifestPath}`);
   process.stdout.write(lines.join("\n") + "\n");
 }
@@ -235,7 +266,12 @@ async function withdraw(args: string[]) {
     ids = [modelIdOf(positionals[0]!)];
   }
   const paid: RoyaltyWithdrawal[] = [];
-  for (const id of ids) paid.push(await withdrawModelRoyalties(clients, deployment, id));
+  // Derivatives' shares reach a model only when their royalties flow: flow them first, so the
+  // owner withdraws everything its stack owes it.
+  for (const id of ids) {
+    await flowDerivativeRoyalties(clients, deployment, id);
+    paid.push(await withdrawModelRoyalties(clients, deployment, id));
+  }
   const total = paid.reduce((sum, w) => sum + w.amount, 0n);
   if (values.json) {
     process.stdout.write(JSON.stringify({ to: clients.account.address, total: total.toString(), withdrawals: paid.map((w) => ({ modelId: w.modelId.toString(), amount: w.amount.toString(), to: w.to, transactionHash: w.transactionHash })) }, null, 2) + "\n");
@@ -301,6 +337,32 @@ async function setRoyalty(args: string[]) {
       ? JSON.stringify({ modelId: modelId.toString(), royaltyBps, transactionHash }) + "\n"
       : `model #${modelId} now asks a royalty of ${royaltyBps} bps (${royaltyBps / 100}%) on channels opened from now on (tx ${transactionHash})\n`,
   );
+}
+
+async function setTerms(args: string[]) {
+  const { values, positionals } = parse(args, { key: { type: "string" }, deployment: { type: "string" } });
+  const [id, bps] = positionals;
+  if (id === undefined || bps === undefined) throw new GotongError("A model ID and a share in basis points are required", { code: "invalid_arguments", hint: help });
+  const modelId = modelIdOf(id);
+  const minShareBps = integer(bps, "min-share-bps")!;
+  const ctx = context(values);
+  const deployment = ctx.deployment(values.deployment);
+  const { transactionHash } = await setDerivativeTerms(ctx.clients(deployment, ctx.key("creator", values.key)), deployment, modelId, minShareBps);
+  process.stdout.write(
+    values.json
+      ? JSON.stringify({ modelId: modelId.toString(), minShareBps, transactionHash }) + "\n"
+      : `derivatives of model #${modelId} registered from now on must pay it at least ${minShareBps} bps of their royalty (tx ${transactionHash})\n`,
+  );
+}
+
+async function lineage(args: string[]) {
+  const { values, positionals } = parse(args, { deployment: { type: "string" } });
+  if (positionals[0] === undefined) throw new GotongError("A model ID is required", { code: "invalid_arguments", hint: help });
+  const modelId = modelIdOf(positionals[0]);
+  const ctx = context(values);
+  const deployment = ctx.deployment(values.deployment);
+  const tree = await readModelLineage(ctx.reader(deployment), deployment, modelId);
+  process.stdout.write(values.json ? JSON.stringify(lineageToJson(tree), null, 2) + "\n" : formatLineage(tree, moneyOf(deployment.token)) + "\n");
 }
 
 /** A model id from the command line. */
