@@ -15,6 +15,8 @@ const commands: Record<string, () => Promise<{ run(args: string[]): Promise<void
   fund: () => import("./commands/fund.ts"),
   balance: () => import("./commands/balance.ts"),
   earnings: () => import("./commands/earnings.ts"),
+  data: () => import("./commands/data.ts"),
+  validator: () => import("./commands/validator.ts"),
 };
 
 const usage = `gotong — an open network for AI
@@ -29,6 +31,8 @@ const usage = `gotong — an open network for AI
   gotong model pull|publish|verify|inspect
   gotong model withdraw ID|--all  take out a model's royalties (you must own its token)
   gotong model transfer ID ADDRESS   give the model's token away (pending royalties go with it)
+  gotong model lineage ID        the models and datasets a model derives from, and what each earned from it
+  gotong data publish|verify|grant|open|list   datasets: signed manifests, tokens, sealed keys granted to trainers
   gotong balance [ADDRESS]       native coin and token balances of your keys, or of any address
   gotong earnings                what you can withdraw and withdrew, and where each payment went
   gotong chat "PROMPT"           one request through the network
@@ -37,6 +41,7 @@ const usage = `gotong — an open network for AI
   gotong agent create|policy|revoke|status|close-channels   agent wallets: a budget the owner sets and can revoke
   gotong mcp                     an MCP server (stdio) for agents: chat, pay, donate, balance, budget
   gotong fund round create|apply|donate|status|finalize|claim   quadratic funding for open models
+  gotong validator start|register|status   re-run what providers served, vote on fraud cases, attest passes
 
 Options everywhere: --home DIR (default $GOTONG_HOME or ~/.gotong), --json, --verbose, --help`;
 

@@ -1,6 +1,8 @@
 import type { Address } from "viem";
 import { GotongError } from "../common/errors.ts";
 import type { Capability } from "../protocol/capabilities.ts";
+import type { ProviderRecord } from "./challenges/providerRecord.ts";
+import { reputationWeightBps } from "./challenges/reputationWeight.ts";
 import type { Offer } from "./discoverOffers.ts";
 import { matchesQuantization } from "./quantizationLevel.ts";
 import type { RoutingPreferences } from "./routingPreferences.ts";
@@ -24,6 +26,12 @@ export type RouterOptions = {
    * `not_ready` one counts as live for the models listed. Default: every provider `unknown`.
    */
   statusOf?: (offer: Offer) => "ready" | "not_ready" | "unknown" | "dead";
+  /**
+   * A provider's verification record on-chain, as last read (see createRecordWatcher): a suspended
+   * one is never routed to; failed challenges weigh heavily against it and passed ones mildly for
+   * it (reputationWeightBps). Undefined (not read yet, or no ServingVerification) is neutral.
+   */
+  recordOf?: (provider: Address) => ProviderRecord | undefined;
   /** How long offers read from the chain are reused. Default 5 s. */
   refreshMs?: number;
   /**
@@ -54,7 +62,8 @@ const sameAddress = (a: Address, b: Address) => a.toLowerCase() === b.toLowerCas
  * used. By default the cheapest come first, then the fastest; preferences (OpenRouter's `provider`
  * object) narrow the set (`only`, `ignore`, `max_price`, `quantizations`) and order it (`sort`,
  * `order`, `allow_fallbacks`). Providers that just failed are tried last (for a cool-down), and
- * providers caught sending a bad receipt never.
+ * providers caught sending a bad receipt never, nor those suspended for fraud on-chain; the default
+ * order weighs each price by the provider's verification record (see reputationWeightBps).
  */
 export function createRouter(options: RouterOptions) {
   const now = options.now ?? Date.now;
@@ -113,12 +122,16 @@ export function createRouter(options: RouterOptions) {
     const status = o && options.statusOf ? options.statusOf(o) : "unknown";
     return status !== "dead" && status !== "not_ready";
   };
-  const isLive = (provider: Address) => !untrusted.has(provider) && !isDown(provider) && isServing(provider);
+  const isSuspended = (provider: Address) => options.recordOf?.(provider)?.suspended === true;
+  const isLive = (provider: Address) => !untrusted.has(provider) && !isSuspended(provider) && !isDown(provider) && isServing(provider);
   const priceOf = (o: Offer) => o.price.pricePerMillionInput + o.price.pricePerMillionOutput;
-  const byPrice = (a: Offer, b: Offer) => {
-    const p = priceOf(a) - priceOf(b);
-    return p === 0n ? 0 : p < 0n ? -1 : 1;
-  };
+  const compareBig = (x: bigint, y: bigint) => (x === y ? 0 : x < y ? -1 : 1);
+  const byPrice = (a: Offer, b: Offer) => compareBig(priceOf(a), priceOf(b));
+  const weightOf = (o: Offer) => reputationWeightBps(options.recordOf?.(o.provider));
+  /** Price weighed by the on-chain record, then the weight alone (so a record still counts among free offers). */
+  const byWeighedPrice = (a: Offer, b: Offer) => compareBig(priceOf(a) * weightOf(a), priceOf(b) * weightOf(b)) || compareBig(weightOf(a), weightOf(b));
+  /** Fewer failed challenges first: what a client's own `sort` by latency or throughput still heeds. */
+  const byFailures = (a: Offer, b: Offer) => compareBig(options.recordOf?.(a.provider)?.challengesFailed ?? 0n, options.recordOf?.(b.provider)?.challengesFailed ?? 0n);
   /** Measured values first (ascending, or descending with `high`), unmeasured after them. */
   const byMeasure = (values: Map<Address, number>, high: boolean) => (a: Offer, b: Offer) => {
     const x = values.get(a.provider);
@@ -132,11 +145,12 @@ export function createRouter(options: RouterOptions) {
     const time = now();
     const compare =
       sort === "latency"
-        ? [byMeasure(latency, false), byPrice]
+        ? [byFailures, byMeasure(latency, false), byPrice]
         : sort === "throughput"
-          ? [byMeasure(throughput, true), byPrice]
-          : // The default: cheapest first, then fastest (an unmeasured provider counts as fast, so it gets measured).
-            [byPrice, (a: Offer, b: Offer) => (latency.get(a.provider) ?? 0) - (latency.get(b.provider) ?? 0)];
+          ? [byFailures, byMeasure(throughput, true), byPrice]
+          : // The default: cheapest once weighed by the on-chain record first, then fastest (an
+            // unmeasured provider counts as fast, so it gets measured).
+            [byWeighedPrice, (a: Offer, b: Offer) => (latency.get(a.provider) ?? 0) - (latency.get(b.provider) ?? 0)];
     return [...list].sort((a, b) => {
       const down = Number(isDown(a.provider, time)) - Number(isDown(b.provider, time));
       if (down !== 0) return down; // providers in cool-down are tried last, not never
@@ -231,6 +245,16 @@ export function createRouter(options: RouterOptions) {
       if (usable.length === 0) {
         throw new GotongError(`Every provider of "${model}" has been excluded for bad receipts`, { code: "no_provider", status: 503 });
       }
+      // Caught serving something else (a quorum's fraud verdict on-chain): never sent anything again.
+      const suspended = usable.filter((o) => isSuspended(o.provider));
+      if (suspended.length === usable.length) {
+        throw new GotongError(`Every provider of "${model}" is suspended for fraud`, {
+          code: "no_provider",
+          status: 503,
+          hint: `${describe(suspended, () => "suspended by ServingVerification")}. Wait for another provider to offer it, or choose another model.`,
+        });
+      }
+      usable = usable.filter((o) => !suspended.includes(o));
       if (options.statusOf) {
         // A provider silent past the bound has vanished: it is not sent requests until it answers again.
         const dead = usable.filter((o) => options.statusOf!(o) === "dead");
@@ -325,8 +349,10 @@ export function createRouter(options: RouterOptions) {
       untrusted.add(provider);
     },
     isUntrusted: (provider: Address) => untrusted.has(provider),
+    /** Whether the provider's on-chain record says it is suspended for fraud (it is then never routed to). */
+    isSuspended,
     /**
-     * Whether a provider is usable now: not excluded for a bad receipt, not in cool-down after a
+     * Whether a provider is usable now: not excluded for a bad receipt, not suspended on-chain, not in cool-down after a
      * failure, and neither silent past the bound nor saying it is not ready (its /health).
      */
     isLive,

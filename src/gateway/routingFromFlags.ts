@@ -51,3 +51,39 @@ export function routingFromFlags(flags: RoutingFlags, decimals: number): Routing
     throw new GotongError((error as Error).message, { code: "invalid_arguments", hint: (error as GotongError).hint, cause: error });
   }
 }
+
+/** The command-line form of a gateway's challenger (see startChallenges). */
+export type ChallengeFlags = {
+  /** `--challenge-share F`: a number within 0 and 1 (0.02 is one challenge per fifty real requests; 0 turns them off). */
+  challengeShare?: string;
+  /** `--validator URL`, repeatable: validators' base URLs. */
+  validator?: string[];
+};
+
+/**
+ * The challenger's settings from `--challenge-share` and `--validator`, refused with the flag's name
+ * when they cannot be right (a share outside 0..1 or not a number, a URL that is not http(s)).
+ *
+ * @example challengesFromFlags({ challengeShare: "0.05", validator: ["http://127.0.0.1:8700"] }) // { challengeShare: 0.05, validators: ["http://127.0.0.1:8700"] }
+ */
+export function challengesFromFlags(flags: ChallengeFlags): { challengeShare?: number; validators?: string[] } {
+  let challengeShare: number | undefined;
+  if (flags.challengeShare !== undefined) {
+    const text = flags.challengeShare.trim();
+    challengeShare = /^(\d+(\.\d*)?|\.\d+)$/.test(text) ? Number(text) : Number.NaN;
+    if (!(challengeShare >= 0 && challengeShare <= 1)) {
+      throw new GotongError(`--challenge-share takes a number within 0 and 1, not "${flags.challengeShare}"`, { code: "invalid_arguments", hint: "0.02 sends one challenge per fifty real requests a provider serves; 0 turns challenges off." });
+    }
+  }
+  const validators = flags.validator?.map((url) => {
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch {
+      throw new GotongError(`--validator takes a URL, not "${url}"`, { code: "invalid_arguments", hint: "The validator's base URL, e.g. http://127.0.0.1:8700 (`gotong validator start` prints it)." });
+    }
+    if (parsed.protocol !== "http:" && parsed.protocol !== "https:") throw new GotongError(`--validator takes an http(s) URL, not "${url}"`, { code: "invalid_arguments" });
+    return url;
+  });
+  return { ...(challengeShare !== undefined ? { challengeShare } : {}), ...(validators?.length ? { validators } : {}) };
+}

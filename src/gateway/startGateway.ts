@@ -7,6 +7,7 @@ import type { GotongHome } from "../common/home.ts";
 import type { Logger } from "../common/logger.ts";
 import type { ChannelManager } from "./createChannelManager.ts";
 import { createGatewayServer } from "./createGatewayServer.ts";
+import { createGateway } from "./core/createGateway.ts";
 import type { GatewayStore } from "./createGatewayStore.ts";
 import type { Router } from "./createRouter.ts";
 import { createGatewayReadiness } from "./createGatewayReadiness.ts";
@@ -80,25 +81,35 @@ async function serveGateway(options: StartGatewayOptions, services: Awaited<Retu
   const host = options.host ?? "127.0.0.1";
   // Clients reach a gateway bound to a named address by that name; loopback names always work.
   const allowedHosts = [...(options.allowedHosts ?? []), ...(["0.0.0.0", "::"].includes(host) ? [] : [host])];
-  const server = createGatewayServer({
+  const apiKeys = options.requireKeys
+    ? createApiKeyAuthorizer(store.apiKeys, { formatAmount: (units) => `${formatUnits(units, deployment.token.decimals)} ${deployment.token.symbol}` })
+    : undefined;
+  // The core is built here, not by the server, so the challenger sends through it: the same lanes,
+  // channels and receipt checks as the traffic it is mixed into.
+  const gateway = createGateway({
     router,
     channels,
     store,
     domain: services.domain,
     logger,
     seal: options.seal,
-    fallback: extraRoutes,
-    allowedHosts,
-    stallMs: options.stallMs,
     countPrompt: services.countPrompt,
     countEmbeddingInput: services.countEmbeddingInput,
     tokenDecimals: deployment.token.decimals,
     routing: options.routing,
     providerInfo: services.providerInfo,
+    apiKeys,
+    onServed: services.challenges?.observe,
+  });
+  services.challenges?.attach(gateway);
+  const server = createGatewayServer({
+    gateway,
+    logger,
+    fallback: extraRoutes,
+    allowedHosts,
+    stallMs: options.stallMs,
     readiness: createGatewayReadiness({ client: clients.public, store, router }),
-    apiKeys: options.requireKeys
-      ? createApiKeyAuthorizer(store.apiKeys, { formatAmount: (units) => `${formatUnits(units, deployment.token.decimals)} ${deployment.token.symbol}` })
-      : undefined,
+    apiKeys,
   });
   server.listen(options.port ?? 8600, host);
   await once(server, "listening");
@@ -118,6 +129,10 @@ async function serveGateway(options: StartGatewayOptions, services: Awaited<Retu
     promptCounterReady: services.promptCounterReady,
     /** How many settlement vouchers have been posted to providers (for tests and diagnostics). */
     settlementsPosted: services.settlementsPosted,
+    /** The challenger's counts and spending (undefined when challenges are off; see createChallenger). */
+    challenges: services.challenges,
+    /** Providers' verification records as the router last read them (undefined without ServingVerification). */
+    records: services.records,
     /** Closes idle channels and withdraws those whose challenge period is over, now (it also runs every minute). */
     sweepChannels: services.sweepChannels,
     /** Sends the last vouchers, then closes the server and the store (once). */

@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import type { Hex } from "viem";
+import type { Address, Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { createClients } from "../chain/createClients.ts";
 import type { Deployment } from "../chain/deployment.ts";
@@ -17,6 +17,8 @@ import { createHealthProber } from "./createHealthProber.ts";
 import { createProviderHealth } from "./createProviderHealth.ts";
 import { createProviderInfo } from "./createProviderInfo.ts";
 import { createRouter } from "./createRouter.ts";
+import { createRecordWatcher, readProviderRecord } from "./challenges/createRecordWatcher.ts";
+import { startChallenges } from "./challenges/startChallenges.ts";
 import { createSettler } from "./createSettler.ts";
 import { createRegistryLogSource } from "./discovery/createRegistryLogSource.ts";
 import { createOfferDiscovery, discoveryScope } from "./discoverOffers.ts";
@@ -60,6 +62,16 @@ export type GatewayServicesOptions = {
    * other models, the byte bound applies.
    */
   tokenizerFiles?: string[];
+  /**
+   * Chance that a real request a provider serves draws one challenge for the same provider and
+   * model (see createChallenger). Default 0.02; 0 turns challenges off. They run only on a
+   * deployment with ServingVerification and while some validator can be asked.
+   */
+  challengeShare?: number;
+  /** Validators' base URLs to ask for verdicts, before those registered on-chain with an endpoint. */
+  validators?: string[];
+  /** Longest wait between a real request and the challenge it draws. Default 60 s. */
+  challengeMaxDelayMs?: number;
   logger: Logger;
 };
 
@@ -112,12 +124,36 @@ function openServices(options: GatewayServicesOptions, lock: StateLock) {
     logger: logger.child("discovery"),
   });
   const health = createProviderHealth({ deadAfterMs: options.deadAfterMs });
+  // Providers' verification records (passed, failed, suspended), read like health, for routing.
+  const servingVerification = (deployment as Deployment & { servingVerification?: Address }).servingVerification;
+  const records = servingVerification
+    ? createRecordWatcher({
+        read: (provider) => readProviderRecord(clients.public, servingVerification, provider),
+        providers: async () => (await discovery.refresh().catch(() => discovery.offers())).map((o) => o.provider),
+        intervalMs: options.healthProbeIntervalMs,
+        logger: logger.child("records"),
+      })
+    : undefined;
+  records?.start();
   const router = createRouter({
     loadOffers: () => discovery.refresh(),
     refreshMs: options.offersRefreshMs,
     weightTypeOf: async (offer) => (await providerInfo.of(offer))?.weightType,
     healthOf: health.of,
     statusOf: health.statusOf,
+    recordOf: records?.recordOf,
+  });
+  const challenges = startChallenges({
+    share: options.challengeShare,
+    validators: options.validators,
+    maxDelayMs: options.challengeMaxDelayMs,
+    clients,
+    deployment,
+    domain,
+    providerInfo,
+    logger: logger.child("challenges"),
+    // A report freezes the provider's stake at once; the verdict follows: read the records again soon.
+    onReported: () => void records?.refreshNow().catch(() => {}),
   });
   // Liveness is probed, not assumed: a provider that vanished is dropped within a bound, not at its first failed request.
   const prober = createHealthProber({
@@ -174,6 +210,13 @@ function openServices(options: GatewayServicesOptions, lock: StateLock) {
     discovery,
     /** Probes providers' `/health` (`probeNow()` runs a round at once). */
     prober,
+    /** Providers' verification records from ServingVerification (undefined on deployments without it). */
+    records,
+    /**
+     * The challenger (undefined when challenges are off): give the core `onServed: challenges.observe`
+     * and then `challenges.attach(core)`, so challenges go through the same lanes as its traffic.
+     */
+    challenges,
     /** Exact prompt tokens, for models whose tokenizer has loaded (the core's `countPrompt`). */
     countPrompt: (...args: Parameters<PromptCounter["countInput"]>) => promptCounter?.countInput(...args),
     /** Exact tokens of inputs to embed, likewise (the core's `countEmbeddingInput`). */
@@ -196,6 +239,8 @@ function openServices(options: GatewayServicesOptions, lock: StateLock) {
         clearInterval(settleTimer);
         clearInterval(closeTimer);
         await prober.stop();
+        await records?.stop();
+        await challenges?.stop();
         await sweeping?.catch(() => {});
         const settled = await settler.settle().catch((error) => {
           logger.warn("could not settle the last requests", { error: (error as Error).message });

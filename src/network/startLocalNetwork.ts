@@ -35,6 +35,9 @@ export type LocalNetworkOptions = {
   royaltyBps?: number;
   /** SPDX licence it is registered with the first time (default NOASSERTION); a different one on a registered model is refused. */
   license?: string;
+  /** The gateway's challenge share (see startChallenges; default 0.02, 0 off) and the validators it asks. */
+  challengeShare?: number;
+  validators?: string[];
   logger: Logger;
 };
 
@@ -136,7 +139,16 @@ export async function startLocalNetwork(options: LocalNetworkOptions) {
       await provider.stop();
     });
     // The composition root mounts the web app on the gateway (the gateway itself serves none).
-    const gateway = await startGateway({ home, deployment, privateKey: userKey, port: options.gatewayPort ?? 8600, logger: logger.child("gateway"), extraRoutes: webAppRoutes });
+    const gateway = await startGateway({
+      home,
+      deployment,
+      privateKey: userKey,
+      port: options.gatewayPort ?? 8600,
+      challengeShare: options.challengeShare,
+      validators: options.validators,
+      logger: logger.child("gateway"),
+      extraRoutes: webAppRoutes,
+    });
     stops.push(gateway.stop);
 
     const info: UpInfo = {

@@ -65,8 +65,17 @@ export const chainErrorCodes = [
   "transaction_pending",
 ] as const;
 
-/** Models: files, GGUF and safetensors headers, manifests, downloads, the registry. */
+/** Models and datasets: files, GGUF and safetensors headers, manifests, downloads, lineage, the registries. */
 export const modelErrorCodes = [
+  "dataset_file_mismatch",
+  "dataset_grant_invalid",
+  "dataset_key_missing",
+  "dataset_manifest_invalid",
+  "dataset_manifest_mismatch",
+  "dataset_manifest_not_found",
+  "dataset_not_found",
+  "dataset_not_owner",
+  "dataset_registry_missing",
   "gguf_header_incomplete",
   "gguf_header_too_large",
   "gguf_invalid",
@@ -110,6 +119,9 @@ export const modelErrorCodes = [
   "model_load_failed",
   "model_not_found",
   "model_not_registered",
+  "model_lineage_refused",
+  "model_parent_undeclared",
+  "model_share_below_terms",
   "model_sha256_invalid",
   "model_shard_mismatch",
   "model_shard_missing",
@@ -198,6 +210,8 @@ export const providerErrorCodes = [
 /** The gateway: routing, failover, API keys, relays. */
 export const gatewayErrorCodes = [
   "api_key_not_found",
+  // A challenge's answer holds no single text to build evidence from (a tool call, a failed stream).
+  "challenge_answer_unusable",
   "cross_origin_refused",
   "host_refused",
   "insufficient_quota",
@@ -220,6 +234,8 @@ export const gatewayErrorCodes = [
   "request_replayed",
   "response_not_found",
   "tool_not_supported",
+  // No validator the gateway knows (--validator, or registered on-chain) gave a verdict.
+  "validator_unavailable",
 ] as const;
 
 /** Funding: quadratic-funding rounds, donations, claims. */
@@ -260,6 +276,7 @@ export const webErrorCodes = [
   "donation_failed",
   "empty_prompt",
   "error",
+  "history_file_invalid",
   "invalid_amount",
   "local_wallet_unavailable",
   "network_down",
@@ -270,6 +287,8 @@ export const webErrorCodes = [
   "not_provider",
   "prompt_too_long",
   "provider_error",
+  "provider_key_mismatch",
+  "provider_key_unchecked",
   "stream_error",
   "unexpected_answer",
   "wallet_error",

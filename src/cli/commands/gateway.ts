@@ -5,14 +5,14 @@ import { GotongError } from "../../common/errors.ts";
 import { DEFAULT_AUTO_CLOSE_AFTER_SECONDS } from "../../gateway/createChannelCloser.ts";
 import { parseDuration } from "../../common/parseDuration.ts";
 import { startGateway } from "../../gateway/startGateway.ts";
-import { routingFromFlags } from "../../gateway/routingFromFlags.ts";
+import { challengesFromFlags, routingFromFlags } from "../../gateway/routingFromFlags.ts";
 import { webAppRoutes } from "../../web/server/webAppRoutes.ts";
 import { context, integer, parse, tokens, untilStopped } from "../shared.ts";
 import { help as keyHelp, run as runKey } from "./gatewayKey.ts";
 
 export const help = `gotong gateway start [--port 8600] [--host 127.0.0.1] [--allowed-host NAME]... [--deposit T] [--auto-close-after 7d] [--key FILE] [--deployment FILE] [--no-seal] [--keys] [--web]
                      [--routing FILE] [--provider-order ADDR,…] [--sort price|latency|throughput] [--max-price PROMPT[,COMPLETION]]
-                     [--max-block-range 2000]
+                     [--max-block-range 2000] [--challenge-share 0.02] [--validator URL]...
 
 A local OpenAI-compatible endpoint: point any OpenAI client at http://host:port/v1.
 It finds offers on-chain, opens payment channels (deposit T tokens each, default 1), signs vouchers,
@@ -40,6 +40,13 @@ Discovery follows the registries' events in log queries of at most --max-block-r
 2000; lower it for an RPC that caps eth_getLogs lower), keeping its cursor in the gateway's store so a
 restart reads only the blocks since. Providers' /health is probed every 5 s; one silent for 15 s is
 dropped from routing and from /v1/models until it answers again.
+Verified serving: after each real request a provider serves, with probability --challenge-share
+(default 0.02; 0 turns it off), one challenge request follows for the same provider and model after a
+random delay, through the same sealed, paid channel; the plaintext sent, the answer relayed and the
+signed receipt go to a validator (--validator URL, repeatable, then those registered on-chain) and a
+fraud verdict is reported to ServingVerification (the report bond is approved from this account).
+Challenges are this gateway's own spending. The router never sends traffic to a provider suspended
+for fraud, and weighs failed challenges heavily against a provider and passed ones mildly for it.
 --web also serves the web app at / (private chat, explorer, funding; \`gotong up\` always does), from the
 build in dist/web/app (\`npm install\` or \`npm run build:web\` makes it in a checkout; the package ships it).
 
@@ -65,6 +72,8 @@ export async function run(args: string[]) {
     sort: { type: "string" },
     "max-price": { type: "string" },
     "max-block-range": { type: "string" },
+    "challenge-share": { type: "string" },
+    validator: { type: "string", multiple: true },
   }, false);
   const autoCloseAfter = values["auto-close-after"] === undefined ? DEFAULT_AUTO_CLOSE_AFTER_SECONDS : parseDuration(values["auto-close-after"], "auto-close-after");
   const ctx = context(values);
@@ -72,6 +81,7 @@ export async function run(args: string[]) {
   const key = ctx.key("gateway", values.key);
   const unit = 10n ** BigInt(deployment.token.decimals);
   const routing = routingFromFlags({ routing: values.routing, providerOrder: values["provider-order"], sort: values.sort, maxPrice: values["max-price"] }, deployment.token.decimals);
+  const challenges = challengesFromFlags({ challengeShare: values["challenge-share"], validator: values.validator as string[] | undefined });
   // The devnet faucet tops up a new account only: a balance you see must be your balance.
   if (deployment.chainId === 31337) {
     const address = privateKeyToAccount(key).address;
@@ -95,6 +105,7 @@ export async function run(args: string[]) {
     autoCloseAfterSeconds: autoCloseAfter ?? null,
     routing,
     maxBlockRange: integer(values["max-block-range"], "max-block-range"),
+    ...challenges,
     extraRoutes: values.web ? webAppRoutes : undefined,
     logger: ctx.logger,
   });

@@ -12,6 +12,7 @@ import { readProviderStatus, type ProviderStatus } from "../../provider/readProv
 import { unstakeProvider } from "../../provider/unstakeProvider.ts";
 import { withdrawProviderEarnings } from "../../provider/withdrawProviderEarnings.ts";
 import { createUpstreamBackend } from "../../provider/createUpstreamBackend.ts";
+import { listProviders } from "../../gateway/challenges/listProviders.ts";
 import { fundOnDevnet } from "../../chain/fundOnDevnet.ts";
 import { GotongError } from "../../common/errors.ts";
 import { DEFAULT_PROVIDER_NAME, providerHome } from "../../common/home.ts";
@@ -54,6 +55,13 @@ const identityHelp = `  --name NAME        the provider identity (default: keys/
 
 const subcommandHelp: Record<string, string> = {
   start: startHelp,
+  list: `gotong provider list [--deployment FILE] [--json]
+
+  Every provider registered on the network, read from the chain: address, endpoint, stake (and what
+  is unstaking), its verification record (challenges passed and failed, stake slashed, suspended for
+  fraud), whether it is active, and its offers. --json gives one array; amounts (stake, unstaking,
+  slashed, prices) and counts as decimal strings of token base units.
+  --deployment FILE  contracts to use (default GOTONG_HOME/chain/deployment.json)`,
   redeem: `gotong provider redeem [--name NAME] [--json]
 
   Redeems every stored voucher now, in one transaction; lists what was held back and why.
@@ -100,6 +108,7 @@ export function helpFor(args: readonly string[]): string {
   if (sub && subcommandHelp[sub]) return subcommandHelp[sub]!;
   return `${startHelp}
 gotong provider status [--name NAME] [--json]     stake, offers, endpoint, unbonding, earnings, warnings
+gotong provider list [--json]                     every provider on the network: stake, offers, challenges passed/failed, slashed
 gotong provider redeem [--name NAME] [--json]     redeems every stored voucher now, in one transaction
 gotong provider withdraw [--name NAME] [--to A]   redeems, then pays out the provider's earnings
 gotong provider unstake [--name NAME]             removes the offers and starts unbonding the stake
@@ -116,6 +125,7 @@ export async function run(args: string[]) {
   if (sub === "redeem") return redeem(rest);
   if (sub === "rotate-key") return rotateKey(rest);
   if (sub === "status") return status(rest);
+  if (sub === "list") return list(rest);
   if (sub === "withdraw") return withdraw(rest);
   if (sub === "unstake") return unstake(rest);
   if (sub === "exit") return exit(rest);
@@ -397,5 +407,35 @@ async function exit(args: string[]) {
   process.stdout.write(
     `withdrew the stake: ${formatUnits(result.amount, decimals)} ${symbol} (${result.amount} base units) to ${clients.account.address} in ${result.hash}\n` +
       (earnings > 0n ? `earnings of ${formatUnits(earnings, decimals)} ${symbol} (${earnings}) are still to withdraw: \`gotong provider withdraw\`\n` : ""),
+  );
+}
+
+async function list(args: string[]) {
+  const { values } = parse(args, { deployment: { type: "string" } }, false);
+  const ctx = context(values);
+  const deployment = ctx.deployment(values.deployment);
+  const providers = await listProviders(ctx.reader(deployment), deployment);
+  if (values.json) {
+    process.stdout.write(JSON.stringify(providers, bigintAsString) + "\n");
+    return;
+  }
+  const { decimals, symbol } = deployment.token;
+  if (providers.length === 0) {
+    process.stdout.write("no provider is registered on this network\n");
+    return;
+  }
+  const amount = (units: bigint) => `${formatUnits(units, decimals)} ${symbol}`;
+  process.stdout.write(
+    providers
+      .map((p) => {
+        const state = p.suspended ? "SUSPENDED for fraud" : p.active ? "active" : p.paused ? "paused" : "inactive";
+        return [
+          `${p.address}  ${state}  ${p.endpoint}`,
+          `  stake ${amount(p.stake)}${p.unstaking > 0n ? `, unstaking ${amount(p.unstaking)}` : ""}${p.slashed > 0n ? `, slashed ${amount(p.slashed)}` : ""}`,
+          `  challenges passed ${p.challengesPassed}, failed ${p.challengesFailed}`,
+          ...p.offers.map((o) => `  model #${o.modelId}: ${amount(o.pricePerMillionInput)} in / ${amount(o.pricePerMillionOutput)} out per 1M tokens${o.capabilities.length ? ` (${o.capabilities.join(", ")})` : ""}`),
+        ].join("\n");
+      })
+      .join("\n") + "\n",
   );
 }

@@ -4,6 +4,7 @@ import type { Logger } from "../../common/logger.ts";
 import type { PromptInput } from "../../model/createPromptRenderer.ts";
 import { createPaymentVerifier, type PaymentVerifier } from "../../payments/createPaymentVerifier.ts";
 import { parseEmbeddingRequest } from "../../protocol/parseEmbeddingRequest.ts";
+import type { SignedReceipt } from "../../protocol/receipt.ts";
 import type { VoucherDomain } from "../../protocol/voucher.ts";
 import type { AuthorizedKey } from "../apiKeys/createApiKeyAuthorizer.ts";
 import { createChannelLanes } from "../createChannelLanes.ts";
@@ -28,6 +29,7 @@ export type { SealedStreamEvent } from "../relays/sealedRelay.ts";
 export type { GotongSummary } from "./gotongSummary.ts";
 export type { ModelObject } from "./modelObject.ts";
 export type { Answer, CallOptions, ChatStream, Completion, GatewayChannels, GenerationRequest, PreparedSealedRequest, SealedStream } from "./types.ts";
+export type { Offer } from "../discoverOffers.ts";
 export { ProviderRefusal } from "./errors.ts";
 
 /** How long a prepared sealed request waits for its envelope. */
@@ -66,6 +68,22 @@ export type GatewayOptions = {
   routing?: RoutingPreferences;
   /** What providers state about their models (context size, quantization). Default: read from each provider's /gotong/info. */
   providerInfo?: ProviderInfo;
+  /**
+   * Told of each client request a provider has begun to serve (answered 200), with the offer and
+   * the model name the client asked for: what the challenger paces its challenges by (see
+   * createChallenger). Never told of the gateway's own requests (`sendOwn`).
+   */
+  onServed?: (served: ServedRequest) => void;
+};
+
+/** A client request a provider has begun to serve: see GatewayOptions.onServed. */
+export type ServedRequest = { offer: Offer; model: string; api: "chat" | "completions" | "embeddings" | "sealed" };
+
+/** The gateway's own request (`sendOwn`): the completion as a client gets it, and the receipt it was paid by. */
+export type OwnRequest = {
+  completion: Completion;
+  /** The provider's signed receipt as checked and paid; undefined until the completion (a stream: its last event) has been consumed, or when none was accepted. */
+  receipt(): SignedReceipt | undefined;
 };
 
 /**
@@ -109,6 +127,16 @@ export function createGateway(options: GatewayOptions) {
     countEmbeddingInput: options.countEmbeddingInput,
   };
   const attempt = (offer: Offer, job: Job) => attemptProvider(deps, offer, job);
+  /** Tells `onServed` who serves a client's request; a listener's fault never fails the request. */
+  const served = (offers: readonly Offer[], provider: string, model: string, api: ServedRequest["api"]) => {
+    const offer = offers.find((o) => o.provider === provider);
+    if (!offer || !options.onServed) return;
+    try {
+      options.onServed({ offer, model, api });
+    } catch (error) {
+      logger.warn("a listener of served requests failed", { error: (error as Error).message });
+    }
+  };
   /** Requests prepared for clients that seal themselves: the provider is fixed once they sealed to its key. */
   const prepared = new Map<Hex, { offer: Offer; expires: number }>();
 
@@ -143,8 +171,9 @@ export function createGateway(options: GatewayOptions) {
       // Only providers that declare every capability the request uses: never one that would drop it.
       const offers = await router.route(model, { needs: requestNeeds(body), preferences });
       const path = request.api === "chat" ? "/v1/chat/completions" : "/v1/completions";
-      const served = await failover(attempt, logger, model, offers, { path, body, raw, stream: body.stream === true, signal: call.signal ?? new AbortController().signal, key: call.key });
-      return served as Completion;
+      const completion = (await failover(attempt, logger, model, offers, { path, body, raw, stream: body.stream === true, signal: call.signal ?? new AbortController().signal, key: call.key })) as Completion;
+      served(offers, completion.provider, model, request.api);
+      return completion;
     },
 
     /**
@@ -159,8 +188,9 @@ export function createGateway(options: GatewayOptions) {
       const { preferences, body, raw } = forProvider(request.body, request.raw);
       parseEmbeddingRequest(body);
       const offers = await router.route(model, { needs: ["embeddings"], preferences });
-      const served = await failover(attempt, logger, model, offers, { path: "/v1/embeddings", body, raw, stream: false, signal: call.signal ?? new AbortController().signal, key: call.key });
-      return served as Answer;
+      const answer = (await failover(attempt, logger, model, offers, { path: "/v1/embeddings", body, raw, stream: false, signal: call.signal ?? new AbortController().signal, key: call.key })) as Answer;
+      served(offers, answer.provider, model, "embeddings");
+      return answer;
     },
 
     /**
@@ -205,7 +235,30 @@ export function createGateway(options: GatewayOptions) {
       const signal = call.signal ?? new AbortController().signal;
       const result = await attempt(entry.offer, { path: "/v1/chat/completions", body: {}, raw: envelope, stream: true, signal, key: call.key, opaque: { requestId, envelope } });
       if ("next" in result) throw result.next.code === "too_many_requests" ? result.next : providerUnavailable(entry.offer.provider, result.next);
+      served([entry.offer], entry.offer.provider, entry.offer.modelName, "sealed");
       return (result.served as { kind: "sealed"; stream: SealedStream }).stream;
+    },
+
+    /**
+     * Sends a request the gateway makes for itself (a challenge, see createChallenger) to exactly
+     * `offer`: through the same lanes, channel, vouchers, sealing and receipt checks as a client's
+     * request, so the provider cannot tell it apart, with `raw` sent byte for byte and no failover
+     * (the point is this provider). No API key holds it: it is the gateway's own spending, in its
+     * channels' `spent` like any request.
+     *
+     * @param request The endpoint (`api`), the body and the exact bytes to send.
+     * @returns The completion (consume it as `complete`'s) and the receipt it was paid by.
+     * @throws As `complete`; `provider_unavailable` (503) when this provider cannot take it now.
+     * @example const own = await gateway.sendOwn(offer, { api: "chat", body, raw: Buffer.from(JSON.stringify(body)) });
+     */
+    async sendOwn(offer: Offer, request: GenerationRequest & { raw: Uint8Array }, call: { signal?: AbortSignal } = {}): Promise<OwnRequest> {
+      let checked: SignedReceipt | undefined;
+      // The same steps with a keeper that also hands this request's accepted receipt back here.
+      const own: CoreDeps = { ...deps, receipts: { ...receipts, accept: (...args) => (checked = receipts.accept(...args)) } };
+      const path = request.api === "chat" ? "/v1/chat/completions" : "/v1/completions";
+      const result = await attemptProvider(own, offer, { path, body: request.body, raw: request.raw, stream: request.body.stream === true, signal: call.signal ?? new AbortController().signal });
+      if ("next" in result) throw result.next.code === "too_many_requests" ? result.next : providerUnavailable(offer.provider, result.next);
+      return { completion: result.served as Completion, receipt: () => checked };
     },
 
     /**
