@@ -32,7 +32,7 @@ describe.skipIf(skip)("the web app is accessible and fits a phone, and runs only
 
   const pages = [
     { hash: "#/chat", ready: "[data-testid=message-receipt]" },
-    { hash: "#/explorer", ready: ".chart svg" },
+    { hash: "#/explorer", ready: ".chart canvas" },
     { hash: "#/funding", ready: "[data-testid=project-match]" },
   ];
 

@@ -16,6 +16,10 @@ const ALLOWED: { contract: "token" | "paymentChannels" | "quadraticFunding"; sig
   { contract: "paymentChannels", signature: "withdrawModelEarnings(uint256,address)" },
   { contract: "quadraticFunding", signature: "donate(uint256,uint256,uint256)" },
   { contract: "quadraticFunding", signature: "fundPool(uint256,uint256)" },
+  { contract: "quadraticFunding", signature: "createRound((address,uint64,uint64,uint64,uint64,uint16,uint16,uint128,address,address[]))" },
+  { contract: "quadraticFunding", signature: "applyProject(uint256,uint256)" },
+  { contract: "quadraticFunding", signature: "finalize(uint256)" },
+  { contract: "quadraticFunding", signature: "claim(uint256,uint256,address)" },
 ];
 
 /** A wallet error with an EIP-1193 / JSON-RPC code. */
@@ -66,12 +70,12 @@ export function createLocalWallet(options: {
     const data = (tx.data ?? "0x") as Hex;
     if (!/^0x[0-9a-f]{40}$/.test(to) || !/^0x[0-9a-fA-F]*$/.test(data)) throw new WalletRpcError("A transaction needs a `to` address and hex `data`", -32602);
     const signature = allowed.get(`${to}:${data.slice(0, 10).toLowerCase()}`);
-    if (!signature) throw new WalletRpcError("The local wallet only sends Gotong's own calls (close or withdraw a channel, withdraw earnings, donate)", 4200);
+    if (!signature) throw new WalletRpcError("The local wallet only sends Gotong's own calls (close or withdraw a channel, withdraw earnings, donate, run a funding round)", 4200);
     if (signature.startsWith("approve") && !spenders.has(`0x${data.slice(34, 74)}`.toLowerCase())) {
       throw new WalletRpcError("The local wallet approves only Gotong's own contracts", 4200);
     }
     // Earnings and royalties it withdraws go to this very account, never to an address a page chose.
-    const recipientWord = signature === "withdrawEarnings(address)" ? 0 : signature === "withdrawModelEarnings(uint256,address)" ? 1 : undefined;
+    const recipientWord = signature === "withdrawEarnings(address)" ? 0 : signature === "withdrawModelEarnings(uint256,address)" ? 1 : signature === "claim(uint256,uint256,address)" ? 2 : undefined;
     if (recipientWord !== undefined && `0x${data.slice(10 + 64 * recipientWord + 24, 10 + 64 * (recipientWord + 1))}`.toLowerCase() !== address.toLowerCase()) {
       throw new WalletRpcError(`The local wallet withdraws only to its own account ${address}`, 4200);
     }

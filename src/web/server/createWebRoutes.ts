@@ -20,7 +20,7 @@ import { readChannels } from "./readChannels.ts";
 import { readEarnings } from "./readEarnings.ts";
 import { readFunding } from "./readFunding.ts";
 import { readWithdrawable } from "./readWithdrawable.ts";
-import { serveWebAsset, WEB_SECURITY_HEADERS } from "./serveWebAsset.ts";
+import { chainRpcFromCookie, chainRpcOrigin, serveWebAsset, WEB_SECURITY_HEADERS } from "./serveWebAsset.ts";
 import { readWebBuildState } from "./webBuildState.ts";
 import { RUNNING_FROM_BUILD, WEB_DIST_DIR } from "./webPaths.ts";
 
@@ -72,6 +72,10 @@ export function createWebRoutes(options: WebRoutesOptions) {
       })
     : undefined;
 
+  // The chain RPC the page checks providers' keys through unless the person names another: the
+  // gateway's own only on a local devnet (its URL is a local port; a real network's may hold an API key).
+  const defaultChainRpc = deployment.chainId === 31337 ? chainRpcOrigin(deployment.rpcUrl) : undefined;
+
   const latency = new Map<string, { at: number; ms: number | undefined }>();
   async function latencyOf(endpoint: string): Promise<number | undefined> {
     const cached = latency.get(endpoint);
@@ -113,6 +117,7 @@ export function createWebRoutes(options: WebRoutesOptions) {
         challengePeriod: deployment.challengePeriod,
         gatewayAccount: clients.account.address,
         localWallet: localWallet ? { address: localWallet.address } : null,
+        defaultChainRpc: defaultChainRpc ?? null,
       });
     }
     if (path === "/gotong/web/explorer") {
@@ -186,7 +191,7 @@ export function createWebRoutes(options: WebRoutesOptions) {
   }
 
   async function page(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
-    if (!serveWebAsset(req, res, path)) {
+    if (!serveWebAsset(req, res, path, { chainRpc: chainRpcFromCookie(req) ?? defaultChainRpc })) {
       // The page itself missing means no build at all (an asset missing is a plain 404).
       if (!existsSync(join(WEB_DIST_DIR, "index.html"))) return notBuilt(req, res);
       res.writeHead(404, { ...WEB_SECURITY_HEADERS, "content-type": "text/plain; charset=utf-8" });

@@ -3,6 +3,7 @@ import type { Deployment } from "../../chain/deployment.ts";
 import { ModelRegistryArtifact, PaymentChannelsArtifact, ProviderRegistryArtifact } from "../../chain/contracts.generated.ts";
 import type { GatewayStore } from "../../gateway/createGatewayStore.ts";
 import type { Router } from "../../gateway/createRouter.ts";
+import { readProviderRecord } from "../../gateway/challenges/createRecordWatcher.ts";
 import { loadManifest } from "../../model/loadManifest.ts";
 import { decodeCapabilities, type Capability } from "../../protocol/capabilities.ts";
 import { PROVIDER_EARNINGS_HELD } from "./readWithdrawable.ts";
@@ -46,6 +47,11 @@ export type ExplorerProvider = {
   /** This gateway's record of it: receipts checked and accepted, and whether it was caught lying. */
   receiptsAccepted: number;
   excluded: boolean;
+  /** Its verification record on-chain (ServingVerification; zero and false on deployments without it): challenges passed and failed, stake slashed, suspended for fraud. */
+  challengesPassed: string;
+  challengesFailed: string;
+  slashed: string;
+  suspended: boolean;
   /** Its share of redeemed payments, what it has not withdrawn yet, and what it has. */
   earned: string;
   unwithdrawnEarnings: string;
@@ -145,11 +151,13 @@ export async function readExplorer(options: ReadExplorerOptions): Promise<{ mode
 
   const providerRows = await Promise.all(
     providerList.map(async (address): Promise<ExplorerProvider> => {
-      const [record, active, offers, unwithdrawn] = await Promise.all([
+      const verification = (deployment as Deployment & { servingVerification?: Address }).servingVerification;
+      const [record, active, offers, unwithdrawn, verified] = await Promise.all([
         client.readContract({ ...registry, functionName: "getProvider", args: [address] }),
         client.readContract({ ...registry, functionName: "isActive", args: [address] }),
         client.readContract({ ...registry, functionName: "getOffers", args: [address] }),
         PROVIDER_EARNINGS_HELD ? client.readContract({ ...channels, functionName: "earnings", args: [address] }) : Promise.resolve(0n),
+        verification ? readProviderRecord(client, verification, address) : Promise.resolve(undefined),
       ]);
       return {
         address,
@@ -168,6 +176,10 @@ export async function readExplorer(options: ReadExplorerOptions): Promise<{ mode
         latencyMs: active ? await options.latencyOf(record.endpoint) : undefined,
         receiptsAccepted: receipts.filter((r) => r.provider.toLowerCase() === address.toLowerCase()).length,
         excluded: router.isUntrusted(address),
+        challengesPassed: (verified?.challengesPassed ?? 0n).toString(),
+        challengesFailed: (verified?.challengesFailed ?? 0n).toString(),
+        slashed: (verified?.slashed ?? 0n).toString(),
+        suspended: verified?.suspended ?? false,
         earned: redemptions.filter((r) => r.provider.toLowerCase() === address.toLowerCase()).reduce((s, r) => s + r.providerShare, 0n).toString(),
         unwithdrawnEarnings: unwithdrawn.toString(),
         withdrawnEarnings: earningsWithdrawals.filter((log) => log.args.account?.toLowerCase() === address.toLowerCase()).reduce((sum, log) => sum + log.args.amount!, 0n).toString(),

@@ -13,8 +13,13 @@ export type DonationView = { projectId: number; donor: Address; amount: string; 
  *
  * @example const { rounds } = await readFunding(client, deployment);
  */
-export async function readFunding(client: PublicClient, deployment: Deployment): Promise<{ available: boolean; address?: Address; rounds: (RoundStatus & { donations: DonationView[] })[] }> {
-  if (!deployment.quadraticFunding) return { available: false, rounds: [] };
+export async function readFunding(
+  client: PublicClient,
+  deployment: Deployment,
+): Promise<{ available: boolean; address?: Address; chainTime: string; rounds: (RoundStatus & { donations: DonationView[] })[] }> {
+  // The chain's clock (the latest block's time), not the browser's: a new round's windows start from it.
+  const chainTime = String((await client.getBlock({ blockTag: "latest" })).timestamp);
+  if (!deployment.quadraticFunding) return { available: false, chainTime, rounds: [] };
   const qf = fundingContract(deployment);
   const count = await client.readContract({ ...qf, functionName: "roundCount" });
   const donated = await client.getContractEvents({ ...qf, eventName: "Donated", fromBlock: BigInt(deployment.startBlock), toBlock: "latest" });
@@ -26,5 +31,5 @@ export async function readFunding(client: PublicClient, deployment: Deployment):
       .map((log) => ({ projectId: Number(log.args.projectId), donor: log.args.donor as Address, amount: String(log.args.amount), blockNumber: String(log.blockNumber) }));
     rounds.push({ ...status, donations });
   }
-  return { available: true, address: qf.address, rounds };
+  return { available: true, address: qf.address, chainTime, rounds };
 }

@@ -6,6 +6,7 @@ import { ApiKeyField } from "../lib/ApiKeyField.ts";
 import { AppContext } from "../lib/context.ts";
 import { formatAmount, formatCount, formatOffer, shortHex } from "../lib/format.ts";
 import { Notice } from "../lib/ui.ts";
+import { Welcome } from "../lib/Welcome.ts";
 import { parseChatSettings, settingsText, type ChatSettingsText } from "./chatSettings.ts";
 import { ChatSettingsFields } from "./ChatSettingsFields.ts";
 import { explainChatError } from "./explainChatError.ts";
@@ -14,7 +15,12 @@ import { fitHistory } from "./fitHistory.ts";
 import { exportHistory, markInterrupted, newId, openChatHistory, type ChatHistory, type Conversation, type StoredMessage } from "./history.ts";
 import { loadModels, type ModelChoice } from "./loadModels.ts";
 import { MessageView } from "./MessageView.ts";
+import { ConversationList } from "./ConversationList.ts";
+import { MAX_HISTORY_FILE_BYTES, mergeImported, parseHistoryFile } from "./importHistory.ts";
 import { ChatStreamError, sendSealedChat } from "./sealedChat.ts";
+import { chainRpcUrl } from "../trust/chainRpc.ts";
+import { checkProviderKey, ProviderKeyError } from "../trust/checkProviderKey.ts";
+import { TrustPanel, type KeyCheckState } from "../trust/TrustPanel.ts";
 
 /** The longest message accepted, in characters: far more than a small model's context, far below the gateway's body limit. */
 export const MAX_PROMPT_CHARS = 16_000;
@@ -80,6 +86,8 @@ export function ChatPage() {
   const [notice, setNotice] = useState<string>();
   // The answer whose problem just happened: announced once (role=alert); those read back from history are not.
   const [liveProblem, setLiveProblem] = useState<string>();
+  // The last check of the provider's key against the chain (trust/checkProviderKey.ts).
+  const [keyCheck, setKeyCheck] = useState<KeyCheckState>();
   const logRef = useRef<HTMLDivElement>(null);
   const inputRef = useRef<HTMLTextAreaElement>(null);
   // Whether the log follows new text: only while the reader is at its end, never while they scroll back.
@@ -184,7 +192,8 @@ export function ChatPage() {
   // Follows the end of the log; on updatedAt too, since an answer's receipt and speed lines arrive after its last text.
   useEffect(() => {
     const log = logRef.current;
-    if (log && stickToBottom.current) log.scrollTop = log.scrollHeight;
+    // An empty conversation starts at the top, where the first visit's explanation begins.
+    if (log && stickToBottom.current) log.scrollTop = current?.messages.length ? log.scrollHeight : 0;
   }, [currentId, current?.messages.length, current?.messages[current.messages.length - 1]?.content, current?.updatedAt]);
 
   const persist = async (conversation: Conversation) => {
@@ -281,6 +290,26 @@ export function ChatPage() {
         temperature: settings.value.temperature,
         topP: settings.value.topP,
         signal: controller.signal,
+        checkKey: async (prepared) => {
+          try {
+            const check = await checkProviderKey({
+              rpc: chainRpcUrl(config.defaultChainRpc),
+              chainId: config.chainId,
+              registry: config.contracts.providerRegistry,
+              provider: prepared.provider,
+              gatewayKey: prepared.hpkePublicKey,
+              signal: controller.signal,
+            });
+            // The gateway's prepare said which chain the seal is bound to: it must be this network's.
+            if (prepared.chainId !== config.chainId) {
+              throw new ProviderKeyError(`The gateway asked to seal for chain ${prepared.chainId}, and its network is chain ${config.chainId}. Nothing was sent.`, { code: "provider_key_mismatch" }, check);
+            }
+            setKeyCheck({ ok: true, check });
+          } catch (e) {
+            if (e instanceof ProviderKeyError) setKeyCheck({ ok: false, error: e });
+            throw e;
+          }
+        },
         onPrepared: ({ requestId }) => {
           // Kept at once: if the page goes away mid-answer, this finds the answer's cost later.
           answer.requestId = requestId;
@@ -356,6 +385,32 @@ export function ChatPage() {
     a.remove();
     setTimeout(() => URL.revokeObjectURL(url), 10_000);
     setNotice(`Exported ${conversations.length} conversation${conversations.length === 1 ? "" : "s"}.`);
+  };
+
+  const importRef = useRef<HTMLInputElement>(null);
+  /** Reads a history file chosen by the person: checked whole first (importHistory.ts), so a bad file changes nothing. */
+  const importFile = async (file: File) => {
+    setError(undefined);
+    setNotice(undefined);
+    if (file.size > MAX_HISTORY_FILE_BYTES) {
+      return setError(new PageError(`This file is ${formatCount(file.size)} bytes; a chat history import takes at most ${formatCount(MAX_HISTORY_FILE_BYTES)}.`, { code: "history_file_invalid", hint: "Nothing was imported; your conversations are as they were." }));
+    }
+    const read = parseHistoryFile(await file.text());
+    if (!read.ok) return setError(new PageError(read.error, { code: "history_file_invalid", hint: "Nothing was imported; your conversations are as they were." }));
+    const { add, skipped } = mergeImported(conversationsRef.current, read.conversations);
+    for (const c of add) await history?.save(c);
+    setConversations((all) => [...all, ...add].sort((a, b) => b.updatedAt - a.updatedAt));
+    setNotice(`Imported ${add.length} conversation${add.length === 1 ? "" : "s"}${skipped ? ` (${skipped} already here, skipped)` : ""}.`);
+  };
+
+  const rename = async (id: string, title: string) => {
+    const c = conversationsRef.current.find((x) => x.id === id);
+    if (!c) return;
+    // Renaming is not activity: the list keeps its order (updatedAt stays).
+    const renamed = { ...c, title };
+    setConversations((all) => all.map((x) => (x.id === id ? renamed : x)));
+    await history?.save(renamed);
+    setNotice(`Renamed to "${title}".`);
   };
 
   const deleteOne = async (id: string) => {
@@ -435,6 +490,7 @@ export function ChatPage() {
           ),
         ),
         h(ChatSettingsFields, { text: settingsDraft, onChange: changeSettings, problem: settings.ok ? undefined : settings }),
+        h(TrustPanel, { state: keyCheck, defaultRpc: config.defaultChainRpc, registry: config.contracts.providerRegistry, chainId: config.chainId }),
         h(
           "p",
           { class: "fine chat-spend", "data-testid": "chat-spend" },
@@ -473,7 +529,13 @@ export function ChatPage() {
                     : undefined,
                 }),
               )
-            : h("li", { class: "empty" }, "Ask anything. Your message is sealed in this browser to the provider's key (HPKE); the gateway pays for it without being able to read it."),
+            : h(
+                "li",
+                { class: "empty" },
+                // In the empty log (not above the page): the first visit's explanation never pushes the composer down.
+                h(Welcome, { tokenSymbol: config.token.symbol }),
+                h("p", null, "Ask anything. Your message is sealed in this browser to the provider's key (HPKE); the gateway pays for it without being able to read it."),
+              ),
         ),
       ),
       h(Notice, { error: error ?? (choices?.length === 0 && !needKey ? modelsError : undefined), notice, onDismiss: error ? () => setError(undefined) : undefined }),
@@ -516,22 +578,27 @@ export function ChatPage() {
       "aside",
       { class: "chat-side", "aria-label": "Conversations" },
       h("button", { type: "button", class: "button", onClick: newChat, "aria-keyshortcuts": "Control+Shift+O Meta+Shift+O", title: "New chat (Ctrl+Shift+O)" }, "New chat"),
-      h(
-        "ul",
-        { class: "conversation-list" },
-        conversations.map((c) =>
-          h(
-            "li",
-            { key: c.id, class: c.id === currentId ? "current" : "" },
-            h("button", { type: "button", class: "conversation", "aria-current": c.id === currentId ? "true" : undefined, onClick: () => setCurrentId(c.id) }, c.title || "Untitled"),
-            h("button", { type: "button", class: "icon", "aria-label": `Delete conversation "${c.title}"`, onClick: () => void deleteOne(c.id) }, "×"),
-          ),
-        ),
-      ),
+      h(ConversationList, { conversations, currentId, onSelect: setCurrentId, onRename: (id: string, title: string) => void rename(id, title), onDelete: (id: string) => void deleteOne(id) }),
       h(
         "div",
         { class: "side-actions" },
         h("button", { type: "button", class: "link", onClick: exportAll, disabled: conversations.length === 0 }, "Export history"),
+        h("button", { type: "button", class: "link", onClick: () => importRef.current?.click() }, "Import history"),
+        h("input", {
+          ref: importRef,
+          type: "file",
+          accept: "application/json,.json",
+          class: "visually-hidden",
+          tabIndex: -1,
+          "aria-label": "Import history file",
+          "data-testid": "import-file",
+          onChange: (e: Event) => {
+            const input = e.target as HTMLInputElement;
+            const file = input.files?.[0];
+            input.value = "";
+            if (file) void importFile(file);
+          },
+        }),
         h("button", { type: "button", class: "link danger", onClick: () => void deleteAll(), disabled: conversations.length === 0 }, "Delete all"),
       ),
       h("p", { class: "fine" }, "History stays in this browser only. Messages leave it sealed to the provider; the gateway relays ciphertext."),

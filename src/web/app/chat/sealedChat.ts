@@ -44,6 +44,11 @@ export type SealedChatOptions = {
   onDelta?: (text: string) => void;
   /** Once the gateway has chosen a provider (before anything is sent). */
   onPrepared?: (info: { requestId: string; provider: string }) => void;
+  /**
+   * Checks the key the gateway handed over before anything is sealed to it (against the chain:
+   * trust/checkProviderKey.ts); a throw stops the turn with nothing sent.
+   */
+  checkKey?: (prepared: { provider: string; hpkePublicKey: string; chainId: number }) => Promise<void>;
 };
 
 /**
@@ -62,7 +67,7 @@ export async function sendSealedChat(options: SealedChatOptions): Promise<{ text
   } catch (error) {
     // Stopped before the stream began (while preparing, sealing or posting): the browser's bare
     // AbortError says "signal is aborted without reason"; the person pressed Stop, so say that.
-    if (options.signal?.aborted && !(error instanceof ChatStreamError)) {
+    if (options.signal?.aborted && !(error instanceof ChatStreamError) && !(error instanceof PageError && error.code.startsWith("provider_key_"))) {
       throw new ChatStreamError("Stopped before the answer began.", { code: "aborted", hint: "Nothing arrived. If the provider had already started, what it did is charged and its cost shows here once the gateway settles it.", cause: error }, "");
     }
     throw error;
@@ -72,6 +77,8 @@ export async function sendSealedChat(options: SealedChatOptions): Promise<{ text
 /** The turn itself; {@link sendSealedChat} only rewords a Stop that came before the stream. */
 async function sendSealedChatOnce(options: SealedChatOptions): Promise<{ text: string; receipt: ChatReceipt; requestId: string }> {
   const prepared = await postJson<{ requestId: string; provider: string; hpkePublicKey: string; chainId: number }>("/gotong/relay/prepare", { model: options.model }, options.signal);
+  // The key is checked before the request id is kept with the answer: a refused key sent nothing, charged nothing.
+  await options.checkKey?.(prepared);
   options.onPrepared?.({ requestId: prepared.requestId, provider: prepared.provider });
 
   // Sealed with the messages: how the person asks the model is theirs to keep, like what they ask.

@@ -1,58 +1,113 @@
 import { h } from "preact";
+import { useEffect, useRef } from "preact/hooks";
+import uPlot from "uplot";
+import "uplot/dist/uPlot.min.css";
 import { formatAmount, formatTime, shortHex } from "../lib/format.ts";
 
 /** One creator's or provider's cumulative earnings (base units, decimal strings) at block times (unix seconds). */
 export type EarningsSeries = { key: string; label: string; points: { time: number; total: string }[] };
 
 const COLOURS = ["#0b6bcb", "#b5470b", "#1a7f37", "#8250df", "#bf3989", "#57606a"];
+const COLOURS_DARK = ["#6cb2ff", "#ff9b5e", "#6fdc8c", "#c4a5ff", "#ff85c0", "#b0b8c1"];
+/** The chart's height in CSS pixels: enough for a few ticks on a phone, small beside the tables. */
+const CHART_HEIGHT = 220;
 
 /**
- * Cumulative earnings over time as a small SVG line chart, with the same numbers in a table for
- * screen readers and for anyone who prefers figures. Amounts stay bigint until the pixel: the
- * y position is the only place a ratio becomes a number.
+ * Every series on one time axis (uPlot's aligned data): the times at which anyone's total changed,
+ * and each series' running total at each of them. The exact totals (bigint strings) are kept
+ * beside the numbers uPlot draws with, so a hovered value is shown to the base unit, not rounded
+ * through floating point.
+ */
+export function alignSeries(series: EarningsSeries[], decimals: number): { times: number[]; values: number[][]; exact: string[][] } {
+  const times = [...new Set(series.flatMap((s) => s.points.map((p) => p.time)))].sort((a, b) => a - b);
+  // Starts a little before the first payment, at zero, so a single payment still shows as a step.
+  const first = times[0]!;
+  const span = times[times.length - 1]! - first;
+  times.unshift(first - Math.max(60, Math.round(span * 0.05)));
+  const unit = 10 ** decimals;
+  const exact = series.map((s) => {
+    let at = 0;
+    let total = "0";
+    return times.map((t) => {
+      while (at < s.points.length && s.points[at]!.time <= t) total = s.points[at++]!.total;
+      return total;
+    });
+  });
+  // The only place an amount becomes a float: a pixel position.
+  const values = exact.map((column) => column.map((v) => Number(BigInt(v)) / unit));
+  return { times, values, exact };
+}
+
+/** The page's colours, read from its stylesheet, so the chart follows light and dark. */
+function themeColours(el: Element) {
+  const style = getComputedStyle(el);
+  const dark = matchMedia("(prefers-color-scheme: dark)").matches;
+  return { fg: style.getPropertyValue("--fg").trim() || "#1b1f24", muted: style.getPropertyValue("--muted").trim() || "#4d5661", line: style.getPropertyValue("--line").trim() || "#d0d7de", series: dark ? COLOURS_DARK : COLOURS };
+}
+
+/**
+ * Cumulative earnings over time as a step chart drawn by uPlot (bundled; a canvas, no other
+ * origin): time and amount axes with ticks, and the value of every series under the pointer in
+ * the legend, exact to the base unit. The same numbers are in a table for screen readers and for
+ * anyone who prefers figures.
  */
 export function EarningsChart(props: { title: string; series: EarningsSeries[]; token: { decimals: number; symbol: string }; id: string }) {
   const { series, token } = props;
-  if (series.length === 0) return h("p", { class: "fine" }, "No earnings redeemed on-chain yet. Providers redeem vouchers in batches; this fills in when they do.");
-  const times = series.flatMap((s) => s.points.map((p) => p.time));
-  const last = Math.max(...times);
-  // Start a little before the first payment so a single one still shows as a step.
-  const t0 = Math.min(...times) - Math.max(60, Math.round((last - Math.min(...times)) * 0.05));
-  const t1 = last;
-  const max = series.flatMap((s) => s.points.map((p) => BigInt(p.total))).reduce((a, b) => (a > b ? a : b), 1n);
-  const W = 600;
-  const H = 200;
-  const padX = 8;
-  const padTop = 22;
-  const padBottom = 22;
-  const x = (t: number) => padX + ((t - t0) / (t1 - t0)) * (W - 2 * padX);
-  const y = (v: bigint) => H - padBottom - (Number((v * 10_000n) / max) / 10_000) * (H - padTop - padBottom);
+  const box = useRef<HTMLDivElement>(null);
   const label = (s: EarningsSeries) => (s.label.startsWith("0x") ? shortHex(s.label) : s.label);
+
+  useEffect(() => {
+    const el = box.current;
+    if (!el || series.length === 0) return;
+    const { times, values, exact } = alignSeries(series, token.decimals);
+    const colours = themeColours(el);
+    const axis = { stroke: colours.muted, grid: { stroke: colours.line, width: 1 }, ticks: { stroke: colours.line, width: 1 }, font: "12px system-ui, sans-serif" };
+    const width = () => Math.max(240, Math.floor(el.clientWidth));
+    const plot = new uPlot(
+      {
+        width: width(),
+        height: CHART_HEIGHT,
+        scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.08 : 1] } },
+        axes: [
+          { ...axis, space: 80 },
+          { ...axis, size: 64, label: token.symbol, labelSize: 18, labelFont: "12px system-ui, sans-serif", values: (_u, splits) => splits.map((v) => v.toLocaleString("en-US", { maximumFractionDigits: Math.min(6, token.decimals) })) },
+        ],
+        cursor: { points: { size: 8 }, drag: { x: false, y: false } },
+        legend: { live: true },
+        series: [
+          { label: "Time", value: (_u, v) => (v == null ? "latest" : formatTime(v)) },
+          ...series.map((s, i) => ({
+            label: label(s),
+            stroke: colours.series[i % colours.series.length],
+            width: 2.5,
+            paths: uPlot.paths.stepped!({ align: 1 }),
+            // The exact amount at the hovered time (the cursor's index), never the float drawn.
+            value: (_u: uPlot, _v: number | null, _si: number, idx: number | null) => formatAmount(exact[i]![idx ?? times.length - 1]!, token),
+          })),
+        ],
+      },
+      [times, ...values],
+      el,
+    );
+    const resize = new ResizeObserver(() => plot.setSize({ width: width(), height: CHART_HEIGHT }));
+    resize.observe(el);
+    return () => {
+      resize.disconnect();
+      plot.destroy();
+    };
+  }, [series, token.decimals, token.symbol]);
+
+  if (series.length === 0) return h("p", { class: "fine" }, "No earnings redeemed on-chain yet. Providers redeem vouchers in batches; this fills in when they do.");
   return h(
     "figure",
     { class: "chart" },
-    h(
-      "svg",
-      { viewBox: `0 0 ${W} ${H}`, role: "img", "aria-labelledby": `${props.id}-caption` },
-      h("line", { x1: padX, y1: H - padBottom, x2: W - padX, y2: H - padBottom, class: "axis" }),
-      h("text", { x: padX, y: 14, class: "tick" }, formatAmount(max, token)),
-      h("text", { x: padX, y: H - 6, class: "tick" }, formatTime(t0)),
-      h("text", { x: W - padX, y: H - 6, class: "tick", "text-anchor": "end" }, formatTime(t1)),
-      series.map((s, i) => {
-        // A step line: earnings change only when a voucher is redeemed, and hold until the next.
-        let d = `M${x(t0).toFixed(1)},${y(0n).toFixed(1)}`;
-        for (const p of s.points) d += ` H${x(p.time).toFixed(1)} V${y(BigInt(p.total)).toFixed(1)}`;
-        d += ` H${x(t1).toFixed(1)}`;
-        return h("path", { key: s.key, d, fill: "none", stroke: COLOURS[i % COLOURS.length], "stroke-width": 2.5, "vector-effect": "non-scaling-stroke" });
-      }),
-    ),
+    // The canvas says nothing to a screen reader: the caption and the table below say it all.
+    h("div", { ref: box, class: "chart-plot", "aria-hidden": "true", "data-testid": "chart-plot" }),
     h(
       "figcaption",
       { id: `${props.id}-caption` },
       `${props.title}: `,
-      series.map((s, i) =>
-        h("span", { key: s.key, class: "legend" }, h("span", { class: "swatch", style: { background: COLOURS[i % COLOURS.length] } }), `${label(s)} ${formatAmount(s.points[s.points.length - 1]!.total, token)}`),
-      ),
+      series.map((s) => h("span", { key: s.key, class: "legend" }, `${label(s)} ${formatAmount(s.points[s.points.length - 1]!.total, token)}`)),
     ),
     h(
       "details",

@@ -8,6 +8,7 @@ import { encodeCall } from "../wallet/encodeCall.ts";
 import { sameAddress, type Model } from "./types.ts";
 import { useConfirmedAction } from "./useConfirmedAction.ts";
 import { amountTransferred, differenceNote, readWithdrawable } from "./withdrawals.ts";
+import { licenceName } from "../lib/licenceName.ts";
 
 /**
  * The registered models, with what each has earned its creator; the owner of a model's token (the
@@ -64,7 +65,8 @@ export function ModelsSection(props: { failed?: boolean; retry?: () => void; mod
               h("th", { scope: "row" }, `${m.name} #${m.modelId}`),
               h("td", null, h("code", { title: m.owner }, shortHex(m.owner)), owned ? " (you)" : ""),
               h("td", null, h("code", { title: m.weightsHash }, shortHex(m.weightsHash, 6))),
-              h("td", null, m.license ?? "not held here"),
+              // The licence by name; its exact SPDX expression on hover.
+              h("td", { "data-testid": "model-licence" }, m.license === undefined ? "not held here" : h("span", { title: `SPDX: ${m.license}` }, licenceName(m.license))),
               h("td", null, formatBps(m.royaltyBps)),
               h("td", null, String(m.providers)),
               h("td", null, `${m.requests} (${m.inputTokens} in / ${m.outputTokens} out)`),

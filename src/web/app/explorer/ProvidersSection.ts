@@ -53,17 +53,23 @@ export function ProvidersSection(props: { failed?: boolean; retry?: () => void; 
       ? h(Pending, { failed: props.failed, what: "the providers", retry: props.retry })
       : h(
           DataTable,
-          { label: "Providers", columns: ["Provider", "Stake", "Offers (in / out)", "Latency", "Reputation here", "Earned", "To withdraw"] },
+          { label: "Providers", columns: ["Provider", "Stake", "Offers (in / out)", "Latency", "Verified on-chain", "Reputation here", "Earned", "To withdraw"] },
           props.providers.map((p) => {
             const mine = sameAddress(p.address, props.viewer);
             const toWithdraw = BigInt(p.unwithdrawnEarnings);
             return h(
               "tr",
               { key: p.address, "data-provider": p.address },
-              h("th", { scope: "row" }, h("code", { title: `${p.address} at ${p.endpoint}` }, shortHex(p.address)), p.active ? "" : " (inactive)", mine ? " (you)" : ""),
-              h("td", null, formatAmount(p.stake, token)),
+              h("th", { scope: "row" }, h("code", { title: `${p.address} at ${p.endpoint}` }, shortHex(p.address)), p.suspended ? " (suspended for fraud)" : p.active ? "" : " (inactive)", mine ? " (you)" : ""),
+              h("td", null, formatAmount(p.stake, token), p.slashed !== "0" ? h("div", { class: "fine", "data-testid": "provider-slashed", title: `${p.slashed} base units` }, `${formatAmount(p.slashed, token)} slashed`) : null),
               h("td", null, p.offers.map((o) => h("div", { key: o.model }, `${o.model}: ${formatOffer(o.pricePerMillionInput, o.pricePerMillionOutput, token)}`))),
               h("td", null, p.latencyMs === undefined ? "no answer" : `${p.latencyMs} ms`),
+              h(
+                "td",
+                { "data-testid": "provider-record" },
+                // The record validators keep on-chain: what the router weighs, and why a provider gets no traffic.
+                p.suspended ? "suspended: caught serving something else" : `${p.challengesPassed} challenges passed, ${p.challengesFailed} failed`,
+              ),
               h("td", null, p.excluded ? "excluded: sent a bad receipt" : `${p.receiptsAccepted} receipts checked, none refused`),
               h("td", null, formatAmount(p.earned, token), p.withdrawnEarnings !== "0" ? h("div", { class: "fine" }, `${formatAmount(p.withdrawnEarnings, token)} withdrawn`) : null),
               h(

@@ -7,7 +7,10 @@ export type Model = {
 /** A provider as `/gotong/web/explorer` lists it. */
 export type Provider = {
   address: string; endpoint: string; active: boolean; stake: string; offers: { model: string; pricePerMillionInput: string; pricePerMillionOutput: string }[];
-  latencyMs?: number; receiptsAccepted: number; excluded: boolean; earned: string; unwithdrawnEarnings: string; withdrawnEarnings: string; payout: "held" | "direct";
+  latencyMs?: number; receiptsAccepted: number; excluded: boolean;
+  /** Its verification record on-chain: challenges passed and failed, stake slashed (base units), suspended for fraud. */
+  challengesPassed: string; challengesFailed: string; slashed: string; suspended: boolean;
+  earned: string; unwithdrawnEarnings: string; withdrawnEarnings: string; payout: "held" | "direct";
 };
 
 /** One epoch of a payment channel as `/gotong/web/channels` lists it. */

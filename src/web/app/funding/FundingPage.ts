@@ -5,6 +5,8 @@ import { AppContext } from "../lib/context.ts";
 import { formatAmount, formatBps, formatTime, parseUnits, shortHex } from "../lib/format.ts";
 import { DataTable, Notice, Section } from "../lib/ui.ts";
 import { encodeCall } from "../wallet/encodeCall.ts";
+import { CreateRoundForm } from "./CreateRoundForm.ts";
+import { RoundActions } from "./RoundActions.ts";
 
 type ProjectStatus = {
   projectId: number; modelId: string; modelName?: string; claimant: string; rejected: boolean; claimed: boolean;
@@ -111,6 +113,7 @@ function RoundCard(props: { status: RoundStatus; reload: () => Promise<RoundStat
         )
       : null,
     h(Notice, { error, notice, onDismiss: () => setError(undefined) }),
+    config.contracts.quadraticFunding ? h(RoundActions, { status, token, reload: props.reload }) : null,
     status.donations.length > 0
       ? h("details", null, h("summary", null, `Donors (${status.donations.length} donations)`),
           h("ul", { class: "donors" }, status.donations.slice().reverse().map((d, i) => h("li", { key: i }, h("code", null, shortHex(d.donor)), ` gave ${formatAmount(d.amount, token)} to ${projectName(status.projects.find((p) => p.projectId === d.projectId) ?? ({ modelId: "0", claimant: "?" } as ProjectStatus))}`))))
@@ -120,11 +123,11 @@ function RoundCard(props: { status: RoundStatus; reload: () => Promise<RoundStat
 
 /** Funding rounds for open models: projects, donors, live estimated matches, and donating. */
 export function FundingPage() {
-  const [data, setData] = useState<{ available: boolean; rounds: RoundStatus[] }>();
+  const [data, setData] = useState<{ available: boolean; chainTime: string; rounds: RoundStatus[] }>();
   const [error, setError] = useState<unknown>();
   const load = async () => {
     try {
-      const d = await getJson<{ available: boolean; rounds: RoundStatus[] }>("/gotong/web/funding");
+      const d = await getJson<{ available: boolean; chainTime: string; rounds: RoundStatus[] }>("/gotong/web/funding");
       setData(d);
       return d;
     } catch (e) {
@@ -142,12 +145,13 @@ export function FundingPage() {
       "Quadratic funding: many small donations count for more than a few large ones. Each project's match is estimated live from the same maths the contract applies when the round is finalized.",
     ),
     h(Notice, { error }),
+    data?.available ? h(CreateRoundForm, { onCreated: load }) : null,
     data === undefined
       ? h("p", null, "Loading…")
       : !data.available
         ? h("p", null, "This network has no funding contract.")
         : data.rounds.length === 0
-          ? h("p", null, "No funding rounds yet. Create one with `gotong fund round create`.")
+          ? h("p", null, "No funding rounds yet. Create one above (or with `gotong fund round create`).")
           : data.rounds.map((status) =>
               h(RoundCard, {
                 key: status.round.roundId,

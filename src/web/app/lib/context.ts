@@ -9,6 +9,8 @@ export type NetworkConfig = {
   challengePeriod: number;
   gatewayAccount: string;
   localWallet: { address: string } | null;
+  /** The chain RPC the page checks providers' keys through when the person has named none (a local devnet's), or null. */
+  defaultChainRpc: string | null;
 };
 
 /** Shared by every page: the network, the connected wallet, and a way to connect one. */

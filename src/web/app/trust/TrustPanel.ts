@@ -1,0 +1,125 @@
+import { h } from "preact";
+import { useEffect, useState } from "preact/hooks";
+import { describeError } from "../lib/api.ts";
+import { shortHex } from "../lib/format.ts";
+import { chainRpcUrl, parseChainRpc, saveChainRpc, savedChainRpc, syncChainRpcCookie } from "./chainRpc.ts";
+import type { KeyCheck, ProviderKeyError } from "./checkProviderKey.ts";
+import { keyFingerprint } from "./keyFingerprint.ts";
+
+/** The last check of a provider's key: passed, or refused (with what was compared). */
+export type KeyCheckState = { ok: true; check: KeyCheck } | { ok: false; error: ProviderKeyError } | undefined;
+
+/** One key as the panel shows it: its fingerprint, the full key on hover and for screen readers. */
+function Key(props: { value: string | undefined; testid: string }) {
+  if (!props.value) return h("span", null, "not read");
+  return h("code", { "data-testid": props.testid, title: props.value }, keyFingerprint(props.value));
+}
+
+/**
+ * "Trust you can check": the key the page seals to, where it was read (the gateway), whether the
+ * chain holds the same key for that provider (read from this browser through the RPC the person
+ * chose), the RPC setting, and plainly what sealing protects and what it does not.
+ */
+export function TrustPanel(props: { state: KeyCheckState; defaultRpc: string | null; registry: string; chainId: number }) {
+  const { state } = props;
+  const rpc = chainRpcUrl(props.defaultRpc);
+  const [rpcText, setRpcText] = useState(savedChainRpc() ?? props.defaultRpc ?? "");
+  const [rpcError, setRpcError] = useState<string>();
+  // A saved RPC whose origin the gateway no longer knows (cookie cleared): tell it, then reload so the policy allows it.
+  useEffect(() => {
+    if (syncChainRpcCookie()) location.reload();
+  }, []);
+
+  const save = (e: Event) => {
+    e.preventDefault();
+    const text = rpcText.trim();
+    if (text === "" || text === props.defaultRpc) {
+      saveChainRpc(undefined);
+      return location.reload();
+    }
+    const parsed = parseChainRpc(text);
+    if (!parsed.ok) return setRpcError(parsed.error);
+    saveChainRpc(parsed.url);
+    // The page's security policy, which must allow the new origin, is set when the page loads.
+    location.reload();
+  };
+
+  const mismatch = state && !state.ok && state.error.code === "provider_key_mismatch";
+  const status = !state ? "not checked yet: checked before each message is sent" : state.ok ? "matches the chain" : mismatch ? "DOES NOT match the chain: sending blocked" : "could not be checked: sending blocked";
+  const check = state ? (state.ok ? state.check : state.error.check) : undefined;
+  return h(
+    "details",
+    { class: "trust", open: state && !state.ok ? true : undefined, "data-testid": "trust" },
+    h("summary", null, "Trust", h("span", { class: state && !state.ok ? "fine danger" : "fine", "data-testid": "trust-status" }, ` (provider key ${status})`)),
+    h(
+      "div",
+      { class: "trust-body" },
+      check
+        ? h(
+            "dl",
+            { class: "trust-facts" },
+            h("dt", null, "Provider"),
+            h("dd", null, h("code", { title: check.provider }, shortHex(check.provider ?? ""))),
+            h("dt", null, "Key the page seals to"),
+            h("dd", null, h(Key, { value: check.gatewayKey, testid: "gateway-key" }), " read from the gateway (", h("code", null, location.origin), ")"),
+            h("dt", null, "Key on the chain"),
+            h(
+              "dd",
+              null,
+              h(Key, { value: check.chainKey, testid: "chain-key" }),
+              ` from ProviderRegistry `,
+              h("code", { title: props.registry }, shortHex(props.registry)),
+              ` on chain ${props.chainId}, read by this browser through `,
+              h("code", null, check.rpc ?? "no RPC"),
+            ),
+            state && !state.ok ? [h("dt", null, "Result"), h("dd", { class: "danger", "data-testid": "trust-problem" }, describeError(state.error).message)] : null,
+          )
+        : h("p", { class: "fine" }, "Before each message, this browser reads the provider's key from the chain and compares it with the key the gateway hands over."),
+      h(
+        "form",
+        { class: "trust-rpc", onSubmit: save, noValidate: true },
+        h(
+          "div",
+          { class: "field field-wide" },
+          h("label", { for: "chain-rpc" }, "Chain RPC for the check"),
+          h("input", {
+            id: "chain-rpc",
+            type: "url",
+            value: rpcText,
+            placeholder: "https://rpc.example.org",
+            "aria-describedby": "chain-rpc-help",
+            "aria-invalid": rpcError ? "true" : undefined,
+            onInput: (e: Event) => {
+              setRpcText((e.target as HTMLInputElement).value);
+              setRpcError(undefined);
+            },
+          }),
+          h(
+            "p",
+            { class: rpcError ? "fine danger" : "fine", id: "chain-rpc-help" },
+            rpcError ??
+              (rpc
+                ? `Now: ${rpc}${savedChainRpc() ? "" : " (the local devnet)"}. This browser may connect to this origin and to the gateway, nowhere else. Saving reloads the page.`
+                : "None set: messages cannot be sent until one is. Use an RPC of your own or one you trust, not the gateway's."),
+          ),
+        ),
+        h("button", { type: "submit", class: "button" }, "Save RPC"),
+      ),
+      h("h3", { class: "trust-heading" }, "What is protected"),
+      h(
+        "ul",
+        { class: "fine trust-list" },
+        h("li", null, "When the key matches the chain, the gateway cannot read your messages or the answers: they are sealed (HPKE) in this browser to the provider's key."),
+        h("li", null, "Your conversations are kept only in this browser."),
+      ),
+      h("h3", { class: "trust-heading" }, "What is not"),
+      h(
+        "ul",
+        { class: "fine trust-list" },
+        h("li", null, "The gateway sees each message's length, when you send, the timing of each token of the answer, the model, and what it costs."),
+        h("li", null, "The provider you are sealed to reads your message and its answer: it has to, to run the model."),
+        h("li", null, "This page's code and the registry's address come from the gateway. For a check independent of it, open the page from a gateway you run yourself."),
+      ),
+    ),
+  );
+}
