@@ -11,7 +11,9 @@
  * without one (the grammar's cost); and how soon `gotong mcp` answers, against the bare CLI start;
  * and discovery of 10,000 offers from the registries' events, against reading every provider's state;
  * and batched decoding (aggregate tokens/s at 1 to 16 streams through the provider's backend against
- * node-llama-cpp with as many sequences in one context, and the stall a newcomer's prompt causes).
+ * node-llama-cpp with as many sequences in one context, and the stall a newcomer's prompt causes);
+ * and how exact greedy decoding is across threads, runs and batching, and how often the validator's
+ * re-run catches another model, a requantisation, an injected prefix or an inflated token count.
  *
  *   npm run bench            writes bench/results/latest.json and prints a table
  */
@@ -29,6 +31,7 @@ import { benchBurst, printBurst, renderBurstTable } from "./burst.ts";
 import { benchMcpStartup } from "./mcpStartup.ts";
 import { benchBatching, renderBatchingTable } from "./batching.ts";
 import { benchDiscovery, renderDiscoveryTable } from "./discovery.ts";
+import { benchDeterminism, renderDeterminismTable } from "./determinism.ts";
 import { fillReadme } from "./fillReadme.ts";
 import { bigintAsString } from "../src/common/bigintJson.ts";
 
@@ -47,6 +50,9 @@ const batching = await benchBatching();
 results.batching = batching;
 const grammar = await benchGrammar();
 results.grammar = grammar;
+// About 15 minutes: 10 challenges per configuration, honest and cheating (bench/determinism.ts).
+const determinism = await benchDeterminism({});
+results.determinism = determinism;
 const load = await benchLoad(loadOptionsFrom([], process.env));
 results.load = load;
 const burst = await benchBurst();
@@ -63,6 +69,7 @@ fillReadme("grammar-bench", renderGrammarTable(grammar));
 fillReadme("batching-bench", renderBatchingTable(batching));
 fillReadme("discovery-bench", renderDiscoveryTable(discovery));
 fillReadme("x402-gas-bench", renderX402GasTable(x402Gas));
+fillReadme("determinism-bench", renderDeterminismTable(determinism));
 printLoad(load);
 printBurst(burst);
 // The figures are written either way; a broken money identity still fails the run.

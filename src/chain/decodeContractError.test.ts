@@ -95,7 +95,7 @@ describe("decodeContractError", () => {
     const data = encodeErrorResult({ abi: artifacts.PaymentChannelsArtifact.abi, errorName: "ZeroAmount" });
     expect(decodeContractError(data, { abi: artifacts.QuadraticFundingArtifact.abi })!.message).toBe("QuadraticFunding: ZeroAmount()");
     expect(decodeContractError(data, { abi: artifacts.PaymentChannelsArtifact.abi })!.message).toBe("PaymentChannels: ZeroAmount()");
-    expect(decodeContractError(data)!.message).toBe("AgentReputation or PaymentChannels or ProviderRegistry or QuadraticFunding: ZeroAmount()");
+    expect(decodeContractError(data)!.message).toBe("AgentReputation or PaymentChannels or ProviderRegistry or QuadraticFunding or ServingVerification: ZeroAmount()");
   });
 
   it("decodes Solidity's Error(string) and Panic(uint256)", () => {
