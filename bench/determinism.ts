@@ -163,6 +163,8 @@ type DeterminismResult = Awaited<ReturnType<typeof benchDeterminism>>;
 export function renderDeterminismTable(result: DeterminismResult): string {
   if ("skipped" in result) return `_Not measured: ${result.skipped}._`;
   const pct = (v: number) => `${(v * 100).toFixed(0)}%`;
+  // A token outside the validator's top 40 has no finite margin (Infinity, written to JSON as null).
+  const margin = (v: number | null) => (v === null || !Number.isFinite(v) ? "outside top 40" : v.toFixed(3));
   const rows = [
     `_Last run: ${result.date}; ${result.challengesPerConfiguration} random challenges per row (completions, temperature 0), validator on 1 thread, tolerance ${result.tolerance} logits. Honest: ${result.honestFalsePositives} of ${result.honestChallenges} flagged, largest honest margin ${result.honestLargestMargin}._`,
     "",
@@ -170,7 +172,7 @@ export function renderDeterminismTable(result: DeterminismResult): string {
     `|---|---|---|---|${TOLERANCES.map(() => "---|").join("")}`,
   ];
   for (const [label, s] of [...Object.entries(result.honest).map(([k, v]) => [`honest ${k}`, v] as const), ...Object.entries(result.cheats)]) {
-    rows.push(`| ${label} | **${pct(s.rateAtDefault)}** | ${s.largestMargin.toFixed(3)} (${s.medianLargestMargin.toFixed(3)}) | ${s.medianAgreement.toFixed(3)} | ${TOLERANCES.map((t) => pct(s.detectionByTolerance[t]!)).join(" | ")} |`);
+    rows.push(`| ${label} | **${pct(s.rateAtDefault)}** | ${margin(s.largestMargin)} (${margin(s.medianLargestMargin)}) | ${s.medianAgreement.toFixed(3)} | ${TOLERANCES.map((t) => pct(s.detectionByTolerance[t]!)).join(" | ")} |`);
   }
   return rows.join("\n");
 }
