@@ -131,7 +131,7 @@ describe("royalties flow from a fine-tune to its base model and to the data it w
     const other = join(net.home.root, "other-corpus");
     await mkdir(other, { recursive: true });
     for (const f of ["c1.jsonl", "c2.jsonl", "c3.jsonl"]) await copyFile(join(dir, f), join(other, f));
-    await writeFile(join(other, "c3.jsonl"), '{"text":"lily went out"}\n');
+    await writeFile(join(other, "c3.jsonl"), '{"text":"lily went hom!"}\n');
     await refused(/c3\.jsonl has sha256 [0-9a-f]{64}; the signed manifest says/, "data", "publish", other, "--manifest", genuineFile, "--key", keyFile.c1!);
 
     const published = await json<{ datasetId: string; owner: string; owners: { address: string; shareBps: number }[]; manifestHash: Hex }>("data", "publish", dir, "--license", "CC-BY-4.0", ...owners, "--key", keyFile.c1!);
@@ -195,7 +195,9 @@ describe("royalties flow from a fine-tune to its base model and to the data it w
   });
 
   it("pays every party exactly its share after paid requests, a sale of the base model's token and a transfer of pool shares", async () => {
-    provider = await net.provider(fineTunePath, { modelId: fineTuneId });
+    // A price well above the default so that every share, down to the smallest pool holder's, is
+    // many base units (at the default a pool holder's share of three short answers rounds to 0).
+    provider = await net.provider(fineTunePath, { modelId: fineTuneId, price: { pricePerMillionInput: 1_000_000_000n, pricePerMillionOutput: 2_000_000_000n } });
     gateway = await net.gateway();
     let costs = 0n;
     for (const prompt of ["Once upon a time", "A cat sat", "The sun rose"]) {
@@ -244,6 +246,7 @@ describe("royalties flow from a fine-tune to its base model and to the data it w
       const claim = await json<{ amount: string; transactionHash: Hex }>("data", "claim", `${datasetId}`, "--key", keyFile[c]!);
       claims[c] = BigInt(claim.amount);
       expect(claims[c]).toBe((toDataset * shares[c]) / 10_000n);
+      expect(claims[c]).toBeGreaterThan(0n);
       expect(await tokenTransfers(claim.transactionHash, address(keys[c]))).toEqual([{ from: pool, value: claims[c] }]);
     }
     const dust = toDataset - Object.values(claims).reduce((a, b) => a + b, 0n);
