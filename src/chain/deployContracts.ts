@@ -7,6 +7,7 @@ import { QuadraticFundingArtifact, AttestationRegistryArtifact } from "./contrac
 import { AgentWalletFactoryArtifact, AgentRegistryArtifact, AgentReputationArtifact } from "./contracts.generated.ts";
 import { X402SplitterArtifact } from "./contracts.generated.ts";
 import { DataPoolFactoryArtifact } from "./contracts.generated.ts";
+import { ServingVerificationArtifact } from "./contracts.generated.ts";
 import { deployFailedError } from "./errors.ts";
 import { toChainError, writeAndWait } from "./writeAndWait.ts";
 
@@ -32,7 +33,52 @@ export type DeployOptions = {
   unstakeDelay?: number;
   /** An existing ERC-20 for payments; when absent a TestToken (gUSD, 6 decimals) is deployed. */
   token?: { address: Address; symbol: string; decimals: number };
+  /** ServingVerification's terms (validators, report bond, vote periods, slash split); see {@link servingVerificationParams}. */
+  verification?: Partial<ServingVerificationParams>;
 };
+
+/** ServingVerification's constructor `Params`, field for field (amounts in token base units, periods in seconds). */
+export type ServingVerificationParams = {
+  minValidatorStake: bigint;
+  validatorUnstakeDelay: bigint;
+  reportBond: bigint;
+  commitPeriod: bigint;
+  revealPeriod: bigint;
+  slashBps: number;
+  reporterBps: number;
+  validatorBps: number;
+  validatorPenaltyBps: number;
+  honestProviderBps: number;
+};
+
+/**
+ * ServingVerification's default terms for a token of `decimals` decimals:
+ * - a validator stakes as much as a provider must (`minStake`), and waits as long to unstake, so a
+ *   validator's vote is backed by as much as the stake it can take away;
+ * - a report bonds a tenth of that: enough that false reports against honest providers cost the
+ *   reporter, little enough that a gateway risks it on a validator's signed "fraud";
+ * - an hour to commit and an hour to reveal: a CPU validator re-runs one request in seconds, the
+ *   hours leave room for a validator that was offline or behind a slow RPC;
+ * - fraud takes all of the provider's stake (active and unbonding): 10% to the reporter, 20% shared
+ *   by the validators of the quorum, 70% to quadratic funding;
+ * - a validator against the quorum or silent loses 10% of its stake; a false report's bond goes
+ *   half to the provider wrongly reported, half to the quorum.
+ */
+export function servingVerificationParams(options: { minStake: bigint; unstakeDelay: bigint; overrides?: Partial<ServingVerificationParams> }): ServingVerificationParams {
+  return {
+    minValidatorStake: options.minStake,
+    validatorUnstakeDelay: options.unstakeDelay,
+    reportBond: options.minStake / 10n,
+    commitPeriod: 3600n,
+    revealPeriod: 3600n,
+    slashBps: 10_000,
+    reporterBps: 1_000,
+    validatorBps: 2_000,
+    validatorPenaltyBps: 1_000,
+    honestProviderBps: 5_000,
+    ...options.overrides,
+  };
+}
 
 /** A contract as the build knows it: what {@link DeploySteps.deploy} sends. */
 export type DeployableArtifact = { contractName: string; abi: readonly unknown[]; bytecode: Hex };
@@ -106,8 +152,9 @@ export async function deployContracts(clients: ChainClients, options: DeployOpti
   const protocolFeeBps = options.protocolFeeBps ?? 200;
   const challengePeriod = options.challengePeriod ?? 3600;
   const minStake = options.minStake ?? 100n * 10n ** BigInt(decimals);
+  const unstakeDelay = BigInt(options.unstakeDelay ?? 7 * 24 * 3600);
   const modelRegistry = await deploy(ModelRegistryArtifact, []);
-  const providerRegistry = await deploy(ProviderRegistryArtifact, [token.address, modelRegistry, minStake, BigInt(options.unstakeDelay ?? 7 * 24 * 3600)]);
+  const providerRegistry = await deploy(ProviderRegistryArtifact, [token.address, modelRegistry, minStake, unstakeDelay]);
   // QuadraticFunding first: PaymentChannels credits its protocol fee to it, and is wired back once.
   const steward = options.steward ?? options.fundingPool ?? clients.account.address;
   const quadraticFunding = await deploy(QuadraticFundingArtifact, [modelRegistry, steward]);
@@ -135,6 +182,14 @@ export async function deployContracts(clients: ChainClients, options: DeployOpti
   // another), read back here; pools of many contributors are created through the factory.
   const datasetRegistry = (await clients.public.readContract({ address: modelRegistry, abi: ModelRegistryArtifact.abi, functionName: "datasets" })) as Address;
   const dataPoolFactory = await deploy(DataPoolFactoryArtifact, [paymentChannels]);
+  // Verified serving: reads PaymentChannels' receipt domain and funding pool, slashes through the
+  // registry (whose one-time verifier it becomes), and its funding share of each slash is collected
+  // by QuadraticFunding with the protocol fees (wired once, as X402Splitter is). Appended last so a
+  // deploy cut before it resumes with every earlier step unchanged.
+  const verificationParams = servingVerificationParams({ minStake, unstakeDelay, overrides: options.verification });
+  const servingVerification = await deploy(ServingVerificationArtifact, [paymentChannels, providerRegistry, verificationParams]);
+  await steps.call({ address: providerRegistry, abi: ProviderRegistryArtifact.abi, functionName: "setVerifier", args: [servingVerification] });
+  await steps.call({ address: quadraticFunding, abi: QuadraticFundingArtifact.abi, functionName: "setServingVerification", args: [servingVerification] });
   return {
     chainId: clients.chain.id,
     rpcUrl: options.rpcUrl,
@@ -152,6 +207,7 @@ export async function deployContracts(clients: ChainClients, options: DeployOpti
     x402Splitter,
     datasetRegistry,
     dataPoolFactory,
+    servingVerification,
     protocolFeeBps,
     challengePeriod,
     minStake: minStake.toString(),

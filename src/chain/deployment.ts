@@ -33,6 +33,11 @@ export type Deployment = {
   datasetRegistry?: Address;
   /** DataPoolFactory: data pools of many contributors, each owning one dataset (absent before datasets). */
   dataPoolFactory?: Address;
+  /**
+   * ServingVerification: staked validators, fraud cases and slashing of provider stake (absent on
+   * deployments made before verified serving; `servingVerificationOf` in src/validator names the problem where it is needed).
+   */
+  servingVerification?: Address;
   protocolFeeBps: number;
   challengePeriod: number;
   minStake: string;

@@ -11,6 +11,7 @@ import {
   PaymentChannelsArtifact,
   ProviderRegistryArtifact,
   QuadraticFundingArtifact,
+  ServingVerificationArtifact,
   TestTokenArtifact,
   X402SplitterArtifact,
 } from "./contracts.generated.ts";
@@ -37,6 +38,7 @@ export function deployedArtifacts(deployment: Deployment, options: { testToken: 
     [deployment.agentReputation, AgentReputationArtifact],
     [deployment.datasetRegistry, DatasetRegistryArtifact],
     [deployment.dataPoolFactory, DataPoolFactoryArtifact],
+    [deployment.servingVerification, ServingVerificationArtifact],
   ];
   return entries.filter((e): e is [Address, RuntimeArtifact] => e[0] !== undefined).map(([address, artifact]) => ({ address, artifact }));
 }
