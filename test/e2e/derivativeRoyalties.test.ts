@@ -239,6 +239,10 @@ describe("royalties flow from a fine-tune to its base model and to the data it w
     expect(baseOwner.total).toBe(`${toBase}`);
     expect(await tokenTransfers(baseOwner.withdrawals[0]!.transactionHash, address(keys.buyer))).toEqual([{ from: getAddress(deployment.paymentChannels), value: toBase }]);
 
+    // `gotong earnings` shows a pool holder its shares and the dataset's flowed share, not yet in the pool.
+    const holder = await json<{ accounts: { pools: { pool: string; datasetId: string; shares: string; totalShares: string; claimable: string; claimed: string; uncollected: string }[] }[] }>("earnings", "--key", keyFile.c2!);
+    expect(holder.accounts[0]!.pools).toEqual([{ pool, datasetId: `${datasetId}`, shares: `${shares.c2}`, totalShares: "10000", claimable: "0", claimed: "0", uncollected: `${toDataset}` }]);
+
     // Each contributor claims its part by the shares it held when the money arrived; the pool
     // keeps the rounding dust (under one unit per holder) for its holders.
     const claims: Record<string, bigint> = {};
@@ -254,11 +258,15 @@ describe("royalties flow from a fine-tune to its base model and to the data it w
     expect(dust).toBeLessThan(4n);
     expect(await net.creator.public.readContract({ address: deployment.token.address, abi: erc20Abi, functionName: "balanceOf", args: [pool] })).toBe(dust);
 
-    // The provider and the protocol fee.
+    // The provider and the protocol fee, each as the token transfer out of PaymentChannels.
     const paidProvider = await withdrawProviderEarnings(clientsOf(provider.key), deployment);
     expect(paidProvider.transferred).toBe(providerShare);
+    expect(await tokenTransfers(paidProvider.hash, address(provider.key))).toEqual([{ from: getAddress(deployment.paymentChannels), value: providerShare }]);
+    const funding = getAddress(deployment.quadraticFunding!);
+    const feesBefore = await net.creator.public.readContract({ address: deployment.token.address, abi: erc20Abi, functionName: "balanceOf", args: [funding] });
     const collected = await collectProtocolFees(net.creator, deployment);
     expect(collected).toBe(fee);
+    expect((await net.creator.public.readContract({ address: deployment.token.address, abi: erc20Abi, functionName: "balanceOf", args: [funding] })) - feesBefore).toBe(fee);
 
     // Every redeemed unit reached exactly one party.
     expect(kept + toBase + Object.values(claims).reduce((a, b) => a + b, 0n) + dust + fee + providerShare).toBe(redeemed);
