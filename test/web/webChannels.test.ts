@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Browser, Page } from "playwright-core";
 import { PaymentChannelsArtifact } from "../../src/chain/contracts.generated.ts";
-import { ask, attributeBecomes, browserSkipReason, launchBrowser, offersLoaded, recordRequests, screenshot } from "./helpers/browser.ts";
+import { ask, attributeBecomes, browserSkipReason, launchBrowser, offersLoaded, recordChainCalls, recordRequests, screenshot } from "./helpers/browser.ts";
 import { startWebNetwork, type WebNetwork } from "./helpers/webNetwork.ts";
 
 const skip = browserSkipReason();
@@ -30,6 +30,7 @@ describe.skipIf(skip)("the web app's channels, in headless Chromium", () => {
   it("closing a channel from the page returns exactly the unspent deposit, and chat opens a new one afterwards", async () => {
     const context = await browser.newContext({ viewport: { width: 1280, height: 1000 } });
     const requests = recordRequests(context);
+    const chainCalls = recordChainCalls(context, web.deployment.rpcUrl);
     const page = await context.newPage();
     await chat(page, "Once upon a time");
     await chat(page, "The little dog");
@@ -69,8 +70,15 @@ describe.skipIf(skip)("the web app's channels, in headless Chromium", () => {
     await chat(page, "After the close");
     const reopened = web.gateway.store.getChannel(channel!.channelId)!;
     expect(reopened.epoch).toBe(channel!.epoch + 1n);
+    // Nothing left for another origin but the provider-key reads from the chain RPC (trust/checkProviderKey.ts).
     const origin = new URL(web.pageUrl).origin;
-    expect(requests.filter((url) => !url.startsWith(origin) && !url.startsWith("data:"))).toEqual([]);
+    const chainOrigin = new URL(web.deployment.rpcUrl).origin;
+    expect(requests.filter((url) => !url.startsWith(origin) && !url.startsWith(chainOrigin) && !url.startsWith("data:"))).toEqual([]);
+    expect(chainCalls.length).toBeGreaterThan(0);
+    for (const call of chainCalls) {
+      expect(["eth_chainId", "eth_call"]).toContain(call.method);
+      for (const prompt of ["Once upon a time", "The little dog", "After the close"]) expect(call.body).not.toContain(prompt);
+    }
     await context.close();
   });
 

@@ -59,7 +59,8 @@ describe.skipIf(skip)("the explorer (issue 18): charts from a bundled charting l
     expect(earnings.creators.length).toBe(1);
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     await page.goto(`${web.pageUrl}#/explorer`);
-    await page.locator(".chart canvas").first().waitFor();
+    // Both charts (creators', providers') drawn, and no third.
+    await page.locator(".chart canvas").nth(1).waitFor();
     expect(await page.locator(".chart canvas").count()).toBe(2);
     // No hand-drawn SVG is left.
     expect(await page.locator(".chart svg").count()).toBe(0);

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Browser, Page } from "playwright-core";
-import { browserSkipReason, launchBrowser, offersLoaded, recordRequests, screenshot } from "./helpers/browser.ts";
+import { browserSkipReason, launchBrowser, offersLoaded, recordChainCalls, recordRequests, screenshot } from "./helpers/browser.ts";
 import { startWebNetwork, type WebNetwork } from "./helpers/webNetwork.ts";
 
 const skip = browserSkipReason();
@@ -30,17 +30,18 @@ describe.skipIf(skip)("the web app's private chat, in headless Chromium", () => 
   async function open(options: { width?: number; height?: number } = {}) {
     const context = await browser.newContext({ viewport: { width: options.width ?? 1280, height: options.height ?? 900 } });
     const requests = recordRequests(context);
+    const chainCalls = recordChainCalls(context, web.deployment.rpcUrl);
     const page = await context.newPage();
     page.on("pageerror", (error) => pageErrors.push(error.message));
     await page.goto(web.pageUrl);
     await offersLoaded(page);
-    return { context, page, requests };
+    return { context, page, requests, chainCalls };
   }
 
   const assistant = (page: Page) => page.locator(".message-assistant").last();
 
   it("streams an answer from a real model, sealed in the browser: the gateway relays only ciphertext; price and receipt shown", async () => {
-    const { page, requests } = await open();
+    const { page, requests, chainCalls } = await open();
     const canary = `canary${randomBytes(6).toString("hex")}`;
     const sentBefore = web.gatewayTap.sent().length;
     const receivedBefore = web.gatewayTap.received().length;
@@ -75,9 +76,16 @@ describe.skipIf(skip)("the web app's private chat, in headless Chromium", () => 
     expect(gatewayToBrowser.includes('"content"')).toBe(false);
     for (const word of answer.split(/\W+/).filter((w) => w.length >= 7)) expect(gatewayToBrowser.includes(word)).toBe(false);
 
-    // Every request went to the page's own origin.
+    // Every request went to the page's own origin, but the chain RPC the provider's key was
+    // checked through: there the page only read the provider's record, nothing of the prompt.
     const origin = new URL(web.pageUrl).origin;
-    expect(requests.filter((url) => !url.startsWith(origin) && !url.startsWith("data:") && !url.startsWith("blob:"))).toEqual([]);
+    const chainOrigin = new URL(web.deployment.rpcUrl).origin;
+    expect(requests.filter((url) => !url.startsWith(origin) && !url.startsWith(chainOrigin) && !url.startsWith("data:") && !url.startsWith("blob:"))).toEqual([]);
+    expect(chainCalls.map((c) => c.method)).toEqual(["eth_chainId", "eth_call"]);
+    for (const call of chainCalls) {
+      expect(call.body).not.toContain(canary);
+      expect(call.body).not.toContain("Once upon a time");
+    }
     await screenshot(page, "chat-streamed");
 
     // History lives in the browser: a reload shows it again.

@@ -7,6 +7,7 @@ import { webAppRoutes } from "../../src/web/server/webAppRoutes.ts";
 import { quietLogger, UNIT } from "../helpers/network.ts";
 import { axe } from "./helpers/axe.ts";
 import { ask, browserSkipReason, launchBrowser, offersLoaded, screenshot } from "./helpers/browser.ts";
+import { waitFor } from "../helpers/waitFor.ts";
 import { startWebNetwork, type WebNetwork } from "./helpers/webNetwork.ts";
 
 const skip = browserSkipReason();
@@ -96,14 +97,20 @@ describe.skipIf(skip)("the chat is honest about what it sends and spends (issue 
       web.gatewayTap.slowDown(undefined);
     }
 
-    // Stopped before the first token: while the gateway is still preparing the request.
+    // Stopped before the first token: the gateway's prepare is held until Stop has been pressed.
+    let releasePrepare!: () => void;
+    const prepareHeld = new Promise<void>((resolve) => (releasePrepare = resolve));
     await context.route("**/gotong/relay/prepare", async (route) => {
-      await new Promise((r) => setTimeout(r, 1_500));
-      await route.continue().catch(() => {});
+      await prepareHeld;
+      await route.continue().catch(() => {}); // the page gave up on it: nothing to continue
     });
-    await ask(page, "A question stopped at once");
-    await page.getByRole("button", { name: "Stop" }).click();
-    await settled(page);
+    try {
+      await ask(page, "A question stopped at once");
+      await page.getByRole("button", { name: "Stop" }).click();
+      await settled(page);
+    } finally {
+      releasePrepare();
+    }
     const problem = await last(page).getByTestId("message-problem").innerText();
     expect(problem).toMatch(/^Stopped before the answer began\./);
     expect(problem).not.toMatch(/signal|abort/i);
@@ -133,7 +140,9 @@ describe.skipIf(skip)("the chat is honest about what it sends and spends (issue 
     try {
       await ask(page, "Once upon a time there was a reload");
       await firstText(page);
-      await page.waitForTimeout(500); // a person reloads a moment after the answer began, not within the same millisecond
+      // Reloaded once the page has saved some of the answer (it saves as it streams): what was
+      // shown and saved must come back; a reload before any save would have nothing to keep.
+      await partialSaved(page);
       await page.reload();
       await offersLoaded(page);
     } finally {
@@ -226,7 +235,8 @@ describe.skipIf(skip)("the chat is honest about what it sends and spends (issue 
     await context.route("**/gotong/web/**", (route) => (route.request().url().includes("/gotong/web/config") ? route.continue() : route.abort("connectionrefused")));
     await page.getByRole("link", { name: "Explorer" }).click();
     await page.getByText("Could not load").first().waitFor({ timeout: 15_000 });
-    await page.waitForTimeout(500);
+    // Every section ends its loading (a section stuck on "Loading…" fails here).
+    await page.getByText("Loading…").first().waitFor({ state: "detached", timeout: 15_000 });
     expect(await page.getByText("Loading…").count()).toBe(0);
     await screenshot(page, "explorer-gateway-down");
     expect(await axe(page)).toEqual([]);
@@ -251,9 +261,27 @@ describe.skipIf(skip)("the chat is honest about what it sends and spends (issue 
       const viewport = page.viewportSize()!;
       return send !== null && send.y >= 0 && send.y + send.height <= viewport.height;
     };
+    /** Whether Send is what a click on it reaches (nothing, such as the footer, lies over it). */
+    const sendUncovered = (page: Page) =>
+      page.evaluate(`(() => {
+        const send = [...document.querySelectorAll(".composer button")].find((b) => b.textContent === "Send");
+        const r = send.getBoundingClientRect();
+        const at = document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2);
+        return at === send || send.contains(at);
+      })()`);
+    /** A long draft grows the message box to its most: Send must stay on screen and uncovered. */
+    const longDraft = async (page: Page, name: string) => {
+      await box(page).fill(Array.from({ length: 40 }, (_, i) => `line ${i} of a long draft`).join("\n"));
+      await page.waitForFunction(`document.querySelector("#prompt").getBoundingClientRect().height > 200`, undefined, { timeout: 10_000 });
+      await page.screenshot({ path: (await screenshot(page, name)).replace(".png", "-viewport.png") });
+      expect(await inView(page)).toBe(true);
+      expect(await sendUncovered(page)).toBe(true);
+      await box(page).fill("");
+    };
     const phone = await open({ width: 390, height: 844 });
     await phone.page.screenshot({ path: await screenshot(phone.page, "chat-phone").then((p) => p.replace("chat-phone", "chat-phone-viewport")) });
     expect(await inView(phone.page)).toBe(true);
+    await longDraft(phone.page, "chat-phone-long-draft");
     await phone.context.close();
 
     const { context, page } = await open({ width: 1280, height: 800 });
@@ -261,6 +289,7 @@ describe.skipIf(skip)("the chat is honest about what it sends and spends (issue 
     expect(await page.locator(".message").count()).toBeGreaterThanOrEqual(30);
     await page.screenshot({ path: (await screenshot(page, "chat-long-log-1280x800")).replace(".png", "-viewport.png") });
     expect(await inView(page)).toBe(true);
+    await longDraft(page, "chat-long-draft-1280x800");
 
     await page.getByLabel("Longest answer (tokens)").fill(String(Math.min(400, contextLength - 64)));
     web.gatewayTap.slowDown(150);
@@ -268,8 +297,23 @@ describe.skipIf(skip)("the chat is honest about what it sends and spends (issue 
       await ask(page, "Once upon a time");
       await firstText(page);
       const log = page.getByRole("log");
-      await log.evaluate((el) => (el.scrollTop = 0));
-      await page.waitForTimeout(1_500); // more of the answer streams in meanwhile
+      // The reader scrolls back to the top, and the page has seen that scroll (its handler ran).
+      await waitFor(
+        async () =>
+          (await page.evaluate(`new Promise((resolve) => {
+            const log = document.querySelector("[role=log]");
+            if (log.scrollTop === 0) log.scrollTop = 1; // so that the scroll to the top is an event the page sees
+            requestAnimationFrame(() => {
+              log.addEventListener("scroll", () => requestAnimationFrame(() => resolve(log.scrollTop === 0)), { once: true });
+              log.scrollTop = 0;
+              setTimeout(() => resolve(false), 2000); // no scroll event came: try again
+            });
+          })`)) || undefined,
+        { what: "the log to stay scrolled to the top", timeoutMs: 15_000 },
+      );
+      // More of the answer streams in meanwhile, and the log stays where the reader is.
+      const shownLength = (await last(page).locator(".message-text").innerText()).length;
+      await page.waitForFunction(`(document.querySelector(".message-assistant:last-child .message-text")?.textContent ?? "").length > ${shownLength}`, undefined, { timeout: 60_000 });
       expect(await log.evaluate((el) => el.scrollTop)).toBe(0);
       await page.getByRole("button", { name: "Stop" }).click();
       await settled(page);
@@ -399,6 +443,34 @@ async function seedConversation(page: Page, messages: SeedMessage[]): Promise<vo
   await page.reload();
   await offersLoaded(page);
   await page.locator(".message").nth(messages.length - 1).waitFor();
+}
+
+/**
+ * Waits until the page's history (IndexedDB) holds some text of the answer being written: the
+ * state a reload must find to keep the partial answer.
+ */
+async function partialSaved(page: Page): Promise<void> {
+  await page.waitForFunction(
+    `(async () => {
+      const db = await new Promise((resolve, reject) => {
+        const open = indexedDB.open("gotong-chat");
+        open.onsuccess = () => resolve(open.result);
+        open.onerror = () => reject(open.error);
+      });
+      try {
+        const all = await new Promise((resolve, reject) => {
+          const req = db.transaction("conversations", "readonly").objectStore("conversations").getAll();
+          req.onsuccess = () => resolve(req.result);
+          req.onerror = () => reject(req.error);
+        });
+        return all.some((c) => c.messages.some((m) => m.role === "assistant" && m.status === "streaming" && m.content.length > 0 && m.requestId));
+      } finally {
+        db.close();
+      }
+    })()`,
+    undefined,
+    { timeout: 30_000, polling: 100 },
+  );
 }
 
 /** A 32-message conversation, long enough to scroll. */

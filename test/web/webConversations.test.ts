@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Browser, Page } from "playwright-core";
+import { waitFor } from "../helpers/waitFor.ts";
 import { axe } from "./helpers/axe.ts";
 import { browserSkipReason, launchBrowser, offersLoaded, screenshot } from "./helpers/browser.ts";
 import { startWebNetwork, type WebNetwork } from "./helpers/webNetwork.ts";
@@ -51,6 +52,14 @@ describe.skipIf(skip)("conversations (issue 18): rename, search, import and expo
   });
 
   const titles = async (page: Page) => (await page.locator(".conversation-list .conversation").allInnerTexts()).map((t) => t.trim());
+  /** Waits until the list shows exactly `expected`: after a reload the page reads its history (IndexedDB) in the background. */
+  const titlesBecome = (page: Page, expected: string[]) =>
+    waitFor(async () => JSON.stringify(await titles(page)) === JSON.stringify(expected), {
+      what: `the conversation list to read ${JSON.stringify(expected)}`,
+      timeoutMs: 15_000,
+      intervalMs: 100,
+      describe: () => titles(page),
+    });
   const importText = (page: Page, name: string, text: string) =>
     page.getByTestId("import-file").setInputFiles({ name, mimeType: "application/json", buffer: Buffer.from(text) });
 
@@ -86,7 +95,7 @@ describe.skipIf(skip)("conversations (issue 18): rename, search, import and expo
     await page.getByRole("status").filter({ hasText: "Imported 0 conversations (2 already here, skipped)." }).waitFor();
     await page.reload();
     await offersLoaded(page);
-    expect(await titles(page)).toEqual(["Bedtime story", "Shopping list"]);
+    await titlesBecome(page, ["Bedtime story", "Shopping list"]);
     // The imported answer shows with its cost, read from the file.
     await page.getByRole("button", { name: "Bedtime story", exact: true }).click();
     expect(await page.getByTestId("message-cost").innerText()).toBe("Cost 0.001234 gUSD");
@@ -127,7 +136,7 @@ describe.skipIf(skip)("conversations (issue 18): rename, search, import and expo
     expect(await titles(page)).toEqual(["Bedtime story", "Pancakes"]);
     await page.reload();
     await offersLoaded(page);
-    expect(await titles(page)).toEqual(["Bedtime story", "Pancakes"]);
+    await titlesBecome(page, ["Bedtime story", "Pancakes"]);
 
     const download = page.waitForEvent("download");
     await page.getByRole("button", { name: "Export history" }).click();

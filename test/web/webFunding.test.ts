@@ -37,7 +37,7 @@ describe.skipIf(skip)("the web app's funding page, in headless Chromium", () => 
     const account = web.gateway.address;
     const balanceBefore = await web.balanceOf(account);
     await page.getByLabel("Project", { exact: true }).selectOption(String(round.modelProject));
-    await page.getByLabel("Amount (gUSD)").fill("2.5");
+    await page.getByLabel("Amount (gUSD)", { exact: true }).fill("2.5");
     await page.getByRole("button", { name: "Donate" }).click();
     await page.getByRole("status").filter({ hasText: "Donated 2.5 gUSD" }).waitFor({ timeout: 30_000 });
 
@@ -72,7 +72,7 @@ describe.skipIf(skip)("the web app's funding page, in headless Chromium", () => 
     const modelRow = page.locator(`tr[data-project="${round.modelProject}"]`);
     await modelRow.waitFor();
     const matchBefore = await modelRow.getByTestId("project-match").innerText();
-    await page.getByLabel("Amount (gUSD)").fill("1");
+    await page.getByLabel("Amount (gUSD)", { exact: true }).fill("1");
     await page.getByRole("button", { name: "Donate" }).click();
     const alert = page.getByRole("alert");
     await alert.waitFor();
@@ -89,10 +89,10 @@ describe.skipIf(skip)("the web app's funding page, in headless Chromium", () => 
   it("refuses an amount that is not one before asking the wallet", async () => {
     const page = await browser.newPage();
     await page.goto(`${web.pageUrl}#/funding`);
-    await page.getByLabel("Amount (gUSD)").fill("0.0000001");
+    await page.getByLabel("Amount (gUSD)", { exact: true }).fill("0.0000001");
     await page.getByRole("button", { name: "Donate" }).click();
     expect(await page.getByRole("alert").innerText()).toContain("At most 6 decimals.");
-    await page.getByLabel("Amount (gUSD)").fill("abc");
+    await page.getByLabel("Amount (gUSD)", { exact: true }).fill("abc");
     await page.getByRole("button", { name: "Donate" }).click();
     expect(await page.getByRole("alert").innerText()).toContain("Enter a number");
     await screenshot(page, "funding-bad-amount");

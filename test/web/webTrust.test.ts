@@ -6,7 +6,7 @@ import type { Browser, BrowserContext, Page } from "playwright-core";
 import { ProviderRegistryArtifact } from "../../src/chain/contracts.generated.ts";
 import { keyFingerprint } from "../../src/web/app/trust/keyFingerprint.ts";
 import { axe } from "./helpers/axe.ts";
-import { ask, browserSkipReason, launchBrowser, offersLoaded, screenshot } from "./helpers/browser.ts";
+import { ask, browserSkipReason, launchBrowser, offersLoaded, recordChainCalls, screenshot } from "./helpers/browser.ts";
 import { startWebNetwork, type WebNetwork } from "./helpers/webNetwork.ts";
 
 const skip = browserSkipReason();
@@ -65,10 +65,17 @@ describe.skipIf(skip)("trust you can check (issue 18): the provider's key is che
 
   it("allows exactly the devnet RPC in the policy, checks the key the page seals to, shows its fingerprint and where it was read", async () => {
     const { context, page, csp } = await open();
+    const chainCalls = recordChainCalls(context, web.deployment.rpcUrl);
     expect(csp).toContain(`connect-src 'self' ${devnetOrigin};`);
     await page.getByLabel("Longest answer (tokens)").fill("8");
     await ask(page, "Hello there");
     await page.locator("[data-testid=message-receipt]").first().waitFor({ timeout: 90_000 });
+    // The chain was asked once for this provider's key, and a second message reuses that answer
+    // (keyCheckCache.ts) instead of waiting for the chain again.
+    expect(chainCalls.map((c) => c.method)).toEqual(["eth_chainId", "eth_call"]);
+    await ask(page, "And again");
+    await page.locator("[data-testid=message-receipt]").nth(1).waitFor({ timeout: 90_000 });
+    expect(chainCalls.map((c) => c.method)).toEqual(["eth_chainId", "eth_call"]);
     await trustOpen(page);
     expect(await page.getByTestId("trust-status").innerText()).toContain("matches the chain");
     expect(await page.getByTestId("gateway-key").innerText()).toBe(keyFingerprint(chainKey));
@@ -86,6 +93,11 @@ describe.skipIf(skip)("trust you can check (issue 18): the provider's key is che
 
   it("detects a key a malicious gateway hands over, blocks the message, and sends nothing to the gateway's relay or the provider", async () => {
     const { context, page } = await open();
+    // First an honest turn, so the page has confirmed this provider's real key (keyCheckCache.ts):
+    // a key swapped in afterwards must still be caught, not waved through as already checked.
+    await page.getByLabel("Longest answer (tokens)").fill("8");
+    await ask(page, "An honest question first");
+    await page.locator("[data-testid=message-receipt]").first().waitFor({ timeout: 90_000 });
     // The "malicious gateway": its prepare answer names the real provider with the gateway's own key.
     await page.route("**/gotong/relay/prepare", async (route) => {
       const response = await route.fetch();
@@ -107,8 +119,9 @@ describe.skipIf(skip)("trust you can check (issue 18): the provider's key is che
     expect(await page.getByTestId("gateway-key").innerText()).toBe(keyFingerprint(GATEWAY_OWN_KEY));
     expect(await page.getByTestId("chain-key").innerText()).toBe(keyFingerprint(chainKey));
     expect(keyFingerprint(GATEWAY_OWN_KEY)).not.toBe(keyFingerprint(chainKey));
-    // Nothing was posted to the gateway's relay or forwarded to the provider.
-    await page.waitForTimeout(500);
+    // Nothing was posted to the gateway's relay or forwarded to the provider: the turn is over (Send
+    // is back), and it ended at the key check, before any post.
+    await page.getByRole("button", { name: "Send" }).waitFor();
     expect(relayPosts).toEqual([]);
     const toProvider = web.providerTap.sent().subarray(providerBefore).toString("latin1");
     expect(toProvider).not.toContain("POST ");

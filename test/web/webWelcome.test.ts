@@ -37,7 +37,7 @@ describe.skipIf(skip)("the first visit (issue 18): what Gotong is and who is pai
     const send = await page.getByRole("button", { name: "Send" }).boundingBox();
     expect(send!.y + send!.height).toBeLessThanOrEqual(800);
     await page.getByRole("button", { name: "Got it" }).click();
-    expect(await welcome.count()).toBe(0);
+    await welcome.waitFor({ state: "detached" });
     await page.reload();
     await offersLoaded(page);
     expect(await page.getByTestId("welcome").count()).toBe(0);

@@ -33,6 +33,28 @@ export function recordRequests(context: BrowserContext): string[] {
   return urls;
 }
 
+/**
+ * The JSON-RPC calls a page makes to the chain RPC at `rpcUrl` (the one it checks providers' keys
+ * through, trust/checkProviderKey.ts), with each request's body, to check what the page asked the
+ * chain and that nothing else (a prompt) went there.
+ */
+export function recordChainCalls(context: BrowserContext, rpcUrl: string): { method: string; body: string }[] {
+  const origin = new URL(rpcUrl).origin;
+  const calls: { method: string; body: string }[] = [];
+  context.on("request", (request) => {
+    if (!request.url().startsWith(origin) || request.method() !== "POST") return;
+    const body = request.postData() ?? "";
+    let method = "(not JSON-RPC)";
+    try {
+      method = String((JSON.parse(body) as { method?: unknown }).method);
+    } catch {
+      // kept as "(not JSON-RPC)": the test's method list then fails and shows it
+    }
+    calls.push({ method, body });
+  });
+  return calls;
+}
+
 /** Saves a full-page screenshot under test/web/screenshots and returns its path. */
 export async function screenshot(page: Page, name: string): Promise<string> {
   mkdirSync(SCREENSHOT_DIR, { recursive: true });

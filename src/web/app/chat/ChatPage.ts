@@ -20,6 +20,7 @@ import { MAX_HISTORY_FILE_BYTES, mergeImported, parseHistoryFile } from "./impor
 import { ChatStreamError, sendSealedChat } from "./sealedChat.ts";
 import { chainRpcUrl } from "../trust/chainRpc.ts";
 import { checkProviderKey, ProviderKeyError } from "../trust/checkProviderKey.ts";
+import { createKeyCheckCache } from "../trust/keyCheckCache.ts";
 import { TrustPanel, type KeyCheckState } from "../trust/TrustPanel.ts";
 
 /** The longest message accepted, in characters: far more than a small model's context, far below the gateway's body limit. */
@@ -36,6 +37,12 @@ const SAVE_STREAMING_MS = 250;
 const STICK_TO_BOTTOM_PX = 48;
 /** The message box grows with what is typed up to this share of the window's height, then scrolls. */
 const PROMPT_MAX_HEIGHT_SHARE = 0.35;
+
+/**
+ * The provider keys the chain confirmed, for this page's life: a chat turn waits for the chain only
+ * when the gateway hands over a key not confirmed in the last few minutes.
+ */
+const providerKeys = createKeyCheckCache(checkProviderKey);
 
 /** The new-chat shortcut (as ChatGPT's): Ctrl+Shift+O, or Cmd+Shift+O on a Mac. */
 function isNewChatShortcut(e: KeyboardEvent): boolean {
@@ -292,7 +299,7 @@ export function ChatPage() {
         signal: controller.signal,
         checkKey: async (prepared) => {
           try {
-            const check = await checkProviderKey({
+            const check = await providerKeys.check({
               rpc: chainRpcUrl(config.defaultChainRpc),
               chainId: config.chainId,
               registry: config.contracts.providerRegistry,

@@ -4,6 +4,7 @@ import { describeError } from "../lib/api.ts";
 import { shortHex } from "../lib/format.ts";
 import { chainRpcUrl, parseChainRpc, saveChainRpc, savedChainRpc, syncChainRpcCookie } from "./chainRpc.ts";
 import type { KeyCheck, ProviderKeyError } from "./checkProviderKey.ts";
+import { KEY_CHECK_TTL_MS } from "./keyCheckCache.ts";
 import { keyFingerprint } from "./keyFingerprint.ts";
 
 /** The last check of a provider's key: passed, or refused (with what was compared). */
@@ -45,7 +46,7 @@ export function TrustPanel(props: { state: KeyCheckState; defaultRpc: string | n
   };
 
   const mismatch = state && !state.ok && state.error.code === "provider_key_mismatch";
-  const status = !state ? "not checked yet: checked before each message is sent" : state.ok ? "matches the chain" : mismatch ? "DOES NOT match the chain: sending blocked" : "could not be checked: sending blocked";
+  const status = !state ? "not checked yet: checked before a message is sent" : state.ok ? "matches the chain" : mismatch ? "DOES NOT match the chain: sending blocked" : "could not be checked: sending blocked";
   const check = state ? (state.ok ? state.check : state.error.check) : undefined;
   return h(
     "details",
@@ -71,10 +72,11 @@ export function TrustPanel(props: { state: KeyCheckState; defaultRpc: string | n
               h("code", { title: props.registry }, shortHex(props.registry)),
               ` on chain ${props.chainId}, read by this browser through `,
               h("code", null, check.rpc ?? "no RPC"),
+              check.checkedAt ? ` at ${new Date(check.checkedAt).toLocaleTimeString()}` : "",
             ),
             state && !state.ok ? [h("dt", null, "Result"), h("dd", { class: "danger", "data-testid": "trust-problem" }, describeError(state.error).message)] : null,
           )
-        : h("p", { class: "fine" }, "Before each message, this browser reads the provider's key from the chain and compares it with the key the gateway hands over."),
+        : h("p", { class: "fine" }, `Before a message is sealed, this browser compares the key the gateway hands over with the provider's key on the chain, read through the RPC below (again every ${KEY_CHECK_TTL_MS / 60_000} minutes, and at once for a key not seen yet).`),
       h(
         "form",
         { class: "trust-rpc", onSubmit: save, noValidate: true },
