@@ -849,6 +849,11 @@ contract ServingVerification is IProtocolFeeSource, ReentrancyGuardTransient {
             bool revealed = (c.revealedMask & bit) != 0;
             bool penalise;
             if (!revealed) {
+                // A validator that committed in time but whose case was decided before the reveal
+                // deadline (too few commitments: decidable as soon as the commit phase ends) never
+                // had a chance to reveal, so anyone could otherwise front-run its reveal with
+                // `finalize` and take its stake; only the silent are penalised.
+                if (c.commitments[i] != bytes32(0) && block.timestamp < c.revealDeadline) continue;
                 ++v.missed;
                 penalise = true;
             } else if (outcome != OUTCOME_NO_QUORUM) {

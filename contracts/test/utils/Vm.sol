@@ -18,6 +18,9 @@ interface Vm {
     /// @notice Sets `block.chainid`.
     function chainId(uint256 newChainId) external;
 
+    /// @notice Sets `block.prevrandao` (post-merge EVM versions).
+    function prevrandao(uint256 newPrevrandao) external;
+
     /// @notice Sets the native balance of `account`.
     function deal(address account, uint256 newBalance) external;
 
