@@ -9,12 +9,13 @@ import type { Judge } from "./createJudge.ts";
 import type { StoredVote, ValidatorStore } from "./createValidatorStore.ts";
 import { commitmentOf } from "./commitmentOf.ts";
 import { readCaseEvidence } from "./readCaseEvidence.ts";
-import { OUTCOME, validatorAbi } from "./validatorAbi.ts";
+import { ServingVerificationArtifact } from "../chain/contracts.generated.ts";
+import { OUTCOME } from "./caseOutcome.ts";
 
 /** A case as ServingVerification.getCase returns it (the fields the watcher reads). */
 type ChainCase = { provider: Address; commitDeadline: bigint; revealDeadline: bigint; outcome: number; commits: number; reveals: number; revealedMask: number; validators: readonly Address[]; commitments: readonly Hex[] };
 
-const caseOpenedEvent = validatorAbi.find((x) => x.type === "event" && x.name === "CaseOpened") as Extract<(typeof validatorAbi)[number], { name: "CaseOpened" }>;
+const caseOpenedEvent = ServingVerificationArtifact.abi.find((x) => x.type === "event" && x.name === "CaseOpened") as Extract<(typeof ServingVerificationArtifact.abi)[number], { name: "CaseOpened" }>;
 const ZERO = `0x${"00".repeat(32)}`;
 
 export type CaseWatcherOptions = {
@@ -40,7 +41,7 @@ export type CaseWatcherOptions = {
 export function createCaseWatcher(options: CaseWatcherOptions) {
   const { clients, store, judge, logger } = options;
   const me = clients.account.address;
-  const contract = { address: options.servingVerification, abi: validatorAbi } as const;
+  const contract = { address: options.servingVerification, abi: ServingVerificationArtifact.abi } as const;
   const pollMs = options.pollMs ?? 2_000;
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | undefined;

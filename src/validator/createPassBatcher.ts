@@ -3,7 +3,7 @@ import type { ChainClients } from "../chain/createClients.ts";
 import { writeAndWait } from "../chain/writeAndWait.ts";
 import type { Logger } from "../common/logger.ts";
 import type { ValidatorStore } from "./createValidatorStore.ts";
-import { validatorAbi } from "./validatorAbi.ts";
+import { ServingVerificationArtifact } from "../chain/contracts.generated.ts";
 
 /**
  * Records the challenges this validator checked and found honest on-chain, in batches: one
@@ -20,7 +20,7 @@ export function createPassBatcher(options: { clients: ChainClients; servingVerif
     let attested = 0;
     for (const { provider, count } of store.pendingPasses()) {
       try {
-        await writeAndWait(clients, { address: options.servingVerification, abi: validatorAbi, functionName: "attestPasses", args: [provider, BigInt(count)] });
+        await writeAndWait(clients, { address: options.servingVerification, abi: ServingVerificationArtifact.abi, functionName: "attestPasses", args: [provider, BigInt(count)] });
         store.passesAttested(provider, count);
         attested += count;
         logger.info("passes attested", { provider, count });

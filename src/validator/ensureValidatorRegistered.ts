@@ -3,7 +3,7 @@ import type { ChainClients } from "../chain/createClients.ts";
 import type { Deployment } from "../chain/deployment.ts";
 import { writeAndWait } from "../chain/writeAndWait.ts";
 import type { Logger } from "../common/logger.ts";
-import { validatorAbi } from "./validatorAbi.ts";
+import { ServingVerificationArtifact } from "../chain/contracts.generated.ts";
 
 /**
  * Makes the chain say what this validator is: registered with at least the minimum stake (pulled
@@ -13,7 +13,7 @@ import { validatorAbi } from "./validatorAbi.ts";
  * @returns The stake registered now.
  */
 export async function ensureValidatorRegistered(clients: ChainClients, deployment: Deployment, servingVerification: Address, options: { endpoint: string; stake?: bigint; logger?: Logger }): Promise<bigint> {
-  const contract = { address: servingVerification, abi: validatorAbi } as const;
+  const contract = { address: servingVerification, abi: ServingVerificationArtifact.abi } as const;
   const me = clients.account.address;
   const record = await clients.public.readContract({ ...contract, functionName: "getValidator", args: [me] });
   let stake = record.stake;

@@ -14,4 +14,4 @@ export { readValidatorStatus, type ValidatorStatus } from "./readValidatorStatus
 export { ensureValidatorRegistered } from "./ensureValidatorRegistered.ts";
 export { servingVerificationOf } from "./servingVerificationOf.ts";
 export { recoverValidationSigner, signValidation, validationDomain, validationTypes, type Validation } from "./validationSignature.ts";
-export { validatorAbi, OUTCOME } from "./validatorAbi.ts";
+export { OUTCOME } from "./caseOutcome.ts";

@@ -1,7 +1,7 @@
 import { decodeFunctionData, getAddress, type Hex, type Log, type PublicClient } from "viem";
 import { GotongError } from "../common/errors.ts";
 import type { Evidence } from "../verification/index.ts";
-import { validatorAbi } from "./validatorAbi.ts";
+import { ServingVerificationArtifact } from "../chain/contracts.generated.ts";
 
 type ReceiptData = {
   requestId: Hex; channelId: Hex; weightsHash: Hex; inputTokens: bigint; outputTokens: bigint;
@@ -30,7 +30,7 @@ export async function readCaseEvidence(client: Pick<PublicClient, "getLogs" | "g
   const caseId = opened.args.caseId!;
   const logs = await client.getLogs({
     address: servingVerification,
-    event: validatorAbi.find((x) => x.type === "event" && x.name === "EvidenceSubmitted") as Extract<(typeof validatorAbi)[number], { name: "EvidenceSubmitted" }>,
+    event: ServingVerificationArtifact.abi.find((x) => x.type === "event" && x.name === "EvidenceSubmitted") as Extract<(typeof ServingVerificationArtifact.abi)[number], { name: "EvidenceSubmitted" }>,
     args: { caseId },
     fromBlock: opened.blockNumber!,
     toBlock: opened.blockNumber!,
@@ -44,7 +44,7 @@ export async function readCaseEvidence(client: Pick<PublicClient, "getLogs" | "g
   const tx = await client.getTransaction({ hash: opened.transactionHash! });
   let call;
   try {
-    call = decodeFunctionData({ abi: validatorAbi, data: tx.input });
+    call = decodeFunctionData({ abi: ServingVerificationArtifact.abi, data: tx.input });
   } catch (cause) {
     throw new GotongError(`Case ${caseId} has no EvidenceSubmitted event and its transaction ${tx.hash} is not a direct report call`, { code: "not_found", status: 404, cause });
   }

@@ -1,7 +1,7 @@
 import type { Address, PublicClient } from "viem";
 import type { Deployment } from "../chain/deployment.ts";
 import type { StoredVote } from "./createValidatorStore.ts";
-import { validatorAbi } from "./validatorAbi.ts";
+import { ServingVerificationArtifact } from "../chain/contracts.generated.ts";
 
 /** What `gotong validator status` shows. */
 export type ValidatorStatus = {
@@ -33,7 +33,7 @@ export async function readValidatorStatus(
   address: Address,
   local: { votes: ValidatorStatus["votes"]; pendingPasses: ValidatorStatus["pendingPasses"] },
 ): Promise<ValidatorStatus> {
-  const contract = { address: servingVerification, abi: validatorAbi } as const;
+  const contract = { address: servingVerification, abi: ServingVerificationArtifact.abi } as const;
   const [v, active, minStake, endpoint, earnings] = await Promise.all([
     client.readContract({ ...contract, functionName: "getValidator", args: [address] }),
     client.readContract({ ...contract, functionName: "isValidator", args: [address] }),

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { encodeAbiParameters, erc20Abi, keccak256, parseEventLogs, type Abi, type Address, type Hex } from "viem";
+import { encodeAbiParameters, erc20Abi, keccak256, parseEventLogs, type Address, type Hex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
-import * as generated from "../../src/chain/contracts.generated.ts";
+import { ProviderRegistryArtifact, ServingVerificationArtifact } from "../../src/chain/contracts.generated.ts";
 import { createClients, type ChainClients } from "../../src/chain/createClients.ts";
 import { fundOnDevnet } from "../../src/chain/fundOnDevnet.ts";
 import { writeAndWait } from "../../src/chain/writeAndWait.ts";
@@ -14,27 +14,13 @@ import { decodeEvidence } from "../../src/verification/evidence.ts";
 import { quietLogger, startChatNetwork, UNIT, type ChatNetwork } from "../helpers/network.ts";
 import { postChat } from "../helpers/postChat.ts";
 import { readCost } from "../helpers/readCost.ts";
+import { startOtherModel } from "../helpers/otherModelUpstream.ts";
 import { waitFor } from "../helpers/waitFor.ts";
 
 // Issue 14 end to end on one devnet: a cheaper provider serving another model behind the registered
 // hash gets all the traffic, a challenge mixed into it is judged fraud by a validator, the gateway
 // reports it (bond pulled), three staked validators vote, the stake is slashed, and the router
-// sends the next request to the honest provider. Runs once ServingVerification is deployed.
-const artifact = (generated as Record<string, unknown>).ServingVerificationArtifact as { abi: Abi } | undefined;
-
-function startOtherModel(): Promise<{ server: Server; url: string }> {
-  const server = createServer((req, res) => {
-    req.resume();
-    req.on("end", () => {
-      res.writeHead(200, { "content-type": "text/event-stream" });
-      for (const w of ["I AM", " A DIFFERENT", " MODEL"]) res.write(`data: ${JSON.stringify({ choices: [{ index: 0, delta: { content: w }, finish_reason: null }] })}\n\n`);
-      res.write(`data: ${JSON.stringify({ choices: [{ index: 0, delta: {}, finish_reason: "stop" }] })}\n\n`);
-      res.write(`data: ${JSON.stringify({ choices: [], usage: { prompt_tokens: 7, completion_tokens: 3 } })}\n\n`);
-      res.end("data: [DONE]\n\n");
-    });
-  });
-  return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve({ server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1` })));
-}
+// sends the next request to the honest provider.
 
 /** A stand-in for `gotong validator start`'s HTTP side: fraud when the answer is the other model's. */
 function startValidator(): Promise<{ server: Server; url: string; asked: number }> {
@@ -51,7 +37,7 @@ function startValidator(): Promise<{ server: Server; url: string; asked: number 
   return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(Object.assign(state, { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` }))));
 }
 
-describe.skipIf(!artifact)("a cheating provider caught by the gateway's challenges, slashed on-chain and routed away from", () => {
+describe("a cheating provider caught by the gateway's challenges, slashed on-chain and routed away from", () => {
   let net: ChatNetwork;
   let honest: RunningProvider;
   let cheater: RunningProvider;
@@ -71,7 +57,7 @@ describe.skipIf(!artifact)("a cheating provider caught by the gateway's challeng
     validator = await startValidator();
     honest = await net.provider(net.model.path);
     cheater = await net.provider(net.model.path, { price: { pricePerMillionInput: 100_000n, pricePerMillionOutput: 200_000n }, backend: createUpstreamBackend({ baseUrl: other.url, model: "other" }) });
-    const sv = { address: verification, abi: artifact!.abi } as const;
+    const sv = { address: verification, abi: ServingVerificationArtifact.abi } as const;
     const minStake = (await net.creator.public.readContract({ ...sv, functionName: "minValidatorStake" })) as bigint;
     for (let i = 0; i < 3; i++) {
       const key = generatePrivateKey();
@@ -94,7 +80,7 @@ describe.skipIf(!artifact)("a cheating provider caught by the gateway's challeng
 
   it("reports once with the bond, slashes the cheater's stake after a 2-of-3 fraud vote, and routes to the honest provider", async () => {
     const { deployment } = net.devnet;
-    const sv = { address: verification, abi: artifact!.abi } as const;
+    const sv = { address: verification, abi: ServingVerificationArtifact.abi } as const;
     const bond = (await net.creator.public.readContract({ ...sv, functionName: "reportBond" })) as bigint;
     const balanceOf = (a: Address) => net.creator.public.readContract({ address: deployment.token.address, abi: erc20Abi, functionName: "balanceOf", args: [a] });
     const gatewayAddress = privateKeyToAccount(gatewayKey).address;
@@ -107,11 +93,11 @@ describe.skipIf(!artifact)("a cheating provider caught by the gateway's challeng
     // What left the gateway's account: the channel deposits it made, and the report bond.
     const deposits = gateway.store.listChannels().reduce((sum, c) => sum + c.deposit, 0n);
     expect(before - (await balanceOf(gatewayAddress))).toBe(deposits + bond);
-    const logs = parseEventLogs({ abi: artifact!.abi, logs: await net.creator.public.getLogs({ address: verification, fromBlock }), eventName: "CaseOpened" }) as unknown as { args: { caseId: Hex; provider: Address; validators: readonly Address[] } }[];
+    const logs = parseEventLogs({ abi: ServingVerificationArtifact.abi, logs: await net.creator.public.getLogs({ address: verification, fromBlock }), eventName: "CaseOpened" }) as unknown as { args: { caseId: Hex; provider: Address; validators: readonly Address[] } }[];
     expect(logs.length).toBe(1);
     const { caseId, provider, validators: drawn } = logs[0]!.args;
     expect(provider).toBe(cheater.address);
-    const stakeBefore = ((await net.creator.public.readContract({ address: deployment.providerRegistry, abi: generated.ProviderRegistryArtifact.abi, functionName: "getProvider", args: [cheater.address] })) as { stake: bigint }).stake;
+    const stakeBefore = ((await net.creator.public.readContract({ address: deployment.providerRegistry, abi: ProviderRegistryArtifact.abi, functionName: "getProvider", args: [cheater.address] })) as { stake: bigint }).stake;
     // The three drawn validators vote fraud: commit, then reveal.
     const salt = `0x${"5a".repeat(32)}` as Hex;
     const drawnVoters = drawn.map((a) => voters.find((v) => v.account.address.toLowerCase() === a.toLowerCase())!);

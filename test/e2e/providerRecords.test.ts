@@ -11,23 +11,8 @@ import { runGotong } from "../helpers/cli.ts";
 import { quietLogger, startChatNetwork, UNIT, type ChatNetwork } from "../helpers/network.ts";
 import { postChat } from "../helpers/postChat.ts";
 import { readCost } from "../helpers/readCost.ts";
+import { startOtherModel } from "../helpers/otherModelUpstream.ts";
 import { waitFor } from "../helpers/waitFor.ts";
-
-/** The dishonest upstream of issue 14: another model behind stories260K's registered hash. */
-function startOtherModel(): Promise<{ server: Server; url: string }> {
-  const server = createServer((req, res) => {
-    let body = "";
-    req.on("data", (b) => (body += b));
-    req.on("end", () => {
-      res.writeHead(200, { "content-type": "text/event-stream" });
-      for (const w of ["I AM", " A DIFFERENT", " MODEL"]) res.write(`data: ${JSON.stringify({ choices: [{ index: 0, delta: { content: w }, finish_reason: null }] })}\n\n`);
-      res.write(`data: ${JSON.stringify({ choices: [{ index: 0, delta: {}, finish_reason: "stop" }] })}\n\n`);
-      res.write(`data: ${JSON.stringify({ choices: [], usage: { prompt_tokens: 7, completion_tokens: 3 } })}\n\n`);
-      res.end("data: [DONE]\n\n");
-    });
-  });
-  return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve({ server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1` })));
-}
 
 /** A stand-in validator: it records the evidence it is sent and finds fraud in the other model's answer. */
 function startValidator(): Promise<{ server: Server; url: string; received: Evidence[] }> {

@@ -12,7 +12,8 @@ import { ensureProviderRegistered } from "../../src/provider/ensureProviderRegis
 import { encodeEvidence, hashEvidenceReceipt, type Evidence } from "../../src/verification/index.ts";
 import { serveBody, signEvidence } from "../../src/verification/evidenceFixtures.ts";
 import { recoverValidationSigner, validationDomain } from "../../src/validator/validationSignature.ts";
-import { OUTCOME, validatorAbi } from "../../src/validator/validatorAbi.ts";
+import { ServingVerificationArtifact } from "../../src/chain/contracts.generated.ts";
+import { OUTCOME } from "../../src/validator/caseOutcome.ts";
 import { startValidator, type RunningValidator } from "../../src/validator/startValidator.ts";
 import { sharedModel } from "../fixtures/model/sharedModels.ts";
 import { DEFAULT_PRICE, quietLogger, startTestNetwork, UNIT, type TestNetwork } from "../helpers/network.ts";
@@ -48,7 +49,7 @@ describe.skipIf(!stories)("validator daemons on a devnet: commit, reveal, finali
   const validators: { address: Address; url: string }[] = [];
   const domain = () => ({ chainId: net.devnet.deployment.chainId, verifyingContract: net.devnet.deployment.paymentChannels });
   const read = <T>(functionName: string, args: readonly unknown[] = [], address: Address = sv) =>
-    net.creator.public.readContract({ address, abi: [...termsAbi, ...validatorAbi], functionName, args } as never) as Promise<T>;
+    net.creator.public.readContract({ address, abi: [...termsAbi, ...ServingVerificationArtifact.abi], functionName, args } as never) as Promise<T>;
   const earnings = (account: Address) => read<bigint>("earnings", [account]);
 
   beforeAll(async () => {
@@ -99,7 +100,7 @@ describe.skipIf(!stories)("validator daemons on a devnet: commit, reveal, finali
     await writeAndWait(reporter, { address: net.devnet.deployment.token.address, abi: erc20Abi, functionName: "approve", args: [sv, bond] });
     const { result } = await writeAndWait(reporter, {
       address: sv,
-      abi: validatorAbi,
+      abi: ServingVerificationArtifact.abi,
       functionName: "report",
       args: [evidence.provider, { ...evidence.receipt, signature: undefined } as never, evidence.receipt.signature, `0x${Buffer.from(evidence.request).toString("hex")}`, `0x${Buffer.from(evidence.response).toString("hex")}`],
     });

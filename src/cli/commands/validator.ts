@@ -14,7 +14,7 @@ import { createValidatorStore } from "../../validator/createValidatorStore.ts";
 import { readValidatorStatus } from "../../validator/readValidatorStatus.ts";
 import { servingVerificationOf } from "../../validator/servingVerificationOf.ts";
 import { startValidator, validatorLockPath, validatorStorePath } from "../../validator/startValidator.ts";
-import { validatorAbi } from "../../validator/validatorAbi.ts";
+import { ServingVerificationArtifact } from "../../chain/contracts.generated.ts";
 import { context, integer, parse, tokens, untilStopped } from "../shared.ts";
 
 const startHelp = `gotong validator start --model FILE.gguf [--model FILE2.gguf …] [options]
@@ -109,7 +109,7 @@ async function start(args: string[]) {
 
 /** The devnet's faucet: gas, and tokens for twice the validator minimum, as a provider gets for its own. */
 async function fundForStake(ctx: ReturnType<typeof context>, deployment: Deployment, address: Address) {
-  const minimum = await ctx.reader(deployment).readContract({ address: servingVerificationOf(deployment), abi: validatorAbi, functionName: "minValidatorStake" });
+  const minimum = await ctx.reader(deployment).readContract({ address: servingVerificationOf(deployment), abi: ServingVerificationArtifact.abi, functionName: "minValidatorStake" });
   await fundOnDevnet(deployment, address, { tokens: minimum * 2n });
 }
 
@@ -120,7 +120,7 @@ async function register(args: string[]) {
   const key = values.key ? readKey(values.key) : loadOrCreateKey(ctx.home.keys, "validator");
   const clients = ctx.clients(deployment, key);
   const servingVerification = servingVerificationOf(deployment);
-  const contract = { address: servingVerification, abi: validatorAbi } as const;
+  const contract = { address: servingVerification, abi: ServingVerificationArtifact.abi } as const;
   if (deployment.chainId === 31337) await fundForStake(ctx, deployment, clients.account.address);
   const current = await clients.public.readContract({ ...contract, functionName: "getValidator", args: [clients.account.address] });
   if (current.registered) {

@@ -1,7 +1,7 @@
 import type { Address, PublicClient } from "viem";
 import type { Logger } from "../../common/logger.ts";
 import type { ProviderRecord } from "./providerRecord.ts";
-import { servingVerificationAbi } from "./servingVerificationAbi.ts";
+import { ServingVerificationArtifact } from "../../chain/contracts.generated.ts";
 
 /** Options of {@link createRecordWatcher}. */
 export type RecordWatcherOptions = {
@@ -99,7 +99,7 @@ export type RecordWatcher = ReturnType<typeof createRecordWatcher>;
 export async function readProviderRecord(client: Pick<PublicClient, "readContract">, servingVerification: Address, provider: Address): Promise<ProviderRecord> {
   const [challengesPassed, challengesFailed, slashed, suspended] = await client.readContract({
     address: servingVerification,
-    abi: servingVerificationAbi,
+    abi: ServingVerificationArtifact.abi,
     functionName: "providerRecord",
     args: [provider],
   });

@@ -3,7 +3,7 @@ import type { ChainClients } from "../../chain/createClients.ts";
 import { ContractRevertError } from "../../chain/errors.ts";
 import { writeAndWait } from "../../chain/writeAndWait.ts";
 import type { Evidence } from "../../verification/evidence.ts";
-import { servingVerificationAbi } from "./servingVerificationAbi.ts";
+import { ServingVerificationArtifact } from "../../chain/contracts.generated.ts";
 
 /** What a fraud report came to: a case opened by this transaction, or one the same receipt had opened already. */
 export type ReportOutcome = { caseId: Hex; opened: true; transactionHash: Hex; bond: bigint } | { caseId: Hex; opened: false };
@@ -21,13 +21,13 @@ const CASE_EXISTS = toFunctionSelector("CaseExists(bytes32)");
  * @example const outcome = await reportFraud(clients, deployment.servingVerification, evidence, caseId);
  */
 export async function reportFraud(clients: ChainClients, servingVerification: Address, token: Address, evidence: Evidence, caseId: Hex): Promise<ReportOutcome> {
-  const bond = await clients.public.readContract({ address: servingVerification, abi: servingVerificationAbi, functionName: "reportBond" });
+  const bond = await clients.public.readContract({ address: servingVerification, abi: ServingVerificationArtifact.abi, functionName: "reportBond" });
   const { signature, ...receipt } = evidence.receipt;
   if (bond > 0n) await writeAndWait(clients, { address: token, abi: erc20Abi, functionName: "approve", args: [servingVerification, bond] });
   try {
     const { hash } = await writeAndWait(clients, {
       address: servingVerification,
-      abi: servingVerificationAbi,
+      abi: ServingVerificationArtifact.abi,
       functionName: "report",
       args: [evidence.provider, receipt, signature, `0x${Buffer.from(evidence.request).toString("hex")}`, `0x${Buffer.from(evidence.response, "utf8").toString("hex")}`],
     });

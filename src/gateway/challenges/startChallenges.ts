@@ -9,7 +9,7 @@ import type { ProviderInfo } from "../createProviderInfo.ts";
 import { askValidators } from "./askValidator.ts";
 import { createChallenger, type Challenger } from "./createChallenger.ts";
 import { reportFraud } from "./reportFraud.ts";
-import { servingVerificationAbi } from "./servingVerificationAbi.ts";
+import { ServingVerificationArtifact } from "../../chain/contracts.generated.ts";
 
 /** The default share of challenges: one after about every fiftieth real request a provider serves. */
 export const DEFAULT_CHALLENGE_SHARE = 0.02;
@@ -96,7 +96,7 @@ export function startChallenges(options: ChallengesOptions): (Challenger & { att
 
 /** The HTTP endpoints the active validators registered on ServingVerification (those that set one). */
 async function readValidatorEndpoints(clients: ChainClients, verification: Address): Promise<string[]> {
-  const accounts = await clients.public.readContract({ address: verification, abi: servingVerificationAbi, functionName: "validators" });
-  const endpoints = await Promise.all(accounts.map((v) => clients.public.readContract({ address: verification, abi: servingVerificationAbi, functionName: "validatorEndpoint", args: [v] })));
+  const accounts = await clients.public.readContract({ address: verification, abi: ServingVerificationArtifact.abi, functionName: "validators" });
+  const endpoints = await Promise.all(accounts.map((v) => clients.public.readContract({ address: verification, abi: ServingVerificationArtifact.abi, functionName: "validatorEndpoint", args: [v] })));
   return endpoints.filter((e) => /^https?:\/\//.test(e));
 }
