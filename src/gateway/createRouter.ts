@@ -127,9 +127,14 @@ export function createRouter(options: RouterOptions) {
   const priceOf = (o: Offer) => o.price.pricePerMillionInput + o.price.pricePerMillionOutput;
   const compareBig = (x: bigint, y: bigint) => (x === y ? 0 : x < y ? -1 : 1);
   const byPrice = (a: Offer, b: Offer) => compareBig(priceOf(a), priceOf(b));
-  const weightOf = (o: Offer) => reputationWeightBps(options.recordOf?.(o.provider));
-  /** Price weighed by the on-chain record, then the weight alone (so a record still counts among free offers). */
-  const byWeighedPrice = (a: Offer, b: Offer) => compareBig(priceOf(a) * weightOf(a), priceOf(b) * weightOf(b)) || compareBig(weightOf(a), weightOf(b));
+  /**
+   * Price weighed by the on-chain record, then the weight alone (so a record still counts among free
+   * offers). Each offer's weight is worked out once per ranking, not in every comparison of the sort.
+   */
+  const byWeighedPrice = (list: Offer[]) => {
+    const weight = new Map(list.map((o) => [o, reputationWeightBps(options.recordOf?.(o.provider))]));
+    return (a: Offer, b: Offer) => compareBig(priceOf(a) * weight.get(a)!, priceOf(b) * weight.get(b)!) || compareBig(weight.get(a)!, weight.get(b)!);
+  };
   /** Fewer failed challenges first: what a client's own `sort` by latency or throughput still heeds. */
   const byFailures = (a: Offer, b: Offer) => compareBig(options.recordOf?.(a.provider)?.challengesFailed ?? 0n, options.recordOf?.(b.provider)?.challengesFailed ?? 0n);
   /** Measured values first (ascending, or descending with `high`), unmeasured after them. */
@@ -150,7 +155,7 @@ export function createRouter(options: RouterOptions) {
           ? [byFailures, byMeasure(throughput, true), byPrice]
           : // The default: cheapest once weighed by the on-chain record first, then fastest (an
             // unmeasured provider counts as fast, so it gets measured).
-            [byWeighedPrice, (a: Offer, b: Offer) => (latency.get(a.provider) ?? 0) - (latency.get(b.provider) ?? 0)];
+            [byWeighedPrice(list), (a: Offer, b: Offer) => (latency.get(a.provider) ?? 0) - (latency.get(b.provider) ?? 0)];
     return [...list].sort((a, b) => {
       const down = Number(isDown(a.provider, time)) - Number(isDown(b.provider, time));
       if (down !== 0) return down; // providers in cool-down are tried last, not never
