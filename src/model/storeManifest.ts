@@ -1,10 +1,6 @@
-import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
-import { join } from "node:path";
 import type { Hex } from "viem";
-import { canonicalJson } from "./canonicalJson.ts";
-import { diskError } from "./diskError.ts";
 import type { SignedManifest } from "./modelManifest.ts";
-import { sha256Hex } from "./sha256Hex.ts";
+import { storeContentAddressed } from "./storeContentAddressed.ts";
 
 /** Where a signed manifest was stored, and its content address. */
 export type StoredManifest = {
@@ -26,19 +22,6 @@ export type StoredManifest = {
  * @example const { manifestHash } = await storeManifest(home.manifests, signed);
  */
 export async function storeManifest(dir: string, signed: SignedManifest): Promise<StoredManifest> {
-  const bytes = canonicalJson({ manifest: signed.manifest, signature: signed.signature });
-  const hex = sha256Hex(bytes);
-  const path = join(dir, `${hex}.json`);
-  const stored = { manifestHash: `0x${hex}` as Hex, metadataURI: `gotong:manifest:0x${hex}`, path, bytes };
-  const existing = await readFile(path, "utf8").catch(() => undefined);
-  if (existing === bytes) return stored;
-  const tmp = `${path}.${process.pid}.${Date.now()}.tmp`;
-  try {
-    await mkdir(dir, { recursive: true });
-    await writeFile(tmp, bytes);
-    await rename(tmp, path);
-  } catch (error) {
-    throw diskError(path, error);
-  }
-  return stored;
+  const { hash, path, bytes } = await storeContentAddressed(dir, signed);
+  return { manifestHash: hash, metadataURI: `gotong:manifest:${hash}`, path, bytes };
 }
