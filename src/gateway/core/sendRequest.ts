@@ -16,6 +16,7 @@ import { answerRefusal } from "./answerRefusal.ts";
 import { messageOf, providerSkipped } from "./errors.ts";
 import { eventStream } from "./eventStream.ts";
 import { cancelUpstream } from "./providerRequests.ts";
+import { watchReachable } from "./watchReachable.ts";
 import { pendingOf, type RequestTerms } from "./requestTerms.ts";
 import type { Attempt, CoreDeps, Job } from "./types.ts";
 
@@ -74,6 +75,9 @@ export async function sendRequest(deps: CoreDeps, offer: Offer, channel: Channel
   };
   signal.addEventListener("abort", onGone);
   const headerTimer = setTimeout(() => upstreamAbort.abort(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+  // A provider host gone from the network is given up on when a new connection to it finds nothing,
+  // not only at the timeout: the next provider is tried within seconds.
+  const stopWatching = watchReachable(offer.endpoint, (reason) => upstreamAbort.abort(new Error(`the provider's host stopped answering (${reason})`)));
   // Until the request ends, the record says the most it can be billed: if the gateway itself dies
   // mid-request, a fair receipt still settles on the channel's next use.
   const pending = pendingOf(requestId, channel, terms, terms.maxOutputTokens);
@@ -93,6 +97,7 @@ export async function sendRequest(deps: CoreDeps, offer: Offer, channel: Channel
     );
   } catch (error) {
     clearTimeout(headerTimer);
+    stopWatching();
     signal.removeEventListener("abort", onGone);
     // Nothing arrived; the provider may still have served it. The record stays, bounded by what
     // arrived (nothing, plus what was in flight), and is settled on the channel's next use.
@@ -102,6 +107,7 @@ export async function sendRequest(deps: CoreDeps, offer: Offer, channel: Channel
     return { next: providerSkipped("provider_unavailable", `The provider did not answer: ${messageOf(error)}`, error) };
   }
   clearTimeout(headerTimer);
+  stopWatching();
   try {
     checkProtocolVersion(upstream.header(HEADERS.protocolVersion), { local: "gateway", remote: "provider" });
   } catch (error) {

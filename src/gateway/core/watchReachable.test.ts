@@ -1,0 +1,68 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { createServer as createHttpServer, type Server } from "node:http";
+import { createServer as createTcpServer, type Socket } from "node:net";
+import { once } from "node:events";
+import type { AddressInfo } from "node:net";
+import { watchReachable } from "./watchReachable.ts";
+
+const FAST = { firstAfterMs: 20, everyMs: 20, probeTimeoutMs: 150 };
+const closers: (() => void)[] = [];
+afterEach(() => closers.splice(0).forEach((close) => close()));
+
+async function listen(server: Server | ReturnType<typeof createTcpServer>): Promise<string> {
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  closers.push(() => server.close());
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+/** Resolves with the reason given to `onUnreachable`, or "still reachable" after `ms`. */
+function outcome(endpoint: string, ms: number): Promise<string> {
+  return new Promise((resolve) => {
+    const stop = watchReachable(endpoint, resolve, FAST);
+    setTimeout(() => {
+      stop();
+      resolve("still reachable");
+    }, ms);
+  });
+}
+
+describe("watchReachable", () => {
+  it("keeps waiting while the provider answers /health, whatever the status (a busy 503 is alive)", async () => {
+    let probes = 0;
+    const endpoint = await listen(createHttpServer((req, res) => {
+      probes++;
+      expect(req.url).toBe("/health");
+      res.statusCode = probes % 2 ? 200 : 503;
+      res.end();
+    }));
+    expect(await outcome(endpoint, 400)).toBe("still reachable");
+    expect(probes).toBeGreaterThanOrEqual(3);
+  });
+
+  it("gives up when a new connection gets no answer within the probe timeout (a host gone silent)", async () => {
+    const held: Socket[] = [];
+    const endpoint = await listen(createTcpServer((socket) => held.push(socket)));
+    closers.push(() => held.forEach((s) => s.destroy()));
+    const started = Date.now();
+    expect(await outcome(endpoint, 2_000)).toMatch(/no answer to GET \/health within 150 ms on a new connection/);
+    expect(Date.now() - started).toBeLessThan(1_500);
+  });
+
+  it("gives up when nothing listens any more (connection refused)", async () => {
+    const server = createHttpServer((_req, res) => res.end());
+    const endpoint = await listen(server);
+    server.close();
+    await once(server, "close");
+    expect(await outcome(endpoint, 1_000)).toMatch(/ECONNREFUSED/);
+  });
+
+  it("never calls back once stopped", async () => {
+    const endpoint = "http://127.0.0.1:9"; // discard port: refused at once
+    let called = false;
+    const stop = watchReachable(endpoint, () => (called = true), FAST);
+    stop();
+    await new Promise((r) => setTimeout(r, 200));
+    expect(called).toBe(false);
+  });
+});
