@@ -44,3 +44,38 @@ describe("createProviderHealth past its ttl", () => {
     expect(await late).toEqual({ ready: true, failing: [] });
   });
 });
+
+describe("createProviderHealth and an endpoint that has never answered", () => {
+  it("calls it unanswered (never trusted), asks again after a second, and after one answer only silence past the bound is dead", async () => {
+    // A port where nothing listens yet: the provider starts later.
+    const server = createServer((_req, res) => res.writeHead(200, { "content-type": "application/json" }).end("{}"));
+    servers.push(server);
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const port = (server.address() as { port: number }).port;
+    await new Promise((resolve) => server.close(resolve));
+    const offer = { endpoint: `http://127.0.0.1:${port}`, provider: "0x00000000000000000000000000000000000000aa" as Address } as Offer;
+    let time = 0;
+    const health = createProviderHealth({ ttlMs: 5_000, deadAfterMs: 15_000, now: () => time });
+    expect(health.statusOf(offer)).toBe("unknown"); // not asked yet
+    expect(await health.of(offer)).toBeUndefined();
+    expect(health.statusOf(offer)).toBe("unanswered");
+
+    // The provider comes up; within the ttl the failure is reused, a second on it is asked again.
+    const late = createServer((_req, res) => res.writeHead(200, { "content-type": "application/json" }).end("{}"));
+    servers.push(late);
+    await new Promise<void>((resolve) => late.listen(port, "127.0.0.1", resolve));
+    time = 500;
+    expect(await health.of(offer)).toBeUndefined();
+    time = 1_001;
+    await health.of(offer); // the stale "never answered" goes on while it asks behind the request
+    await waitFor(async () => (await health.of(offer))?.ready === true, { what: "the second ask's answer" });
+    expect(health.statusOf(offer)).toBe("ready");
+
+    // Gone again after answering: unknown (not unanswered) until silent for deadAfterMs, then dead.
+    await new Promise((resolve) => late.close(resolve));
+    await health.probe(offer);
+    expect(health.statusOf(offer)).toBe("unknown");
+    time += 15_000;
+    expect(health.statusOf(offer)).toBe("dead");
+  });
+});

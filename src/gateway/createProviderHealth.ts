@@ -8,10 +8,12 @@ export type ProviderHealth = { ready: boolean; failing: string[] };
 /**
  * What the gateway knows of a provider now: `ready` (its /health said so), `not_ready` (it said it
  * is not), `unknown` (not asked yet, or it answered something else, or it has stopped answering
- * for less than `deadAfterMs`), `dead` (no answer at all for `deadAfterMs`: it is dropped from
- * routing and from the models listed until it answers again).
+ * for less than `deadAfterMs` after answering before), `unanswered` (asked, and it has never
+ * answered: an endpoint nobody has seen serve is never sent a request or a deposit), `dead` (no
+ * answer at all for `deadAfterMs`: it is dropped from routing and from the models listed until it
+ * answers again).
  */
-export type ProviderStatus = "ready" | "not_ready" | "unknown" | "dead";
+export type ProviderStatus = "ready" | "not_ready" | "unknown" | "unanswered" | "dead";
 
 export type ProviderHealthOptions = {
   /** How long a provider's answer is reused. Default 5 s. */
@@ -45,13 +47,16 @@ export type ProviderHealthOptions = {
  * const health = createProviderHealth();
  * (await health.of(offer))?.ready // false while its store cannot be written
  */
+/** How long "never answered" is reused before the endpoint is asked again. */
+const UNANSWERED_TTL_MS = 1_000;
+
 export function createProviderHealth(options: ProviderHealthOptions = {}) {
   const ttlMs = options.ttlMs ?? 5_000;
   const now = options.now ?? Date.now;
   const staleMs = options.staleMs ?? ttlMs * 3;
   const deadAfterMs = options.deadAfterMs ?? 15_000;
-  /** Per endpoint: the last answer that arrived, and since when it has answered nothing (undefined while it answers). */
-  const known = new Map<string, { health: ProviderHealth | undefined; silentSince?: number }>();
+  /** Per endpoint: the last answer that arrived, since when it has answered nothing (undefined while it answers), and whether it ever answered. */
+  const known = new Map<string, { health: ProviderHealth | undefined; silentSince?: number; answered: boolean }>();
   /** Per endpoint: when its answer was asked for, the answer, whether it has arrived, and a re-read under way. */
   const cache = new Map<string, { at: number; health: Promise<ProviderHealth | undefined>; settled: boolean; next?: Promise<void> }>();
 
@@ -59,7 +64,7 @@ export function createProviderHealth(options: ProviderHealthOptions = {}) {
   const read = async (endpoint: string): Promise<ProviderHealth | undefined> => {
     const answer = await ask(endpoint);
     const before = known.get(endpoint);
-    known.set(endpoint, answer === UNREACHABLE ? { health: undefined, silentSince: before?.silentSince ?? now() } : { health: answer });
+    known.set(endpoint, answer === UNREACHABLE ? { health: undefined, silentSince: before?.silentSince ?? now(), answered: before?.answered ?? false } : { health: answer, answered: true });
     return answer === UNREACHABLE ? undefined : answer;
   };
   const ask = async (endpoint: string): Promise<ProviderHealth | undefined | typeof UNREACHABLE> => {
@@ -94,7 +99,11 @@ export function createProviderHealth(options: ProviderHealthOptions = {}) {
       const { endpoint } = offer;
       const hit = cache.get(endpoint);
       const age = hit ? now() - hit.at : Infinity;
-      if (hit && age < ttlMs) return hit.health;
+      // An endpoint that has never answered is asked again soon (behind the requests, below): a
+      // provider that starts after the gateway is used about a second after it first answers.
+      const k = known.get(endpoint);
+      const fresh = k && !k.answered ? Math.min(ttlMs, UNANSWERED_TTL_MS) : ttlMs;
+      if (hit && age < fresh) return hit.health;
       if (hit?.settled && age < staleMs) {
         // Due again: ask behind the requests, which go on with the last answer. A burst never waits
         // for a /health round trip (in `gotong up` the provider's answer queues behind the burst).
@@ -116,7 +125,7 @@ export function createProviderHealth(options: ProviderHealthOptions = {}) {
     statusOf(offer: Offer): ProviderStatus {
       const k = known.get(offer.endpoint);
       if (!k) return "unknown";
-      if (k.silentSince !== undefined) return now() - k.silentSince >= deadAfterMs ? "dead" : "unknown";
+      if (k.silentSince !== undefined) return now() - k.silentSince >= deadAfterMs ? "dead" : k.answered ? "unknown" : "unanswered";
       return k.health === undefined ? "unknown" : k.health.ready ? "ready" : "not_ready";
     },
     /** How long `offer`'s provider has answered nothing, in ms (undefined while it answers). */

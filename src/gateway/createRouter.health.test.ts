@@ -25,10 +25,11 @@ function offer(provider: Address, price: bigint): Offer {
 
 type Health = { ready: boolean; failing: string[] } | undefined;
 
-function routerWith(health: Record<Address, Health | Error>) {
+function routerWith(health: Record<Address, Health | Error>, status: Partial<Record<Address, "ready" | "unknown" | "unanswered">> = {}) {
   const asked: Address[] = [];
   const router = createRouter({
     loadOffers: async () => [offer(A, 1n), offer(B, 2n), offer(C, 3n)],
+    statusOf: (o) => status[o.provider] ?? "unknown",
     healthOf: async (o) => {
       asked.push(o.provider);
       const h = health[o.provider];
@@ -46,7 +47,7 @@ describe("the router and providers' readiness", () => {
     expect(asked.sort()).toEqual([A, B, C]);
   });
 
-  it("tries a provider that does not say (unreachable /health, or its reader failed) like any other", async () => {
+  it("tries a provider that does not say (it answered something else, or its reader failed) like any other", async () => {
     const { router } = routerWith({ [A]: undefined, [B]: new Error("reader broke"), [C]: { ready: false, failing: ["chain", "registration"] } });
     expect((await router.route("m")).map((o) => o.provider)).toEqual([A, B]);
   });
@@ -63,5 +64,23 @@ describe("the router and providers' readiness", () => {
     expect(hint).toContain(`${A} (failing store)`);
     expect(hint).toContain(`${B} (failing chain, registration)`);
     expect(hint).toContain(`${C} (failing its checks)`);
+  });
+
+  it("never routes to an endpoint that has never answered its /health, cheapest or not, nor lists it as live", async () => {
+    const { router } = routerWith({ [A]: undefined, [B]: undefined, [C]: { ready: true, failing: [] } }, { [A]: "unanswered", [B]: "unknown", [C]: "ready" });
+    expect((await router.route("m")).map((o) => o.provider)).toEqual([B, C]);
+    expect(router.isLive(A)).toBe(false);
+    expect(router.isLive(B)).toBe(true);
+  });
+
+  it("refuses with 503 no_provider_ready naming the endpoints when no provider has answered yet", async () => {
+    const { router } = routerWith({ [A]: undefined, [B]: undefined, [C]: undefined }, { [A]: "unanswered", [B]: "unanswered", [C]: "unanswered" });
+    const error = await router.route("m").then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(isGotongError(error, "no_provider_ready")).toBe(true);
+    expect(error).toMatchObject({ status: 503, retryable: true, message: 'No provider of "m" has answered yet' });
+    expect((error as { hint: string }).hint).toContain(`http://${A}`);
   });
 });

@@ -22,10 +22,11 @@ export type RouterOptions = {
   healthOf?: (offer: Offer) => Promise<{ ready: boolean; failing: string[] } | undefined>;
   /**
    * What is known of an offer's provider now, without asking it (see createProviderHealth's
-   * `statusOf`): a `dead` one (silent for the bound) is not routed to, and neither it nor a
-   * `not_ready` one counts as live for the models listed. Default: every provider `unknown`.
+   * `statusOf`): a `dead` one (silent for the bound) is not routed to, nor (with `healthOf`) an
+   * `unanswered` one (asked, never answered); none of these nor a `not_ready` one counts as live
+   * for the models listed. Default: every provider `unknown`.
    */
-  statusOf?: (offer: Offer) => "ready" | "not_ready" | "unknown" | "dead";
+  statusOf?: (offer: Offer) => "ready" | "not_ready" | "unknown" | "unanswered" | "dead";
   /**
    * A provider's verification record on-chain, as last read (see createRecordWatcher): a suspended
    * one is never routed to; failed challenges weigh heavily against it and passed ones mildly for
@@ -120,7 +121,7 @@ export function createRouter(options: RouterOptions) {
   const isServing = (provider: Address) => {
     const o = byProvider.get(provider);
     const status = o && options.statusOf ? options.statusOf(o) : "unknown";
-    return status !== "dead" && status !== "not_ready";
+    return status !== "dead" && status !== "not_ready" && status !== "unanswered";
   };
   const isSuspended = (provider: Address) => options.recordOf?.(provider)?.suspended === true;
   const isLive = (provider: Address) => !untrusted.has(provider) && !isSuspended(provider) && !isDown(provider) && isServing(provider);
@@ -286,6 +287,21 @@ export function createRouter(options: RouterOptions) {
           });
         }
         usable = usable.filter((o) => !notReady.includes(o));
+      }
+      if (options.statusOf && options.healthOf) {
+        // Each endpoint was asked just above: one that has never answered is not trusted with a
+        // request, nor with the deposit of a new channel (an endpoint registered on-chain is only
+        // a claim; a typo or a firewall would strand the deposit).
+        const unanswered = usable.filter((o) => options.statusOf!(o) === "unanswered");
+        if (unanswered.length === usable.length) {
+          throw new GotongError(`No provider of "${model}" has answered yet`, {
+            code: "no_provider_ready",
+            status: 503,
+            retryable: true,
+            hint: `None of ${describe(unanswered, (o) => o.endpoint)} has answered its /health; each is used once it does. Try again shortly.`,
+          });
+        }
+        usable = usable.filter((o) => !unanswered.includes(o));
       }
 
       const prefs = request.preferences ?? {};
