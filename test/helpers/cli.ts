@@ -10,9 +10,12 @@ export type CliProcess = { child: ChildProcess; stdout(): string; stderr(): stri
 export type CliResult = { code: number | null; stdout: string; stderr: string };
 
 /** Starts `node ARGV…` as a child process. */
-export function spawnNode(argv: string[], env: Record<string, string> = {}, options: { ownGroup?: boolean } = {}): CliProcess {
+export function spawnNode(argv: string[], env: Record<string, string> = {}, options: { ownGroup?: boolean; netns?: string } = {}): CliProcess {
   // `ownGroup`: a process group of its own, so a test can send a terminal's Ctrl-C to the whole group.
-  const child = spawn(process.execPath, argv, { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"], detached: options.ownGroup ?? false });
+  // `netns`: run on a test host (test/helpers/virtualHosts.ts); `ip netns exec` execs Node in place,
+  // so the child's pid is Node's and signals reach it.
+  const [command, args]: [string, string[]] = options.netns ? ["ip", ["netns", "exec", options.netns, process.execPath, ...argv]] : [process.execPath, argv];
+  const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"], detached: options.ownGroup ?? false });
   let out = "";
   let err = "";
   child.stdout!.on("data", (b: Buffer) => (out += b.toString()));
@@ -40,18 +43,18 @@ export function spawnNode(argv: string[], env: Record<string, string> = {}, opti
 }
 
 /** Runs `node ARGV…` to completion. */
-export async function runNode(argv: string[], env: Record<string, string> = {}): Promise<CliResult> {
-  const p = spawnNode(argv, env);
+export async function runNode(argv: string[], env: Record<string, string> = {}, options: { netns?: string } = {}): Promise<CliResult> {
+  const p = spawnNode(argv, env, options);
   const code = await p.exited;
   return { code, stdout: p.stdout(), stderr: p.stderr() };
 }
 
 /** Starts `gotong ARGS…` as a child process. */
-export function spawnGotong(args: string[], env: Record<string, string> = {}, options: { ownGroup?: boolean } = {}): CliProcess {
+export function spawnGotong(args: string[], env: Record<string, string> = {}, options: { ownGroup?: boolean; netns?: string } = {}): CliProcess {
   return spawnNode([gotongBin, ...args], env, options);
 }
 
 /** Runs `gotong ARGS…` to completion. */
-export function runGotong(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
-  return runNode([gotongBin, ...args], env);
+export function runGotong(args: string[], env: Record<string, string> = {}, options: { netns?: string } = {}): Promise<CliResult> {
+  return runNode([gotongBin, ...args], env, options);
 }
