@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { getAddress, parseEther, type Address, type Hex, type PublicClient } from "viem";
+import { decodeFunctionData, getAddress, parseEther, type Abi, type Address, type Hex, type PublicClient } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
-import { PaymentChannelsArtifact, TestTokenArtifact } from "../../src/chain/contracts.generated.ts";
+import { ModelRegistryArtifact, PaymentChannelsArtifact, ProviderRegistryArtifact, TestTokenArtifact } from "../../src/chain/contracts.generated.ts";
 import { createClients, type ChainClients } from "../../src/chain/createClients.ts";
 import { readDeployment, type Deployment } from "../../src/chain/deployment.ts";
 import { findAnvil } from "../../src/chain/findAnvil.ts";
@@ -251,5 +251,46 @@ describe.skipIf(unavailable !== undefined)("many hosts: chain, three providers a
     expect(listed.channels.some((c) => getAddress(c.provider) === hosts.p4!.address)).toBe(false);
     expect(BigInt(listed.totals.spent)).toBe(sum(told.map((t) => t.cost)));
     expect(BigInt(listed.totals.redeemed)).toBe(sum(told.map((t) => t.cost)));
+  });
+
+  it("says what each host paid in gas on this chain, and the gateway deposited only with providers that served", async () => {
+    // Every transaction of the run, by sender and call (Anvil: a block per transaction).
+    const contracts = new Map<string, { name: string; abi: Abi }>([
+      [deployment.token.address.toLowerCase(), { name: "token", abi: TestTokenArtifact.abi as Abi }],
+      [deployment.modelRegistry.toLowerCase(), { name: "ModelRegistry", abi: ModelRegistryArtifact.abi as Abi }],
+      [deployment.providerRegistry.toLowerCase(), { name: "ProviderRegistry", abi: ProviderRegistryArtifact.abi as Abi }],
+      [deployment.paymentChannels.toLowerCase(), { name: "PaymentChannels", abi: PaymentChannelsArtifact.abi as Abi }],
+    ]);
+    const roleOf = new Map(Object.entries(hosts).map(([name, h]) => [h.address.toLowerCase(), name === "chain" ? "operator (gotong deploy)" : name]));
+    const gas = new Map<string, Map<string, { count: number; gas: bigint }>>();
+    const latest = await deployer.public.getBlockNumber();
+    for (let n = 0n; n <= latest; n++) {
+      const block = await deployer.public.getBlock({ blockNumber: n, includeTransactions: true });
+      for (const tx of block.transactions) {
+        const role = roleOf.get(tx.from.toLowerCase()) ?? "creator and faucet";
+        const receipt = await deployer.public.getTransactionReceipt({ hash: tx.hash });
+        const target = tx.to ? contracts.get(tx.to.toLowerCase()) : undefined;
+        let call = tx.to ? "other contract" : "contract creation";
+        if (target) {
+          try {
+            call = `${target.name}.${decodeFunctionData({ abi: target.abi, data: tx.input }).functionName}`;
+          } catch {
+            call = `${target.name}.?`;
+          }
+        }
+        const calls = gas.get(role) ?? new Map();
+        const entry = calls.get(call) ?? { count: 0, gas: 0n };
+        calls.set(call, { count: entry.count + 1, gas: entry.gas + receipt.gasUsed });
+        gas.set(role, calls);
+      }
+    }
+    for (const [role, calls] of gas) {
+      const total = sum([...calls.values()].map((c) => c.gas));
+      process.stdout.write(`manyHosts gas: ${role}: ${total} (${[...calls].map(([call, c]) => `${call} ×${c.count} ${c.gas}`).join(", ")})\n`);
+    }
+    // One channel per provider that served, none with the endpoint nobody saw answer.
+    expect(gas.get("gateway")?.get("PaymentChannels.open")?.count).toBe(3);
+    for (const name of ["p1", "p2", "p3"]) expect(gas.get(name)?.get("PaymentChannels.redeemBatch")?.count ?? gas.get(name)?.get("PaymentChannels.redeem")?.count, `${name} redeemed`).toBeGreaterThan(0);
+    expect([...(gas.get("p4")?.keys() ?? [])].some((call) => call.startsWith("PaymentChannels"))).toBe(false);
   });
 });
