@@ -100,6 +100,39 @@ describe("gotong deploy to another network", () => {
     process.stdout.write(`full deploy with an existing token: ${printed.gasUsed} gas\n`);
   });
 
+  it("sets ServingVerification's terms from its flags, and refuses a bad one before sending anything", async () => {
+    const before = await nonce();
+    const over = await runGotong(["deploy", "--rpc-url", anvil.rpcUrl, "--key", keyFile, "--token", usdc, "--reporter-bps", "5000", "--validator-bps", "5001", "--out", join(home.root, "over.json")]);
+    expect(over.code).toBe(1);
+    expect(over.stderr).toContain("--reporter-bps 5000 and --validator-bps 5001 add up to 10001, over 10000");
+    const zero = await runGotong(["deploy", "--rpc-url", anvil.rpcUrl, "--key", keyFile, "--token", usdc, "--report-bond", "0", "--out", join(home.root, "zero.json")]);
+    expect(zero.code).toBe(1);
+    expect(zero.stderr).toContain("--report-bond must be more than 0");
+    expect(await nonce()).toBe(before);
+    expect(existsSync(join(home.root, "over.progress.json")) || existsSync(join(home.root, "zero.progress.json"))).toBe(false);
+
+    const out = join(home.root, "terms.json");
+    const flags = ["--validator-stake", "75", "--validator-unstake-delay", "2d", "--report-bond", "2.5", "--commit-period", "30m", "--reveal-period", "3h"];
+    const splits = ["--slash-bps", "6000", "--reporter-bps", "1500", "--validator-bps", "2500", "--validator-penalty-bps", "500", "--honest-provider-bps", "4000"];
+    const result = await runGotong(["deploy", "--rpc-url", anvil.rpcUrl, "--key", keyFile, "--token", usdc, ...flags, ...splits, "--out", out]);
+    expect(result.code, result.stderr).toBe(0);
+    const terms = readDeployment(out);
+    const read = (functionName: string) => deployer.public.readContract({ address: terms.servingVerification!, abi: ServingVerificationArtifact.abi, functionName: functionName as never });
+    // Read back from the chain, in the token's base units (6 decimals) and seconds.
+    expect(await read("minValidatorStake")).toBe(75n * USDC);
+    expect(await read("validatorUnstakeDelay")).toBe(2n * 86_400n);
+    expect(await read("reportBond")).toBe(2_500_000n);
+    expect(await read("commitPeriod")).toBe(1800n);
+    expect(await read("revealPeriod")).toBe(3n * 3600n);
+    expect(await read("slashBps")).toBe(6000);
+    expect(await read("reporterBps")).toBe(1500);
+    expect(await read("validatorBps")).toBe(2500);
+    expect(await read("validatorPenaltyBps")).toBe(500);
+    expect(await read("honestProviderBps")).toBe(4000);
+    // The provider side keeps its defaults: the terms are ServingVerification's alone.
+    expect(await deployer.public.readContract({ address: terms.providerRegistry, abi: ProviderRegistryArtifact.abi, functionName: "minStake" })).toBe(100n * USDC);
+  });
+
   it("checks runtime code byte for byte, immutables aside", async () => {
     // ProviderRegistry's immutables (token, registry, stake) make its code differ from the build's
     // raw runtime code: the check must mask exactly those bytes and nothing else.

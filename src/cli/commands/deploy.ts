@@ -9,6 +9,7 @@ import { resumableSteps } from "../../chain/resumableSteps.ts";
 import { verifyDeployedCode } from "../../chain/verifyDeployedCode.ts";
 import { GotongError } from "../../common/errors.ts";
 import { readKey } from "../../common/keys.ts";
+import { parseContractDuration, parseVerificationTerms, verificationFlags, type VerificationFlag } from "../parseVerificationTerms.ts";
 import { context, integer, parse, tokens } from "../shared.ts";
 
 export const help = `gotong deploy --rpc-url URL --key FILE (--token ADDR | --test-token) [options] [--out deployment.json]
@@ -35,6 +36,21 @@ export const help = `gotong deploy --rpc-url URL --key FILE (--token ADDR | --te
                              seconds, or 30m, 12h, 7d (default 1h)
   --min-stake T              minimum provider stake in whole tokens (default 100)
   --steward ADDR             who picks the funding round the fee feeds (default: the deployer)
+
+  Verified serving (ServingVerification's terms, fixed at deployment; tokens are whole tokens,
+  durations seconds or 30m, 12h, 7d, shares basis points):
+  --validator-stake T        a validator's minimum stake (default: --min-stake)
+  --validator-unstake-delay D  how long unstaked validator stake waits (default 7d, as providers')
+  --report-bond T            what a report bonds, lost on an honest verdict (default --min-stake / 10)
+  --commit-period D          how long drawn validators have to commit their votes (default 1h)
+  --reveal-period D          how long they then have to reveal them (default 1h)
+  --slash-bps N              share of the provider's stake a fraud verdict takes, 1..10000 (default 10000)
+  --reporter-bps N           share of a slash paid to the reporter (default 1000)
+  --validator-bps N          share of a slash paid to the quorum's validators (default 2000); with
+                             --reporter-bps at most 10000, the rest funds quadratic funding
+  --validator-penalty-bps N  share of its stake a validator against the quorum or silent loses (default 1000)
+  --honest-provider-bps N    share of a lost bond paid to the provider wrongly reported (default 5000)
+
   --confirmations N          blocks to wait for on each transaction (default 1)
   --out FILE                 the deployment file to write (default deployment.json)
   --json                     print the deployment, the checked contracts and the gas used as JSON`;
@@ -51,6 +67,7 @@ export async function run(args: string[]) {
       "challenge-period": { type: "string" },
       "min-stake": { type: "string" },
       steward: { type: "string" },
+      ...(Object.fromEntries(Object.keys(verificationFlags).map((flag) => [flag, { type: "string" }])) as Record<VerificationFlag, { type: "string" }>),
       confirmations: { type: "string" },
       out: { type: "string" },
     },
@@ -67,7 +84,9 @@ export async function run(args: string[]) {
   const steward = values.steward === undefined ? undefined : addressOption(values.steward, "steward");
   const protocolFeeBps = integer(values["protocol-fee-bps"], "protocol-fee-bps");
   if (protocolFeeBps !== undefined && protocolFeeBps > 10_000) throw invalid(`--protocol-fee-bps must be at most 10000 (100%), not ${protocolFeeBps}`);
-  const challengePeriod = values["challenge-period"] === undefined ? undefined : seconds(values["challenge-period"]);
+  const challengePeriod = values["challenge-period"] === undefined ? undefined : Number(parseContractDuration(values["challenge-period"], "challenge-period"));
+  // Checked now, before anything is sent; read again in the token's decimals once it is known.
+  parseVerificationTerms(values, values["test-token"] ? 6 : 18);
   const confirmations = integer(values.confirmations, "confirmations", 1)!;
   const out = values.out ?? "deployment.json";
   const progressPath = `${out.replace(/\.json$/, "")}.progress.json`;
@@ -96,6 +115,8 @@ export async function run(args: string[]) {
   say(`deploying to chain ${chainId} from ${account.address} (progress: ${progressPath})`);
 
   const paymentToken = token ? await readPaymentToken(clients, token) : undefined;
+  // In the token's decimals, before the fee-on-transfer check sends anything.
+  const verification = parseVerificationTerms(values, paymentToken?.decimals ?? 6);
   if (paymentToken) {
     await steps.once("check:token", async () => {
       const measured = await refuseFeeOnTransfer(clients, paymentToken);
@@ -103,7 +124,7 @@ export async function run(args: string[]) {
     });
   }
   const minStake = values["min-stake"] === undefined ? undefined : tokens(values["min-stake"], paymentToken?.decimals ?? 6, 0n);
-  const deployment = await deployContracts(clients, { rpcUrl, token: paymentToken, protocolFeeBps, challengePeriod, minStake, steward }, reporting(steps, say));
+  const deployment = await deployContracts(clients, { rpcUrl, token: paymentToken, protocolFeeBps, challengePeriod, minStake, steward, verification }, reporting(steps, say));
   const verified = await verifyDeployedCode(clients.public, deployment, { testToken: !paymentToken });
   writeDeployment(out, deployment);
   const gasUsed = steps.gasUsed();
@@ -129,14 +150,6 @@ function reporting(steps: DeploySteps, say: (line: string) => void): DeploySteps
       say(`called ${call.functionName} on ${call.address}`);
     },
   };
-}
-
-/** Parses `3600`, `30m`, `12h` or `7d` into seconds. */
-function seconds(text: string): number {
-  const match = /^(\d+)([smhd]?)$/.exec(text);
-  if (!match) throw invalid(`--challenge-period must be seconds or a duration such as 30m, 12h, 7d, not "${text}"`);
-  const unit = { "": 1, s: 1, m: 60, h: 3600, d: 86_400 }[match[2] as "" | "s" | "m" | "h" | "d"];
-  return Number(match[1]) * unit;
 }
 
 function addressOption(text: string, name: string): Address {
