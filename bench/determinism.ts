@@ -13,7 +13,7 @@
  *   bills one more output or input token. Reported: the detection rate per challenge at the chosen
  *   tolerance and at others, and the median of each answer's largest margin.
  *
- *   npx tsx bench/determinism.ts [challenges]   writes bench/results/determinism.json (also part of `npm run bench`)
+ *   npx tsx bench/determinism.ts [challenges]   writes bench/results/determinism.json and the README's table (also part of `npm run bench`)
  */
 import { writeFileSync, mkdtempSync, rmSync } from "node:fs";
 import { join } from "node:path";
@@ -28,8 +28,9 @@ import { serveBody, signEvidence, type Served } from "../src/verification/eviden
 import { quantizeGguf, type QuantTarget } from "../src/verification/quantizeGguf.ts";
 import { haveSharedModels, sharedModelPath, SHARED_MODELS } from "../test/fixtures/model/sharedModels.ts";
 import { median } from "./median.ts";
+import { fillReadme } from "./fillReadme.ts";
 
-const TOLERANCES = [0.01, 0.1, 0.5, 1, 2, 4] as const;
+const TOLERANCES = [0.005, 0.01, 0.02, 0.05, 0.1, 0.5] as const;
 const INJECTED_PREFIX = "Here is a story for children:\n";
 const ACCOUNT = privateKeyToAccount(`0x${"ab".repeat(32)}`);
 const DOMAIN = { chainId: 31337, verifyingContract: `0x${"22".repeat(20)}` as Hex };
@@ -181,4 +182,5 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
   const result = await benchDeterminism({ challenges: process.argv[2] ? Number(process.argv[2]) : undefined });
   console.log(JSON.stringify(result, null, 2));
   console.log(renderDeterminismTable(result));
+  fillReadme("determinism-bench", renderDeterminismTable(result));
 }

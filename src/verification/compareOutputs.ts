@@ -3,14 +3,23 @@ import type { LlamaContextSequence, LlamaModel, Token } from "node-llama-cpp";
 /**
  * Logit margin (natural-log units, the raw logits of the model) within which a provider's token
  * counts as the validator's own choice even though it is not the validator's top token: the
- * floating-point noise of another thread count, batch shape or run. bench/determinism.ts measured it
- * on the project's 2-core machines (stories260K and llama-2-tiny-random; threads 1 and 2, repeated
- * runs, four sequences batched in one context): the largest honest margin was 0 (llama.cpp's CPU
- * output did not vary at all), every cheat's first divergence was far above this. The tolerance is
- * set well above the noise so that a build or machine with real noise does not slash an honest
- * provider, and well below the cheats' margins: the README reports both distributions.
+ * floating-point noise between the provider's run and the validator's. bench/determinism.ts measured
+ * it on the project's 2-core CPU machines (stories260K and llama-2-tiny-random; threads 1 and 2,
+ * repeated runs, four sequences batched in one context, against a 1-thread validator that evaluates
+ * the answer in batches rather than a token at a time): the largest honest margin in any run so far
+ * was 0.0033 logits (most answers: exactly 0). 0.02 is six times that. A Q8_0 requantisation's
+ * answers leave the greedy path by 0.005 to 0.15 logits where they leave it at all, so below 0.02
+ * would catch little more and eat into the safety factor, and the old 0.5 let nearly all of them
+ * through. F16 gives the same greedy text as the original on these models: no tolerance can see it.
+ *
+ * The trade-off: the tolerance is a bound on the provider's hardware as much as on its honesty. A
+ * provider whose numerics differ more from the validator's (a GPU's fused or half-precision kernels,
+ * another llama.cpp build) is flagged whenever its answer crosses a near-tie closer than its own
+ * noise, much as Q8_0 is. Such a provider needs validators that run the same kind of backend, or a
+ * tolerance measured for that pairing (`VerifyOptions.tolerance`), and then a requantisation whose
+ * error is no larger than that noise is no longer distinguishable from it.
  */
-export const DEFAULT_TOLERANCE = 0.5;
+export const DEFAULT_TOLERANCE = 0.02;
 
 /** Likeliest tokens read at each position: the provider's token is looked for among them. */
 const TOP_K = 40;
@@ -29,9 +38,11 @@ export type Comparison = {
   /** The answer's tokens as the validator walked them. */
   outputTokens: number;
   /**
-   * Extra tokens an honest provider may have counted: positions where a shorter token spelling the
-   * same text was within the tolerance of the top (a near-tie between tokenizations), plus one when
-   * the answer ended at a stop string (the provider bills the token that ended it).
+   * Extra tokens an honest provider may have counted, each for something the validator saw in this
+   * answer: a position where a shorter token spelling the same text was within the tolerance of the
+   * top (a near-tie between tokenizations), and one when the answer's end was a stop-string token,
+   * or within the tolerance of one (the provider bills the token that began the stop string). Never
+   * a blanket allowance: an answer that ended on an end-of-generation token with no near-tie has 0.
    */
   countAllowance: number;
   /** Per position, how far (in logits) the answer's token fell below the validator's top; 0 when it was the top. */
@@ -107,10 +118,17 @@ export async function compareOutputs(model: LlamaModel, sequence: LlamaContextSe
       if (offset >= answer.length) {
         // The whole answer is spelt: it ended by length, or the model must choose to end here.
         if (path.length < maxTokens) {
-          let best = -Infinity;
-          for (const [token, logit] of logits) if (logit > best && (model.isEogToken(token) || endsAtStop(pieceOf(token), stop))) best = logit;
-          judge(max - best);
-          if (stop.length > 0 && !model.isEogToken(top)) countAllowance++;
+          let bestEnd = -Infinity;
+          let bestStop = -Infinity;
+          for (const [token, logit] of logits) {
+            if (model.isEogToken(token)) bestEnd = Math.max(bestEnd, logit);
+            else if (endsAtStop(pieceOf(token), stop)) bestStop = Math.max(bestStop, logit);
+          }
+          judge(max - Math.max(bestEnd, bestStop));
+          // The provider bills the token that began a stop string (generateTokens), never an
+          // end-of-generation token: one more token only when a stop-string token was the choice
+          // here, or within the noise of it.
+          if (max - bestStop <= tolerance) countAllowance++;
         }
         return { positions: margins.length, agreed, firstMismatch, outputTokens: path.length, countAllowance, margins };
       }
@@ -142,7 +160,9 @@ export async function compareOutputs(model: LlamaModel, sequence: LlamaContextSe
         }
         judge(max - best);
       }
-      if (max - secondLogit(logits, choice) <= tolerance && hasShorterNearTie(logits, choice, max - tolerance, pieceOf, consistent)) countAllowance++;
+      // A shorter token spelling the same text within the noise of the top: an honest provider on
+      // other numerics may have taken it and needed one token more for the same text.
+      if (hasShorterNearTie(logits, choice, max - tolerance, pieceOf, consistent)) countAllowance++;
       push(choice);
       if (choice !== candidate) {
         // Off the tokenization evaluated ahead: drop what was evaluated after this position.
@@ -174,11 +194,6 @@ function trimIncomplete(text: string): string {
 /** True when a token's text would end the answer at one of the stop strings (starts one, or holds one). */
 function endsAtStop(piece: string, stop: string[]): boolean {
   return piece.length > 0 && stop.some((s) => s.startsWith(piece) || piece.includes(s));
-}
-
-function secondLogit(logits: Map<Token, number>, except: Token): number {
-  for (const [token, logit] of logits) if (token !== except) return logit;
-  return -Infinity;
 }
 
 /** True when a token with a shorter piece that also spells the answer is within the tolerance: the provider may have split it. */

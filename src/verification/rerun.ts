@@ -128,9 +128,10 @@ export async function createVerifier(model: VerifiedModel, options: VerifierOpti
       const where = comparison.firstMismatch === comparison.outputTokens ? "at the answer's end (the model would have gone on)" : `at answer token ${comparison.firstMismatch}`;
       return { ...base, fraud: true, reason: "different_output", detail: `the answer leaves these weights' greedy choice ${where}, by ${margin.toFixed(3)} logits (tolerance ${tolerance}); ${comparison.agreed} of ${comparison.positions} positions agree` };
     }
-    const allowed = comparison.outputTokens + comparison.countAllowance;
+    // The provider stops billing at max_tokens (generateTokens), near-ties or not.
+    const allowed = Math.min(comparison.outputTokens + comparison.countAllowance, request.maxTokens ?? Infinity);
     if (receipt.outputTokens > BigInt(allowed)) {
-      return { ...base, fraud: true, reason: "inflated_output_tokens", detail: `the receipt bills ${receipt.outputTokens} output tokens; the answer is ${comparison.outputTokens} tokens (at most ${allowed} with near-ties)` };
+      return { ...base, fraud: true, reason: "inflated_output_tokens", detail: `the receipt bills ${receipt.outputTokens} output tokens; the answer is ${comparison.outputTokens} tokens (at most ${allowed} allowing for the near-ties and stop string seen in it, and max_tokens)` };
     }
     if (receipt.inputTokens > BigInt(counted.inputTokens)) {
       return { ...base, fraud: true, reason: "inflated_input_tokens", detail: `the receipt bills ${receipt.inputTokens} input tokens; the prompt renders to ${counted.inputTokens}` };
