@@ -107,7 +107,7 @@ export async function createAgent(options: CreateAgentOptions) {
   const deployment = typeof options.deployment === "object" ? options.deployment : readDeployment(options.deployment ?? home.deployment);
   const logger = options.logger ?? createLogger({ level: "warn" });
   const account = privateKeyToAccount(options.agentKey);
-  const clients = createClients({ rpcUrl: deployment.rpcUrl, chainId: deployment.chainId, account });
+  const clients = createClients({ rpcUrl: deployment.rpcUrl, rpcUrls: deployment.rpcUrls, chainId: deployment.chainId, account });
   const spender = createAgentSpender({ clients, deployment, wallet: options.wallet, logger: logger.child("agent") });
   const token = deployment.token;
   const funder = createAgentFunder(spender, deployment);

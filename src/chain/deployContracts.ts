@@ -13,6 +13,8 @@ import { toChainError, writeAndWait } from "./writeAndWait.ts";
 
 export type DeployOptions = {
   rpcUrl: string;
+  /** Every endpoint of the chain when there are several (written to the deployment file). */
+  rpcUrls?: string[];
   /**
    * The steward of the funding contract: the account that picks which QuadraticFunding round the
    * protocol fee feeds (a DAO or multisig on a real network). Protocol fees themselves are credited
@@ -193,6 +195,7 @@ export async function deployContracts(clients: ChainClients, options: DeployOpti
   return {
     chainId: clients.chain.id,
     rpcUrl: options.rpcUrl,
+    ...(options.rpcUrls ? { rpcUrls: options.rpcUrls } : {}),
     startBlock: startBlock.toString(),
     token,
     modelRegistry,

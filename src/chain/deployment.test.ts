@@ -86,4 +86,32 @@ describe("deployment files", () => {
     expect(readDeployment(path).quadraticFunding).toBeUndefined();
     expect(readDeployment(path).paymentChannels).toBe(at(4));
   });
+
+  describe("several RPC endpoints", () => {
+    const saved = process.env.GOTONG_RPC_URLS;
+    afterEach(() => {
+      if (saved === undefined) delete process.env.GOTONG_RPC_URLS;
+      else process.env.GOTONG_RPC_URLS = saved;
+    });
+
+    it("reads the file's rpcUrls, and GOTONG_RPC_URLS replaces them on one host, first URL first", () => {
+      const path = join(dir, "many.json");
+      writeDeployment(path, { ...deployment, rpcUrls: ["http://127.0.0.1:8545", "https://rpc.example/v1"] });
+      delete process.env.GOTONG_RPC_URLS;
+      expect(readDeployment(path).rpcUrls).toEqual(["http://127.0.0.1:8545", "https://rpc.example/v1"]);
+      process.env.GOTONG_RPC_URLS = " https://a.example , https://b.example,https://a.example ";
+      expect(readDeployment(path)).toMatchObject({ rpcUrl: "https://a.example", rpcUrls: ["https://a.example", "https://b.example"] });
+    });
+
+    it("refuses an endpoint that is not an http(s) URL, naming it and where it came from", () => {
+      const path = join(dir, "bad.json");
+      writeDeployment(path, { ...deployment, rpcUrls: ["http://127.0.0.1:8545", "ws://127.0.0.1:8546"] });
+      delete process.env.GOTONG_RPC_URLS;
+      expect(refusal(path).message).toBe(`rpcUrls of ${path}: "ws://127.0.0.1:8546" is not an http(s) URL`);
+      writeFileSync(path, JSON.stringify({ ...deployment, rpcUrls: "http://127.0.0.1:8545" }));
+      expect(refusal(path)).toMatchObject({ code: "deployment_invalid", message: `The deployment file ${path} has "rpcUrls" that is not a list of URLs` });
+      process.env.GOTONG_RPC_URLS = "http://ok.example,not a url";
+      expect(refusal(path).message).toBe('GOTONG_RPC_URLS: "not a url" is not an http(s) URL');
+    });
+  });
 });

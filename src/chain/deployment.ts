@@ -5,7 +5,13 @@ import { GotongError } from "../common/errors.ts";
 /** Where Gotong's contracts live on one chain: written by `gotong devnet` or `gotong deploy`, read by every role. */
 export type Deployment = {
   chainId: number;
+  /** The chain's JSON-RPC endpoint: the first one tried. */
   rpcUrl: string;
+  /**
+   * Every endpoint of the chain, in order of preference (rpcUrl first): a call the first cannot
+   * answer (timed out, rate-limited, gone) goes to the next. `GOTONG_RPC_URLS` overrides both on one host.
+   */
+  rpcUrls?: string[];
   /** Block the contracts were deployed in; event scans start here. */
   startBlock: string;
   token: { address: Address; symbol: string; decimals: number };
@@ -60,7 +66,37 @@ export function readDeployment(path: string): Deployment {
   for (const key of ["chainId", "rpcUrl", "token", "modelRegistry", "providerRegistry", "paymentChannels", "fundingPool"] as const) {
     if (value[key] === undefined) throw new GotongError(`The deployment file ${path} has no "${key}"`, { code: "deployment_invalid" });
   }
+  const fromEnv = process.env.GOTONG_RPC_URLS?.trim();
+  if (fromEnv) {
+    const urls = parseRpcUrls(fromEnv, "GOTONG_RPC_URLS");
+    return { ...value, rpcUrl: urls[0]!, rpcUrls: urls };
+  }
+  if (value.rpcUrls !== undefined) {
+    if (!Array.isArray(value.rpcUrls) || value.rpcUrls.length === 0) throw new GotongError(`The deployment file ${path} has "rpcUrls" that is not a list of URLs`, { code: "deployment_invalid" });
+    parseRpcUrls(value.rpcUrls.join(","), `rpcUrls of ${path}`);
+  }
   return value;
+}
+
+/**
+ * The endpoints in a comma-separated list, each checked to be an http(s) URL: a typo is named
+ * here, not met later as a chain that cannot be reached.
+ */
+export function parseRpcUrls(text: string, where: string): string[] {
+  const urls = text.split(",").map((u) => u.trim()).filter((u) => u !== "");
+  if (urls.length === 0) throw new GotongError(`${where} names no RPC URL`, { code: "invalid_arguments", hint: "Give one or more http(s) JSON-RPC URLs, separated by commas." });
+  for (const url of urls) {
+    let protocol: string;
+    try {
+      protocol = new URL(url).protocol;
+    } catch {
+      protocol = "";
+    }
+    if (protocol !== "http:" && protocol !== "https:") {
+      throw new GotongError(`${where}: "${url}" is not an http(s) URL`, { code: "invalid_arguments", hint: "Give one or more http(s) JSON-RPC URLs, separated by commas, e.g. https://rpc-a.example,https://rpc-b.example." });
+    }
+  }
+  return [...new Set(urls)];
 }
 
 /** Writes a deployment file atomically. */

@@ -23,7 +23,7 @@ export async function fundOnDevnet(deployment: Deployment, address: Address, amo
   if (deployment.chainId !== 31337) {
     throw new GotongError(`Cannot mint test funds on chain ${deployment.chainId}`, { code: "not_devnet", hint: "Real networks have no faucet: send native coin and tokens to the account yourself." });
   }
-  const clients = createClients({ rpcUrl: deployment.rpcUrl, chainId: deployment.chainId, account: privateKeyToAccount(DEVNET_DEPLOYER_KEY) });
+  const clients = createClients({ rpcUrl: deployment.rpcUrl, rpcUrls: deployment.rpcUrls, chainId: deployment.chainId, account: privateKeyToAccount(DEVNET_DEPLOYER_KEY) });
   const ether = amounts.ether ?? (options.add ? 0n : parseEther("100"));
   const given: DevnetFunding = { ether: 0n, tokens: 0n };
   let balance: bigint;

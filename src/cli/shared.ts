@@ -54,7 +54,7 @@ export function context(values: { home?: string; verbose?: boolean }): CommandCo
       return file ? readKey(file) : loadOrCreateKey(home.keys, role);
     },
     clients(deployment: Deployment, key: Hex) {
-      return createClients({ rpcUrl: deployment.rpcUrl, chainId: deployment.chainId, account: privateKeyToAccount(key) });
+      return createClients({ rpcUrl: deployment.rpcUrl, rpcUrls: deployment.rpcUrls, chainId: deployment.chainId, account: privateKeyToAccount(key) });
     },
     /** A client that only reads from the chain: it needs no key. */
     reader(deployment: Deployment) {

@@ -106,7 +106,7 @@ export async function startGatewayServices(options: GatewayServicesOptions) {
 function openServices(options: GatewayServicesOptions, lock: StateLock) {
   const { deployment, logger } = options;
   const account = privateKeyToAccount(options.privateKey);
-  const clients = createClients({ rpcUrl: deployment.rpcUrl, chainId: deployment.chainId, account });
+  const clients = createClients({ rpcUrl: deployment.rpcUrl, rpcUrls: deployment.rpcUrls, chainId: deployment.chainId, account });
   const storePath = gatewayStorePath(options.home, account.address);
   const store = createGatewayStore(storePath);
   const domain = { chainId: deployment.chainId, verifyingContract: deployment.paymentChannels };

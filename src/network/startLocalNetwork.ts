@@ -103,7 +103,7 @@ export async function startLocalNetwork(options: LocalNetworkOptions) {
         }
       }
     }
-    const creator = createClients({ rpcUrl: deployment.rpcUrl, chainId: deployment.chainId, account: privateKeyToAccount(creatorKey) });
+    const creator = createClients({ rpcUrl: deployment.rpcUrl, rpcUrls: deployment.rpcUrls, chainId: deployment.chainId, account: privateKeyToAccount(creatorKey) });
     if (options.royaltyBps !== undefined) await checkRoyaltyBps(creator.public, deployment, options.royaltyBps);
     const model = await publishModel(creator, deployment, {
       path: modelPath,

@@ -76,7 +76,7 @@ async function serveValidator(options: StartValidatorOptions) {
   const { deployment, logger } = options;
   const servingVerification = servingVerificationOf(deployment);
   const account = privateKeyToAccount(options.privateKey);
-  const clients = createClients({ rpcUrl: deployment.rpcUrl, chainId: deployment.chainId, account });
+  const clients = createClients({ rpcUrl: deployment.rpcUrl, rpcUrls: deployment.rpcUrls, chainId: deployment.chainId, account });
   const paymentDomain = { chainId: deployment.chainId, verifyingContract: deployment.paymentChannels };
 
   const verifiers = new Map<string, Verifier>();

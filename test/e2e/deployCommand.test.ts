@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { encodeDeployData, erc20Abi, getAddress, getContractAddress, keccak256, parseEther, type Address, type Hex, type PublicClient } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
@@ -16,6 +18,7 @@ import { registerModel } from "../../src/model/registerModel.ts";
 import { startProvider } from "../../src/provider/startProvider.ts";
 import { chatModel } from "../helpers/chatModel.ts";
 import { runGotong, spawnGotong } from "../helpers/cli.ts";
+import { startFaultyRpc } from "../helpers/faultyRpc.ts";
 import { DEFAULT_PRICE, quietLogger } from "../helpers/network.ts";
 import { freePort } from "../helpers/ports.ts";
 import { postChat } from "../helpers/postChat.ts";
@@ -31,6 +34,8 @@ describe("gotong deploy to another network", () => {
   let deployer: ChainClients;
   let keyFile: string;
   let usdc: Address;
+  /** A second endpoint of the same chain, listed first in the deployment file, that later vanishes. */
+  let proxy: Awaited<ReturnType<typeof startFaultyRpc>>;
   const nonce = () => deployer.public.getTransactionCount({ address: deployer.account.address });
 
   /** Funds `address` with ether for gas (anvil_setBalance: the only funding this chain has) and `tokens` of the token. */
@@ -41,6 +46,7 @@ describe("gotong deploy to another network", () => {
 
   beforeAll(async () => {
     anvil = await startAnvil({ port: await freePort(), chainId: CHAIN_ID, devAccountBalance: 0 });
+    proxy = await startFaultyRpc(anvil.rpcUrl);
     const key = generatePrivateKey();
     keyFile = join(home.root, "deployer.key");
     writeFileSync(keyFile, key + "\n", { mode: 0o600 });
@@ -55,6 +61,7 @@ describe("gotong deploy to another network", () => {
     await fund(deployer.account.address, 1_000n * USDC);
   });
   afterAll(async () => {
+    await proxy?.close();
     await anvil?.stop();
     home.cleanup();
   });
@@ -66,16 +73,37 @@ describe("gotong deploy to another network", () => {
     expect(existsSync(join(home.root, "none.progress.json"))).toBe(false);
   });
 
+  it("refuses RPC URLs of two different chains, or one that is not a URL, before sending anything", async () => {
+    const otherChain = createServer((req, res) => {
+      req.resume();
+      req.on("end", () => res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ jsonrpc: "2.0", id: 0, result: "0x1" })));
+    });
+    await new Promise<void>((r) => otherChain.listen(0, "127.0.0.1", r));
+    try {
+      const before = await nonce();
+      const otherUrl = `http://127.0.0.1:${(otherChain.address() as AddressInfo).port}`;
+      const mixed = await runGotong(["deploy", "--rpc-url", `${anvil.rpcUrl},${otherUrl}`, "--key", keyFile, "--test-token", "--out", join(home.root, "mixed.json")]);
+      expect(mixed.code).toBe(1);
+      expect(mixed.stderr).toContain(`--rpc-url names two chains: ${anvil.rpcUrl} is chain ${CHAIN_ID}, ${otherUrl} is chain 1`);
+      const typo = await runGotong(["deploy", "--rpc-url", `${anvil.rpcUrl},localhost:8545`, "--key", keyFile, "--test-token", "--out", join(home.root, "typo.json")]);
+      expect(typo.code).toBe(1);
+      expect(typo.stderr).toContain('--rpc-url: "localhost:8545" is not an http(s) URL');
+      expect(await nonce()).toBe(before);
+    } finally {
+      await new Promise<void>((r) => otherChain.close(() => r()));
+    }
+  });
+
   let deployment: Deployment;
   it("deploys every contract with an existing token, checks their code and writes the deployment file", async () => {
     const out = join(home.root, "deployment.json");
     const before = await nonce();
-    const result = await runGotong(["deploy", "--rpc-url", anvil.rpcUrl, "--key", keyFile, "--token", usdc, "--protocol-fee-bps", "150", "--challenge-period", "2h", "--min-stake", "50", "--out", out, "--json"]);
+    const result = await runGotong(["deploy", "--rpc-url", `${proxy.url},${anvil.rpcUrl}`, "--key", keyFile, "--token", usdc, "--protocol-fee-bps", "150", "--challenge-period", "2h", "--min-stake", "50", "--out", out, "--json"]);
     expect(result.code, result.stderr).toBe(0);
     const printed = JSON.parse(result.stdout) as { deployment: Deployment; verified: { contract: string }[]; gasUsed: string };
     deployment = readDeployment(out);
     expect(printed.deployment).toEqual(deployment);
-    expect(deployment).toMatchObject({ chainId: CHAIN_ID, rpcUrl: anvil.rpcUrl, token: { address: getAddress(usdc), symbol: "USDC", decimals: 6 }, protocolFeeBps: 150, challengePeriod: 7200, minStake: (50n * USDC).toString() });
+    expect(deployment).toMatchObject({ chainId: CHAIN_ID, rpcUrl: proxy.url, rpcUrls: [proxy.url, anvil.rpcUrl], token: { address: getAddress(usdc), symbol: "USDC", decimals: 6 }, protocolFeeBps: 150, challengePeriod: 7200, minStake: (50n * USDC).toString() });
     expect(deployment.fundingPool).toBe(deployment.quadraticFunding);
     expect(printed.verified.map((v) => v.contract)).toEqual(["ModelRegistry", "ProviderRegistry", "QuadraticFunding", "PaymentChannels", "X402Splitter", "AttestationRegistry", "AgentWalletFactory", "AgentRegistry", "AgentReputation", "DatasetRegistry", "DataPoolFactory", "ServingVerification"]);
     // The contracts hold the options given, read back from the chain.
@@ -221,13 +249,16 @@ describe("gotong deploy to another network", () => {
     const gatewayKey = generatePrivateKey();
     for (const [key, tokens] of [[creatorKey, 0n], [providerKey, 100n * USDC], [gatewayKey, 100n * USDC]] as const) await fund(privateKeyToAccount(key).address, tokens);
     const fromFile = readDeployment(join(home.root, "deployment.json"));
-    const creator = createClients({ rpcUrl: fromFile.rpcUrl, chainId: fromFile.chainId, account: privateKeyToAccount(creatorKey) });
+    const creator = createClients({ rpcUrl: fromFile.rpcUrl, rpcUrls: fromFile.rpcUrls, chainId: fromFile.chainId, account: privateKeyToAccount(creatorKey) });
     const model = await chatModel(home.models);
     const { modelId } = await registerModel(creator, fromFile, { path: model.path, name: model.name, royaltyBps: 1000, manifestsDir: home.manifests });
     const provider = await startProvider({ home, deployment: fromFile, privateKey: providerKey, modelPath: model.path, modelId, price: DEFAULT_PRICE, port: 0, threads: 1, redeemIntervalMs: 3_600_000, logger });
     try {
       const gateway = await startGateway({ home, deployment: fromFile, privateKey: gatewayKey, port: 0, deposit: 10n * USDC, logger });
       try {
+        // The file's first RPC endpoint vanishes: every role carries on through the second.
+        const seen = proxy.calls.length;
+        proxy.setFault(() => "gone");
         const res = await postChat(gateway.baseUrl, model.name, "Once upon a time", { max_tokens: 8 });
         expect(res.status, await res.clone().text()).toBe(200);
         const cost = BigInt(res.headers.get("x-gotong-cost")!);
@@ -242,6 +273,7 @@ describe("gotong deploy to another network", () => {
         expect(await creator.public.readContract({ address: fromFile.paymentChannels, abi: PaymentChannelsArtifact.abi, functionName: "modelEarnings", args: [modelId] })).toBe(royalty);
         expect(await earnings(fromFile.fundingPool)).toBe(fee);
         expect(await earnings(provider.address)).toBe(cost - royalty - fee);
+        expect(proxy.calls.length, "the first endpoint was tried").toBeGreaterThan(seen);
       } finally {
         await gateway.stop();
       }

@@ -4,7 +4,7 @@ import { privateKeyToAccount } from "viem/accounts";
 import { readPaymentToken, refuseFeeOnTransfer } from "../../chain/checkPaymentToken.ts";
 import { createClients } from "../../chain/createClients.ts";
 import { deployContracts, type DeploySteps } from "../../chain/deployContracts.ts";
-import { writeDeployment } from "../../chain/deployment.ts";
+import { parseRpcUrls, writeDeployment } from "../../chain/deployment.ts";
 import { resumableSteps } from "../../chain/resumableSteps.ts";
 import { verifyDeployedCode } from "../../chain/verifyDeployedCode.ts";
 import { GotongError } from "../../common/errors.ts";
@@ -24,7 +24,8 @@ export const help = `gotong deploy --rpc-url URL --key FILE (--token ADDR | --te
   where it stopped, rebroadcasting a recorded transaction rather than sending a second one: no
   contract is deployed twice. Run it after a finished deploy and it only re-checks and rewrites OUT.
 
-  --rpc-url URL              the chain's JSON-RPC endpoint (its chain id is read from it)
+  --rpc-url URL[,URL...]     the chain's JSON-RPC endpoint (its chain id is read from it); several,
+                             comma-separated, are tried in order when one fails (all written to the file)
   --key FILE                 the deployer's private key (0x + 64 hex digits); it pays the gas
   --token ADDR               an existing ERC-20 for payments (USDC, …): its decimals are read, and a
                              fee-on-transfer token is refused (measured by a 1-base-unit self-transfer
@@ -73,8 +74,9 @@ export async function run(args: string[]) {
     },
     false,
   );
-  const rpcUrl = values["rpc-url"];
-  if (!rpcUrl) throw invalid("gotong deploy needs --rpc-url URL: the chain to deploy to");
+  if (!values["rpc-url"]) throw invalid("gotong deploy needs --rpc-url URL: the chain to deploy to");
+  const rpcUrls = parseRpcUrls(values["rpc-url"], "--rpc-url");
+  const rpcUrl = rpcUrls[0]!;
   if (!values.key) throw invalid("gotong deploy needs --key FILE: the deployer's private key, which pays the gas");
   if (values.token && values["test-token"]) throw invalid("Give either --token ADDR or --test-token, not both");
   if (!values.token && !values["test-token"]) {
@@ -94,19 +96,25 @@ export async function run(args: string[]) {
   if (!existsSync(values.key)) throw new GotongError(`No key file at ${values.key}`, { code: "invalid_key", hint: "Give --key the file holding the deployer's private key (0x + 64 hex digits)." });
   const account = privateKeyToAccount(readKey(values.key));
 
-  let chainId: number;
-  try {
-    chainId = await createPublicClient({ transport: http(rpcUrl, { retryCount: 2, timeout: 20_000 }) }).getChainId();
-  } catch (error) {
-    throw new GotongError(`Cannot reach ${rpcUrl} to read its chain id: ${(error as Error).message.split("\n")[0]}`, {
-      code: "chain_unreachable",
-      status: 503,
-      retryable: true,
-      hint: "Check --rpc-url: it must be the JSON-RPC endpoint (http or https) of the chain to deploy to.",
-      cause: error,
-    });
+  // Every endpoint must answer, and for the same chain: a second URL of another network is named now.
+  const chainIds: number[] = [];
+  for (const url of rpcUrls) {
+    try {
+      chainIds.push(await createPublicClient({ transport: http(url, { retryCount: 2, timeout: 20_000 }) }).getChainId());
+    } catch (error) {
+      throw new GotongError(`Cannot reach ${url} to read its chain id: ${(error as Error).message.split("\n")[0]}`, {
+        code: "chain_unreachable",
+        status: 503,
+        retryable: true,
+        hint: "Check --rpc-url: it must be the JSON-RPC endpoint (http or https) of the chain to deploy to.",
+        cause: error,
+      });
+    }
   }
-  const clients = createClients({ rpcUrl, chainId, account });
+  const chainId = chainIds[0]!;
+  const other = chainIds.findIndex((id) => id !== chainId);
+  if (other !== -1) throw invalid(`--rpc-url names two chains: ${rpcUrl} is chain ${chainId}, ${rpcUrls[other]} is chain ${chainIds[other]}`, "Every URL given to --rpc-url must be an endpoint of the same chain.");
+  const clients = createClients({ rpcUrl, rpcUrls, chainId, account });
   const steps = resumableSteps(clients, progressPath, { confirmations });
   await steps.startBlock();
   const say = (line: string) => {
@@ -124,7 +132,7 @@ export async function run(args: string[]) {
     });
   }
   const minStake = values["min-stake"] === undefined ? undefined : tokens(values["min-stake"], paymentToken?.decimals ?? 6, 0n);
-  const deployment = await deployContracts(clients, { rpcUrl, token: paymentToken, protocolFeeBps, challengePeriod, minStake, steward, verification }, reporting(steps, say));
+  const deployment = await deployContracts(clients, { rpcUrl, rpcUrls: rpcUrls.length > 1 ? rpcUrls : undefined, token: paymentToken, protocolFeeBps, challengePeriod, minStake, steward, verification }, reporting(steps, say));
   const verified = await verifyDeployedCode(clients.public, deployment, { testToken: !paymentToken });
   writeDeployment(out, deployment);
   const gasUsed = steps.gasUsed();
