@@ -76,6 +76,11 @@ function createFakeChain() {
     autoMine: true,
     /** When true, the next mined transaction reverts as a whole (out of gas, say). */
     revertNext: false,
+    /** The chain's EIP-1559 fees now. */
+    fees: { maxFeePerGas: 2n, maxPriorityFeePerGas: 1n },
+    /** A lagging RPC: blocks and the transaction count are answered from this many blocks / this count back. */
+    lagBlocks: 0n,
+    staleCount: undefined as number | undefined,
     /** Runs just before a transaction is mined: state that moves between the check and the block. */
     beforeMine: undefined as (() => void) | undefined,
   };
@@ -164,7 +169,8 @@ function createFakeChain() {
     });
 
   const publicClient = {
-    getBlock: async (args?: { blockNumber?: bigint }) => ({ number: args?.blockNumber ?? blockNumber, timestamp }),
+    getBlock: async (args?: { blockNumber?: bigint }) => ({ number: args?.blockNumber ?? blockNumber - faults.lagBlocks, timestamp, gasLimit: 30_000_000n }),
+    estimateFeesPerGas: async () => ({ ...faults.fees }),
     readContract: async ({ functionName, args }: { functionName: string; args: [Hex] }) => {
       if (functionName !== "getChannel") throw new Error(`the fake chain has no ${functionName}`);
       const fault = faults.readChannel.get(args[0]);
@@ -187,10 +193,11 @@ function createFakeChain() {
       }
       throw new Error(`the fake chain has no ${functionName}`);
     },
-    estimateGas: async () => {
+    /** Like PaymentChannels: a base cost plus about the same for each voucher in the batch. */
+    estimateGas: async ({ data }: { data: Hex }) => {
       const fault = faults.estimateGas.shift();
       if (fault) throw fault;
-      return 80_000n;
+      return 30_000n + 25_000n * BigInt(vouchersIn(data).length);
     },
     getTransactionReceipt: async ({ hash }: { hash: Hex }) => {
       const receipt = receipts.get(hash);
@@ -201,7 +208,7 @@ function createFakeChain() {
       if (!known.has(hash)) throw new TransactionNotFoundError({ hash });
       return { hash };
     },
-    getTransactionCount: async () => minedNonce,
+    getTransactionCount: async () => faults.staleCount ?? minedNonce,
     waitForTransactionReceipt: async ({ hash }: { hash: Hex }) => {
       const receipt = receipts.get(hash);
       if (!receipt) throw new WaitForTransactionReceiptTimeoutError({ hash });
@@ -210,8 +217,8 @@ function createFakeChain() {
   };
 
   const wallet = {
-    prepareTransactionRequest: async ({ to, data, gas }: { to: Address; data: Hex; gas: bigint }) =>
-      ({ to, data, gas, nonce: acceptedNonce, chainId: domain.chainId, type: "eip1559", maxFeePerGas: 2n, maxPriorityFeePerGas: 1n }) satisfies TransactionSerializable,
+    prepareTransactionRequest: async ({ to, data, gas, nonce }: { to: Address; data: Hex; gas: bigint; nonce?: number }) =>
+      ({ to, data, gas, nonce: nonce ?? acceptedNonce, chainId: domain.chainId, type: "eip1559", maxFeePerGas: 2n, maxPriorityFeePerGas: 1n }) satisfies TransactionSerializable,
     signTransaction: async (request: TransactionSerializable) => {
       counts.signed += 1;
       return providerAccount.signTransaction(request);
@@ -333,6 +340,84 @@ describe("createRedeemer, against an in-memory PaymentChannels", () => {
     chain.update(b, { closesAt: chain.now() + 60n });
     await accept(b, 10n);
     expect((await redeemerOf({ minAmount: 100n }).redeemNow()).amount).toBe(50n);
+  });
+
+  describe("gas: batches fit a gas cap, are priced from the chain, and never cost more than allowed", () => {
+    it("splits a batch that needs more gas than the cap, keeping every voucher and each transaction under the cap", async () => {
+      const ids = [1, 2, 3, 4, 5].map(idOf);
+      for (const [i, id] of ids.entries()) {
+        chain.open(id, 1_000_000n);
+        await accept(id, BigInt(100_000 - i)); // falling amounts: the order they are sent in
+      }
+      // 30,000 + 25,000 per voucher, plus a quarter of headroom: 5 need 193,750, 2 need 100,000.
+      const result = await redeemerOf({ maxGasPerTx: 120_000n }).redeemNow();
+      expect(chain.mined.map((t) => t.channelIds)).toEqual([ids.slice(0, 2), ids.slice(2, 4), ids.slice(4)]);
+      expect(result.gas.map((g) => [g.vouchers, g.gas])).toEqual([[2, 100_000n], [2, 100_000n], [1, 68_750n]]);
+      expect(result.amount).toBe(100_000n + 99_999n + 99_998n + 99_997n + 99_996n);
+      expect(store.unredeemed()).toEqual([]);
+    });
+
+    it("waits while the gas, at its highest price, would cost more than its share of what a batch redeems, and sends once the vouchers are worth it", async () => {
+      const a = idOf(1);
+      chain.open(a, 10_000_000n);
+      await accept(a, 4_000_000n);
+      chain.faults.fees = { maxFeePerGas: 10n ** 10n, maxPriorityFeePerGas: 10n ** 9n };
+      // One native coin = 2,000 tokens of 6 decimals; gas may take a quarter of a batch's worth.
+      const options = { nativePrice: 2_000_000_000n, maxGasShareBps: 2500 };
+      const waiting = await redeemerOf(options).redeemNow();
+      // 68,750 gas × 10 gwei = 0.0006875 coin = 1,375,000 base units; a quarter of 4,000,000 is 1,000,000.
+      const cost = { gas: 68_750n, maxFeePerGas: 10n ** 10n, maxCostWei: 68_750n * 10n ** 10n, maxCost: 1_375_000n };
+      expect(waiting.waitingForWorth).toEqual({ vouchers: 1, worth: 4_000_000n, ...cost, threshold: 1_000_000n });
+      expect(waiting.transactionHashes).toEqual([]);
+      expect(chain.counts.signed).toBe(0);
+      expect(store.unredeemed()).toHaveLength(1);
+
+      await accept(a, 6_000_000n);
+      const sent = await redeemerOf(options).redeemNow();
+      expect(sent.waitingForWorth).toBeUndefined();
+      expect(sent.gas).toEqual([{ vouchers: 1, worth: 6_000_000n, ...cost, threshold: 1_500_000n }]);
+      expect(sent.amount).toBe(6_000_000n);
+      expect(chain.channel(a).redeemed).toBe(6_000_000n);
+    });
+
+    it("refuses a gas share outside 1..10000 basis points", () => {
+      expect(() => redeemerOf({ maxGasShareBps: 0 })).toThrow(/maxGasShareBps/);
+      expect(() => redeemerOf({ maxGasShareBps: 10_001 })).toThrow(/maxGasShareBps/);
+    });
+  });
+
+  describe("a lagging RPC is not believed", () => {
+    it("sends nothing while the chain answers from behind a block already seen, then carries on", async () => {
+      const [a, b] = [idOf(1), idOf(2)];
+      chain.open(a, 1_000_000n);
+      chain.open(b, 1_000_000n);
+      await accept(a, 1_000n);
+      const redeemer = redeemerOf();
+      expect((await redeemer.redeemNow()).amount).toBe(1_000n);
+      await accept(b, 2_000n);
+      chain.faults.lagBlocks = 1n; // a node one block behind our own redeem
+      const behind = await redeemer.redeemNow();
+      expect(behind.behind, "our redeem was mined in block 2; the node answers block 1").toEqual({ block: 1n, seen: 2n });
+      expect(behind.transactionHashes).toEqual([]);
+      expect(chain.counts.signed).toBe(1);
+      chain.faults.lagBlocks = 0n;
+      expect((await redeemer.redeemNow()).redeemed.map((r) => [r.channelId, r.amount])).toEqual([[b, 2_000n]]);
+    });
+
+    it("never signs a nonce below one of its own already mined, whatever a stale transaction count says", async () => {
+      const [a, b] = [idOf(1), idOf(2)];
+      chain.open(a, 1_000_000n);
+      chain.open(b, 1_000_000n);
+      await accept(a, 1_000n);
+      const redeemer = redeemerOf();
+      await redeemer.redeemNow();
+      chain.faults.staleCount = 0; // counts from before our first redeem was mined
+      await accept(b, 2_000n);
+      const next = await redeemer.redeemNow();
+      expect(next.redeemed.map((r) => r.amount)).toEqual([2_000n]);
+      expect(chain.mined).toHaveLength(2);
+      expect(chain.counts.signed).toBe(2);
+    });
   });
 
   describe("a redemption that fails loses nothing and is retried", () => {

@@ -1,6 +1,9 @@
 import {
   BaseError,
   ContractFunctionRevertedError,
+  Eip1559FeesNotSupportedError,
+  HttpRequestError,
+  TimeoutError,
   TransactionReceiptNotFoundError,
   WaitForTransactionReceiptTimeoutError,
   encodeFunctionData,
@@ -35,6 +38,35 @@ export type RedeemerOptions = {
   maxRetryDelayMs?: number;
   /** How long a run waits for its transaction to be mined before leaving it to the next run. Default 120 s. */
   receiptTimeoutMs?: number;
+  /** Most gas one redeem transaction may take; a batch that needs more is split. Default half the block gas limit. */
+  maxGasPerTx?: bigint;
+  /**
+   * What one native coin (10^18 wei) is worth in the payment token's base units, e.g. 3000_000000n
+   * for ETH at 3,000 USDC. With it, a batch is sent only when its gas, at the most it can cost
+   * (gas limit × maxFeePerGas), is at most `maxGasShare` of what it redeems; without it the gas
+   * cost is reported but not compared (on the devnet gas is test coin).
+   */
+  nativePrice?: bigint;
+  /** The share of a batch's worth that its gas may cost at most, in basis points (1..10000). Default 2500 (a quarter). */
+  maxGasShareBps?: number;
+};
+
+/** The options that bound what a redeem's gas may cost (set by `gotong provider start|redeem` flags). */
+export type RedeemGasOptions = Pick<RedeemerOptions, "nativePrice" | "maxGasShareBps" | "maxGasPerTx">;
+
+/** What the gas of a redeem transaction costs, and what it was allowed to (base units of the payment token where a price is known). */
+export type GasCheck = {
+  vouchers: number;
+  /** What the batch redeems, in base units. */
+  worth: bigint;
+  gas: bigint;
+  maxFeePerGas: bigint;
+  /** gas × maxFeePerGas: the most the transaction can cost, in wei. */
+  maxCostWei: bigint;
+  /** maxCostWei in the payment token's base units, when a native price is set. */
+  maxCost?: bigint;
+  /** The most gas may cost for this batch (worth × maxGasShare), when a native price is set. */
+  threshold?: bigint;
 };
 
 /** A voucher paid on-chain, as the contract's `VoucherRedeemed` event reports it (base units). */
@@ -70,6 +102,12 @@ export type RedeemResult = {
   deferred: DeferredVoucher[];
   /** Redeem transactions sent and not mined yet: checked (and rebroadcast, never re-signed) next run. */
   pending: Hex[];
+  /** The gas of each batch sent this run, and of one not sent because its gas would cost more than allowed. */
+  gas: GasCheck[];
+  /** A batch left for later because its gas would cost more than its threshold (its vouchers stay stored). */
+  waitingForWorth?: GasCheck;
+  /** Set when the chain answered from behind a block this redeemer already saw (a lagging RPC): nothing was sent. */
+  behind?: { block: bigint; seen: bigint };
 };
 
 const abi = PaymentChannelsArtifact.abi;
@@ -78,6 +116,9 @@ const abi = PaymentChannelsArtifact.abi;
 const errorNames = new Map<Hex, string>(
   abi.flatMap((item) => (item.type === "error" ? [[toFunctionSelector(`${item.name}(${item.inputs.map((i) => i.type).join(",")})`), item.name] as [Hex, string]] : [])),
 );
+
+/** How often a broadcast the RPC did not answer is tried again (after 0.25, 0.5, 1, 2 s). */
+const BROADCAST_RETRIES = 4;
 
 /** Refusals after which a voucher can never pay, whatever anyone does. */
 const PERMANENT = new Set(["ChannelClosed", "NotChannelProvider"]);
@@ -105,7 +146,14 @@ export function createRedeemer(options: RedeemerOptions) {
   const maxBatch = Math.max(1, options.maxBatch ?? 100);
   const maxRetryDelay = options.maxRetryDelayMs ?? 3_600_000;
   const receiptTimeout = options.receiptTimeoutMs ?? 120_000;
+  const maxGasShareBps = BigInt(options.maxGasShareBps ?? 2500);
+  if (maxGasShareBps < 1n || maxGasShareBps > 10_000n) throw new RangeError(`maxGasShareBps must be 1..10000, not ${maxGasShareBps}`);
   const me = clients.account.address;
+  // The highest block any answer showed: an RPC answering from before it is lagging, and what it
+  // says of channels and nonces is old. And the highest nonce of ours seen mined: a lagging node's
+  // transaction count never makes us sign a nonce that is already used.
+  let seenBlock = 0n;
+  let minedNonce = -1;
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<RedeemResult> | undefined;
 
@@ -183,6 +231,8 @@ export function createRedeemer(options: RedeemerOptions) {
 
   /** Records what a mined redeem transaction did: pays, skips (held back), and each channel's redeemed total. */
   async function settle(tx: InFlightRedeem, receipt: TransactionReceipt, result: RedeemResult): Promise<void> {
+    if (receipt.blockNumber > seenBlock) seenBlock = receipt.blockNumber;
+    if (tx.nonce > minedNonce) minedNonce = tx.nonce;
     if (receipt.status !== "success") {
       logger.error("redeem transaction reverted; its vouchers are checked again next run", { tx: tx.hash });
       return;
@@ -230,13 +280,23 @@ export function createRedeemer(options: RedeemerOptions) {
     }
   }
 
-  /** Broadcasts signed bytes; a node that already has them (a retried send) is not an error. */
+  /**
+   * Broadcasts signed bytes. viem never retries a send (for a fresh transaction that could send it
+   * twice), but these bytes are one transaction whatever happens, so a send the RPC did not answer
+   * (timed out, rate-limited, connection cut) is retried with growing delays. A node that already
+   * has them (a retried send that had arrived) is not an error.
+   */
   async function broadcast(raw: Hex, hash: Hex): Promise<void> {
-    try {
-      await clients.wallet.sendRawTransaction({ serializedTransaction: raw });
-    } catch (error) {
-      if ((await receiptOf(hash).catch(() => undefined)) || (await isKnown(hash))) return;
-      throw error;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await clients.wallet.sendRawTransaction({ serializedTransaction: raw });
+        return;
+      } catch (error) {
+        if ((await receiptOf(hash).catch(() => undefined)) || (await isKnown(hash))) return;
+        const unanswered = error instanceof BaseError && error.walk((e) => e instanceof HttpRequestError || e instanceof TimeoutError) !== null;
+        if (!unanswered || attempt >= BROADCAST_RETRIES) throw error;
+        await new Promise((r) => setTimeout(r, 250 * 2 ** attempt));
+      }
     }
   }
 
@@ -286,22 +346,65 @@ export function createRedeemer(options: RedeemerOptions) {
     return true;
   }
 
-  /** Signs, records, broadcasts and settles one `redeemBatch` of items the chain was checked to pay. */
-  async function send(items: Candidate[], result: RedeemResult): Promise<boolean> {
-    const data = encodeFunctionData({ abi, functionName: "redeemBatch", args: batchArgs(items) });
-    const estimate = await clients.public.estimateGas({ account: clients.account, to: paymentChannels, data });
-    // Headroom for state that moves before the block (a sender contract's check costing more).
-    const gas = (estimate * 5n) / 4n;
-    const vouchers = items.map((c) => plain(c.voucher));
+  type Batch = { items: Candidate[]; data: Hex; gas: bigint };
+
+  /**
+   * The longest head of `items` whose `redeemBatch` fits in the gas cap, with its gas limit (the
+   * estimate plus a quarter: state that moves before the block, a sender contract's check costing more).
+   */
+  async function fitToGas(items: Candidate[], cap: bigint): Promise<Batch> {
+    for (;;) {
+      const data = encodeFunctionData({ abi, functionName: "redeemBatch", args: batchArgs(items) });
+      const estimate = await clients.public.estimateGas({ account: clients.account, to: paymentChannels, data });
+      const gas = (estimate * 5n) / 4n;
+      if (gas <= cap || items.length === 1) return { items, data, gas };
+      // Gas grows about linearly with the vouchers: cut to the share that fits, at least one fewer.
+      const fits = Number((BigInt(items.length) * cap) / gas);
+      items = items.slice(0, Math.max(1, Math.min(fits, items.length - 1)));
+    }
+  }
+
+  /** The batch's gas at the most it can cost, against what it redeems (and the threshold, when a price is known). */
+  function checkGas(batch: Batch, maxFeePerGas: bigint): GasCheck {
+    const worth = batch.items.reduce((sum, c) => sum + c.expected, 0n);
+    const maxCostWei = batch.gas * maxFeePerGas;
+    const check: GasCheck = { vouchers: batch.items.length, worth, gas: batch.gas, maxFeePerGas, maxCostWei };
+    if (options.nativePrice !== undefined) {
+      // Rounded up: the cost is never understated.
+      check.maxCost = (maxCostWei * options.nativePrice + 10n ** 18n - 1n) / 10n ** 18n;
+      check.threshold = (worth * maxGasShareBps) / 10_000n;
+    }
+    return check;
+  }
+
+  type Fees = { maxFeePerGas: bigint; maxPriorityFeePerGas: bigint; gasPrice?: undefined } | { gasPrice: bigint; maxFeePerGas?: undefined };
+
+  /** The chain's fees now: EIP-1559 (base fee with headroom for rising blocks, plus a tip), or a legacy gas price where the chain has no base fee. */
+  async function feesNow(): Promise<Fees> {
+    try {
+      const { maxFeePerGas, maxPriorityFeePerGas } = await clients.public.estimateFeesPerGas();
+      return { maxFeePerGas, maxPriorityFeePerGas };
+    } catch (error) {
+      if (!(error instanceof BaseError) || !error.walk((e) => e instanceof Eip1559FeesNotSupportedError)) throw error;
+      return { gasPrice: await clients.public.getGasPrice() };
+    }
+  }
+
+  /** Signs, records, broadcasts and settles one `redeemBatch` of items the chain was checked to pay, at the chain's fees. */
+  async function send(batch: Batch, fees: Fees, result: RedeemResult): Promise<boolean> {
+    const { data, gas } = batch;
+    const vouchers = batch.items.map((c) => plain(c.voucher));
     if (clients.account.type !== "local") {
-      const hash = await clients.wallet.sendTransaction({ to: paymentChannels, data, gas });
+      const hash = await clients.wallet.sendTransaction({ to: paymentChannels, data, gas, ...fees });
       const receipt = await clients.public.waitForTransactionReceipt({ hash });
       await settle({ hash, raw: "0x", nonce: -1, vouchers, createdAt: Date.now() }, receipt, result);
       return true;
     }
-    const request = await clients.wallet.prepareTransactionRequest({ to: paymentChannels, data, gas });
+    const counted = await clients.public.getTransactionCount({ address: me, blockTag: "pending" });
+    const nonce = Math.max(counted, minedNonce + 1);
+    const request = await clients.wallet.prepareTransactionRequest({ to: paymentChannels, data, gas, nonce, ...(fees.gasPrice === undefined ? { type: "eip1559", ...fees } : { type: "legacy", gasPrice: fees.gasPrice }) } as never);
     const raw = await clients.wallet.signTransaction(request as never);
-    const tx: InFlightRedeem = { hash: keccak256(raw), raw, nonce: request.nonce, vouchers, createdAt: Date.now() };
+    const tx: InFlightRedeem = { hash: keccak256(raw), raw, nonce, vouchers, createdAt: Date.now() };
     store.addInFlightRedeem(tx); // before it leaves: a crash after the broadcast still finds it
     await broadcast(raw, tx.hash);
     const receipt = await waitMined(tx.hash);
@@ -316,7 +419,7 @@ export function createRedeemer(options: RedeemerOptions) {
   }
 
   async function redeemOnce(): Promise<RedeemResult> {
-    const result: RedeemResult = { transactionHash: undefined, transactionHashes: [], channels: 0, amount: 0n, redeemed: [], skipped: [], quarantined: [], deferred: [], pending: [] };
+    const result: RedeemResult = { transactionHash: undefined, transactionHashes: [], channels: 0, amount: 0n, redeemed: [], skipped: [], quarantined: [], deferred: [], pending: [], gas: [] };
     const finish = () => {
       result.channels = result.redeemed.length;
       result.amount = result.redeemed.reduce((sum, r) => sum + r.amount, 0n);
@@ -325,8 +428,16 @@ export function createRedeemer(options: RedeemerOptions) {
     };
     if (!(await settleInFlight(result))) return finish();
 
+    const block = await clients.public.getBlock();
+    if (block.number < seenBlock) {
+      // A lagging RPC: its channels, nonces and receipts are from before what we already saw.
+      logger.warn("the chain's RPC answers from behind a block already seen; nothing is sent until it catches up", { block: block.number, seen: seenBlock });
+      result.behind = { block: block.number, seen: seenBlock };
+      return finish();
+    }
+    seenBlock = block.number;
+    const now = block.timestamp;
     const held = new Map(store.quarantined().map((q) => [`${q.channelId}:${q.epoch}`, q]));
-    const now = (await clients.public.getBlock()).timestamp;
     const candidates: Candidate[] = [];
     for (const state of store.unredeemed()) {
       const voucher = state.voucher!;
@@ -364,11 +475,24 @@ export function createRedeemer(options: RedeemerOptions) {
     const total = candidates.reduce((sum, c) => sum + c.expected, 0n);
     if (candidates.length === 0 || (!candidates.some(closing) && total < (options.minAmount ?? 0n))) return finish();
 
-    for (let i = 0; i < candidates.length; i += maxBatch) {
-      let items = candidates.slice(i, i + maxBatch);
+    const gasCap = options.maxGasPerTx ?? block.gasLimit / 2n;
+    const queue = [...candidates];
+    while (queue.length > 0) {
+      let items = queue.splice(0, maxBatch);
       if (!(await batchPaysInFull(items))) items = await keepThosePaying(items, result);
       if (items.length === 0) continue;
-      if (!(await send(items, result))) break; // not mined yet: the next run settles it first
+      const batch = await fitToGas(items, gasCap);
+      queue.unshift(...items.slice(batch.items.length)); // what did not fit goes first in the next batch
+      const fees = await feesNow();
+      const check = checkGas(batch, fees.maxFeePerGas ?? fees.gasPrice);
+      if (check.threshold !== undefined && check.maxCost! > check.threshold) {
+        // Batches are in falling worth (closing channels aside): the rest would be worth even less.
+        logger.info("redeem waits: its gas could cost more than allowed for what it redeems", { vouchers: check.vouchers, worth: check.worth, maxGasCost: check.maxCost, threshold: check.threshold });
+        result.waitingForWorth = check;
+        break;
+      }
+      result.gas.push(check);
+      if (!(await send(batch, fees, result))) break; // not mined yet: the next run settles it first
     }
     return finish();
   }

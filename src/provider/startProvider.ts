@@ -24,7 +24,7 @@ import { createPaymentGuard } from "./createPaymentGuard.ts";
 import { createProviderServer } from "./createProviderServer.ts";
 import { createProviderReadiness } from "./createProviderReadiness.ts";
 import { createProviderStore } from "./createProviderStore.ts";
-import { createRedeemer } from "./createRedeemer.ts";
+import { createRedeemer, type RedeemGasOptions } from "./createRedeemer.ts";
 import { ensureProviderRegistered } from "./ensureProviderRegistered.ts";
 import { pauseProviderOffers } from "./pauseProviderOffers.ts";
 import { resolveRegisteredModel } from "./resolveRegisteredModel.ts";
@@ -54,6 +54,8 @@ export type StartProviderOptions = {
   /** Stake to register with; default the registry's minimum. */
   stake?: bigint;
   redeemIntervalMs?: number;
+  /** What a redeem's gas may cost: the native coin's price in payment tokens, the share of a batch it may take, the gas cap per transaction. */
+  redeemGas?: RedeemGasOptions;
   /**
    * Answer requests without a voucher with x402 (402 + `PAYMENT-REQUIRED`, `exact` payments settled
    * through the deployment's X402Splitter). Default: on when the deployment has an X402Splitter.
@@ -95,7 +97,7 @@ async function serveProvider(options: StartProviderOptions) {
   const header = await readGgufHeader(options.modelPath);
   const weightsHash = `0x${await hashFile(options.modelPath, { onProgress: (done: number | bigint, total: number | bigint) => options.onProgress?.("hashing", Number(done), Number(total)) })}` as Hex;
   const account = privateKeyToAccount(options.privateKey);
-  const clients = createClients({ rpcUrl: deployment.rpcUrl, chainId: deployment.chainId, account });
+  const clients = createClients({ rpcUrl: deployment.rpcUrl, rpcUrls: deployment.rpcUrls, chainId: deployment.chainId, account });
   const registered = await resolveRegisteredModel(clients.public, deployment, weightsHash, options.modelId);
   logger.info("weights match the registry", { model: registered.name, modelId: registered.modelId, sha256: weightsHash.slice(2, 14), arch: header.architecture });
   await checkSignedManifest(clients.public, deployment, registered.modelId, home.manifests, logger);
@@ -119,7 +121,10 @@ async function serveProvider(options: StartProviderOptions) {
     readChannel: (id) => readChannel(clients.public, deployment.paymentChannels, id),
     client: clients.public,
   });
-  const redeemer = createRedeemer({ clients, paymentChannels: deployment.paymentChannels, store, logger: logger.child("redeem"), intervalMs: options.redeemIntervalMs });
+  const redeemer = createRedeemer({ clients, paymentChannels: deployment.paymentChannels, store, logger: logger.child("redeem"), intervalMs: options.redeemIntervalMs, ...options.redeemGas });
+  if (deployment.chainId !== 31337 && options.redeemGas?.nativePrice === undefined) {
+    logger.warn("redeem gas is not compared with what it redeems: give --native-price (the native coin's price in the payment token) so a redeem never costs more than it pays", { chainId: deployment.chainId });
+  }
   const sealed = createSealedTransport({ keysDir: home.keys, chainId: deployment.chainId, provider: account.address });
   const served = { name: registered.name, modelId: registered.modelId, backend };
   const readiness = createProviderReadiness({ client: clients.public, providerRegistry: deployment.providerRegistry, provider: account.address, models: [served], store });

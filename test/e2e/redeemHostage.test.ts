@@ -1,6 +1,4 @@
 import { writeFileSync } from "node:fs";
-import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encodeFunctionData, erc20Abi, parseEventLogs, toFunctionSelector, type Address, type Hex, type TransactionReceipt } from "viem";
@@ -18,38 +16,8 @@ import type { RunningProvider } from "../../src/provider/startProvider.ts";
 import { advanceTime } from "../helpers/advanceTime.ts";
 import { runGotong } from "../helpers/cli.ts";
 import { quietLogger, startChatNetwork, UNIT, type ChatNetwork } from "../helpers/network.ts";
+import { startFaultyRpc } from "../helpers/faultyRpc.ts";
 import { postChat } from "../helpers/postChat.ts";
-
-type Fault = "refuse" | "lose-answer" | undefined;
-
-/**
- * A JSON-RPC proxy in front of the devnet that fails the calls `fault` picks: refused (503, the
- * node never sees it) or with the answer lost on the way back (the node did it; the caller gets 502).
- */
-async function startFaultyRpc(target: string) {
-  let fault: (method: string) => Fault = () => undefined;
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", async () => {
-      const body = Buffer.concat(chunks).toString();
-      const f = fault((JSON.parse(body) as { method: string }).method);
-      if (f === "refuse") return res.writeHead(503).end();
-      const upstream = await fetch(target, { method: "POST", headers: { "content-type": "application/json" }, body });
-      const text = await upstream.text();
-      if (f === "lose-answer") return res.writeHead(502).end();
-      res.writeHead(upstream.status, { "content-type": "application/json" }).end(text);
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    setFault(f: (method: string) => Fault) {
-      fault = f;
-    },
-    close: () => new Promise<void>((r) => server.close(() => r())),
-  };
-}
 
 /**
  * The hostage attack on a provider's pay: a counterparty who makes one stored voucher unpayable

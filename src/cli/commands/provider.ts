@@ -21,6 +21,7 @@ import { createProviderStore } from "../../provider/createProviderStore.ts";
 import { createRedeemer } from "../../provider/createRedeemer.ts";
 import { startProvider } from "../../provider/startProvider.ts";
 import { rotateProviderKey } from "../../provider/rotateProviderKey.ts";
+import { parseRedeemGas, redeemGasFlags, redeemGasHelp } from "../parseRedeemGas.ts";
 import { context, integer, parse, tokens, untilStopped } from "../shared.ts";
 
 const startHelp = `gotong provider start --model FILE.gguf [options]
@@ -43,6 +44,8 @@ const startHelp = `gotong provider start --model FILE.gguf [options]
                           database and lock in GOTONG_HOME/providers/NAME (default: keys/, provider/)
   --key FILE              provider key (default GOTONG_HOME/keys/provider.key, or the --name one)
   --deployment FILE       contracts to use (default GOTONG_HOME/chain/deployment.json)
+  --redeem-interval S     seconds between redeem runs (default 60)
+${redeemGasHelp}
 Requests without a voucher are paid with x402 \`exact\` (PAYMENT-REQUIRED / PAYMENT-SIGNATURE).
 With GOTONG_X402_FACILITATOR_KEY set (16+ characters), it also serves an x402 facilitator at
 /x402/supported, /x402/verify and /x402/settle for its own payees, to Bearer holders of that key.`;
@@ -151,6 +154,7 @@ async function start(args: string[]) {
     upstream: { type: "string" },
     "upstream-model": { type: "string" },
     embeddings: { type: "boolean" },
+    ...redeemGasFlags,
   }, false);
   if (!values.model) throw new GotongError("--model FILE.gguf is required", { code: "invalid_arguments", hint: startHelp });
   if (values.embeddings && values.upstream) throw new GotongError("--embeddings serves embedded llama.cpp's embeddings; it cannot be combined with --upstream", { code: "invalid_arguments", hint: startHelp });
@@ -178,6 +182,7 @@ async function start(args: string[]) {
     parallel: integer(values.parallel, "parallel"),
     stake: values.stake ? tokens(values.stake, d, 0n) : undefined,
     redeemIntervalMs: values["redeem-interval"] ? integer(values["redeem-interval"], "redeem-interval")! * 1000 : undefined,
+    redeemGas: parseRedeemGas(values, d),
     backend: values.upstream ? createUpstreamBackend({ baseUrl: values.upstream, model: values["upstream-model"] ?? basename(values.model).replace(/\.gguf$/i, "") }) : undefined,
     embeddings: values.embeddings === true,
     // From the environment, not a flag: a key on the command line is visible to every local user.
@@ -215,7 +220,7 @@ function existingProviderKey(home: ReturnType<typeof context>["home"], values: {
 }
 
 async function redeem(args: string[]) {
-  const { values } = parse(args, { key: { type: "string" }, name: { type: "string" }, deployment: { type: "string" } }, false);
+  const { values } = parse(args, { key: { type: "string" }, name: { type: "string" }, deployment: { type: "string" }, ...redeemGasFlags }, false);
   const ctx = context(values);
   const deployment = ctx.deployment(values.deployment);
   const { home, key } = providerKey(ctx.home, values);
@@ -224,7 +229,7 @@ async function redeem(args: string[]) {
   // Safe beside a running provider: each transaction is recorded before it is sent, and the
   // contract skips a voucher that pays nothing more, so two redeemers never pay twice.
   const store = createProviderStore(join(home.provider, `provider-${address.toLowerCase()}.db`));
-  const redeemer = createRedeemer({ clients, paymentChannels: deployment.paymentChannels, store, logger: ctx.logger });
+  const redeemer = createRedeemer({ clients, paymentChannels: deployment.paymentChannels, store, logger: ctx.logger, ...parseRedeemGas(values, deployment.token.decimals) });
   // Pays every voucher the chain will pay, closing channels first; lists those held back.
   const result = await redeemer.redeemNow().finally(() => store.close());
   // Held back: what the chain would not pay, with the contract's reason, and when it is tried again.
@@ -249,6 +254,9 @@ async function redeem(args: string[]) {
       quarantined: result.quarantined.map(held),
       deferred: result.deferred,
       pending: result.pending,
+      gas: result.gas,
+      waitingForWorth: result.waitingForWorth ?? null,
+      behind: result.behind ?? null,
     };
     process.stdout.write(JSON.stringify(report, (_key, value: unknown) => (typeof value === "bigint" ? value.toString() : value)) + "\n");
     return;
@@ -264,6 +272,10 @@ async function redeem(args: string[]) {
   }
   for (const d of result.deferred) lines.push(`  deferred ${d.channelId} epoch ${d.epoch}: the chain could not be asked (${d.error}); tried next run`);
   for (const hash of result.pending) lines.push(`  pending  ${hash}: not mined yet; checked (never re-sent as a new transaction) next run`);
+  for (const g of result.gas) lines.push(`  gas      ${g.vouchers} voucher(s) worth ${g.worth}: ${g.gas} gas at most ${g.maxFeePerGas} wei each${g.maxCost === undefined ? "" : ` = at most ${g.maxCost} base units (allowed ${g.threshold})`}`);
+  const w = result.waitingForWorth;
+  if (w) lines.push(`  waiting  ${w.vouchers} voucher(s) worth ${w.worth}: their gas could cost ${w.maxCost} base units, more than the ${w.threshold} allowed (--max-gas-share); they stay stored and are redeemed once worth more`);
+  if (result.behind) lines.push(`  behind   the RPC answered block ${result.behind.block}, but block ${result.behind.seen} was already seen: nothing sent until it catches up`);
   process.stdout.write(lines.join("\n") + "\n");
 }
 
