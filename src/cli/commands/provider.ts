@@ -65,10 +65,13 @@ const subcommandHelp: Record<string, string> = {
   fraud), whether it is active, and its offers. --json gives one array; amounts (stake, unstaking,
   slashed, prices) and counts as decimal strings of token base units.
   --deployment FILE  contracts to use (default GOTONG_HOME/chain/deployment.json)`,
-  redeem: `gotong provider redeem [--name NAME] [--json]
+  redeem: `gotong provider redeem [--name NAME] [--native-price T] [--json]
 
-  Redeems every stored voucher now, in one transaction; lists what was held back and why.
-${identityHelp}`,
+  Redeems every stored voucher now, in as few transactions as the gas cap allows; lists what was
+  held back and why, each transaction's gas and fee, and a batch left waiting because its gas
+  would cost more than allowed.
+${identityHelp}
+${redeemGasHelp}`,
   "rotate-key": `gotong provider rotate-key [--name NAME]
 
   Registers a new HPKE key on-chain; the old one still opens requests for an hour.
