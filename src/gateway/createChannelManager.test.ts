@@ -89,8 +89,9 @@ function setup(path?: string) {
   const chain = fakeChain();
   const store = createGatewayStore(path);
   const deployment = { chainId: 31337, paymentChannels: "0x00000000000000000000000000000000000000dd", token: { address: zeroAddress, decimals: 6, symbol: "gUSD" } } as unknown as Deployment;
-  const manager = (c = chain) =>
+  const manager = (c = chain, channelsPerPair?: number) =>
     createChannelManager({
+      channelsPerPair,
       clients: c.clients,
       account: privateKeyToAccount(`0x${"11".repeat(32)}`),
       deployment,
@@ -176,5 +177,41 @@ describe("createChannelManager", () => {
     expect(await restarted.ensureChannel(provider, modelId, 1n)).toMatchObject({ channelId: idOf(1n), deposit: DEPOSIT });
     expect(chain.deposits).toHaveLength(2);
     again.store.close();
+  });
+
+  it("keeps one channel per lane: lanes start on distinct salts, a closing lane moves to a salt no other lane uses, and a restart finds them all", async () => {
+    const { chain, store, manager, path } = setup();
+    const channels = manager(chain, 3);
+    expect(channels.channelsPerPair).toBe(3);
+    expect([0, 1, 2].map((lane) => channels.channelIdFor(provider, modelId, lane))).toEqual([idOf(0n), idOf(1n), idOf(2n)]);
+    for (const lane of [0, 1, 2]) expect((await channels.ensureChannel(provider, modelId, 1n, lane)).salt).toBe(BigInt(lane));
+    expect(channels.laneOf(idOf(2n))).toBe(2);
+    expect(channels.isOpen(idOf(1n))).toBe(true);
+    expect(() => channels.channelIdFor(provider, modelId, 3)).toThrow(/lane 3/);
+
+    // Lane 1's channel closes: it moves to salt 3, not onto lane 0's or lane 2's channel.
+    await channels.close(idOf(1n));
+    expect(channels.isOpen(idOf(1n))).toBe(false);
+    expect(await channels.ensureChannel(provider, modelId, 1n, 1)).toMatchObject({ channelId: idOf(3n), salt: 3n });
+    expect(channels.channelIdFor(provider, modelId, 1)).toBe(idOf(3n));
+    expect(chain.deposits.map((d) => (d.kind === "open" ? d.salt : -1n))).toEqual([0n, 1n, 2n, 3n]);
+    store.close();
+
+    // After a restart the lanes start on the known channels; the one that turns out closing moves
+    // to the open one no other lane holds: three distinct open channels, nothing new opened.
+    const again = setup(path);
+    const restarted = again.manager(chain, 3);
+    for (const lane of [0, 1, 2]) restarted.channelIdFor(provider, modelId, lane);
+    const ensured = [];
+    for (const lane of [0, 1, 2]) ensured.push((await restarted.ensureChannel(provider, modelId, 1n, lane)).channelId);
+    expect(new Set(ensured)).toEqual(new Set([idOf(0n), idOf(2n), idOf(3n)]));
+    expect(chain.deposits).toHaveLength(4);
+    again.store.close();
+  });
+
+  it("refuses a channel count below 1 or not whole", () => {
+    const { manager, chain } = setup();
+    expect(() => manager(chain, 0)).toThrow(/channelsPerPair/);
+    expect(() => manager(chain, 1.5)).toThrow(/channelsPerPair/);
   });
 });

@@ -82,6 +82,12 @@ export type ChannelManagerOptions = {
   deposit?: bigint;
   /** Who the channels are from and how deposits are made. Default: `account`, approving then opening. */
   funder?: ChannelFunder;
+  /**
+   * How many channels (under different salts) the gateway may use to one provider for one model,
+   * so that as many of its requests run there at once (each channel carries one at a time; see
+   * createChannelLanes). Each is opened only when every open one is busy. Default 1.
+   */
+  channelsPerPair?: number;
 };
 
 /**
@@ -97,13 +103,21 @@ export type ChannelManagerOptions = {
  */
 export function createChannelManager(options: ChannelManagerOptions) {
   const { clients, deployment, store, logger, account } = options;
+  const width = options.channelsPerPair ?? 1;
+  if (!Number.isInteger(width) || width < 1) throw new RangeError(`channelsPerPair must be a whole number of at least 1, not ${width}`);
   const funder = options.funder ?? accountFunder(clients, account, deployment);
   const deposit = options.deposit ?? 10n ** BigInt(deployment.token.decimals);
   const domain = { chainId: deployment.chainId, verifyingContract: deployment.paymentChannels };
   /** Channels known to be closing, with the end of their challenge period (unix seconds, chain time). */
   const closingUntil = new Map<Hex, bigint>();
-  /** The salt of each pair's current channel, once known (else the store's most recently used). */
+  /**
+   * The salt of the channel each lane of a pair pays through now (key `provider:model#lane`), once
+   * known. Lane 0 starts on the store's most recently used channel, the others on the pair's other
+   * known channels, then on new salts: no two lanes start on one channel.
+   */
   const currentSalt = new Map<string, bigint>();
+  /** The lane each channel id was last handed out for (for a retry that must stay on it). */
+  const laneOfChannel = new Map<Hex, number>();
   let queue: Promise<unknown> = Promise.resolve();
   const serially = <T>(fn: () => Promise<T>): Promise<T> => {
     const next = queue.then(fn, fn);
@@ -111,6 +125,10 @@ export function createChannelManager(options: ChannelManagerOptions) {
     return next;
   };
 
+  const checkLane = (lane: number): number => {
+    if (!Number.isInteger(lane) || lane < 0 || lane >= width) throw new RangeError(`lane ${lane} is not one of this gateway's ${width} channels per provider and model`);
+    return lane;
+  };
   const pairKey = (provider: Address, modelId: bigint) => `${provider.toLowerCase()}:${modelId}`;
   // Every request asks for its channel's id: the ABI encoding and keccak are done once per channel.
   const ids = new Map<string, Hex>();
@@ -120,11 +138,23 @@ export function createChannelManager(options: ChannelManagerOptions) {
     if (id === undefined) ids.set(key, (id = channelIdOf(funder.sender, provider, modelId, salt)));
     return id;
   };
-  const saltOf = (provider: Address, modelId: bigint): bigint => {
-    const key = pairKey(provider, modelId);
+  const laneKey = (provider: Address, modelId: bigint, lane: number) => `${pairKey(provider, modelId)}#${lane}`;
+  /** The salts the pair's lanes other than `lane` pay through now. */
+  const takenByOthers = (provider: Address, modelId: bigint, lane: number): Set<bigint> => {
+    const taken = new Set<bigint>();
+    for (let other = 0; other < width; other++) {
+      const salt = other === lane ? undefined : currentSalt.get(laneKey(provider, modelId, other));
+      if (salt !== undefined) taken.add(salt);
+    }
+    return taken;
+  };
+  const saltOf = (provider: Address, modelId: bigint, lane: number): bigint => {
+    const key = laneKey(provider, modelId, lane);
     let salt = currentSalt.get(key);
     if (salt === undefined) {
-      salt = store.listChannelsFor(provider, modelId)[0]?.salt ?? 0n;
+      const known = store.listChannelsFor(provider, modelId).map((c) => c.salt);
+      const taken = takenByOthers(provider, modelId, lane);
+      salt = known.find((s) => !taken.has(s)) ?? [...known, ...taken].reduce((max, s) => (s >= max ? s + 1n : max), 0n);
       currentSalt.set(key, salt);
     }
     return salt;
@@ -134,11 +164,12 @@ export function createChannelManager(options: ChannelManagerOptions) {
    * channels not known to be closing (open, or withdrawn and so reopenable), else one above every
    * salt it has used.
    */
-  const successorSalt = (provider: Address, modelId: bigint, from: bigint): bigint => {
+  const successorSalt = (provider: Address, modelId: bigint, from: bigint, lane: number): bigint => {
     const known = store.listChannelsFor(provider, modelId);
-    const usable = known.filter((c) => c.salt !== from && !closingUntil.has(c.channelId)).map((c) => c.salt).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    const taken = takenByOthers(provider, modelId, lane);
+    const usable = known.filter((c) => c.salt !== from && !taken.has(c.salt) && !closingUntil.has(c.channelId)).map((c) => c.salt).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
     if (usable.length > 0) return usable[0]!;
-    return known.reduce((max, c) => (c.salt > max ? c.salt : max), from) + 1n;
+    return [...known.map((c) => c.salt), ...taken].reduce((max, s) => (s > max ? s : max), from) + 1n;
   };
 
   /**
@@ -171,8 +202,8 @@ export function createChannelManager(options: ChannelManagerOptions) {
   };
 
   /** The current channel of a pair, with `needed` unspent (inside the queue). */
-  const ensureNow = async (provider: Address, modelId: bigint, needed: bigint): Promise<ChannelRecord> => {
-    let salt = saltOf(provider, modelId);
+  const ensureNow = async (provider: Address, modelId: bigint, needed: bigint, lane: number): Promise<ChannelRecord> => {
+    let salt = saltOf(provider, modelId, lane);
     for (;;) {
       const channelId = idOf(provider, modelId, salt);
       let record = await refresh(channelId, provider, modelId, salt);
@@ -180,10 +211,10 @@ export function createChannelManager(options: ChannelManagerOptions) {
       if (record && closesAt !== undefined) {
         if ((await chainTime(clients.public)) < closesAt) {
           // The provider may redeem it until its challenge period ends: serve on another channel.
-          const next = successorSalt(provider, modelId, salt);
-          logger.info("channel closing: moving the pair to a fresh channel", { channelId, closesAt, provider, modelId, salt: next });
+          const next = successorSalt(provider, modelId, salt, lane);
+          logger.info("channel closing: moving the pair to a fresh channel", { channelId, closesAt, provider, modelId, lane, salt: next });
           salt = next;
-          currentSalt.set(pairKey(provider, modelId), salt);
+          currentSalt.set(laneKey(provider, modelId, lane), salt);
           continue;
         }
         await withdrawNow(channelId);
@@ -209,7 +240,20 @@ export function createChannelManager(options: ChannelManagerOptions) {
      * The id of the channel this gateway pays `provider` for `modelId` through now (open or not yet):
      * the one `ensureChannel` returns, unless it finds that channel closing and moves on.
      */
-    channelIdFor: (provider: Address, modelId: bigint): Hex => idOf(provider, modelId, saltOf(provider, modelId)),
+    channelIdFor(provider: Address, modelId: bigint, lane = 0): Hex {
+      const id = idOf(provider, modelId, saltOf(provider, modelId, checkLane(lane)));
+      laneOfChannel.set(id, lane);
+      return id;
+    },
+    /** How many channels the gateway may use to one provider for one model (see `channelsPerPair`). */
+    channelsPerPair: width,
+    /** The lane a channel id was handed out for by `channelIdFor` (0 for one never handed out). */
+    laneOf: (channelId: Hex): number => laneOfChannel.get(channelId) ?? 0,
+    /** Whether the channel is recorded open with something left to spend (opening another costs a transaction). */
+    isOpen(channelId: Hex): boolean {
+      const c = store.getChannel(channelId);
+      return c !== undefined && c.deposit > c.spent && !closingUntil.has(channelId);
+    },
     /** Who the channels are from: the gateway's account, or the agent wallet it pays for. */
     sender: funder.sender,
     /**
@@ -217,11 +261,11 @@ export function createChannelManager(options: ChannelManagerOptions) {
      * or topping up as required. A closing channel is left to its challenge period and the pair
      * served on a fresh channel; one whose period is over is withdrawn and reopened in a new epoch.
      */
-    ensureChannel(provider: Address, modelId: bigint, needed: bigint): Promise<ChannelRecord> {
-      const channelId = idOf(provider, modelId, saltOf(provider, modelId));
+    ensureChannel(provider: Address, modelId: bigint, needed: bigint, lane = 0): Promise<ChannelRecord> {
+      const channelId = idOf(provider, modelId, saltOf(provider, modelId, checkLane(lane)));
       const cached = store.getChannel(channelId);
       if (cached && !closingUntil.has(channelId) && cached.deposit - cached.spent >= needed) return Promise.resolve(cached);
-      return serially(() => ensureNow(provider, modelId, needed));
+      return serially(() => ensureNow(provider, modelId, needed, lane));
     },
     /** Signs the voucher that pays for everything received so far on the channel. */
     voucherFor(channel: ChannelRecord): Promise<SignedVoucher> {

@@ -32,6 +32,11 @@ export type GatewayServicesOptions = {
   privateKey: Hex;
   /** Deposit per channel and per top-up, token base units. Default 1 token. */
   deposit?: bigint;
+  /**
+   * Channels per provider and model: how many of this gateway's requests may run at one provider
+   * for one model at once (each channel carries one at a time, with its own deposit). Default 1.
+   */
+  channelsPerProvider?: number;
   /** How long offers read from the chain are reused. Default 5 s. */
   offersRefreshMs?: number;
   /** The most blocks one event query spans (public RPCs cap `eth_getLogs` ranges). Default 2,000. */
@@ -111,7 +116,7 @@ function openServices(options: GatewayServicesOptions, lock: StateLock) {
   const store = createGatewayStore(storePath);
   const domain = { chainId: deployment.chainId, verifyingContract: deployment.paymentChannels };
   const signer = createPaymentSigner(options.privateKey, domain);
-  const channels = createChannelManager({ clients, account, deployment, store, signer, logger: logger.child("channels"), deposit: options.deposit, funder: options.funder });
+  const channels = createChannelManager({ clients, account, deployment, store, signer, logger: logger.child("channels"), deposit: options.deposit, funder: options.funder, channelsPerPair: options.channelsPerProvider });
   const providerInfo = createProviderInfo();
   // Discovery follows the registries' events from the cursor kept in the store: a restart reads only
   // the blocks since, and each refresh only the new ones.

@@ -100,6 +100,28 @@ describe("the money identity under concurrency and attack", () => {
     }
   });
 
+  it("with 3 channels per provider, overlapping requests run 3 at a time on 3 channels, opened only when the others are busy, and every amount agrees", async () => {
+    const gateway = await net.gateway({ channelsPerProvider: 3 });
+    const mine = () => gateway.store.listChannels().filter((c) => c.provider === provider.address);
+    const first = await ask(gateway.baseUrl, net.model.name, false);
+    expect(first.status).toBe(200);
+    expect(mine(), "one request: one channel").toHaveLength(1);
+    const answers = await Promise.all(Array.from({ length: 24 }, (_, i) => ask(gateway.baseUrl, net.model.name, i % 2 === 0)));
+    expect(answers.filter((a) => a.status !== 200)).toEqual([]);
+    const channels = mine();
+    expect(channels, "every lane was needed, and no more were opened").toHaveLength(3);
+    expect(new Set(channels.map((c) => c.salt))).toEqual(new Set([0n, 1n, 2n]));
+    expect(channels.every((c) => c.spent > 0n), "each carried requests").toBe(true);
+    // One at a time again: back on an idle open channel, nothing new opened.
+    const later: Answer[] = [];
+    for (let i = 0; i < 3; i++) later.push(await ask(gateway.baseUrl, net.model.name, true));
+    expect(later.map((a) => a.status)).toEqual([200, 200, 200]);
+    expect(mine()).toHaveLength(3);
+    const told = [first, ...answers, ...later].map((a) => a.cost!);
+    expect(gateway.store.listReceipts(1000), "one receipt per request").toHaveLength(28);
+    await expectIdentity(gateway, told);
+  });
+
   it("serves one unpaid request per channel: 16 copies of one voucher get one answer, the rest a fast 429", async () => {
     const gateway = await net.gateway();
     expect((await ask(gateway.baseUrl, net.model.name, false)).status).toBe(200); // opens the channel

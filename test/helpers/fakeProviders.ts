@@ -113,19 +113,27 @@ export const offerOf = (p: FakeProvider): Offer => ({
   capabilities: ["chat"],
 });
 
-/** A channel manager whose channels live in the gateway store, deposited once, large. */
-export function fakeChannels(store: GatewayStore): GatewayChannels & { opened: Address[] } {
+/** A channel manager whose channels live in the gateway store, deposited once, large; `width` channels per provider and model. */
+export function fakeChannels(store: GatewayStore, width = 1): GatewayChannels & { opened: Address[] } {
   const sender = privateKeyToAccount(generatePrivateKey());
   const opened: Address[] = [];
-  const channelIdFor = (provider: Address, modelId: bigint) => keccak256(encodePacked(["address", "address", "uint256"], [sender.address, provider, modelId]));
+  const lanes = new Map<Hex, number>();
+  const channelIdFor = (provider: Address, modelId: bigint, lane = 0) => {
+    const id = keccak256(encodePacked(["address", "address", "uint256", "uint256"], [sender.address, provider, modelId, BigInt(lane)]));
+    lanes.set(id, lane);
+    return id;
+  };
   return {
     opened,
     channelIdFor,
-    async ensureChannel(provider, modelId) {
-      const channelId = channelIdFor(provider, modelId);
+    channelsPerPair: width,
+    laneOf: (channelId) => lanes.get(channelId) ?? 0,
+    isOpen: (channelId) => store.getChannel(channelId) !== undefined,
+    async ensureChannel(provider, modelId, _needed, lane = 0) {
+      const channelId = channelIdFor(provider, modelId, lane);
       if (!store.getChannel(channelId)) {
         opened.push(provider);
-        store.putChannel({ channelId, provider, modelId, epoch: 0n, deposit: 10n ** 18n, spent: 0n });
+        store.putChannel({ channelId, provider, modelId, salt: BigInt(lane), epoch: 0n, deposit: 10n ** 18n, spent: 0n });
       }
       return store.getChannel(channelId)!;
     },
@@ -133,7 +141,6 @@ export function fakeChannels(store: GatewayStore): GatewayChannels & { opened: A
     forget: () => {},
   };
 }
-
 
 /** What a serving fake bills for one request: INPUT_TOKENS and OUTPUT_TOKENS at its price. */
 export const costOf = (p: FakeProvider) => computeCost(p.price, { inputTokens: Number(INPUT_TOKENS), outputTokens: Number(OUTPUT_TOKENS) });

@@ -29,7 +29,7 @@ export type TestNetwork = {
   /** Starts a provider (own key, funded) serving `path`. */
   provider(path: string, options?: { price?: Price; modelId?: bigint; key?: Hex; port?: number; publicUrl?: string; embeddings?: boolean; contextSize?: number; backend?: InferenceBackend; stallMs?: number; x402FacilitatorKey?: string }): Promise<RunningProvider & { key: Hex }>;
   /** Starts a gateway with its own funded key; `web` mounts the web app on it, as `gotong up` does. */
-  gateway(options?: { key?: Hex; deposit?: bigint; offersRefreshMs?: number; seal?: boolean; routing?: RoutingPreferences; web?: boolean }): Promise<RunningGateway & { key: Hex }>;
+  gateway(options?: { key?: Hex; deposit?: bigint; channelsPerProvider?: number; offersRefreshMs?: number; seal?: boolean; routing?: RoutingPreferences; web?: boolean }): Promise<RunningGateway & { key: Hex }>;
   stop(): Promise<void>;
 };
 
@@ -79,7 +79,7 @@ export async function startTestNetwork(): Promise<TestNetwork> {
     async gateway(options = {}) {
       const key = options.key ?? generatePrivateKey();
       await fundOnDevnet(deployment, privateKeyToAccount(key).address, { tokens: 1_000n * UNIT });
-      const gateway = await startGateway({ home, deployment, privateKey: key, port: 0, deposit: options.deposit, offersRefreshMs: options.offersRefreshMs, seal: options.seal, routing: options.routing, extraRoutes: options.web ? webAppRoutes : undefined, logger });
+      const gateway = await startGateway({ home, deployment, privateKey: key, port: 0, deposit: options.deposit, channelsPerProvider: options.channelsPerProvider, offersRefreshMs: options.offersRefreshMs, seal: options.seal, routing: options.routing, extraRoutes: options.web ? webAppRoutes : undefined, logger });
       stops.push(gateway.stop);
       return Object.assign(gateway, { key });
     },

@@ -10,7 +10,7 @@ import { webAppRoutes } from "../../web/server/webAppRoutes.ts";
 import { context, integer, parse, tokens, untilStopped } from "../shared.ts";
 import { help as keyHelp, run as runKey } from "./gatewayKey.ts";
 
-export const help = `gotong gateway start [--port 8600] [--host 127.0.0.1] [--allowed-host NAME]... [--deposit T] [--auto-close-after 7d] [--key FILE] [--deployment FILE] [--no-seal] [--keys] [--web]
+export const help = `gotong gateway start [--port 8600] [--host 127.0.0.1] [--allowed-host NAME]... [--deposit T] [--channels-per-provider N] [--auto-close-after 7d] [--key FILE] [--deployment FILE] [--no-seal] [--keys] [--web]
                      [--routing FILE] [--provider-order ADDR,…] [--sort price|latency|throughput] [--max-price PROMPT[,COMPLETION]]
                      [--max-block-range 2000] [--challenge-share 0.02] [--validator URL]...
 
@@ -23,6 +23,9 @@ It spends from its own account, so it answers only requests addressed to a loopb
 localhost, [::1]) or to --host; --allowed-host NAME adds a name clients use (a DNS-rebinding page
 reaches 127.0.0.1 under a name of its own and is refused). Each channel carries one request at a time
 (the provider serves one unpaid request per channel); up to 64 more wait, beyond that 429 + Retry-After.
+--channels-per-provider N (default 1) lets N requests run at one provider and model at once, each on
+a channel of its own (its own deposit; one more is opened only when every open one is busy), for
+providers that decode several requests together (--parallel).
 Automatic refunds: a channel idle for --auto-close-after (default 7d; 30m, 12h, 2w…; "off" never)
 is closed after its last voucher is sent, and withdrawn once its challenge period is over, so no
 deposit strands; any channel closed otherwise (\`gotong channel close\`, the web app) is withdrawn
@@ -60,6 +63,7 @@ export async function run(args: string[]) {
     port: { type: "string" },
     host: { type: "string" },
     deposit: { type: "string" },
+    "channels-per-provider": { type: "string" },
     key: { type: "string" },
     deployment: { type: "string" },
     "no-seal": { type: "boolean" },
@@ -75,6 +79,7 @@ export async function run(args: string[]) {
     "challenge-share": { type: "string" },
     validator: { type: "string", multiple: true },
   }, false);
+  const perProvider = channelsPerProvider(values["channels-per-provider"]);
   const autoCloseAfter = values["auto-close-after"] === undefined ? DEFAULT_AUTO_CLOSE_AFTER_SECONDS : parseDuration(values["auto-close-after"], "auto-close-after");
   const ctx = context(values);
   const deployment = ctx.deployment(values.deployment);
@@ -99,6 +104,7 @@ export async function run(args: string[]) {
     port: integer(values.port, "port"),
     host: values.host,
     deposit: values.deposit ? tokens(values.deposit, deployment.token.decimals, unit) : undefined,
+    channelsPerProvider: perProvider,
     seal: !values["no-seal"],
     allowedHosts: values["allowed-host"] as string[] | undefined,
     requireKeys: values.keys,
@@ -113,4 +119,12 @@ export async function run(args: string[]) {
   process.stdout.write(values.json ? JSON.stringify({ baseUrl: gateway.baseUrl, account: gateway.address }) + "\n" : `gateway at ${gateway.baseUrl} paying from ${gateway.address}${values.web ? `, web app at ${gateway.url}/` : ""}\n`);
   await untilStopped();
   await gateway.stop();
+}
+
+/** --channels-per-provider: a whole number from 1 to 64 (each channel locks a deposit). */
+function channelsPerProvider(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const n = /^\d+$/.test(text) ? Number(text) : NaN;
+  if (!(n >= 1 && n <= 64)) throw new GotongError(`--channels-per-provider must be a whole number from 1 to 64, not "${text}"`, { code: "invalid_arguments", hint: "Each channel carries one request at a time and locks its own deposit." });
+  return n;
 }

@@ -55,7 +55,7 @@ export async function answerRefusal(deps: CoreDeps, offer: Offer, channel: Chann
     // the deposit ran short: settle or top up, then try again.
     if (code === "insufficient_deposit") {
       channels.forget(channel.channelId);
-      await channels.ensureChannel(offer.provider, offer.modelId, terms.maxCost * 2n);
+      await channels.ensureChannel(offer.provider, offer.modelId, terms.maxCost * 2n, channels.laneOf(channel.channelId));
     } else {
       const before = store.getChannel(channel.channelId)?.spent;
       await receipts.settlePending(offer, channel.channelId);

@@ -2,6 +2,7 @@ import { isGotongError, type GotongError } from "../../common/errors.ts";
 import type { LaneRelease } from "../createChannelLanes.ts";
 import type { ChannelRecord } from "../createGatewayStore.ts";
 import type { Offer } from "../discoverOffers.ts";
+import type { Hex } from "viem";
 import { embeddingTerms } from "../embeddingTerms.ts";
 import { messageOf, providerSkipped, requestCancelled } from "./errors.ts";
 import { eventStream } from "./eventStream.ts";
@@ -22,11 +23,10 @@ const MAX_RETRIES = 8;
  */
 export async function attemptProvider(deps: CoreDeps, offer: Offer, job: Job): Promise<Attempt> {
   const { router, channels, store, receipts, lanes, timeoutMs } = deps;
-  const channelId = channels.channelIdFor(offer.provider, offer.modelId);
   // Overload is answered before any work: a full queue is a fast 429, before the terms, a prompt
   // count or a context-size lookup.
   try {
-    lanes.refuseIfFull(channelId);
+    lanes.refuseIfFull(pickLane(deps, offer).channelId);
   } catch (error) {
     if (isGotongError(error, "too_many_requests")) return { next: error };
     throw error;
@@ -41,6 +41,9 @@ export async function attemptProvider(deps: CoreDeps, offer: Offer, job: Job): P
     ? embeddingTerms(offer, job.body, deps.countEmbeddingInput)
     : requestTerms(offer, job.body, job.raw, job.opaque !== undefined, deps.countPrompt, contextSize);
   let release: LaneRelease;
+  // Chosen again now, with nothing awaited before acquire takes it: requests arriving together
+  // spread over the pair's channels instead of all picking the one that looked idle.
+  const { lane, channelId } = pickLane(deps, offer);
   try {
     // The queue may have filled while the terms were worked out: acquire refuses then too.
     release = await lanes.acquire(channelId, job.signal);
@@ -53,7 +56,7 @@ export async function attemptProvider(deps: CoreDeps, offer: Offer, job: Job): P
   try {
     let channel: ChannelRecord;
     try {
-      channel = await channels.ensureChannel(offer.provider, offer.modelId, terms.maxCost);
+      channel = await channels.ensureChannel(offer.provider, offer.modelId, terms.maxCost, lane);
       await receipts.settlePending(offer, channelId);
     } catch (error) {
       // Our channel to this provider is closing: the provider is fine, another one may serve.
@@ -68,7 +71,7 @@ export async function attemptProvider(deps: CoreDeps, offer: Offer, job: Job): P
       channel = store.getChannel(channelId)!;
       if (channel.deposit - channel.spent < terms.maxCost) {
         try {
-          channel = await channels.ensureChannel(offer.provider, offer.modelId, terms.maxCost);
+          channel = await channels.ensureChannel(offer.provider, offer.modelId, terms.maxCost, lane);
         } catch (error) {
           if (isGotongError(error, "channel_closing")) return { next: error };
           throw error;
@@ -90,6 +93,24 @@ export async function attemptProvider(deps: CoreDeps, offer: Offer, job: Job): P
   } finally {
     if (!handedOver) release();
   }
+}
+
+/**
+ * The channel a request to `offer` goes through, of the pair's `channelsPerPair`: an idle open one,
+ * else an idle one not open yet (opening costs a transaction, so only when every open one is busy),
+ * else the one with the shortest queue. With one channel per pair, always that one.
+ */
+function pickLane({ channels, lanes }: CoreDeps, offer: Offer): { lane: number; channelId: Hex } {
+  let idle: { lane: number; channelId: Hex } | undefined;
+  let shortest: { lane: number; channelId: Hex; load: number } | undefined;
+  for (let lane = 0; lane < channels.channelsPerPair; lane++) {
+    const channelId = channels.channelIdFor(offer.provider, offer.modelId, lane);
+    const load = lanes.load(channelId);
+    if (load === 0 && channels.isOpen(channelId)) return { lane, channelId };
+    if (load === 0) idle ??= { lane, channelId };
+    if (!shortest || load < shortest.load) shortest = { lane, channelId, load };
+  }
+  return idle ?? shortest!;
 }
 
 /**

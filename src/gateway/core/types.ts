@@ -18,7 +18,7 @@ import type { GotongSummary } from "./gotongSummary.ts";
 // (failover, attemptProvider, sendRequest, answerRefusal) hand each other.
 
 /** What the core asks of the channel manager (createChannelManager gives it all). */
-export type GatewayChannels = Pick<ChannelManager, "channelIdFor" | "ensureChannel" | "voucherFor" | "forget">;
+export type GatewayChannels = Pick<ChannelManager, "channelIdFor" | "ensureChannel" | "voucherFor" | "forget" | "channelsPerPair" | "laneOf" | "isOpen">;
 
 /** How one call is made. */
 export type CallOptions = {
