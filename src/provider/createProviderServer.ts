@@ -45,6 +45,8 @@ export type ProviderServerOptions = {
   bodyLimit?: number;
   /** Requests waiting beyond those running before new ones get 503. Default 32. */
   maxQueued?: number;
+  /** Requests the engine runs at once (its parallel slots, all models together). Default one per model. */
+  running?: number;
   /** A request body must arrive within this long. Default 30 s. */
   bodyTimeoutMs?: number;
   /** A stream whose client reads nothing for this long is cut and billed for what it took. Default 30 s. */
@@ -88,7 +90,7 @@ function completionLogprobs(tokens: TokenLogprob[], offset: number, top: number)
 export function createProviderServer(options: ProviderServerOptions): Server {
   const { logger } = options;
   let inFlight = 0;
-  const maxInFlight = options.models.length + (options.maxQueued ?? 32);
+  const maxInFlight = (options.running ?? options.models.length) + (options.maxQueued ?? 32);
   // Requests generating now, by id, with the way to stop one early while its answer is still read
   // to the end: a gateway whose client left asks for this instead of cutting the connection, so
   // both sides count the same tokens (bytes in socket buffers when a connection is cut are counted

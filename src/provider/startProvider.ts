@@ -150,6 +150,8 @@ async function serveProvider(options: StartProviderOptions) {
     logger,
     sealed,
     stallMs: options.stallMs,
+    // A request waits beyond the engine's slots, not beyond one: --parallel N admits N running.
+    running: parallel ?? 1,
     readiness,
     models: [{ name: registered.name, modelId: registered.modelId, weightsHash, price: options.price, backend, weightType: ggufWeightType(header) }],
   });
