@@ -13,8 +13,11 @@ export type UpstreamResponse = {
 };
 
 // Keep-alive pools: a request to a provider reuses a warm connection instead of a new handshake.
-const httpAgent = new HttpAgent({ keepAlive: true, maxSockets: 64 });
-const httpsAgent = new HttpsAgent({ keepAlive: true, maxSockets: 64 });
+// No cap on sockets per provider: a request waiting for a pooled socket would wait unseen by the
+// provider (a cap of 64 held 1,000 streams to 64 at a time, and the last ones timed out before
+// they were sent). The provider bounds what it takes itself and answers 503 busy beyond that.
+const httpAgent = new HttpAgent({ keepAlive: true, maxSockets: Infinity, maxFreeSockets: 256 });
+const httpsAgent = new HttpsAgent({ keepAlive: true, maxSockets: Infinity, maxFreeSockets: 256 });
 
 /**
  * POSTs to a provider with node's own HTTP client. For streams of many small SSE events it costs far

@@ -27,7 +27,7 @@ export type TestNetwork = {
   /** Registers a model file as the creator; returns its id. */
   publish(path: string, name: string, royaltyBps?: number): Promise<bigint>;
   /** Starts a provider (own key, funded) serving `path`. */
-  provider(path: string, options?: { price?: Price; modelId?: bigint; key?: Hex; port?: number; publicUrl?: string; embeddings?: boolean; contextSize?: number; backend?: InferenceBackend; stallMs?: number; x402FacilitatorKey?: string }): Promise<RunningProvider & { key: Hex }>;
+  provider(path: string, options?: { price?: Price; modelId?: bigint; key?: Hex; port?: number; publicUrl?: string; embeddings?: boolean; contextSize?: number; backend?: InferenceBackend; parallel?: number; stallMs?: number; x402FacilitatorKey?: string }): Promise<RunningProvider & { key: Hex }>;
   /** Starts a gateway with its own funded key; `web` mounts the web app on it, as `gotong up` does. */
   gateway(options?: { key?: Hex; deposit?: bigint; channelsPerProvider?: number; offersRefreshMs?: number; seal?: boolean; routing?: RoutingPreferences; web?: boolean }): Promise<RunningGateway & { key: Hex }>;
   stop(): Promise<void>;
@@ -67,6 +67,7 @@ export async function startTestNetwork(): Promise<TestNetwork> {
         contextSize: options.contextSize,
         embeddings: options.embeddings,
         backend: options.backend,
+        parallel: options.parallel,
         stallMs: options.stallMs,
         x402FacilitatorKey: options.x402FacilitatorKey,
         threads: 1,

@@ -23,7 +23,7 @@ It spends from its own account, so it answers only requests addressed to a loopb
 localhost, [::1]) or to --host; --allowed-host NAME adds a name clients use (a DNS-rebinding page
 reaches 127.0.0.1 under a name of its own and is refused). Each channel carries one request at a time
 (the provider serves one unpaid request per channel); up to 64 more wait, beyond that 429 + Retry-After.
---channels-per-provider N (default 1) lets N requests run at one provider and model at once, each on
+--channels-per-provider N (default 1, at most 1024) lets N requests run at one provider and model at once, each on
 a channel of its own (its own deposit; one more is opened only when every open one is busy), for
 providers that decode several requests together (--parallel).
 Automatic refunds: a channel idle for --auto-close-after (default 7d; 30m, 12h, 2w…; "off" never)
@@ -121,10 +121,10 @@ export async function run(args: string[]) {
   await gateway.stop();
 }
 
-/** --channels-per-provider: a whole number from 1 to 64 (each channel locks a deposit). */
+/** --channels-per-provider: a whole number from 1 to 1024 (each channel locks a deposit). */
 function channelsPerProvider(text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
   const n = /^\d+$/.test(text) ? Number(text) : NaN;
-  if (!(n >= 1 && n <= 64)) throw new GotongError(`--channels-per-provider must be a whole number from 1 to 64, not "${text}"`, { code: "invalid_arguments", hint: "Each channel carries one request at a time and locks its own deposit." });
+  if (!(n >= 1 && n <= 1024)) throw new GotongError(`--channels-per-provider must be a whole number from 1 to 1024, not "${text}"`, { code: "invalid_arguments", hint: "Each channel carries one request at a time and locks its own deposit." });
   return n;
 }

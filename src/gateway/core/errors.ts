@@ -51,4 +51,12 @@ export const noProviderAvailable = (model: string, tried: readonly { provider: A
   });
 
 /** The message of anything thrown, for a reason that names its cause. */
-export const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
+/**
+ * An error's message; for an abort, the reason it was aborted for (node's HTTP client rejects
+ * with a bare "The operation was aborted" and keeps the reason as its `cause`).
+ */
+export const messageOf = (error: unknown): string => {
+  if (!(error instanceof Error)) return String(error);
+  if (error.name === "AbortError" && error.cause instanceof Error) return messageOf(error.cause);
+  return error.message;
+};
