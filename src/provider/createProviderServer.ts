@@ -22,6 +22,7 @@ import type { PaymentGuard } from "./createPaymentGuard.ts";
 import type { ProviderStore } from "./createProviderStore.ts";
 import type { X402Payments } from "./x402/createX402Payments.ts";
 import type { X402Facilitator } from "./x402/createX402Facilitator.ts";
+import type { ProviderMcp } from "./mcp/createProviderMcp.ts";
 import { serveEmbeddings, type PaidRequests } from "./serveEmbeddings.ts";
 import { readinessResponse, type Readiness } from "../common/createReadiness.ts";
 
@@ -57,6 +58,8 @@ export type ProviderServerOptions = {
   x402?: X402Payments;
   /** The x402 facilitator, served under `/x402/` (see createX402Facilitator). */
   x402Facilitator?: X402Facilitator;
+  /** The MCP endpoint, served at `/mcp`, its tools paid by the x402 MCP transport (see createProviderMcp). */
+  mcp?: ProviderMcp;
 };
 
 /** A token's log probability in the chat API's shape (`choices[].logprobs.content[]`). */
@@ -439,6 +442,7 @@ export function createProviderServer(options: ProviderServerOptions): Server {
         inFlight--;
       }
     }
+    if (options.mcp && path === "/mcp") return options.mcp.handle(req, res);
     if (options.x402Facilitator && path.startsWith("/x402/") && (await options.x402Facilitator.handle(req, res, path))) return;
     throw new GotongError(`No route for ${req.method} ${path}`, { code: "not_found", status: 404 });
   }

@@ -32,6 +32,7 @@ import { checkSignedManifest } from "./checkSignedManifest.ts";
 import { createExactSettlement } from "./x402/createExactSettlement.ts";
 import { createX402Facilitator } from "./x402/createX402Facilitator.ts";
 import { createX402Payments } from "./x402/createX402Payments.ts";
+import { createProviderMcp } from "./mcp/createProviderMcp.ts";
 
 export type StartProviderOptions = {
   home: GotongHome;
@@ -139,9 +140,12 @@ async function serveProvider(options: StartProviderOptions) {
   const x402Facilitator = settlement && options.x402FacilitatorKey
     ? createX402Facilitator({ settlement, modelIds: [registered.modelId], apiKey: options.x402FacilitatorKey, logger: logger.child("x402-facilitator") })
     : undefined;
+  // The MCP endpoint's tools are paid by x402, so it is served when x402 is.
+  const mcp = x402 && createProviderMcp({ models: [{ name: registered.name, price: options.price }], logger: logger.child("mcp") });
   const server = createProviderServer({
     x402,
     x402Facilitator,
+    mcp,
     account,
     signer: createPaymentSigner(options.privateKey, domain),
     domain,

@@ -47,6 +47,8 @@ const startHelp = `gotong provider start --model FILE.gguf [options]
   --redeem-interval S     seconds between redeem runs (default 60)
 ${redeemGasHelp}
 Requests without a voucher are paid with x402 \`exact\` (PAYMENT-REQUIRED / PAYMENT-SIGNATURE).
+It also serves an MCP endpoint at /mcp (Streamable HTTP) whose tool chat is paid the same way,
+by x402 over MCP (the PaymentPayload in _meta["x402/payment"] of tools/call).
 With GOTONG_X402_FACILITATOR_KEY set (16+ characters), it also serves an x402 facilitator at
 /x402/supported, /x402/verify and /x402/settle for its own payees, to Bearer holders of that key.`;
 
