@@ -28,25 +28,24 @@ function outcome(endpoint: string, ms: number): Promise<string> {
 }
 
 describe("watchReachable", () => {
-  it("keeps waiting while the provider answers /health, whatever the status (a busy 503 is alive)", async () => {
+  it("keeps waiting while the provider's host accepts new connections", async () => {
     let probes = 0;
-    const endpoint = await listen(createHttpServer((req, res) => {
+    const endpoint = await listen(createTcpServer((socket) => {
       probes++;
-      expect(req.url).toBe("/health");
-      res.statusCode = probes % 2 ? 200 : 503;
-      res.end();
+      socket.destroy();
     }));
     expect(await outcome(endpoint, 400)).toBe("still reachable");
     expect(probes).toBeGreaterThanOrEqual(3);
   });
 
-  it("gives up when a new connection gets no answer within the probe timeout (a host gone silent)", async () => {
+  it("keeps waiting while a provider too busy to answer HTTP still has its host accept connections (a burst)", async () => {
+    // Accepts, never answers: as a provider whose event loop is busy with 1,000 requests at once.
+    // A process that hangs for good is left to the request's answer timeout.
     const held: Socket[] = [];
     const endpoint = await listen(createTcpServer((socket) => held.push(socket)));
     closers.push(() => held.forEach((s) => s.destroy()));
-    const started = Date.now();
-    expect(await outcome(endpoint, 2_000)).toMatch(/no answer to GET \/health within 150 ms on a new connection/);
-    expect(Date.now() - started).toBeLessThan(1_500);
+    expect(await outcome(endpoint, 400)).toBe("still reachable");
+    expect(held.length).toBeGreaterThanOrEqual(3);
   });
 
   it("gives up when nothing listens any more (connection refused)", async () => {

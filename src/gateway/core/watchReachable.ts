@@ -1,31 +1,36 @@
-import { request as httpRequest } from "node:http";
-import { request as httpsRequest } from "node:https";
-import { PROTOCOL_VERSION_HEADERS } from "../../protocol/protocolVersion.ts";
+import { connect } from "node:net";
 
 export type ReachableWatchOptions = {
   /** First probe after this long without an answer. Default 3 s: most answers start sooner. */
   firstAfterMs?: number;
   /** Then every this long. Default 5 s. */
   everyMs?: number;
-  /** A probe that takes longer failed. Default 2 s, as the health prober's. */
+  /** A handshake that takes longer failed. Default 2 s, as the health prober's. */
   probeTimeoutMs?: number;
 };
 
 /**
- * While a request waits for its provider's first answer, asks the provider's `/health` on a new
- * connection now and then, and calls `onUnreachable` the first time a probe gets no HTTP answer at
- * all. Why: a provider host that drops off the network (a cable, a route, a crashed VM) leaves the
- * request's keep-alive connection silently dead; without this the request would wait out the whole
- * answer timeout (30 s) before another provider is tried. A new connection answers within the probe
- * timeout or not at all. Any HTTP status counts as reachable: a busy provider that answers 503 is
- * alive and still working on this request. Returns the function that stops watching.
+ * While a request waits for its provider's first answer, opens a new TCP connection to the
+ * provider's host now and then, and calls `onUnreachable` the first time one is neither accepted nor
+ * refused within the probe timeout, or is refused. Why: a provider host that drops off the network
+ * (a cable, a route, a crashed VM) leaves the request's keep-alive connection silently dead; without
+ * this the request would wait out the whole answer timeout (30 s) before another provider is tried.
+ *
+ * Only the handshake is asked for, not an HTTP answer: the host's kernel completes it whatever the
+ * provider's process is doing, so a provider busy with a burst (1,000 requests arriving at once kept
+ * its event loop from answering `/health` within 2 s, and every request was failed over) is not
+ * taken for a host gone. A process that hangs while its host stays up is left to the answer timeout.
+ * Returns the function that stops watching.
  */
 export function watchReachable(endpoint: string, onUnreachable: (reason: string) => void, options: ReachableWatchOptions = {}): () => void {
   const everyMs = options.everyMs ?? 5_000;
   const probeTimeoutMs = options.probeTimeoutMs ?? 2_000;
+  const target = new URL(endpoint);
+  const port = Number(target.port || (target.protocol === "https:" ? 443 : 80));
+  const host = target.hostname.replace(/^\[(.*)\]$/, "$1"); // an IPv6 literal without its brackets
   let stopped = false;
   let timer = setTimeout(function probe() {
-    probeOnce(`${endpoint}/health`, probeTimeoutMs).then((failure) => {
+    probeOnce(host, port, probeTimeoutMs).then((failure) => {
       if (stopped) return;
       if (failure) {
         stopped = true;
@@ -39,23 +44,19 @@ export function watchReachable(endpoint: string, onUnreachable: (reason: string)
   };
 }
 
-/** GETs `url` on a connection of its own (never a pooled one): undefined when any HTTP answer came, else why not. */
-function probeOnce(url: string, timeoutMs: number): Promise<string | undefined> {
-  const target = new URL(url);
-  const send = target.protocol === "https:" ? httpsRequest : httpRequest;
+/** Opens (and at once closes) a TCP connection to `host:port`: undefined when it was accepted, else why not. */
+function probeOnce(host: string, port: number, timeoutMs: number): Promise<string | undefined> {
   return new Promise((resolve) => {
-    // One deadline for the connect and the answer's head alike.
-    const deadline = setTimeout(() => req.destroy(new Error(`no answer to GET /health within ${timeoutMs} ms on a new connection`)), timeoutMs);
-    const req = send(target, { method: "GET", headers: PROTOCOL_VERSION_HEADERS, agent: false }, (res) => {
+    const socket = connect({ host, port });
+    const deadline = setTimeout(() => socket.destroy(new Error(`no TCP handshake with ${host}:${port} within ${timeoutMs} ms on a new connection`)), timeoutMs);
+    socket.once("connect", () => {
       clearTimeout(deadline);
-      res.resume();
-      req.destroy();
+      socket.destroy();
       resolve(undefined);
     });
-    req.on("error", (error) => {
+    socket.once("error", (error) => {
       clearTimeout(deadline);
       resolve(error.message);
     });
-    req.end();
   });
 }
