@@ -4,6 +4,13 @@ import { bigintAsString } from "./bigintJson.ts";
 import { encodeEvent, STREAM_DONE } from "../protocol/events.ts";
 
 /** Default cap on a request body: large prompts fit, a flood does not get buffered. */
+/**
+ * The accept queue asked of the kernel (Linux caps it at net.core.somaxconn, 4096 today). Node's
+ * 511 overflowed when 1,000 clients connected at once while the event loop was busy: the kernel
+ * dropped the rest of the handshakes, and those clients took the server for gone.
+ */
+export const LISTEN_BACKLOG = 4096;
+
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
 
 /** How long a client may leave a stream unread (its socket full) before the stream is cut. */

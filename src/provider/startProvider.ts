@@ -1,3 +1,4 @@
+import { LISTEN_BACKLOG } from "../common/http.ts";
 import { once } from "node:events";
 import { join } from "node:path";
 import type { AddressInfo } from "node:net";
@@ -160,7 +161,7 @@ async function serveProvider(options: StartProviderOptions) {
     models: [{ name: registered.name, modelId: registered.modelId, weightsHash, price: options.price, backend, weightType: ggufWeightType(header) }],
   });
   const host = options.host ?? "127.0.0.1";
-  server.listen(options.port ?? 8601, host);
+  server.listen({ port: options.port ?? 8601, host, backlog: LISTEN_BACKLOG });
   await once(server, "listening");
   const port = (server.address() as AddressInfo).port;
   const url = options.publicUrl ?? `http://${host}:${port}`;

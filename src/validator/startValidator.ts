@@ -1,3 +1,4 @@
+import { LISTEN_BACKLOG } from "../common/http.ts";
 import { mkdirSync } from "node:fs";
 import { once } from "node:events";
 import type { AddressInfo } from "node:net";
@@ -114,7 +115,7 @@ async function serveValidator(options: StartValidatorOptions) {
   let stake: bigint;
   try {
     const host = options.host ?? "127.0.0.1";
-    server.listen(options.port ?? 8701, host);
+    server.listen({ port: options.port ?? 8701, host, backlog: LISTEN_BACKLOG });
     await once(server, "listening");
     url = options.publicUrl ?? `http://${host}:${(server.address() as AddressInfo).port}`;
     stake = await ensureValidatorRegistered(clients, deployment, servingVerification, { endpoint: url, stake: options.stake, logger });

@@ -5,7 +5,7 @@ import { once } from "node:events";
 import type { AddressInfo } from "node:net";
 import { watchReachable } from "./watchReachable.ts";
 
-const FAST = { firstAfterMs: 20, everyMs: 20, probeTimeoutMs: 150 };
+const FAST = { firstAfterMs: 20, everyMs: 20, probeTimeoutMs: 150, freshMs: 0 };
 const closers: (() => void)[] = [];
 afterEach(() => closers.splice(0).forEach((close) => close()));
 
@@ -54,6 +54,23 @@ describe("watchReachable", () => {
     server.close();
     await once(server, "close");
     expect(await outcome(endpoint, 1_000)).toMatch(/ECONNREFUSED/);
+  });
+
+  it("opens one probe connection for all the requests waiting on one provider at once", async () => {
+    let probes = 0;
+    const endpoint = await listen(createTcpServer((socket) => {
+      probes++;
+      socket.destroy();
+    }));
+    // Started over 200 ms, as requests arriving one after another: each asks within a second of the last probe.
+    const stops: (() => void)[] = [];
+    for (let i = 0; i < 200; i++) {
+      stops.push(watchReachable(endpoint, () => {}, { firstAfterMs: 20, everyMs: 10_000, probeTimeoutMs: 500 }));
+      if (i % 20 === 0) await new Promise((r) => setTimeout(r, 20));
+    }
+    await new Promise((r) => setTimeout(r, 300));
+    stops.forEach((stop) => stop());
+    expect(probes).toBe(1);
   });
 
   it("never calls back once stopped", async () => {

@@ -7,6 +7,8 @@ export type ReachableWatchOptions = {
   everyMs?: number;
   /** A handshake that takes longer failed. Default 2 s, as the health prober's. */
   probeTimeoutMs?: number;
+  /** A host that accepted a probe this recently counts as reachable without another. Default 1 s. */
+  freshMs?: number;
 };
 
 /**
@@ -25,12 +27,13 @@ export type ReachableWatchOptions = {
 export function watchReachable(endpoint: string, onUnreachable: (reason: string) => void, options: ReachableWatchOptions = {}): () => void {
   const everyMs = options.everyMs ?? 5_000;
   const probeTimeoutMs = options.probeTimeoutMs ?? 2_000;
+  const freshMs = options.freshMs ?? 1_000;
   const target = new URL(endpoint);
   const port = Number(target.port || (target.protocol === "https:" ? 443 : 80));
   const host = target.hostname.replace(/^\[(.*)\]$/, "$1"); // an IPv6 literal without its brackets
   let stopped = false;
   let timer = setTimeout(function probe() {
-    probeOnce(host, port, probeTimeoutMs).then((failure) => {
+    sharedProbe(host, port, probeTimeoutMs, freshMs).then((failure) => {
       if (stopped) return;
       if (failure) {
         stopped = true;
@@ -42,6 +45,32 @@ export function watchReachable(endpoint: string, onUnreachable: (reason: string)
     stopped = true;
     clearTimeout(timer);
   };
+}
+
+/** Probes in flight, by host and port: the requests waiting on one provider share one handshake. */
+const probing = new Map<string, Promise<string | undefined>>();
+/** When each host last accepted a probe. */
+const lastAnswered = new Map<string, number>();
+
+/**
+ * One probe of `host:port` for every watcher that asks while it runs: a thousand requests waiting
+ * on a busy provider would otherwise each open a connection to it at the same moment.
+ */
+function sharedProbe(host: string, port: number, timeoutMs: number, freshMs: number): Promise<string | undefined> {
+  const key = `${host}|${port}`;
+  const answered = lastAnswered.get(key);
+  if (answered !== undefined && performance.now() - answered < freshMs) return Promise.resolve(undefined);
+  let probe = probing.get(key);
+  if (!probe) {
+    probe = probeOnce(host, port, timeoutMs).then((failure) => {
+      probing.delete(key);
+      if (failure) lastAnswered.delete(key);
+      else lastAnswered.set(key, performance.now());
+      return failure;
+    });
+    probing.set(key, probe);
+  }
+  return probe;
 }
 
 /** Opens (and at once closes) a TCP connection to `host:port`: undefined when it was accepted, else why not. */
