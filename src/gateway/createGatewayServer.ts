@@ -15,6 +15,8 @@ import { createGateway, ProviderRefusal, type Answer, type ChatStream, type Gate
 import { toChatRequest } from "./responses/toChatRequest.ts";
 import { createResponsesWriter } from "./responses/createResponsesWriter.ts";
 import { responseNotStored } from "./responses/responseNotStored.ts";
+import { X402_GATEWAY_PATHS, type GatewayX402, type X402GatewayPath } from "./x402/createGatewayX402.ts";
+import { X402_HEADERS } from "../protocol/x402/x402Types.ts";
 
 /**
  * The HTTP server's options: a core to serve (`gateway`, built with the same `apiKeys` when keys
@@ -39,6 +41,13 @@ export type GatewayServerOptions = (({ gateway: Gateway } & Partial<Omit<Gateway
   apiKeys?: ApiKeyAuthorizer;
   /** What `GET /health` reports (see createGatewayReadiness); without it, `{ ok: true }` while the server runs. */
   readiness?: Readiness;
+  /**
+   * x402 for clients that pay through the gateway (`gotong gateway start --x402`, see
+   * createGatewayX402): a request to `/v1/chat/completions`, `/v1/completions` or `/v1/embeddings`
+   * that carries no API key (on a gateway without `apiKeys`: every one) is paid by its client with
+   * x402 `exact`, never from this gateway's channels. Default none.
+   */
+  x402?: GatewayX402;
 };
 
 /** A signal that aborts when the client hangs up before its response is complete. */
@@ -51,9 +60,10 @@ function clientGoneSignal(res: ServerResponse): AbortSignal {
 }
 
 /** Writes a whole answer with Gotong's headers (cost, token counts, receipt id, provider). */
-function writeAnswer(sink: RelaySink, answer: Answer) {
+function writeAnswer(sink: RelaySink, answer: Answer, extra: Record<string, string> = {}) {
   const { summary } = answer;
   sink.completion(answer.body, summary, {
+    ...extra,
     [HEADERS.receiptId]: summary.receiptId,
     [HEADERS.cost]: summary.cost,
     [HEADERS.inputTokens]: String(summary.inputTokens),
@@ -67,8 +77,8 @@ function writeAnswer(sink: RelaySink, answer: Answer) {
  * has taken the last: the core then stops reading the provider, whose socket fills, and it stops
  * generating into it.
  */
-async function writeStream(sink: RelaySink, stream: ChatStream) {
-  sink.open({ [HEADERS.provider]: stream.provider, [HEADERS.requestId]: stream.requestId }, stream.requestId);
+async function writeStream(sink: RelaySink, stream: ChatStream, extra: Record<string, string> = {}) {
+  sink.open({ ...extra, [HEADERS.provider]: stream.provider, [HEADERS.requestId]: stream.requestId }, stream.requestId);
   for await (const event of stream.events) {
     if (event.type === "chunks") sink.events(event.raw, event.chunks);
     else if (event.type === "finished") sink.finished(event.chunk, event.summary);
@@ -113,9 +123,49 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
   const guardSpending = (req: IncomingMessage, accepted?: readonly string[]) =>
     options.apiKeys ? refuseUndeclaredBody(req, accepted) : refuseCrossSiteSpending(req, accepted, options.allowedHosts);
 
+  /**
+   * Whether the client pays this request itself, with x402: on a gateway with x402 on, a request
+   * that carries no API key (without `apiKeys`, any request), since then nothing else pays it.
+   */
+  const paysByX402 = (req: IncomingMessage) => options.x402 !== undefined && (!options.apiKeys || req.headers.authorization === undefined);
+
+  /** A request its client pays with x402: the gateway spends nothing, so no origin guard, only a declared body. */
+  async function generateByX402(path: string, req: IncomingMessage, res: ServerResponse) {
+    if (!(X402_GATEWAY_PATHS as readonly string[]).includes(path)) {
+      throw new GotongError(`${path} is not paid by x402 at this gateway`, {
+        code: "x402_unavailable",
+        status: 400,
+        hint: `Pay ${X402_GATEWAY_PATHS.join(", ")} with x402${options.apiKeys ? `, or call ${path} with an API key` : ""}.`,
+      });
+    }
+    refuseUndeclaredBody(req);
+    const raw = await readBody(req, bodyLimit, options.bodyTimeoutMs);
+    const body = parseJsonObject(raw);
+    const sink = createChatSink(res, stallMs);
+    const signal = clientGoneSignal(res);
+    const header = req.headers[X402_HEADERS.paymentSignature.toLowerCase()];
+    try {
+      const { completion, headers } = await options.x402!.serve({
+        path: path as X402GatewayPath,
+        body,
+        raw,
+        payment: typeof header === "string" ? header : undefined,
+        origin: `http://${req.headers.host ?? "127.0.0.1"}`,
+        signal,
+      });
+      if (completion.kind === "answer") writeAnswer(sink, completion, headers);
+      else await writeStream(sink, completion, headers);
+    } catch (error) {
+      if (signal.aborted) return;
+      if (error instanceof ProviderRefusal) return sink.refused(error.status, error.body);
+      throw error;
+    }
+  }
+
   /** `/v1/chat/completions`, `/v1/completions`, `/v1/embeddings` and `/v1/responses`. */
   async function generate(path: string, req: IncomingMessage, res: ServerResponse) {
     if (req.method !== "POST") throw new GotongError(`Use POST for ${path}`, { code: "method_not_allowed", status: 405 });
+    if (paysByX402(req)) return generateByX402(path, req, res);
     guardSpending(req);
     let raw = await readBody(req, bodyLimit, options.bodyTimeoutMs);
     let body = parseJsonObject(raw);
@@ -208,7 +258,9 @@ export function createGatewayServer(options: GatewayServerOptions): Server {
       // (the web app's own routes, which show this gateway's account, stay same-origin).
       const use = keyUseOf(req.method, path);
       if ((use || path === "/health" || path === "/gotong/offers") && applyCors(req, res)) return;
-      if (use) requestKeys.set(res, options.apiKeys.authorize(req, use));
+      // With x402 on, a client without a key pays its own requests, and may list the models.
+      const keyless = paysByX402(req) && (use?.spends || (req.method === "GET" && (path === "/v1/models" || path.startsWith("/v1/models/"))));
+      if (use && !keyless) requestKeys.set(res, options.apiKeys.authorize(req, use));
     }
     for (const r of routes) {
       if (r.method && r.method !== req.method) continue;

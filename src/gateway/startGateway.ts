@@ -1,3 +1,4 @@
+import { LISTEN_BACKLOG } from "../common/http.ts";
 import { once } from "node:events";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -15,6 +16,9 @@ import type { RoutingPreferences } from "./routingPreferences.ts";
 import { createApiKeyAuthorizer } from "./apiKeys/createApiKeyAuthorizer.ts";
 import { formatUnits } from "../payments/price.ts";
 import { startGatewayServices, type GatewayServicesOptions } from "./startGatewayServices.ts";
+import { createGatewayX402 } from "./x402/createGatewayX402.ts";
+import { createPaymentVerifier } from "../payments/createPaymentVerifier.ts";
+import { GotongError } from "../common/errors.ts";
 
 /** The gateway's parts a composition root builds routes of its own from (the web app: `createWebRoutes`). */
 export type GatewayRouteContext = {
@@ -48,6 +52,13 @@ export type StartGatewayOptions = GatewayServicesOptions & {
   /** A client that reads nothing for this long is cut and billed for what it got. Default 30 s. */
   stallMs?: number;
   /**
+   * x402 for clients that pay through the gateway (`--x402`): a generation request without an API
+   * key is answered 402 with the chosen provider's requirements, and one that carries an x402
+   * `exact` payment is forwarded to the provider it pays (see createGatewayX402). The gateway
+   * spends nothing and opens no channel for these. Default false: unchanged.
+   */
+  x402?: boolean;
+  /**
    * Routing preferences for requests that set none (OpenRouter's `provider` object, see
    * parseRoutingPreferences); each field a request sets replaces the default. Default: none.
    */
@@ -65,6 +76,12 @@ export type StartGatewayOptions = GatewayServicesOptions & {
  * the HTTP front of the gateway's services (startGatewayServices, which also locks the key's state).
  */
 export async function startGateway(options: StartGatewayOptions) {
+  if (options.x402 && !options.deployment.x402Splitter) {
+    throw new GotongError("This deployment has no X402Splitter, so its payments could not be split: x402 at the gateway is unavailable", {
+      code: "x402_unavailable",
+      hint: "Deploy with X402Splitter (`gotong deploy` does), or start the gateway without --x402.",
+    });
+  }
   const services = await startGatewayServices(options);
   try {
     return await serveGateway(options, services);
@@ -102,6 +119,23 @@ async function serveGateway(options: StartGatewayOptions, services: Awaited<Retu
     onServed: services.challenges?.observe,
   });
   services.challenges?.attach(gateway);
+  const x402 = options.x402
+    ? createGatewayX402({
+        router,
+        client: clients.public,
+        splitter: deployment.x402Splitter!,
+        token: deployment.token.address,
+        chainId: deployment.chainId,
+        verifier: createPaymentVerifier(services.domain),
+        logger: logger.child("x402"),
+        providerInfo: services.providerInfo,
+        seal: options.seal,
+        countPrompt: services.countPrompt,
+        countEmbeddingInput: services.countEmbeddingInput,
+        tokenDecimals: deployment.token.decimals,
+        routing: options.routing,
+      })
+    : undefined;
   const server = createGatewayServer({
     gateway,
     logger,
@@ -110,8 +144,9 @@ async function serveGateway(options: StartGatewayOptions, services: Awaited<Retu
     stallMs: options.stallMs,
     readiness: createGatewayReadiness({ client: clients.public, store, router }),
     apiKeys,
+    x402,
   });
-  server.listen(options.port ?? 8600, host);
+  server.listen({ port: options.port ?? 8600, host, backlog: LISTEN_BACKLOG });
   await once(server, "listening");
   const port = (server.address() as AddressInfo).port;
   const url = `http://${host}:${port}`;

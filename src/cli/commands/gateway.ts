@@ -10,7 +10,7 @@ import { webAppRoutes } from "../../web/server/webAppRoutes.ts";
 import { context, integer, parse, tokens, untilStopped } from "../shared.ts";
 import { help as keyHelp, run as runKey } from "./gatewayKey.ts";
 
-export const help = `gotong gateway start [--port 8600] [--host 127.0.0.1] [--allowed-host NAME]... [--deposit T] [--channels-per-provider N] [--auto-close-after 7d] [--key FILE] [--deployment FILE] [--no-seal] [--keys] [--web]
+export const help = `gotong gateway start [--port 8600] [--host 127.0.0.1] [--allowed-host NAME]... [--deposit T] [--channels-per-provider N] [--auto-close-after 7d] [--key FILE] [--deployment FILE] [--no-seal] [--keys] [--x402] [--web]
                      [--routing FILE] [--provider-order ADDR,…] [--sort price|latency|throughput] [--max-price PROMPT[,COMPLETION]]
                      [--max-block-range 2000] [--challenge-share 0.02] [--validator URL]...
 
@@ -39,6 +39,14 @@ fields replace these one by one): --routing FILE holds such an object as JSON; -
 period (429 insufficient_quota beyond it) and requests per minute (429 rate_limit_exceeded, Retry-After);
 a missing or wrong key is 401. The key is then the authority: the Host and Origin checks give way to it,
 and browser apps of any origin may call the gateway (CORS). Without --keys nothing changes.
+--x402 lets clients with no key and no account pay each request themselves with x402 \`exact\` (any x402
+client, e.g. @x402/fetch): a /v1/chat/completions, /v1/completions or /v1/embeddings request without a key
+(without --keys: every one) gets 402 with the chosen provider's PAYMENT-REQUIRED, checked here (its
+X402Splitter payee, at most this gateway's bound on the price) and pointed at this gateway; the paid retry
+goes, sealed, with its PAYMENT-SIGNATURE to the provider it pays, which settles and splits it on chain
+before it serves. The gateway spends nothing and opens no channel for these; a paid request is never
+failed over to another provider (the payment pays one payee). With --keys, requests with a key are paid
+from the gateway's channels as before. Off by default.
 Discovery follows the registries' events in log queries of at most --max-block-range blocks (default
 2000; lower it for an RPC that caps eth_getLogs lower), keeping its cursor in the gateway's store so a
 restart reads only the blocks since. Providers' /health is probed every 5 s; one silent for 15 s is
@@ -70,6 +78,7 @@ export async function run(args: string[]) {
     "allowed-host": { type: "string", multiple: true },
     "auto-close-after": { type: "string" },
     keys: { type: "boolean" },
+    x402: { type: "boolean" },
     web: { type: "boolean" },
     routing: { type: "string" },
     "provider-order": { type: "string" },
@@ -108,6 +117,7 @@ export async function run(args: string[]) {
     seal: !values["no-seal"],
     allowedHosts: values["allowed-host"] as string[] | undefined,
     requireKeys: values.keys,
+    x402: values.x402,
     autoCloseAfterSeconds: autoCloseAfter ?? null,
     routing,
     maxBlockRange: integer(values["max-block-range"], "max-block-range"),
@@ -116,7 +126,7 @@ export async function run(args: string[]) {
     logger: ctx.logger,
   });
   if (values["no-seal"]) ctx.logger.warn("sealing is off: prompts travel to providers in the clear");
-  process.stdout.write(values.json ? JSON.stringify({ baseUrl: gateway.baseUrl, account: gateway.address }) + "\n" : `gateway at ${gateway.baseUrl} paying from ${gateway.address}${values.web ? `, web app at ${gateway.url}/` : ""}\n`);
+  process.stdout.write(values.json ? JSON.stringify({ baseUrl: gateway.baseUrl, account: gateway.address }) + "\n" : `gateway at ${gateway.baseUrl} paying from ${gateway.address}${values.x402 ? ", clients may pay by x402" : ""}${values.web ? `, web app at ${gateway.url}/` : ""}\n`);
   await untilStopped();
   await gateway.stop();
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { decodePaymentRequiredHeader, decodePaymentResponseHeader, encodePaymentSignatureHeader } from "@x402/core/http";
-import { encodeX402Header, parseExactEvmPayload, parsePaymentPayloadHeader } from "./x402Codec.ts";
+import { encodeX402Header, parseExactEvmPayload, parsePaymentPayloadHeader, parsePaymentRequiredHeader } from "./x402Codec.ts";
 import { chainIdOfNetwork, eip155Network } from "./caip2.ts";
 import type { PaymentPayload, PaymentRequired } from "./x402Types.ts";
 
@@ -65,5 +65,13 @@ describe("x402 header codecs", () => {
     expect(chainIdOfNetwork("eip155:84532")).toBe(84532);
     expect(chainIdOfNetwork("solana:5eykt4UsFv8P8NJdTREpY1vzqKqZKvdp")).toBeUndefined();
     expect(chainIdOfNetwork("eip155:01")).toBeUndefined();
+  });
+
+  it("parses a PAYMENT-REQUIRED header as a relaying gateway reads it", () => {
+    const required: PaymentRequired = { x402Version: 2, error: "PAYMENT-SIGNATURE header is required", resource: payload.resource!, accepts: [requirements] };
+    expect(parsePaymentRequiredHeader(encodeX402Header(required))).toEqual({ ok: true, value: required });
+    const noAccepts = parsePaymentRequiredHeader(Buffer.from(JSON.stringify({ x402Version: 2, resource: payload.resource })).toString("base64"));
+    expect(!noAccepts.ok && noAccepts.problem).toMatch(/^accepts: /);
+    expect(parsePaymentRequiredHeader("not base64!")).toEqual({ ok: false, problem: "the header is not base64-encoded JSON" });
   });
 });

@@ -86,3 +86,22 @@ export function parseFacilitatorRequest(value: unknown): Parsed<FacilitatorReque
   const result = facilitatorRequest.safeParse(value);
   return result.success ? { ok: true, value: result.data } : { ok: false, problem: problemOf(result.error) };
 }
+
+const paymentRequired = z.object({
+  x402Version: z.number().int(),
+  error: z.string().optional(),
+  resource: resourceInfo,
+  accepts: z.array(paymentRequirements),
+  extensions: z.record(z.string(), z.unknown()).optional(),
+});
+
+/**
+ * Parses a `PAYMENT-REQUIRED` header (a server's 402) into a `PaymentRequired`: what a party that
+ * relays another server's requirements (a Gotong gateway in front of a provider) reads.
+ */
+export function parsePaymentRequiredHeader(header: string): Parsed<PaymentRequired> {
+  const json = decodeX402Header(header);
+  if (json === undefined) return { ok: false, problem: "the header is not base64-encoded JSON" };
+  const result = paymentRequired.safeParse(json);
+  return result.success ? { ok: true, value: result.data } : { ok: false, problem: problemOf(result.error) };
+}
