@@ -162,24 +162,17 @@ export function createPaymentGuard(options: PaymentGuardOptions) {
       }
       // From here to the reservation nothing awaits: what is owed and what is in flight are read and
       // reserved in one turn, so overlapping requests on a channel can never both pass the rule.
-      // The request id is taken first (a replay is told so, whatever else is wrong with it) and given
-      // back if any other check refuses the request.
-      if (!options.store.reserveRequest(requestId, voucher.channelId)) {
+      // The request id is taken first (a replay is told so, whatever else is wrong with it), then the
+      // rule is applied and the voucher kept, in one commit: a refusal rolls the id back with it.
+      const admission = options.store.admitRequest(requestId, voucher, () => admit(voucher, channel, maxCost));
+      if (!admission.admitted) {
         throw new GotongError(`Request id ${requestId} was already used`, {
           code: "request_id_reused",
           status: 409,
           hint: `Its receipt is at /gotong/receipts/${requestId}; send a new request with a new id.`,
         });
       }
-      let running: number;
-      let inFlight: bigint;
-      try {
-        ({ running, inFlight } = admit(voucher, channel, maxCost));
-        options.store.acceptVoucher(voucher);
-      } catch (error) {
-        options.store.releaseRequest(requestId);
-        throw error;
-      }
+      const { running, inFlight } = admission.value;
       reserved.set(voucher.channelId, inFlight + maxCost);
       inFlightCount.set(voucher.channelId, running + 1);
       let released = false;

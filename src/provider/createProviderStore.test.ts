@@ -116,3 +116,36 @@ describe("the provider's store across versions", () => {
     after.close();
   });
 });
+
+describe("admitting a request in one commit", () => {
+  const voucher = (amount: bigint) => ({ channelId: hex("c1"), epoch: 0n, cumulativeAmount: amount, signature: `0x${"ab".repeat(65)}` as Hex });
+
+  it("takes the id, applies the rule and keeps the voucher together", () => {
+    const store = createProviderStore(tempDb());
+    const admission = store.admitRequest(hex("01"), voucher(500n), () => "rule passed");
+    expect(admission).toEqual({ admitted: true, value: "rule passed" });
+    expect(store.isRunning(hex("01"))).toBe(true);
+    expect(store.getChannel(hex("c1"), 0n).voucher?.cumulativeAmount).toBe(500n);
+    store.close();
+  });
+
+  it("leaves nothing written when the rule refuses: the id is free again and the voucher not kept", () => {
+    const store = createProviderStore(tempDb());
+    const refusal = new Error("insufficient deposit");
+    expect(() => store.admitRequest(hex("02"), voucher(700n), () => { throw refusal; })).toThrow(refusal);
+    expect(store.isRunning(hex("02"))).toBe(false);
+    expect(store.getChannel(hex("c1"), 0n).voucher).toBeUndefined();
+    expect(store.admitRequest(hex("02"), voucher(700n), () => 1).admitted).toBe(true);
+    store.close();
+  });
+
+  it("refuses an id already taken without applying the rule or touching the voucher held", () => {
+    const store = createProviderStore(tempDb());
+    store.admitRequest(hex("03"), voucher(100n), () => 0);
+    let ruleRan = false;
+    expect(store.admitRequest(hex("03"), voucher(900n), () => (ruleRan = true))).toEqual({ admitted: false });
+    expect(ruleRan).toBe(false);
+    expect(store.getChannel(hex("c1"), 0n).voucher?.cumulativeAmount).toBe(100n);
+    store.close();
+  });
+});

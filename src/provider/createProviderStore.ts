@@ -221,6 +221,13 @@ export function createProviderStore(path: string) {
     if (selectReceipt.get(requestId) !== undefined) return false;
     return insertRunning.run(requestId, channelId, Date.now()).changes === 1;
   });
+  // Nested transactions are savepoints: one commit for the id, the check and the voucher together.
+  const admitRequest = db.transaction(<T>(requestId: Hex, voucher: SignedVoucher, check: () => T): { admitted: true; value: T } | { admitted: false } => {
+    if (!reserveRequest(requestId, voucher.channelId)) return { admitted: false };
+    const value = check();
+    acceptVoucher(voucher);
+    return { admitted: true, value };
+  });
 
   return {
     /** The state of a channel in an epoch (zero owed and no voucher when new). */
@@ -245,6 +252,30 @@ export function createProviderStore(path: string) {
      */
     reserveRequest(requestId: Hex, channelId: Hex): boolean {
       return guard("a request id", () => reserveRequest(requestId, channelId));
+    },
+    /**
+     * Admits a request on a voucher in one commit (under load each commit is a disk flush that holds
+     * the event loop): takes the request id as `reserveRequest` does, runs `check` (the admission
+     * rule, which throws to refuse), and keeps the voucher as `acceptVoucher` does. A refusal by
+     * `check` leaves nothing written, the id included. `admitted: false` when the id was used before
+     * (then `check` did not run: a replay is told so whatever else is wrong with it).
+     */
+    admitRequest<T>(requestId: Hex, voucher: SignedVoucher, check: () => T): { admitted: true; value: T } | { admitted: false } {
+      // What `check` throws is its refusal, passed on as it is; only the database's own failures are storage_failed.
+      let refusal: { error: unknown } | undefined;
+      const rule = () => {
+        try {
+          return check();
+        } catch (error) {
+          refusal = { error };
+          throw error;
+        }
+      };
+      try {
+        return guard("a request and its voucher", () => admitRequest(requestId, voucher, rule) as { admitted: true; value: T } | { admitted: false });
+      } catch (error) {
+        throw refusal ? refusal.error : error;
+      }
     },
     /** Gives up a reserved id whose request ended without a receipt (it failed before billing). */
     releaseRequest(requestId: Hex): void {
