@@ -37,6 +37,30 @@ describe("postUpstream", () => {
     expect(answers).toEqual(Array(expected).fill("ok"));
   });
 
+  it("closes an idle connection before the provider would (its Keep-Alive timeout), not writing into one it is closing", async () => {
+    const connections: unknown[] = [];
+    const short = createServer((req, res) => {
+      req.resume();
+      req.on("end", () => res.end("ok"));
+    });
+    short.keepAliveTimeout = 2_000; // says `Keep-Alive: timeout=2`: the client lets go after 1 s
+    short.on("connection", (socket) => connections.push(socket));
+    await new Promise<void>((r) => short.listen(0, "127.0.0.1", r));
+    const target = `http://127.0.0.1:${(short.address() as AddressInfo).port}/v1/chat/completions`;
+    try {
+      const send = async () => (await (await postUpstream(target, {}, Buffer.from("{}"), AbortSignal.timeout(5_000))).bytes()).toString();
+      expect(await send()).toBe("ok");
+      expect(await send()).toBe("ok"); // at once: the same kept-alive connection
+      expect(connections).toHaveLength(1);
+      await new Promise((r) => setTimeout(r, 1_500)); // past the client's 1 s, before the server's 2 s
+      expect(await send()).toBe("ok");
+      expect(connections).toHaveLength(2);
+    } finally {
+      short.closeAllConnections();
+      await new Promise((r) => short.close(r));
+    }
+  });
+
   it("says why a request was aborted, not only that it was", async () => {
     expected = 1_000_000; // never answered
     const controller = new AbortController();

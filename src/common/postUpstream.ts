@@ -16,8 +16,13 @@ export type UpstreamResponse = {
 // No cap on sockets per provider: a request waiting for a pooled socket would wait unseen by the
 // provider (a cap of 64 held 1,000 streams to 64 at a time, and the last ones timed out before
 // they were sent). The provider bounds what it takes itself and answers 503 busy beyond that.
-const httpAgent = new HttpAgent({ keepAlive: true, maxSockets: Infinity, maxFreeSockets: 256 });
-const httpsAgent = new HttpsAgent({ keepAlive: true, maxSockets: Infinity, maxFreeSockets: 256 });
+// `timeout` makes node's agent heed the provider's `Keep-Alive: timeout=N` (Gotong's servers say 5):
+// an idle socket is closed a second before the provider would close it, so a request is never
+// written into a socket the provider is closing (read ECONNRESET, seen with 1,000 sockets idle
+// while channels opened). It also bounds how long a socket with no answer at all stays idle.
+const agentOptions = { keepAlive: true, maxSockets: Infinity, maxFreeSockets: 256, timeout: 60_000 };
+const httpAgent = new HttpAgent(agentOptions);
+const httpsAgent = new HttpsAgent(agentOptions);
 
 /**
  * POSTs to a provider with node's own HTTP client. For streams of many small SSE events it costs far
