@@ -22,6 +22,7 @@ import { chooseParallel } from "./chooseParallel.ts";
 import { createLlamaBackend } from "./createLlamaBackend.ts";
 import { createLlamaEmbeddingBackend } from "./createLlamaEmbeddingBackend.ts";
 import { createPaymentGuard } from "./createPaymentGuard.ts";
+import { watchChannelChanges } from "./watchChannelChanges.ts";
 import { createProviderServer } from "./createProviderServer.ts";
 import { createProviderReadiness } from "./createProviderReadiness.ts";
 import { createProviderStore } from "./createProviderStore.ts";
@@ -122,6 +123,7 @@ async function serveProvider(options: StartProviderOptions) {
     store,
     readChannel: (id) => readChannel(clients.public, deployment.paymentChannels, id),
     client: clients.public,
+    channelCacheMs: channelCacheMsFor(deployment.challengePeriod),
   });
   const redeemer = createRedeemer({ clients, paymentChannels: deployment.paymentChannels, store, logger: logger.child("redeem"), intervalMs: options.redeemIntervalMs, ...options.redeemGas });
   if (deployment.chainId !== 31337 && options.redeemGas?.nativePrice === undefined) {
@@ -175,6 +177,8 @@ async function serveProvider(options: StartProviderOptions) {
   redeemer.start();
   logger.info("provider serving", { url, model: registered.name, threads, parallel: parallel ?? 1, address: account.address });
   let stopped: Promise<void> | undefined;
+  // A read channel is forgotten when an event says it changed, so the cache can live long.
+  const stopWatchingChannels = watchChannelChanges(clients.public, deployment.paymentChannels, (id) => guard.invalidate(id), logger.child("channels"));
   return {
     url,
     address: account.address,
@@ -192,6 +196,7 @@ async function serveProvider(options: StartProviderOptions) {
         await pauseProviderOffers(clients, deployment, { logger });
         server.closeAllConnections();
         server.close();
+        stopWatchingChannels();
         await redeemer.stop();
         await backend.dispose();
         store.close();
@@ -200,3 +205,13 @@ async function serveProvider(options: StartProviderOptions) {
 }
 
 export type RunningProvider = Awaited<ReturnType<typeof startProvider>>;
+
+/**
+ * How long the payment guard trusts a channel it read: a minute, as channel events invalidate it
+ * sooner; never more than a quarter of the challenge period, so even with every event missed a
+ * close is seen long before the sender can withdraw (a voucher served on a stale read still
+ * redeems while the channel is closing).
+ */
+export function channelCacheMsFor(challengePeriodSeconds: number): number {
+  return Math.max(1_000, Math.min(60_000, (challengePeriodSeconds * 1_000) / 4));
+}

@@ -93,12 +93,14 @@ describe("a fresh channel for the same pair while the old one closes", () => {
     expect((await onchain(first)).closesAt).not.toBe(0n);
 
     fresh = channelIdOf(sender, provider.address, net.modelId, 1n);
-    // Right after the close, both sides may still trust their last read of the channel (the
-    // provider for channelCacheMs, 5 s): these are served on either channel, and paid either way.
+    // Right after the close, both sides may still trust their last read of the channel: these are
+    // served on either channel, and paid either way.
     await chats(3, "A cat");
     const during = receiptsPerChannel();
     expect(Object.keys(during).every((id) => id === first || id === fresh)).toBe(true);
-    await sleep(5_500);
+    // The provider trusts a read channel for a minute (a quarter of the challenge period at most),
+    // but forgets it as soon as a ChannelCloseStarted event names it (polled once a second).
+    await sleep(2_500);
     // Once the provider reads the close from the chain, every request goes to the fresh channel.
     await chats(6, "Lily went");
     afterMove = receiptsPerChannel();
