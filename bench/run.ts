@@ -13,7 +13,11 @@
  * and batched decoding (aggregate tokens/s at 1 to 16 streams through the provider's backend against
  * node-llama-cpp with as many sequences in one context, and the stall a newcomer's prompt causes);
  * and how exact greedy decoding is across threads, runs and batching, and how often the validator's
- * re-run catches another model, a requantisation, an injected prefix or an inflated token count.
+ * re-run catches another model, a requantisation, an injected prefix or an inflated token count;
+ * and 1,000 concurrent streams through one gateway against 1 stream through the same gateway, and
+ * sealed against unsealed at that load.
+ * And what verification costs as a share of spend (challenge traffic, validator compute, gas) and
+ * how soon each kind of cheat is caught per request it serves.
  *
  *   npm run bench            writes bench/results/latest.json and prints a table
  */
@@ -32,6 +36,8 @@ import { benchMcpStartup } from "./mcpStartup.ts";
 import { benchBatching, renderBatchingTable } from "./batching.ts";
 import { benchDiscovery, renderDiscoveryTable } from "./discovery.ts";
 import { benchDeterminism, renderDeterminismTable } from "./determinism.ts";
+import { benchVerificationCost, renderVerificationCostTable } from "./verificationCost.ts";
+import { benchManyStreams, renderManyStreamsTable } from "./manyStreams.ts";
 import { fillReadme } from "./fillReadme.ts";
 import { bigintAsString } from "../src/common/bigintJson.ts";
 
@@ -53,10 +59,16 @@ results.grammar = grammar;
 // About 15 minutes: 10 challenges per configuration, honest and cheating (bench/determinism.ts).
 const determinism = await benchDeterminism({});
 results.determinism = determinism;
+// About 5 minutes: 1,000 paid requests with challenges, validators and cases on a devnet, then catch rates (bench/verificationCost.ts).
+const verificationCost = await benchVerificationCost();
+results.verificationCost = verificationCost;
 const load = await benchLoad(loadOptionsFrom([], process.env));
 results.load = load;
 const burst = await benchBurst();
 results.burst = burst;
+// About 5 minutes: 1,000 channels opened, then 1,000 paced streams at once, unsealed and sealed.
+const manyStreams = await benchManyStreams();
+results.manyStreams = manyStreams;
 const file = join(import.meta.dirname, "results", "latest.json");
 const json = JSON.stringify(results, bigintAsString, 2);
 writeFileSync(file, json + "\n");
@@ -70,6 +82,8 @@ fillReadme("batching-bench", renderBatchingTable(batching));
 fillReadme("discovery-bench", renderDiscoveryTable(discovery));
 fillReadme("x402-gas-bench", renderX402GasTable(x402Gas));
 fillReadme("determinism-bench", renderDeterminismTable(determinism));
+fillReadme("verification-cost-bench", renderVerificationCostTable(verificationCost));
+fillReadme("many-streams-bench", renderManyStreamsTable(manyStreams));
 printLoad(load);
 printBurst(burst);
 // The figures are written either way; a broken money identity still fails the run.
