@@ -58,6 +58,13 @@ export type CompareInput = {
   /** Strings that end an answer (the request's `stop` and the chat template's triggers). */
   stop: string[];
   tolerance?: number;
+  /**
+   * Stop at the first position beyond the tolerance: the verdict is decided there, and walking the
+   * rest of an answer that keeps diverging (another model's) evaluates the rest again at every
+   * divergence, about 30 s of CPU for a 256-token answer against 0.1 s for an honest one.
+   * `positions` and `agreed` then count up to that position. Default false: the whole answer.
+   */
+  untilMismatch?: boolean;
 };
 
 /**
@@ -159,6 +166,9 @@ export async function compareOutputs(model: LlamaModel, sequence: LlamaContextSe
           }
         }
         judge(max - best);
+        if (input.untilMismatch && firstMismatch !== undefined) {
+          return { positions: margins.length, agreed, firstMismatch, outputTokens: path.length, countAllowance, margins };
+        }
       }
       // A shorter token spelling the same text within the noise of the top: an honest provider on
       // other numerics may have taken it and needed one token more for the same text.

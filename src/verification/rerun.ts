@@ -120,13 +120,13 @@ export async function createVerifier(model: VerifiedModel, options: VerifierOpti
     const maxTokens = request.maxTokens ?? contextSize - prompt.tokens.length;
     if (prompt.tokens.length + maxTokens > contextSize) return nothing(false, "unverifiable", `the prompt (${prompt.tokens.length} tokens) and max_tokens ${maxTokens} exceed this validator's context of ${contextSize}`);
     const tolerance = opts.tolerance ?? DEFAULT_TOLERANCE;
-    const comparison = await compareOutputs(llamaModel, sequence, { prompt: prompt.tokens, answer: evidence.response, maxTokens, stop: [...prompt.stopTriggers, ...request.stop], tolerance });
+    const comparison = await compareOutputs(llamaModel, sequence, { prompt: prompt.tokens, answer: evidence.response, maxTokens, stop: [...prompt.stopTriggers, ...request.stop], tolerance, untilMismatch: true });
     const counted = { inputTokens: prompt.tokens.length, outputTokens: comparison.outputTokens };
     const base = { agreement: comparison.positions === 0 ? 1 : comparison.agreed / comparison.positions, positions: comparison.positions, firstMismatch: comparison.firstMismatch, counted, margins: comparison.margins };
     if (comparison.firstMismatch !== undefined) {
       const margin = comparison.margins[comparison.firstMismatch]!;
       const where = comparison.firstMismatch === comparison.outputTokens ? "at the answer's end (the model would have gone on)" : `at answer token ${comparison.firstMismatch}`;
-      return { ...base, fraud: true, reason: "different_output", detail: `the answer leaves these weights' greedy choice ${where}, by ${margin.toFixed(3)} logits (tolerance ${tolerance}); ${comparison.agreed} of ${comparison.positions} positions agree` };
+      return { ...base, fraud: true, reason: "different_output", detail: `the answer leaves these weights' greedy choice ${where}, by ${margin.toFixed(3)} logits (tolerance ${tolerance}); the ${comparison.agreed} positions before it agree (the rest is not compared)` };
     }
     // The provider stops billing at max_tokens (generateTokens), near-ties or not.
     const allowed = Math.min(comparison.outputTokens + comparison.countAllowance, request.maxTokens ?? Infinity);
