@@ -203,10 +203,11 @@ describe("createChallenger pacing", () => {
     await off.idle();
     expect(off.stats().scheduled).toBe(0);
     const noValidator = createChallenger(instantOptions({ share: 1, sent, hasValidators: async () => false }));
-    for (let i = 0; i < 3; i++) noValidator.observe({ offer: offerFor(A), model: "m", api: "chat" });
+    for (let i = 0; i < 40; i++) noValidator.observe({ offer: offerFor(A), model: "m", api: "chat" });
     await noValidator.idle();
     expect(sent).toEqual([]);
-    expect(noValidator.stats()).toMatchObject({ scheduled: 2, sent: 0, dropped: 3, spent: 0n }); // two waiting at most; the third is not scheduled
+    // 32 waiting at most (the default cap): the other 8 are not scheduled; the 32 find no validator.
+    expect(noValidator.stats()).toMatchObject({ scheduled: 32, sent: 0, dropped: 40, spent: 0n });
   });
 
   it("bounds the challenges waiting per provider: a burst of traffic draws no burst of challenges", async () => {
