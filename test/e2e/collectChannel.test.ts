@@ -89,8 +89,8 @@ describe("a user closes a channel and withdraws the rest", () => {
   });
 
   it("keeps chatting while the channel is closing: the next request is served on a fresh channel to the same provider", async () => {
-    // The provider trusts its last read of a channel for 5 s (channelCacheMs): past that it reads
-    // the close from the chain, refuses the old channel, and the gateway moves to the next salt.
+    // The provider forgets its read of the channel at the ChannelCloseStarted event (polled once a
+    // second), refuses the old channel, and the gateway moves to the next salt.
     await new Promise((resolve) => setTimeout(resolve, 5_500));
     const answer = await chat(gateway, "Lily went");
     expect(answer.provider).toBe(cheap.address);
