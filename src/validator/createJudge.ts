@@ -24,8 +24,8 @@ export type BlindVote = "fraud" | "honest";
  * Makes a judge over loaded verifiers (one per weights hash). With `blindVote`, every verdict is
  * that vote without a re-run, and it says so in its detail.
  */
-export function createJudge(options: { verifiers: ReadonlyMap<string, Verifier>; domain: VoucherDomain; blindVote?: BlindVote }): Judge {
-  const { verifiers, domain, blindVote } = options;
+export function createJudge(options: { verifiers: ReadonlyMap<string, Verifier>; domain: VoucherDomain; blindVote?: BlindVote; tolerance?: number }): Judge {
+  const { verifiers, domain, blindVote, tolerance } = options;
   const find = (weightsHash: Hex) => verifiers.get(weightsHash.toLowerCase());
   return {
     weightsHashes: [...verifiers.keys()] as Hex[],
@@ -43,7 +43,7 @@ export function createJudge(options: { verifiers: ReadonlyMap<string, Verifier>;
           hint: `It validates ${[...verifiers.keys()].join(", ") || "no model"}. Ask a validator that holds these weights.`,
         });
       }
-      return verifier.verify(evidence, { domain });
+      return verifier.verify(evidence, { domain, tolerance });
     },
     async dispose() {
       await Promise.all([...verifiers.values()].map((v) => v.dispose()));

@@ -37,6 +37,8 @@ export type StartValidatorOptions = {
   stake?: bigint;
   /** CPU threads per re-run. Default 1 (what the comparison's tolerance was measured with). */
   threads?: number;
+  /** Logit margin tolerated per position (VerifyOptions.tolerance). Default DEFAULT_TOLERANCE. */
+  tolerance?: number;
   /** Time between case-scan rounds. Default 2 s. */
   pollMs?: number;
   /** Time between two batches of `attestPasses`. Default 10 min. */
@@ -98,7 +100,7 @@ async function serveValidator(options: StartValidatorOptions) {
     await dispose();
     throw error;
   }
-  const judge = createJudge({ verifiers, domain: paymentDomain, blindVote: options.blindVote });
+  const judge = createJudge({ verifiers, domain: paymentDomain, blindVote: options.blindVote, tolerance: options.tolerance });
   mkdirSync(join(options.home.root, "validator"), { recursive: true, mode: 0o700 });
   const store = createValidatorStore(validatorStorePath(options.home, account.address));
   const batcher = createPassBatcher({ clients, servingVerification, store, logger: logger.child("attest"), intervalMs: options.attestIntervalMs });

@@ -16,6 +16,7 @@ import { servingVerificationOf } from "../../validator/servingVerificationOf.ts"
 import { startValidator, validatorLockPath, validatorStorePath } from "../../validator/startValidator.ts";
 import { ServingVerificationArtifact } from "../../chain/contracts.generated.ts";
 import { context, integer, parse, tokens, untilStopped } from "../shared.ts";
+import { parseTolerance } from "../parseTolerance.ts";
 
 const startHelp = `gotong validator start --model FILE.gguf [--model FILE2.gguf …] [options]
 
@@ -28,6 +29,9 @@ const startHelp = `gotong validator start --model FILE.gguf [--model FILE2.gguf 
   --endpoint URL          public URL registered on-chain (default http://host:port)
   --stake T               stake in tokens when registering (default the contract's minimum)
   --threads N             CPU threads per re-run (default 1)
+  --tolerance LOGITS      how far below this validator's top token a provider's token may fall and
+                          still agree (default 0.02, measured on CPU; raise it only for providers on
+                          other numerics, e.g. GPUs, after measuring)
   --attest-interval S     seconds between batches of attestPasses (default 600; also on stop)
   --key FILE              validator key (default GOTONG_HOME/keys/validator.key)
   --deployment FILE       contracts to use (default GOTONG_HOME/chain/deployment.json)
@@ -72,12 +76,14 @@ async function start(args: string[]) {
     endpoint: { type: "string" },
     stake: { type: "string" },
     threads: { type: "string" },
+    tolerance: { type: "string" },
     "attest-interval": { type: "string" },
     key: { type: "string" },
     deployment: { type: "string" },
     "blind-vote": { type: "string" },
   }, false);
   const blindVote = values["blind-vote"];
+  const tolerance = parseTolerance(values.tolerance);
   if (blindVote !== undefined && blindVote !== "fraud" && blindVote !== "honest") {
     throw new GotongError(`--blind-vote must be "fraud" or "honest", not "${blindVote}"`, { code: "invalid_arguments", hint: startHelp });
   }
@@ -96,6 +102,7 @@ async function start(args: string[]) {
     publicUrl: values.endpoint,
     stake: values.stake ? tokens(values.stake, deployment.token.decimals, 0n) : undefined,
     threads: integer(values.threads, "threads"),
+    tolerance,
     attestIntervalMs: values["attest-interval"] ? integer(values["attest-interval"], "attest-interval")! * 1000 : undefined,
     blindVote,
     logger: ctx.logger,
