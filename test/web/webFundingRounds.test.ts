@@ -75,7 +75,9 @@ describe.skipIf(skip)("the funding page runs a whole round (issue 18): create, a
     await creator.page.getByRole("button", { name: /Use local key|Connect wallet/ }).click();
     const project = creator.page.getByLabel("Project to apply");
     await project.waitFor();
-    expect(await project.locator("option").first().innerText()).toBe(`${web.model.name} #${web.model.modelId}`);
+    // The creator's models arrive after the wallet connects: wait for them, and for the choice.
+    await expect.poll(() => project.locator("option").first().innerText(), { timeout: 20_000 }).toBe(`${web.model.name} #${web.model.modelId}`);
+    await expect.poll(() => project.inputValue(), { timeout: 20_000 }).toBe(String(web.model.modelId));
     await creator.page.getByRole("button", { name: "Apply" }).click();
     await status(creator.page, `Applied ${web.model.name} #${web.model.modelId} to round 1`);
     await creator.page.locator('tr[data-project="1"]').waitFor();
