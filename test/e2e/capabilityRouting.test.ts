@@ -56,6 +56,8 @@ describe("capability-aware routing and routing preferences", () => {
     tools,
     tool_choice: { type: "function", function: { name: "get_weather" } },
     max_tokens: 200,
+    // Seeded: a sampled argument can run past max_tokens (finish_reason "length"), by luck.
+    seed: 7,
   });
   const chat = (provider?: Record<string, unknown>): WithProvider => ({
     model: net.model.name,

@@ -168,7 +168,7 @@ describe("the official openai client, with only its base URL changed", () => {
       },
     ];
     const question = { role: "user" as const, content: "What is the weather in Paris?" };
-    const ask = { model: net.model.name, messages: [question], tools, tool_choice: { type: "function" as const, function: { name: "get_weather" } }, max_tokens: 200 };
+    const ask = { model: net.model.name, messages: [question], tools, tool_choice: { type: "function" as const, function: { name: "get_weather" } }, max_tokens: 200, seed: 7 };
     const first = await client.chat.completions.create(ask);
     const choice = first.choices[0]!;
     expect(choice.finish_reason).toBe("tool_calls");
