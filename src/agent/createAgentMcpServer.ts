@@ -2,6 +2,7 @@ import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { isAddress, zeroAddress, type Address } from "viem";
 import { z } from "zod";
+import { chatConversationInput } from "../protocol/chatToolInput.ts";
 import { GotongError, isGotongError } from "../common/errors.ts";
 import { formatUnits, parseUnits } from "../payments/price.ts";
 import type { Agent } from "./createAgent.ts";
@@ -176,11 +177,7 @@ export function createAgentMcpServer(source: AgentSource, info: { name?: string;
       title: "Chat",
       description: "Sends a chat request to an open model on the network, paid from the agent's wallet within its budget. Returns the answer and its cost.",
       inputSchema: {
-        prompt: z.string().optional().describe("The user message (or give messages)."),
-        messages: z
-          .array(z.object({ role: z.enum(["system", "user", "assistant"]), content: z.string() }))
-          .optional()
-          .describe("The conversation, instead of a prompt."),
+        ...chatConversationInput,
         model: z.string().optional().describe("The model's name (see list_models); default: the first on offer."),
         max_tokens: z.number().int().positive().max(4096).optional().describe("The most tokens to generate (default 128)."),
       },

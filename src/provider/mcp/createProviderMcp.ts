@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import { z } from "zod";
+import { chatConversationInput } from "../../protocol/chatToolInput.ts";
 import { sendJson } from "../../common/http.ts";
 import type { Logger } from "../../common/logger.ts";
 import type { Price } from "../../payments/price.ts";
@@ -52,11 +53,7 @@ export function createProviderMcp(options: ProviderMcpOptions): ProviderMcp {
           `a call without payment returns the PaymentRequired. The price is the request's worst case (its prompt tokens and max_tokens, ` +
           `or the rest of the context without max_tokens), in the token's base units: ${prices}. The unused part is not refunded.`,
         inputSchema: {
-          prompt: z.string().optional().describe("The user message (or give messages)."),
-          messages: z
-            .array(z.object({ role: z.enum(["system", "user", "assistant"]), content: z.string() }))
-            .optional()
-            .describe("The conversation, instead of a prompt."),
+          ...chatConversationInput,
           model: z.string().optional().describe(`The model's name; default: ${models[0]?.name ?? "the first served"}.`),
           max_tokens: z.number().int().positive().optional().describe("The most tokens to generate: it bounds the price."),
           temperature: z.number().min(0).max(2).optional(),
