@@ -2,6 +2,8 @@ import type { Address, Hex } from "viem";
 import { openDatabase } from "../common/db.ts";
 import type { Migration } from "../common/migrate.ts";
 import { checkDatabaseWritable } from "../common/checkDatabaseWritable.ts";
+import { GotongError } from "../common/errors.ts";
+import { createGroupCommit } from "../common/groupCommit.ts";
 import { type SignedReceipt, receiptToJson, receiptFromJson } from "../protocol/receipt.ts";
 import { createApiKeyStore, createApiKeyTables } from "./apiKeys/createApiKeyStore.ts";
 import { createDiscoveryStore, DISCOVERY_TABLES } from "./discovery/createDiscoveryStore.ts";
@@ -78,9 +80,25 @@ const migrations: Migration[] = [
   },
 ];
 
-/** The gateway's durable state: its channels, what it has spent on each, and every receipt. */
+/**
+ * The gateway's durable state: its channels, what it has spent on each, and every receipt. The
+ * writes of requests (pending records, receipts, API key holds) share one commit per turn of the
+ * event loop (see createGroupCommit); a request is sent to its provider only once its pending
+ * record is on disk (`durable()`), so a gateway that dies mid-request still settles it later.
+ */
 export function createGatewayStore(path: string) {
   const db = openDatabase(path, { what: "gateway store", migrations });
+  const commits = createGroupCommit(
+    db,
+    (cause) =>
+      new GotongError("Could not commit the gateway's records to its database", {
+        code: "storage_failed",
+        status: 503,
+        retryable: true,
+        hint: "Check that GOTONG_HOME is writable and the disk is not full.",
+        cause,
+      }),
+  );
   const apiKeys = createApiKeyStore(db);
   type ChannelRow = { channel_id: string; provider: string; model_id: string; salt: string; epoch: string; deposit: string; spent: string };
   const toChannel = (r: ChannelRow): ChannelRecord => ({
@@ -149,31 +167,34 @@ export function createGatewayStore(path: string) {
     },
     /** Records a channel (its salt defaults to 0, and never changes once recorded: it is part of the id). */
     putChannel(c: Omit<ChannelRecord, "salt"> & { salt?: bigint }): void {
-      putChannel.run(c.channelId, c.provider, c.modelId.toString(), (c.salt ?? 0n).toString(), c.epoch.toString(), c.deposit.toString(), c.spent.toString(), Date.now());
+      commits.now(() => putChannel.run(c.channelId, c.provider, c.modelId.toString(), (c.salt ?? 0n).toString(), c.epoch.toString(), c.deposit.toString(), c.spent.toString(), Date.now()));
     },
     /**
      * Records an accepted receipt for a request made in `epoch` of its channel and adds its cost to
-     * the channel's spent total, in one commit; `added` is false when it was recorded before (or the
+     * the channel's spent total, in one transaction (in the turn's shared commit, with the deletion
+     * of the request's pending record: a crash before it loses both, and the receipt is settled again); `added` is false when it was recorded before (or the
      * channel has moved to another epoch), and then nothing is added.
      */
     addReceipt(entry: Omit<StoredReceipt, "createdAt">, epoch: bigint): { added: boolean; channel: ChannelRecord | undefined } {
-      return addReceipt(entry, epoch);
+      return commits.write(() => addReceipt(entry, epoch));
     },
     /** Remembers a refused receipt: nothing was paid for it, and its provider stays excluded. */
     addRefusal(requestId: Hex, provider: Address, code: string, message: string): void {
-      putRefusal.run(requestId, provider, code, message, Date.now());
+      commits.write(() => putRefusal.run(requestId, provider, code, message, Date.now()));
     },
     /** Providers whose receipts this gateway has refused. */
     refusedProviders(): Address[] {
       return (refusedProviders.all() as { provider: string }[]).map((r) => r.provider as Address);
     },
     putPending(p: PendingRequest): void {
-      putPending.run(p.requestId, p.channelId, p.epoch.toString(), p.observedOutputTokens.toString(), p.maxInputTokens.toString(), p.maxOutputTokens.toString(), Date.now());
+      commits.write(() => putPending.run(p.requestId, p.channelId, p.epoch.toString(), p.observedOutputTokens.toString(), p.maxInputTokens.toString(), p.maxOutputTokens.toString(), Date.now()));
     },
     /** Forgets a request whose receipt will never be paid, and lets go of its key's hold. */
     deletePending(requestId: Hex): void {
-      delPending.run(requestId);
-      apiKeys.release(requestId);
+      commits.write(() => {
+        delPending.run(requestId);
+        apiKeys.release(requestId);
+      });
     },
     listPending(channelId: Hex): PendingRequest[] {
       type Row = { request_id: string; channel_id: string; epoch: string; observed_output_tokens: string; max_input_tokens: string; max_output_tokens: string };
@@ -204,9 +225,21 @@ export function createGatewayStore(path: string) {
     discovery: createDiscoveryStore(db),
     /** Throws unless the store can commit a write now (see checkDatabaseWritable): for readiness. */
     checkWritable(): void {
-      checkDatabaseWritable(db);
+      commits.now(() => checkDatabaseWritable(db));
+    },
+    /** Runs a write of a request (an API key's hold, say) in the turn's shared commit. */
+    write<T>(write: () => T): T {
+      return commits.write(write);
+    },
+    /**
+     * Resolves once every write made so far is on disk; rejects (storage_failed) when their shared
+     * commit failed, and then none of them was kept. Call it in the same turn as the write.
+     */
+    durable(): Promise<void> {
+      return commits.durable();
     },
     close(): void {
+      commits.flush();
       db.close();
     },
   };

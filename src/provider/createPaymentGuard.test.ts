@@ -197,6 +197,8 @@ describe("the payment guard's refusals", () => {
     expect(error).toMatchObject({ code: "storage_failed", status: 503, retryable: true });
     expect(store.isRunning(id)).toBe(false);
     expect(store.getChannel(channelId, 0n).voucher).toBeUndefined();
+    // The store's turn commits first: its connection holds the write lock until then.
+    await store.durable();
     db.exec("DROP TRIGGER fail_voucher");
     db.close();
     // The refused request reserved nothing: the whole deposit is there for the next one.

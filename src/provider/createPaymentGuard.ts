@@ -176,7 +176,7 @@ export function createPaymentGuard(options: PaymentGuardOptions) {
       reserved.set(voucher.channelId, inFlight + maxCost);
       inFlightCount.set(voucher.channelId, running + 1);
       let released = false;
-      return {
+      const authorization: Authorization = {
         channel,
         channelId: voucher.channelId,
         epoch: voucher.epoch,
@@ -191,6 +191,15 @@ export function createPaymentGuard(options: PaymentGuardOptions) {
           else reserved.delete(voucher.channelId);
         },
       };
+      // Nothing is served before the id and the voucher are on disk (their commit is shared with
+      // the requests admitted in the same turn); if it fails, none of them is.
+      try {
+        await options.store.durable();
+      } catch (error) {
+        authorization.release();
+        throw error;
+      }
+      return authorization;
     },
     /**
      * Accepts a voucher sent without a request: the client paying for the last request it received
@@ -205,7 +214,9 @@ export function createPaymentGuard(options: PaymentGuardOptions) {
       }
       const state = options.store.getChannel(voucher.channelId, voucher.epoch);
       checkCovers(voucher, state);
-      return { owed: state.owed, accepted: options.store.acceptVoucher(voucher) };
+      const accepted = options.store.acceptVoucher(voucher);
+      await options.store.durable();
+      return { owed: state.owed, accepted };
     },
     /** Forgets a cached channel so the next request reads it from the chain again. */
     invalidate(channelId: Hex) {

@@ -153,9 +153,10 @@ export function createProviderServer(options: ProviderServerOptions): Server {
       if (options.x402 && typeof voucherHeader !== "string") return options.x402.authorize(req, opened, maxCost);
       return options.guard.authorize(typeof voucherHeader === "string" ? voucherHeader : undefined, opened.model.modelId, maxCost, opened.requestId);
     },
-    // Synchronous from reading what is owed to committing the new total, so two requests finishing
-    // on one channel at once can never sign the same cumulative amount.
-    sign(opened, auth, counts, responseHash, finishReason) {
+    // Synchronous from reading what is owed to recording the new total, so two requests finishing
+    // on one channel at once can never sign the same cumulative amount; the receipt is handed back
+    // once that record is on disk (its commit shared with the turn's other requests).
+    async sign(opened, auth, counts, responseHash, finishReason) {
       const { model, requestId } = opened;
       const cost = computeCost(model.price, counts);
       const owedBefore = options.store.getChannel(auth.channelId, auth.epoch).owed;
@@ -171,6 +172,7 @@ export function createProviderServer(options: ProviderServerOptions): Server {
         responseHash,
       });
       options.store.recordServed(auth.epoch, receipt);
+      await options.store.durable();
       logger.info("served", { request: requestId.slice(0, 10), model: model.name, in: counts.inputTokens, out: counts.outputTokens, cost, finish: finishReason });
       return receipt;
     },
@@ -237,8 +239,8 @@ export function createProviderServer(options: ProviderServerOptions): Server {
       // may end each choice). The gateway checks the same bound.
       const billedOutput = (reported: number) => Math.min(reported, prepared.maxOutputTokens, textBytes + prepared.choices);
 
-      const finish = (finishReason: string): SignedReceipt => {
-        const receipt = paid.sign(opened, auth, { inputTokens, outputTokens }, `0x${hash.digest("hex")}`, finishReason);
+      const finish = async (finishReason: string): Promise<SignedReceipt> => {
+        const receipt = await paid.sign(opened, auth, { inputTokens, outputTokens }, `0x${hash.digest("hex")}`, finishReason);
         billed = true;
         return receipt;
       };
@@ -329,7 +331,7 @@ export function createProviderServer(options: ProviderServerOptions): Server {
         if (gone) outputTokens = sse.sentMark();
         else if (cancelled) outputTokens = billedOutput(outputTokens);
         else outputTokens = billedOutput(Math.max(result.outputTokens, outputTokens));
-        const receipt = finish(cancelled && !gone ? "cancelled" : result.finishReason);
+        const receipt = await finish(cancelled && !gone ? "cancelled" : result.finishReason);
         if (gone) return;
         // The last choice ends with the receipt; a request cancelled before it began carries the receipt alone.
         const last = result.choices.length === choices || result.choices.length === 0 ? Math.max(result.choices.length - 1, 0) : undefined;
@@ -362,10 +364,10 @@ export function createProviderServer(options: ProviderServerOptions): Server {
       if (connectionGone()) {
         // Nothing was delivered: bill the evaluated prompt only.
         outputTokens = 0;
-        finish("abort");
+        await finish("abort");
         return;
       }
-      const receipt = finish(cancelled ? "cancelled" : result.finishReason);
+      const receipt = await finish(cancelled ? "cancelled" : result.finishReason);
       const answerChoices = calls.map((call, index) => {
         const text = texts[index]!;
         const finishReason = finishOf(result.choices[index], call);
@@ -421,7 +423,10 @@ export function createProviderServer(options: ProviderServerOptions): Server {
     const receiptMatch = /^\/gotong\/receipts\/(0x[0-9a-f]{64})$/.exec(path);
     if (req.method === "GET" && receiptMatch) {
       const receipt = options.store.getReceipt(receiptMatch[1] as Hex);
-      if (!receipt && options.store.isRunning(receiptMatch[1] as Hex)) {
+      const running = !receipt && options.store.isRunning(receiptMatch[1] as Hex);
+      // What was read may sit in the turn's shared commit: it is told only once it is on disk.
+      await options.store.durable();
+      if (running) {
         // Still generating: the receipt exists once it ends. A gateway polls rather than forgets it.
         return sendJson(res, 202, { status: "running", requestId: receiptMatch[1] }, { "retry-after": "1" });
       }

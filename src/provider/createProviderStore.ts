@@ -3,6 +3,7 @@ import { openDatabase } from "../common/db.ts";
 import type { Migration } from "../common/migrate.ts";
 import { checkDatabaseWritable } from "../common/checkDatabaseWritable.ts";
 import { GotongError } from "../common/errors.ts";
+import { createGroupCommit } from "../common/groupCommit.ts";
 import { type SignedReceipt, receiptToJson, receiptFromJson } from "../protocol/receipt.ts";
 import type { SignedVoucher } from "../protocol/voucher.ts";
 
@@ -113,9 +114,11 @@ CREATE TABLE IF NOT EXISTS redeem_in_flight (
 const migrations: Migration[] = [{ version: 1, up: schema + redeemSchema }];
 
 /**
- * The provider's durable money state in SQLite (WAL, synchronous=FULL). Every write commits before
- * the call returns, so a voucher the provider acknowledged survives SIGKILL; a failed commit throws
- * and the request is refused, never served unpaid-for.
+ * The provider's durable money state in SQLite (WAL, synchronous=FULL). The writes of requests
+ * (their ids, vouchers and receipts) share one commit per turn of the event loop (see
+ * createGroupCommit): the provider awaits `durable()` before it serves on a voucher or hands out a
+ * receipt, so a voucher the provider acknowledged survives SIGKILL, and a failed commit refuses
+ * every request of its batch, none served unpaid-for. The redeemer's rare writes commit at once.
  */
 export function createProviderStore(path: string) {
   const db = openDatabase(path, { what: "provider store", migrations });
@@ -187,18 +190,25 @@ export function createProviderStore(path: string) {
       : undefined,
   });
 
+  const storageFailed = (what: string, cause: unknown) =>
+    new GotongError(`Could not commit ${what} to the provider's database`, {
+      code: "storage_failed",
+      hint: "The provider stops accepting requests until its disk is writable again.",
+      status: 503,
+      retryable: true,
+      cause,
+    });
+  const commits = createGroupCommit(db, (cause) => storageFailed("a batch of requests", cause));
+  /** A request's write, in the turn's shared commit (await `durable()` before acting on it). */
+  const batched = <T>(what: string, fn: () => T): T => guard(what, () => commits.write(fn));
+  /** A write committed on its own before the call returns. */
+  const immediate = <T>(what: string, fn: () => T): T => guard(what, () => commits.now(fn));
   const guard = <T>(what: string, fn: () => T): T => {
     try {
       return fn();
     } catch (cause) {
       if (cause instanceof GotongError) throw cause;
-      throw new GotongError(`Could not commit ${what} to the provider's database`, {
-        code: "storage_failed",
-        hint: "The provider stops accepting requests until its disk is writable again.",
-        status: 503,
-        retryable: true,
-        cause,
-      });
+      throw storageFailed(what, cause);
     }
   };
 
@@ -235,27 +245,29 @@ export function createProviderStore(path: string) {
       const row = selectChannel.get(channelId, epoch.toString()) as Row | undefined;
       return row ? toState(row) : { channelId, epoch, owed: 0n, voucher: undefined, redeemed: 0n };
     },
-    /** Durably keeps `voucher` when it beats the one held; returns whether it was newer. */
+    /** Keeps `voucher` when it beats the one held (durable once `durable()` resolves); returns whether it was newer. */
     acceptVoucher(voucher: SignedVoucher): boolean {
-      return guard("a voucher", () => acceptVoucher(voucher));
+      return batched("a voucher", () => acceptVoucher(voucher));
     },
     /**
      * Keeps a served request's receipt and makes its `cumulativeOwed` what the channel owes, in one
-     * commit. The receipt was signed over what was owed before plus its cost, read in the same turn.
+     * transaction (durable once `durable()` resolves: hand the receipt out only then). The receipt
+     * was signed over what was owed before plus its cost, read in the same turn.
      */
     recordServed(epoch: bigint, receipt: SignedReceipt): void {
-      guard("a receipt", () => recordServed(epoch, receipt));
+      batched("a receipt", () => recordServed(epoch, receipt));
     },
     /**
-     * Takes a request id for a request about to run, durably, before its first token; false when the
-     * id was used before (served, or running now), so a replayed request is never generated twice.
+     * Takes a request id for a request about to run (durable once `durable()` resolves, before its
+     * first token); false when the id was used before (served, or running now), so a replayed
+     * request is never generated twice.
      */
     reserveRequest(requestId: Hex, channelId: Hex): boolean {
-      return guard("a request id", () => reserveRequest(requestId, channelId));
+      return batched("a request id", () => reserveRequest(requestId, channelId));
     },
     /**
-     * Admits a request on a voucher in one commit (under load each commit is a disk flush that holds
-     * the event loop): takes the request id as `reserveRequest` does, runs `check` (the admission
+     * Admits a request on a voucher in one transaction, itself in the turn's shared commit (await
+     * `durable()` before serving it): takes the request id as `reserveRequest` does, runs `check` (the admission
      * rule, which throws to refuse), and keeps the voucher as `acceptVoucher` does. A refusal by
      * `check` leaves nothing written, the id included. `admitted: false` when the id was used before
      * (then `check` did not run: a replay is told so whatever else is wrong with it).
@@ -272,14 +284,21 @@ export function createProviderStore(path: string) {
         }
       };
       try {
-        return guard("a request and its voucher", () => admitRequest(requestId, voucher, rule) as { admitted: true; value: T } | { admitted: false });
+        return batched("a request and its voucher", () => admitRequest(requestId, voucher, rule) as { admitted: true; value: T } | { admitted: false });
       } catch (error) {
         throw refusal ? refusal.error : error;
       }
     },
     /** Gives up a reserved id whose request ended without a receipt (it failed before billing). */
     releaseRequest(requestId: Hex): void {
-      guard("a request id", () => deleteRunning.run(requestId));
+      batched("a request id", () => deleteRunning.run(requestId));
+    },
+    /**
+     * Resolves once every write made so far is on disk; rejects (storage_failed) when their shared
+     * commit failed, and then none of them was kept. Call it in the same turn as the write.
+     */
+    durable(): Promise<void> {
+      return commits.durable();
     },
     /** Whether a request with this id is running now (its receipt is not written yet). */
     isRunning(requestId: Hex): boolean {
@@ -291,7 +310,7 @@ export function createProviderStore(path: string) {
     },
     /** Records what the chain says has been redeemed on a channel. */
     setRedeemed(channelId: Hex, epoch: bigint, redeemed: bigint): void {
-      guard("a redemption", () => updateRedeemed.run(redeemed.toString(), Date.now(), channelId, epoch.toString()));
+      immediate("a redemption", () => updateRedeemed.run(redeemed.toString(), Date.now(), channelId, epoch.toString()));
     },
     /** Channels holding a voucher worth more than what has been redeemed. */
     unredeemed(): ChannelState[] {
@@ -303,7 +322,7 @@ export function createProviderStore(path: string) {
      * more attempt; a different amount starts over.
      */
     quarantineVoucher(entry: { channelId: Hex; epoch: bigint; cumulativeAmount: bigint; reason: string; permanent: boolean; retryAt: number | undefined }): QuarantinedVoucher {
-      return guard("a quarantined voucher", () => {
+      return immediate("a quarantined voucher", () => {
         upsertQuarantine.run(entry.channelId, entry.epoch.toString(), entry.cumulativeAmount.toString(), entry.reason, entry.permanent ? 1 : 0, Date.now(), entry.retryAt ?? null);
         return toQuarantined(selectQuarantine.get(entry.channelId, entry.epoch.toString()) as QuarantineRow);
       });
@@ -319,12 +338,12 @@ export function createProviderStore(path: string) {
     },
     /** Lets a channel epoch's vouchers be redeemed again (it paid, or nothing is owed on it any more). */
     releaseQuarantine(channelId: Hex, epoch: bigint): void {
-      guard("a released voucher", () => deleteQuarantine.run(channelId, epoch.toString()));
+      immediate("a released voucher", () => deleteQuarantine.run(channelId, epoch.toString()));
     },
     /** Records a signed redeem transaction before it is broadcast. */
     addInFlightRedeem(tx: InFlightRedeem): void {
       const vouchers = JSON.stringify(tx.vouchers.map((v) => ({ channelId: v.channelId, epoch: v.epoch.toString(), cumulativeAmount: v.cumulativeAmount.toString() })));
-      guard("a redeem transaction", () => insertInFlight.run(tx.hash, tx.raw, tx.nonce, vouchers, tx.createdAt));
+      immediate("a redeem transaction", () => insertInFlight.run(tx.hash, tx.raw, tx.nonce, vouchers, tx.createdAt));
     },
     /** Redeem transactions signed and not yet seen mined, by nonce. */
     inFlightRedeems(): InFlightRedeem[] {
@@ -332,14 +351,15 @@ export function createProviderStore(path: string) {
     },
     /** Forgets a redeem transaction once it is mined (or can never be). */
     removeInFlightRedeem(hash: Hex): void {
-      guard("a redeem transaction", () => deleteInFlight.run(hash));
+      immediate("a redeem transaction", () => deleteInFlight.run(hash));
     },
     // ---- end redeem quarantine
     /** Throws unless the store can commit a write now (see checkDatabaseWritable): for readiness. */
     checkWritable(): void {
-      checkDatabaseWritable(db);
+      commits.now(() => checkDatabaseWritable(db));
     },
     close(): void {
+      commits.flush();
       db.close();
     },
   };

@@ -22,8 +22,12 @@ export type PaidRequests = {
   open(req: IncomingMessage, received: Buffer): OpenedRequest;
   /** Admits the request's voucher for at most `maxCost`, reserving it while the request runs. */
   authorize(req: IncomingMessage, opened: OpenedRequest, maxCost: bigint): Promise<Authorization>;
-  /** Signs and records the receipt for what was served; synchronous, so overlapping requests never sign the same total. */
-  sign(opened: OpenedRequest, auth: Authorization, counts: { inputTokens: number; outputTokens: number }, responseHash: Hex, finishReason: string): SignedReceipt;
+  /**
+   * Signs and records the receipt for what was served, reading what is owed and recording the new
+   * total in one synchronous step, so overlapping requests never sign the same total; resolves
+   * once the record is on disk (only then may the receipt go out).
+   */
+  sign(opened: OpenedRequest, auth: Authorization, counts: { inputTokens: number; outputTokens: number }, responseHash: Hex, finishReason: string): Promise<SignedReceipt>;
   /** Gotong's headers on every answer (request id, provider, sealed). */
   headers(opened: OpenedRequest): Record<string, string>;
   /** Sends a whole answer with its receipt in headers, sealed when the request was. */
@@ -76,7 +80,7 @@ export async function serveEmbeddings(paid: PaidRequests, req: IncomingMessage, 
     const inputTokens = prepared.tokensPerInput.slice(0, vectors.length).reduce((a, b) => a + b, 0);
     const gone = abort.signal.aborted && (!cancelled || res.destroyed);
     const finishReason = vectors.length < prepared.tokensPerInput.length ? (gone ? "abort" : "cancelled") : "stop";
-    const receipt = paid.sign(opened, auth, { inputTokens, outputTokens: 0 }, embeddingsResponseHash(vectors), finishReason);
+    const receipt = await paid.sign(opened, auth, { inputTokens, outputTokens: 0 }, embeddingsResponseHash(vectors), finishReason);
     billed = true;
     if (gone) return;
     const answer = {

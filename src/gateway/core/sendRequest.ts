@@ -61,7 +61,8 @@ export async function sendRequest(deps: CoreDeps, offer: Offer, channel: Channel
   // dropped unpaid); the hold lives as long as the pending record below (see createGatewayStore).
   if (job.key) {
     if (!deps.apiKeys) throw new GotongError(`Request for API key ${job.key.id} on a gateway core built without apiKeys: its budget cannot be held`, { code: "internal_error", status: 500, hint: "Pass the same apiKeys to createGateway as to the HTTP server." });
-    deps.apiKeys.reserve(job.key, requestId, terms.maxCost);
+    const { key } = job;
+    store.write(() => deps.apiKeys!.reserve(key, requestId, terms.maxCost));
   }
   const upstreamAbort = new AbortController();
   // The caller left: ask the provider to stop and finish the answer, and read that to its end, so
@@ -82,6 +83,16 @@ export async function sendRequest(deps: CoreDeps, offer: Offer, channel: Channel
   // mid-request, a fair receipt still settles on the channel's next use.
   const pending = pendingOf(requestId, channel, terms, terms.maxOutputTokens);
   store.putPending(pending);
+  try {
+    // The record (and the key's hold) is on disk before the request leaves; its commit is shared
+    // with the other requests of this turn. If it fails, neither was kept and nothing was sent.
+    await store.durable();
+  } catch (error) {
+    clearTimeout(headerTimer);
+    stopWatching();
+    signal.removeEventListener("abort", onGone);
+    throw error;
+  }
   let upstream: UpstreamResponse;
   try {
     upstream = await postUpstream(

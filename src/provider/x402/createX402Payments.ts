@@ -110,6 +110,8 @@ export function createX402Payments(options: X402PaymentsOptions): X402Payments {
       let settled: Awaited<ReturnType<ExactSettlement["settle"]>>;
       let royaltyBps: number;
       try {
+        // The id is on disk before the payment moves (its commit shared with the turn's other requests).
+        await store.durable();
         // Read before settling: once the payment is settled, nothing may stand between it and the answer.
         royaltyBps = await settlement.royaltyBpsOf(modelId);
         settled = await settlement.settle(modelId, authorization, signature);
