@@ -21,8 +21,21 @@ export function formatLineage(tree: ModelLineage, money: (amount: bigint) => str
   return lines.join("\n");
 }
 
+/** A {@link ModelLineage} as JSON (`gotong model lineage --json`, the web app's `/gotong/web/lineage`): amounts are decimal strings of base units, ids strings. */
+export type ModelLineageJson = {
+  modelId: string;
+  name: string;
+  owner: string;
+  royaltyBps: number;
+  depth: number;
+  kept: string;
+  pending: string;
+  parents: { relation: string; shareBps: number; earnedFromChild: string; pendingFromChild: string; model: ModelLineageJson }[];
+  datasets: { datasetId: string; name: string; owner: string; shareBps: number; earnedFromChild: string; pendingFromChild: string }[];
+};
+
 /** The lineage with every amount as a decimal string of base units and ids as strings. */
-export function lineageToJson(tree: ModelLineage): unknown {
+export function lineageToJson(tree: ModelLineage): ModelLineageJson {
   return {
     modelId: tree.modelId.toString(),
     name: tree.name,

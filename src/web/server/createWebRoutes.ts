@@ -19,6 +19,7 @@ import { readExplorer } from "./readExplorer.ts";
 import { readChannels } from "./readChannels.ts";
 import { readEarnings } from "./readEarnings.ts";
 import { readFunding } from "./readFunding.ts";
+import { readLineage } from "./readLineage.ts";
 import { readWithdrawable } from "./readWithdrawable.ts";
 import { chainRpcFromCookie, chainRpcOrigin, serveWebAsset, WEB_SECURITY_HEADERS } from "./serveWebAsset.ts";
 import { readWebBuildState } from "./webBuildState.ts";
@@ -45,7 +46,7 @@ const LATENCY_TTL_MS = 15_000;
 
 /**
  * The web app's side of the gateway: serves the page `npm run build:web` built (dist/web/app) at `/`
- * and the read-only JSON the page shows (explorer, channels, earnings, funding, what a withdrawal
+ * and the read-only JSON the page shows (explorer, a model's lineage, channels, earnings, funding, what a withdrawal
  * would pay, the token transfers of a transaction), plus the local wallet on a local network.
  * A composition root (`gotong up`, `gotong gateway start --web`) mounts it on a gateway as
  * `startGateway({ extraRoutes })`; the gateway by itself serves no web app. The page is never built
@@ -122,6 +123,11 @@ export function createWebRoutes(options: WebRoutesOptions) {
     }
     if (path === "/gotong/web/explorer") {
       return json(await readExplorer({ client, deployment, store, router, manifestsDir, latencyOf }));
+    }
+    if (path === "/gotong/web/lineage") {
+      const modelId = url.searchParams.get("model") ?? "";
+      if (!/^[1-9]\d{0,18}$/.test(modelId)) throw new GotongError("`model` must be a model id", { code: "invalid_parameter", param: "model", status: 400 });
+      return json(await readLineage(client, deployment, BigInt(modelId)));
     }
     if (path === "/gotong/web/channels") {
       const account = url.searchParams.get("account") ?? clients.account.address;

@@ -1,5 +1,5 @@
 import { h } from "preact";
-import { useContext } from "preact/hooks";
+import { useContext, useState } from "preact/hooks";
 import { PageError } from "../lib/api.ts";
 import { AppContext } from "../lib/context.ts";
 import { formatAmount, formatBps, formatExact, shortHex } from "../lib/format.ts";
@@ -9,16 +9,25 @@ import { sameAddress, type Model } from "./types.ts";
 import { useConfirmedAction } from "./useConfirmedAction.ts";
 import { amountTransferred, differenceNote, readWithdrawable } from "./withdrawals.ts";
 import { licenceName } from "../lib/licenceName.ts";
+import { LineageView, type LineageTarget } from "./LineageView.ts";
 
 /**
  * The registered models, with what each has earned its creator; the owner of a model's token (the
  * connected wallet) withdraws its accrued royalties from here, after confirming the exact amount.
+ * A model's Lineage button opens its lineage below the table (LineageView).
  */
 export function ModelsSection(props: { failed?: boolean; retry?: () => void; models: Model[] | undefined; viewer: string | undefined; reload: () => Promise<void> }) {
   const { config, wallet, connect } = useContext(AppContext);
   const token = config.token;
   const exact = (v: bigint) => formatExact(v, token);
   const action = useConfirmedAction(props.reload);
+  const [lineage, setLineage] = useState<LineageTarget>();
+  const closeLineage = () => {
+    const was = lineage?.modelId;
+    setLineage(undefined);
+    // Back to the row it was opened from, so the keyboard does not fall to the top of the page.
+    if (was !== undefined) document.querySelector<HTMLButtonElement>(`tr[data-model="${CSS.escape(was)}"] .lineage-toggle`)?.focus();
+  };
 
   const withdraw = (m: Model) =>
     action.start(`royalties:${m.modelId}`, async () => {
@@ -62,7 +71,24 @@ export function ModelsSection(props: { failed?: boolean; retry?: () => void; mod
             return h(
               "tr",
               { key: m.modelId, "data-model": m.modelId },
-              h("th", { scope: "row" }, `${m.name} #${m.modelId}`),
+              h(
+                "th",
+                { scope: "row" },
+                `${m.name} #${m.modelId}`,
+                " ",
+                h(
+                  "button",
+                  {
+                    type: "button",
+                    class: "link lineage-toggle",
+                    "aria-expanded": lineage?.modelId === m.modelId ? "true" : "false",
+                    "aria-controls": lineage ? "lineage" : undefined,
+                    "aria-label": `Lineage of ${m.name} #${m.modelId}`,
+                    onClick: () => (lineage?.modelId === m.modelId ? closeLineage() : setLineage({ modelId: m.modelId, name: m.name })),
+                  },
+                  "Lineage",
+                ),
+              ),
               h("td", null, h("code", { title: m.owner }, shortHex(m.owner)), owned ? " (you)" : ""),
               h("td", null, h("code", { title: m.weightsHash }, shortHex(m.weightsHash, 6))),
               // The licence by name; its exact SPDX expression on hover.
@@ -93,5 +119,6 @@ export function ModelsSection(props: { failed?: boolean; retry?: () => void; mod
             );
           }),
         ),
+    lineage ? h(LineageView, { target: lineage, onOpen: setLineage, onClose: closeLineage }) : null,
   );
 }

@@ -23,3 +23,21 @@ export type Channel = {
 export function sameAddress(a: string | undefined, b: string | undefined): boolean {
   return a !== undefined && b !== undefined && a.toLowerCase() === b.toLowerCase();
 }
+
+/** A model in a lineage tree as `/gotong/web/lineage` sends it (`gotong model lineage --json`; amounts: decimal strings of base units). */
+export type LineageNode = {
+  modelId: string; name: string; owner: string; royaltyBps: number; depth: number;
+  /** Royalties that stayed with it after its parents' and datasets' shares flowed, and those not flowed yet. */
+  kept: string; pending: string;
+  /** Each parent with the share of this model's royalty it is paid and what it earned from this model. */
+  parents: { relation: string; shareBps: number; earnedFromChild: string; pendingFromChild: string; model: LineageNode }[];
+  datasets: { datasetId: string; name: string; owner: string; shareBps: number; earnedFromChild: string; pendingFromChild: string }[];
+};
+
+/** A model's lineage as `/gotong/web/lineage?model=ID` answers. */
+export type Lineage = {
+  lineage: LineageNode;
+  /** Models registered naming it as a parent, with what each paid it (flowed) and still owes it (pending). */
+  derivatives: { modelId: string; name: string; owner: string; relation: string; shareBps: number; paidToParent: string; pendingToParent: string }[];
+  maxDepth: number;
+};
