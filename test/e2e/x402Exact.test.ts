@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { erc20Abi, getAddress, parseEventLogs, type Address, type Hex, type LocalAccount } from "viem";
+import { erc20Abi, getAddress, type Address, type Hex, type LocalAccount } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { wrapFetchWithPayment, x402Client, decodePaymentResponseHeader } from "@x402/fetch";
 import { decodePaymentRequiredHeader, encodePaymentSignatureHeader } from "@x402/core/http";
@@ -18,6 +18,7 @@ import { computeCost, type Price } from "../../src/payments/price.ts";
 import type { RunningProvider } from "../../src/provider/startProvider.ts";
 import { settleExactPayment } from "../../src/provider/x402/settleExactPayment.ts";
 import { runGotong } from "../helpers/cli.ts";
+import { exactSplitTransfers, splitOf, tokenTransfersOf } from "../helpers/x402Split.ts";
 import { startChatNetwork, UNIT, type ChatNetwork } from "../helpers/network.ts";
 
 // Prices with odd digits, so the royalty (10%) and the protocol fee (2%) both round.
@@ -118,19 +119,11 @@ describe("x402 exact: any x402 client pays a provider, split as a redeem", () =>
     expect(BigInt(res.headers.get("x-gotong-cost")!)).toBeLessThanOrEqual(amount);
     expect(res.headers.get("x-gotong-receipt")).toBeTruthy();
 
-    const receipt = await net.creator.public.getTransactionReceipt({ hash: settlement.transaction as Hex });
-    const transfers = parseEventLogs({ abi: erc20Abi, eventName: "Transfer", logs: receipt.logs.filter((l) => getAddress(l.address) === getAddress(token)) }).map((t) => t.args);
+    const transfers = await tokenTransfersOf(net.creator.public, token, settlement.transaction as Hex);
     const payee = getAddress(transfers[0]!.to);
-    const royalty = (amount * ROYALTY_BPS) / 10_000n;
-    const fee = (amount * feeBps) / 10_000n;
-    const providerShare = amount - royalty - fee;
+    const { royalty, fee, providerShare } = splitOf(amount, ROYALTY_BPS, feeBps);
     expect(fee).toBeGreaterThan(0n);
-    expect(transfers).toEqual([
-      { from: payer.address, to: payee, value: amount },
-      { from: payee, to: net.creator.account.address, value: royalty },
-      { from: payee, to: getAddress(splitter), value: fee },
-      { from: payee, to: provider.address, value: providerShare },
-    ]);
+    expect(transfers).toEqual(exactSplitTransfers({ payer: payer.address, payee, creator: net.creator.account.address, splitter, provider: provider.address }, amount, ROYALTY_BPS, feeBps));
     expect(royalty + fee + providerShare).toBe(amount);
 
     const after = await balances();

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { erc20Abi, getAddress, parseEventLogs, type Address, type Hex } from "viem";
+import { erc20Abi, getAddress, type Address, type Hex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { wrapFetchWithPayment, x402Client, decodePaymentResponseHeader } from "@x402/fetch";
 import { decodePaymentRequiredHeader, encodePaymentSignatureHeader } from "@x402/core/http";
@@ -11,6 +11,7 @@ import { computeCost, type Price } from "../../src/payments/price.ts";
 import type { RunningProvider } from "../../src/provider/startProvider.ts";
 import { sharedModel } from "../fixtures/model/sharedModels.ts";
 import { quietLogger, startChatNetwork, UNIT, type ChatNetwork } from "../helpers/network.ts";
+import { exactSplitTransfers, splitOf as splitAmount, tokenTransfersOf } from "../helpers/x402Split.ts";
 
 // Prices with odd digits, so the royalty (10%) and the protocol fee (2%) both round. Provider B is
 // dearer, so the gateway routes to A unless a request asks for B.
@@ -67,16 +68,12 @@ describe.skipIf(!stories)("x402 at the gateway: a client with no key and no acco
     await res.body?.cancel();
     return requiredOf(res);
   };
-  /** The payee, royalty, fee and provider share of one settlement, read from its ERC-20 Transfer events. */
-  const transfersOf = async (transaction: Hex) => {
-    const receipt = await net.creator.public.getTransactionReceipt({ hash: transaction });
-    return parseEventLogs({ abi: erc20Abi, eventName: "Transfer", logs: receipt.logs.filter((l) => getAddress(l.address) === getAddress(token)) }).map((t) => t.args);
-  };
-  const splitOf = (amount: bigint) => {
-    const royalty = (amount * ROYALTY_BPS) / 10_000n;
-    const fee = (amount * feeBps) / 10_000n;
-    return { royalty, fee, providerShare: amount - royalty - fee };
-  };
+  /** The payer's, royalty, fee and provider share transfers of one settlement, read from its ERC-20 Transfer events. */
+  const transfersOf = (transaction: Hex) => tokenTransfersOf(net.creator.public, token, transaction);
+  const splitOf = (amount: bigint) => splitAmount(amount, ROYALTY_BPS, feeBps);
+  /** The transfers a settlement of `amount` to `provider`'s payee must make, to the base unit. */
+  const splitTransfers = async (provider: Address, amount: bigint) =>
+    exactSplitTransfers({ payer: payer.address, payee: await payeeOf(provider), creator: net.creator.account.address, splitter, provider }, amount, ROYALTY_BPS, feeBps);
 
   beforeAll(async () => {
     net = await startChatNetwork();
@@ -128,16 +125,9 @@ describe.skipIf(!stories)("x402 at the gateway: a client with no key and no acco
     expect(settlement.amount).toBe(amount.toString());
     expect(BigInt(res.headers.get("x-gotong-cost")!)).toBeLessThanOrEqual(amount);
 
-    const transfers = await transfersOf(settlement.transaction as Hex);
-    const payee = await payeeOf(providerA.address);
     const { royalty, fee, providerShare } = splitOf(amount);
     expect(fee).toBeGreaterThan(0n);
-    expect(transfers).toEqual([
-      { from: payer.address, to: payee, value: amount },
-      { from: payee, to: net.creator.account.address, value: royalty },
-      { from: payee, to: getAddress(splitter), value: fee },
-      { from: payee, to: providerA.address, value: providerShare },
-    ]);
+    expect(await transfersOf(settlement.transaction as Hex)).toEqual(await splitTransfers(providerA.address, amount));
     const after = await balances();
     expect(after).toEqual({ ...before, payer: before.payer - amount, providerA: before.providerA + providerShare, creator: before.creator + royalty, fees: before.fees + fee });
     expect(after.gatewayChannels).toBe(0);
@@ -241,14 +231,8 @@ describe.skipIf(!stories)("x402 at the gateway: a client with no key and no acco
     const settlement = decodePaymentResponseHeader(res.headers.get("PAYMENT-RESPONSE")!);
     const amount = BigInt(forB.accepts[0]!.amount);
     expect(settlement.amount).toBe(amount.toString());
-    const payee = await payeeOf(providerB.address);
     const { royalty, fee, providerShare } = splitOf(amount);
-    expect(await transfersOf(settlement.transaction as Hex)).toEqual([
-      { from: payer.address, to: payee, value: amount },
-      { from: payee, to: net.creator.account.address, value: royalty },
-      { from: payee, to: getAddress(splitter), value: fee },
-      { from: payee, to: providerB.address, value: providerShare },
-    ]);
+    expect(await transfersOf(settlement.transaction as Hex)).toEqual(await splitTransfers(providerB.address, amount));
     const after = await balances();
     expect(after).toEqual({ ...before, payer: before.payer - amount, providerB: before.providerB + providerShare, creator: before.creator + royalty, fees: before.fees + fee });
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { erc20Abi, getAddress, parseEventLogs, type Address, type Hex, type LocalAccount } from "viem";
+import { erc20Abi, getAddress, type Address, type Hex, type LocalAccount } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { x402Client } from "@x402/core/client";
 import { decodePaymentRequiredHeader } from "@x402/core/http";
@@ -12,6 +12,7 @@ import { computeCost, type Price } from "../../src/payments/price.ts";
 import type { RunningProvider } from "../../src/provider/startProvider.ts";
 import { haveSharedModels } from "../fixtures/model/sharedModels.ts";
 import { startChatNetwork, UNIT, type ChatNetwork } from "../helpers/network.ts";
+import { exactSplitTransfers, splitOf, tokenTransfersOf } from "../helpers/x402Split.ts";
 
 // Prices with odd digits, so the royalty (10%) and the protocol fee (2%) both round.
 const PRICE: Price = { pricePerMillionInput: 123_456_789n, pricePerMillionOutput: 987_654_321n };
@@ -141,18 +142,12 @@ describe.skipIf(!haveSharedModels())("x402 over MCP: a provider's paid tool, _me
 
     const receipt = await net.creator.public.getTransactionReceipt({ hash: settlement.transaction as Hex });
     expect(receipt.status).toBe("success");
-    const transfers = parseEventLogs({ abi: erc20Abi, eventName: "Transfer", logs: receipt.logs.filter((l) => getAddress(l.address) === getAddress(token)) }).map((t) => t.args);
     const payee = getAddress(paymentRequired.accepts[0]!.payTo);
-    const royalty = (amount * ROYALTY_BPS) / 10_000n;
-    const fee = (amount * feeBps) / 10_000n;
-    const providerShare = amount - royalty - fee;
+    const { royalty, fee, providerShare } = splitOf(amount, ROYALTY_BPS, feeBps);
     expect(fee).toBeGreaterThan(0n);
-    expect(transfers).toEqual([
-      { from: payer.address, to: payee, value: amount },
-      { from: payee, to: net.creator.account.address, value: royalty },
-      { from: payee, to: getAddress(splitter), value: fee },
-      { from: payee, to: provider.address, value: providerShare },
-    ]);
+    expect(await tokenTransfersOf(net.creator.public, token, settlement.transaction as Hex)).toEqual(
+      exactSplitTransfers({ payer: payer.address, payee, creator: net.creator.account.address, splitter, provider: provider.address }, amount, ROYALTY_BPS, feeBps),
+    );
     const after = await balances();
     expect({ payer: before.payer - after.payer, provider: after.provider - before.provider, creator: after.creator - before.creator, fees: after.fees - before.fees }).toEqual({
       payer: amount,
