@@ -60,6 +60,14 @@ describe.skipIf(skip)("the chat's everyday features (issue 18): settings per con
     await offersLoaded(page);
     return { context, page };
   }
+  /** The messages of the conversation the page saved last (IndexedDB), in order. */
+  const storedMessages = async (page: Page) =>
+    (await page.evaluate(`(async () => {
+      const db = await new Promise((ok, no) => { const r = indexedDB.open("gotong-chat"); r.onsuccess = () => ok(r.result); r.onerror = () => no(r.error); });
+      const all = await new Promise((ok) => { const r = db.transaction("conversations").objectStore("conversations").getAll(); r.onsuccess = () => ok(r.result); });
+      db.close();
+      return all.sort((a, b) => b.updatedAt - a.updatedAt)[0]?.messages ?? [];
+    })()`)) as { role: string; content: string; replaced?: true }[];
   const sealedBodies = async (page: Page) => ((await page.evaluate("window.__sealedBodies")) as string[]).map((b) => JSON.parse(b) as SealedBody);
   const answered = (page: Page, n: number) => page.locator("[data-testid=message-receipt]").nth(n - 1).waitFor({ timeout: 90_000 });
   const settingsPanel = async (page: Page) => {
@@ -169,6 +177,133 @@ describe.skipIf(skip)("the chat's everyday features (issue 18): settings per con
     await context.close();
   });
 
+  it("edits a question and regenerates an answer: earlier versions stay with their costs, which add up to what was paid, and are never sent again", async () => {
+    const { context, page } = await open();
+    await page.getByLabel("Longest answer (tokens)").fill("16");
+    await ask(page, "Once upon a time");
+    await answered(page, 1);
+    await ask(page, "There was a cat");
+    await answered(page, 2);
+    /** The answers' texts as the page keeps them in its history (exact, where innerText would reflow the Markdown). */
+    const answers = async () => (await storedMessages(page)).filter((m) => m.role === "assistant").map((m) => m.content);
+    const lastSent = async () => (await sealedBodies(page)).at(-1)!.messages;
+    const [firstAnswer] = await answers();
+
+    // Regenerate the last answer: a new answer below, the old one kept (it was paid) and not sent again.
+    expect(await page.getByRole("button", { name: "Regenerate this answer" }).count()).toBe(1);
+    await page.getByRole("button", { name: "Regenerate this answer" }).click();
+    await answered(page, 3);
+    expect(await lastSent()).toEqual([
+      { role: "user", content: "Once upon a time" },
+      { role: "assistant", content: firstAnswer },
+      { role: "user", content: "There was a cat" },
+    ]);
+    expect(await page.locator(".message-user").count()).toBe(2);
+    expect(await page.getByTestId("message-regenerated").count()).toBe(1);
+
+    // Edit the first question, with a half-typed draft in the message box: the edit goes (the
+    // draft stays), alone, and what it replaced stays on the page, marked, with its costs.
+    await page.getByLabel("Message", { exact: true }).fill("a draft that must not be sent");
+    await page.getByRole("button", { name: "Edit this message" }).first().click();
+    const editor = page.getByLabel("Edit your message");
+    await expect.poll(() => page.evaluate("document.activeElement?.getAttribute('aria-label') ?? document.activeElement?.labels?.[0]?.textContent")).toBe("Edit your message");
+    expect(await editor.inputValue()).toBe("Once upon a time");
+    await screenshot(page, "chat-edit-open-desktop");
+    expect(await axe(page)).toEqual([]);
+    await editor.fill("Once upon a time, a dog");
+    await editor.press("Enter");
+    await answered(page, 4);
+    expect(await lastSent()).toEqual([{ role: "user", content: "Once upon a time, a dog" }]);
+    expect(await page.getByLabel("Message", { exact: true }).inputValue()).toBe("a draft that must not be sent");
+    expect(await page.locator(".message[data-replaced=true]").count()).toBe(5);
+    expect(await page.getByTestId("message-replaced").count()).toBe(5);
+    // The next turn carries the edited question and its answer, nothing of what was replaced.
+    await page.getByLabel("Message", { exact: true }).fill("");
+    await ask(page, "What did the dog do?");
+    await answered(page, 5);
+    const lastAnswers = await answers();
+    expect(await lastSent()).toEqual([
+      { role: "user", content: "Once upon a time, a dog" },
+      { role: "assistant", content: lastAnswers.at(-2) },
+      { role: "user", content: "What did the dog do?" },
+    ]);
+
+    // Cancelling an edit (Escape, or the button) changes nothing and sends nothing.
+    const sent = (await sealedBodies(page)).length;
+    await page.getByRole("button", { name: "Edit this message" }).last().click();
+    await editor.fill("something else");
+    await editor.press("Escape");
+    await editor.waitFor({ state: "detached" });
+    await page.getByRole("button", { name: "Edit this message" }).last().click();
+    await page.getByRole("button", { name: "Cancel" }).click();
+    await editor.waitFor({ state: "detached" });
+    expect(await page.locator(".message-user .message-text").last().innerText()).toBe("What did the dog do?");
+    expect((await sealedBodies(page)).length).toBe(sent);
+
+    // Every answer shows its cost, and they add up to what the gateway paid for this conversation.
+    const requestIds = new Set(await page.evaluate(`(async () => {
+      const db = await new Promise((ok, no) => { const r = indexedDB.open("gotong-chat"); r.onsuccess = () => ok(r.result); r.onerror = () => no(r.error); });
+      const all = await new Promise((ok) => { const r = db.transaction("conversations").objectStore("conversations").getAll(); r.onsuccess = () => ok(r.result); });
+      return all.flatMap((c) => c.messages.map((m) => m.requestId).filter(Boolean));
+    })()`) as string[]);
+    expect(requestIds.size).toBe(5);
+    const paid = web.gateway.store.listReceipts(10_000).filter((r) => requestIds.has(r.receipt.requestId)).reduce((sum, r) => sum + r.receipt.cost, 0n);
+    const costs = (await page.getByTestId("message-cost").allInnerTexts()).map(baseUnitsOf);
+    expect(costs).toHaveLength(5);
+    expect(costs.reduce((a, b) => a + b, 0n)).toBe(paid);
+    expect(await page.getByTestId("conversation-cost").innerText()).toBe(`This conversation: ${tokens(paid)}`);
+
+    // A reload keeps what was replaced, marked.
+    await page.reload();
+    await offersLoaded(page);
+    await page.locator(".message").nth(8).waitFor(); // 9 messages: 5 replaced, the edit and its answer, one more turn
+    expect(await page.locator(".message[data-replaced=true]").count()).toBe(5);
+    await page.getByRole("log").evaluate((el) => (el.scrollTop = 0));
+    await screenshot(page, "chat-edited-desktop");
+    expect(await axe(page)).toEqual([]);
+    expect(pageErrors).toEqual([]);
+    await context.close();
+
+    // On a phone, in dark mode: the editor fits, Send stays on screen, axe is clean.
+    const phone = await open({ width: 360, height: 740, dark: true });
+    await phone.page.getByLabel("Longest answer (tokens)").fill("16");
+    await ask(phone.page, "Once upon a time");
+    await answered(phone.page, 1);
+    await phone.page.getByRole("button", { name: "Edit this message" }).click();
+    await phone.page.getByLabel("Edit your message").fill("Once upon a time, on a phone");
+    expect(await phone.page.evaluate("document.documentElement.scrollWidth")).toBeLessThanOrEqual(360);
+    await screenshot(phone.page, "chat-edit-open-phone-dark");
+    expect(await axe(phone.page)).toEqual([]);
+    await phone.page.getByRole("button", { name: "Send edit" }).click();
+    await answered(phone.page, 2);
+    const send = (await phone.page.getByRole("button", { name: "Send" }).boundingBox())!;
+    expect(send.y + send.height).toBeLessThanOrEqual(740);
+    await phone.page.screenshot({ path: (await screenshot(phone.page, "chat-edited-phone-dark")).replace(".png", "-viewport.png") });
+    expect(await axe(phone.page)).toEqual([]);
+    await phone.context.close();
+  });
+
+  it("Esc stops the answer from anywhere on the page, not only from the message box", async () => {
+    const { context, page } = await open();
+    await page.getByLabel("Longest answer (tokens)").fill("400");
+    web.gatewayTap.slowDown(150);
+    try {
+      await ask(page, "Once upon a time");
+      await page.waitForFunction(`(() => { const t = document.querySelector(".message-assistant:last-child .message-text")?.textContent ?? ""; return t.length > 0 && t !== "…"; })()`, undefined, { timeout: 90_000 });
+      // Focus elsewhere: on the conversation log, as after scrolling it.
+      await page.getByRole("log", { name: "Conversation" }).focus();
+      await page.keyboard.press("Escape");
+      await page.locator('.message-assistant[data-status="streaming"]').waitFor({ state: "detached", timeout: 30_000 });
+    } finally {
+      web.gatewayTap.slowDown(undefined);
+    }
+    const answer = page.locator(".message-assistant").last();
+    expect(await answer.getAttribute("data-status")).toBe("incomplete");
+    expect(await answer.getByTestId("message-problem").innerText()).toMatch(/^Stopped\./);
+    expect(await page.getByRole("button", { name: "Send" }).count()).toBe(1);
+    await context.close();
+  });
+
   it("opens a new chat with Ctrl+Shift+O from anywhere on the page, and the message box grows with its text up to a limit", async () => {
     const { context, page } = await open({ width: 1280, height: 800 });
     await page.getByLabel("Longest answer (tokens)").fill("16");
@@ -178,7 +313,7 @@ describe.skipIf(skip)("the chat's everyday features (issue 18): settings per con
     await page.keyboard.press("Control+Shift+O");
     await page.locator(".message-list .empty").waitFor();
     expect(await page.locator(".conversation[aria-current=true]").count()).toBe(0);
-    expect(await page.evaluate("document.activeElement?.id")).toBe("prompt");
+    await expect.poll(() => page.evaluate("document.activeElement?.id"), { timeout: 10_000 }).toBe("prompt");
     await page.keyboard.press("Meta+Shift+O"); // the Mac form does the same, and nothing breaks when already new
     await page.locator(".message-list .empty").waitFor();
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Browser, Page } from "playwright-core";
+import type { Browser, Locator, Page } from "playwright-core";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { fundOnDevnet } from "../../src/chain/fundOnDevnet.ts";
 import { startGateway, type RunningGateway } from "../../src/gateway/startGateway.ts";
@@ -51,6 +51,8 @@ describe.skipIf(skip)("the chat is honest about what it sends and spends (issue 
     return { context, page, relayed };
   }
   const box = (page: Page) => page.getByLabel("Message", { exact: true });
+  /** A locator's text, or "" while it is not there: for expect.poll, which asks again until it matches. */
+  const textOf = (locator: Locator) => locator.innerText({ timeout: 1_000 }).catch(() => "");
   const last = (page: Page) => page.locator(".message-assistant").last();
   /** Waits until the last answer has some text streamed in (not just the placeholder). */
   const firstText = (page: Page) =>
@@ -83,6 +85,8 @@ describe.skipIf(skip)("the chat is honest about what it sends and spends (issue 
       expect(relayed.length).toBe(1);
       expect(await last(page).getAttribute("data-status")).toBe("incomplete");
       expect(await last(page).getByTestId("message-problem").innerText()).toMatch(/^Stopped\./);
+      // Tokens still on their way when Stop was pressed were paid for: the page says so rather than "only what you received".
+      expect(await last(page).getByTestId("message-problem").innerText()).toContain("can be more than shows here");
 
       // The same with an empty box: nothing is sent and no "Write a message first.".
       await box(page).fill("Tell me about a cat");
@@ -149,9 +153,8 @@ describe.skipIf(skip)("the chat is honest about what it sends and spends (issue 
       web.gatewayTap.slowDown(undefined);
     }
     const interrupted = last(page);
-    await interrupted.locator('[data-testid="message-problem"]').waitFor();
+    await expect.poll(() => textOf(interrupted.getByTestId("message-problem")), { timeout: 30_000 }).toMatch(/^Interrupted\./);
     expect(await interrupted.getAttribute("data-status")).toBe("incomplete");
-    expect(await interrupted.getByTestId("message-problem").innerText()).toMatch(/^Interrupted\./);
     expect(await page.getByText("Writing…").count()).toBe(0);
     const partial = await interrupted.locator(".message-text").innerText();
     expect(partial.length).toBeGreaterThan(0);
@@ -179,26 +182,61 @@ describe.skipIf(skip)("the chat is honest about what it sends and spends (issue 
     expect(await field.getAttribute("aria-invalid")).toBe("true");
     expect(await page.locator("#max-tokens-help").innerText()).toContain(`${contextLength.toLocaleString("en-US")}-token context`);
     await ask(page, "Hello");
-    expect(await page.getByRole("alert").innerText()).toContain("Longest answer");
+    await expect.poll(() => textOf(page.getByRole("alert")), { timeout: 10_000 }).toContain("Longest answer");
     expect(relayed).toEqual([]);
     await field.fill("16");
 
     // A prompt that cannot fit the context with its answer, however short the history.
     await ask(page, "word ".repeat(Math.ceil(contextLength / 5) + 10));
+    // (The alert of the refusal before is still there until this one replaces it: wait for this one.)
+    await expect.poll(() => textOf(page.getByRole("alert")), { timeout: 10_000 }).toContain("too long for this model");
     const alert = await page.getByRole("alert").innerText();
-    expect(alert).toContain("too long for this model");
     expect(alert).not.toContain("`");
     expect(relayed).toEqual([]);
 
-    // Two long turns: the second goes without the first, and the page says so before sending.
-    const long = (seed: string) => `${seed} ${"and then ".repeat(Math.floor(contextLength / 16))}`.trim();
-    await ask(page, long("First"));
+    // Earlier turns are counted by their receipts, not guessed from their length: a second message
+    // that fits beside the first turn as the provider counted it goes with it, although the first
+    // turn's bytes (the page's bound for text no receipt has counted) would not have left room.
+    const first = `First ${"and then ".repeat(Math.floor(contextLength / 16))}`.trim();
+    await ask(page, first);
     await last(page).getByTestId("message-receipt").waitFor({ timeout: 90_000 });
-    await box(page).fill(long("Second"));
-    expect(await page.getByTestId("context-trimmed").innerText()).toMatch(/2 earlier messages are left out/);
+    // The receipt's counts, as the page shows them ("… · 123 in / 16 out tokens · …").
+    const counts = /([\d,]+) in \/ ([\d,]+) out tokens/.exec(await last(page).getByTestId("message-receipt").innerText())!;
+    const [inputTokens, outputTokens] = [counts[1], counts[2]].map((n) => Number(n!.replaceAll(",", "")));
+    const firstAnswer = await last(page).locator(".message-text").innerText();
+    const bytes = (text: string) => Buffer.byteLength(text, "utf8");
+    // The page's rule (fitHistory.ts): 16 tokens per prompt and 8 per message of template, an answer's
+    // output tokens with a tenth of slack, and nothing counted above its bytes.
+    const counted = Math.min(bytes(first) + 8, inputTokens! + 8) + Math.min(bytes(firstAnswer) + 8, Math.ceil(outputTokens! * 1.1) + 8);
+    const byBytes = bytes(first) + 8 + bytes(firstAnswer) + 8;
+    expect(counted, "the provider counts fewer tokens than bytes in the first turn").toBeLessThan(byBytes);
+    const budget = contextLength - 16;
+    const message = (seed: string, size: number) => `${seed} ${"x".repeat(size - seed.length - 1)}`;
+    const second = message("Second", budget - 24 - counted);
+    expect(24 + bytes(second) + byBytes).toBeGreaterThan(budget); // the byte bound alone would have left the first turn out
+    await box(page).fill(second);
+    await expect.poll(() => textOf(page.locator("#prompt-count")), { timeout: 10_000 }).toContain("characters");
+    expect(await page.locator("#prompt-count").innerText()).not.toContain("too long");
+    expect(await page.getByTestId("context-trimmed").count()).toBe(0);
+    // The composer says what the turn takes of the context, by the same count.
+    const n = (x: number) => x.toLocaleString("en-US");
+    expect(await page.getByTestId("context-use").innerText()).toBe(` · at most ${n(24 + bytes(second) + counted)} + 16 (answer) of ${n(contextLength)} tokens`);
     await page.getByRole("button", { name: "Send" }).click();
     await last(page).getByTestId("message-receipt").waitFor({ timeout: 90_000 });
     expect(await last(page).getAttribute("data-status")).toBe("done");
+    expect(await last(page).getByTestId("message-left-out").count()).toBe(0);
+
+    // A third message that takes the whole room: both earlier turns are left out, the page says so
+    // before sending, and the answer says what it was written without.
+    await box(page).fill(message("Third", budget - 24));
+    await expect.poll(() => textOf(page.getByTestId("context-trimmed")), { timeout: 10_000 }).toMatch(/4 earlier messages are left out/);
+    await page.screenshot({ path: (await screenshot(page, "chat-context-left-out")).replace(".png", "-viewport.png") });
+    await page.getByRole("button", { name: "Send" }).click();
+    await last(page).getByTestId("message-receipt").waitFor({ timeout: 90_000 });
+    expect(await last(page).getAttribute("data-status")).toBe("done");
+    await expect.poll(() => textOf(last(page).getByTestId("message-left-out")), { timeout: 10_000 }).toMatch(/Written without the 4 earliest messages/);
+    await screenshot(page, "chat-context-trimmed");
+    expect(await axe(page)).toEqual([]);
     await context.close();
   });
 
@@ -206,7 +244,7 @@ describe.skipIf(skip)("the chat is honest about what it sends and spends (issue 
     const { context, page } = await open();
     await context.route("**/gotong/relay/**", (route) => route.abort("internetdisconnected"));
     await ask(page, "Is anyone there?");
-    await last(page).getByTestId("message-problem").waitFor();
+    await expect.poll(() => textOf(last(page).getByTestId("message-problem")), { timeout: 30_000 }).toContain("Cannot reach the gateway");
     expect(await page.getByText("Cannot reach the gateway").count()).toBe(1);
     await context.unroute("**/gotong/relay/**");
 
@@ -215,13 +253,12 @@ describe.skipIf(skip)("the chat is honest about what it sends and spends (issue 
       context.route("**/gotong/relay/prepare", (route) => route.fulfill({ status, contentType: "application/json", body: JSON.stringify({ error: { message, type: "server_error", code, param: null, hint } }) }));
     await refuse(503, "provider_unavailable", "Provider 0xabc could not take the request", "Prepare again: another provider may be chosen.");
     await ask(page, "Anyone free?");
-    await last(page).getByTestId("message-problem").waitFor();
-    expect(await last(page).getByTestId("message-problem").innerText()).toContain("Ask again: another provider may answer.");
+    // The last answer is the one before until this one is added: wait for this answer's own problem.
+    await expect.poll(() => textOf(last(page).getByTestId("message-problem")), { timeout: 30_000 }).toContain("Ask again: another provider may answer.");
     await context.unroute("**/gotong/relay/prepare");
     await refuse(400, "context_length_exceeded", "max_tokens 900 plus the prompt's 20 tokens exceeds the model's context of 512", "Ask for at most 492 tokens, or leave max_tokens out to generate until the context ends.");
     await ask(page, "A long answer please");
-    await last(page).getByTestId("message-problem").waitFor();
-    expect(await last(page).getByTestId("message-problem").innerText()).toContain("too long for this model's context");
+    await expect.poll(() => textOf(last(page).getByTestId("message-problem")), { timeout: 30_000 }).toContain("too long for this model's context");
     await context.unroute("**/gotong/relay/prepare");
     const said = await page.locator("body").innerText();
     for (const internal of ["Prepare again", "max_tokens", "`"]) expect(said).not.toContain(internal);
@@ -243,7 +280,7 @@ describe.skipIf(skip)("the chat is honest about what it sends and spends (issue 
     await context.close();
   });
 
-  it("the model picker counts live providers and says when the gateway cannot be reached", async () => {
+  it("the model picker counts live providers and says when the gateway cannot be reached, also from the start, with Try again", async () => {
     const { context, page } = await open();
     expect(await page.getByLabel("Model").locator("option").first().innerText()).toMatch(/1 provider live/);
     await context.route("**/v1/models", (route) => route.abort("connectionrefused"));
@@ -252,7 +289,35 @@ describe.skipIf(skip)("the chat is honest about what it sends and spends (issue 
     await last(page).getByTestId("message-problem").waitFor();
     await page.waitForFunction(`/unreachable/.test(document.querySelector("#model option")?.textContent ?? "")`, undefined, { timeout: 15_000 });
     expect(await page.getByLabel("Model").locator("option").first().innerText()).not.toMatch(/1 provider/);
+    await expect.poll(() => textOf(page.locator(".chat-controls").getByTestId("load-failed")), { timeout: 15_000 }).toContain("Could not load the models on offer");
     await context.close();
+
+    // Down from the start: the picker says so (never "Loading models…" for ever), once, with Try
+    // again, which works once the gateway answers again.
+    for (const view of [{ name: "desktop", width: 1280, height: 800, dark: false }, { name: "phone-dark", width: 390, height: 844, dark: true }]) {
+      const down = await browser.newContext({ viewport: { width: view.width, height: view.height }, colorScheme: view.dark ? "dark" : "light", bypassCSP: true });
+      await down.route("**/v1/models", (route) => route.abort("connectionrefused"));
+      const page = await down.newPage();
+      page.on("pageerror", (error) => pageErrors.push(error.message));
+      await page.goto(web.pageUrl);
+      const failed = page.getByTestId("load-failed");
+      await expect.poll(() => textOf(failed), { timeout: 30_000 }).toContain("Could not load the models on offer: Cannot reach the gateway");
+      expect(await page.getByLabel("Model").locator("option").allInnerTexts()).toEqual(["Models could not be loaded"]);
+      expect(await page.getByText("Cannot reach the gateway").count()).toBe(1);
+      expect(await page.getByText("Loading models…").count()).toBe(0);
+      expect(await page.getByText(/provider(s)? live/).count()).toBe(0);
+      const send = (await page.getByRole("button", { name: "Send" }).boundingBox())!;
+      expect(send.y + send.height).toBeLessThanOrEqual(view.height);
+      await screenshot(page, `chat-gateway-down-${view.name}`);
+      expect(await axe(page)).toEqual([]);
+      await down.unroute("**/v1/models");
+      await failed.getByRole("button", { name: "Try again" }).click();
+      await offersLoaded(page);
+      expect(await page.getByLabel("Model").locator("option").first().innerText()).toMatch(/1 provider live/);
+      expect(await failed.count()).toBe(0);
+      await down.close();
+    }
+    expect(pageErrors).toEqual([]);
   });
 
   it("layout: the composer is on screen on a phone and at 1280×800 with a long log, and reading back is not yanked to the bottom while streaming", async () => {

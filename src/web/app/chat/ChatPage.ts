@@ -5,7 +5,7 @@ import { needsApiKey } from "../lib/apiKey.ts";
 import { ApiKeyField } from "../lib/ApiKeyField.ts";
 import { AppContext } from "../lib/context.ts";
 import { formatAmount, formatCount, formatOffer, shortHex } from "../lib/format.ts";
-import { Notice } from "../lib/ui.ts";
+import { Notice, Pending } from "../lib/ui.ts";
 import { Welcome } from "../lib/Welcome.ts";
 import { parseChatSettings, settingsText, type ChatSettingsText } from "./chatSettings.ts";
 import { ChatSettingsFields } from "./ChatSettingsFields.ts";
@@ -95,12 +95,17 @@ export function ChatPage() {
   const [liveProblem, setLiveProblem] = useState<string>();
   // The last check of the provider's key against the chain (trust/checkProviderKey.ts).
   const [keyCheck, setKeyCheck] = useState<KeyCheckState>();
+  // The question being edited in place, and its text so far.
+  const [editing, setEditing] = useState<{ id: string; text: string }>();
   const logRef = useRef<HTMLDivElement>(null);
   const inputRef = useRef<HTMLTextAreaElement>(null);
   // Whether the log follows new text: only while the reader is at its end, never while they scroll back.
   const stickToBottom = useRef(true);
   const conversationsRef = useRef(conversations);
   conversationsRef.current = conversations;
+  // The answer being written, for the document's Esc listener (added once).
+  const busyRef = useRef(busy);
+  busyRef.current = busy;
 
   const current = conversations.find((c) => c.id === currentId);
   const chosen = useMemo(() => choices?.find((c) => c.model === model), [choices, model]);
@@ -175,6 +180,7 @@ export function ChatPage() {
     // (A conversation just created may not be listed yet: its settings are the ones already shown.)
     if (currentId === undefined || current) setSettingsDraft(settingsText(current?.settings));
     stickToBottom.current = true;
+    setEditing(undefined);
   }, [currentId]);
 
   // The message box grows with its text up to a share of the window, then scrolls inside.
@@ -185,9 +191,15 @@ export function ChatPage() {
     box.style.height = `${Math.min(box.scrollHeight + 2, Math.round(window.innerHeight * PROMPT_MAX_HEIGHT_SHARE))}px`;
   }, [draft]);
 
-  // The new-chat shortcut works anywhere on the chat page, not only in the message box.
+  // The new-chat shortcut and Esc (stop the answer) work anywhere on the chat page, not only in the message box.
   useEffect(() => {
     const onShortcut = (e: KeyboardEvent) => {
+      if (e.key === "Escape" && !e.defaultPrevented && busyRef.current) {
+        // (An Escape a field or dialog already used, to cancel a rename, is not also a Stop.)
+        e.preventDefault();
+        busyRef.current.abort();
+        return;
+      }
       if (!isNewChatShortcut(e)) return;
       e.preventDefault();
       newChatRef.current();
@@ -227,7 +239,14 @@ export function ChatPage() {
     void history?.save(updated);
   };
 
-  const send = async (prompt: string, retryOf?: StoredMessage) => {
+  /**
+   * Sends a turn: a new question (the draft), a question asked again (`retryOf`: the answer it
+   * replaces, which stays when it may have been paid for), or an edited question (`editOf`: that
+   * question, which with everything after it is kept on the page as replaced, with its costs, and
+   * never sent again).
+   */
+  const send = async (prompt: string, options: { retryOf?: StoredMessage; editOf?: StoredMessage } = {}) => {
+    const { retryOf, editOf } = options;
     if (busy) return;
     setError(undefined);
     setNotice(undefined);
@@ -252,6 +271,9 @@ export function ChatPage() {
       while (question >= 0 && conversation.messages[question]!.role !== "user") question--;
       earlier = conversation.messages.slice(0, Math.max(0, question));
     }
+    // An edited question of this conversation: what goes with it is what came before it.
+    const editAt = editOf ? conversation.messages.findIndex((m) => m.id === editOf.id) : -1;
+    if (editAt >= 0) earlier = conversation.messages.slice(0, editAt);
     const fit = fitHistory(earlier, text, { contextLength, maxTokens: maxTokens.value, systemPrompt: settings.value.systemPrompt });
     if (!fit.ok) {
       return setError(
@@ -263,18 +285,22 @@ export function ChatPage() {
     }
     if (retryOf) {
       // An answer that never reached the gateway cost nothing: the new one takes its place. One
-      // that did may have been charged, so it stays, with its cost once settled.
-      if (!retryOf.requestId) conversation.messages = conversation.messages.filter((m) => m.id !== retryOf.id);
+      // that did may have been charged, so it stays, with its cost once settled; a complete one
+      // (Regenerate) always stays.
+      if (!retryOf.requestId && retryOf.status !== "done") conversation.messages = conversation.messages.filter((m) => m.id !== retryOf.id);
     } else {
+      // The edited question and what followed it stay on the page (their costs were paid) but leave the context.
+      if (editAt >= 0) for (const m of conversation.messages.slice(editAt)) m.replaced = true;
       conversation.messages.push({ id: newId(), role: "user", content: text, createdAt: Date.now(), status: "done" });
     }
-    const answer: StoredMessage = { id: newId(), role: "assistant", content: "", createdAt: Date.now(), status: "streaming", model };
+    const answer: StoredMessage = { id: newId(), role: "assistant", content: "", createdAt: Date.now(), status: "streaming", model, ...(fit.dropped > 0 ? { leftOut: fit.dropped } : {}) };
     conversation.messages.push(answer);
     stickToBottom.current = true;
     setLiveProblem(undefined);
     setCurrentId(conversation.id);
     await persist(conversation);
-    if (!retryOf) setDraft("");
+    if (editOf) setEditing(undefined);
+    else if (!retryOf) setDraft("");
     const controller = new AbortController();
     setBusy(controller);
     let lastSave = Date.now();
@@ -361,10 +387,8 @@ export function ChatPage() {
   const stop = () => busy?.abort();
 
   const onKeyDown = (event: KeyboardEvent) => {
-    if (event.key === "Escape" && busy) {
-      event.preventDefault();
-      stop();
-    } else if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+    // (Esc is the document's: it stops the answer from anywhere on the page.)
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
       event.preventDefault();
       void send(draft);
     }
@@ -372,6 +396,7 @@ export function ChatPage() {
 
   const newChat = () => {
     setCurrentId(undefined);
+    setEditing(undefined);
     setError(undefined);
     setNotice(undefined);
     setLiveProblem(undefined);
@@ -461,6 +486,8 @@ export function ChatPage() {
             choices === undefined ? h("option", { value: "" }, "Loading models…") : choices.length === 0 ? h("option", { value: "" }, modelsError ? "Models could not be loaded" : "No model on offer") : null,
             (choices ?? []).map((c) => h("option", { key: c.model, value: c.model }, choiceLabel(c, unreachable))),
           ),
+          // The gateway cannot be reached: said once, here, with a way to ask again (it is also asked every 30 s).
+          unreachable ? h(Pending, { failed: true, error: modelsError, what: "the models on offer", retry: () => void loadChoices() }) : null,
           chosen && !unreachable
             ? h(
                 "p",
@@ -530,10 +557,24 @@ export function ChatPage() {
                   key: m.id,
                   message: m,
                   live: m.id === liveProblem,
-                  // Only the conversation's last answer can be asked again: a new answer goes below it.
-                  onRetry: i === lastIndex && m.role === "assistant" && (m.status === "error" || m.status === "incomplete") && !busy && current.messages.slice(0, i).some((x) => x.role === "user")
-                    ? () => void send([...current.messages.slice(0, i)].reverse().find((x) => x.role === "user")!.content, m)
+                  // A complete answer with a newer one to the same question below it (Regenerate).
+                  regenerated: m.role === "assistant" && m.status === "done" && !m.replaced && current.messages[i + 1]?.role === "assistant",
+                  // Only the conversation's last answer can be asked again (or regenerated): a new answer goes below it.
+                  onRetry: i === lastIndex && m.role === "assistant" && m.status !== "streaming" && !busy && current.messages.slice(0, i).some((x) => x.role === "user" && !x.replaced)
+                    ? () => void send([...current.messages.slice(0, i)].reverse().find((x) => x.role === "user" && !x.replaced)!.content, { retryOf: m })
                     : undefined,
+                  // Any question not already replaced can be edited: the edit is sent as a new turn from there.
+                  onEdit: m.role === "user" && !m.replaced && !busy && !editing ? () => setEditing({ id: m.id, text: m.content }) : undefined,
+                  edit:
+                    editing?.id === m.id
+                      ? {
+                          text: editing.text,
+                          onChange: (text: string) => setEditing({ id: m.id, text }),
+                          onSave: () => void send(editing.text, { editOf: m }),
+                          onCancel: () => setEditing(undefined),
+                          busy: !!busy,
+                        }
+                      : undefined,
                 }),
               )
             : h(
@@ -545,7 +586,7 @@ export function ChatPage() {
               ),
         ),
       ),
-      h(Notice, { error: error ?? (choices?.length === 0 && !needKey ? modelsError : undefined), notice, onDismiss: error ? () => setError(undefined) : undefined }),
+      h(Notice, { error, notice, onDismiss: error ? () => setError(undefined) : undefined }),
       h(
         "form",
         { class: "composer", onSubmit: (e: Event) => { e.preventDefault(); void send(draft); } },
@@ -569,6 +610,10 @@ export function ChatPage() {
             { id: "prompt-count", class: tooLong || (fitted && !fitted.ok) ? "fine danger" : "fine" },
             `${draft.trim().length.toLocaleString()} / ${MAX_PROMPT_CHARS.toLocaleString()} characters`,
             fitted && !fitted.ok && !tooLong ? " · too long for this model's context" : "",
+            // What this turn takes of the context: earlier turns as their receipts counted them, the rest bounded (fitHistory).
+            fitted?.ok && contextLength !== undefined && maxTokens.ok
+              ? h("span", { "data-testid": "context-use" }, ` · at most ${formatCount(fitted.promptTokens)} + ${formatCount(maxTokens.value)} (answer) of ${formatCount(contextLength)} tokens`)
+              : null,
             fitted?.ok && fitted.dropped > 0
               ? h("span", { "data-testid": "context-trimmed" }, ` · ${fitted.dropped} earlier message${fitted.dropped === 1 ? " is" : "s are"} left out to fit the model's context`)
               : null,

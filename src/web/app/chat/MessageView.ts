@@ -1,5 +1,5 @@
 import { h } from "preact";
-import { useContext, useMemo } from "preact/hooks";
+import { useContext, useEffect, useMemo, useRef } from "preact/hooks";
 import { AppContext } from "../lib/context.ts";
 import { formatAmount, formatCount, shortHex } from "../lib/format.ts";
 import { formatAnswerSpeed } from "./answerSpeed.ts";
@@ -14,14 +14,62 @@ function problemTitle(m: StoredMessage): string {
   return m.status === "incomplete" ? "Incomplete. " : "Not answered. ";
 }
 
+/** A question being edited in place: its text so far, and what saving or cancelling does. */
+export type MessageEdit = { text: string; onChange: (text: string) => void; onSave: () => void; onCancel: () => void; busy: boolean };
+
+/** The in-place editor of a question: Enter (or Send edit) sends it as a new turn, Esc (or Cancel) leaves it as it was. */
+function EditQuestion(props: { id: string; edit: MessageEdit }) {
+  const { edit } = props;
+  const ref = useRef<HTMLTextAreaElement>(null);
+  useEffect(() => {
+    const box = ref.current;
+    if (!box) return;
+    box.focus();
+    box.setSelectionRange(box.value.length, box.value.length);
+  }, []);
+  const inputId = `edit-${props.id}`;
+  return h(
+    "form",
+    { class: "message-edit", onSubmit: (e: Event) => { e.preventDefault(); edit.onSave(); } },
+    h("label", { for: inputId, class: "visually-hidden" }, "Edit your message"),
+    h("textarea", {
+      id: inputId,
+      ref,
+      rows: Math.min(8, Math.max(2, edit.text.split("\n").length)),
+      value: edit.text,
+      onInput: (e: Event) => edit.onChange((e.target as HTMLTextAreaElement).value),
+      onKeyDown: (e: KeyboardEvent) => {
+        if (e.key === "Escape") {
+          e.preventDefault();
+          edit.onCancel();
+        } else if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
+          e.preventDefault();
+          edit.onSave();
+        }
+      },
+    }),
+    h(
+      "div",
+      { class: "message-actions" },
+      h("button", { type: "submit", class: "button primary", disabled: edit.busy }, "Send edit"),
+      h("button", { type: "button", class: "button", onClick: edit.onCancel }, "Cancel"),
+      h("span", { class: "fine" }, "The edit is sent as a new turn; this question and what followed stay here with their costs, and are not sent again."),
+    ),
+  );
+}
+
 /**
  * One message of the conversation: its text, how its answer ended, and what it cost. An answer
  * that was paid for but ended without a receipt in its stream (stopped, cut, interrupted) says its
  * cost is still to be settled until the gateway's receipt for it is found (see findReceipts).
  *
  * @param live a problem that just happened is announced (role=alert); one read back from history is not
+ * @param onRetry asks the question again for a new answer below: "Ask again" on an answer that
+ *   ended badly, "Regenerate" on a complete one (either way the old answer stays, with its cost)
+ * @param onEdit opens the question's editor; `edit` is set while it is open
+ * @param regenerated a newer answer to the same question follows: this one is kept, not sent again
  */
-export function MessageView(props: { message: StoredMessage; onRetry?: () => void; live?: boolean }) {
+export function MessageView(props: { message: StoredMessage; onRetry?: () => void; live?: boolean; onEdit?: () => void; edit?: MessageEdit; regenerated?: boolean }) {
   const { config } = useContext(AppContext);
   const m = props.message;
   // An answer is Markdown, rendered and sanitised (renderMarkdown); what the person wrote stays plain text.
@@ -52,15 +100,39 @@ export function MessageView(props: { message: StoredMessage; onRetry?: () => voi
             props.onRetry ? [" ", h("button", { type: "button", class: "link", onClick: props.onRetry }, "Ask again")] : null,
           )
         : null;
+  const actions =
+    !props.edit && (props.onEdit || (props.onRetry && m.status === "done"))
+      ? h(
+          "div",
+          { class: "message-actions" },
+          props.onEdit ? h("button", { type: "button", class: "link", onClick: props.onEdit, "aria-label": "Edit this message" }, "Edit") : null,
+          props.onRetry && m.status === "done" ? h("button", { type: "button", class: "link", onClick: props.onRetry, "aria-label": "Regenerate this answer" }, "Regenerate") : null,
+        )
+      : null;
   return h(
     "li",
-    { class: `message message-${m.role}`, "data-status": m.status },
+    { class: `message message-${m.role}${m.replaced ? " message-replaced" : ""}`, "data-status": m.status, "data-replaced": m.replaced ? "true" : undefined },
     h("p", { class: "message-role" }, m.role === "user" ? "You" : `Assistant${m.model ? ` · ${m.model}` : ""}`),
-    m.role === "assistant" && m.content
-      ? h("div", { class: "message-text markdown", dangerouslySetInnerHTML: { __html: html }, onClick: (e: MouseEvent) => copyFromClick(e) })
-      : h("div", { class: "message-text" }, m.content || (m.status === "streaming" ? "…" : "")),
+    props.edit
+      ? h(EditQuestion, { id: m.id, edit: props.edit })
+      : m.role === "assistant" && m.content
+        ? h("div", { class: "message-text markdown", dangerouslySetInnerHTML: { __html: html }, onClick: (e: MouseEvent) => copyFromClick(e) })
+        : h("div", { class: "message-text" }, m.content || (m.status === "streaming" ? "…" : "")),
+    m.replaced
+      ? h(
+          "p",
+          { class: "message-meta", "data-testid": "message-replaced" },
+          m.role === "user" ? "Edited: the new version is below. This one is kept here and not sent to the model again." : "Answer to an edited question: kept here with its cost, not sent to the model again.",
+        )
+      : props.regenerated
+        ? h("p", { class: "message-meta", "data-testid": "message-regenerated" }, "Regenerated below: this answer is kept here with its cost; the newer one goes with the conversation.")
+        : null,
+    m.leftOut
+      ? h("p", { class: "message-meta", "data-testid": "message-left-out" }, `Written without the ${m.leftOut === 1 ? "earliest message" : `${m.leftOut} earliest messages`} of this conversation: ${m.leftOut === 1 ? "it" : "they"} no longer fit the model's context.`)
+      : null,
     status,
     cost,
     m.timing && m.role === "assistant" ? h("p", { class: "message-meta", "data-testid": "message-speed" }, formatAnswerSpeed(m.timing, m.receipt?.outputTokens)) : null,
+    actions,
   );
 }

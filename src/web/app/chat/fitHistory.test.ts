@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { fitHistory, tokenBound } from "./fitHistory.ts";
+import { fitHistory, tokenBound, turnTokens } from "./fitHistory.ts";
 import type { StoredMessage } from "./history.ts";
 
 let n = 0;
@@ -57,6 +57,29 @@ describe("fitHistory: what a turn sends within the model's context", () => {
     expect(fit).toEqual({ ok: true, dropped: 2, promptTokens: 102, messages: [{ role: "system", content: systemPrompt }, { role: "user", content: "e".repeat(20) }] });
     // The room left for a prompt is what the system prompt leaves.
     expect(fitHistory([], "x".repeat(200), { contextLength: 256, maxTokens: 64, systemPrompt })).toEqual({ ok: false, promptTokens: 16 + 58 + 208, room: 256 - 64 - 24 - 58 });
+  });
+
+  it("counts an earlier turn by its answer's receipt: the prompt's input tokens bound the question, the output tokens (with slack) the answer", () => {
+    const q = msg("user", "a".repeat(100));
+    const receipt = { receiptId: "0x1", cost: "1", provider: "0x2", inputTokens: 30, outputTokens: 20 };
+    const a = { ...msg("assistant", "b".repeat(100)), receipt };
+    expect(turnTokens(q, a)).toBe(30 + 8 + Math.ceil(20 * 1.1) + 8);
+    // Never more than the byte bound: a receipt counting more than the bytes allow is not believed over them.
+    expect(turnTokens(q, { ...a, receipt: { ...receipt, inputTokens: 5_000, outputTokens: 5_000 } })).toBe(tokenBound(q.content) + tokenBound(a.content));
+    // Without a receipt (imported, or its cost not settled yet), the bytes.
+    expect(turnTokens(q, msg("assistant", "b".repeat(100)))).toBe(tokenBound(q.content) + tokenBound("b".repeat(100)));
+    // So a turn the byte bound would drop is kept when its receipt says it fits.
+    const fit = fitHistory([q, a], "e".repeat(20), { contextLength: 300, maxTokens: 50 });
+    expect(fit.ok && fit.dropped).toBe(0);
+    expect(fitHistory([q, msg("assistant", "b".repeat(100))], "e".repeat(20), { contextLength: 300, maxTokens: 50 })).toMatchObject({ ok: true, dropped: 2 });
+  });
+
+  it("leaves out what an edit replaced: the edited question and everything after it", () => {
+    const replaced = (m: StoredMessage): StoredMessage => ({ ...m, replaced: true });
+    const earlier = [msg("user", "first"), msg("assistant", "one"), replaced(msg("user", "secnod")), replaced(msg("assistant", "two?")), msg("user", "second"), msg("assistant", "two")];
+    const fit = fitHistory(earlier, "third", { contextLength: 4096, maxTokens: 100 });
+    expect(fit.ok && fit.messages.map((m) => m.content)).toEqual(["first", "one", "second", "two", "third"]);
+    expect(fit.ok && fit.dropped).toBe(0); // replaced messages are not "left out to fit": they are not sendable at all
   });
 
   it("trims nothing when no provider states a context", () => {

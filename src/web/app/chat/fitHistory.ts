@@ -8,6 +8,11 @@ import type { ChatMessage } from "./sealedChat.ts";
  */
 const TEMPLATE_TOKENS_PER_MESSAGE = 8;
 const TEMPLATE_TOKENS_PER_PROMPT = 16;
+/**
+ * An answer's tokens when its text is read back as part of a prompt, per token its receipt says the
+ * model wrote: tokenizing the text again may split it a little differently than it was generated.
+ */
+const RETOKENIZE_SLACK = 1.1;
 
 /**
  * The most tokens `text` can become: its UTF-8 bytes. Every token of a text stands for at least
@@ -19,6 +24,22 @@ export function tokenBound(text: string): number {
   return new TextEncoder().encode(text).length + TEMPLATE_TOKENS_PER_MESSAGE;
 }
 
+/**
+ * The most tokens an earlier question and its answer take in a prompt, counted where the answer's
+ * receipt counted them: the provider metered the prompt that held the question (its input tokens,
+ * which the question and its role markers cannot exceed) and the answer it wrote (its output tokens,
+ * with slack for tokenizing the text again). Without a receipt, or when the bytes are fewer, the
+ * byte bound. A receipt is what the provider was paid for and the gateway checked, so it is a
+ * count, not a guess from the text's length.
+ */
+export function turnTokens(question: StoredMessage, answer: StoredMessage): number {
+  const q = tokenBound(question.content);
+  const a = tokenBound(answer.content);
+  const r = answer.receipt;
+  if (!r) return q + a;
+  return Math.min(q, r.inputTokens + TEMPLATE_TOKENS_PER_MESSAGE) + Math.min(a, Math.ceil(r.outputTokens * RETOKENIZE_SLACK) + TEMPLATE_TOKENS_PER_MESSAGE);
+}
+
 /** What {@link fitHistory} sends, and what it left out. */
 export type FittedHistory =
   | { ok: true; messages: ChatMessage[]; dropped: number; promptTokens: number }
@@ -26,9 +47,11 @@ export type FittedHistory =
 
 /**
  * The messages a turn sends: the new prompt, after as much of the earlier conversation as fits the
- * model's context with room for the answer, newest first. Only answered turns go: a question whose
+ * model's context with room for the answer, newest first. Earlier turns are counted by their
+ * receipts ({@link turnTokens}); the new prompt and the system prompt, which no receipt has counted
+ * yet, by their bytes ({@link tokenBound}). Only answered turns go: a question whose
  * answer failed, was stopped or cut is left out with its partial answer, so the model never
- * continues from half an answer.
+ * continues from half an answer. Messages an edit replaced are left out too.
  *
  * @param earlier the conversation before this turn's question
  * @param contextLength the model's context in tokens (undefined when no provider states one: no trimming)
@@ -49,7 +72,7 @@ export function fitHistory(earlier: StoredMessage[], prompt: string, options: { 
   let keptTurns = 0;
   for (let i = turns.length - 1; i >= 0; i--) {
     const [question, answer] = turns[i]!;
-    const cost = tokenBound(question.content) + tokenBound(answer.content);
+    const cost = turnTokens(question, answer);
     if (used + cost > budget) break;
     used += cost;
     keptTurns++;
@@ -68,6 +91,7 @@ function answeredTurns(messages: StoredMessage[]): [StoredMessage, StoredMessage
     if (question && answer) turns.push([question, answer]);
   };
   for (const m of messages) {
+    if (m.replaced) continue; // edited away: kept on the page, never sent again
     if (m.role === "user") {
       close();
       question = m;

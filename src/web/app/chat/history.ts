@@ -19,6 +19,14 @@ export type StoredMessage = {
   /** How an answer arrived, measured in this browser from Send (see {@link AnswerTiming}). */
   timing?: AnswerTiming;
   error?: { message: string; hint?: string; code: string };
+  /**
+   * Set on a question the person edited, and on everything after it at that moment: kept in the
+   * log with its cost (it was paid for), never sent to the model again. The edited question and its
+   * answer follow at the end of the conversation.
+   */
+  replaced?: true;
+  /** How many earlier messages an answer's request left out, oldest first, to fit the model's context (see fitHistory). */
+  leftOut?: number;
 };
 
 /**

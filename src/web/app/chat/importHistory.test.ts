@@ -31,6 +31,18 @@ describe("importing a chat history file", () => {
     expect(read).toEqual({ ok: true, conversations: [conversation("c1"), conversation("c2", "Other")] });
   });
 
+  it("keeps what an edit replaced and what an answer left out to fit the context, and refuses them malformed", () => {
+    const edited = conversation("c1");
+    edited.messages = [{ ...edited.messages[0]!, replaced: true }, { ...edited.messages[1]!, replaced: true, leftOut: 2 }];
+    expect(parseHistoryFile(exportHistory([edited]))).toEqual({ ok: true, conversations: [edited] });
+    const bad = JSON.parse(exportHistory([edited])) as { conversations: { messages: Record<string, unknown>[] }[] };
+    bad.conversations[0]!.messages[0]!.replaced = "yes";
+    expect(parseHistoryFile(JSON.stringify(bad))).toMatchObject({ ok: false, error: expect.stringContaining("message 1: has a replaced flag that is not true") });
+    bad.conversations[0]!.messages[0]!.replaced = true;
+    bad.conversations[0]!.messages[1]!.leftOut = -1;
+    expect(parseHistoryFile(JSON.stringify(bad))).toMatchObject({ ok: false, error: expect.stringContaining("message 2: has a leftOut that is not a count of messages") });
+  });
+
   it("refuses a file that is not JSON, not a history, or has one bad field, saying where", () => {
     expect(parseHistoryFile("not json")).toEqual({ ok: false, error: "This file is not JSON: it is not a Gotong chat history export." });
     expect(parseHistoryFile(JSON.stringify({ format: "something/1", conversations: [] }))).toEqual({

@@ -52,6 +52,14 @@ function readMessage(v: unknown, where: string): StoredMessage {
     if (!isObject(t) || !isTime(t.firstTokenMs) || !isTime(t.totalMs)) refuse("has a timing without firstTokenMs and totalMs");
     message.timing = { firstTokenMs: (t as Record<string, number>).firstTokenMs!, totalMs: (t as Record<string, number>).totalMs! };
   }
+  if (m.leftOut !== undefined) {
+    if (!isCount(m.leftOut)) refuse("has a leftOut that is not a count of messages");
+    message.leftOut = m.leftOut as number;
+  }
+  if (m.replaced !== undefined) {
+    if (m.replaced !== true) refuse("has a replaced flag that is not true");
+    message.replaced = true;
+  }
   if (m.error !== undefined) {
     const e = m.error;
     if (!isObject(e) || typeof e.message !== "string" || typeof e.code !== "string" || (e.hint !== undefined && typeof e.hint !== "string")) refuse("has an error without message and code");

@@ -128,8 +128,8 @@ async function sendSealedChatOnce(options: SealedChatOptions): Promise<{ text: s
       try {
         read = await reader.read();
       } catch (error) {
-        if (options.signal?.aborted) throw broken("Stopped.", "aborted", "What arrived is kept. You are charged only for the tokens you received; the cost shows here once the gateway settles it.", error);
-        throw broken("The connection to the gateway dropped mid-answer.", "network_down", "What arrived is kept; you are charged only for the tokens you received. Check the connection and ask again.", error);
+        if (options.signal?.aborted) throw broken("Stopped.", "aborted", "What arrived is kept. The tokens the provider sent before the stop reached it are charged, which can be more than shows here (some were still on their way); the cost shows here once the gateway settles it.", error);
+        throw broken("The connection to the gateway dropped mid-answer.", "network_down", "What arrived is kept. The tokens the gateway received from the provider are charged, which can be more than shows here; check the connection and ask again.", error);
       }
       if (read.done) break;
       for (const event of outer.push(read.value)) {

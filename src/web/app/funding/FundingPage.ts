@@ -3,7 +3,7 @@ import { useContext, useEffect, useState } from "preact/hooks";
 import { getJson, PageError } from "../lib/api.ts";
 import { AppContext } from "../lib/context.ts";
 import { formatAmount, formatBps, formatTime, parseUnits, shortHex } from "../lib/format.ts";
-import { DataTable, Notice, Section } from "../lib/ui.ts";
+import { DataTable, Notice, Pending, Section, withCode } from "../lib/ui.ts";
 import { encodeCall } from "../wallet/encodeCall.ts";
 import { CreateRoundForm } from "./CreateRoundForm.ts";
 import { RoundActions } from "./RoundActions.ts";
@@ -129,6 +129,7 @@ export function FundingPage() {
     try {
       const d = await getJson<{ available: boolean; chainTime: string; rounds: RoundStatus[] }>("/gotong/web/funding");
       setData(d);
+      setError(undefined);
       return d;
     } catch (e) {
       setError(e);
@@ -144,14 +145,15 @@ export function FundingPage() {
       { class: "lede" },
       "Quadratic funding: many small donations count for more than a few large ones. Each project's match is estimated live from the same maths the contract applies when the round is finalized.",
     ),
-    h(Notice, { error }),
+    // Until the rounds are there, Pending says why not (once); after, a failed reload is a notice above them.
+    data !== undefined ? h(Notice, { error }) : null,
     data?.available ? h(CreateRoundForm, { onCreated: load }) : null,
     data === undefined
-      ? h("p", null, "Loading…")
+      ? h(Pending, { failed: error !== undefined, error, what: "the funding rounds", retry: () => { setError(undefined); void load(); } })
       : !data.available
         ? h("p", null, "This network has no funding contract.")
         : data.rounds.length === 0
-          ? h("p", null, "No funding rounds yet. Create one above (or with `gotong fund round create`).")
+          ? h("p", null, withCode("No funding rounds yet. Create one above (or with `gotong fund round create`)."))
           : data.rounds.map((status) =>
               h(RoundCard, {
                 key: status.round.roundId,

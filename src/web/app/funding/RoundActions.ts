@@ -3,7 +3,7 @@ import { useContext, useEffect, useState } from "preact/hooks";
 import { getJson, PageError } from "../lib/api.ts";
 import { AppContext } from "../lib/context.ts";
 import { formatAmount, parseUnits, shortHex } from "../lib/format.ts";
-import { Notice } from "../lib/ui.ts";
+import { Notice, withCode } from "../lib/ui.ts";
 import { encodeCall } from "../wallet/encodeCall.ts";
 import { applyProjectCall, claimCall, finalizeCall, fundPoolCall } from "./fundingCalls.ts";
 import { receivedBy, useWalletAction } from "./useWalletAction.ts";
@@ -137,7 +137,7 @@ export function RoundActions(props: { status: RoundForActions; token: { symbol: 
           "div",
           { class: "donate" },
           h("h3", null, "Finalize"),
-          h("p", { class: "fine" }, status.round.usageWeightBps > 0 ? "Donations have closed. Finalizing fixes every match; paid usage not yet counted on-chain is counted by `gotong fund round finalize`, not here." : "Donations have closed. Finalizing fixes every project's match; anyone can do it."),
+          h("p", { class: "fine" }, withCode(status.round.usageWeightBps > 0 ? "Donations have closed. Finalizing fixes every match; paid usage not yet counted on-chain is counted by `gotong fund round finalize`, not here." : "Donations have closed. Finalizing fixes every project's match; anyone can do it.")),
           h("button", { type: "button", class: "button primary", onClick: finalize, disabled: !!action.busy }, "Finalize round"),
         )
       : null,
