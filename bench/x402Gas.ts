@@ -7,7 +7,11 @@
  *   - x402 `exact` as a plain x402 server is paid: one `transferWithAuthorization` per call straight
  *     to one `payTo` (no royalty, no fee), the scheme's own cost;
  *   - Gotong's vouchers: the client's approve and `open` of a fresh channel, then one `redeem` of the
- *     last cumulative voucher for all the calls, however many.
+ *     last cumulative voucher for all the calls, however many;
+ *   - x402 `batch-settlement` (Gotong's X402BatchSettlement at the canonical address, its receiver the
+ *     pair's X402Splitter payee): one `deposit` (EIP-3009 `receiveWithAuthorization` through the
+ *     collector), a voucher per call (no transaction), then one `multicall(claimWithSignature,
+ *     settle)` of the last voucher and one X402Splitter `split`, however many calls.
  *
  * Every figure is receipt `gasUsed` (base 21,000 and calldata included), summed over the calls'
  * transactions and divided by the number of calls. The (provider, model) pair is warm in both
@@ -22,10 +26,10 @@
  */
 import { realpathSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { erc20Abi, parseGwei, parseSignature, type Address, type Hex, type TransactionReceipt } from "viem";
+import { encodeFunctionData, erc20Abi, parseGwei, parseSignature, type Address, type Hex, type TransactionReceipt } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { authorizationTypes } from "@x402/evm";
-import { ModelRegistryArtifact, PaymentChannelsArtifact, TestTokenArtifact, X402SplitterArtifact } from "../src/chain/contracts.generated.ts";
+import { ModelRegistryArtifact, PaymentChannelsArtifact, TestTokenArtifact, X402BatchSettlementArtifact, X402SplitterArtifact } from "../src/chain/contracts.generated.ts";
 import { createClients, type ChainClients } from "../src/chain/createClients.ts";
 import type { Deployment } from "../src/chain/deployment.ts";
 import { fundOnDevnet } from "../src/chain/fundOnDevnet.ts";
@@ -33,7 +37,21 @@ import { writeAndWait } from "../src/chain/writeAndWait.ts";
 import { bigintAsString } from "../src/common/bigintJson.ts";
 import { channelIdOf } from "../src/protocol/channelId.ts";
 import { signVoucher } from "../src/protocol/voucher.ts";
+import {
+  BATCH_SETTLEMENT_ADDRESS,
+  batchSettlementDomain,
+  CLAIM_BATCH_TYPES,
+  computeChannelId,
+  depositNonce,
+  ERC3009_DEPOSIT_COLLECTOR_ADDRESS,
+  erc3009CollectorData,
+  RECEIVE_WITH_AUTHORIZATION_TYPES,
+  toContractConfig,
+  VOUCHER_TYPES,
+  type ChannelConfig,
+} from "../src/protocol/x402/batchSettlement.ts";
 import { ensureProviderRegistered } from "../src/provider/ensureProviderRegistered.ts";
+import { installBatchSettlement } from "../src/provider/x402/batchSettlement/installBatchSettlement.ts";
 import { startTestNetwork } from "../test/helpers/network.ts";
 import { fillReadme } from "./fillReadme.ts";
 
@@ -54,6 +72,13 @@ export type X402GasRow = {
   vouchersPerCall: bigint;
   /** The redeem alone (a channel already open pays only this). */
   redeemGas: bigint;
+  /** x402 batch-settlement: one deposit + one claim/settle multicall + one split for every call. */
+  batchGas: bigint;
+  batchPerCall: bigint;
+  /** Its deposit alone (through the ERC-3009 collector). */
+  batchDepositGas: bigint;
+  /** Its redemption alone: the claim/settle multicall and the split (a funded channel pays only this). */
+  batchRedeemGas: bigint;
 };
 
 /** Sends `count` transactions from `clients` back to back (explicit nonces) and sums their gas; each must succeed. */
@@ -136,12 +161,55 @@ export async function benchX402Gas(counts: number[] = [1, 100, 1_000]) {
       return { total: approve.receipt.gasUsed + open.receipt.gasUsed + redeem.receipt.gasUsed, redeem: redeem.receipt.gasUsed };
     };
 
+    /**
+     * A fresh payer's batch-settlement channel for `calls` calls, as the published client and
+     * Gotong's provider drive it: the deposit (signed for the collector, bound to the channel), one
+     * cumulative voucher per call (signatures only), and the redemption of the last one.
+     */
+    await installBatchSettlement(net.creator.public);
+    const payByBatch = async (calls: number) => {
+      const total = COST_PER_CALL * BigInt(calls);
+      const payer = privateKeyToAccount(generatePrivateKey());
+      await fundOnDevnet(deployment, payer.address, { tokens: total + 1n });
+      const config: ChannelConfig = { payer: payer.address, payerAuthorizer: payer.address, receiver: payee, receiverAuthorizer: provider.account.address, token: deployment.token.address, withdrawDelay: 900, salt: `0x${"00".repeat(32)}` };
+      const channelId = computeChannelId(config, deployment.chainId);
+      const salt = generatePrivateKey();
+      const validBefore = String(Math.floor(Date.now() / 1000) + 3600);
+      const authorization = await payer.signTypedData({
+        domain: { name: "Gotong Test USD", version: "2", chainId: deployment.chainId, verifyingContract: deployment.token.address },
+        types: RECEIVE_WITH_AUTHORIZATION_TYPES,
+        primaryType: "ReceiveWithAuthorization",
+        message: { from: payer.address, to: ERC3009_DEPOSIT_COLLECTOR_ADDRESS, value: total, validAfter: 0n, validBefore: BigInt(validBefore), nonce: depositNonce(channelId, salt) },
+      });
+      const abi = X402BatchSettlementArtifact.abi;
+      const deposit = await writeAndWait(provider, {
+        address: BATCH_SETTLEMENT_ADDRESS,
+        abi,
+        functionName: "deposit",
+        args: [toContractConfig(config), total, ERC3009_DEPOSIT_COLLECTOR_ADDRESS, erc3009CollectorData({ validAfter: "0", validBefore, salt, signature: authorization })],
+      });
+      // Each call's voucher is a signature and nothing else; only the last one is ever submitted.
+      const signature = await payer.signTypedData({ domain: batchSettlementDomain(deployment.chainId), types: VOUCHER_TYPES, primaryType: "Voucher", message: { channelId, maxClaimableAmount: total } });
+      const claims = [{ voucher: { channel: toContractConfig(config), maxClaimableAmount: total }, signature, totalClaimed: total }];
+      const batchSignature = await provider.account.signTypedData!({ domain: batchSettlementDomain(deployment.chainId), types: CLAIM_BATCH_TYPES, primaryType: "ClaimBatch", message: { claims: [{ channelId, maxClaimableAmount: total, totalClaimed: total }] } });
+      const claim = await writeAndWait(provider, {
+        address: BATCH_SETTLEMENT_ADDRESS,
+        abi,
+        functionName: "multicall",
+        args: [[encodeFunctionData({ abi, functionName: "claimWithSignature", args: [claims, batchSignature] }), encodeFunctionData({ abi, functionName: "settle", args: [payee, deployment.token.address] })]],
+      });
+      const split = await writeAndWait(provider, { address: splitter, abi: X402SplitterArtifact.abi, functionName: "split", args: [provider.account.address, modelId] });
+      const redeem = claim.receipt.gasUsed + split.receipt.gasUsed;
+      return { total: deposit.receipt.gasUsed + redeem, deposit: deposit.receipt.gasUsed, redeem };
+    };
+
     // Warm the pair as its first payments do: the payee deployed, every earnings slot non-zero; and
     // the plain payee holds tokens already, as any x402 server's payTo does after its first sale.
     await fundOnDevnet(deployment, plainPayTo, { ether: 0n, tokens: 1n });
     const [first] = await authorizations(deployment, payee, 1, "ff");
     await sendAll(provider, 1, () => settle(first!));
     await payByVouchers(1);
+    await payByBatch(1);
 
     const rows: X402GasRow[] = [];
     for (const [i, calls] of counts.entries()) {
@@ -151,6 +219,7 @@ export async function benchX402Gas(counts: number[] = [1, 100, 1_000]) {
       const plain = await authorizations(deployment, plainPayTo, calls, `b${i}`);
       const exactPlainGas = await sendAll(provider, calls, (j) => transfer(plain[j]!));
       const vouchers = await payByVouchers(calls);
+      const batch = await payByBatch(calls);
       rows.push({
         calls,
         exactSplitGas,
@@ -160,12 +229,16 @@ export async function benchX402Gas(counts: number[] = [1, 100, 1_000]) {
         vouchersGas: vouchers.total,
         vouchersPerCall: vouchers.total / n,
         redeemGas: vouchers.redeem,
+        batchGas: batch.total,
+        batchPerCall: batch.total / n,
+        batchDepositGas: batch.deposit,
+        batchRedeemGas: batch.redeem,
       });
     }
     return {
       rows,
       costPerCall: COST_PER_CALL,
-      note: "receipt gasUsed (base 21,000 and calldata included) summed over each way's transactions, divided by the calls; the pair is warm (x402 payee deployed, earnings slots non-zero); a fresh payer for each figure",
+      note: "receipt gasUsed (base 21,000 and calldata included) summed over each way's transactions, divided by the calls; the pair is warm (x402 payee deployed, earnings slots non-zero, the batch receiver claimed before); a fresh payer (and channel) for each figure",
     };
   } finally {
     await net.stop();
@@ -176,11 +249,11 @@ export async function benchX402Gas(counts: number[] = [1, 100, 1_000]) {
 export function renderX402GasTable(results: Awaited<ReturnType<typeof benchX402Gas>>): string {
   const f = (v: bigint) => Number(v).toLocaleString("en-US");
   const lines = [
-    "| paid calls | x402 `exact` through X402Splitter (a settle each: transfer + split) | x402 `exact`, plain (a transfer each, no split) | Gotong vouchers (approve + open + one redeem) | `exact` with the split ÷ vouchers |",
-    "|---|---|---|---|---|",
+    "| paid calls | x402 `exact` through X402Splitter (a settle each: transfer + split) | x402 `exact`, plain (a transfer each, no split) | x402 `batch-settlement` (deposit + one claim/settle + split) | Gotong vouchers (approve + open + one redeem) | `exact` with the split ÷ vouchers |",
+    "|---|---|---|---|---|---|",
     ...results.rows.map(
       (r) =>
-        `| ${f(BigInt(r.calls))} | **${f(r.exactSplitPerCall)}** per call (${f(r.exactSplitGas)} in all) | ${f(r.exactPlainPerCall)} per call | **${f(r.vouchersPerCall)}** per call (${f(r.vouchersGas)} in all; the redeem ${f(r.redeemGas)}) | ${(Number(r.exactSplitGas) / Number(r.vouchersGas)).toFixed(r.exactSplitGas >= r.vouchersGas ? 0 : 2)}× |`,
+        `| ${f(BigInt(r.calls))} | **${f(r.exactSplitPerCall)}** per call (${f(r.exactSplitGas)} in all) | ${f(r.exactPlainPerCall)} per call | **${f(r.batchPerCall)}** per call (${f(r.batchGas)} in all; the deposit ${f(r.batchDepositGas)}, the redemption ${f(r.batchRedeemGas)}) | **${f(r.vouchersPerCall)}** per call (${f(r.vouchersGas)} in all; the redeem ${f(r.redeemGas)}) | ${(Number(r.exactSplitGas) / Number(r.vouchersGas)).toFixed(r.exactSplitGas >= r.vouchersGas ? 0 : 2)}× |`,
     ),
   ];
   return lines.join("\n");

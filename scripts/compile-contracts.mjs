@@ -53,10 +53,16 @@ function resolveUnit(unitName, ozDir) {
 function compile() {
   const solc = require("solc");
   const ozDir = openZeppelinDir();
-  const files = fs
-    .readdirSync(srcDir)
-    .filter((name) => name.endsWith(".sol"))
-    .sort();
+  // The x402 batch-settlement contracts live in src/x402/ and are installed, not deployed, on a
+  // devnet (their runtime code at the canonical addresses), so their runtime code is needed too.
+  const files = [
+    ...fs
+      .readdirSync(srcDir)
+      .filter((name) => name.endsWith(".sol"))
+      .sort(),
+    "x402/X402BatchSettlement.sol",
+    "x402/ERC3009DepositCollector.sol",
+  ];
   if (files.length === 0) throw new Error(`no .sol files in ${path.relative(root, srcDir)}`);
 
   const sources = {};

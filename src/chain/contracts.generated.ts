@@ -14378,3 +14378,1280 @@ export const X402SplitterArtifact = {
   deployedBytecode: "0x608060405234801561000f575f5ffd5b50600436106100a6575f3560e01c80635d1e2d1b1161006e5780635d1e2d1b1461018457806379a4e450146101b25780639986df2c146101d9578063e1e7f1f214610200578063f6a1fe9414610213578063fc0c546a1461023a575f5ffd5b80630336d766146100aa5780631b078da6146100da57806335659fb8146101015780633d4d8d4f1461013b578063543fd3131461015c575b5f5ffd5b6100bd6100b8366004610f2f565b610261565b6040516001600160a01b0390911681526020015b60405180910390f35b6100bd7f000000000000000000000000000000000000000000000000000000000000000081565b6101287f000000000000000000000000000000000000000000000000000000000000000081565b60405161ffff90911681526020016100d1565b61014e610149366004610f59565b61029e565b6040519081526020016100d1565b61014e61016a366004610f59565b6001600160a01b03165f9081526020819052604090205490565b610197610192366004610f2f565b610396565b604080519384526020840192909252908201526060016100d1565b6100bd7f000000000000000000000000000000000000000000000000000000000000000081565b6100bd7f000000000000000000000000000000000000000000000000000000000000000081565b61019761020e366004610f74565b6103ca565b6100bd7f000000000000000000000000000000000000000000000000000000000000000081565b6100bd7f000000000000000000000000000000000000000000000000000000000000000081565b5f6102957f0000000000000000000000000000000000000000000000000000000000000000610290858561047a565b6104b6565b90505b92915050565b5f6102a761051e565b6001600160a01b0382166102ce5760405163d27b444360e01b815260040160405180910390fd5b50335f908152602081905260408120549081900361030657604051636e34ee0b60e11b81523360048201526024015b60405180910390fd5b335f908152602081905260408120556103497f00000000000000000000000000000000000000000000000000000000000000006001600160a01b03168383610555565b6040518181526001600160a01b0383169033907f0c8584df0a37548f26644c41809e5f908b58e8888dd441691e8a2174ec89f3059060200160405180910390a361039161058f565b919050565b5f5f5f6103a161051e565b6103b585856103b088886105b9565b61065e565b9250925092506103c361058f565b9250925092565b5f5f5f6103d561051e565b5f6103e087876105b9565b90506103ec8186610adf565b6001600160a01b03871660808601356104086020880188610f59565b6001600160a01b03167f8823b297da0c40e6008cef60066caab0faef0db5c1410d8c4a8020bd4297699089896020013560405161044f929190918252602082015260400190565b60405180910390a461046287878361065e565b9350935093505061047161058f565b93509350939050565b604080516001600160a01b03841660208201529081018290525f9060600160405160208183030381529060405280519060200120905092915050565b6040513060388201526f5af43d82803e903d91602b57fd5bf3ff602482015260148101839052733d602d80600a3d3981f3363d3d373d3d3d363d738152605881018290526037600c820120607882015260556043909101205f906001600160a01b0316610295565b610526610bd7565b61055360017f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f005b90610c17565b565b6105628383836001610c1e565b61058a57604051635274afe760e01b81526001600160a01b03841660048201526024016102fd565b505050565b6105535f7f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f0061054d565b5f6001600160a01b0383166105e157604051633158a19160e01b815260040160405180910390fd5b5f6105ec848461047a565b90506106187f0000000000000000000000000000000000000000000000000000000000000000826104b6565b9150816001600160a01b03163b5f03610657576106557f000000000000000000000000000000000000000000000000000000000000000082610c80565b505b5092915050565b6040516370a0823160e01b81526001600160a01b0382811660048301525f918291829182917f000000000000000000000000000000000000000000000000000000000000000016906370a0823190602401602060405180830381865afa1580156106ca573d5f5f3e3d5ffd5b505050506040513d601f19601f820116820180604052508101906106ee9190610fbc565b9050805f0361072257604051633e2a7d7960e21b81526001600160a01b0388166004820152602481018790526044016102fd565b6040516325488e8960e01b8152600481018790525f9081906001600160a01b037f000000000000000000000000000000000000000000000000000000000000000016906325488e89906024016040805180830381865afa158015610788573d5f5f3e3d5ffd5b505050506040513d601f19601f820116820180604052508101906107ac9190610fd3565b915091506107db83837f0000000000000000000000000000000000000000000000000000000000000000610c8c565b919750955093505f81610874576040516331a9108f60e11b8152600481018a90527f00000000000000000000000000000000000000000000000000000000000000006001600160a01b031690636352211e90602401602060405180830381865afa15801561084b573d5f5f3e3d5ffd5b505050506040513d601f19601f8201168201806040525081019061086f9190611015565b610876565b305b905085156108cb576001600160a01b037f0000000000000000000000000000000000000000000000000000000000000000165f90815260208190526040812080548892906108c5908490611044565b90915550505b604051631055e66960e01b81526001600160a01b037f000000000000000000000000000000000000000000000000000000000000000081166004830152828116602483015260448201899052606482018890528b8116608483015260a48201879052891690631055e6699060c4015f604051808303815f87803b158015610950575f5ffd5b505af1158015610962573d5f5f3e3d5ffd5b505050508115610a7957507f00000000000000000000000000000000000000000000000000000000000000008615610a79576109e86001600160a01b037f0000000000000000000000000000000000000000000000000000000000000000167f000000000000000000000000000000000000000000000000000000000000000089610d03565b604051633ab28e8960e21b8152600481018a9052602481018890527f00000000000000000000000000000000000000000000000000000000000000006001600160a01b03169063eaca3a24906044016020604051808303815f875af1158015610a53573d5f5f3e3d5ffd5b505050506040513d601f19601f82011682018060405250810190610a779190610fbc565b505b6040805185815260208101879052908101889052606081018790526001600160a01b03808316918b918d16907ff0f83a542f7591de0c8319a3aa5e3cdba3d0eb9bd68cb183eb2645e1a30cd4cf9060800160405180910390a45050505093509350939050565b6001600160a01b037f00000000000000000000000000000000000000000000000000000000000000001663e3ee160e610b1b6020840184610f59565b846020850135604086013560608701356080880135610b4060c08a0160a08b01611057565b60405160e089811b6001600160e01b03191682526001600160a01b03988916600483015296909716602488015260448701949094526064860192909252608485015260a484015260ff1660c483015260c085013560e4830152840135610104820152610124015f604051808303815f87803b158015610bbd575f5ffd5b505af1158015610bcf573d5f5f3e3d5ffd5b505050505050565b7f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f005c1561055357604051633ee5aeb560e01b815260040160405180910390fd5b80825d5050565b60405163a9059cbb60e01b5f8181526001600160a01b038616600452602485905291602083604481808b5af1925060015f51148316610c74578383151615610c68573d5f823e3d81fd5b5f873b113d1516831692505b60405250949350505050565b5f61029583835f610d55565b5f80806001600160f01b038611610cbc5761271061ffff8616870204925061271061ffff85168702049150610ce3565b610ccd868661ffff16612710610df1565b9250610ce0868561ffff16612710610df1565b91505b81610cee848861108b565b610cf8919061108b565b905093509350939050565b610d0f8383835f610ea1565b61058a57610d2083835f6001610ea1565b610d4857604051635274afe760e01b81526001600160a01b03841660048201526024016102fd565b6105628383836001610ea1565b5f81471015610d805760405163cf47918160e01b8152476004820152602481018390526044016102fd565b763d602d80600a3d3981f3363d3d373d3d3d363d730000008460601b60e81c175f526e5af43d82803e903d91602b57fd5bf38460781b17602052826037600984f590506001600160a01b038116610dea5760405163b06ebf3d60e01b815260040160405180910390fd5b9392505050565b5f5f5f610dfe8686610eeb565b91509150815f03610e2257838181610e1857610e18611077565b0492505050610dea565b818411610e3957610e396003851502601118610f07565b5f848688095f868103871696879004966002600389028118808a02820302808a02820302808a02820302808a02820302808a02820302808a02909103029181900381900460010185841190960395909502919093039390930492909217029150509392505050565b60405163095ea7b360e01b5f8181526001600160a01b038616600452602485905291602083604481808b5af1925060015f51148316610c74578383151615610c68573d5f823e3d81fd5b5f805f1983850993909202808410938190039390930393915050565b634e487b715f52806020526024601cfd5b6001600160a01b0381168114610f2c575f5ffd5b50565b5f5f60408385031215610f40575f5ffd5b8235610f4b81610f18565b946020939093013593505050565b5f60208284031215610f69575f5ffd5b8135610dea81610f18565b5f5f5f838503610140811215610f88575f5ffd5b8435610f9381610f18565b935060208501359250610100603f1982011215610fae575f5ffd5b506040840190509250925092565b5f60208284031215610fcc575f5ffd5b5051919050565b5f5f60408385031215610fe4575f5ffd5b825161ffff81168114610ff5575f5ffd5b6020840151909250801515811461100a575f5ffd5b809150509250929050565b5f60208284031215611025575f5ffd5b8151610dea81610f18565b634e487b7160e01b5f52601160045260245ffd5b8082018082111561029857610298611030565b5f60208284031215611067575f5ffd5b813560ff81168114610dea575f5ffd5b634e487b7160e01b5f52601260045260245ffd5b818103818111156102985761029861103056fea2646970667358221220a92435c439970989984a0bcfcc6441e606779205ed65a54ade491f6dab7ae3c364736f6c634300081e0033",
   immutables: [{"start":223,"length":32},{"start":262,"length":32},{"start":439,"length":32},{"start":478,"length":32},{"start":536,"length":32},{"start":575,"length":32},{"start":615,"length":32},{"start":794,"length":32},{"start":1523,"length":32},{"start":1584,"length":32},{"start":1669,"length":32},{"start":1860,"length":32},{"start":1975,"length":32},{"start":2046,"length":32},{"start":2184,"length":32},{"start":2274,"length":32},{"start":2415,"length":32},{"start":2465,"length":32},{"start":2499,"length":32},{"start":2565,"length":32},{"start":2793,"length":32}],
 } as const;
+
+/** ABI, creation and runtime bytecode of the `X402BatchSettlement` contract (contracts/src); `immutables`: runtime byte ranges set at construction. */
+export const X402BatchSettlementArtifact = {
+  contractName: "X402BatchSettlement",
+  abi: [
+    {
+      "inputs": [
+        {
+          "internalType": "address",
+          "name": "target",
+          "type": "address"
+        }
+      ],
+      "name": "AddressEmptyCode",
+      "type": "error"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "uint128",
+          "name": "totalClaimed",
+          "type": "uint128"
+        },
+        {
+          "internalType": "uint128",
+          "name": "balance",
+          "type": "uint128"
+        }
+      ],
+      "name": "ClaimExceedsBalance",
+      "type": "error"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "uint128",
+          "name": "totalClaimed",
+          "type": "uint128"
+        },
+        {
+          "internalType": "uint128",
+          "name": "maxClaimableAmount",
+          "type": "uint128"
+        }
+      ],
+      "name": "ClaimExceedsVoucher",
+      "type": "error"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "uint256",
+          "name": "expected",
+          "type": "uint256"
+        },
+        {
+          "internalType": "uint256",
+          "name": "received",
+          "type": "uint256"
+        }
+      ],
+      "name": "DepositAmountMismatch",
+      "type": "error"
+    },
+    {
+      "inputs": [],
+      "name": "FailedCall",
+      "type": "error"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "address",
+          "name": "receiverAuthorizer",
+          "type": "address"
+        }
+      ],
+      "name": "InvalidAuthorizerSignature",
+      "type": "error"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "bytes32",
+          "name": "channelId",
+          "type": "bytes32"
+        }
+      ],
+      "name": "InvalidVoucherSignature",
+      "type": "error"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "bytes32",
+          "name": "channelId",
+          "type": "bytes32"
+        }
+      ],
+      "name": "NoPendingWithdrawal",
+      "type": "error"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "address",
+          "name": "caller",
+          "type": "address"
+        }
+      ],
+      "name": "NotPayer",
+      "type": "error"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "address",
+          "name": "caller",
+          "type": "address"
+        }
+      ],
+      "name": "NotReceiverAuthorizer",
+      "type": "error"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "address",
+          "name": "receiver",
+          "type": "address"
+        },
+        {
+          "internalType": "address",
+          "name": "token",
+          "type": "address"
+        }
+      ],
+      "name": "NothingToSettle",
+      "type": "error"
+    },
+    {
+      "inputs": [],
+      "name": "ReentrancyGuardReentrantCall",
+      "type": "error"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "uint128",
+          "name": "amount",
+          "type": "uint128"
+        },
+        {
+          "internalType": "uint128",
+          "name": "refundable",
+          "type": "uint128"
+        }
+      ],
+      "name": "RefundAmountInvalid",
+      "type": "error"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "uint256",
+          "name": "nonce",
+          "type": "uint256"
+        },
+        {
+          "internalType": "uint256",
+          "name": "expected",
+          "type": "uint256"
+        }
+      ],
+      "name": "RefundNonceMismatch",
+      "type": "error"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "address",
+          "name": "token",
+          "type": "address"
+        }
+      ],
+      "name": "SafeERC20FailedOperation",
+      "type": "error"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "uint40",
+          "name": "withdrawDelay",
+          "type": "uint40"
+        }
+      ],
+      "name": "WithdrawDelayOutOfRange",
+      "type": "error"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "uint256",
+          "name": "readyAt",
+          "type": "uint256"
+        }
+      ],
+      "name": "WithdrawalNotReady",
+      "type": "error"
+    },
+    {
+      "inputs": [],
+      "name": "ZeroDeposit",
+      "type": "error"
+    },
+    {
+      "anonymous": false,
+      "inputs": [
+        {
+          "indexed": true,
+          "internalType": "bytes32",
+          "name": "channelId",
+          "type": "bytes32"
+        },
+        {
+          "indexed": true,
+          "internalType": "address",
+          "name": "receiver",
+          "type": "address"
+        },
+        {
+          "indexed": false,
+          "internalType": "uint128",
+          "name": "claimed",
+          "type": "uint128"
+        },
+        {
+          "indexed": false,
+          "internalType": "uint128",
+          "name": "totalClaimed",
+          "type": "uint128"
+        }
+      ],
+      "name": "Claimed",
+      "type": "event"
+    },
+    {
+      "anonymous": false,
+      "inputs": [
+        {
+          "indexed": true,
+          "internalType": "bytes32",
+          "name": "channelId",
+          "type": "bytes32"
+        },
+        {
+          "indexed": true,
+          "internalType": "address",
+          "name": "payer",
+          "type": "address"
+        },
+        {
+          "indexed": false,
+          "internalType": "uint128",
+          "name": "amount",
+          "type": "uint128"
+        },
+        {
+          "indexed": false,
+          "internalType": "uint128",
+          "name": "balance",
+          "type": "uint128"
+        }
+      ],
+      "name": "Deposited",
+      "type": "event"
+    },
+    {
+      "anonymous": false,
+      "inputs": [
+        {
+          "indexed": true,
+          "internalType": "address",
+          "name": "receiver",
+          "type": "address"
+        },
+        {
+          "indexed": true,
+          "internalType": "address",
+          "name": "token",
+          "type": "address"
+        },
+        {
+          "indexed": true,
+          "internalType": "address",
+          "name": "sender",
+          "type": "address"
+        },
+        {
+          "indexed": false,
+          "internalType": "uint128",
+          "name": "amount",
+          "type": "uint128"
+        }
+      ],
+      "name": "Settled",
+      "type": "event"
+    },
+    {
+      "anonymous": false,
+      "inputs": [
+        {
+          "indexed": true,
+          "internalType": "bytes32",
+          "name": "channelId",
+          "type": "bytes32"
+        },
+        {
+          "indexed": false,
+          "internalType": "uint128",
+          "name": "amount",
+          "type": "uint128"
+        },
+        {
+          "indexed": false,
+          "internalType": "uint256",
+          "name": "readyAt",
+          "type": "uint256"
+        }
+      ],
+      "name": "WithdrawInitiated",
+      "type": "event"
+    },
+    {
+      "anonymous": false,
+      "inputs": [
+        {
+          "indexed": true,
+          "internalType": "bytes32",
+          "name": "channelId",
+          "type": "bytes32"
+        },
+        {
+          "indexed": true,
+          "internalType": "address",
+          "name": "payer",
+          "type": "address"
+        },
+        {
+          "indexed": false,
+          "internalType": "uint128",
+          "name": "amount",
+          "type": "uint128"
+        },
+        {
+          "indexed": false,
+          "internalType": "bool",
+          "name": "refund",
+          "type": "bool"
+        }
+      ],
+      "name": "Withdrawn",
+      "type": "event"
+    },
+    {
+      "inputs": [],
+      "name": "CHANNEL_CONFIG_TYPEHASH",
+      "outputs": [
+        {
+          "internalType": "bytes32",
+          "name": "",
+          "type": "bytes32"
+        }
+      ],
+      "stateMutability": "view",
+      "type": "function"
+    },
+    {
+      "inputs": [],
+      "name": "MAX_WITHDRAW_DELAY",
+      "outputs": [
+        {
+          "internalType": "uint40",
+          "name": "",
+          "type": "uint40"
+        }
+      ],
+      "stateMutability": "view",
+      "type": "function"
+    },
+    {
+      "inputs": [],
+      "name": "MIN_WITHDRAW_DELAY",
+      "outputs": [
+        {
+          "internalType": "uint40",
+          "name": "",
+          "type": "uint40"
+        }
+      ],
+      "stateMutability": "view",
+      "type": "function"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "bytes32",
+          "name": "channelId",
+          "type": "bytes32"
+        }
+      ],
+      "name": "channels",
+      "outputs": [
+        {
+          "internalType": "uint128",
+          "name": "balance",
+          "type": "uint128"
+        },
+        {
+          "internalType": "uint128",
+          "name": "totalClaimed",
+          "type": "uint128"
+        }
+      ],
+      "stateMutability": "view",
+      "type": "function"
+    },
+    {
+      "inputs": [
+        {
+          "components": [
+            {
+              "components": [
+                {
+                  "components": [
+                    {
+                      "internalType": "address",
+                      "name": "payer",
+                      "type": "address"
+                    },
+                    {
+                      "internalType": "address",
+                      "name": "payerAuthorizer",
+                      "type": "address"
+                    },
+                    {
+                      "internalType": "address",
+                      "name": "receiver",
+                      "type": "address"
+                    },
+                    {
+                      "internalType": "address",
+                      "name": "receiverAuthorizer",
+                      "type": "address"
+                    },
+                    {
+                      "internalType": "address",
+                      "name": "token",
+                      "type": "address"
+                    },
+                    {
+                      "internalType": "uint40",
+                      "name": "withdrawDelay",
+                      "type": "uint40"
+                    },
+                    {
+                      "internalType": "bytes32",
+                      "name": "salt",
+                      "type": "bytes32"
+                    }
+                  ],
+                  "internalType": "struct X402BatchSettlement.ChannelConfig",
+                  "name": "channel",
+                  "type": "tuple"
+                },
+                {
+                  "internalType": "uint128",
+                  "name": "maxClaimableAmount",
+                  "type": "uint128"
+                }
+              ],
+              "internalType": "struct X402BatchSettlement.Voucher",
+              "name": "voucher",
+              "type": "tuple"
+            },
+            {
+              "internalType": "bytes",
+              "name": "signature",
+              "type": "bytes"
+            },
+            {
+              "internalType": "uint128",
+              "name": "totalClaimed",
+              "type": "uint128"
+            }
+          ],
+          "internalType": "struct X402BatchSettlement.VoucherClaim[]",
+          "name": "voucherClaims",
+          "type": "tuple[]"
+        }
+      ],
+      "name": "claim",
+      "outputs": [],
+      "stateMutability": "nonpayable",
+      "type": "function"
+    },
+    {
+      "inputs": [
+        {
+          "components": [
+            {
+              "components": [
+                {
+                  "components": [
+                    {
+                      "internalType": "address",
+                      "name": "payer",
+                      "type": "address"
+                    },
+                    {
+                      "internalType": "address",
+                      "name": "payerAuthorizer",
+                      "type": "address"
+                    },
+                    {
+                      "internalType": "address",
+                      "name": "receiver",
+                      "type": "address"
+                    },
+                    {
+                      "internalType": "address",
+                      "name": "receiverAuthorizer",
+                      "type": "address"
+                    },
+                    {
+                      "internalType": "address",
+                      "name": "token",
+                      "type": "address"
+                    },
+                    {
+                      "internalType": "uint40",
+                      "name": "withdrawDelay",
+                      "type": "uint40"
+                    },
+                    {
+                      "internalType": "bytes32",
+                      "name": "salt",
+                      "type": "bytes32"
+                    }
+                  ],
+                  "internalType": "struct X402BatchSettlement.ChannelConfig",
+                  "name": "channel",
+                  "type": "tuple"
+                },
+                {
+                  "internalType": "uint128",
+                  "name": "maxClaimableAmount",
+                  "type": "uint128"
+                }
+              ],
+              "internalType": "struct X402BatchSettlement.Voucher",
+              "name": "voucher",
+              "type": "tuple"
+            },
+            {
+              "internalType": "bytes",
+              "name": "signature",
+              "type": "bytes"
+            },
+            {
+              "internalType": "uint128",
+              "name": "totalClaimed",
+              "type": "uint128"
+            }
+          ],
+          "internalType": "struct X402BatchSettlement.VoucherClaim[]",
+          "name": "voucherClaims",
+          "type": "tuple[]"
+        },
+        {
+          "internalType": "bytes",
+          "name": "authorizerSignature",
+          "type": "bytes"
+        }
+      ],
+      "name": "claimWithSignature",
+      "outputs": [],
+      "stateMutability": "nonpayable",
+      "type": "function"
+    },
+    {
+      "inputs": [
+        {
+          "components": [
+            {
+              "internalType": "address",
+              "name": "payer",
+              "type": "address"
+            },
+            {
+              "internalType": "address",
+              "name": "payerAuthorizer",
+              "type": "address"
+            },
+            {
+              "internalType": "address",
+              "name": "receiver",
+              "type": "address"
+            },
+            {
+              "internalType": "address",
+              "name": "receiverAuthorizer",
+              "type": "address"
+            },
+            {
+              "internalType": "address",
+              "name": "token",
+              "type": "address"
+            },
+            {
+              "internalType": "uint40",
+              "name": "withdrawDelay",
+              "type": "uint40"
+            },
+            {
+              "internalType": "bytes32",
+              "name": "salt",
+              "type": "bytes32"
+            }
+          ],
+          "internalType": "struct X402BatchSettlement.ChannelConfig",
+          "name": "config",
+          "type": "tuple"
+        },
+        {
+          "internalType": "uint128",
+          "name": "amount",
+          "type": "uint128"
+        },
+        {
+          "internalType": "address",
+          "name": "collector",
+          "type": "address"
+        },
+        {
+          "internalType": "bytes",
+          "name": "collectorData",
+          "type": "bytes"
+        }
+      ],
+      "name": "deposit",
+      "outputs": [],
+      "stateMutability": "nonpayable",
+      "type": "function"
+    },
+    {
+      "inputs": [
+        {
+          "components": [
+            {
+              "internalType": "address",
+              "name": "payer",
+              "type": "address"
+            },
+            {
+              "internalType": "address",
+              "name": "payerAuthorizer",
+              "type": "address"
+            },
+            {
+              "internalType": "address",
+              "name": "receiver",
+              "type": "address"
+            },
+            {
+              "internalType": "address",
+              "name": "receiverAuthorizer",
+              "type": "address"
+            },
+            {
+              "internalType": "address",
+              "name": "token",
+              "type": "address"
+            },
+            {
+              "internalType": "uint40",
+              "name": "withdrawDelay",
+              "type": "uint40"
+            },
+            {
+              "internalType": "bytes32",
+              "name": "salt",
+              "type": "bytes32"
+            }
+          ],
+          "internalType": "struct X402BatchSettlement.ChannelConfig",
+          "name": "config",
+          "type": "tuple"
+        }
+      ],
+      "name": "finalizeWithdraw",
+      "outputs": [],
+      "stateMutability": "nonpayable",
+      "type": "function"
+    },
+    {
+      "inputs": [
+        {
+          "components": [
+            {
+              "internalType": "address",
+              "name": "payer",
+              "type": "address"
+            },
+            {
+              "internalType": "address",
+              "name": "payerAuthorizer",
+              "type": "address"
+            },
+            {
+              "internalType": "address",
+              "name": "receiver",
+              "type": "address"
+            },
+            {
+              "internalType": "address",
+              "name": "receiverAuthorizer",
+              "type": "address"
+            },
+            {
+              "internalType": "address",
+              "name": "token",
+              "type": "address"
+            },
+            {
+              "internalType": "uint40",
+              "name": "withdrawDelay",
+              "type": "uint40"
+            },
+            {
+              "internalType": "bytes32",
+              "name": "salt",
+              "type": "bytes32"
+            }
+          ],
+          "internalType": "struct X402BatchSettlement.ChannelConfig",
+          "name": "config",
+          "type": "tuple"
+        }
+      ],
+      "name": "getChannelId",
+      "outputs": [
+        {
+          "internalType": "bytes32",
+          "name": "",
+          "type": "bytes32"
+        }
+      ],
+      "stateMutability": "view",
+      "type": "function"
+    },
+    {
+      "inputs": [
+        {
+          "components": [
+            {
+              "components": [
+                {
+                  "components": [
+                    {
+                      "internalType": "address",
+                      "name": "payer",
+                      "type": "address"
+                    },
+                    {
+                      "internalType": "address",
+                      "name": "payerAuthorizer",
+                      "type": "address"
+                    },
+                    {
+                      "internalType": "address",
+                      "name": "receiver",
+                      "type": "address"
+                    },
+                    {
+                      "internalType": "address",
+                      "name": "receiverAuthorizer",
+                      "type": "address"
+                    },
+                    {
+                      "internalType": "address",
+                      "name": "token",
+                      "type": "address"
+                    },
+                    {
+                      "internalType": "uint40",
+                      "name": "withdrawDelay",
+                      "type": "uint40"
+                    },
+                    {
+                      "internalType": "bytes32",
+                      "name": "salt",
+                      "type": "bytes32"
+                    }
+                  ],
+                  "internalType": "struct X402BatchSettlement.ChannelConfig",
+                  "name": "channel",
+                  "type": "tuple"
+                },
+                {
+                  "internalType": "uint128",
+                  "name": "maxClaimableAmount",
+                  "type": "uint128"
+                }
+              ],
+              "internalType": "struct X402BatchSettlement.Voucher",
+              "name": "voucher",
+              "type": "tuple"
+            },
+            {
+              "internalType": "bytes",
+              "name": "signature",
+              "type": "bytes"
+            },
+            {
+              "internalType": "uint128",
+              "name": "totalClaimed",
+              "type": "uint128"
+            }
+          ],
+          "internalType": "struct X402BatchSettlement.VoucherClaim[]",
+          "name": "voucherClaims",
+          "type": "tuple[]"
+        }
+      ],
+      "name": "getClaimBatchDigest",
+      "outputs": [
+        {
+          "internalType": "bytes32",
+          "name": "",
+          "type": "bytes32"
+        }
+      ],
+      "stateMutability": "view",
+      "type": "function"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "bytes32",
+          "name": "channelId",
+          "type": "bytes32"
+        },
+        {
+          "internalType": "uint256",
+          "name": "nonce",
+          "type": "uint256"
+        },
+        {
+          "internalType": "uint128",
+          "name": "amount",
+          "type": "uint128"
+        }
+      ],
+      "name": "getRefundDigest",
+      "outputs": [
+        {
+          "internalType": "bytes32",
+          "name": "",
+          "type": "bytes32"
+        }
+      ],
+      "stateMutability": "view",
+      "type": "function"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "bytes32",
+          "name": "channelId",
+          "type": "bytes32"
+        },
+        {
+          "internalType": "uint128",
+          "name": "maxClaimableAmount",
+          "type": "uint128"
+        }
+      ],
+      "name": "getVoucherDigest",
+      "outputs": [
+        {
+          "internalType": "bytes32",
+          "name": "",
+          "type": "bytes32"
+        }
+      ],
+      "stateMutability": "view",
+      "type": "function"
+    },
+    {
+      "inputs": [
+        {
+          "components": [
+            {
+              "internalType": "address",
+              "name": "payer",
+              "type": "address"
+            },
+            {
+              "internalType": "address",
+              "name": "payerAuthorizer",
+              "type": "address"
+            },
+            {
+              "internalType": "address",
+              "name": "receiver",
+              "type": "address"
+            },
+            {
+              "internalType": "address",
+              "name": "receiverAuthorizer",
+              "type": "address"
+            },
+            {
+              "internalType": "address",
+              "name": "token",
+              "type": "address"
+            },
+            {
+              "internalType": "uint40",
+              "name": "withdrawDelay",
+              "type": "uint40"
+            },
+            {
+              "internalType": "bytes32",
+              "name": "salt",
+              "type": "bytes32"
+            }
+          ],
+          "internalType": "struct X402BatchSettlement.ChannelConfig",
+          "name": "config",
+          "type": "tuple"
+        },
+        {
+          "internalType": "uint128",
+          "name": "amount",
+          "type": "uint128"
+        }
+      ],
+      "name": "initiateWithdraw",
+      "outputs": [],
+      "stateMutability": "nonpayable",
+      "type": "function"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "bytes[]",
+          "name": "data",
+          "type": "bytes[]"
+        }
+      ],
+      "name": "multicall",
+      "outputs": [
+        {
+          "internalType": "bytes[]",
+          "name": "results",
+          "type": "bytes[]"
+        }
+      ],
+      "stateMutability": "nonpayable",
+      "type": "function"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "bytes32",
+          "name": "channelId",
+          "type": "bytes32"
+        }
+      ],
+      "name": "pendingWithdrawals",
+      "outputs": [
+        {
+          "internalType": "uint128",
+          "name": "amount",
+          "type": "uint128"
+        },
+        {
+          "internalType": "uint40",
+          "name": "initiatedAt",
+          "type": "uint40"
+        }
+      ],
+      "stateMutability": "view",
+      "type": "function"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "address",
+          "name": "receiver",
+          "type": "address"
+        },
+        {
+          "internalType": "address",
+          "name": "token",
+          "type": "address"
+        }
+      ],
+      "name": "receivers",
+      "outputs": [
+        {
+          "internalType": "uint128",
+          "name": "totalClaimed",
+          "type": "uint128"
+        },
+        {
+          "internalType": "uint128",
+          "name": "totalSettled",
+          "type": "uint128"
+        }
+      ],
+      "stateMutability": "view",
+      "type": "function"
+    },
+    {
+      "inputs": [
+        {
+          "components": [
+            {
+              "internalType": "address",
+              "name": "payer",
+              "type": "address"
+            },
+            {
+              "internalType": "address",
+              "name": "payerAuthorizer",
+              "type": "address"
+            },
+            {
+              "internalType": "address",
+              "name": "receiver",
+              "type": "address"
+            },
+            {
+              "internalType": "address",
+              "name": "receiverAuthorizer",
+              "type": "address"
+            },
+            {
+              "internalType": "address",
+              "name": "token",
+              "type": "address"
+            },
+            {
+              "internalType": "uint40",
+              "name": "withdrawDelay",
+              "type": "uint40"
+            },
+            {
+              "internalType": "bytes32",
+              "name": "salt",
+              "type": "bytes32"
+            }
+          ],
+          "internalType": "struct X402BatchSettlement.ChannelConfig",
+          "name": "config",
+          "type": "tuple"
+        },
+        {
+          "internalType": "uint128",
+          "name": "amount",
+          "type": "uint128"
+        }
+      ],
+      "name": "refund",
+      "outputs": [],
+      "stateMutability": "nonpayable",
+      "type": "function"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "bytes32",
+          "name": "channelId",
+          "type": "bytes32"
+        }
+      ],
+      "name": "refundNonce",
+      "outputs": [
+        {
+          "internalType": "uint256",
+          "name": "",
+          "type": "uint256"
+        }
+      ],
+      "stateMutability": "view",
+      "type": "function"
+    },
+    {
+      "inputs": [
+        {
+          "components": [
+            {
+              "internalType": "address",
+              "name": "payer",
+              "type": "address"
+            },
+            {
+              "internalType": "address",
+              "name": "payerAuthorizer",
+              "type": "address"
+            },
+            {
+              "internalType": "address",
+              "name": "receiver",
+              "type": "address"
+            },
+            {
+              "internalType": "address",
+              "name": "receiverAuthorizer",
+              "type": "address"
+            },
+            {
+              "internalType": "address",
+              "name": "token",
+              "type": "address"
+            },
+            {
+              "internalType": "uint40",
+              "name": "withdrawDelay",
+              "type": "uint40"
+            },
+            {
+              "internalType": "bytes32",
+              "name": "salt",
+              "type": "bytes32"
+            }
+          ],
+          "internalType": "struct X402BatchSettlement.ChannelConfig",
+          "name": "config",
+          "type": "tuple"
+        },
+        {
+          "internalType": "uint128",
+          "name": "amount",
+          "type": "uint128"
+        },
+        {
+          "internalType": "uint256",
+          "name": "nonce",
+          "type": "uint256"
+        },
+        {
+          "internalType": "bytes",
+          "name": "receiverAuthorizerSignature",
+          "type": "bytes"
+        }
+      ],
+      "name": "refundWithSignature",
+      "outputs": [],
+      "stateMutability": "nonpayable",
+      "type": "function"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "address",
+          "name": "receiver",
+          "type": "address"
+        },
+        {
+          "internalType": "address",
+          "name": "token",
+          "type": "address"
+        }
+      ],
+      "name": "settle",
+      "outputs": [],
+      "stateMutability": "nonpayable",
+      "type": "function"
+    }
+  ] as const,
+  bytecode: "0x6080604052348015600e575f5ffd5b506122a18061001c5f395ff3fe608060405234801561000f575f5ffd5b5060043610610127575f3560e01c8063ac9650d8116100a9578063dce4bfae1161006e578063dce4bfae14610336578063e25cf18914610349578063e43ce1f21461035c578063e88377b11461036f578063f0dc792e14610382575f5ffd5b8063ac9650d81461028a578063ae159439146102aa578063b77433e9146102b3578063b7f06ebe146102c6578063cf5cf3dc14610323575f5ffd5b80635e5e0b87116100ef5780635e5e0b87146101f75780637a7ebd7b1461020a578063862bb1991461023d5780638e4a68ac146102505780639db32a8f14610277575f5ffd5b8063140f1e751461012b5780631fc3277d1461014057806321ff63891461016557806329237b0c146101c3578063488ccc3b146101d6575b5f5ffd5b61013e610139366004611d03565b6103a1565b005b61014a62278d0081565b60405164ffffffffff90911681526020015b60405180910390f35b6101a3610173366004611d78565b600260209081525f92835260408084209091529082529020546001600160801b0380821691600160801b90041682565b604080516001600160801b0393841681529290911660208301520161015c565b61013e6101d1366004611dea565b6106ca565b6101e96101e4366004611dea565b6107b7565b60405190815260200161015c565b6101e9610205366004611e29565b610a36565b6101a3610218366004611e43565b5f602081905290815260409020546001600160801b0380821691600160801b90041682565b6101e961024b366004611e5a565b610b16565b6101e97f1c9a06ceab9b0ebbd3301dc56c9111bb6d9af421356dc9ccb3b7084c755db30881565b61013e610285366004611d78565b610b6a565b61029d610298366004611dea565b610c7e565b60405161015c9190611e7b565b61014a61038481565b61013e6102c1366004611eff565b610d64565b6102fe6102d4366004611e43565b60016020525f90815260409020546001600160801b03811690600160801b900464ffffffffff1682565b604080516001600160801b03909316835264ffffffffff90911660208301520161015c565b61013e610331366004611f50565b610e58565b61013e610344366004611f50565b610f66565b6101e9610357366004611f7a565b610ffb565b61013e61036a366004611fac565b611057565b61013e61037d366004611e29565b611163565b6101e9610390366004611e43565b60036020525f908152604090205481565b6103a961138f565b836001600160801b03165f036103d2576040516356316e8760e01b815260040160405180910390fd5b6103846103e560c0870160a08801612018565b64ffffffffff161080610410575062278d0061040760c0870160a08801612018565b64ffffffffff16115b1561044d5761042560c0860160a08701612018565b604051637239990560e01b815264ffffffffff90911660048201526024015b60405180910390fd5b5f61045786610a36565b90505f61046a60a088016080890161203c565b6040516370a0823160e01b81523060048201529091505f906001600160a01b038316906370a0823190602401602060405180830381865afa1580156104b1573d5f5f3e3d5ffd5b505050506040513d601f19601f820116820180604052508101906104d59190612055565b90506001600160a01b03861663e416d8d36104f360208b018b61203c565b61050360a08c0160808d0161203c565b8a878a8a6040518763ffffffff1660e01b81526004016105289695949392919061206c565b5f604051808303815f87803b15801561053f575f5ffd5b505af1158015610551573d5f5f3e3d5ffd5b50506040516370a0823160e01b81523060048201525f92508391506001600160a01b038516906370a0823190602401602060405180830381865afa15801561059b573d5f5f3e3d5ffd5b505050506040513d601f19601f820116820180604052508101906105bf9190612055565b6105c991906120e0565b9050876001600160801b031681146106065760405163118d445d60e11b81526001600160801b038916600482015260248101829052604401610444565b5f848152602081905260408120805490919061062c908b906001600160801b03166120f3565b82546fffffffffffffffffffffffffffffffff19166001600160801b038216178355905061065d60208c018c61203c565b6001600160a01b0316867f6c2a09353b5e75e70d0b9778b80a413809bb235d46c211811c474b3346791d898c846040516106ad9291906001600160801b0392831681529116602082015260400190565b60405180910390a35050505050506106c36113c6565b5050505050565b6106d261138f565b5f5b818110156107aa57368383838181106106ef576106ef612112565b90506020028101906107019190612126565b9050610713608082016060830161203c565b6001600160a01b0316336001600160a01b031614158015610755575061073f606082016040830161203c565b6001600160a01b0316336001600160a01b031614155b1561077557604051632ae3fec560e01b8152336004820152602401610444565b6107a184848481811061078a5761078a612112565b905060200281019061079c9190612126565b6113f0565b506001016106d4565b506107b36113c6565b5050565b5f808267ffffffffffffffff8111156107d2576107d2612145565b6040519080825280602002602001820160405280156107fb578160200160208202803683370190505b5090505f5b838110156108e3573685858381811061081b5761081b612112565b905060200281019061082d9190612126565b90507f30b9a0367528fca13c3e8ec6134c3113f1887ebe7a1ad61de0955aac288b0cf561085982610a36565b61086a610100840160e08501612159565b61087c61014085016101208601612159565b6040805160208101959095528401929092526001600160801b03908116606084015216608082015260a001604051602081830303815290604052805190602001208383815181106108cf576108cf612112565b602090810291909101015250600101610800565b50610a2c7f42bd57c010b870c2e96203c66341f28a6a19b4d56a74533a8eb5f706b9fd6d57826040516020016109199190612172565b60405160208183030381529060405280519060200120604051602001610949929190918252602082015260400190565b60408051601f1981840301815282825280516020918201207f8b73c3c69bb8fe3d512ecc4cf759cc79239f7b179b0ffacaa9a75d522b39400f848301527fe03c502b9066cc6f23a8f0f48ed32cb7d506f9f0a2d0055449f256846a770e9a848401527fc89efdaa54c0f20c7adf612882df0950f5a951637e0307cdcb4c672f298b8bc660608501524660808501523060a0808601919091528351808603909101815260c08501845280519083012061190160f01b60e086015260e28501526101028085019190915282518085039091018152610122909301909152815191012090565b9150505b92915050565b5f610a307f1c9a06ceab9b0ebbd3301dc56c9111bb6d9af421356dc9ccb3b7084c755db308610a68602085018561203c565b610a78604086016020870161203c565b610a88606087016040880161203c565b610a98608088016060890161203c565b610aa860a0890160808a0161203c565b610ab860c08a0160a08b01612018565b6040805160208101989098526001600160a01b039687169088015293851660608701529184166080860152831660a085015290911660c08084019190915264ffffffffff90911660e083015284013561010082015261012001610949565b604080517f1e1bd6ff84c3e0d9029a292b212e039c0ca97ec497c55191a4a5874294609a6960208201529081018390526001600160801b03821660608201525f90610b6390608001610949565b9392505050565b610b7261138f565b6001600160a01b038083165f90815260026020908152604080832093851683529290529081208054909190610bb9906001600160801b03600160801b8204811691166121a7565b9050806001600160801b03165f03610bf757604051637c205e0960e01b81526001600160a01b03808616600483015284166024820152604401610444565b81546001600160801b03908116600160801b8102178355610c26906001600160a01b038516908690841661175f565b6040516001600160801b038216815233906001600160a01b0385811691908716907f7337b4386b690fdb8ba66905b92b9d45d33bc6626ee2620c905fb150ec0cc47d9060200160405180910390a450506107b36113c6565b604080515f8152602081019091526060908267ffffffffffffffff811115610ca857610ca8612145565b604051908082528060200260200182016040528015610cdb57816020015b6060815260200190600190039081610cc65790505b5091505f5b83811015610d5c57610d3730868684818110610cfe57610cfe612112565b9050602002810190610d1091906121c6565b85604051602001610d2393929190612209565b604051602081830303815290604052611799565b838281518110610d4957610d49612112565b6020908102919091010152600101610ce0565b505092915050565b610d6c61138f565b5f610d7686610a36565b5f81815260036020526040902054909150848114610db1576040516303f778f960e61b81526004810186905260248101829052604401610444565b610e0a610dc46080890160608a0161203c565b610dcf84888a610ffb565b86868080601f0160208091040260200160405190810160405280939291908181526020018383808284375f9201919091525061183992505050565b610e4357610e1e608088016060890161203c565b60405163664e978d60e01b81526001600160a01b039091166004820152602401610444565b610e4e8783886118a9565b50506106c36113c6565b610e65602083018361203c565b6001600160a01b0316336001600160a01b031614610e97576040516246932b60e61b8152336004820152602401610444565b5f610ea183610a36565b6040805180820182526001600160801b03808616825264ffffffffff42811660208085019182525f878152600190915294909420925183549451909116600160801b026001600160a81b03199094169116179190911790559050807ff043d68d67489dfbab0fa592444b9c2a45bde392b76225ea20c0c3ace3fc1a6283610f2e60c0870160a08801612018565b610f3f9064ffffffffff164261222c565b604080516001600160801b03909316835260208301919091520160405180910390a2505050565b610f6e61138f565b610f7e608083016060840161203c565b6001600160a01b0316336001600160a01b031614158015610fc05750610faa606083016040840161203c565b6001600160a01b0316336001600160a01b031614155b15610fe057604051632ae3fec560e01b8152336004820152602401610444565b610ff382610fed84610a36565b836118a9565b6107b36113c6565b604080517fbe23ad087435072cd69b49cc5b92de10ee610fce7ae0ab428307972d764bb2166020820152908101849052606081018390526001600160801b03821660808201525f9061104f9060a001610949565b949350505050565b61105f61138f565b5f61106a85856107b7565b90505f5f5b85811015611152575f87878381811061108a5761108a612112565b905060200281019061109c9190612126565b6110ad90608081019060600161203c565b9050826001600160a01b0316816001600160a01b03161461113457611108818588888080601f0160208091040260200160405190810160405280939291908181526020018383808284375f9201919091525061183992505050565b6111305760405163664e978d60e01b81526001600160a01b0382166004820152602401610444565b8092505b61114988888481811061078a5761078a612112565b5060010161106f565b50505061115d6113c6565b50505050565b61116b61138f565b5f61117582610a36565b5f8181526001602090815260408083208151808301909252546001600160801b0381168252600160801b900464ffffffffff1691810182905292935090036111d35760405163ce7100d160e01b815260048101839052602401610444565b5f6111e460c0850160a08601612018565b64ffffffffff16826020015164ffffffffff16611201919061222c565b90508042101561122757604051630581a27f60e41b815260048101829052602401610444565b5f83815260016020908152604080832080546001600160a81b0319169055908290528120805490919061126c906001600160801b03600160801b8204811691166121a7565b90505f816001600160801b0316855f01516001600160801b0316106112915781611294565b84515b8354909150819084905f906112b39084906001600160801b03166121a7565b92506101000a8154816001600160801b0302191690836001600160801b03160217905550806001600160801b03165f14611321576113216112f7602089018961203c565b6001600160801b03831661131160a08b0160808c0161203c565b6001600160a01b0316919061175f565b61132e602088018861203c565b604080516001600160801b03841681525f60208201526001600160a01b03929092169188917fdd03796d80888d6c5a1fd4e798996c7ced64da68d3ebd5cde2224987a72a67e1910160405180910390a350505050505061138c6113c6565b50565b611397611a21565b6113c460017f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f005b90611a61565b565b6113c45f7f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f006113be565b805f6113fb82610a36565b90505f8061140f604085016020860161203c565b6001600160a01b0316146114325761142d604084016020850161203c565b61143f565b61143f602084018461203c565b90506114a18161145a8461024b610100890160e08a01612159565b6114686101008801886121c6565b8080601f0160208091040260200160405190810160405280939291908181526020018383808284375f9201919091525061183992505050565b6114c15760405163692acc3d60e01b815260048101839052602401610444565b6114d2610100850160e08601612159565b6001600160801b03166114ed61014086016101208701612159565b6001600160801b0316111561154b5761150e61014085016101208601612159565b61151f610100860160e08701612159565b60405163f04d695360e01b81526001600160801b03928316600482015291166024820152604401610444565b5f82815260208190526040902080546001600160801b0380821691600160801b9004168161158161014089016101208a01612159565b6001600160801b031611156115ce576115a261014088016101208901612159565b60405162d5d16560e21b81526001600160801b0391821660048201529083166024820152604401610444565b6001600160801b0381166115ea61014089016101208a01612159565b6001600160801b0316116116015750505050505050565b5f816116156101408a016101208b01612159565b61161f91906121a7565b905061163361014089016101208a01612159565b84546001600160801b03918216600160801b0291161784558060025f61165f60608b0160408c0161203c565b6001600160a01b0316815260208101919091526040015f9081209061168a60a08b0160808c0161203c565b6001600160a01b0316815260208101919091526040015f90812080549091906116bd9084906001600160801b03166120f3565b92506101000a8154816001600160801b0302191690836001600160801b031602179055508660400160208101906116f4919061203c565b6001600160a01b0316867f36bd546bb573e8921fdbfd934bbed62d872796b01792cd240cce27f79dd3eddd836117326101408d016101208e01612159565b604080516001600160801b0393841681529290911660208301520160405180910390a35050505050505050565b61176c8383836001611a68565b61179457604051635274afe760e01b81526001600160a01b0384166004820152602401610444565b505050565b60605f6117a68484611aca565b90508080156117c757505f3d11806117c757505f846001600160a01b03163b115b156117dc576117d4611add565b915050610a30565b801561180657604051639996b31560e01b81526001600160a01b0385166004820152602401610444565b3d1561181957611814611af6565b611832565b60405163d6bda27560e01b815260040160405180910390fd5b5092915050565b5f836001600160a01b03163b5f03611897575f5f6118578585611b01565b5090925090505f8160038111156118705761187061223f565b14801561188e5750856001600160a01b0316826001600160a01b0316145b92505050610b63565b6118a2848484611b4a565b9050610b63565b5f82815260208190526040812080549091906118d7906001600160801b03600160801b8204811691166121a7565b90506001600160801b03831615806119005750806001600160801b0316836001600160801b0316115b156119315760405163bf9f310560e01b81526001600160801b03808516600483015282166024820152604401610444565b8154839083905f9061194d9084906001600160801b03166121a7565b92506101000a8154816001600160801b0302191690836001600160801b0316021790555060035f8581526020019081526020015f205f815461198e90612253565b909155506119bc6119a2602087018761203c565b6001600160801b03851661131160a0890160808a0161203c565b6119c9602086018661203c565b604080516001600160801b0386168152600160208201526001600160a01b03929092169186917fdd03796d80888d6c5a1fd4e798996c7ced64da68d3ebd5cde2224987a72a67e1910160405180910390a35050505050565b7f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f005c156113c457604051633ee5aeb560e01b815260040160405180910390fd5b80825d5050565b60405163a9059cbb60e01b5f8181526001600160a01b038616600452602485905291602083604481808b5af1925060015f51148316611abe578383151615611ab2573d5f823e3d81fd5b5f873b113d1516831692505b60405250949350505050565b5f5f5f835160208501865af49392505050565b6040513d81523d5f602083013e3d602001810160405290565b6040513d5f823e3d81fd5b5f5f5f8351604103611b38576020840151604085015160608601515f1a611b2a88828585611baf565b955095509550505050611b43565b505081515f91506002905b9250925092565b805160408051630b135d3f60e11b8082526004820186905260248201929092525f92906020820185604483015e5f82606483010152601f820160051c60051b915060205f60648401838a5afa9050825f5114601f3d1116811693505050509392505050565b5f80807f7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0841115611be857505f91506003905082611c6d565b604080515f808252602082018084528a905260ff891692820192909252606081018790526080810186905260019060a0016020604051602081039080840390855afa158015611c39573d5f5f3e3d5ffd5b5050604051601f1901519150506001600160a01b038116611c6457505f925060019150829050611c6d565b92505f91508190505b9450945094915050565b5f60e08284031215611c87575f5ffd5b50919050565b80356001600160801b0381168114611ca3575f5ffd5b919050565b80356001600160a01b0381168114611ca3575f5ffd5b5f5f83601f840112611cce575f5ffd5b50813567ffffffffffffffff811115611ce5575f5ffd5b602083019150836020828501011115611cfc575f5ffd5b9250929050565b5f5f5f5f5f6101408688031215611d18575f5ffd5b611d228787611c77565b9450611d3060e08701611c8d565b9350611d3f6101008701611ca8565b925061012086013567ffffffffffffffff811115611d5b575f5ffd5b611d6788828901611cbe565b969995985093965092949392505050565b5f5f60408385031215611d89575f5ffd5b611d9283611ca8565b9150611da060208401611ca8565b90509250929050565b5f5f83601f840112611db9575f5ffd5b50813567ffffffffffffffff811115611dd0575f5ffd5b6020830191508360208260051b8501011115611cfc575f5ffd5b5f5f60208385031215611dfb575f5ffd5b823567ffffffffffffffff811115611e11575f5ffd5b611e1d85828601611da9565b90969095509350505050565b5f60e08284031215611e39575f5ffd5b610b638383611c77565b5f60208284031215611e53575f5ffd5b5035919050565b5f5f60408385031215611e6b575f5ffd5b82359150611da060208401611c8d565b5f602082016020835280845180835260408501915060408160051b8601019250602086015f5b82811015611ef357603f19878603018452815180518087528060208301602089015e5f602082890101526020601f19601f83011688010196505050602082019150602084019350600181019050611ea1565b50929695505050505050565b5f5f5f5f5f6101408688031215611f14575f5ffd5b611f1e8787611c77565b9450611f2c60e08701611c8d565b9350610100860135925061012086013567ffffffffffffffff811115611d5b575f5ffd5b5f5f6101008385031215611f62575f5ffd5b611f6c8484611c77565b9150611da060e08401611c8d565b5f5f5f60608486031215611f8c575f5ffd5b8335925060208401359150611fa360408501611c8d565b90509250925092565b5f5f5f5f60408587031215611fbf575f5ffd5b843567ffffffffffffffff811115611fd5575f5ffd5b611fe187828801611da9565b909550935050602085013567ffffffffffffffff811115612000575f5ffd5b61200c87828801611cbe565b95989497509550505050565b5f60208284031215612028575f5ffd5b813564ffffffffff81168114610b63575f5ffd5b5f6020828403121561204c575f5ffd5b610b6382611ca8565b5f60208284031215612065575f5ffd5b5051919050565b6001600160a01b038781168252861660208201526001600160801b03851660408201526060810184905260a0608082018190528101829052818360c08301375f81830160c090810191909152601f909201601f1916010195945050505050565b634e487b7160e01b5f52601160045260245ffd5b81810381811115610a3057610a306120cc565b6001600160801b038181168382160190811115610a3057610a306120cc565b634e487b7160e01b5f52603260045260245ffd5b5f823561013e1983360301811261213b575f5ffd5b9190910192915050565b634e487b7160e01b5f52604160045260245ffd5b5f60208284031215612169575f5ffd5b610b6382611c8d565b81515f90829060208501835b8281101561219c57815184526020938401939091019060010161217e565b509195945050505050565b6001600160801b038281168282160390811115610a3057610a306120cc565b5f5f8335601e198436030181126121db575f5ffd5b83018035915067ffffffffffffffff8211156121f5575f5ffd5b602001915036819003821315611cfc575f5ffd5b828482375f8382015f815283518060208601835e5f910190815295945050505050565b80820180821115610a3057610a306120cc565b634e487b7160e01b5f52602160045260245ffd5b5f60018201612264576122646120cc565b506001019056fea2646970667358221220dba8e6889237db9e248efc369112610ebedb7b0fb404382038e4c1130358409264736f6c634300081e0033",
+  deployedBytecode: "0x608060405234801561000f575f5ffd5b5060043610610127575f3560e01c8063ac9650d8116100a9578063dce4bfae1161006e578063dce4bfae14610336578063e25cf18914610349578063e43ce1f21461035c578063e88377b11461036f578063f0dc792e14610382575f5ffd5b8063ac9650d81461028a578063ae159439146102aa578063b77433e9146102b3578063b7f06ebe146102c6578063cf5cf3dc14610323575f5ffd5b80635e5e0b87116100ef5780635e5e0b87146101f75780637a7ebd7b1461020a578063862bb1991461023d5780638e4a68ac146102505780639db32a8f14610277575f5ffd5b8063140f1e751461012b5780631fc3277d1461014057806321ff63891461016557806329237b0c146101c3578063488ccc3b146101d6575b5f5ffd5b61013e610139366004611d03565b6103a1565b005b61014a62278d0081565b60405164ffffffffff90911681526020015b60405180910390f35b6101a3610173366004611d78565b600260209081525f92835260408084209091529082529020546001600160801b0380821691600160801b90041682565b604080516001600160801b0393841681529290911660208301520161015c565b61013e6101d1366004611dea565b6106ca565b6101e96101e4366004611dea565b6107b7565b60405190815260200161015c565b6101e9610205366004611e29565b610a36565b6101a3610218366004611e43565b5f602081905290815260409020546001600160801b0380821691600160801b90041682565b6101e961024b366004611e5a565b610b16565b6101e97f1c9a06ceab9b0ebbd3301dc56c9111bb6d9af421356dc9ccb3b7084c755db30881565b61013e610285366004611d78565b610b6a565b61029d610298366004611dea565b610c7e565b60405161015c9190611e7b565b61014a61038481565b61013e6102c1366004611eff565b610d64565b6102fe6102d4366004611e43565b60016020525f90815260409020546001600160801b03811690600160801b900464ffffffffff1682565b604080516001600160801b03909316835264ffffffffff90911660208301520161015c565b61013e610331366004611f50565b610e58565b61013e610344366004611f50565b610f66565b6101e9610357366004611f7a565b610ffb565b61013e61036a366004611fac565b611057565b61013e61037d366004611e29565b611163565b6101e9610390366004611e43565b60036020525f908152604090205481565b6103a961138f565b836001600160801b03165f036103d2576040516356316e8760e01b815260040160405180910390fd5b6103846103e560c0870160a08801612018565b64ffffffffff161080610410575062278d0061040760c0870160a08801612018565b64ffffffffff16115b1561044d5761042560c0860160a08701612018565b604051637239990560e01b815264ffffffffff90911660048201526024015b60405180910390fd5b5f61045786610a36565b90505f61046a60a088016080890161203c565b6040516370a0823160e01b81523060048201529091505f906001600160a01b038316906370a0823190602401602060405180830381865afa1580156104b1573d5f5f3e3d5ffd5b505050506040513d601f19601f820116820180604052508101906104d59190612055565b90506001600160a01b03861663e416d8d36104f360208b018b61203c565b61050360a08c0160808d0161203c565b8a878a8a6040518763ffffffff1660e01b81526004016105289695949392919061206c565b5f604051808303815f87803b15801561053f575f5ffd5b505af1158015610551573d5f5f3e3d5ffd5b50506040516370a0823160e01b81523060048201525f92508391506001600160a01b038516906370a0823190602401602060405180830381865afa15801561059b573d5f5f3e3d5ffd5b505050506040513d601f19601f820116820180604052508101906105bf9190612055565b6105c991906120e0565b9050876001600160801b031681146106065760405163118d445d60e11b81526001600160801b038916600482015260248101829052604401610444565b5f848152602081905260408120805490919061062c908b906001600160801b03166120f3565b82546fffffffffffffffffffffffffffffffff19166001600160801b038216178355905061065d60208c018c61203c565b6001600160a01b0316867f6c2a09353b5e75e70d0b9778b80a413809bb235d46c211811c474b3346791d898c846040516106ad9291906001600160801b0392831681529116602082015260400190565b60405180910390a35050505050506106c36113c6565b5050505050565b6106d261138f565b5f5b818110156107aa57368383838181106106ef576106ef612112565b90506020028101906107019190612126565b9050610713608082016060830161203c565b6001600160a01b0316336001600160a01b031614158015610755575061073f606082016040830161203c565b6001600160a01b0316336001600160a01b031614155b1561077557604051632ae3fec560e01b8152336004820152602401610444565b6107a184848481811061078a5761078a612112565b905060200281019061079c9190612126565b6113f0565b506001016106d4565b506107b36113c6565b5050565b5f808267ffffffffffffffff8111156107d2576107d2612145565b6040519080825280602002602001820160405280156107fb578160200160208202803683370190505b5090505f5b838110156108e3573685858381811061081b5761081b612112565b905060200281019061082d9190612126565b90507f30b9a0367528fca13c3e8ec6134c3113f1887ebe7a1ad61de0955aac288b0cf561085982610a36565b61086a610100840160e08501612159565b61087c61014085016101208601612159565b6040805160208101959095528401929092526001600160801b03908116606084015216608082015260a001604051602081830303815290604052805190602001208383815181106108cf576108cf612112565b602090810291909101015250600101610800565b50610a2c7f42bd57c010b870c2e96203c66341f28a6a19b4d56a74533a8eb5f706b9fd6d57826040516020016109199190612172565b60405160208183030381529060405280519060200120604051602001610949929190918252602082015260400190565b60408051601f1981840301815282825280516020918201207f8b73c3c69bb8fe3d512ecc4cf759cc79239f7b179b0ffacaa9a75d522b39400f848301527fe03c502b9066cc6f23a8f0f48ed32cb7d506f9f0a2d0055449f256846a770e9a848401527fc89efdaa54c0f20c7adf612882df0950f5a951637e0307cdcb4c672f298b8bc660608501524660808501523060a0808601919091528351808603909101815260c08501845280519083012061190160f01b60e086015260e28501526101028085019190915282518085039091018152610122909301909152815191012090565b9150505b92915050565b5f610a307f1c9a06ceab9b0ebbd3301dc56c9111bb6d9af421356dc9ccb3b7084c755db308610a68602085018561203c565b610a78604086016020870161203c565b610a88606087016040880161203c565b610a98608088016060890161203c565b610aa860a0890160808a0161203c565b610ab860c08a0160a08b01612018565b6040805160208101989098526001600160a01b039687169088015293851660608701529184166080860152831660a085015290911660c08084019190915264ffffffffff90911660e083015284013561010082015261012001610949565b604080517f1e1bd6ff84c3e0d9029a292b212e039c0ca97ec497c55191a4a5874294609a6960208201529081018390526001600160801b03821660608201525f90610b6390608001610949565b9392505050565b610b7261138f565b6001600160a01b038083165f90815260026020908152604080832093851683529290529081208054909190610bb9906001600160801b03600160801b8204811691166121a7565b9050806001600160801b03165f03610bf757604051637c205e0960e01b81526001600160a01b03808616600483015284166024820152604401610444565b81546001600160801b03908116600160801b8102178355610c26906001600160a01b038516908690841661175f565b6040516001600160801b038216815233906001600160a01b0385811691908716907f7337b4386b690fdb8ba66905b92b9d45d33bc6626ee2620c905fb150ec0cc47d9060200160405180910390a450506107b36113c6565b604080515f8152602081019091526060908267ffffffffffffffff811115610ca857610ca8612145565b604051908082528060200260200182016040528015610cdb57816020015b6060815260200190600190039081610cc65790505b5091505f5b83811015610d5c57610d3730868684818110610cfe57610cfe612112565b9050602002810190610d1091906121c6565b85604051602001610d2393929190612209565b604051602081830303815290604052611799565b838281518110610d4957610d49612112565b6020908102919091010152600101610ce0565b505092915050565b610d6c61138f565b5f610d7686610a36565b5f81815260036020526040902054909150848114610db1576040516303f778f960e61b81526004810186905260248101829052604401610444565b610e0a610dc46080890160608a0161203c565b610dcf84888a610ffb565b86868080601f0160208091040260200160405190810160405280939291908181526020018383808284375f9201919091525061183992505050565b610e4357610e1e608088016060890161203c565b60405163664e978d60e01b81526001600160a01b039091166004820152602401610444565b610e4e8783886118a9565b50506106c36113c6565b610e65602083018361203c565b6001600160a01b0316336001600160a01b031614610e97576040516246932b60e61b8152336004820152602401610444565b5f610ea183610a36565b6040805180820182526001600160801b03808616825264ffffffffff42811660208085019182525f878152600190915294909420925183549451909116600160801b026001600160a81b03199094169116179190911790559050807ff043d68d67489dfbab0fa592444b9c2a45bde392b76225ea20c0c3ace3fc1a6283610f2e60c0870160a08801612018565b610f3f9064ffffffffff164261222c565b604080516001600160801b03909316835260208301919091520160405180910390a2505050565b610f6e61138f565b610f7e608083016060840161203c565b6001600160a01b0316336001600160a01b031614158015610fc05750610faa606083016040840161203c565b6001600160a01b0316336001600160a01b031614155b15610fe057604051632ae3fec560e01b8152336004820152602401610444565b610ff382610fed84610a36565b836118a9565b6107b36113c6565b604080517fbe23ad087435072cd69b49cc5b92de10ee610fce7ae0ab428307972d764bb2166020820152908101849052606081018390526001600160801b03821660808201525f9061104f9060a001610949565b949350505050565b61105f61138f565b5f61106a85856107b7565b90505f5f5b85811015611152575f87878381811061108a5761108a612112565b905060200281019061109c9190612126565b6110ad90608081019060600161203c565b9050826001600160a01b0316816001600160a01b03161461113457611108818588888080601f0160208091040260200160405190810160405280939291908181526020018383808284375f9201919091525061183992505050565b6111305760405163664e978d60e01b81526001600160a01b0382166004820152602401610444565b8092505b61114988888481811061078a5761078a612112565b5060010161106f565b50505061115d6113c6565b50505050565b61116b61138f565b5f61117582610a36565b5f8181526001602090815260408083208151808301909252546001600160801b0381168252600160801b900464ffffffffff1691810182905292935090036111d35760405163ce7100d160e01b815260048101839052602401610444565b5f6111e460c0850160a08601612018565b64ffffffffff16826020015164ffffffffff16611201919061222c565b90508042101561122757604051630581a27f60e41b815260048101829052602401610444565b5f83815260016020908152604080832080546001600160a81b0319169055908290528120805490919061126c906001600160801b03600160801b8204811691166121a7565b90505f816001600160801b0316855f01516001600160801b0316106112915781611294565b84515b8354909150819084905f906112b39084906001600160801b03166121a7565b92506101000a8154816001600160801b0302191690836001600160801b03160217905550806001600160801b03165f14611321576113216112f7602089018961203c565b6001600160801b03831661131160a08b0160808c0161203c565b6001600160a01b0316919061175f565b61132e602088018861203c565b604080516001600160801b03841681525f60208201526001600160a01b03929092169188917fdd03796d80888d6c5a1fd4e798996c7ced64da68d3ebd5cde2224987a72a67e1910160405180910390a350505050505061138c6113c6565b50565b611397611a21565b6113c460017f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f005b90611a61565b565b6113c45f7f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f006113be565b805f6113fb82610a36565b90505f8061140f604085016020860161203c565b6001600160a01b0316146114325761142d604084016020850161203c565b61143f565b61143f602084018461203c565b90506114a18161145a8461024b610100890160e08a01612159565b6114686101008801886121c6565b8080601f0160208091040260200160405190810160405280939291908181526020018383808284375f9201919091525061183992505050565b6114c15760405163692acc3d60e01b815260048101839052602401610444565b6114d2610100850160e08601612159565b6001600160801b03166114ed61014086016101208701612159565b6001600160801b0316111561154b5761150e61014085016101208601612159565b61151f610100860160e08701612159565b60405163f04d695360e01b81526001600160801b03928316600482015291166024820152604401610444565b5f82815260208190526040902080546001600160801b0380821691600160801b9004168161158161014089016101208a01612159565b6001600160801b031611156115ce576115a261014088016101208901612159565b60405162d5d16560e21b81526001600160801b0391821660048201529083166024820152604401610444565b6001600160801b0381166115ea61014089016101208a01612159565b6001600160801b0316116116015750505050505050565b5f816116156101408a016101208b01612159565b61161f91906121a7565b905061163361014089016101208a01612159565b84546001600160801b03918216600160801b0291161784558060025f61165f60608b0160408c0161203c565b6001600160a01b0316815260208101919091526040015f9081209061168a60a08b0160808c0161203c565b6001600160a01b0316815260208101919091526040015f90812080549091906116bd9084906001600160801b03166120f3565b92506101000a8154816001600160801b0302191690836001600160801b031602179055508660400160208101906116f4919061203c565b6001600160a01b0316867f36bd546bb573e8921fdbfd934bbed62d872796b01792cd240cce27f79dd3eddd836117326101408d016101208e01612159565b604080516001600160801b0393841681529290911660208301520160405180910390a35050505050505050565b61176c8383836001611a68565b61179457604051635274afe760e01b81526001600160a01b0384166004820152602401610444565b505050565b60605f6117a68484611aca565b90508080156117c757505f3d11806117c757505f846001600160a01b03163b115b156117dc576117d4611add565b915050610a30565b801561180657604051639996b31560e01b81526001600160a01b0385166004820152602401610444565b3d1561181957611814611af6565b611832565b60405163d6bda27560e01b815260040160405180910390fd5b5092915050565b5f836001600160a01b03163b5f03611897575f5f6118578585611b01565b5090925090505f8160038111156118705761187061223f565b14801561188e5750856001600160a01b0316826001600160a01b0316145b92505050610b63565b6118a2848484611b4a565b9050610b63565b5f82815260208190526040812080549091906118d7906001600160801b03600160801b8204811691166121a7565b90506001600160801b03831615806119005750806001600160801b0316836001600160801b0316115b156119315760405163bf9f310560e01b81526001600160801b03808516600483015282166024820152604401610444565b8154839083905f9061194d9084906001600160801b03166121a7565b92506101000a8154816001600160801b0302191690836001600160801b0316021790555060035f8581526020019081526020015f205f815461198e90612253565b909155506119bc6119a2602087018761203c565b6001600160801b03851661131160a0890160808a0161203c565b6119c9602086018661203c565b604080516001600160801b0386168152600160208201526001600160a01b03929092169186917fdd03796d80888d6c5a1fd4e798996c7ced64da68d3ebd5cde2224987a72a67e1910160405180910390a35050505050565b7f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f005c156113c457604051633ee5aeb560e01b815260040160405180910390fd5b80825d5050565b60405163a9059cbb60e01b5f8181526001600160a01b038616600452602485905291602083604481808b5af1925060015f51148316611abe578383151615611ab2573d5f823e3d81fd5b5f873b113d1516831692505b60405250949350505050565b5f5f5f835160208501865af49392505050565b6040513d81523d5f602083013e3d602001810160405290565b6040513d5f823e3d81fd5b5f5f5f8351604103611b38576020840151604085015160608601515f1a611b2a88828585611baf565b955095509550505050611b43565b505081515f91506002905b9250925092565b805160408051630b135d3f60e11b8082526004820186905260248201929092525f92906020820185604483015e5f82606483010152601f820160051c60051b915060205f60648401838a5afa9050825f5114601f3d1116811693505050509392505050565b5f80807f7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0841115611be857505f91506003905082611c6d565b604080515f808252602082018084528a905260ff891692820192909252606081018790526080810186905260019060a0016020604051602081039080840390855afa158015611c39573d5f5f3e3d5ffd5b5050604051601f1901519150506001600160a01b038116611c6457505f925060019150829050611c6d565b92505f91508190505b9450945094915050565b5f60e08284031215611c87575f5ffd5b50919050565b80356001600160801b0381168114611ca3575f5ffd5b919050565b80356001600160a01b0381168114611ca3575f5ffd5b5f5f83601f840112611cce575f5ffd5b50813567ffffffffffffffff811115611ce5575f5ffd5b602083019150836020828501011115611cfc575f5ffd5b9250929050565b5f5f5f5f5f6101408688031215611d18575f5ffd5b611d228787611c77565b9450611d3060e08701611c8d565b9350611d3f6101008701611ca8565b925061012086013567ffffffffffffffff811115611d5b575f5ffd5b611d6788828901611cbe565b969995985093965092949392505050565b5f5f60408385031215611d89575f5ffd5b611d9283611ca8565b9150611da060208401611ca8565b90509250929050565b5f5f83601f840112611db9575f5ffd5b50813567ffffffffffffffff811115611dd0575f5ffd5b6020830191508360208260051b8501011115611cfc575f5ffd5b5f5f60208385031215611dfb575f5ffd5b823567ffffffffffffffff811115611e11575f5ffd5b611e1d85828601611da9565b90969095509350505050565b5f60e08284031215611e39575f5ffd5b610b638383611c77565b5f60208284031215611e53575f5ffd5b5035919050565b5f5f60408385031215611e6b575f5ffd5b82359150611da060208401611c8d565b5f602082016020835280845180835260408501915060408160051b8601019250602086015f5b82811015611ef357603f19878603018452815180518087528060208301602089015e5f602082890101526020601f19601f83011688010196505050602082019150602084019350600181019050611ea1565b50929695505050505050565b5f5f5f5f5f6101408688031215611f14575f5ffd5b611f1e8787611c77565b9450611f2c60e08701611c8d565b9350610100860135925061012086013567ffffffffffffffff811115611d5b575f5ffd5b5f5f6101008385031215611f62575f5ffd5b611f6c8484611c77565b9150611da060e08401611c8d565b5f5f5f60608486031215611f8c575f5ffd5b8335925060208401359150611fa360408501611c8d565b90509250925092565b5f5f5f5f60408587031215611fbf575f5ffd5b843567ffffffffffffffff811115611fd5575f5ffd5b611fe187828801611da9565b909550935050602085013567ffffffffffffffff811115612000575f5ffd5b61200c87828801611cbe565b95989497509550505050565b5f60208284031215612028575f5ffd5b813564ffffffffff81168114610b63575f5ffd5b5f6020828403121561204c575f5ffd5b610b6382611ca8565b5f60208284031215612065575f5ffd5b5051919050565b6001600160a01b038781168252861660208201526001600160801b03851660408201526060810184905260a0608082018190528101829052818360c08301375f81830160c090810191909152601f909201601f1916010195945050505050565b634e487b7160e01b5f52601160045260245ffd5b81810381811115610a3057610a306120cc565b6001600160801b038181168382160190811115610a3057610a306120cc565b634e487b7160e01b5f52603260045260245ffd5b5f823561013e1983360301811261213b575f5ffd5b9190910192915050565b634e487b7160e01b5f52604160045260245ffd5b5f60208284031215612169575f5ffd5b610b6382611c8d565b81515f90829060208501835b8281101561219c57815184526020938401939091019060010161217e565b509195945050505050565b6001600160801b038281168282160390811115610a3057610a306120cc565b5f5f8335601e198436030181126121db575f5ffd5b83018035915067ffffffffffffffff8211156121f5575f5ffd5b602001915036819003821315611cfc575f5ffd5b828482375f8382015f815283518060208601835e5f910190815295945050505050565b80820180821115610a3057610a306120cc565b634e487b7160e01b5f52602160045260245ffd5b5f60018201612264576122646120cc565b506001019056fea2646970667358221220dba8e6889237db9e248efc369112610ebedb7b0fb404382038e4c1130358409264736f6c634300081e0033",
+  immutables: [],
+} as const;
+
+/** ABI, creation and runtime bytecode of the `ERC3009DepositCollector` contract (contracts/src); `immutables`: runtime byte ranges set at construction. */
+export const ERC3009DepositCollectorArtifact = {
+  contractName: "ERC3009DepositCollector",
+  abi: [
+    {
+      "inputs": [
+        {
+          "internalType": "uint256",
+          "name": "length",
+          "type": "uint256"
+        }
+      ],
+      "name": "InvalidSignatureLength",
+      "type": "error"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "address",
+          "name": "caller",
+          "type": "address"
+        }
+      ],
+      "name": "NotBatchSettlement",
+      "type": "error"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "address",
+          "name": "token",
+          "type": "address"
+        }
+      ],
+      "name": "SafeERC20FailedOperation",
+      "type": "error"
+    },
+    {
+      "inputs": [],
+      "name": "BATCH_SETTLEMENT",
+      "outputs": [
+        {
+          "internalType": "address",
+          "name": "",
+          "type": "address"
+        }
+      ],
+      "stateMutability": "view",
+      "type": "function"
+    },
+    {
+      "inputs": [
+        {
+          "internalType": "address",
+          "name": "payer",
+          "type": "address"
+        },
+        {
+          "internalType": "address",
+          "name": "token",
+          "type": "address"
+        },
+        {
+          "internalType": "uint256",
+          "name": "amount",
+          "type": "uint256"
+        },
+        {
+          "internalType": "bytes32",
+          "name": "channelId",
+          "type": "bytes32"
+        },
+        {
+          "internalType": "bytes",
+          "name": "data",
+          "type": "bytes"
+        }
+      ],
+      "name": "collect",
+      "outputs": [],
+      "stateMutability": "nonpayable",
+      "type": "function"
+    }
+  ] as const,
+  bytecode: "0x6080604052348015600e575f5ffd5b5061046a8061001c5f395ff3fe608060405234801561000f575f5ffd5b5060043610610034575f3560e01c806382b0032414610038578063e416d8d31461006f575b5f5ffd5b610053734020074e9df2ce1dee5a9c1b5c3f541d02a1000381565b6040516001600160a01b03909116815260200160405180910390f35b61008261007d3660046102b0565b610084565b005b33734020074e9df2ce1dee5a9c1b5c3f541d02a10003146100bf576040516331a1fa5b60e01b81523360048201526024015b60405180910390fd5b5f8080806100cf85870187610365565b935093509350935080516041146100fe57805160405163058676ad60e31b81526004016100b691815260200190565b60208181015160408084015160608086015183518087018e905280850189905284518082038601815292810194859052825192909601919091206377aadf6360e11b9093526001600160a01b038f8116606487015230608487015260a486018e905260c486018a905260e4860189905261010486018490525f9190911a610124860181905261014486018590526101648601839052939491939291908e169063ef55bec690610184015f604051808303815f87803b1580156101be575f5ffd5b505af11580156101d0573d5f5f3e3d5ffd5b506101e9925050506001600160a01b038e16338e6101f9565b5050505050505050505050505050565b6102068383836001610233565b61022e57604051635274afe760e01b81526001600160a01b03841660048201526024016100b6565b505050565b60405163a9059cbb60e01b5f8181526001600160a01b038616600452602485905291602083604481808b5af1925060015f5114831661028957838315161561027d573d5f823e3d81fd5b5f873b113d1516831692505b60405250949350505050565b80356001600160a01b03811681146102ab575f5ffd5b919050565b5f5f5f5f5f5f60a087890312156102c5575f5ffd5b6102ce87610295565b95506102dc60208801610295565b94506040870135935060608701359250608087013567ffffffffffffffff811115610305575f5ffd5b8701601f81018913610315575f5ffd5b803567ffffffffffffffff81111561032b575f5ffd5b89602082840101111561033c575f5ffd5b60208201935080925050509295509295509295565b634e487b7160e01b5f52604160045260245ffd5b5f5f5f5f60808587031215610378575f5ffd5b843593506020850135925060408501359150606085013567ffffffffffffffff8111156103a3575f5ffd5b8501601f810187136103b3575f5ffd5b803567ffffffffffffffff8111156103cd576103cd610351565b604051601f8201601f19908116603f0116810167ffffffffffffffff811182821017156103fc576103fc610351565b604052818152828201602001891015610413575f5ffd5b816020840160208301375f602083830101528093505050509295919450925056fea264697066735822122041e1ef59c0fc0d1385822d21d0f8766504f1d341c398700299a0ec3027ec164f64736f6c634300081e0033",
+  deployedBytecode: "0x608060405234801561000f575f5ffd5b5060043610610034575f3560e01c806382b0032414610038578063e416d8d31461006f575b5f5ffd5b610053734020074e9df2ce1dee5a9c1b5c3f541d02a1000381565b6040516001600160a01b03909116815260200160405180910390f35b61008261007d3660046102b0565b610084565b005b33734020074e9df2ce1dee5a9c1b5c3f541d02a10003146100bf576040516331a1fa5b60e01b81523360048201526024015b60405180910390fd5b5f8080806100cf85870187610365565b935093509350935080516041146100fe57805160405163058676ad60e31b81526004016100b691815260200190565b60208181015160408084015160608086015183518087018e905280850189905284518082038601815292810194859052825192909601919091206377aadf6360e11b9093526001600160a01b038f8116606487015230608487015260a486018e905260c486018a905260e4860189905261010486018490525f9190911a610124860181905261014486018590526101648601839052939491939291908e169063ef55bec690610184015f604051808303815f87803b1580156101be575f5ffd5b505af11580156101d0573d5f5f3e3d5ffd5b506101e9925050506001600160a01b038e16338e6101f9565b5050505050505050505050505050565b6102068383836001610233565b61022e57604051635274afe760e01b81526001600160a01b03841660048201526024016100b6565b505050565b60405163a9059cbb60e01b5f8181526001600160a01b038616600452602485905291602083604481808b5af1925060015f5114831661028957838315161561027d573d5f823e3d81fd5b5f873b113d1516831692505b60405250949350505050565b80356001600160a01b03811681146102ab575f5ffd5b919050565b5f5f5f5f5f5f60a087890312156102c5575f5ffd5b6102ce87610295565b95506102dc60208801610295565b94506040870135935060608701359250608087013567ffffffffffffffff811115610305575f5ffd5b8701601f81018913610315575f5ffd5b803567ffffffffffffffff81111561032b575f5ffd5b89602082840101111561033c575f5ffd5b60208201935080925050509295509295509295565b634e487b7160e01b5f52604160045260245ffd5b5f5f5f5f60808587031215610378575f5ffd5b843593506020850135925060408501359150606085013567ffffffffffffffff8111156103a3575f5ffd5b8501601f810187136103b3575f5ffd5b803567ffffffffffffffff8111156103cd576103cd610351565b604051601f8201601f19908116603f0116810167ffffffffffffffff811182821017156103fc576103fc610351565b604052818152828201602001891015610413575f5ffd5b816020840160208301375f602083830101528093505050509295919450925056fea264697066735822122041e1ef59c0fc0d1385822d21d0f8766504f1d341c398700299a0ec3027ec164f64736f6c634300081e0033",
+  immutables: [],
+} as const;

@@ -34,6 +34,8 @@ import { checkSignedManifest } from "./checkSignedManifest.ts";
 import { createExactSettlement } from "./x402/createExactSettlement.ts";
 import { createX402Facilitator } from "./x402/createX402Facilitator.ts";
 import { createX402Payments } from "./x402/createX402Payments.ts";
+import { startBatchSettlement } from "./x402/batchSettlement/startBatchSettlement.ts";
+import { withBatchSettlement } from "./x402/batchSettlement/withBatchSettlement.ts";
 import { createProviderMcp } from "./mcp/createProviderMcp.ts";
 
 export type StartProviderOptions = {
@@ -139,7 +141,12 @@ async function serveProvider(options: StartProviderOptions) {
         return undefined;
       })
     : undefined;
-  const x402 = settlement && createX402Payments({ settlement, store, logger: logger.child("x402") });
+  const x402Exact = settlement && createX402Payments({ settlement, store, logger: logger.child("x402") });
+  // batch-settlement joins exact where the canonical x402 contracts are on the chain.
+  const x402Batch = settlement
+    ? await startBatchSettlement({ clients, settlement, store, splitter: deployment.x402Splitter!, channelsFile: join(home.provider, `x402-batch-${account.address.toLowerCase()}.json`), logger: logger.child("x402-batch"), redeemIntervalMs: options.redeemIntervalMs })
+    : undefined;
+  const x402 = x402Exact && x402Batch ? withBatchSettlement(x402Exact, x402Batch.payments) : x402Exact;
   const x402Facilitator = settlement && options.x402FacilitatorKey
     ? createX402Facilitator({ settlement, modelIds: [registered.modelId], apiKey: options.x402FacilitatorKey, logger: logger.child("x402-facilitator") })
     : undefined;
@@ -188,6 +195,8 @@ async function serveProvider(options: StartProviderOptions) {
     /** Requests decoded together (1 for an upstream backend, which batches on its own). */
     parallel: parallel ?? 1,
     redeemer,
+    /** The x402 batch-settlement redeemer, where the scheme is on. */
+    x402BatchRedeemer: x402Batch?.redeemer,
     store,
     sealed,
     stop: () =>
@@ -198,6 +207,7 @@ async function serveProvider(options: StartProviderOptions) {
         server.close();
         stopWatchingChannels();
         await redeemer.stop();
+        await x402Batch?.redeemer.stop();
         await backend.dispose();
         store.close();
       })()),
