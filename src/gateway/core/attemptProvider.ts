@@ -2,11 +2,11 @@ import { isGotongError, type GotongError } from "../../common/errors.ts";
 import type { LaneRelease } from "../createChannelLanes.ts";
 import type { ChannelRecord } from "../createGatewayStore.ts";
 import type { Offer } from "../discoverOffers.ts";
-import type { Hex } from "viem";
 import { embeddingTerms } from "../embeddingTerms.ts";
 import { messageOf, providerSkipped, requestCancelled } from "./errors.ts";
 import { eventStream } from "./eventStream.ts";
 import { askedOutputOf, requestTerms } from "./requestTerms.ts";
+import { pickLane } from "./pickLane.ts";
 import { sendRequest } from "./sendRequest.ts";
 import type { Attempt, CoreDeps, Job, Served } from "./types.ts";
 
@@ -26,7 +26,7 @@ export async function attemptProvider(deps: CoreDeps, offer: Offer, job: Job): P
   // Overload is answered before any work: a full queue is a fast 429, before the terms, a prompt
   // count or a context-size lookup.
   try {
-    lanes.refuseIfFull(pickLane(deps, offer).channelId);
+    lanes.refuseIfFull(pickLane(deps, offer, false).channelId);
   } catch (error) {
     if (isGotongError(error, "too_many_requests")) return { next: error };
     throw error;
@@ -93,24 +93,6 @@ export async function attemptProvider(deps: CoreDeps, offer: Offer, job: Job): P
   } finally {
     if (!handedOver) release();
   }
-}
-
-/**
- * The channel a request to `offer` goes through, of the pair's `channelsPerPair`: an idle open one,
- * else an idle one not open yet (opening costs a transaction, so only when every open one is busy),
- * else the one with the shortest queue. With one channel per pair, always that one.
- */
-function pickLane({ channels, lanes }: CoreDeps, offer: Offer): { lane: number; channelId: Hex } {
-  let idle: { lane: number; channelId: Hex } | undefined;
-  let shortest: { lane: number; channelId: Hex; load: number } | undefined;
-  for (let lane = 0; lane < channels.channelsPerPair; lane++) {
-    const channelId = channels.channelIdFor(offer.provider, offer.modelId, lane);
-    const load = lanes.load(channelId);
-    if (load === 0 && channels.isOpen(channelId)) return { lane, channelId };
-    if (load === 0) idle ??= { lane, channelId };
-    if (!shortest || load < shortest.load) shortest = { lane, channelId, load };
-  }
-  return idle ?? shortest!;
 }
 
 /**
