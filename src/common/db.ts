@@ -5,7 +5,8 @@ import { type Migration, migrate } from "./migrate.ts";
 /**
  * Opens a SQLite database for money state and brings its schema to the latest of `migrations` (see
  * migrate). WAL with `synchronous = FULL` makes every commit durable before it returns, so a
- * voucher acknowledged is a voucher on disk, even after SIGKILL or power loss.
+ * voucher acknowledged is a voucher on disk, even after SIGKILL or power loss. The stores' request
+ * writes go through a group commit instead (createGroupCommit), durable once its promise resolves.
  *
  * @param store What the file holds (`provider store`), for errors, and its schema's migrations.
  * @throws GotongError `database_unavailable`, `store_too_new` (written by a newer gotong),

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { fdatasync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
@@ -114,5 +114,49 @@ describe("group commit", () => {
     expect(db.inTransaction).toBe(false);
     expect(onDisk()).toEqual([1]);
     await commits.durable();
+  });
+
+  it("commits a batch at NORMAL and flushes the WAL file off the event loop before durable() resolves; FULL outside batches", async () => {
+    const flushes: number[] = [];
+    const commits = createGroupCommit(db, failure, { fdatasync: (fd, done) => (flushes.push(fd), fdatasync(fd, done)) });
+    const insert = db.prepare("INSERT INTO t (id, v) VALUES (?, 'x')");
+    commits.write(() => insert.run(1));
+    expect(db.pragma("synchronous", { simple: true })).toBe(1); // NORMAL while the batch is open
+    const durable = commits.durable();
+    await durable;
+    expect(flushes).toHaveLength(1);
+    expect(db.pragma("synchronous", { simple: true })).toBe(2); // FULL again for every other write
+    expect(onDisk()).toEqual([1]);
+  });
+
+  it("batches that commit while a flush runs share the next flush, and each waiter hears only when its batch is flushed", async () => {
+    const held: (() => void)[] = [];
+    const commits = createGroupCommit(db, failure, { fdatasync: (fd, done) => held.push(() => fdatasync(fd, done)) });
+    const insert = db.prepare("INSERT INTO t (id, v) VALUES (?, 'x')");
+    const done: number[] = [];
+    commits.write(() => insert.run(1));
+    void commits.durable().then(() => done.push(1));
+    await new Promise((resolve) => setImmediate(resolve)); // batch 1 committed, its flush held
+    for (const id of [2, 3]) {
+      commits.write(() => insert.run(id));
+      void commits.durable().then(() => done.push(id));
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    expect(held).toHaveLength(1);
+    expect(done).toEqual([]);
+    held.shift()!();
+    await expect.poll(() => held.length).toBe(1); // one flush for batches 2 and 3
+    expect(done).toEqual([1]);
+    held.shift()!();
+    await expect.poll(() => done).toEqual([1, 2, 3]);
+  });
+
+  it("a failed flush refuses the batches it covered and every write after it", async () => {
+    const commits = createGroupCommit(db, failure, { fdatasync: (_fd, done) => done(Object.assign(new Error("EIO: i/o error, fdatasync"), { code: "EIO" })) });
+    const insert = db.prepare("INSERT INTO t (id, v) VALUES (?, 'x')");
+    commits.write(() => insert.run(1));
+    await expect(commits.durable()).rejects.toThrow("commit failed");
+    expect(() => commits.write(() => insert.run(2))).toThrow("commit failed");
+    expect(() => commits.now(() => insert.run(3))).toThrow("commit failed");
   });
 });
