@@ -111,7 +111,34 @@ CREATE TABLE IF NOT EXISTS redeem_in_flight (
  * Version 1 is the schema stores had before they carried a version; it only creates what is
  * missing, so those files become version 1 with every voucher and receipt they hold.
  */
-const migrations: Migration[] = [{ version: 1, up: schema + redeemSchema }];
+const migrations: Migration[] = [
+  { version: 1, up: schema + redeemSchema },
+  {
+    // x402 batch-settlement channels: the latest voucher of each, which the provider claims with.
+    version: 2,
+    up: `CREATE TABLE x402_batch_channels (
+      channel_id TEXT PRIMARY KEY,
+      config TEXT NOT NULL,
+      max_claimable TEXT NOT NULL,
+      signature TEXT NOT NULL,
+      model_id TEXT NOT NULL,
+      claimed TEXT NOT NULL,
+      updated_at INTEGER NOT NULL
+    )`,
+  },
+];
+
+/** The latest voucher a provider holds on an x402 batch-settlement channel (see createBatchChannels). */
+export type StoredBatchVoucher = {
+  channelId: Hex;
+  /** The channel's ChannelConfig, as JSON. */
+  config: string;
+  maxClaimableAmount: bigint;
+  signature: Hex;
+  modelId: bigint;
+  /** What the chain had claimed on the channel when last read or claimed. */
+  claimed: bigint;
+};
 
 /**
  * The provider's durable money state in SQLite (WAL, synchronous=FULL). The writes of requests
@@ -176,6 +203,22 @@ export function createProviderStore(path: string) {
   const insertRunning = db.prepare("INSERT OR IGNORE INTO running (request_id, channel_id, started_at) VALUES (?, ?, ?)");
   const deleteRunning = db.prepare("DELETE FROM running WHERE request_id = ?");
   const selectRunning = db.prepare("SELECT 1 FROM running WHERE request_id = ?");
+  const putBatchVoucher = db.prepare(
+    `INSERT INTO x402_batch_channels (channel_id, config, max_claimable, signature, model_id, claimed, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+     ON CONFLICT(channel_id) DO UPDATE SET config = excluded.config, max_claimable = excluded.max_claimable, signature = excluded.signature,
+       model_id = excluded.model_id, claimed = excluded.claimed, updated_at = excluded.updated_at`,
+  );
+  const setBatchClaimed = db.prepare("UPDATE x402_batch_channels SET claimed = ?, updated_at = ? WHERE channel_id = ?");
+  const selectBatchVouchers = db.prepare("SELECT * FROM x402_batch_channels");
+  type BatchRow = { channel_id: string; config: string; max_claimable: string; signature: string; model_id: string; claimed: string };
+  const toBatchVoucher = (r: BatchRow): StoredBatchVoucher => ({
+    channelId: r.channel_id as Hex,
+    config: r.config,
+    maxClaimableAmount: BigInt(r.max_claimable),
+    signature: r.signature as Hex,
+    modelId: BigInt(r.model_id),
+    claimed: BigInt(r.claimed),
+  });
   // Requests running when the process died ended with it: nothing was billed for them.
   db.exec("DELETE FROM running");
 
@@ -354,6 +397,21 @@ export function createProviderStore(path: string) {
       immediate("a redeem transaction", () => deleteInFlight.run(hash));
     },
     // ---- end redeem quarantine
+    /**
+     * Keeps the latest voucher of an x402 batch-settlement channel (keyed by its lowercase id), in
+     * the turn's shared commit: await `durable()` before serving on it.
+     */
+    holdBatchVoucher(v: StoredBatchVoucher): void {
+      batched("a batch-settlement voucher", () => putBatchVoucher.run(v.channelId.toLowerCase(), v.config, v.maxClaimableAmount.toString(), v.signature, v.modelId.toString(), v.claimed.toString(), Date.now()));
+    },
+    /** Records what the chain has claimed on a batch-settlement channel. */
+    setBatchClaimed(channelId: Hex, claimed: bigint): void {
+      immediate("a batch-settlement claim", () => setBatchClaimed.run(claimed.toString(), Date.now(), channelId.toLowerCase()));
+    },
+    /** Every batch-settlement channel's latest voucher. */
+    batchVouchers(): StoredBatchVoucher[] {
+      return (selectBatchVouchers.all() as BatchRow[]).map(toBatchVoucher);
+    },
     /** Throws unless the store can commit a write now (see checkDatabaseWritable): for readiness. */
     checkWritable(): void {
       commits.now(() => checkDatabaseWritable(db));

@@ -144,7 +144,7 @@ async function serveProvider(options: StartProviderOptions) {
   const x402Exact = settlement && createX402Payments({ settlement, store, logger: logger.child("x402") });
   // batch-settlement joins exact where the canonical x402 contracts are on the chain.
   const x402Batch = settlement
-    ? await startBatchSettlement({ clients, settlement, store, splitter: deployment.x402Splitter!, channelsFile: join(home.provider, `x402-batch-${account.address.toLowerCase()}.json`), logger: logger.child("x402-batch"), redeemIntervalMs: options.redeemIntervalMs })
+    ? await startBatchSettlement({ clients, settlement, store, splitter: deployment.x402Splitter!, logger: logger.child("x402-batch"), redeemIntervalMs: options.redeemIntervalMs })
     : undefined;
   const x402 = x402Exact && x402Batch ? withBatchSettlement(x402Exact, x402Batch.payments) : x402Exact;
   const x402Facilitator = settlement && options.x402FacilitatorKey

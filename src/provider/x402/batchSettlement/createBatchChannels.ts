@@ -1,7 +1,6 @@
-import * as fs from "node:fs";
-import * as path from "node:path";
 import type { Address, Hex } from "viem";
 import type { ChannelConfig } from "../../../protocol/x402/batchSettlement.ts";
+import type { ProviderStore } from "../../createProviderStore.ts";
 
 /** The latest voucher a provider holds on a batch-settlement channel: what it claims with. */
 export type HeldVoucher = {
@@ -17,13 +16,13 @@ export type HeldVoucher = {
 };
 
 /**
- * The provider's batch-settlement channels: the latest voucher of each (kept on disk before the
- * request it pays runs, so a restarted provider still claims it), and which channels have a
- * request in flight (one at a time per channel, as the published server allows).
+ * The provider's batch-settlement channels: the latest voucher of each (in the provider's store, on
+ * disk before the request it pays runs, so a restarted provider still claims it), and which
+ * channels have a request in flight (one at a time per channel, as the published server allows).
  */
 export type BatchChannels = {
   get(channelId: Hex): HeldVoucher | undefined;
-  /** Keeps `voucher` as the channel's latest, durably. */
+  /** Keeps `voucher` as the channel's latest; durable once the store's `durable()` resolves. */
   hold(voucher: HeldVoucher): void;
   /** Records what the chain has claimed on a channel. */
   setClaimed(channelId: Hex, claimed: bigint): void;
@@ -33,48 +32,29 @@ export type BatchChannels = {
   free(channelId: Hex): void;
 };
 
-type Stored = Omit<HeldVoucher, "maxClaimableAmount" | "modelId" | "claimed"> & { maxClaimableAmount: string; modelId: string; claimed: string };
-
 /**
- * Creates the channel book, read from and written to `file` (JSON, replaced atomically) when given.
+ * Creates the channel book on the provider's store (read once, then kept in memory beside it).
  *
- * @example const channels = createBatchChannels(path.join(home.state, "x402-batch-channels.json"));
+ * @example const channels = createBatchChannels(store);
  */
-export function createBatchChannels(file?: string): BatchChannels {
+export function createBatchChannels(store: ProviderStore): BatchChannels {
   const held = new Map<string, HeldVoucher>();
   const busy = new Set<string>();
   const key = (id: Hex) => id.toLowerCase();
-  if (file && fs.existsSync(file)) {
-    for (const s of JSON.parse(fs.readFileSync(file, "utf8")) as Stored[]) {
-      held.set(key(s.channelId), { ...s, maxClaimableAmount: BigInt(s.maxClaimableAmount), modelId: BigInt(s.modelId), claimed: BigInt(s.claimed) });
-    }
-  }
-  const save = () => {
-    if (!file) return;
-    const rows: Stored[] = [...held.values()].map((v) => ({ ...v, maxClaimableAmount: v.maxClaimableAmount.toString(), modelId: v.modelId.toString(), claimed: v.claimed.toString() }));
-    fs.mkdirSync(path.dirname(file), { recursive: true });
-    const tmp = `${file}.${process.pid}.tmp`;
-    const fd = fs.openSync(tmp, "w");
-    try {
-      fs.writeSync(fd, JSON.stringify(rows));
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    fs.renameSync(tmp, file);
-  };
+  for (const s of store.batchVouchers()) held.set(key(s.channelId), { ...s, config: JSON.parse(s.config) as ChannelConfig });
   return {
     get: (id) => held.get(key(id)),
     hold(voucher) {
       const current = held.get(key(voucher.channelId));
-      held.set(key(voucher.channelId), { ...voucher, claimed: current && current.claimed > voucher.claimed ? current.claimed : voucher.claimed });
-      save();
+      const kept = { ...voucher, claimed: current && current.claimed > voucher.claimed ? current.claimed : voucher.claimed };
+      store.holdBatchVoucher({ ...kept, config: JSON.stringify(kept.config) });
+      held.set(key(voucher.channelId), kept);
     },
     setClaimed(id, claimed) {
       const current = held.get(key(id));
       if (!current || current.claimed >= claimed) return;
+      store.setBatchClaimed(id, claimed);
       held.set(key(id), { ...current, claimed });
-      save();
     },
     all: () => [...held.values()],
     take(id) {

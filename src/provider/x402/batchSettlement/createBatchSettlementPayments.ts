@@ -297,6 +297,7 @@ export function createBatchSettlementPayments(options: BatchSettlementPaymentsOp
         }
         // The voucher is on disk before the request runs: whatever it is charged can be claimed after a crash.
         channels.hold({ channelId, config, maxClaimableAmount: voucherAmount, signature: payload.voucher.signature, modelId, claimed: onchain.totalClaimed });
+        await store.durable();
       } catch (error) {
         store.releaseRequest(opened.requestId);
         channels.free(channelId);

@@ -13,17 +13,16 @@ export type RunningBatchSettlement = { payments: BatchSettlementPayments; redeem
 
 /**
  * Sets up `batch-settlement` for a provider where the canonical contracts are on its chain (else
- * undefined, and the provider offers `exact` only): the channel book in `channelsFile`, the door,
- * and the redeemer (started).
+ * undefined, and the provider offers `exact` only): the channel book in the provider's store, the
+ * door, and the redeemer (started).
  *
- * @example const batch = await startBatchSettlement({ clients, settlement, store, splitter, channelsFile, logger });
+ * @example const batch = await startBatchSettlement({ clients, settlement, store, splitter, logger });
  */
 export async function startBatchSettlement(options: {
   clients: ChainClients;
   settlement: ExactSettlement;
   store: ProviderStore;
   splitter: Address;
-  channelsFile: string;
   logger: Logger;
   redeemIntervalMs?: number;
 }): Promise<RunningBatchSettlement | undefined> {
@@ -32,7 +31,7 @@ export async function startBatchSettlement(options: {
     logger.info("x402 batch-settlement is off: its contracts are not at the canonical addresses on this chain");
     return undefined;
   }
-  const channels = createBatchChannels(options.channelsFile);
+  const channels = createBatchChannels(store);
   const redeemer = createBatchRedeemer({ clients, splitter: options.splitter, store, channels, logger, intervalMs: options.redeemIntervalMs });
   const payments = createBatchSettlementPayments({
     clients,
