@@ -51,7 +51,7 @@ import {
   type ChannelConfig,
 } from "../src/protocol/x402/batchSettlement.ts";
 import { ensureProviderRegistered } from "../src/provider/ensureProviderRegistered.ts";
-import { installBatchSettlement } from "../src/provider/x402/batchSettlement/installBatchSettlement.ts";
+import { installBatchSettlement } from "../src/chain/installBatchSettlement.ts";
 import { startTestNetwork } from "../test/helpers/network.ts";
 import { fillReadme } from "./fillReadme.ts";
 

@@ -1,3 +1,4 @@
+import { installBatchSettlement } from "./installBatchSettlement.ts";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { privateKeyToAccount } from "viem/accounts";
@@ -52,6 +53,9 @@ export async function startDevnet(options: { home: GotongHome; port?: number; lo
     // The funding steward (keys/funding-pool.key) picks which round the protocol fee feeds.
     const steward = privateKeyToAccount(loadOrCreateKey(home.keys, "funding-pool")).address;
     const deployment = await deployContracts(clients, { rpcUrl: anvil.rpcUrl, steward });
+    // x402 batch-settlement's contracts live at fixed addresses (their EIP-712 domain names them):
+    // a devnet gets Gotong's, so its providers offer the scheme as on a network that has them.
+    await installBatchSettlement(clients.public);
     writeDeployment(home.deployment, deployment);
     logger?.info("contracts deployed", { paymentChannels: deployment.paymentChannels });
     return { anvil, deployment, deployed: true, stop: anvil.stop };

@@ -23,7 +23,7 @@ import {
   type ChannelConfig,
 } from "../../src/protocol/x402/batchSettlement.ts";
 import type { RunningProvider } from "../../src/provider/startProvider.ts";
-import { installBatchSettlement } from "../../src/provider/x402/batchSettlement/installBatchSettlement.ts";
+import { installBatchSettlement } from "../../src/chain/installBatchSettlement.ts";
 import { startChatNetwork, UNIT, type ChatNetwork } from "../helpers/network.ts";
 import { waitFor } from "../helpers/waitFor.ts";
 

@@ -96,8 +96,10 @@ describe("x402 exact: any x402 client pays a provider, split as a redeem", () =>
     const paymentRequired = decodePaymentRequiredHeader(res.headers.get("PAYMENT-REQUIRED")!) as PaymentRequired;
     const payTo = await net.creator.public.readContract({ address: splitter, abi: X402SplitterArtifact.abi, functionName: "payeeOf", args: [provider.address, net.modelId] });
     expect(paymentRequired).toMatchObject({ x402Version: 2, error: "PAYMENT-SIGNATURE header is required", resource: { url: `${provider.url}/v1/chat/completions`, mimeType: "application/json" } });
+    // exact first; batch-settlement beside it, since a devnet has its contracts (test/e2e/x402BatchSettlement.test.ts pays with it).
     expect(paymentRequired.accepts).toEqual([
       { scheme: "exact", network: "eip155:31337", amount: expect.stringMatching(/^[1-9][0-9]*$/), asset: getAddress(token), payTo, maxTimeoutSeconds: 120, extra: { name: "Gotong Test USD", version: "2" } },
+      { scheme: "batch-settlement", network: "eip155:31337", amount: paymentRequired.accepts[0]!.amount, asset: getAddress(token), payTo, maxTimeoutSeconds: 120, extra: { name: "Gotong Test USD", version: "2", receiverAuthorizer: provider.address, withdrawDelay: 900 } },
     ]);
   });
 

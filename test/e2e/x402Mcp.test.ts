@@ -72,7 +72,7 @@ describe.skipIf(!haveSharedModels())("x402 over MCP: a provider's paid tool, _me
     const result = await call(toolArgs, payment);
     const refused = requiredOf(result);
     expect(refused.error).toBe(reason);
-    expect(refused.accepts).toHaveLength(1);
+    expect(refused.accepts.map((a) => a.scheme)).toEqual(["exact", "batch-settlement"]);
     expect(result.structuredContent!.choices).toBeUndefined();
     expect(result._meta?.["x402/payment-response"]).toBeUndefined();
     expect(await balances()).toEqual(before);
@@ -107,8 +107,10 @@ describe.skipIf(!haveSharedModels())("x402 over MCP: a provider's paid tool, _me
     const paymentRequired = requiredOf(await call(args()));
     const payTo = await net.creator.public.readContract({ address: splitter, abi: X402SplitterArtifact.abi, functionName: "payeeOf", args: [provider.address, net.modelId] });
     expect(paymentRequired).toMatchObject({ x402Version: 2, error: expect.stringContaining('_meta["x402/payment"]'), resource: { url: `${provider.url}/v1/chat/completions`, mimeType: "application/json" } });
+    // exact first; batch-settlement beside it, since a devnet has its contracts (test/e2e/x402BatchSettlement.test.ts pays with it).
     expect(paymentRequired.accepts).toEqual([
       { scheme: "exact", network: "eip155:31337", amount: expect.stringMatching(/^[1-9][0-9]*$/), asset: getAddress(token), payTo, maxTimeoutSeconds: 120, extra: { name: "Gotong Test USD", version: "2" } },
+      { scheme: "batch-settlement", network: "eip155:31337", amount: paymentRequired.accepts[0]!.amount, asset: getAddress(token), payTo, maxTimeoutSeconds: 120, extra: { name: "Gotong Test USD", version: "2", receiverAuthorizer: provider.address, withdrawDelay: 900 } },
     ]);
     // Priced as the HTTP 402 prices the same chat request.
     const res = await fetch(`${provider.url}/v1/chat/completions`, {

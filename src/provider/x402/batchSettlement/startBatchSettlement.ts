@@ -6,7 +6,7 @@ import type { ExactSettlement } from "../createExactSettlement.ts";
 import { createBatchChannels } from "./createBatchChannels.ts";
 import { createBatchRedeemer, type BatchRedeemer } from "./createBatchRedeemer.ts";
 import { createBatchSettlementPayments, type BatchSettlementPayments } from "./createBatchSettlementPayments.ts";
-import { hasBatchSettlement } from "./installBatchSettlement.ts";
+import { hasBatchSettlement } from "../../../chain/installBatchSettlement.ts";
 
 /** A provider's running batch-settlement: its door and its redeemer. */
 export type RunningBatchSettlement = { payments: BatchSettlementPayments; redeemer: BatchRedeemer };

@@ -1,7 +1,7 @@
 import type { PublicClient } from "viem";
-import { ERC3009DepositCollectorArtifact, X402BatchSettlementArtifact } from "../../../chain/contracts.generated.ts";
-import { GotongError } from "../../../common/errors.ts";
-import { BATCH_SETTLEMENT_ADDRESS, ERC3009_DEPOSIT_COLLECTOR_ADDRESS } from "../../../protocol/x402/batchSettlement.ts";
+import { ERC3009DepositCollectorArtifact, X402BatchSettlementArtifact } from "./contracts.generated.ts";
+import { GotongError } from "../common/errors.ts";
+import { BATCH_SETTLEMENT_ADDRESS, ERC3009_DEPOSIT_COLLECTOR_ADDRESS } from "../protocol/x402/batchSettlement.ts";
 
 /**
  * Whether the x402 batch-settlement contract and its ERC-3009 collector are at their canonical
