@@ -6,6 +6,7 @@ import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {MessageHashUtils} from "@openzeppelin/contracts/utils/cryptography/MessageHashUtils.sol";
 import {EnumerableSet} from "@openzeppelin/contracts/utils/structs/EnumerableSet.sol";
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {PaymentChannels} from "./PaymentChannels.sol";
 import {ProviderRegistry} from "./ProviderRegistry.sol";
@@ -649,7 +650,11 @@ contract ServingVerification is IProtocolFeeSource, ReentrancyGuardTransient {
             uint256 toProvider = c.bond * honestProviderBps / BPS;
             _earnings[provider] += toProvider;
             pool = c.bond - toProvider + penalties;
-            ++_records[provider].challengesPassed;
+            // Attestations can fill this soft counter to the top; it saturates there rather than
+            // overflow, which would leave the case undecidable and its stakes frozen for good.
+            ProviderRecord storage record = _records[provider];
+            uint64 passed = record.challengesPassed;
+            if (passed != type(uint64).max) record.challengesPassed = passed + 1;
         } else {
             // No quorum: nobody can say who was right, so the reporter loses nothing and the
             // penalties of validators who did not reveal fund the pool.
@@ -820,10 +825,12 @@ contract ServingVerification is IProtocolFeeSource, ReentrancyGuardTransient {
         internal
         returns (uint256 slashed, uint256 toValidators, uint256 toFunding)
     {
-        slashed = providers.slash(provider, providers.slashableStake(provider) * slashBps / BPS);
+        // mulDiv: a stake near the top of uint256 (a token anyone can mint, as on a devnet) must
+        // not overflow here, or the case could never be decided.
+        slashed = providers.slash(provider, Math.mulDiv(providers.slashableStake(provider), slashBps, BPS));
         providers.suspend(provider);
-        uint256 toReporter = slashed * reporterBps / BPS;
-        toValidators = slashed * validatorBps / BPS;
+        uint256 toReporter = Math.mulDiv(slashed, reporterBps, BPS);
+        toValidators = Math.mulDiv(slashed, validatorBps, BPS);
         toFunding = slashed - toReporter - toValidators;
         _earnings[c.reporter] += c.bond + toReporter;
         ProviderRecord storage record = _records[provider];
@@ -872,7 +879,9 @@ contract ServingVerification is IProtocolFeeSource, ReentrancyGuardTransient {
     /// @dev Takes `validatorPenaltyBps` of a validator's stake (stake first, then unstaking) and
     ///      drops it from the drawn set when it falls below the minimum.
     function _penalise(bytes32 caseId, address account, Validator storage v) internal returns (uint256 taken) {
-        uint256 amount = (v.stake + v.unstaking) * validatorPenaltyBps / BPS;
+        // mulDiv, as in `_settleFraud`: a silent validator with an enormous stake must not make
+        // every case it is drawn in undecidable.
+        uint256 amount = Math.mulDiv(v.stake + v.unstaking, validatorPenaltyBps, BPS);
         if (amount == 0) return 0;
         uint256 fromStake = amount < v.stake ? amount : v.stake;
         v.stake -= fromStake;
