@@ -44,57 +44,80 @@ export function createSettler(options: SettlerOptions) {
   const settled = new Map<Hex, bigint>();
   /** `channelId:epoch` of channel epochs no voucher can pay any more. */
   const finished = new Set<string>();
+  /** What each channel had spent when the last idle round looked at it. */
+  const seenSpent = new Map<Hex, bigint>();
   let sentTotal = 0;
-  return {
-    /** Sends a voucher for the full spent amount on every channel that has one outstanding. */
-    async settle(): Promise<number> {
-      let sent = 0;
-      let now: bigint | undefined;
-      for (const channel of options.store.listChannels()) {
-        const key = `${channel.channelId}:${channel.epoch}`;
-        if (channel.spent === 0n || settled.get(channel.channelId) === channel.spent || finished.has(key)) continue;
-        try {
-          now ??= await options.chainNow();
-          const closed = settlementClosed(channel, await options.readChannel(channel.channelId), now);
-          if (closed) {
-            options.logger.debug("no settlement voucher: it can no longer pay", { channelId: channel.channelId, epoch: channel.epoch, why: closed });
-            if (closed === "already redeemed") settled.set(channel.channelId, channel.spent);
-            else finished.add(key);
-            continue;
-          }
-        } catch (error) {
-          options.logger.debug("cannot read the channel; settling it later", { channelId: channel.channelId, error: (error as Error).message });
+  let idleRound: Promise<number> | undefined;
+
+  /** Sends a voucher for the full spent amount on every channel that has one outstanding (`idleOnly`: only on those idle since the last idle round). */
+  async function settleChannels(idleOnly: boolean): Promise<number> {
+    let sent = 0;
+    let now: bigint | undefined;
+    for (const channel of options.store.listChannels()) {
+      const key = `${channel.channelId}:${channel.epoch}`;
+      if (channel.spent === 0n || settled.get(channel.channelId) === channel.spent || finished.has(key)) continue;
+      // A channel still in use gets its voucher with its next request: a settlement is for the last
+      // one, so an idle round waits until a channel's spending has stood still for a whole round
+      // (under load, a round over every busy channel would cost a chain read and a provider call each).
+      if (idleOnly) {
+        const before = seenSpent.get(channel.channelId);
+        seenSpent.set(channel.channelId, channel.spent);
+        if (before !== channel.spent) continue;
+      }
+      try {
+        now ??= await options.chainNow();
+        const closed = settlementClosed(channel, await options.readChannel(channel.channelId), now);
+        if (closed) {
+          options.logger.debug("no settlement voucher: it can no longer pay", { channelId: channel.channelId, epoch: channel.epoch, why: closed });
+          if (closed === "already redeemed") settled.set(channel.channelId, channel.spent);
+          else finished.add(key);
           continue;
         }
-        const endpoint = await options.endpointOf(channel.provider);
-        if (!endpoint) continue;
-        const voucher = await options.channels.voucherFor(channel);
-        try {
-          const res = await fetch(`${endpoint}/gotong/vouchers`, {
-            method: "POST",
-            headers: { ...PROTOCOL_VERSION_HEADERS, [HEADERS.voucher]: encodeVoucherHeader(voucher) },
-            signal: AbortSignal.timeout(5_000),
-          });
-          sentTotal++;
-          if (res.ok) {
-            settled.set(channel.channelId, channel.spent);
-            sent++;
-          } else {
-            const code = ((await res.json().catch(() => ({}))) as { error?: { code?: string } }).error?.code;
-            // A channel that has closed can never take this voucher: it is not sent again every tick.
-            // Anything else (a request's receipt still on its way while it runs, say) is tried again.
-            if (code !== undefined && FINAL_REFUSALS.has(code)) {
-              options.logger.warn("provider refused a settlement voucher for good", { provider: channel.provider, status: res.status, code });
-              finished.add(key);
-            } else {
-              options.logger.debug("provider refused a settlement voucher; will retry", { provider: channel.provider, status: res.status, code });
-            }
-          }
-        } catch (error) {
-          options.logger.debug("settlement voucher not delivered; will retry", { provider: channel.provider, error: (error as Error).message });
-        }
+      } catch (error) {
+        options.logger.debug("cannot read the channel; settling it later", { channelId: channel.channelId, error: (error as Error).message });
+        continue;
       }
-      return sent;
+      const endpoint = await options.endpointOf(channel.provider);
+      if (!endpoint) continue;
+      const voucher = await options.channels.voucherFor(channel);
+      try {
+        const res = await fetch(`${endpoint}/gotong/vouchers`, {
+          method: "POST",
+          headers: { ...PROTOCOL_VERSION_HEADERS, [HEADERS.voucher]: encodeVoucherHeader(voucher) },
+          signal: AbortSignal.timeout(5_000),
+        });
+        sentTotal++;
+        if (res.ok) {
+          settled.set(channel.channelId, channel.spent);
+          sent++;
+        } else {
+          const code = ((await res.json().catch(() => ({}))) as { error?: { code?: string } }).error?.code;
+          // A channel that has closed can never take this voucher: it is not sent again every tick.
+          // Anything else (a request's receipt still on its way while it runs, say) is tried again.
+          if (code !== undefined && FINAL_REFUSALS.has(code)) {
+            options.logger.warn("provider refused a settlement voucher for good", { provider: channel.provider, status: res.status, code });
+            finished.add(key);
+          } else {
+            options.logger.debug("provider refused a settlement voucher; will retry", { provider: channel.provider, status: res.status, code });
+          }
+        }
+      } catch (error) {
+        options.logger.debug("settlement voucher not delivered; will retry", { provider: channel.provider, error: (error as Error).message });
+      }
+    }
+    return sent;
+  }
+
+  return {
+    /** Sends a voucher for the full spent amount on every channel that has one outstanding, now. */
+    settle: (): Promise<number> => settleChannels(false),
+    /**
+     * The timer's round: settles the channels whose spending has not moved since the previous idle
+     * round, and does nothing while the previous idle round still runs.
+     */
+    settleIdle(): Promise<number> {
+      idleRound ??= settleChannels(true).finally(() => (idleRound = undefined));
+      return idleRound;
     },
     /** How many settlement vouchers this settler has posted to providers so far (accepted or not). */
     posted: () => sentTotal,

@@ -186,7 +186,7 @@ function openServices(options: GatewayServicesOptions, lock: StateLock) {
     endpointOf: async (provider) => (await router.listModels()).flatMap((m) => m.offers).find((o) => o.provider === provider)?.endpoint,
   });
   const activity = openChannelActivity(storePath);
-  const settleTimer = setInterval(() => void settler.settle().catch(() => {}), options.settleIntervalMs ?? 5_000);
+  const settleTimer = setInterval(() => void settler.settleIdle().catch(() => {}), options.settleIntervalMs ?? 5_000);
   settleTimer.unref();
   const closer = createChannelCloser({
     store,
