@@ -35,7 +35,6 @@ import { createExactSettlement } from "./x402/createExactSettlement.ts";
 import { createX402Facilitator } from "./x402/createX402Facilitator.ts";
 import { createX402Payments } from "./x402/createX402Payments.ts";
 import { startBatchSettlement } from "./x402/batchSettlement/startBatchSettlement.ts";
-import { withBatchSettlement } from "./x402/batchSettlement/withBatchSettlement.ts";
 import { createProviderMcp } from "./mcp/createProviderMcp.ts";
 
 export type StartProviderOptions = {
@@ -141,12 +140,11 @@ async function serveProvider(options: StartProviderOptions) {
         return undefined;
       })
     : undefined;
-  const x402Exact = settlement && createX402Payments({ settlement, store, logger: logger.child("x402") });
   // batch-settlement joins exact where the canonical x402 contracts are on the chain.
   const x402Batch = settlement
     ? await startBatchSettlement({ clients, settlement, store, splitter: deployment.x402Splitter!, logger: logger.child("x402-batch"), redeemIntervalMs: options.redeemIntervalMs })
     : undefined;
-  const x402 = x402Exact && x402Batch ? withBatchSettlement(x402Exact, x402Batch.payments) : x402Exact;
+  const x402 = settlement && createX402Payments({ settlement, store, logger: logger.child("x402"), batch: x402Batch?.payments });
   const x402Facilitator = settlement && options.x402FacilitatorKey
     ? createX402Facilitator({ settlement, modelIds: [registered.modelId], apiKey: options.x402FacilitatorKey, logger: logger.child("x402-facilitator") })
     : undefined;

@@ -3,14 +3,17 @@ import { encodeAbiParameters, keccak256, type Hex } from "viem";
 import { GotongError } from "../../common/errors.ts";
 import type { Logger } from "../../common/logger.ts";
 import { HEADERS } from "../../protocol/wire.ts";
+import { BATCH_SETTLEMENT_SCHEME } from "../../protocol/x402/batchSettlement.ts";
 import { encodeX402Header, parsePaymentPayloadHeader } from "../../protocol/x402/x402Codec.ts";
-import { X402_ERROR_REASONS, type X402ErrorReason } from "../../protocol/x402/x402ErrorReasons.ts";
-import { X402_HEADERS, X402_VERSION, type PaymentRequired, type PaymentRequirements, type ResourceInfo, type SettlementResponse } from "../../protocol/x402/x402Types.ts";
+import { X402_ERROR_REASONS } from "../../protocol/x402/x402ErrorReasons.ts";
+import { X402_HEADERS, X402_VERSION, type PaymentRequired, type PaymentRequirements, type ResourceInfo } from "../../protocol/x402/x402Types.ts";
 import type { Authorization } from "../createPaymentGuard.ts";
 import type { ProviderStore } from "../createProviderStore.ts";
 import type { OpenedRequest } from "../serveEmbeddings.ts";
+import type { BatchSettlementPayments } from "./batchSettlement/createBatchSettlementPayments.ts";
 import type { ExactSettlement } from "./createExactSettlement.ts";
 import { verifyExactPayment } from "./verifyExactPayment.ts";
+import { x402Refusal } from "./x402Refusal.ts";
 
 /** x402 as the provider's front door: requests without a Gotong voucher pay with x402 `exact`. */
 export type X402Payments = {
@@ -32,6 +35,11 @@ export type X402PaymentsOptions = {
   logger: Logger;
   /** `maxTimeoutSeconds` of the requirements, and so the life of a client's authorization. Default 120. */
   maxTimeoutSeconds?: number;
+  /**
+   * The `batch-settlement` door, where its contracts are on the chain: every 402 then offers it
+   * after `exact`, and a payment that `accepted` it goes there.
+   */
+  batch?: BatchSettlementPayments;
 };
 
 /**
@@ -47,7 +55,7 @@ export type X402PaymentsOptions = {
  * @example const x402 = createX402Payments({ settlement: await createExactSettlement(clients, splitter), store, logger });
  */
 export function createX402Payments(options: X402PaymentsOptions): X402Payments {
-  const { settlement, store, logger } = options;
+  const { settlement, store, logger, batch } = options;
   const { network, token, domain, provider, chainId, feeBps } = settlement;
   const maxTimeoutSeconds = options.maxTimeoutSeconds ?? 120;
   const responses = new Map<Hex, string>();
@@ -59,19 +67,6 @@ export function createX402Payments(options: X402PaymentsOptions): X402Payments {
       description: `${path} with ${opened.model.name}, paid for the request's worst case`,
       mimeType: opened.body.stream === true ? "text/event-stream" : "application/json",
     };
-  };
-
-  /** A 402 (or 400) that carries `PAYMENT-REQUIRED` with `error`, and Gotong's JSON error body. */
-  const refusal = (required: PaymentRequired, reason: X402ErrorReason, message: string, failedSettlement?: SettlementResponse) => {
-    const status = reason === X402_ERROR_REASONS.payload || reason === X402_ERROR_REASONS.x402Version ? 400 : 402;
-    const headers: Record<string, string> = { [X402_HEADERS.paymentRequired]: encodeX402Header({ ...required, error: reason }) };
-    if (failedSettlement) headers[X402_HEADERS.paymentResponse] = encodeX402Header(failedSettlement);
-    return new GotongError(`x402 ${failedSettlement ? "settlement failed" : "payment refused"} (${reason}): ${message}`, {
-      code: failedSettlement ? "x402_settlement_failed" : "x402_payment_refused",
-      status,
-      headers,
-      hint: "Sign a new payment for the requirements in the PAYMENT-REQUIRED header.",
-    });
   };
 
   return {
@@ -87,7 +82,9 @@ export function createX402Payments(options: X402PaymentsOptions): X402Payments {
         maxTimeoutSeconds,
         extra: { name: domain.name, version: domain.version },
       };
-      const required: PaymentRequired = { x402Version: X402_VERSION, resource: describe(req, opened, path), accepts: [requirements] };
+      // exact first; batch-settlement beside it where its contracts are on the chain.
+      const accepts = batch ? [requirements, await batch.requirements(modelId, maxCost)] : [requirements];
+      const required: PaymentRequired = { x402Version: X402_VERSION, resource: describe(req, opened, path), accepts };
       const header = req.headers[X402_HEADERS.paymentSignature.toLowerCase()];
       if (typeof header !== "string") {
         throw new GotongError(`This provider serves paid requests only: no ${HEADERS.voucher} header and no ${X402_HEADERS.paymentSignature} header`, {
@@ -98,9 +95,10 @@ export function createX402Payments(options: X402PaymentsOptions): X402Payments {
         });
       }
       const parsed = parsePaymentPayloadHeader(header);
-      if (!parsed.ok) throw refusal(required, X402_ERROR_REASONS.payload, `the ${X402_HEADERS.paymentSignature} header is malformed: ${parsed.problem}`);
+      if (!parsed.ok) throw x402Refusal(required, X402_ERROR_REASONS.payload, `the ${X402_HEADERS.paymentSignature} header is malformed: ${parsed.problem}`);
+      if (batch && parsed.value.accepted.scheme === BATCH_SETTLEMENT_SCHEME) return batch.authorize(req, opened, maxCost, parsed.value, required);
       const verdict = await verifyExactPayment({ payment: parsed.value, required: requirements, chainId, path, domain, readState: settlement.readState });
-      if (!verdict.ok) throw refusal(required, verdict.reason, verdict.message);
+      if (!verdict.ok) throw x402Refusal(required, verdict.reason, verdict.message);
       const { payer, authorization, signature } = verdict;
       // The receipt of an x402 request is filed under its payment: one per authorization.
       const paymentId = keccak256(encodeAbiParameters([{ type: "address" }, { type: "bytes32" }], [payer, authorization.nonce]));
@@ -122,7 +120,7 @@ export function createX402Payments(options: X402PaymentsOptions): X402Payments {
       if (!settled.ok) {
         store.releaseRequest(opened.requestId);
         logger.warn("x402 settlement failed", { payer, reason: settled.reason, error: settled.message });
-        throw refusal(required, settled.reason, settled.message, { success: false, errorReason: settled.reason, transaction: "", network, payer });
+        throw x402Refusal(required, settled.reason, settled.message, { failed: { success: false, errorReason: settled.reason, transaction: "", network, payer } });
       }
       logger.info("x402 payment settled", { payer, tx: settled.transaction, amount: settled.amount, provider: settled.providerShare, royalty: settled.royalty, fee: settled.fee });
       // The amount this payment settled: the split may also have swept an earlier direct transfer to the payee.
@@ -138,7 +136,8 @@ export function createX402Payments(options: X402PaymentsOptions): X402Payments {
     },
     responseHeaders(requestId): Record<string, string> {
       const response = responses.get(requestId);
-      return response ? { [X402_HEADERS.paymentResponse]: response } : {};
+      if (response) return { [X402_HEADERS.paymentResponse]: response };
+      return batch?.responseHeaders(requestId) ?? {};
     },
   };
 }

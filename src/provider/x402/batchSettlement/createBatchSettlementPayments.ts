@@ -20,7 +20,6 @@ import {
   RECEIVE_WITH_AUTHORIZATION_TYPES,
   toContractConfig,
   VOUCHER_TYPES,
-  type BatchErrorReason,
   type BatchPayload,
 } from "../../../protocol/x402/batchSettlement.ts";
 import { encodeX402Header } from "../../../protocol/x402/x402Codec.ts";
@@ -31,6 +30,7 @@ import type { ProviderStore } from "../../createProviderStore.ts";
 import type { OpenedRequest } from "../../serveEmbeddings.ts";
 import type { ExactSettlement } from "../createExactSettlement.ts";
 import { SETTLEMENT_MARGIN_SECONDS } from "../verifyExactPayment.ts";
+import { x402Refusal } from "../x402Refusal.ts";
 import type { BatchChannels } from "./createBatchChannels.ts";
 
 /** The provider's `batch-settlement` door: its `accepts` entry, and the payment of a request that chose it. */
@@ -124,19 +124,6 @@ export function createBatchSettlementPayments(options: BatchSettlementPaymentsOp
     ...(charged === undefined ? {} : { chargedCumulativeAmount: charged.toString() }),
   });
 
-  /** A 402 (400 for a malformed payload) whose `PAYMENT-REQUIRED` carries the reason, as the exact door's refusals do. */
-  const refusal = (required: PaymentRequired, reason: BatchErrorReason | string, message: string, extra?: { accepts?: PaymentRequirements[]; failed?: SettlementResponse }) => {
-    const status = reason === X402_ERROR_REASONS.payload || reason === X402_ERROR_REASONS.x402Version ? 400 : 402;
-    const headers: Record<string, string> = { [X402_HEADERS.paymentRequired]: encodeX402Header({ ...required, ...(extra?.accepts ? { accepts: extra.accepts } : {}), error: reason }) };
-    if (extra?.failed) headers[X402_HEADERS.paymentResponse] = encodeX402Header(extra.failed);
-    return new GotongError(`x402 ${extra?.failed ? "settlement failed" : "payment refused"} (${reason}): ${message}`, {
-      code: extra?.failed ? "x402_settlement_failed" : "x402_payment_refused",
-      status,
-      headers,
-      hint: "Sign a new payment for the requirements in the PAYMENT-REQUIRED header.",
-    });
-  };
-
   /** Checks everything that needs no chain state, in the published facilitator's order. */
   const checkPayload = async (payment: PaymentPayload, mine: PaymentRequirements, path: string): Promise<{ ok: true; payload: BatchPayload; channelId: Hex } | { ok: false; reason: string; message: string }> => {
     const no = (reason: string, message: string) => ({ ok: false as const, reason, message });
@@ -219,7 +206,7 @@ export function createBatchSettlementPayments(options: BatchSettlementPaymentsOp
       const modelId = opened.model.modelId;
       const mine = await requirements(modelId, maxCost);
       const checked = await checkPayload(payment, mine, path);
-      if (!checked.ok) throw refusal(required, checked.reason, checked.message);
+      if (!checked.ok) throw x402Refusal(required, checked.reason, checked.message);
       const { payload, channelId } = checked;
       const config = payload.channelConfig;
       const payer = getAddress(config.payer);
@@ -232,13 +219,13 @@ export function createBatchSettlementPayments(options: BatchSettlementPaymentsOp
           clients.public.readContract({ address: token, abi: readAbi, functionName: "authorizationState", args: [payer, depositNonce(channelId, auth.salt)] }),
           clients.public.readContract({ address: token, abi: erc20Abi, functionName: "balanceOf", args: [payer] }),
         ]);
-        if (used) throw refusal(required, BATCH_ERROR_REASONS.depositSimulationFailed, `The deposit's authorization (nonce ${depositNonce(channelId, auth.salt)}) was already used by ${payer}`);
-        if (payerBalance < depositAmount) throw refusal(required, BATCH_ERROR_REASONS.insufficientBalance, `${payer} holds ${payerBalance} base units, less than the deposit of ${depositAmount}`);
+        if (used) throw x402Refusal(required, BATCH_ERROR_REASONS.depositSimulationFailed, `The deposit's authorization (nonce ${depositNonce(channelId, auth.salt)}) was already used by ${payer}`);
+        if (payerBalance < depositAmount) throw x402Refusal(required, BATCH_ERROR_REASONS.insufficientBalance, `${payer} holds ${payerBalance} base units, less than the deposit of ${depositAmount}`);
       } else if (onchain.balance === 0n) {
-        throw refusal(required, BATCH_ERROR_REASONS.channelNotFound, `The channel ${channelId} holds no deposit`);
+        throw x402Refusal(required, BATCH_ERROR_REASONS.channelNotFound, `The channel ${channelId} holds no deposit`);
       }
       if (voucherAmount > onchain.balance + depositAmount) {
-        throw refusal(required, BATCH_ERROR_REASONS.cumulativeExceedsBalance, `The voucher is for ${voucherAmount}; the channel holds ${onchain.balance + depositAmount}`);
+        throw x402Refusal(required, BATCH_ERROR_REASONS.cumulativeExceedsBalance, `The voucher is for ${voucherAmount}; the channel holds ${onchain.balance + depositAmount}`);
       }
 
       // From here to the reservation nothing awaits: the channel's charge is read and its one
@@ -262,9 +249,9 @@ export function createBatchSettlementPayments(options: BatchSettlementPaymentsOp
               },
         );
         const reason = voucherAmount <= onchain.totalClaimed ? BATCH_ERROR_REASONS.cumulativeBelowClaimed : BATCH_ERROR_REASONS.cumulativeAmountMismatch;
-        throw refusal(required, reason, `The voucher is for ${voucherAmount}; this channel has been charged ${base}, and this request costs at most ${maxCost}, so it must be for ${base + maxCost}`, { accepts: corrective });
+        throw x402Refusal(required, reason, `The voucher is for ${voucherAmount}; this channel has been charged ${base}, and this request costs at most ${maxCost}, so it must be for ${base + maxCost}`, { accepts: corrective });
       }
-      if (!channels.take(channelId)) throw refusal(required, BATCH_ERROR_REASONS.channelBusy, `A request is already running on the channel ${channelId}; send the next one when it has answered`);
+      if (!channels.take(channelId)) throw x402Refusal(required, BATCH_ERROR_REASONS.channelBusy, `A request is already running on the channel ${channelId}; send the next one when it has answered`);
       if (!store.reserveRequest(opened.requestId, channelId)) {
         channels.free(channelId);
         throw new GotongError(`Request id ${opened.requestId} was already used`, { code: "request_id_reused", status: 409, hint: "Send a new request with a new id." });
@@ -289,7 +276,7 @@ export function createBatchSettlementPayments(options: BatchSettlementPaymentsOp
           } catch (error) {
             const message = error instanceof ContractRevertError ? error.message : (error as Error).message;
             logger.warn("x402 batch deposit failed", { payer, error: message });
-            throw refusal(required, BATCH_ERROR_REASONS.depositTransactionFailed, message, {
+            throw x402Refusal(required, BATCH_ERROR_REASONS.depositTransactionFailed, message, {
               failed: { success: false, errorReason: BATCH_ERROR_REASONS.depositTransactionFailed, transaction: "", network, payer },
             });
           }
