@@ -1,5 +1,6 @@
 import type { IncomingMessage } from "node:http";
-import { erc20Abi, getAddress, isAddressEqual, recoverTypedDataAddress, type Address, type Hex } from "viem";
+import { erc20Abi, getAddress, hashTypedData, hexToBytes, isAddressEqual, recoverTypedDataAddress, zeroAddress, type Address, type Hex } from "viem";
+import { createSignatureChecker } from "../../../payments/createSignatureChecker.ts";
 import type { ChainClients } from "../../../chain/createClients.ts";
 import { X402BatchSettlementArtifact } from "../../../chain/contracts.generated.ts";
 import { ContractRevertError } from "../../../chain/errors.ts";
@@ -88,6 +89,7 @@ export function createBatchSettlementPayments(options: BatchSettlementPaymentsOp
   const withdrawDelay = options.withdrawDelay ?? MIN_WITHDRAW_DELAY;
   const maxTimeoutSeconds = options.maxTimeoutSeconds ?? 120;
   const admitted = new Map<Hex, Admitted>();
+  const signatures = createSignatureChecker();
   // Deposits are sent one at a time: they come from one key.
   let queue: Promise<unknown> = Promise.resolve();
   const serially = <T>(task: () => Promise<T>): Promise<T> => {
@@ -154,20 +156,14 @@ export function createBatchSettlementPayments(options: BatchSettlementPaymentsOp
     }
     if (config.withdrawDelay !== withdrawDelay) return no(BATCH_ERROR_REASONS.withdrawDelayMismatch, `The channel's withdrawDelay is ${config.withdrawDelay} s; this server's is ${withdrawDelay} s`);
     if (accepted.amount !== mine.amount) return no(X402_ERROR_REASONS.paymentRequirements, `The payment accepted ${accepted.amount} base units for this request; it costs at most ${mine.amount}`);
-    const voucherSigner = isAddressEqual(config.payerAuthorizer, "0x0000000000000000000000000000000000000000") ? config.payer : config.payerAuthorizer;
-    let signer: Address | undefined;
-    try {
-      signer = await recoverTypedDataAddress({
-        domain: batchSettlementDomain(chainId),
-        types: VOUCHER_TYPES,
-        primaryType: "Voucher",
-        message: { channelId, maxClaimableAmount: BigInt(payload.voucher.maxClaimableAmount) },
-        signature: payload.voucher.signature,
-      });
-    } catch {
-      signer = undefined;
+    const voucherSigner = isAddressEqual(config.payerAuthorizer, zeroAddress) ? config.payer : config.payerAuthorizer;
+    // Every request carries a voucher: checked against the signer's cached key (libsecp256k1), as
+    // Gotong's own vouchers are; the signer is recovered (slowly) only to say who signed a bad one.
+    const voucher = { domain: batchSettlementDomain(chainId), types: VOUCHER_TYPES, primaryType: "Voucher", message: { channelId, maxClaimableAmount: BigInt(payload.voucher.maxClaimableAmount) } } as const;
+    if (!signatures.isSignedBy(hexToBytes(hashTypedData(voucher)), payload.voucher.signature, voucherSigner)) {
+      const signer = await recoverTypedDataAddress({ ...voucher, signature: payload.voucher.signature }).catch(() => undefined);
+      return no(BATCH_ERROR_REASONS.voucherSignature, `The voucher is signed by ${signer ?? "nobody"}, not by ${voucherSigner}`);
     }
-    if (!signer || !isAddressEqual(signer, voucherSigner)) return no(BATCH_ERROR_REASONS.voucherSignature, `The voucher is signed by ${signer ?? "nobody"}, not by ${voucherSigner}`);
     if (payload.type === "deposit") {
       const auth = payload.deposit.authorization.erc3009Authorization;
       const now = BigInt(Math.floor(Date.now() / 1000));
