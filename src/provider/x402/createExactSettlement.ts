@@ -35,6 +35,12 @@ export type ExactSettlement = {
    * once (`invalid_exact_evm_nonce_already_used`) one that is being settled already.
    */
   settle(modelId: bigint, authorization: ExactEvmAuthorization, signature: Hex): Promise<({ ok: true } & SettledSplit) | SettlementFailure>;
+  /**
+   * Runs `task` (which sends transactions from the provider's key) after every one queued before it:
+   * exact settlements, batch-settlement deposits and claims share this queue, so their sends never
+   * race for the key's nonce.
+   */
+  send<T>(task: () => Promise<T>): Promise<T>;
 };
 
 const readAbi = parseAbi([
@@ -59,7 +65,7 @@ export async function createExactSettlement(clients: ChainClients, splitter: Add
   const payees = new Map<bigint, Promise<Address>>();
   // Authorizations being settled now, by payer and nonce.
   const settling = new Set<string>();
-  // One settlement transaction at a time: they come from one key, and concurrent sends would race for its nonce.
+  // One transaction at a time from the provider's key (settlements here, and see `send`): concurrent sends would race for its nonce.
   let queue: Promise<unknown> = Promise.resolve();
   const serially = <T>(task: () => Promise<T>): Promise<T> => {
     const run = queue.then(task, task);
@@ -108,5 +114,6 @@ export async function createExactSettlement(clients: ChainClients, splitter: Add
         settling.delete(key);
       }
     },
+    send: serially,
   };
 }

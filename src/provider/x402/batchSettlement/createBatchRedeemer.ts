@@ -41,6 +41,8 @@ export type BatchRedeemerOptions = {
   intervalMs?: number;
   /** Most channels in one claim. Default 100. */
   maxClaimsPerBatch?: number;
+  /** The provider key's transaction queue (ExactSettlement's `send`): claims and splits wait their turn in it. */
+  send: <T>(task: () => Promise<T>) => Promise<T>;
 };
 
 /**
@@ -51,10 +53,10 @@ export type BatchRedeemerOptions = {
  * each receiver in the same `multicall`; then `X402Splitter.split` divides each receiver's payment
  * into royalty, protocol fee and provider share, as a voucher redeem does.
  *
- * @example const redeemer = createBatchRedeemer({ clients, splitter, store, channels, logger }); redeemer.start();
+ * @example const redeemer = createBatchRedeemer({ clients, splitter, store, channels, logger, send: settlement.send }); redeemer.start();
  */
 export function createBatchRedeemer(options: BatchRedeemerOptions): BatchRedeemer {
-  const { clients, splitter, store, channels, logger } = options;
+  const { clients, splitter, store, channels, logger, send } = options;
   const chainId = clients.chain.id;
   const maxClaims = options.maxClaimsPerBatch ?? 100;
   let timer: NodeJS.Timeout | undefined;
@@ -65,7 +67,7 @@ export function createBatchRedeemer(options: BatchRedeemerOptions): BatchRedeeme
     const hashes: Hex[] = [];
     let gas = 0n;
     for (const [receiver, modelId] of [...unsplit]) {
-      const split = await writeAndWait(clients, { address: splitter, abi: X402SplitterArtifact.abi, functionName: "split", args: [clients.account.address, modelId] });
+      const split = await send(() => writeAndWait(clients, { address: splitter, abi: X402SplitterArtifact.abi, functionName: "split", args: [clients.account.address, modelId] }));
       unsplit.delete(receiver);
       hashes.push(split.hash);
       gas += split.receipt.gasUsed;
@@ -95,7 +97,7 @@ export function createBatchRedeemer(options: BatchRedeemerOptions): BatchRedeeme
       encodeFunctionData({ abi, functionName: "claimWithSignature", args: [claims, signature] }),
       ...[...receivers.values()].map((v) => encodeFunctionData({ abi, functionName: "settle", args: [v.config.receiver, v.config.token] })),
     ];
-    const claimed = await writeAndWait(clients, { address: BATCH_SETTLEMENT_ADDRESS, abi, functionName: "multicall", args: [calls] });
+    const claimed = await send(() => writeAndWait(clients, { address: BATCH_SETTLEMENT_ADDRESS, abi, functionName: "multicall", args: [calls] }));
     for (const { v, charged } of due) channels.setClaimed(v.channelId, charged);
     for (const v of receivers.values()) unsplit.set(getAddress(v.config.receiver), v.modelId);
     return claimed;

@@ -90,13 +90,6 @@ export function createBatchSettlementPayments(options: BatchSettlementPaymentsOp
   const maxTimeoutSeconds = options.maxTimeoutSeconds ?? 120;
   const admitted = new Map<Hex, Admitted>();
   const signatures = createSignatureChecker();
-  // Deposits are sent one at a time: they come from one key.
-  let queue: Promise<unknown> = Promise.resolve();
-  const serially = <T>(task: () => Promise<T>): Promise<T> => {
-    const run = queue.then(task, task);
-    queue = run.catch(() => undefined);
-    return run;
-  };
 
   const requirements = async (modelId: bigint, maxCost: bigint): Promise<PaymentRequirements> => ({
     scheme: BATCH_SETTLEMENT_SCHEME,
@@ -260,7 +253,7 @@ export function createBatchSettlementPayments(options: BatchSettlementPaymentsOp
           await store.durable();
           const auth = payload.deposit.authorization.erc3009Authorization;
           try {
-            const { hash } = await serially(() =>
+            const { hash } = await settlement.send(() =>
               writeAndWait(clients, {
                 address: BATCH_SETTLEMENT_ADDRESS,
                 abi: X402BatchSettlementArtifact.abi,

@@ -32,7 +32,7 @@ export async function startBatchSettlement(options: {
     return undefined;
   }
   const channels = createBatchChannels(store);
-  const redeemer = createBatchRedeemer({ clients, splitter: options.splitter, store, channels, logger, intervalMs: options.redeemIntervalMs });
+  const redeemer = createBatchRedeemer({ clients, splitter: options.splitter, store, channels, logger, intervalMs: options.redeemIntervalMs, send: settlement.send });
   const payments = createBatchSettlementPayments({
     clients,
     settlement,
