@@ -2,6 +2,7 @@ import type { Address, PublicClient } from "viem";
 import { DataPoolArtifact, DataPoolFactoryArtifact, DatasetRegistryArtifact, ModelRegistryArtifact, PaymentChannelsArtifact } from "../chain/contracts.generated.ts";
 import type { Deployment } from "../chain/deployment.ts";
 import { toChainError } from "../chain/writeAndWait.ts";
+import { readModelDerivatives } from "../model/readModelDerivatives.ts";
 
 /** What one derivative paid (or owes) one of the account's models. Amounts in token base units. */
 export type AncestorIncome = {
@@ -67,21 +68,11 @@ export async function readLineageIncome(client: PublicClient, deployment: Deploy
     const modelIds = [...new Set(received.map((log) => log.args.tokenId!))];
     const ancestor = (
       await Promise.all(
-        modelIds.map(async (modelId) => {
-          const [children, flows] = await Promise.all([
-            client.getContractEvents({ ...registry, eventName: "ModelDerived", args: { parentId: modelId }, ...range }),
-            client.getContractEvents({ ...channels, eventName: "ParentShareFlowed", args: { parentId: modelId }, ...range }),
-          ]);
-          return Promise.all(
-            children.map(async (child): Promise<AncestorIncome> => {
-              const childId = child.args.modelId!;
-              const shareBps = child.args.shareBps!;
-              const pending = await client.readContract({ ...channels, functionName: "pendingRoyalties", args: [childId] });
-              const flowed = flows.filter((f) => f.args.modelId === childId).reduce((sum, f) => sum + f.args.amount!, 0n);
-              return { modelId, childId, shareBps, flowed, pending: (pending * BigInt(shareBps)) / 10_000n };
-            }),
-          );
-        }),
+        modelIds.map(async (modelId) =>
+          (await readModelDerivatives(client, deployment, modelId)).map(
+            (child): AncestorIncome => ({ modelId, childId: child.modelId, shareBps: child.shareBps, flowed: child.paidToParent, pending: child.pendingToParent }),
+          ),
+        ),
       )
     ).flat();
 
