@@ -87,7 +87,7 @@ describe("x402 batch-settlement: a deposit opens a channel, each request a cumul
   };
   const charged = (channelId: Hex) => provider.store.getChannel(channelId, 0n).owed;
   const onchain = async (channelId: Hex) => {
-    const [balance, totalClaimed] = (await net.creator.public.readContract({ address: BATCH_SETTLEMENT_ADDRESS, abi: batchAbi, functionName: "channels", args: [channelId] })) as readonly [bigint, bigint];
+    const [balance, totalClaimed] = (await net.creator.public.readContract({ address: BATCH_SETTLEMENT_ADDRESS, abi: X402BatchSettlementArtifact.abi, functionName: "channels", args: [channelId] })) as readonly [bigint, bigint];
     return { balance, totalClaimed };
   };
   /** Everything a payment could move: blocks, the payer's and the contract's tokens, and the provider's charge on the main channel. */
@@ -130,7 +130,7 @@ describe("x402 batch-settlement: a deposit opens a channel, each request a cumul
     const config: ChannelConfig = { payer: payer.address, payerAuthorizer: payer.address, receiver: provider.address, receiverAuthorizer: provider.address, token, withdrawDelay: 900, salt: randomSalt() };
     expect(computeChannelId(config, 31337)).toBe(publishedChannelId(config, NETWORK));
     // The installed contract computes the same id under its own (canonical) address.
-    expect(await net.creator.public.readContract({ address: BATCH_SETTLEMENT_ADDRESS, abi: batchAbi, functionName: "getChannelId", args: [config] })).toBe(computeChannelId(config, 31337));
+    expect(await net.creator.public.readContract({ address: BATCH_SETTLEMENT_ADDRESS, abi: X402BatchSettlementArtifact.abi, functionName: "getChannelId", args: [toContractConfig(config)] })).toBe(computeChannelId(config, 31337));
   });
 
   it("offers exact and batch-settlement in one PAYMENT-REQUIRED", async () => {
@@ -424,31 +424,6 @@ describe("x402 batch-settlement: a deposit opens a channel, each request a cumul
     expect(await onchain(mainChannel!)).toEqual({ balance: total, totalClaimed: total });
   });
 });
-
-const batchAbi = [
-  { type: "function", name: "channels", stateMutability: "view", inputs: [{ name: "channelId", type: "bytes32" }], outputs: [{ type: "uint128" }, { type: "uint128" }] },
-  {
-    type: "function",
-    name: "getChannelId",
-    stateMutability: "view",
-    inputs: [
-      {
-        name: "config",
-        type: "tuple",
-        components: [
-          { name: "payer", type: "address" },
-          { name: "payerAuthorizer", type: "address" },
-          { name: "receiver", type: "address" },
-          { name: "receiverAuthorizer", type: "address" },
-          { name: "token", type: "address" },
-          { name: "withdrawDelay", type: "uint40" },
-          { name: "salt", type: "bytes32" },
-        ],
-      },
-    ],
-    outputs: [{ type: "bytes32" }],
-  },
-] as const;
 
 function randomSalt(): Hex {
   return `0x${Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("hex")}`;
