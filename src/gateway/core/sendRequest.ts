@@ -64,6 +64,18 @@ export async function sendRequest(deps: CoreDeps, offer: Offer, channel: Channel
     const { key } = job;
     store.write(() => deps.apiKeys!.reserve(key, requestId, terms.maxCost));
   }
+  // Until the request ends, the record says the most it can be billed: if the gateway itself dies
+  // mid-request, a fair receipt still settles on the channel's next use. It (and the key's hold) is
+  // on disk before the request leaves, its commit shared with the other requests of this turn; if
+  // that fails, neither was kept and nothing is sent.
+  const pending = pendingOf(requestId, channel, terms, terms.maxOutputTokens);
+  store.putPending(pending);
+  await store.durable();
+  if (signal.aborted) {
+    // The caller left while the record was committed: nothing was sent, nothing is owed for it.
+    store.deletePending(requestId);
+    return "cancelled";
+  }
   const upstreamAbort = new AbortController();
   // The caller left: ask the provider to stop and finish the answer, and read that to its end, so
   // both sides count the same tokens. Cutting the connection instead would lose what sits in the
@@ -79,20 +91,6 @@ export async function sendRequest(deps: CoreDeps, offer: Offer, channel: Channel
   // A provider host gone from the network is given up on when a new connection to it finds nothing,
   // not only at the timeout: the next provider is tried within seconds.
   const stopWatching = watchReachable(offer.endpoint, (reason) => upstreamAbort.abort(new Error(`the provider's host stopped answering (${reason})`)));
-  // Until the request ends, the record says the most it can be billed: if the gateway itself dies
-  // mid-request, a fair receipt still settles on the channel's next use.
-  const pending = pendingOf(requestId, channel, terms, terms.maxOutputTokens);
-  store.putPending(pending);
-  try {
-    // The record (and the key's hold) is on disk before the request leaves; its commit is shared
-    // with the other requests of this turn. If it fails, neither was kept and nothing was sent.
-    await store.durable();
-  } catch (error) {
-    clearTimeout(headerTimer);
-    stopWatching();
-    signal.removeEventListener("abort", onGone);
-    throw error;
-  }
   let upstream: UpstreamResponse;
   try {
     upstream = await postUpstream(
