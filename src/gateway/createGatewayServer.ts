@@ -45,7 +45,7 @@ export type GatewayServerOptions = (({ gateway: Gateway } & Partial<Omit<Gateway
    * x402 for clients that pay through the gateway (`gotong gateway start --x402`, see
    * createGatewayX402): a request to `/v1/chat/completions`, `/v1/completions` or `/v1/embeddings`
    * that carries no API key (on a gateway without `apiKeys`: every one) is paid by its client with
-   * x402 `exact`, never from this gateway's channels. Default none.
+   * x402 (`exact` or `batch-settlement`), never from this gateway's channels. Default none.
    */
   x402?: GatewayX402;
 };

@@ -1,5 +1,6 @@
-import { encodeAbiParameters, getAddress, hexToBytes, isAddressEqual, keccak256, type Address, type Hex, type PublicClient } from "viem";
+import { hexToBytes, isAddressEqual, type Address, type Hex, type PublicClient } from "viem";
 import { X402SplitterArtifact } from "../../chain/contracts.generated.ts";
+import { hasBatchSettlement } from "../../chain/installBatchSettlement.ts";
 import { GotongError, isGotongError } from "../../common/errors.ts";
 import type { Logger } from "../../common/logger.ts";
 import { postUpstream, type UpstreamResponse } from "../../common/postUpstream.ts";
@@ -10,9 +11,10 @@ import { gotongErrorCodeOf } from "../../protocol/errorCodes.ts";
 import { parseEmbeddingRequest } from "../../protocol/parseEmbeddingRequest.ts";
 import { checkProtocolVersion, PROTOCOL_VERSION_HEADERS } from "../../protocol/protocolVersion.ts";
 import { HEADERS, SEALED_CONTENT_TYPE } from "../../protocol/wire.ts";
+import { BATCH_SETTLEMENT_SCHEME } from "../../protocol/x402/batchSettlement.ts";
 import { eip155Network } from "../../protocol/x402/caip2.ts";
-import { encodeX402Header, parseExactEvmPayload, parsePaymentPayloadHeader, parsePaymentRequiredHeader } from "../../protocol/x402/x402Codec.ts";
-import { X402_ERROR_REASONS, type X402ErrorReason } from "../../protocol/x402/x402ErrorReasons.ts";
+import { encodeX402Header, parsePaymentPayloadHeader, parsePaymentRequiredHeader } from "../../protocol/x402/x402Codec.ts";
+import { X402_ERROR_REASONS } from "../../protocol/x402/x402ErrorReasons.ts";
 import { X402_HEADERS, X402_VERSION, type PaymentRequired, type PaymentRequirements } from "../../protocol/x402/x402Types.ts";
 import { checkReceipt } from "../checkReceipt.ts";
 import type { ProviderInfo } from "../createProviderInfo.ts";
@@ -30,6 +32,8 @@ import { newRequestId } from "../core/sendRequest.ts";
 import { askedOutputOf, requestTerms, type RequestTerms } from "../core/requestTerms.ts";
 import type { Completion } from "../core/types.ts";
 import { watchReachable } from "../core/watchReachable.ts";
+import { readPaymentTarget } from "./readPaymentTarget.ts";
+import { requirementsObjection } from "./requirementsObjection.ts";
 
 /** The routes a client may pay with x402 at a gateway: the provider's own paths, so `resource` matches there. */
 export const X402_GATEWAY_PATHS = ["/v1/chat/completions", "/v1/completions", "/v1/embeddings"] as const;
@@ -82,20 +86,23 @@ export type GatewayX402Options = {
 
 /**
  * x402 at the gateway: a client with no API key and no account pays each request itself, with x402
- * `exact`, and the gateway spends nothing and opens no channel for it.
+ * `exact` or `batch-settlement`, and the gateway spends nothing and opens no channel for it.
  *
  * An unpaid request is routed as usual and sent on, sealed and without a voucher, to the chosen
- * provider, whose 402 says what it costs; the gateway checks those requirements by itself (`exact`
- * on this chain, in the deployment's token, `payTo` the X402Splitter payee of that provider and
- * model, so whatever is paid is split on chain, and `amount` no more than the gateway's own bound
- * on the request's worst case at the offer's registered price) and answers the client 402 with
- * them, `resource.url` rewritten to its own URL with the same path. A paid request
- * (`PAYMENT-SIGNATURE`) goes to the one provider whose payee the payment names, with that header
- * untouched: the provider verifies it and settles it through X402Splitter before it serves, and
- * the answer comes back with its `PAYMENT-RESPONSE` and receipt headers. A payment to a payee of no
- * offer the gateway knows for the model is refused (`invalid_exact_evm_payload_recipient_mismatch`)
- * and nothing is forwarded. A paid request is never sent to another provider: the payment is bound
- * to one payee, so a provider that fails is reported, not failed over.
+ * provider, whose 402 says what it costs; the gateway checks each of its `accepts` entries by itself
+ * (see requirementsObjection: this chain, the deployment's token, `payTo` the X402Splitter payee of
+ * that provider and model, so whatever is paid is split on chain, `amount` no more than the
+ * gateway's own bound on the request's worst case at the offer's registered price, and for
+ * `batch-settlement` the canonical contracts and the provider as `receiverAuthorizer`), passes on
+ * those that pass and answers the client 402 with them, `resource.url` rewritten to its own URL with
+ * the same path. A paid request (`PAYMENT-SIGNATURE`) goes to the one provider whose payee the
+ * payment names (an `exact` authorization's `to`, a channel's `receiver`), with that header
+ * untouched: the provider verifies it and settles it (or takes the deposit or voucher) before it
+ * serves, and its answer comes back with its `PAYMENT-RESPONSE` and receipt headers, a refusal with
+ * its `PAYMENT-REQUIRED` (a corrective 402's channel state included). A payment to a payee of no
+ * offer the gateway knows for the model is refused with the scheme's reason and nothing is
+ * forwarded. A paid request is never sent to another provider: the payment is bound to one payee,
+ * so a provider that fails is reported, not failed over.
  */
 export function createGatewayX402(options: GatewayX402Options) {
   const { router, logger } = options;
@@ -113,6 +120,19 @@ export function createGatewayX402(options: GatewayX402Options) {
       payee.catch(() => payees.delete(key));
     }
     return payee;
+  };
+  // Only a yes is kept: contracts put at the canonical addresses later (a devnet's) are seen then.
+  let batchContracts: Promise<boolean> | undefined;
+  const hasBatchContracts = (): Promise<boolean> => {
+    if (!batchContracts) {
+      const asked = hasBatchSettlement(options.client);
+      batchContracts = asked;
+      const forget = () => {
+        if (batchContracts === asked) batchContracts = undefined;
+      };
+      asked.then((yes) => yes || forget(), forget);
+    }
+    return batchContracts;
   };
 
   /** Reads the routing preferences (over the defaults) and takes them out of what the provider gets, as the core does. */
@@ -171,7 +191,7 @@ export function createGatewayX402(options: GatewayX402Options) {
   const atGateway = (required: PaymentRequired, origin: string, path: string): PaymentRequired => ({ ...required, resource: { ...required.resource, url: `${origin}${path}` } });
 
   /** A refusal before anything was forwarded: 402 (400 for a malformed header) with `PAYMENT-REQUIRED` carrying the reason. */
-  const refuse = (origin: string, path: string, reason: X402ErrorReason, message: string) =>
+  const refuse = (origin: string, path: string, reason: string, message: string) =>
     new GotongError(`x402 payment refused (${reason}): ${message}`, {
       code: "x402_payment_refused",
       status: reason === X402_ERROR_REASONS.payload ? 400 : 402,
@@ -180,18 +200,14 @@ export function createGatewayX402(options: GatewayX402Options) {
     });
 
   /**
-   * Whether `requirements` are what the gateway lets a client pay `offer` for this request: `exact`
-   * on this chain, in the token, to the offer's X402Splitter payee, at most the gateway's bound.
+   * Whether `requirements` are what the gateway lets a client pay `offer` for this request (see
+   * requirementsObjection); the chain is read only for what the entry needs.
    * @returns Why not, or undefined when they are.
    */
   async function objection(offer: Offer, requirements: PaymentRequirements, terms: RequestTerms): Promise<string | undefined> {
-    if (requirements.scheme !== "exact") return `its scheme is "${requirements.scheme}", not "exact"`;
-    if (requirements.network !== network) return `it is paid on ${requirements.network}, not ${network}`;
-    if (!/^0x[0-9a-fA-F]{40}$/.test(requirements.asset) || !isAddressEqual(requirements.asset as Address, options.token)) return `it is paid in ${requirements.asset}, not the deployment's token ${options.token}`;
+    const batchSettlement = requirements.scheme === BATCH_SETTLEMENT_SCHEME && (await hasBatchContracts());
     const payee = await payeeOf(offer);
-    if (!/^0x[0-9a-fA-F]{40}$/.test(requirements.payTo) || !isAddressEqual(requirements.payTo as Address, payee)) return `its payTo ${requirements.payTo} is not X402Splitter's payee ${payee} for this provider and model`;
-    if (BigInt(requirements.amount) > terms.maxCost) return `it asks ${requirements.amount} base units, more than this request can cost at the offer's price (${terms.maxCost})`;
-    return undefined;
+    return requirementsObjection(requirements, { network, token: options.token, payee, provider: offer.provider, maxCost: terms.maxCost, batchSettlement });
   }
 
   /** An unpaid request: the first routed provider's checked requirements, as a 402 to the client. */
@@ -234,26 +250,29 @@ export function createGatewayX402(options: GatewayX402Options) {
       if (upstream.status === 402 && header) {
         const parsed = parsePaymentRequiredHeader(header);
         const accepts = parsed.ok ? parsed.value.accepts : [];
-        let chosen: PaymentRequirements | undefined;
+        const passed: PaymentRequirements[] = [];
         const objections: string[] = parsed.ok ? [] : [`its PAYMENT-REQUIRED header is malformed: ${parsed.problem}`];
         for (const candidate of accepts) {
-          const why = await objection(offer, candidate, terms).catch((error: unknown) => `its payee could not be read from X402Splitter: ${messageOf(error)}`);
+          const why = await objection(offer, candidate, terms).catch((error: unknown) => `its payee or the batch-settlement contracts could not be read from the chain: ${messageOf(error)}`);
           if (why === undefined) {
-            chosen = candidate;
-            break;
+            passed.push(candidate);
+            continue;
           }
-          objections.push(why);
+          // The client can still pay by the entries that pass: one that fails is dropped, not the provider.
+          logger.debug("dropped a provider's x402 requirements entry", { provider: offer.provider, scheme: candidate.scheme, why });
+          objections.push(`${candidate.scheme}: ${why}`);
         }
+        const chosen = passed[0];
         if (!parsed.ok || !chosen) {
           skip(offer, "x402_unavailable", `The provider's x402 requirements are not acceptable: ${objections.join("; ") || "it offers no way to pay"}`);
           continue;
         }
-        const required = atGateway({ ...parsed.value, accepts: [chosen] }, origin, path);
+        const required = atGateway({ ...parsed.value, accepts: passed }, origin, path);
         throw new GotongError(`This gateway is paid per request with x402: ${required.error ?? "PAYMENT-SIGNATURE header is required"}`, {
           code: "voucher_missing",
           status: 402,
           headers: { [X402_HEADERS.paymentRequired]: encodeX402Header({ ...required, error: required.error ?? `${X402_HEADERS.paymentSignature} header is required` }) },
-          hint: `Pay with x402 (the PAYMENT-REQUIRED header says how): ${chosen.amount} base units of ${chosen.asset} to ${chosen.payTo}, provider ${offer.provider}'s X402Splitter payee.`,
+          hint: `Pay with x402 (the PAYMENT-REQUIRED header says how, by ${passed.map((a) => a.scheme).join(" or ")}): ${chosen.amount} base units of ${chosen.asset} to ${chosen.payTo}, provider ${offer.provider}'s X402Splitter payee.`,
         });
       }
       if (upstream.status === 402) {
@@ -285,18 +304,13 @@ export function createGatewayX402(options: GatewayX402Options) {
     const { path, signal, origin, payment } = request;
     const parsed = parsePaymentPayloadHeader(payment!);
     if (!parsed.ok) throw refuse(origin, path, X402_ERROR_REASONS.payload, `the ${X402_HEADERS.paymentSignature} header is malformed: ${parsed.problem}`);
-    const exact = parseExactEvmPayload(parsed.value.payload);
-    if (!exact.ok) throw refuse(origin, path, X402_ERROR_REASONS.payload, `The exact EVM payload is malformed: ${exact.problem}`);
-    const { authorization } = exact.value;
-    const payTo = parsed.value.accepted.payTo;
-    if (!/^0x[0-9a-fA-F]{40}$/.test(payTo) || !isAddressEqual(payTo as Address, authorization.to)) {
-      throw refuse(origin, path, X402_ERROR_REASONS.recipientMismatch, `The authorization pays ${authorization.to} but the payment's payTo is ${payTo}; nothing was forwarded`);
-    }
+    const target = readPaymentTarget(parsed.value, options.chainId);
+    if ("reason" in target) throw refuse(origin, path, target.reason, target.message);
     const candidates = await offersOf(model);
     const known = await Promise.all(candidates.map(async (offer) => ({ offer, payee: await payeeOf(offer).catch(() => undefined) })));
-    const offer = known.find((k) => k.payee !== undefined && isAddressEqual(k.payee, authorization.to))?.offer;
+    const offer = known.find((k) => k.payee !== undefined && isAddressEqual(k.payee, target.payee))?.offer;
     if (!offer) {
-      throw refuse(origin, path, X402_ERROR_REASONS.recipientMismatch, `The payment pays ${getAddress(authorization.to)}, which is no X402Splitter payee of an offer of "${model}" this gateway knows; nothing was forwarded`);
+      throw refuse(origin, path, target.unknownPayeeReason, `The payment pays ${target.payee}, which is no X402Splitter payee of an offer of "${model}" this gateway knows; nothing was forwarded`);
     }
     // Only the receipt check needs them here: a provider that does not say its context size is
     // held to the largest one the gateway believes (2^20 tokens) and to what arrives.
@@ -322,7 +336,7 @@ export function createGatewayX402(options: GatewayX402Options) {
           status: 502,
           retryable: true,
           cause: error,
-          hint: `The payment was sent to no other provider: it pays only ${getAddress(authorization.to)}. Unless the provider received and settled it, it is unspent (the token's authorizationState for your address and nonce ${authorization.nonce} says so) and lapses at ${authorization.validBefore}; sign a new payment for new requirements to be served by another provider.`,
+          hint: `The payment was sent to no other provider: it pays only ${target.payee}. ${target.ifUnanswered}`,
         });
       }
       try {
@@ -359,17 +373,16 @@ export function createGatewayX402(options: GatewayX402Options) {
       }
       const receiptHeader = upstream.header(HEADERS.receipt);
       if (receiptHeader) headers[HEADERS.receipt] = receiptHeader;
-      const payer = getAddress(authorization.from);
-      // The provider files an x402 request's receipt under its payment: one "channel" per authorization.
-      const channelId = keccak256(encodeAbiParameters([{ type: "address" }, { type: "bytes32" }], [payer, authorization.nonce]));
+      const { channelId } = target;
       const context: RelayContext = {
         offer,
         requestId,
         terms,
         signal,
-        // The client has paid already (the worst case, settled before serving): a receipt that
-        // fails the gateway's checks cannot be refused payment. It is reported and the provider
-        // excluded from routing, and the answer the client paid for is still delivered.
+        // The client has paid already (`exact`: the worst case, settled before serving;
+        // `batch-settlement`: a voucher for it, in the provider's hands): a receipt that fails the
+        // gateway's checks cannot be refused payment. It is reported and the provider excluded
+        // from routing, and the answer the client paid for is still delivered.
         accept: (receipt, receivedOutputTokens) => {
           try {
             return checkReceipt(options.verifier, offer, receipt, { requestId, channelId, bounds: { ...terms, receivedOutputTokens } });
