@@ -23,6 +23,8 @@ export type PromptCounter = {
   countEmbeddingInput(weightsHash: Hex, inputs: readonly EmbeddingInput[]): number | undefined;
   /** Weights hashes whose tokenizer is loaded. */
   known(): Hex[];
+  /** The GGUF file of the model with these weights, when its tokenizer loaded (the web page's tokenizer reads its vocabulary). */
+  fileOf(weightsHash: Hex): string | undefined;
   dispose(): Promise<void>;
 };
 
@@ -44,7 +46,7 @@ export function ggufFilesIn(dir: string): string[] {
  * line: the gateway then falls back to its byte bound for that model.
  */
 export async function createPromptCounter(files: readonly string[], logger: Logger): Promise<PromptCounter> {
-  const renderers = new Map<string, { model: LlamaModel; render: ReturnType<typeof createPromptRenderer> }>();
+  const renderers = new Map<string, { model: LlamaModel; render: ReturnType<typeof createPromptRenderer>; path: string }>();
   let embeddingTokens: typeof EmbeddingTokens | undefined;
   if (files.length > 0) {
     // Loaded only when there is a tokenizer to load: a gateway without GGUFs (and the agent SDK's
@@ -61,7 +63,7 @@ export async function createPromptCounter(files: readonly string[], logger: Logg
         const weightsHash = `0x${await hashFile(path)}`.toLowerCase();
         if (renderers.has(weightsHash)) continue;
         const model = await llama.loadModel({ modelPath: path, vocabOnly: true });
-        renderers.set(weightsHash, { model, render: createPromptRenderer(model) });
+        renderers.set(weightsHash, { model, render: createPromptRenderer(model), path });
         logger.info("counting prompt tokens exactly", { model: path, sha256: weightsHash.slice(2, 14) });
       } catch (error) {
         logger.warn("no exact token counts for a model file", { model: path, error: (error as Error).message });
@@ -81,6 +83,7 @@ export async function createPromptCounter(files: readonly string[], logger: Logg
       return model && tokensOf && inputs.reduce((sum, input) => sum + tokensOf(model, input).length, 0);
     },
     known: () => [...renderers.keys()] as Hex[],
+    fileOf: (weightsHash) => renderers.get(weightsHash.toLowerCase())?.path,
     async dispose() {
       for (const { model } of renderers.values()) await model.dispose();
       renderers.clear();

@@ -2,6 +2,7 @@ import { LISTEN_BACKLOG } from "../common/http.ts";
 import { once } from "node:events";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import type { Hex } from "viem";
 import type { ChainClients } from "../chain/createClients.ts";
 import type { Deployment } from "../chain/deployment.ts";
 import type { GotongHome } from "../common/home.ts";
@@ -29,6 +30,8 @@ export type GatewayRouteContext = {
   router: Router;
   channels: ChannelManager;
   logger: Logger;
+  /** The GGUF of the model with these weights when the gateway counts its tokens (see createPromptCounter); undefined otherwise. */
+  tokenizerFileOf: (weightsHash: Hex) => Promise<string | undefined>;
 };
 
 /** A request handler beside the gateway's own routes: true when it took the request. */
@@ -54,7 +57,7 @@ export type StartGatewayOptions = GatewayServicesOptions & {
   /**
    * x402 for clients that pay through the gateway (`--x402`): a generation request without an API
    * key is answered 402 with the chosen provider's requirements, and one that carries an x402
-   * `exact` payment is forwarded to the provider it pays (see createGatewayX402). The gateway
+   * `exact` or `batch-settlement` payment is forwarded to the provider it pays (see createGatewayX402). The gateway
    * spends nothing and opens no channel for these. Default false: unchanged.
    */
   x402?: boolean;
@@ -94,7 +97,7 @@ export async function startGateway(options: StartGatewayOptions) {
 async function serveGateway(options: StartGatewayOptions, services: Awaited<ReturnType<typeof startGatewayServices>>) {
   const { deployment, logger } = options;
   const { clients, store, router, channels } = services;
-  const extraRoutes = options.extraRoutes?.({ home: options.home, deployment, clients, store, router, channels, logger });
+  const extraRoutes = options.extraRoutes?.({ home: options.home, deployment, clients, store, router, channels, logger, tokenizerFileOf: services.tokenizerFileOf });
   const host = options.host ?? "127.0.0.1";
   // Clients reach a gateway bound to a named address by that name; loopback names always work.
   const allowedHosts = [...(options.allowedHosts ?? []), ...(["0.0.0.0", "::"].includes(host) ? [] : [host])];

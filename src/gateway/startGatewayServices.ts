@@ -228,6 +228,11 @@ function openServices(options: GatewayServicesOptions, lock: StateLock) {
     countEmbeddingInput: (...args: Parameters<PromptCounter["countEmbeddingInput"]>) => promptCounter?.countEmbeddingInput(...args),
     /** Settles once the tokenizers for exact prompt counts are loaded. */
     promptCounterReady,
+    /** The GGUF of the model with these weights, once the tokenizers have loaded; undefined when its tokenizer is not at hand. */
+    tokenizerFileOf: async (weightsHash: Hex) => {
+      await promptCounterReady;
+      return promptCounter?.fileOf(weightsHash);
+    },
     /** Sends the vouchers for the latest requests now (it also runs on its timer). */
     settle: () => settler.settle(),
     /** How many settlement vouchers have been posted to providers (for tests and diagnostics). */

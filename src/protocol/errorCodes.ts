@@ -132,6 +132,8 @@ export const modelErrorCodes = [
   "not_model_owner",
   "royalty_too_high",
   "royalties_pending",
+  // A GGUF whose vocabulary the TypeScript tokenizer cannot count exactly (not SentencePiece, or no tokens).
+  "tokenizer_unsupported",
   "weights_hash_mismatch",
 ] as const;
 

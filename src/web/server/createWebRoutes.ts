@@ -21,6 +21,7 @@ import { readEarnings } from "./readEarnings.ts";
 import { readFunding } from "./readFunding.ts";
 import { readLineage } from "./readLineage.ts";
 import { readWithdrawable } from "./readWithdrawable.ts";
+import { createTokenizerRoute } from "./createTokenizerRoute.ts";
 import { chainRpcFromCookie, chainRpcOrigin, serveWebAsset, WEB_SECURITY_HEADERS } from "./serveWebAsset.ts";
 import { readWebBuildState } from "./webBuildState.ts";
 import { RUNNING_FROM_BUILD, WEB_DIST_DIR } from "./webPaths.ts";
@@ -35,6 +36,12 @@ export type WebRoutesOptions = {
   channels: ChannelManager;
   logger: Logger;
   /**
+   * The GGUF of the model with these weights, when the gateway has it (GatewayRouteContext's
+   * `tokenizerFileOf`): the page counts a message's tokens with its vocabulary. Default: none, so
+   * the page bounds tokens by bytes.
+   */
+  tokenizerFileOf?: (weightsHash: Hex) => Promise<string | undefined>;
+  /**
    * Offer the page a wallet that signs with the gateway's own key (see `createLocalWallet`).
    * Default: only on a local devnet (chain id 31337), where that key is a test key.
    */
@@ -47,7 +54,7 @@ const LATENCY_TTL_MS = 15_000;
 /**
  * The web app's side of the gateway: serves the page `npm run build:web` built (dist/web/app) at `/`
  * and the read-only JSON the page shows (explorer, a model's lineage, channels, earnings, funding, what a withdrawal
- * would pay, the token transfers of a transaction), plus the local wallet on a local network.
+ * would pay, the token transfers of a transaction, a model's vocabulary to count tokens with), plus the local wallet on a local network.
  * A composition root (`gotong up`, `gotong gateway start --web`) mounts it on a gateway as
  * `startGateway({ extraRoutes })`; the gateway by itself serves no web app. The page is never built
  * here: a missing build is answered with a page that says to run `npm run build:web`.
@@ -76,6 +83,8 @@ export function createWebRoutes(options: WebRoutesOptions) {
   // The chain RPC the page checks providers' keys through unless the person names another: the
   // gateway's own only on a local devnet (its URL is a local port; a real network's may hold an API key).
   const defaultChainRpc = deployment.chainId === 31337 ? chainRpcOrigin(deployment.rpcUrl) : undefined;
+
+  const serveTokenizer = createTokenizerRoute(options.tokenizerFileOf ?? (async () => undefined));
 
   const latency = new Map<string, { at: number; ms: number | undefined }>();
   async function latencyOf(endpoint: string): Promise<number | undefined> {
@@ -164,6 +173,8 @@ export function createWebRoutes(options: WebRoutesOptions) {
       }
       throw new GotongError("Say what to withdraw: `model`, `earnings` or `channel`", { code: "invalid_parameter", status: 400 });
     }
+    const tokenizer = /^\/gotong\/web\/tokenizer\/(0x[0-9a-fA-F]{64})$/.exec(path);
+    if (tokenizer) return serveTokenizer(req, res, tokenizer[1] as Hex);
     const tx = /^\/gotong\/web\/tx\/(0x[0-9a-fA-F]{64})$/.exec(path);
     if (tx) {
       const receipt = await client.getTransactionReceipt({ hash: tx[1] as Hex }).catch(() => undefined);

@@ -1,3 +1,5 @@
+import { existsSync, mkdirSync, symlinkSync } from "node:fs";
+import { basename, join } from "node:path";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { erc20Abi, type Address, type Hex, type PublicClient } from "viem";
 import { createClients, type ChainClients } from "../../../src/chain/createClients.ts";
@@ -16,8 +18,12 @@ import { startCutProxy } from "./cutProxy.ts";
  * A whole local network for the browser tests: a devnet, a published model, a provider behind a
  * recording proxy (gateway ↔ provider), a gateway behind another (browser ↔ gateway), and the built
  * web app. The browser opens `pageUrl`, so every byte it exchanges with the gateway is recorded.
+ *
+ * @param options.gatewayHasModel put the model's GGUF in the gateway's models folder, so the gateway
+ *   counts its tokens and hands the page its vocabulary (GET /gotong/web/tokenizer/…). Default false:
+ *   the page bounds tokens by bytes (unless the model was generated into that folder: no shared models).
  */
-export async function startWebNetwork() {
+export async function startWebNetwork(options: { gatewayHasModel?: boolean } = {}) {
   await ensureWebBuild();
   const net = await startChatNetwork();
   try {
@@ -25,6 +31,11 @@ export async function startWebNetwork() {
     const providerPort = await freePort();
     const providerTap = await startCutProxy({ host: "127.0.0.1", port: providerPort });
     const provider = await net.provider(model.path, { port: providerPort, publicUrl: providerTap.url });
+    const inModels = join(net.home.models, basename(model.path));
+    if (options.gatewayHasModel && !existsSync(inModels)) {
+      mkdirSync(net.home.models, { recursive: true });
+      symlinkSync(model.path, inModels);
+    }
     const gateway = await net.gateway({ offersRefreshMs: 0, web: true });
     const gatewayTap = await startCutProxy({ host: "127.0.0.1", port: Number(new URL(gateway.url).port) });
     const { deployment } = net.devnet;

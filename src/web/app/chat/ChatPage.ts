@@ -14,6 +14,7 @@ import { applyReceipts, findReceipts } from "./findReceipts.ts";
 import { fitHistory } from "./fitHistory.ts";
 import { exportHistory, markInterrupted, newId, openChatHistory, type ChatHistory, type Conversation, type StoredMessage } from "./history.ts";
 import { loadModels, type ModelChoice } from "./loadModels.ts";
+import { loadTokenCounter, type TokenCounting } from "./loadTokenCounter.ts";
 import { MessageView } from "./MessageView.ts";
 import { ConversationList } from "./ConversationList.ts";
 import { MAX_HISTORY_FILE_BYTES, mergeImported, parseHistoryFile } from "./importHistory.ts";
@@ -110,6 +111,12 @@ export function ChatPage() {
   const current = conversations.find((c) => c.id === currentId);
   const chosen = useMemo(() => choices?.find((c) => c.model === model), [choices, model]);
   const contextLength = chosen?.contextLength;
+  // The chosen model's token counter (its vocabulary from the gateway), or why tokens are bounded by bytes.
+  const [counting, setCounting] = useState<{ weightsHash: string | undefined; counting: TokenCounting }>();
+  const weightsHash = chosen?.weightsHash;
+  const countTokens = counting?.weightsHash === weightsHash && counting?.counting.status === "counted" ? counting.counting.count : undefined;
+  const boundedBecause =
+    counting?.weightsHash !== weightsHash ? "while the model's tokenizer loads" : counting?.counting.status === "bounded" ? counting.counting.reason : undefined;
   const maxTokens = parseMaxTokens(maxTokensText, contextLength);
   const settings = parseChatSettings(settingsDraft);
   // The chat is paid through the gateway's payment channels, from its account.
@@ -176,6 +183,17 @@ export function ChatPage() {
   }, []);
 
   useEffect(() => {
+    if (!chosen) return;
+    let stale = false;
+    void loadTokenCounter(weightsHash).then((c) => {
+      if (!stale) setCounting({ weightsHash, counting: c });
+    });
+    return () => {
+      stale = true;
+    };
+  }, [weightsHash, Boolean(chosen)]);
+
+  useEffect(() => {
     if (current?.model && choices?.some((c) => c.model === current.model)) setModel(current.model);
     // (A conversation just created may not be listed yet: its settings are the ones already shown.)
     if (currentId === undefined || current) setSettingsDraft(settingsText(current?.settings));
@@ -225,8 +243,8 @@ export function ChatPage() {
   const joined = current && current.model === model ? current : undefined;
   const systemPrompt = settings.ok ? settings.value.systemPrompt : undefined;
   const fitted = useMemo(
-    () => (maxTokens.ok && draft.trim() ? fitHistory(joined?.messages ?? [], draft.trim(), { contextLength, maxTokens: maxTokens.value, systemPrompt }) : undefined),
-    [joined, draft, contextLength, maxTokens.ok && maxTokens.value, systemPrompt],
+    () => (maxTokens.ok && draft.trim() ? fitHistory(joined?.messages ?? [], draft.trim(), { contextLength, maxTokens: maxTokens.value, systemPrompt, countTokens }) : undefined),
+    [joined, draft, contextLength, maxTokens.ok && maxTokens.value, systemPrompt, countTokens],
   );
 
   /** Keeps the settings typed: with the current conversation at once (so a reload keeps them), else for the next new chat. */
@@ -274,10 +292,13 @@ export function ChatPage() {
     // An edited question of this conversation: what goes with it is what came before it.
     const editAt = editOf ? conversation.messages.findIndex((m) => m.id === editOf.id) : -1;
     if (editAt >= 0) earlier = conversation.messages.slice(0, editAt);
-    const fit = fitHistory(earlier, text, { contextLength, maxTokens: maxTokens.value, systemPrompt: settings.value.systemPrompt });
+    const fit = fitHistory(earlier, text, { contextLength, maxTokens: maxTokens.value, systemPrompt: settings.value.systemPrompt, countTokens });
     if (!fit.ok) {
+      const size = fit.counted
+        ? `it is ${fit.messageTokens.toLocaleString()} tokens (counted with the model's tokenizer), the prompt up to ${fit.promptTokens.toLocaleString()} with the chat template`
+        : `it may take up to ${fit.promptTokens.toLocaleString()} tokens (bounded by its bytes)`;
       return setError(
-        new PageError(`This message is too long for this model: it may take up to ${fit.promptTokens.toLocaleString()} tokens, and the model's ${contextLength?.toLocaleString()}-token context leaves room for ${fit.room.toLocaleString()} with a ${maxTokens.value.toLocaleString()}-token answer.`, {
+        new PageError(`This message is too long for this model: ${size}, and the model's ${contextLength?.toLocaleString()}-token context leaves room for ${fit.room.toLocaleString()} with a ${maxTokens.value.toLocaleString()}-token answer.`, {
           code: "context_length_exceeded",
           hint: "Shorten it, or lower Longest answer. Nothing was sent.",
         }),
@@ -610,6 +631,17 @@ export function ChatPage() {
             { id: "prompt-count", class: tooLong || (fitted && !fitted.ok) ? "fine danger" : "fine" },
             `${draft.trim().length.toLocaleString()} / ${MAX_PROMPT_CHARS.toLocaleString()} characters`,
             fitted && !fitted.ok && !tooLong ? " · too long for this model's context" : "",
+            // The message's own tokens: counted by the model's tokenizer in this page, or bounded by bytes (and why).
+            // (Not for a message over the character limit: that limit refuses it first.)
+            fitted && !tooLong
+              ? h(
+                  "span",
+                  { "data-testid": "message-tokens", "data-counted": String(fitted.counted) },
+                  fitted.counted
+                    ? ` · ${formatCount(fitted.messageTokens)} token${fitted.messageTokens === 1 ? "" : "s"} (counted)`
+                    : ` · up to ${formatCount(fitted.messageTokens)} tokens (bounded by bytes${boundedBecause ? `: ${boundedBecause}` : ""})`,
+                )
+              : null,
             // What this turn takes of the context: earlier turns as their receipts counted them, the rest bounded (fitHistory).
             fitted?.ok && contextLength !== undefined && maxTokens.ok
               ? h("span", { "data-testid": "context-use" }, ` · at most ${formatCount(fitted.promptTokens)} + ${formatCount(maxTokens.value)} (answer) of ${formatCount(contextLength)} tokens`)

@@ -1,13 +1,22 @@
 import { getJson } from "../lib/api.ts";
 
 /** A model the chat can pick: its live providers, lowest prices and context, as the gateway lists it. */
-export type ModelChoice = { model: string; providers: number; input: bigint; output: bigint; contextLength: number | undefined; capabilities: string[] };
+export type ModelChoice = {
+  model: string;
+  /** The registered weights' sha256 (0x…): names the vocabulary the page counts tokens with (see loadTokenCounter). */
+  weightsHash: string | undefined;
+  providers: number;
+  input: bigint;
+  output: bigint;
+  contextLength: number | undefined;
+  capabilities: string[];
+};
 
 /** A model as `GET /v1/models` lists it (the fields the chat reads). */
 type ListedModel = {
   id: string;
   context_length: number | null;
-  gotong?: { providers: number; sealed: boolean; capabilities: string[]; pricePerMillionInput: string; pricePerMillionOutput: string };
+  gotong?: { weightsHash?: string; providers: number; sealed: boolean; capabilities: string[]; pricePerMillionInput: string; pricePerMillionOutput: string };
 };
 
 /**
@@ -23,6 +32,7 @@ export async function loadModels(): Promise<ModelChoice[]> {
     .filter((m) => m.gotong && (m.gotong.capabilities.length === 0 || m.gotong.capabilities.includes("chat")))
     .map((m) => ({
       model: m.id,
+      weightsHash: m.gotong!.weightsHash,
       providers: m.gotong!.providers,
       input: BigInt(m.gotong!.pricePerMillionInput),
       output: BigInt(m.gotong!.pricePerMillionOutput),
