@@ -7,6 +7,12 @@ import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {AgentRegistry} from "./AgentRegistry.sol";
 
+/// @notice What AgentReputation reads of X402Splitter: the x402 payments it settled, by payer and provider.
+interface IX402PaymentRecord {
+    /// @notice What `payer` has paid `provider` through `settle`, in total.
+    function paidBy(address payer, address provider) external view returns (uint256);
+}
+
 /// @title AgentReputation
 /// @notice Reputation for agents, with ERC-8004's reputation interface (`giveFeedback`,
 ///         `revokeFeedback`, `appendResponse`, `readFeedback`, `getSummary`, `getClients`,
@@ -18,15 +24,32 @@ import {AgentRegistry} from "./AgentRegistry.sol";
 ///         reviewer has made to the agent and not cited yet (and is refused when there is none);
 ///         `giveFeedbackForPayment` cites one.
 ///
+///         x402 payments count too. X402Splitter records what each payer paid each provider through
+///         its `settle` (`paidBy`); when the agent's wallet is a provider, `giveFeedback` also cites
+///         what the reviewer paid that wallet that way and has not cited yet, and weighs it with the
+///         `payAgent` payments (`X402PaymentsCited` says how much). Cited x402 amounts are kept by
+///         reviewer and *wallet*, not by agent, because an x402 payment pays an address: a unit paid
+///         to a wallet is cited once whichever agent names it, so two agents that share a wallet
+///         cannot both weigh it, and an agent that moves to another wallet and back finds what it had
+///         cited still cited. What that leaves: a reviewer's x402 payments to an address made before
+///         it became this agent's wallet count for it (once; the wallet signed its binding, so they
+///         paid the same key), and where agents share a wallet, the first one reviewed takes the
+///         whole open amount. Only `settle` records a payer; x402 money split with X402Splitter's
+///         `split`, or paid by another scheme (batch-settlement claims), does not count.
+///
 ///         Paying your own agent from another address gives money back to yourself, so `payAgent`
 ///         takes the protocol fee from every payment (to the protocol's steward, for funding rounds):
 ///         weight bought through round trips costs that fee per unit of weight, and funds open-source AI.
+///         An x402 round trip pays X402Splitter's split instead: the protocol fee, and the model's
+///         royalty unless the provider owns the model.
 ///
 ///         `getSummary` is the payment-weighted mean of the counted values, in the largest
 ///         `valueDecimals` among them (rounded toward zero); `getPaidSummary` also returns the total
 ///         weight.
 /// @dev Values are bounded (`MAX_ABS_VALUE`, `MAX_VALUE_DECIMALS`) so a normalized value fits an
-///      int128; weighted sums use `mulDiv`, so no weight can overflow them.
+///      int128; weighted sums use `mulDiv`, so no weight can overflow them. A feedback cites at most
+///      `MAX_PAYMENT` of x402 payments at once (the rest stays open for the next), as a payment is at
+///      most `MAX_PAYMENT`, so weights stay sums of amounts below 2**128.
 contract AgentReputation is ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
@@ -152,10 +175,28 @@ contract AgentReputation is ReentrancyGuardTransient {
     /// @param agentId The agent.
     /// @param clientAddress The reviewer.
     /// @param feedbackIndex The feedback's index.
-    /// @param weight The total amount of the payments cited.
-    /// @param payments How many payments it cites.
+    /// @param weight The total amount cited: the `payAgent` payments and the x402 amount.
+    /// @param payments How many `payAgent` payments it cites (the x402 amount: `X402PaymentsCited`).
     event FeedbackWeighted(
         uint256 indexed agentId, address indexed clientAddress, uint64 feedbackIndex, uint256 weight, uint256 payments
+    );
+
+    /// @notice Feedback cited x402 payments: what the reviewer paid the agent's wallet through
+    ///         X402Splitter's `settle` and had not cited yet.
+    /// @param agentId The agent.
+    /// @param clientAddress The reviewer (the x402 payer).
+    /// @param feedbackIndex The feedback's index.
+    /// @param wallet The agent's wallet, the provider the x402 payments paid.
+    /// @param amount The x402 amount cited, part of the feedback's weight.
+    /// @param citedTotal All the reviewer has cited of its x402 payments to `wallet`, `amount`
+    ///        included; `x402Splitter.paidBy(clientAddress, wallet)` beyond it is still open.
+    event X402PaymentsCited(
+        uint256 indexed agentId,
+        address indexed clientAddress,
+        uint64 feedbackIndex,
+        address indexed wallet,
+        uint256 amount,
+        uint256 citedTotal
     );
 
     /// @notice Feedback was revoked by its reviewer.
@@ -242,6 +283,9 @@ contract AgentReputation is ReentrancyGuardTransient {
     /// @notice The fee on each payment, in basis points.
     uint16 public immutable feeBps;
 
+    /// @notice The X402Splitter whose `settle` payments count as payments (zero: x402 not counted).
+    IX402PaymentRecord public immutable x402Splitter;
+
     /// @dev Payments, by id (ids count from 1; index 0 is unused).
     Payment[] private _payments;
 
@@ -253,6 +297,9 @@ contract AgentReputation is ReentrancyGuardTransient {
 
     /// @dev The last feedback index by agent and reviewer.
     mapping(uint256 agentId => mapping(address client => uint64)) private _lastIndex;
+
+    /// @dev The x402 amount each reviewer has cited, by the wallet it paid (see the contract's notice).
+    mapping(address reviewer => mapping(address wallet => uint256)) private _x402Cited;
 
     /// @dev Reviewers of each agent.
     mapping(uint256 agentId => address[]) private _clients;
@@ -267,13 +314,21 @@ contract AgentReputation is ReentrancyGuardTransient {
     /// @param identity_ The identity registry.
     /// @param feeRecipient_ Where fees go; not zero.
     /// @param feeBps_ The fee on each payment, at most `MAX_FEE_BPS`.
-    constructor(IERC20 token_, AgentRegistry identity_, address feeRecipient_, uint16 feeBps_) {
+    /// @param x402Splitter_ The X402Splitter whose x402 payments count; zero for none.
+    constructor(
+        IERC20 token_,
+        AgentRegistry identity_,
+        address feeRecipient_,
+        uint16 feeBps_,
+        IX402PaymentRecord x402Splitter_
+    ) {
         if (feeRecipient_ == address(0)) revert ZeroFeeRecipient();
         if (feeBps_ > MAX_FEE_BPS) revert FeeTooHigh(feeBps_, MAX_FEE_BPS);
         token = token_;
         identity = identity_;
         feeRecipient = feeRecipient_;
         feeBps = feeBps_;
+        x402Splitter = x402Splitter_;
         _payments.push(); // ids count from 1
     }
 
@@ -307,7 +362,9 @@ contract AgentReputation is ReentrancyGuardTransient {
     }
 
     /// @notice ERC-8004 feedback. Cites every payment the caller made to the agent and has not cited
-    ///         yet, and weighs their total; refused when there is none.
+    ///         yet, and what it paid the agent's wallet through X402Splitter's `settle` and has not
+    ///         cited yet (at most `MAX_PAYMENT` of it), and weighs their total; refused when there is
+    ///         nothing to cite.
     /// @param agentId The agent.
     /// @param value The value (a score, a rate; application-defined), `|value| <= MAX_ABS_VALUE`.
     /// @param valueDecimals Its decimals, at most `MAX_VALUE_DECIMALS`.
@@ -326,12 +383,11 @@ contract AgentReputation is ReentrancyGuardTransient {
         string memory feedbackURI,
         bytes32 feedbackHash
     ) external {
-        _checkNotSelf(agentId, msg.sender, _walletOf(agentId));
-        (uint256 weight, uint256 cited) = _citeUncited(agentId);
-        _record(agentId, weight, cited, _input(value, valueDecimals, tag1, tag2, endpoint, feedbackURI, feedbackHash));
+        _giveFeedback(agentId, _input(value, valueDecimals, tag1, tag2, endpoint, feedbackURI, feedbackHash));
     }
 
-    /// @notice Feedback citing one payment, weighted by its amount.
+    /// @notice Feedback citing one `payAgent` payment, weighted by its amount (x402 payments are
+    ///         cited by `giveFeedback`).
     /// @param paymentId The payment; the caller must have made it, and it must not be cited yet.
     /// @param value The value, `|value| <= MAX_ABS_VALUE`.
     /// @param valueDecimals Its decimals, at most `MAX_VALUE_DECIMALS`.
@@ -484,6 +540,25 @@ contract AgentReputation is ReentrancyGuardTransient {
         return _lastIndex[agentId][clientAddress];
     }
 
+    /// @notice What `reviewer` has paid the agent's wallet through X402Splitter's `settle` and not
+    ///         cited yet: what its next `giveFeedback` for `agentId` cites (at most `MAX_PAYMENT` of it).
+    /// @param agentId The agent.
+    /// @param reviewer The reviewer.
+    /// @return The amount, in base units (zero without an X402Splitter or a wallet).
+    function x402Uncited(uint256 agentId, address reviewer) external view returns (uint256) {
+        address wallet = _walletOf(agentId);
+        if (address(x402Splitter) == address(0) || wallet == address(0)) return 0;
+        return x402Splitter.paidBy(reviewer, wallet) - _x402Cited[reviewer][wallet];
+    }
+
+    /// @notice What `reviewer` has cited of its x402 payments to `wallet`, for any agent.
+    /// @param reviewer The reviewer.
+    /// @param wallet The wallet (the provider paid).
+    /// @return The amount, in base units.
+    function x402Cited(address reviewer, address wallet) external view returns (uint256) {
+        return _x402Cited[reviewer][wallet];
+    }
+
     /// @notice The identity registry (ERC-8004).
     /// @return The registry's address.
     function getIdentityRegistry() external view returns (address) {
@@ -492,28 +567,58 @@ contract AgentReputation is ReentrancyGuardTransient {
 
     // ---------------------------------------------------------------- internal
 
+    /// @dev ERC-8004's `giveFeedback`: cites the open `payAgent` payments and x402 amount, refusing
+    ///      when both are nothing, and records the feedback weighted by their sum.
+    function _giveFeedback(uint256 agentId, FeedbackInput memory input) internal {
+        address wallet = _walletOf(agentId);
+        _checkNotSelf(agentId, msg.sender, wallet);
+        (uint256 weight, uint256 payments) = _citeUncited(agentId);
+        uint256 x402Amount = _citeX402(wallet);
+        if (weight == 0 && x402Amount == 0) revert NoPaymentToCite(agentId, msg.sender);
+        uint64 index = _record(agentId, weight + x402Amount, payments, input);
+        if (x402Amount != 0) {
+            emit X402PaymentsCited(agentId, msg.sender, index, wallet, x402Amount, _x402Cited[msg.sender][wallet]);
+        }
+    }
+
     /// @dev Marks every payment the caller made to `agentId` and has not cited as cited; returns
-    ///      their total and count, refusing when there is none.
+    ///      their total and count (zero when there is none).
     function _citeUncited(uint256 agentId) internal returns (uint256 weight, uint256 cited) {
         uint256[] storage open = _uncited[agentId][msg.sender];
-        for (uint256 i; i < open.length; ++i) {
+        uint256 length = open.length;
+        if (length == 0) return (0, 0);
+        for (uint256 i; i < length; ++i) {
             Payment storage p = _payments[open[i]];
             if (p.cited) continue;
             p.cited = true;
             weight += p.amount;
             ++cited;
         }
-        if (cited == 0) revert NoPaymentToCite(agentId, msg.sender);
         delete _uncited[agentId][msg.sender];
     }
 
-    /// @dev Stores a weighted feedback and emits ERC-8004's event.
-    function _record(uint256 agentId, uint256 weight, uint256 payments, FeedbackInput memory input) internal {
+    /// @dev Marks what the caller paid `wallet` through X402Splitter's `settle` and has not cited as
+    ///      cited, at most `MAX_PAYMENT` of it (the rest stays open); returns the amount. Kept by
+    ///      wallet, not agent: see the contract's notice. `paidBy` only grows and the cited amount
+    ///      never passes it, so the subtraction cannot underflow.
+    function _citeX402(address wallet) internal returns (uint256 amount) {
+        if (address(x402Splitter) == address(0) || wallet == address(0)) return 0;
+        uint256 cited = _x402Cited[msg.sender][wallet];
+        amount = x402Splitter.paidBy(msg.sender, wallet) - cited;
+        if (amount > MAX_PAYMENT) amount = MAX_PAYMENT;
+        if (amount != 0) _x402Cited[msg.sender][wallet] = cited + amount;
+    }
+
+    /// @dev Stores a weighted feedback and emits ERC-8004's event; returns its index.
+    function _record(uint256 agentId, uint256 weight, uint256 payments, FeedbackInput memory input)
+        internal
+        returns (uint64 index)
+    {
         if (input.valueDecimals > MAX_VALUE_DECIMALS) {
             revert ValueDecimalsTooLarge(input.valueDecimals, MAX_VALUE_DECIMALS);
         }
         if (input.value > MAX_ABS_VALUE || input.value < -MAX_ABS_VALUE) revert ValueTooLarge(input.value);
-        uint64 index = _lastIndex[agentId][msg.sender] + 1;
+        index = _lastIndex[agentId][msg.sender] + 1;
         _lastIndex[agentId][msg.sender] = index;
         Feedback storage f = _feedback[agentId][msg.sender][index];
         f.value = input.value;

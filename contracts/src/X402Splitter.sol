@@ -53,6 +53,12 @@ interface IRoyaltyCredit {
 ///         but credited to it in PaymentChannels (`creditRoyalty`), where it flows exactly as a
 ///         redeem's royalty does (`flowRoyalties`, `withdrawModelEarnings`). `PaymentSplit`'s
 ///         `royaltyTo` is then PaymentChannels. A model without a lineage is paid as before.
+///
+///         `settle` also records what each payer (the authorization's `from`) has paid each provider
+///         through it, in total (`paidBy`): AgentReputation counts it as payment to the agent whose
+///         wallet is the provider, so a payer's x402 payments weigh its feedback. Money that reaches a
+///         payee otherwise (an authorization submitted straight to the token, then `split`) has no
+///         known payer here and is not recorded.
 /// @dev `exact` pays exactly the authorized amount; x402 has no refund of an unused part. A
 ///      server that asks for a request's worst case is paid the worst case.
 contract X402Splitter is ReentrancyGuardTransient {
@@ -158,6 +164,9 @@ contract X402Splitter is ReentrancyGuardTransient {
     /// @dev Protocol fees credited and not yet withdrawn, by account.
     mapping(address account => uint256) private _earnings;
 
+    /// @dev What each payer has paid each provider through `settle`, in total (every model).
+    mapping(address payer => mapping(address provider => uint256)) private _paid;
+
     // ---------------------------------------------------------------- constructor
 
     /// @notice Deploys the splitter with the terms of `channels`, so an x402 payment and a voucher
@@ -176,7 +185,8 @@ contract X402Splitter is ReentrancyGuardTransient {
 
     /// @notice Submits an EIP-3009 `transferWithAuthorization` whose `to` is the pair's payee, and
     ///         splits it. Anyone may call it (the money can only go along the split); a provider
-    ///         calls it to settle an x402 `exact` payment.
+    ///         calls it to settle an x402 `exact` payment. Adds the authorization's value to what its
+    ///         `from` has paid `provider` (`paidBy`).
     /// @param provider The provider paid.
     /// @param modelId The model paid for; must be registered.
     /// @param authorization The payer's signed authorization, `to` being `payeeOf(provider, modelId)`.
@@ -190,6 +200,9 @@ contract X402Splitter is ReentrancyGuardTransient {
     {
         address payee = _payee(provider, modelId);
         _transferWithAuthorization(payee, authorization);
+        // Recorded only once the token has taken the authorization, so it grows only by what the payer
+        // signed (whoever submits it). It cannot overflow: it sums tokens that really moved.
+        _paid[authorization.from][provider] += authorization.value;
         emit AuthorizationSettled(authorization.from, authorization.nonce, provider, modelId, authorization.value);
         return _split(provider, modelId, payee);
     }
@@ -226,6 +239,17 @@ contract X402Splitter is ReentrancyGuardTransient {
     /// @return The amount, in base units.
     function earnings(address account) external view returns (uint256) {
         return _earnings[account];
+    }
+
+    /// @notice What `payer` has paid `provider` through `settle`, in total over every model and
+    ///         payment (each authorization's whole value: royalty and fee included). Payments split
+    ///         with `split` (submitted to the token by someone else) are not in it: their payer is not
+    ///         known here.
+    /// @param payer The payer (an authorization's `from`).
+    /// @param provider The provider paid.
+    /// @return The amount, in base units.
+    function paidBy(address payer, address provider) external view returns (uint256) {
+        return _paid[payer][provider];
     }
 
     /// @notice The payee (x402 `payTo`) of a (provider, model) pair, deployed or not.

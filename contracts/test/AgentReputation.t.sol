@@ -3,7 +3,7 @@ pragma solidity ^0.8.24;
 
 import {AgentFixture} from "./utils/AgentFixture.sol";
 import {AgentRegistry} from "../src/AgentRegistry.sol";
-import {AgentReputation} from "../src/AgentReputation.sol";
+import {AgentReputation, IX402PaymentRecord} from "../src/AgentReputation.sol";
 import {AgentWallet} from "../src/AgentWallet.sol";
 
 /// forge-config: default.isolate = true
@@ -19,7 +19,8 @@ contract AgentReputationTest is AgentFixture {
     function setUp() public override {
         super.setUp();
         registry = new AgentRegistry();
-        reputation = new AgentReputation(usd, registry, fundingPool, REPUTATION_FEE_BPS);
+        // x402 payments are counted in AgentReputation.x402.t.sol; here only `payAgent` pays.
+        reputation = new AgentReputation(usd, registry, fundingPool, REPUTATION_FEE_BPS, IX402PaymentRecord(address(0)));
         vm.startPrank(owner);
         wallet.setSignatureVerifier(address(registry), true);
         agentId = registry.register("ipfs://agent.json");

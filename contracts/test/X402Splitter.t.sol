@@ -84,6 +84,21 @@ contract X402SplitterTest is Fixture, Eip3009Signing {
         assertEq(usd.balanceOf(pairPayee), 0, "nothing left at the payee");
         assertEq(usd.balanceOf(sender), 1_000_000e6 - value, "the payer paid the value");
         assertTrue(usd.authorizationState(sender, nonce));
+        assertEq(splitter.paidBy(sender, provider), value, "the payment is recorded for its payer");
+    }
+
+    function test_settle_recordsWhatEachPayerPaidEachProvider() public {
+        uint256 otherModel = _registerModel(creator, 0);
+        splitter.settle(provider, modelId, _signed(senderKey, _authorization(payee, 3e6, "a")));
+        splitter.settle(
+            provider, otherModel, _signed(senderKey, _authorization(splitter.payeeOf(provider, otherModel), 4e6, "b"))
+        );
+        splitter.settle(
+            stranger, modelId, _signed(senderKey, _authorization(splitter.payeeOf(stranger, modelId), 5e6, "c"))
+        );
+        assertEq(splitter.paidBy(sender, provider), 7e6, "every model of the provider, summed");
+        assertEq(splitter.paidBy(sender, stranger), 5e6, "each provider apart");
+        assertEq(splitter.paidBy(stranger, provider), 0, "each payer apart");
     }
 
     function test_settle_emitsTheSplitAndItsTransfers() public {
@@ -166,6 +181,7 @@ contract X402SplitterTest is Fixture, Eip3009Signing {
         assertEq(usd.balanceOf(provider), 87.5e6);
         assertEq(usd.balanceOf(creator), 10e6);
         assertEq(splitter.earnings(fundingPool), 2.5e6);
+        assertEq(splitter.paidBy(sender, provider), 0, "a payment split with `split` has no known payer");
     }
 
     function test_split_revertsWhenThePayeeHoldsNothing() public {

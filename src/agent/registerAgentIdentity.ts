@@ -1,18 +1,39 @@
-import { decodeEventLog, type Address, type Hex, type LocalAccount } from "viem";
+import { decodeEventLog, getAddress, type Address, type Hex, type LocalAccount } from "viem";
 import type { ChainClients } from "../chain/createClients.ts";
 import type { Deployment } from "../chain/deployment.ts";
 import { AgentRegistryArtifact } from "../chain/contracts.generated.ts";
 import { writeAndWait } from "../chain/writeAndWait.ts";
 import { GotongError } from "../common/errors.ts";
 
-/** The ERC-8004 registration file of an agent, as a `data:` URI (what `gotong agent create` registers by default). */
-export function registrationDataUri(registration: { name: string; description: string; wallet: Address; chainId: number; services?: { name: string; endpoint: string }[] }): string {
+/** What an ERC-8004 registration file says of an agent (see {@link registrationDataUri}). */
+export type AgentRegistration = {
+  name: string;
+  description: string;
+  /** The agent's wallet: listed first among the services, as `eip155:<chainId>:<wallet>`. */
+  wallet: Address;
+  chainId: number;
+  /** Its other services (an OpenAI-compatible API, an MCP endpoint). Default: none. */
+  services?: { name: string; endpoint: string }[];
+  /**
+   * Whether it accepts x402 payments. Default false: an agent made by `gotong agent create` serves
+   * no x402 endpoint; a provider with x402 on declares true (registerProviderIdentity).
+   */
+  x402Support?: boolean;
+};
+
+/**
+ * The ERC-8004 registration file of an agent, as a `data:` URI (what `gotong agent create` and
+ * `gotong provider identity` register).
+ *
+ * @example registrationDataUri({ name: "my agent", description: "…", wallet, chainId: 31337 })
+ */
+export function registrationDataUri(registration: AgentRegistration): string {
   const json = {
     type: "https://eips.ethereum.org/EIPS/eip-8004#registration-v1",
     name: registration.name,
     description: registration.description,
     services: [{ name: "wallet", endpoint: `eip155:${registration.chainId}:${registration.wallet}` }, ...(registration.services ?? [])],
-    x402Support: false,
+    x402Support: registration.x402Support ?? false,
     active: true,
   };
   return `data:application/json;base64,${Buffer.from(JSON.stringify(json)).toString("base64")}`;
@@ -21,7 +42,9 @@ export function registrationDataUri(registration: { name: string; description: s
 /**
  * Registers an agent identity (an ERC-8004 agent id, an ERC-721 minted to the owner) with its
  * registration URI, and binds its agent wallet to it: the agent key signs ERC-8004's
- * `AgentWalletSet` message, which the registry checks through the wallet's ERC-1271. Returns the id.
+ * `AgentWalletSet` message, which the registry checks through the wallet's ERC-1271 (or, for an
+ * EOA wallet, by ECDSA). The registry binds the registrant itself at first, so a wallet that is the
+ * owner's own address is already bound and no second transaction is sent. Returns the id.
  */
 export async function registerAgentIdentity(
   owner: ChainClients,
@@ -44,11 +67,13 @@ export async function registerAgentIdentity(
     .find((e) => e?.eventName === "Registered");
   if (!registered) throw new GotongError("The agent registry did not report the new agent id", { code: "chain_error", status: 502 });
   const agentId = (registered.args as { agentId: bigint }).agentId;
-  await bindAgentWallet(owner, deployment, { agentId, wallet: options.wallet, agentKey: options.agentKey });
+  if (getAddress(options.wallet) !== getAddress(owner.account.address)) {
+    await bindAgentWallet(owner, deployment, { agentId, wallet: options.wallet, agentKey: options.agentKey });
+  }
   return agentId;
 }
 
-/** Binds `wallet` to `agentId`, with the agent key's signature for the wallet (ERC-1271). */
+/** Binds `wallet` to `agentId`, with the agent key's signature for the wallet (ERC-1271, or ECDSA when the wallet is the key's own address). */
 export async function bindAgentWallet(owner: ChainClients, deployment: Deployment, options: { agentId: bigint; wallet: Address; agentKey: LocalAccount }): Promise<Hex> {
   const registry = deployment.agentRegistry!;
   const r = { address: registry, abi: AgentRegistryArtifact.abi } as const;

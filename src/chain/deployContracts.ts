@@ -176,10 +176,11 @@ export async function deployContracts(clients: ChainClients, options: DeployOpti
   await steps.call({ address: quadraticFunding, abi: QuadraticFundingArtifact.abi, functionName: "setX402Splitter", args: [x402Splitter] });
   const attestationRegistry = await deploy(AttestationRegistryArtifact, []);
   // Agents: wallets with a spending policy, ERC-8004 identities, and reputation that counts paid feedback
-  // only (its fee goes to the steward, who feeds funding rounds).
+  // only (its fee goes to the steward, who feeds funding rounds). The payments it counts are its own
+  // `payAgent` ones and the x402 ones the splitter settled (`paidBy`), so it is given the splitter.
   const agentWalletFactory = await deploy(AgentWalletFactoryArtifact, []);
   const agentRegistry = await deploy(AgentRegistryArtifact, []);
-  const agentReputation = await deploy(AgentReputationArtifact, [token.address, agentRegistry, steward, protocolFeeBps]);
+  const agentReputation = await deploy(AgentReputationArtifact, [token.address, agentRegistry, steward, protocolFeeBps, x402Splitter]);
   // Datasets: ModelRegistry deploys its DatasetRegistry in its constructor (so nobody can point it at
   // another), read back here; pools of many contributors are created through the factory.
   const datasetRegistry = (await clients.public.readContract({ address: modelRegistry, abi: ModelRegistryArtifact.abi, functionName: "datasets" })) as Address;

@@ -193,6 +193,8 @@ async function serveProvider(options: StartProviderOptions) {
     /** Requests decoded together (1 for an upstream backend, which batches on its own). */
     parallel: parallel ?? 1,
     redeemer,
+    /** Whether requests without a voucher are paid with x402 (and `/mcp` is served): what its ERC-8004 registration declares as `x402Support`. */
+    x402: Boolean(x402),
     /** The x402 batch-settlement redeemer, where the scheme is on. */
     x402BatchRedeemer: x402Batch?.redeemer,
     store,

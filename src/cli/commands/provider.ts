@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { isAddress, type Address } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { basename, join } from "node:path";
-import { PaymentChannelsArtifact } from "../../chain/contracts.generated.ts";
+import { PaymentChannelsArtifact, ProviderRegistryArtifact } from "../../chain/contracts.generated.ts";
 import { bigintAsString } from "../../common/bigintJson.ts";
 import { readLockOwner } from "../../common/lockState.ts";
 import { formatChainTime, formatDuration } from "../../common/parseDuration.ts";
@@ -21,6 +21,8 @@ import { createProviderStore } from "../../provider/createProviderStore.ts";
 import { createRedeemer } from "../../provider/createRedeemer.ts";
 import { startProvider } from "../../provider/startProvider.ts";
 import { rotateProviderKey } from "../../provider/rotateProviderKey.ts";
+import { providerAcceptsX402 } from "../../provider/identity/providerAcceptsX402.ts";
+import { registerProviderIdentity } from "../../provider/identity/registerProviderIdentity.ts";
 import { parseRedeemGas, redeemGasFlags, redeemGasHelp } from "../parseRedeemGas.ts";
 import { context, integer, parse, tokens, untilStopped } from "../shared.ts";
 
@@ -100,6 +102,19 @@ ${identityHelp}`,
   \`gotong provider exit\` withdraws it. Channels already open stay redeemable: keep the provider
   (or \`gotong provider redeem\`) running until their last vouchers are redeemed.
 ${identityHelp}`,
+  identity: `gotong provider identity [--name NAME] [--endpoint URL] [--no-x402] [--json]
+
+  Registers the provider as an ERC-8004 agent in the deployment's identity registry, its wallet the
+  provider's own address, so the x402 payments it settles count as payments to it: a payer can then
+  give it feedback in AgentReputation (\`giveFeedback\`), weighted by what it paid. The registration
+  file (a data: URI) lists the OpenAI-compatible API (ENDPOINT/v1), the MCP endpoint (ENDPOINT/mcp)
+  when x402 is on, and \`x402Support\`. Run again, it finds the agent the provider owns (from the
+  registry's Registered events), updates its URI if the file changed, binds the wallet again if it
+  was changed or unset, and prints the same agent id.
+  --endpoint URL     the public URL to list (default: the endpoint registered in ProviderRegistry)
+  --no-x402          declare x402Support false (default: true when the deployment has an
+                     X402Splitter and its token takes EIP-3009 authorizations, as \`provider start\` decides)
+${identityHelp}`,
   exit: `gotong provider exit [--name NAME] [--json]
 
   Withdraws the unbonded stake once the unbonding delay is over (chain time); before that it refuses
@@ -122,6 +137,7 @@ gotong provider withdraw [--name NAME] [--to A]   redeems, then pays out the pro
 gotong provider unstake [--name NAME]             removes the offers and starts unbonding the stake
 gotong provider exit [--name NAME]                after the unbonding delay, withdraws the stake
 gotong provider rotate-key [--name NAME]          new HPKE key on-chain; the old one still opens requests for an hour
+gotong provider identity [--name NAME]            registers (or updates) the provider's ERC-8004 agent, for paid feedback
 Each takes --help of its own.`;
 }
 
@@ -137,6 +153,7 @@ export async function run(args: string[]) {
   if (sub === "withdraw") return withdraw(rest);
   if (sub === "unstake") return unstake(rest);
   if (sub === "exit") return exit(rest);
+  if (sub === "identity") return identity(rest);
   throw new GotongError(`Unknown provider command "${sub ?? ""}"`, { code: "invalid_arguments", hint: helpFor([]) });
 }
 
@@ -454,5 +471,39 @@ async function list(args: string[]) {
         ].join("\n");
       })
       .join("\n") + "\n",
+  );
+}
+
+async function identity(args: string[]) {
+  const { values } = parse(args, { key: { type: "string" }, name: { type: "string" }, deployment: { type: "string" }, endpoint: { type: "string" }, "no-x402": { type: "boolean" } }, false);
+  const ctx = context(values);
+  const deployment = ctx.deployment(values.deployment);
+  const { key } = existingProviderKey(ctx.home, values);
+  const clients = ctx.clients(deployment, key);
+  const address = clients.account.address;
+  let endpoint = values.endpoint;
+  if (endpoint === undefined) {
+    const record = (await clients.public.readContract({ address: deployment.providerRegistry, abi: ProviderRegistryArtifact.abi, functionName: "getProvider", args: [address] })) as { registered: boolean; endpoint: string };
+    if (!record.registered) {
+      throw new GotongError(`Provider ${address} is not registered, so it has no endpoint to list`, {
+        code: "not_registered",
+        hint: "Start it once (`gotong provider start`), which registers its endpoint, or pass --endpoint URL.",
+      });
+    }
+    endpoint = record.endpoint;
+  }
+  const x402Support = values["no-x402"] ? false : await providerAcceptsX402(clients.public, deployment);
+  const result = await registerProviderIdentity(clients, deployment, { endpoint, x402Support });
+  if (values.json) {
+    process.stdout.write(JSON.stringify({ provider: address, endpoint, x402Support, ...result }, bigintAsString) + "\n");
+    return;
+  }
+  const changes = result.created
+    ? "registered"
+    : [result.uriUpdated ? "registration file updated" : "registration file unchanged", ...(result.walletBound ? ["wallet bound again"] : [])].join(", ");
+  process.stdout.write(
+    `agent #${result.agentId} for provider ${address} (${changes}) in ${result.registry}\n` +
+      `  wallet  ${result.wallet}\n` +
+      `  serves  ${endpoint.replace(/\/+$/, "")}/v1${x402Support ? `, ${endpoint.replace(/\/+$/, "")}/mcp` : ""}; x402Support ${x402Support}\n`,
   );
 }
