@@ -87,16 +87,16 @@ describe.skipIf(skip)("the web app's channels, in headless Chromium", () => {
     const page = await browser.newPage({ viewport: { width: 1280, height: 1200 } });
     await page.goto(`${web.pageUrl}#/explorer`);
     const models = page.getByRole("region", { name: "Models" });
-    await models.locator("tbody tr").first().waitFor();
-    const modelRow = await models.locator("tbody tr").first().innerText();
-    expect(modelRow).toContain(`${web.model.name} #${web.model.modelId}`);
-    expect(modelRow).toContain("10%");
-    const providers = await page.getByRole("region", { name: "Providers" }).locator("tbody tr").first().innerText();
-    expect(providers).toContain(`${web.model.name}: 1 gUSD in / 2 gUSD out per 1M tokens`);
-    expect(providers).toMatch(/\d+ ms/);
-    expect(providers).toMatch(/\d+ receipts checked, none refused/);
+    // Rows fill in as their reads arrive: wait for each state, not for the row alone.
+    const modelRow = () => models.locator("tbody tr").first().innerText();
+    await expect.poll(modelRow, { timeout: 30_000 }).toContain(`${web.model.name} #${web.model.modelId}`);
+    await expect.poll(modelRow, { timeout: 30_000 }).toContain("10%");
+    const providers = () => page.getByRole("region", { name: "Providers" }).locator("tbody tr").first().innerText();
+    await expect.poll(providers, { timeout: 30_000 }).toContain(`${web.model.name}: 1 gUSD in / 2 gUSD out per 1M tokens`);
+    await expect.poll(providers, { timeout: 30_000 }).toMatch(/\d+ ms/);
+    await expect.poll(providers, { timeout: 30_000 }).toMatch(/\d+ receipts checked, none refused/);
     // Its verification record on-chain (no challenge checked yet on this network).
-    expect(providers).toContain("0 challenges passed, 0 failed");
+    await expect.poll(providers, { timeout: 30_000 }).toContain("0 challenges passed, 0 failed");
     await page.locator(".chart canvas").first().waitFor();
     await screenshot(page, "explorer");
     await page.close();

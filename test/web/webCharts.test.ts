@@ -95,11 +95,10 @@ describe.skipIf(skip)("the explorer (issue 18): charts from a bundled charting l
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     await page.goto(`${web.pageUrl}#/explorer`);
     const licence = (id: bigint) => page.locator(`tr[data-model="${id}"]`).getByTestId("model-licence");
-    await licence(modelId).waitFor();
-    expect(await licence(modelId).innerText()).toBe("MIT License or Apache License 2.0");
-    expect(await licence(modelId).locator("span").getAttribute("title")).toBe("SPDX: MIT OR Apache-2.0");
+    await expect.poll(() => licence(modelId).innerText(), { timeout: 30_000 }).toBe("MIT License or Apache License 2.0");
+    await expect.poll(() => licence(modelId).locator("span").getAttribute("title"), { timeout: 30_000 }).toBe("SPDX: MIT OR Apache-2.0");
     // The test network's first model was published without a licence: "not stated", not "NOASSERTION".
-    expect(await licence(BigInt(web.model.modelId)).innerText()).toBe("not stated");
+    await expect.poll(() => licence(BigInt(web.model.modelId)).innerText(), { timeout: 30_000 }).toBe("not stated");
     await page.close();
   });
 

@@ -78,8 +78,7 @@ describe.skipIf(skip)("the web app's funding page, in headless Chromium", () => 
     await page.getByLabel("Amount (gUSD)", { exact: true }).fill("1");
     await page.getByRole("button", { name: "Donate" }).click();
     const alert = page.getByRole("alert");
-    await alert.waitFor();
-    expect(await alert.innerText()).toContain("You declined the approval in your wallet.");
+    await expect.poll(() => alert.innerText(), { timeout: 30_000 }).toContain("You declined the approval in your wallet.");
     expect(await alert.innerText()).toContain("Nothing was sent and no funds moved.");
     expect(await page.getByTestId("wallet").innerText()).toContain("browser wallet");
     await page.reload();

@@ -90,7 +90,7 @@ describe.skipIf(skip)("withdrawing from the web app's explorer, in headless Chro
     await page.getByTestId("wallet").click();
     const button = row.getByRole("button", { name: /^Withdraw the royalties/ });
     await button.waitFor();
-    expect(await row.innerText()).toContain("(you)");
+    await expect.poll(() => row.innerText(), { timeout: 30_000 }).toContain("(you)");
 
     await button.click();
     const dialog = page.getByRole("dialog", { name: "Withdraw royalties?" });
