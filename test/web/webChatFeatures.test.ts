@@ -278,6 +278,18 @@ describe.skipIf(skip)("the chat's everyday features (issue 18): settings per con
     await answered(phone.page, 2);
     const send = (await phone.page.getByRole("button", { name: "Send" }).boundingBox())!;
     expect(send.y + send.height).toBeLessThanOrEqual(740);
+    // What the conversation cost and what the paying account holds are on screen, not clipped by
+    // the scrolling controls: the point at the middle of each is that element itself.
+    for (const id of ["conversation-cost", "wallet-balance"]) {
+      const shown = phone.page.getByTestId(id);
+      await shown.waitFor();
+      const box = (await shown.boundingBox())!;
+      expect(box.y).toBeGreaterThanOrEqual(0);
+      expect(box.y + box.height).toBeLessThanOrEqual(740);
+      expect(box.x + box.width).toBeLessThanOrEqual(360);
+      const topmost = await phone.page.evaluate(`document.elementFromPoint(${box.x + box.width / 2}, ${box.y + box.height / 2})?.closest("[data-testid]")?.getAttribute("data-testid")`);
+      expect(topmost).toBe(id);
+    }
     await phone.page.screenshot({ path: (await screenshot(phone.page, "chat-edited-phone-dark")).replace(".png", "-viewport.png") });
     expect(await axe(phone.page)).toEqual([]);
     await phone.context.close();

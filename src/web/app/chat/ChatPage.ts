@@ -546,14 +546,16 @@ export function ChatPage() {
         ),
         h(ChatSettingsFields, { text: settingsDraft, onChange: changeSettings, problem: settings.ok ? undefined : settings }),
         h(TrustPanel, { state: keyCheck, defaultRpc: config.defaultChainRpc, registry: config.contracts.providerRegistry, chainId: config.chainId }),
-        h(
-          "p",
-          { class: "fine chat-spend", "data-testid": "chat-spend" },
-          h("span", { "data-testid": "conversation-cost" }, `This conversation: ${formatAmount(conversationCost(current), config.token)}`),
-          balance !== undefined
-            ? [" · paying account ", h("code", { title: `The gateway's account ${payer}` }, shortHex(payer)), " holds ", h("span", { "data-testid": "wallet-balance" }, formatAmount(balance, config.token, config.token.decimals))]
-            : null,
-        ),
+      ),
+      // Outside the controls, which scroll on a small screen: what the conversation cost and what
+      // the paying account holds stay in view.
+      h(
+        "p",
+        { class: "fine chat-spend", "data-testid": "chat-spend" },
+        h("span", { "data-testid": "conversation-cost" }, `This conversation: ${formatAmount(conversationCost(current), config.token)}`),
+        balance !== undefined
+          ? [" · paying account ", h("code", { title: `The gateway's account ${payer}` }, shortHex(payer)), " holds ", h("span", { "data-testid": "wallet-balance" }, formatAmount(balance, config.token, config.token.decimals))]
+          : null,
       ),
       h(
         "div",
