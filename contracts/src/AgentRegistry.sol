@@ -197,6 +197,15 @@ contract AgentRegistry is ERC721URIStorage, EIP712 {
         return _metadata[agentId][metadataKey];
     }
 
+    /// @notice Whether `spender` owns `agentId` or is approved for it (ERC-8004's deployed registry has
+    ///         it, and its reputation registry asks it who may not review an agent).
+    /// @param spender The account.
+    /// @param agentId The agent; reverts when it does not exist.
+    /// @return Whether `spender` may act for the agent.
+    function isAuthorizedOrOwner(address spender, uint256 agentId) external view returns (bool) {
+        return _isAuthorized(_requireOwned(agentId), spender, agentId);
+    }
+
     /// @notice Whether an agent id exists.
     /// @param agentId The agent.
     /// @return Whether it was registered.

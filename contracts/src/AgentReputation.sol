@@ -15,10 +15,10 @@ interface IX402PaymentRecord {
 
 /// @title AgentReputation
 /// @notice Reputation for agents, with ERC-8004's reputation interface (`giveFeedback`,
-///         `revokeFeedback`, `appendResponse`, `readFeedback`, `getSummary`, `getClients`,
-///         `getLastIndex`) and one rule that closes the Sybil hole of feedback registries: feedback
-///         counts only when it cites a payment the reviewer actually made to that agent here, and it
-///         weighs as much as that payment. An agent is paid through `payAgent`, which sends the
+///         `revokeFeedback`, `appendResponse`, `readFeedback`, `readAllFeedback`, `getSummary`,
+///         `getClients`, `getLastIndex`, `getResponseCount`) and one rule that closes the Sybil hole
+///         of feedback registries: feedback counts only when it cites a payment the reviewer actually
+///         made to that agent here, and it weighs as much as that payment. An agent is paid through `payAgent`, which sends the
 ///         Gotong token to the agent's verified wallet (from the identity registry) and records the
 ///         payment; each payment can be cited once. ERC-8004's `giveFeedback` cites every payment the
 ///         reviewer has made to the agent and not cited yet (and is refused when there is none);
@@ -256,6 +256,17 @@ contract AgentReputation is ReentrancyGuardTransient {
         string tag2;
     }
 
+    /// @dev `readAllFeedback`'s answer, gathered in memory (keeps its stack shallow).
+    struct FeedbackList {
+        address[] clients;
+        uint64[] feedbackIndexes;
+        int128[] values;
+        uint8[] valueDecimals;
+        string[] tag1s;
+        string[] tag2s;
+        bool[] revokedStatuses;
+    }
+
     /// @notice The largest `valueDecimals`.
     uint8 public constant MAX_VALUE_DECIMALS = 18;
 
@@ -306,6 +317,14 @@ contract AgentReputation is ReentrancyGuardTransient {
 
     /// @dev Whether an account reviewed an agent.
     mapping(uint256 agentId => mapping(address client => bool)) private _isClient;
+
+    /// @dev Who responded to each feedback, each once, in the order they first did.
+    mapping(uint256 agentId => mapping(address client => mapping(uint64 index => address[]))) private _responders;
+
+    /// @dev How many responses each responder appended to each feedback.
+    mapping(
+        uint256 agentId => mapping(address client => mapping(uint64 index => mapping(address responder => uint64)))
+    ) private _responseCount;
 
     // ---------------------------------------------------------------- constructor
 
@@ -441,6 +460,10 @@ contract AgentReputation is ReentrancyGuardTransient {
     ) external {
         if (bytes(responseURI).length == 0) revert EmptyResponseURI();
         _existing(agentId, clientAddress, feedbackIndex);
+        // Counted as ERC-8004's registry counts them, for `getResponseCount`.
+        uint64 responses = _responseCount[agentId][clientAddress][feedbackIndex][msg.sender];
+        if (responses == 0) _responders[agentId][clientAddress][feedbackIndex].push(msg.sender);
+        _responseCount[agentId][clientAddress][feedbackIndex][msg.sender] = responses + 1;
         emit ResponseAppended(agentId, clientAddress, feedbackIndex, msg.sender, responseURI, responseHash);
     }
 
@@ -460,6 +483,71 @@ contract AgentReputation is ReentrancyGuardTransient {
     {
         Feedback storage f = _existing(agentId, clientAddress, feedbackIndex);
         return (f.value, f.valueDecimals, f.tag1, f.tag2, f.isRevoked);
+    }
+
+    /// @notice ERC-8004's list of feedback: every feedback of the given reviewers (all of them when
+    ///         empty) that matches the tags (any when empty), revoked ones only when asked, by reviewer
+    ///         and then index. Weights are not in it (`feedbackWeight` has them).
+    /// @dev The filters take memory copies, not calldata: the same selector, and a shallower stack.
+    /// @param agentId The agent.
+    /// @param clientAddresses Reviewers to include (all when empty).
+    /// @param tag1 Only feedback with this first tag (any when empty).
+    /// @param tag2 Only feedback with this second tag (any when empty).
+    /// @param includeRevoked Whether revoked feedback is listed too.
+    /// @return clients Each feedback's reviewer.
+    /// @return feedbackIndexes Its index for that reviewer.
+    /// @return values Its value.
+    /// @return valueDecimals Its decimals.
+    /// @return tag1s Its first tag.
+    /// @return tag2s Its second tag.
+    /// @return revokedStatuses Whether it was revoked.
+    function readAllFeedback(
+        uint256 agentId,
+        address[] memory clientAddresses,
+        string memory tag1,
+        string memory tag2,
+        bool includeRevoked
+    )
+        external
+        view
+        returns (
+            address[] memory clients,
+            uint64[] memory feedbackIndexes,
+            int128[] memory values,
+            uint8[] memory valueDecimals,
+            string[] memory tag1s,
+            string[] memory tag2s,
+            bool[] memory revokedStatuses
+        )
+    {
+        FeedbackList memory l = _list(agentId, clientAddresses, tag1, tag2, includeRevoked);
+        return (l.clients, l.feedbackIndexes, l.values, l.valueDecimals, l.tag1s, l.tag2s, l.revokedStatuses);
+    }
+
+    /// @notice ERC-8004's count of responses: to one feedback, to all of a reviewer's
+    ///         (`feedbackIndex` 0), or to all of the agent's (`clientAddress` zero), from the given
+    ///         responders (all when empty), as the deployed registry counts them.
+    /// @param agentId The agent.
+    /// @param clientAddress The reviewer; zero for every reviewer.
+    /// @param feedbackIndex The feedback's index; 0 for every feedback of `clientAddress`.
+    /// @param responders Responders to count (all when empty).
+    /// @return count The number of responses.
+    function getResponseCount(
+        uint256 agentId,
+        address clientAddress,
+        uint64 feedbackIndex,
+        address[] calldata responders
+    ) external view returns (uint64 count) {
+        if (clientAddress == address(0)) {
+            address[] storage all = _clients[agentId];
+            for (uint256 i; i < all.length; ++i) {
+                count += _responsesToAll(agentId, all[i], responders);
+            }
+        } else if (feedbackIndex == 0) {
+            count = _responsesToAll(agentId, clientAddress, responders);
+        } else {
+            count = _countResponses(agentId, clientAddress, feedbackIndex, responders);
+        }
     }
 
     /// @notice The weight of one feedback: the total amount of the payments it cites.
@@ -728,6 +816,113 @@ contract AgentReputation is ReentrancyGuardTransient {
             if (v < 0) negative += term;
             else positive += term;
         }
+    }
+
+    /// @dev `readAllFeedback`'s list: counted first, then filled.
+    function _list(
+        uint256 agentId,
+        address[] memory clients,
+        string memory tag1,
+        string memory tag2,
+        bool includeRevoked
+    ) internal view returns (FeedbackList memory l) {
+        if (clients.length == 0) clients = _clients[agentId];
+        bytes32[2] memory tags = [_tagHashMemory(tag1), _tagHashMemory(tag2)];
+        uint256 total = _countListed(agentId, clients, tags, includeRevoked);
+        l.clients = new address[](total);
+        l.feedbackIndexes = new uint64[](total);
+        l.values = new int128[](total);
+        l.valueDecimals = new uint8[](total);
+        l.tag1s = new string[](total);
+        l.tag2s = new string[](total);
+        l.revokedStatuses = new bool[](total);
+        uint256 k;
+        for (uint256 i; i < clients.length; ++i) {
+            k = _fill(l, k, agentId, clients[i], tags, includeRevoked);
+        }
+    }
+
+    /// @dev Writes one reviewer's listed feedback into `l` from position `k`; returns the next position.
+    function _fill(
+        FeedbackList memory l,
+        uint256 k,
+        uint256 agentId,
+        address client,
+        bytes32[2] memory tags,
+        bool includeRevoked
+    ) internal view returns (uint256) {
+        uint64 last = _lastIndex[agentId][client];
+        for (uint64 j = 1; j <= last; ++j) {
+            Feedback storage f = _feedback[agentId][client][j];
+            if (!_listed(f, tags, includeRevoked)) continue;
+            l.clients[k] = client;
+            l.feedbackIndexes[k] = j;
+            l.values[k] = f.value;
+            l.valueDecimals[k] = f.valueDecimals;
+            l.tag1s[k] = f.tag1;
+            l.tag2s[k] = f.tag2;
+            l.revokedStatuses[k] = f.isRevoked;
+            ++k;
+        }
+        return k;
+    }
+
+    /// @dev How many feedbacks of `clients` `readAllFeedback` lists.
+    function _countListed(uint256 agentId, address[] memory clients, bytes32[2] memory tags, bool includeRevoked)
+        internal
+        view
+        returns (uint256 total)
+    {
+        for (uint256 i; i < clients.length; ++i) {
+            uint64 last = _lastIndex[agentId][clients[i]];
+            for (uint64 j = 1; j <= last; ++j) {
+                if (_listed(_feedback[agentId][clients[i]][j], tags, includeRevoked)) ++total;
+            }
+        }
+    }
+
+    /// @dev Whether `readAllFeedback` lists a feedback: its tags match, and it is not revoked unless asked.
+    function _listed(Feedback storage f, bytes32[2] memory tags, bool includeRevoked) internal view returns (bool) {
+        if (f.isRevoked && !includeRevoked) return false;
+        if (tags[0] != bytes32(0) && keccak256(bytes(f.tag1)) != tags[0]) return false;
+        if (tags[1] != bytes32(0) && keccak256(bytes(f.tag2)) != tags[1]) return false;
+        return true;
+    }
+
+    /// @dev The responses to every feedback of one reviewer, from `responders` (all when empty).
+    function _responsesToAll(uint256 agentId, address client, address[] calldata responders)
+        internal
+        view
+        returns (uint64 count)
+    {
+        uint64 last = _lastIndex[agentId][client];
+        for (uint64 j = 1; j <= last; ++j) {
+            count += _countResponses(agentId, client, j, responders);
+        }
+    }
+
+    /// @dev The responses to one feedback from `responders` (all who responded when empty).
+    function _countResponses(uint256 agentId, address client, uint64 feedbackIndex, address[] calldata responders)
+        internal
+        view
+        returns (uint64 count)
+    {
+        mapping(address responder => uint64) storage counts = _responseCount[agentId][client][feedbackIndex];
+        if (responders.length == 0) {
+            address[] storage all = _responders[agentId][client][feedbackIndex];
+            for (uint256 k; k < all.length; ++k) {
+                count += counts[all[k]];
+            }
+        } else {
+            for (uint256 k; k < responders.length; ++k) {
+                count += counts[responders[k]];
+            }
+        }
+    }
+
+    /// @dev `_tagHash` of a tag in memory.
+    function _tagHashMemory(string memory tag) internal pure returns (bytes32) {
+        return bytes(tag).length == 0 ? bytes32(0) : keccak256(bytes(tag));
     }
 
     /// @dev The hash a tag filter compares with (zero for no filter).

@@ -57,6 +57,26 @@ contract AgentRegistryTest is AgentFixture {
         registry.setMetadata(agentId, "agentWallet", abi.encodePacked(stranger));
     }
 
+    function test_setMetadata_storesTheValueAndEmitsMetadataSet() public {
+        vm.expectEmit(address(registry));
+        emit AgentRegistry.MetadataSet(agentId, "mcp", "mcp", bytes("https://p.example/mcp"));
+        vm.prank(owner);
+        registry.setMetadata(agentId, "mcp", bytes("https://p.example/mcp"));
+        assertEq(registry.getMetadata(agentId, "mcp"), bytes("https://p.example/mcp"));
+
+        // A new value replaces the old; other keys and the wallet are untouched.
+        vm.prank(owner);
+        registry.setMetadata(agentId, "mcp", bytes("stdio:gotong mcp"));
+        assertEq(registry.getMetadata(agentId, "mcp"), bytes("stdio:gotong mcp"));
+        assertEq(registry.getMetadata(agentId, "other").length, 0);
+        assertEq(registry.getMetadata(agentId, "agentWallet"), abi.encodePacked(owner));
+
+        vm.expectRevert(abi.encodeWithSelector(AgentRegistry.NotAgentOwner.selector, agentId, stranger));
+        vm.prank(stranger);
+        registry.setMetadata(agentId, "mcp", bytes("mine"));
+        assertEq(registry.getMetadata(agentId, "mcp"), bytes("stdio:gotong mcp"));
+    }
+
     function test_setAgentURI_onlyByTheOwner() public {
         vm.expectEmit(address(registry));
         emit AgentRegistry.URIUpdated(agentId, "ipfs://v2", owner);
@@ -157,6 +177,20 @@ contract AgentRegistryTest is AgentFixture {
         vm.prank(owner);
         registry.unsetAgentWallet(agentId);
         assertEq(registry.getAgentWallet(agentId), address(0));
+    }
+
+    function test_isAuthorizedOrOwner_isTheOwnerOrAnApprovedOperator() public {
+        assertTrue(registry.isAuthorizedOrOwner(owner, agentId));
+        assertFalse(registry.isAuthorizedOrOwner(stranger, agentId));
+        vm.prank(owner);
+        registry.approve(stranger, agentId);
+        assertTrue(registry.isAuthorizedOrOwner(stranger, agentId));
+        address operator = makeAddr("operator");
+        vm.prank(owner);
+        registry.setApprovalForAll(operator, true);
+        assertTrue(registry.isAuthorizedOrOwner(operator, agentId));
+        vm.expectRevert(abi.encodeWithSelector(IERC721Errors.ERC721NonexistentToken.selector, 99));
+        registry.isAuthorizedOrOwner(owner, 99);
     }
 
     function test_getAgentWallet_revertsForAnUnknownAgent() public {

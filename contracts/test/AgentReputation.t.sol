@@ -251,6 +251,106 @@ contract AgentReputationTest is AgentFixture {
         reputation.appendResponse(agentId, alice, 1, "", bytes32(0));
     }
 
+    function test_appendResponse_isCountedByResponderAsERC8004CountsIt() public {
+        _payAs(alice, 10e6);
+        _feedback(alice, 100, 0, "");
+        _payAs(alice, 10e6);
+        _feedback(alice, 50, 0, "");
+        _payAs(bob, 10e6);
+        _feedback(bob, 80, 0, "");
+        address auditor = makeAddr("auditor");
+        vm.expectEmit(address(reputation));
+        emit AgentReputation.ResponseAppended(agentId, alice, 1, owner, "ipfs://thanks", keccak256("thanks"));
+        vm.prank(owner);
+        reputation.appendResponse(agentId, alice, 1, "ipfs://thanks", keccak256("thanks"));
+        vm.prank(owner);
+        reputation.appendResponse(agentId, alice, 1, "ipfs://again", bytes32(0));
+        vm.prank(auditor);
+        reputation.appendResponse(agentId, alice, 1, "ipfs://audit", bytes32(0));
+        vm.prank(auditor);
+        reputation.appendResponse(agentId, alice, 2, "ipfs://audit2", bytes32(0));
+        vm.prank(owner);
+        reputation.appendResponse(agentId, bob, 1, "ipfs://bob", bytes32(0));
+
+        address[] memory anyone = new address[](0);
+        address[] memory onlyOwner = new address[](1);
+        onlyOwner[0] = owner;
+        address[] memory both = new address[](2);
+        (both[0], both[1]) = (owner, auditor);
+        assertEq(reputation.getResponseCount(agentId, alice, 1, anyone), 3, "one feedback, every responder");
+        assertEq(reputation.getResponseCount(agentId, alice, 1, onlyOwner), 2, "one feedback, one responder");
+        assertEq(reputation.getResponseCount(agentId, alice, 2, onlyOwner), 0);
+        assertEq(reputation.getResponseCount(agentId, alice, 0, anyone), 4, "every feedback of one reviewer");
+        assertEq(reputation.getResponseCount(agentId, alice, 0, both), 4);
+        assertEq(reputation.getResponseCount(agentId, address(0), 0, anyone), 5, "every feedback of the agent");
+        assertEq(reputation.getResponseCount(agentId, address(0), 0, onlyOwner), 3);
+        assertEq(reputation.getResponseCount(agentId, bob, 2, anyone), 0, "a feedback that does not exist has none");
+    }
+
+    function test_readAllFeedback_listsByReviewerThenIndex_withTheTagAndRevokedFilters() public {
+        _payAs(alice, 10e6);
+        _feedback(alice, 100, 0, "speed");
+        _payAs(bob, 20e6);
+        vm.prank(bob);
+        reputation.giveFeedback(agentId, -25, 1, "quality", "chat", "https://p.example/v1", "ipfs://b", bytes32(0));
+        _payAs(alice, 10e6);
+        _feedback(alice, 70, 0, "quality");
+        vm.prank(alice);
+        reputation.revokeFeedback(agentId, 1);
+
+        (
+            address[] memory clients,
+            uint64[] memory indexes,
+            int128[] memory values,
+            uint8[] memory decimals,
+            string[] memory tag1s,
+            string[] memory tag2s,
+            bool[] memory revoked
+        ) = reputation.readAllFeedback(agentId, new address[](0), "", "", true);
+        assertEq(clients.length, 3);
+        assertEq(clients[0], alice);
+        assertEq(clients[1], alice);
+        assertEq(clients[2], bob);
+        assertEq(indexes[0], 1);
+        assertEq(indexes[1], 2);
+        assertEq(indexes[2], 1);
+        vm.assertEq(int256(values[0]), int256(100), "value");
+        vm.assertEq(int256(values[1]), int256(70), "value");
+        vm.assertEq(int256(values[2]), int256(-25), "value");
+        assertEq(decimals[0], 0);
+        assertEq(decimals[1], 0);
+        assertEq(decimals[2], 1);
+        assertEq(tag1s[0], "speed");
+        assertEq(tag1s[1], "quality");
+        assertEq(tag1s[2], "quality");
+        assertEq(tag2s[0], "");
+        assertEq(tag2s[1], "");
+        assertEq(tag2s[2], "chat");
+        assertTrue(revoked[0]);
+        assertFalse(revoked[1]);
+        assertFalse(revoked[2]);
+
+        (clients, indexes,,,,, revoked) = reputation.readAllFeedback(agentId, new address[](0), "", "", false);
+        assertEq(clients.length, 2, "a revoked feedback is left out unless asked for");
+        assertEq(clients[0], alice);
+        assertEq(indexes[0], 2);
+        assertEq(clients[1], bob);
+
+        (clients, indexes,,,,,) = reputation.readAllFeedback(agentId, new address[](0), "quality", "chat", true);
+        assertEq(clients.length, 1);
+        assertEq(clients[0], bob);
+        assertEq(indexes[0], 1);
+
+        address[] memory onlyBob = new address[](1);
+        onlyBob[0] = bob;
+        (clients,, values,,,,) = reputation.readAllFeedback(agentId, onlyBob, "", "", true);
+        assertEq(clients.length, 1);
+        vm.assertEq(int256(values[0]), int256(-25), "value");
+
+        (clients,,,,,,) = reputation.readAllFeedback(agentId, new address[](0), "none", "", true);
+        assertEq(clients.length, 0);
+    }
+
     // ---------------------------------------------------------------- an agent wallet as the reviewer
 
     function test_anAgentWalletPaysAnotherAgentWithinItsBudgetAndReviewsIt() public {

@@ -89,6 +89,30 @@ describe("the provider's built-in x402 facilitator", () => {
     expect(await balances()).toEqual(after);
   });
 
+  it("takes a body shaped as the specification's §7.1 example without a top-level x402Version, from plain fetch", async () => {
+    const auth = `Bearer ${key}`;
+    const paid = await payment();
+    const body = { paymentPayload: paid, paymentRequirements: requirements };
+    const before = await balances();
+    const verified = await postRaw("verify", body, auth);
+    expect({ status: verified.status, body: await verified.json() }).toEqual({ status: 200, body: { isValid: true, payer: payer.address } });
+    expect(await balances()).toEqual(before);
+
+    // The version comes from paymentPayload.x402Version: one that is not 2, or a body that says another, is refused by name.
+    const reasonOf = async (request: unknown) => ((await (await postRaw("verify", request, auth)).json()) as { invalidReason?: string; invalidMessage?: string });
+    const payload = paid as unknown as Record<string, unknown>;
+    expect(await reasonOf({ paymentPayload: { ...payload, x402Version: 1 }, paymentRequirements: requirements })).toMatchObject({ invalidReason: "invalid_x402_version", invalidMessage: expect.stringContaining("x402Version 1 is not supported") });
+    expect(await reasonOf({ x402Version: 2, paymentPayload: { ...payload, x402Version: 1 }, paymentRequirements: requirements })).toMatchObject({ invalidReason: "invalid_x402_version", invalidMessage: expect.stringContaining("says x402Version 2 but its paymentPayload says 1") });
+    expect(await reasonOf({ x402Version: 1, paymentPayload: paid, paymentRequirements: requirements })).toMatchObject({ invalidReason: "invalid_x402_version" });
+    expect(await balances()).toEqual(before);
+
+    const settled = await postRaw("settle", body, auth);
+    const answer = (await settled.json()) as { success: boolean; transaction: string };
+    expect({ status: settled.status, answer }).toEqual({ status: 200, answer: { success: true, payer: payer.address, transaction: expect.stringMatching(/^0x[0-9a-f]{64}$/), network: "eip155:31337", amount: requirements.amount } });
+    const after = await balances();
+    expect(before.payer - after.payer).toBe(BigInt(requirements.amount));
+  });
+
   it("settles only for this provider's payees, in its token, on its chain", async () => {
     const before = await balances();
     const elsewhere = { ...requirements, payTo: getAddress(privateKeyToAccount(generatePrivateKey()).address) };

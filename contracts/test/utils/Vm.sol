@@ -87,6 +87,21 @@ interface Vm {
     /// @notice Discards the current fuzz input when `condition` is false.
     function assume(bool condition) external pure;
 
+    // --- logs ---
+
+    /// @notice A log recorded by `recordLogs`.
+    struct Log {
+        bytes32[] topics;
+        bytes data;
+        address emitter;
+    }
+
+    /// @notice Starts recording every log emitted.
+    function recordLogs() external;
+
+    /// @notice The logs recorded since `recordLogs` (or the last call), which it then forgets.
+    function getRecordedLogs() external returns (Log[] memory logs);
+
     // --- assertions (they revert with a readable message) ---
 
     /// @notice Asserts that `condition` is true.

@@ -76,10 +76,14 @@ export function parseExactEvmPayload(payload: Record<string, unknown>): Parsed<E
   return result.success ? { ok: true, value: result.data as ExactEvmPayload } : { ok: false, problem: problemOf(result.error) };
 }
 
-const facilitatorRequest = z.object({ x402Version: z.number().int(), paymentPayload, paymentRequirements });
+const facilitatorRequest = z.object({ x402Version: z.number().int().optional(), paymentPayload, paymentRequirements });
 
-/** A facilitator's `POST /verify` or `POST /settle` body (x402 v2 §7.1). */
-export type FacilitatorRequest = { x402Version: number; paymentPayload: PaymentPayload; paymentRequirements: PaymentRequirements };
+/**
+ * A facilitator's `POST /verify` or `POST /settle` body (x402 v2 §7.1). The top-level
+ * `x402Version` is optional: `@x402/core` sends it and the specification has shown it since March
+ * 2026, but its earlier text (and clients written from it) had only `paymentPayload.x402Version`.
+ */
+export type FacilitatorRequest = { x402Version?: number; paymentPayload: PaymentPayload; paymentRequirements: PaymentRequirements };
 
 /** Parses a facilitator request body (already JSON). */
 export function parseFacilitatorRequest(value: unknown): Parsed<FacilitatorRequest> {

@@ -36,7 +36,8 @@ const digest = (value: string) => createHash("sha256").update(value).digest();
  * Creates the facilitator. It verifies and settles `exact` EIP-3009 payments on this chain, in the
  * deployment's token, to the X402Splitter payees of this provider's models only (so every payment
  * it settles is split like a redeem), with the provider's key paying the gas; requests to
- * `/verify` and `/settle` need the API key.
+ * `/verify` and `/settle` need the API key. A body without a top-level `x402Version` takes its
+ * payment's (`paymentPayload.x402Version`); one whose two versions disagree is refused.
  *
  * @example const facilitator = createX402Facilitator({ settlement, modelIds: [7n], apiKey, logger });
  */
@@ -77,7 +78,12 @@ export function createX402Facilitator(options: X402FacilitatorOptions): X402Faci
   const check = async (request: FacilitatorRequest): Promise<{ verdict: VerifiedPayment | RefusedPayment; modelId?: bigint }> => {
     const { paymentRequirements: required, paymentPayload: payment } = request;
     const refuse = (reason: RefusedPayment["reason"], message: string): { verdict: RefusedPayment } => ({ verdict: { ok: false, reason, message } });
-    if (request.x402Version !== X402_VERSION) return refuse(X402_ERROR_REASONS.x402Version, `x402Version ${request.x402Version} is not supported; this facilitator speaks ${X402_VERSION}`);
+    // The body's version, or where a client sends none, its payment's.
+    const version = request.x402Version ?? payment.x402Version;
+    if (version !== payment.x402Version) {
+      return refuse(X402_ERROR_REASONS.x402Version, `The request says x402Version ${version} but its paymentPayload says ${payment.x402Version}; send one version (this facilitator speaks ${X402_VERSION})`);
+    }
+    if (version !== X402_VERSION) return refuse(X402_ERROR_REASONS.x402Version, `x402Version ${version} is not supported; this facilitator speaks ${X402_VERSION}`);
     if (required.scheme !== "exact") return refuse(X402_ERROR_REASONS.unsupportedScheme, `This facilitator settles "exact" only, not "${required.scheme}"`);
     if (required.network !== settlement.network) return refuse(X402_ERROR_REASONS.network, `This facilitator settles on ${settlement.network}, not ${required.network}`);
     if (!/^0x[0-9a-fA-F]{40}$/.test(required.asset) || !isAddressEqual(required.asset as Address, settlement.token)) {
