@@ -1,10 +1,11 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Address, Hex } from "viem";
+import { concatHex, encodeFunctionResult, numberToHex, size, type Address, type Hex } from "viem";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { ProviderRegistryArtifact } from "../../src/chain/contracts.generated.ts";
 import { keyFingerprint } from "../../src/web/app/trust/keyFingerprint.ts";
+import { getProviderAbi } from "../../src/web/app/trust/providerRegistryAbi.ts";
 import { axe } from "./helpers/axe.ts";
 import { ask, browserSkipReason, launchBrowser, offersLoaded, recordChainCalls, screenshot } from "./helpers/browser.ts";
 import { startWebNetwork, type WebNetwork } from "./helpers/webNetwork.ts";
@@ -13,6 +14,22 @@ const skip = browserSkipReason();
 
 /** A key no provider registered: what a malicious gateway would hand over to open the prompt itself. */
 const GATEWAY_OWN_KEY = `0x${"5a".repeat(32)}` as Hex;
+
+/** The views each trust test below runs in: desktop light, and a phone in dark mode. */
+const VIEWS = [
+  { name: "desktop", width: 1280, height: 800, dark: false },
+  { name: "phone-dark", width: 390, height: 844, dark: true },
+] as const;
+
+/**
+ * Runtime code that answers any call with `result`: a "registry" a malicious gateway could deploy
+ * and name in its config, which says the provider's key is the gateway's own. (CODECOPY the data
+ * after this 14-byte header to memory, RETURN it.)
+ */
+function constantReturnCode(result: Hex): Hex {
+  const length = numberToHex(size(result), { size: 2 });
+  return concatHex([`0x61${length.slice(2)}600e600039`, `0x61${length.slice(2)}6000f3`, result]);
+}
 
 /** A JSON-RPC endpoint for another chain (id 1), reachable from the page (CORS), to point the check at. */
 function startOtherChainRpc(): Promise<{ server: Server; url: string; calls: string[] }> {
@@ -52,8 +69,9 @@ describe.skipIf(skip)("trust you can check (issue 18): the provider's key is che
   });
 
   /** A page under the real policy (no bypass): the check must work with what the CSP allows. */
-  async function open(options: { width?: number; height?: number; dark?: boolean; bypassCSP?: boolean } = {}): Promise<{ context: BrowserContext; page: Page; csp: string }> {
+  async function open(options: { width?: number; height?: number; dark?: boolean; bypassCSP?: boolean; routes?: (context: BrowserContext) => Promise<void> } = {}): Promise<{ context: BrowserContext; page: Page; csp: string }> {
     const context = await browser.newContext({ viewport: { width: options.width ?? 1280, height: options.height ?? 800 }, colorScheme: options.dark ? "dark" : "light", bypassCSP: options.bypassCSP ?? false });
+    await options.routes?.(context);
     const page = await context.newPage();
     const response = await page.goto(web.pageUrl);
     await offersLoaded(page);
@@ -143,6 +161,101 @@ describe.skipIf(skip)("trust you can check (issue 18): the provider's key is che
       await c2.close();
     }
   });
+
+  for (const view of VIEWS) {
+    it(`catches a gateway that names a fake registry holding its own key once the person pins the real one, and a pinned chain the RPC does not serve (${view.name})`, async () => {
+      // The "malicious gateway": its config names a registry of its own, which holds the gateway's
+      // key for the real provider, and its prepare answer hands that key over.
+      const fakeRegistry = `0x${(view.dark ? "fa" : "fb").repeat(20)}` as Address;
+      const record = await web.client.readContract({ address: web.deployment.providerRegistry, abi: getProviderAbi, functionName: "getProvider", args: [provider] });
+      const forged = encodeFunctionResult({ abi: getProviderAbi, functionName: "getProvider", result: { ...record, hpkePublicKey: GATEWAY_OWN_KEY } });
+      await web.client.request({ method: "anvil_setCode", params: [fakeRegistry, constantReturnCode(forged)] } as never);
+      const relayPosts: string[] = [];
+      const { context, page } = await open({
+        ...view,
+        routes: async (c) => {
+          await c.route("**/gotong/web/config", async (route) => {
+            const response = await route.fetch();
+            const config = (await response.json()) as { contracts: Record<string, string> };
+            await route.fulfill({ response, json: { ...config, contracts: { ...config.contracts, providerRegistry: fakeRegistry } } });
+          });
+          await c.route("**/gotong/relay/prepare", async (route) => {
+            const response = await route.fetch();
+            await route.fulfill({ response, json: { ...((await response.json()) as object), hpkePublicKey: GATEWAY_OWN_KEY } });
+          });
+          // What the page posts to the relay is sealed to the gateway's own key: recorded, and
+          // stopped here so it never reaches the provider (which could not open it anyway).
+          await c.route(/\/gotong\/relay\/0x/, async (route) => {
+            if (route.request().method() !== "POST") return route.continue();
+            relayPosts.push(route.request().url());
+            await route.abort();
+          });
+        },
+      });
+      const providerBefore = web.providerTap.sent().length;
+      // The next problem shown (a reload brings back the conversation, with the problems before).
+      const nextProblem = async () => {
+        const problems = page.getByTestId("message-problem");
+        const before = await problems.count();
+        return async () => {
+          await problems.nth(before).waitFor({ timeout: 30_000 });
+          return problems.nth(before).innerText();
+        };
+      };
+
+      // With the gateway's values the check passes: the fake registry agrees with the fake key, and
+      // the message goes out sealed to a key the gateway holds. The panel says where the values came from.
+      let problem = await nextProblem();
+      await ask(page, "A secret the fake registry lets through");
+      await problem();
+      await trustOpen(page);
+      expect(await page.getByTestId("trust-status").innerText()).toContain("matches the chain");
+      expect(await page.getByTestId("chain-key").innerText()).toBe(keyFingerprint(GATEWAY_OWN_KEY));
+      expect(await page.getByTestId("trust-registry").innerText()).toBe(fakeRegistry);
+      expect(await page.getByTestId("trust-target").innerText()).toContain(`(from the gateway) on chain ${web.deployment.chainId} (from the gateway)`);
+      expect(await page.getByTestId("trust").innerText()).toContain("This page's code comes from the gateway");
+      expect(relayPosts).toHaveLength(1);
+
+      // Pinned to the real registry, the same gateway is caught: blocked, nothing relayed.
+      await page.getByLabel("ProviderRegistry address to check against").fill("not an address");
+      await page.getByRole("button", { name: "Pin" }).click();
+      expect(await page.locator("#trust-pin-help").innerText()).toContain("enter a contract address");
+      await page.getByLabel("ProviderRegistry address to check against").fill(web.deployment.providerRegistry);
+      const reloaded = page.waitForEvent("load");
+      await page.getByRole("button", { name: "Pin" }).click();
+      await reloaded;
+      await offersLoaded(page);
+      await trustOpen(page);
+      expect(await page.getByTestId("trust-registry").innerText()).toBe(web.deployment.providerRegistry);
+      expect(await page.getByTestId("trust-target").innerText()).toContain("(pinned by you) on chain");
+      problem = await nextProblem();
+      await ask(page, "A secret the pinned registry protects");
+      const caught = await problem();
+      expect(caught).toContain("not the one the chain holds");
+      expect(caught).toContain("Nothing was sent.");
+      expect(await page.getByTestId("trust-status").innerText()).toContain("DOES NOT match the chain");
+      expect(await page.getByTestId("gateway-key").innerText()).toBe(keyFingerprint(GATEWAY_OWN_KEY));
+      expect(await page.getByTestId("chain-key").innerText()).toBe(keyFingerprint(chainKey));
+      await page.getByRole("button", { name: "Send" }).waitFor();
+      expect(relayPosts).toHaveLength(1);
+      await screenshot(page, `trust-pinned-registry-${view.name}`);
+
+      // A pinned chain id the RPC does not serve blocks too (the wrong-chain check, with the pin).
+      await page.getByLabel("Chain id").fill("1");
+      const again = page.waitForEvent("load");
+      await page.getByRole("button", { name: "Pin" }).click();
+      await again;
+      await offersLoaded(page);
+      problem = await nextProblem();
+      await ask(page, "A secret on the wrong chain");
+      expect(await problem()).toContain(`serves chain ${web.deployment.chainId}, and the chain you pinned is chain 1`);
+      await page.getByRole("button", { name: "Send" }).waitFor();
+      expect(relayPosts).toHaveLength(1);
+      expect(web.providerTap.sent().subarray(providerBefore).toString("latin1")).not.toContain("POST ");
+      if (view.dark) expect(await axe(await withAxe(page))).toEqual([]);
+      await context.close();
+    });
+  }
 
   it("uses the chain RPC the person sets: the policy then allows that origin only, and an RPC of another chain blocks sending", async () => {
     const other = await startOtherChainRpc();

@@ -23,6 +23,7 @@ import { chainRpcUrl } from "../trust/chainRpc.ts";
 import { checkProviderKey, ProviderKeyError } from "../trust/checkProviderKey.ts";
 import { createKeyCheckCache } from "../trust/keyCheckCache.ts";
 import { TrustPanel, type KeyCheckState } from "../trust/TrustPanel.ts";
+import { trustTarget } from "../trust/trustPins.ts";
 
 /** The longest message accepted, in characters: far more than a small model's context, far below the gateway's body limit. */
 export const MAX_PROMPT_CHARS = 16_000;
@@ -346,17 +347,21 @@ export function ChatPage() {
         signal: controller.signal,
         checkKey: async (prepared) => {
           try {
+            // The registry and chain the person pinned under Trust, else the gateway's (trustPins.ts).
+            const target = trustTarget({ registry: config.contracts.providerRegistry, chainId: config.chainId });
             const check = await providerKeys.check({
               rpc: chainRpcUrl(config.defaultChainRpc),
-              chainId: config.chainId,
-              registry: config.contracts.providerRegistry,
+              chainId: target.chainId,
+              chainIdFrom: target.chainIdFrom,
+              registry: target.registry,
               provider: prepared.provider,
               gatewayKey: prepared.hpkePublicKey,
               signal: controller.signal,
             });
-            // The gateway's prepare said which chain the seal is bound to: it must be this network's.
-            if (prepared.chainId !== config.chainId) {
-              throw new ProviderKeyError(`The gateway asked to seal for chain ${prepared.chainId}, and its network is chain ${config.chainId}. Nothing was sent.`, { code: "provider_key_mismatch" }, check);
+            // The gateway's prepare said which chain the seal is bound to: it must be the one checked.
+            if (prepared.chainId !== target.chainId) {
+              const network = target.chainIdFrom === "pinned" ? "the chain you pinned" : "its network";
+              throw new ProviderKeyError(`The gateway asked to seal for chain ${prepared.chainId}, and ${network} is chain ${target.chainId}. Nothing was sent.`, { code: "provider_key_mismatch" }, check);
             }
             setKeyCheck({ ok: true, check });
           } catch (e) {
@@ -545,7 +550,7 @@ export function ChatPage() {
           ),
         ),
         h(ChatSettingsFields, { text: settingsDraft, onChange: changeSettings, problem: settings.ok ? undefined : settings }),
-        h(TrustPanel, { state: keyCheck, defaultRpc: config.defaultChainRpc, registry: config.contracts.providerRegistry, chainId: config.chainId }),
+        h(TrustPanel, { state: keyCheck, defaultRpc: config.defaultChainRpc, gateway: { registry: config.contracts.providerRegistry, chainId: config.chainId } }),
       ),
       // Outside the controls, which scroll on a small screen: what the conversation cost and what
       // the paying account holds stay in view.

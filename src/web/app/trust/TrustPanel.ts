@@ -6,6 +6,7 @@ import { chainRpcUrl, parseChainRpc, saveChainRpc, savedChainRpc, syncChainRpcCo
 import type { KeyCheck, ProviderKeyError } from "./checkProviderKey.ts";
 import { KEY_CHECK_TTL_MS } from "./keyCheckCache.ts";
 import { keyFingerprint } from "./keyFingerprint.ts";
+import { parseTrustPins, saveTrustPins, savedTrustPins, trustTarget, type TrustSource } from "./trustPins.ts";
 
 /** The last check of a provider's key: passed, or refused (with what was compared). */
 export type KeyCheckState = { ok: true; check: KeyCheck } | { ok: false; error: ProviderKeyError } | undefined;
@@ -16,16 +17,29 @@ function Key(props: { value: string | undefined; testid: string }) {
   return h("code", { "data-testid": props.testid, title: props.value }, keyFingerprint(props.value));
 }
 
+/** Where a value the check uses came from, said plainly. */
+function from(source: TrustSource): string {
+  return source === "pinned" ? "pinned by you" : "from the gateway";
+}
+
 /**
  * "Trust you can check": the key the page seals to, where it was read (the gateway), whether the
  * chain holds the same key for that provider (read from this browser through the RPC the person
- * chose), the RPC setting, and plainly what sealing protects and what it does not.
+ * chose), the registry and chain it was read from (each pinned by the person or named by the
+ * gateway, and said which: trustPins.ts), the RPC and pin settings, and plainly what sealing
+ * protects and what it does not.
  */
-export function TrustPanel(props: { state: KeyCheckState; defaultRpc: string | null; registry: string; chainId: number }) {
+export function TrustPanel(props: { state: KeyCheckState; defaultRpc: string | null; gateway: { registry: string; chainId: number } }) {
   const { state } = props;
   const rpc = chainRpcUrl(props.defaultRpc);
   const [rpcText, setRpcText] = useState(savedChainRpc() ?? props.defaultRpc ?? "");
   const [rpcError, setRpcError] = useState<string>();
+  const target = trustTarget(props.gateway);
+  const [pinText, setPinText] = useState(() => {
+    const pins = savedTrustPins();
+    return { registry: pins.registry ?? "", chainId: pins.chainId !== undefined ? String(pins.chainId) : "" };
+  });
+  const [pinError, setPinError] = useState<{ field: "registry" | "chainId"; error: string }>();
   // A saved RPC whose origin the gateway no longer knows (cookie cleared): tell it, then reload so the policy allows it.
   useEffect(() => {
     if (syncChainRpcCookie()) location.reload();
@@ -42,6 +56,15 @@ export function TrustPanel(props: { state: KeyCheckState; defaultRpc: string | n
     if (!parsed.ok) return setRpcError(parsed.error);
     saveChainRpc(parsed.url);
     // The page's security policy, which must allow the new origin, is set when the page loads.
+    location.reload();
+  };
+
+  const savePins = (e: Event) => {
+    e.preventDefault();
+    const parsed = parseTrustPins(pinText);
+    if (!parsed.ok) return setPinError(parsed);
+    saveTrustPins(parsed.pins);
+    // Reloaded as for the RPC, so no check made against the values before is shown as current.
     location.reload();
   };
 
@@ -69,14 +92,24 @@ export function TrustPanel(props: { state: KeyCheckState; defaultRpc: string | n
               null,
               h(Key, { value: check.chainKey, testid: "chain-key" }),
               ` from ProviderRegistry `,
-              h("code", { title: props.registry }, shortHex(props.registry)),
-              ` on chain ${props.chainId}, read by this browser through `,
+              h("code", { title: check.registry ?? target.registry }, shortHex(check.registry ?? target.registry)),
+              ` on chain ${check.chainId ?? target.chainId}, read by this browser through `,
               h("code", null, check.rpc ?? "no RPC"),
               check.checkedAt ? ` at ${new Date(check.checkedAt).toLocaleTimeString()}` : "",
             ),
             state && !state.ok ? [h("dt", null, "Result"), h("dd", { class: "danger", "data-testid": "trust-problem" }, describeError(state.error).message)] : null,
           )
         : h("p", { class: "fine" }, `Before a message is sealed, this browser compares the key the gateway hands over with the provider's key on the chain, read through the RPC below (again every ${KEY_CHECK_TTL_MS / 60_000} minutes, and at once for a key not seen yet).`),
+      h(
+        "p",
+        { class: "fine", "data-testid": "trust-target" },
+        "Checked against ProviderRegistry ",
+        h("code", { title: target.registry, "data-testid": "trust-registry" }, target.registry),
+        ` (${from(target.registryFrom)}) on chain `,
+        h("span", { "data-testid": "trust-chain-id" }, String(target.chainId)),
+        ` (${from(target.chainIdFrom)}).`,
+        target.registryFrom === "gateway" ? " A gateway that hands over its own key could name a registry of its own that holds it: pin the registry's address and chain from a source you trust (the project's published deployment) below." : "",
+      ),
       h(
         "form",
         { class: "trust-rpc", onSubmit: save, noValidate: true },
@@ -107,6 +140,53 @@ export function TrustPanel(props: { state: KeyCheckState; defaultRpc: string | n
         ),
         h("button", { type: "submit", class: "button" }, "Save RPC"),
       ),
+      h(
+        "form",
+        { class: "trust-rpc", onSubmit: savePins, noValidate: true, "aria-label": "Registry and chain to check against" },
+        h(
+          "div",
+          { class: "field field-wide" },
+          h("label", { for: "trust-registry-pin" }, "ProviderRegistry address to check against"),
+          h("input", {
+            id: "trust-registry-pin",
+            type: "text",
+            value: pinText.registry,
+            placeholder: props.gateway.registry,
+            spellcheck: false,
+            autocomplete: "off",
+            "aria-describedby": "trust-pin-help",
+            "aria-invalid": pinError?.field === "registry" ? "true" : undefined,
+            onInput: (e: Event) => {
+              setPinText({ ...pinText, registry: (e.target as HTMLInputElement).value });
+              setPinError(undefined);
+            },
+          }),
+        ),
+        h(
+          "div",
+          { class: "field" },
+          h("label", { for: "trust-chain-pin" }, "Chain id"),
+          h("input", {
+            id: "trust-chain-pin",
+            type: "text",
+            inputMode: "numeric",
+            value: pinText.chainId,
+            placeholder: String(props.gateway.chainId),
+            "aria-describedby": "trust-pin-help",
+            "aria-invalid": pinError?.field === "chainId" ? "true" : undefined,
+            onInput: (e: Event) => {
+              setPinText({ ...pinText, chainId: (e.target as HTMLInputElement).value });
+              setPinError(undefined);
+            },
+          }),
+        ),
+        h("button", { type: "submit", class: "button" }, "Pin"),
+        h(
+          "p",
+          { class: pinError ? "fine danger trust-pin-help" : "fine trust-pin-help", id: "trust-pin-help" },
+          pinError?.error ?? `Empty: the gateway's values are used (registry ${props.gateway.registry}, chain ${props.gateway.chainId}). Pinned values are kept in this browser and used instead; a chain RPC that serves another chain than the pinned one blocks sending.`,
+        ),
+      ),
       h("h3", { class: "trust-heading" }, "What is protected"),
       h(
         "ul",
@@ -120,7 +200,10 @@ export function TrustPanel(props: { state: KeyCheckState; defaultRpc: string | n
         { class: "fine trust-list" },
         h("li", null, "The gateway sees each message's length, when you send, the timing of each token of the answer, the model, and what it costs."),
         h("li", null, "The provider you are sealed to reads your message and its answer: it has to, to run the model."),
-        h("li", null, "This page's code and the registry's address come from the gateway. For a check independent of it, open the page from a gateway you run yourself."),
+        h("li", null, "This page's code comes from the gateway. A gateway that serves a modified page could skip this check or send your messages elsewhere, and nothing on the page can show it: for a page independent of the gateway, open it from a gateway you run yourself."),
+        target.registryFrom === "gateway" || target.chainIdFrom === "gateway"
+          ? h("li", null, "Until you pin them above, the registry's address and the chain id come from the gateway too.")
+          : null,
       ),
     ),
   );

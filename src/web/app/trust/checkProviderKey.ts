@@ -2,6 +2,7 @@ import { createClient, http, type Address, type Hex } from "viem";
 import { getChainId, readContract } from "viem/actions";
 import { PageError } from "../lib/api.ts";
 import { getProviderAbi } from "./providerRegistryAbi.ts";
+import type { TrustSource } from "./trustPins.ts";
 
 /** What was checked: the key the gateway handed over, the key the chain holds, and where each was read. */
 export type KeyCheck = {
@@ -33,6 +34,8 @@ export type CheckProviderKeyOptions = {
   rpc: string | undefined;
   chainId: number;
   registry: string;
+  /** Whether `chainId` was pinned by the person or named by the gateway (trustPins.ts), for the refusal's wording. Default: "gateway". */
+  chainIdFrom?: TrustSource;
   provider: string;
   gatewayKey: string;
   signal?: AbortSignal;
@@ -63,7 +66,7 @@ export async function checkProviderKey(options: CheckProviderKeyOptions): Promis
   let record: { registered: boolean; hpkePublicKey: Hex };
   try {
     rpcChainId = await getChainId(client);
-    if (rpcChainId !== chainId) throw unchecked(`${rpc} serves chain ${rpcChainId}, and this gateway's network is chain ${chainId}.`);
+    if (rpcChainId !== chainId) throw unchecked(`${rpc} serves chain ${rpcChainId}, and ${options.chainIdFrom === "pinned" ? "the chain you pinned" : "this gateway's network"} is chain ${chainId}.`);
     record = await readContract(client, { address: options.registry as Address, abi: getProviderAbi, functionName: "getProvider", args: [provider as Address] });
   } catch (error) {
     if (error instanceof ProviderKeyError) throw error;
