@@ -9,6 +9,14 @@ import { startWebNetwork, type WebNetwork } from "./helpers/webNetwork.ts";
 
 const skip = browserSkipReason();
 
+/** The views the oversized-prompt refusal runs in: desktop light, and a phone in dark mode. */
+const VIEWS = [
+  { name: "desktop", width: 1100, height: 900, dark: false },
+  { name: "phone-dark", width: 390, height: 844, dark: true },
+] as const;
+/** A screenshot's name in a view: the desktop's as before, the phone's with its view. */
+const shotName = (name: string, view: (typeof VIEWS)[number]) => (view.name === "desktop" ? name : `${name}-${view.name}`);
+
 describe.skipIf(skip)("the web app under bad input and faults: a clear message, no history or funds lost", () => {
   let web: WebNetwork;
   let browser: Browser;
@@ -24,8 +32,8 @@ describe.skipIf(skip)("the web app under bad input and faults: a clear message, 
     await web?.stop();
   });
 
-  async function open(url = web.pageUrl) {
-    const context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
+  async function open(url = web.pageUrl, view: { width: number; height: number; dark: boolean } = { width: 1100, height: 900, dark: false }) {
+    const context = await browser.newContext({ viewport: { width: view.width, height: view.height }, colorScheme: view.dark ? "dark" : "light" });
     const relayed: string[] = [];
     context.on("request", (r) => {
       if (r.url().includes("/gotong/relay/")) relayed.push(r.url());
@@ -40,20 +48,22 @@ describe.skipIf(skip)("the web app under bad input and faults: a clear message, 
     return page.getByRole("alert").first().innerText();
   };
 
-  it("an empty or oversized prompt is refused in the page, before anything is sealed or sent", async () => {
-    const { context, page, relayed } = await open();
-    await ask(page, "   ");
-    expect(await alertText(page)).toContain("Write a message first.");
-    const long = "a".repeat(16_001);
-    await page.getByLabel("Message", { exact: true }).fill(long);
-    expect(await page.locator("#prompt-count").innerText()).toBe("16,001 / 16,000 characters");
-    await page.getByRole("button", { name: "Send" }).click();
-    expect(await alertText(page)).toContain("Your message is 16,001 characters; the limit is 16,000.");
-    expect(await page.getByLabel("Message", { exact: true }).inputValue()).toBe(long); // the draft is kept to shorten
-    expect(relayed).toEqual([]);
-    await screenshot(page, "bad-input-oversized");
-    await context.close();
-  });
+  for (const view of VIEWS) {
+    it(`an empty or oversized prompt is refused in the page, before anything is sealed or sent (${view.name})`, async () => {
+      const { context, page, relayed } = await open(web.pageUrl, view);
+      await ask(page, "   ");
+      expect(await alertText(page)).toContain("Write a message first.");
+      const long = "a".repeat(16_001);
+      await page.getByLabel("Message", { exact: true }).fill(long);
+      expect(await page.locator("#prompt-count").innerText()).toBe("16,001 / 16,000 characters");
+      await page.getByRole("button", { name: "Send" }).click();
+      expect(await alertText(page)).toContain("Your message is 16,001 characters; the limit is 16,000.");
+      expect(await page.getByLabel("Message", { exact: true }).inputValue()).toBe(long); // the draft is kept to shorten
+      expect(relayed).toEqual([]);
+      await screenshot(page, shotName("bad-input-oversized", view));
+      await context.close();
+    });
+  }
 
   it("the network is down: a clear message, the question kept in history, and asking again works once it is back", async () => {
     const { context, page } = await open();

@@ -12,6 +12,14 @@ import { startWebNetwork, type WebNetwork } from "./helpers/webNetwork.ts";
 
 const skip = browserSkipReason();
 
+/** The views the bugs' tests run in: desktop light, and a phone in dark mode. */
+const VIEWS = [
+  { name: "desktop", width: 1280, height: 800, dark: false },
+  { name: "phone-dark", width: 390, height: 844, dark: true },
+] as const;
+/** A screenshot's name in a view: the desktop's as before, the phone's with its view. */
+const shotName = (name: string, view: (typeof VIEWS)[number]) => (view.name === "desktop" ? name : `${name}-${view.name}`);
+
 /** "Cost 0.000123 gUSD" → 123n: the page's amounts back in base units (6 decimals), exactly. */
 const baseUnitsOf = (text: string) => {
   const m = /Cost ([\d,]+)(?:\.(\d+))? gUSD/.exec(text);
@@ -73,71 +81,73 @@ describe.skipIf(skip)("the chat is honest about what it sends and spends (issue 
       .filter((r) => !before.has(r.receipt.requestId))
       .reduce((sum, r) => sum + r.receipt.cost, 0n);
 
-  it("Stop stops: the half-typed next question is not sent, an empty box raises nothing, and stopping before the first token says so plainly", async () => {
-    const before = receiptIds();
-    const { context, page, relayed } = await open();
-    await page.getByLabel("Longest answer (tokens)").fill(String(Math.min(400, contextLength - 64)));
-    web.gatewayTap.slowDown(150);
-    try {
-      await ask(page, "Once upon a time");
-      await firstText(page);
-      await box(page).fill("a half-typed next question");
-      await page.getByRole("button", { name: "Stop" }).click();
-      await settled(page);
-      expect(await page.locator(".message-user").count()).toBe(1);
-      expect(await box(page).inputValue()).toBe("a half-typed next question");
-      expect(relayed.length).toBe(1);
-      expect(await last(page).getAttribute("data-status")).toBe("incomplete");
-      expect(await last(page).getByTestId("message-problem").innerText()).toMatch(/^Stopped\./);
-      // Tokens still on their way when Stop was pressed were paid for: the page says so rather than "only what you received".
-      expect(await last(page).getByTestId("message-problem").innerText()).toContain("can be more than shows here");
+  for (const view of VIEWS) {
+    it(`Stop stops: the half-typed next question is not sent, an empty box raises nothing, and stopping before the first token says so plainly (${view.name})`, async () => {
+      const before = receiptIds();
+      const { context, page, relayed } = await open(view);
+      await page.getByLabel("Longest answer (tokens)").fill(String(Math.min(400, contextLength - 64)));
+      web.gatewayTap.slowDown(150);
+      try {
+        await ask(page, "Once upon a time");
+        await firstText(page);
+        await box(page).fill("a half-typed next question");
+        await page.getByRole("button", { name: "Stop" }).click();
+        await settled(page);
+        expect(await page.locator(".message-user").count()).toBe(1);
+        expect(await box(page).inputValue()).toBe("a half-typed next question");
+        expect(relayed.length).toBe(1);
+        expect(await last(page).getAttribute("data-status")).toBe("incomplete");
+        expect(await last(page).getByTestId("message-problem").innerText()).toMatch(/^Stopped\./);
+        // Tokens still on their way when Stop was pressed were paid for: the page says so rather than "only what you received".
+        expect(await last(page).getByTestId("message-problem").innerText()).toContain("can be more than shows here");
 
-      // The same with an empty box: nothing is sent and no "Write a message first.".
-      await box(page).fill("Tell me about a cat");
-      await page.getByRole("button", { name: "Send" }).click();
-      await firstText(page);
-      await page.getByRole("button", { name: "Stop" }).click();
-      await settled(page);
+        // The same with an empty box: nothing is sent and no "Write a message first.".
+        await box(page).fill("Tell me about a cat");
+        await page.getByRole("button", { name: "Send" }).click();
+        await firstText(page);
+        await page.getByRole("button", { name: "Stop" }).click();
+        await settled(page);
+        expect(relayed.length).toBe(2);
+        expect(await page.getByRole("alert").count()).toBe(0);
+        expect(await page.getByText("Write a message first.").count()).toBe(0);
+      } finally {
+        web.gatewayTap.slowDown(undefined);
+      }
+
+      // Stopped before the first token: the gateway's prepare is held until Stop has been pressed.
+      let releasePrepare!: () => void;
+      const prepareHeld = new Promise<void>((resolve) => (releasePrepare = resolve));
+      await context.route("**/gotong/relay/prepare", async (route) => {
+        await prepareHeld;
+        await route.continue().catch(() => {}); // the page gave up on it: nothing to continue
+      });
+      try {
+        await ask(page, "A question stopped at once");
+        await page.getByRole("button", { name: "Stop" }).click();
+        await settled(page);
+      } finally {
+        releasePrepare();
+      }
+      const problem = await last(page).getByTestId("message-problem").innerText();
+      expect(problem).toMatch(/^Stopped before the answer began\./);
+      expect(problem).not.toMatch(/signal|abort/i);
       expect(relayed.length).toBe(2);
-      expect(await page.getByRole("alert").count()).toBe(0);
-      expect(await page.getByText("Write a message first.").count()).toBe(0);
-    } finally {
-      web.gatewayTap.slowDown(undefined);
-    }
+      await context.unroute("**/gotong/relay/prepare");
 
-    // Stopped before the first token: the gateway's prepare is held until Stop has been pressed.
-    let releasePrepare!: () => void;
-    const prepareHeld = new Promise<void>((resolve) => (releasePrepare = resolve));
-    await context.route("**/gotong/relay/prepare", async (route) => {
-      await prepareHeld;
-      await route.continue().catch(() => {}); // the page gave up on it: nothing to continue
+      // A stopped answer was charged for what the provider did: its cost shows once the gateway has
+      // settled it (with the next request on the channel), and the page's costs add up to what was paid.
+      await ask(page, "One more, to the end");
+      await last(page).getByTestId("message-receipt").waitFor({ timeout: 90_000 });
+      await page.waitForFunction(`document.querySelectorAll("[data-testid=message-cost]").length >= 3`, undefined, { timeout: 30_000 });
+      expect(await costsShown(page)).toBe(paidSince(before));
+      expect(paidSince(before)).toBeGreaterThan(0n);
+      await page.getByRole("log").evaluate((el) => (el.scrollTop = 0));
+      await screenshot(page, shotName("chat-stopped-costs", view));
+      expect(await axe(page)).toEqual([]);
+      expect(pageErrors).toEqual([]);
+      await context.close();
     });
-    try {
-      await ask(page, "A question stopped at once");
-      await page.getByRole("button", { name: "Stop" }).click();
-      await settled(page);
-    } finally {
-      releasePrepare();
-    }
-    const problem = await last(page).getByTestId("message-problem").innerText();
-    expect(problem).toMatch(/^Stopped before the answer began\./);
-    expect(problem).not.toMatch(/signal|abort/i);
-    expect(relayed.length).toBe(2);
-    await context.unroute("**/gotong/relay/prepare");
-
-    // A stopped answer was charged for what the provider did: its cost shows once the gateway has
-    // settled it (with the next request on the channel), and the page's costs add up to what was paid.
-    await ask(page, "One more, to the end");
-    await last(page).getByTestId("message-receipt").waitFor({ timeout: 90_000 });
-    await page.waitForFunction(`document.querySelectorAll("[data-testid=message-cost]").length >= 3`, undefined, { timeout: 30_000 });
-    expect(await costsShown(page)).toBe(paidSince(before));
-    expect(paidSince(before)).toBeGreaterThan(0n);
-    await page.getByRole("log").evaluate((el) => (el.scrollTop = 0));
-    await screenshot(page, "chat-stopped-costs");
-    expect(await axe(page)).toEqual([]);
-    expect(pageErrors).toEqual([]);
-    await context.close();
-  });
+  }
 
   it("a reload mid-answer: the answer is marked interrupted with Ask again, its partial is kept with its cost, and Ask again keeps it", async () => {
     const before = receiptIds();
@@ -177,112 +187,116 @@ describe.skipIf(skip)("the chat is honest about what it sends and spends (issue 
     await context.close();
   });
 
-  it("the answer length follows the model's context: no snapping to 1, no more than the context, an over-long prompt refused before sending, history trimmed and said so", async () => {
-    const { context, page, relayed } = await open();
-    const field = page.getByLabel("Longest answer (tokens)");
-    await field.fill("");
-    expect(await field.inputValue()).toBe("");
-    await field.fill(String(contextLength + 1));
-    expect(await field.getAttribute("aria-invalid")).toBe("true");
-    expect(await page.locator("#max-tokens-help").innerText()).toContain(`${contextLength.toLocaleString("en-US")}-token context`);
-    await ask(page, "Hello");
-    await expect.poll(() => textOf(page.getByRole("alert")), { timeout: 10_000 }).toContain("Longest answer");
-    expect(relayed).toEqual([]);
-    await field.fill("16");
+  for (const view of VIEWS) {
+    it(`the answer length follows the model's context: no snapping to 1, no more than the context, an over-long prompt refused before sending, history trimmed and said so (${view.name})`, async () => {
+      const { context, page, relayed } = await open(view);
+      const field = page.getByLabel("Longest answer (tokens)");
+      await field.fill("");
+      expect(await field.inputValue()).toBe("");
+      await field.fill(String(contextLength + 1));
+      expect(await field.getAttribute("aria-invalid")).toBe("true");
+      expect(await page.locator("#max-tokens-help").innerText()).toContain(`${contextLength.toLocaleString("en-US")}-token context`);
+      await ask(page, "Hello");
+      await expect.poll(() => textOf(page.getByRole("alert")), { timeout: 10_000 }).toContain("Longest answer");
+      expect(relayed).toEqual([]);
+      await field.fill("16");
 
-    // A prompt that cannot fit the context with its answer, however short the history.
-    await ask(page, "word ".repeat(Math.ceil(contextLength / 5) + 10));
-    // (The alert of the refusal before is still there until this one replaces it: wait for this one.)
-    await expect.poll(() => textOf(page.getByRole("alert")), { timeout: 10_000 }).toContain("too long for this model");
-    const alert = await page.getByRole("alert").innerText();
-    expect(alert).not.toContain("`");
-    expect(relayed).toEqual([]);
+      // A prompt that cannot fit the context with its answer, however short the history.
+      await ask(page, "word ".repeat(Math.ceil(contextLength / 5) + 10));
+      // (The alert of the refusal before is still there until this one replaces it: wait for this one.)
+      await expect.poll(() => textOf(page.getByRole("alert")), { timeout: 10_000 }).toContain("too long for this model");
+      const alert = await page.getByRole("alert").innerText();
+      expect(alert).not.toContain("`");
+      expect(relayed).toEqual([]);
 
-    // Earlier turns are counted by their receipts, not guessed from their length: a second message
-    // that fits beside the first turn as the provider counted it goes with it, although the first
-    // turn's bytes (the page's bound for text no receipt has counted) would not have left room.
-    const first = `First ${"and then ".repeat(Math.floor(contextLength / 16))}`.trim();
-    await ask(page, first);
-    await last(page).getByTestId("message-receipt").waitFor({ timeout: 90_000 });
-    // The receipt's counts, as the page shows them ("… · 123 in / 16 out tokens · …").
-    const counts = /([\d,]+) in \/ ([\d,]+) out tokens/.exec(await last(page).getByTestId("message-receipt").innerText())!;
-    const [inputTokens, outputTokens] = [counts[1], counts[2]].map((n) => Number(n!.replaceAll(",", "")));
-    const firstAnswer = await last(page).locator(".message-text").innerText();
-    const bytes = (text: string) => Buffer.byteLength(text, "utf8");
-    // The page's rule (fitHistory.ts): 16 tokens per prompt and 8 per message of template, an answer's
-    // output tokens with a tenth of slack, and nothing counted above its bytes.
-    const counted = Math.min(bytes(first) + 8, inputTokens! + 8) + Math.min(bytes(firstAnswer) + 8, Math.ceil(outputTokens! * 1.1) + 8);
-    const byBytes = bytes(first) + 8 + bytes(firstAnswer) + 8;
-    expect(counted, "the provider counts fewer tokens than bytes in the first turn").toBeLessThan(byBytes);
-    const budget = contextLength - 16;
-    const message = (seed: string, size: number) => `${seed} ${"x".repeat(size - seed.length - 1)}`;
-    const second = message("Second", budget - 24 - counted);
-    expect(24 + bytes(second) + byBytes).toBeGreaterThan(budget); // the byte bound alone would have left the first turn out
-    await box(page).fill(second);
-    await expect.poll(() => textOf(page.locator("#prompt-count")), { timeout: 10_000 }).toContain("characters");
-    expect(await page.locator("#prompt-count").innerText()).not.toContain("too long");
-    expect(await page.getByTestId("context-trimmed").count()).toBe(0);
-    // The composer says what the turn takes of the context, by the same count.
-    const n = (x: number) => x.toLocaleString("en-US");
-    expect(await page.getByTestId("context-use").innerText()).toBe(` · at most ${n(24 + bytes(second) + counted)} + 16 (answer) of ${n(contextLength)} tokens`);
-    await page.getByRole("button", { name: "Send" }).click();
-    await last(page).getByTestId("message-receipt").waitFor({ timeout: 90_000 });
-    expect(await last(page).getAttribute("data-status")).toBe("done");
-    expect(await last(page).getByTestId("message-left-out").count()).toBe(0);
+      // Earlier turns are counted by their receipts, not guessed from their length: a second message
+      // that fits beside the first turn as the provider counted it goes with it, although the first
+      // turn's bytes (the page's bound for text no receipt has counted) would not have left room.
+      const first = `First ${"and then ".repeat(Math.floor(contextLength / 16))}`.trim();
+      await ask(page, first);
+      await last(page).getByTestId("message-receipt").waitFor({ timeout: 90_000 });
+      // The receipt's counts, as the page shows them ("… · 123 in / 16 out tokens · …").
+      const counts = /([\d,]+) in \/ ([\d,]+) out tokens/.exec(await last(page).getByTestId("message-receipt").innerText())!;
+      const [inputTokens, outputTokens] = [counts[1], counts[2]].map((n) => Number(n!.replaceAll(",", "")));
+      const firstAnswer = await last(page).locator(".message-text").innerText();
+      const bytes = (text: string) => Buffer.byteLength(text, "utf8");
+      // The page's rule (fitHistory.ts): 16 tokens per prompt and 8 per message of template, an answer's
+      // output tokens with a tenth of slack, and nothing counted above its bytes.
+      const counted = Math.min(bytes(first) + 8, inputTokens! + 8) + Math.min(bytes(firstAnswer) + 8, Math.ceil(outputTokens! * 1.1) + 8);
+      const byBytes = bytes(first) + 8 + bytes(firstAnswer) + 8;
+      expect(counted, "the provider counts fewer tokens than bytes in the first turn").toBeLessThan(byBytes);
+      const budget = contextLength - 16;
+      const message = (seed: string, size: number) => `${seed} ${"x".repeat(size - seed.length - 1)}`;
+      const second = message("Second", budget - 24 - counted);
+      expect(24 + bytes(second) + byBytes).toBeGreaterThan(budget); // the byte bound alone would have left the first turn out
+      await box(page).fill(second);
+      await expect.poll(() => textOf(page.locator("#prompt-count")), { timeout: 10_000 }).toContain("characters");
+      expect(await page.locator("#prompt-count").innerText()).not.toContain("too long");
+      expect(await page.getByTestId("context-trimmed").count()).toBe(0);
+      // The composer says what the turn takes of the context, by the same count.
+      const n = (x: number) => x.toLocaleString("en-US");
+      expect(await page.getByTestId("context-use").innerText()).toBe(` · at most ${n(24 + bytes(second) + counted)} + 16 (answer) of ${n(contextLength)} tokens`);
+      await page.getByRole("button", { name: "Send" }).click();
+      await last(page).getByTestId("message-receipt").waitFor({ timeout: 90_000 });
+      expect(await last(page).getAttribute("data-status")).toBe("done");
+      expect(await last(page).getByTestId("message-left-out").count()).toBe(0);
 
-    // A third message that takes the whole room: both earlier turns are left out, the page says so
-    // before sending, and the answer says what it was written without.
-    await box(page).fill(message("Third", budget - 24));
-    await expect.poll(() => textOf(page.getByTestId("context-trimmed")), { timeout: 10_000 }).toMatch(/4 earlier messages are left out/);
-    await page.screenshot({ path: (await screenshot(page, "chat-context-left-out")).replace(".png", "-viewport.png") });
-    await page.getByRole("button", { name: "Send" }).click();
-    await last(page).getByTestId("message-receipt").waitFor({ timeout: 90_000 });
-    expect(await last(page).getAttribute("data-status")).toBe("done");
-    await expect.poll(() => textOf(last(page).getByTestId("message-left-out")), { timeout: 10_000 }).toMatch(/Written without the 4 earliest messages/);
-    await screenshot(page, "chat-context-trimmed");
-    expect(await axe(page)).toEqual([]);
-    await context.close();
-  });
+      // A third message that takes the whole room: both earlier turns are left out, the page says so
+      // before sending, and the answer says what it was written without.
+      await box(page).fill(message("Third", budget - 24));
+      await expect.poll(() => textOf(page.getByTestId("context-trimmed")), { timeout: 10_000 }).toMatch(/4 earlier messages are left out/);
+      await page.screenshot({ path: (await screenshot(page, shotName("chat-context-left-out", view))).replace(".png", "-viewport.png") });
+      await page.getByRole("button", { name: "Send" }).click();
+      await last(page).getByTestId("message-receipt").waitFor({ timeout: 90_000 });
+      expect(await last(page).getAttribute("data-status")).toBe("done");
+      await expect.poll(() => textOf(last(page).getByTestId("message-left-out")), { timeout: 10_000 }).toMatch(/Written without the 4 earliest messages/);
+      await screenshot(page, shotName("chat-context-trimmed", view));
+      expect(await axe(page)).toEqual([]);
+      await context.close();
+    });
+  }
 
-  it("errors are shown once, in plain words; a new chat clears stale banners; the Explorer says when it cannot load", async () => {
-    const { context, page } = await open();
-    await context.route("**/gotong/relay/**", (route) => route.abort("internetdisconnected"));
-    await ask(page, "Is anyone there?");
-    await expect.poll(() => textOf(last(page).getByTestId("message-problem")), { timeout: 30_000 }).toContain("Cannot reach the gateway");
-    expect(await page.getByText("Cannot reach the gateway").count()).toBe(1);
-    await context.unroute("**/gotong/relay/**");
+  for (const view of VIEWS) {
+    it(`errors are shown once, in plain words; a new chat clears stale banners; the Explorer says when it cannot load (${view.name})`, async () => {
+      const { context, page } = await open(view);
+      await context.route("**/gotong/relay/**", (route) => route.abort("internetdisconnected"));
+      await ask(page, "Is anyone there?");
+      await expect.poll(() => textOf(last(page).getByTestId("message-problem")), { timeout: 30_000 }).toContain("Cannot reach the gateway");
+      expect(await page.getByText("Cannot reach the gateway").count()).toBe(1);
+      await context.unroute("**/gotong/relay/**");
 
-    // The gateway's and provider's own words, as they answer: reworded for a person chatting.
-    const refuse = (status: number, code: string, message: string, hint: string) =>
-      context.route("**/gotong/relay/prepare", (route) => route.fulfill({ status, contentType: "application/json", body: JSON.stringify({ error: { message, type: "server_error", code, param: null, hint } }) }));
-    await refuse(503, "provider_unavailable", "Provider 0xabc could not take the request", "Prepare again: another provider may be chosen.");
-    await ask(page, "Anyone free?");
-    // The last answer is the one before until this one is added: wait for this answer's own problem.
-    await expect.poll(() => textOf(last(page).getByTestId("message-problem")), { timeout: 30_000 }).toContain("Ask again: another provider may answer.");
-    await context.unroute("**/gotong/relay/prepare");
-    await refuse(400, "context_length_exceeded", "max_tokens 900 plus the prompt's 20 tokens exceeds the model's context of 512", "Ask for at most 492 tokens, or leave max_tokens out to generate until the context ends.");
-    await ask(page, "A long answer please");
-    await expect.poll(() => textOf(last(page).getByTestId("message-problem")), { timeout: 30_000 }).toContain("too long for this model's context");
-    await context.unroute("**/gotong/relay/prepare");
-    const said = await page.locator("body").innerText();
-    for (const internal of ["Prepare again", "max_tokens", "`"]) expect(said).not.toContain(internal);
+      // The gateway's and provider's own words, as they answer: reworded for a person chatting.
+      const refuse = (status: number, code: string, message: string, hint: string) =>
+        context.route("**/gotong/relay/prepare", (route) => route.fulfill({ status, contentType: "application/json", body: JSON.stringify({ error: { message, type: "server_error", code, param: null, hint } }) }));
+      await refuse(503, "provider_unavailable", "Provider 0xabc could not take the request", "Prepare again: another provider may be chosen.");
+      await ask(page, "Anyone free?");
+      // The last answer is the one before until this one is added: wait for this answer's own problem.
+      await expect.poll(() => textOf(last(page).getByTestId("message-problem")), { timeout: 30_000 }).toContain("Ask again: another provider may answer.");
+      await context.unroute("**/gotong/relay/prepare");
+      await refuse(400, "context_length_exceeded", "max_tokens 900 plus the prompt's 20 tokens exceeds the model's context of 512", "Ask for at most 492 tokens, or leave max_tokens out to generate until the context ends.");
+      await ask(page, "A long answer please");
+      await expect.poll(() => textOf(last(page).getByTestId("message-problem")), { timeout: 30_000 }).toContain("too long for this model's context");
+      await context.unroute("**/gotong/relay/prepare");
+      const said = await page.locator("body").innerText();
+      for (const internal of ["Prepare again", "max_tokens", "`"]) expect(said).not.toContain(internal);
 
-    await ask(page, "   ");
-    await page.getByText("Write a message first.").waitFor();
-    await page.getByRole("button", { name: "New chat" }).click();
-    expect(await page.getByRole("alert").count()).toBe(0);
+      await ask(page, "   ");
+      await page.getByText("Write a message first.").waitFor();
+      await page.getByRole("button", { name: "New chat" }).click();
+      expect(await page.getByRole("alert").count()).toBe(0);
 
-    // The gateway goes down: the Explorer says it cannot load, with a way to try again.
-    await context.route("**/gotong/web/**", (route) => (route.request().url().includes("/gotong/web/config") ? route.continue() : route.abort("connectionrefused")));
-    await page.getByRole("link", { name: "Explorer" }).click();
-    await page.getByText("Could not load").first().waitFor({ timeout: 15_000 });
-    // Every section ends its loading (a section stuck on "Loading…" fails here).
-    await page.getByText("Loading…").first().waitFor({ state: "detached", timeout: 15_000 });
-    expect(await page.getByText("Loading…").count()).toBe(0);
-    await screenshot(page, "explorer-gateway-down");
-    expect(await axe(page)).toEqual([]);
-    await context.close();
-  });
+      // The gateway goes down: the Explorer says it cannot load, with a way to try again.
+      await context.route("**/gotong/web/**", (route) => (route.request().url().includes("/gotong/web/config") ? route.continue() : route.abort("connectionrefused")));
+      await page.getByRole("link", { name: "Explorer" }).click();
+      await page.getByText("Could not load").first().waitFor({ timeout: 15_000 });
+      // Every section ends its loading (a section stuck on "Loading…" fails here).
+      await page.getByText("Loading…").first().waitFor({ state: "detached", timeout: 15_000 });
+      expect(await page.getByText("Loading…").count()).toBe(0);
+      await screenshot(page, shotName("explorer-gateway-down", view));
+      expect(await axe(page)).toEqual([]);
+      await context.close();
+    });
+  }
 
   it("the model picker counts live providers and says when the gateway cannot be reached, also from the start, with Try again", async () => {
     const { context, page } = await open();
@@ -298,7 +312,7 @@ describe.skipIf(skip)("the chat is honest about what it sends and spends (issue 
 
     // Down from the start: the picker says so (never "Loading models…" for ever), once, with Try
     // again, which works once the gateway answers again.
-    for (const view of [{ name: "desktop", width: 1280, height: 800, dark: false }, { name: "phone-dark", width: 390, height: 844, dark: true }]) {
+    for (const view of VIEWS) {
       const down = await browser.newContext({ viewport: { width: view.width, height: view.height }, colorScheme: view.dark ? "dark" : "light", bypassCSP: true });
       await down.route("**/v1/models", (route) => route.abort("connectionrefused"));
       const page = await down.newPage();
@@ -416,47 +430,49 @@ describe.skipIf(skip)("the chat is honest about what it sends and spends (issue 
     await context.close();
   });
 
-  it("answers show as Markdown, sanitised: code blocks with a working copy button, raw HTML as text, no script, image or javascript: link", async () => {
-    const { context, page } = await open();
-    await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: new URL(web.pageUrl).origin });
-    const answer = [
-      "Here is **bold**, *emphasis* and `inline code`.",
-      "",
-      "```js",
-      "const x = 1 < 2;",
-      "```",
-      "",
-      "- one",
-      "- two",
-      "",
-      '<img src="x" onerror="window.__pwned = 1"> <script>window.__pwned = 2</script> <b onmouseover="x">raw</b>',
-      "",
-      "[a link](https://example.org/) and [a trap](javascript:window.__pwned=3)",
-    ].join("\n");
-    await seedConversation(page, [{ role: "user", content: "Show me **markdown** <i>as typed</i>" }, { role: "assistant", content: answer }]);
-    const text = last(page).locator(".message-text");
-    expect(await text.locator("strong").innerText()).toBe("bold");
-    expect(await text.locator("em").innerText()).toBe("emphasis");
-    expect(await text.locator("li").allInnerTexts()).toEqual(["one", "two"]);
-    expect(await text.locator("pre code").innerText()).toBe("const x = 1 < 2;\n");
-    // Raw HTML is shown as the text it is, and nothing of it runs or loads.
-    expect(await text.innerText()).toContain('<img src="x" onerror="window.__pwned = 1">');
-    expect(await text.innerText()).toContain("<script>window.__pwned = 2</script>");
-    expect(await text.locator("img, script, b, [onerror], [onmouseover]").count()).toBe(0);
-    expect(await text.getByRole("link", { name: "a link" }).getAttribute("href")).toBe("https://example.org/");
-    expect(await text.getByRole("link", { name: "a link" }).getAttribute("rel")).toContain("noopener");
-    expect(await text.locator('a[href^="javascript"]').count()).toBe(0);
-    expect(await page.evaluate("window.__pwned")).toBeUndefined();
-    // What the person wrote stays plain text.
-    expect(await page.locator(".message-user .message-text").innerText()).toBe("Show me **markdown** <i>as typed</i>");
+  for (const view of VIEWS) {
+    it(`answers show as Markdown, sanitised: code blocks with a working copy button, raw HTML as text, no script, image or javascript: link (${view.name})`, async () => {
+      const { context, page } = await open(view);
+      await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: new URL(web.pageUrl).origin });
+      const answer = [
+        "Here is **bold**, *emphasis* and `inline code`.",
+        "",
+        "```js",
+        "const x = 1 < 2;",
+        "```",
+        "",
+        "- one",
+        "- two",
+        "",
+        '<img src="x" onerror="window.__pwned = 1"> <script>window.__pwned = 2</script> <b onmouseover="x">raw</b>',
+        "",
+        "[a link](https://example.org/) and [a trap](javascript:window.__pwned=3)",
+      ].join("\n");
+      await seedConversation(page, [{ role: "user", content: "Show me **markdown** <i>as typed</i>" }, { role: "assistant", content: answer }]);
+      const text = last(page).locator(".message-text");
+      expect(await text.locator("strong").innerText()).toBe("bold");
+      expect(await text.locator("em").innerText()).toBe("emphasis");
+      expect(await text.locator("li").allInnerTexts()).toEqual(["one", "two"]);
+      expect(await text.locator("pre code").innerText()).toBe("const x = 1 < 2;\n");
+      // Raw HTML is shown as the text it is, and nothing of it runs or loads.
+      expect(await text.innerText()).toContain('<img src="x" onerror="window.__pwned = 1">');
+      expect(await text.innerText()).toContain("<script>window.__pwned = 2</script>");
+      expect(await text.locator("img, script, b, [onerror], [onmouseover]").count()).toBe(0);
+      expect(await text.getByRole("link", { name: "a link" }).getAttribute("href")).toBe("https://example.org/");
+      expect(await text.getByRole("link", { name: "a link" }).getAttribute("rel")).toContain("noopener");
+      expect(await text.locator('a[href^="javascript"]').count()).toBe(0);
+      expect(await page.evaluate("window.__pwned")).toBeUndefined();
+      // What the person wrote stays plain text.
+      expect(await page.locator(".message-user .message-text").innerText()).toBe("Show me **markdown** <i>as typed</i>");
 
-    await text.getByRole("button", { name: "Copy code" }).click();
-    await text.getByRole("button", { name: "Copied" }).waitFor();
-    expect(await page.evaluate("navigator.clipboard.readText()")).toBe("const x = 1 < 2;\n");
-    await screenshot(page, "chat-markdown");
-    expect(await axe(page)).toEqual([]);
-    await context.close();
-  });
+      await text.getByRole("button", { name: "Copy code" }).click();
+      await text.getByRole("button", { name: "Copied" }).waitFor();
+      expect(await page.evaluate("navigator.clipboard.readText()")).toBe("const x = 1 < 2;\n");
+      await screenshot(page, shotName("chat-markdown", view));
+      expect(await axe(page)).toEqual([]);
+      await context.close();
+    });
+  }
 
   it("a gateway that requires API keys: the page asks for one, keeps it in this browser and chats with it", async () => {
     const key = generatePrivateKey();
