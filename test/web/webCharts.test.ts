@@ -54,6 +54,23 @@ describe.skipIf(skip)("the explorer (issue 18): charts from a bundled charting l
     return (await page.locator(".chart-plot").nth(chart).locator(".u-legend .u-series .u-value").allInnerTexts()).map((t) => t.trim());
   }
 
+  /** The tick labels each chart drew, and its axis font and unit (EarningsChart.ts writes them on the chart's element). */
+  async function ticksOf(page: Page, chart: number) {
+    const plot = page.locator(".chart-plot").nth(chart);
+    await plot.and(page.locator("[data-x-ticks]")).waitFor();
+    const read = async (name: string) => (await plot.getAttribute(name))!;
+    type Tick = { label: string; from: number; to: number };
+    return {
+      x: JSON.parse(await read("data-x-ticks")) as Tick[],
+      y: JSON.parse(await read("data-y-ticks")) as Tick[],
+      font: await read("data-axis-font"),
+      unit: await read("data-y-unit"),
+      width: (await plot.locator("canvas").boundingBox())!.width,
+    };
+  }
+  /** Whether labels along one axis leave a gap between each and the next. */
+  const apart = (ticks: { from: number; to: number }[]) => [...ticks].sort((a, b) => a.from - b.from).every((t, i, all) => i === 0 || all[i - 1]!.to < t.from);
+
   it("draws each series with uPlot and shows, under the pointer, each total exact to the base unit", async () => {
     expect(earnings.providers.length).toBe(1);
     expect(earnings.creators.length).toBe(1);
@@ -79,6 +96,19 @@ describe.skipIf(skip)("the explorer (issue 18): charts from a bundled charting l
     // The figures table says the same, for screen readers.
     await page.getByText("Show the figures").nth(1).click();
     expect(await page.locator(".chart").nth(1).locator("tbody tr").last().innerText()).toContain(tokens(providerTotal));
+    // Each axis has ticks a person can read: times along x, amounts in gUSD along y.
+    for (const chart of [0, 1]) {
+      const ticks = await ticksOf(page, chart);
+      expect(ticks.x.length).toBeGreaterThanOrEqual(2);
+      // uPlot's time labels: the first states the date and time ("12/7/26 2:52pm" under its
+      // seconds), the others the seconds, minutes or hours since (":05", "2:53pm").
+      expect(ticks.x[0]!.label).toMatch(/\b\d{1,2}\/\d{1,2}\/\d{2} \d{1,2}:\d{2}(am|pm)$/);
+      for (const t of ticks.x) expect(t.label).toMatch(/^(:\d{2}|\d{1,2}:\d{2}(am|pm)|\d{1,2}(am|pm)|\d{1,2}\/\d{1,2})(\n|$)/);
+      expect(ticks.y.length).toBeGreaterThanOrEqual(2);
+      expect(ticks.unit).toBe("gUSD");
+      for (const t of ticks.y) expect(t.label).toMatch(/^\d{1,3}(,\d{3})*(\.\d{1,6})?$/);
+      expect(apart(ticks.x) && apart(ticks.y)).toBe(true);
+    }
     await hover(page, 1, 0.7);
     await screenshot(page, "charts-desktop");
     await page.close();
@@ -114,6 +144,21 @@ describe.skipIf(skip)("the explorer (issue 18): charts from a bundled charting l
         expect(box.x + box.width).toBeLessThanOrEqual(mode.width);
       }
       expect(await page.evaluate("document.documentElement.scrollWidth")).toBeLessThanOrEqual(mode.width);
+      // The labels are readable: the axis font is at least 11 px, and no two labels on an axis
+      // overlap or leave the chart, however narrow the screen (uPlot spaces its ticks by width).
+      for (const chart of [0, 1]) {
+        const ticks = await ticksOf(page, chart);
+        expect(Number(/^(\d+(?:\.\d+)?)px/.exec(ticks.font)![1])).toBeGreaterThanOrEqual(11);
+        expect(ticks.x.length).toBeGreaterThanOrEqual(2);
+        expect(ticks.y.length).toBeGreaterThanOrEqual(2);
+        expect(ticks.x.length).toBeLessThanOrEqual(Math.floor(ticks.width / 60) + 1);
+        expect(apart(ticks.x), JSON.stringify(ticks.x)).toBe(true);
+        expect(apart(ticks.y), JSON.stringify(ticks.y)).toBe(true);
+        for (const t of ticks.x) {
+          expect(t.from).toBeGreaterThanOrEqual(0);
+          expect(t.to).toBeLessThanOrEqual(ticks.width);
+        }
+      }
       await page.locator(".chart").first().scrollIntoViewIfNeeded();
       await screenshot(page, `charts-${mode.name}`);
       expect(await axe(page)).toEqual([]);

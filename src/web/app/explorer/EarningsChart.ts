@@ -38,6 +38,45 @@ export function alignSeries(series: EarningsSeries[], decimals: number): { times
   return { times, values, exact };
 }
 
+/** The font of the axes' labels and titles: 12 CSS pixels, readable on a phone. */
+const AXIS_FONT = "12px system-ui, sans-serif";
+
+/** One tick label as drawn: its text and where it spans along its axis, in CSS pixels of the canvas. */
+export type DrawnTick = { label: string; from: number; to: number };
+
+/**
+ * The tick labels uPlot drew on each axis, with the space each takes along it from the canvas's
+ * left or top edge (measured in the axis font), written on the chart's element as `data-x-ticks` and `data-y-ticks` (JSON) beside
+ * `data-axis-font`: a canvas has no text to read, and this is what a person sees on it, for the
+ * browser tests to check (enough ticks, no overlap on a phone). uPlot keeps the labels it drew in
+ * `_splits` and `_values`, which its types leave out.
+ */
+function recordTicks(u: uPlot, el: HTMLElement): void {
+  u.ctx.save();
+  u.ctx.font = AXIS_FONT;
+  const drawn = u.axes.map((axis, i) => {
+    const { _splits: splits = [], _values: values = [] } = axis as uPlot.Axis & { _splits?: number[]; _values?: (string | number | null)[] };
+    const scale = i === 0 ? "x" : "y";
+    const ticks: DrawnTick[] = [];
+    values.forEach((value, j) => {
+      if (value == null) return;
+      const label = String(value);
+      const lines = label.split("\n");
+      // valToPos counts from the plotting area's edge; the area starts after the other axis.
+      const at = u.valToPos(splits[j]!, scale) + (parseFloat(i === 0 ? u.over.style.left : u.over.style.top) || 0);
+      // Along x a label is centred on its tick and as wide as its widest line; along y it is as tall as its lines.
+      const extent = i === 0 ? Math.max(...lines.map((line) => u.ctx.measureText(line).width)) : lines.length * 12;
+      ticks.push({ label, from: Math.round(at - extent / 2), to: Math.round(at + extent / 2) });
+    });
+    return ticks;
+  });
+  u.ctx.restore();
+  el.dataset.xTicks = JSON.stringify(drawn[0] ?? []);
+  el.dataset.yTicks = JSON.stringify(drawn[1] ?? []);
+  el.dataset.axisFont = AXIS_FONT;
+  el.dataset.yUnit = String(u.axes[1]?.label ?? "");
+}
+
 /** The page's colours, read from its stylesheet, so the chart follows light and dark. */
 function themeColours(el: Element) {
   const style = getComputedStyle(el);
@@ -61,7 +100,7 @@ export function EarningsChart(props: { title: string; series: EarningsSeries[]; 
     if (!el || series.length === 0) return;
     const { times, values, exact } = alignSeries(series, token.decimals);
     const colours = themeColours(el);
-    const axis = { stroke: colours.muted, grid: { stroke: colours.line, width: 1 }, ticks: { stroke: colours.line, width: 1 }, font: "12px system-ui, sans-serif" };
+    const axis = { stroke: colours.muted, grid: { stroke: colours.line, width: 1 }, ticks: { stroke: colours.line, width: 1 }, font: AXIS_FONT };
     const width = () => Math.max(240, Math.floor(el.clientWidth));
     const plot = new uPlot(
       {
@@ -70,10 +109,11 @@ export function EarningsChart(props: { title: string; series: EarningsSeries[]; 
         scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.08 : 1] } },
         axes: [
           { ...axis, space: 80 },
-          { ...axis, size: 64, label: token.symbol, labelSize: 18, labelFont: "12px system-ui, sans-serif", values: (_u, splits) => splits.map((v) => v.toLocaleString("en-US", { maximumFractionDigits: Math.min(6, token.decimals) })) },
+          { ...axis, size: 64, label: token.symbol, labelSize: 18, labelFont: AXIS_FONT, values: (_u, splits) => splits.map((v) => v.toLocaleString("en-US", { maximumFractionDigits: Math.min(6, token.decimals) })) },
         ],
         cursor: { points: { size: 8 }, drag: { x: false, y: false } },
         legend: { live: true },
+        hooks: { draw: [(u) => recordTicks(u, el)] },
         series: [
           { label: "Time", value: (_u, v) => (v == null ? "latest" : formatTime(v)) },
           ...series.map((s, i) => ({
