@@ -295,6 +295,81 @@ describe.skipIf(skip)("the chat's everyday features (issue 18): settings per con
     await phone.context.close();
   });
 
+  it("never sends an interrupted answer as context: neither one stopped nor one cut by a reload, only the questions' complete turns", async () => {
+    const { context, page } = await open();
+    const field = page.getByLabel("Longest answer (tokens)");
+    const lastSent = async () => (await sealedBodies(page)).at(-1)!.messages;
+    const streamed = () => page.waitForFunction(`(() => { const t = document.querySelector(".message-assistant:last-child .message-text")?.textContent ?? ""; return t.length > 0 && t !== "…"; })()`, undefined, { timeout: 90_000 });
+    const settled = () => page.locator('.message-assistant[data-status="streaming"]').waitFor({ state: "detached", timeout: 90_000 });
+    // The n-th answer's receipt: a stopped answer's own receipt can arrive later, so a count of receipts would not tell.
+    const answeredAt = (n: number) => page.locator(".message-assistant").nth(n - 1).getByTestId("message-receipt").waitFor({ timeout: 90_000 });
+    const assistants = async () => (await storedMessages(page)).filter((m) => m.role === "assistant") as { content: string; status?: string }[];
+    await field.fill("16");
+    await ask(page, "Once upon a time");
+    await answeredAt(1);
+    const [complete] = await assistants();
+
+    // Stopped after some text.
+    await field.fill("400");
+    web.gatewayTap.slowDown(150);
+    try {
+      await ask(page, "Tell a long story");
+      await streamed();
+      await page.getByRole("button", { name: "Stop" }).click();
+      await settled();
+    } finally {
+      web.gatewayTap.slowDown(undefined);
+    }
+    const stopped = (await assistants()).at(-1)!;
+    expect(stopped.status).toBe("incomplete");
+    expect(stopped.content.length).toBeGreaterThan(0);
+    await field.fill("16");
+    await ask(page, "And then?");
+    await answeredAt(3);
+    expect(await lastSent()).toEqual([
+      { role: "user", content: "Once upon a time" },
+      { role: "assistant", content: complete!.content },
+      { role: "user", content: "And then?" },
+    ]);
+
+    // Cut by a reload once some of the answer was saved: marked interrupted after the reload.
+    await field.fill("400");
+    web.gatewayTap.slowDown(150);
+    try {
+      await ask(page, "Another long story");
+      await streamed();
+      await page.waitForFunction(`(async () => {
+        const db = await new Promise((ok, no) => { const r = indexedDB.open("gotong-chat"); r.onsuccess = () => ok(r.result); r.onerror = () => no(r.error); });
+        const all = await new Promise((ok) => { const r = db.transaction("conversations").objectStore("conversations").getAll(); r.onsuccess = () => ok(r.result); });
+        db.close();
+        const m = all.sort((a, b) => b.updatedAt - a.updatedAt)[0]?.messages.at(-1);
+        return m?.role === "assistant" && m.content.length > 0;
+      })()`, undefined, { timeout: 30_000, polling: 100 });
+      await page.reload();
+      await offersLoaded(page);
+    } finally {
+      web.gatewayTap.slowDown(undefined);
+    }
+    await expect.poll(async () => (await assistants()).at(-1)?.status, { timeout: 30_000 }).toBe("incomplete");
+    const cut = (await assistants()).at(-1)!;
+    expect(cut.content.length).toBeGreaterThan(0);
+    const secondComplete = (await assistants()).at(-2)!;
+    await field.fill("16");
+    await ask(page, "What happened last?");
+    await answeredAt(5);
+    const sent = await lastSent();
+    expect(sent).toEqual([
+      { role: "user", content: "Once upon a time" },
+      { role: "assistant", content: complete!.content },
+      { role: "user", content: "And then?" },
+      { role: "assistant", content: secondComplete.content },
+      { role: "user", content: "What happened last?" },
+    ]);
+    // Neither partial answer went as a message of the request.
+    for (const partial of [stopped.content, cut.content]) expect(sent.map((m) => m.content)).not.toContain(partial);
+    await context.close();
+  });
+
   it("Esc stops the answer from anywhere on the page, not only from the message box", async () => {
     const { context, page } = await open();
     await page.getByLabel("Longest answer (tokens)").fill("400");
