@@ -25,6 +25,7 @@ import { closeAgentChannels, type AgentChannelsClosed } from "./closeAgentChanne
 import { defaultAgentDeposit } from "./defaultAgentDeposit.ts";
 import { readAgentChannels, type AgentChannels } from "./readAgentChannels.ts";
 import type { AgentEndpoint } from "./startAgentEndpoint.ts";
+import type { ChallengerStats } from "../gateway/challenges/createChallenger.ts";
 
 /** Options of `createAgent`. */
 export type CreateAgentOptions = {
@@ -44,6 +45,19 @@ export type CreateAgentOptions = {
   deposit?: bigint;
   /** Default: a logger at "warn" on stderr. */
   logger?: Logger;
+  /**
+   * Chance that a real request the agent pays for draws one challenge of the same provider and
+   * model, as a gateway's do (verified serving: a deterministic request sent through the agent's
+   * own channels, its evidence re-run by a validator, a fraud verdict reported on-chain). Default
+   * 0, off: challenges spend about this share more of the owner's budget on checking providers,
+   * which the owner chooses; 0.02 is a gateway's default. A report's bond is paid from the agent
+   * key's own tokens (not the wallet's): without them the report fails and is logged.
+   */
+  challengeShare?: number;
+  /** Validators' base URLs, asked before those registered on-chain (only with `challengeShare`). */
+  validators?: readonly string[];
+  /** Longest wait between a real request and its challenge. Default 60 s. */
+  challengeMaxDelayMs?: number;
 };
 
 /** A chat message. */
@@ -128,9 +142,14 @@ export async function createAgent(options: CreateAgentOptions) {
         deposit: options.deposit ?? defaultAgentDeposit(await readAgentBudget(clients.public, options.wallet, token.address), 10n ** BigInt(token.decimals)),
         logger,
         funder,
+        challengeShare: options.challengeShare ?? 0,
+        validators: options.validators ? [...options.validators] : undefined,
+        challengeMaxDelayMs: options.challengeMaxDelayMs,
       });
       const { router, channels, store, domain, providerInfo, countPrompt, countEmbeddingInput } = services;
-      const core = createGateway({ router, channels, store, domain, providerInfo, countPrompt, countEmbeddingInput, logger, tokenDecimals: token.decimals });
+      // Challenges go through this same core: the agent's lanes, channels and receipt checks.
+      const core = createGateway({ router, channels, store, domain, providerInfo, countPrompt, countEmbeddingInput, logger, tokenDecimals: token.decimals, onServed: services.challenges?.observe });
+      services.challenges?.attach(core);
       return { services, core };
     })().catch((error) => {
       gateway = undefined;
@@ -163,6 +182,11 @@ export async function createAgent(options: CreateAgentOptions) {
           throw error;
         });
       return (await live.endpoint).baseUrl;
+    },
+
+    /** What the agent's challenges did so far (undefined when they are off: `challengeShare` 0). */
+    async challenges(): Promise<ChallengerStats | undefined> {
+      return (await running()).services.challenges?.stats();
     },
 
     /** The models a live provider serves now, with how many serve each and their lowest prices. */
