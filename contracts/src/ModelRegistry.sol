@@ -108,6 +108,10 @@ contract ModelRegistry is ERC721, IERC2981 {
     /// @param maximum `MAX_STACK_BPS`.
     error DerivativeTermsTooHigh(uint16 minShareBps, uint16 maximum);
 
+    /// @notice A registration declared a zero fingerprint: register without one instead (the
+    ///         overload without `fingerprint`), so that every `ModelFingerprinted` event means one.
+    error EmptyFingerprint();
+
     // ---------------------------------------------------------------- events
 
     /// @notice A model was registered and its token minted to its creator.
@@ -157,6 +161,15 @@ contract ModelRegistry is ERC721, IERC2981 {
     /// @param modelId The model.
     /// @param minShareBps The minimum share, in basis points.
     event DerivativeTermsChanged(uint256 indexed modelId, uint16 minShareBps);
+
+    /// @notice A model was registered with the fingerprint of what its weights are, independent of
+    ///         how they are stored (architecture, tensor names and shapes, vocabulary), so that a
+    ///         client on any machine can tell that a new file is a re-upload or quantisation of it.
+    ///         Emitted only by the registering call, for the id it issues (see `register`).
+    /// @param modelId The model just registered.
+    /// @param fingerprint The hash of its fingerprint, as the Gotong client encodes it
+    ///        (`hashModelFingerprint`); self-declared: the registry cannot see the weights.
+    event ModelFingerprinted(uint256 indexed modelId, bytes32 indexed fingerprint);
 
     // ---------------------------------------------------------------- storage
 
@@ -282,6 +295,37 @@ contract ModelRegistry is ERC721, IERC2981 {
         modelId = _register(name_, weightsHash, manifestHash, metadataURI, royaltyBps);
     }
 
+    /// @notice Registers a model, as `register` above, and declares its fingerprint: the hash of
+    ///         what its weights are independent of their bytes, which clients compare with a new
+    ///         model's to tell a re-upload or quantisation of this one from any machine.
+    /// @dev The fingerprint is declared in the registering call and nowhere else, for the id that
+    ///      call issues. Lowest id wins among models with one fingerprint (the original is older
+    ///      than its copies), so a fingerprint declared later, by whoever holds an older token,
+    ///      could claim a model registered in between as its copy; bound to registration, the
+    ///      order of declarations is the order of ids, a stranger can never declare one for
+    ///      someone else's model, and no "declared once" flag needs storing. It costs one event
+    ///      and no storage: nothing on-chain reads it (the check is the client's, before it sends
+    ///      anything), and clients read it with the `ModelRegistered` events they already fetch;
+    ///      a slot would cost every registration 20k gas more for a value no contract reads.
+    /// @param name_ The model's name; must not be empty.
+    /// @param weightsHash The sha256 of the weights; must not be zero or already registered.
+    /// @param manifestHash The hash of the model's signed manifest.
+    /// @param metadataURI Where the model's manifest and metadata can be fetched.
+    /// @param royaltyBps The royalty on each paid inference, in basis points, at most `MAX_ROYALTY_BPS`.
+    /// @param fingerprint The fingerprint's hash (`hashModelFingerprint` in the client); not zero.
+    /// @return modelId The new model's id.
+    function register(
+        string calldata name_,
+        bytes32 weightsHash,
+        bytes32 manifestHash,
+        string calldata metadataURI,
+        uint16 royaltyBps,
+        bytes32 fingerprint
+    ) external returns (uint256 modelId) {
+        modelId = _register(name_, weightsHash, manifestHash, metadataURI, royaltyBps);
+        _declareFingerprint(modelId, fingerprint);
+    }
+
     /// @notice Registers a model made from other models and/or trained on registered datasets, and
     ///         mints its token to the caller. The lineage is recorded for good: each parent and
     ///         dataset is paid its share of the model's royalty when PaymentChannels flows it.
@@ -308,13 +352,33 @@ contract ModelRegistry is ERC721, IERC2981 {
         Parent[] calldata parents,
         DataShare[] calldata datasetShares
     ) external returns (uint256 modelId) {
-        if (parents.length > MAX_PARENTS) revert TooManyParents(parents.length, MAX_PARENTS);
-        if (datasetShares.length > MAX_DATASETS) revert TooManyDatasets(datasetShares.length, MAX_DATASETS);
-        modelId = _register(name_, weightsHash, manifestHash, metadataURI, royaltyBps);
-        uint256 total = _recordParents(modelId, parents);
-        total += _recordDatasets(modelId, datasetShares);
-        if (total > MAX_STACK_BPS) revert StackTooLarge(total, MAX_STACK_BPS);
-        if (parents.length != 0 || datasetShares.length != 0) _lineageHead[modelId].stacked = true;
+        modelId = _registerDerivative(name_, weightsHash, manifestHash, metadataURI, royaltyBps, parents, datasetShares);
+    }
+
+    /// @notice Registers a model with its lineage, as `registerDerivative` above, and declares its
+    ///         fingerprint (see the `register` overload that takes one: a quantisation has its
+    ///         parent's fingerprint, so its copies then match the lowest id, the parent).
+    /// @param name_ The model's name; must not be empty.
+    /// @param weightsHash The sha256 of the weights; must not be zero or already registered.
+    /// @param manifestHash The hash of the model's signed manifest (which names the same lineage).
+    /// @param metadataURI Where the model's manifest and metadata can be fetched.
+    /// @param royaltyBps The royalty on each paid inference, in basis points, at most `MAX_ROYALTY_BPS`.
+    /// @param parents The models it was made from.
+    /// @param datasetShares The datasets it was trained on.
+    /// @param fingerprint The fingerprint's hash (`hashModelFingerprint` in the client); not zero.
+    /// @return modelId The new model's id.
+    function registerDerivative(
+        string calldata name_,
+        bytes32 weightsHash,
+        bytes32 manifestHash,
+        string calldata metadataURI,
+        uint16 royaltyBps,
+        Parent[] calldata parents,
+        DataShare[] calldata datasetShares,
+        bytes32 fingerprint
+    ) external returns (uint256 modelId) {
+        modelId = _registerDerivative(name_, weightsHash, manifestHash, metadataURI, royaltyBps, parents, datasetShares);
+        _declareFingerprint(modelId, fingerprint);
     }
 
     /// @notice Sets the least share of their royalty that derivatives of this model must pay it
@@ -533,6 +597,31 @@ contract ModelRegistry is ERC721, IERC2981 {
         _mint(msg.sender, modelId);
 
         emit ModelRegistered(modelId, msg.sender, weightsHash, manifestHash, royaltyBps, name_, metadataURI);
+    }
+
+    /// @dev Registers a model and records its lineage (both `registerDerivative`s).
+    function _registerDerivative(
+        string calldata name_,
+        bytes32 weightsHash,
+        bytes32 manifestHash,
+        string calldata metadataURI,
+        uint16 royaltyBps,
+        Parent[] calldata parents,
+        DataShare[] calldata datasetShares
+    ) internal returns (uint256 modelId) {
+        if (parents.length > MAX_PARENTS) revert TooManyParents(parents.length, MAX_PARENTS);
+        if (datasetShares.length > MAX_DATASETS) revert TooManyDatasets(datasetShares.length, MAX_DATASETS);
+        modelId = _register(name_, weightsHash, manifestHash, metadataURI, royaltyBps);
+        uint256 total = _recordParents(modelId, parents);
+        total += _recordDatasets(modelId, datasetShares);
+        if (total > MAX_STACK_BPS) revert StackTooLarge(total, MAX_STACK_BPS);
+        if (parents.length != 0 || datasetShares.length != 0) _lineageHead[modelId].stacked = true;
+    }
+
+    /// @dev Emits the fingerprint of the just-registered `modelId` (both overloads that take one).
+    function _declareFingerprint(uint256 modelId, bytes32 fingerprint) internal {
+        if (fingerprint == bytes32(0)) revert EmptyFingerprint();
+        emit ModelFingerprinted(modelId, fingerprint);
     }
 
     /// @dev Records `parents` for `modelId` and its depth; returns the sum of their shares.

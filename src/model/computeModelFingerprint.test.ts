@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { computeModelFingerprint } from "./computeModelFingerprint.ts";
 import { encodeGguf, type GgufWriteTensor, type GgufWriteValue } from "./encodeGguf.ts";
 import { findFingerprintMatch } from "./findFingerprintMatch.ts";
+import { hashModelFingerprint } from "./hashModelFingerprint.ts";
 import { parseGgufHeader } from "./parseGgufHeader.ts";
 
 const tokens = (n: number, salt = "") => ({ type: "array" as const, elementType: "string" as const, values: Array.from({ length: n }, (_, i) => `tok${i}${salt}`) });
@@ -68,6 +69,23 @@ describe("findFingerprintMatch", () => {
   it("finds a registered model the GGUF names as its base model, even with other shapes", () => {
     const adapter = computeModelFingerprint([header({ tensors: [f32("lora.weight", [32, 32])], baseModel: "tiny base" })])!;
     expect(findFingerprintMatch(adapter, [{ modelId: 3n, name: "Tiny Base", fingerprint: undefined }])?.modelId).toBe(3n);
+  });
+
+  it("matches a model known only by its registered fingerprint hash (published from another machine) as it matches a manifest's", () => {
+    const quantised = computeModelFingerprint([header({ tensors: layers(q8), vocabulary: 100 })])!;
+    const byHash = findFingerprintMatch(quantised, [
+      { modelId: 2n, name: "other", fingerprint: undefined, fingerprintHash: hashModelFingerprint(unrelated) },
+      { modelId: 4n, name: "base", fingerprint: undefined, fingerprintHash: hashModelFingerprint(original) },
+    ]);
+    expect(byHash).toEqual(findFingerprintMatch(quantised, [{ modelId: 4n, name: "base", fingerprint: original }]));
+    expect(byHash?.modelId).toBe(4n);
+    // The registered hash is what every machine sees: it decides when a manifest says otherwise.
+    expect(findFingerprintMatch(quantised, [{ modelId: 4n, name: "base", fingerprint: original, fingerprintHash: hashModelFingerprint(unrelated) }])).toBeUndefined();
+  });
+
+  it("still finds a base model by name when no fingerprint matches", () => {
+    const adapter = computeModelFingerprint([header({ tensors: [f32("lora.weight", [32, 32])], baseModel: "tiny base" })])!;
+    expect(findFingerprintMatch(adapter, [{ modelId: 3n, name: "Tiny Base", fingerprint: undefined, fingerprintHash: hashModelFingerprint(original) }])?.modelId).toBe(3n);
   });
 
   it("finds nothing for a model unlike every registered one", () => {

@@ -44,6 +44,7 @@ export { canonicalJson } from "./canonicalJson.ts";
 export { checkManifestField } from "./checkManifestField.ts";
 export { parseManifest } from "./parseManifest.ts";
 export { computeWeightsHash } from "./computeWeightsHash.ts";
+export { hashModelFingerprint, FINGERPRINT_HASH_TAG } from "./hashModelFingerprint.ts";
 export { manifestTypedData, MANIFEST_TYPES } from "./manifestTypedData.ts";
 export { signManifest, type ManifestSigner } from "./signManifest.ts";
 export { verifyManifestSignature, type ManifestExpectations } from "./verifyManifestSignature.ts";

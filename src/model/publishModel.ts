@@ -15,6 +15,7 @@ import { hashModelFiles } from "./hashModelFiles.ts";
 import { listModelFiles } from "./listModelFiles.ts";
 import { loadManifest } from "./loadManifest.ts";
 import { findFingerprintMatch } from "./findFingerprintMatch.ts";
+import { hashModelFingerprint } from "./hashModelFingerprint.ts";
 import { MANIFEST_SCHEMA, type ManifestDataset, type ManifestParent, type ModelManifest } from "./modelManifest.ts";
 import { RELATION_CODES } from "./modelRelation.ts";
 import { readModelFingerprint } from "./readModelFingerprint.ts";
@@ -72,6 +73,12 @@ export type PublishModelResult = {
   signature: Hex | undefined;
   manifestPath: string | undefined;
   transactionHash: Hex | undefined;
+  /**
+   * The fingerprint hash registered with the model (`ModelRegistry`'s `ModelFingerprinted`), by
+   * which a re-upload or quantisation of it is caught from any machine; undefined for a model
+   * without a fingerprint (safetensors) and for an existing entry.
+   */
+  fingerprintHash: Hex | undefined;
 };
 
 /**
@@ -79,7 +86,9 @@ export type PublishModelResult = {
  * checks every file's format and header (refusing pickle in any disguise), hashes them with
  * progress, builds the manifest (architecture and sizes from the headers; chain and registry so it
  * cannot be replayed elsewhere), signs it with EIP-712, stores it content-addressed, and registers
- * it, minting the model's token to the creator. Nothing is sent until every check has passed.
+ * it, minting the model's token to the creator, with its fingerprint's hash for a GGUF (so that a
+ * re-upload or quantisation of it is caught from any machine, not only from one that keeps this
+ * manifest). Nothing is sent until every check has passed.
  * Returns the existing entry when this creator already registered these weights; another
  * creator's registration is refused with the registry's `ModelAlreadyRegistered`.
  *
@@ -137,6 +146,7 @@ export async function publishModel(clients: ChainClients, deployment: Deployment
         signature: kept?.signature,
         manifestPath: undefined,
         transactionHash: undefined,
+        fingerprintHash: undefined,
       };
     }
   }
@@ -183,11 +193,16 @@ export async function publishModel(clients: ChainClients, deployment: Deployment
   // taken by another creator, royalty too high) leaves no manifest behind.
   const manifestHash: Hex = `0x${sha256Hex(canonicalJson(signed))}`;
   const args = [name, weightsHash, manifestHash, `gotong:manifest:${manifestHash}`, options.royaltyBps] as const;
+  // The fingerprint goes on-chain in the registering call itself (the registry's overloads that
+  // take one): atomic, one event's gas, and bound to the id being issued, so that no older token
+  // can claim it later and lowest-id-wins stays the order of registration.
+  const fingerprintHash = fingerprint !== undefined ? hashModelFingerprint(fingerprint) : undefined;
+  const declared = fingerprintHash !== undefined ? ([fingerprintHash] as const) : ([] as const);
   // A model with a lineage is registered with it in one call: lineage is fixed at registration,
   // so it can never change under royalties already earned.
   const call =
     parents.length === 0 && datasets.length === 0
-      ? ({ ...registry, functionName: "register", args } as const)
+      ? ({ ...registry, functionName: "register", args: [...args, ...declared] } as const)
       : ({
           ...registry,
           functionName: "registerDerivative",
@@ -195,6 +210,7 @@ export async function publishModel(clients: ChainClients, deployment: Deployment
             ...args,
             parents.map((p) => ({ modelId: BigInt(p.modelId), relation: RELATION_CODES[p.relation], shareBps: p.shareBps })),
             datasets.map((d) => ({ datasetId: BigInt(d.datasetId), shareBps: d.shareBps })),
+            ...declared,
           ],
         } as const);
   try {
@@ -220,6 +236,7 @@ export async function publishModel(clients: ChainClients, deployment: Deployment
     signature: signed.signature,
     manifestPath: stored.path,
     transactionHash: sent.hash,
+    fingerprintHash,
   };
 }
 

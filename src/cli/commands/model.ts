@@ -41,7 +41,8 @@ gotong model publish PATH [--name NAME] [--version 1.0.0] [--license SPDX] [--ro
     made from, paid BPS of this model's royalty (default: the parent's minimum, its owner's terms);
     repeat for a merge. --dataset ID:BPS: a dataset it was trained on, paid likewise. The lineage is
     recorded on-chain for good. A GGUF that plainly is a registered model (same architecture,
-    vocabulary, tensor names and shapes, or a general.base_model naming it) must name it.
+    vocabulary, tensor names and shapes, or a general.base_model naming it) must name it; a GGUF's
+    fingerprint is registered with it, so this is checked from any machine.
 gotong model set-derivative-terms ID BPS [--key FILE] [--deployment FILE] [--json]
     The least share of their royalty that models registered from now on as derivatives of model ID
     must pay it (its licence terms; 0 to 9000 bps).
@@ -169,6 +170,7 @@ async function publish(args: string[]) {
         parents: m?.parents ?? [],
         datasets: m?.datasets ?? [],
         transactionHash: result.transactionHash ?? null,
+        fingerprintHash: result.fingerprintHash ?? null,
       }) + "\n",
     );
     return;
@@ -181,6 +183,8 @@ async function publish(args: string[]) {
   if (m) lines.push(`  ${m.format}, ${m.architecture}, ${m.files.length} file${m.files.length === 1 ? "" : "s"}, licence ${m.license}, royalty ${m.royaltyBps} bps, creator ${m.creator}`);
   for (const p of m?.parents ?? []) lines.push(`  parent    model #${p.modelId} (${p.relation}), paid ${p.shareBps} bps of this model's royalty`);
   for (const d of m?.datasets ?? []) lines.push(`  dataset   #${d.datasetId}, paid ${d.shareBps} bps of this model's royalty`);
+  // What lets a re-upload or quantisation of this model be caught from any machine.
+  if (result.fingerprintHash) lines.push(`  fingerprint ${result.fingerprintHash} (registered with the model)`);
   if (result.manifestPath) lines.push(`  stored    ${result.manifestPath}`);
   process.stdout.write(lines.join("\n") + "\n");
 }
