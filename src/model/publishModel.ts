@@ -1,5 +1,5 @@
 import { basename } from "node:path";
-import { getAddress, type Hex } from "viem";
+import { getAddress, toFunctionSelector, type Hex } from "viem";
 import type { ChainClients } from "../chain/createClients.ts";
 import type { Deployment } from "../chain/deployment.ts";
 import { ModelRegistryArtifact } from "../chain/contracts.generated.ts";
@@ -196,7 +196,10 @@ export async function publishModel(clients: ChainClients, deployment: Deployment
   // The fingerprint goes on-chain in the registering call itself (the registry's overloads that
   // take one): atomic, one event's gas, and bound to the id being issued, so that no older token
   // can claim it later and lowest-id-wins stays the order of registration.
-  const fingerprintHash = fingerprint !== undefined ? hashModelFingerprint(fingerprint) : undefined;
+  let fingerprintHash = fingerprint !== undefined ? hashModelFingerprint(fingerprint) : undefined;
+  // A registry deployed by an older Gotong (a devnet resumed from its saved state) has no such
+  // overloads: the model is registered without the hash there, as before, rather than not at all.
+  if (fingerprintHash !== undefined && !(await registryTakesFingerprints(clients, deployment.modelRegistry))) fingerprintHash = undefined;
   const declared = fingerprintHash !== undefined ? ([fingerprintHash] as const) : ([] as const);
   // A model with a lineage is registered with it in one call: lineage is fixed at registration,
   // so it can never change under royalties already earned.
@@ -278,4 +281,12 @@ function sortById<T>(items: readonly T[], id: (item: T) => string): T[] {
 function defaultName(path: string, single: boolean): string {
   const base = basename(path.replace(/[\\/]+$/, ""));
   return single ? base.replace(/\.(gguf|safetensors)$/i, "") : base;
+}
+
+/** Whether the registry's code has the fingerprinting `register` overload (a dispatcher holds each selector it serves). */
+async function registryTakesFingerprints(clients: ChainClients, registry: Hex): Promise<boolean> {
+  const code = await clients.public.getCode({ address: registry }).catch(() => undefined);
+  // Unreadable: assume the current registry; simulation then says what is wrong.
+  if (!code) return true;
+  return code.toLowerCase().includes(toFunctionSelector("register(string,bytes32,bytes32,string,uint16,bytes32)").slice(2));
 }
