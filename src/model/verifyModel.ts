@@ -11,10 +11,13 @@ import type { ManifestFile, ModelManifest, SignedManifest } from "./modelManifes
 import { readModelIdOfWeights } from "./readModelIdOfWeights.ts";
 import { readRegisteredModel, type RegisteredModel } from "./readRegisteredModel.ts";
 import { verifyManifestSignature } from "./verifyManifestSignature.ts";
+import { hashModelFingerprint } from "./hashModelFingerprint.ts";
+import { readModelFingerprint } from "./readModelFingerprint.ts";
+import { ModelRegistryArtifact } from "../chain/contracts.generated.ts";
 
 /** One thing `verifyModel` checked. */
 export type ModelCheck = {
-  /** `registry`, `manifest`, `signature`, `deployment`, `registry entry`, or `file <path>` / `files`. */
+  /** `registry`, `manifest`, `signature`, `deployment`, `registry entry`, `file <path>` / `files`, or `fingerprint` (when one was registered). */
   name: string;
   ok: boolean;
   /** What was found, or what is wrong. */
@@ -51,7 +54,8 @@ export type VerifyModelResult = {
  * Verifies a model end to end: the registry entry; the manifest it points to (found by its hash in
  * `manifestsDir`, intact); the creator's EIP-712 signature over it; that it is bound to this chain
  * and registry; that the registry's weights hash, name and registrant agree with it; and, given a
- * path, every file's size and sha256, with no file missing and none unsigned. Runs every check it
+ * path, every file's size and sha256, with no file missing and none unsigned; and, when the model
+ * was registered with a fingerprint hash, that it is the manifest's (and the GGUF files' own). Runs every check it
  * can and reports each through `onCheck`, then throws the first failure: `model_file_hash_mismatch`
  * (naming the file and both hashes), `model_file_missing`, `model_file_unsigned`,
  * `manifest_signature_mismatch`, `manifest_not_found`, `model_not_registered`…
@@ -180,6 +184,29 @@ export async function verifyModel(client: PublicClient, deployment: Deployment, 
 
   if (list !== undefined) await checkFiles(list, manifest, hashed, { path: path!, fail, pass, signal, onProgress: options.onProgress });
 
+  // The fingerprint registered with the model (ModelFingerprinted) is what other machines' re-upload
+  // checks compare against: it must be the manifest's, and the files' own when they are at hand.
+  if (entry !== undefined) {
+    const registered = await readFingerprintHashOf(client, deployment, entry.modelId).catch((error: unknown) => error as Error);
+    if (registered instanceof Error) {
+      fail("fingerprint", new GotongError(`Could not read model #${entry.modelId}'s registered fingerprint: ${registered.message}`, { code: "chain_error", status: 502 }));
+    } else if (registered !== undefined) {
+      const problems: string[] = [];
+      const signedHash = manifest.fingerprint !== undefined ? hashModelFingerprint(manifest.fingerprint) : undefined;
+      if (signedHash !== registered) problems.push(signedHash === undefined ? "the manifest carries no fingerprint" : `the manifest's fingerprint hashes to ${signedHash}`);
+      if (list !== undefined && manifest.format === "gguf") {
+        const own = await readModelFingerprint(list.files.map((f) => f.absolute), { signal }).catch(() => undefined);
+        const ownHash = own !== undefined ? hashModelFingerprint(own) : undefined;
+        if (ownHash !== registered) problems.push(ownHash === undefined ? "the files have no fingerprint (no architecture in their headers)" : `the files' fingerprint hashes to ${ownHash}`);
+      }
+      if (problems.length === 0) {
+        pass("fingerprint", `${registered}, registered with the model, is the manifest's${list !== undefined && manifest.format === "gguf" ? " and the files'" : ""}`);
+      } else {
+        fail("fingerprint", new GotongError(`Model #${entry.modelId} was registered with fingerprint ${registered}, but ${problems.join(" and ")}.`, { code: "manifest_registry_mismatch", status: 422, hint: "Re-upload checks on other machines compare against the registered fingerprint: do not trust this model's claim of what it is." }));
+      }
+    }
+  }
+
   if (firstError !== undefined || entry === undefined || signer === undefined || manifestHash === undefined) return finish();
   return { modelId: entry.modelId, manifestHash, manifest, signer, checks };
 }
@@ -238,4 +265,17 @@ async function checkFiles(
       );
     }
   }
+}
+
+/** The fingerprint hash registered with `modelId` (its `ModelFingerprinted` event), or undefined when it was registered without one. */
+async function readFingerprintHashOf(client: PublicClient, deployment: Deployment, modelId: bigint): Promise<Hex | undefined> {
+  const events = await client.getContractEvents({
+    address: deployment.modelRegistry,
+    abi: ModelRegistryArtifact.abi,
+    eventName: "ModelFingerprinted",
+    args: { modelId },
+    fromBlock: BigInt(deployment.startBlock ?? 0),
+    toBlock: "latest",
+  });
+  return events[0]?.args.fingerprint;
 }

@@ -165,6 +165,12 @@ describe("a re-upload or quantisation of a registered model is caught from a mac
     expect(candidate).toEqual({ modelId: result, name: "disagrees", fingerprint: undefined, fingerprintHash: declared });
   });
 
+  it("gotong model verify checks the registered fingerprint against the manifest's and the file's own", async () => {
+    const result = await runGotong(["model", "verify", original.path, "--home", net.home.root]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(new RegExp(`fingerprint.*${original.fingerprintHash}, registered with the model, is the manifest's and the files'`));
+  });
+
   it("costs a registration about 2k gas more than one without a fingerprint", async () => {
     const args = ["gas", `0x${"56".repeat(32)}`, `0x${"78".repeat(32)}`, "none", 0] as const;
     const without = await net.creator.public.estimateContractGas({ ...registry(), functionName: "register", args, account: net.creator.account });

@@ -126,7 +126,7 @@ describe("publishing and verifying models on a real chain", () => {
       const checks: ModelCheck[] = [];
       const byPath = await verify({ path: gguf.path }, checks);
       expect(byPath.modelId).toBe(gguf.modelId);
-      expect(checks.map((c) => [c.name, c.ok])).toEqual([["registry", true], ["manifest", true], ["signature", true], ["deployment", true], ["registry entry", true], ["file tiny.gguf", true]]);
+      expect(checks.map((c) => [c.name, c.ok])).toEqual([["registry", true], ["manifest", true], ["signature", true], ["deployment", true], ["registry entry", true], ["file tiny.gguf", true], ["fingerprint", true]]);
       const byId = await verify({ modelId: gguf.modelId });
       expect(byId.signer).toBe(getAddress(net.creator.account.address));
     });
