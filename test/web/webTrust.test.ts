@@ -49,6 +49,13 @@ function startOtherChainRpc(): Promise<{ server: Server; url: string; calls: str
 }
 
 describe.skipIf(skip)("trust you can check (issue 18): the provider's key is checked against the chain from the browser", () => {
+  /**
+   * The POSTs the provider received since `from` bytes of its tap, but the gateway's own settlement
+   * (`POST /gotong/vouchers`: the idle settler delivering an earlier request's last voucher, at a
+   * moment of its own): a request the page sent would be one of these.
+   */
+  const requestsToProvider = (from: number) =>
+    [...web.providerTap.sent().subarray(from).toString("latin1").matchAll(/^POST (\S+) HTTP/gm)].map((m) => m[1]!).filter((path) => path !== "/gotong/vouchers");
   let web: WebNetwork;
   let browser: Browser;
   let provider: Address;
@@ -141,8 +148,7 @@ describe.skipIf(skip)("trust you can check (issue 18): the provider's key is che
     // is back), and it ended at the key check, before any post.
     await page.getByRole("button", { name: "Send" }).waitFor();
     expect(relayPosts).toEqual([]);
-    const toProvider = web.providerTap.sent().subarray(providerBefore).toString("latin1");
-    expect(toProvider).not.toContain("POST ");
+    expect(requestsToProvider(providerBefore)).toEqual([]);
     // The answer is marked "not answered", with no request id: nothing to pay, nothing to settle.
     expect(await page.getByTestId("cost-pending").count()).toBe(0);
     expect(await page.getByRole("button", { name: "Ask again" }).count()).toBe(1);
@@ -251,7 +257,7 @@ describe.skipIf(skip)("trust you can check (issue 18): the provider's key is che
       expect(await problem()).toContain(`serves chain ${web.deployment.chainId}, and the chain you pinned is chain 1`);
       await page.getByRole("button", { name: "Send" }).waitFor();
       expect(relayPosts).toHaveLength(1);
-      expect(web.providerTap.sent().subarray(providerBefore).toString("latin1")).not.toContain("POST ");
+      expect(requestsToProvider(providerBefore)).toEqual([]);
       if (view.dark) expect(await axe(await withAxe(page))).toEqual([]);
       await context.close();
     });
