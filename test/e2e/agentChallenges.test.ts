@@ -1,6 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { erc20Abi, parseEventLogs, type Address } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { createAgent, createAgentWallet, defaultAgentPolicy, type Agent } from "../../src/agent/index.ts";
@@ -10,34 +8,19 @@ import { fundOnDevnet } from "../../src/chain/fundOnDevnet.ts";
 import { writeAndWait } from "../../src/chain/writeAndWait.ts";
 import { createUpstreamBackend } from "../../src/provider/createUpstreamBackend.ts";
 import type { RunningProvider } from "../../src/provider/startProvider.ts";
-import { decodeEvidence } from "../../src/verification/evidence.ts";
 import { startOtherModel } from "../helpers/otherModelUpstream.ts";
 import { quietLogger, startChatNetwork, UNIT, type ChatNetwork } from "../helpers/network.ts";
 import { waitFor } from "../helpers/waitFor.ts";
+import { startFraudValidator } from "../helpers/fraudValidator.ts";
 
 // Issue 14 for the agent SDK: an agent that opts in mixes challenges into its own paid traffic, as a
 // gateway does, and reports a provider serving another model, with the bond from its own key.
-
-/** A stand-in for a validator's HTTP side: fraud when the answer is the other model's. */
-function startValidator(): Promise<{ server: Server; url: string; asked: number }> {
-  const state = { asked: 0 };
-  const server = createServer((req, res) => {
-    let body = "";
-    req.on("data", (b) => (body += b));
-    req.on("end", () => {
-      state.asked++;
-      const fraud = decodeEvidence(JSON.parse(body)).response.includes("DIFFERENT MODEL");
-      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ fraud, reason: fraud ? "different_output" : "ok", agreement: fraud ? 0 : 1 }));
-    });
-  });
-  return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(Object.assign(state, { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` }))));
-}
 
 describe("an agent's challenges: opted in, they follow its traffic and report a cheating provider", () => {
   let net: ChatNetwork;
   let cheater: RunningProvider;
   let other: Awaited<ReturnType<typeof startOtherModel>>;
-  let validator: Awaited<ReturnType<typeof startValidator>>;
+  let validator: Awaited<ReturnType<typeof startFraudValidator>>;
   let owner: ChainClients;
   const agents: Agent[] = [];
   const deployment = () => net.devnet.deployment;
@@ -68,7 +51,7 @@ describe("an agent's challenges: opted in, they follow its traffic and report a 
   beforeAll(async () => {
     net = await startChatNetwork();
     other = await startOtherModel();
-    validator = await startValidator();
+    validator = await startFraudValidator();
     await net.provider(net.model.path);
     // Cheaper, so it gets the agents' traffic; it serves another model behind the registered hash.
     cheater = await net.provider(net.model.path, { price: { pricePerMillionInput: 100_000n, pricePerMillionOutput: 200_000n }, backend: createUpstreamBackend({ baseUrl: other.url, model: "other" }) });

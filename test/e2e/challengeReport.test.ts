@@ -1,6 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { encodeAbiParameters, erc20Abi, keccak256, parseEventLogs, type Address, type Hex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { ProviderRegistryArtifact, ServingVerificationArtifact } from "../../src/chain/contracts.generated.ts";
@@ -10,39 +8,24 @@ import { writeAndWait } from "../../src/chain/writeAndWait.ts";
 import { startGateway, type RunningGateway } from "../../src/gateway/startGateway.ts";
 import { createUpstreamBackend } from "../../src/provider/createUpstreamBackend.ts";
 import type { RunningProvider } from "../../src/provider/startProvider.ts";
-import { decodeEvidence } from "../../src/verification/evidence.ts";
 import { quietLogger, startChatNetwork, UNIT, type ChatNetwork } from "../helpers/network.ts";
 import { postChat } from "../helpers/postChat.ts";
 import { readCost } from "../helpers/readCost.ts";
 import { startOtherModel } from "../helpers/otherModelUpstream.ts";
 import { waitFor } from "../helpers/waitFor.ts";
+import { startFraudValidator } from "../helpers/fraudValidator.ts";
 
 // Issue 14 end to end on one devnet: a cheaper provider serving another model behind the registered
 // hash gets all the traffic, a challenge mixed into it is judged fraud by a validator, the gateway
 // reports it (bond pulled), three staked validators vote, the stake is slashed, and the router
 // sends the next request to the honest provider.
 
-/** A stand-in for `gotong validator start`'s HTTP side: fraud when the answer is the other model's. */
-function startValidator(): Promise<{ server: Server; url: string; asked: number }> {
-  const state = { asked: 0 };
-  const server = createServer((req, res) => {
-    let body = "";
-    req.on("data", (b) => (body += b));
-    req.on("end", () => {
-      state.asked++;
-      const fraud = decodeEvidence(JSON.parse(body)).response.includes("DIFFERENT MODEL");
-      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ fraud, reason: fraud ? "different_output" : "ok", agreement: fraud ? 0 : 1 }));
-    });
-  });
-  return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(Object.assign(state, { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` }))));
-}
-
 describe("a cheating provider caught by the gateway's challenges, slashed on-chain and routed away from", () => {
   let net: ChatNetwork;
   let honest: RunningProvider;
   let cheater: RunningProvider;
   let other: Awaited<ReturnType<typeof startOtherModel>>;
-  let validator: Awaited<ReturnType<typeof startValidator>>;
+  let validator: Awaited<ReturnType<typeof startFraudValidator>>;
   let gateway: RunningGateway;
   let gatewayKey: Hex;
   let verification: Address;
@@ -54,7 +37,7 @@ describe("a cheating provider caught by the gateway's challenges, slashed on-cha
     verification = (deployment as { servingVerification?: Address }).servingVerification!;
     expect(verification, "the devnet deploys ServingVerification").toBeDefined();
     other = await startOtherModel();
-    validator = await startValidator();
+    validator = await startFraudValidator();
     honest = await net.provider(net.model.path);
     cheater = await net.provider(net.model.path, { price: { pricePerMillionInput: 100_000n, pricePerMillionOutput: 200_000n }, backend: createUpstreamBackend({ baseUrl: other.url, model: "other" }) });
     const sv = { address: verification, abi: ServingVerificationArtifact.abi } as const;
