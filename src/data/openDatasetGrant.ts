@@ -1,45 +1,55 @@
 import type { KeyObject } from "node:crypto";
-import { bytesToHex, getAddress, hexToBytes, isAddress, recoverTypedDataAddress, type Address, type PublicClient } from "viem";
+import { bytesToHex, hexToBytes, type PublicClient } from "viem";
 import type { Deployment } from "../chain/deployment.ts";
 import { isGotongError } from "../common/errors.ts";
 import { setupBaseR } from "../privacy/hpke.ts";
 import { X25519PrivateKey } from "../privacy/x25519.ts";
-import { DATASET_GRANT_SCHEMA, datasetGrantInfo, datasetGrantTypedData, type DatasetGrant } from "./datasetGrant.ts";
+import { checkGranterSignature } from "./checkGranterSignature.ts";
+import { checkPoolGrantApprovals } from "./checkPoolGrantApprovals.ts";
+import { datasetGrantInfo, type DatasetGrant } from "./datasetGrant.ts";
+import { DATASET_POOL_GRANT_SCHEMA, type DatasetPoolGrant } from "./datasetPoolGrant.ts";
 import { DATASET_KEY_LENGTH } from "./datasetKey.ts";
 import { datasetError } from "./errors.ts";
+import { parseDatasetGrant } from "./parseDatasetGrant.ts";
 import { readDatasetOwner } from "./readDatasetOwner.ts";
+import { recoverPoolGrantApprovals } from "./recoverPoolGrantApprovals.ts";
 
 /** What `openDatasetGrant` checks besides the signature. */
 export type OpenDatasetGrantOptions = {
-  /** When given, the granter must own the dataset on this deployment now. */
+  /**
+   * When given, the grant must carry the dataset owner's authority on this deployment now: a plain
+   * grant's granter owns the dataset; a pool grant's pool owns it and approvals holding more than
+   * half its shares at the grant's block are present.
+   */
   chain?: { client: PublicClient; deployment: Deployment };
 };
 
 /**
- * The trainer's side of a grant: checks its shape and that the granter signed it, optionally that
- * the granter owns the dataset on-chain now, and opens the dataset key with the trainer's X25519
- * private key. Throws `dataset_grant_invalid` for a malformed, altered or foreign grant (one sealed
- * to another key fails to open the same way as one altered in transit), `dataset_not_owner` when
- * the granter does not own the dataset.
+ * The trainer's side of a grant: checks its shape and that the granter signed it (and, for a pool
+ * grant, that every approval is its holder's signature of this grant, each holder once),
+ * optionally the on-chain authority (see `chain`), and opens the dataset key with the trainer's
+ * X25519 private key. Throws `dataset_grant_invalid` for a malformed, altered or foreign grant
+ * (one sealed to another key fails to open the same way as one altered in transit),
+ * `dataset_not_owner` when the granter does not own the dataset, or a pool grant lacks a majority.
  *
  * @example const datasetKey = await openDatasetGrant(grant, hpkeKey.privateKey, { chain: { client, deployment } });
  */
-export async function openDatasetGrant(value: unknown, recipientPrivateKey: KeyObject | Uint8Array, options: OpenDatasetGrantOptions = {}): Promise<{ datasetKey: Uint8Array; grant: DatasetGrant }> {
-  const grant = checkGrant(value);
+export async function openDatasetGrant(value: unknown, recipientPrivateKey: KeyObject | Uint8Array, options: OpenDatasetGrantOptions = {}): Promise<{ datasetKey: Uint8Array; grant: DatasetGrant | DatasetPoolGrant }> {
+  const grant = parseDatasetGrant(value);
   const invalid = (message: string, cause?: unknown) => datasetError("dataset_grant_invalid", message, { hint: "Ask the dataset's owner for a new grant to your current X25519 key.", cause });
-  let signer: Address;
-  try {
-    signer = await recoverTypedDataAddress({ ...datasetGrantTypedData(grant), signature: grant.signature });
-  } catch (cause) {
-    throw invalid("The grant's signature does not recover to any account.", cause);
-  }
-  if (signer.toLowerCase() !== grant.granter.toLowerCase()) throw invalid(`The grant is signed by ${signer}, not by the granter it names (${grant.granter}): it was altered or forged.`);
+  await checkGranterSignature(grant);
+  const pooled = grant.schema === DATASET_POOL_GRANT_SCHEMA;
+  // Signatures are checked even offline: a forged approval is refused with or without a chain.
+  if (pooled) await recoverPoolGrantApprovals(grant);
   if (options.chain !== undefined) {
     const { client, deployment } = options.chain;
     if (deployment.chainId !== grant.chainId) throw invalid(`The grant is for chain ${grant.chainId}, not chain ${deployment.chainId}.`);
-    const owner = await readDatasetOwner(client, deployment, BigInt(grant.datasetId));
-    if (owner.toLowerCase() !== grant.granter.toLowerCase()) {
-      throw datasetError("dataset_not_owner", `The grant of dataset #${grant.datasetId} is signed by ${grant.granter}, who does not own it: its token is owned by ${owner}.`, { status: 403, hint: "Only the dataset's owner can grant access: ask them." });
+    if (pooled) await checkPoolGrantApprovals(client, deployment, grant);
+    else {
+      const owner = await readDatasetOwner(client, deployment, BigInt(grant.datasetId));
+      if (owner.toLowerCase() !== grant.granter.toLowerCase()) {
+        throw datasetError("dataset_not_owner", `The grant of dataset #${grant.datasetId} is signed by ${grant.granter}, who does not own it: its token is owned by ${owner}.`, { status: 403, hint: "Only the dataset's owner can grant access: ask them." });
+      }
     }
   }
   const privateKey = recipientPrivateKey instanceof Uint8Array ? X25519PrivateKey.fromBytes(recipientPrivateKey) : X25519PrivateKey.fromKeyObject(recipientPrivateKey);
@@ -53,21 +63,4 @@ export async function openDatasetGrant(value: unknown, recipientPrivateKey: KeyO
     if (isGotongError(error, "dataset_grant_invalid")) throw error;
     throw invalid("The grant's sealed key could not be opened: it was altered, or sealed for another dataset or key.", error);
   }
-}
-
-const FIELDS = "chainId,datasetId,datasetRegistry,enc,granter,recipientPublicKey,schema,sealedKey,signature";
-
-/** A grant file's shape, field by field. */
-function checkGrant(value: unknown): DatasetGrant {
-  const fail = (what: string) => datasetError("dataset_grant_invalid", `The grant ${what}.`, { hint: "A grant is the JSON `gotong data grant` writes: pass it unchanged." });
-  if (typeof value !== "object" || value === null || Object.keys(value).sort().join(",") !== FIELDS) throw fail(`must be an object with exactly ${FIELDS.split(",").join(", ")}`);
-  const g = value as Record<string, unknown>;
-  if (g.schema !== DATASET_GRANT_SCHEMA) throw fail(`schema is ${JSON.stringify(g.schema)}, expected "${DATASET_GRANT_SCHEMA}"`);
-  if (typeof g.datasetId !== "string" || !/^[1-9]\d{0,77}$/.test(g.datasetId)) throw fail("datasetId is not a decimal id");
-  if (!Number.isSafeInteger(g.chainId) || (g.chainId as number) < 1) throw fail("chainId is not a positive integer");
-  for (const key of ["datasetRegistry", "granter"]) if (typeof g[key] !== "string" || !isAddress(g[key] as string, { strict: false })) throw fail(`${key} is not an address`);
-  for (const key of ["recipientPublicKey", "enc"]) if (typeof g[key] !== "string" || !/^0x[0-9a-f]{64}$/.test(g[key] as string)) throw fail(`${key} is not 32 bytes of lowercase hex`);
-  if (typeof g.sealedKey !== "string" || !/^0x[0-9a-f]{96}$/.test(g.sealedKey)) throw fail("sealedKey is not 48 bytes of lowercase hex");
-  if (typeof g.signature !== "string" || !/^0x[0-9a-f]{130}$/.test(g.signature)) throw fail("signature is not 65 bytes of lowercase hex");
-  return { ...(g as DatasetGrant), datasetRegistry: getAddress(g.datasetRegistry as string), granter: getAddress(g.granter as string) };
 }

@@ -69,6 +69,7 @@ export const chainErrorCodes = [
 export const modelErrorCodes = [
   "dataset_file_mismatch",
   "dataset_grant_invalid",
+  "dataset_grant_not_approved",
   "dataset_key_missing",
   "dataset_manifest_invalid",
   "dataset_manifest_mismatch",

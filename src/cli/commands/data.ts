@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { readFile, writeFile } from "node:fs/promises";
+import { readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { getAddress, isAddress } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
@@ -8,6 +8,11 @@ import { createProgressBar, type ProgressBar } from "../../common/progress.ts";
 import type { DatasetOwner } from "../../data/datasetManifest.ts";
 import { createDatasetKey, loadDatasetKey } from "../../data/datasetKey.ts";
 import { grantDatasetAccess } from "../../data/grantDatasetAccess.ts";
+import { approveDatasetGrant } from "../../data/approveDatasetGrant.ts";
+import { assemblePoolGrant } from "../../data/assemblePoolGrant.ts";
+import { DATASET_POOL_GRANT_SCHEMA } from "../../data/datasetPoolGrant.ts";
+import { findDatasetPool } from "../../data/readDatasetPool.ts";
+import { requestPoolGrant } from "../../data/requestPoolGrant.ts";
 import { listDatasets } from "../../data/listDatasets.ts";
 import { openDatasetGrant } from "../../data/openDatasetGrant.ts";
 import { publishDataset } from "../../data/publishDataset.ts";
@@ -36,12 +41,24 @@ export const help = `gotong data publish PATH [--name NAME] [--version 1.0.0] [-
 gotong data verify ID [--path DIR] [--manifest FILE] [--deployment FILE] [--json]
     Checks a dataset: registry entry, signed manifest (its hash is the registry's), signature (must
     be the registrant's), and with --path every file's size and sha256. Exits 1 if anything fails.
-gotong data grant ID --to X25519_PUBLIC_KEY [--out FILE] [--key FILE] [--deployment FILE]
+gotong data grant ID --to X25519_PUBLIC_KEY [--at-block N] [--out FILE] [--key FILE] [--deployment FILE]
     Seals a sealed dataset's key to a trainer's X25519 public key with HPKE, after checking on-chain
     that --key owns the dataset; writes the signed grant (JSON) to --out or stdout.
+    For a dataset owned by a data pool, --key is the key holder (the one with the dataset key) and
+    this writes a grant request instead: the pool's holders approve it (approve-grant) and
+    it becomes a grant once holders of more than half the shares at block --at-block (default: the
+    latest) have. Keep the request: approvals are of its sealed key only.
+gotong data grant --request REQUEST_FILE --approvals FILE|DIR... [--out FILE] [--deployment FILE] [--json]
+    Puts the holders' approvals (files, or folders of *.json) into the request and writes the grant,
+    after counting on-chain that the approvers held more than half the pool's shares at its block.
+gotong data approve-grant REQUEST_FILE [--out FILE] [--key FILE] [--deployment FILE] [--json]
+    A pool holder's vote: checks the request (key holder's signature, the pool owns the dataset,
+    --key held shares at its block) and signs an approval of exactly this request (recipient,
+    sealed key, pool, block); writes the approval (JSON) to --out or stdout.
 gotong data open GRANT_FILE [--out KEY_FILE] [--deployment FILE]
-    The trainer's side: checks the grant's signature and that its granter owns the dataset, and
-    opens the dataset key with GOTONG_HOME/keys/trainer-hpke.pem.
+    The trainer's side: checks the grant's signature and that its granter owns the dataset (for a
+    pool's dataset: the approvals' majority at the grant's block), and opens the dataset key with
+    GOTONG_HOME/keys/trainer-hpke.pem.
 gotong data trainer-key          prints this data folder's X25519 public key, to receive grants with
 gotong data withdraw ID [--key FILE] [--deployment FILE] [--json]
     Pays what dataset ID earned to you, its token's owner (a data pool collects its own).
@@ -56,6 +73,7 @@ export async function run(args: string[]) {
   if (sub === "publish") return publish(rest);
   if (sub === "verify") return verify(rest);
   if (sub === "grant") return grant(rest);
+  if (sub === "approve-grant") return approveGrant(rest);
   if (sub === "open") return open(rest);
   if (sub === "trainer-key") return trainerKey(rest);
   if (sub === "list") return list(rest);
@@ -147,9 +165,11 @@ async function verify(args: string[]) {
 }
 
 async function grant(args: string[]) {
-  const { values, positionals } = parse(args, { to: { type: "string" }, out: { type: "string" }, key: { type: "string" }, deployment: { type: "string" } });
+  const { values, positionals } = parse(args, { to: { type: "string" }, "at-block": { type: "string" }, request: { type: "string" }, approvals: { type: "string", multiple: true }, out: { type: "string" }, key: { type: "string" }, deployment: { type: "string" } });
+  if (values.request !== undefined || values.approvals !== undefined) return assembleGrant(values, positionals);
   const datasetId = datasetIdOf(positionals[0]);
   if (values.to === undefined) throw new GotongError("--to X25519_PUBLIC_KEY is required", { code: "invalid_arguments", hint: "The trainer prints its key with `gotong data trainer-key`." });
+  if (values["at-block"] !== undefined && !/^\d+$/.test(values["at-block"])) throw new GotongError(`--at-block must be a block number, not "${values["at-block"]}"`, { code: "invalid_arguments" });
   const ctx = context(values);
   const deployment = ctx.deployment(values.deployment);
   const reader = ctx.reader(deployment);
@@ -158,14 +178,93 @@ async function grant(args: string[]) {
   const entry = await readRegisteredDataset(reader, deployment, datasetId);
   const signed = await loadDatasetManifest(datasetsDir, entry.manifestHash);
   const datasetKey = await loadDatasetKey(datasetsDir, signed.manifest.contentHash);
-  const result = await grantDatasetAccess(reader, deployment, account, { datasetId, recipientPublicKey: values.to, datasetKey });
+  const pool = await findDatasetPool(reader, deployment, datasetId);
+  if (pool === undefined && values["at-block"] !== undefined) throw new GotongError("--at-block is for a dataset owned by a data pool: this one has a single owner", { code: "invalid_arguments" });
+  const options = { datasetId, recipientPublicKey: values.to, datasetKey };
+  const result = pool === undefined ? await grantDatasetAccess(reader, deployment, account, options) : await requestPoolGrant(reader, deployment, account, { ...options, atBlock: values["at-block"] === undefined ? undefined : BigInt(values["at-block"]) });
   const text = JSON.stringify(result, null, 2) + "\n";
   if (values.out === undefined) {
     process.stdout.write(text);
     return;
   }
   await writeFile(values.out, text, { mode: 0o600 });
+  if (result.schema === DATASET_POOL_GRANT_SCHEMA) {
+    process.stdout.write(
+      values.json
+        ? JSON.stringify({ datasetId: datasetId.toString(), to: result.recipientPublicKey, out: values.out, request: true, pool: result.pool, atBlock: result.atBlock }) + "\n"
+        : `wrote a grant request of dataset #${datasetId} to ${result.recipientPublicKey}, for pool ${result.pool}'s holders to approve at block ${result.atBlock}: ${values.out}\n` +
+            `  each holder runs: gotong data approve-grant ${values.out} --out APPROVAL.json\n  then: gotong data grant --request ${values.out} --approvals APPROVAL.json... --out GRANT.json\n`,
+    );
+    return;
+  }
   process.stdout.write(values.json ? JSON.stringify({ datasetId: datasetId.toString(), to: result.recipientPublicKey, out: values.out }) + "\n" : `granted dataset #${datasetId} to ${result.recipientPublicKey}: ${values.out}\n`);
+}
+
+/** `gotong data grant --request FILE --approvals FILE|DIR...`: a pool grant from its request and approvals. */
+async function assembleGrant(values: { request?: string; approvals?: string[]; to?: string; "at-block"?: string; out?: string; deployment?: string; json?: boolean; home?: string; verbose?: boolean }, positionals: string[]) {
+  if (values.request === undefined || values.approvals === undefined) throw new GotongError("--request REQUEST_FILE and --approvals FILE... go together", { code: "invalid_arguments", hint: help });
+  if (values.to !== undefined || values["at-block"] !== undefined) throw new GotongError("--to and --at-block are the request's: they do not go with --request", { code: "invalid_arguments", hint: help });
+  const ctx = context(values);
+  const deployment = ctx.deployment(values.deployment);
+  const request = await readJson(values.request, "grant request");
+  // `--approvals a.json b.json`: the shell's list after the flag arrives as positionals.
+  const files = await approvalFiles([...values.approvals, ...positionals]);
+  const approvals = await Promise.all(files.map((file) => readJson(file, "approval")));
+  const { grant: result, tally } = await assemblePoolGrant(ctx.reader(deployment), deployment, request, approvals);
+  const text = JSON.stringify(result, null, 2) + "\n";
+  if (values.out === undefined) {
+    process.stdout.write(text);
+    return;
+  }
+  await writeFile(values.out, text, { mode: 0o600 });
+  process.stdout.write(
+    values.json
+      ? JSON.stringify({ datasetId: result.datasetId, to: result.recipientPublicKey, out: values.out, pool: result.pool, atBlock: result.atBlock, approved: tally.approved.toString(), totalSupply: tally.totalSupply.toString(), holders: tally.holders }) + "\n"
+      : `granted dataset #${result.datasetId} to ${result.recipientPublicKey}, approved by ${tally.holders.length} holder(s) with ${tally.approved} of ${tally.totalSupply} shares at block ${tally.atBlock}: ${values.out}\n`,
+  );
+}
+
+async function approveGrant(args: string[]) {
+  const { values, positionals } = parse(args, { out: { type: "string" }, key: { type: "string" }, deployment: { type: "string" } });
+  if (positionals[0] === undefined) throw new GotongError("A grant request file is required", { code: "invalid_arguments", hint: help });
+  const ctx = context(values);
+  const deployment = ctx.deployment(values.deployment);
+  const request = await readJson(positionals[0], "grant request");
+  const approval = await approveDatasetGrant(ctx.reader(deployment), deployment, privateKeyToAccount(ctx.key("creator", values.key)), request);
+  const text = JSON.stringify(approval, null, 2) + "\n";
+  if (values.out === undefined) {
+    process.stdout.write(text);
+    return;
+  }
+  await writeFile(values.out, text);
+  process.stdout.write(
+    values.json
+      ? JSON.stringify({ datasetId: approval.datasetId, holder: approval.holder, to: approval.recipientPublicKey, atBlock: approval.atBlock, out: values.out }) + "\n"
+      : `${approval.holder} approved the grant of dataset #${approval.datasetId} to ${approval.recipientPublicKey} (shares counted at block ${approval.atBlock}): ${values.out}\n`,
+  );
+}
+
+/** Approval files from --approvals: files as given, folders as their *.json files, in name order. */
+async function approvalFiles(paths: string[]): Promise<string[]> {
+  const files: string[] = [];
+  for (const path of paths) {
+    const info = await stat(path).catch((cause) => {
+      throw new GotongError(`--approvals ${path} cannot be read`, { code: "invalid_arguments", cause });
+    });
+    if (!info.isDirectory()) files.push(path);
+    else for (const name of (await readdir(path)).filter((n) => n.endsWith(".json")).sort()) files.push(join(path, name));
+  }
+  if (files.length === 0) throw new GotongError("--approvals names no approval file", { code: "invalid_arguments", hint: "Each holder writes one with `gotong data approve-grant REQUEST --out FILE`." });
+  return files;
+}
+
+/** A JSON file the user passed, or `dataset_grant_invalid` naming it. */
+async function readJson(path: string, what: string): Promise<unknown> {
+  try {
+    return JSON.parse(await readFile(path, "utf8"));
+  } catch (cause) {
+    throw new GotongError(`${path} is not a readable JSON ${what}`, { code: "dataset_grant_invalid", cause });
+  }
 }
 
 async function open(args: string[]) {
@@ -182,7 +281,8 @@ async function open(args: string[]) {
   const { datasetKey, grant } = await openDatasetGrant(value, loadOrCreateHpkeKey(ctx.home.keys, "trainer").privateKey, { chain: { client: ctx.reader(deployment), deployment } });
   const hex = Buffer.from(datasetKey).toString("hex");
   if (values.out !== undefined) await writeFile(values.out, hex + "\n", { mode: 0o600 });
-  process.stdout.write(values.out !== undefined ? `opened the key of dataset #${grant.datasetId}, granted by ${grant.granter}: ${values.out}\n` : hex + "\n");
+  const by = grant.schema === DATASET_POOL_GRANT_SCHEMA ? `${grant.granter} with the approval of pool ${grant.pool}'s holders` : grant.granter;
+  process.stdout.write(values.out !== undefined ? `opened the key of dataset #${grant.datasetId}, granted by ${by}: ${values.out}\n` : hex + "\n");
 }
 
 async function trainerKey(args: string[]) {
