@@ -16,8 +16,11 @@ import {DatasetRegistry} from "./DatasetRegistry.sol";
 ///         Lineage: a model made from other models (a fine-tune, merge, quantisation, distillation
 ///         or adapter) or trained on registered datasets is registered with `registerDerivative`,
 ///         which records its parents and datasets with the share of its royalty each is paid.
-///         Lineage is fixed at registration, so it can never change under royalties already
-///         earned; PaymentChannels' `flowRoyalties` pays the shares out of what the model earns.
+///         Lineage is fixed at registration with one exception: when the derivation court (wired
+///         once by the deployer) rules that a model is an undeclared derivative of an older one,
+///         `addRuledParent` adds that parent. Nothing is ever removed or lowered, and royalties
+///         already flowed never move; PaymentChannels' `flowRoyalties` pays the shares out of what
+///         the model earns.
 /// @dev A model is identified by the sha256 of its weights, which can be registered once. Tokens
 ///      cannot be burned, so a model id in `[1, modelCount()]` always exists. A parent must already
 ///      exist when its derivative registers, so every parent id is lower than its child's: the
@@ -112,6 +115,26 @@ contract ModelRegistry is ERC721, IERC2981 {
     ///         overload without `fingerprint`), so that every `ModelFingerprinted` event means one.
     error EmptyFingerprint();
 
+    /// @notice Only the deployer may wire the derivation court, and only once.
+    /// @param caller The account that tried.
+    error NotDeployer(address caller);
+
+    /// @notice The derivation court is wired already.
+    /// @param court The court.
+    error CourtAlreadySet(address court);
+
+    /// @notice The derivation court's address is zero.
+    error ZeroCourt();
+
+    /// @notice Only the derivation court may add a parent to a registered model (its verdict).
+    /// @param caller The account that tried.
+    error NotCourt(address caller);
+
+    /// @notice The model already names this parent.
+    /// @param modelId The model.
+    /// @param parentId The parent.
+    error AlreadyParent(uint256 modelId, uint256 parentId);
+
     // ---------------------------------------------------------------- events
 
     /// @notice A model was registered and its token minted to its creator.
@@ -170,6 +193,20 @@ contract ModelRegistry is ERC721, IERC2981 {
     /// @param fingerprint The hash of its fingerprint, as the Gotong client encodes it
     ///        (`hashModelFingerprint`); self-declared: the registry cannot see the weights.
     event ModelFingerprinted(uint256 indexed modelId, bytes32 indexed fingerprint);
+
+    /// @notice The derivation court was wired (once, by the deployer).
+    /// @param court The court whose verdicts may add a parent to a registered model.
+    event DerivationCourtSet(address indexed court);
+
+    /// @notice The derivation court ruled that `modelId` is a derivative of `parentId` that its
+    ///         registration did not declare; the parent is added to its lineage (with a
+    ///         `ModelDerived` event, as a declared parent) and is paid its share from now on.
+    /// @param modelId The derivative.
+    /// @param parentId The parent it was ruled to derive from.
+    /// @param caseId The court's case.
+    /// @param shareBps The share added (the parent's derivative terms, less whatever did not fit
+    ///        under `MAX_STACK_BPS`).
+    event ParentRuled(uint256 indexed modelId, uint256 indexed parentId, bytes32 indexed caseId, uint16 shareBps);
 
     // ---------------------------------------------------------------- storage
 
@@ -246,7 +283,7 @@ contract ModelRegistry is ERC721, IERC2981 {
     /// @dev Model ids by weights hash.
     mapping(bytes32 weightsHash => uint256 modelId) private _modelIdOfWeights;
 
-    /// @dev Parents by model, fixed at registration.
+    /// @dev Parents by model, fixed at registration (the court may add one: `addRuledParent`).
     mapping(uint256 modelId => Link[]) private _parents;
 
     /// @dev Datasets by model, fixed at registration.
@@ -265,6 +302,13 @@ contract ModelRegistry is ERC721, IERC2981 {
     /// @dev The least share a derivative must pay the model, set by the model's owner.
     mapping(uint256 modelId => uint16) private _minDerivativeShareBps;
 
+    /// @notice The account that deployed the registry: the only one that may wire the court, once.
+    address public immutable deployer;
+
+    /// @notice The contract whose verdicts add an undeclared parent to a registered model (see
+    ///         `addRuledParent`); zero until the deployer wires it.
+    address public derivationCourt;
+
     // ---------------------------------------------------------------- constructor
 
     /// @notice Deploys an empty registry and its dataset registry. Deploying the dataset registry
@@ -272,6 +316,7 @@ contract ModelRegistry is ERC721, IERC2981 {
     ///         one can point the model registry at a dataset registry of their choosing.
     constructor() ERC721("Gotong Model", "GMODEL") {
         datasets = new DatasetRegistry();
+        deployer = msg.sender;
     }
 
     // ---------------------------------------------------------------- external
@@ -398,6 +443,69 @@ contract ModelRegistry is ERC721, IERC2981 {
     function minDerivativeShareBps(uint256 modelId) external view returns (uint16) {
         _checkExists(modelId);
         return _minDerivativeShareBps[modelId];
+    }
+
+    /// @notice Wires the derivation court, once: the deployer deploys it with this registry and
+    ///         calls this right after, so from then on no one (the deployer included) can change
+    ///         which contract's verdicts may extend a lineage.
+    /// @param court The DerivationCourt.
+    function setDerivationCourt(address court) external {
+        if (msg.sender != deployer) revert NotDeployer(msg.sender);
+        if (derivationCourt != address(0)) revert CourtAlreadySet(derivationCourt);
+        if (court == address(0)) revert ZeroCourt();
+        derivationCourt = court;
+        emit DerivationCourtSet(court);
+    }
+
+    /// @notice Adds a parent to a registered model on the court's verdict that the model is its
+    ///         undeclared derivative. The only way a lineage changes after registration, and only
+    ///         by adding: the parent is paid its share of royalties that flow from now on
+    ///         (including royalties already credited to the model and not yet flowed, which were
+    ///         earned while the parent went unnamed); nothing already flowed moves. The share is
+    ///         what the court asks (the parent's derivative terms when the case opened), cut to
+    ///         what still fits under `MAX_STACK_BPS` so the model always keeps a part.
+    /// @dev The parent must be older (`parentId < modelId`), so a ruled parent can never close a
+    ///      cycle. The model's depth becomes at least the parent's plus one; its descendants keep
+    ///      the depth they registered with (depth bounds what a registration may declare;
+    ///      royalties flow one level per call, so a deeper lineage costs no more per flow).
+    /// @param modelId The derivative.
+    /// @param parentId The parent; older than `modelId`, not already its parent.
+    /// @param relation 1 fine-tune, 2 merge, 3 quantisation, 4 distillation, 5 adapter.
+    /// @param shareBps The share asked for, in basis points.
+    /// @param caseId The court's case, for the record.
+    /// @return added The share recorded.
+    function addRuledParent(uint256 modelId, uint256 parentId, uint8 relation, uint16 shareBps, bytes32 caseId)
+        external
+        returns (uint16 added)
+    {
+        if (msg.sender != derivationCourt) revert NotCourt(msg.sender);
+        _checkExists(modelId);
+        if (parentId == 0 || parentId >= modelId) revert ParentNotFound(parentId);
+        if (relation == 0 || relation > MAX_RELATION) revert InvalidRelation(parentId, relation);
+        Link[] storage links = _parents[modelId];
+        if (links.length >= MAX_PARENTS) revert TooManyParents(links.length + 1, MAX_PARENTS);
+        uint256 total;
+        for (uint256 i; i < links.length; ++i) {
+            if (links[i].id == parentId) revert AlreadyParent(modelId, parentId);
+            total += links[i].shareBps;
+        }
+        Link[] storage data = _datasetShares[modelId];
+        for (uint256 i; i < data.length; ++i) {
+            total += data[i].shareBps;
+        }
+        uint256 room = MAX_STACK_BPS - total;
+        // casting to 'uint16' is safe because `room <= MAX_STACK_BPS`
+        // forge-lint: disable-next-line(unsafe-typecast)
+        added = shareBps > room ? uint16(room) : shareBps;
+        // casting to 'uint64' is safe because `parentId < modelId`, a count of registrations
+        // forge-lint: disable-next-line(unsafe-typecast)
+        links.push(Link({id: uint64(parentId), relation: relation, shareBps: added}));
+        LineageHead storage head = _lineageHead[modelId];
+        uint8 parentDepth = _lineageHead[parentId].depth;
+        if (parentDepth < type(uint8).max && parentDepth + 1 > head.depth) head.depth = parentDepth + 1;
+        head.stacked = true;
+        emit ModelDerived(modelId, parentId, relation, added);
+        emit ParentRuled(modelId, parentId, caseId, added);
     }
 
     /// @notice The parents a model was registered with.

@@ -7,7 +7,7 @@ import { QuadraticFundingArtifact, AttestationRegistryArtifact } from "./contrac
 import { AgentWalletFactoryArtifact, AgentRegistryArtifact, AgentReputationArtifact } from "./contracts.generated.ts";
 import { X402SplitterArtifact } from "./contracts.generated.ts";
 import { DataPoolFactoryArtifact } from "./contracts.generated.ts";
-import { ServingVerificationArtifact } from "./contracts.generated.ts";
+import { DerivationCourtArtifact, ServingVerificationArtifact } from "./contracts.generated.ts";
 import { deployFailedError } from "./errors.ts";
 import { toChainError, writeAndWait } from "./writeAndWait.ts";
 
@@ -37,6 +37,8 @@ export type DeployOptions = {
   token?: { address: Address; symbol: string; decimals: number };
   /** ServingVerification's terms (validators, report bond, vote periods, slash split); see {@link servingVerificationParams}. */
   verification?: Partial<ServingVerificationParams>;
+  /** DerivationCourt's terms (bond, fee, vote periods); see {@link derivationCourtParams}. */
+  court?: Partial<DerivationCourtParams>;
 };
 
 /** ServingVerification's constructor `Params`, field for field (amounts in token base units, periods in seconds). */
@@ -80,6 +82,21 @@ export function servingVerificationParams(options: { minStake: bigint; unstakeDe
     honestProviderBps: 5_000,
     ...options.overrides,
   };
+}
+
+/** DerivationCourt's constructor `Params`, field for field (amounts in token base units, periods in seconds). */
+export type DerivationCourtParams = { bond: bigint; fee: bigint; commitPeriod: bigint; revealPeriod: bigint };
+
+/**
+ * DerivationCourt's default terms, in the validators' token:
+ * - a claim bonds ServingVerification's report bond (a tenth of the provider stake): a groundless
+ *   claim pays it to the accused model's owner;
+ * - a fee of a hundredth of the stake, shared by the validators of the quorum, for running two
+ *   models (minutes of CPU on small ones);
+ * - the verification vote's hour to commit and hour to reveal.
+ */
+export function derivationCourtParams(options: { minStake: bigint; overrides?: Partial<DerivationCourtParams> }): DerivationCourtParams {
+  return { bond: options.minStake / 10n, fee: options.minStake / 100n, commitPeriod: 3600n, revealPeriod: 3600n, ...options.overrides };
 }
 
 /** A contract as the build knows it: what {@link DeploySteps.deploy} sends. */
@@ -193,6 +210,11 @@ export async function deployContracts(clients: ChainClients, options: DeployOpti
   const servingVerification = await deploy(ServingVerificationArtifact, [paymentChannels, providerRegistry, verificationParams]);
   await steps.call({ address: providerRegistry, abi: ProviderRegistryArtifact.abi, functionName: "setVerifier", args: [servingVerification] });
   await steps.call({ address: quadraticFunding, abi: QuadraticFundingArtifact.abi, functionName: "setServingVerification", args: [servingVerification] });
+  // Undeclared derivatives: the court draws ServingVerification's validators and is the one
+  // contract whose verdicts may add a parent to a registered model (wired once, as the verifier is).
+  const courtParams = derivationCourtParams({ minStake, overrides: options.court });
+  const derivationCourt = await deploy(DerivationCourtArtifact, [modelRegistry, servingVerification, courtParams]);
+  await steps.call({ address: modelRegistry, abi: ModelRegistryArtifact.abi, functionName: "setDerivationCourt", args: [derivationCourt] });
   return {
     chainId: clients.chain.id,
     rpcUrl: options.rpcUrl,
@@ -212,6 +234,7 @@ export async function deployContracts(clients: ChainClients, options: DeployOpti
     datasetRegistry,
     dataPoolFactory,
     servingVerification,
+    derivationCourt,
     protocolFeeBps,
     challengePeriod,
     minStake: minStake.toString(),

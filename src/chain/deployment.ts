@@ -44,6 +44,8 @@ export type Deployment = {
    * deployments made before verified serving; `servingVerificationOf` in src/validator names the problem where it is needed).
    */
   servingVerification?: Address;
+  /** DerivationCourt: disputes that a model is an undeclared derivative, decided by ServingVerification's validators (absent before it). */
+  derivationCourt?: Address;
   protocolFeeBps: number;
   challengePeriod: number;
   minStake: string;

@@ -7,6 +7,7 @@ import {
   AttestationRegistryArtifact,
   DataPoolFactoryArtifact,
   DatasetRegistryArtifact,
+  DerivationCourtArtifact,
   ModelRegistryArtifact,
   PaymentChannelsArtifact,
   ProviderRegistryArtifact,
@@ -39,6 +40,7 @@ export function deployedArtifacts(deployment: Deployment, options: { testToken: 
     [deployment.datasetRegistry, DatasetRegistryArtifact],
     [deployment.dataPoolFactory, DataPoolFactoryArtifact],
     [deployment.servingVerification, ServingVerificationArtifact],
+    [deployment.derivationCourt, DerivationCourtArtifact],
   ];
   return entries.filter((e): e is [Address, RuntimeArtifact] => e[0] !== undefined).map(([address, artifact]) => ({ address, artifact }));
 }
