@@ -23,7 +23,7 @@ describe("createValidatorStore", () => {
     first.saveVote({ caseId, fraud: true, salt, reason: "different_output", commitDeadline: 100n, revealDeadline: 200n });
     first.close();
     const second = createValidatorStore(path);
-    expect(second.openVotes()).toEqual([{ caseId, fraud: true, salt, reason: "different_output", commitDeadline: 100n, revealDeadline: 200n, state: "committed" }]);
+    expect(second.openVotes()).toEqual([{ caseId, fraud: true, salt, reason: "different_output", commitDeadline: 100n, revealDeadline: 200n, state: "committed", contract: "serving" }]);
     // A second save of the same case (a retried round) never replaces the salt already committed.
     second.saveVote({ caseId, fraud: false, salt: `0x${"ee".repeat(32)}`, reason: "ok", commitDeadline: 1n, revealDeadline: 2n });
     expect(second.vote(caseId)?.salt).toBe(salt);
@@ -32,6 +32,19 @@ describe("createValidatorStore", () => {
     second.setVoteState(caseId, "done");
     expect(second.openVotes()).toEqual([]);
     second.close();
+  });
+
+  it("keeps derivation-court votes and their scan cursor apart from verification cases", () => {
+    const store = createValidatorStore(storePath());
+    const dispute = `0x${"d1".repeat(32)}` as const;
+    store.saveVote({ caseId, fraud: true, salt, reason: "different_output", commitDeadline: 100n, revealDeadline: 200n });
+    store.saveVote({ caseId: dispute, fraud: true, salt, reason: "derivative", commitDeadline: 100n, revealDeadline: 300n, contract: "court" });
+    expect(store.openVotes().map((v) => v.caseId)).toEqual([caseId]);
+    expect(store.openVotes("court").map((v) => [v.caseId, v.contract])).toEqual([[dispute, "court"]]);
+    store.setCursor(50n);
+    store.setCursor(7n, "disputes");
+    expect([store.cursor(), store.cursor("disputes")]).toEqual([50n, 7n]);
+    store.close();
   });
 
   it("counts a pass once per evidence and takes off only what was attested", () => {

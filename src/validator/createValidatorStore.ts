@@ -12,7 +12,12 @@ export type StoredVote = {
   commitDeadline: bigint;
   revealDeadline: bigint;
   state: "committed" | "revealed" | "done";
+  /** Which contract the case is in: ServingVerification's fraud cases or DerivationCourt's disputes (then `fraud` is the "derivative" vote). */
+  contract: VoteContract;
 };
+
+/** The contracts a validator votes in. */
+export type VoteContract = "serving" | "court";
 
 const migrations: readonly Migration[] = [
   {
@@ -26,6 +31,10 @@ const migrations: readonly Migration[] = [
       CREATE TABLE IF NOT EXISTS cursor (name TEXT PRIMARY KEY, block TEXT NOT NULL);
     `,
   },
+  {
+    version: 2,
+    up: `ALTER TABLE votes ADD COLUMN contract TEXT NOT NULL DEFAULT 'serving';`,
+  },
 ];
 
 /**
@@ -36,10 +45,10 @@ const migrations: readonly Migration[] = [
  */
 export function createValidatorStore(path: string) {
   const db = openDatabase(path, { what: "validator store", migrations });
-  const putVote = db.prepare("INSERT INTO votes (case_id, fraud, salt, reason, commit_deadline, reveal_deadline, state) VALUES (?, ?, ?, ?, ?, ?, 'committed') ON CONFLICT(case_id) DO NOTHING");
+  const putVote = db.prepare("INSERT INTO votes (case_id, fraud, salt, reason, commit_deadline, reveal_deadline, state, contract) VALUES (?, ?, ?, ?, ?, ?, 'committed', ?) ON CONFLICT(case_id) DO NOTHING");
   const setState = db.prepare("UPDATE votes SET state = ? WHERE case_id = ?");
   const getVote = db.prepare("SELECT * FROM votes WHERE case_id = ?");
-  const openVotes = db.prepare("SELECT * FROM votes WHERE state != 'done' ORDER BY reveal_deadline");
+  const openVotes = db.prepare("SELECT * FROM votes WHERE state != 'done' AND contract = ? ORDER BY reveal_deadline");
   const addPassRow = db.prepare("INSERT INTO passes (provider, count) VALUES (?, 1) ON CONFLICT(provider) DO UPDATE SET count = count + 1");
   const markEvidence = db.prepare("INSERT INTO passed_evidence (evidence) VALUES (?) ON CONFLICT DO NOTHING");
   const allPasses = db.prepare("SELECT provider, count FROM passes WHERE count > 0");
@@ -47,7 +56,7 @@ export function createValidatorStore(path: string) {
   const getCursor = db.prepare("SELECT block FROM cursor WHERE name = ?");
   const putCursor = db.prepare("INSERT INTO cursor (name, block) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET block = excluded.block");
 
-  type Row = { case_id: string; fraud: number; salt: string; reason: string; commit_deadline: string; reveal_deadline: string; state: StoredVote["state"] };
+  type Row = { case_id: string; fraud: number; salt: string; reason: string; commit_deadline: string; reveal_deadline: string; state: StoredVote["state"]; contract: VoteContract };
   const toVote = (row: Row): StoredVote => ({
     caseId: row.case_id as Hex,
     fraud: row.fraud === 1,
@@ -56,12 +65,13 @@ export function createValidatorStore(path: string) {
     commitDeadline: BigInt(row.commit_deadline),
     revealDeadline: BigInt(row.reveal_deadline),
     state: row.state,
+    contract: row.contract,
   });
 
   return {
     /** Records a vote before its commitment is sent: a crash after sending still knows the salt. */
-    saveVote(vote: Omit<StoredVote, "state">): void {
-      putVote.run(vote.caseId.toLowerCase(), vote.fraud ? 1 : 0, vote.salt, vote.reason, String(vote.commitDeadline), String(vote.revealDeadline));
+    saveVote(vote: Omit<StoredVote, "state" | "contract"> & { contract?: VoteContract }): void {
+      putVote.run(vote.caseId.toLowerCase(), vote.fraud ? 1 : 0, vote.salt, vote.reason, String(vote.commitDeadline), String(vote.revealDeadline), vote.contract ?? "serving");
     },
     vote(caseId: Hex): StoredVote | undefined {
       const row = getVote.get(caseId.toLowerCase()) as Row | undefined;
@@ -70,9 +80,9 @@ export function createValidatorStore(path: string) {
     setVoteState(caseId: Hex, state: StoredVote["state"]): void {
       setState.run(state, caseId.toLowerCase());
     },
-    /** Votes whose case is not known decided yet, earliest reveal deadline first. */
-    openVotes(): StoredVote[] {
-      return (openVotes.all() as Row[]).map(toVote);
+    /** Votes in `contract`'s cases not known decided yet, earliest reveal deadline first. */
+    openVotes(contract: VoteContract = "serving"): StoredVote[] {
+      return (openVotes.all(contract) as Row[]).map(toVote);
     },
     /** Counts a pass for `provider` unless this evidence already counted; true when it counted. */
     addPass(provider: Address, evidence: Hex): boolean {
@@ -90,13 +100,13 @@ export function createValidatorStore(path: string) {
     passesAttested(provider: Address, count: number): void {
       takePasses.run(count, provider.toLowerCase());
     },
-    /** The next block the case scan reads, or undefined before the first scan. */
-    cursor(): bigint | undefined {
-      const row = getCursor.get("cases") as { block: string } | undefined;
+    /** The next block a scan reads ("cases": ServingVerification's, "disputes": DerivationCourt's), or undefined before its first. */
+    cursor(name = "cases"): bigint | undefined {
+      const row = getCursor.get(name) as { block: string } | undefined;
       return row && BigInt(row.block);
     },
-    setCursor(block: bigint): void {
-      putCursor.run("cases", String(block));
+    setCursor(block: bigint, name = "cases"): void {
+      putCursor.run(name, String(block));
     },
     close(): void {
       db.close();

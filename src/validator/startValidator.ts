@@ -14,6 +14,8 @@ import { hashFile } from "../model/hashFile.ts";
 import { resolveRegisteredModel } from "../provider/resolveRegisteredModel.ts";
 import { createVerifier, type Verifier } from "../verification/index.ts";
 import { createCaseWatcher } from "./createCaseWatcher.ts";
+import { createDisputeWatcher } from "./createDisputeWatcher.ts";
+import { createWeightsLocator } from "./createWeightsLocator.ts";
 import { createJudge, type BlindVote } from "./createJudge.ts";
 import { createPassBatcher } from "./createPassBatcher.ts";
 import { createValidatorServer } from "./createValidatorServer.ts";
@@ -61,7 +63,7 @@ export function validatorLockPath(home: GotongHome, address: string): string {
 /**
  * Starts a validator: loads the hash-verified weights it validates, serves `POST /gotong/validate`,
  * registers on-chain with stake (once) at its endpoint, attests the passes it saw in batches, and
- * votes on the cases it is drawn in (commit, reveal, finalize). One process per identity: the lock
+ * votes on the cases it is drawn in (commit, reveal, finalize), fraud cases and derivation disputes alike. One process per identity: the lock
  * is taken before any state is touched.
  *
  * @example const validator = await startValidator({ home, deployment, privateKey, modelPaths: ["m.gguf"], logger }); await validator.stop();
@@ -112,7 +114,23 @@ async function serveValidator(options: StartValidatorOptions) {
     onPass: (provider, evidence) => batcher.add(provider, evidence),
     logger,
   });
-  const watcher = createCaseWatcher({ clients, servingVerification, store, judge, logger: logger.child("cases"), startBlock: BigInt(deployment.startBlock ?? 0), pollMs: options.pollMs });
+  const startBlock = BigInt(deployment.startBlock ?? 0);
+  const watcher = createCaseWatcher({ clients, servingVerification, store, judge, logger: logger.child("cases"), startBlock, pollMs: options.pollMs });
+  // Derivation disputes: both models' weights are looked for among the validator's files and in the
+  // home's models folder (a disputed pair is rarely a pair the validator serves verification for).
+  const disputes = deployment.derivationCourt
+    ? createDisputeWatcher({
+        clients,
+        derivationCourt: deployment.derivationCourt,
+        store,
+        weights: createWeightsLocator({ files: options.modelPaths, folder: options.home.models }),
+        judging: { threads: options.threads },
+        blindVote: options.blindVote,
+        logger: logger.child("disputes"),
+        startBlock,
+        pollMs: options.pollMs,
+      })
+    : undefined;
   let url: string;
   let stake: bigint;
   try {
@@ -128,6 +146,7 @@ async function serveValidator(options: StartValidatorOptions) {
     throw error;
   }
   watcher.start();
+  disputes?.start();
   batcher.start();
   logger.info("validator running", { url, address: account.address, stake, models: judge.weightsHashes.length });
   let stopped: Promise<void> | undefined;
@@ -137,12 +156,14 @@ async function serveValidator(options: StartValidatorOptions) {
     servingVerification,
     store,
     watcher,
+    disputes,
     batcher,
     stop: () =>
       (stopped ??= (async () => {
         server.closeAllConnections();
         server.close();
         await watcher.stop();
+        await disputes?.stop();
         // What was checked is attested before leaving, so no pass is held back until the next start.
         await batcher.stop();
         await judge.dispose();
