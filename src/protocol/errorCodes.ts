@@ -68,6 +68,9 @@ export const chainErrorCodes = [
 /** Models and datasets: files, GGUF and safetensors headers, manifests, downloads, lineage, the registries. */
 export const modelErrorCodes = [
   "dataset_file_mismatch",
+  "dispute_not_found",
+  "dispute_open",
+  "dispute_undecided",
   "dataset_grant_invalid",
   "dataset_grant_not_approved",
   "dataset_key_missing",

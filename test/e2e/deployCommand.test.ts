@@ -5,7 +5,7 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { encodeDeployData, erc20Abi, getAddress, getContractAddress, keccak256, parseEther, type Address, type Hex, type PublicClient } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
-import { PaymentChannelsArtifact, ProviderRegistryArtifact, QuadraticFundingArtifact, ServingVerificationArtifact, TestTokenArtifact } from "../../src/chain/contracts.generated.ts";
+import { DerivationCourtArtifact, ModelRegistryArtifact, PaymentChannelsArtifact, ProviderRegistryArtifact, QuadraticFundingArtifact, ServingVerificationArtifact, TestTokenArtifact } from "../../src/chain/contracts.generated.ts";
 import { createClients, type ChainClients } from "../../src/chain/createClients.ts";
 import { readDeployment, type Deployment } from "../../src/chain/deployment.ts";
 import type { DeployProgress } from "../../src/chain/resumableSteps.ts";
@@ -105,7 +105,7 @@ describe("gotong deploy to another network", () => {
     expect(printed.deployment).toEqual(deployment);
     expect(deployment).toMatchObject({ chainId: CHAIN_ID, rpcUrl: proxy.url, rpcUrls: [proxy.url, anvil.rpcUrl], token: { address: getAddress(usdc), symbol: "USDC", decimals: 6 }, protocolFeeBps: 150, challengePeriod: 7200, minStake: (50n * USDC).toString() });
     expect(deployment.fundingPool).toBe(deployment.quadraticFunding);
-    expect(printed.verified.map((v) => v.contract)).toEqual(["ModelRegistry", "ProviderRegistry", "QuadraticFunding", "PaymentChannels", "X402Splitter", "AttestationRegistry", "AgentWalletFactory", "AgentRegistry", "AgentReputation", "DatasetRegistry", "DataPoolFactory", "ServingVerification"]);
+    expect(printed.verified.map((v) => v.contract)).toEqual(["ModelRegistry", "ProviderRegistry", "QuadraticFunding", "PaymentChannels", "X402Splitter", "AttestationRegistry", "AgentWalletFactory", "AgentRegistry", "AgentReputation", "DatasetRegistry", "DataPoolFactory", "ServingVerification", "DerivationCourt"]);
     // The contracts hold the options given, read back from the chain.
     expect(await deployer.public.readContract({ address: deployment.paymentChannels, abi: PaymentChannelsArtifact.abi, functionName: "protocolFeeBps" })).toBe(150);
     expect(await deployer.public.readContract({ address: deployment.providerRegistry, abi: ProviderRegistryArtifact.abi, functionName: "minStake" })).toBe(50n * USDC);
@@ -116,11 +116,15 @@ describe("gotong deploy to another network", () => {
     expect(await deployer.public.readContract({ address: deployment.servingVerification!, abi: ServingVerificationArtifact.abi, functionName: "minValidatorStake" })).toBe(50n * USDC);
     expect(await deployer.public.readContract({ address: deployment.servingVerification!, abi: ServingVerificationArtifact.abi, functionName: "reportBond" })).toBe(5n * USDC);
     expect(await deployer.public.readContract({ address: deployment.servingVerification!, abi: ServingVerificationArtifact.abi, functionName: "fundingPool" })).toBe(getAddress(deployment.quadraticFunding!));
-    // 11 contracts (ModelRegistry deploys DatasetRegistry itself), 4 wiring calls, 1 self-transfer
+    // The derivation court is the registry's one court; a claim bonds a tenth of the stake, pays a hundredth.
+    expect(await deployer.public.readContract({ address: deployment.modelRegistry, abi: ModelRegistryArtifact.abi, functionName: "derivationCourt" })).toBe(getAddress(deployment.derivationCourt!));
+    expect(await deployer.public.readContract({ address: deployment.derivationCourt!, abi: DerivationCourtArtifact.abi, functionName: "bond" })).toBe(5n * USDC);
+    expect(await deployer.public.readContract({ address: deployment.derivationCourt!, abi: DerivationCourtArtifact.abi, functionName: "fee" })).toBe(USDC / 2n);
+    // 12 contracts (ModelRegistry deploys DatasetRegistry itself), 5 wiring calls, 1 self-transfer
     // measuring a fee on transfer: nothing else sent.
-    expect((await nonce()) - before).toBe(16);
+    expect((await nonce()) - before).toBe(18);
     const progress = JSON.parse(readFileSync(join(home.root, "deployment.progress.json"), "utf8")) as DeployProgress;
-    expect(Object.keys(progress.steps)).toHaveLength(16);
+    expect(Object.keys(progress.steps)).toHaveLength(18);
     const gas = Object.values(progress.steps).reduce((sum, s) => sum + BigInt((s as { gasUsed?: string }).gasUsed ?? 0), 0n);
     expect(gas).toBeGreaterThan(0n);
     expect(BigInt(printed.gasUsed)).toBe(gas);
@@ -191,7 +195,7 @@ describe("gotong deploy to another network", () => {
     expect(existsSync(out)).toBe(false);
     const cutProgress = JSON.parse(readFileSync(join(home.root, "cut.progress.json"), "utf8")) as DeployProgress;
     const firstToken = (cutProgress.steps["deploy:TestToken"] as { address: Address }).address;
-    expect(Object.keys(cutProgress.steps).length).toBeLessThan(16);
+    expect(Object.keys(cutProgress.steps).length).toBeLessThan(18);
 
     const resumed = await runGotong(["deploy", "--rpc-url", anvil.rpcUrl, "--key", keyFile, "--test-token", "--out", out, "--json"]);
     expect(resumed.code, resumed.stderr).toBe(0);
@@ -199,24 +203,24 @@ describe("gotong deploy to another network", () => {
     expect(second.token).toEqual({ address: expect.any(String), symbol: "gUSD", decimals: 6 });
     expect(getAddress(second.token.address)).toBe(getAddress(firstToken));
     expect(second.startBlock).toBe(cutProgress.startBlock);
-    // 12 contracts (the TestToken included) and 4 wiring calls, however the cut fell.
-    expect((await nonce()) - before).toBe(16);
+    // 13 contracts (the TestToken included) and 5 wiring calls, however the cut fell.
+    expect((await nonce()) - before).toBe(18);
     const verified = (JSON.parse(resumed.stdout) as { verified: { contract: string }[] }).verified;
     expect(verified.map((v) => v.contract)[0]).toBe("TestToken");
-    expect(verified).toHaveLength(13);
+    expect(verified).toHaveLength(14);
     process.stdout.write(`full deploy with --test-token: ${(JSON.parse(resumed.stdout) as { gasUsed: string }).gasUsed} gas\n`);
 
     // Run again once finished: it re-checks and rewrites the file, and sends nothing.
     const again = await runGotong(["deploy", "--rpc-url", anvil.rpcUrl, "--key", keyFile, "--test-token", "--out", out]);
     expect(again.code, again.stderr).toBe(0);
     expect(readDeployment(out)).toEqual(second);
-    expect((await nonce()) - before).toBe(16);
+    expect((await nonce()) - before).toBe(18);
 
     // Resuming with other options than the cut deploy had is refused, not mixed into it.
     const other = await runGotong(["deploy", "--rpc-url", anvil.rpcUrl, "--key", keyFile, "--test-token", "--protocol-fee-bps", "300", "--out", out]);
     expect(other.code).toBe(1);
     expect(other.stderr).toContain("recorded deploy:PaymentChannels with other arguments or another build");
-    expect((await nonce()) - before).toBe(16);
+    expect((await nonce()) - before).toBe(18);
   });
 
   it("broadcasts a transaction recorded before a cut instead of signing a second one", async () => {
@@ -239,7 +243,7 @@ describe("gotong deploy to another network", () => {
     expect(result.code, result.stderr).toBe(0);
     expect(getAddress(readDeployment(join(home.root, "recorded.json")).token.address)).toBe(address);
     expect((await deployer.public.getTransactionReceipt({ hash: keccak256(raw) })).status).toBe("success");
-    expect((await nonce()) - first).toBe(16);
+    expect((await nonce()) - first).toBe(18);
   });
 
   it("serves a paid chat with a provider and a gateway started against the deployment file", async () => {

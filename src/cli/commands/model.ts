@@ -23,6 +23,13 @@ import { transferModel } from "../../model/transferModel.ts";
 import { verifyModel, type ModelCheck } from "../../model/verifyModel.ts";
 import { withdrawModelRoyalties, type RoyaltyWithdrawal } from "../../model/withdrawModelRoyalties.ts";
 import { formatUnits } from "../../payments/price.ts";
+import { parseDuration } from "../../common/parseDuration.ts";
+import { parseRelation } from "../../model/modelRelation.ts";
+import { openDerivationDispute } from "../../model/disputes/openDerivationDispute.ts";
+import { readDerivationDispute, type DerivationDispute } from "../../model/disputes/readDerivationDispute.ts";
+import { finalizeDerivationDispute, waitForDisputeVerdict } from "../../model/disputes/finalizeDerivationDispute.ts";
+import { withdrawCourtEarnings } from "../../model/disputes/withdrawCourtEarnings.ts";
+import type { Hex } from "viem";
 import { context, integer, parse } from "../shared.ts";
 
 export const help = `gotong model pull URL [--sha256 HEX] [--out FILE]    download a GGUF (resumes, verifies)
@@ -48,6 +55,16 @@ gotong model set-derivative-terms ID BPS [--key FILE] [--deployment FILE] [--jso
     must pay it (its licence terms; 0 to 9000 bps).
 gotong model lineage ID [--deployment FILE] [--json]
     The model's ancestors and datasets as a tree, with each one's share and what it earned from it.
+gotong model dispute open ID --parent YOURS --relation R [--wait] [--timeout 10m] [--key FILE] [--json]
+    Claims that model ID is an undeclared derivative of your model YOURS (registered before it:
+    a re-upload, quantisation or fine-tune that named no parent). Bonds the court's bond and pays
+    its fee (both read from the chain and checked first); three staked validators run both models
+    and vote. Derivative: YOURS joins ID's lineage at your derivative terms (set-derivative-terms),
+    paid from every royalty that flows from then on, and the bond comes back. Not a derivative:
+    the bond goes to ID's owner. --wait follows the votes and prints the verdict.
+gotong model dispute status CASE [--json] | gotong model dispute finalize CASE | gotong model dispute withdraw
+    A dispute's votes and outcome; decide one whose votes are in (validators do this themselves);
+    withdraw what the court owes you (bonds back, fees earned as a validator).
 gotong model withdraw ID|--all [--key FILE] [--deployment FILE] [--json]
     Pays the royalties model ID has accrued (or every model you own, with --all) to you, the
     token's owner, and prints the exact amount the contract paid (ModelEarningsWithdrawn).
@@ -75,6 +92,7 @@ export async function run(args: string[]) {
   if (sub === "set-royalty") return setRoyalty(rest);
   if (sub === "lineage") return lineage(rest);
   if (sub === "set-derivative-terms") return setTerms(rest);
+  if (sub === "dispute") return dispute(rest);
   throw new GotongError(`Unknown model command "${sub ?? ""}"`, { code: "invalid_arguments", hint: help });
 }
 
@@ -367,6 +385,66 @@ async function lineage(args: string[]) {
   const deployment = ctx.deployment(values.deployment);
   const tree = await readModelLineage(ctx.reader(deployment), deployment, modelId);
   process.stdout.write(values.json ? JSON.stringify(lineageToJson(tree), null, 2) + "\n" : formatLineage(tree, moneyOf(deployment.token)) + "\n");
+}
+
+async function dispute(args: string[]) {
+  const [action, ...rest] = args;
+  const { values, positionals } = parse(rest, { parent: { type: "string" }, relation: { type: "string" }, wait: { type: "boolean" }, timeout: { type: "string" }, key: { type: "string" }, deployment: { type: "string" } });
+  const ctx = context(values);
+  const deployment = ctx.deployment(values.deployment);
+  const money = moneyOf(deployment.token);
+  const show = (d: DerivationDispute) => (values.json ? JSON.stringify(disputeJson(d)) + "\n" : describeDispute(d, money));
+  if (action === "open") {
+    if (positionals[0] === undefined || values.parent === undefined || values.relation === undefined) {
+      throw new GotongError("A model ID, --parent YOURS and --relation are required", { code: "invalid_arguments", hint: "e.g. gotong model dispute open 9 --parent 1 --relation quantisation" });
+    }
+    const claim = { childId: modelIdOf(positionals[0]), parentId: modelIdOf(values.parent), relation: parseRelation(values.relation) };
+    const timeoutMs = 1000 * (values.timeout === undefined ? 600 : (parseDuration(values.timeout, "timeout") ?? 600));
+    const clients = ctx.clients(deployment, ctx.key("creator", values.key));
+    const opened = await openDerivationDispute(clients, deployment, claim);
+    if (!values.wait) return void process.stdout.write(show(opened));
+    if (!values.json) process.stderr.write(`dispute ${opened.caseId} opened; waiting for the validators' votes\n`);
+    const decided = await waitForDisputeVerdict(clients, deployment, opened.caseId, {
+      timeoutMs,
+      onProgress: (d) => values.json || process.stderr.write(`  ${d.commits} of 3 committed, ${d.reveals} revealed\n`),
+    });
+    return void process.stdout.write(show(decided));
+  }
+  if (action === "status" || action === "finalize") {
+    const caseId = positionals[0];
+    if (caseId === undefined || !/^0x[0-9a-fA-F]{64}$/.test(caseId)) throw new GotongError(`"${caseId ?? ""}" is not a dispute id`, { code: "invalid_arguments", hint: "A dispute id is the 32-byte hex that `gotong model dispute open` printed." });
+    const result = action === "status"
+      ? await readDerivationDispute(ctx.reader(deployment), deployment, caseId as Hex)
+      : await finalizeDerivationDispute(ctx.clients(deployment, ctx.key("creator", values.key)), deployment, caseId as Hex);
+    return void process.stdout.write(show(result));
+  }
+  if (action === "withdraw") {
+    const { amount, transactionHash } = await withdrawCourtEarnings(ctx.clients(deployment, ctx.key("creator", values.key)), deployment);
+    return void process.stdout.write(values.json ? JSON.stringify({ amount: amount.toString(), transactionHash }) + "\n" : `withdrew ${money(amount)} from the derivation court (tx ${transactionHash})\n`);
+  }
+  throw new GotongError(`Unknown dispute command "${action ?? ""}"`, { code: "invalid_arguments", hint: "gotong model dispute open|status|finalize|withdraw" });
+}
+
+/** A dispute as JSON: bigints as decimal strings. */
+function disputeJson(d: DerivationDispute) {
+  return { ...d, childId: d.childId.toString(), parentId: d.parentId.toString(), commitDeadline: d.commitDeadline.toString(), revealDeadline: d.revealDeadline.toString(), bond: d.bond.toString(), fee: d.fee.toString() };
+}
+
+/** A dispute in a few lines, for people. */
+function describeDispute(d: DerivationDispute, money: (amount: bigint) => string): string {
+  const verdict = {
+    open: `open: ${d.commits} of 3 validators committed, ${d.reveals} revealed${d.decidable ? " (decidable: `gotong model dispute finalize`)" : ""}`,
+    derivative: `decided: a derivative. Model #${d.parentId} is now in #${d.childId}'s lineage at ${d.shareBps} bps of its royalty; the bond is yours again (\`gotong model dispute withdraw\`)`,
+    not_derivative: `decided: not a derivative. The bond went to #${d.childId}'s owner`,
+    no_quorum: "decided: no quorum (no two validators revealed the same vote). Bond and fee are yours again",
+  }[d.outcome];
+  return [
+    `dispute ${d.caseId}`,
+    `  claim   model #${d.childId} is a ${d.relation ?? "derivative"} of #${d.parentId} (${d.shareBps} bps on a derivative verdict)`,
+    `  money   bond ${money(d.bond)}, fee ${money(d.fee)}`,
+    `  voters  ${d.validators.join(", ")}`,
+    `  ${verdict}`,
+  ].join("\n") + "\n";
 }
 
 /** A model id from the command line. */
