@@ -32,6 +32,7 @@ const usage = `gotong — an open network for AI
   gotong model withdraw ID|--all  take out a model's royalties (you must own its token)
   gotong model transfer ID ADDRESS   give the model's token away (pending royalties go with it)
   gotong model lineage ID        the models and datasets a model derives from, and what each earned from it
+  gotong model dispute open ID --parent YOURS --relation R   claim an undeclared derivative; validators decide
   gotong data publish|verify|grant|approve-grant|open|list   datasets: signed manifests, tokens, sealed keys granted to trainers (a pool's by its holders' vote)
   gotong balance [ADDRESS]       native coin and token balances of your keys, or of any address
   gotong earnings                what you can withdraw and withdrew, and where each payment went
