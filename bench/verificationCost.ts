@@ -4,7 +4,9 @@
  * One run, on a devnet:
  * 1. Challenge traffic. One provider serving stories260K (1 thread), three staked validators
  *    (`startValidator`, each re-running evidence on its own hash-checked copy of the weights), and a
- *    gateway with challenges on at the default share (0.02). N paid completions (sealed, through the
+ *    gateway with challenges on at a measuring share of 0.02 (no newcomer phase: every request at
+ *    that share; the default steady share, 0.006, would send too few challenges in a run this
+ *    short to read their costs). N paid completions (sealed, through the
  *    gateway's OpenAI API; bounded in count and time) are driven through it; the gateway's
  *    challenger mixes its challenges in. Read from the gateway's own records, in base units: what its
  *    clients were told their requests cost, what the challenger spent (`challenges.stats().spent`),
@@ -23,6 +25,10 @@
  *    measured here at the validator's present rule (src/verification, DEFAULT_TOLERANCE), on fresh
  *    challenges served by the cheating backend; P(caught within n) = 1 − (1 − s·c)^n with s the
  *    measured challenge share.
+ * 5. At the gateway's defaults: each challenge is an independent paid request and re-run, so the
+ *    costs scale with the share; the table projects the measured cost per unit of share to the
+ *    default steady share (DEFAULT_CHALLENGE_SHARE) and to the newcomer phase (the first
+ *    NEWCOMER_REQUESTS requests of a provider at DEFAULT_NEWCOMER_CHALLENGE_SHARE), with detection.
  *
  *   npx tsx bench/verificationCost.ts [requests]   writes bench/results/verification-cost.json and the README's table (also part of `npm run bench`)
  */
@@ -40,7 +46,7 @@ import { fundOnDevnet } from "../src/chain/fundOnDevnet.ts";
 import { writeAndWait } from "../src/chain/writeAndWait.ts";
 import { bigintAsString } from "../src/common/bigintJson.ts";
 import { startGateway } from "../src/gateway/startGateway.ts";
-import { DEFAULT_CHALLENGE_SHARE } from "../src/gateway/challenges/startChallenges.ts";
+import { DEFAULT_CHALLENGE_SHARE, DEFAULT_NEWCOMER_CHALLENGE_SHARE, NEWCOMER_REQUESTS } from "../src/gateway/challenges/startChallenges.ts";
 import { createLlamaBackend } from "../src/provider/createLlamaBackend.ts";
 import type { InferenceBackend } from "../src/provider/backend.ts";
 import { startProvider } from "../src/provider/startProvider.ts";
@@ -64,6 +70,8 @@ const WEI_PER_NATIVE = 10n ** 18n;
 const gasInBaseUnits = (gas: bigint) => (gas * GAS_PRICE_WEI * NATIVE_PRICE_BASE_UNITS) / WEI_PER_NATIVE;
 
 const GOAL_SHARE = 0.02;
+/** The share the run measures at: about 20 challenges in 1,000 requests, enough to read their costs. */
+const MEASURING_SHARE = 0.02;
 const HORIZONS = [1, 100, 300, 1000] as const;
 /** Story openings the bench's user traffic uses (stories260K is a completion model). */
 const USER_PROMPTS = [
@@ -145,7 +153,7 @@ export async function benchVerificationCost(options: { requests?: number; second
   // 1,000 requests (about 2 minutes here): at a 2% share that is about 20 challenges, enough to read the share to ±1 point.
   const requests = options.requests ?? 1000;
   const seconds = options.seconds ?? 240;
-  const share = options.share ?? DEFAULT_CHALLENGE_SHARE;
+  const share = options.share ?? MEASURING_SHARE;
   const computeSamples = options.computeSamples ?? 30;
   const catchChallenges = options.catchChallenges ?? 40;
   const storiesPath = sharedModelPath("stories260K");
@@ -198,7 +206,7 @@ export async function benchVerificationCost(options: { requests?: number; second
     await fundOnDevnet(deployment, privateKeyToAccount(gatewayKey).address, { tokens: 1_000n * UNIT });
     // Challenges follow their request within 2 s rather than 60: the run is short, and at the default
     // delay the challenger's cap of 2 waiting per provider would drop most of them at this rate of traffic.
-    const gateway = await startGateway({ home: net.home, deployment, privateKey: gatewayKey, port: 0, challengeShare: share, challengeMaxDelayMs: 2_000, logger });
+    const gateway = await startGateway({ home: net.home, deployment, privateKey: gatewayKey, port: 0, challengeShare: share, challengeShareNew: share, challengeMaxDelayMs: 2_000, logger });
     stops.push(["the gateway", gateway.stop]);
     await gateway.promptCounterReady;
     if (!gateway.challenges) throw new Error("the gateway started with challenges off");
@@ -470,6 +478,17 @@ export async function benchVerificationCost(options: { requests?: number; second
     // The largest share whose challenge traffic and validator compute stay under the goal, at the costs measured per challenge (gas aside).
     const costPerUnitShare = sMeasured > 0 ? computeAndTrafficShare / sMeasured : 0;
     const shareForGoal = costPerUnitShare > 0 ? GOAL_SHARE / costPerUnitShare : undefined;
+    // The gateway's defaults, projected from the measured cost per unit of share.
+    const defaults = {
+      share: DEFAULT_CHALLENGE_SHARE,
+      newcomerShare: DEFAULT_NEWCOMER_CHALLENGE_SHARE,
+      newcomerRequests: NEWCOMER_REQUESTS,
+      steadyCost: costPerUnitShare * DEFAULT_CHALLENGE_SHARE,
+      newcomerCost: costPerUnitShare * DEFAULT_NEWCOMER_CHALLENGE_SHARE,
+      /** Challenges the newcomer phase sends beyond the steady share, once per provider and gateway start. */
+      newcomerExtraChallenges: (DEFAULT_NEWCOMER_CHALLENGE_SHARE - DEFAULT_CHALLENGE_SHARE) * NEWCOMER_REQUESTS,
+      metSteady: costPerUnitShare * DEFAULT_CHALLENGE_SHARE < GOAL_SHARE,
+    };
     // Honest answers flagged: the compute phase's re-runs, and the billing cheats' answers (stories260K's own, only the count inflated) judged different_output.
     const billingCheats = catchRates.filter((c) => c.label.includes("more billed"));
     const honestFlagged = {
@@ -494,6 +513,7 @@ export async function benchVerificationCost(options: { requests?: number; second
       honestFlagged,
       shares: { challengeSpend: challengeSpendShare, validatorCompute: validatorComputeShare, withoutGas: computeAndTrafficShare, metWithoutGas: computeAndTrafficShare < GOAL_SHARE, attestGas: attestShare, total: totalShare, goal: GOAL_SHARE, met: totalShare < GOAL_SHARE, shareForGoal },
       detection,
+      defaults,
     };
     writeFileSync(join(import.meta.dirname, "results", "verification-cost.json"), JSON.stringify(result, (k, v) => (typeof v === "number" && !Number.isFinite(v) ? null : bigintAsString(k, v)), 2) + "\n");
     return result;
@@ -504,6 +524,11 @@ export async function benchVerificationCost(options: { requests?: number; second
 }
 
 type VerificationCostResult = Awaited<ReturnType<typeof benchVerificationCost>>;
+
+/** Cost of verification (gas aside) per unit of challenge share, as a share of spend per 1% of share. */
+function costPerUnit(result: Exclude<VerificationCostResult, { skipped: string }>): number {
+  return result.challenges.measuredShare > 0 ? (result.shares.withoutGas / result.challenges.measuredShare) * 0.01 : 0;
+}
 
 /** The README's tables: what verification costs as a share of spend, and how soon each cheat is caught. */
 export function renderVerificationCostTable(result: VerificationCostResult): string {
@@ -547,6 +572,18 @@ export function renderVerificationCostTable(result: VerificationCostResult): str
     const q = shares.shareForGoal;
     lines.push("", `At these costs per challenge, the largest challenge share whose traffic and validator compute stay under the ${pct(shares.goal, 0)} goal (gas aside) is about ${pct(q)}; at it a cheat caught in every challenge is caught with 99% probability within ${int(requestsFor(0.99, q))} requests, and Q8_0 (c = ${pct(result.detection.find((d) => d.label.includes("Q8_0"))?.rate ?? 0, 0)}) within ${int(requestsFor(0.99, q * (result.detection.find((d) => d.label.includes("Q8_0"))?.rate ?? 0)))}.`);
   }
+  const d = result.defaults;
+  const q8 = result.detection.find((x) => x.label.includes("Q8_0"))?.rate ?? 0;
+  const escape = (c: number) => (1 - d.newcomerShare * c) ** d.newcomerRequests;
+  lines.push(
+    "",
+    `**At the gateway's defaults** (\`--challenge-share ${d.share}\` steady, \`--challenge-share-new ${d.newcomerShare}\` for a provider's first ${d.newcomerRequests} requests through the gateway), projected from the cost per unit of share measured above (${pct(costPerUnit(result))} of spend per 1% of share, gas aside; every challenge is an independent paid request and re-run, so the cost scales with the share):`,
+    "",
+    "| phase | challenge share | cost of verification, gas aside | goal < 2% | a cheat caught in every challenge | Q8_0 (c = " + pct(q8, 0) + ") |",
+    "|---|---|---|---|---|---|",
+    `| steady (after a provider's first ${d.newcomerRequests} requests) | ${pct(d.share, 1)} | **${pct(d.steadyCost)}** | **${d.metSteady ? "met" : "not met"}** | 95% within ${int(requestsFor(0.95, d.share))}, 99% within ${int(requestsFor(0.99, d.share))} requests | 99% within ${int(requestsFor(0.99, d.share * q8))} |`,
+    `| newcomer (a provider's first ${d.newcomerRequests} requests) | ${pct(d.newcomerShare, 0)} | ${pct(d.newcomerCost)} of those requests' spend: ${d.newcomerExtraChallenges.toFixed(1)} challenges more than the steady share, once per provider per gateway start | | escapes its first ${d.newcomerRequests} with probability ${escape(1).toExponential(1)} | ${escape(q8).toExponential(1)} |`,
+  );
   lines.push("", `Honest answers flagged as fraud: ${result.honestFlagged.flagged} of ${result.honestFlagged.of} (the re-runs of the compute measurement, and the billing cheats' answers, which are stories260K's own with only a count inflated).`);
   return lines.join("\n");
 }

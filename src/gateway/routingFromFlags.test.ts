@@ -34,10 +34,12 @@ describe("challengesFromFlags", () => {
     expect(challengesFromFlags({ challengeShare: "0.05", validator: ["http://127.0.0.1:8700", "https://v.example/"] })).toEqual({ challengeShare: 0.05, validators: ["http://127.0.0.1:8700", "https://v.example/"] });
     expect(challengesFromFlags({ challengeShare: "0" })).toEqual({ challengeShare: 0 });
     expect(challengesFromFlags({ challengeShare: "1" })).toEqual({ challengeShare: 1 });
+    expect(challengesFromFlags({ challengeShareNew: "0.1" })).toEqual({ challengeShareNew: 0.1 });
   });
 
   it("refuses a share outside 0..1 or not a plain number, and a validator that is not an http(s) URL, naming the flag", () => {
     for (const bad of ["1.5", "-0.1", "2%", "abc", "", "1e-2", "Infinity"]) expect(() => challengesFromFlags({ challengeShare: bad })).toThrow(`--challenge-share takes a number within 0 and 1, not "${bad}"`);
+    expect(() => challengesFromFlags({ challengeShareNew: "5%" })).toThrow('--challenge-share-new takes a number within 0 and 1, not "5%"');
     expect(() => challengesFromFlags({ validator: ["ftp://127.0.0.1:8700"] })).toThrow('--validator takes an http(s) URL, not "ftp://127.0.0.1:8700"');
     expect(() => challengesFromFlags({ validator: ["127.0.0.1:8700"] })).toThrow('--validator takes a URL, not "127.0.0.1:8700"');
     expect(() => challengesFromFlags({ validator: ["not a url"] })).toThrow('--validator takes a URL, not "not a url"');

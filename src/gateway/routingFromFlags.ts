@@ -54,27 +54,23 @@ export function routingFromFlags(flags: RoutingFlags, decimals: number): Routing
 
 /** The command-line form of a gateway's challenger (see startChallenges). */
 export type ChallengeFlags = {
-  /** `--challenge-share F`: a number within 0 and 1 (0.02 is one challenge per fifty real requests; 0 turns them off). */
+  /** `--challenge-share F`: a number within 0 and 1 (0.006 is one challenge per about 170 real requests; 0 turns them off). */
   challengeShare?: string;
+  /** `--challenge-share-new F`: the share for a provider's first requests through this gateway (within 0 and 1). */
+  challengeShareNew?: string;
   /** `--validator URL`, repeatable: validators' base URLs. */
   validator?: string[];
 };
 
 /**
- * The challenger's settings from `--challenge-share` and `--validator`, refused with the flag's name
+ * The challenger's settings from `--challenge-share`, `--challenge-share-new` and `--validator`, refused with the flag's name
  * when they cannot be right (a share outside 0..1 or not a number, a URL that is not http(s)).
  *
  * @example challengesFromFlags({ challengeShare: "0.05", validator: ["http://127.0.0.1:8700"] }) // { challengeShare: 0.05, validators: ["http://127.0.0.1:8700"] }
  */
-export function challengesFromFlags(flags: ChallengeFlags): { challengeShare?: number; validators?: string[] } {
-  let challengeShare: number | undefined;
-  if (flags.challengeShare !== undefined) {
-    const text = flags.challengeShare.trim();
-    challengeShare = /^(\d+(\.\d*)?|\.\d+)$/.test(text) ? Number(text) : Number.NaN;
-    if (!(challengeShare >= 0 && challengeShare <= 1)) {
-      throw new GotongError(`--challenge-share takes a number within 0 and 1, not "${flags.challengeShare}"`, { code: "invalid_arguments", hint: "0.02 sends one challenge per fifty real requests a provider serves; 0 turns challenges off." });
-    }
-  }
+export function challengesFromFlags(flags: ChallengeFlags): { challengeShare?: number; challengeShareNew?: number; validators?: string[] } {
+  const challengeShare = shareFlag("--challenge-share", flags.challengeShare);
+  const challengeShareNew = shareFlag("--challenge-share-new", flags.challengeShareNew);
   const validators = flags.validator?.map((url) => {
     let parsed: URL;
     try {
@@ -85,5 +81,16 @@ export function challengesFromFlags(flags: ChallengeFlags): { challengeShare?: n
     if (parsed.protocol !== "http:" && parsed.protocol !== "https:") throw new GotongError(`--validator takes an http(s) URL, not "${url}"`, { code: "invalid_arguments" });
     return url;
   });
-  return { ...(challengeShare !== undefined ? { challengeShare } : {}), ...(validators?.length ? { validators } : {}) };
+  return { ...(challengeShare !== undefined ? { challengeShare } : {}), ...(challengeShareNew !== undefined ? { challengeShareNew } : {}), ...(validators?.length ? { validators } : {}) };
+}
+
+/** A share flag's number, refused with the flag's name unless it is a plain number within 0 and 1. */
+function shareFlag(flag: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const trimmed = text.trim();
+  const share = /^(\d+(\.\d*)?|\.\d+)$/.test(trimmed) ? Number(trimmed) : Number.NaN;
+  if (!(share >= 0 && share <= 1)) {
+    throw new GotongError(`${flag} takes a number within 0 and 1, not "${text}"`, { code: "invalid_arguments", hint: "0.006 sends one challenge per about 170 real requests a provider serves; 0 turns challenges off." });
+  }
+  return share;
 }

@@ -69,10 +69,13 @@ export type GatewayServicesOptions = {
   tokenizerFiles?: string[];
   /**
    * Chance that a real request a provider serves draws one challenge for the same provider and
-   * model (see createChallenger). Default 0.02; 0 turns challenges off. They run only on a
-   * deployment with ServingVerification and while some validator can be asked.
+   * model (see createChallenger), once the gateway has seen the provider for NEWCOMER_REQUESTS
+   * requests. Default 0.006; 0 turns challenges off. They run only on a deployment with
+   * ServingVerification and while some validator can be asked.
    */
   challengeShare?: number;
+  /** The share for a provider and model's first NEWCOMER_REQUESTS requests. Default 0.05. */
+  challengeShareNew?: number;
   /** Validators' base URLs to ask for verdicts, before those registered on-chain with an endpoint. */
   validators?: string[];
   /** Longest wait between a real request and the challenge it draws. Default 60 s. */
@@ -150,6 +153,7 @@ function openServices(options: GatewayServicesOptions, lock: StateLock) {
   });
   const challenges = startChallenges({
     share: options.challengeShare,
+    newcomerShare: options.challengeShareNew,
     validators: options.validators,
     maxDelayMs: options.challengeMaxDelayMs,
     clients,

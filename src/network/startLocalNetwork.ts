@@ -35,8 +35,9 @@ export type LocalNetworkOptions = {
   royaltyBps?: number;
   /** SPDX licence it is registered with the first time (default NOASSERTION); a different one on a registered model is refused. */
   license?: string;
-  /** The gateway's challenge share (see startChallenges; default 0.02, 0 off) and the validators it asks. */
+  /** The gateway's challenge shares (see startChallenges; default 0.006 steady and 0.05 for a provider's first requests, 0 off) and the validators it asks. */
   challengeShare?: number;
+  challengeShareNew?: number;
   validators?: string[];
   logger: Logger;
 };
@@ -145,6 +146,7 @@ export async function startLocalNetwork(options: LocalNetworkOptions) {
       privateKey: userKey,
       port: options.gatewayPort ?? 8600,
       challengeShare: options.challengeShare,
+      challengeShareNew: options.challengeShareNew,
       validators: options.validators,
       logger: logger.child("gateway"),
       extraRoutes: webAppRoutes,

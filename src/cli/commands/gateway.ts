@@ -12,7 +12,7 @@ import { help as keyHelp, run as runKey } from "./gatewayKey.ts";
 
 export const help = `gotong gateway start [--port 8600] [--host 127.0.0.1] [--allowed-host NAME]... [--deposit T] [--channels-per-provider N] [--auto-close-after 7d] [--key FILE] [--deployment FILE] [--no-seal] [--keys] [--x402] [--web]
                      [--routing FILE] [--provider-order ADDR,…] [--sort price|latency|throughput] [--max-price PROMPT[,COMPLETION]]
-                     [--max-block-range 2000] [--challenge-share 0.02] [--validator URL]...
+                     [--max-block-range 2000] [--challenge-share 0.006] [--challenge-share-new 0.05] [--validator URL]...
 
 A local OpenAI-compatible endpoint: point any OpenAI client at http://host:port/v1.
 It finds offers on-chain, opens payment channels (deposit T tokens each, default 1), signs vouchers,
@@ -52,7 +52,8 @@ Discovery follows the registries' events in log queries of at most --max-block-r
 restart reads only the blocks since. Providers' /health is probed every 5 s; one silent for 15 s is
 dropped from routing and from /v1/models until it answers again.
 Verified serving: after each real request a provider serves, with probability --challenge-share
-(default 0.02; 0 turns it off), one challenge request follows for the same provider and model after a
+(default 0.006; 0 turns it off; --challenge-share-new, default 0.05, for a provider's first 200
+requests through this gateway), one challenge request follows for the same provider and model after a
 random delay, through the same sealed, paid channel; the plaintext sent, the answer relayed and the
 signed receipt go to a validator (--validator URL, repeatable, then those registered on-chain) and a
 fraud verdict is reported to ServingVerification (the report bond is approved from this account).
@@ -86,6 +87,7 @@ export async function run(args: string[]) {
     "max-price": { type: "string" },
     "max-block-range": { type: "string" },
     "challenge-share": { type: "string" },
+    "challenge-share-new": { type: "string" },
     validator: { type: "string", multiple: true },
   }, false);
   const perProvider = channelsPerProvider(values["channels-per-provider"]);
@@ -95,7 +97,7 @@ export async function run(args: string[]) {
   const key = ctx.key("gateway", values.key);
   const unit = 10n ** BigInt(deployment.token.decimals);
   const routing = routingFromFlags({ routing: values.routing, providerOrder: values["provider-order"], sort: values.sort, maxPrice: values["max-price"] }, deployment.token.decimals);
-  const challenges = challengesFromFlags({ challengeShare: values["challenge-share"], validator: values.validator as string[] | undefined });
+  const challenges = challengesFromFlags({ challengeShare: values["challenge-share"], challengeShareNew: values["challenge-share-new"], validator: values.validator as string[] | undefined });
   // The devnet faucet tops up a new account only: a balance you see must be your balance.
   if (deployment.chainId === 31337) {
     const address = privateKeyToAccount(key).address;

@@ -5,7 +5,7 @@ import { context, integer, parse, untilStopped } from "../shared.ts";
 
 export const help = `gotong up [--model FILE.gguf] [--name NAME] [--license SPDX] [--royalty-bps 1000] [--threads N] [--parallel N]
           [--chain-port 8545] [--provider-port 8601] [--gateway-port 8600] [--home DIR] [--json]
-          [--challenge-share 0.02] [--validator URL]...
+          [--challenge-share 0.006] [--challenge-share-new 0.05] [--validator URL]...
 
   Starts a complete local network: chain, contracts, a published model, a provider and a gateway.
   Without --model it serves the first GGUF in GOTONG_HOME/models, or a small generated test model.
@@ -21,7 +21,8 @@ export const help = `gotong up [--model FILE.gguf] [--name NAME] [--license SPDX
   100 ETH to the provider (for its stake), 100 ETH to the creator (for gas). Later starts mint
   nothing, so what \`gotong balance\` shows is what your use left; \`gotong devnet fund\` adds more.
   One per home: a second \`gotong up\` on the same GOTONG_HOME is refused while this one runs.
-  The gateway mixes challenges into its traffic (--challenge-share, default 0.02; 0 off) and asks the
+  The gateway mixes challenges into its traffic (--challenge-share, default 0.006, and
+  --challenge-share-new, default 0.05, for a provider's first 200 requests; 0 off) and asks the
   validators given with --validator, or registered on-chain: see \`gotong gateway --help\`.`;
 
 export async function run(args: string[]) {
@@ -36,6 +37,7 @@ export async function run(args: string[]) {
     "provider-port": { type: "string" },
     "gateway-port": { type: "string" },
     "challenge-share": { type: "string" },
+    "challenge-share-new": { type: "string" },
     validator: { type: "string", multiple: true },
   }, false);
   const ctx = context(values);
@@ -51,7 +53,7 @@ export async function run(args: string[]) {
     chainPort: integer(values["chain-port"], "chain-port"),
     providerPort: integer(values["provider-port"], "provider-port"),
     gatewayPort: integer(values["gateway-port"], "gateway-port"),
-    ...challengesFromFlags({ challengeShare: values["challenge-share"], validator: values.validator as string[] | undefined }),
+    ...challengesFromFlags({ challengeShare: values["challenge-share"], challengeShareNew: values["challenge-share-new"], validator: values.validator as string[] | undefined }),
   });
   const { info } = network;
   const { decimals, symbol } = network.devnet.deployment.token;

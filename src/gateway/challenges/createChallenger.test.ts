@@ -180,6 +180,36 @@ describe("createChallenger pacing", () => {
     for (let s = 0; s < 6; s++) expect(delays.filter((d) => d >= s * 10_000 && d < (s + 1) * 10_000).length).toBeGreaterThan(40);
   });
 
+  it("follows a provider's first requests at the newcomer share, the rest at the steady share, counted per provider and model", async () => {
+    const sent: Offer[] = [];
+    const challenger = createChallenger(instantOptions({ share: 0.01, newcomer: { share: 0.2, requests: 2_000 }, random: seeded(7), sent, maxPendingPerOffer: 1_000_000 }));
+    const offer = offerFor(A);
+    for (let i = 0; i < 2_000; i++) challenger.observe({ offer, model: "m", api: "chat" });
+    await challenger.idle();
+    // Binomial(2,000, 0.2): mean 400, standard deviation 17.9; four deviations either side.
+    const early = challenger.stats().scheduled;
+    expect(early).toBeGreaterThanOrEqual(329);
+    expect(early).toBeLessThanOrEqual(471);
+    for (let i = 0; i < 20_000; i++) challenger.observe({ offer, model: "m", api: "chat" });
+    await challenger.idle();
+    // Binomial(20,000, 0.01): mean 200, standard deviation 14.1.
+    const steady = challenger.stats().scheduled - early;
+    expect(steady).toBeGreaterThanOrEqual(144);
+    expect(steady).toBeLessThanOrEqual(256);
+    // Another provider is new to this gateway: its first requests are followed at the newcomer share again.
+    for (let i = 0; i < 2_000; i++) challenger.observe({ offer: offerFor(B, "http://127.0.0.1:2"), model: "m", api: "chat" });
+    await challenger.idle();
+    const second = challenger.stats().scheduled - early - steady;
+    expect(second).toBeGreaterThanOrEqual(329);
+    expect(second).toBeLessThanOrEqual(471);
+    // The newcomer share never lowers a higher steady share.
+    const always = createChallenger(instantOptions({ share: 1, newcomer: { share: 0.05, requests: 10 }, sent: [], maxPendingPerOffer: 100 }));
+    for (let i = 0; i < 5; i++) always.observe({ offer, model: "m", api: "chat" });
+    await always.idle();
+    expect(always.stats().scheduled).toBe(5);
+    expect(() => createChallenger(instantOptions({ newcomer: { share: 2, requests: 1 } }))).toThrow("The newcomer challenge share must be within 0 and 1, not 2");
+  });
+
   it("sends no challenge where there is no real traffic: none before any, only to the provider and model served, none for embeddings", async () => {
     const sent: Offer[] = [];
     const challenger = createChallenger(instantOptions({ share: 1, sent, maxPendingPerOffer: 100 }));

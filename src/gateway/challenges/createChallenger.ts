@@ -14,6 +14,14 @@ import type { ReportOutcome } from "./reportFraud.ts";
 export type ChallengerOptions = {
   /** Chance, after each real request a provider serves, that one challenge follows for the same provider and model. 0 disables. */
   share: number;
+  /**
+   * A higher share for a provider and model this gateway has seen little of: its first `requests`
+   * real requests are followed with probability `share` (never below the steady `share` above).
+   * Most of a network's traffic goes to providers it has served for long, so their steady share
+   * sets what verification costs, while a new provider, or one back under a new key, is checked
+   * hard from its first request. Default: none (the steady share throughout).
+   */
+  newcomer?: { share: number; requests: number };
   /** Draws a challenge for a model as its real traffic names it (createChallenge). */
   challengeFor(model: ChallengeModelInfo): Challenge;
   /** What is known of the model behind an offer beyond its real traffic (its context size). Default: nothing. */
@@ -98,9 +106,12 @@ export function createChallenger(options: ChallengerOptions) {
       return () => clearTimeout(timer);
     });
   if (!(options.share >= 0 && options.share <= 1)) throw new RangeError(`The challenge share must be within 0 and 1, not ${options.share}`);
+  if (options.newcomer && !(options.newcomer.share >= 0 && options.newcomer.share <= 1)) throw new RangeError(`The newcomer challenge share must be within 0 and 1, not ${options.newcomer.share}`);
+  const newcomerShare = options.newcomer ? Math.max(options.newcomer.share, options.share) : options.share;
+  const newcomerRequests = options.newcomer?.requests ?? 0;
   const stats: ChallengerStats = { scheduled: 0, sent: 0, spent: 0n, passed: 0, fraud: 0, reported: 0, dropped: 0, pending: 0 };
   /** What real traffic to each provider and model looks like: the name clients use, the endpoints they call. */
-  const traffic = new Map<string, { model: string; apis: Set<ServedRequest["api"]>; pending: number }>();
+  const traffic = new Map<string, { model: string; apis: Set<ServedRequest["api"]>; pending: number; served: number }>();
   /** Challenges waiting for their time: what cancels each, and whose traffic it follows. */
   const timers = new Map<() => void, { pending: number }>();
   const running = new Set<Promise<void>>();
@@ -201,16 +212,18 @@ export function createChallenger(options: ChallengerOptions) {
   return {
     /**
      * Told of each real request a provider began to serve (createGateway's `onServed`): with
-     * probability `share`, schedules one challenge for that provider and model after a random delay.
+     * probability `share` (the newcomer share for its first requests), schedules one challenge for
+     * that provider and model after a random delay.
      */
     observe(served: ServedRequest): void {
       if (stopped || options.share === 0 || served.api === "embeddings") return;
       const key = keyOf(served.offer);
       let seen = traffic.get(key);
-      if (!seen) traffic.set(key, (seen = { model: served.model, apis: new Set(), pending: 0 }));
+      if (!seen) traffic.set(key, (seen = { model: served.model, apis: new Set(), pending: 0, served: 0 }));
       seen.model = served.model;
       seen.apis.add(served.api);
-      if (random() >= options.share) return;
+      seen.served++;
+      if (random() >= (seen.served <= newcomerRequests ? newcomerShare : options.share)) return;
       if (seen.pending >= maxPending) {
         stats.dropped++;
         logger.debug("challenge not scheduled: enough are already waiting for this provider", { provider: served.offer.provider });

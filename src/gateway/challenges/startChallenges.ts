@@ -11,15 +11,32 @@ import { createChallenger, type Challenger } from "./createChallenger.ts";
 import { reportFraud } from "./reportFraud.ts";
 import { ServingVerificationArtifact } from "../../chain/contracts.generated.ts";
 
-/** The default share of challenges: one after about every fiftieth real request a provider serves. */
-export const DEFAULT_CHALLENGE_SHARE = 0.02;
+/**
+ * The default steady share of challenges: one after about every 170th real request a provider
+ * serves, once this gateway has seen it for NEWCOMER_REQUESTS requests. bench/verificationCost.ts
+ * measured a challenge's traffic and its validator's re-run at about 2.6 × the share of spend, so
+ * 0.006 keeps verification near 1.6% of spend (the goal is 2%).
+ */
+export const DEFAULT_CHALLENGE_SHARE = 0.006;
+/** The default share for a provider and model's first NEWCOMER_REQUESTS requests through a gateway: one in twenty. */
+export const DEFAULT_NEWCOMER_CHALLENGE_SHARE = 0.05;
+/**
+ * How many real requests to a provider and model a gateway follows at the newcomer share. At 5%
+ * over 200 requests a provider that cheats from its first request escapes with probability
+ * 0.95^200 ≈ 0.00004 (when every challenge of its cheat is caught); the steady share then catches
+ * one that starts later with 95% probability within about 500 requests. The count is this
+ * gateway's own, in memory: a restarted gateway treats every provider as new again.
+ */
+export const NEWCOMER_REQUESTS = 200;
 /** How long the validators registered on-chain are reused before they are read again. */
 const VALIDATORS_TTL_MS = 60_000;
 
 /** Options of {@link startChallenges}. */
 export type ChallengesOptions = {
-  /** Chance a real request draws a challenge. Default 0.02; 0 turns challenges off. */
+  /** Chance a real request draws a challenge, once the provider is no newcomer. Default DEFAULT_CHALLENGE_SHARE; 0 turns challenges off. */
   share?: number;
+  /** The share for a provider and model's first NEWCOMER_REQUESTS requests. Default DEFAULT_NEWCOMER_CHALLENGE_SHARE (never below `share`). */
+  newcomerShare?: number;
   /** Validators' base URLs (`--validator`), asked before those registered on-chain with an endpoint. */
   validators?: readonly string[];
   /** Longest wait between a real request and its challenge (createChallenger's `maxDelayMs`). */
@@ -75,6 +92,7 @@ export function startChallenges(options: ChallengesOptions): (Challenger & { att
   let core: Pick<Gateway, "sendOwn"> | undefined;
   const challenger = createChallenger({
     share,
+    newcomer: { share: options.newcomerShare ?? DEFAULT_NEWCOMER_CHALLENGE_SHARE, requests: NEWCOMER_REQUESTS },
     challengeFor: (model) => createChallenge(model),
     modelInfoOf: async (offer) => ({ contextSize: await options.providerInfo.contextSizeOf(offer).catch(() => undefined) }),
     send: (offer, request) => {
@@ -90,7 +108,7 @@ export function startChallenges(options: ChallengesOptions): (Challenger & { att
     maxDelayMs: options.maxDelayMs,
     logger,
   });
-  logger.info("challenges on", { share, validators: flagged.length ? flagged : "registered on-chain", ...(verification ? {} : { reporting: "off: no ServingVerification on this deployment" }) });
+  logger.info("challenges on", { share, newcomerShare: Math.max(share, options.newcomerShare ?? DEFAULT_NEWCOMER_CHALLENGE_SHARE), newcomerRequests: NEWCOMER_REQUESTS, validators: flagged.length ? flagged : "registered on-chain", ...(verification ? {} : { reporting: "off: no ServingVerification on this deployment" }) });
   return { ...challenger, attach: (gateway) => void (core = gateway) };
 }
 
