@@ -234,6 +234,38 @@ describe.skipIf(!stories)("x402 batch-settlement at the gateway: the client's ch
       expect(gateway.router.isUntrusted(providerA.address)).toBe(false);
     });
 
+    it("overlapping requests on the channel through the gateway: each one served is charged once, the others are refused uncharged, and the provider stays trusted", async () => {
+      const f = payingFetch(storage);
+      const before = charged(providerA, channel);
+      const answers = await Promise.all(["One", "Two", "Three", "Four", "Five"].map((w) => paidChat(f, ask(w))));
+      let sum = 0n;
+      for (const res of answers) {
+        if (res.status === 200) {
+          await res.json();
+          const cost = BigInt(res.headers.get("x-gotong-cost")!);
+          sum += cost;
+          served.push(cost);
+        } else {
+          // The provider's refusal, relayed as it is: one request per channel at a time.
+          expect(res.status).toBe(402);
+          expect(["invalid_batch_settlement_evm_channel_busy", "invalid_batch_settlement_evm_cumulative_amount_mismatch"]).toContain(requiredOf(res).error);
+          expect(res.headers.get("x-gotong-receipt")).toBeNull();
+          await res.text();
+        }
+      }
+      expect(answers.some((r) => r.status === 200)).toBe(true);
+      expect(charged(providerA, channel)).toBe(before + sum);
+      // A refusal for a busy channel is the client's overlap, not the provider's fault.
+      expect(gateway.router.isUntrusted(providerA.address)).toBe(false);
+      expect(await gatewayMoney()).toEqual(gatewayAtStart);
+      // The client's books and the provider's agree afterwards: the next request is paid as usual.
+      const next = await paidChat(f, ask("After"));
+      expect(next.status).toBe(200);
+      await next.json();
+      served.push(BigInt(next.headers.get("x-gotong-cost")!));
+      expect(charged(providerA, channel)).toBe(served.reduce((a, b) => a + b, 0n));
+    });
+
     it("the provider's claim: every served cost in one batch, split to royalty, fee and provider to the base unit; the gateway's money untouched", async () => {
       const total = served.reduce((a, b) => a + b, 0n);
       const before = await balances();
