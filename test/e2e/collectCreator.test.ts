@@ -6,7 +6,7 @@ import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { ModelRegistryArtifact } from "../../src/chain/contracts.generated.ts";
 import type { RunningGateway } from "../../src/gateway/startGateway.ts";
 import type { RunningProvider } from "../../src/provider/startProvider.ts";
-import { runGotong } from "../helpers/cli.ts";
+import { cliInHome } from "../helpers/cliInHome.ts";
 import { startChatNetwork, type ChatNetwork } from "../helpers/network.ts";
 import { postChat } from "../helpers/postChat.ts";
 import { readCost } from "../helpers/readCost.ts";
@@ -35,15 +35,9 @@ describe("a creator collects royalties, and a new owner collects what accrued af
   let royaltyBps: bigint;
   let feeBps: bigint;
 
-  const gotong = async (...args: string[]) => {
-    const result = await runGotong([...args, "--home", net.home.root]);
-    return result;
-  };
-  const json = async <T>(...args: string[]): Promise<T> => {
-    const result = await gotong(...args, "--json");
-    expect(result.code, result.stderr).toBe(0);
-    return JSON.parse(result.stdout) as T;
-  };
+  const cli = () => cliInHome(net.home.root);
+  const gotong = (...args: string[]) => cli().gotong(...args);
+  const json = <T>(...args: string[]) => cli().json<T>(...args);
   /** Paid requests, then the gateway's last voucher and the provider's redeem; returns what was redeemed. */
   const payAndRedeem = async (...prompts: string[]) => {
     for (const prompt of prompts) {

@@ -14,7 +14,7 @@ import { startValidator, type RunningValidator } from "../../src/validator/start
 import { quantizeGguf } from "../../src/verification/quantizeGguf.ts";
 import { sharedModel } from "../fixtures/model/sharedModels.ts";
 import { writeShuffledCopy } from "../fixtures/model/writeShuffledCopy.ts";
-import { runGotong } from "../helpers/cli.ts";
+import { cliInHome } from "../helpers/cliInHome.ts";
 import { quietLogger, startTestNetwork, UNIT, type TestNetwork } from "../helpers/network.ts";
 import { postChat } from "../helpers/postChat.ts";
 import { readCost } from "../helpers/readCost.ts";
@@ -50,17 +50,9 @@ describe.skipIf(!stories)("an undeclared derivative, disputed and decided by val
   let copierClients: ChainClients;
 
   const TERMS_BPS = 3000n;
-  const gotong = (...args: string[]) => runGotong([...args, "--home", net.home.root]);
-  const json = async <T>(...args: string[]): Promise<T> => {
-    const result = await gotong(...args, "--json");
-    expect(result.code, result.stderr).toBe(0);
-    return JSON.parse(result.stdout) as T;
-  };
-  const refused = async (pattern: RegExp, ...args: string[]) => {
-    const result = await gotong(...args);
-    expect(result.code, result.stdout).toBe(1);
-    expect(result.stderr).toMatch(pattern);
-  };
+  const cli = () => cliInHome(net.home.root);
+  const json = <T>(...args: string[]) => cli().json<T>(...args);
+  const refused = (pattern: RegExp, ...args: string[]) => cli().refused(pattern, ...args);
   const read = <T>(address: Address, abi: readonly unknown[], functionName: string, args: readonly unknown[] = []) =>
     net.creator.public.readContract({ address, abi, functionName, args } as never) as Promise<T>;
   const courtEarnings = (account: Address) => read<bigint>(court, DerivationCourtArtifact.abi, "earnings", [account]);

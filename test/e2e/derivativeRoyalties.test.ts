@@ -18,7 +18,7 @@ import { deriveKeyPair } from "../../src/privacy/hpke.ts";
 import type { RunningProvider } from "../../src/provider/startProvider.ts";
 import { withdrawProviderEarnings } from "../../src/provider/withdrawProviderEarnings.ts";
 import { chatModel, type ChatModel } from "../helpers/chatModel.ts";
-import { runGotong } from "../helpers/cli.ts";
+import { cliInHome } from "../helpers/cliInHome.ts";
 import { gotongRejectionOf } from "../helpers/gotongErrorOf.ts";
 import { startTestNetwork, UNIT, type TestNetwork } from "../helpers/network.ts";
 import { postChat } from "../helpers/postChat.ts";
@@ -56,18 +56,10 @@ describe("royalties flow from a fine-tune to its base model and to the data it w
   const DATASET_SHARE_BPS = 1000n;
   const POOL_SHARES = { c1: 5000n, c2: 3000n, c3: 2000n };
 
-  const gotong = (...args: string[]) => runGotong([...args, "--home", net.home.root]);
-  const json = async <T>(...args: string[]): Promise<T> => {
-    const result = await gotong(...args, "--json");
-    expect(result.code, result.stderr).toBe(0);
-    return JSON.parse(result.stdout) as T;
-  };
-  const refused = async (pattern: RegExp, ...args: string[]) => {
-    const result = await gotong(...args);
-    expect(result.code, result.stdout).toBe(1);
-    expect(result.stderr).toMatch(pattern);
-    return result.stderr;
-  };
+  const cli = () => cliInHome(net.home.root);
+  const gotong = (...args: string[]) => cli().gotong(...args);
+  const json = <T>(...args: string[]) => cli().json<T>(...args);
+  const refused = (pattern: RegExp, ...args: string[]) => cli().refused(pattern, ...args);
   /** The payment token's transfers to `to` in transaction `hash`. */
   const tokenTransfers = async (hash: Hex, to: Address) => {
     const receipt = await net.creator.public.getTransactionReceipt({ hash });

@@ -12,6 +12,7 @@ import { generateTestModel, TEST_MODEL_FILE_NAME } from "../../src/model/generat
 import { sharedModel } from "../fixtures/model/sharedModels.ts";
 import { advanceTime } from "../helpers/advanceTime.ts";
 import { runGotong } from "../helpers/cli.ts";
+import { cliInHome } from "../helpers/cliInHome.ts";
 import { startChatNetwork, type ChatNetwork } from "../helpers/network.ts";
 import { postChat } from "../helpers/postChat.ts";
 import type { RunningGateway } from "../../src/gateway/startGateway.ts";
@@ -59,12 +60,9 @@ async function chat(baseUrl: string, model: string, content: string) {
  */
 describe("quadratic funding fed by paid inference", () => {
   let net: ChatNetwork;
-  const gotong = (...args: string[]) => runGotong([...args, "--home", net.home.root]);
-  const json = async <T>(...args: string[]) => {
-    const result = await gotong(...args, "--json");
-    if (result.code !== 0) throw new Error(`gotong ${args.join(" ")} failed:\n${result.stderr}`);
-    return JSON.parse(result.stdout) as T;
-  };
+  const cli = () => cliInHome(net.home.root);
+  const gotong = (...args: string[]) => cli().gotong(...args);
+  const json = <T>(...args: string[]) => cli().json<T>(...args);
   const models: { id: bigint; name: string; creatorKeyFile: string; creator: Address; provider?: RunningProvider }[] = [];
   const gateways: RunningGateway[] = [];
   const donorKeyFiles: string[] = [];
