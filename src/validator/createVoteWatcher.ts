@@ -7,6 +7,7 @@ import type { Logger } from "../common/logger.ts";
 import { scanBlockRanges } from "../gateway/discovery/scanBlockRanges.ts";
 import type { StoredVote, ValidatorStore, VoteContract } from "./createValidatorStore.ts";
 import { commitmentOf } from "./commitmentOf.ts";
+import { isDecidable } from "./caseOutcome.ts";
 
 /** A case as `getCase` returns it in both voting contracts (the fields the watcher reads). */
 type ChainCase = { commitDeadline: bigint; revealDeadline: bigint; outcome: number; commits: number; reveals: number; validators: readonly Address[]; commitments: readonly Hex[] };
@@ -113,8 +114,7 @@ export function createVoteWatcher(options: VoteWatcherOptions) {
       logger.info("vote revealed", { caseId: vote.caseId, vote: vote.fraud });
       return;
     }
-    const decidable = c.reveals >= 3 || now >= c.revealDeadline || (now >= c.commitDeadline && c.commits < 2);
-    if (!decidable) return;
+    if (!isDecidable(c, now)) return;
     try {
       await writeAndWait(clients, { ...contract, functionName: "finalize", args: [vote.caseId] });
       logger.info("case finalized", { caseId: vote.caseId });

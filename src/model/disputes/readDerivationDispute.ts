@@ -3,6 +3,7 @@ import { DerivationCourtArtifact } from "../../chain/contracts.generated.ts";
 import type { Deployment } from "../../chain/deployment.ts";
 import { toChainError } from "../../chain/writeAndWait.ts";
 import { GotongError } from "../../common/errors.ts";
+import { isDecidable } from "../../validator/caseOutcome.ts";
 import { relationOfCode, type ModelRelation } from "../modelRelation.ts";
 import { derivationCourtOf } from "./derivationCourtOf.ts";
 
@@ -57,7 +58,7 @@ export async function readDerivationDispute(client: PublicClient, deployment: De
     throw new GotongError(`No derivation dispute ${caseId} at the court ${address}`, { code: "dispute_not_found", status: 404, hint: "Check the case id that `gotong model dispute open` printed, and --deployment." });
   }
   const outcome = OUTCOMES[c.outcome] ?? "open";
-  const decidable = outcome === "open" && (c.reveals >= 3 || now >= c.revealDeadline || (now >= c.commitDeadline && c.commits < 2));
+  const decidable = outcome === "open" && isDecidable(c, now);
   return {
     caseId,
     childId: c.childId,
