@@ -95,7 +95,7 @@ export async function benchThroughput(options: { rounds?: number; maxTokens?: nu
     writeFileSync(keyFile, providerKey, { mode: 0o600 });
     const providerPort = await freePort();
     const gatewayPort = await freePort();
-    const providerProcess = spawnGotong(["provider", "start", "--model", model.path, "--home", net.home.root, "--key", keyFile, "--port", String(providerPort), "--threads", "1"]);
+    const providerProcess = spawnGotong(["provider", "start", "--model", model.path, "--home", net.home.root, "--key", keyFile, "--port", String(providerPort), "--threads", "1", "--parallel", "8"]);
     children.push(providerProcess);
     await providerProcess.waitFor(/serving/);
     const gatewayProcess = spawnGotong(["gateway", "start", "--home", net.home.root, "--port", String(gatewayPort)]);

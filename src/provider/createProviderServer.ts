@@ -23,6 +23,7 @@ import type { ProviderStore } from "./createProviderStore.ts";
 import type { X402Payments } from "./x402/createX402Payments.ts";
 import type { X402Facilitator } from "./x402/createX402Facilitator.ts";
 import type { ProviderMcp } from "./mcp/createProviderMcp.ts";
+import { paceTokenWrites } from "./paceTokenWrites.ts";
 import { serveEmbeddings, type PaidRequests } from "./serveEmbeddings.ts";
 import { readinessResponse, type Readiness } from "../common/createReadiness.ts";
 
@@ -259,7 +260,8 @@ export function createProviderServer(options: ProviderServerOptions): Server {
       };
 
       if (request.stream) {
-        const sse = startSse(res, baseHeaders, responseKeys ? options.sealed!.streamSealer(responseKeys) : undefined, options.stallMs ?? DEFAULT_STALL_MS);
+        // Tokens close together leave in one write, after the engine's next step has begun (see paceTokenWrites).
+        const sse = paceTokenWrites(startSse(res, baseHeaders, responseKeys ? options.sealed!.streamSealer(responseKeys) : undefined, options.stallMs ?? DEFAULT_STALL_MS));
         const chunkObject = kind === "chat" ? "chat.completion.chunk" : "text_completion";
         const chunk = (choice: Record<string, unknown> | undefined, extra?: Record<string, unknown>) => ({ id, object: chunkObject, created, model: model.name, choices: choice ? [choice] : [], ...extra });
         // Per-token chunks: the JSON around the text is built once per choice, since this runs once per token.
