@@ -29,6 +29,10 @@
  *    costs scale with the share; the table projects the measured cost per unit of share to the
  *    default steady share (DEFAULT_CHALLENGE_SHARE) and to the newcomer phase (the first
  *    NEWCOMER_REQUESTS requests of a provider at DEFAULT_NEWCOMER_CHALLENGE_SHARE), with detection.
+ *    Attestations: the run measures the gas of one `attestPasses` transaction (its gas hardly
+ *    depends on the count); a validator sends one per provider once DEFAULT_ATTEST_MIN_PASSES passes
+ *    are pending (or the oldest is DEFAULT_ATTEST_MAX_AGE_MS old), so at the defaults a pass costs
+ *    at most a DEFAULT_ATTEST_MIN_PASSES-th of a transaction wherever traffic fills that in time.
  *
  *   npx tsx bench/verificationCost.ts [requests]   writes bench/results/verification-cost.json and the README's table (also part of `npm run bench`)
  */
@@ -51,6 +55,7 @@ import { createLlamaBackend } from "../src/provider/createLlamaBackend.ts";
 import type { InferenceBackend } from "../src/provider/backend.ts";
 import { startProvider } from "../src/provider/startProvider.ts";
 import { OUTCOME } from "../src/validator/caseOutcome.ts";
+import { DEFAULT_ATTEST_MAX_AGE_MS, DEFAULT_ATTEST_MIN_PASSES } from "../src/validator/createPassBatcher.ts";
 import { startValidator, type RunningValidator } from "../src/validator/startValidator.ts";
 import { createChallenge, createVerifier, decodeEvidence, DEFAULT_TOLERANCE, type Evidence, type Verdict, type Verifier } from "../src/verification/index.ts";
 import { serveBody, signEvidence, type Served } from "../src/verification/evidenceFixtures.ts";
@@ -479,8 +484,24 @@ export async function benchVerificationCost(options: { requests?: number; second
     const costPerUnitShare = sMeasured > 0 ? computeAndTrafficShare / sMeasured : 0;
     const shareForGoal = costPerUnitShare > 0 ? GOAL_SHARE / costPerUnitShare : undefined;
     // The gateway's defaults, projected from the measured cost per unit of share.
+    const validatorCount = Math.max(1, validators.length);
+    const attestGasPerTransaction = attest.transactions ? Number(attest.gas) / attest.transactions : 0;
+    // Base units per unit of gas at the assumed prices (gasInBaseUnits on a large round amount, for precision).
+    const baseUnitsPerGas = Number(gasInBaseUnits(10n ** 12n)) / 1e12;
+    const attestGasPerRequestAtDefaults = (DEFAULT_CHALLENGE_SHARE * attestGasPerTransaction) / DEFAULT_ATTEST_MIN_PASSES;
+    const attestShareAtDefaults = meanUserCost > 0 ? (attestGasPerRequestAtDefaults * baseUnitsPerGas) / meanUserCost : 0;
     const defaults = {
       share: DEFAULT_CHALLENGE_SHARE,
+      attestMinPasses: DEFAULT_ATTEST_MIN_PASSES,
+      attestMaxAgeHours: DEFAULT_ATTEST_MAX_AGE_MS / 3_600_000,
+      attestGasPerTransaction,
+      validators: validatorCount,
+      attestGasPerRequest: attestGasPerRequestAtDefaults,
+      attestShare: attestShareAtDefaults,
+      /** Requests a day to one provider at which each of the run's validators fills its threshold within the maximum age (the gateway spreads challenges over them). */
+      requestsPerDayForThreshold: (DEFAULT_ATTEST_MIN_PASSES * validatorCount * (24 / (DEFAULT_ATTEST_MAX_AGE_MS / 3_600_000))) / DEFAULT_CHALLENGE_SHARE,
+      steadyTotalWithGas: costPerUnitShare * DEFAULT_CHALLENGE_SHARE + attestShareAtDefaults,
+      metSteadyWithGas: costPerUnitShare * DEFAULT_CHALLENGE_SHARE + attestShareAtDefaults < GOAL_SHARE,
       newcomerShare: DEFAULT_NEWCOMER_CHALLENGE_SHARE,
       newcomerRequests: NEWCOMER_REQUESTS,
       steadyCost: costPerUnitShare * DEFAULT_CHALLENGE_SHARE,
@@ -553,7 +574,7 @@ export function renderVerificationCostTable(result: VerificationCostResult): str
     "|---|---|---|---|---|",
     `| challenge traffic (the gateway's own paid requests) | ${challenges.sent} challenges sent (${challenges.scheduled} drawn, ${challenges.dropped} dropped; ${challenges.passed} passed, ${challenges.fraud} fraud) = **${pct(s)}** of requests (95%: ${pct(challenges.measuredShare95[0], 1)} to ${pct(challenges.measuredShare95[1], 1)}); ${int(challenges.spent)} base units (${int(challenges.meanChallengeCost)} each) | clients were told ${int(traffic.userSpent)} base units (${int(traffic.meanUserCost)} per request); gateway's channels spent ${int(result.gatewaySpent)} = the sum: ${result.identity.holds ? "holds" : "**MISMATCH**"}; configured share ${pct(result.configuredShare, 0)} | **${pct(shares.challengeSpend)}** | |`,
     `| validator compute | ${compute.meanValidatorCpuMs.toFixed(1)} ms CPU to re-run one challenge (median ${compute.medianValidatorCpuMs.toFixed(1)}, ${compute.samples} challenges, ${compute.fromRun} from the run, mean ${compute.meanOutputTokens.toFixed(0)} output tokens) | provider's own CPU to serve the same challenges: ${compute.meanProviderCpuMs.toFixed(1)} ms, ratio **${compute.validatorOverProvider.toFixed(2)}**; per user request of the run: ${compute.meanUserRequestCpuMs.toFixed(1)} ms | **${pct(shares.validatorCompute)}**, assuming a validator's compute costs what the provider's does and spend pays for the provider's compute (s × ${compute.meanValidatorCpuMs.toFixed(1)} ÷ ${compute.meanUserRequestCpuMs.toFixed(1)} ms) | |`,
-    `| pass attestations on-chain (\`attestPasses\`, batched per validator and provider) | ${gas.attest.passes} passes in ${gas.attest.transactions} transactions, ${int(gas.attest.gas)} gas = ${int(gas.attest.baseUnits)} base units* | ${gas.attest.perRequest.toFixed(0)} gas per request served, with all ${traffic.served} requests in one batch window (default 10 min: ${(traffic.served / 600).toFixed(2)} requests/s); less traffic per window costs more per request | **${pct(shares.attestGas)}*** | |`,
+    `| pass attestations on-chain (\`attestPasses\`, batched per validator and provider) | ${gas.attest.passes} passes in ${gas.attest.transactions} transactions, ${int(gas.attest.gas)} gas = ${int(gas.attest.baseUnits)} base units* | ${int(result.defaults.attestGasPerTransaction)} gas per transaction; here every pass of the run was attested at its end, one transaction per validator (${gas.attest.perRequest.toFixed(0)} gas per request served); at the defaults a transaction waits for ${result.defaults.attestMinPasses} passes (see below) | **${pct(shares.attestGas)}*** (as run) | |`,
     `| **total for an honest provider, gas aside** | | challenge traffic + validator compute | **${pct(shares.withoutGas)}** | < ${pct(shares.goal, 0)}: **${shares.metWithoutGas ? "met" : "not met"}** |`,
     `| **total with the attestations' gas*** | | + attestations at the assumed prices | **${pct(shares.total)}*** | < ${pct(shares.goal, 0)}: **${shares.met ? "met" : "not met"}** |`,
     caseRow("honest", gas.cases.honest as never),
@@ -581,8 +602,12 @@ export function renderVerificationCostTable(result: VerificationCostResult): str
     "",
     "| phase | challenge share | cost of verification, gas aside | goal < 2% | a cheat caught in every challenge | Q8_0 (c = " + pct(q8, 0) + ") |",
     "|---|---|---|---|---|---|",
-    `| steady (after a provider's first ${d.newcomerRequests} requests) | ${pct(d.share, 1)} | **${pct(d.steadyCost)}** | **${d.metSteady ? "met" : "not met"}** | 95% within ${int(requestsFor(0.95, d.share))}, 99% within ${int(requestsFor(0.99, d.share))} requests | 99% within ${int(requestsFor(0.99, d.share * q8))} |`,
+    `| steady (after a provider's first ${d.newcomerRequests} requests) | ${pct(d.share, 1)} | **${pct(d.steadyCost)}**; with the attestations' gas* **${pct(d.steadyTotalWithGas)}** | **${d.metSteady ? "met" : "not met"}**; with gas* **${d.metSteadyWithGas ? "met" : "not met"}** | 95% within ${int(requestsFor(0.95, d.share))}, 99% within ${int(requestsFor(0.99, d.share))} requests | 99% within ${int(requestsFor(0.99, d.share * q8))} |`,
     `| newcomer (a provider's first ${d.newcomerRequests} requests) | ${pct(d.newcomerShare, 0)} | ${pct(d.newcomerCost)} of those requests' spend: ${d.newcomerExtraChallenges.toFixed(1)} challenges more than the steady share, once per provider per gateway start | | escapes its first ${d.newcomerRequests} with probability ${escape(1).toExponential(1)} | ${escape(q8).toExponential(1)} |`,
+  );
+  lines.push(
+    "",
+    `Attestations at the defaults (\`gotong validator start\`: \`--attest-min ${d.attestMinPasses}\`, \`--attest-max-age ${d.attestMaxAgeHours * 3600}\`): a validator attests a provider's passes once ${d.attestMinPasses} are pending or the oldest is ${d.attestMaxAgeHours} h old, so at the steady share a request carries at most ${d.share} × ${int(d.attestGasPerTransaction)} ÷ ${d.attestMinPasses} = ${d.attestGasPerRequest.toFixed(1)} gas of attestations = ${pct(d.attestShare)}* of this run's mean request (${int(traffic.meanUserCost)} base units), wherever a provider's traffic fills the threshold within the age: about ${int(d.requestsPerDayForThreshold)} requests a day to it across ${d.validators} validators. Below that each validator sends one transaction a day per provider it checked (${int(d.attestGasPerTransaction)} gas = ${int(d.attestGasPerTransaction * Number(gas.attest.baseUnits) / Math.max(1, Number(gas.attest.gas)))} base units*), whatever the traffic.`,
   );
   lines.push("", `Honest answers flagged as fraud: ${result.honestFlagged.flagged} of ${result.honestFlagged.of} (the re-runs of the compute measurement, and the billing cheats' answers, which are stories260K's own with only a count inflated).`);
   return lines.join("\n");

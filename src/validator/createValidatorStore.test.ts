@@ -1,3 +1,4 @@
+import Database from "better-sqlite3";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -47,16 +48,40 @@ describe("createValidatorStore", () => {
     store.close();
   });
 
-  it("counts a pass once per evidence and takes off only what was attested", () => {
+  it("counts a pass once per evidence, dates the oldest pending one, and takes off only what was attested", () => {
     const store = createValidatorStore(storePath());
-    expect(store.addPass(provider, `0x${"01".repeat(32)}`)).toBe(true);
-    expect(store.addPass(provider, `0x${"01".repeat(32)}`)).toBe(false); // replayed evidence
-    expect(store.addPass(provider, `0x${"02".repeat(32)}`)).toBe(true);
-    expect(store.pendingPasses()).toEqual([{ provider, count: 2 }]);
-    store.passesAttested(provider, 1);
-    expect(store.pendingPasses()).toEqual([{ provider, count: 1 }]);
-    store.passesAttested(provider, 1);
+    expect(store.addPass(provider, `0x${"01".repeat(32)}`, 1_000)).toBe(true);
+    expect(store.addPass(provider, `0x${"01".repeat(32)}`, 2_000)).toBe(false); // replayed evidence
+    expect(store.addPass(provider, `0x${"02".repeat(32)}`, 3_000)).toBe(true);
+    expect(store.pendingPasses()).toEqual([{ provider, count: 2, since: 1_000 }]);
+    // One left after an attestation was counted while it was mined: its clock starts then.
+    store.passesAttested(provider, 1, 5_000);
+    expect(store.pendingPasses()).toEqual([{ provider, count: 1, since: 5_000 }]);
+    store.passesAttested(provider, 1, 6_000);
     expect(store.pendingPasses()).toEqual([]);
+    // The next pass after none pending starts a new clock.
+    store.addPass(provider, `0x${"03".repeat(32)}`, 9_000);
+    expect(store.pendingPasses()).toEqual([{ provider, count: 1, since: 9_000 }]);
+    store.close();
+  });
+
+  it("dates passes kept by a version 2 store from when it is opened", () => {
+    const path = storePath();
+    const old = new Database(path);
+    old.exec(`CREATE TABLE votes (case_id TEXT PRIMARY KEY, fraud INTEGER NOT NULL, salt TEXT NOT NULL, reason TEXT NOT NULL, commit_deadline TEXT NOT NULL, reveal_deadline TEXT NOT NULL, state TEXT NOT NULL, contract TEXT NOT NULL DEFAULT 'serving');
+      CREATE TABLE passes (provider TEXT PRIMARY KEY, count INTEGER NOT NULL);
+      CREATE TABLE passed_evidence (evidence TEXT PRIMARY KEY);
+      CREATE TABLE cursor (name TEXT PRIMARY KEY, block TEXT NOT NULL);
+      INSERT INTO passes VALUES ('${provider.toLowerCase()}', 7);
+      PRAGMA user_version = 2;`);
+    old.close();
+    const before = Date.now();
+    const store = createValidatorStore(path);
+    const [pending] = store.pendingPasses();
+    expect(pending).toMatchObject({ provider: provider.toLowerCase(), count: 7 });
+    // SQLite's clock has whole seconds.
+    expect(pending!.since).toBeGreaterThanOrEqual(Math.floor(before / 1000) * 1000);
+    expect(pending!.since).toBeLessThanOrEqual(Date.now());
     store.close();
   });
 

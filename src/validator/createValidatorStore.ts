@@ -35,7 +35,24 @@ const migrations: readonly Migration[] = [
     version: 2,
     up: `ALTER TABLE votes ADD COLUMN contract TEXT NOT NULL DEFAULT 'serving';`,
   },
+  {
+    // When a provider's oldest pass not yet attested was counted (ms since the epoch), so passes
+    // are attested by count or by age (createPassBatcher). Passes kept from before count from now.
+    version: 3,
+    up: `
+      ALTER TABLE passes ADD COLUMN since INTEGER NOT NULL DEFAULT 0;
+      UPDATE passes SET since = CAST(strftime('%s', 'now') AS INTEGER) * 1000 WHERE count > 0;
+    `,
+  },
 ];
+
+/** A provider's passes not yet attested on-chain. */
+export type PendingPasses = {
+  provider: Address;
+  count: number;
+  /** When the oldest of them was counted (ms since the epoch). */
+  since: number;
+};
 
 /**
  * The validator's state on disk (SQLite, every write durable before it returns): the salts of its
@@ -49,10 +66,12 @@ export function createValidatorStore(path: string) {
   const setState = db.prepare("UPDATE votes SET state = ? WHERE case_id = ?");
   const getVote = db.prepare("SELECT * FROM votes WHERE case_id = ?");
   const openVotes = db.prepare("SELECT * FROM votes WHERE state != 'done' AND contract = ? ORDER BY reveal_deadline");
-  const addPassRow = db.prepare("INSERT INTO passes (provider, count) VALUES (?, 1) ON CONFLICT(provider) DO UPDATE SET count = count + 1");
+  // A pass counted while none is pending starts the provider's clock; later ones leave it.
+  const addPassRow = db.prepare("INSERT INTO passes (provider, count, since) VALUES (?, 1, ?) ON CONFLICT(provider) DO UPDATE SET count = count + 1, since = CASE WHEN count = 0 THEN excluded.since ELSE since END");
   const markEvidence = db.prepare("INSERT INTO passed_evidence (evidence) VALUES (?) ON CONFLICT DO NOTHING");
-  const allPasses = db.prepare("SELECT provider, count FROM passes WHERE count > 0");
-  const takePasses = db.prepare("UPDATE passes SET count = count - ? WHERE provider = ?");
+  const allPasses = db.prepare("SELECT provider, count, since FROM passes WHERE count > 0");
+  // Passes left after an attestation were counted while it was mined: their clock starts then.
+  const takePasses = db.prepare("UPDATE passes SET count = count - @count, since = CASE WHEN count - @count > 0 THEN @now ELSE since END WHERE provider = @provider");
   const getCursor = db.prepare("SELECT block FROM cursor WHERE name = ?");
   const putCursor = db.prepare("INSERT INTO cursor (name, block) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET block = excluded.block");
 
@@ -85,20 +104,20 @@ export function createValidatorStore(path: string) {
       return (openVotes.all(contract) as Row[]).map(toVote);
     },
     /** Counts a pass for `provider` unless this evidence already counted; true when it counted. */
-    addPass(provider: Address, evidence: Hex): boolean {
+    addPass(provider: Address, evidence: Hex, now = Date.now()): boolean {
       return db.transaction(() => {
         if (markEvidence.run(evidence.toLowerCase()).changes === 0) return false;
-        addPassRow.run(provider.toLowerCase());
+        addPassRow.run(provider.toLowerCase(), now);
         return true;
       })();
     },
     /** Passes not yet attested on-chain, by provider. */
-    pendingPasses(): { provider: Address; count: number }[] {
-      return (allPasses.all() as { provider: string; count: number }[]).map((r) => ({ provider: r.provider as Address, count: r.count }));
+    pendingPasses(): PendingPasses[] {
+      return (allPasses.all() as { provider: string; count: number; since: number }[]).map((r) => ({ provider: r.provider as Address, count: r.count, since: r.since }));
     },
     /** Takes `count` passes of `provider` off the pending ones, once they are attested. */
-    passesAttested(provider: Address, count: number): void {
-      takePasses.run(count, provider.toLowerCase());
+    passesAttested(provider: Address, count: number, now = Date.now()): void {
+      takePasses.run({ count, now, provider: provider.toLowerCase() });
     },
     /** The next block a scan reads ("cases": ServingVerification's, "disputes": DerivationCourt's), or undefined before its first. */
     cursor(name = "cases"): bigint | undefined {

@@ -1,6 +1,6 @@
 import type { Address, PublicClient } from "viem";
 import type { Deployment } from "../chain/deployment.ts";
-import type { StoredVote } from "./createValidatorStore.ts";
+import type { PendingPasses, StoredVote } from "./createValidatorStore.ts";
 import { ServingVerificationArtifact } from "../chain/contracts.generated.ts";
 
 /** What `gotong validator status` shows. */
@@ -19,7 +19,7 @@ export type ValidatorStatus = {
   /** Votes of this machine's store not known decided yet. */
   votes: Pick<StoredVote, "caseId" | "fraud" | "reason" | "state" | "commitDeadline" | "revealDeadline">[];
   /** Passes counted here and not yet attested on-chain, by provider. */
-  pendingPasses: { provider: Address; count: number }[];
+  pendingPasses: PendingPasses[];
   /** Credited to the validator (shares of slashes, bonds and penalties), withdrawable. */
   earnings: bigint;
   token: Deployment["token"];

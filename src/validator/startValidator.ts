@@ -43,8 +43,12 @@ export type StartValidatorOptions = {
   tolerance?: number;
   /** Time between case-scan rounds. Default 2 s. */
   pollMs?: number;
-  /** Time between two batches of `attestPasses`. Default 10 min. */
+  /** How often to look for passes due for `attestPasses`. Default 10 min. */
   attestIntervalMs?: number;
+  /** A provider's pending passes that make its attestation due. Default 50 (DEFAULT_ATTEST_MIN_PASSES). */
+  attestMinPasses?: number;
+  /** Or the age of its oldest pending pass that does. Default 24 h (DEFAULT_ATTEST_MAX_AGE_MS). */
+  attestMaxAgeMs?: number;
   /** Tests only: vote this way on everything without running a model. */
   blindVote?: BlindVote;
   logger: Logger;
@@ -105,7 +109,7 @@ async function serveValidator(options: StartValidatorOptions) {
   const judge = createJudge({ verifiers, domain: paymentDomain, blindVote: options.blindVote, tolerance: options.tolerance });
   mkdirSync(join(options.home.root, "validator"), { recursive: true, mode: 0o700 });
   const store = createValidatorStore(validatorStorePath(options.home, account.address));
-  const batcher = createPassBatcher({ clients, servingVerification, store, logger: logger.child("attest"), intervalMs: options.attestIntervalMs });
+  const batcher = createPassBatcher({ clients, servingVerification, store, logger: logger.child("attest"), intervalMs: options.attestIntervalMs, minPasses: options.attestMinPasses, maxAgeMs: options.attestMaxAgeMs });
   const server = createValidatorServer({
     account,
     judge,

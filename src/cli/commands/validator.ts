@@ -32,7 +32,11 @@ const startHelp = `gotong validator start --model FILE.gguf [--model FILE2.gguf 
   --tolerance LOGITS      how far below this validator's top token a provider's token may fall and
                           still agree (default 0.02, measured on CPU; raise it only for providers on
                           other numerics, e.g. GPUs, after measuring)
-  --attest-interval S     seconds between batches of attestPasses (default 600; also on stop)
+  --attest-min N          attest a provider's passes on-chain (one attestPasses, ~43,000 gas) once N
+                          are pending (default 50) ...
+  --attest-max-age S      ... or once the oldest is S seconds old (default 86400); passes not yet due
+                          are kept on disk across restarts
+  --attest-interval S     seconds between looks for passes due (default 600)
   --key FILE              validator key (default GOTONG_HOME/keys/validator.key)
   --deployment FILE       contracts to use (default GOTONG_HOME/chain/deployment.json)
   --blind-vote fraud|honest   TESTS ONLY: vote without running any model (a lazy validator)`;
@@ -78,6 +82,8 @@ async function start(args: string[]) {
     threads: { type: "string" },
     tolerance: { type: "string" },
     "attest-interval": { type: "string" },
+    "attest-min": { type: "string" },
+    "attest-max-age": { type: "string" },
     key: { type: "string" },
     deployment: { type: "string" },
     "blind-vote": { type: "string" },
@@ -104,6 +110,8 @@ async function start(args: string[]) {
     threads: integer(values.threads, "threads"),
     tolerance,
     attestIntervalMs: values["attest-interval"] ? integer(values["attest-interval"], "attest-interval")! * 1000 : undefined,
+    attestMinPasses: integer(values["attest-min"], "attest-min"),
+    attestMaxAgeMs: values["attest-max-age"] ? integer(values["attest-max-age"], "attest-max-age")! * 1000 : undefined,
     blindVote,
     logger: ctx.logger,
   });
@@ -175,7 +183,7 @@ async function status(args: string[]) {
     `earnings   ${money(report.earnings)}`,
     `open cases ${report.openCases}`,
     ...report.votes.map((v) => `  case ${v.caseId}: voted ${v.fraud ? "fraud" : "honest"} (${v.reason}), ${v.state}; reveal by ${new Date(Number(v.revealDeadline) * 1000).toISOString()}`),
-    `passes not yet attested: ${report.pendingPasses.length ? report.pendingPasses.map((p) => `${p.provider} ${p.count}`).join(", ") : "none"}`,
+    `passes not yet attested: ${report.pendingPasses.length ? report.pendingPasses.map((p) => `${p.provider} ${p.count} (oldest ${new Date(p.since).toISOString()})`).join(", ") : "none"}`,
   ];
   process.stdout.write(lines.join("\n") + "\n");
 }
