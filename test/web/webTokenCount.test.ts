@@ -105,6 +105,23 @@ describe.skipIf(skip)("the chat counts a new message's tokens with the model's o
     await context.close();
   });
 
+  it("counts a long draft once typing pauses, follows what is typed after it, and counts nothing past the character limit", async () => {
+    // Past LONG_DRAFT_CHARS (4,000) the page counts when typing pauses, not on every keystroke.
+    const text = "the ".repeat(1_500).trim();
+    const { context, page } = await open();
+    const box = page.getByLabel("Message", { exact: true });
+    await box.fill(text);
+    await expect.poll(() => textOf(messageTokens(page)), { timeout: 15_000 }).toBe(` · ${n(llamaTokens(text))} tokens (counted)`);
+    await box.press("End");
+    await page.keyboard.type(" cat sat");
+    await expect.poll(() => textOf(messageTokens(page)), { timeout: 15_000 }).toBe(` · ${n(llamaTokens(`${text} cat sat`))} tokens (counted)`);
+    // Over the 16,000-character limit the message is refused whatever its count: none is shown.
+    await box.fill("a".repeat(16_001));
+    await expect.poll(() => textOf(page.locator("#prompt-count")), { timeout: 15_000 }).toContain("16,001 / 16,000 characters");
+    expect(await messageTokens(page).count()).toBe(0);
+    await context.close();
+  });
+
   it("bounds by bytes, and says so, when the gateway has no tokenizer for the model", async () => {
     const budget = contextLength - ANSWER;
     const text = "the ".repeat(Math.floor((budget - TEMPLATE) / 2)).trim();
