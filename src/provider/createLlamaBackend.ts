@@ -192,7 +192,14 @@ export async function createLlamaBackend(options: LlamaBackendOptions): Promise<
             }
             return { finishReason: ends[0]?.finishReason ?? "abort", outputTokens: ends.reduce((sum, e) => sum + e.outputTokens, 0), choices: ends };
           } finally {
-            release(sequence);
+            // Emptied for the next request now rather than once it has come (and waits for it);
+            // one that could not be emptied now is emptied when it is next taken, above.
+            if (sequence.nextTokenIndex > 0) {
+              void gate
+                .admit(() => sequence.clearHistory())
+                .catch(() => undefined)
+                .finally(() => release(sequence));
+            } else release(sequence);
           }
         },
       };
