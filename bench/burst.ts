@@ -41,6 +41,10 @@ import { quantile } from "./median.ts";
 export type BurstOptions = {
   /** Requests sent at once, one burst per size. Default 200 and 650 (GOTONG_BURST_SIZES or --burst 200,650). */
   sizes?: number[];
+  /** The sustained overload: this many times the rate one channel serves, for `overloadSeconds`. Default 10 (0: none). */
+  overloadFactor?: number;
+  /** Default 5. */
+  overloadSeconds?: number;
   /** A folder for a CPU profile of the `gotong up` process (GOTONG_BURST_CPU_PROF). */
   cpuProfDir?: string;
 };
@@ -105,6 +109,9 @@ function summarize(name: string, client: { records: ClientRecord[]; socketsOpene
     requestsOnReusedSockets: records.filter((r) => r.reusedSocket).length,
     /** How long the client took to hand every request to its socket. */
     clientSendSpanMs: Math.max(...sent) - Math.min(...sent),
+    /** At a rate: requests per second the client actually sent, and how late against their moments. */
+    sentPerSecond: records.length > 1 ? ((records.length - 1) * 1000) / (Math.max(...sent) - Math.min(...sent)) : null,
+    lateMs: spread(records.map((r) => r.lateMs ?? NaN)),
     refused: { ...timesOf(refused, server), withRetryAfter: refused.filter((r) => r.retryAfter !== null).length, codes: tally(refused.map((r) => r.code ?? "?")) },
     served: timesOf(served, server),
     others: { count: others.length, kinds: tally(others.map((r) => r.error ?? r.streamError ?? `${r.status} ${r.code ?? ""}`.trim())) },
@@ -160,20 +167,36 @@ export async function benchBurst(options: BurstOptions = {}) {
       told += (await readCost(res)).cost ?? 0n;
     }
 
+    // What one channel serves, one request after another (it runs one at a time): the rate the
+    // sustained overload is a multiple of.
+    const capacityRequests = 20;
+    const capacityStart = performance.now();
+    for (let i = 0; i < capacityRequests; i++) {
+      const res = await postChat(info.baseUrl, info.model.name, `Once upon a time (${2 + i})`, { max_tokens: maxTokens, stream: i % 2 === 1 });
+      if (res.status !== 200) throw new Error(`capacity request answered ${res.status}: ${await res.text()}`);
+      told += (await readCost(res)).cost ?? 0n;
+    }
+    const servedPerSecond = (capacityRequests * 1000) / (performance.now() - capacityStart);
+    const factor = options.overloadFactor ?? 10;
+    const overloadSeconds = options.overloadSeconds ?? 5;
+    const rate = Math.round(servedPerSecond * factor);
+
     // Each burst: the bare floor server first, then the gateway, one after the other in the same
-    // run; every size on connections opened before, the largest once more on new connections.
-    const plan = [...sizes.map((size) => ({ size, cold: false })), { size: Math.max(...sizes), cold: true }];
-    const clients: { size: number; cold: boolean; name: string; floor: Awaited<ReturnType<typeof burstFrom>>; gateway: Awaited<ReturnType<typeof burstFrom>>; listenOverflows: number | null }[] = [];
-    let first = 2;
-    for (const { size, cold } of plan) {
-      const name = `${size}${cold ? "-cold" : ""}`;
-      const base = { model: info.model.name, count: size, maxTokens, first, cold };
+    // run; every size on connections opened before, the largest once more on new connections; then
+    // the sustained overload, requests arriving at `rate` for `overloadSeconds`.
+    const plan: { size: number; cold: boolean; rate?: number }[] = [...sizes.map((size) => ({ size, cold: false })), { size: Math.max(...sizes), cold: true }];
+    if (factor > 0) plan.push({ size: rate * overloadSeconds, cold: false, rate });
+    const clients: { size: number; cold: boolean; rate?: number; name: string; floor: Awaited<ReturnType<typeof burstFrom>>; gateway: Awaited<ReturnType<typeof burstFrom>>; listenOverflows: number | null }[] = [];
+    let first = 2 + capacityRequests;
+    for (const { size, cold, rate: perSecond } of plan) {
+      const name = `${size}${cold ? "-cold" : ""}${perSecond ? `-at-${perSecond}` : ""}`;
+      const base = { model: info.model.name, count: size, maxTokens, first, cold, ratePerSecond: perSecond };
       const overflowsBefore = listenOverflows();
       const atFloor = await burstFrom({ ...base, baseUrl: floorUrl, burst: `floor-${name}` });
       const atGateway = await burstFrom({ ...base, baseUrl: info.baseUrl, burst: `gateway-${name}` });
       const overflowsAfter = listenOverflows();
       for (const r of atGateway.records) told += r.cost === undefined ? 0n : BigInt(r.cost);
-      clients.push({ size, cold, name, floor: atFloor, gateway: atGateway, listenOverflows: overflowsBefore === null || overflowsAfter === null ? null : overflowsAfter - overflowsBefore });
+      clients.push({ size, cold, rate: perSecond, name, floor: atFloor, gateway: atGateway, listenOverflows: overflowsBefore === null || overflowsAfter === null ? null : overflowsAfter - overflowsBefore });
       first += size;
     }
 
@@ -188,8 +211,12 @@ export async function benchBurst(options: BurstOptions = {}) {
       model: info.model.name,
       threads: 1,
       maxTokens,
-      bursts: clients.map(({ size, cold, name, floor: f, gateway: g, listenOverflows: overflows }) => ({
+      /** One channel's rate, one request after another, and the sustained overload's multiple of it. */
+      capacity: { requests: capacityRequests, servedPerSecond, overloadFactor: factor, overloadSeconds },
+      bursts: clients.map(({ size, cold, rate: perSecond, name, floor: f, gateway: g, listenOverflows: overflows }) => ({
         size,
+        /** A sustained overload: requests per second offered (open loop), rather than all at once. */
+        rate: perSecond,
         /** Connections opened by the burst itself rather than before it. */
         cold,
         /** Connections the kernel dropped because a listen backlog was full, during both bursts (null where unreadable). */
@@ -226,21 +253,24 @@ const pair = (s: { p50: number | null; p99: number | null }) => `${f1(s.p50)} / 
 export function renderBurstTable(r: BurstResults): string {
   const id = r.identity;
   const lines = [
-    `_Last run: ${r.date} on ${r.node}, through \`gotong up\` (${r.model}, ${r.threads} thread, one provider, its channel already open; one channel admits 65 at once: one running, 64 waiting). Each burst: every request at once (every second one streamed, max_tokens ${r.maxTokens}) from a client in its own process, on connections it opened before the burst (last row: on connections the burst opens itself); the same client then bursts a bare node:http server that only answers 429, the floor that Node's HTTP stack and this machine set at that moment. p50 / p99, milliseconds._`,
+    `_Last run: ${r.date} on ${r.node}, through \`gotong up\` (${r.model}, ${r.threads} thread, one provider, its channel already open; one channel admits 65 at once: one running, 64 waiting). Each burst: every request at once (every second one streamed, max_tokens ${r.maxTokens}) from a client in its own process, on connections it opened before the burst (third row: on connections the burst opens itself); last row: a sustained overload instead, requests arriving at ${r.capacity.overloadFactor} times the rate one channel serves one request after another (measured first, ${r.capacity.requests} requests), each sent at its moment whatever the answers so far (open loop), for ${r.capacity.overloadSeconds} s on 256 connections opened before. The same client does the same to a bare node:http server that only answers 429, the floor that Node's HTTP stack and this machine set at that moment. p50 / p99, milliseconds._`,
     "",
     "| burst | refused (429, with Retry-After) | refusal, server: handler → written | refusal, client: sent → read | of which before the handler | bare-server floor, client | admitted | admitted, server | admitted, client |",
     "|---|---|---|---|---|---|---|---|---|",
   ];
+  const label = (b: BurstResults["bursts"][number]) =>
+    b.rate ? `sustained: ${f0(b.rate)} a second for ${r.capacity.overloadSeconds} s (${r.capacity.overloadFactor}× the ${f0(r.capacity.servedPerSecond)} a second one channel serves), ${f0(b.size)} requests` : `${b.size}${b.cold ? ", new connections" : ""}`;
   for (const b of r.bursts) {
     const g = b.gateway;
     lines.push(
-      `| ${b.size}${b.cold ? ", new connections" : ""} | ${g.refused.count} (${g.refused.withRetryAfter}) | **${pair(g.refused.serverMs)}** | **${pair(g.refused.clientMs)}** | ${pair(g.refused.beforeHandlerMs)} | ${pair(b.floor.refused.clientMs)} | ${g.served.count} | ${pair(g.served.serverMs)} | ${pair(g.served.clientMs)} |`,
+      `| ${label(b)} | ${g.refused.count} (${g.refused.withRetryAfter}) | **${pair(g.refused.serverMs)}** | **${pair(g.refused.clientMs)}** | ${pair(g.refused.beforeHandlerMs)} | ${pair(b.floor.refused.clientMs)} | ${g.served.count} | ${pair(g.served.serverMs)} | ${pair(g.served.clientMs)} |`,
     );
   }
-  const others = r.bursts.flatMap((b) => Object.entries(b.gateway.others.kinds).map(([k, n]) => `${n} × ${k} (burst of ${b.size}${b.cold ? ", new connections" : ""})`));
+  const others = r.bursts.flatMap((b) => Object.entries(b.gateway.others.kinds).map(([k, n]) => `${n} × ${k} (${b.rate ? "sustained" : `burst of ${b.size}${b.cold ? ", new connections" : ""}`})`));
+  const sustained = r.bursts.filter((b) => b.rate);
   lines.push(
     "",
-    `Other outcomes: ${others.join(", ") || "none"}. Connections dropped on a full listen backlog: ${r.bursts.map((b) => b.listenOverflows ?? "unknown").join(", ")}. The gateway's event loop during each burst, delay p99 / max: ${r.bursts.map((b) => `${b.size}${b.cold ? " new" : ""}: ${f1(b.gateway.eventLoop?.delayP99Ms ?? null)} / ${f1(b.gateway.eventLoop?.delayMaxMs ?? null)} ms`).join("; ")}. Money identity over the run, base units: told to clients ${id.toldToClients}, gateway spent ${id.gatewaySpent}, provider owed ${id.providerOwed}, redeemed on-chain ${id.redeemedOnchain}, royalty + fee + provider share = ${id.split}: ${id.holds ? "**holds**" : `**MISMATCH** (${id.mismatches.join("; ")})`}.`,
+    `Other outcomes: ${others.join(", ") || "none"}. Connections dropped on a full listen backlog: ${r.bursts.map((b) => b.listenOverflows ?? "unknown").join(", ")}. The gateway's event loop during each, delay p99 / max: ${r.bursts.map((b) => `${b.rate ? "sustained" : `${b.size}${b.cold ? " new" : ""}`}: ${f1(b.gateway.eventLoop?.delayP99Ms ?? null)} / ${f1(b.gateway.eventLoop?.delayMaxMs ?? null)} ms`).join("; ")}.${sustained.map((b) => ` Sustained: the client sent ${f0(b.gateway.sentPerSecond)} a second to the gateway (${f0(b.floor.sentPerSecond)} to the bare server), p99 ${f1(b.gateway.lateMs.p99)} ms behind its schedule.`).join("")} Money identity over the run, base units: told to clients ${id.toldToClients}, gateway spent ${id.gatewaySpent}, provider owed ${id.providerOwed}, redeemed on-chain ${id.redeemedOnchain}, royalty + fee + provider share = ${id.split}: ${id.holds ? "**holds**" : `**MISMATCH** (${id.mismatches.join("; ")})`}.`,
   );
   return lines.join("\n");
 }
@@ -249,7 +279,7 @@ export function renderBurstTable(r: BurstResults): string {
 export function printBurst(r: BurstResults): void {
   for (const b of r.bursts) {
     for (const [name, p] of [["floor", b.floor], ["gateway", b.gateway]] as const) {
-      console.log(`${name} burst of ${b.size}${b.cold ? " on new connections" : ""} in ${p.seconds.toFixed(2)} s; ${p.socketsOpenedBeforeBurst} sockets open before, ${p.requestsOnReusedSockets} requests on reused sockets; client sent them all in ${f0(p.clientSendSpanMs)} ms`);
+      console.log(`${name} ${b.rate ? `sustained ${b.rate}/s (sent ${f0(p.sentPerSecond)}/s, p99 ${f1(p.lateMs.p99)} ms late), ${b.size} requests` : `burst of ${b.size}${b.cold ? " on new connections" : ""}`} in ${p.seconds.toFixed(2)} s; ${p.socketsOpenedBeforeBurst} sockets open before, ${p.requestsOnReusedSockets} requests on reused sockets; client sent them all in ${f0(p.clientSendSpanMs)} ms`);
       for (const [what, g] of [["refused", p.refused], ["admitted", p.served]] as const) {
         if (g.count) console.log(`  ${what}: ${g.count}; server p50/p99/max ${f1(g.serverMs.p50)} / ${f1(g.serverMs.p99)} / ${f1(g.serverMs.max)} ms; client ${f1(g.clientMs.p50)} / ${f1(g.clientMs.p99)} / ${f1(g.clientMs.max)} ms; before the handler ${f1(g.beforeHandlerMs.p50)} / ${f1(g.beforeHandlerMs.p99)} ms; unseen by server ${g.unseenByServer}`);
       }

@@ -28,6 +28,13 @@ export type BurstClientConfig = {
    * clients would (this is where the listen backlog matters). Default false.
    */
   cold?: boolean;
+  /**
+   * A sustained overload instead of a burst: the `count` requests are sent at this rate, each at
+   * its moment whatever the answers so far (open loop, as independent clients arrive), on
+   * `sockets` connections opened before (default 256).
+   */
+  ratePerSecond?: number;
+  sockets?: number;
   timeoutMs?: number;
 };
 
@@ -48,6 +55,8 @@ export type ClientRecord = {
   streamError?: string;
   reusedSocket: boolean;
   error?: string;
+  /** At a rate: how late the client sent it against its moment (its own event loop's lag), ms. */
+  lateMs?: number;
 };
 
 const now = () => performance.timeOrigin + performance.now();
@@ -79,35 +88,51 @@ function send(agent: Agent, url: URL, method: string, body: string | undefined, 
 /** Opens the connections, fires the burst, returns every request's record. */
 export async function runBurstClient(config: BurstClientConfig): Promise<{ records: ClientRecord[]; socketsOpened: number }> {
   const timeoutMs = config.timeoutMs ?? 60_000;
-  // One idle socket per request, kept open between the warm-up and the burst (unless cold).
-  const agent = new Agent({ keepAlive: !config.cold, maxSockets: Infinity, maxFreeSockets: config.count, scheduling: "fifo" });
+  // A burst: one idle socket per request, kept open between the warm-up and the burst (unless cold).
+  const sockets = config.ratePerSecond ? Math.min(config.count, config.sockets ?? 256) : config.count;
+  // At a rate, more requests than sockets may be outstanding only if answers lag; they then queue
+  // in the agent (FIFO) and that wait counts in the client's time, as it would for a real client.
+  const agent = new Agent({ keepAlive: !config.cold, maxSockets: config.ratePerSecond ? sockets : Infinity, maxFreeSockets: sockets, scheduling: "fifo" });
   const models = new URL(`${config.baseUrl}/models`);
-  if (!config.cold) await Promise.all(Array.from({ length: config.count }, () => send(agent, models, "GET", undefined, {}, timeoutMs)));
+  if (!config.cold) await Promise.all(Array.from({ length: sockets }, () => send(agent, models, "GET", undefined, {}, timeoutMs)));
   const socketsOpened = Object.values(agent.freeSockets).reduce((a, list) => a + (list?.length ?? 0), 0);
   const chat = new URL(`${config.baseUrl}/chat/completions`);
-  const records = await Promise.all(
-    Array.from({ length: config.count }, async (_, k): Promise<ClientRecord> => {
-      const index = config.first + k;
-      const stream = index % 2 === 1;
-      const body = JSON.stringify({ model: config.model, messages: [{ role: "user", content: `Once upon a time (${index})` }], max_tokens: config.maxTokens, stream });
-      const sentAt = now();
-      try {
-        const res = await send(agent, chat, "POST", body, { "x-gotong-bench-burst": `${config.burst}:${index}`, "x-gotong-bench-size": String(config.count) }, timeoutMs);
-        const record: ClientRecord = { index, stream, sentAt, headersAt: res.headersAt, endedAt: now(), status: res.status, retryAfter: res.headers["retry-after"] ?? null, reusedSocket: res.reusedSocket };
-        if (res.status !== 200) {
-          record.code = ((JSON.parse(res.text || "{}") as { error?: { code?: string } }).error?.code) ?? "?";
-          if (res.headers["x-gotong-cost"] !== undefined) record.cost = res.headers["x-gotong-cost"];
-          return record;
-        }
-        const told = await readCost(new Response(res.text, { headers: res.headers }));
-        if (told.cost !== undefined) record.cost = told.cost.toString();
-        if (told.streamError !== undefined) record.streamError = told.streamError;
+  const fire = async (k: number, dueAt?: number): Promise<ClientRecord> => {
+    const index = config.first + k;
+    const stream = index % 2 === 1;
+    const body = JSON.stringify({ model: config.model, messages: [{ role: "user", content: `Once upon a time (${index})` }], max_tokens: config.maxTokens, stream });
+    const sentAt = now();
+    const lateMs = dueAt === undefined ? undefined : sentAt - dueAt;
+    try {
+      const res = await send(agent, chat, "POST", body, { "x-gotong-bench-burst": `${config.burst}:${index}`, "x-gotong-bench-size": String(config.count) }, timeoutMs);
+      const record: ClientRecord = { index, stream, sentAt, headersAt: res.headersAt, endedAt: now(), status: res.status, retryAfter: res.headers["retry-after"] ?? null, reusedSocket: res.reusedSocket, lateMs };
+      if (res.status !== 200) {
+        record.code = ((JSON.parse(res.text || "{}") as { error?: { code?: string } }).error?.code) ?? "?";
+        if (res.headers["x-gotong-cost"] !== undefined) record.cost = res.headers["x-gotong-cost"];
         return record;
-      } catch (error) {
-        return { index, stream, sentAt, headersAt: NaN, endedAt: now(), status: 0, retryAfter: null, reusedSocket: false, error: (error as Error).message };
       }
-    }),
-  );
+      const told = await readCost(new Response(res.text, { headers: res.headers }));
+      if (told.cost !== undefined) record.cost = told.cost.toString();
+      if (told.streamError !== undefined) record.streamError = told.streamError;
+      return record;
+    } catch (error) {
+      return { index, stream, sentAt, headersAt: NaN, endedAt: now(), status: 0, retryAfter: null, reusedSocket: false, error: (error as Error).message, lateMs };
+    }
+  };
+  let records: ClientRecord[];
+  if (!config.ratePerSecond) records = await Promise.all(Array.from({ length: config.count }, (_, k) => fire(k)));
+  else {
+    // Open loop: request k is due at start + k / rate; the loop sleeps only when ahead of time.
+    const start = now() + 20;
+    const pending: Promise<ClientRecord>[] = [];
+    for (let k = 0; k < config.count; k++) {
+      const dueAt = start + (k * 1000) / config.ratePerSecond;
+      const ahead = dueAt - now();
+      if (ahead >= 1) await new Promise((r) => setTimeout(r, ahead));
+      pending.push(fire(k, dueAt));
+    }
+    records = await Promise.all(pending);
+  }
   agent.destroy();
   return { records, socketsOpened };
 }
