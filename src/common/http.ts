@@ -185,14 +185,6 @@ export function startSse(
   seal?: (events: string, final: boolean, mark: number) => string,
   /** Cut the stream when the client has read nothing for this long while the socket is full. */
   stallMs?: number,
-  /**
-   * Holds the headers, and the events sent before the first with a mark, until two turns of the
-   * event loop have passed (or that event comes, whichever is first), instead of writing them at
-   * once. For a producer that starts its work right after this (the provider's engine dispatches its
-   * first step with setImmediate): their write, and the wakeup of the reader it causes on a busy
-   * machine, then run while that work runs instead of before it.
-   */
-  holdOpening = false,
 ): SseStream {
   res.writeHead(200, {
     "content-type": "text/event-stream",
@@ -201,19 +193,7 @@ export function startSse(
     "x-accel-buffering": "no",
     ...headers,
   });
-  // Whether unmarked events go out on the next turn, as usual: not while the opening is held.
-  let opened = !holdOpening;
-  if (opened) res.flushHeaders();
-  else {
-    setImmediate(() =>
-      setImmediate(() => {
-        opened = true;
-        if (res.writableEnded || res.destroyed) return;
-        if (pending) flush();
-        else res.flushHeaders();
-      }),
-    );
-  }
+  res.flushHeaders();
   const keepAlive = setInterval(() => res.write(": keep-alive\n\n"), 15_000);
   keepAlive.unref();
   let stallTimer: NodeJS.Timeout | undefined;
@@ -260,7 +240,6 @@ export function startSse(
       // Events are batched until the event loop turns; a producer that sends many at once (an
       // upstream's burst) is written out in bounded batches, each one sealed frame.
       if (pending.length >= MAX_BATCH_CHARS) return flush();
-      if (!opened && mark === undefined) return;
       if (!scheduled) {
         scheduled = true;
         setImmediate(flush);

@@ -261,9 +261,7 @@ export function createProviderServer(options: ProviderServerOptions): Server {
 
       if (request.stream) {
         // Tokens close together leave in one write, after the engine's next step has begun (see paceTokenWrites).
-        // The opening (headers, a chat's role event) leaves once the engine's first step is under
-        // way, not before it: its write would hold up the first token (see startSse).
-        const sse = paceTokenWrites(startSse(res, baseHeaders, responseKeys ? options.sealed!.streamSealer(responseKeys) : undefined, options.stallMs ?? DEFAULT_STALL_MS, true));
+        const sse = paceTokenWrites(startSse(res, baseHeaders, responseKeys ? options.sealed!.streamSealer(responseKeys) : undefined, options.stallMs ?? DEFAULT_STALL_MS));
         const chunkObject = kind === "chat" ? "chat.completion.chunk" : "text_completion";
         const chunk = (choice: Record<string, unknown> | undefined, extra?: Record<string, unknown>) => ({ id, object: chunkObject, created, model: model.name, choices: choice ? [choice] : [], ...extra });
         // Per-token chunks: the JSON around the text is built once per choice, since this runs once per token.
