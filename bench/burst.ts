@@ -88,6 +88,18 @@ function listenOverflows(): number | null {
   }
 }
 
+/** A process's resident memory now and at its peak (VmRSS, VmHWM in /proc), KiB; nulls where unreadable. */
+function memoryOf(pid: number | undefined): { rssKiB: number | null; peakKiB: number | null } {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, "utf8");
+    const field = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? NaN);
+    const [rss, peak] = [field("VmRSS"), field("VmHWM")];
+    return { rssKiB: Number.isFinite(rss) ? rss : null, peakKiB: Number.isFinite(peak) ? peak : null };
+  } catch {
+    return { rssKiB: null, peakKiB: null };
+  }
+}
+
 /** Runs the client process for one burst and returns its records. */
 async function burstFrom(config: BurstClientConfig) {
   const run = await runNode(["--import", "tsx", client, JSON.stringify(config)]);
@@ -186,7 +198,9 @@ export async function benchBurst(options: BurstOptions = {}) {
     // the sustained overload, requests arriving at `rate` for `overloadSeconds`.
     const plan: { size: number; cold: boolean; rate?: number }[] = [...sizes.map((size) => ({ size, cold: false })), { size: Math.max(...sizes), cold: true }];
     if (factor > 0) plan.push({ size: rate * overloadSeconds, cold: false, rate });
-    const clients: { size: number; cold: boolean; rate?: number; name: string; floor: Awaited<ReturnType<typeof burstFrom>>; gateway: Awaited<ReturnType<typeof burstFrom>>; listenOverflows: number | null }[] = [];
+    // `gotong up`'s memory (chain aside: Anvil is a process of its own) before the bursts and after each.
+    const memoryBefore = memoryOf(up.child.pid);
+    const clients: { size: number; cold: boolean; rate?: number; memoryAfter: ReturnType<typeof memoryOf>; name: string; floor: Awaited<ReturnType<typeof burstFrom>>; gateway: Awaited<ReturnType<typeof burstFrom>>; listenOverflows: number | null }[] = [];
     let first = 2 + capacityRequests;
     for (const { size, cold, rate: perSecond } of plan) {
       const name = `${size}${cold ? "-cold" : ""}${perSecond ? `-at-${perSecond}` : ""}`;
@@ -196,7 +210,7 @@ export async function benchBurst(options: BurstOptions = {}) {
       const atGateway = await burstFrom({ ...base, baseUrl: info.baseUrl, burst: `gateway-${name}` });
       const overflowsAfter = listenOverflows();
       for (const r of atGateway.records) told += r.cost === undefined ? 0n : BigInt(r.cost);
-      clients.push({ size, cold, rate: perSecond, name, floor: atFloor, gateway: atGateway, listenOverflows: overflowsBefore === null || overflowsAfter === null ? null : overflowsAfter - overflowsBefore });
+      clients.push({ size, cold, rate: perSecond, memoryAfter: memoryOf(up.child.pid), name, floor: atFloor, gateway: atGateway, listenOverflows: overflowsBefore === null || overflowsAfter === null ? null : overflowsAfter - overflowsBefore });
       first += size;
     }
 
@@ -213,10 +227,14 @@ export async function benchBurst(options: BurstOptions = {}) {
       maxTokens,
       /** One channel's rate, one request after another, and the sustained overload's multiple of it. */
       capacity: { requests: capacityRequests, servedPerSecond, overloadFactor: factor, overloadSeconds },
-      bursts: clients.map(({ size, cold, rate: perSecond, name, floor: f, gateway: g, listenOverflows: overflows }) => ({
+      /** `gotong up`'s resident memory before the bursts, KiB (each burst's after it is in its row). */
+      memoryBefore,
+      bursts: clients.map(({ size, cold, rate: perSecond, memoryAfter, name, floor: f, gateway: g, listenOverflows: overflows }) => ({
         size,
         /** A sustained overload: requests per second offered (open loop), rather than all at once. */
         rate: perSecond,
+        /** `gotong up`'s resident memory after it, and its peak so far, KiB. */
+        memoryAfter,
         /** Connections opened by the burst itself rather than before it. */
         cold,
         /** Connections the kernel dropped because a listen backlog was full, during both bursts (null where unreadable). */
@@ -247,6 +265,7 @@ export type BurstResults = Awaited<ReturnType<typeof benchBurst>>;
 
 const f0 = (v: number | null) => (v === null ? "–" : v.toLocaleString("en-US", { maximumFractionDigits: 0 }));
 const f1 = (v: number | null) => (v === null ? "–" : v.toLocaleString("en-US", { maximumFractionDigits: 1, minimumFractionDigits: 1 }));
+const mib = (kib: number | null) => (kib === null ? "–" : `${(kib / 1024).toFixed(0)} MiB`);
 const pair = (s: { p50: number | null; p99: number | null }) => `${f1(s.p50)} / ${f1(s.p99)} ms`;
 
 /** The README's burst table (between the burst-bench markers). */
@@ -270,7 +289,7 @@ export function renderBurstTable(r: BurstResults): string {
   const sustained = r.bursts.filter((b) => b.rate);
   lines.push(
     "",
-    `Other outcomes: ${others.join(", ") || "none"}. Connections dropped on a full listen backlog: ${r.bursts.map((b) => b.listenOverflows ?? "unknown").join(", ")}. The gateway's event loop during each, delay p99 / max: ${r.bursts.map((b) => `${b.rate ? "sustained" : `${b.size}${b.cold ? " new" : ""}`}: ${f1(b.gateway.eventLoop?.delayP99Ms ?? null)} / ${f1(b.gateway.eventLoop?.delayMaxMs ?? null)} ms`).join("; ")}.${sustained.map((b) => ` Sustained: the client sent ${f0(b.gateway.sentPerSecond)} a second to the gateway (${f0(b.floor.sentPerSecond)} to the bare server), p99 ${f1(b.gateway.lateMs.p99)} ms behind its schedule.`).join("")} Money identity over the run, base units: told to clients ${id.toldToClients}, gateway spent ${id.gatewaySpent}, provider owed ${id.providerOwed}, redeemed on-chain ${id.redeemedOnchain}, royalty + fee + provider share = ${id.split}: ${id.holds ? "**holds**" : `**MISMATCH** (${id.mismatches.join("; ")})`}.`,
+    `Other outcomes: ${others.join(", ") || "none"}. Connections dropped on a full listen backlog: ${r.bursts.map((b) => b.listenOverflows ?? "unknown").join(", ")}. The gateway's event loop during each, delay p99 / max: ${r.bursts.map((b) => `${b.rate ? "sustained" : `${b.size}${b.cold ? " new" : ""}`}: ${f1(b.gateway.eventLoop?.delayP99Ms ?? null)} / ${f1(b.gateway.eventLoop?.delayMaxMs ?? null)} ms`).join("; ")}.${r.memoryBefore?.rssKiB ? ` Resident memory of the \`gotong up\` process (the chain aside): ${mib(r.memoryBefore.rssKiB)} before, after each: ${r.bursts.map((b) => mib(b.memoryAfter?.rssKiB ?? null)).join(", ")}; peak ${mib(r.bursts.at(-1)?.memoryAfter?.peakKiB ?? null)}.` : ""}${sustained.map((b) => ` Sustained: the client sent ${f0(b.gateway.sentPerSecond)} a second to the gateway (${f0(b.floor.sentPerSecond)} to the bare server), p99 ${f1(b.gateway.lateMs.p99)} ms behind its schedule.`).join("")} Money identity over the run, base units: told to clients ${id.toldToClients}, gateway spent ${id.gatewaySpent}, provider owed ${id.providerOwed}, redeemed on-chain ${id.redeemedOnchain}, royalty + fee + provider share = ${id.split}: ${id.holds ? "**holds**" : `**MISMATCH** (${id.mismatches.join("; ")})`}.`,
   );
   return lines.join("\n");
 }
