@@ -51,8 +51,7 @@ export function createPassBatcher(options: PassBatcherOptions) {
 
   const attest = async (which: (p: PendingPasses) => boolean): Promise<number> => {
     let attested = 0;
-    for (const pending of store.pendingPasses().filter(which)) {
-      const { provider, count } = pending;
+    for (const { provider, count } of store.pendingPasses().filter(which)) {
       try {
         await writeAndWait(clients, { address: options.servingVerification, abi: ServingVerificationArtifact.abi, functionName: "attestPasses", args: [provider, BigInt(count)] });
         store.passesAttested(provider, count, now());
@@ -67,7 +66,8 @@ export function createPassBatcher(options: PassBatcherOptions) {
 
   // One attestation run at a time: a tick during a run waits for it rather than sending twice.
   const run = (which: (p: PendingPasses) => boolean): Promise<number> => {
-    const next = (flushing ?? Promise.resolve(0)).then(() => attest(which));
+    // A run that failed (the store could not be read) does not stop the next one.
+    const next = (flushing ?? Promise.resolve(0)).catch(() => 0).then(() => attest(which));
     const mine = next.finally(() => {
       if (flushing === mine) flushing = undefined;
     });
